@@ -1,0 +1,113 @@
+/* `homemail check`: validate the configuration and summarise it. */
+/* <config.h>, not "config.h": the quoted form would find conf/config.h. */
+#include <config.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "conf/commands.h"
+#include "conf/config.h"
+
+static void
+print_warning(const char *line, gpointer data)
+{
+	fprintf(stderr, "homemail: warning: %s\n", line);
+}
+
+static const char *
+tls_name(HmTlsMode m)
+{
+	return m == HM_TLS_MODE_TLS ? "tls" : m == HM_TLS_MODE_STARTTLS ? "starttls" : "none";
+}
+
+static void
+print_listeners(const char *what, const HmListenSpec *l, gsize n)
+{
+	printf("%s:", what);
+	for (gsize i = 0; i < n; i++)
+		printf(strchr(l[i].host, ':') != NULL ? " [%s]:%u%s" : " %s:%u%s", l[i].host,
+		       l[i].port, l[i].tls ? "/tls" : "");
+	printf("%s\n", n == 0 ? " none" : "");
+}
+
+static const char *
+secret_state(const HmSecret *s)
+{
+	if (s->value != NULL)
+		return "";
+	return s->file != NULL ? " (password file not readable here)" : "";
+}
+
+static void
+print_summary(const HmConfig *cfg)
+{
+	g_autofree char *domains = g_strjoinv(", ", cfg->local_domains);
+
+	printf("config: %s\n", cfg->file);
+	printf("hostname: %s\n", cfg->hostname);
+	printf("local domains: %s\n", domains);
+	printf("users: %" G_GSIZE_FORMAT "\n", cfg->n_users);
+	print_listeners("relay listen", cfg->relay.listen, cfg->relay.n_listen);
+	if (cfg->relay.n_smarthosts == 0)
+		printf("smart hosts: none\n");
+	for (gsize i = 0; i < cfg->relay.n_smarthosts; i++) {
+		const HmSmarthostConf *h = &cfg->relay.smarthosts[i];
+
+		printf("smart host %s: %s port %u %s%s%s\n", h->name, h->host, h->port,
+		       tls_name(h->tls), h->has_pin ? " pinned" : "", secret_state(&h->password));
+	}
+	for (gsize i = 0; i < cfg->fetcher.n_accounts; i++) {
+		const HmAccountConf *a = &cfg->fetcher.accounts[i];
+
+		printf("fetch account %s: %s %s port %u %s%s -> %s%s\n", a->name,
+		       a->protocol == HM_PROTO_IMAP ? "imap" : "pop3", a->host, a->port,
+		       tls_name(a->tls), a->has_pin ? " pinned" : "", a->to, secret_state(&a->password));
+	}
+	if (cfg->fetcher.n_accounts == 0)
+		printf("fetch accounts: none\n");
+	print_listeners("popd listen", cfg->popd.listen, cfg->popd.n_listen);
+	if (cfg->dyndns.n_records == 0)
+		printf("dyndns records: none\n");
+	for (gsize i = 0; i < cfg->dyndns.n_records; i++) {
+		const HmDnsRecordConf *r = &cfg->dyndns.records[i];
+
+		printf("dyndns record: %s %s%s%s\n", r->provider, r->hostname,
+		       r->ipv4 ? " ipv4" : "", r->ipv6 ? " ipv6" : "");
+	}
+}
+
+int
+hm_cmd_check(int argc, char **argv, const HmGlobalOpts *opts)
+{
+	g_autofree char *cpath = NULL;
+	const char *path;
+	const GOptionEntry entries[] = {
+		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &cpath, "configuration file", "FILE" },
+		G_OPTION_ENTRY_NULL
+	};
+	g_autoptr(GOptionContext) octx = g_option_context_new("- validate the configuration");
+	g_autoptr(GError) err = NULL;
+	g_autoptr(HmConfig) cfg = NULL;
+
+	g_option_context_add_main_entries(octx, entries, NULL);
+	if (!g_option_context_parse(octx, &argc, &argv, &err)) {
+		fprintf(stderr, "homemail: check: %s\n", err->message);
+		return 2;
+	}
+	if (argc > 1) {
+		fprintf(stderr, "homemail: check: unexpected argument \"%s\"\n", argv[1]);
+		return 2;
+	}
+	path = cpath != NULL ? cpath : opts->config_path;
+	if (path == NULL)
+		path = hm_config_default_path();
+	/* The daemons' secrets may be unreadable to whoever runs check, or
+	 * not in place yet: report them, don't fail on them. */
+	cfg = hm_config_load_flags(path, HM_CONFIG_SECRETS_OPTIONAL, print_warning, NULL, &err);
+	if (cfg == NULL) {
+		fprintf(stderr, "homemail: %s\n", err->message);
+		return 1;
+	}
+	print_summary(cfg);
+	return 0;
+}

@@ -1,0 +1,141 @@
+/* Internals shared by the loader (config.c: load, typed getters, messages,
+ * secrets, free) and the schema (config-schema.c: one reader per section).
+ * Nothing outside conf/config*.c includes this. */
+#ifndef HM_CONFIG_PRIVATE_H
+#define HM_CONFIG_PRIVATE_H
+
+#include <libconfig.h>
+
+#include "conf/config.h"
+
+/* A secret file larger than this is not a password: refuse it rather than
+ * hold an arbitrary file in memory. */
+#define HM_SECRET_MAX 4096
+
+/* Times are seconds; a value past this is a typo, not a policy. */
+#define HM_CFG_TIME_MAX (90u * 86400u)
+/* Polling more often than this hammers the ISP; less often than daily is
+ * no longer a poller. */
+#define HM_CFG_INTERVAL_MIN 10
+#define HM_CFG_INTERVAL_MAX 86400
+
+/* The state of one load; passed to every reader (no globals). */
+typedef struct {
+	const char *file;          /* the main file, as given (for messages) */
+	char *dir;                 /* its absolute directory: base of relative paths */
+	guint flags;               /* HmConfigFlags */
+	HmConfigWarnFunc warn;
+	gpointer warn_data;
+	/* "file\nline\nname" of integer literals libconfig 1.5 silently
+	 * wrapped to 32 bits (see hm_cfg_scan_wrapped() in config-intwrap.c). */
+	GHashTable *wrapped;
+} HmCfgCtx;
+
+/* The dotted key path of a setting: "relay.smarthosts.[0].port". */
+char *hm_cfg_key(const config_setting_t *s);
+
+/* Sends "FILE:LINE: KEY: MESSAGE" for setting s to the warning callback. */
+void hm_cfg_warn(HmCfgCtx *ctx, const config_setting_t *s, const char *fmt, ...)
+    G_GNUC_PRINTF(3, 4);
+
+/* Sets *err to "FILE:LINE: KEY: MESSAGE" for setting s. Returns -1. */
+int hm_cfg_fail(HmCfgCtx *ctx, const config_setting_t *s, GError **err, const char *fmt, ...)
+    G_GNUC_PRINTF(4, 5);
+
+/* As hm_cfg_fail() for the absent member name of group (the group's line;
+ * "FILE: KEY: MESSAGE" at the top level). Returns -1. */
+int hm_cfg_fail_at(HmCfgCtx *ctx, const config_setting_t *group, const char *name,
+                   GError **err, const char *fmt, ...) G_GNUC_PRINTF(5, 6);
+
+/* Warns about every member of group not in the NULL-terminated known. */
+void hm_cfg_check_keys(HmCfgCtx *ctx, const config_setting_t *group,
+                       const char *const *known);
+
+/* Typed getters for member name of group. Each returns 0 and leaves *out
+ * untouched when the member is absent (so callers preset defaults), fills
+ * *out when present and valid, or returns -1 with *err set ("must be a
+ * string", "must be 1-65535"...). */
+int hm_cfg_string(HmCfgCtx *ctx, const config_setting_t *group, const char *name,
+                  char **out, GError **err);
+int hm_cfg_bool(HmCfgCtx *ctx, const config_setting_t *group, const char *name,
+                gboolean *out, GError **err);
+int hm_cfg_uint(HmCfgCtx *ctx, const config_setting_t *group, const char *name,
+                guint64 min, guint64 max, guint64 *out, GError **err);
+/* As hm_cfg_string(), then a relative path is made absolute against the
+ * config file's directory; "" leaves *out untouched. */
+int hm_cfg_path(HmCfgCtx *ctx, const config_setting_t *group, const char *name,
+                char **out, GError **err);
+/* A list or array: *out is the setting (NULL when absent). */
+int hm_cfg_list(HmCfgCtx *ctx, const config_setting_t *group, const char *name,
+                const config_setting_t **out, GError **err);
+/* A list of groups (users, smarthosts...): *out NULL when absent. */
+int hm_cfg_group_list(HmCfgCtx *ctx, const config_setting_t *group, const char *name,
+                      const config_setting_t **out, GError **err);
+/* A group: *out NULL when absent. */
+int hm_cfg_group(HmCfgCtx *ctx, const config_setting_t *group, const char *name,
+                 const config_setting_t **out, GError **err);
+/* The string value of a list element, or -1 "must be a string". */
+int hm_cfg_elem_string(HmCfgCtx *ctx, const config_setting_t *elem, const char **out,
+                       GError **err);
+/* A list of strings as a NULL-terminated vector (*out untouched when
+ * absent). */
+int hm_cfg_strv(HmCfgCtx *ctx, const config_setting_t *group, const char *name,
+                char ***out, GError **err);
+
+/* Reads the secret given inline as inline_key or in the file file_key
+ * (both at once is an error). The file must hold one line (a trailing
+ * newline is dropped), at most HM_SECRET_MAX bytes; one readable by group
+ * or others is warned about. With HM_CONFIG_SECRETS_OPTIONAL a file that
+ * cannot be read is a warning and leaves value NULL. */
+/* The member name of group, or NULL (also when group is NULL: an absent
+ * section reads as an empty one). */
+const config_setting_t *hm_cfg_member(const config_setting_t *group, const char *name);
+
+/* Wipes and frees a secret (config-secret.c). */
+void hm_cfg_secret_clear(HmSecret *s);
+
+/* Key under which hm_cfg_scan_wrapped() records a wrapped literal. */
+char *hm_cfg_wrapped_key(const char *file, guint line, const char *name);
+
+/* Records in ctx->wrapped every integer literal, in the main file and its
+ * @includes, that libconfig 1.5 silently wrapped to 32 bits
+ * (config-intwrap.c). */
+void hm_cfg_scan_wrapped(HmCfgCtx *ctx, const config_t *lc);
+
+int hm_cfg_secret(HmCfgCtx *ctx, const config_setting_t *group, const char *inline_key,
+                  const char *file_key, HmSecret *out, GError **err);
+
+/* Reads every section of root into cfg (config-schema.c). */
+int hm_cfg_read_root(HmCfgCtx *ctx, const config_setting_t *root, HmConfig *cfg,
+                     GError **err);
+
+/* TRUE for a syntactically valid domain name (LDH labels, 1-63 each, at
+ * most 253 in all). */
+gboolean hm_cfg_valid_domain(const char *s);
+
+/* TRUE for a numeric IPv4 or IPv6 address (no brackets). */
+gboolean hm_cfg_is_ip_literal(const char *s);
+/* TRUE for a valid domain name or IP address. */
+gboolean hm_cfg_valid_host(const char *s);
+/* TRUE for a user or alias name: 1-64 of [A-Za-z0-9._-], not starting with
+ * '.' or '-' (it names a directory under mail_dir). */
+gboolean hm_cfg_valid_name(const char *s);
+
+/* Member name must be one of the NULL-terminated choices; *out receives
+ * its index (untouched when absent). */
+int hm_cfg_pick(HmCfgCtx *ctx, const config_setting_t *g, const char *name,
+                const char *const *choices, int *out, GError **err);
+/* A string that must be present and non-empty. */
+int hm_cfg_required_string(HmCfgCtx *ctx, const config_setting_t *g, const char *name,
+                           char **out, GError **err);
+/* text (the value of setting s) as an address, canonical form in *out. */
+int hm_cfg_address_value(HmCfgCtx *ctx, const config_setting_t *s, const char *text,
+                         char **out, GError **err);
+/* Member name, when present, as an address (canonical form in *out). */
+int hm_cfg_address_member(HmCfgCtx *ctx, const config_setting_t *g, const char *name,
+                          char **out, GError **err);
+/* Member name, required, a host name or IP address. */
+int hm_cfg_host_member(HmCfgCtx *ctx, const config_setting_t *g, const char *name,
+                       char **out, GError **err);
+
+#endif

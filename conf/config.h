@@ -1,0 +1,206 @@
+/* The configuration loader: one libconfig file -> one typed, validated,
+ * read-only struct shared by every program. Errors name file:line and the
+ * key path ("homemail.conf:12: relay.smarthosts.[0].port: must be 1-65535");
+ * unknown keys are warned about with their line. */
+#ifndef HM_CONFIG_H
+#define HM_CONFIG_H
+
+#include <glib.h>
+
+#include "lib/cidr.h"
+#include "lib/net.h"
+#include "lib/tls.h"
+
+typedef enum {
+	HM_TLS_MODE_TLS,       /* implicit TLS */
+	HM_TLS_MODE_STARTTLS,  /* upgrade in the protocol; never falls back */
+	HM_TLS_MODE_NONE,      /* plain text: loopback, or allow_plaintext */
+} HmTlsMode;
+
+typedef enum { HM_PROTO_POP3, HM_PROTO_IMAP } HmFetchProto;
+
+typedef enum {
+	HM_DELIVER_SMTP,   /* smtp:HOST:PORT */
+	HM_DELIVER_LMTP,   /* lmtp:HOST:PORT or lmtp:/path/socket */
+	HM_DELIVER_LOCAL,  /* in-process delivery */
+} HmDeliverKind;
+
+typedef enum { HM_MAIL_FORMAT_MAILDIR, HM_MAIL_FORMAT_MBOX } HmMailFormat;
+
+/* A secret read from password_file (or given inline as password). Never
+ * logged; the buffer is wiped when the config is freed. */
+typedef struct {
+	char *value;   /* NULL when none was configured */
+	char *file;    /* the file it came from, NULL when inline */
+} HmSecret;
+
+typedef struct {
+	char *name;
+	char *password_hash;     /* crypt(3) hash ("$y$...", "$6$..."), or NULL */
+	char **addresses;        /* NULL-terminated, lower-cased domains */
+	char *send_as;           /* envelope sender on the internet, or NULL */
+	HmMailFormat mail_format;
+	int line;
+} HmUserConf;
+
+typedef struct {
+	char *name;
+	char *target;            /* user name or address */
+	int line;
+} HmAliasConf;
+
+typedef struct {
+	char *name;
+	char *host;
+	guint16 port;
+	HmTlsMode tls;
+	gboolean allow_plaintext;
+	char *user;
+	HmSecret password;
+	char *ca_file;           /* NULL: system CAs */
+	gboolean has_pin;
+	guint8 pin[HM_SHA256_LEN];
+	char **senders;          /* NULL-terminated glob patterns ("*@isp.example") */
+	int line;
+} HmSmarthostConf;
+
+typedef struct {
+	guint first, max_interval, warn_after, give_up_after;  /* seconds */
+} HmRetryConf;
+
+typedef struct {
+	HmListenSpec *listen;    /* n_listen entries */
+	gsize n_listen;
+	HmCidr *trusted_networks;
+	gsize n_trusted_networks;
+	HmCidr *allow_plaintext_from;
+	gsize n_allow_plaintext_from;
+	guint64 max_message_size;
+	gboolean rewrite_header_from;
+	HmSmarthostConf *smarthosts;
+	gsize n_smarthosts;
+	HmRetryConf retry;
+} HmRelayConf;
+
+typedef struct {
+	char *name;
+	HmFetchProto protocol;
+	char *host;
+	guint16 port;
+	HmTlsMode tls;
+	gboolean allow_plaintext;
+	char *ca_file;
+	gboolean has_pin;
+	guint8 pin[HM_SHA256_LEN];
+	char *user;
+	HmSecret password;
+	char **folders;          /* NULL-terminated; default { "INBOX" } */
+	gboolean keep;
+	gboolean idle;
+	guint64 max_size;        /* 0: no limit */
+	char *to;                /* local user or address receiving the mail */
+	int line;
+} HmAccountConf;
+
+typedef struct {
+	guint interval;
+	HmDeliverKind deliver_kind;
+	char *deliver_host;      /* SMTP/LMTP over TCP */
+	guint16 deliver_port;
+	char *deliver_socket;    /* LMTP over a UNIX socket */
+	HmAccountConf *accounts;
+	gsize n_accounts;
+} HmFetcherConf;
+
+typedef struct {
+	HmListenSpec *listen;
+	gsize n_listen;
+	HmCidr *allow_plaintext_from;
+	gsize n_allow_plaintext_from;
+} HmPopdConf;
+
+typedef struct {
+	char *provider;          /* "dyndns2", "rfc2136", ... */
+	char *server;
+	char *zone;
+	char *hostname;
+	char *user;
+	HmSecret password;
+	char *tsig_name;
+	char *tsig_algorithm;
+	HmSecret tsig_secret;
+	guint ttl;
+	gboolean ipv4, ipv6;
+	char *ca_file;
+	int line;
+} HmDnsRecordConf;
+
+typedef struct {
+	guint interval;
+	char *detect;            /* "web" or "interface:NAME" */
+	char *detect_url4, *detect_url6;
+	HmDnsRecordConf *records;
+	gsize n_records;
+} HmDyndnsConf;
+
+typedef struct {
+	char *file;              /* the path it was loaded from */
+	char *hostname;
+	char *state_dir;         /* absolute; relative paths in the file are
+	                          * taken relative to the file's directory */
+	char *mail_dir;
+	char **local_domains;    /* NULL-terminated, lower-cased */
+	char *tls_cert, *tls_key;
+	char *run_as;            /* NULL: stay as started */
+	gboolean use_syslog;     /* log = "syslog" instead of "stderr" */
+	HmUserConf *users;
+	gsize n_users;
+	HmAliasConf *aliases;
+	gsize n_aliases;
+	HmRelayConf relay;
+	HmFetcherConf fetcher;
+	HmPopdConf popd;
+	HmDyndnsConf dyndns;
+} HmConfig;
+
+/* Receives each warning (unknown key, insecure secret file...) as one line
+ * "FILE:LINE: key: message". */
+typedef void (*HmConfigWarnFunc)(const char *line, gpointer data);
+
+/* Loads, resolves and validates the file. Secrets are read from their
+ * password_file/tsig_secret_file; a secret file that cannot be read is an
+ * error. Returns the config, or NULL with *err holding exactly one line
+ * "FILE:LINE: KEY: MESSAGE" (or "FILE: MESSAGE" when no line applies).
+ * warn may be NULL (warnings then go to hm_warn). Same as
+ * hm_config_load_flags(path, 0, ...). */
+HmConfig *hm_config_load(const char *path, HmConfigWarnFunc warn, gpointer warn_data,
+                         GError **err);
+
+typedef enum {
+	/* A secret file that is missing or unreadable is a warning, not an
+	 * error, and leaves its HmSecret.value NULL (file still set): for
+	 * `homemail check`, run by someone who may not read the daemons'
+	 * secrets, and on a box whose secrets are not in place yet. A program
+	 * loading with this flag must refuse to use an account whose secret
+	 * value is NULL while its file is set. */
+	HM_CONFIG_SECRETS_OPTIONAL = 1 << 0,
+} HmConfigFlags;
+
+/* As hm_config_load() with HmConfigFlags. */
+HmConfig *hm_config_load_flags(const char *path, guint flags, HmConfigWarnFunc warn,
+                               gpointer warn_data, GError **err);
+
+/* Frees the config and wipes its secrets. */
+void hm_config_free(HmConfig *cfg);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HmConfig, hm_config_free)
+
+/* The compiled-in default path ($sysconfdir/homemail/homemail.conf). */
+const char *hm_config_default_path(void);
+
+/* Looks up a user by name; NULL when absent. */
+const HmUserConf *hm_config_find_user(const HmConfig *cfg, const char *name);
+
+/* TRUE if domain (any case) is one of local_domains. */
+gboolean hm_config_is_local_domain(const HmConfig *cfg, const char *domain);
+
+#endif

@@ -1,0 +1,84 @@
+/* `homemail`: the admin command. Global options, then a subcommand looked
+ * up in one table. */
+/* <config.h>, not "config.h": the quoted form would find conf/config.h. */
+#include <config.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "lib/log.h"
+#include "conf/commands.h"
+#include "conf/config.h"
+
+typedef struct {
+	const char *name;
+	int (*run)(int argc, char **argv, const HmGlobalOpts *opts);
+	const char *help;
+} HmCommand;
+
+static const HmCommand commands[] = {
+	{ "check", hm_cmd_check, "validate the configuration and summarise it" },
+};
+
+static char *
+commands_help(void)
+{
+	GString *s = g_string_new("Commands:\n");
+
+	for (gsize i = 0; i < G_N_ELEMENTS(commands); i++)
+		g_string_append_printf(s, "  %-10s %s\n", commands[i].name, commands[i].help);
+	g_string_append_printf(s, "\nThe default configuration file is %s.",
+	                       hm_config_default_path());
+	return g_string_free(s, FALSE);
+}
+
+static gboolean
+count_verbose(const char *name, const char *value, gpointer data, GError **err)
+{
+	((HmGlobalOpts *)data)->verbosity++;
+	return TRUE;
+}
+
+int
+main(int argc, char **argv)
+{
+	HmGlobalOpts opts = { NULL, 0 };
+	gboolean version = FALSE;
+	g_autofree char *config_path = NULL;
+	const GOptionEntry entries[] = {
+		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "configuration file", "FILE" },
+		{ "verbose", 'v', G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK, (gpointer)count_verbose,
+		  "more log output", NULL },
+		{ "version", 0, 0, G_OPTION_ARG_NONE, &version, "print the version and exit", NULL },
+		G_OPTION_ENTRY_NULL
+	};
+	g_autoptr(GOptionContext) octx = g_option_context_new("COMMAND [ARGS...]");
+	g_autoptr(GOptionGroup) group = g_option_group_new(NULL, NULL, NULL, &opts, NULL);
+	g_autofree char *help = commands_help();
+	g_autoptr(GError) err = NULL;
+
+	g_option_group_add_entries(group, entries);
+	g_option_context_set_main_group(octx, g_steal_pointer(&group));
+	g_option_context_set_description(octx, help);
+	/* Stop at the subcommand: its options are its own. */
+	g_option_context_set_strict_posix(octx, TRUE);
+	if (!g_option_context_parse(octx, &argc, &argv, &err)) {
+		fprintf(stderr, "homemail: %s\n", err->message);
+		return 2;
+	}
+	if (version) {
+		printf("homemail %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	opts.config_path = config_path;
+	hm_log_init("homemail", FALSE, opts.verbosity);
+	if (argc < 2) {
+		fprintf(stderr, "homemail: no command given (see homemail --help)\n");
+		return 2;
+	}
+	for (gsize i = 0; i < G_N_ELEMENTS(commands); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1, &opts);
+	fprintf(stderr, "homemail: unknown command \"%s\" (see homemail --help)\n", argv[1]);
+	return 2;
+}

@@ -1,0 +1,80 @@
+/* A connection over plain TCP or TLS, with buffered I/O, a deadline on every
+ * read and write, and the one bounded line reader every protocol uses.
+ * Nothing else calls read()/SSL_read() on a protocol socket. */
+#ifndef HM_CONN_H
+#define HM_CONN_H
+
+#include <glib.h>
+#include <openssl/ssl.h>
+
+typedef struct HmConn HmConn;
+
+typedef enum {
+	HM_IO_OK = 0,
+	HM_IO_EOF,       /* orderly close by the peer before any byte of a line */
+	HM_IO_TIMEOUT,   /* the deadline passed */
+	HM_IO_TOO_LONG,  /* line over the limit; its rest is skipped by the next read */
+	HM_IO_NUL,       /* line held a NUL byte (consumed) */
+	HM_IO_ERROR,     /* I/O or TLS error, or EOF inside a line; *err says which */
+} HmIoStatus;
+
+typedef enum {
+	HM_LINE_ALLOW_NUL = 1 << 0,  /* pass NUL bytes through (message bodies) */
+} HmLineFlags;
+
+typedef struct {
+	char *data;        /* the line without its terminator, NUL-terminated;
+	                    * valid until the next call on the connection */
+	gsize len;
+	gboolean bare_lf;  /* ended by LF alone rather than CRLF */
+} HmLine;
+
+/* Wraps a connected socket fd (ownership passes to the connection; it is
+ * made non-blocking). timeout_ms applies to each read/write call. */
+HmConn *hm_conn_new(int fd, int timeout_ms);
+
+/* Shuts TLS down politely (best effort), closes the fd, frees everything. */
+void hm_conn_free(HmConn *conn);
+
+void hm_conn_set_timeout(HmConn *conn, int timeout_ms);
+int hm_conn_fd(const HmConn *conn);
+gboolean hm_conn_is_tls(const HmConn *conn);
+SSL *hm_conn_ssl(const HmConn *conn);
+
+/* Reads one line of at most max octets including its CRLF (or LF). The
+ * whole call must finish within the timeout (a peer dripping one byte at a
+ * time cannot hold it longer). On HM_IO_TOO_LONG the caller should answer
+ * and usually disconnect; if it reads on, the rest of the long line is
+ * discarded first. HM_IO_NUL unless flags has HM_LINE_ALLOW_NUL. */
+HmIoStatus hm_conn_read_line(HmConn *conn, gsize max, guint flags, HmLine *line,
+                             GError **err);
+
+/* Reads exactly n bytes (IMAP literals, fixed-size bodies) into buf within
+ * the timeout. Returns HM_IO_OK, HM_IO_TIMEOUT, or HM_IO_ERROR (EOF included). */
+HmIoStatus hm_conn_read_exact(HmConn *conn, void *buf, gsize n, GError **err);
+
+/* Number of received bytes buffered but not yet returned. */
+gsize hm_conn_pending(const HmConn *conn);
+
+/* Queues bytes for sending; large queues are flushed as they grow. Returns
+ * 0, or -1 with *err set (the flush failed). */
+int hm_conn_write(HmConn *conn, const void *data, gsize len, GError **err);
+int hm_conn_printf(HmConn *conn, GError **err, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+
+/* Sends everything queued within the timeout. Returns 0 or -1 with *err. */
+int hm_conn_flush(HmConn *conn, GError **err);
+
+/* Starts TLS on the connection as a client (implicit TLS, or after a
+ * STARTTLS/STLS reply). Unsent output is flushed first. Received bytes
+ * still buffered in clear are refused (-1): they were sent before the
+ * handshake, so they cannot be trusted as TLS-protected (CVE-2011-0411).
+ * Verification follows ctx and the policy given to hm_tls_client_setup().
+ * Returns 0, or -1 with *err set to a one-line reason. */
+int hm_conn_start_tls_client(HmConn *conn, SSL_CTX *ctx, const char *host,
+                             const guint8 *pin_sha256, GError **err);
+
+/* Starts TLS as a server (implicit TLS listener, or after STARTTLS/STLS).
+ * Buffered clear-text input is refused as for the client. */
+int hm_conn_start_tls_server(HmConn *conn, SSL_CTX *ctx, GError **err);
+
+#endif

@@ -1,0 +1,221 @@
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/x509v3.h>
+
+#include "error.h"
+#include "tls.h"
+
+char *
+hm_tls_error_string(void)
+{
+	unsigned long e = ERR_peek_last_error();
+	const char *reason;
+
+	ERR_clear_error();
+	if (e == 0)
+		return g_strdup("unknown error");
+	/* The reason alone ("certificate verify failed") reads better in a
+	 * one-line error than the whole "error:0A000086:SSL routines::..." */
+	reason = ERR_reason_error_string(e);
+	if (reason != NULL)
+		return g_strdup(reason);
+	return g_strdup_printf("OpenSSL error %lx", e);
+}
+
+static void
+common_options(SSL_CTX *ctx)
+{
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	/* A peer that just closes the socket is handled by the line protocols
+	 * (they have explicit terminators), so a missing close_notify is EOF. */
+	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION |
+	                             SSL_OP_NO_COMPRESSION);
+}
+
+SSL_CTX *
+hm_tls_client_ctx(const char *ca_file, GError **err)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	int ok;
+
+	if (ctx == NULL) {
+		g_autofree char *why = hm_tls_error_string();
+
+		g_set_error(err, HM_ERROR, HM_ERROR_TLS, "TLS: %s", why);
+		return NULL;
+	}
+	common_options(ctx);
+	/* Verification runs during the handshake and is enforced right after
+	 * it by hm_tls_verify_peer(), before a byte of the protocol is sent;
+	 * that way a failure can name the certificate's fingerprint. */
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	if (ca_file != NULL && *ca_file != '\0')
+		ok = SSL_CTX_load_verify_file(ctx, ca_file);
+	else
+		ok = SSL_CTX_set_default_verify_paths(ctx);
+	if (ok != 1) {
+		g_autofree char *why = hm_tls_error_string();
+
+		g_set_error(err, HM_ERROR, HM_ERROR_TLS, "%s: cannot load CA certificates: %s",
+		            ca_file != NULL && *ca_file != '\0' ? ca_file : "system CA store", why);
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+SSL_CTX *
+hm_tls_server_ctx(const char *cert_file, const char *key_file, GError **err)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	const char *failed = NULL;
+
+	if (ctx == NULL) {
+		failed = "TLS";
+	} else {
+		common_options(ctx);
+		SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+		if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1)
+			failed = cert_file;
+		else if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1 ||
+		         SSL_CTX_check_private_key(ctx) != 1)
+			failed = key_file;
+	}
+	if (failed != NULL) {
+		g_autofree char *why = hm_tls_error_string();
+
+		g_set_error(err, HM_ERROR, HM_ERROR_TLS, "%s: %s", failed, why);
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+int
+hm_tls_fingerprint_parse(const char *text, guint8 out[HM_SHA256_LEN], GError **err)
+{
+	const char *p = text;
+	guint n = 0;
+
+	if (g_ascii_strncasecmp(p, "sha256:", 7) == 0)
+		p += 7;
+	for (; *p != '\0'; p++) {
+		int hi, lo;
+
+		if (*p == ':')
+			continue;
+		hi = g_ascii_xdigit_value(p[0]);
+		lo = p[1] != '\0' ? g_ascii_xdigit_value(p[1]) : -1;
+		if (hi < 0 || lo < 0 || n >= HM_SHA256_LEN)
+			break;
+		out[n++] = (guint8)(hi << 4 | lo);
+		p++;
+	}
+	if (*p != '\0' || n != HM_SHA256_LEN) {
+		g_set_error(err, HM_ERROR, HM_ERROR_PARSE,
+		            "must be a SHA-256 fingerprint: 64 hex digits, colons optional, "
+		            "e.g. sha256:AB:CD:...");
+		return -1;
+	}
+	return 0;
+}
+
+char *
+hm_tls_fingerprint_format(const guint8 fp[HM_SHA256_LEN])
+{
+	GString *s = g_string_new("sha256:");
+
+	for (int i = 0; i < HM_SHA256_LEN; i++)
+		g_string_append_printf(s, i ? ":%02X" : "%02X", fp[i]);
+	return g_string_free(s, FALSE);
+}
+
+void
+hm_tls_cert_fingerprint(X509 *cert, guint8 out[HM_SHA256_LEN])
+{
+	unsigned int len = HM_SHA256_LEN;
+
+	X509_digest(cert, EVP_sha256(), out, &len);
+}
+
+static gboolean
+is_ip_literal(const char *host)
+{
+	guint8 buf[16];
+
+	return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+}
+
+int
+hm_tls_client_prepare(SSL *ssl, const char *host, const guint8 *pin, GError **err)
+{
+	int ok = 1;
+
+	if (!is_ip_literal(host))
+		ok = SSL_set_tlsext_host_name(ssl, host);
+	if (ok == 1 && pin == NULL) {
+		X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
+
+		X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+		if (is_ip_literal(host))
+			ok = X509_VERIFY_PARAM_set1_ip_asc(param, host);
+		else
+			ok = X509_VERIFY_PARAM_set1_host(param, host, 0);
+	}
+	if (ok != 1) {
+		g_autofree char *why = hm_tls_error_string();
+
+		g_set_error(err, HM_ERROR, HM_ERROR_TLS, "TLS: %s: %s", host, why);
+		return -1;
+	}
+	return 0;
+}
+
+int
+hm_tls_verify_peer(SSL *ssl, const char *host, const guint8 *pin, GError **err)
+{
+	X509 *cert = SSL_get0_peer_certificate(ssl);
+	guint8 fp[HM_SHA256_LEN];
+	g_autofree char *fptext = NULL;
+	long res;
+
+	if (cert == NULL) {
+		g_set_error(err, HM_ERROR, HM_ERROR_TLS, "TLS: server sent no certificate");
+		return -1;
+	}
+	hm_tls_cert_fingerprint(cert, fp);
+	fptext = hm_tls_fingerprint_format(fp);
+	if (pin != NULL) {
+		if (CRYPTO_memcmp(fp, pin, HM_SHA256_LEN) == 0)
+			return 0;
+		g_set_error(err, HM_ERROR, HM_ERROR_TLS,
+		            "TLS: certificate fingerprint %s does not match the pinned one", fptext);
+		return -1;
+	}
+	res = SSL_get_verify_result(ssl);
+	switch (res) {
+	case X509_V_OK:
+		return 0;
+	case X509_V_ERR_HOSTNAME_MISMATCH:
+	case X509_V_ERR_IP_ADDRESS_MISMATCH:
+		g_set_error(err, HM_ERROR, HM_ERROR_TLS,
+		            "TLS: certificate does not match host name %s (pin %s to trust it)",
+		            host, fptext);
+		return -1;
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+		g_set_error(err, HM_ERROR, HM_ERROR_TLS,
+		            "TLS: certificate not trusted (self-signed; pin %s to trust it)", fptext);
+		return -1;
+	default:
+		g_set_error(err, HM_ERROR, HM_ERROR_TLS,
+		            "TLS: certificate not trusted (%s; pin %s to trust it)",
+		            X509_verify_cert_error_string(res), fptext);
+		return -1;
+	}
+}

@@ -1,0 +1,45 @@
+/* TLS contexts and certificate verification (OpenSSL). Verification is on by
+ * default everywhere: chain + host name against the system CAs or a
+ * ca_file, or a SHA-256 pin of the server's whole DER certificate. */
+#ifndef HM_TLS_H
+#define HM_TLS_H
+
+#include <glib.h>
+#include <openssl/ssl.h>
+
+#define HM_SHA256_LEN 32
+
+/* A client context: TLS 1.2 minimum, the system CA store, or only ca_file
+ * when it is non-empty. Returns NULL with *err set. SSL_CTX_free() it. */
+SSL_CTX *hm_tls_client_ctx(const char *ca_file, GError **err);
+
+/* A server context with the certificate chain and key from PEM files (TLS
+ * 1.2 minimum). Returns NULL with *err naming the file that failed. */
+SSL_CTX *hm_tls_server_ctx(const char *cert_file, const char *key_file, GError **err);
+
+/* Parses a pin: 64 hex digits, colons optional, any case, optional
+ * "sha256:" prefix. Returns 0, or -1 with *err set. */
+int hm_tls_fingerprint_parse(const char *text, guint8 out[HM_SHA256_LEN], GError **err);
+
+/* "sha256:AB:CD:..." — the form users paste into the config. g_free() it. */
+char *hm_tls_fingerprint_format(const guint8 fp[HM_SHA256_LEN]);
+
+/* SHA-256 of the DER encoding of cert. */
+void hm_tls_cert_fingerprint(X509 *cert, guint8 out[HM_SHA256_LEN]);
+
+/* Prepares a client SSL before its handshake: SNI (for names, not IP
+ * literals) and, unless a pin is given, the host name or IP address the
+ * certificate must match. Returns 0 or -1 with *err set. */
+int hm_tls_client_prepare(SSL *ssl, const char *host, const guint8 *pin, GError **err);
+
+/* Called on an SSL whose handshake completed: checks the peer certificate
+ * against pin (when not NULL) or against the chain result and host (name or
+ * IP literal). Returns 0, or -1 with *err set to a one-line reason such as
+ * "certificate not trusted (self-signed; pin sha256:... to trust it)". */
+int hm_tls_verify_peer(SSL *ssl, const char *host, const guint8 *pin, GError **err);
+
+/* The last OpenSSL error queue entry as text (and clears the queue), for
+ * error messages. g_free() it. */
+char *hm_tls_error_string(void);
+
+#endif

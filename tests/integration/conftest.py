@@ -1,0 +1,102 @@
+"""Fixtures for homemail's integration tests (see fixtures/__init__.py for helpers).
+
+Session scope:
+  builddir            $HM_BUILDDIR (or run.sh's defaults)
+  bin                 bin("tests/tools/hm-tlsprobe") -> absolute path; fails if not built
+  hm_tmp              a 0755 scratch dir (outside pytest's 0700 tmp tree), removed at the end
+  tls_cert            fixtures.tls.Cert: self-signed CN=localhost, SAN DNS:localhost,
+                      IP:127.0.0.1; .cert (also the CA), .key, .fingerprint "sha256:AB:.."
+  corpus              fixtures.corpus.generate(200, seed=1): ~200 messages, 3 of ~1 MB,
+                      every trap (see fixtures/corpus.py)
+Module scope:
+  dovecot             a running fixtures.dovecot.Dovecot (POP3/POP3S/IMAP/IMAPS on
+                      127.0.0.1), empty Maildir; dovecot.load(corpus) fills it
+Function scope:
+  script_peer         script_peer([steps...]) -> a started fixtures.scriptpeer.ScriptPeer;
+                      every peer is joined and closed at teardown
+  tlsprobe            tlsprobe("--host", h, "--port", p, ...) -> fixtures.Result
+                      (rc, out, err, elapsed) of tests/tools/hm-tlsprobe
+"""
+import os
+import shutil
+import tempfile
+import sys
+
+import pytest
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import fixtures  # noqa: E402
+from fixtures import corpus as corpusmod  # noqa: E402
+from fixtures.dovecot import Dovecot, DovecotError  # noqa: E402
+from fixtures.scriptpeer import ScriptPeer  # noqa: E402
+from fixtures.tls import make_cert  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def builddir():
+    return fixtures.builddir()
+
+
+@pytest.fixture(scope="session")
+def bin():  # noqa: A001 - the name reads well in tests: bin("conf/homemail")
+    return fixtures.program
+
+
+@pytest.fixture(scope="session")
+def hm_tmp():
+    d = fixtures.make_base_dir()
+    try:
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def tls_cert(hm_tmp):
+    return make_cert(os.path.join(hm_tmp, "tls"))
+
+
+@pytest.fixture(scope="session")
+def corpus():
+    return corpusmod.generate(count=200, seed=1)
+
+
+@pytest.fixture(scope="module")
+def dovecot(hm_tmp, tls_cert, request):
+    base = tempfile.mkdtemp(prefix="dc-%s-" % request.module.__name__.rsplit(".", 1)[-1], dir=hm_tmp)
+    os.chmod(base, 0o755)
+    try:
+        dc = Dovecot(base, tls_cert)
+        dc.start()
+    except DovecotError as e:
+        pytest.fail(str(e), pytrace=False)
+    try:
+        yield dc
+    finally:
+        dc.stop()
+
+
+@pytest.fixture
+def script_peer():
+    peers = []
+
+    def make(script, **kw):
+        p = ScriptPeer(script, **kw).start()
+        peers.append(p)
+        return p
+
+    yield make
+    for p in peers:
+        p.wait(5)
+
+
+@pytest.fixture
+def tlsprobe(bin):
+    exe = bin("tests/tools/hm-tlsprobe")
+
+    def run(*args, timeout=30.0):
+        return fixtures.run([exe] + [str(a) for a in args], timeout=timeout)
+
+    return run

@@ -1,0 +1,309 @@
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include "lib/atomic.h"
+#include "lib/error.h"
+
+/* Removes dir and the plain files in it (the tests make no deeper trees
+ * except where they remove them themselves). */
+static void
+dir_remove(const char *dir)
+{
+	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+	const char *name;
+
+	if (d == NULL)
+		return;
+	while ((name = g_dir_read_name(d)) != NULL) {
+		g_autofree char *p = g_build_filename(dir, name, NULL);
+
+		if (g_file_test(p, G_FILE_TEST_IS_DIR))
+			dir_remove(p);
+		else
+			g_assert_cmpint(g_unlink(p), ==, 0);
+	}
+	g_assert_cmpint(g_rmdir(dir), ==, 0);
+}
+
+static int
+name_cmp(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names in dir, sorted and joined by spaces, to spot stray temp files. */
+static char *
+dir_list(const char *dir)
+{
+	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+	const char *name;
+
+	g_assert_nonnull(d);
+	while ((name = g_dir_read_name(d)) != NULL)
+		g_ptr_array_add(names, g_strdup(name));
+	g_ptr_array_sort(names, name_cmp);
+	g_ptr_array_add(names, NULL);
+	return g_strjoinv(" ", (char **)names->pdata);
+}
+
+static void
+assert_content(const char *path, const char *want)
+{
+	g_autofree char *got = NULL;
+	gsize len;
+
+	g_assert_true(g_file_get_contents(path, &got, &len, NULL));
+	g_assert_cmpmem(got, len, want, strlen(want));
+}
+
+static void
+test_write_new(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("hm-atomic-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename(dir, "state", NULL);
+	g_autofree char *names = NULL;
+	g_autoptr(GError) err = NULL;
+
+	g_assert_cmpint(hm_atomic_write(path, "hello\n", 6, 0600, &err), ==, 0);
+	g_assert_no_error(err);
+	assert_content(path, "hello\n");
+	names = dir_list(dir);
+	g_assert_cmpstr(names, ==, "state");
+	dir_remove(dir);
+}
+
+static void
+test_replace(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("hm-atomic-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename(dir, "state", NULL);
+	g_autofree char *names = NULL;
+	GStatBuf before, after;
+
+	g_assert_cmpint(hm_atomic_write(path, "one", 3, 0600, NULL), ==, 0);
+	g_assert_cmpint(g_stat(path, &before), ==, 0);
+	g_assert_cmpint(hm_atomic_write(path, "second", 6, 0600, NULL), ==, 0);
+	g_assert_cmpint(g_stat(path, &after), ==, 0);
+	assert_content(path, "second");
+	/* A new inode: the old file was replaced, never written in place. */
+	g_assert_cmpuint(before.st_ino, !=, after.st_ino);
+	g_assert_cmpint(hm_atomic_write(path, "", 0, 0600, NULL), ==, 0);
+	assert_content(path, "");
+	names = dir_list(dir);
+	g_assert_cmpstr(names, ==, "state");
+	dir_remove(dir);
+}
+
+static void
+test_mode(void)
+{
+	static const mode_t modes[] = { 0600, 0640, 0644, 0400, 0666 };
+	g_autofree char *dir = g_dir_make_tmp("hm-atomic-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename(dir, "f", NULL);
+	mode_t old = umask(022);
+
+	for (gsize i = 0; i < G_N_ELEMENTS(modes); i++) {
+		GStatBuf st;
+
+		g_assert_cmpint(hm_atomic_write(path, "x", 1, modes[i], NULL), ==, 0);
+		g_assert_cmpint(g_stat(path, &st), ==, 0);
+		g_assert_cmpuint(st.st_mode & 07777, ==, modes[i]);
+	}
+	umask(old);
+	dir_remove(dir);
+}
+
+static void
+test_big(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("hm-atomic-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename(dir, "big", NULL);
+	gsize len = 3 * 1024 * 1024 + 17;
+	g_autofree guint8 *data = g_malloc(len);
+	g_autoptr(GBytes) back = NULL;
+
+	for (gsize i = 0; i < len; i++)
+		data[i] = (guint8)(i * 31 + (i >> 11));
+	g_assert_cmpint(hm_atomic_write(path, data, len, 0600, NULL), ==, 0);
+	back = hm_read_file(path, len, NULL);
+	g_assert_nonnull(back);
+	g_assert_cmpmem(g_bytes_get_data(back, NULL), g_bytes_get_size(back), data, len);
+	dir_remove(dir);
+}
+
+static void
+test_missing_dir(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("hm-atomic-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename(dir, "nope", "state", NULL);
+	g_autofree char *names = NULL;
+	g_autoptr(GError) err = NULL;
+
+	errno = 0;
+	g_assert_cmpint(hm_atomic_write(path, "x", 1, 0600, &err), ==, -1);
+	g_assert_cmpint(errno, ==, ENOENT);
+	g_assert_error(err, HM_ERROR, HM_ERROR_IO);
+	names = dir_list(dir);
+	g_assert_cmpstr(names, ==, "");
+	dir_remove(dir);
+}
+
+static void
+test_file_as_dir(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("hm-atomic-XXXXXX", NULL);
+	g_autofree char *file = g_build_filename(dir, "file", NULL);
+	g_autofree char *path = g_build_filename(file, "state", NULL);
+	g_autoptr(GError) err = NULL;
+
+	g_assert_true(g_file_set_contents(file, "keep", 4, NULL));
+	g_assert_cmpint(hm_atomic_write(path, "x", 1, 0600, &err), ==, -1);
+	g_assert_cmpint(errno, ==, ENOTDIR);
+	g_assert_error(err, HM_ERROR, HM_ERROR_IO);
+	assert_content(file, "keep");
+	dir_remove(dir);
+}
+
+/* The temporary file exists when rename() fails (the target is a
+ * directory): it must be gone afterwards and the target untouched. */
+static void
+test_rename_fails(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("hm-atomic-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename(dir, "target", NULL);
+	g_autofree char *inner = g_build_filename(path, "inside", NULL);
+	g_autofree char *names = NULL;
+	g_autoptr(GError) err = NULL;
+
+	g_assert_cmpint(g_mkdir(path, 0700), ==, 0);
+	g_assert_true(g_file_set_contents(inner, "keep", 4, NULL));
+	g_assert_cmpint(hm_atomic_write(path, "x", 1, 0600, &err), ==, -1);
+	g_assert_cmpint(errno, ==, EISDIR);
+	g_assert_error(err, HM_ERROR, HM_ERROR_IO);
+	g_assert_nonnull(strstr(err->message, "rename"));
+	names = dir_list(dir);
+	g_assert_cmpstr(names, ==, "target");
+	assert_content(inner, "keep");
+	dir_remove(dir);
+}
+
+static gboolean
+run(const char *cmd)
+{
+	g_autoptr(GError) err = NULL;
+	int status = -1;
+
+	if (!g_spawn_command_line_sync(cmd, NULL, NULL, &status, &err)) {
+		g_test_message("%s: %s", cmd, err->message);
+		return FALSE;
+	}
+	return g_spawn_check_wait_status(status, NULL);
+}
+
+/* A full disk must come back as HM_ERROR_NOSPACE with errno ENOSPC (mail
+ * treats it as temporary), leaving the old file and no temp file. Needs
+ * root for mount(8): CI runs as root, so this fails rather than skips. */
+static void
+test_enospc(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("hm-atomic-XXXXXX", NULL);
+	g_autofree char *mnt = g_build_filename(dir, "mnt", NULL);
+	g_autofree char *path = g_build_filename(mnt, "state", NULL);
+	g_autofree char *mount_cmd = NULL, *umount_cmd = NULL, *names = NULL;
+	g_autoptr(GError) err = NULL;
+	gsize len = 1024 * 1024;
+	g_autofree guint8 *data = g_malloc0(len);
+	int rc, saved;
+
+	g_assert_cmpint(g_mkdir(mnt, 0700), ==, 0);
+	mount_cmd = g_strdup_printf("mount -t tmpfs -o size=64k tmpfs %s", mnt);
+	umount_cmd = g_strdup_printf("umount %s", mnt);
+	if (!run(mount_cmd)) {
+		g_rmdir(mnt);
+		g_rmdir(dir);
+		g_test_fail_printf("cannot mount a tmpfs (%s); this test needs root", mount_cmd);
+		return;
+	}
+	g_assert_cmpint(hm_atomic_write(path, "old", 3, 0600, NULL), ==, 0);
+	rc = hm_atomic_write(path, data, len, 0600, &err);
+	saved = errno;
+	names = dir_list(mnt);
+	assert_content(path, "old");
+	g_assert_cmpint(g_unlink(path), ==, 0);
+	g_assert_true(run(umount_cmd));
+	g_assert_cmpint(rc, ==, -1);
+	g_assert_cmpint(saved, ==, ENOSPC);
+	g_assert_error(err, HM_ERROR, HM_ERROR_NOSPACE);
+	g_assert_cmpstr(names, ==, "state");
+	dir_remove(dir);
+}
+
+static void
+test_fsync_dir(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("hm-atomic-XXXXXX", NULL);
+	g_autofree char *missing = g_build_filename(dir, "missing", NULL);
+	g_autoptr(GError) err = NULL;
+
+	g_assert_cmpint(hm_fsync_dir(dir, NULL), ==, 0);
+	g_assert_cmpint(hm_fsync_dir(missing, &err), ==, -1);
+	g_assert_cmpint(errno, ==, ENOENT);
+	g_assert_error(err, HM_ERROR, HM_ERROR_IO);
+	dir_remove(dir);
+}
+
+static void
+test_read_file(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("hm-atomic-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename(dir, "f", NULL);
+	g_autofree char *empty = g_build_filename(dir, "empty", NULL);
+	g_autofree char *missing = g_build_filename(dir, "missing", NULL);
+	g_autoptr(GBytes) b = NULL, e = NULL, none = NULL, big = NULL, isdir = NULL;
+	g_autoptr(GError) err = NULL, err2 = NULL, err3 = NULL;
+
+	g_assert_true(g_file_set_contents(path, "0123456789", 10, NULL));
+	g_assert_true(g_file_set_contents(empty, "", 0, NULL));
+	b = hm_read_file(path, 10, NULL);
+	g_assert_nonnull(b);
+	g_assert_cmpmem(g_bytes_get_data(b, NULL), g_bytes_get_size(b), "0123456789", 10);
+	big = hm_read_file(path, 9, &err);
+	g_assert_null(big);
+	g_assert_error(err, HM_ERROR, HM_ERROR_FAILED);
+	e = hm_read_file(empty, 0, NULL);
+	g_assert_nonnull(e);
+	g_assert_cmpuint(g_bytes_get_size(e), ==, 0);
+	none = hm_read_file(missing, 100, &err2);
+	g_assert_null(none);
+	g_assert_cmpint(errno, ==, ENOENT);
+	g_assert_error(err2, HM_ERROR, HM_ERROR_IO);
+	isdir = hm_read_file(dir, 100, &err3);
+	g_assert_null(isdir);
+	g_assert_error(err3, HM_ERROR, HM_ERROR_IO);
+	dir_remove(dir);
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/atomic/write-new", test_write_new);
+	g_test_add_func("/atomic/replace", test_replace);
+	g_test_add_func("/atomic/mode", test_mode);
+	g_test_add_func("/atomic/big", test_big);
+	g_test_add_func("/atomic/missing-dir", test_missing_dir);
+	g_test_add_func("/atomic/file-as-dir", test_file_as_dir);
+	g_test_add_func("/atomic/rename-fails", test_rename_fails);
+	g_test_add_func("/atomic/enospc", test_enospc);
+	g_test_add_func("/atomic/fsync-dir", test_fsync_dir);
+	g_test_add_func("/atomic/read-file", test_read_file);
+	return g_test_run();
+}

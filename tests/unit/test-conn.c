@@ -1,0 +1,275 @@
+/* The bounded line reader: limits, terminators, NUL, EOF, deadlines, and
+ * input split at every offset. */
+#include "config.h"
+
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "lib/conn.h"
+#include "lib/error.h"
+
+typedef struct {
+	int fd;
+	const char *data;
+	gsize len;
+	gsize chunk;        /* bytes per write */
+	gulong pause_us;    /* between writes */
+	gboolean keep_open; /* do not close after writing */
+} Writer;
+
+static gpointer
+writer_thread(gpointer p)
+{
+	Writer *w = p;
+
+	for (gsize off = 0; off < w->len; off += w->chunk) {
+		gsize n = MIN(w->chunk, w->len - off);
+
+		g_assert_cmpint(write(w->fd, w->data + off, n), ==, (gssize)n);
+		if (w->pause_us)
+			g_usleep(w->pause_us);
+	}
+	if (!w->keep_open)
+		close(w->fd);
+	return NULL;
+}
+
+/* A connection reading what a writer thread sends in chunks. */
+static HmConn *
+feed(Writer *w, GThread **thread, int timeout_ms)
+{
+	int sv[2];
+
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+	w->fd = sv[1];
+	*thread = g_thread_new("writer", writer_thread, w);
+	return hm_conn_new(sv[0], timeout_ms);
+}
+
+static void
+test_terminators(void)
+{
+	Writer w = { .data = "one\r\ntwo\nthree\r\r\n\r\n", .chunk = 64 };
+	GThread *t;
+	HmConn *c;
+	HmLine l;
+
+	w.len = strlen(w.data);
+	c = feed(&w, &t, 2000);
+	g_assert_cmpint(hm_conn_read_line(c, 100, 0, &l, NULL), ==, HM_IO_OK);
+	g_assert_cmpstr(l.data, ==, "one");
+	g_assert_false(l.bare_lf);
+	g_assert_cmpint(hm_conn_read_line(c, 100, 0, &l, NULL), ==, HM_IO_OK);
+	g_assert_cmpstr(l.data, ==, "two");
+	g_assert_true(l.bare_lf);
+	g_assert_cmpint(hm_conn_read_line(c, 100, 0, &l, NULL), ==, HM_IO_OK);
+	g_assert_cmpstr(l.data, ==, "three\r");
+	g_assert_cmpuint(l.len, ==, 6);
+	g_assert_cmpint(hm_conn_read_line(c, 100, 0, &l, NULL), ==, HM_IO_OK);
+	g_assert_cmpuint(l.len, ==, 0);
+	g_assert_cmpint(hm_conn_read_line(c, 100, 0, &l, NULL), ==, HM_IO_EOF);
+	hm_conn_free(c);
+	g_thread_join(t);
+}
+
+/* Exactly max octets (CRLF included) pass; one more is too long, the rest
+ * of that line is skipped and the next line reads normally. */
+static void
+test_limit(void)
+{
+	GString *in = g_string_new(NULL);
+	GThread *t;
+	HmConn *c;
+	HmLine l;
+	g_autoptr(GError) err = NULL;
+	Writer w = { .chunk = 7 };
+
+	g_string_append_printf(in, "%s\r\n", "0123456789abcdef0123456789abcd"); /* 32 */
+	g_string_append_printf(in, "%s\r\n", "0123456789abcdef0123456789abcde"); /* 33 */
+	g_string_append(in, "next\r\n");
+	for (int i = 0; i < 5000; i++)
+		g_string_append_c(in, 'x');
+	g_string_append(in, "\r\nlast\n");
+	w.data = in->str;
+	w.len = in->len;
+	c = feed(&w, &t, 2000);
+	g_assert_cmpint(hm_conn_read_line(c, 32, 0, &l, NULL), ==, HM_IO_OK);
+	g_assert_cmpuint(l.len, ==, 30);
+	g_assert_cmpint(hm_conn_read_line(c, 32, 0, &l, &err), ==, HM_IO_TOO_LONG);
+	g_assert_error(err, HM_ERROR, HM_ERROR_PROTOCOL);
+	g_clear_error(&err);
+	g_assert_cmpint(hm_conn_read_line(c, 32, 0, &l, NULL), ==, HM_IO_OK);
+	g_assert_cmpstr(l.data, ==, "next");
+	g_assert_cmpint(hm_conn_read_line(c, 32, 0, &l, NULL), ==, HM_IO_TOO_LONG);
+	g_assert_cmpint(hm_conn_read_line(c, 32, 0, &l, NULL), ==, HM_IO_OK);
+	g_assert_cmpstr(l.data, ==, "last");
+	hm_conn_free(c);
+	g_thread_join(t);
+	g_string_free(in, TRUE);
+}
+
+static void
+test_nul(void)
+{
+	static const char data[] = "a\0b\r\nc\0d\r\n";
+	Writer w = { .data = data, .len = sizeof(data) - 1, .chunk = 3 };
+	GThread *t;
+	HmConn *c = feed(&w, &t, 2000);
+	HmLine l;
+
+	g_assert_cmpint(hm_conn_read_line(c, 100, 0, &l, NULL), ==, HM_IO_NUL);
+	g_assert_cmpint(hm_conn_read_line(c, 100, HM_LINE_ALLOW_NUL, &l, NULL), ==, HM_IO_OK);
+	g_assert_cmpuint(l.len, ==, 3);
+	g_assert_cmpint(memcmp(l.data, "c\0d", 3), ==, 0);
+	hm_conn_free(c);
+	g_thread_join(t);
+}
+
+static void
+test_eof_mid_line(void)
+{
+	Writer w = { .data = "partial", .len = 7, .chunk = 7 };
+	GThread *t;
+	HmConn *c = feed(&w, &t, 2000);
+	HmLine l;
+	g_autoptr(GError) err = NULL;
+
+	g_assert_cmpint(hm_conn_read_line(c, 100, 0, &l, &err), ==, HM_IO_ERROR);
+	g_assert_nonnull(strstr(err->message, "middle of a line"));
+	hm_conn_free(c);
+	g_thread_join(t);
+}
+
+/* The deadline covers the whole line: dripping bytes does not extend it. */
+static void
+test_drip_timeout(void)
+{
+	Writer w = { .data = "abcdefghijklmnopqrstuvwxyz\r\n", .len = 28, .chunk = 1,
+	             .pause_us = 40000 };
+	GThread *t;
+	HmConn *c = feed(&w, &t, 300);
+	HmLine l;
+	gint64 start = g_get_monotonic_time();
+	g_autoptr(GError) err = NULL;
+
+	g_assert_cmpint(hm_conn_read_line(c, 100, 0, &l, &err), ==, HM_IO_TIMEOUT);
+	g_assert_error(err, HM_ERROR, HM_ERROR_TIMEOUT);
+	g_assert_cmpint(g_get_monotonic_time() - start, <, 900000);
+	g_thread_join(t);
+	hm_conn_free(c);
+}
+
+static void
+test_silence_timeout(void)
+{
+	Writer w = { .data = "", .len = 0, .chunk = 1, .keep_open = TRUE };
+	GThread *t;
+	HmConn *c = feed(&w, &t, 100);
+	HmLine l;
+	guint8 buf[4];
+
+	g_assert_cmpint(hm_conn_read_line(c, 100, 0, &l, NULL), ==, HM_IO_TIMEOUT);
+	g_assert_cmpint(hm_conn_read_exact(c, buf, 4, NULL), ==, HM_IO_TIMEOUT);
+	g_thread_join(t);
+	close(w.fd);
+	hm_conn_free(c);
+}
+
+/* The same input, delivered in chunks of every size, gives the same lines. */
+static void
+test_every_split(void)
+{
+	static const char data[] = "A1 OK\r\n.\r\n..x\n\r\n{5}\r\nHELLO tail\r\nlast\r\n";
+	gsize len = sizeof(data) - 1;
+
+	for (gsize chunk = 1; chunk <= len; chunk++) {
+		Writer w = { .data = data, .len = len, .chunk = chunk, .pause_us = 200 };
+		GThread *t;
+		HmConn *c = feed(&w, &t, 2000);
+		HmLine l;
+		char lit[6] = { 0 };
+
+		g_assert_cmpint(hm_conn_read_line(c, 1000, 0, &l, NULL), ==, HM_IO_OK);
+		g_assert_cmpstr(l.data, ==, "A1 OK");
+		g_assert_cmpint(hm_conn_read_line(c, 1000, 0, &l, NULL), ==, HM_IO_OK);
+		g_assert_cmpstr(l.data, ==, ".");
+		g_assert_cmpint(hm_conn_read_line(c, 1000, 0, &l, NULL), ==, HM_IO_OK);
+		g_assert_cmpstr(l.data, ==, "..x");
+		g_assert_true(l.bare_lf);
+		g_assert_cmpint(hm_conn_read_line(c, 1000, 0, &l, NULL), ==, HM_IO_OK);
+		g_assert_cmpstr(l.data, ==, "");
+		g_assert_cmpint(hm_conn_read_line(c, 1000, 0, &l, NULL), ==, HM_IO_OK);
+		g_assert_cmpstr(l.data, ==, "{5}");
+		g_assert_cmpint(hm_conn_read_exact(c, lit, 5, NULL), ==, HM_IO_OK);
+		g_assert_cmpstr(lit, ==, "HELLO");
+		g_assert_cmpint(hm_conn_read_line(c, 1000, 0, &l, NULL), ==, HM_IO_OK);
+		g_assert_cmpstr(l.data, ==, " tail");
+		g_assert_cmpint(hm_conn_read_line(c, 1000, 0, &l, NULL), ==, HM_IO_OK);
+		g_assert_cmpstr(l.data, ==, "last");
+		g_assert_cmpint(hm_conn_read_line(c, 1000, 0, &l, NULL), ==, HM_IO_EOF);
+		hm_conn_free(c);
+		g_thread_join(t);
+	}
+}
+
+/* Bytes that arrive with the STARTTLS reply were sent in clear by whoever
+ * sits on the path; they must never be taken as TLS-protected. */
+static void
+test_starttls_injection(void)
+{
+	Writer w = { .data = "+OK begin TLS\r\n+OK injected\r\n", .chunk = 100, .keep_open = TRUE };
+	GThread *t;
+	HmConn *c;
+	HmLine l;
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	g_autoptr(GError) err = NULL;
+
+	w.len = strlen(w.data);
+	c = feed(&w, &t, 2000);
+	g_thread_join(t);
+	g_assert_cmpint(hm_conn_read_line(c, 100, 0, &l, NULL), ==, HM_IO_OK);
+	g_assert_cmpint(hm_conn_start_tls_client(c, ctx, "localhost", NULL, &err), ==, -1);
+	g_assert_nonnull(strstr(err->message, "plaintext"));
+	close(w.fd);
+	hm_conn_free(c);
+	SSL_CTX_free(ctx);
+}
+
+static void
+test_write_flush(void)
+{
+	int sv[2];
+	HmConn *c;
+	char buf[64] = { 0 };
+
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+	c = hm_conn_new(sv[0], 1000);
+	g_assert_cmpint(hm_conn_printf(c, NULL, "RETR %u\r\n", 7u), ==, 0);
+	g_assert_cmpint(hm_conn_write(c, "DELE 7\r\n", 8, NULL), ==, 0);
+	g_assert_cmpint(hm_conn_flush(c, NULL), ==, 0);
+	g_assert_cmpint(read(sv[1], buf, sizeof(buf) - 1), ==, 16);
+	g_assert_cmpstr(buf, ==, "RETR 7\r\nDELE 7\r\n");
+	close(sv[1]);
+	/* Writing to a closed peer is an error, never a SIGPIPE death. */
+	for (int i = 0; i < 100; i++)
+		hm_conn_write(c, buf, 16, NULL);
+	g_assert_cmpint(hm_conn_flush(c, NULL), ==, -1);
+	hm_conn_free(c);
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/conn/terminators", test_terminators);
+	g_test_add_func("/conn/limit", test_limit);
+	g_test_add_func("/conn/nul", test_nul);
+	g_test_add_func("/conn/eof-mid-line", test_eof_mid_line);
+	g_test_add_func("/conn/drip-timeout", test_drip_timeout);
+	g_test_add_func("/conn/silence-timeout", test_silence_timeout);
+	g_test_add_func("/conn/every-split", test_every_split);
+	g_test_add_func("/conn/starttls-injection", test_starttls_injection);
+	g_test_add_func("/conn/write-flush", test_write_flush);
+	return g_test_run();
+}

@@ -1,0 +1,242 @@
+/* TLS client verification against a real handshake with lib/'s TLS server:
+ * chain + name, self-signed refusal naming the pin, pins, TLS 1.2 minimum. */
+#include "config.h"
+
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/pem.h>
+
+#include "lib/conn.h"
+#include "lib/error.h"
+#include "lib/tls.h"
+
+static char *tmpdir, *cert_pem, *key_pem;
+
+static void
+make_cert(void)
+{
+	g_autoptr(GError) err = NULL;
+	int status = 0;
+	g_autofree char *cmd = NULL, *out = NULL, *errout = NULL;
+
+	tmpdir = g_dir_make_tmp("hm-tls-XXXXXX", &err);
+	g_assert_no_error(err);
+	cert_pem = g_build_filename(tmpdir, "cert.pem", NULL);
+	key_pem = g_build_filename(tmpdir, "key.pem", NULL);
+	cmd = g_strdup_printf("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=localhost "
+	                      "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 "
+	                      "-keyout %s -out %s", key_pem, cert_pem);
+	g_spawn_command_line_sync(cmd, &out, &errout, &status, &err);
+	g_assert_no_error(err);
+	g_assert_cmpint(status, ==, 0);
+}
+
+static void
+cert_fp(guint8 fp[HM_SHA256_LEN])
+{
+	FILE *f = fopen(cert_pem, "r");
+	X509 *x;
+
+	g_assert_nonnull(f);
+	x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	g_assert_nonnull(x);
+	hm_tls_cert_fingerprint(x, fp);
+	X509_free(x);
+}
+
+typedef struct {
+	int fd;
+	SSL_CTX *ctx;
+	int rc;
+} Server;
+
+/* Accepts TLS, sends a greeting and echoes one line. */
+static gpointer
+server_thread(gpointer p)
+{
+	Server *s = p;
+	HmConn *c = hm_conn_new(s->fd, 3000);
+	HmLine l;
+
+	s->rc = hm_conn_start_tls_server(c, s->ctx, NULL);
+	if (s->rc == 0) {
+		hm_conn_printf(c, NULL, "+OK ready\r\n");
+		hm_conn_flush(c, NULL);
+		if (hm_conn_read_line(c, 100, 0, &l, NULL) == HM_IO_OK) {
+			hm_conn_printf(c, NULL, "echo %s\r\n", l.data);
+			hm_conn_flush(c, NULL);
+		}
+	}
+	hm_conn_free(c);
+	return NULL;
+}
+
+/* Connects a client with the given verification policy; returns 0 if it
+ * verified and exchanged a line, else -1 with *err. */
+static int
+try_client(SSL_CTX *client_ctx, const char *host, const guint8 *pin, GError **err)
+{
+	int sv[2];
+	Server s = { 0 };
+	GThread *t;
+	HmConn *c;
+	HmLine l;
+	int rc;
+
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+	s.fd = sv[1];
+	s.ctx = hm_tls_server_ctx(cert_pem, key_pem, NULL);
+	g_assert_nonnull(s.ctx);
+	t = g_thread_new("server", server_thread, &s);
+	c = hm_conn_new(sv[0], 3000);
+	rc = hm_conn_start_tls_client(c, client_ctx, host, pin, err);
+	if (rc == 0) {
+		g_assert_cmpint(hm_conn_read_line(c, 100, 0, &l, NULL), ==, HM_IO_OK);
+		g_assert_cmpstr(l.data, ==, "+OK ready");
+		hm_conn_printf(c, NULL, "hello\r\n");
+		g_assert_cmpint(hm_conn_flush(c, NULL), ==, 0);
+		g_assert_cmpint(hm_conn_read_line(c, 100, 0, &l, NULL), ==, HM_IO_OK);
+		g_assert_cmpstr(l.data, ==, "echo hello");
+	}
+	hm_conn_free(c);
+	g_thread_join(t);
+	SSL_CTX_free(s.ctx);
+	return rc;
+}
+
+static void
+test_self_signed_refused(void)
+{
+	SSL_CTX *ctx = hm_tls_client_ctx(NULL, NULL);
+	g_autoptr(GError) err = NULL;
+	guint8 fp[HM_SHA256_LEN];
+	g_autofree char *fptext = NULL;
+
+	cert_fp(fp);
+	fptext = hm_tls_fingerprint_format(fp);
+	g_assert_cmpint(try_client(ctx, "localhost", NULL, &err), ==, -1);
+	g_assert_error(err, HM_ERROR, HM_ERROR_TLS);
+	g_assert_nonnull(strstr(err->message, "self-signed"));
+	g_assert_nonnull(strstr(err->message, fptext));
+	SSL_CTX_free(ctx);
+}
+
+static void
+test_ca_file_and_name(void)
+{
+	SSL_CTX *ctx = hm_tls_client_ctx(cert_pem, NULL);
+	g_autoptr(GError) err = NULL;
+
+	g_assert_nonnull(ctx);
+	g_assert_cmpint(try_client(ctx, "localhost", NULL, &err), ==, 0);
+	g_assert_cmpint(try_client(ctx, "127.0.0.1", NULL, &err), ==, 0);
+	g_assert_cmpint(try_client(ctx, "mail.example.org", NULL, &err), ==, -1);
+	g_assert_nonnull(strstr(err->message, "does not match host name mail.example.org"));
+	g_clear_error(&err);
+	g_assert_cmpint(try_client(ctx, "127.0.0.2", NULL, &err), ==, -1);
+	g_assert_nonnull(strstr(err->message, "does not match"));
+	SSL_CTX_free(ctx);
+}
+
+static void
+test_pin(void)
+{
+	SSL_CTX *ctx = hm_tls_client_ctx(NULL, NULL);
+	g_autoptr(GError) err = NULL;
+	guint8 fp[HM_SHA256_LEN];
+
+	cert_fp(fp);
+	/* A pin trusts the certificate whatever its chain and names say. */
+	g_assert_cmpint(try_client(ctx, "any.name.example", fp, &err), ==, 0);
+	fp[31] ^= 1;
+	g_assert_cmpint(try_client(ctx, "localhost", fp, &err), ==, -1);
+	g_assert_nonnull(strstr(err->message, "does not match the pinned one"));
+	SSL_CTX_free(ctx);
+}
+
+static void
+test_old_protocol_refused(void)
+{
+	SSL_CTX *ctx = hm_tls_client_ctx(cert_pem, NULL);
+	g_autoptr(GError) err = NULL;
+
+	SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);
+	SSL_CTX_set_max_proto_version(ctx, TLS1_1_VERSION);
+	SSL_CTX_set_security_level(ctx, 0);
+	g_assert_cmpint(try_client(ctx, "localhost", NULL, &err), ==, -1);
+	g_assert_error(err, HM_ERROR, HM_ERROR_TLS);
+	SSL_CTX_free(ctx);
+}
+
+static void
+test_fingerprint_text(void)
+{
+	guint8 fp[HM_SHA256_LEN], back[HM_SHA256_LEN];
+	g_autofree char *text = NULL;
+	g_autofree char *lower = NULL;
+	g_autoptr(GError) err = NULL;
+	static const char *const bad[] = {
+		"", "sha256:", "AB", "sha1:00", "zz", "0",
+		"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f00",
+		"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1",
+		"00:01:02 03", NULL,
+	};
+
+	for (int i = 0; i < HM_SHA256_LEN; i++)
+		fp[i] = (guint8)(i * 7 + 3);
+	text = hm_tls_fingerprint_format(fp);
+	g_assert_true(g_str_has_prefix(text, "sha256:"));
+	g_assert_cmpint(hm_tls_fingerprint_parse(text, back, NULL), ==, 0);
+	g_assert_cmpmem(fp, sizeof(fp), back, sizeof(back));
+	lower = g_ascii_strdown(text + 7, -1);
+	g_strdelimit(lower, ":", ':');
+	g_assert_cmpint(hm_tls_fingerprint_parse(lower, back, NULL), ==, 0);
+	g_assert_cmpmem(fp, sizeof(fp), back, sizeof(back));
+	g_assert_cmpint(hm_tls_fingerprint_parse(
+	    "000102030405060708090A0B0C0D0E0F101112131415161718191a1b1c1d1e1f", back, NULL), ==, 0);
+	g_assert_cmpuint(back[31], ==, 0x1f);
+	for (int i = 0; bad[i] != NULL; i++) {
+		g_assert_cmpint(hm_tls_fingerprint_parse(bad[i], back, &err), ==, -1);
+		g_assert_error(err, HM_ERROR, HM_ERROR_PARSE);
+		g_clear_error(&err);
+	}
+}
+
+static void
+test_server_ctx_errors(void)
+{
+	g_autoptr(GError) err = NULL;
+
+	g_assert_null(hm_tls_server_ctx("/nonexistent/cert.pem", key_pem, &err));
+	g_assert_nonnull(strstr(err->message, "/nonexistent/cert.pem"));
+	g_clear_error(&err);
+	/* The key does not belong to... itself as a certificate file. */
+	g_assert_null(hm_tls_server_ctx(cert_pem, cert_pem, &err));
+	g_assert_nonnull(strstr(err->message, cert_pem));
+	g_clear_error(&err);
+	g_assert_null(hm_tls_client_ctx("/nonexistent/ca.pem", &err));
+	g_assert_nonnull(strstr(err->message, "/nonexistent/ca.pem"));
+}
+
+int
+main(int argc, char **argv)
+{
+	int rc;
+
+	g_test_init(&argc, &argv, NULL);
+	make_cert();
+	g_test_add_func("/tls/self-signed-refused", test_self_signed_refused);
+	g_test_add_func("/tls/ca-file-and-name", test_ca_file_and_name);
+	g_test_add_func("/tls/pin", test_pin);
+	g_test_add_func("/tls/old-protocol-refused", test_old_protocol_refused);
+	g_test_add_func("/tls/fingerprint-text", test_fingerprint_text);
+	g_test_add_func("/tls/server-ctx-errors", test_server_ctx_errors);
+	rc = g_test_run();
+	unlink(cert_pem);
+	unlink(key_pem);
+	rmdir(tmpdir);
+	return rc;
+}
