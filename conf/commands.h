@@ -16,4 +16,11 @@ typedef struct {
  * on a usage error. */
 int hm_cmd_check(int argc, char **argv, const HmGlobalOpts *opts);
 
+/* `homemail passwd [-c FILE] [--stdin] USER`: reads a new password (twice
+ * from the terminal without echo, or once from stdin), stores its yescrypt
+ * hash as USER's password in the config file, editing only that setting,
+ * and checks that the file loads back. Returns 0, 1 on failure (unknown
+ * user, mismatch, write error), 2 on a usage error. */
+int hm_cmd_passwd(int argc, char **argv, const HmGlobalOpts *opts);
+
 #endif

@@ -145,6 +145,9 @@ read_user(HmCfgCtx *ctx, const config_setting_t *g, HmUserConf *u, GError **err)
 		                   "not starting with '.' or '-'");
 	if (hm_cfg_string(ctx, g, "password", &u->password_hash, err) < 0)
 		return -1;
+	if (u->password_hash != NULL)
+		u->password_line = (int)config_setting_source_line(
+			config_setting_get_member(g, "password"));
 	if (u->password_hash != NULL && !looks_like_crypt(u->password_hash))
 		return hm_cfg_fail(ctx, config_setting_get_member(g, "password"), err,
 		                   "must be a crypt(3) hash; set it with `homemail passwd`");

@@ -41,6 +41,8 @@ typedef struct {
 	char *send_as;           /* envelope sender on the internet, or NULL */
 	HmMailFormat mail_format;
 	int line;
+	int password_line;       /* line of the password setting, 0 when none;
+	                          * `homemail passwd` rewrites it in place */
 } HmUserConf;
 
 typedef struct {

@@ -18,6 +18,7 @@ typedef struct {
 
 static const HmCommand commands[] = {
 	{ "check", hm_cmd_check, "validate the configuration and summarise it" },
+	{ "passwd", hm_cmd_passwd, "set a user's password" },
 };
 
 static char *

@@ -1,0 +1,246 @@
+/* Local delivery: checks and normalises one message, adds the trace
+ * headers, and hands it to the user's Maildir (or mbox). */
+/* <config.h>, not "config.h": the quoted form would find conf/config.h. */
+#include <config.h>
+
+#include <string.h>
+
+#include "conf/config.h"
+#include "deliver/deliver.h"
+#include "deliver/mbox.h"
+#include "lib/error.h"
+#include "lib/header.h"
+#include "lib/maildir.h"
+
+G_DEFINE_QUARK(homemail-deliver-error-quark, hm_deliver_error)
+
+char *
+hm_deliver_maildir_path(const HmConfig *cfg, const char *user)
+{
+	return g_build_filename(cfg->mail_dir, user, NULL);
+}
+
+char *
+hm_deliver_canonical_address(const HmConfig *cfg, const char *user)
+{
+	const HmUserConf *u = hm_config_find_user(cfg, user);
+
+	if (u != NULL && u->addresses != NULL && u->addresses[0] != NULL)
+		return g_strdup(u->addresses[0]);
+	if (cfg->local_domains != NULL && cfg->local_domains[0] != NULL)
+		return g_strconcat(user, "@", cfg->local_domains[0], NULL);
+	return g_strconcat(user, "@", cfg->hostname, NULL);
+}
+
+int
+hm_deliver_exit_code(const GError *err)
+{
+	if (err == NULL)
+		return 0;
+	if (err->domain == HM_DELIVER_ERROR) {
+		switch ((HmDeliverError)err->code) {
+		case HM_DELIVER_ERROR_UNKNOWN_USER:
+			return 67;  /* EX_NOUSER */
+		case HM_DELIVER_ERROR_MALFORMED:
+		case HM_DELIVER_ERROR_LOOP:
+			return 65;  /* EX_DATAERR */
+		case HM_DELIVER_ERROR_TEMP:
+			break;
+		}
+	} else if (err->domain == HM_ERROR && err->code == HM_ERROR_PARSE) {
+		return 65;
+	}
+	/* Anything unforeseen is temporary: the MTA keeps the mail and
+	 * retries, where a permanent code would bounce (or lose) it. */
+	return 75;  /* EX_TEMPFAIL */
+}
+
+static int
+malformed(GError **err, const char *why)
+{
+	g_set_error(err, HM_DELIVER_ERROR, HM_DELIVER_ERROR_MALFORMED, "malformed message: %s",
+	            why);
+	return -1;
+}
+
+/* Checks the raw input and finds where the message proper starts (after
+ * an mbox "From " envelope line, which is no part of RFC 5322 mail). */
+static int
+check_input(const char *msg, gsize len, gsize *start, GError **err)
+{
+	HmHeaderIter it;
+	HmHeaderField f;
+
+	if (len == 0)
+		return malformed(err, "empty input");
+	if (memchr(msg, '\0', len) != NULL)
+		return malformed(err, "NUL byte in message");
+	*start = 0;
+	if (len >= 5 && memcmp(msg, "From ", 5) == 0) {
+		const char *nl = memchr(msg, '\n', len);
+
+		*start = nl != NULL ? (gsize)(nl + 1 - msg) : len;
+	}
+	hm_header_iter_init(&it, msg + *start, len - *start);
+	if (hm_header_next(&it, &f) != 1)
+		return malformed(err, "the first line is not a header field");
+	return 0;
+}
+
+/* The stored form of msg: LF line ends, ending with a LF. Returns msg
+ * itself when it already is in that form (no copy for the common case),
+ * else fills buf and returns its data. */
+static const char *
+stored_form(const char *msg, gsize len, GString *buf, gsize *out_len)
+{
+	if (memchr(msg, '\r', len) == NULL && msg[len - 1] == '\n') {
+		*out_len = len;
+		return msg;
+	}
+	for (gsize i = 0; i < len; i++)
+		if (!(msg[i] == '\r' && i + 1 < len && msg[i + 1] == '\n'))
+			g_string_append_c(buf, msg[i]);
+	if (buf->len == 0 || buf->str[buf->len - 1] != '\n')
+		g_string_append_c(buf, '\n');
+	*out_len = buf->len;
+	return buf->str;
+}
+
+/* Scans the header section for a Delivered-To naming rcpt (a loop) and for
+ * an existing Return-Path (*return_path: its address, the first one).
+ * Delivered-To fields above the first Received: were prepended for this
+ * very delivery by the MTA running us (Postfix's local(8) does so before a
+ * mailbox_command, after its own loop check), so they only count when
+ * the message has no Received: at all; a real loop always passed a relay
+ * hop, which put a Received: above the old Delivered-To. */
+static int
+scan_header(const char *msg, gsize len, const char *rcpt, char **return_path, GError **err)
+{
+	HmHeaderIter it;
+	HmHeaderField f;
+	gboolean received = FALSE, above = FALSE, below = FALSE;
+
+	hm_header_iter_init(&it, msg, len);
+	while (hm_header_next(&it, &f) == 1) {
+		if (hm_header_is(&f, "Received")) {
+			received = TRUE;
+		} else if (hm_header_is(&f, "Return-Path")) {
+			if (*return_path == NULL) {
+				g_autofree char *v = hm_header_value(&f);
+
+				*return_path = hm_header_addr_spec(v);
+			}
+		} else if (hm_header_is(&f, "Delivered-To")) {
+			g_autofree char *v = hm_header_value(&f);
+			g_autofree char *a = hm_header_addr_spec(v);
+
+			if (g_ascii_strcasecmp(a, rcpt) == 0)
+				*(received ? &below : &above) = TRUE;
+		}
+	}
+	if (below || (above && !received)) {
+		g_set_error(err, HM_DELIVER_ERROR, HM_DELIVER_ERROR_LOOP,
+		            "mail loop: the message was already delivered to %s", rcpt);
+		return -1;
+	}
+	return 0;
+}
+
+/* Envelope values end up in header fields: a CR or LF in them would let
+ * the sender forge header lines. */
+static gboolean
+header_safe(const char *s)
+{
+	for (const guchar *p = (const guchar *)s; *p != '\0'; p++)
+		if (*p < ' ' || *p == 127)
+			return FALSE;
+	return TRUE;
+}
+
+/* Turns a lower-layer error into HM_DELIVER_ERROR_TEMP, keeping its text. */
+static int
+temp_failure(GError **err, GError *cause, const char *user)
+{
+	g_set_error(err, HM_DELIVER_ERROR, HM_DELIVER_ERROR_TEMP, "delivery to %s failed: %s", user,
+	            cause->message);
+	g_error_free(cause);
+	return -1;
+}
+
+static int
+write_maildir(const HmConfig *cfg, const char *user, const GString *prefix, const char *body,
+              gsize body_len, char **where_out, GError **err)
+{
+	g_autofree char *dir = hm_deliver_maildir_path(cfg, user);
+	g_autofree char *name = NULL;
+	HmMaildirDelivery *d;
+	GError *cause = NULL;
+
+	d = hm_maildir_delivery_begin(dir, &cause);
+	if (d == NULL)
+		return temp_failure(err, cause, user);
+	if (hm_maildir_delivery_write(d, prefix->str, prefix->len, &cause) < 0 ||
+	    hm_maildir_delivery_write(d, body, body_len, &cause) < 0) {
+		hm_maildir_delivery_abort(d);
+		return temp_failure(err, cause, user);
+	}
+	if (hm_maildir_delivery_commit(d, &name, &cause) < 0)
+		return temp_failure(err, cause, user);
+	if (where_out != NULL)
+		*where_out = g_build_filename(dir, name, NULL);
+	return 0;
+}
+
+static int
+write_mbox(const HmConfig *cfg, const char *user, const char *sender, GString *prefix,
+           const char *body, gsize body_len, char **where_out, GError **err)
+{
+	g_autofree char *file = g_strconcat(user, ".mbox", NULL);
+	g_autofree char *path = g_build_filename(cfg->mail_dir, file, NULL);
+	GError *cause = NULL;
+
+	g_string_append_len(prefix, body, (gssize)body_len);
+	if (hm_mbox_deliver(path, sender != NULL ? sender : "", prefix->str, prefix->len,
+	                    HM_MBOX_LOCK_TIMEOUT_MS, &cause) < 0)
+		return temp_failure(err, cause, user);
+	if (where_out != NULL)
+		*where_out = g_steal_pointer(&path);
+	return 0;
+}
+
+int
+hm_deliver_message(const HmConfig *cfg, const char *user, const char *rcpt, const char *sender,
+                   const char *msg, gsize len, char **where_out, GError **err)
+{
+	const HmUserConf *u = hm_config_find_user(cfg, user);
+	g_autoptr(GString) buf = g_string_new(NULL);
+	g_autoptr(GString) prefix = g_string_sized_new(256);
+	g_autofree char *canonical = NULL;
+	g_autofree char *return_path = NULL;
+	const char *body;
+	gsize start, body_len;
+
+	if (u == NULL) {
+		g_set_error(err, HM_DELIVER_ERROR, HM_DELIVER_ERROR_UNKNOWN_USER, "%s: no such user",
+		            user);
+		return -1;
+	}
+	if (rcpt == NULL)
+		rcpt = canonical = hm_deliver_canonical_address(cfg, user);
+	if (!header_safe(rcpt) || (sender != NULL && !header_safe(sender)))
+		return malformed(err, "control character in the sender or recipient address");
+	if (check_input(msg, len, &start, err) < 0)
+		return -1;
+	body = stored_form(msg + start, len - start, buf, &body_len);
+	if (scan_header(body, body_len, rcpt, &return_path, err) < 0)
+		return -1;
+	/* With no envelope sender given, the Return-Path the message came
+	 * with (an upstream MTA's) is the best one there is: keep it alone. */
+	if (sender != NULL || return_path == NULL)
+		g_string_append_printf(prefix, "Return-Path: <%s>\n", sender != NULL ? sender : "");
+	g_string_append_printf(prefix, "Delivered-To: %s\n", rcpt);
+	if (u->mail_format == HM_MAIL_FORMAT_MBOX)
+		return write_mbox(cfg, u->name, sender != NULL ? sender : return_path, prefix, body,
+		                  body_len, where_out, err);
+	return write_maildir(cfg, u->name, prefix, body, body_len, where_out, err);
+}

@@ -1,0 +1,70 @@
+/* Local delivery: the library the relay and the fetcher call in-process,
+ * and what homemail-deliver wraps. Messages go to <mail_dir>/<user>/
+ * (Maildir) or <mail_dir>/<user>.mbox (mbox, when the user asks for it). */
+#ifndef HM_DELIVER_H
+#define HM_DELIVER_H
+
+#include <glib.h>
+
+#include "conf/config.h"
+
+#define HM_DELIVER_ERROR hm_deliver_error_quark()
+GQuark hm_deliver_error_quark(void);
+
+typedef enum {
+	HM_DELIVER_ERROR_UNKNOWN_USER,  /* permanent: no such local recipient (EX_NOUSER 67) */
+	HM_DELIVER_ERROR_MALFORMED,     /* permanent: unusable input (EX_DATAERR 65) */
+	HM_DELIVER_ERROR_LOOP,          /* permanent: Delivered-To already names the recipient (65) */
+	HM_DELIVER_ERROR_TEMP,          /* temporary: disk full, I/O error, lock busy (EX_TEMPFAIL 75) */
+} HmDeliverError;
+
+/* Resolves address (user@local-domain, one of a user's addresses, an
+ * alias, user+tag@local-domain, or a bare user/alias name) to a local user
+ * name, following alias chains (loops and chains longer than 20 are
+ * errors). Domains compare case-insensitively, and so do local parts.
+ * Returns the user name (g_free()), or NULL with *err set:
+ * HM_DELIVER_ERROR_UNKNOWN_USER for an unknown or non-local recipient
+ * (including an alias whose target is a non-local address: forwarding is
+ * the relay's job, not local delivery's); HM_DELIVER_ERROR_TEMP for an
+ * alias loop or an over-long chain, because that is a configuration
+ * mistake the admin can fix while the mail waits in the MTA's queue,
+ * not the sender's fault (Postfix defers on configuration errors too). */
+char *hm_recipient_resolve(const HmConfig *cfg, const char *address, GError **err);
+
+/* Delivers one message (stored form: LF line ends; a CRLF input is
+ * normalised, a leading mbox "From " line dropped) to user, prepending
+ * "Return-Path: <sender>" and "Delivered-To: <rcpt>". rcpt is the address
+ * the mail was sent to (the user's canonical address when NULL). Refuses
+ * (HM_DELIVER_ERROR_LOOP) a message whose header already has a Delivered-To
+ * naming rcpt (case-insensitive); when the message has Received: fields,
+ * only a Delivered-To below the first of them counts, since those above
+ * were added for this delivery by the MTA that runs us (Postfix's
+ * mailbox_command gets one). Durable when it returns 0 (file and directory fsynced);
+ * on failure nothing partial is left behind. *where_out (may be NULL)
+ * receives the file written.
+ * sender is the envelope sender without angle brackets ("" for the null
+ * sender <>). When sender is NULL (no envelope known, as with a bare
+ * `homemail-deliver` without -f) a Return-Path already in the message is
+ * kept as it is and no second one is added; without one, "Return-Path: <>"
+ * is prepended.
+ * Malformed input (HM_DELIVER_ERROR_MALFORMED): an empty message, a NUL
+ * byte, a first line (after an mbox "From " line) that is no header
+ * field, or a sender/rcpt containing control characters. Every other
+ * failure is HM_DELIVER_ERROR_TEMP (disk full, I/O error, mbox lock not
+ * obtained within HM_MBOX_LOCK_TIMEOUT_MS) with the cause in the message. */
+int hm_deliver_message(const HmConfig *cfg, const char *user, const char *rcpt,
+                       const char *sender, const char *msg, gsize len,
+                       char **where_out, GError **err);
+
+/* The sysexits(3) code for a delivery error (0 when err is NULL). */
+int hm_deliver_exit_code(const GError *err);
+
+/* <mail_dir>/<user>: the user's Maildir; g_free() it. */
+char *hm_deliver_maildir_path(const HmConfig *cfg, const char *user);
+
+/* (Added for homemail-deliver -d and for rcpt == NULL.) The address that
+ * names user in Delivered-To: the first of its `addresses`, else
+ * user@<first local domain>, else user@<hostname>; g_free() it. */
+char *hm_deliver_canonical_address(const HmConfig *cfg, const char *user);
+
+#endif

@@ -1,0 +1,221 @@
+/* homemail-deliver: the MDA. Reads one message on stdin and delivers it to
+ * local users; exit codes per sysexits(3) so that any MTA (Postfix
+ * mailbox_command, fetchmail mda, Exim pipe) knows whether to retry. */
+/* <config.h>, not "config.h": the quoted form would find conf/config.h. */
+#include <config.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf/config.h"
+#include "deliver/deliver.h"
+#include "lib/log.h"
+
+#define EX_OK_ 0
+#define EX_USAGE_ 64
+#define EX_TEMPFAIL_ 75
+
+typedef struct {
+	char *config_path;
+	char *sender;        /* -f; NULL: take it from the message */
+	char *user;          /* -d */
+	char **rcpts;        /* the remaining arguments */
+	int verbosity;
+	gboolean version;
+	gboolean use_syslog; /* from the config: the reason also goes to stderr */
+} Opts;
+
+static gboolean
+count_verbose(const char *name, const char *value, gpointer data, GError **err)
+{
+	((Opts *)data)->verbosity++;
+	return TRUE;
+}
+
+static int
+parse_options(int *argc, char ***argv, Opts *o)
+{
+	const GOptionEntry entries[] = {
+		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &o->config_path, "configuration file",
+		  "FILE" },
+		{ "from", 'f', 0, G_OPTION_ARG_STRING, &o->sender,
+		  "envelope sender (default: the message's Return-Path, else <>)", "SENDER" },
+		{ "user", 'd', 0, G_OPTION_ARG_STRING, &o->user, "deliver to this local user", "USER" },
+		{ "verbose", 'v', G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK, (gpointer)count_verbose,
+		  "more log output", NULL },
+		{ "version", 0, 0, G_OPTION_ARG_NONE, &o->version, "print the version and exit", NULL },
+		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &o->rcpts, NULL, "RCPT..." },
+		G_OPTION_ENTRY_NULL
+	};
+	g_autoptr(GOptionContext) octx = g_option_context_new("[-d USER | RCPT...]");
+	g_autoptr(GOptionGroup) group = g_option_group_new(NULL, NULL, NULL, o, NULL);
+	g_autoptr(GError) err = NULL;
+
+	g_option_group_add_entries(group, entries);
+	g_option_context_set_main_group(octx, g_steal_pointer(&group));
+	g_option_context_set_summary(octx, "Delivers the message on standard input to local "
+	                             "mailboxes.");
+	g_option_context_set_description(octx, "Exit status (sysexits): 0 delivered, 65 malformed "
+	                                 "message or mail loop, 67 unknown user, 75 temporary "
+	                                 "failure (retry later).");
+	if (!g_option_context_parse(octx, argc, argv, &err)) {
+		fprintf(stderr, "homemail-deliver: %s\n", err->message);
+		return EX_USAGE_;
+	}
+	if (o->version)
+		return EX_OK_;
+	if ((o->user == NULL) == (o->rcpts == NULL || o->rcpts[0] == NULL)) {
+		fprintf(stderr, "homemail-deliver: give either -d USER or recipient addresses "
+		        "(see --help)\n");
+		return EX_USAGE_;
+	}
+	return EX_OK_;
+}
+
+/* Reads stdin whole, refusing more than max bytes. */
+static GByteArray *
+read_message(guint64 max, GError **err)
+{
+	g_autoptr(GByteArray) buf = g_byte_array_sized_new(64 * 1024);
+	guint8 chunk[65536];
+
+	for (;;) {
+		ssize_t n = read(STDIN_FILENO, chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			g_set_error(err, HM_DELIVER_ERROR, HM_DELIVER_ERROR_TEMP,
+			            "reading the message: %s", g_strerror(errno));
+			return NULL;
+		}
+		if (n == 0)
+			return g_steal_pointer(&buf);
+		if ((guint64)n > max - buf->len) {
+			g_set_error(err, HM_DELIVER_ERROR, HM_DELIVER_ERROR_MALFORMED,
+			            "message larger than relay.max_message_size (%" G_GUINT64_FORMAT
+			            " bytes)", max);
+			return NULL;
+		}
+		g_byte_array_append(buf, chunk, (guint)n);
+	}
+}
+
+/* The one-line reason the MTA shows in its log or bounce. */
+static int
+fail(const Opts *o, const GError *err)
+{
+	hm_err("%s", err->message);
+	if (o->use_syslog)
+		fprintf(stderr, "homemail-deliver: %s\n", err->message);
+	return hm_deliver_exit_code(err);
+}
+
+/* Which of two exit codes to report for several recipients: a temporary
+ * failure wins, so the MTA keeps the message and retries (recipients that
+ * already got it may get it twice, which beats losing it for the others);
+ * then unknown user, then malformed. */
+static int
+worse(int a, int b)
+{
+	static const int rank[] = { EX_OK_, 65, 67, EX_TEMPFAIL_ };
+	int ra = 0, rb = 0;
+
+	for (int i = 0; i < (int)G_N_ELEMENTS(rank); i++) {
+		if (rank[i] == a)
+			ra = i;
+		if (rank[i] == b)
+			rb = i;
+	}
+	return ra >= rb ? a : b;
+}
+
+/* "<a@b>" -> "a@b", "<>" -> "": envelope addresses as MTAs pass them. */
+static char *
+strip_angle(const char *s)
+{
+	g_autofree char *t = g_strstrip(g_strdup(s));
+	gsize len = strlen(t);
+
+	if (len >= 2 && t[0] == '<' && t[len - 1] == '>')
+		return g_strndup(t + 1, len - 2);
+	return g_steal_pointer(&t);
+}
+
+static int
+deliver_one(const HmConfig *cfg, const Opts *o, const char *who, gboolean is_rcpt,
+            const GByteArray *msg, GHashTable *done)
+{
+	g_autoptr(GError) err = NULL;
+	g_autofree char *user = hm_recipient_resolve(cfg, who, &err);
+	g_autofree char *where = NULL;
+	g_autofree char *sender = o->sender != NULL ? strip_angle(o->sender) : NULL;
+	g_autofree char *addr = strip_angle(who);
+	const char *rcpt = strchr(addr, '@') != NULL ? addr : NULL;
+
+	if (user == NULL)
+		return fail(o, err);
+	/* One copy per user, however many of its addresses were named. */
+	if (g_hash_table_contains(done, user))
+		return EX_OK_;
+	if (hm_deliver_message(cfg, user, rcpt, sender, (const char *)msg->data, msg->len, &where,
+	                       &err) < 0)
+		return fail(o, err);
+	/* On stderr the MTA reads our output as the failure reason (Postfix
+	 * puts it in the bounce), so successes show there only with -v. */
+	hm_log(o->use_syslog ? HM_LOG_INFO : HM_LOG_DEBUG, "delivered %s=%s user=%s file=%s size=%u",
+	       is_rcpt ? "rcpt" : "d", who, user, where, msg->len);
+	g_hash_table_add(done, g_steal_pointer(&user));
+	return EX_OK_;
+}
+
+static int
+run(Opts *o)
+{
+	g_autoptr(HmConfig) cfg = NULL;
+	g_autoptr(GByteArray) msg = NULL;
+	g_autoptr(GHashTable) done = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	g_autoptr(GError) err = NULL;
+	int rc = EX_OK_;
+
+	cfg = hm_config_load(o->config_path != NULL ? o->config_path : hm_config_default_path(),
+	                     NULL, NULL, &err);
+	if (cfg == NULL) {
+		/* A broken config is the admin's to fix: the mail waits. */
+		fprintf(stderr, "homemail-deliver: %s\n", err->message);
+		return EX_TEMPFAIL_;
+	}
+	o->use_syslog = cfg->use_syslog;
+	hm_log_init("homemail-deliver", cfg->use_syslog, o->verbosity);
+	msg = read_message(cfg->relay.max_message_size, &err);
+	if (msg == NULL)
+		return fail(o, err);
+	if (o->user != NULL)
+		return deliver_one(cfg, o, o->user, FALSE, msg, done);
+	for (char **r = o->rcpts; *r != NULL; r++)
+		rc = worse(rc, deliver_one(cfg, o, *r, TRUE, msg, done));
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	Opts o = { 0 };
+	int rc;
+
+	hm_log_init("homemail-deliver", FALSE, 0);
+	rc = parse_options(&argc, &argv, &o);
+	if (rc == EX_OK_ && o.version)
+		printf("homemail-deliver %s\n", PACKAGE_VERSION);
+	else if (rc == EX_OK_) {
+		hm_log_init("homemail-deliver", FALSE, o.verbosity);
+		rc = run(&o);
+	}
+	g_free(o.config_path);
+	g_free(o.sender);
+	g_free(o.user);
+	g_strfreev(o.rcpts);
+	return rc;
+}

@@ -1,0 +1,386 @@
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "atomic.h"
+#include "dotstuff.h"
+#include "error.h"
+#include "maildir.h"
+#include "parse.h"
+
+/* How many names to try when link() or open(O_EXCL) meets an existing
+ * file: a clash means a clock step back or a stale file, and a fresh
+ * counter value resolves it at once; a loop without end would hide a bug. */
+#define MAILDIR_NAME_TRIES 16
+
+struct HmMaildirDelivery {
+	char *dir;
+	char *base;          /* unique name of the tmp/ file */
+	char *tmp_path;
+	int fd;              /* -1 once closed */
+	guint64 size;
+	HmCrlfCounter crlf;
+};
+
+static int
+mkdir_0700(const char *path, gboolean *created, GError **err)
+{
+	if (mkdir(path, 0700) == 0) {
+		*created = TRUE;
+		return 0;
+	}
+	if (errno == EEXIST)
+		return 0;
+	hm_set_error_errno(err, errno, "create %s", path);
+	return -1;
+}
+
+int
+hm_maildir_create(const char *dir, GError **err)
+{
+	static const char *const subs[] = { "tmp", "new", "cur" };
+	gboolean created = FALSE;
+
+	if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
+		if (g_mkdir_with_parents(dir, 0700) < 0) {
+			hm_set_error_errno(err, errno, "create %s", dir);
+			return -1;
+		}
+		created = TRUE;
+	}
+	for (gsize i = 0; i < G_N_ELEMENTS(subs); i++) {
+		g_autofree char *sub = g_build_filename(dir, subs[i], NULL);
+
+		if (mkdir_0700(sub, &created, err) < 0)
+			return -1;
+	}
+	if (created) {
+		/* The new directories must survive a crash like the mail
+		 * written into them: their names live in dir and its parent. */
+		g_autofree char *parent = g_path_get_dirname(dir);
+
+		if (hm_fsync_dir(dir, err) < 0 || hm_fsync_dir(parent, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The host part of a unique name, with '/' and ':' escaped as the Maildir
+ * specification asks (they would break paths and the ":2," info). */
+static void
+append_host(GString *s)
+{
+	char host[HOST_NAME_MAX + 1];
+
+	if (gethostname(host, sizeof(host)) < 0)
+		g_strlcpy(host, "localhost", sizeof(host));
+	host[HOST_NAME_MAX] = '\0';
+	for (const char *p = host; *p != '\0'; p++) {
+		if (*p == '/')
+			g_string_append(s, "\\057");
+		else if (*p == ':')
+			g_string_append(s, "\\072");
+		else
+			g_string_append_c(s, *p);
+	}
+}
+
+char *
+hm_maildir_unique_name(void)
+{
+	/* The per-process delivery counter the specification asks for (the
+	 * "Q" part): names made in the same microsecond by one process must
+	 * still differ. It is process-wide by definition, so it is the one
+	 * static here; atomic so that threads share it safely. */
+	static gint counter;
+	gint64 now = g_get_real_time();
+	GString *s = g_string_sized_new(64);
+
+	g_string_printf(s, "%" G_GINT64_FORMAT ".M%06dP%ldQ%u.", now / G_USEC_PER_SEC,
+	                (int)(now % G_USEC_PER_SEC), (long)getpid(),
+	                (guint)g_atomic_int_add(&counter, 1) + 1);
+	append_host(s);
+	return g_string_free(s, FALSE);
+}
+
+static void
+delivery_free(HmMaildirDelivery *d)
+{
+	if (d->fd >= 0)
+		close(d->fd);
+	g_free(d->dir);
+	g_free(d->base);
+	g_free(d->tmp_path);
+	g_free(d);
+}
+
+/* Opens a fresh tmp/ file for d; creates the Maildir when tmp/ is missing. */
+static int
+open_tmp(HmMaildirDelivery *d, GError **err)
+{
+	gboolean tried_create = FALSE;
+
+	for (int i = 0; i < MAILDIR_NAME_TRIES; i++) {
+		g_free(d->base);
+		g_free(d->tmp_path);
+		d->base = hm_maildir_unique_name();
+		d->tmp_path = g_strconcat(d->dir, "/tmp/", d->base, NULL);
+		d->fd = open(d->tmp_path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
+		             0600);
+		if (d->fd >= 0)
+			return 0;
+		if (errno == ENOENT && !tried_create) {
+			tried_create = TRUE;
+			if (hm_maildir_create(d->dir, err) < 0)
+				return -1;
+			continue;
+		}
+		if (errno != EEXIST) {
+			hm_set_error_errno(err, errno, "create %s", d->tmp_path);
+			return -1;
+		}
+	}
+	hm_set_error_errno(err, EEXIST, "create a unique file in %s/tmp", d->dir);
+	return -1;
+}
+
+HmMaildirDelivery *
+hm_maildir_delivery_begin(const char *dir, GError **err)
+{
+	HmMaildirDelivery *d = g_new0(HmMaildirDelivery, 1);
+
+	d->dir = g_strdup(dir);
+	d->fd = -1;
+	hm_crlf_counter_init(&d->crlf);
+	if (open_tmp(d, err) < 0) {
+		delivery_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+int
+hm_maildir_delivery_write(HmMaildirDelivery *d, const void *data, gsize len, GError **err)
+{
+	const char *p = data;
+
+	hm_crlf_counter_feed(&d->crlf, data, len);
+	d->size += len;
+	while (len > 0) {
+		ssize_t n = write(d->fd, p, len > SSIZE_MAX ? SSIZE_MAX : len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			/* 0 from write() on a regular file: no progress is
+			 * possible, which for mail means a full disk. */
+			hm_set_error_errno(err, n == 0 ? ENOSPC : errno, "write %s", d->tmp_path);
+			return -1;
+		}
+		p += n;
+		len -= (gsize)n;
+	}
+	return 0;
+}
+
+/* fdatasync + close, each checked: NFS and some FUSE file systems report
+ * write errors only there. */
+static int
+sync_close(HmMaildirDelivery *d, GError **err)
+{
+	int fd = d->fd;
+
+	d->fd = -1;
+	if (fdatasync(fd) < 0) {
+		hm_set_error_errno(err, errno, "fdatasync %s", d->tmp_path);
+		close(fd);
+		return -1;
+	}
+	if (close(fd) < 0) {
+		hm_set_error_errno(err, errno, "close %s", d->tmp_path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Links the tmp/ file into new/ under a name carrying the sizes; on EEXIST
+ * a new base name is tried. Returns the "new/..." name or NULL. */
+static char *
+link_new(HmMaildirDelivery *d, GError **err)
+{
+	guint64 vsize = hm_crlf_counter_total(&d->crlf);
+
+	for (int i = 0; i < MAILDIR_NAME_TRIES; i++) {
+		g_autofree char *base = i == 0 ? g_strdup(d->base) : hm_maildir_unique_name();
+		g_autofree char *name = g_strdup_printf("new/%s,S=%" G_GUINT64_FORMAT
+		                                        ",W=%" G_GUINT64_FORMAT,
+		                                        base, d->size, vsize);
+		g_autofree char *path = g_build_filename(d->dir, name, NULL);
+
+		if (link(d->tmp_path, path) == 0)
+			return g_steal_pointer(&name);
+		if (errno != EEXIST) {
+			hm_set_error_errno(err, errno, "link %s to %s", d->tmp_path, path);
+			return NULL;
+		}
+	}
+	hm_set_error_errno(err, EEXIST, "link %s into %s/new", d->tmp_path, d->dir);
+	return NULL;
+}
+
+int
+hm_maildir_delivery_commit(HmMaildirDelivery *d, char **name_out, GError **err)
+{
+	g_autofree char *name = NULL;
+	g_autofree char *new_dir = NULL;
+
+	if (sync_close(d, err) < 0 || (name = link_new(d, err)) == NULL) {
+		hm_maildir_delivery_abort(d);
+		return -1;
+	}
+	/* The tmp/ name is only scaffolding now; failing to remove it does not
+	 * undo a delivery (readers clean tmp/ after 36 hours). */
+	unlink(d->tmp_path);
+	new_dir = g_build_filename(d->dir, "new", NULL);
+	if (hm_fsync_dir(new_dir, err) < 0) {
+		/* Not durable, so not delivered: take it back so that the
+		 * caller's retry cannot make a duplicate. */
+		g_autofree char *path = g_build_filename(d->dir, name, NULL);
+
+		unlink(path);
+		delivery_free(d);
+		return -1;
+	}
+	delivery_free(d);
+	if (name_out != NULL)
+		*name_out = g_steal_pointer(&name);
+	return 0;
+}
+
+void
+hm_maildir_delivery_abort(HmMaildirDelivery *d)
+{
+	if (d == NULL)
+		return;
+	if (d->fd >= 0) {
+		close(d->fd);
+		d->fd = -1;
+	}
+	unlink(d->tmp_path);
+	delivery_free(d);
+}
+
+int
+hm_maildir_deliver(const char *dir, const void *data, gsize len, char **name_out, GError **err)
+{
+	HmMaildirDelivery *d = hm_maildir_delivery_begin(dir, err);
+
+	if (d == NULL)
+		return -1;
+	if (hm_maildir_delivery_write(d, data, len, err) < 0) {
+		hm_maildir_delivery_abort(d);
+		return -1;
+	}
+	return hm_maildir_delivery_commit(d, name_out, err);
+}
+
+/* --- reading ------------------------------------------------------------ */
+
+static void
+entry_clear(gpointer p)
+{
+	HmMaildirEntry *e = p;
+
+	g_free(e->name);
+	g_free(e->uid);
+}
+
+/* Fills e from a directory entry's base name alone: the uid, the leading
+ * seconds, and the ",S=" and ",W=" fields before the ":2," info. */
+static void
+entry_parse(HmMaildirEntry *e, const char *base)
+{
+	gsize uid_len = strcspn(base, ",:");
+	gsize fields_end = strcspn(base, ":");
+	gsize secs_len = strcspn(base, ".,:");
+	guint64 v;
+
+	e->uid = g_strndup(base, uid_len);
+	e->size = G_MAXUINT64;
+	e->vsize = G_MAXUINT64;
+	e->secs = hm_parse_uint_n(base, secs_len, 0, G_MAXINT64, &v) == 0 ? (gint64)v : 0;
+	for (gsize i = uid_len; i < fields_end;) {
+		gsize len = strcspn(base + i + 1, ",:");
+		const char *f = base + i + 1;
+
+		if (len > 2 && f[1] == '=' && (f[0] == 'S' || f[0] == 'W') &&
+		    hm_parse_uint_n(f + 2, len - 2, 0, G_MAXUINT64 - 1, &v) == 0)
+			*(f[0] == 'S' ? &e->size : &e->vsize) = v;
+		i += len + 1;
+	}
+}
+
+/* Appends the messages of dir/sub to out; a missing sub is empty. */
+static int
+scan_sub(const char *dir, const char *sub, GArray *out, GError **err)
+{
+	g_autofree char *path = g_build_filename(dir, sub, NULL);
+	DIR *dp = opendir(path);
+	struct dirent *de;
+
+	if (dp == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		hm_set_error_errno(err, errno, "open directory %s", path);
+		return -1;
+	}
+	errno = 0;
+	while ((de = readdir(dp)) != NULL) {
+		HmMaildirEntry e = { 0 };
+
+		/* Dot files are ".", ".." and the hidden files of tools. */
+		if (de->d_name[0] == '.' || de->d_type == DT_DIR)
+			continue;
+		entry_parse(&e, de->d_name);
+		e.name = g_strconcat(sub, "/", de->d_name, NULL);
+		e.in_new = sub[0] == 'n';
+		g_array_append_val(out, e);
+	}
+	if (errno != 0) {
+		hm_set_error_errno(err, errno, "read directory %s", path);
+		closedir(dp);
+		return -1;
+	}
+	closedir(dp);
+	return 0;
+}
+
+/* By delivery time, then by base name (without "new/" or "cur/", so a
+ * message keeps its place when a reader moves it to cur/). */
+static gint
+entry_cmp(gconstpointer a, gconstpointer b)
+{
+	const HmMaildirEntry *x = a, *y = b;
+
+	if (x->secs != y->secs)
+		return x->secs < y->secs ? -1 : 1;
+	return strcmp(x->name + 4, y->name + 4);
+}
+
+GArray *
+hm_maildir_scan(const char *dir, GError **err)
+{
+	g_autoptr(GArray) out = g_array_new(FALSE, FALSE, sizeof(HmMaildirEntry));
+
+	g_array_set_clear_func(out, entry_clear);
+	if (scan_sub(dir, "new", out, err) < 0 || scan_sub(dir, "cur", out, err) < 0)
+		return NULL;
+	g_array_sort(out, entry_cmp);
+	return g_steal_pointer(&out);
+}

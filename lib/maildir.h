@@ -1,0 +1,57 @@
+/* Maildir (https://cr.yp.to/proto/maildir.html, with Maildir++ ",S=" and
+ * Dovecot's ",W=" size fields): unique names, durable delivery, reading.
+ * Delivery writes to tmp/, fsyncs, links into new/ and fsyncs new/, so a
+ * message is either wholly in new/ or not there at all. */
+#ifndef HM_MAILDIR_H
+#define HM_MAILDIR_H
+
+#include <glib.h>
+
+/* Creates dir and its cur/ new/ tmp/ (mode 0700) where missing, parents
+ * included (0700 too). Returns 0 or -1 with *err set. */
+int hm_maildir_create(const char *dir, GError **err);
+
+/* A new unique base name "SECS.MUSECPPIDQCOUNT.HOST" (the host with '/' and
+ * ':' escaped as \057 and \072, as the spec asks); g_free() it. */
+char *hm_maildir_unique_name(void);
+
+typedef struct HmMaildirDelivery HmMaildirDelivery;
+
+/* Starts a delivery into dir (created if missing): opens a fresh file in
+ * tmp/. Returns NULL with *err set (HM_ERROR_NOSPACE for a full disk). */
+HmMaildirDelivery *hm_maildir_delivery_begin(const char *dir, GError **err);
+
+/* Appends message bytes (as stored: LF line ends). Returns 0 or -1. */
+int hm_maildir_delivery_write(HmMaildirDelivery *d, const void *data, gsize len,
+                              GError **err);
+
+/* Makes the message durable and visible: fdatasync + close, link to
+ * new/BASE,S=<size>,W=<crlf size>, unlink the tmp/ name, fsync new/.
+ * *name_out (may be NULL) receives "new/BASE,S=..,W=..". Frees d whether
+ * or not it succeeds; on failure nothing is left in new/ or tmp/. */
+int hm_maildir_delivery_commit(HmMaildirDelivery *d, char **name_out, GError **err);
+
+/* Abandons the delivery: unlinks the tmp/ file and frees d. */
+void hm_maildir_delivery_abort(HmMaildirDelivery *d);
+
+/* begin + write + commit in one call. */
+int hm_maildir_deliver(const char *dir, const void *data, gsize len, char **name_out,
+                       GError **err);
+
+typedef struct {
+	char *name;       /* relative to the Maildir: "new/BASE" or "cur/BASE:2,FLAGS" */
+	char *uid;        /* the unique part: BASE up to its first ',' or ':' */
+	guint64 size;     /* ",S=" from the name, else G_MAXUINT64 (unknown) */
+	guint64 vsize;    /* ",W=" (size with CRLF line ends), else G_MAXUINT64 */
+	gint64 secs;      /* the leading delivery time of BASE, 0 if none */
+	gboolean in_new;
+} HmMaildirEntry;
+
+/* Lists the messages in new/ and cur/ (not tmp/, no dot files), ordered by
+ * delivery time then name, from names alone (no stat, no open): what a
+ * 10,000-message STAT needs. Returns an array of HmMaildirEntry (free it
+ * with g_array_unref: entries are cleared), or NULL with *err set. A
+ * missing Maildir is an empty list. */
+GArray *hm_maildir_scan(const char *dir, GError **err);
+
+#endif

@@ -1,0 +1,281 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "lib/atomic.h"
+#include "lib/dotstuff.h"
+#include "lib/error.h"
+#include "lib/maildir.h"
+#include "popd/mailbox.h"
+
+/* A dot file: Maildir readers skip it, and it never moves, so the lock
+ * holds for the whole session whatever happens to new/ and cur/. */
+#define LOCK_NAME ".homemail-pop3.lock"
+#define READ_CHUNK (64 * 1024)
+
+G_DEFINE_QUARK(popd-mailbox-error-quark, popd_mailbox_error)
+
+typedef struct {
+	HmMaildirEntry *e;
+	guint64 vsize;
+	gboolean deleted, retrieved;
+} Message;
+
+struct PopdMailbox {
+	char *dir;
+	int lock_fd;
+	GArray *entries;   /* HmMaildirEntry, owned */
+	GArray *msgs;      /* Message, pointing into entries */
+};
+
+static int
+lock_maildrop(PopdMailbox *mb, GError **err)
+{
+	g_autofree char *path = g_build_filename(mb->dir, LOCK_NAME, NULL);
+
+	mb->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (mb->lock_fd < 0) {
+		hm_set_error_errno(err, errno, "open %s", path);
+		return -1;
+	}
+	/* flock() is released by the kernel when the session process dies,
+	 * however it dies: no stale locks after kill -9. */
+	if (flock(mb->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK)
+			g_set_error(err, POPD_MAILBOX_ERROR, POPD_MAILBOX_IN_USE,
+			            "Mailbox is locked by another POP3 session.");
+		else
+			hm_set_error_errno(err, errno, "lock %s", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* The CRLF size of a file whose name does not carry ",W=" (delivered by
+ * another program). Returns FALSE when the file is gone. */
+static gboolean
+measure(const char *dir, const char *name, guint64 *out)
+{
+	g_autofree char *path = g_build_filename(dir, name, NULL);
+	char buf[READ_CHUNK];
+	HmCrlfCounter c;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return FALSE;
+	hm_crlf_counter_init(&c);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		hm_crlf_counter_feed(&c, buf, (gsize)n);
+	close(fd);
+	*out = hm_crlf_counter_total(&c);
+	return n == 0;
+}
+
+PopdMailbox *
+popd_mailbox_open(const char *dir, GError **err)
+{
+	PopdMailbox *mb = g_new0(PopdMailbox, 1);
+
+	mb->dir = g_strdup(dir);
+	mb->lock_fd = -1;
+	if (hm_maildir_create(dir, err) < 0 || lock_maildrop(mb, err) < 0)
+		goto fail;
+	mb->entries = hm_maildir_scan(dir, err);
+	if (mb->entries == NULL)
+		goto fail;
+	mb->msgs = g_array_sized_new(FALSE, TRUE, sizeof(Message), mb->entries->len);
+	for (guint i = 0; i < mb->entries->len; i++) {
+		Message m = { .e = &g_array_index(mb->entries, HmMaildirEntry, i) };
+
+		m.vsize = m.e->vsize;
+		if (m.vsize == G_MAXUINT64 && !measure(dir, m.e->name, &m.vsize))
+			continue;  /* removed since the scan: not part of the snapshot */
+		g_array_append_val(mb->msgs, m);
+	}
+	return mb;
+fail:
+	popd_mailbox_close(mb);
+	return NULL;
+}
+
+void
+popd_mailbox_close(PopdMailbox *mb)
+{
+	if (mb == NULL)
+		return;
+	if (mb->lock_fd >= 0)
+		close(mb->lock_fd);
+	if (mb->msgs != NULL)
+		g_array_unref(mb->msgs);
+	if (mb->entries != NULL)
+		g_array_unref(mb->entries);
+	g_free(mb->dir);
+	g_free(mb);
+}
+
+static Message *
+msg(const PopdMailbox *mb, guint n)
+{
+	g_assert(n >= 1 && n <= mb->msgs->len);
+	return &g_array_index(mb->msgs, Message, n - 1);
+}
+
+guint popd_mailbox_count(const PopdMailbox *mb) { return mb->msgs->len; }
+gboolean popd_mailbox_deleted(const PopdMailbox *mb, guint n) { return msg(mb, n)->deleted; }
+guint64 popd_mailbox_size(const PopdMailbox *mb, guint n) { return msg(mb, n)->vsize; }
+const char *popd_mailbox_uidl(const PopdMailbox *mb, guint n) { return msg(mb, n)->e->uid; }
+void popd_mailbox_delete(PopdMailbox *mb, guint n) { msg(mb, n)->deleted = TRUE; }
+
+void
+popd_mailbox_stat(const PopdMailbox *mb, guint *count, guint64 *octets)
+{
+	*count = 0;
+	*octets = 0;
+	for (guint n = 1; n <= mb->msgs->len; n++) {
+		if (!msg(mb, n)->deleted) {
+			(*count)++;
+			*octets += msg(mb, n)->vsize;
+		}
+	}
+}
+
+void
+popd_mailbox_reset(PopdMailbox *mb)
+{
+	for (guint n = 1; n <= mb->msgs->len; n++)
+		msg(mb, n)->deleted = FALSE;
+}
+
+/* Where TOP stops: after the header, its empty line, and `left` lines. */
+typedef struct {
+	gboolean in_body;
+	gboolean line_has_text;
+	gint64 left;
+	gboolean done;
+} TopCut;
+
+/* How many bytes of chunk belong to the TOP output. */
+static gsize
+top_take(TopCut *t, const char *chunk, gsize len)
+{
+	for (gsize i = 0; i < len; i++) {
+		if (t->in_body && t->left == 0) {
+			t->done = TRUE;
+			return i;
+		}
+		if (chunk[i] != '\n') {
+			if (chunk[i] != '\r')
+				t->line_has_text = TRUE;
+			continue;
+		}
+		if (t->in_body)
+			t->left--;
+		else if (!t->line_has_text)
+			t->in_body = TRUE;
+		t->line_has_text = FALSE;
+	}
+	if (t->in_body && t->left == 0)
+		t->done = TRUE;
+	return len;
+}
+
+/* Streams the file through the dot-stuffer onto the connection. */
+static int
+stream_file(int fd, gint64 body_lines, HmConn *conn, GError **err)
+{
+	g_autofree char *buf = g_malloc(READ_CHUNK);
+	g_autoptr(GString) out = g_string_sized_new(READ_CHUNK + READ_CHUNK / 8);
+	TopCut top = { .left = body_lines };
+	HmDotStuffer st;
+	ssize_t n;
+
+	hm_dotstuff_init(&st);
+	while (!top.done && (n = read(fd, buf, READ_CHUNK)) != 0) {
+		gsize take;
+
+		if (n < 0) {
+			hm_set_error_errno(err, errno, "read message");
+			return -1;
+		}
+		take = body_lines < 0 ? (gsize)n : top_take(&top, buf, (gsize)n);
+		g_string_truncate(out, 0);
+		hm_dotstuff_feed(&st, buf, take, out);
+		if (hm_conn_write(conn, out->str, out->len, err) < 0)
+			return -1;
+	}
+	g_string_truncate(out, 0);
+	hm_dotstuff_finish(&st, out);
+	return hm_conn_write(conn, out->str, out->len, err);
+}
+
+int
+popd_mailbox_send(PopdMailbox *mb, guint n, gint64 body_lines, HmConn *conn, GError **err)
+{
+	Message *m = msg(mb, n);
+	g_autofree char *path = g_build_filename(mb->dir, m->e->name, NULL);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int rc;
+
+	if (fd < 0) {
+		g_set_error(err, POPD_MAILBOX_ERROR, POPD_MAILBOX_GONE,
+		            "Message %u is no longer there.", n);
+		return -1;
+	}
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	if (hm_conn_printf(conn, err, "+OK %" G_GUINT64_FORMAT " octets\r\n", m->vsize) < 0)
+		rc = -1;
+	else
+		rc = stream_file(fd, body_lines, conn, err);
+	close(fd);
+	if (rc == 0 && body_lines < 0)
+		m->retrieved = TRUE;
+	return rc;
+}
+
+/* new/BASE -> cur/BASE:2,S: the message has been seen by a client. */
+static int
+mark_seen(const char *dir, const HmMaildirEntry *e)
+{
+	g_autofree char *from = g_build_filename(dir, e->name, NULL);
+	g_autofree char *to = g_strdup_printf("%s/cur/%s:2,S", dir, e->name + 4);
+
+	return rename(from, to);
+}
+
+int
+popd_mailbox_commit(PopdMailbox *mb, GError **err)
+{
+	guint failed = 0, moved = 0, removed = 0;
+
+	for (guint n = 1; n <= mb->msgs->len; n++) {
+		Message *m = msg(mb, n);
+		g_autofree char *path = g_build_filename(mb->dir, m->e->name, NULL);
+
+		if (m->deleted) {
+			if (unlink(path) == 0)
+				removed++;
+			else if (errno != ENOENT)
+				failed++;
+		} else if (m->retrieved && m->e->in_new && mark_seen(mb->dir, m->e) == 0) {
+			moved++;
+		}
+	}
+	if (removed + moved > 0) {
+		g_autofree char *cur = g_build_filename(mb->dir, "cur", NULL);
+		g_autofree char *new = g_build_filename(mb->dir, "new", NULL);
+
+		if (hm_fsync_dir(cur, err) < 0 || hm_fsync_dir(new, err) < 0)
+			return -1;
+	}
+	if (failed > 0) {
+		g_set_error(err, POPD_MAILBOX_ERROR, POPD_MAILBOX_FAILED,
+		            "%u messages could not be removed", failed);
+		return -1;
+	}
+	return 0;
+}

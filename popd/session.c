@@ -1,0 +1,467 @@
+#include <config.h>
+
+#include <string.h>
+
+#include "lib/error.h"
+#include "lib/log.h"
+#include "lib/parse.h"
+#include "lib/sasl.h"
+#include "popd/auth.h"
+#include "popd/command.h"
+#include "popd/limits.h"
+#include "popd/mailbox.h"
+#include "popd/session.h"
+
+typedef enum {
+	ST_AUTHORIZATION = 1 << 0,
+	ST_TRANSACTION = 1 << 1,
+} State;
+
+typedef struct {
+	HmConn *conn;
+	const PopdSessionParams *p;
+	char id[9];
+	State state;
+	char *user_arg;            /* name given by USER, awaiting PASS */
+	const HmUserConf *user;
+	PopdMailbox *mb;
+	guint bad_commands;
+	guint auth_fails;
+	gboolean done;             /* QUIT answered, or the session must end */
+} Session;
+
+/* Handlers return 0 to go on, -1 when the session must end at once. */
+typedef int (*Handler)(Session *s, Pop3Command *cmd);
+
+static int reply(Session *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+static int
+reply(Session *s, const char *fmt, ...)
+{
+	va_list ap;
+	g_autofree char *line = NULL;
+
+	va_start(ap, fmt);
+	line = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	return hm_conn_printf(s->conn, NULL, "%s\r\n", line);
+}
+
+static gboolean
+plaintext_allowed(const Session *s)
+{
+	return s->p->plaintext_ok || hm_conn_is_tls(s->conn);
+}
+
+/* Finishes a login for a checked user: locks and snapshots the maildrop. */
+static int
+open_maildrop(Session *s, const HmUserConf *u)
+{
+	g_autofree char *dir = g_build_filename(s->p->cfg->mail_dir, u->name, NULL);
+	g_autoptr(GError) err = NULL;
+
+	s->mb = popd_mailbox_open(dir, &err);
+	if (s->mb == NULL) {
+		hm_info("popd[%s] login refused user=%s: %s", s->id, u->name, err->message);
+		if (g_error_matches(err, POPD_MAILBOX_ERROR, POPD_MAILBOX_IN_USE))
+			return reply(s, "-ERR [IN-USE] %s", err->message);
+		return reply(s, "-ERR [SYS/TEMP] Cannot open the mailbox.");
+	}
+	s->user = u;
+	s->state = ST_TRANSACTION;
+	hm_info("popd[%s] login user=%s peer=%s tls=%s messages=%u", s->id, u->name,
+	        s->p->peer, hm_conn_is_tls(s->conn) ? "yes" : "no", popd_mailbox_count(s->mb));
+	return reply(s, "+OK Logged in.");
+}
+
+static int
+login(Session *s, const char *name, const char *password)
+{
+	const HmUserConf *u = NULL;
+
+	if (strlen(name) <= POPD_CRED_MAX && strlen(password) <= POPD_CRED_MAX)
+		u = popd_auth_check(s->p->cfg, name, password);
+	if (u != NULL)
+		return open_maildrop(s, u);
+	s->auth_fails++;
+	hm_info("popd[%s] login failed peer=%s", s->id, s->p->peer);
+	if (s->p->auth_failed != NULL)
+		s->p->auth_failed(s->p->data);
+	/* One process per session: this sleep delays only this client. */
+	g_usleep((gulong)s->p->auth_fail_delay_ms * 1000);
+	if (reply(s, "-ERR [AUTH] Authentication failed.") < 0)
+		return -1;
+	if (s->auth_fails >= POPD_MAX_AUTH_FAILS) {
+		reply(s, "-ERR Too many failed logins.");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+cmd_capa(Session *s, Pop3Command *cmd)
+{
+	gboolean auth = s->state == ST_AUTHORIZATION;
+
+	reply(s, "+OK Capability list follows");
+	reply(s, "TOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n"
+	         "EXPIRE NEVER\r\nIMPLEMENTATION homemail");
+	if (auth && plaintext_allowed(s))
+		reply(s, "USER\r\nSASL PLAIN");
+	if (auth && s->p->tls_ctx != NULL && !hm_conn_is_tls(s->conn))
+		reply(s, "STLS");
+	return reply(s, ".");
+}
+
+static int
+cmd_stls(Session *s, Pop3Command *cmd)
+{
+	g_autoptr(GError) err = NULL;
+
+	if (s->p->tls_ctx == NULL || hm_conn_is_tls(s->conn))
+		return reply(s, "-ERR TLS is not available here.");
+	if (reply(s, "+OK Begin TLS negotiation now.") < 0 ||
+	    hm_conn_start_tls_server(s->conn, s->p->tls_ctx, &err) < 0) {
+		hm_info("popd[%s] STLS failed peer=%s: %s", s->id, s->p->peer,
+		        err != NULL ? err->message : "write failed");
+		return -1;
+	}
+	/* RFC 2595: forget everything learnt before the handshake. */
+	g_clear_pointer(&s->user_arg, g_free);
+	return 0;
+}
+
+static int
+cmd_user(Session *s, Pop3Command *cmd)
+{
+	if (cmd->nargs != 1)
+		return reply(s, "-ERR Usage: USER name");
+	g_free(s->user_arg);
+	s->user_arg = g_strdup(cmd->args[0]);
+	return reply(s, "+OK");
+}
+
+static int
+cmd_pass(Session *s, Pop3Command *cmd)
+{
+	g_autofree char *name = g_steal_pointer(&s->user_arg);
+
+	if (name == NULL)
+		return reply(s, "-ERR No user name given (use USER first).");
+	if (cmd->nargs != 1)
+		return reply(s, "-ERR Usage: PASS password");
+	return login(s, name, cmd->rest);
+}
+
+/* Reads the client's SASL response after "+ ". NULL when cancelled. */
+static char *
+sasl_response(Session *s, int *rc)
+{
+	g_autoptr(GError) err = NULL;
+	HmLine line;
+	HmIoStatus st;
+
+	*rc = 0;
+	if (hm_conn_write(s->conn, "+ \r\n", 4, NULL) < 0 || hm_conn_flush(s->conn, NULL) < 0) {
+		*rc = -1;
+		return NULL;
+	}
+	st = hm_conn_read_line(s->conn, POPD_SASL_LINE_MAX, 0, &line, &err);
+	if (st != HM_IO_OK) {
+		*rc = st == HM_IO_TOO_LONG ? reply(s, "-ERR Response too long.") : -1;
+		return NULL;
+	}
+	if (strcmp(line.data, "*") == 0) {
+		*rc = reply(s, "-ERR Authentication cancelled.");
+		return NULL;
+	}
+	return g_strdup(line.data);
+}
+
+static int
+cmd_auth(Session *s, Pop3Command *cmd)
+{
+	g_autofree char *resp = NULL;
+	HmSaslPlain plain = { 0 };
+	int rc;
+
+	if (cmd->nargs == 0)
+		return reply(s, "+OK\r\nPLAIN\r\n.");
+	if (g_ascii_strcasecmp(cmd->args[0], "PLAIN") != 0)
+		return reply(s, "-ERR Unsupported authentication mechanism.");
+	if (cmd->nargs == 2)
+		resp = g_strdup(strcmp(cmd->args[1], "=") == 0 ? "" : cmd->args[1]);
+	else if ((resp = sasl_response(s, &rc)) == NULL)
+		return rc;
+	if (hm_sasl_plain_decode(resp, strlen(resp), &plain, NULL) < 0 ||
+	    (plain.authzid[0] != '\0' && strcmp(plain.authzid, plain.authcid) != 0)) {
+		hm_sasl_plain_clear(&plain);
+		return login(s, "", "");
+	}
+	rc = login(s, plain.authcid, plain.password);
+	hm_sasl_plain_clear(&plain);
+	return rc;
+}
+
+static int
+cmd_quit(Session *s, Pop3Command *cmd)
+{
+	g_autoptr(GError) err = NULL;
+
+	s->done = TRUE;
+	if (s->state == ST_AUTHORIZATION)
+		return reply(s, "+OK Logging out.");
+	/* UPDATE state (RFC 1939 section 6): only here is anything deleted. */
+	if (popd_mailbox_commit(s->mb, &err) < 0) {
+		hm_warn("popd[%s] update user=%s: %s", s->id, s->user->name, err->message);
+		return reply(s, "-ERR [SYS/TEMP] Some deleted messages were not removed.");
+	}
+	return reply(s, "+OK Logging out.");
+}
+
+static int
+cmd_noop(Session *s, Pop3Command *cmd)
+{
+	return reply(s, "+OK");
+}
+
+static int
+cmd_stat(Session *s, Pop3Command *cmd)
+{
+	guint count;
+	guint64 octets;
+
+	popd_mailbox_stat(s->mb, &count, &octets);
+	return reply(s, "+OK %u %" G_GUINT64_FORMAT, count, octets);
+}
+
+/* Resolves the message-number argument; answers -ERR itself when bad.
+ * Returns the number, or 0 when the command is done. */
+static guint
+msgnum(Session *s, const char *arg)
+{
+	guint n;
+
+	if (pop3_parse_msgnum(arg, popd_mailbox_count(s->mb), &n) < 0) {
+		reply(s, "-ERR There is no such message.");
+		return 0;
+	}
+	if (popd_mailbox_deleted(s->mb, n)) {
+		reply(s, "-ERR Message is deleted.");
+		return 0;
+	}
+	return n;
+}
+
+/* LIST and UIDL: one message, or all that are not deleted. */
+static int
+listing(Session *s, Pop3Command *cmd, gboolean uidl)
+{
+	guint n;
+
+	if (cmd->nargs > 1)
+		return reply(s, "-ERR Too many arguments.");
+	if (cmd->nargs == 1) {
+		if ((n = msgnum(s, cmd->args[0])) == 0)
+			return 0;
+		if (uidl)
+			return reply(s, "+OK %u %s", n, popd_mailbox_uidl(s->mb, n));
+		return reply(s, "+OK %u %" G_GUINT64_FORMAT, n, popd_mailbox_size(s->mb, n));
+	}
+	reply(s, "+OK");
+	for (n = 1; n <= popd_mailbox_count(s->mb); n++) {
+		if (popd_mailbox_deleted(s->mb, n))
+			continue;
+		if (uidl)
+			hm_conn_printf(s->conn, NULL, "%u %s\r\n", n, popd_mailbox_uidl(s->mb, n));
+		else
+			hm_conn_printf(s->conn, NULL, "%u %" G_GUINT64_FORMAT "\r\n", n,
+			               popd_mailbox_size(s->mb, n));
+	}
+	return reply(s, ".");
+}
+
+static int cmd_list(Session *s, Pop3Command *cmd) { return listing(s, cmd, FALSE); }
+static int cmd_uidl(Session *s, Pop3Command *cmd) { return listing(s, cmd, TRUE); }
+
+static int
+send_message(Session *s, guint n, gint64 lines)
+{
+	g_autoptr(GError) err = NULL;
+
+	if (popd_mailbox_send(s->mb, n, lines, s->conn, &err) == 0)
+		return 0;
+	if (g_error_matches(err, POPD_MAILBOX_ERROR, POPD_MAILBOX_GONE))
+		return reply(s, "-ERR %s", err->message);
+	hm_info("popd[%s] sending message %u failed: %s", s->id, n, err->message);
+	return -1;
+}
+
+static int
+cmd_retr(Session *s, Pop3Command *cmd)
+{
+	guint n;
+
+	if (cmd->nargs != 1)
+		return reply(s, "-ERR Usage: RETR msg");
+	if ((n = msgnum(s, cmd->args[0])) == 0)
+		return 0;
+	return send_message(s, n, -1);
+}
+
+static int
+cmd_top(Session *s, Pop3Command *cmd)
+{
+	guint n;
+	guint64 lines;
+	gsize len;
+
+	if (cmd->nargs != 2)
+		return reply(s, "-ERR Usage: TOP msg lines");
+	len = strlen(cmd->args[1]);
+	if (hm_parse_uint_n(cmd->args[1], len, 0, G_MAXINT64, &lines) < 0)
+		return reply(s, "-ERR Invalid number of lines.");
+	if ((n = msgnum(s, cmd->args[0])) == 0)
+		return 0;
+	return send_message(s, n, (gint64)lines);
+}
+
+static int
+cmd_dele(Session *s, Pop3Command *cmd)
+{
+	guint n;
+
+	if (cmd->nargs != 1)
+		return reply(s, "-ERR Usage: DELE msg");
+	if ((n = msgnum(s, cmd->args[0])) == 0)
+		return 0;
+	popd_mailbox_delete(s->mb, n);
+	return reply(s, "+OK Marked to be deleted.");
+}
+
+static int
+cmd_rset(Session *s, Pop3Command *cmd)
+{
+	popd_mailbox_reset(s->mb);
+	return reply(s, "+OK");
+}
+
+enum {
+	NEEDS_PLAINTEXT_OK = 1 << 0,  /* carries a password: TLS or allowed peer */
+	NO_ARGS = 1 << 1,
+};
+
+static const struct {
+	const char *name;
+	Handler handler;
+	guint states;
+	guint flags;
+} commands[] = {
+	{ "CAPA", cmd_capa, ST_AUTHORIZATION | ST_TRANSACTION, NO_ARGS },
+	{ "QUIT", cmd_quit, ST_AUTHORIZATION | ST_TRANSACTION, NO_ARGS },
+	{ "NOOP", cmd_noop, ST_AUTHORIZATION | ST_TRANSACTION, NO_ARGS },
+	{ "STLS", cmd_stls, ST_AUTHORIZATION, NO_ARGS },
+	{ "USER", cmd_user, ST_AUTHORIZATION, NEEDS_PLAINTEXT_OK },
+	{ "PASS", cmd_pass, ST_AUTHORIZATION, NEEDS_PLAINTEXT_OK },
+	{ "AUTH", cmd_auth, ST_AUTHORIZATION, NEEDS_PLAINTEXT_OK },
+	{ "STAT", cmd_stat, ST_TRANSACTION, NO_ARGS },
+	{ "LIST", cmd_list, ST_TRANSACTION, 0 },
+	{ "UIDL", cmd_uidl, ST_TRANSACTION, 0 },
+	{ "RETR", cmd_retr, ST_TRANSACTION, 0 },
+	{ "TOP", cmd_top, ST_TRANSACTION, 0 },
+	{ "DELE", cmd_dele, ST_TRANSACTION, 0 },
+	{ "RSET", cmd_rset, ST_TRANSACTION, NO_ARGS },
+};
+
+/* Counts a bad command; TRUE when the client has used up its allowance. */
+static gboolean
+bad_command(Session *s)
+{
+	return ++s->bad_commands >= POPD_MAX_BAD_COMMANDS;
+}
+
+/* Check (state, syntax, policy; answers the error) then proceed. */
+static int
+dispatch(Session *s, char *line)
+{
+	Pop3Command cmd;
+	const char *why = NULL;
+
+	if (pop3_command_parse(line, &cmd, &why) < 0) {
+		reply(s, "-ERR %s", why);
+		return bad_command(s) ? -1 : 0;
+	}
+	for (gsize i = 0; i < G_N_ELEMENTS(commands); i++) {
+		if (strcmp(commands[i].name, cmd.keyword) != 0)
+			continue;
+		if (!(commands[i].states & s->state))
+			return reply(s, "-ERR %s is not allowed %s.", cmd.keyword,
+			             s->state == ST_AUTHORIZATION ? "before login" : "after login");
+		if ((commands[i].flags & NO_ARGS) && cmd.nargs > 0)
+			return reply(s, "-ERR %s takes no arguments.", cmd.keyword);
+		if ((commands[i].flags & NEEDS_PLAINTEXT_OK) && !plaintext_allowed(s))
+			return reply(s, "-ERR [AUTH] Plaintext authentication disallowed on "
+			                "non-secure (SSL/TLS) connections.");
+		return commands[i].handler(s, &cmd);
+	}
+	reply(s, "-ERR Unknown command.");
+	return bad_command(s) ? -1 : 0;
+}
+
+/* Reads and serves commands until the session ends. */
+static int
+serve(Session *s)
+{
+	for (;;) {
+		g_autoptr(GError) err = NULL;
+		HmLine line;
+		HmIoStatus st;
+
+		/* Replies to pipelined commands go out together, once the
+		 * client has nothing more queued (RFC 2449 PIPELINING). */
+		if (hm_conn_pending(s->conn) == 0 && hm_conn_flush(s->conn, NULL) < 0)
+			return -1;
+		if (s->done)
+			return 0;
+		st = hm_conn_read_line(s->conn, POPD_LINE_MAX, 0, &line, &err);
+		if (st == HM_IO_TOO_LONG || st == HM_IO_NUL) {
+			reply(s, "-ERR %s", st == HM_IO_NUL ? "NUL byte in command." : "Input line too long.");
+			if (bad_command(s))
+				break;
+			continue;
+		}
+		if (st == HM_IO_TIMEOUT) {
+			reply(s, "-ERR Disconnected for inactivity.");
+			break;
+		}
+		if (st != HM_IO_OK)
+			return -1;
+		if (hm_log_debug_enabled()) {
+			g_autofree char *shown = hm_log_mask_line(line.data, FALSE);
+
+			hm_debug("popd[%s] C: %s", s->id, shown);
+		}
+		if (dispatch(s, line.data) < 0)
+			break;
+	}
+	hm_conn_flush(s->conn, NULL);
+	return -1;
+}
+
+int
+popd_session_run(HmConn *conn, const PopdSessionParams *p)
+{
+	Session s = { .conn = conn, .p = p, .state = ST_AUTHORIZATION };
+	int rc;
+
+	g_snprintf(s.id, sizeof(s.id), "%08x", g_random_int());
+	hm_debug("popd[%s] connect peer=%s tls=%s", s.id, p->peer,
+	         hm_conn_is_tls(conn) ? "yes" : "no");
+	reply(&s, "+OK homemail POP3 ready.");
+	rc = serve(&s);
+	if (s.mb != NULL && !s.done)
+		hm_info("popd[%s] disconnected user=%s: nothing deleted", s.id, s.user->name);
+	popd_mailbox_close(s.mb);
+	g_free(s.user_arg);
+	return rc;
+}

@@ -1,0 +1,252 @@
+"""homemail-deliver, the real binary: sysexits codes, nothing partial on a
+full disk, a whole corpus stored byte for byte, concurrent deliveries."""
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+import fixtures
+from fixtures import corpus as corpusmod
+
+ENVELOPE = "sender@origin.test"
+RCPT = "alice@home.example"
+
+
+class Box:
+    """A config and mail_dir of its own for each test."""
+
+    def __init__(self, base, max_size=52428800):
+        self.dir = tempfile.mkdtemp(prefix="deliver-", dir=base)
+        self.mail = os.path.join(self.dir, "mail")
+        self.conf = os.path.join(self.dir, "homemail.conf")
+        with open(self.conf, "w") as f:
+            f.write('hostname = "box.example";\n'
+                    'state_dir = "%s/state";\n'
+                    'mail_dir = "%s";\n'
+                    'local_domains = [ "home.example", "localhost" ];\n'
+                    'users = ( { name = "alice"; },\n'
+                    '          { name = "bob"; mail_format = "mbox"; } );\n'
+                    'aliases = { postmaster = "alice"; ext = "x@far.example"; };\n'
+                    'relay = { max_message_size = %d; };\n' % (self.dir, self.mail, max_size))
+        self.exe = fixtures.program("deliver/homemail-deliver")
+
+    def run(self, args, data, timeout=60):
+        p = subprocess.run([self.exe, "-c", self.conf] + list(args), input=data,
+                           capture_output=True, timeout=timeout)
+        return p.returncode, p.stderr.decode("utf-8", "replace")
+
+    def files(self, user="alice", subs=("new", "cur", "tmp")):
+        out = []
+        for sub in subs:
+            d = os.path.join(self.mail, user, sub)
+            if os.path.isdir(d):
+                out += [os.path.join(d, n) for n in sorted(os.listdir(d))]
+        return out
+
+
+@pytest.fixture
+def box(hm_tmp):
+    b = Box(hm_tmp)
+    yield b
+    shutil.rmtree(b.dir, ignore_errors=True)
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def prefix(sender=ENVELOPE, rcpt=RCPT):
+    return ("Return-Path: <%s>\nDelivered-To: %s\n" % (sender, rcpt)).encode()
+
+
+MSG = b"From: a@b.example\nSubject: test\n\nhello\n"
+
+
+def test_delivered_exit_0(box):
+    rc, err = box.run(["-f", ENVELOPE, RCPT], MSG)
+    assert rc == 0, err
+    files = box.files()
+    assert len(files) == 1 and "/new/" in files[0]
+    assert read(files[0]) == prefix() + MSG
+    m = re.search(r",S=(\d+),W=(\d+)$", files[0])
+    assert m and int(m.group(1)) == len(prefix() + MSG)
+    assert int(m.group(2)) == len(corpusmod.crlf(prefix() + MSG))
+    for d in ("", "/new", "/cur", "/tmp"):
+        assert os.stat(os.path.join(box.mail, "alice") + d).st_mode & 0o777 == 0o700
+
+
+def test_d_user_and_alias(box):
+    rc, err = box.run(["-d", "postmaster", "-f", "<>"], MSG)
+    assert rc == 0, err
+    assert read(box.files()[0]) == prefix("", RCPT) + MSG
+
+
+def test_unknown_user_67(box):
+    rc, err = box.run(["-f", ENVELOPE, "nobody@home.example"], MSG)
+    assert rc == 67
+    assert err.startswith("homemail-deliver: ") and err.count("\n") == 1, err
+    rc, err = box.run(["-f", ENVELOPE, "alice@far.example"], MSG)
+    assert rc == 67 and "not local" in err
+    rc, err = box.run(["-f", ENVELOPE, "ext"], MSG)
+    assert rc == 67 and "not local" in err
+    assert box.files() == []
+
+
+@pytest.mark.parametrize("data", [b"", b"no header line\n\nbody\n", b"A: b\n\nx\0y\n",
+                                  b"From x Mon Jan  1 00:00:00 2024\n"])
+def test_malformed_65(box, data):
+    rc, err = box.run(["-f", ENVELOPE, RCPT], data)
+    assert rc == 65, err
+    assert err.startswith("homemail-deliver: ")
+    assert box.files() == []
+
+
+def test_loop_65(box):
+    rc, err = box.run(["-f", ENVELOPE, RCPT], b"Delivered-To: Alice@Home.Example\n" + MSG)
+    assert rc == 65 and "loop" in err
+    looped = b"Received: from relay\nDelivered-To: alice@home.example\nReceived: from far\n" + MSG
+    rc, err = box.run(["-f", ENVELOPE, RCPT], looped)
+    assert rc == 65 and "loop" in err
+    assert box.files() == []
+
+
+def test_postfix_mailbox_command(box):
+    # what Postfix local(8) pipes into a mailbox_command: its From_ line and
+    # its own Delivered-To above its Received:, which is no loop
+    data = (b"From sender@origin.test  Mon Jan  1 00:00:00 2024\n"
+            b"Return-Path: <sender@origin.test>\nX-Original-To: alice@home.example\n"
+            b"Delivered-To: alice@home.example\nReceived: by box (Postfix)\n" + MSG)
+    rc, err = box.run(["-f", ENVELOPE, RCPT], data)
+    assert rc == 0, err
+    assert read(box.files()[0]) == prefix() + data.split(b"\n", 1)[1]
+
+
+def test_too_big_65(hm_tmp):
+    b = Box(hm_tmp, max_size=2048)
+    try:
+        rc, err = b.run(["-f", ENVELOPE, RCPT], MSG + b"x" * 4096 + b"\n")
+        assert rc == 65 and "max_message_size" in err
+        assert b.files() == []
+    finally:
+        shutil.rmtree(b.dir, ignore_errors=True)
+
+
+def test_temporary_75(box):
+    os.makedirs(box.mail)
+    with open(os.path.join(box.mail, "alice"), "w"):
+        pass  # a file where the Maildir should be
+    rc, err = box.run(["-f", ENVELOPE, RCPT], MSG)
+    assert rc == 75, err
+    assert err.startswith("homemail-deliver: ")
+
+
+def test_bad_config_75(box):
+    with open(box.conf, "a") as f:
+        f.write("this is not libconfig\n")
+    rc, err = box.run(["-f", ENVELOPE, RCPT], MSG)
+    assert rc == 75 and err.startswith("homemail-deliver: ")
+
+
+def test_usage(box):
+    assert box.run([], MSG)[0] == 64
+    assert box.run(["-d", "alice", RCPT], MSG)[0] == 64
+    p = subprocess.run([box.exe, "--version"], capture_output=True, timeout=10)
+    assert p.returncode == 0 and p.stdout.startswith(b"homemail-deliver ")
+    p = subprocess.run([box.exe, "--help"], capture_output=True, timeout=10)
+    assert p.returncode == 0 and b"-d" in p.stdout
+
+
+def test_several_recipients_worst_code(box):
+    # the good one is delivered; the unknown one decides the exit code
+    rc, err = box.run(["-f", ENVELOPE, "nobody@home.example", RCPT, "Alice@home.example"], MSG)
+    assert rc == 67, err
+    assert len(box.files()) == 1  # one copy per user
+    # a temporary failure wins over 67, so that the MTA retries
+    os.makedirs(os.path.join(box.mail, "bob.mbox"))  # a directory: bob's mbox fails
+    rc, err = box.run(["-f", ENVELOPE, "nobody", "bob", RCPT], MSG)
+    assert rc == 75, err
+    assert len(err.strip().split("\n")) == 2, err  # one line per failed recipient
+    assert len(box.files()) == 2
+
+
+def test_no_sender_uses_return_path(box):
+    data = b"Return-Path: <up@stream.example>\n" + MSG
+    rc, err = box.run([RCPT], data)
+    assert rc == 0, err
+    assert read(box.files()[0]) == b"Delivered-To: %s\n" % RCPT.encode() + data
+
+
+def test_mbox(box):
+    rc, err = box.run(["-f", ENVELOPE, "bob"], MSG + b"From here\n>From there\n")
+    assert rc == 0, err
+    got = read(os.path.join(box.mail, "bob.mbox"))
+    assert got.startswith(b"From sender@origin.test ")
+    assert got.endswith(b"\nhello\n>From here\n>>From there\n\n")
+
+
+def test_disk_full_75(box):
+    os.makedirs(box.mail)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", box.mail],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, "mount tmpfs (needs root): " + r.stderr
+    try:
+        big = MSG + (b"x" * 76 + b"\n") * 20000  # ~1.5 MB
+        rc, err = box.run(["-f", ENVELOPE, RCPT], big)
+        assert rc == 75, err
+        assert err.startswith("homemail-deliver: ") and "No space" in err, err
+        assert box.files() == []
+        # room is left for the next, small message: nothing leaked
+        rc, err = box.run(["-f", ENVELOPE, RCPT], MSG)
+        assert rc == 0, err
+        assert len(box.files()) == 1
+    finally:
+        subprocess.run(["umount", box.mail], check=True)
+
+
+def test_corpus_stored_exactly(box, corpus):
+    for i, m in enumerate(corpus.messages):
+        # every fourth message arrives with CRLF line ends, as from SMTP
+        data = m.crlf if i % 4 == 1 else m.data
+        rc, err = box.run(["-f", ENVELOPE, RCPT], data)
+        assert rc == 0, (m.msgid, err)
+    files = box.files()
+    assert len(files) == len(corpus.messages)
+    seen = set()
+    for path in files:
+        assert "/new/" in path
+        got = read(path)
+        assert got.startswith(prefix())
+        body = got[len(prefix()):]
+        msgid = corpusmod.msgid_of(body)
+        m = corpus.by_msgid[msgid]
+        assert body == m.data, msgid
+        s, w = re.search(r",S=(\d+),W=(\d+)$", path).groups()
+        assert int(s) == len(got) and int(w) == len(corpusmod.crlf(got))
+        seen.add(msgid)
+    assert len(seen) == len(corpus.messages)
+
+
+def test_concurrent(box):
+    procs = []
+    for i in range(20):
+        data = b"Message-ID: <c%d@test>\nSubject: %d\n\nbody %d\n" % (i, i, i)
+        p = subprocess.Popen([box.exe, "-c", box.conf, "-f", ENVELOPE, RCPT],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        procs.append((p, data))
+    for p, data in procs:
+        out, err = p.communicate(data, timeout=60)
+        assert p.returncode == 0, err
+    files = box.files(subs=("new",))
+    assert len(files) == 20
+    names = {os.path.basename(f).split(",")[0] for f in files}
+    assert len(names) == 20
+    bodies = {read(f) for f in files}
+    assert bodies == {prefix() + b"Message-ID: <c%d@test>\nSubject: %d\n\nbody %d\n" % (i, i, i)
+                      for i in range(20)}
+    assert box.files(subs=("tmp",)) == []
