@@ -207,12 +207,17 @@ static int
 cmd_quit(Session *s, Pop3Command *cmd)
 {
 	g_autoptr(GError) err = NULL;
+	int rc;
 
 	s->done = TRUE;
 	if (s->state == ST_AUTHORIZATION)
 		return reply(s, "+OK Logging out.");
 	/* UPDATE state (RFC 1939 section 6): only here is anything deleted. */
-	if (popd_mailbox_commit(s->mb, &err) < 0) {
+	rc = popd_mailbox_commit(s->mb, &err);
+	/* Unlock before the reply goes out: a client that logs in again the
+	 * moment it reads +OK must not find its own old session in the way. */
+	g_clear_pointer(&s->mb, popd_mailbox_close);
+	if (rc < 0) {
 		hm_warn("popd[%s] update user=%s: %s", s->id, s->user->name, err->message);
 		return reply(s, "-ERR [SYS/TEMP] Some deleted messages were not removed.");
 	}

@@ -24,7 +24,7 @@ static char *maildir;
 static void
 setup(void)
 {
-	char *dir = g_dir_make_tmp("hm-fuzz-popd-XXXXXX", NULL);
+	g_autofree char *dir = g_dir_make_tmp("hm-fuzz-popd-XXXXXX", NULL);
 	g_autofree char *conf = g_build_filename(dir, "f.conf", NULL);
 	g_autofree char *text = g_strdup_printf(
 	    "hostname = \"box.example\";\nmail_dir = \"mail\";\n"
@@ -51,8 +51,9 @@ restore(void)
 	for (int i = 0; i < 3; i++) {
 		g_autofree char *path = g_strdup_printf("%s/new/170000000%d.M1P1Q%d.fuzz", maildir, i, i);
 
-		g_mkdir_with_parents(maildir, 0700);
-		g_mkdir_with_parents(g_build_filename(maildir, "new", NULL), 0700);
+		g_autofree char *new = g_build_filename(maildir, "new", NULL);
+
+		g_mkdir_with_parents(new, 0700);
 		g_file_set_contents(path, msgs[i], -1, NULL);
 	}
 }

@@ -111,8 +111,6 @@ put_message(const char *name, const char *content)
 	g_autofree char *path = g_build_filename(dir, name, NULL);
 
 	g_mkdir_with_parents(dir, 0700);
-	g_mkdir_with_parents(g_build_filename(tmpdir, "mail", "alice", "cur", NULL), 0700);
-	g_mkdir_with_parents(g_build_filename(tmpdir, "mail", "alice", "tmp", NULL), 0700);
 	g_assert_true(g_file_set_contents(path, content, -1, NULL));
 }
 
