@@ -5,6 +5,8 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -48,9 +50,15 @@ HmConn *
 hm_conn_new(int fd, int timeout_ms)
 {
 	HmConn *c = g_new0(HmConn, 1);
+	int one = 1;
 
 	ignore_sigpipe_once();
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	/* We batch output ourselves and flush on purpose, so Nagle only adds
+	 * delay: with TLS a reply spans two records, and the second one would
+	 * wait ~40 ms for the peer's delayed ACK. Fails harmlessly on
+	 * non-TCP sockets. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->fd = fd;
 	c->timeout_ms = timeout_ms;
 	c->in_cap = CONN_IN_MIN;

@@ -39,7 +39,8 @@ A.conc = [int(x) for x in (A.conc or "1,10,50").split(",")]
 ss = [int(x) for x in (A.small_sessions or ("100,300,300" if Q else "200,1000,1000")).split(",")]
 A.small_n = {c: ss[min(i, len(ss) - 1)] for i, c in enumerate(A.conc)}
 A.cold_reps = A.cold_reps or (2 if Q else 3)
-CMDLINE = "bench/popd/run.sh " + " ".join(shlex.quote(x) for x in sys.argv[1:])
+CMDLINE = ("HM_BUILDDIR=%s " % shlex.quote(os.environ["HM_BUILDDIR"]) if os.environ.get("HM_BUILDDIR") else "") + \
+    "bench/popd/run.sh " + " ".join(shlex.quote(x) for x in sys.argv[1:])
 W = A.workdir
 POPD = os.path.join(A.builddir, "popd", "homemail-popd")
 DELIVER = os.path.join(A.builddir, "deliver", "homemail-deliver")
@@ -626,7 +627,7 @@ def mach():
 
 if not A.no_results:
     sec = ["", "## bench/popd — %s%s" % (datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), " (--quick)" if Q else ""), "",
-           "Command: `%s` (HM_BUILDDIR=%s)  " % (CMDLINE, A.builddir),
+           "Command: `%s` (binaries from %s)  " % (CMDLINE.strip(), A.builddir),
            "Machine: %s  " % mach(),
            "Corpus: %s; big box %d msgs, small box %d msgs (names e.g. `%s`); total run %.0f s." % (
                RES.get("corpus"), RES["big_msgs"], RES["small_msgs"], RES["sample_names"][0] if RES["sample_names"] else "?",
