@@ -8,12 +8,6 @@
 #include "conf/commands.h"
 #include "conf/config.h"
 
-static void
-print_warning(const char *line, gpointer data)
-{
-	fprintf(stderr, "homemail: warning: %s\n", line);
-}
-
 static const char *
 tls_name(HmTlsMode m)
 {
@@ -80,7 +74,6 @@ int
 hm_cmd_check(int argc, char **argv, const HmGlobalOpts *opts)
 {
 	g_autofree char *cpath = NULL;
-	const char *path;
 	const GOptionEntry entries[] = {
 		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &cpath, "configuration file", "FILE" },
 		G_OPTION_ENTRY_NULL
@@ -98,16 +91,8 @@ hm_cmd_check(int argc, char **argv, const HmGlobalOpts *opts)
 		fprintf(stderr, "homemail: check: unexpected argument \"%s\"\n", argv[1]);
 		return 2;
 	}
-	path = cpath != NULL ? cpath : opts->config_path;
-	if (path == NULL)
-		path = hm_config_default_path();
-	/* The daemons' secrets may be unreadable to whoever runs check, or
-	 * not in place yet: report them, don't fail on them. */
-	cfg = hm_config_load_flags(path, HM_CONFIG_SECRETS_OPTIONAL, print_warning, NULL, &err);
-	if (cfg == NULL) {
-		fprintf(stderr, "homemail: %s\n", err->message);
+	if ((cfg = hm_cmd_load_config(cpath, opts, NULL)) == NULL)
 		return 1;
-	}
 	print_summary(cfg);
 	return 0;
 }

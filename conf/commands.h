@@ -5,11 +5,22 @@
 
 #include <glib.h>
 
+#include "conf/config.h"
+
 /* What the global options (before the subcommand) set. */
 typedef struct {
 	const char *config_path;   /* -c FILE; NULL: the default path */
 	int verbosity;             /* one per -v */
 } HmGlobalOpts;
+
+/* Loads the config file a subcommand works on: cpath (the subcommand's own
+ * -c), else opts->config_path, else hm_config_default_path(). Secrets are
+ * optional (see HM_CONFIG_SECRETS_OPTIONAL); warnings go to stderr as
+ * "homemail: warning: LINE". Stores the path used in *path_out when
+ * path_out is not NULL (it points into cpath, opts or static storage).
+ * Returns the config (hm_config_free() it), or NULL after printing
+ * "homemail: MESSAGE" to stderr. */
+HmConfig *hm_cmd_load_config(const char *cpath, const HmGlobalOpts *opts, const char **path_out);
 
 /* `homemail check [-c FILE]`: loads and validates the config; warnings go
  * to stderr, a summary to stdout. Returns 0, 1 when the config is bad, 2

@@ -33,6 +33,31 @@ commands_help(void)
 	return g_string_free(s, FALSE);
 }
 
+static void
+print_warning(const char *line, gpointer data)
+{
+	fprintf(stderr, "homemail: warning: %s\n", line);
+}
+
+HmConfig *
+hm_cmd_load_config(const char *cpath, const HmGlobalOpts *opts, const char **path_out)
+{
+	g_autoptr(GError) err = NULL;
+	const char *path = cpath != NULL ? cpath : opts->config_path;
+	HmConfig *cfg;
+
+	if (path == NULL)
+		path = hm_config_default_path();
+	if (path_out != NULL)
+		*path_out = path;
+	/* The daemons' secrets may be unreadable to whoever runs a command,
+	 * or not in place yet: report them, don't fail on them. */
+	cfg = hm_config_load_flags(path, HM_CONFIG_SECRETS_OPTIONAL, print_warning, NULL, &err);
+	if (cfg == NULL)
+		fprintf(stderr, "homemail: %s\n", err->message);
+	return cfg;
+}
+
 static gboolean
 count_verbose(const char *name, const char *value, gpointer data, GError **err)
 {

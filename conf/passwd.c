@@ -460,12 +460,6 @@ new_hash(gboolean from_stdin, GError **err)
 	return hash;
 }
 
-static void
-print_warning(const char *line, gpointer data)
-{
-	fprintf(stderr, "homemail: warning: %s\n", line);
-}
-
 int
 hm_cmd_passwd(int argc, char **argv, const HmGlobalOpts *opts)
 {
@@ -493,14 +487,8 @@ hm_cmd_passwd(int argc, char **argv, const HmGlobalOpts *opts)
 		fprintf(stderr, "homemail: passwd: usage: homemail passwd [-c FILE] [--stdin] USER\n");
 		return 2;
 	}
-	path = cpath != NULL ? cpath : opts->config_path;
-	if (path == NULL)
-		path = hm_config_default_path();
-	cfg = hm_config_load_flags(path, HM_CONFIG_SECRETS_OPTIONAL, print_warning, NULL, &err);
-	if (cfg == NULL) {
-		fprintf(stderr, "homemail: %s\n", err->message);
+	if ((cfg = hm_cmd_load_config(cpath, opts, &path)) == NULL)
 		return 1;
-	}
 	u = hm_config_find_user(cfg, argv[1]);
 	if (u == NULL) {
 		fprintf(stderr, "homemail: passwd: no user \"%s\" in %s\n", argv[1], path);

@@ -10,27 +10,7 @@
 
 #include "lib/atomic.h"
 #include "lib/error.h"
-
-/* Removes dir and the plain files in it (the tests make no deeper trees
- * except where they remove them themselves). */
-static void
-dir_remove(const char *dir)
-{
-	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-	const char *name;
-
-	if (d == NULL)
-		return;
-	while ((name = g_dir_read_name(d)) != NULL) {
-		g_autofree char *p = g_build_filename(dir, name, NULL);
-
-		if (g_file_test(p, G_FILE_TEST_IS_DIR))
-			dir_remove(p);
-		else
-			g_assert_cmpint(g_unlink(p), ==, 0);
-	}
-	g_assert_cmpint(g_rmdir(dir), ==, 0);
-}
+#include "testutil.h"
 
 static int
 name_cmp(gconstpointer a, gconstpointer b)
@@ -67,7 +47,7 @@ assert_content(const char *path, const char *want)
 static void
 test_write_new(void)
 {
-	g_autofree char *dir = g_dir_make_tmp("hm-atomic-XXXXXX", NULL);
+	g_autofree char *dir = hm_test_tmpdir("hm-atomic");
 	g_autofree char *path = g_build_filename(dir, "state", NULL);
 	g_autofree char *names = NULL;
 	g_autoptr(GError) err = NULL;
@@ -77,13 +57,13 @@ test_write_new(void)
 	assert_content(path, "hello\n");
 	names = dir_list(dir);
 	g_assert_cmpstr(names, ==, "state");
-	dir_remove(dir);
+	hm_test_remove_tree(dir);
 }
 
 static void
 test_replace(void)
 {
-	g_autofree char *dir = g_dir_make_tmp("hm-atomic-XXXXXX", NULL);
+	g_autofree char *dir = hm_test_tmpdir("hm-atomic");
 	g_autofree char *path = g_build_filename(dir, "state", NULL);
 	g_autofree char *names = NULL;
 	GStatBuf before, after;
@@ -99,14 +79,14 @@ test_replace(void)
 	assert_content(path, "");
 	names = dir_list(dir);
 	g_assert_cmpstr(names, ==, "state");
-	dir_remove(dir);
+	hm_test_remove_tree(dir);
 }
 
 static void
 test_mode(void)
 {
 	static const mode_t modes[] = { 0600, 0640, 0644, 0400, 0666 };
-	g_autofree char *dir = g_dir_make_tmp("hm-atomic-XXXXXX", NULL);
+	g_autofree char *dir = hm_test_tmpdir("hm-atomic");
 	g_autofree char *path = g_build_filename(dir, "f", NULL);
 	mode_t old = umask(022);
 
@@ -118,13 +98,13 @@ test_mode(void)
 		g_assert_cmpuint(st.st_mode & 07777, ==, modes[i]);
 	}
 	umask(old);
-	dir_remove(dir);
+	hm_test_remove_tree(dir);
 }
 
 static void
 test_big(void)
 {
-	g_autofree char *dir = g_dir_make_tmp("hm-atomic-XXXXXX", NULL);
+	g_autofree char *dir = hm_test_tmpdir("hm-atomic");
 	g_autofree char *path = g_build_filename(dir, "big", NULL);
 	gsize len = 3 * 1024 * 1024 + 17;
 	g_autofree guint8 *data = g_malloc(len);
@@ -136,13 +116,13 @@ test_big(void)
 	back = hm_read_file(path, len, NULL);
 	g_assert_nonnull(back);
 	g_assert_cmpmem(g_bytes_get_data(back, NULL), g_bytes_get_size(back), data, len);
-	dir_remove(dir);
+	hm_test_remove_tree(dir);
 }
 
 static void
 test_missing_dir(void)
 {
-	g_autofree char *dir = g_dir_make_tmp("hm-atomic-XXXXXX", NULL);
+	g_autofree char *dir = hm_test_tmpdir("hm-atomic");
 	g_autofree char *path = g_build_filename(dir, "nope", "state", NULL);
 	g_autofree char *names = NULL;
 	g_autoptr(GError) err = NULL;
@@ -153,13 +133,13 @@ test_missing_dir(void)
 	g_assert_error(err, HM_ERROR, HM_ERROR_IO);
 	names = dir_list(dir);
 	g_assert_cmpstr(names, ==, "");
-	dir_remove(dir);
+	hm_test_remove_tree(dir);
 }
 
 static void
 test_file_as_dir(void)
 {
-	g_autofree char *dir = g_dir_make_tmp("hm-atomic-XXXXXX", NULL);
+	g_autofree char *dir = hm_test_tmpdir("hm-atomic");
 	g_autofree char *file = g_build_filename(dir, "file", NULL);
 	g_autofree char *path = g_build_filename(file, "state", NULL);
 	g_autoptr(GError) err = NULL;
@@ -169,7 +149,7 @@ test_file_as_dir(void)
 	g_assert_cmpint(errno, ==, ENOTDIR);
 	g_assert_error(err, HM_ERROR, HM_ERROR_IO);
 	assert_content(file, "keep");
-	dir_remove(dir);
+	hm_test_remove_tree(dir);
 }
 
 /* The temporary file exists when rename() fails (the target is a
@@ -177,7 +157,7 @@ test_file_as_dir(void)
 static void
 test_rename_fails(void)
 {
-	g_autofree char *dir = g_dir_make_tmp("hm-atomic-XXXXXX", NULL);
+	g_autofree char *dir = hm_test_tmpdir("hm-atomic");
 	g_autofree char *path = g_build_filename(dir, "target", NULL);
 	g_autofree char *inner = g_build_filename(path, "inside", NULL);
 	g_autofree char *names = NULL;
@@ -192,64 +172,44 @@ test_rename_fails(void)
 	names = dir_list(dir);
 	g_assert_cmpstr(names, ==, "target");
 	assert_content(inner, "keep");
-	dir_remove(dir);
-}
-
-static gboolean
-run(const char *cmd)
-{
-	g_autoptr(GError) err = NULL;
-	int status = -1;
-
-	if (!g_spawn_command_line_sync(cmd, NULL, NULL, &status, &err)) {
-		g_test_message("%s: %s", cmd, err->message);
-		return FALSE;
-	}
-	return g_spawn_check_wait_status(status, NULL);
+	hm_test_remove_tree(dir);
 }
 
 /* A full disk must come back as HM_ERROR_NOSPACE with errno ENOSPC (mail
  * treats it as temporary), leaving the old file and no temp file. Needs
- * root for mount(8): CI runs as root, so this fails rather than skips. */
+ * root for mount(2): CI runs as root, so this fails rather than skips. */
 static void
 test_enospc(void)
 {
-	g_autofree char *dir = g_dir_make_tmp("hm-atomic-XXXXXX", NULL);
+	g_autofree char *dir = hm_test_tmpdir("hm-atomic");
 	g_autofree char *mnt = g_build_filename(dir, "mnt", NULL);
 	g_autofree char *path = g_build_filename(mnt, "state", NULL);
-	g_autofree char *mount_cmd = NULL, *umount_cmd = NULL, *names = NULL;
+	g_autofree char *names = NULL;
 	g_autoptr(GError) err = NULL;
 	gsize len = 1024 * 1024;
 	g_autofree guint8 *data = g_malloc0(len);
 	int rc, saved;
 
 	g_assert_cmpint(g_mkdir(mnt, 0700), ==, 0);
-	mount_cmd = g_strdup_printf("mount -t tmpfs -o size=64k tmpfs %s", mnt);
-	umount_cmd = g_strdup_printf("umount %s", mnt);
-	if (!run(mount_cmd)) {
-		g_rmdir(mnt);
-		g_rmdir(dir);
-		g_test_fail_printf("cannot mount a tmpfs (%s); this test needs root", mount_cmd);
-		return;
-	}
+	hm_test_mount_tmpfs(mnt, "64k");
 	g_assert_cmpint(hm_atomic_write(path, "old", 3, 0600, NULL), ==, 0);
 	rc = hm_atomic_write(path, data, len, 0600, &err);
 	saved = errno;
 	names = dir_list(mnt);
 	assert_content(path, "old");
 	g_assert_cmpint(g_unlink(path), ==, 0);
-	g_assert_true(run(umount_cmd));
+	hm_test_umount(mnt);
 	g_assert_cmpint(rc, ==, -1);
 	g_assert_cmpint(saved, ==, ENOSPC);
 	g_assert_error(err, HM_ERROR, HM_ERROR_NOSPACE);
 	g_assert_cmpstr(names, ==, "state");
-	dir_remove(dir);
+	hm_test_remove_tree(dir);
 }
 
 static void
 test_fsync_dir(void)
 {
-	g_autofree char *dir = g_dir_make_tmp("hm-atomic-XXXXXX", NULL);
+	g_autofree char *dir = hm_test_tmpdir("hm-atomic");
 	g_autofree char *missing = g_build_filename(dir, "missing", NULL);
 	g_autoptr(GError) err = NULL;
 
@@ -257,13 +217,13 @@ test_fsync_dir(void)
 	g_assert_cmpint(hm_fsync_dir(missing, &err), ==, -1);
 	g_assert_cmpint(errno, ==, ENOENT);
 	g_assert_error(err, HM_ERROR, HM_ERROR_IO);
-	dir_remove(dir);
+	hm_test_remove_tree(dir);
 }
 
 static void
 test_read_file(void)
 {
-	g_autofree char *dir = g_dir_make_tmp("hm-atomic-XXXXXX", NULL);
+	g_autofree char *dir = hm_test_tmpdir("hm-atomic");
 	g_autofree char *path = g_build_filename(dir, "f", NULL);
 	g_autofree char *empty = g_build_filename(dir, "empty", NULL);
 	g_autofree char *missing = g_build_filename(dir, "missing", NULL);
@@ -288,7 +248,7 @@ test_read_file(void)
 	isdir = hm_read_file(dir, 100, &err3);
 	g_assert_null(isdir);
 	g_assert_error(err3, HM_ERROR, HM_ERROR_IO);
-	dir_remove(dir);
+	hm_test_remove_tree(dir);
 }
 
 int

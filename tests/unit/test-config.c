@@ -8,6 +8,7 @@
 #include "lib/cidr.h"
 #include "lib/tls.h"
 #include "conf/config.h"
+#include "testutil.h"
 
 /* One temporary directory per test, holding t.conf and any secret files. */
 typedef struct {
@@ -19,37 +20,15 @@ typedef struct {
 static void
 fixture_set_up(Fixture *f, gconstpointer data)
 {
-	GError *err = NULL;
-
-	f->dir = g_dir_make_tmp("hm-test-config-XXXXXX", &err);
-	g_assert_no_error(err);
+	f->dir = hm_test_tmpdir("hm-test-config");
 	f->path = g_build_filename(f->dir, "t.conf", NULL);
 	f->warnings = g_ptr_array_new_with_free_func(g_free);
 }
 
 static void
-remove_tree(const char *dir)
-{
-	GDir *d = g_dir_open(dir, 0, NULL);
-	const char *name;
-
-	while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
-		g_autofree char *p = g_build_filename(dir, name, NULL);
-
-		if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
-			remove_tree(p);
-		else
-			g_unlink(p);
-	}
-	if (d != NULL)
-		g_dir_close(d);
-	g_rmdir(dir);
-}
-
-static void
 fixture_tear_down(Fixture *f, gconstpointer data)
 {
-	remove_tree(f->dir);
+	hm_test_remove_tree(f->dir);
 	g_free(f->dir);
 	g_free(f->path);
 	g_ptr_array_unref(f->warnings);

@@ -1,9 +1,7 @@
 #include "config.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +12,7 @@
 #include "deliver/deliver.h"
 #include "deliver/mbox.h"
 #include "lib/error.h"
+#include "testutil.h"
 
 typedef struct {
 	char *dir;
@@ -21,37 +20,12 @@ typedef struct {
 } Fixture;
 
 static void
-ignore_warning(const char *line, gpointer data)
-{
-}
-
-static void
-tree_remove(const char *dir)
-{
-	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-	const char *name;
-
-	if (d == NULL)
-		return;
-	while ((name = g_dir_read_name(d)) != NULL) {
-		g_autofree char *p = g_build_filename(dir, name, NULL);
-
-		if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
-			tree_remove(p);
-		else
-			g_unlink(p);
-	}
-	g_rmdir(dir);
-}
-
-static void
 set_up(Fixture *f, gconstpointer data)
 {
 	GError *err = NULL;
 	g_autofree char *path = NULL, *text = NULL;
 
-	f->dir = g_dir_make_tmp("hm-test-deliver-XXXXXX", &err);
-	g_assert_no_error(err);
+	f->dir = hm_test_tmpdir("hm-test-deliver");
 	path = g_build_filename(f->dir, "t.conf", NULL);
 	text = g_strdup_printf("hostname = \"box.example\";\n"
 	                       "mail_dir = \"%s/mail\";\n"
@@ -61,7 +35,7 @@ set_up(Fixture *f, gconstpointer data)
 	                       "            addresses = [ \"robert@home.example\" ]; } );\n"
 	                       "aliases = { postmaster = \"alice\"; };\n", f->dir);
 	g_assert_true(g_file_set_contents(path, text, -1, NULL));
-	f->cfg = hm_config_load(path, ignore_warning, NULL, &err);
+	f->cfg = hm_config_load(path, hm_test_ignore_warning, NULL, &err);
 	g_assert_no_error(err);
 }
 
@@ -69,7 +43,7 @@ static void
 tear_down(Fixture *f, gconstpointer data)
 {
 	hm_config_free(f->cfg);
-	tree_remove(f->dir);
+	hm_test_remove_tree(f->dir);
 	g_free(f->dir);
 }
 
@@ -450,8 +424,7 @@ test_mbox_disk_full(Fixture *f, gconstpointer data)
 	struct stat st;
 
 	g_assert_cmpint(g_mkdir(mnt, 0700), ==, 0);
-	if (mount("tmpfs", mnt, "tmpfs", 0, "size=64k,mode=0700") != 0)
-		g_error("mount tmpfs on %s: %s (the test needs root)", mnt, g_strerror(errno));
+	hm_test_mount_tmpfs(mnt, "64k");
 	g_assert_true(g_file_set_contents(path, old, -1, NULL));
 	memset(big, 'x', big_len);
 	memcpy(big, "A: b\n\n", 6);
@@ -462,7 +435,7 @@ test_mbox_disk_full(Fixture *f, gconstpointer data)
 	g_assert_cmpstr(got, ==, old);
 	g_assert_cmpint(stat(path, &st), ==, 0);
 	g_assert_cmpint(st.st_size, ==, strlen(old));
-	g_assert_cmpint(umount(mnt), ==, 0);
+	hm_test_umount(mnt);
 }
 
 int

@@ -1,8 +1,6 @@
 #include "config.h"
 
-#include <errno.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,35 +9,7 @@
 
 #include "lib/error.h"
 #include "lib/maildir.h"
-
-static void
-tree_remove(const char *dir)
-{
-	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-	const char *name;
-
-	if (d == NULL)
-		return;
-	while ((name = g_dir_read_name(d)) != NULL) {
-		g_autofree char *p = g_build_filename(dir, name, NULL);
-
-		if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
-			tree_remove(p);
-		else
-			g_assert_cmpint(g_unlink(p), ==, 0);
-	}
-	g_assert_cmpint(g_rmdir(dir), ==, 0);
-}
-
-static char *
-make_tmp(void)
-{
-	GError *err = NULL;
-	char *dir = g_dir_make_tmp("hm-test-maildir-XXXXXX", &err);
-
-	g_assert_no_error(err);
-	return dir;
-}
+#include "testutil.h"
 
 /* Number of entries in dir (missing: -1). */
 static int
@@ -84,7 +54,7 @@ test_unique_names(void)
 static void
 check_delivery(const char *msg, guint64 want_s, guint64 want_w)
 {
-	g_autofree char *tmp = make_tmp();
+	g_autofree char *tmp = hm_test_tmpdir("hm-test-maildir");
 	g_autofree char *md = g_build_filename(tmp, "deep", "alice", NULL);
 	g_autofree char *name = NULL, *path = NULL, *content = NULL;
 	g_autofree char *want_suffix = g_strdup_printf(",S=%" G_GUINT64_FORMAT ",W=%" G_GUINT64_FORMAT,
@@ -112,7 +82,7 @@ check_delivery(const char *msg, guint64 want_s, guint64 want_w)
 	assert_mode(curdir, 0700);
 	g_assert_cmpint(count_entries(tmpdir), ==, 0);
 	g_assert_cmpint(count_entries(newdir), ==, 1);
-	tree_remove(tmp);
+	hm_test_remove_tree(tmp);
 }
 
 static void
@@ -128,7 +98,7 @@ test_deliver(void)
 static void
 test_stream_and_abort(void)
 {
-	g_autofree char *tmp = make_tmp();
+	g_autofree char *tmp = hm_test_tmpdir("hm-test-maildir");
 	g_autofree char *tmpdir = g_build_filename(tmp, "tmp", NULL);
 	g_autofree char *newdir = g_build_filename(tmp, "new", NULL);
 	g_autofree char *name = NULL;
@@ -153,14 +123,14 @@ test_stream_and_abort(void)
 	g_assert_cmpint(count_entries(tmpdir), ==, 0);
 	g_assert_cmpint(count_entries(newdir), ==, 1);
 	hm_maildir_delivery_abort(NULL);
-	tree_remove(tmp);
+	hm_test_remove_tree(tmp);
 }
 
 /* A plain file where tmp/ should be: delivery fails, new/ stays empty. */
 static void
 test_fail_tmp_is_file(void)
 {
-	g_autofree char *tmp = make_tmp();
+	g_autofree char *tmp = hm_test_tmpdir("hm-test-maildir");
 	g_autofree char *tmpfile = g_build_filename(tmp, "tmp", NULL);
 	g_autofree char *newdir = g_build_filename(tmp, "new", NULL);
 	g_autofree char *name = NULL;
@@ -173,14 +143,14 @@ test_fail_tmp_is_file(void)
 	g_assert_cmpint(count_entries(newdir), <=, 0);
 	g_assert_true(g_file_test(tmpfile, G_FILE_TEST_IS_REGULAR));
 	g_clear_error(&err);
-	tree_remove(tmp);
+	hm_test_remove_tree(tmp);
 }
 
 /* A full disk (a 64 KB tmpfs): HM_ERROR_NOSPACE, and nothing left over. */
 static void
 test_fail_disk_full(void)
 {
-	g_autofree char *tmp = make_tmp();
+	g_autofree char *tmp = hm_test_tmpdir("hm-test-maildir");
 	g_autofree char *md = g_build_filename(tmp, "alice", NULL);
 	g_autofree char *tmpdir = g_build_filename(md, "tmp", NULL);
 	g_autofree char *newdir = g_build_filename(md, "new", NULL);
@@ -190,8 +160,7 @@ test_fail_disk_full(void)
 	GError *err = NULL;
 	int rc;
 
-	if (mount("tmpfs", tmp, "tmpfs", 0, "size=64k,mode=0700") != 0)
-		g_error("mount tmpfs on %s: %s (the test needs root)", tmp, g_strerror(errno));
+	hm_test_mount_tmpfs(tmp, "64k");
 	memset(big, 'x', 1024 * 1024);
 	big[0] = 'A', big[1] = ':', big[2] = ' ';
 	rc = hm_maildir_deliver(md, big, 1024 * 1024, &name, &err);
@@ -205,8 +174,8 @@ test_fail_disk_full(void)
 	/* A small message still fits: the failed one left nothing behind. */
 	g_assert_cmpint(hm_maildir_deliver(md, "A: b\n", 5, &name, &err), ==, 0);
 	g_assert_no_error(err);
-	g_assert_cmpint(umount(tmp), ==, 0);
-	tree_remove(tmp);
+	hm_test_umount(tmp);
+	hm_test_remove_tree(tmp);
 }
 
 static void
@@ -220,7 +189,7 @@ touch(const char *dir, const char *name)
 static void
 test_scan(void)
 {
-	g_autofree char *tmp = make_tmp();
+	g_autofree char *tmp = hm_test_tmpdir("hm-test-maildir");
 	g_autoptr(GArray) list = NULL;
 	GError *err = NULL;
 	HmMaildirEntry *e;
@@ -280,13 +249,13 @@ test_scan(void)
 	e = &g_array_index(list, HmMaildirEntry, 7);
 	g_assert_cmpuint(e->size, ==, 4);
 	g_assert_cmpuint(e->vsize, ==, 3);
-	tree_remove(tmp);
+	hm_test_remove_tree(tmp);
 }
 
 static void
 test_scan_missing(void)
 {
-	g_autofree char *tmp = make_tmp();
+	g_autofree char *tmp = hm_test_tmpdir("hm-test-maildir");
 	g_autofree char *md = g_build_filename(tmp, "nobody", NULL);
 	g_autoptr(GArray) list = NULL;
 	GError *err = NULL;
@@ -294,14 +263,14 @@ test_scan_missing(void)
 	list = hm_maildir_scan(md, &err);
 	g_assert_no_error(err);
 	g_assert_cmpuint(list->len, ==, 0);
-	tree_remove(tmp);
+	hm_test_remove_tree(tmp);
 }
 
 /* Delivered messages come back from the scan with their sizes. */
 static void
 test_scan_delivered(void)
 {
-	g_autofree char *tmp = make_tmp();
+	g_autofree char *tmp = hm_test_tmpdir("hm-test-maildir");
 	g_autoptr(GArray) list = NULL;
 	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
 	GError *err = NULL;
@@ -328,14 +297,14 @@ test_scan_delivered(void)
 		g_assert_cmpuint(e->size, ==, strlen("N: \n\n\n") + (n >= 10 ? 2 : 1) + n);
 		g_assert_cmpuint(e->vsize, ==, e->size + 3);
 	}
-	tree_remove(tmp);
+	hm_test_remove_tree(tmp);
 }
 
 /* 10,000 messages listed from their names alone in a few ms. */
 static void
 test_scan_speed(void)
 {
-	g_autofree char *tmp = make_tmp();
+	g_autofree char *tmp = hm_test_tmpdir("hm-test-maildir");
 	g_autoptr(GArray) list = NULL;
 	GError *err = NULL;
 	gint64 t0;
@@ -358,7 +327,7 @@ test_scan_speed(void)
 	g_test_message("scan of 10,000 names: %.1f ms", ms);
 	/* A few ms normally; the bound leaves room for sanitizer builds. */
 	g_assert_cmpfloat(ms, <, 250.0);
-	tree_remove(tmp);
+	hm_test_remove_tree(tmp);
 }
 
 int

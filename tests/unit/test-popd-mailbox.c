@@ -7,16 +7,7 @@
 #include "lib/error.h"
 #include "lib/maildir.h"
 #include "popd/mailbox.h"
-
-static char *
-fresh_maildir(void)
-{
-	g_autoptr(GError) err = NULL;
-	char *dir = g_dir_make_tmp("hm-mbox-XXXXXX", &err);
-
-	g_assert_no_error(err);
-	return dir;
-}
+#include "testutil.h"
 
 static void
 deliver(const char *dir, const char *text)
@@ -37,20 +28,12 @@ uidls(PopdMailbox *mb)
 	return a;
 }
 
-static void
-rm_rf(const char *dir)
-{
-	g_autofree char *cmd = g_strdup_printf("rm -rf %s", dir);
-
-	g_spawn_command_line_sync(cmd, NULL, NULL, NULL, NULL);
-}
-
 /* UIDLs are stable across sessions, and a message delivered during a
  * session belongs to the next one. */
 static void
 test_snapshot_and_uidl(void)
 {
-	g_autofree char *dir = fresh_maildir();
+	g_autofree char *dir = hm_test_tmpdir("hm-mbox");
 	g_autoptr(GError) err = NULL;
 	g_autoptr(GPtrArray) first = NULL, second = NULL;
 	PopdMailbox *mb;
@@ -78,7 +61,7 @@ test_snapshot_and_uidl(void)
 	for (guint i = 0; i < 5; i++)
 		g_assert_cmpstr(second->pdata[5], !=, second->pdata[i]);
 	popd_mailbox_close(mb);
-	rm_rf(dir);
+	hm_test_remove_tree(dir);
 }
 
 /* A UIDL stays the same after the message moves to cur/, and one that
@@ -86,7 +69,7 @@ test_snapshot_and_uidl(void)
 static void
 test_uidl_never_reused(void)
 {
-	g_autofree char *dir = fresh_maildir();
+	g_autofree char *dir = hm_test_tmpdir("hm-mbox");
 	g_autoptr(GError) err = NULL;
 	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	PopdMailbox *mb;
@@ -102,13 +85,13 @@ test_uidl_never_reused(void)
 		g_assert_cmpint(popd_mailbox_commit(mb, &err), ==, 0);
 		popd_mailbox_close(mb);
 	}
-	rm_rf(dir);
+	hm_test_remove_tree(dir);
 }
 
 static void
 test_lock(void)
 {
-	g_autofree char *dir = fresh_maildir();
+	g_autofree char *dir = hm_test_tmpdir("hm-mbox");
 	g_autoptr(GError) err = NULL;
 	PopdMailbox *a, *b;
 
@@ -122,14 +105,14 @@ test_lock(void)
 	b = popd_mailbox_open(dir, &err);
 	g_assert_no_error(err);
 	popd_mailbox_close(b);
-	rm_rf(dir);
+	hm_test_remove_tree(dir);
 }
 
 /* Closing without commit (a dropped connection) deletes nothing. */
 static void
 test_close_deletes_nothing(void)
 {
-	g_autofree char *dir = fresh_maildir();
+	g_autofree char *dir = hm_test_tmpdir("hm-mbox");
 	g_autoptr(GError) err = NULL;
 	PopdMailbox *mb;
 
@@ -148,7 +131,7 @@ test_close_deletes_nothing(void)
 	mb = popd_mailbox_open(dir, &err);
 	g_assert_cmpuint(popd_mailbox_count(mb), ==, 1);
 	popd_mailbox_close(mb);
-	rm_rf(dir);
+	hm_test_remove_tree(dir);
 }
 
 int

@@ -10,6 +10,7 @@
 #include "lib/base64.h"
 #include "lib/conn.h"
 #include "popd/session.h"
+#include "testutil.h"
 
 /* openssl passwd -6 -salt unittestsalt secret */
 #define HASH "$6$unittestsalt$Exz/VHxuZjJcZaAtAngIF9Q.rmwAWRBbc3qBqXimZAVJ3WTON4ujIgWw0Tqcddrhb05x5lqWbYQ8WzqJpT6eY1"
@@ -36,18 +37,24 @@ server_thread(gpointer p)
 }
 
 static Pair *
-start(gboolean plaintext_ok)
+start_timeout(gboolean plaintext_ok, int server_timeout_ms)
 {
 	Pair *pr = g_new0(Pair, 1);
 	int sv[2];
 
 	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
 	pr->client = hm_conn_new(sv[0], 5000);
-	pr->server_conn = hm_conn_new(sv[1], 5000);
+	pr->server_conn = hm_conn_new(sv[1], server_timeout_ms);
 	pr->params = (PopdSessionParams){ .cfg = cfg, .plaintext_ok = plaintext_ok,
 	                                  .peer = "test", .auth_fail_delay_ms = 0 };
 	pr->thread = g_thread_new("session", server_thread, pr);
 	return pr;
+}
+
+static Pair *
+start(gboolean plaintext_ok)
+{
+	return start_timeout(plaintext_ok, 5000);
 }
 
 static int
@@ -132,9 +139,9 @@ count_files(const char *sub)
 static void
 reset_mail(void)
 {
-	g_autofree char *cmdline = g_strdup_printf("rm -rf %s/mail", tmpdir);
+	g_autofree char *mail = g_build_filename(tmpdir, "mail", NULL);
 
-	g_assert_true(g_spawn_command_line_sync(cmdline, NULL, NULL, NULL, NULL));
+	hm_test_remove_tree(mail);
 	/* 1: no W=, measured from the file; 2: named with S= and W=. */
 	put_message("1700000001.M1P1Q1.test", "Subject: one\n\n.dot line\nbody\n");
 	put_message("1700000002.M1P1Q2.test,S=23,W=28", "Subject: two\n\nb1\nb2\nb3\n");
@@ -306,6 +313,20 @@ test_abuse(void)
 	g_assert_cmpint(finish(pr), ==, -1);
 }
 
+/* RFC 1939's inactivity timer (10 minutes in the server; short here). */
+static void
+test_idle_timeout(void)
+{
+	gint64 t0 = g_get_monotonic_time();
+	Pair *pr = start_timeout(TRUE, 300);
+
+	ASSERT_PREFIX(line(pr), "+OK");
+	ASSERT_PREFIX(line(pr), "-ERR Disconnected for inactivity");
+	ASSERT_PREFIX(line(pr), "<");
+	g_assert_cmpint(g_get_monotonic_time() - t0, <, 4 * G_USEC_PER_SEC);
+	g_assert_cmpint(finish(pr), ==, -1);
+}
+
 static void
 test_pipelining(void)
 {
@@ -331,8 +352,7 @@ setup(void)
 	g_autofree char *path = NULL;
 	g_autofree char *text = NULL;
 
-	tmpdir = g_dir_make_tmp("hm-popd-XXXXXX", &err);
-	g_assert_no_error(err);
+	tmpdir = hm_test_tmpdir("hm-popd");
 	path = g_build_filename(tmpdir, "test.conf", NULL);
 	text = g_strdup_printf("hostname = \"box.example\";\nmail_dir = \"mail\";\n"
 	                       "local_domains = [ \"box.example\", \"localhost\" ];\n"
@@ -346,7 +366,6 @@ int
 main(int argc, char **argv)
 {
 	int rc;
-	g_autofree char *rm = NULL;
 
 	g_test_init(&argc, &argv, NULL);
 	setup();
@@ -357,9 +376,9 @@ main(int argc, char **argv)
 	g_test_add_func("/popd-session/auth-plain", test_auth_plain);
 	g_test_add_func("/popd-session/abuse", test_abuse);
 	g_test_add_func("/popd-session/pipelining", test_pipelining);
+	g_test_add_func("/popd-session/idle-timeout", test_idle_timeout);
 	rc = g_test_run();
 	hm_config_free(cfg);
-	rm = g_strdup_printf("rm -rf %s", tmpdir);
-	g_spawn_command_line_sync(rm, NULL, NULL, NULL, NULL);
+	hm_test_remove_tree(tmpdir);
 	return rc;
 }

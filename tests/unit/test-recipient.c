@@ -7,11 +7,7 @@
 
 #include "conf/config.h"
 #include "deliver/deliver.h"
-
-static void
-ignore_warning(const char *line, gpointer data)
-{
-}
+#include "testutil.h"
 
 /* An alias chain c1 -> c2 -> ... -> c21 -> alice: from c1 it is 21 alias
  * steps (one too many), from c2 exactly 20. */
@@ -30,7 +26,7 @@ static HmConfig *
 load_config(char **dir_out)
 {
 	GError *err = NULL;
-	g_autofree char *dir = g_dir_make_tmp("hm-test-recipient-XXXXXX", &err);
+	g_autofree char *dir = hm_test_tmpdir("hm-test-recipient");
 	g_autofree char *path = g_build_filename(dir, "t.conf", NULL);
 	g_autofree char *chain = chain_aliases();
 	g_autofree char *text = g_strdup_printf(
@@ -58,9 +54,8 @@ load_config(char **dir_out)
 		"};\n", dir, chain);
 	HmConfig *cfg;
 
-	g_assert_no_error(err);
 	g_assert_true(g_file_set_contents(path, text, -1, NULL));
-	cfg = hm_config_load(path, ignore_warning, NULL, &err);
+	cfg = hm_config_load(path, hm_test_ignore_warning, NULL, &err);
 	g_assert_no_error(err);
 	g_assert_nonnull(cfg);
 	g_unlink(path);
@@ -108,7 +103,7 @@ static void
 tear_down(Fixture *f, gconstpointer data)
 {
 	hm_config_free(f->cfg);
-	g_rmdir(f->dir);
+	hm_test_remove_tree(f->dir);
 	g_free(f->dir);
 }
 
