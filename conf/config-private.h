@@ -105,6 +105,13 @@ void hm_cfg_scan_wrapped(HmCfgCtx *ctx, const config_t *lc);
 int hm_cfg_secret(HmCfgCtx *ctx, const config_setting_t *group, const char *inline_key,
                   const char *file_key, HmSecret *out, GError **err);
 
+/* DNS names compare without case; they are stored lower-cased. */
+void hm_cfg_lower_in_place(char *s);
+
+/* Reads the dyndns section (config-dyndns.c). */
+int hm_cfg_read_dyndns(HmCfgCtx *ctx, const config_setting_t *root, HmDyndnsConf *d,
+                       GError **err);
+
 /* Reads every section of root into cfg (config-schema.c). */
 int hm_cfg_read_root(HmCfgCtx *ctx, const config_setting_t *root, HmConfig *cfg,
                      GError **err);
