@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "deliver/mbox.h"
+#include "lib/atomic.h"
 #include "lib/error.h"
 
 /* Pause between lock attempts: short against a reader that holds the lock
@@ -96,25 +97,6 @@ separator_for(int fd, off_t size)
 	return "\n";
 }
 
-static int
-write_all(int fd, const char *p, gsize len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len > SSIZE_MAX ? SSIZE_MAX : len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = ENOSPC;
-			return -1;
-		}
-		p += n;
-		len -= (gsize)n;
-	}
-	return 0;
-}
-
 /* Writes the entry at the end of the locked file and syncs it; on failure
  * cuts the file back to old_size so readers never see half a message. */
 static int
@@ -122,7 +104,7 @@ append_entry(int fd, const char *path, off_t old_size, const GString *entry, GEr
 {
 	int saved;
 
-	if (lseek(fd, 0, SEEK_END) >= 0 && write_all(fd, entry->str, entry->len) == 0 &&
+	if (lseek(fd, 0, SEEK_END) >= 0 && hm_write_all(fd, entry->str, entry->len) == 0 &&
 	    fsync(fd) == 0)
 		return 0;
 	saved = errno;

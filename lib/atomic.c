@@ -40,8 +40,8 @@ hm_fsync_dir(const char *dir, GError **err)
 	return 0;
 }
 
-static int
-write_all(int fd, const void *data, gsize len)
+int
+hm_write_all(int fd, const void *data, gsize len)
 {
 	const guint8 *p = data;
 
@@ -98,7 +98,7 @@ temp_fill(int fd, const char *tmp, const void *data, gsize len, mode_t mode, GEr
 	/* The umask may have cut bits off the mode given to open(). */
 	if (fchmod(fd, mode) < 0)
 		what = "chmod";
-	else if (write_all(fd, data, len) < 0)
+	else if (hm_write_all(fd, data, len) < 0)
 		what = "write";
 	else if (fsync(fd) < 0)
 		what = "fsync";

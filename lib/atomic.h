@@ -9,6 +9,11 @@
  * crash. Returns 0, or -1 with *err set (errno preserved). */
 int hm_fsync_dir(const char *dir, GError **err);
 
+/* Writes all of data to fd, retrying short writes and EINTR. A write()
+ * that makes no progress on a regular file is taken as ENOSPC. Returns 0,
+ * or -1 with errno set. */
+int hm_write_all(int fd, const void *data, gsize len);
+
 /* Replaces path with data atomically and durably: writes a temporary file
  * in the same directory (O_EXCL, mode), fsyncs it, renames it over path and
  * fsyncs the directory. On any error the temporary file is removed, path is

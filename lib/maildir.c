@@ -168,23 +168,11 @@ hm_maildir_delivery_begin(const char *dir, GError **err)
 int
 hm_maildir_delivery_write(HmMaildirDelivery *d, const void *data, gsize len, GError **err)
 {
-	const char *p = data;
-
 	hm_crlf_counter_feed(&d->crlf, data, len);
 	d->size += len;
-	while (len > 0) {
-		ssize_t n = write(d->fd, p, len > SSIZE_MAX ? SSIZE_MAX : len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			/* 0 from write() on a regular file: no progress is
-			 * possible, which for mail means a full disk. */
-			hm_set_error_errno(err, n == 0 ? ENOSPC : errno, "write %s", d->tmp_path);
-			return -1;
-		}
-		p += n;
-		len -= (gsize)n;
+	if (hm_write_all(d->fd, data, len) < 0) {
+		hm_set_error_errno(err, errno, "write %s", d->tmp_path);
+		return -1;
 	}
 	return 0;
 }
