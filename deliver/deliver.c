@@ -218,7 +218,7 @@ hm_deliver_message(const HmConfig *cfg, const char *user, const char *rcpt, cons
 	g_autofree char *canonical = NULL;
 	g_autofree char *return_path = NULL;
 	const char *body;
-	gsize start, body_len;
+	gsize start = 0, body_len;
 
 	if (u == NULL) {
 		g_set_error(err, HM_DELIVER_ERROR, HM_DELIVER_ERROR_UNKNOWN_USER, "%s: no such user",

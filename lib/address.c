@@ -297,7 +297,7 @@ int
 hm_path_parse(const char *text, guint flags, HmAddress *out, gboolean *is_null, gsize *end,
               GError **err)
 {
-	gsize start = 1, gt;
+	gsize start = 1, gt = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (is_null != NULL)

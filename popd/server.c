@@ -2,9 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -17,6 +15,7 @@
 #include "lib/error.h"
 #include "lib/log.h"
 #include "lib/net.h"
+#include "lib/privs.h"
 #include "lib/tls.h"
 #include "popd/limits.h"
 #include "popd/server.h"
@@ -58,35 +57,6 @@ open_listeners(Server *sv, GError **err)
 		hm_info("popd listening on %s%s%s:%u%s", strchr(spec->host, ':') ? "[" : "",
 		        spec->host, strchr(spec->host, ':') ? "]" : "", spec->port,
 		        spec->tls ? " (TLS)" : "");
-	}
-	return 0;
-}
-
-/* Least privilege: nothing that parses client input runs as root. */
-static int
-drop_privileges(const HmConfig *cfg, GError **err)
-{
-	struct passwd *pw;
-
-	if (geteuid() != 0)
-		return 0;
-	if (cfg->run_as == NULL) {
-		hm_warn("running as root: set run_as to drop privileges");
-		return 0;
-	}
-	pw = getpwnam(cfg->run_as);
-	if (pw == NULL) {
-		g_set_error(err, HM_ERROR, HM_ERROR_FAILED, "run_as: no user \"%s\"", cfg->run_as);
-		return -1;
-	}
-	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
-	    setuid(pw->pw_uid) < 0) {
-		hm_set_error_errno(err, errno, "dropping privileges to %s", cfg->run_as);
-		return -1;
-	}
-	if (setuid(0) == 0) {
-		g_set_error(err, HM_ERROR, HM_ERROR_FAILED, "could regain root after dropping it");
-		return -1;
 	}
 	return 0;
 }
@@ -338,7 +308,7 @@ popd_server_run(const HmConfig *cfg, GError **err)
 	    (sv.tls_ctx = hm_tls_server_ctx(cfg->tls_cert, cfg->tls_key, err)) == NULL)
 		goto out;
 	if (setup_signals(&sv, err) < 0 || open_listeners(&sv, err) < 0 ||
-	    drop_privileges(cfg, err) < 0)
+	    hm_drop_privileges(cfg->run_as, err) < 0)
 		goto out;
 	serve(&sv);
 	stop_children(&sv);

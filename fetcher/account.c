@@ -1,0 +1,507 @@
+#include "config.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "fetcher/account.h"
+#include "fetcher/state.h"
+#include "lib/error.h"
+#include "lib/header.h"
+#include "lib/log.h"
+#include "lib/tls.h"
+
+/* One folder pass. */
+typedef struct {
+	HmAccount *a;
+	HmFetchState *st;
+	const char *folder;
+	HmFetchStats *stats;
+	GPtrArray *to_remove;    /* HmFetchItem* (borrowed from the listing) */
+	gboolean tls;
+	GError *refusal;         /* the first permanent refusal, reported at the end */
+} FolderRun;
+
+int
+hm_account_init(HmAccount *a, const HmConfig *cfg, const HmAccountConf *acct, GError **err)
+{
+	memset(a, 0, sizeof(*a));
+	a->cfg = cfg;
+	a->acct = acct;
+	a->backend = hm_fetch_backend(acct);
+	a->params.acct = acct;
+	a->params.timeout_ms = HM_FETCH_TIMEOUT_MS;
+	a->params.batch = HM_FETCH_WINDOW;
+	if (acct->password.value == NULL) {
+		g_set_error(err, HM_FETCH_ERROR, HM_FETCH_ERROR_AUTH,
+		            acct->password.file != NULL ? "cannot read password_file %s"
+		                                        : "no password configured%s",
+		            acct->password.file != NULL ? acct->password.file : "");
+		return -1;
+	}
+	a->params.tls_ctx = hm_tls_client_ctx(acct->ca_file, err);
+	return a->params.tls_ctx != NULL ? 0 : -1;
+}
+
+void
+hm_account_clear(HmAccount *a)
+{
+	hm_injector_close(a->inj);
+	a->inj = NULL;
+	if (a->params.tls_ctx != NULL)
+		SSL_CTX_free(a->params.tls_ctx);
+	a->params.tls_ctx = NULL;
+}
+
+/* The envelope sender: the message's own Return-Path (what the upstream
+ * MTA recorded), else the account's address, as fetchmail does. */
+static char *
+envelope_sender(const HmAccountConf *acct, const char *msg, gsize len, char **message_id)
+{
+	HmHeaderIter it;
+	HmHeaderField f;
+	char *sender = NULL;
+
+	*message_id = NULL;
+	hm_header_iter_init(&it, msg, hm_header_section_end(msg, len));
+	while (hm_header_next(&it, &f) == 1 && (sender == NULL || *message_id == NULL)) {
+		if (sender == NULL && hm_header_is(&f, "Return-Path")) {
+			g_autofree char *v = hm_header_value(&f);
+			char *addr = hm_header_addr_spec(v);
+			gboolean ok = strlen(addr) <= 254;
+
+			for (const char *p = addr; ok && *p != '\0'; p++)
+				ok = (guchar)*p > ' ' && *p != 0x7f && *p != '<' && *p != '>';
+			if (ok)
+				sender = addr;
+			else
+				g_free(addr);
+		} else if (*message_id == NULL && hm_header_is(&f, "Message-ID")) {
+			*message_id = hm_header_value(&f);
+		}
+	}
+	if (sender != NULL)
+		return sender;
+	if (strchr(acct->user, '@') != NULL)
+		return g_strdup(acct->user);
+	return g_strdup_printf("%s@%s", acct->user, acct->host);
+}
+
+/* RFC 5322 date in the C locale, whatever the process locale says. */
+static void
+append_date(GString *out)
+{
+	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+		                              "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	time_t now = time(NULL);
+	struct tm tm;
+	long off;
+
+	localtime_r(&now, &tm);
+	off = tm.tm_gmtoff / 60;
+	g_string_append_printf(out, "%s, %d %s %d %02d:%02d:%02d %c%02ld%02ld",
+	                       days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
+	                       tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	                       off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60);
+}
+
+/* The recipient as written in Received: and sent to the injector. */
+static char *
+recipient(const HmAccount *a)
+{
+	if (strchr(a->acct->to, '@') != NULL)
+		return g_strdup(a->acct->to);
+	return g_strdup_printf("%s@%s", a->acct->to, a->cfg->hostname);
+}
+
+static void
+append_received(GString *out, const FolderRun *r, const char *rcpt)
+{
+	const HmAccount *a = r->a;
+
+	g_string_append_printf(out,
+	                       "Received: from %s\r\n\tby %s (homemail-fetcher, account %s) with %s%s\r\n"
+	                       "\tfor <%s>; ",
+	                       a->acct->host, a->cfg->hostname, a->acct->name,
+	                       a->acct->protocol == HM_PROTO_IMAP ? "IMAP" : "POP3",
+	                       r->tls ? "S" : "", rcpt);
+	append_date(out);
+	g_string_append(out, "\r\n");
+}
+
+static HmInjectResult
+inject(FolderRun *r, const char *data, gsize len, char **message_id, GError **err)
+{
+	HmAccount *a = r->a;
+	g_autofree char *sender = envelope_sender(a->acct, data, len, message_id);
+	g_autofree char *rcpt = recipient(a);
+	g_autoptr(GString) msg = g_string_sized_new(len + 256);
+
+	if (a->inj == NULL && (a->inj = hm_injector_open(a->cfg, err)) == NULL)
+		return HM_INJECT_TEMP;
+	append_received(msg, r, rcpt);
+	g_string_append_len(msg, data, (gssize)len);
+	return hm_injector_send(a->inj, sender, strchr(a->acct->to, '@') ? rcpt : a->acct->to,
+	                        msg->str, msg->len, err);
+}
+
+/* Called by the backend for each message: inject, then record, so the
+ * state never names a message the local side does not hold. */
+static int
+on_message(const HmFetchItem *item, const char *data, gsize len, gpointer user_data,
+           GError **err)
+{
+	FolderRun *r = user_data;
+	g_autoptr(GError) ierr = NULL;
+	g_autofree char *message_id = NULL;
+	HmInjectResult res = inject(r, data, len, &message_id, &ierr);
+
+	if (res == HM_INJECT_TEMP) {
+		g_set_error(err, HM_FETCH_ERROR, HM_FETCH_ERROR_LOCAL,
+		            "local delivery failed temporarily, stopping (nothing deleted): %s",
+		            ierr->message);
+		return -1;
+	}
+	if (res == HM_INJECT_PERM) {
+		hm_err("%s: %s: message %s refused by the local side, left on the server: %s",
+		       r->a->acct->name, r->folder, item->uid ? item->uid : "", ierr->message);
+		if (r->refusal == NULL)
+			r->refusal = g_error_new(HM_FETCH_ERROR, HM_FETCH_ERROR_LOCAL,
+			                         "message %s refused by the local side: %s",
+			                         item->uid ? item->uid : "", ierr->message);
+		r->stats->refused++;
+		if (item->uid != NULL &&
+		    hm_fetch_state_record(r->st, item->uid, HM_FETCH_MARK_SKIPPED, item->size,
+		                          NULL, err) < 0)
+			return -1;
+		return 0;
+	}
+	if (item->uid != NULL &&
+	    hm_fetch_state_record(r->st, item->uid, HM_FETCH_MARK_DELIVERED, item->size,
+	                          message_id, err) < 0) {
+		g_prefix_error(err, "state: ");
+		return -1;
+	}
+	r->stats->delivered++;
+	r->stats->octets += len;
+	if (!r->a->acct->keep)
+		g_ptr_array_add(r->to_remove, (gpointer)item);
+	return 0;
+}
+
+static gboolean
+too_big(const HmAccountConf *acct, const HmFetchItem *item)
+{
+	return (acct->max_size > 0 && item->size > acct->max_size) ||
+	       item->size > HM_FETCH_MAX_MESSAGE;
+}
+
+/* After a UIDVALIDITY change the old UIDs mean nothing; messages whose size
+ * and Message-ID match one delivered before are recorded, not fetched. */
+static int
+resync(FolderRun *r, HmFetchSession *s, GPtrArray *items, GError **err)
+{
+	const HmFetchBackend *b = r->a->backend;
+
+	if (b->identify == NULL || items->len == 0)
+		return 0;
+	if (b->identify(s, items, err) < 0)
+		return -1;
+	for (guint i = 0; i < items->len; i++) {
+		HmFetchItem *item = g_ptr_array_index(items, i);
+
+		if (!hm_fetch_state_has_fingerprint(r->st, item->size, item->message_id))
+			continue;
+		if (hm_fetch_state_record(r->st, item->uid, HM_FETCH_MARK_DELIVERED, item->size,
+		                          item->message_id, err) < 0)
+			return -1;
+		r->stats->recognised++;
+	}
+	return 0;
+}
+
+/* Lists the folder; handles a first run and a UIDVALIDITY change. */
+static int
+list_folder(FolderRun *r, HmFetchSession *s, GPtrArray **items, GError **err)
+{
+	const HmFetchBackend *b = r->a->backend;
+	guint32 old = hm_fetch_state_uidvalidity(r->st), uidvalidity = 0;
+	guint32 first = r->a->acct->keep ? hm_fetch_state_watermark(r->st) + 1 : 1;
+
+	if (b->select(s, r->folder, first, &uidvalidity, items, err) < 0)
+		return -1;
+	if (uidvalidity == old)
+		return 0;
+	if (hm_fetch_state_new_uidvalidity(r->st, uidvalidity, err) < 0)
+		return -1;
+	if (old == 0)
+		return 0;
+	hm_warn("%s: %s: UIDVALIDITY changed from %u to %u: matching messages by size and "
+	        "Message-ID", r->a->acct->name, r->folder, old, uidvalidity);
+	if (first > 1) {
+		g_ptr_array_unref(*items);
+		*items = NULL;
+		if (b->select(s, r->folder, 1, &uidvalidity, items, err) < 0)
+			return -1;
+	}
+	return resync(r, s, *items, err);
+}
+
+/* Sorts the listing into what to fetch; queues known, delivered messages
+ * still upstream for removal (a previous run died before removing them). */
+static int
+plan(FolderRun *r, GPtrArray *items, GPtrArray *fetch, GError **err)
+{
+	const HmAccountConf *acct = r->a->acct;
+
+	for (guint i = 0; i < items->len; i++) {
+		HmFetchItem *item = g_ptr_array_index(items, i);
+		int mark = item->uid != NULL ? hm_fetch_state_lookup(r->st, item->uid) : 0;
+
+		if (mark == HM_FETCH_MARK_DELIVERED) {
+			if (!acct->keep)
+				g_ptr_array_add(r->to_remove, item);
+		} else if (mark == HM_FETCH_MARK_SKIPPED) {
+			continue;
+		} else if (too_big(acct, item)) {
+			hm_warn("%s: %s: message %s is %" G_GUINT64_FORMAT " octets, over max_size: "
+			        "left on the server", acct->name, r->folder, item->uid ? item->uid : "",
+			        item->size);
+			r->stats->skipped++;
+			if (item->uid != NULL &&
+			    hm_fetch_state_record(r->st, item->uid, HM_FETCH_MARK_SKIPPED, item->size,
+			                          NULL, err) < 0)
+				return -1;
+		} else {
+			g_ptr_array_add(fetch, item);
+		}
+	}
+	return 0;
+}
+
+/* Every listed UID at or below the new watermark is known, so the next
+ * keep = true run lists only what is above it. */
+static int
+advance_watermark(FolderRun *r, GPtrArray *items, GError **err)
+{
+	guint32 mark = hm_fetch_state_watermark(r->st);
+
+	for (guint i = 0; i < items->len; i++) {
+		HmFetchItem *item = g_ptr_array_index(items, i);
+
+		if (hm_fetch_state_lookup(r->st, item->uid) == 0)
+			break;
+		mark = MAX(mark, item->num);
+	}
+	if (mark == hm_fetch_state_watermark(r->st))
+		return 0;
+	return hm_fetch_state_set_watermark(r->st, mark, err);
+}
+
+/* Drops state entries for messages no longer upstream. Only a full
+ * listing (POP3 always, IMAP with keep = false) says what is gone. */
+static int
+compact(FolderRun *r, GPtrArray *items, guint recorded, GError **err)
+{
+	g_autoptr(GHashTable) present = NULL;
+	gboolean full = r->a->acct->protocol == HM_PROTO_POP3 || !r->a->acct->keep;
+
+	if (!full)
+		return recorded > 0 ? hm_fetch_state_compact(r->st, NULL, err) : 0;
+	if (recorded == 0 && hm_fetch_state_count(r->st) <= items->len)
+		return 0;
+	present = g_hash_table_new(g_str_hash, g_str_equal);
+	for (guint i = 0; i < items->len; i++) {
+		HmFetchItem *item = g_ptr_array_index(items, i);
+
+		if (item->uid != NULL)
+			g_hash_table_add(present, item->uid);
+	}
+	return hm_fetch_state_compact(r->st, present, err);
+}
+
+static int
+remove_delivered(FolderRun *r, HmFetchSession *s, GError **err)
+{
+	const HmFetchBackend *b = r->a->backend;
+
+	if (r->to_remove->len == 0)
+		return 0;
+	if (b->remove(s, (HmFetchItem *const *)r->to_remove->pdata, r->to_remove->len, err) < 0)
+		return -1;
+	r->stats->removed += r->to_remove->len;
+	/* IMAP expunges now; POP3 deletes at QUIT, and compaction drops the
+	 * entries once the listing no longer shows them. */
+	if (r->a->acct->protocol == HM_PROTO_IMAP)
+		for (guint i = 0; i < r->to_remove->len; i++)
+			hm_fetch_state_forget(r->st, ((HmFetchItem *)r->to_remove->pdata[i])->uid, NULL);
+	return 0;
+}
+
+static int
+check_uidl(FolderRun *r, GPtrArray *items, GError **err)
+{
+	if (items->len == 0 || ((HmFetchItem *)items->pdata[0])->uid != NULL)
+		return 0;
+	if (r->a->acct->keep) {
+		g_set_error(err, HM_FETCH_ERROR, HM_FETCH_ERROR_SERVER,
+		            "server does not support UIDL, which keep = true needs to tell new "
+		            "mail from old; nothing fetched");
+		return -1;
+	}
+	hm_warn("%s: server does not support UIDL: fetching and deleting every message "
+	        "(a crash mid-run may duplicate mail)", r->a->acct->name);
+	return 0;
+}
+
+static gboolean
+is_error(const GError *e, HmFetchError code)
+{
+	return e != NULL && e->domain == HM_FETCH_ERROR && e->code == (int)code;
+}
+
+static int
+fetch_listed(FolderRun *r, HmFetchSession *s, GPtrArray *items, GError **err)
+{
+	g_autoptr(GPtrArray) fetch = g_ptr_array_new();
+	const HmFetchBackend *b = r->a->backend;
+	int rc;
+
+	if (check_uidl(r, items, err) < 0 || plan(r, items, fetch, err) < 0)
+		return -1;
+	rc = fetch->len == 0 ? 0
+	                     : b->retrieve(s, (HmFetchItem *const *)fetch->pdata, fetch->len,
+	                                   on_message, r, err);
+	/* What was delivered is removed even when a local failure stopped the
+	 * run: it is durable locally and recorded, so deleting it is safe, and
+	 * the backend drained the connection. After an upstream failure the
+	 * session is unusable; the next run removes them. */
+	if (rc < 0 && !is_error(*err, HM_FETCH_ERROR_LOCAL))
+		return -1;
+	if (remove_delivered(r, s, rc < 0 ? NULL : err) < 0 && rc == 0)
+		rc = -1;
+	return rc;
+}
+
+int
+hm_account_fetch_folder(HmAccount *a, HmFetchSession *s, const char *folder,
+                        HmFetchStats *stats, GError **err)
+{
+	FolderRun r = { .a = a, .folder = folder, .stats = stats };
+	g_autoptr(GPtrArray) items = NULL;
+	guint before = stats->delivered + stats->skipped + stats->refused + stats->recognised;
+	int rc = -1;
+
+	r.st = hm_fetch_state_open(a->cfg->state_dir, a->acct->name, folder, err);
+	if (r.st == NULL)
+		return -1;
+	r.tls = a->acct->tls != HM_TLS_MODE_NONE;
+	r.to_remove = g_ptr_array_new();
+	if (list_folder(&r, s, &items, err) == 0) {
+		stats->listed += items->len;
+		rc = fetch_listed(&r, s, items, err);
+		if (rc == 0 && a->acct->protocol == HM_PROTO_IMAP && a->acct->keep)
+			rc = advance_watermark(&r, items, err);
+		if (rc == 0)
+			rc = compact(&r, items, stats->delivered + stats->skipped + stats->refused +
+			                            stats->recognised - before, err);
+	}
+	if (rc == 0 && r.refusal != NULL) {
+		g_propagate_error(err, r.refusal);
+		r.refusal = NULL;
+		rc = -1;
+	}
+	g_clear_error(&r.refusal);
+	g_ptr_array_unref(r.to_remove);
+	hm_fetch_state_free(r.st);
+	return rc;
+}
+
+static void
+log_summary(const HmAccount *a, const HmFetchStats *st, gint64 started)
+{
+	double secs = (double)(g_get_monotonic_time() - started) / G_USEC_PER_SEC;
+
+	if (st->delivered + st->skipped + st->refused + st->removed + st->recognised == 0) {
+		hm_debug("%s: no new mail (%u upstream)", a->acct->name, st->listed);
+		return;
+	}
+	hm_info("%s: fetched=%u octets=%" G_GUINT64_FORMAT " skipped=%u refused=%u removed=%u "
+	        "recognised=%u upstream=%u secs=%.2f",
+	        a->acct->name, st->delivered, st->octets, st->skipped, st->refused, st->removed,
+	        st->recognised, st->listed, secs);
+}
+
+int
+hm_account_pass_folder(HmAccount *a, HmFetchSession *s, const char *folder, int lock_wait_ms,
+                       GError **err)
+{
+	HmFetchStats stats = { 0 };
+	gint64 started = g_get_monotonic_time();
+	int rc, lock = hm_fetch_lock(a->cfg->state_dir, a->acct->name, lock_wait_ms, err);
+
+	if (lock < 0)
+		return -1;
+	rc = hm_account_fetch_folder(a, s, folder, &stats, err);
+	hm_injector_close(a->inj);
+	a->inj = NULL;
+	hm_fetch_unlock(lock);
+	log_summary(a, &stats, started);
+	return rc;
+}
+
+int
+hm_account_run(HmAccount *a, int lock_wait_ms, GError **err)
+{
+	HmFetchStats stats = { 0 };
+	gint64 started = g_get_monotonic_time();
+	HmFetchSession *s;
+	GError *first = NULL;
+	gboolean broken = FALSE;
+	int lock = hm_fetch_lock(a->cfg->state_dir, a->acct->name, lock_wait_ms, err);
+
+	if (lock < 0)
+		return -1;
+	s = a->backend->open(&a->params, err);
+	if (s == NULL) {
+		hm_fetch_unlock(lock);
+		return -1;
+	}
+	for (char **f = a->acct->folders; *f != NULL; f++) {
+		GError *ferr = NULL;
+		gboolean local;
+
+		if (hm_account_fetch_folder(a, s, *f, &stats, &ferr) == 0)
+			continue;
+		if (a->acct->folders[1] != NULL)
+			g_prefix_error(&ferr, "%s: ", *f);
+		local = is_error(ferr, HM_FETCH_ERROR_LOCAL);
+
+		broken = !local && !is_error(ferr, HM_FETCH_ERROR_SERVER);
+		if (first == NULL) {
+			first = ferr;
+		} else {
+			hm_err("%s: %s", a->acct->name, ferr->message);
+			g_error_free(ferr);
+		}
+		/* A broken or confused connection ends the pass, and so does a
+		 * local failure (the relay is down: stop, try later); a folder
+		 * the server refuses does not stop the others. */
+		if (broken || local)
+			break;
+	}
+	if (broken)
+		a->backend->abort(s);
+	else if (a->backend->close(s, first == NULL ? &first : NULL) < 0 && first != NULL)
+		hm_debug("%s: close after an error failed too", a->acct->name);
+	/* The injector's connection is kept only within one pass. */
+	hm_injector_close(a->inj);
+	a->inj = NULL;
+	hm_fetch_unlock(lock);
+	log_summary(a, &stats, started);
+	if (first != NULL) {
+		g_propagate_error(err, first);
+		return -1;
+	}
+	return 0;
+}

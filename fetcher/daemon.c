@@ -1,0 +1,262 @@
+#include "config.h"
+
+#include <signal.h>
+#include <string.h>
+
+#include "fetcher/account.h"
+#include "fetcher/daemon.h"
+#include "lib/log.h"
+
+/* What every worker of one run shares: the stop flag and a condition to
+ * sleep on, so a stop request ends every sleep at once. */
+typedef struct {
+	GMutex lock;
+	GCond cond;
+	volatile gint stop;
+} Shared;
+
+typedef struct {
+	Shared *shared;
+	const HmConfig *cfg;
+	const HmAccountConf *acct;
+	const char *folder;       /* IDLE worker: its folder; NULL: whole account */
+	gboolean failed;
+} Worker;
+
+static gboolean
+stopping(const Shared *sh)
+{
+	return g_atomic_int_get(&sh->stop) != 0;
+}
+
+/* Sleeps up to secs; returns early (FALSE) when told to stop. */
+static gboolean
+nap(Shared *sh, guint secs)
+{
+	gint64 until = g_get_monotonic_time() + (gint64)secs * G_USEC_PER_SEC;
+
+	g_mutex_lock(&sh->lock);
+	while (!stopping(sh) && g_cond_wait_until(&sh->cond, &sh->lock, until))
+		;
+	g_mutex_unlock(&sh->lock);
+	return !stopping(sh);
+}
+
+static void
+log_failure(const HmAccountConf *acct, const GError *err)
+{
+	hm_err("%s: %s", acct->name, err->message);
+}
+
+static gpointer
+once_worker(gpointer data)
+{
+	Worker *w = data;
+	HmAccount a;
+	g_autoptr(GError) err = NULL;
+
+	if (hm_account_init(&a, w->cfg, w->acct, &err) < 0 ||
+	    hm_account_run(&a, HM_FETCH_LOCK_WAIT_MS, &err) < 0) {
+		log_failure(w->acct, err);
+		w->failed = TRUE;
+	}
+	hm_account_clear(&a);
+	return NULL;
+}
+
+static gboolean
+selected(const HmAccountConf *acct, const char *only)
+{
+	return only == NULL || strcmp(acct->name, only) == 0;
+}
+
+/* Starts fn for each selected account (and each folder, for IDLE
+ * workers when idle_per_folder), waits for them, returns the failures. */
+static guint
+run_workers(Shared *sh, const HmConfig *cfg, const char *only, GThreadFunc fn,
+            gboolean daemon, void (*wait_fn)(Shared *))
+{
+	g_autoptr(GPtrArray) workers = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) threads = g_ptr_array_new();
+	guint failed = 0;
+
+	for (gsize i = 0; i < cfg->fetcher.n_accounts; i++) {
+		const HmAccountConf *acct = &cfg->fetcher.accounts[i];
+		gboolean per_folder = daemon && acct->idle && acct->protocol == HM_PROTO_IMAP;
+
+		if (!selected(acct, only))
+			continue;
+		for (char **f = acct->folders; f != NULL && *f != NULL; f++) {
+			Worker *w = g_new0(Worker, 1);
+
+			w->shared = sh;
+			w->cfg = cfg;
+			w->acct = acct;
+			w->folder = per_folder ? *f : NULL;
+			g_ptr_array_add(workers, w);
+			g_ptr_array_add(threads, g_thread_new(acct->name, fn, w));
+			if (!per_folder)
+				break;
+		}
+	}
+	if (wait_fn != NULL)
+		wait_fn(sh);
+	for (guint i = 0; i < threads->len; i++) {
+		Worker *w = g_ptr_array_index(workers, i);
+
+		g_thread_join(g_ptr_array_index(threads, i));
+		failed += w->failed ? 1 : 0;
+	}
+	return failed;
+}
+
+guint
+hm_fetcher_run_once(const HmConfig *cfg, const char *only)
+{
+	Shared sh = { 0 };
+	guint failed;
+
+	g_mutex_init(&sh.lock);
+	g_cond_init(&sh.cond);
+	failed = run_workers(&sh, cfg, only, once_worker, FALSE, NULL);
+	g_cond_clear(&sh.cond);
+	g_mutex_clear(&sh.lock);
+	return failed;
+}
+
+/* --- the daemon ---------------------------------------------------------- */
+
+static guint
+backoff(guint failures)
+{
+	guint secs = HM_FETCH_BACKOFF_FIRST_S;
+
+	for (guint i = 1; i < failures && secs < HM_FETCH_BACKOFF_MAX_S; i++)
+		secs *= 2;
+	return MIN(secs, HM_FETCH_BACKOFF_MAX_S);
+}
+
+/* One IMAP folder kept open with IDLE: fetch, idle until the server
+ * reports new mail (or 29 minutes pass), fetch again. On any error the
+ * session is dropped and re-opened after an exponential back-off. */
+static void
+idle_loop(Worker *w, HmAccount *a)
+{
+	Shared *sh = w->shared;
+	guint failures = 0;
+
+	while (!stopping(sh)) {
+		g_autoptr(GError) err = NULL;
+		HmFetchSession *s = a->backend->open(&a->params, &err);
+		int r = s != NULL ? 1 : -1;
+
+		while (r > 0 && !stopping(sh)) {
+			r = hm_account_pass_folder(a, s, w->folder, HM_FETCH_LOCK_WAIT_MS, &err);
+			if (r < 0)
+				break;
+			failures = 0;
+			if (!a->backend->can_wait(s)) {
+				hm_warn("%s: %s: server has no IDLE: polling every %u s", w->acct->name,
+				        w->folder, w->cfg->fetcher.interval);
+				r = nap(sh, w->cfg->fetcher.interval) ? 1 : 0;
+				continue;
+			}
+			do
+				r = a->backend->wait(s, HM_FETCH_IDLE_RENEW_S * 1000, &sh->stop, &err);
+			while (r == 0 && !stopping(sh));
+		}
+		if (s != NULL && r >= 0)
+			a->backend->close(s, NULL);
+		else if (s != NULL)
+			a->backend->abort(s);
+		if (r >= 0)
+			break;
+		failures++;
+		log_failure(w->acct, err);
+		hm_info("%s: %s: retrying in %u s", w->acct->name, w->folder, backoff(failures));
+		nap(sh, backoff(failures));
+	}
+}
+
+/* Polls the whole account every interval (back-off after failures, but
+ * never slower than the interval would be). */
+static void
+poll_loop(Worker *w, HmAccount *a)
+{
+	Shared *sh = w->shared;
+	guint failures = 0;
+
+	while (!stopping(sh)) {
+		g_autoptr(GError) err = NULL;
+		guint pause = w->cfg->fetcher.interval;
+
+		if (hm_account_run(a, HM_FETCH_LOCK_WAIT_MS, &err) < 0) {
+			failures++;
+			log_failure(w->acct, err);
+			pause = MIN(pause, backoff(failures));
+		} else {
+			failures = 0;
+		}
+		if (!nap(sh, pause))
+			break;
+	}
+}
+
+static gpointer
+daemon_worker(gpointer data)
+{
+	Worker *w = data;
+	HmAccount a;
+	g_autoptr(GError) err = NULL;
+
+	if (hm_account_init(&a, w->cfg, w->acct, &err) < 0) {
+		log_failure(w->acct, err);
+		w->failed = TRUE;
+	} else if (w->folder != NULL) {
+		idle_loop(w, &a);
+	} else {
+		poll_loop(w, &a);
+	}
+	hm_account_clear(&a);
+	return NULL;
+}
+
+static void
+wait_for_signal(Shared *sh)
+{
+	sigset_t set;
+	int sig = 0;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigwait(&set, &sig);
+	hm_info("signal %d: stopping", sig);
+	g_mutex_lock(&sh->lock);
+	g_atomic_int_set(&sh->stop, 1);
+	g_cond_broadcast(&sh->cond);
+	g_mutex_unlock(&sh->lock);
+}
+
+guint
+hm_fetcher_daemon(const HmConfig *cfg, const char *only)
+{
+	Shared sh = { 0 };
+	sigset_t set;
+	guint failed;
+
+	/* Blocked before any thread starts, so every thread inherits the mask
+	 * and only sigwait() here receives them. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	g_mutex_init(&sh.lock);
+	g_cond_init(&sh.cond);
+	hm_info("fetcher started: %zu account(s), interval %u s", cfg->fetcher.n_accounts,
+	        cfg->fetcher.interval);
+	failed = run_workers(&sh, cfg, only, daemon_worker, TRUE, wait_for_signal);
+	g_cond_clear(&sh.cond);
+	g_mutex_clear(&sh.lock);
+	return failed;
+}

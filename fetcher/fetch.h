@@ -1,0 +1,123 @@
+/* The fetch backends (POP3, IMAP): one descriptor per protocol, so the
+ * account logic (fetcher/account.c) is written once against this table,
+ * as fdm's `struct fetch` does. A backend owns its connection and speaks
+ * its protocol; it knows nothing of state files or injection. */
+#ifndef HM_FETCH_H
+#define HM_FETCH_H
+
+#include <glib.h>
+#include <openssl/ssl.h>
+
+#include "conf/config.h"
+
+#define HM_FETCH_ERROR hm_fetch_error_quark()
+GQuark hm_fetch_error_quark(void);
+
+typedef enum {
+	HM_FETCH_ERROR_NETWORK,   /* connect failed, timeout, connection cut */
+	HM_FETCH_ERROR_TLS,       /* TLS unavailable where configured, handshake or verification failed */
+	HM_FETCH_ERROR_AUTH,      /* the server refused our credentials */
+	HM_FETCH_ERROR_PROTOCOL,  /* malformed, oversized or out-of-range reply; unexpected BYE */
+	HM_FETCH_ERROR_SERVER,    /* a well-formed refusal (-ERR, NO, BAD) of a command we need */
+	HM_FETCH_ERROR_LOCAL,     /* the local side failed (injection, state): temporary */
+} HmFetchError;
+
+/* Hard bound on one message held in memory, whatever max_size says: a
+ * larger LIST/RFC822.SIZE is treated as over max_size (left upstream and
+ * logged), a larger literal or RETR body is a protocol error. */
+#define HM_FETCH_MAX_MESSAGE (256u * 1024 * 1024)
+
+/* One message upstream. */
+typedef struct {
+	char *uid;          /* POP3 UIDL, or the IMAP UID in decimal; for a POP3
+	                     * server without UIDL, NULL */
+	guint32 num;        /* POP3 message number; IMAP UID */
+	guint64 size;       /* from LIST / RFC822.SIZE (octets, CRLF form) */
+	char *message_id;   /* Message-ID with <>, only after identify(); NULL
+	                     * when unknown or the message has none */
+} HmFetchItem;
+
+void hm_fetch_item_free(HmFetchItem *item);
+
+/* Everything a backend needs to open a session. */
+typedef struct {
+	const HmAccountConf *acct;
+	SSL_CTX *tls_ctx;     /* client context (system CAs or acct->ca_file) */
+	int timeout_ms;       /* deadline for each read and write */
+	guint batch;          /* most commands pipelined at once (>= 1) */
+} HmFetchParams;
+
+/* Called for each retrieved message, in order. data is the message as the
+ * server sent it (CRLF line ends, POP3 dot-stuffing removed), len octets;
+ * it is only valid during the call. Returns 0 to go on, -1 with *err set
+ * to stop the retrieval (the backend then stops, drains or drops what is
+ * still in flight, and returns -1 with that error). */
+typedef int (*HmFetchMessageFunc)(const HmFetchItem *item, const char *data, gsize len,
+                                  gpointer user_data, GError **err);
+
+typedef struct HmFetchSession HmFetchSession;
+
+typedef struct {
+	const char *name;     /* "pop3", "imap" */
+
+	/* Connects, sets up TLS as acct->tls says (implicit, or STLS/STARTTLS,
+	 * which is required and never skipped), reads the greeting, learns the
+	 * capabilities and logs in (AUTH PLAIN where offered, else USER/PASS
+	 * or LOGIN). A password is only sent over TLS, to a loopback host, or
+	 * with allow_plaintext. Returns NULL with *err set (a one-line reason
+	 * without the account name: "TLS: certificate not trusted (...)",
+	 * "login refused: [AUTH] Authentication failed."). */
+	HmFetchSession *(*open)(const HmFetchParams *p, GError **err);
+
+	/* Opens folder (POP3 knows only "INBOX") and lists its messages with
+	 * UID >= first_uid (POP3 ignores first_uid and lists all), ascending.
+	 * *uidvalidity receives the folder's UIDVALIDITY (POP3: 0). *items
+	 * receives a GPtrArray of HmFetchItem (it owns them). POP3 without
+	 * UIDL lists with uid NULL. Returns 0 or -1 with *err. */
+	int (*select)(HmFetchSession *s, const char *folder, guint32 first_uid,
+	              guint32 *uidvalidity, GPtrArray **items, GError **err);
+
+	/* Fills message_id of each item (IMAP: UID FETCH ... BODY.PEEK[HEADER.
+	 * FIELDS (MESSAGE-ID)]), for matching after a UIDVALIDITY change. NULL
+	 * in backends that do not need it (POP3). */
+	int (*identify)(HmFetchSession *s, GPtrArray *items, GError **err);
+
+	/* Retrieves the n items, sending up to p->batch requests ahead of the
+	 * replies when the server allows pipelining, and calls fn for each in
+	 * order. Nothing is marked read or deleted upstream (IMAP BODY.PEEK).
+	 * Returns 0, or -1 with *err (fn's error when fn failed). */
+	int (*retrieve)(HmFetchSession *s, HmFetchItem *const *items, guint n,
+	                HmFetchMessageFunc fn, gpointer user_data, GError **err);
+
+	/* Removes the n items upstream (keep = false): POP3 DELE (takes effect
+	 * at close()), IMAP STORE +FLAGS.SILENT (\Seen \Deleted) then UID
+	 * EXPUNGE (UIDPLUS) or EXPUNGE, pipelined. Returns 0 or -1. */
+	int (*remove)(HmFetchSession *s, HmFetchItem *const *items, guint n, GError **err);
+
+	/* TRUE when the session can wait() (IMAP with IDLE); NULL for POP3. */
+	gboolean (*can_wait)(HmFetchSession *s);
+
+	/* IMAP IDLE on the selected folder: returns 1 as soon as the server
+	 * reports new mail (EXISTS/RECENT), 0 when timeout_ms passed or *stop
+	 * became non-zero (checked at least every 500 ms), -1 with *err. IDLE
+	 * is ended with DONE before returning either way, so the session can
+	 * be used again. NULL for POP3. */
+	int (*wait)(HmFetchSession *s, int timeout_ms, const volatile gint *stop, GError **err);
+
+	/* Ends the session politely (POP3 QUIT: this is when DELEs take
+	 * effect, and the reply is checked; IMAP LOGOUT) and frees it.
+	 * Returns 0 or -1 with *err; s is freed either way. */
+	int (*close)(HmFetchSession *s, GError **err);
+
+	/* Drops the connection without QUIT/LOGOUT (so POP3 deletes nothing)
+	 * and frees s. NULL-safe. */
+	void (*abort)(HmFetchSession *s);
+} HmFetchBackend;
+
+extern const HmFetchBackend hm_fetch_pop3;
+extern const HmFetchBackend hm_fetch_imap;
+
+/* The backend for acct->protocol. */
+const HmFetchBackend *hm_fetch_backend(const HmAccountConf *acct);
+
+#endif

@@ -1,0 +1,918 @@
+/* The IMAP4rev1 fetch backend (RFC 3501, with IDLE RFC 2177, UIDPLUS RFC
+ * 4315, SASL-IR RFC 4959). One engine sends commands with tags and reads
+ * responses until their tagged replies, keeping a window of commands in
+ * flight; each operation is a list of commands plus a handler for the
+ * untagged data they bring. */
+#include "config.h"
+
+#include <string.h>
+
+#include "fetcher/connect.h"
+#include "fetcher/fetch.h"
+#include "fetcher/imap-parse.h"
+#include "lib/header.h"
+#include "lib/log.h"
+#include "lib/sasl.h"
+
+/* Command lines stay under this (RFC 7162 section 4 recommends clients
+ * keep lines under 8192 octets); longer UID sets are split over several
+ * pipelined commands. */
+#define IMAP_MAX_COMMAND 8000
+/* What a tag ("A0001 ") and CRLF add to a command. */
+#define IMAP_TAG_ROOM 16
+/* IDLE reads in slices this long, so *stop is noticed quickly. */
+#define IMAP_IDLE_SLICE_MS 500
+/* Server text quoted in an error message is cut to this. */
+#define IMAP_MAX_QUOTE 200
+
+struct HmFetchSession {
+	HmFetchParams p;
+	HmConn *conn;
+	HmImapReader rd;
+	guint next_tag;
+	GHashTable *caps;        /* upper-cased capability names */
+	guint caps_gen;          /* bumped on each new capability list */
+	gboolean broken;         /* the connection is unusable */
+	gboolean logging_out;    /* BYE is expected */
+	gboolean selected;
+	gboolean have_exists, have_uidvalidity;
+	guint32 exists, uidvalidity;
+	gboolean new_mail;       /* EXISTS grew or RECENT > 0 since cleared */
+	char *folder;
+};
+
+/* Untagged data for the command(s) being run; returns -1 with *err to
+ * stop (the engine then drains what is in flight). */
+typedef int (*UntaggedFunc)(HmFetchSession *s, const HmImapResponse *r, gpointer data,
+                            GError **err);
+
+typedef struct {
+	UntaggedFunc fn;
+	gpointer data;
+	GError *fn_err;          /* fn's first failure; fn is not called again */
+} Handler;
+
+static char *
+clean(const char *text)
+{
+	return hm_imap_clean_text(text, IMAP_MAX_QUOTE);
+}
+
+static int G_GNUC_PRINTF(3, 4)
+fail(GError **err, HmFetchError code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (err != NULL && *err == NULL)
+		*err = g_error_new_valist(HM_FETCH_ERROR, code, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* "what refused: text" for a tagged NO/BAD. */
+static int
+refused(GError **err, HmFetchError code, const char *what, const HmImapResponse *r)
+{
+	g_autofree char *t = clean(r->rest);
+
+	return fail(err, code, "%s: %s", what, *t != '\0' ? t : r->keyword);
+}
+
+static void
+trace_line(const char *line, gpointer data)
+{
+	HmFetchSession *s = data;
+
+	hm_fetch_trace(&s->p, FALSE, line);
+}
+
+static void
+session_free(HmFetchSession *s)
+{
+	if (s == NULL)
+		return;
+	hm_conn_free(s->conn);
+	g_hash_table_unref(s->caps);
+	g_free(s->folder);
+	g_free(s);
+}
+
+static gboolean
+has_cap(HmFetchSession *s, const char *cap)
+{
+	return g_hash_table_contains(s->caps, cap);
+}
+
+static void
+set_caps(HmFetchSession *s, const GPtrArray *toks)
+{
+	g_hash_table_remove_all(s->caps);
+	for (guint i = 0; i < toks->len; i++) {
+		const HmImapToken *t = g_ptr_array_index(toks, i);
+
+		if (t->type == HM_IMAP_ATOM)
+			g_hash_table_add(s->caps, g_ascii_strup(t->str, -1));
+	}
+	s->caps_gen++;
+}
+
+/* Queues "TAG command" (not flushed); *tag receives the tag's number. */
+static int
+send_cmd(HmFetchSession *s, guint *tag, const char *cmd, GError **err)
+{
+	g_autofree char *line = g_strdup_printf("A%04u %s", s->next_tag, cmd);
+
+	hm_fetch_trace(&s->p, TRUE, line);
+	*tag = s->next_tag++;
+	if (hm_conn_printf(s->conn, err, "%s\r\n", line) < 0) {
+		s->broken = TRUE;
+		return fail(err, HM_FETCH_ERROR_NETWORK, "write failed");
+	}
+	return 0;
+}
+
+static int
+flush(HmFetchSession *s, GError **err)
+{
+	GError *ferr = NULL;
+
+	if (hm_conn_flush(s->conn, &ferr) == 0)
+		return 0;
+	s->broken = TRUE;
+	fail(err, HM_FETCH_ERROR_NETWORK, "sending to the server: %s", ferr->message);
+	g_error_free(ferr);
+	return -1;
+}
+
+static int
+read_resp(HmFetchSession *s, int first_ms, HmImapResponse **r, GError **err)
+{
+	int rc = hm_imap_read(&s->rd, first_ms, r, err);
+
+	if (rc < 0)
+		s->broken = TRUE;
+	return rc;
+}
+
+/* What every untagged response may carry, whatever command is running. */
+static int
+common_untagged(HmFetchSession *s, const HmImapResponse *r, GError **err)
+{
+	const HmImapToken *t;
+
+	if (r->status == HM_IMAP_BYE) {
+		g_autofree char *text = clean(r->text);
+
+		if (s->logging_out)
+			return 0;
+		s->broken = TRUE;
+		return fail(err, HM_FETCH_ERROR_PROTOCOL, "server said BYE: %s", text);
+	}
+	if (r->code != NULL && strcmp(r->code, "CAPABILITY") == 0)
+		set_caps(s, r->code_args);
+	if (r->code != NULL && strcmp(r->code, "UIDVALIDITY") == 0) {
+		t = r->code_args->len == 1 ? g_ptr_array_index(r->code_args, 0) : NULL;
+		if (t == NULL || t->type != HM_IMAP_NUMBER || t->num == 0)
+			return fail(err, HM_FETCH_ERROR_PROTOCOL, "bad UIDVALIDITY");
+		s->uidvalidity = t->num;
+		s->have_uidvalidity = TRUE;
+	}
+	if (r->status != HM_IMAP_DATA)
+		return 0;
+	if (strcmp(r->keyword, "CAPABILITY") == 0) {
+		set_caps(s, r->args);
+	} else if (r->has_number && strcmp(r->keyword, "EXISTS") == 0) {
+		if (r->number > s->exists)
+			s->new_mail = TRUE;
+		s->exists = r->number;
+		s->have_exists = TRUE;
+	} else if (r->has_number && strcmp(r->keyword, "EXPUNGE") == 0) {
+		if (s->exists > 0)
+			s->exists--;
+	} else if (r->has_number && strcmp(r->keyword, "RECENT") == 0 && r->number > 0) {
+		s->new_mail = TRUE;
+	}
+	return 0;
+}
+
+/* Reads responses until the tagged reply to tag (returns 0 and *tagged)
+ * or, with want_continue, a "+" continuation (returns 1). Untagged data
+ * goes to the common handling, then to h. */
+static int
+read_until(HmFetchSession *s, guint tag, Handler *h, gboolean want_continue,
+           HmImapResponse **tagged, GError **err)
+{
+	char want[16];
+
+	g_snprintf(want, sizeof(want), "A%04u", tag);
+	for (;;) {
+		g_autoptr(HmImapResponse) r = NULL;
+
+		if (read_resp(s, -1, &r, err) < 0)
+			return -1;
+		if (r->kind == HM_IMAP_CONTINUE) {
+			if (want_continue)
+				return 1;
+			s->broken = TRUE;
+			return fail(err, HM_FETCH_ERROR_PROTOCOL, "unexpected continuation request");
+		}
+		if (r->kind == HM_IMAP_TAGGED) {
+			if (strcmp(r->tag, want) != 0) {
+				g_autofree char *t = clean(r->tag);
+
+				s->broken = TRUE;
+				return fail(err, HM_FETCH_ERROR_PROTOCOL, "reply with unexpected tag %s", t);
+			}
+			if (r->code != NULL && strcmp(r->code, "CAPABILITY") == 0)
+				set_caps(s, r->code_args);
+			*tagged = g_steal_pointer(&r);
+			return 0;
+		}
+		if (common_untagged(s, r, err) < 0)
+			return -1;
+		if (h != NULL && h->fn != NULL && h->fn_err == NULL &&
+		    r->status == HM_IMAP_DATA && h->fn(s, r, h->data, &h->fn_err) < 0)
+			hm_debug("%s: stopping after: %s", s->p.acct->name, h->fn_err->message);
+	}
+}
+
+typedef struct {
+	GPtrArray *cmds;         /* without tags */
+	const char *what;        /* for errors: "UID FETCH refused" */
+	gboolean tolerate_no;    /* a NO is logged, not an error */
+	HmFetchError code;       /* of the error for a NO or BAD */
+} Pipeline;
+
+/* Runs the commands with up to p.batch in flight. When h->fn or a command
+ * fails, nothing more is sent, the replies in flight are read, and the
+ * first failure is returned (the session stays usable). */
+static int
+run_pipeline(HmFetchSession *s, const Pipeline *pl, Handler *h, GError **err)
+{
+	guint window = MAX(s->p.batch, 1), sent = 0, done = 0, first = s->next_tag;
+	GError *cmd_err = NULL;
+
+	while (done < pl->cmds->len) {
+		g_autoptr(HmImapResponse) t = NULL;
+
+		while (sent < pl->cmds->len && sent < done + window && h->fn_err == NULL &&
+		       cmd_err == NULL) {
+			guint tag;
+
+			if (send_cmd(s, &tag, g_ptr_array_index(pl->cmds, sent), err) < 0)
+				goto out;
+			sent++;
+		}
+		if (done == sent)
+			break;
+		if (flush(s, err) < 0 || read_until(s, first + done, h, FALSE, &t, err) < 0)
+			goto out;
+		done++;
+		if (t->status == HM_IMAP_NO && pl->tolerate_no) {
+			g_autofree char *text = clean(t->rest);
+
+			hm_info("%s: %s: %s", s->p.acct->name, pl->what, text);
+		} else if (t->status != HM_IMAP_OK && cmd_err == NULL) {
+			refused(&cmd_err, pl->code, pl->what, t);
+		}
+	}
+	if (h->fn_err != NULL || cmd_err != NULL) {
+		g_propagate_error(err, h->fn_err != NULL ? g_steal_pointer(&h->fn_err)
+		                                         : g_steal_pointer(&cmd_err));
+		g_clear_error(&cmd_err);
+		return -1;
+	}
+	return 0;
+out:
+	/* The caller wants fn's failure, not what went wrong after it. */
+	if (h->fn_err != NULL) {
+		g_clear_error(err);
+		g_propagate_error(err, g_steal_pointer(&h->fn_err));
+	}
+	g_clear_error(&cmd_err);
+	return -1;
+}
+
+/* One command whose tagged reply must be OK; NO/BAD fail with code and
+ * "what: text". */
+static int
+simple_cmd(HmFetchSession *s, const char *cmd, const char *what, HmFetchError code,
+           Handler *h, GError **err)
+{
+	g_autoptr(GPtrArray) one = g_ptr_array_new();
+	Pipeline pl = { one, what, FALSE, code };
+	Handler none = { NULL, NULL, NULL };
+
+	g_ptr_array_add(one, (gpointer)cmd);
+	return run_pipeline(s, &pl, h != NULL ? h : &none, err);
+}
+
+static int
+cmp_u32(gconstpointer a, gconstpointer b)
+{
+	guint32 x = *(const guint32 *)a, y = *(const guint32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static GPtrArray *
+item_commands(HmFetchItem *const *items, guint n, const char *prefix, const char *suffix)
+{
+	g_autofree guint32 *uids = g_new(guint32, MAX(n, 1));
+
+	for (guint i = 0; i < n; i++)
+		uids[i] = items[i]->num;
+	qsort(uids, n, sizeof(*uids), cmp_u32);
+	return hm_imap_uid_commands(uids, n, prefix, suffix, IMAP_MAX_COMMAND - IMAP_TAG_ROOM);
+}
+
+/* The UID of a FETCH response: 1 and *uid, 0 when it has none, -1 when
+ * it is malformed. */
+static int
+fetch_uid(const HmImapResponse *r, guint32 *uid, GError **err)
+{
+	const HmImapToken *t;
+
+	if (!r->has_number || strcmp(r->keyword, "FETCH") != 0)
+		return 0;
+	if ((t = hm_imap_fetch_att(r, "UID")) == NULL)
+		return 0;
+	if (t->type != HM_IMAP_NUMBER || t->num == 0)
+		return fail(err, HM_FETCH_ERROR_PROTOCOL, "bad UID in a FETCH reply");
+	*uid = t->num;
+	return 1;
+}
+
+/* --- open ------------------------------------------------------------------ */
+
+/* Reads the greeting; sets *preauth. */
+static int
+greeting(HmFetchSession *s, gboolean *preauth, GError **err)
+{
+	g_autoptr(HmImapResponse) r = NULL;
+	g_autofree char *text = NULL;
+
+	if (read_resp(s, -1, &r, err) < 0)
+		return -1;
+	text = clean(r->kind == HM_IMAP_UNTAGGED ? r->rest : NULL);
+	if (r->kind != HM_IMAP_UNTAGGED ||
+	    (r->status != HM_IMAP_OK && r->status != HM_IMAP_PREAUTH && r->status != HM_IMAP_BYE))
+		return fail(err, HM_FETCH_ERROR_PROTOCOL, "unexpected greeting");
+	if (r->status == HM_IMAP_BYE)
+		return fail(err, HM_FETCH_ERROR_SERVER, "server said BYE: %s", text);
+	*preauth = r->status == HM_IMAP_PREAUTH;
+	if (*preauth && s->p.acct->tls == HM_TLS_MODE_STARTTLS)
+		return fail(err, HM_FETCH_ERROR_TLS, "TLS: server sent PREAUTH, so STARTTLS is "
+		            "impossible; refusing to continue in clear");
+	if (r->code != NULL && strcmp(r->code, "CAPABILITY") == 0)
+		set_caps(s, r->code_args);
+	return 0;
+}
+
+static int
+capability(HmFetchSession *s, GError **err)
+{
+	guint gen = s->caps_gen;
+
+	if (simple_cmd(s, "CAPABILITY", "CAPABILITY refused", HM_FETCH_ERROR_SERVER, NULL,
+	               err) < 0)
+		return -1;
+	if (s->caps_gen == gen)
+		return fail(err, HM_FETCH_ERROR_PROTOCOL, "server sent no CAPABILITY");
+	return 0;
+}
+
+static int
+starttls(HmFetchSession *s, GError **err)
+{
+	if (s->p.acct->tls != HM_TLS_MODE_STARTTLS)
+		return 0;
+	if (!has_cap(s, "STARTTLS"))
+		return fail(err, HM_FETCH_ERROR_TLS, "TLS: server does not offer STARTTLS");
+	if (simple_cmd(s, "STARTTLS", "TLS: server refused STARTTLS", HM_FETCH_ERROR_TLS, NULL,
+	               err) < 0)
+		return -1;
+	if (hm_fetch_starttls(&s->p, s->conn, err) < 0) {
+		s->broken = TRUE;
+		return -1;
+	}
+	/* What the server said before TLS may have been forged. */
+	g_hash_table_remove_all(s->caps);
+	return capability(s, err);
+}
+
+/* Sends "TAG verb args..." with each argument in the form it needs; a
+ * literal waits for the server's "+" (a tagged refusal instead is
+ * returned in *tagged, as the final reply is). With secret, only the
+ * first line is traced (hm_fetch_trace masks it). */
+static int
+send_args(HmFetchSession *s, const char *verb, const char *const *args, guint nargs,
+          gboolean atom_ok, gboolean secret, HmImapResponse **tagged, GError **err)
+{
+	g_autoptr(GString) line = g_string_new(NULL);
+	guint tag = s->next_tag++;
+	gboolean first = TRUE;
+
+	g_string_printf(line, "A%04u %s", tag, verb);
+	for (guint i = 0; i < nargs; i++) {
+		HmImapArgForm f = hm_imap_arg_form(args[i], atom_ok);
+
+		g_string_append_c(line, ' ');
+		if (f != HM_IMAP_ARG_LITERAL) {
+			hm_imap_append_arg(line, args[i], f);
+		} else {
+			g_string_append_printf(line, "{%zu}", strlen(args[i]));
+			hm_fetch_trace(&s->p, TRUE, first || !secret ? line->str : "********");
+			first = FALSE;
+			if (hm_conn_printf(s->conn, err, "%s\r\n", line->str) < 0 || flush(s, err) < 0)
+				goto fail;
+			if (read_until(s, tag, NULL, TRUE, tagged, err) != 1)
+				goto fail;
+			g_string_assign(line, args[i]);
+		}
+	}
+	hm_fetch_trace(&s->p, TRUE, first || !secret ? line->str : "********");
+	if (hm_conn_printf(s->conn, err, "%s\r\n", line->str) < 0 || flush(s, err) < 0)
+		goto fail;
+	explicit_bzero(line->str, line->len);
+	return read_until(s, tag, NULL, FALSE, tagged, err);
+fail:
+	explicit_bzero(line->str, line->len);
+	s->broken = s->broken || *tagged == NULL;
+	return *tagged != NULL ? 0 : -1;
+}
+
+/* AUTHENTICATE PLAIN, with the initial response on the command line when
+ * the server has SASL-IR. */
+static int
+auth_plain(HmFetchSession *s, const char *pw, HmImapResponse **tagged, GError **err)
+{
+	char *b64 = hm_sasl_plain_encode(s->p.acct->user, pw);
+	g_autofree char *cmd = NULL;
+	guint tag;
+	int rc = -1;
+
+	if (has_cap(s, "SASL-IR")) {
+		cmd = g_strdup_printf("AUTHENTICATE PLAIN %s", b64);
+		if (send_cmd(s, &tag, cmd, err) == 0 && flush(s, err) == 0)
+			rc = read_until(s, tag, NULL, FALSE, tagged, err);
+		explicit_bzero(cmd, strlen(cmd));
+	} else if (send_cmd(s, &tag, "AUTHENTICATE PLAIN", err) == 0 && flush(s, err) == 0) {
+		rc = read_until(s, tag, NULL, TRUE, tagged, err);
+		if (rc == 1) {
+			hm_fetch_trace(&s->p, TRUE, "********");
+			rc = -1;
+			if (hm_conn_printf(s->conn, err, "%s\r\n", b64) == 0 && flush(s, err) == 0)
+				rc = read_until(s, tag, NULL, FALSE, tagged, err);
+		}
+	}
+	hm_sasl_free_secret(b64);
+	return rc;
+}
+
+static int
+login(HmFetchSession *s, GError **err)
+{
+	const HmAccountConf *a = s->p.acct;
+	g_autoptr(HmImapResponse) t = NULL;
+	guint gen = s->caps_gen;
+	int rc;
+
+	if (a->password.value == NULL)
+		return fail(err, HM_FETCH_ERROR_AUTH, "no password configured");
+	if (!hm_fetch_may_send_password(&s->p, s->conn))
+		return fail(err, HM_FETCH_ERROR_TLS, "refusing to send the password in clear to %s "
+		            "(use tls, or allow_plaintext = true)", a->host);
+	if (has_cap(s, "AUTH=PLAIN")) {
+		rc = auth_plain(s, a->password.value, &t, err);
+	} else if (has_cap(s, "LOGINDISABLED")) {
+		return fail(err, HM_FETCH_ERROR_AUTH, "login refused: the server has LOGINDISABLED "
+		            "and does not offer AUTH=PLAIN");
+	} else {
+		const char *args[] = { a->user, a->password.value };
+
+		rc = send_args(s, "LOGIN", args, 2, FALSE, TRUE, &t, err);
+	}
+	if (rc < 0)
+		return -1;
+	if (t->status != HM_IMAP_OK)
+		return refused(err, HM_FETCH_ERROR_AUTH, "login refused", t);
+	/* Capabilities may change after login; most servers say so in the OK. */
+	return s->caps_gen == gen ? capability(s, err) : 0;
+}
+
+static HmFetchSession *
+imap_open(const HmFetchParams *p, GError **err)
+{
+	HmFetchSession *s;
+	gboolean preauth = FALSE;
+	HmConn *conn = hm_fetch_connect(p, err);
+
+	if (conn == NULL)
+		return NULL;
+	s = g_new0(HmFetchSession, 1);
+	s->p = *p;
+	s->conn = conn;
+	s->next_tag = 1;
+	s->caps = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	s->rd.conn = conn;
+	hm_imap_limits_init(&s->rd.limits, HM_FETCH_MAX_MESSAGE);
+	s->rd.timeout_ms = p->timeout_ms;
+	s->rd.trace = trace_line;
+	s->rd.trace_data = s;
+	if (greeting(s, &preauth, err) < 0 ||
+	    (g_hash_table_size(s->caps) == 0 && capability(s, err) < 0) ||
+	    starttls(s, err) < 0 || (!preauth && login(s, err) < 0)) {
+		session_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* --- select ------------------------------------------------------------- */
+
+static int
+on_search(HmFetchSession *s, const HmImapResponse *r, gpointer data, GError **err)
+{
+	GArray *uids = data;
+
+	if (r->has_number || strcmp(r->keyword, "SEARCH") != 0)
+		return 0;
+	for (guint i = 0; i < r->args->len; i++) {
+		const HmImapToken *t = g_ptr_array_index(r->args, i);
+
+		if (t->type != HM_IMAP_NUMBER || t->num == 0)
+			return fail(err, HM_FETCH_ERROR_PROTOCOL, "bad UID in a SEARCH reply");
+		g_array_append_val(uids, t->num);
+	}
+	return 0;
+}
+
+typedef struct {
+	GHashTable *by_uid;      /* UID -> HmFetchItem * */
+	GHashTable *seen;        /* UIDs already answered */
+	HmFetchMessageFunc fn;
+	gpointer user_data;
+} Lookup;
+
+static HmFetchItem *
+lookup_item(const Lookup *lk, guint32 uid)
+{
+	return g_hash_table_lookup(lk->by_uid, GUINT_TO_POINTER(uid));
+}
+
+/* The Message-ID in a header section, without surrounding space; NULL if
+ * there is none. */
+static char *
+message_id_of(const char *hdr, gsize len)
+{
+	HmHeaderIter it;
+	HmHeaderField f;
+
+	hm_header_iter_init(&it, hdr, len);
+	while (hm_header_next(&it, &f) == 1) {
+		if (hm_header_is(&f, "Message-ID")) {
+			char *v = g_strstrip(hm_header_value(&f));
+
+			if (*v != '\0')
+				return v;
+			g_free(v);
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
+/* RFC822.SIZE and the Message-ID header of a FETCH reply, for select()
+ * and identify(); answered UIDs go into lk->seen. */
+static int
+on_meta(HmFetchSession *s, const HmImapResponse *r, gpointer data, GError **err)
+{
+	Lookup *lk = data;
+	const HmImapToken *hdr, *size;
+	HmFetchItem *it;
+	guint32 uid = 0;
+	int rc = fetch_uid(r, &uid, err);
+
+	if (rc <= 0 || (it = lookup_item(lk, uid)) == NULL)
+		return rc;
+	if ((size = hm_imap_fetch_att(r, "RFC822.SIZE")) != NULL) {
+		if (size->type != HM_IMAP_NUMBER)
+			return fail(err, HM_FETCH_ERROR_PROTOCOL, "bad RFC822.SIZE in a FETCH reply");
+		it->size = size->num;
+		g_hash_table_add(lk->seen, GUINT_TO_POINTER(uid));
+	}
+	hdr = hm_imap_fetch_att_prefix(r, "BODY[HEADER.FIELDS");
+	if (hdr != NULL && hdr->type == HM_IMAP_STRING) {
+		g_free(it->message_id);
+		it->message_id = message_id_of(hdr->str, hdr->len);
+	}
+	return 0;
+}
+
+/* Sizes of the listed UIDs; those the server had no answer for (expunged
+ * meanwhile) are dropped. */
+static int
+list_sizes(HmFetchSession *s, GArray *uids, GPtrArray *items, GError **err)
+{
+	g_autoptr(GHashTable) by_uid = g_hash_table_new(NULL, NULL);
+	g_autoptr(GHashTable) seen = g_hash_table_new(NULL, NULL);
+	g_autoptr(GPtrArray) cmds = NULL;
+	Lookup lk = { by_uid, seen, NULL, NULL };
+	Handler h = { on_meta, &lk, NULL };
+	Pipeline pl = { NULL, "UID FETCH refused", FALSE, HM_FETCH_ERROR_SERVER };
+	g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func((GDestroyNotify)hm_fetch_item_free);
+
+	for (guint i = 0; i < uids->len; i++) {
+		HmFetchItem *it = g_new0(HmFetchItem, 1);
+
+		it->num = g_array_index(uids, guint32, i);
+		it->uid = g_strdup_printf("%u", it->num);
+		g_ptr_array_add(all, it);
+		g_hash_table_insert(by_uid, GUINT_TO_POINTER(it->num), it);
+	}
+	cmds = hm_imap_uid_commands((const guint32 *)(void *)uids->data, uids->len, "UID FETCH ",
+	                            " (RFC822.SIZE)", IMAP_MAX_COMMAND - IMAP_TAG_ROOM);
+	pl.cmds = cmds;
+	if (run_pipeline(s, &pl, &h, err) < 0)
+		return -1;
+	for (guint i = 0; i < all->len; i++) {
+		HmFetchItem *it = g_ptr_array_index(all, i);
+
+		if (g_hash_table_contains(seen, GUINT_TO_POINTER(it->num))) {
+			g_ptr_array_add(items, it);
+			all->pdata[i] = NULL;
+		}
+	}
+	if (items->len < all->len)
+		hm_info("%s: %s: %u messages vanished before their size was known",
+		        s->p.acct->name, s->folder, all->len - items->len);
+	return 0;
+}
+
+static int
+imap_select(HmFetchSession *s, const char *folder, guint32 first_uid, guint32 *uidvalidity,
+            GPtrArray **items, GError **err)
+{
+	g_autoptr(HmImapResponse) t = NULL;
+	g_autoptr(GArray) uids = g_array_new(FALSE, FALSE, sizeof(guint32));
+	g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func((GDestroyNotify)hm_fetch_item_free);
+	g_autofree char *cmd = NULL;
+	g_autofree char *name = clean(folder);
+	const char *verb = s->p.acct->keep ? "EXAMINE" : "SELECT";
+	Handler h = { on_search, uids, NULL };
+	guint n = 0;
+
+	s->selected = s->have_exists = s->have_uidvalidity = FALSE;
+	s->exists = 0;
+	g_free(s->folder);
+	s->folder = g_strdup(name);
+	if (send_args(s, verb, &folder, 1, TRUE, FALSE, &t, err) < 0)
+		return -1;
+	if (t->status != HM_IMAP_OK) {
+		g_autofree char *what = g_strdup_printf("%s %s refused", verb, name);
+
+		return refused(err, HM_FETCH_ERROR_SERVER, what, t);
+	}
+	if (!s->have_uidvalidity)
+		return fail(err, HM_FETCH_ERROR_PROTOCOL, "server sent no UIDVALIDITY for %s", name);
+	if (!s->have_exists)
+		return fail(err, HM_FETCH_ERROR_PROTOCOL, "server sent no EXISTS for %s", name);
+	s->selected = TRUE;
+	*uidvalidity = s->uidvalidity;
+	first_uid = MAX(first_uid, 1);
+	if (s->exists > 0) {
+		cmd = g_strdup_printf("UID SEARCH UID %u:*", first_uid);
+		if (simple_cmd(s, cmd, "UID SEARCH refused", HM_FETCH_ERROR_SERVER, &h, err) < 0)
+			return -1;
+		g_array_sort(uids, cmp_u32);
+		/* "n:*" always matches the highest UID, even below n. */
+		for (guint i = 0; i < uids->len; i++) {
+			guint32 u = g_array_index(uids, guint32, i);
+
+			if (u >= first_uid && (n == 0 || u != g_array_index(uids, guint32, n - 1)))
+				g_array_index(uids, guint32, n++) = u;
+		}
+		g_array_set_size(uids, n);
+	}
+	if (n > 0 && list_sizes(s, uids, list, err) < 0)
+		return -1;
+	*items = g_steal_pointer(&list);
+	return 0;
+}
+
+/* --- identify, retrieve, remove -------------------------------------------- */
+
+static GHashTable *
+items_by_uid(HmFetchItem *const *items, guint n)
+{
+	GHashTable *h = g_hash_table_new(NULL, NULL);
+
+	for (guint i = 0; i < n; i++)
+		g_hash_table_insert(h, GUINT_TO_POINTER(items[i]->num), items[i]);
+	return h;
+}
+
+static int
+imap_identify(HmFetchSession *s, GPtrArray *items, GError **err)
+{
+	g_autoptr(GHashTable) by_uid = items_by_uid((HmFetchItem *const *)items->pdata, items->len);
+	g_autoptr(GPtrArray) cmds = NULL;
+	g_autoptr(GHashTable) seen = g_hash_table_new(NULL, NULL);
+	Lookup lk = { by_uid, seen, NULL, NULL };
+	Handler h = { on_meta, &lk, NULL };
+	Pipeline pl = { NULL, "UID FETCH refused", TRUE, HM_FETCH_ERROR_SERVER };
+
+	if (items->len == 0)
+		return 0;
+	cmds = item_commands((HmFetchItem *const *)items->pdata, items->len, "UID FETCH ",
+	                     " (RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])");
+	pl.cmds = cmds;
+	return run_pipeline(s, &pl, &h, err);
+}
+
+static int
+on_message(HmFetchSession *s, const HmImapResponse *r, gpointer data, GError **err)
+{
+	Lookup *lk = data;
+	const HmImapToken *body = hm_imap_fetch_att(r, "BODY[]");
+	HmFetchItem *it;
+	guint32 uid = 0;
+	int rc;
+
+	if (body == NULL || !r->has_number || strcmp(r->keyword, "FETCH") != 0)
+		return 0;  /* flag changes and the like */
+	if ((rc = fetch_uid(r, &uid, err)) <= 0)
+		return rc < 0 ? -1 : fail(err, HM_FETCH_ERROR_PROTOCOL, "FETCH reply without UID");
+	it = lookup_item(lk, uid);
+	if (it == NULL || body->type != HM_IMAP_STRING ||
+	    g_hash_table_contains(lk->seen, GUINT_TO_POINTER(uid)))
+		return 0;
+	g_hash_table_add(lk->seen, GUINT_TO_POINTER(uid));
+	return lk->fn(it, body->str, body->len, lk->user_data, err);
+}
+
+static int
+imap_retrieve(HmFetchSession *s, HmFetchItem *const *items, guint n, HmFetchMessageFunc fn,
+              gpointer user_data, GError **err)
+{
+	g_autoptr(GHashTable) by_uid = items_by_uid(items, n);
+	g_autoptr(GHashTable) seen = g_hash_table_new(NULL, NULL);
+	g_autoptr(GPtrArray) cmds = g_ptr_array_new_with_free_func(g_free);
+	Lookup lk = { by_uid, seen, fn, user_data };
+	Handler h = { on_message, &lk, NULL };
+	Pipeline pl = { cmds, "UID FETCH", TRUE, HM_FETCH_ERROR_SERVER };
+
+	for (guint i = 0; i < n; i++)
+		g_ptr_array_add(cmds, g_strdup_printf("UID FETCH %u (BODY.PEEK[] RFC822.SIZE)",
+		                                      items[i]->num));
+	if (run_pipeline(s, &pl, &h, err) < 0)
+		return -1;
+	for (guint i = 0; i < n; i++)
+		if (!g_hash_table_contains(seen, GUINT_TO_POINTER(items[i]->num)))
+			hm_info("%s: %s: UID %u: the server sent no message (expunged meanwhile?)",
+			        s->p.acct->name, s->folder, items[i]->num);
+	return 0;
+}
+
+static int
+imap_remove(HmFetchSession *s, HmFetchItem *const *items, guint n, GError **err)
+{
+	g_autoptr(GPtrArray) cmds = NULL;
+	g_autoptr(GPtrArray) expunge = NULL;
+	Handler h = { NULL, NULL, NULL };
+	Pipeline pl = { NULL, "UID STORE refused", FALSE, HM_FETCH_ERROR_SERVER };
+
+	if (n == 0)
+		return 0;
+	cmds = item_commands(items, n, "UID STORE ", " +FLAGS.SILENT (\\Seen \\Deleted)");
+	pl.cmds = cmds;
+	if (has_cap(s, "UIDPLUS")) {
+		/* UID EXPUNGE touches only our UIDs, so it may follow the STOREs
+		 * without waiting: a failed STORE leaves its messages unflagged. */
+		expunge = item_commands(items, n, "UID EXPUNGE ", "");
+		for (guint i = 0; i < expunge->len; i++)
+			g_ptr_array_add(cmds, g_strdup(g_ptr_array_index(expunge, i)));
+		pl.what = "UID STORE/EXPUNGE refused";
+		return run_pipeline(s, &pl, &h, err);
+	}
+	if (run_pipeline(s, &pl, &h, err) < 0)
+		return -1;
+	return simple_cmd(s, "EXPUNGE", "EXPUNGE refused", HM_FETCH_ERROR_SERVER, NULL, err);
+}
+
+/* --- IDLE, close ------------------------------------------------------------ */
+
+static gboolean
+imap_can_wait(HmFetchSession *s)
+{
+	return has_cap(s, "IDLE");
+}
+
+/* Reads during IDLE until new mail, the deadline, *stop, or the server
+ * ending IDLE itself (*ended). Returns 1, 0 or -1. */
+static int
+idle_loop(HmFetchSession *s, guint tag, gint64 deadline, const volatile gint *stop,
+          gboolean *ended, GError **err)
+{
+	char want[16];
+
+	g_snprintf(want, sizeof(want), "A%04u", tag);
+	s->new_mail = FALSE;
+	while ((stop == NULL || !*stop) && !s->new_mail) {
+		g_autoptr(HmImapResponse) r = NULL;
+		gint64 left = (deadline - g_get_monotonic_time() + 999) / 1000;
+		int rc;
+
+		if (left <= 0)
+			return 0;
+		rc = read_resp(s, (int)MIN(left, IMAP_IDLE_SLICE_MS), &r, err);
+		if (rc < 0)
+			return -1;
+		if (rc == 1 || r->kind == HM_IMAP_CONTINUE)
+			continue;
+		if (r->kind == HM_IMAP_TAGGED) {
+			if (strcmp(r->tag, want) != 0 || r->status != HM_IMAP_OK) {
+				s->broken = TRUE;
+				return refused(err, HM_FETCH_ERROR_SERVER, "IDLE ended", r);
+			}
+			*ended = TRUE;
+			return 0;
+		}
+		if (common_untagged(s, r, err) < 0)
+			return -1;
+	}
+	return s->new_mail ? 1 : 0;
+}
+
+static int
+imap_wait(HmFetchSession *s, int timeout_ms, const volatile gint *stop, GError **err)
+{
+	g_autoptr(HmImapResponse) t = NULL;
+	gint64 deadline = g_get_monotonic_time() + (gint64)MAX(timeout_ms, 0) * 1000;
+	gboolean ended = FALSE;
+	guint tag;
+	int rc;
+
+	if (!s->selected)
+		return fail(err, HM_FETCH_ERROR_LOCAL, "IDLE without a selected folder");
+	if (send_cmd(s, &tag, "IDLE", err) < 0 || flush(s, err) < 0)
+		return -1;
+	rc = read_until(s, tag, NULL, TRUE, &t, err);
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
+		return refused(err, HM_FETCH_ERROR_SERVER, "IDLE refused", t);
+	rc = idle_loop(s, tag, deadline, stop, &ended, err);
+	if (rc < 0 || ended)
+		return rc;
+	hm_fetch_trace(&s->p, TRUE, "DONE");
+	if (hm_conn_printf(s->conn, err, "DONE\r\n") < 0 || flush(s, err) < 0 ||
+	    read_until(s, tag, NULL, FALSE, &t, err) < 0)
+		return -1;
+	if (t->status != HM_IMAP_OK)
+		return refused(err, HM_FETCH_ERROR_SERVER, "IDLE failed", t);
+	return rc;
+}
+
+static int
+imap_close(HmFetchSession *s, GError **err)
+{
+	g_autoptr(GError) lerr = NULL;
+	int rc = 0;
+
+	if (s == NULL)
+		return 0;
+	/* LOGOUT changes nothing upstream, so a broken session just ends. */
+	if (!s->broken) {
+		s->logging_out = TRUE;
+		if (simple_cmd(s, "LOGOUT", "LOGOUT refused", HM_FETCH_ERROR_SERVER, NULL,
+		               &lerr) < 0 &&
+		    !g_error_matches(lerr, HM_FETCH_ERROR, HM_FETCH_ERROR_NETWORK)) {
+			g_propagate_error(err, g_steal_pointer(&lerr));
+			rc = -1;
+		}
+	}
+	session_free(s);
+	return rc;
+}
+
+static void
+imap_abort(HmFetchSession *s)
+{
+	session_free(s);
+}
+
+const HmFetchBackend hm_fetch_imap = {
+	.name = "imap",
+	.open = imap_open,
+	.select = imap_select,
+	.identify = imap_identify,
+	.retrieve = imap_retrieve,
+	.remove = imap_remove,
+	.can_wait = imap_can_wait,
+	.wait = imap_wait,
+	.close = imap_close,
+	.abort = imap_abort,
+};

@@ -1,0 +1,44 @@
+/* Handing fetched mail to the local side: the injectors smtp, lmtp and
+ * local (in-process deliver), one descriptor each, chosen by
+ * fetcher.deliver. One injector serves one account run and keeps its
+ * connection open for the whole run. */
+#ifndef HM_FETCH_INJECT_H
+#define HM_FETCH_INJECT_H
+
+#include <glib.h>
+
+#include "conf/config.h"
+
+typedef enum {
+	HM_INJECT_OK = 0,   /* the local side holds the message durably */
+	HM_INJECT_TEMP,     /* try again later (4xx, timeout, connection lost, disk full) */
+	HM_INJECT_PERM,     /* refused for good (5xx, unknown recipient, malformed) */
+} HmInjectResult;
+
+typedef struct HmInjector HmInjector;
+
+/* Opens the injector configured in cfg->fetcher (connecting for smtp/lmtp:
+ * greeting, EHLO/LHLO with cfg->hostname). Returns NULL with *err set
+ * ("relay smtp:127.0.0.1:25: connect: Connection refused"). */
+HmInjector *hm_injector_open(const HmConfig *cfg, GError **err);
+
+/* Delivers one message. msg is in wire form (CRLF line ends, not
+ * dot-stuffed, may end without a final CRLF), already carrying our
+ * Received: field. sender is the envelope sender without <> ("" for the
+ * null sender); rcpt the recipient (a local user name or an address; a
+ * bare user name is sent as user@hostname over SMTP/LMTP). Returns
+ * HM_INJECT_OK only after the local side said it holds the message
+ * durably (SMTP 250 after DATA, LMTP 250 for the recipient, Maildir file
+ * and directory fsynced); otherwise *err holds the server's reply or the
+ * cause. After HM_INJECT_TEMP over a lost connection the next call
+ * reconnects. */
+HmInjectResult hm_injector_send(HmInjector *inj, const char *sender, const char *rcpt,
+                                const char *msg, gsize len, GError **err);
+
+/* Says QUIT (smtp/lmtp) and frees. NULL-safe. */
+void hm_injector_close(HmInjector *inj);
+
+/* "smtp:127.0.0.1:25", "lmtp:/run/dovecot/lmtp", "local": for logs. */
+const char *hm_injector_describe(const HmInjector *inj);
+
+#endif

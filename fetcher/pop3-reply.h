@@ -1,0 +1,116 @@
+/* The POP3 client's reply parsers (RFC 1939, RFC 2449): status lines, CAPA,
+ * STAT and the LIST/UIDL listings. Pure functions on lines the caller has
+ * already read (without CRLF, dot-unstuffed), no I/O, so they can be fuzzed.
+ * Every number goes through lib/parse.h; whatever a hostile server could
+ * use to confuse the client (negative, huge or out-of-range numbers, junk,
+ * duplicates, over-long or binary UIDs) is refused with a one-line reason. */
+#ifndef HM_FETCH_POP3_REPLY_H
+#define HM_FETCH_POP3_REPLY_H
+
+#include <glib.h>
+
+/* RFC 2449 section 4: a response line is at most 512 octets, CRLF included. */
+#define HM_POP3_MAX_REPLY_LINE 512
+/* A message line, CRLF included: RFC 5322 says 998, real mail (HTML on one
+ * line, long base64) has longer ones; the bound keeps one line in memory. */
+#define HM_POP3_MAX_BODY_LINE (1024 * 1024)
+/* Most messages a maildrop may list: bounds the listing's memory (a few
+ * tens of MB at worst) against a server announcing billions. */
+#define HM_POP3_MAX_MESSAGES 1000000
+/* RFC 1939 section 7: a unique-id is 1 to 70 octets of 0x21-0x7E. */
+#define HM_POP3_MAX_UID 70
+/* Most lines in a CAPA listing; real servers send about a dozen. */
+#define HM_POP3_MAX_CAPA_LINES 1000
+/* Server text quoted in an error message is cut to this many octets. */
+#define HM_POP3_QUOTE_MAX 200
+
+/* Splits a status line: "+OK" or "-ERR", alone or followed by one space
+ * and text (RFC 1939 section 3). *ok says which; *text points into line
+ * after the space ("" when there is none). Anything else (no indicator,
+ * "+OKAY", lower case, a SASL continuation "+ ") is malformed: returns -1
+ * with *why set to a static reason; 0 otherwise. */
+int hm_pop3_status_parse(const char *line, gboolean *ok, const char **text, const char **why);
+
+/* TRUE for a SASL continuation line ("+" alone or "+ " and base64). */
+gboolean hm_pop3_is_continuation(const char *line);
+
+/* A copy of server text fit for a one-line error message: control
+ * characters dropped, bytes outside ASCII shown as '?', cut to
+ * HM_POP3_QUOTE_MAX octets (then "..." is appended). g_free() it. */
+char *hm_pop3_quote(const char *text);
+
+/* What a CAPA listing told us (RFC 2449 section 6). */
+typedef struct {
+	gboolean pipelining;
+	gboolean uidl;
+	gboolean stls;
+	gboolean user;
+	gboolean sasl_plain;   /* SASL lists PLAIN */
+	guint n_sasl;          /* mechanisms SASL lists */
+	guint lines;           /* lines seen */
+} HmPop3Capa;
+
+/* Empties c: nothing known (what a fresh listing starts from). */
+void hm_pop3_capa_clear(HmPop3Capa *c);
+
+/* What to assume when the server refuses CAPA (an RFC 1939-only server):
+ * USER/PASS, no pipelining, UIDL worth trying. */
+void hm_pop3_capa_assume(HmPop3Capa *c);
+
+/* Adds one line of a CAPA listing. Capability names are case-insensitive,
+ * unknown ones are ignored. Returns 0, or -1 with *why when the listing
+ * grows past HM_POP3_MAX_CAPA_LINES. */
+int hm_pop3_capa_add(HmPop3Capa *c, const char *line, const char **why);
+
+/* Parses the text of a +OK STAT reply: "COUNT SIZE", each a plain decimal
+ * number, COUNT at most HM_POP3_MAX_MESSAGES. RFC 1939 lets servers add
+ * more after one more space; that is ignored. Returns 0, or -1 with *why. */
+int hm_pop3_stat_parse(const char *text, guint32 *count, guint64 *size, const char **why);
+
+/* Parses one scan listing line of LIST: "NUM SIZE" (more text may follow
+ * after a space, RFC 1939 section 5), NUM in 1..count. Returns 0, or -1
+ * with *why. */
+int hm_pop3_scan_parse(const char *line, guint32 count, guint32 *num, guint64 *size,
+                       const char **why);
+
+/* Parses one unique-id listing line of UIDL: "NUM UID", NUM in 1..count,
+ * UID 1..HM_POP3_MAX_UID octets of 0x21-0x7E and nothing after it. *uid
+ * points into line, *uid_len octets. Returns 0, or -1 with *why. */
+int hm_pop3_uidl_parse(const char *line, guint32 count, guint32 *num, const char **uid,
+                       gsize *uid_len, const char **why);
+
+/* A maildrop listing as STAT, UIDL and LIST describe it, checked line by
+ * line and against each other: each message number 1..count appears once
+ * in each listing, and no two messages share a UID. */
+typedef struct {
+	guint32 count;        /* from STAT */
+	guint64 *sizes;       /* [count], by number - 1, from LIST */
+	char **uids;          /* [count], by number - 1, from UIDL */
+	guint8 *seen;         /* [count]: which listings named the number */
+	guint32 n_scan;       /* LIST lines accepted */
+	guint32 n_uidl;       /* UIDL lines accepted */
+	GHashTable *uid_set;  /* the UIDs seen (keys borrowed from uids) */
+} HmPop3Listing;
+
+/* Prepares l for a maildrop of count messages (at most
+ * HM_POP3_MAX_MESSAGES, as hm_pop3_stat_parse() guarantees). */
+void hm_pop3_listing_init(HmPop3Listing *l, guint32 count);
+
+/* Frees what l holds; l may be cleared twice. */
+void hm_pop3_listing_clear(HmPop3Listing *l);
+
+/* Adds one LIST / UIDL listing line. Returns 0, or -1 with *err
+ * (HM_FETCH_ERROR_PROTOCOL, "LIST line 3: message number out of range",
+ * "UIDL line 2: duplicate UID"). */
+int hm_pop3_listing_add_scan(HmPop3Listing *l, const char *line, GError **err);
+int hm_pop3_listing_add_uidl(HmPop3Listing *l, const char *line, GError **err);
+
+/* Cross-checks the finished listings: LIST (and UIDL, when have_uidl)
+ * named every message STAT counted. Returns 0, or -1 with *err
+ * (HM_FETCH_ERROR_PROTOCOL, "LIST listed 2 messages, STAT counted 3"). */
+int hm_pop3_listing_finish(HmPop3Listing *l, gboolean have_uidl, GError **err);
+
+/* Takes the UID of message num (1-based) out of l; NULL if none. */
+char *hm_pop3_listing_steal_uid(HmPop3Listing *l, guint32 num);
+
+#endif

@@ -1,0 +1,727 @@
+/* The POP3 fetch backend (RFC 1939; CAPA, PIPELINING and STLS from RFC
+ * 2449/2595, AUTH PLAIN from RFC 5034). Replies are parsed by
+ * pop3-reply.c; this file speaks the protocol: it sends the commands,
+ * keeps a window of up to p->batch of them in flight when the server
+ * allows pipelining, and reads the replies back in order. */
+#include "config.h"
+
+#include <string.h>
+
+#include "fetcher/connect.h"
+#include "fetcher/fetch.h"
+#include "fetcher/pop3-reply.h"
+#include "lib/log.h"
+#include "lib/sasl.h"
+
+/* RFC 5034 section 4: an AUTH command with its initial response may not
+ * exceed 255 octets; a longer response goes on its own line. */
+#define AUTH_LINE_MAX 255
+
+struct HmFetchSession {
+	HmFetchParams p;
+	HmConn *conn;
+	HmPop3Capa capa;
+	/* The replies no longer line up with the commands (a cut, a timeout,
+	 * a malformed or over-long reply): only dropping the connection is
+	 * safe, and nothing more is sent. */
+	gboolean broken;
+	/* DELE was sent for at least one message: QUIT would commit it. */
+	gboolean deleting;
+};
+
+static int G_GNUC_PRINTF(3, 4)
+fail(GError **err, HmFetchError code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL) {
+		va_start(ap, fmt);
+		g_propagate_error(err, g_error_new_valist(HM_FETCH_ERROR, code, fmt, ap));
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* A malformed or hostile reply: report it, and trust nothing after it. */
+static int G_GNUC_PRINTF(3, 4)
+fail_protocol(HmFetchSession *s, GError **err, const char *fmt, ...)
+{
+	va_list ap;
+
+	s->broken = TRUE;
+	if (err != NULL) {
+		va_start(ap, fmt);
+		g_propagate_error(err, g_error_new_valist(HM_FETCH_ERROR, HM_FETCH_ERROR_PROTOCOL,
+		                                          fmt, ap));
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* A failed read while waiting for what ("RETR 5 reply"). */
+static int
+read_failed(HmFetchSession *s, HmIoStatus st, const GError *lerr, const char *what, gsize max,
+            GError **err)
+{
+	s->broken = TRUE;
+	switch (st) {
+	case HM_IO_TIMEOUT:
+		return fail(err, HM_FETCH_ERROR_NETWORK, "timed out waiting for %s", what);
+	case HM_IO_TOO_LONG:
+		return fail(err, HM_FETCH_ERROR_PROTOCOL, "%s line too long (over %zu octets) in %s",
+		            max == HM_POP3_MAX_REPLY_LINE ? "reply" : "message", max, what);
+	case HM_IO_NUL:
+		return fail(err, HM_FETCH_ERROR_PROTOCOL, "NUL byte in %s", what);
+	default:
+		return fail(err, HM_FETCH_ERROR_NETWORK, "connection lost while reading %s: %s", what,
+		            lerr != NULL ? lerr->message : "connection closed");
+	}
+}
+
+/* Queues one command line (sent by the next flush). */
+static int
+send_cmd(HmFetchSession *s, const char *cmd, GError **err)
+{
+	g_autoptr(GError) lerr = NULL;
+
+	hm_fetch_trace(&s->p, TRUE, cmd);
+	if (hm_conn_printf(s->conn, &lerr, "%s\r\n", cmd) < 0) {
+		s->broken = TRUE;
+		return fail(err, HM_FETCH_ERROR_NETWORK, "connection lost while sending %.4s: %s", cmd,
+		            lerr->message);
+	}
+	return 0;
+}
+
+static int
+flush(HmFetchSession *s, GError **err)
+{
+	g_autoptr(GError) lerr = NULL;
+
+	if (hm_conn_flush(s->conn, &lerr) < 0) {
+		s->broken = TRUE;
+		return fail(err, HM_FETCH_ERROR_NETWORK, "connection lost while sending: %s",
+		            lerr->message);
+	}
+	return 0;
+}
+
+static int
+send_flush(HmFetchSession *s, const char *cmd, GError **err)
+{
+	return send_cmd(s, cmd, err) < 0 ? -1 : flush(s, err);
+}
+
+/* Reads one reply line of at most HM_POP3_MAX_REPLY_LINE octets. */
+static int
+read_reply_line(HmFetchSession *s, const char *what, HmLine *l, GError **err)
+{
+	g_autoptr(GError) lerr = NULL;
+	HmIoStatus st = hm_conn_read_line(s->conn, HM_POP3_MAX_REPLY_LINE, 0, l, &lerr);
+
+	if (st != HM_IO_OK)
+		return read_failed(s, st, lerr, what, HM_POP3_MAX_REPLY_LINE, err);
+	hm_fetch_trace(&s->p, FALSE, l->data);
+	return 0;
+}
+
+/* Reads a status line: *ok for +OK, *text the rest (valid until the next
+ * read). A line that is neither +OK nor -ERR is a protocol error. */
+static int
+read_status(HmFetchSession *s, const char *what, gboolean *ok, const char **text, GError **err)
+{
+	const char *why = NULL;
+	HmLine l;
+
+	if (read_reply_line(s, what, &l, err) < 0)
+		return -1;
+	if (hm_pop3_status_parse(l.data, ok, text, &why) < 0) {
+		g_autofree char *q = hm_pop3_quote(l.data);
+
+		return fail_protocol(s, err, "malformed %s (%s): \"%s\"", what, why, q);
+	}
+	return 0;
+}
+
+/* Reads one line of a multi-line reply, dot-unstuffed (RFC 1939 section
+ * 3); *end is set instead at the terminating ".". */
+static int
+read_data_line(HmFetchSession *s, const char *what, gsize max, guint flags, HmLine *l,
+               gboolean *end, GError **err)
+{
+	g_autoptr(GError) lerr = NULL;
+	HmIoStatus st = hm_conn_read_line(s->conn, max, flags, l, &lerr);
+
+	if (st != HM_IO_OK)
+		return read_failed(s, st, lerr, what, max, err);
+	*end = l->len == 1 && l->data[0] == '.';
+	if (!*end && l->len > 0 && l->data[0] == '.') {
+		l->data++;
+		l->len--;
+	}
+	return 0;
+}
+
+/* The server's text for an error message ("(no reason given)" if none). */
+static char *
+quote_text(const char *text)
+{
+	return *text != '\0' ? hm_pop3_quote(text) : g_strdup("(no reason given)");
+}
+
+/* --- open: greeting, CAPA, STLS, login ----------------------------------- */
+
+static int
+greeting(HmFetchSession *s, GError **err)
+{
+	gboolean ok;
+	const char *text;
+
+	if (read_status(s, "greeting", &ok, &text, err) < 0)
+		return -1;
+	if (!ok) {
+		g_autofree char *q = quote_text(text);
+
+		return fail(err, HM_FETCH_ERROR_SERVER, "server refused the connection: %s", q);
+	}
+	return 0;
+}
+
+static int
+capa(HmFetchSession *s, GError **err)
+{
+	gboolean ok, end = FALSE;
+	const char *text, *why = NULL;
+	HmLine l;
+
+	if (send_flush(s, "CAPA", err) < 0 || read_status(s, "CAPA reply", &ok, &text, err) < 0)
+		return -1;
+	if (!ok) {
+		hm_pop3_capa_assume(&s->capa);
+		return 0;
+	}
+	hm_pop3_capa_clear(&s->capa);
+	for (;;) {
+		if (read_data_line(s, "CAPA reply", HM_POP3_MAX_REPLY_LINE, 0, &l, &end, err) < 0)
+			return -1;
+		if (end)
+			return 0;
+		hm_fetch_trace(&s->p, FALSE, l.data);
+		if (hm_pop3_capa_add(&s->capa, l.data, &why) < 0)
+			return fail_protocol(s, err, "CAPA reply: %s", why);
+	}
+}
+
+/* RFC 2595 section 4: STLS, then the handshake, then CAPA again (what was
+ * said in clear cannot be trusted). Without STLS nothing more is sent. */
+static int
+stls(HmFetchSession *s, GError **err)
+{
+	gboolean ok;
+	const char *text;
+
+	if (!s->capa.stls)
+		return fail(err, HM_FETCH_ERROR_TLS, "TLS: server does not offer STLS");
+	if (send_flush(s, "STLS", err) < 0 || read_status(s, "STLS reply", &ok, &text, err) < 0)
+		return -1;
+	if (!ok) {
+		g_autofree char *q = quote_text(text);
+
+		return fail(err, HM_FETCH_ERROR_TLS, "TLS: server refused STLS: %s", q);
+	}
+	if (hm_fetch_starttls(&s->p, s->conn, err) < 0) {
+		s->broken = TRUE;
+		return -1;
+	}
+	return capa(s, err);
+}
+
+/* The reply to a login step: -ERR means the credentials were refused. */
+static int
+login_reply(HmFetchSession *s, const char *what, GError **err)
+{
+	gboolean ok;
+	const char *text;
+
+	if (read_status(s, what, &ok, &text, err) < 0)
+		return -1;
+	if (!ok) {
+		g_autofree char *q = quote_text(text);
+
+		return fail(err, HM_FETCH_ERROR_AUTH, "login refused: %s", q);
+	}
+	return 0;
+}
+
+static int
+user_pass(HmFetchSession *s, GError **err)
+{
+	const HmAccountConf *a = s->p.acct;
+	g_autofree char *user = g_strdup_printf("USER %s", a->user);
+	char *pass;
+	int rc;
+
+	if (send_flush(s, user, err) < 0 || login_reply(s, "USER reply", err) < 0)
+		return -1;
+	pass = g_strdup_printf("PASS %s", a->password.value);
+	rc = send_flush(s, pass, err);
+	hm_sasl_free_secret(pass);
+	return rc < 0 ? -1 : login_reply(s, "PASS reply", err);
+}
+
+/* AUTH PLAIN without an initial response: wait for the server's "+ ". */
+static int
+auth_plain_continued(HmFetchSession *s, const char *b64, GError **err)
+{
+	g_autoptr(GError) lerr = NULL;
+	HmLine l;
+
+	if (send_flush(s, "AUTH PLAIN", err) < 0 || read_reply_line(s, "AUTH reply", &l, err) < 0)
+		return -1;
+	if (!hm_pop3_is_continuation(l.data)) {
+		gboolean ok;
+		const char *text, *why = NULL;
+		g_autofree char *q = NULL;
+
+		if (hm_pop3_status_parse(l.data, &ok, &text, &why) == 0 && !ok) {
+			q = quote_text(text);
+			return fail(err, HM_FETCH_ERROR_AUTH, "login refused: %s", q);
+		}
+		q = hm_pop3_quote(l.data);
+		return fail_protocol(s, err, "malformed AUTH reply (no continuation): \"%s\"", q);
+	}
+	hm_fetch_trace(&s->p, TRUE, "********");
+	if (hm_conn_printf(s->conn, &lerr, "%s\r\n", b64) < 0) {
+		s->broken = TRUE;
+		return fail(err, HM_FETCH_ERROR_NETWORK, "connection lost while sending AUTH: %s",
+		            lerr->message);
+	}
+	return flush(s, err);
+}
+
+static int
+auth_plain(HmFetchSession *s, GError **err)
+{
+	const HmAccountConf *a = s->p.acct;
+	char *b64 = hm_sasl_plain_encode(a->user, a->password.value);
+	int rc;
+
+	if (strlen("AUTH PLAIN ") + strlen(b64) + 2 <= AUTH_LINE_MAX) {
+		char *cmd = g_strconcat("AUTH PLAIN ", b64, NULL);
+
+		rc = send_flush(s, cmd, err);
+		hm_sasl_free_secret(cmd);
+	} else {
+		rc = auth_plain_continued(s, b64, err);
+	}
+	hm_sasl_free_secret(b64);
+	return rc < 0 ? -1 : login_reply(s, "AUTH reply", err);
+}
+
+static int
+login(HmFetchSession *s, GError **err)
+{
+	const HmAccountConf *a = s->p.acct;
+
+	if (!hm_fetch_may_send_password(&s->p, s->conn))
+		return fail(err, HM_FETCH_ERROR_TLS,
+		            "refusing to send the password in clear to %s (use tls, or "
+		            "allow_plaintext = true)", a->host);
+	return s->capa.sasl_plain ? auth_plain(s, err) : user_pass(s, err);
+}
+
+static void pop3_abort(HmFetchSession *s);
+
+static HmFetchSession *
+pop3_open(const HmFetchParams *p, GError **err)
+{
+	const HmAccountConf *a = p->acct;
+	HmFetchSession *s;
+
+	if (a->password.value == NULL || a->user == NULL) {
+		fail(err, HM_FETCH_ERROR_AUTH, a->user == NULL ? "no user configured"
+		                                               : "no password configured");
+		return NULL;
+	}
+	/* A line break would end the command early and smuggle in another. */
+	if (strpbrk(a->user, "\r\n") != NULL || strpbrk(a->password.value, "\r\n") != NULL) {
+		fail(err, HM_FETCH_ERROR_AUTH, "user name or password contains a line break");
+		return NULL;
+	}
+	s = g_new0(HmFetchSession, 1);
+	s->p = *p;
+	s->conn = hm_fetch_connect(p, err);
+	if (s->conn == NULL) {
+		g_free(s);
+		return NULL;
+	}
+	if (greeting(s, err) < 0 || capa(s, err) < 0 ||
+	    (a->tls == HM_TLS_MODE_STARTTLS && stls(s, err) < 0) || login(s, err) < 0) {
+		pop3_abort(s);
+		return NULL;
+	}
+	hm_debug("%s: logged in (pipelining=%s)", a->name, s->capa.pipelining ? "yes" : "no");
+	return s;
+}
+
+/* --- select: STAT, UIDL, LIST ---------------------------------------------- */
+
+static int
+usable(HmFetchSession *s, GError **err)
+{
+	if (s->broken)
+		return fail(err, HM_FETCH_ERROR_PROTOCOL, "session unusable after an earlier error");
+	return 0;
+}
+
+static int
+read_stat(HmFetchSession *s, guint32 *count, GError **err)
+{
+	gboolean ok;
+	const char *text, *why = NULL;
+	guint64 size;
+
+	if (read_status(s, "STAT reply", &ok, &text, err) < 0)
+		return -1;
+	if (!ok) {
+		g_autofree char *q = quote_text(text);
+
+		/* With UIDL and LIST in flight the replies are out of step now. */
+		s->broken = s->broken || s->capa.pipelining;
+		return fail(err, HM_FETCH_ERROR_SERVER, "STAT refused: %s", q);
+	}
+	if (hm_pop3_stat_parse(text, count, &size, &why) < 0) {
+		g_autofree char *q = hm_pop3_quote(text);
+
+		return fail_protocol(s, err, "STAT reply: %s: \"%s\"", why, q);
+	}
+	return 0;
+}
+
+typedef int (*ListingLineFunc)(HmPop3Listing *l, const char *line, GError **err);
+
+/* Reads a LIST or UIDL listing into l (which bounds it to STAT's count). */
+static int
+read_listing(HmFetchSession *s, const char *what, HmPop3Listing *l, ListingLineFunc add,
+             GError **err)
+{
+	gboolean end = FALSE;
+	HmLine line;
+
+	for (;;) {
+		if (read_data_line(s, what, HM_POP3_MAX_REPLY_LINE, 0, &line, &end, err) < 0)
+			return -1;
+		if (end)
+			return 0;
+		if (add(l, line.data, err) < 0) {
+			s->broken = TRUE;
+			return -1;
+		}
+	}
+}
+
+static int
+read_uidl(HmFetchSession *s, HmPop3Listing *l, gboolean *have_uidl, GError **err)
+{
+	gboolean ok;
+	const char *text;
+
+	if (read_status(s, "UIDL reply", &ok, &text, err) < 0)
+		return -1;
+	*have_uidl = ok;
+	if (!ok) {
+		hm_debug("%s: server refused UIDL; messages have no UID", s->p.acct->name);
+		return 0;
+	}
+	return read_listing(s, "UIDL reply", l, hm_pop3_listing_add_uidl, err);
+}
+
+static int
+read_list(HmFetchSession *s, HmPop3Listing *l, GError **err)
+{
+	gboolean ok;
+	const char *text;
+
+	if (read_status(s, "LIST reply", &ok, &text, err) < 0)
+		return -1;
+	if (!ok) {
+		g_autofree char *q = quote_text(text);
+
+		return fail(err, HM_FETCH_ERROR_SERVER, "LIST refused: %s", q);
+	}
+	return read_listing(s, "LIST reply", l, hm_pop3_listing_add_scan, err);
+}
+
+/* STAT, UIDL and LIST, all three at once when the server pipelines. */
+static int
+list_maildrop(HmFetchSession *s, HmPop3Listing *l, GError **err)
+{
+	gboolean pipelined = s->capa.pipelining, have_uidl = FALSE;
+	guint32 count = 0;
+
+	if (send_cmd(s, "STAT", err) < 0 ||
+	    (pipelined && (send_cmd(s, "UIDL", err) < 0 || send_cmd(s, "LIST", err) < 0)) ||
+	    flush(s, err) < 0 || read_stat(s, &count, err) < 0)
+		return -1;
+	hm_pop3_listing_init(l, count);
+	/* Every failure below but a refused LIST leaves the session broken. */
+	if ((!pipelined && send_flush(s, "UIDL", err) < 0) || read_uidl(s, l, &have_uidl, err) < 0 ||
+	    (!pipelined && send_flush(s, "LIST", err) < 0) || read_list(s, l, err) < 0)
+		return -1;
+	if (hm_pop3_listing_finish(l, have_uidl, err) < 0) {
+		s->broken = TRUE;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+pop3_select(HmFetchSession *s, const char *folder, guint32 first_uid, guint32 *uidvalidity,
+            GPtrArray **items, GError **err)
+{
+	HmPop3Listing l = { 0 };
+	GPtrArray *out;
+
+	(void)first_uid;  /* POP3 lists everything */
+	*items = NULL;
+	if (g_ascii_strcasecmp(folder, "INBOX") != 0)
+		return fail(err, HM_FETCH_ERROR_SERVER, "POP3 has no folder \"%s\" (only INBOX)",
+		            folder);
+	if (usable(s, err) < 0)
+		return -1;
+	if (list_maildrop(s, &l, err) < 0) {
+		hm_pop3_listing_clear(&l);
+		return -1;
+	}
+	out = g_ptr_array_new_full(l.count, (GDestroyNotify)hm_fetch_item_free);
+	for (guint32 num = 1; num <= l.count; num++) {
+		HmFetchItem *item = g_new0(HmFetchItem, 1);
+
+		item->num = num;
+		item->size = l.sizes[num - 1];
+		item->uid = hm_pop3_listing_steal_uid(&l, num);
+		g_ptr_array_add(out, item);
+	}
+	hm_pop3_listing_clear(&l);
+	*uidvalidity = 0;
+	*items = out;
+	return 0;
+}
+
+/* --- retrieve and remove: pipelined RETR / DELE ------------------------- */
+
+/* Reads the rest of a +OK RETR reply into out (NULL: discard), CRLF line
+ * ends whatever the server used, within HM_FETCH_MAX_MESSAGE. */
+static int
+read_body(HmFetchSession *s, const char *what, GString *out, GError **err)
+{
+	guint64 total = 0;
+	gboolean end = FALSE;
+	HmLine l;
+
+	for (;;) {
+		if (read_data_line(s, what, HM_POP3_MAX_BODY_LINE, HM_LINE_ALLOW_NUL, &l, &end,
+		                   err) < 0)
+			return -1;
+		if (end)
+			return 0;
+		total += l.len + 2;
+		if (total > HM_FETCH_MAX_MESSAGE)
+			return fail_protocol(s, err, "%s: message larger than %u MiB", what,
+			                     HM_FETCH_MAX_MESSAGE / (1024 * 1024));
+		if (out != NULL) {
+			g_string_append_len(out, l.data, (gssize)l.len);
+			g_string_append_len(out, "\r\n", 2);
+		}
+	}
+}
+
+/* Handles the reply to one pipelined command for item. */
+typedef int (*ReplyFunc)(HmFetchSession *s, const HmFetchItem *item, gpointer data,
+                         GError **err);
+
+/* After a failed reply, reads and drops the replies to the n commands
+ * still in flight, so that the session stays in step and close() can
+ * still QUIT. The caller's error stands; a failure here only leaves the
+ * session broken. */
+static void
+drain(HmFetchSession *s, const char *verb, gboolean multiline, HmFetchItem *const *items,
+      guint n)
+{
+	for (guint i = 0; i < n && !s->broken; i++) {
+		g_autoptr(GError) lerr = NULL;
+		g_autofree char *what = g_strdup_printf("%s %u reply", verb, items[i]->num);
+		gboolean ok;
+		const char *text;
+
+		if (read_status(s, what, &ok, &text, &lerr) < 0 ||
+		    (ok && multiline && read_body(s, what, NULL, &lerr) < 0))
+			hm_debug("%s: while draining: %s", s->p.acct->name, lerr->message);
+	}
+}
+
+/* Sends "VERB num" for each item, up to the window ahead of the replies
+ * (p->batch with PIPELINING, else 1), topping the window up as each reply
+ * is handled. On a failed reply nothing more is sent and the replies in
+ * flight are drained. */
+static int
+pipeline(HmFetchSession *s, const char *verb, gboolean multiline, HmFetchItem *const *items,
+         guint n, ReplyFunc reply, gpointer data, GError **err)
+{
+	guint window = s->capa.pipelining ? MAX(s->p.batch, 1u) : 1;
+	guint sent = 0, done = 0;
+
+	if (usable(s, err) < 0)
+		return -1;
+	while (done < n) {
+		for (; sent < n && sent - done < window; sent++) {
+			g_autofree char *cmd = g_strdup_printf("%s %u", verb, items[sent]->num);
+
+			if (send_cmd(s, cmd, err) < 0)
+				return -1;
+		}
+		if (flush(s, err) < 0)
+			return -1;
+		if (reply(s, items[done], data, err) < 0) {
+			done++;
+			if (!s->broken)
+				drain(s, verb, multiline, items + done, sent - done);
+			return -1;
+		}
+		done++;
+	}
+	return 0;
+}
+
+typedef struct {
+	HmFetchMessageFunc fn;
+	gpointer user_data;
+	GString *buf;
+} RetrCtx;
+
+static int
+retr_reply(HmFetchSession *s, const HmFetchItem *item, gpointer data, GError **err)
+{
+	RetrCtx *c = data;
+	g_autofree char *what = g_strdup_printf("RETR %u reply", item->num);
+	gboolean ok;
+	const char *text;
+
+	if (read_status(s, what, &ok, &text, err) < 0)
+		return -1;
+	if (!ok) {
+		g_autofree char *q = quote_text(text);
+
+		if (item->uid == NULL)
+			return fail(err, HM_FETCH_ERROR_SERVER, "RETR %u refused: %s", item->num, q);
+		return fail(err, HM_FETCH_ERROR_SERVER, "RETR %u (UID %s) refused: %s", item->num,
+		            item->uid, q);
+	}
+	g_string_truncate(c->buf, 0);
+	if (read_body(s, what, c->buf, err) < 0)
+		return -1;
+	if (c->fn(item, c->buf->str, c->buf->len, c->user_data, err) < 0) {
+		if (err != NULL && *err == NULL)
+			fail(err, HM_FETCH_ERROR_LOCAL, "message %u was not accepted", item->num);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+pop3_retrieve(HmFetchSession *s, HmFetchItem *const *items, guint n, HmFetchMessageFunc fn,
+              gpointer user_data, GError **err)
+{
+	RetrCtx c = { fn, user_data, g_string_sized_new(64 * 1024) };
+	int rc = pipeline(s, "RETR", TRUE, items, n, retr_reply, &c, err);
+
+	g_string_free(c.buf, TRUE);
+	return rc;
+}
+
+static int
+dele_reply(HmFetchSession *s, const HmFetchItem *item, gpointer data, GError **err)
+{
+	g_autofree char *what = g_strdup_printf("DELE %u reply", item->num);
+	gboolean ok;
+	const char *text;
+
+	(void)data;
+	if (read_status(s, what, &ok, &text, err) < 0)
+		return -1;
+	if (!ok) {
+		g_autofree char *q = quote_text(text);
+
+		return fail(err, HM_FETCH_ERROR_SERVER, "DELE %u refused: %s", item->num, q);
+	}
+	return 0;
+}
+
+static int
+pop3_remove(HmFetchSession *s, HmFetchItem *const *items, guint n, GError **err)
+{
+	if (n > 0 && !s->broken)
+		s->deleting = TRUE;
+	return pipeline(s, "DELE", FALSE, items, n, dele_reply, NULL, err);
+}
+
+/* --- close ----------------------------------------------------------------- */
+
+static void
+pop3_abort(HmFetchSession *s)
+{
+	if (s == NULL)
+		return;
+	hm_conn_free(s->conn);
+	g_free(s);
+}
+
+/* QUIT enters the UPDATE state (RFC 1939 section 6): only its +OK says
+ * the deletions took effect. */
+static int
+quit(HmFetchSession *s, GError **err)
+{
+	gboolean ok;
+	const char *text;
+
+	if (s->broken) {
+		if (!s->deleting)
+			return 0;
+		return fail(err, HM_FETCH_ERROR_PROTOCOL,
+		            "session unusable after an earlier error: deletions were not committed");
+	}
+	if (send_flush(s, "QUIT", err) < 0 || read_status(s, "QUIT reply", &ok, &text, err) < 0)
+		return -1;
+	if (!ok) {
+		g_autofree char *q = quote_text(text);
+
+		return fail(err, HM_FETCH_ERROR_SERVER, "QUIT refused: deletions were not committed: %s",
+		            q);
+	}
+	return 0;
+}
+
+static int
+pop3_close(HmFetchSession *s, GError **err)
+{
+	int rc;
+
+	if (s == NULL)
+		return 0;
+	rc = quit(s, err);
+	pop3_abort(s);
+	return rc;
+}
+
+const HmFetchBackend hm_fetch_pop3 = {
+	.name = "pop3",
+	.open = pop3_open,
+	.select = pop3_select,
+	.identify = NULL,
+	.retrieve = pop3_retrieve,
+	.remove = pop3_remove,
+	.can_wait = NULL,
+	.wait = NULL,
+	.close = pop3_close,
+	.abort = pop3_abort,
+};

@@ -1,0 +1,84 @@
+/* What the fetcher already took from each account and folder, kept under
+ * <state_dir>/fetch/<account>/<folder>.state (folder names escaped), and
+ * the per-account lock.
+ *
+ * Layout: a base file, replaced atomically (hm_atomic_write) when the
+ * state is compacted, plus an append-only journal "<folder>.journal" of
+ * the changes since: each hm_fetch_state_record() appends one line and
+ * fdatasync()s it, so recording a message costs one small synchronous
+ * append, not a rewrite of a file that may list 100,000 UIDs. Opening
+ * replays the journal over the base; a torn last journal line (crash
+ * mid-append) is ignored. Both files are text, versioned on the first
+ * line, and refused with a clear error when they are not ours. */
+#ifndef HM_FETCH_STATE_H
+#define HM_FETCH_STATE_H
+
+#include <glib.h>
+
+typedef enum {
+	HM_FETCH_MARK_DELIVERED = 1,  /* the local side holds it durably */
+	HM_FETCH_MARK_SKIPPED,        /* left upstream on purpose (over max_size, or
+	                               * refused permanently by the local side),
+	                               * so it is neither fetched nor logged again */
+} HmFetchMark;
+
+typedef struct HmFetchState HmFetchState;
+
+/* Opens (creating directories 0700 as needed) the state of one account and
+ * folder. A missing state is an empty one. Returns NULL with *err on an
+ * unreadable or foreign file. */
+HmFetchState *hm_fetch_state_open(const char *state_dir, const char *account,
+                                  const char *folder, GError **err);
+void hm_fetch_state_free(HmFetchState *st);
+
+/* The folder's UIDVALIDITY recorded with the entries (0: none yet). */
+guint32 hm_fetch_state_uidvalidity(const HmFetchState *st);
+
+/* Starts a new UIDVALIDITY epoch: every entry's UID is forgotten, but the
+ * fingerprints of delivered messages are kept (see _has_fingerprint) until
+ * the next compaction, so re-numbered mail is recognised and not fetched
+ * again. The watermark drops to 0. Durable when it returns 0. */
+int hm_fetch_state_new_uidvalidity(HmFetchState *st, guint32 uidvalidity, GError **err);
+
+/* How uid was recorded: 0 when unknown, else its HmFetchMark. */
+int hm_fetch_state_lookup(const HmFetchState *st, const char *uid);
+
+/* TRUE if a delivered message (current epoch or the one before the last
+ * UIDVALIDITY change) had this size and Message-ID. message_id may be
+ * NULL (no Message-ID): such messages never match. */
+gboolean hm_fetch_state_has_fingerprint(const HmFetchState *st, guint64 size,
+                                        const char *message_id);
+
+/* Records uid with mark, and for delivered messages the fingerprint
+ * (size, message_id; message_id may be NULL). Durable (journal line
+ * written and fdatasync'd) when it returns 0; -1 with *err otherwise. */
+int hm_fetch_state_record(HmFetchState *st, const char *uid, HmFetchMark mark,
+                          guint64 size, const char *message_id, GError **err);
+
+/* Forgets uid (it is gone upstream). Not synced: losing a forget in a
+ * crash only leaves an entry the next compaction drops. */
+int hm_fetch_state_forget(HmFetchState *st, const char *uid, GError **err);
+
+/* IMAP: every message with a UID <= the watermark is known, so a run may
+ * list only UIDs above it. 0 when none. */
+guint32 hm_fetch_state_watermark(const HmFetchState *st);
+int hm_fetch_state_set_watermark(HmFetchState *st, guint32 uid, GError **err);
+
+/* Number of entries (of the current epoch). */
+guint hm_fetch_state_count(const HmFetchState *st);
+
+/* Drops every entry whose uid is not in present (a set of uid strings, as
+ * a GHashTable used as a set), or only the previous epoch's fingerprints
+ * when present is NULL, writes the base file atomically and truncates
+ * the journal. Returns 0 or -1 with *err. */
+int hm_fetch_state_compact(HmFetchState *st, GHashTable *present, GError **err);
+
+/* The per-account lock <state_dir>/fetch/<account>.lock (flock), so a
+ * timer run and a daemon never fetch the same account at once. Waits up
+ * to wait_ms for it. Returns the lock fd (>= 0), or -1 with *err (already
+ * held by another process: "account is being fetched by another
+ * homemail-fetcher (pid N)" when the holder wrote its pid). */
+int hm_fetch_lock(const char *state_dir, const char *account, int wait_ms, GError **err);
+void hm_fetch_unlock(int fd);
+
+#endif

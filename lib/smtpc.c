@@ -1,0 +1,881 @@
+#include "config.h"
+
+#include <string.h>
+
+#include "dotstuff.h"
+#include "error.h"
+#include "parse.h"
+#include "sasl.h"
+#include "smtpc.h"
+
+G_DEFINE_QUARK(hm-smtp-error-quark, hm_smtp_error)
+
+/* Message bytes dot-stuffed and queued per step, so a large message never
+ * needs a second, stuffed copy in memory. */
+#define SMTPC_BODY_CHUNK (64 * 1024)
+/* Longest SASL mechanism name (RFC 4422 3.1), and its characters. */
+#define SMTPC_MECH_MAX 20
+#define MECH_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+/* ---- replies ---------------------------------------------------------- */
+
+void
+hm_smtp_reply_init(HmSmtpReply *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->text = g_string_new(NULL);
+}
+
+void
+hm_smtp_reply_clear(HmSmtpReply *r)
+{
+	if (r->text != NULL)
+		g_string_free(r->text, TRUE);
+	memset(r, 0, sizeof(*r));
+}
+
+/* A copy of untrusted text that is safe in an error message or a log:
+ * control characters become '?', line breaks between reply lines a space. */
+static char *
+printable(const char *s, gsize len, gsize max)
+{
+	GString *out = g_string_sized_new(MIN(len, max) + 1);
+
+	for (gsize i = 0; i < len && out->len < max; i++) {
+		guchar ch = (guchar)s[i];
+
+		if (ch == '\n')
+			g_string_append_c(out, ' ');
+		else
+			g_string_append_c(out, ch < 0x20 || ch == 0x7f ? '?' : (char)ch);
+	}
+	return g_string_free(out, FALSE);
+}
+
+static int
+bad_line(GError **err, const char *what, const char *line, gsize len)
+{
+	g_autofree char *shown = printable(line, len, 40);
+
+	g_set_error(err, HM_ERROR, HM_ERROR_PROTOCOL, "%s: \"%s\"", what, shown);
+	return -1;
+}
+
+static gboolean
+valid_code(const char *p)
+{
+	return p[0] >= '2' && p[0] <= '5' && p[1] >= '0' && p[1] <= '5' && g_ascii_isdigit(p[2]);
+}
+
+/* The length of an RFC 3463 code "C.SSS.DDD" of class cls at the start of
+ * text, when one stands there followed by a space or the end; else 0. */
+static gsize
+enhanced_len(const char *t, gsize len, char cls)
+{
+	gsize i = 1;
+
+	if (len < 5 || t[0] != cls)
+		return 0;
+	for (int part = 0; part < 2; part++) {
+		gsize start;
+
+		if (i >= len || t[i++] != '.')
+			return 0;
+		for (start = i; i < len && i - start < 4 && g_ascii_isdigit(t[i]); i++)
+			;
+		if (i == start || i - start > 3)
+			return 0;
+	}
+	return i == len || t[i] == ' ' ? i : 0;
+}
+
+int
+hm_smtp_reply_feed(HmSmtpReply *r, const char *line, gsize len, GError **err)
+{
+	const char *text = line + MIN(len, 4);
+	gsize tlen = len - MIN(len, 4), elen;
+	guint code;
+
+	if (r->done)
+		return bad_line(err, "reply goes on after its last line", line, len);
+	if (len + 2 > HM_SMTP_REPLY_LINE_MAX)
+		return bad_line(err, "reply line too long", line, len);
+	if (r->n_lines >= HM_SMTP_REPLY_LINES_MAX) {
+		g_set_error(err, HM_ERROR, HM_ERROR_PROTOCOL, "reply has more than %d lines",
+		            HM_SMTP_REPLY_LINES_MAX);
+		return -1;
+	}
+	if (len < 3 || !valid_code(line) || (len > 3 && line[3] != ' ' && line[3] != '-') ||
+	    memchr(line, '\0', len) != NULL)
+		return bad_line(err, "malformed reply line", line, len);
+	code = (guint)(line[0] - '0') * 100 + (guint)(line[1] - '0') * 10 + (guint)(line[2] - '0');
+	if (r->n_lines > 0 && code != r->code)
+		return bad_line(err, "reply code changes within a reply", line, len);
+	/* Enhanced codes repeat on every line (RFC 2034); keep the first. */
+	if ((elen = enhanced_len(text, tlen, line[0])) > 0) {
+		if (r->n_lines == 0)
+			memcpy(r->enhanced, text, elen);  /* at most 9 octets */
+		text += elen;
+		tlen -= elen;
+		if (tlen > 0) {
+			text++;
+			tlen--;
+		}
+	}
+	if (r->n_lines > 0)
+		g_string_append_c(r->text, '\n');
+	r->code = code;
+	g_string_append_len(r->text, text, (gssize)tlen);
+	r->n_lines++;
+	if (len == 3 || line[3] == ' ') {
+		r->done = TRUE;
+		return 1;
+	}
+	return 0;
+}
+
+int
+hm_smtp_reply_parse(const char *buf, gsize len, HmSmtpReply *r, gsize *consumed,
+                    GError **err)
+{
+	gsize pos = 0;
+
+	while (pos < len) {
+		const char *start = buf + pos;
+		const char *lf = memchr(start, '\n', len - pos);
+		gsize total, llen;
+		int rc;
+
+		if (lf == NULL) {
+			/* Too long already, whatever line end follows. */
+			gsize least = len - pos - (buf[len - 1] == '\r' ? 1 : 0);
+
+			if (least + 2 > HM_SMTP_REPLY_LINE_MAX)
+				return bad_line(err, "reply line too long", start, len - pos);
+			return 0;
+		}
+		total = (gsize)(lf - start) + 1;
+		if (total > HM_SMTP_REPLY_LINE_MAX)
+			return bad_line(err, "reply line too long", start, total);
+		llen = total - 1;
+		if (llen > 0 && start[llen - 1] == '\r')
+			llen--;
+		rc = hm_smtp_reply_feed(r, start, llen, err);
+		pos += total;
+		if (rc != 0) {
+			*consumed = pos;
+			return rc;
+		}
+	}
+	return 0;
+}
+
+char *
+hm_smtp_reply_oneline(const HmSmtpReply *r)
+{
+	g_autoptr(GString) s = g_string_new(NULL);
+
+	g_string_append_printf(s, "%03u", r->code);
+	if (r->enhanced[0] != '\0')
+		g_string_append_printf(s, " %s", r->enhanced);
+	if (r->text != NULL && r->text->len > 0) {
+		g_autofree char *t = printable(r->text->str, r->text->len, HM_SMTP_ONELINE_MAX);
+
+		g_string_append_printf(s, " %s", t);
+	}
+	if (s->len > HM_SMTP_ONELINE_MAX)
+		g_string_truncate(s, HM_SMTP_ONELINE_MAX);
+	return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+/* ---- EHLO extensions ---------------------------------------------------- */
+
+static void
+add_mechs(GPtrArray *mechs, const char *params)
+{
+	g_auto(GStrv) words = g_strsplit(params, " ", -1);
+
+	for (char **w = words; *w != NULL; w++) {
+		g_autofree char *up = NULL;
+		gboolean dup = FALSE;
+
+		gsize n = strlen(*w);
+
+		/* RFC 4422 3.1: up to 20 of A-Z 0-9 - _ */
+		if (n == 0 || n > SMTPC_MECH_MAX || strspn(*w, MECH_CHARS) != n ||
+		    mechs->len >= HM_SMTP_AUTH_MECHS_MAX)
+			continue;
+		up = g_ascii_strup(*w, -1);
+		for (guint i = 0; i < mechs->len; i++)
+			dup = dup || strcmp(mechs->pdata[i], up) == 0;
+		if (!dup)
+			g_ptr_array_add(mechs, g_steal_pointer(&up));
+	}
+}
+
+/* One "KEYWORD [params]" line of an EHLO reply. */
+static void
+ext_line(HmSmtpExt *ext, GPtrArray *mechs, const char *line)
+{
+	const char *sp = strchr(line, ' ');
+	gsize klen = sp != NULL ? (gsize)(sp - line) : strlen(line);
+	const char *params = sp != NULL ? sp + 1 : "";
+	static const struct {
+		const char *name;
+		guint flag;
+	} simple[] = {
+		{ "PIPELINING", HM_SMTP_EXT_PIPELINING },
+		{ "8BITMIME", HM_SMTP_EXT_8BITMIME },
+		{ "STARTTLS", HM_SMTP_EXT_STARTTLS },
+		{ "ENHANCEDSTATUSCODES", HM_SMTP_EXT_ENHANCEDSTATUSCODES },
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(simple); i++)
+		if (klen == strlen(simple[i].name) &&
+		    g_ascii_strncasecmp(line, simple[i].name, klen) == 0)
+			ext->flags |= simple[i].flag;
+	if (klen == 4 && g_ascii_strncasecmp(line, "SIZE", 4) == 0) {
+		guint64 n = 0;
+
+		ext->flags |= HM_SMTP_EXT_SIZE;
+		if (hm_parse_uint(params, 1, G_MAXUINT64, &n) == 0)
+			ext->size_max = n;
+	} else if (klen == 4 && g_ascii_strncasecmp(line, "AUTH", 4) == 0) {
+		ext->flags |= HM_SMTP_EXT_AUTH;
+		add_mechs(mechs, params);
+	} else if (g_ascii_strncasecmp(line, "AUTH=", 5) == 0) {
+		/* The pre-standard form some servers still send. */
+		ext->flags |= HM_SMTP_EXT_AUTH;
+		add_mechs(mechs, line + 5);
+	}
+}
+
+void
+hm_smtp_ext_parse(const HmSmtpReply *r, HmSmtpExt *ext)
+{
+	g_auto(GStrv) lines = NULL;
+	GPtrArray *mechs = g_ptr_array_new();
+
+	memset(ext, 0, sizeof(*ext));
+	if (r->text != NULL) {
+		lines = g_strsplit(r->text->str, "\n", -1);
+		/* The first line is the server's name and greeting text. */
+		for (guint i = 1; lines[0] != NULL && lines[i] != NULL; i++)
+			ext_line(ext, mechs, lines[i]);
+	}
+	if (ext->flags & HM_SMTP_EXT_AUTH) {
+		g_ptr_array_add(mechs, NULL);
+		ext->auth_mechs = (char **)g_ptr_array_free(mechs, FALSE);
+	} else {
+		g_ptr_array_free(mechs, TRUE);
+	}
+}
+
+void
+hm_smtp_ext_clear(HmSmtpExt *ext)
+{
+	g_strfreev(ext->auth_mechs);
+	memset(ext, 0, sizeof(*ext));
+}
+
+gboolean
+hm_smtp_ext_has_auth(const HmSmtpExt *ext, const char *mech)
+{
+	for (char **m = ext->auth_mechs; m != NULL && *m != NULL; m++)
+		if (g_ascii_strcasecmp(*m, mech) == 0)
+			return TRUE;
+	return FALSE;
+}
+
+/* ---- the client: commands and replies ------------------------------------ */
+
+struct HmSmtpClient {
+	HmConn *conn;
+	HmSmtpProto proto;
+	char *helo_name;
+	HmSmtpExt ext;
+	gboolean broken;
+	int command_ms, final_ms;  /* 0: the connection's own timeout */
+	HmSmtpTraceFunc trace;
+	gpointer trace_data;
+};
+
+HmSmtpClient *
+hm_smtpc_new(HmConn *conn, HmSmtpProto proto, const char *helo_name)
+{
+	HmSmtpClient *c = g_new0(HmSmtpClient, 1);
+
+	c->conn = conn;
+	c->proto = proto;
+	c->helo_name = g_strdup(helo_name);
+	return c;
+}
+
+void
+hm_smtpc_free(HmSmtpClient *c)
+{
+	if (c == NULL)
+		return;
+	hm_conn_free(c->conn);
+	hm_smtp_ext_clear(&c->ext);
+	g_free(c->helo_name);
+	g_free(c);
+}
+
+void
+hm_smtpc_set_trace(HmSmtpClient *c, HmSmtpTraceFunc fn, gpointer data)
+{
+	c->trace = fn;
+	c->trace_data = data;
+}
+
+void
+hm_smtpc_set_timeouts(HmSmtpClient *c, int command_ms, int final_ms)
+{
+	g_return_if_fail(command_ms > 0 && final_ms > 0);
+	c->command_ms = command_ms;
+	c->final_ms = final_ms;
+	hm_conn_set_timeout(c->conn, command_ms);
+}
+
+HmConn *hm_smtpc_conn(HmSmtpClient *c) { return c->conn; }
+const HmSmtpExt *hm_smtpc_ext(const HmSmtpClient *c) { return &c->ext; }
+gboolean hm_smtpc_broken(const HmSmtpClient *c) { return c->broken; }
+
+/* Queues one command line; shown, when not NULL, is what the trace gets
+ * instead (credentials masked). Nothing is flushed. */
+static int
+send_line(HmSmtpClient *c, const char *line, const char *shown, GError **err)
+{
+	if (c->trace != NULL)
+		c->trace(TRUE, shown != NULL ? shown : line, c->trace_data);
+	if (hm_conn_write(c->conn, line, strlen(line), err) < 0 ||
+	    hm_conn_write(c->conn, "\r\n", 2, err) < 0) {
+		c->broken = TRUE;
+		return -1;
+	}
+	return 0;
+}
+
+static int G_GNUC_PRINTF(3, 4)
+send_cmd(HmSmtpClient *c, GError **err, const char *fmt, ...)
+{
+	va_list ap;
+	g_autofree char *line = NULL;
+
+	va_start(ap, fmt);
+	line = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	return send_line(c, line, NULL, err);
+}
+
+static int
+flush(HmSmtpClient *c, GError **err)
+{
+	if (hm_conn_flush(c->conn, err) < 0) {
+		c->broken = TRUE;
+		return -1;
+	}
+	return 0;
+}
+
+/* Reads one whole reply into r (initialised here; the caller clears it;
+ * left cleared on failure). A 421 is a valid reply, but the server closes
+ * after it. */
+static int
+read_reply(HmSmtpClient *c, HmSmtpReply *r, GError **err)
+{
+	hm_smtp_reply_init(r);
+	for (;;) {
+		HmLine line;
+		HmIoStatus st = hm_conn_read_line(c->conn, HM_SMTP_REPLY_LINE_MAX, 0, &line, err);
+		int rc;
+
+		if (st != HM_IO_OK) {
+			c->broken = TRUE;
+			if (st == HM_IO_TOO_LONG || st == HM_IO_NUL)
+				g_prefix_error(err, "reply: ");
+			hm_smtp_reply_clear(r);
+			return -1;
+		}
+		if (c->trace != NULL)
+			c->trace(FALSE, line.data, c->trace_data);
+		rc = hm_smtp_reply_feed(r, line.data, line.len, err);
+		if (rc < 0) {
+			c->broken = TRUE;
+			hm_smtp_reply_clear(r);
+			return -1;
+		}
+		if (rc == 1)
+			break;
+	}
+	if (r->code == 421)
+		c->broken = TRUE;
+	return 0;
+}
+
+/* The error for a reply we cannot go on from: a refusal (4xx/5xx) is
+ * HM_SMTP_ERROR with its code; anything else breaks the session. */
+static int
+reply_error(HmSmtpClient *c, const HmSmtpReply *r, const char *after, GError **err)
+{
+	g_autofree char *one = hm_smtp_reply_oneline(r);
+
+	if (r->code >= 400) {
+		g_set_error(err, HM_SMTP_ERROR, (gint)r->code, "%s", one);
+		return -1;
+	}
+	c->broken = TRUE;
+	g_set_error(err, HM_ERROR, HM_ERROR_PROTOCOL, "unexpected reply (%s): %s", after, one);
+	return -1;
+}
+
+/* Flushes what is queued and reads the reply into r (always safe to clear
+ * afterwards). */
+static int
+roundtrip(HmSmtpClient *c, HmSmtpReply *r, GError **err)
+{
+	memset(r, 0, sizeof(*r));
+	if (flush(c, err) < 0)
+		return -1;
+	return read_reply(c, r, err);
+}
+
+/* roundtrip(), wanting code (or, with code < 10, any reply of that class). */
+static int
+exchange(HmSmtpClient *c, const char *what, guint code, HmSmtpReply *r, GError **err)
+{
+	if (roundtrip(c, r, err) < 0)
+		return -1;
+	if (code < 10 ? r->code / 100 == code : r->code == code)
+		return 0;
+	return reply_error(c, r, what, err);
+}
+
+/* ---- the client: session set-up ------------------------------------------ */
+
+static int
+hello(HmSmtpClient *c, GError **err)
+{
+	gboolean lmtp = c->proto == HM_SMTP_PROTO_LMTP;
+	HmSmtpReply r;
+	int rc;
+
+	hm_smtp_ext_clear(&c->ext);
+	if (send_cmd(c, err, "%s %s", lmtp ? "LHLO" : "EHLO", c->helo_name) < 0)
+		return -1;
+	rc = exchange(c, lmtp ? "LHLO" : "EHLO", 2, &r, err);
+	if (rc == 0) {
+		hm_smtp_ext_parse(&r, &c->ext);
+	} else if (!lmtp && !c->broken && r.code >= 500) {
+		/* An old server without ESMTP: plain HELO, no extensions. */
+		g_clear_error(err);
+		hm_smtp_reply_clear(&r);
+		if (send_cmd(c, err, "HELO %s", c->helo_name) < 0)
+			return -1;
+		rc = exchange(c, "HELO", 2, &r, err);
+	}
+	hm_smtp_reply_clear(&r);
+	return rc;
+}
+
+int
+hm_smtpc_start(HmSmtpClient *c, GError **err)
+{
+	HmSmtpReply r;
+	int rc = exchange(c, "greeting", 220, &r, err);
+
+	hm_smtp_reply_clear(&r);
+	if (rc == 0)
+		rc = hello(c, err);
+	/* A server that refused us is no use for anything but QUIT. */
+	if (rc < 0)
+		c->broken = TRUE;
+	return rc;
+}
+
+int
+hm_smtpc_starttls(HmSmtpClient *c, SSL_CTX *ctx, const char *host, const guint8 *pin,
+                  GError **err)
+{
+	HmSmtpReply r;
+	int rc;
+
+	if (!(c->ext.flags & HM_SMTP_EXT_STARTTLS)) {
+		g_set_error(err, HM_ERROR, HM_ERROR_TLS, "server does not offer STARTTLS");
+		return -1;
+	}
+	if (send_cmd(c, err, "STARTTLS") < 0)
+		return -1;
+	rc = exchange(c, "STARTTLS", 220, &r, err);
+	hm_smtp_reply_clear(&r);
+	if (rc == 0 && hm_conn_start_tls_client(c->conn, ctx, host, pin, err) < 0)
+		rc = -1;
+	if (rc == 0)
+		rc = hello(c, err);
+	if (rc < 0)
+		c->broken = TRUE;
+	return rc;
+}
+
+int
+hm_smtpc_auth_plain(HmSmtpClient *c, const char *user, const char *password, GError **err)
+{
+	char *resp, *line;
+	HmSmtpReply r = { 0 };
+	int rc;
+
+	if (!hm_smtp_ext_has_auth(&c->ext, "PLAIN")) {
+		g_set_error(err, HM_ERROR, HM_ERROR_FAILED, "server does not offer AUTH PLAIN");
+		return -1;
+	}
+	resp = hm_sasl_plain_encode(user, password);
+	line = g_strconcat("AUTH PLAIN ", resp, NULL);
+	rc = send_line(c, line, "AUTH PLAIN ********", err);
+	hm_sasl_free_secret(line);
+	if (rc == 0)
+		rc = roundtrip(c, &r, err);
+	/* A server that ignores the initial response asks for it. */
+	if (rc == 0 && r.code == 334) {
+		hm_smtp_reply_clear(&r);
+		rc = send_line(c, resp, "********", err);
+		if (rc == 0)
+			rc = roundtrip(c, &r, err);
+	}
+	if (rc == 0 && r.code != 235)
+		rc = reply_error(c, &r, "AUTH", err);
+	hm_smtp_reply_clear(&r);
+	hm_sasl_free_secret(resp);
+	return rc;
+}
+
+void
+hm_smtpc_quit(HmSmtpClient *c)
+{
+	HmSmtpReply r;
+
+	if (!c->broken && send_cmd(c, NULL, "QUIT") == 0 && roundtrip(c, &r, NULL) == 0)
+		hm_smtp_reply_clear(&r);
+	c->broken = TRUE;
+}
+
+/* ---- the client: one transaction ----------------------------------------- */
+
+void
+hm_smtp_rcpt_status_clear(HmSmtpRcptStatus *st, guint n)
+{
+	for (guint i = 0; i < n; i++) {
+		g_free(st[i].reply);
+		st[i].reply = NULL;
+		st[i].code = 0;
+	}
+}
+
+static gboolean
+usable_path(const char *addr, gboolean may_be_empty)
+{
+	gsize len = strlen(addr);
+
+	if (len > HM_SMTP_PATH_MAX || (len == 0 && !may_be_empty))
+		return FALSE;
+	for (const char *p = addr; *p != '\0'; p++)
+		if ((guchar)*p < 0x20 || *p == 0x7f || *p == '<' || *p == '>')
+			return FALSE;
+	return TRUE;
+}
+
+typedef struct {
+	HmSmtpClient *c;
+	guint n;
+	HmSmtpRcptStatus *status;
+	gboolean *accepted;    /* RCPT got 2xx; outcome still open */
+	guint n_accepted;
+	gboolean refused;      /* some refusal happened: RSET afterwards */
+} Txn;
+
+static void
+set_status(Txn *t, guint i, const HmSmtpReply *r)
+{
+	g_free(t->status[i].reply);
+	t->status[i].code = r->code;
+	t->status[i].reply = hm_smtp_reply_oneline(r);
+	if (r->code >= 300)
+		t->refused = TRUE;
+}
+
+static int
+send_mail_from(Txn *t, const char *sender, const char *msg, gsize len, GError **err)
+{
+	HmSmtpClient *c = t->c;
+	g_autoptr(GString) cmd = g_string_new(NULL);
+
+	g_string_printf(cmd, "MAIL FROM:<%s>", sender);
+	if (c->ext.flags & HM_SMTP_EXT_SIZE) {
+		HmCrlfCounter cc;
+
+		hm_crlf_counter_init(&cc);
+		hm_crlf_counter_feed(&cc, msg, len);
+		g_string_append_printf(cmd, " SIZE=%" G_GUINT64_FORMAT, hm_crlf_counter_total(&cc));
+	}
+	if (c->ext.flags & HM_SMTP_EXT_8BITMIME)
+		g_string_append(cmd, " BODY=8BITMIME");
+	return send_line(c, cmd->str, NULL, err);
+}
+
+/* Reads the reply to MAIL (i < 0) or to RCPT i and records it. Returns 0
+ * for a well-formed reply of any class we expect, -1 when the session broke. */
+static int
+envelope_reply(Txn *t, int i, gboolean *mail_ok, GError **err)
+{
+	HmSmtpReply r;
+	int rc = read_reply(t->c, &r, err);
+
+	if (rc == 0 && r.code < 400 && r.code / 100 != 2)
+		rc = reply_error(t->c, &r, i < 0 ? "MAIL" : "RCPT", err);
+	if (rc == 0 && i < 0) {
+		*mail_ok = r.code / 100 == 2;
+		/* Every recipient fails with MAIL's refusal, not with the
+		 * "503 need MAIL" that follows it. */
+		for (guint k = 0; k < t->n && !*mail_ok; k++)
+			set_status(t, k, &r);
+	} else if (rc == 0 && *mail_ok) {
+		if (r.code / 100 == 2) {
+			t->accepted[i] = TRUE;
+			t->n_accepted++;
+		} else {
+			set_status(t, (guint)i, &r);
+		}
+	}
+	hm_smtp_reply_clear(&r);
+	return rc;
+}
+
+/* Reads the reply to DATA. Returns 1 when the message may follow (354),
+ * 0 when DATA was refused (accepted recipients fail with its reply), -1
+ * when the session broke. */
+static int
+data_reply(Txn *t, GError **err)
+{
+	HmSmtpReply r;
+	int rc = read_reply(t->c, &r, err);
+
+	if (rc == 0 && r.code == 354)
+		rc = 1;
+	else if (rc == 0 && r.code < 400)
+		rc = reply_error(t->c, &r, "DATA", err);
+	for (guint i = 0; rc == 0 && i < t->n; i++)
+		if (t->accepted[i]) {
+			set_status(t, i, &r);
+			t->accepted[i] = FALSE;
+		}
+	if (rc == 0)
+		t->refused = TRUE;
+	hm_smtp_reply_clear(&r);
+	return rc;
+}
+
+/* MAIL, RCPT... and DATA as one group (RFC 2920: DATA last), then their
+ * replies in order. Returns as data_reply(). */
+static int
+envelope_pipelined(Txn *t, const char *sender, const char *const *rcpts, const char *msg,
+                   gsize len, GError **err)
+{
+	gboolean mail_ok = FALSE;
+
+	if (send_mail_from(t, sender, msg, len, err) < 0)
+		return -1;
+	for (guint i = 0; i < t->n; i++)
+		if (send_cmd(t->c, err, "RCPT TO:<%s>", rcpts[i]) < 0)
+			return -1;
+	if (send_cmd(t->c, err, "DATA") < 0 || flush(t->c, err) < 0)
+		return -1;
+	if (envelope_reply(t, -1, &mail_ok, err) < 0)
+		return -1;
+	for (guint i = 0; i < t->n; i++)
+		if (envelope_reply(t, (int)i, &mail_ok, err) < 0)
+			return -1;
+	return data_reply(t, err);
+}
+
+/* The same one command at a time, for servers without PIPELINING. */
+static int
+envelope_stepwise(Txn *t, const char *sender, const char *const *rcpts, const char *msg,
+                  gsize len, GError **err)
+{
+	gboolean mail_ok = FALSE;
+
+	if (send_mail_from(t, sender, msg, len, err) < 0 || flush(t->c, err) < 0 ||
+	    envelope_reply(t, -1, &mail_ok, err) < 0)
+		return -1;
+	for (guint i = 0; mail_ok && i < t->n; i++)
+		if (send_cmd(t->c, err, "RCPT TO:<%s>", rcpts[i]) < 0 || flush(t->c, err) < 0 ||
+		    envelope_reply(t, (int)i, &mail_ok, err) < 0)
+			return -1;
+	if (t->n_accepted == 0)
+		return 0;
+	if (send_cmd(t->c, err, "DATA") < 0 || flush(t->c, err) < 0)
+		return -1;
+	return data_reply(t, err);
+}
+
+/* Sends the message dot-stuffed, in chunks, and its final ".". */
+static int
+send_body(HmSmtpClient *c, const char *msg, gsize len, GError **err)
+{
+	HmDotStuffer ds;
+	g_autoptr(GString) buf = g_string_sized_new(SMTPC_BODY_CHUNK + SMTPC_BODY_CHUNK / 2);
+	int rc = 0;
+
+	if (c->trace != NULL) {
+		g_autofree char *note = g_strdup_printf("<message, %" G_GSIZE_FORMAT " octets>", len);
+
+		c->trace(TRUE, note, c->trace_data);
+	}
+	hm_dotstuff_init(&ds);
+	for (gsize off = 0; rc == 0 && off < len; off += SMTPC_BODY_CHUNK) {
+		hm_dotstuff_feed(&ds, msg + off, MIN(SMTPC_BODY_CHUNK, len - off), buf);
+		rc = hm_conn_write(c->conn, buf->str, buf->len, err);
+		g_string_truncate(buf, 0);
+	}
+	if (rc == 0) {
+		hm_dotstuff_finish(&ds, buf);
+		if (c->trace != NULL)
+			c->trace(TRUE, ".", c->trace_data);
+		rc = hm_conn_write(c->conn, buf->str, buf->len, err);
+	}
+	if (rc < 0) {
+		c->broken = TRUE;
+		return -1;
+	}
+	return flush(c, err);
+}
+
+/* The reply (SMTP) or replies (LMTP, one per accepted recipient, in
+ * order) to the final ".", read within the final deadline. */
+static int
+final_replies(Txn *t, GError **err)
+{
+	HmSmtpClient *c = t->c;
+	gboolean lmtp = c->proto == HM_SMTP_PROTO_LMTP;
+
+	for (guint i = 0; i < t->n; i++) {
+		HmSmtpReply r;
+
+		if (!t->accepted[i])
+			continue;
+		if (read_reply(c, &r, err) < 0)
+			return -1;
+		if (r.code / 100 != 2 && r.code < 400) {
+			int rc = reply_error(c, &r, "end of data", err);
+
+			hm_smtp_reply_clear(&r);
+			return rc;
+		}
+		/* SMTP: the one reply settles every accepted recipient. */
+		for (guint k = i; k < t->n; k++)
+			if (t->accepted[k] && (k == i || !lmtp))
+				set_status(t, k, &r);
+		hm_smtp_reply_clear(&r);
+		if (!lmtp)
+			break;
+	}
+	return 0;
+}
+
+static void
+rset(HmSmtpClient *c)
+{
+	HmSmtpReply r;
+
+	if (send_cmd(c, NULL, "RSET") < 0 || roundtrip(c, &r, NULL) < 0)
+		return;
+	if (r.code / 100 != 2)
+		c->broken = TRUE;
+	hm_smtp_reply_clear(&r);
+}
+
+static int
+check_paths(const char *sender, const char *const *rcpts, guint n, GError **err)
+{
+	if (!usable_path(sender, TRUE)) {
+		g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "unusable sender address");
+		return -1;
+	}
+	for (guint i = 0; i < n; i++)
+		if (!usable_path(rcpts[i], FALSE)) {
+			g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "unusable recipient address");
+			return -1;
+		}
+	return 0;
+}
+
+int
+hm_smtpc_transaction(HmSmtpClient *c, const char *sender, const char *const *rcpts,
+                     guint n, const char *msg, gsize len, HmSmtpRcptStatus *status,
+                     GError **err)
+{
+	g_autofree gboolean *accepted = g_new0(gboolean, MAX(n, 1));
+	Txn t = { .c = c, .n = n, .status = status, .accepted = accepted };
+	int rc;
+
+	memset(status, 0, sizeof(*status) * n);
+	if (check_paths(sender, rcpts, n, err) < 0)
+		return -1;
+	if (n == 0) {
+		g_set_error(err, HM_ERROR, HM_ERROR_FAILED, "no recipients");
+		return -1;
+	}
+	if (c->broken) {
+		g_set_error(err, HM_ERROR, HM_ERROR_IO, "session already broken");
+		return -1;
+	}
+	if (c->ext.flags & HM_SMTP_EXT_PIPELINING)
+		rc = envelope_pipelined(&t, sender, rcpts, msg, len, err);
+	else
+		rc = envelope_stepwise(&t, sender, rcpts, msg, len, err);
+	if (rc == 1 && t.n_accepted == 0) {
+		/* DATA accepted with no recipient left (RFC 2920 3.1): end the
+		 * empty message; its reply does not matter. */
+		HmSmtpReply r = { 0 };
+
+		t.refused = TRUE;
+		rc = send_cmd(c, err, ".") == 0 && roundtrip(c, &r, err) == 0 ? 0 : -1;
+		hm_smtp_reply_clear(&r);
+	} else if (rc == 1) {
+		rc = send_body(c, msg, len, err);
+		if (rc == 0 && c->final_ms > 0)
+			hm_conn_set_timeout(c->conn, c->final_ms);
+		if (rc == 0)
+			rc = final_replies(&t, err);
+		if (c->final_ms > 0)
+			hm_conn_set_timeout(c->conn, c->command_ms);
+	}
+	if (rc == 0 && t.refused && !c->broken)
+		rset(c);
+	return rc;
+}
+
+int
+hm_smtpc_send_one(HmSmtpClient *c, const char *sender, const char *rcpt, const char *msg,
+                  gsize len, GError **err)
+{
+	HmSmtpRcptStatus st;
+	const char *rcpts[1] = { rcpt };
+	GError *terr = NULL;
+	int rc = hm_smtpc_transaction(c, sender, rcpts, 1, msg, len, &st, &terr);
+
+	/* A refusal that arrived before the session broke (421 then EOF)
+	 * says more than the broken connection does. */
+	if (st.code != 0 && st.code / 100 != 2) {
+		g_clear_error(&terr);
+		g_set_error(err, HM_SMTP_ERROR, (gint)st.code, "%s", st.reply);
+		rc = -1;
+	} else if (rc < 0) {
+		g_propagate_error(err, terr);
+	} else if (st.code == 0) {
+		g_set_error(err, HM_ERROR, HM_ERROR_PROTOCOL, "no reply for the recipient");
+		rc = -1;
+	}
+	hm_smtp_rcpt_status_clear(&st, 1);
+	return rc;
+}

@@ -1,0 +1,203 @@
+/* The SMTP and LMTP client engine: reply assembly, EHLO/LHLO and its
+ * extensions, STARTTLS, AUTH PLAIN, and one mail transaction at a time,
+ * pipelined where the server allows (RFC 5321, 2033, 2920, 1870, 6152,
+ * 3207, 4954, 2034). Used by the fetcher's injector and the relay's
+ * smart-host client; it knows nothing of configs or queues.
+ *
+ * Errors: a refusal by the server is HM_SMTP_ERROR with the reply code as
+ * the error code (4xx temporary, 5xx permanent) and the reply on one line
+ * as the message ("550 5.1.1 <bob@x>: unknown user"); anything that breaks
+ * the session is HM_ERROR (HM_ERROR_TIMEOUT, HM_ERROR_IO for a lost
+ * connection, HM_ERROR_PROTOCOL for a malformed or unexpected reply,
+ * HM_ERROR_TLS), after which hm_smtpc_broken() is TRUE and the client can
+ * only be freed. */
+#ifndef HM_SMTPC_H
+#define HM_SMTPC_H
+
+#include <glib.h>
+#include <openssl/ssl.h>
+
+#include "conn.h"
+
+/* Octets in one reply line, CRLF included. RFC 5321 allows 512; real
+ * servers send longer ones (long EHLO AUTH lists, verbose rejections), and
+ * this still bounds what one line can cost. */
+#define HM_SMTP_REPLY_LINE_MAX 2048
+/* Lines in one reply: a server cannot make us assemble an endless reply. */
+#define HM_SMTP_REPLY_LINES_MAX 100
+/* Octets of a reply kept for error messages and logs by
+ * hm_smtp_reply_oneline(). */
+#define HM_SMTP_ONELINE_MAX 512
+/* Longest address we put in MAIL FROM/RCPT TO (RFC 5321 4.5.3.1.3 path). */
+#define HM_SMTP_PATH_MAX 256
+
+#define HM_SMTP_ERROR hm_smtp_error_quark()
+GQuark hm_smtp_error_quark(void);
+
+/* ---- replies (pure: no I/O, fuzzed by tests/fuzz/fuzz-smtp-reply) ---- */
+
+typedef struct {
+	guint code;          /* 200-599; 0 before the first line */
+	char enhanced[12];   /* "5.1.1" when the first line carries an RFC 3463
+	                      * code of the reply's class, else "" */
+	GString *text;       /* each line's text (after the code, and after the
+	                      * enhanced code on the first line), joined by '\n' */
+	guint n_lines;
+	gboolean done;       /* the last line ("250 ...") was fed */
+} HmSmtpReply;
+
+void hm_smtp_reply_init(HmSmtpReply *r);
+/* Frees what init/feed allocated; the reply can be initialised again. */
+void hm_smtp_reply_clear(HmSmtpReply *r);
+
+/* Feeds one reply line without its line end. A line is three digits
+ * (first 2-5, second 0-5), then "-" (more lines follow), " " or nothing
+ * (the last line), then text without NUL. Every line must carry the first
+ * line's code. Returns 1 when this was the last line, 0 when more follow,
+ * -1 with *err (HM_ERROR_PROTOCOL) for a malformed line, a changed code, a
+ * line over HM_SMTP_REPLY_LINE_MAX - 2 octets, the line after
+ * HM_SMTP_REPLY_LINES_MAX, or any line after the last. */
+int hm_smtp_reply_feed(HmSmtpReply *r, const char *line, gsize len, GError **err);
+
+/* Parses one reply from accumulated input (lines ending in CRLF or LF).
+ * r must be freshly initialised. Returns 1 when a complete reply was
+ * parsed (*consumed = octets it took), 0 when the input ends before the
+ * last line (r is then partly fed: clear it and parse again with more
+ * input), -1 with *err as hm_smtp_reply_feed(), or for a line over the
+ * limit even when it is not terminated yet. */
+int hm_smtp_reply_parse(const char *buf, gsize len, HmSmtpReply *r, gsize *consumed,
+                        GError **err);
+
+/* The reply on one line for errors and logs: "550 5.1.1 first line text
+ * second line text", control characters as '?', cut at
+ * HM_SMTP_ONELINE_MAX octets. g_free() it. */
+char *hm_smtp_reply_oneline(const HmSmtpReply *r);
+
+/* ---- EHLO extensions (pure) ---- */
+
+typedef enum {
+	HM_SMTP_EXT_PIPELINING = 1 << 0,
+	HM_SMTP_EXT_SIZE = 1 << 1,
+	HM_SMTP_EXT_8BITMIME = 1 << 2,
+	HM_SMTP_EXT_STARTTLS = 1 << 3,
+	HM_SMTP_EXT_AUTH = 1 << 4,
+	HM_SMTP_EXT_ENHANCEDSTATUSCODES = 1 << 5,
+} HmSmtpExtFlags;
+
+/* Most AUTH mechanisms kept from one EHLO reply. */
+#define HM_SMTP_AUTH_MECHS_MAX 16
+
+typedef struct {
+	guint flags;         /* HmSmtpExtFlags */
+	guint64 size_max;    /* SIZE n; 0 when none (or no valid number) was given */
+	char **auth_mechs;   /* NULL-terminated, upper-case; NULL without AUTH */
+} HmSmtpExt;
+
+/* Reads the extensions from a complete 2xx EHLO/LHLO reply (every line but
+ * the first is "KEYWORD [params]", any case; "AUTH=..." is taken as AUTH).
+ * Unknown keywords are ignored. ext is overwritten; clear it first when it
+ * was filled before. */
+void hm_smtp_ext_parse(const HmSmtpReply *r, HmSmtpExt *ext);
+void hm_smtp_ext_clear(HmSmtpExt *ext);
+
+/* TRUE if mech (any case) is among the offered AUTH mechanisms. */
+gboolean hm_smtp_ext_has_auth(const HmSmtpExt *ext, const char *mech);
+
+/* ---- the client ---- */
+
+typedef enum { HM_SMTP_PROTO_SMTP, HM_SMTP_PROTO_LMTP } HmSmtpProto;
+
+typedef struct HmSmtpClient HmSmtpClient;
+
+/* Receives each protocol line, without its line end, for debug logs. AUTH
+ * credentials arrive already masked; the message itself is shown as one
+ * "<message, N octets>" line. Server text is raw: a tracer must make it
+ * printable (hm_log_mask_line()). */
+typedef void (*HmSmtpTraceFunc)(gboolean from_client, const char *line, gpointer data);
+
+/* A client on a connected conn (ownership passes to the client).
+ * helo_name is our host name for EHLO/LHLO/HELO. Nothing is sent yet. */
+HmSmtpClient *hm_smtpc_new(HmConn *conn, HmSmtpProto proto, const char *helo_name);
+
+/* Closes the connection without QUIT and frees. NULL-safe. */
+void hm_smtpc_free(HmSmtpClient *c);
+
+void hm_smtpc_set_trace(HmSmtpClient *c, HmSmtpTraceFunc fn, gpointer data);
+
+/* Deadlines: command_ms for each read and write (it is set on the
+ * connection), final_ms (both > 0) for the reply to the final "." of a message, which
+ * the server may only send after an fsync or a delivery (RFC 5321
+ * 4.5.3.2.6 suggests 10 minutes). Without this call both are the
+ * connection's own timeout. */
+void hm_smtpc_set_timeouts(HmSmtpClient *c, int command_ms, int final_ms);
+
+HmConn *hm_smtpc_conn(HmSmtpClient *c);
+const HmSmtpExt *hm_smtpc_ext(const HmSmtpClient *c);
+
+/* TRUE after an error that left the session unusable (I/O, timeout,
+ * malformed reply, 421 "closing"): free the client and connect anew. */
+gboolean hm_smtpc_broken(const HmSmtpClient *c);
+
+/* Reads the greeting (220 expected) and says EHLO (LMTP: LHLO) to learn
+ * the extensions; an SMTP server answering EHLO with 5xx gets HELO
+ * instead (no extensions then). Returns 0, or -1 with *err (HM_SMTP_ERROR
+ * for a refused greeting or hello). */
+int hm_smtpc_start(HmSmtpClient *c, GError **err);
+
+/* STARTTLS (RFC 3207): requires the extension (else HM_ERROR_TLS "server
+ * does not offer STARTTLS"; nothing is sent), expects 220, runs the TLS
+ * handshake with hm_conn_start_tls_client(ctx, host, pin) and says
+ * EHLO/LHLO again, since the extensions may change. Any failure leaves the
+ * client broken: there is no going on in clear text. Returns 0 or -1. */
+int hm_smtpc_starttls(HmSmtpClient *c, SSL_CTX *ctx, const char *host, const guint8 *pin,
+                      GError **err);
+
+/* AUTH PLAIN (RFC 4954) with an initial response. Requires PLAIN among the
+ * offered mechanisms (else HM_ERROR_FAILED; nothing is sent). The caller
+ * decides whether the connection is safe for a password. Returns 0 on
+ * 235, -1 with *err (HM_SMTP_ERROR 535 etc.). */
+int hm_smtpc_auth_plain(HmSmtpClient *c, const char *user, const char *password,
+                        GError **err);
+
+/* The outcome for one recipient of a transaction. */
+typedef struct {
+	guint code;   /* the reply that decided it: 2xx from the end of data
+	               * (LMTP: this recipient's own reply), or the refusal of
+	               * MAIL, RCPT or DATA; 0 when unknown (the session broke) */
+	char *reply;  /* that reply on one line; NULL with code 0 */
+} HmSmtpRcptStatus;
+
+void hm_smtp_rcpt_status_clear(HmSmtpRcptStatus *st, guint n);
+
+/* One mail transaction: MAIL FROM:<sender> (with SIZE=n and BODY=8BITMIME
+ * where offered), RCPT TO:<r> for each of the n recipients, DATA — sent as
+ * one group when the server offers PIPELINING — then msg (wire form
+ * without dot-stuffing: bare LF line ends become CRLF, a final CRLF is
+ * added when missing, dots are doubled) and the reply to "." (SMTP: one
+ * for all; LMTP: one per accepted recipient). After a refusal the session
+ * is RSET so it can carry the next transaction. sender is the address
+ * without <> ("" for the null sender). status must have n entries; it is
+ * overwritten (not freed) and filled in every case; free it with
+ * hm_smtp_rcpt_status_clear().
+ * Returns 0 when the transaction ran to its end (each status[i] tells
+ * whether recipient i was accepted); -1 with *err when an address is
+ * unusable (HM_ERROR_PARSE: control characters, <>, or longer than
+ * HM_SMTP_PATH_MAX; nothing sent, the session stays usable) or the session
+ * broke (status[] then still holds what was learnt: an LMTP server may
+ * have delivered to some recipients). */
+int hm_smtpc_transaction(HmSmtpClient *c, const char *sender, const char *const *rcpts,
+                         guint n, const char *msg, gsize len, HmSmtpRcptStatus *status,
+                         GError **err);
+
+/* hm_smtpc_transaction() for one recipient: 0 when it was accepted, else
+ * -1 with *err (HM_SMTP_ERROR with the deciding reply, or as the
+ * transaction's own error). */
+int hm_smtpc_send_one(HmSmtpClient *c, const char *sender, const char *rcpt, const char *msg,
+                      gsize len, GError **err);
+
+/* Says QUIT and waits (within the connection's timeout) for the reply,
+ * which is not checked: everything before it was already settled. Best
+ * effort; then the client can only be freed. */
+void hm_smtpc_quit(HmSmtpClient *c);
+
+#endif

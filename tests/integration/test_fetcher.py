@@ -1,0 +1,320 @@
+"""homemail-fetcher against a real Dovecot: every protocol and TLS mode,
+state across runs, keep, UIDVALIDITY, folders, certificates, passwords,
+cut connections, a dead relay, kill -9, and IDLE."""
+import imaplib
+import os
+import random
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+
+import fixtures
+from fixtures import corpus as corpusmod
+from fixtures.dovecot import MAIL_GID, MAIL_UID
+from fixtures.fetchenv import FetchEnv, received_count, strip_trace
+from fixtures.proxy import Proxy
+
+
+@pytest.fixture
+def env(hm_tmp, dovecot, request):
+    base = os.path.join(hm_tmp, "fetch-" + request.node.name.replace("[", "-").replace("]", ""))
+    shutil.rmtree(base, ignore_errors=True)
+    os.makedirs(base)
+    return FetchEnv(base, dovecot)
+
+
+@pytest.fixture(scope="module")
+def small(corpus):
+    """60 messages with every trap and one ~1 MB message."""
+    msgs = corpus.messages[:59] + [m for m in corpus.messages[59:] if "big" in m.traps][:1]
+    return msgs
+
+
+def upstream_count(dovecot, folder=None):
+    md = dovecot.maildir if folder is None else os.path.join(dovecot.maildir, "." + folder)
+    return sum(len(os.listdir(os.path.join(md, d))) for d in ("new", "cur"))
+
+
+def add_upstream(dovecot, data, folder=None):
+    """Drops one message into the upstream Maildir as a local MDA would."""
+    md = dovecot.maildir if folder is None else os.path.join(dovecot.maildir, "." + folder)
+    name = "%d.M%dP%d.hmtest" % (time.time(), random.randrange(10**6), os.getpid())
+    path = os.path.join(md, "new", name)
+    with open(path, "wb") as f:
+        f.write(data)
+    os.chown(path, MAIL_UID, MAIL_GID)
+
+
+def make_folder(dovecot, folder):
+    md = os.path.join(dovecot.maildir, "." + folder)
+    for sub in ("", "cur", "new", "tmp"):
+        os.makedirs(os.path.join(md, sub), exist_ok=True)
+        os.chown(os.path.join(md, sub), MAIL_UID, MAIL_GID)
+
+
+def assert_same_mail(env, msgs, user=None):
+    got = sorted(env.originals(user))
+    want = sorted(m.data for m in msgs)
+    assert len(got) == len(want)
+    assert got == want
+
+
+MODES = {
+    "pop3": ("pop3", "pop3_port", "none"),
+    "pop3s": ("pop3", "pop3s_port", "tls"),
+    "pop3-stls": ("pop3", "pop3_port", "starttls"),
+    "imap": ("imap", "imap_port", "none"),
+    "imaps": ("imap", "imaps_port", "tls"),
+    "imap-starttls": ("imap", "imap_port", "starttls"),
+}
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_fetch_every_protocol_and_tls_mode(env, dovecot, small, mode):
+    proto, port_attr, tls = MODES[mode]
+    dovecot.load(small)
+    acct = env.account("isp", proto, getattr(dovecot, port_attr), tls=tls,
+                       ca_file=dovecot.cafile)
+    env.write_config([acct])
+    r = env.fetch("--once")
+    assert r.rc == 0, r
+    assert_same_mail(env, small)
+    assert upstream_count(dovecot) == 0
+    for data in env.delivered():
+        assert received_count(data) == 1
+        assert (b"with %s" % proto.upper().encode()) in data
+        assert ((b"with %sS" % proto.upper().encode()) in data) == (tls != "none")
+    # A second run finds nothing new.
+    r = env.fetch("--once")
+    assert r.rc == 0, r
+    assert len(env.delivered()) == len(small)
+
+
+@pytest.mark.parametrize("proto", ["pop3", "imap"])
+def test_keep_new_mail_between_runs(env, dovecot, small, corpus, proto):
+    dovecot.load(small[:20])
+    port = dovecot.pop3_port if proto == "pop3" else dovecot.imap_port
+    env.write_config([env.account("isp", proto, port, keep=True)])
+    r = env.fetch("--once")
+    assert r.rc == 0, r
+    assert_same_mail(env, small[:20])
+    assert upstream_count(dovecot) == 20
+    before = sorted(dovecot.read_maildir().values())
+    r = env.fetch("--once")
+    assert r.rc == 0, r
+    assert len(env.delivered()) == 20
+    # Upstream left exactly as it was (BODY.PEEK: not even \Seen).
+    assert sorted(dovecot.read_maildir().values()) == before
+    new = corpus.messages[150]
+    add_upstream(dovecot, new.data)
+    r = env.fetch("--once")
+    assert r.rc == 0, r
+    assert_same_mail(env, small[:20] + [new])
+
+
+def test_uidvalidity_change_does_not_refetch(env, dovecot, small, corpus):
+    dovecot.load(small[:15])
+    env.write_config([env.account("isp", "imap", dovecot.imap_port, keep=True)])
+    assert env.fetch("--once").rc == 0
+    assert len(env.delivered()) == 15
+    # Dovecot picks a new UIDVALIDITY (the current time) when its uidlist
+    # and indexes are gone: every UID is renumbered.
+    time.sleep(1.1)
+    for name in os.listdir(dovecot.maildir):
+        if name.startswith("dovecot"):
+            os.unlink(os.path.join(dovecot.maildir, name))
+    add_upstream(dovecot, corpus.messages[160].data)
+    r = env.fetch("--once", "-v")
+    assert r.rc == 0, r
+    assert "UIDVALIDITY changed" in r.err
+    assert_same_mail(env, small[:15] + [corpus.messages[160]])
+
+
+def test_two_folders(env, dovecot, small):
+    dovecot.load(small[:10])
+    make_folder(dovecot, "Archive")
+    for m in small[10:16]:
+        add_upstream(dovecot, m.data, folder="Archive")
+    env.write_config([env.account("isp", "imap", dovecot.imap_port,
+                                  folders=["INBOX", "Archive"])])
+    r = env.fetch("--once")
+    assert r.rc == 0, r
+    assert_same_mail(env, small[:16])
+    assert upstream_count(dovecot) == 0
+    assert upstream_count(dovecot, "Archive") == 0
+
+
+@pytest.mark.parametrize("proto", ["pop3", "imap"])
+def test_self_signed_refused_then_pinned(env, dovecot, small, proto):
+    dovecot.load(small[:3])
+    port = dovecot.pop3s_port if proto == "pop3" else dovecot.imaps_port
+    env.write_config([env.account("isp", proto, port, tls="tls")])
+    r = env.fetch("--once")
+    assert r.rc == 1
+    assert "isp: TLS: certificate not trusted (self-signed; pin %s to trust it)" % dovecot.fingerprint in r.err
+    assert env.delivered() == []
+    assert upstream_count(dovecot) == 3
+    env.write_config([env.account("isp", proto, port, tls="tls", fingerprint=dovecot.fingerprint)])
+    r = env.fetch("--once")
+    assert r.rc == 0, r
+    assert_same_mail(env, small[:3])
+
+
+@pytest.mark.parametrize("proto", ["pop3", "imap"])
+def test_wrong_password(env, dovecot, small, proto):
+    dovecot.load(small[:3])
+    port = dovecot.pop3_port if proto == "pop3" else dovecot.imap_port
+    env.write_config([env.account("isp", proto, port, password="not-the-password")])
+    r = env.fetch("--once")
+    assert r.rc == 1
+    assert "isp: login refused" in r.err
+    assert "not-the-password" not in r.err
+    assert upstream_count(dovecot) == 3
+
+
+def test_one_account_failing_does_not_stop_the_others(env, dovecot, small):
+    dovecot.load(small[:5])
+    env.write_config([env.account("bad", "imap", fixtures.free_port()),
+                      env.account("good", "imap", dovecot.imap_port)])
+    r = env.fetch("--once")
+    assert r.rc == 1
+    assert "bad: connect to 127.0.0.1 port" in r.err
+    assert_same_mail(env, small[:5])
+
+
+@pytest.mark.parametrize("proto", ["pop3", "imap"])
+def test_connection_cut_mid_message(env, dovecot, small, proto):
+    msgs = small[:30]
+    dovecot.load(msgs)
+    port = dovecot.pop3_port if proto == "pop3" else dovecot.imap_port
+    total = sum(len(m.crlf) for m in msgs)
+    with Proxy(port, cut_after=total // 2) as proxy:
+        env.write_config([env.account("isp", proto, proxy.port)])
+        r = env.fetch("--once")
+    assert r.rc == 1
+    assert "isp: " in r.err
+    got = len(env.delivered())
+    assert 0 < got < len(msgs)
+    if proto == "pop3":
+        assert upstream_count(dovecot) == len(msgs)   # no QUIT: nothing deleted
+    env.write_config([env.account("isp", proto, port)])
+    r = env.fetch("--once")
+    assert r.rc == 0, r
+    assert_same_mail(env, msgs)                       # no duplicates either
+    assert upstream_count(dovecot) == 0
+
+
+@pytest.mark.parametrize("proto", ["pop3", "imap"])
+def test_relay_down_deletes_nothing(env, dovecot, small, proto):
+    dovecot.load(small[:5])
+    port = dovecot.pop3_port if proto == "pop3" else dovecot.imap_port
+    env.write_config([env.account("isp", proto, port)],
+                     deliver="smtp:127.0.0.1:%d" % fixtures.free_port())
+    r = env.fetch("--once")
+    assert r.rc == 1
+    assert "temporarily" in r.err
+    assert upstream_count(dovecot) == 5
+    env.write_config([env.account("isp", proto, port)])
+    assert env.fetch("--once").rc == 0
+    assert_same_mail(env, small[:5])
+
+
+def test_max_size_leaves_big_mail_upstream(env, dovecot, small):
+    dovecot.load(small)
+    env.write_config([env.account("isp", "imap", dovecot.imap_port, max_size=200000)])
+    r = env.fetch("--once")
+    assert r.rc == 0, r
+    assert "over max_size" in r.err
+    small_ones = [m for m in small if len(m.crlf) <= 200000]
+    assert_same_mail(env, small_ones)
+    assert upstream_count(dovecot) == len(small) - len(small_ones)
+    r = env.fetch("--once")
+    assert r.rc == 0 and "over max_size" not in r.err      # logged once
+
+
+@pytest.mark.parametrize("proto", ["pop3", "imap"])
+def test_kill9_loses_nothing(env, dovecot, corpus, proto):
+    """20 rounds of SIGKILL at random moments, then a clean run: every
+    message is there, and no more duplicates than kills."""
+    msgs = corpus.messages[:150]
+    dovecot.load(msgs)
+    port = dovecot.pop3_port if proto == "pop3" else dovecot.imap_port
+    env.write_config([env.account("isp", proto, port)])
+    rng = random.Random(7)
+    exe = fixtures.program("fetcher/homemail-fetcher")
+    kills = 0
+    for _ in range(20):
+        p = subprocess.Popen([exe, "-c", env.conf, "--once"], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.005, 0.12))
+        if p.poll() is None:
+            p.send_signal(signal.SIGKILL)
+            kills += 1
+        p.wait()
+        if upstream_count(dovecot) == 0:
+            break
+    r = env.fetch("--once")
+    assert r.rc == 0, r
+    got = env.originals()
+    want = {m.data for m in msgs}
+    assert set(got) == want                       # nothing lost
+    dups = len(got) - len(want)
+    assert dups <= kills, (dups, kills)
+    assert upstream_count(dovecot) == 0
+
+
+def test_idle_five_accounts_two_folders(env, dovecot, corpus):
+    dovecot.load([])
+    accts = []
+    folders = []
+    for i in range(5):
+        pair = ["F%da" % i, "F%db" % i]
+        for f in pair:
+            make_folder(dovecot, f)
+        folders += pair
+        accts.append(env.account("acct%d" % i, "imap", dovecot.imap_port, idle=True,
+                                 folders=pair))
+    env.write_config(accts, interval=600)
+    exe = fixtures.program("fetcher/homemail-fetcher")
+    log = open(os.path.join(env.base, "daemon.log"), "wb")
+    p = subprocess.Popen([exe, "-c", env.conf, "-v"], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        # Wait until all ten folders are idling.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and _idling(log.name) < 10:
+            time.sleep(0.1)
+        assert _idling(log.name) >= 10, open(log.name, "rb").read()[-3000:]
+        latencies = []
+        for n, folder in enumerate(["F0a", "F3b", "F4a"]):
+            m = corpus.messages[170 + n]
+            imap = imaplib.IMAP4("127.0.0.1", dovecot.imap_port)
+            imap.login(dovecot.user, dovecot.password)
+            t0 = time.monotonic()
+            imap.append(folder, None, None, m.crlf)
+            imap.logout()
+            while time.monotonic() - t0 < 5:
+                if m.data in env.originals():
+                    break
+                time.sleep(0.02)
+            latencies.append(time.monotonic() - t0)
+            assert m.data in env.originals()
+        assert max(latencies) < 2.0, latencies
+    finally:
+        p.send_signal(signal.SIGTERM)
+        try:
+            rc = p.wait(15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            rc = None
+        log.close()
+    assert rc == 0, open(log.name, "rb").read()[-3000:]
+
+
+def _idling(path):
+    with open(path, "rb") as f:
+        text = f.read()
+    return text.count(b"S: + idling")

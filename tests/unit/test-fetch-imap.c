@@ -1,0 +1,821 @@
+/* The IMAP backend against a scripted server thread on 127.0.0.1: the
+ * exact commands sent (LOGIN/AUTHENTICATE, SELECT vs EXAMINE, SEARCH and
+ * FETCH sets, pipelining), STARTTLS required and PREAUTH refused, UIDPLUS
+ * vs EXPUNGE, IDLE, a BYE mid-fetch, an oversized literal, and a failing
+ * message callback that leaves the session usable. */
+#include "config.h"
+
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "fetcher/fetch.h"
+#include "lib/conn.h"
+#include "lib/tls.h"
+
+static char *tmpdir, *cert_pem, *key_pem;
+
+/* --- the scripted server --------------------------------------------------- */
+
+/* Script steps: "S:text" sends text + CRLF; "R:bytes" sends bytes as
+ * they are; "C:line" reads one line, which must be line; "TLS" runs the
+ * server handshake; "EOF" expects the client to close. After the script
+ * the server records whatever else the client sends until it closes. */
+typedef struct {
+	const char *const *script;
+	int lfd;
+	guint16 port;
+	GPtrArray *received;     /* every line the client sent */
+	GString *errors;
+	GThread *thread;
+} Server;
+
+static void
+server_step(Server *sv, HmConn *c, const char *step)
+{
+	g_autoptr(GError) err = NULL;
+	HmLine l;
+
+	if (g_str_has_prefix(step, "S:")) {
+		hm_conn_printf(c, NULL, "%s\r\n", step + 2);
+		hm_conn_flush(c, NULL);
+	} else if (g_str_has_prefix(step, "R:")) {
+		hm_conn_write(c, step + 2, strlen(step + 2), NULL);
+		hm_conn_flush(c, NULL);
+	} else if (g_str_has_prefix(step, "C:")) {
+		if (hm_conn_read_line(c, 100000, 0, &l, &err) != HM_IO_OK) {
+			g_string_append_printf(sv->errors, "want \"%s\": %s; ", step + 2,
+			                       err != NULL ? err->message : "?");
+			return;
+		}
+		g_ptr_array_add(sv->received, g_strdup(l.data));
+		if (strcmp(l.data, step + 2) != 0)
+			g_string_append_printf(sv->errors, "want \"%s\", got \"%s\"; ", step + 2, l.data);
+	} else if (strcmp(step, "TLS") == 0) {
+		SSL_CTX *ctx = hm_tls_server_ctx(cert_pem, key_pem, NULL);
+
+		if (hm_conn_start_tls_server(c, ctx, &err) < 0)
+			g_string_append_printf(sv->errors, "TLS: %s; ", err->message);
+		SSL_CTX_free(ctx);
+	} else if (strcmp(step, "EOF") == 0) {
+		if (hm_conn_read_line(c, 100000, 0, &l, NULL) == HM_IO_OK)
+			g_string_append_printf(sv->errors, "want EOF, got \"%s\"; ", l.data);
+	} else {
+		g_assert_not_reached();
+	}
+}
+
+static gpointer
+server_thread(gpointer p)
+{
+	Server *sv = p;
+	struct pollfd pfd = { .fd = sv->lfd, .events = POLLIN };
+	HmConn *c;
+	HmLine l;
+	int fd;
+
+	if (poll(&pfd, 1, 5000) != 1 || (fd = accept(sv->lfd, NULL, NULL)) < 0) {
+		g_string_append(sv->errors, "no client; ");
+		return NULL;
+	}
+	c = hm_conn_new(fd, 2000);
+	for (const char *const *s = sv->script; *s != NULL && sv->errors->len == 0; s++)
+		server_step(sv, c, *s);
+	hm_conn_set_timeout(c, 1000);
+	while (hm_conn_read_line(c, 100000, 0, &l, NULL) == HM_IO_OK)
+		g_ptr_array_add(sv->received, g_strdup(l.data));
+	hm_conn_free(c);
+	return NULL;
+}
+
+static Server *
+server_start(const char *const *script)
+{
+	Server *sv = g_new0(Server, 1);
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sv->script = script;
+	sv->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	g_assert_cmpint(bind(sv->lfd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+	g_assert_cmpint(listen(sv->lfd, 1), ==, 0);
+	g_assert_cmpint(getsockname(sv->lfd, (struct sockaddr *)&sa, &len), ==, 0);
+	sv->port = ntohs(sa.sin_port);
+	sv->received = g_ptr_array_new_with_free_func(g_free);
+	sv->errors = g_string_new(NULL);
+	sv->thread = g_thread_new("imap-server", server_thread, sv);
+	return sv;
+}
+
+/* Joins the server; asserts the script ran as written and the client sent
+ * exactly the lines in want (NULL-terminated), nothing more. */
+static void
+server_finish(Server *sv, const char *const *want)
+{
+	g_autofree char *got = NULL, *exp = NULL;
+
+	g_thread_join(sv->thread);
+	close(sv->lfd);
+	g_ptr_array_add(sv->received, NULL);
+	got = g_strjoinv("|", (char **)sv->received->pdata);
+	exp = g_strjoinv("|", (char **)want);
+	g_assert_cmpstr(sv->errors->str, ==, "");
+	g_assert_cmpstr(got, ==, exp);
+	g_ptr_array_unref(sv->received);
+	g_string_free(sv->errors, TRUE);
+	g_free(sv);
+}
+
+/* --- the client side --------------------------------------------------------- */
+
+typedef struct {
+	HmAccountConf acct;
+	HmFetchParams p;
+	Server *sv;
+} Fixture;
+
+static void
+fixture_init(Fixture *f, const char *const *script, HmTlsMode tls, gboolean keep)
+{
+	memset(f, 0, sizeof(*f));
+	f->sv = server_start(script);
+	f->acct.name = (char *)"t";
+	f->acct.host = (char *)"127.0.0.1";
+	f->acct.port = f->sv->port;
+	f->acct.tls = tls;
+	f->acct.user = (char *)"u";
+	f->acct.password.value = (char *)"p";
+	f->acct.keep = keep;
+	f->p.acct = &f->acct;
+	f->p.tls_ctx = hm_tls_client_ctx(cert_pem, NULL);
+	f->p.timeout_ms = 3000;
+	f->p.batch = 2;
+}
+
+static void
+fixture_finish(Fixture *f, const char *const *want)
+{
+	server_finish(f->sv, want);
+	SSL_CTX_free(f->p.tls_ctx);
+}
+
+/* Opens; asserts failure with code and message. */
+static void
+open_fails(Fixture *f, HmFetchError code, const char *msg)
+{
+	g_autoptr(GError) err = NULL;
+
+	g_assert_null(hm_fetch_imap.open(&f->p, &err));
+	g_assert_error(err, HM_FETCH_ERROR, (int)code);
+	g_assert_cmpstr(err->message, ==, msg);
+}
+
+typedef struct {
+	GString *got;     /* "uid=data;" per message */
+	int fail_at;      /* fail on this call (1-based), 0: never */
+	int calls;
+} Sink;
+
+static int
+sink_fn(const HmFetchItem *item, const char *data, gsize len, gpointer user_data, GError **err)
+{
+	Sink *k = user_data;
+
+	if (++k->calls == k->fail_at) {
+		g_set_error(err, HM_FETCH_ERROR, HM_FETCH_ERROR_LOCAL, "disk full");
+		return -1;
+	}
+	g_string_append_printf(k->got, "%s=", item->uid);
+	g_string_append_len(k->got, data, (gssize)len);
+	g_string_append_c(k->got, ';');
+	return 0;
+}
+
+#define GREETING "S:* OK [CAPABILITY IMAP4rev1 IDLE UIDPLUS] ready"
+#define LOGIN_OK "C:A0001 LOGIN \"u\" \"p\"", "S:A0001 OK [CAPABILITY IMAP4rev1 IDLE UIDPLUS] in"
+
+static HmFetchSession *
+open_ok(Fixture *f)
+{
+	g_autoptr(GError) err = NULL;
+	HmFetchSession *s = hm_fetch_imap.open(&f->p, &err);
+
+	g_assert_no_error(err);
+	g_assert_nonnull(s);
+	return s;
+}
+
+static GPtrArray *
+select_ok(HmFetchSession *s, guint32 first, guint32 want_validity)
+{
+	g_autoptr(GError) err = NULL;
+	GPtrArray *items = NULL;
+	guint32 v = 0;
+
+	g_assert_cmpint(hm_fetch_imap.select(s, "INBOX", first, &v, &items, &err), ==, 0);
+	g_assert_no_error(err);
+	g_assert_cmpuint(v, ==, want_validity);
+	return items;
+}
+
+static void
+close_ok(HmFetchSession *s)
+{
+	g_autoptr(GError) err = NULL;
+
+	g_assert_cmpint(hm_fetch_imap.close(s, &err), ==, 0);
+	g_assert_no_error(err);
+}
+
+/* The whole run with LOGIN, SELECT, SEARCH, sizes, identify, pipelined
+ * retrieve (unsolicited FETCH and EXISTS ignored, one message gone),
+ * UIDPLUS remove and LOGOUT. */
+static void
+test_full_session(void)
+{
+	static const char *const script[] = {
+		GREETING, LOGIN_OK,
+		"C:A0002 SELECT INBOX",
+		"R:* 5 EXISTS\r\n* 0 RECENT\r\n* OK [UIDVALIDITY 77] ok\r\n"
+		"A0002 OK [READ-WRITE] selected\r\n",
+		"C:A0003 UID SEARCH UID 3:*",
+		"S:* SEARCH 9 4 3 7 5 2\r\nA0003 OK done",
+		"C:A0004 UID FETCH 3:5,7,9 (RFC822.SIZE)",
+		"R:* 1 FETCH (UID 3 RFC822.SIZE 10)\r\n* 2 FETCH (RFC822.SIZE 20 UID 4)\r\n"
+		"* 3 FETCH (UID 5 RFC822.SIZE 30)\r\n* 5 FETCH (UID 9 RFC822.SIZE 90)\r\n"
+		"A0004 OK fetched\r\n",
+		"C:A0005 UID FETCH 3:5,9 (RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])",
+		"R:* 1 FETCH (UID 3 RFC822.SIZE 10 BODY[HEADER.FIELDS (MESSAGE-ID)] {23}\r\n"
+		"Message-ID:  <a@b> \r\n\r\n)\r\n"
+		"* 2 FETCH (UID 4 RFC822.SIZE 20 BODY[HEADER.FIELDS (\"MESSAGE-ID\")] {2}\r\n\r\n)\r\n"
+		"* 3 FETCH (UID 5 RFC822.SIZE 30 BODY[HEADER.FIELDS (MESSAGE-ID)] "
+		"\"Message-Id: <c@d>\")\r\n"
+		"A0005 OK fetched\r\n",
+		"C:A0006 UID FETCH 3 (BODY.PEEK[] RFC822.SIZE)",
+		"C:A0007 UID FETCH 4 (BODY.PEEK[] RFC822.SIZE)",
+		"R:* 1 FETCH (UID 3 RFC822.SIZE 5 BODY[] {5}\r\nhello)\r\n* 1 FETCH (FLAGS (\\Seen))\r\n"
+		"A0006 OK\r\n",
+		"C:A0008 UID FETCH 5 (BODY.PEEK[] RFC822.SIZE)",
+		"R:* 6 EXISTS\r\n* 2 FETCH (BODY[] {3}\r\nabc UID 4)\r\nA0007 OK\r\n",
+		"C:A0009 UID FETCH 9 (BODY.PEEK[] RFC822.SIZE)",
+		"R:A0008 NO Some messages could not be FETCHed (Failure)\r\n"
+		"* 5 FETCH (UID 9 BODY[] \"q\\\"uoted\")\r\nA0009 OK\r\n",
+		"C:A0010 UID STORE 3:4,9 +FLAGS.SILENT (\\Seen \\Deleted)",
+		"C:A0011 UID EXPUNGE 3:4,9",
+		"S:* 1 EXPUNGE\r\nA0010 OK stored\r\n* 1 EXPUNGE\r\n* 3 EXPUNGE\r\nA0011 OK expunged",
+		"C:A0012 LOGOUT",
+		"S:* BYE bye\r\nA0012 OK", NULL,
+	};
+	static const char *const want[] = {
+		"A0001 LOGIN \"u\" \"p\"", "A0002 SELECT INBOX", "A0003 UID SEARCH UID 3:*",
+		"A0004 UID FETCH 3:5,7,9 (RFC822.SIZE)",
+		"A0005 UID FETCH 3:5,9 (RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])",
+		"A0006 UID FETCH 3 (BODY.PEEK[] RFC822.SIZE)", "A0007 UID FETCH 4 (BODY.PEEK[] RFC822.SIZE)",
+		"A0008 UID FETCH 5 (BODY.PEEK[] RFC822.SIZE)", "A0009 UID FETCH 9 (BODY.PEEK[] RFC822.SIZE)",
+		"A0010 UID STORE 3:4,9 +FLAGS.SILENT (\\Seen \\Deleted)", "A0011 UID EXPUNGE 3:4,9",
+		"A0012 LOGOUT", NULL,
+	};
+	Fixture f;
+	HmFetchSession *s;
+	g_autoptr(GPtrArray) items = NULL;
+	g_autoptr(GError) err = NULL;
+	Sink k = { g_string_new(NULL), 0, 0 };
+	HmFetchItem *gone[3];
+
+	fixture_init(&f, script, HM_TLS_MODE_NONE, FALSE);
+	s = open_ok(&f);
+	g_assert_true(hm_fetch_imap.can_wait(s));
+	items = select_ok(s, 3, 77);
+	g_assert_cmpuint(items->len, ==, 4);
+	{
+		static const guint32 uids[] = { 3, 4, 5, 9 }, sizes[] = { 10, 20, 30, 90 };
+
+		for (guint i = 0; i < 4; i++) {
+			HmFetchItem *it = g_ptr_array_index(items, i);
+			g_autofree char *u = g_strdup_printf("%u", uids[i]);
+
+			g_assert_cmpuint(it->num, ==, uids[i]);
+			g_assert_cmpstr(it->uid, ==, u);
+			g_assert_cmpuint(it->size, ==, sizes[i]);
+		}
+	}
+	g_assert_cmpint(hm_fetch_imap.identify(s, items, &err), ==, 0);
+	g_assert_no_error(err);
+	g_assert_cmpstr(((HmFetchItem *)items->pdata[0])->message_id, ==, "<a@b>");
+	g_assert_null(((HmFetchItem *)items->pdata[1])->message_id);
+	g_assert_cmpstr(((HmFetchItem *)items->pdata[2])->message_id, ==, "<c@d>");
+	g_assert_null(((HmFetchItem *)items->pdata[3])->message_id);
+	g_assert_cmpint(hm_fetch_imap.retrieve(s, (HmFetchItem *const *)items->pdata, items->len,
+	                                       sink_fn, &k, &err), ==, 0);
+	g_assert_no_error(err);
+	g_assert_cmpstr(k.got->str, ==, "3=hello;4=abc;9=q\"uoted;");
+	gone[0] = items->pdata[0];
+	gone[1] = items->pdata[1];
+	gone[2] = items->pdata[3];
+	g_assert_cmpint(hm_fetch_imap.remove(s, gone, 3, &err), ==, 0);
+	g_assert_no_error(err);
+	close_ok(s);
+	fixture_finish(&f, want);
+	g_string_free(k.got, TRUE);
+}
+
+/* keep = true: EXAMINE, and an empty folder costs no further command;
+ * without UIDPLUS, remove() is STORE then a plain EXPUNGE. */
+static void
+test_examine_empty_and_expunge(void)
+{
+	static const char *const script[] = {
+		"S:* OK ready",
+		"C:A0001 CAPABILITY",
+		"S:* CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR\r\nA0001 OK",
+		"C:A0002 AUTHENTICATE PLAIN AHUAcA==",
+		"S:A0002 OK [CAPABILITY IMAP4rev1] done",
+		"C:A0003 EXAMINE INBOX",
+		"S:* 0 EXISTS\r\n* OK [UIDVALIDITY 5] x\r\nA0003 OK [READ-ONLY] examined",
+		"C:A0004 UID STORE 7 +FLAGS.SILENT (\\Seen \\Deleted)",
+		"S:A0004 OK",
+		"C:A0005 EXPUNGE",
+		"S:* 1 EXPUNGE\r\nA0005 OK",
+		"C:A0006 LOGOUT",
+		"S:* BYE\r\nA0006 OK", NULL,
+	};
+	static const char *const want[] = {
+		"A0001 CAPABILITY", "A0002 AUTHENTICATE PLAIN AHUAcA==", "A0003 EXAMINE INBOX",
+		"A0004 UID STORE 7 +FLAGS.SILENT (\\Seen \\Deleted)", "A0005 EXPUNGE", "A0006 LOGOUT",
+		NULL,
+	};
+	Fixture f;
+	HmFetchSession *s;
+	g_autoptr(GPtrArray) items = NULL;
+	g_autoptr(GError) err = NULL;
+	HmFetchItem it = { .uid = (char *)"7", .num = 7 }, *one = &it;
+
+	fixture_init(&f, script, HM_TLS_MODE_NONE, TRUE);
+	s = open_ok(&f);
+	g_assert_false(hm_fetch_imap.can_wait(s));
+	items = select_ok(s, 1, 5);
+	g_assert_cmpuint(items->len, ==, 0);
+	g_assert_cmpint(hm_fetch_imap.remove(s, &one, 1, &err), ==, 0);
+	g_assert_no_error(err);
+	close_ok(s);
+	fixture_finish(&f, want);
+}
+
+/* STARTTLS: pre-TLS capabilities are forgotten (AUTH=PLAIN offered in
+ * clear is not used), AUTHENTICATE without SASL-IR waits for "+". */
+static void
+test_starttls(void)
+{
+	static const char *const script[] = {
+		"S:* OK [CAPABILITY IMAP4rev1 STARTTLS AUTH=PLAIN] ready",
+		"C:A0001 STARTTLS",
+		"S:A0001 OK go",
+		"TLS",
+		"C:A0002 CAPABILITY",
+		"S:* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\nA0002 OK",
+		"C:A0003 AUTHENTICATE PLAIN",
+		"S:+ ",
+		"C:AHUAcA==",
+		"S:A0003 OK done",
+		"C:A0004 CAPABILITY",
+		"S:* CAPABILITY IMAP4rev1 IDLE\r\nA0004 OK",
+		"C:A0005 LOGOUT",
+		"S:* BYE\r\nA0005 OK", NULL,
+	};
+	static const char *const want[] = {
+		"A0001 STARTTLS", "A0002 CAPABILITY", "A0003 AUTHENTICATE PLAIN", "AHUAcA==",
+		"A0004 CAPABILITY", "A0005 LOGOUT", NULL,
+	};
+	Fixture f;
+	HmFetchSession *s;
+
+	fixture_init(&f, script, HM_TLS_MODE_STARTTLS, FALSE);
+	s = open_ok(&f);
+	g_assert_true(hm_fetch_imap.can_wait(s));
+	close_ok(s);
+	fixture_finish(&f, want);
+}
+
+static void
+test_starttls_missing(void)
+{
+	static const char *const script[] = {
+		"S:* OK ready",
+		"C:A0001 CAPABILITY",
+		"S:* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\nA0001 OK",
+		"EOF", NULL,
+	};
+	static const char *const want[] = { "A0001 CAPABILITY", NULL };
+	Fixture f;
+
+	fixture_init(&f, script, HM_TLS_MODE_STARTTLS, FALSE);
+	open_fails(&f, HM_FETCH_ERROR_TLS, "TLS: server does not offer STARTTLS");
+	fixture_finish(&f, want);
+}
+
+static void
+test_starttls_preauth(void)
+{
+	static const char *const script[] = { "S:* PREAUTH [CAPABILITY IMAP4rev1 STARTTLS] hi", "EOF", NULL };
+	static const char *const want[] = { NULL };
+	Fixture f;
+
+	fixture_init(&f, script, HM_TLS_MODE_STARTTLS, FALSE);
+	open_fails(&f, HM_FETCH_ERROR_TLS, "TLS: server sent PREAUTH, so STARTTLS is impossible; "
+	           "refusing to continue in clear");
+	fixture_finish(&f, want);
+}
+
+/* Plain text sent right after the STARTTLS reply must not be taken as
+ * TLS-protected (CVE-2011-0411). */
+static void
+test_starttls_injection(void)
+{
+	static const char *const script[] = {
+		"S:* OK [CAPABILITY IMAP4rev1 STARTTLS] ready",
+		"C:A0001 STARTTLS",
+		"R:A0001 OK go\r\n* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n",
+		"EOF", NULL,
+	};
+	static const char *const want[] = { "A0001 STARTTLS", NULL };
+	Fixture f;
+	g_autoptr(GError) err = NULL;
+
+	fixture_init(&f, script, HM_TLS_MODE_STARTTLS, FALSE);
+	g_assert_null(hm_fetch_imap.open(&f.p, &err));
+	g_assert_error(err, HM_FETCH_ERROR, HM_FETCH_ERROR_TLS);
+	g_assert_true(g_str_has_prefix(err->message, "TLS: "));
+	fixture_finish(&f, want);
+}
+
+static void
+test_preauth_plain(void)
+{
+	static const char *const script[] = {
+		"S:* PREAUTH [CAPABILITY IMAP4rev1] welcome",
+		"C:A0001 LOGOUT",
+		"S:* BYE\r\nA0001 OK", NULL,
+	};
+	static const char *const want[] = { "A0001 LOGOUT", NULL };
+	Fixture f;
+
+	fixture_init(&f, script, HM_TLS_MODE_NONE, FALSE);
+	close_ok(open_ok(&f));
+	fixture_finish(&f, want);
+}
+
+static void
+test_login_errors(void)
+{
+	static const char *const refused[] = {
+		GREETING, "C:A0001 LOGIN \"u\" \"p\"",
+		"S:A0001 NO [AUTHENTICATIONFAILED] Authentication\001 failed.", "EOF", NULL,
+	};
+	static const char *const want_refused[] = { "A0001 LOGIN \"u\" \"p\"", NULL };
+	static const char *const disabled[] = { "S:* OK [CAPABILITY IMAP4rev1 LOGINDISABLED] x", "EOF", NULL };
+	static const char *const bye[] = { "S:* BYE too busy", "EOF", NULL };
+	static const char *const none[] = { NULL };
+	Fixture f;
+
+	fixture_init(&f, refused, HM_TLS_MODE_NONE, FALSE);
+	open_fails(&f, HM_FETCH_ERROR_AUTH,
+	           "login refused: [AUTHENTICATIONFAILED] Authentication failed.");
+	fixture_finish(&f, want_refused);
+
+	fixture_init(&f, disabled, HM_TLS_MODE_NONE, FALSE);
+	open_fails(&f, HM_FETCH_ERROR_AUTH, "login refused: the server has LOGINDISABLED and "
+	           "does not offer AUTH=PLAIN");
+	fixture_finish(&f, none);
+
+	fixture_init(&f, bye, HM_TLS_MODE_NONE, FALSE);
+	open_fails(&f, HM_FETCH_ERROR_SERVER, "server said BYE: too busy");
+	fixture_finish(&f, none);
+
+	fixture_init(&f, disabled, HM_TLS_MODE_NONE, FALSE);
+	f.acct.password.value = NULL;
+	open_fails(&f, HM_FETCH_ERROR_AUTH, "no password configured");
+	fixture_finish(&f, none);
+
+	/* An IPv4-mapped address is not "loopback" to the password rule. */
+	fixture_init(&f, (const char *const []) { GREETING, "EOF", NULL }, HM_TLS_MODE_NONE, FALSE);
+	f.acct.host = (char *)"::ffff:127.0.0.1";
+	open_fails(&f, HM_FETCH_ERROR_TLS, "refusing to send the password in clear to "
+	           "::ffff:127.0.0.1 (use tls, or allow_plaintext = true)");
+	fixture_finish(&f, none);
+}
+
+/* A password that needs a literal; the "+" is awaited. */
+static void
+test_login_literal(void)
+{
+	static const char *const script[] = {
+		GREETING,
+		"C:A0001 LOGIN \"u\" {7}",
+		"S:+ go ahead",
+		"C:p\xc3\xa4sswd",
+		"S:A0001 OK [CAPABILITY IMAP4rev1] in",
+		"C:A0002 LOGOUT",
+		"S:* BYE\r\nA0002 OK", NULL,
+	};
+	static const char *const want[] = {
+		"A0001 LOGIN \"u\" {7}", "p\xc3\xa4sswd", "A0002 LOGOUT", NULL,
+	};
+	Fixture f;
+
+	fixture_init(&f, script, HM_TLS_MODE_NONE, FALSE);
+	f.acct.password.value = (char *)"p\xc3\xa4sswd";
+	close_ok(open_ok(&f));
+	fixture_finish(&f, want);
+}
+
+static void
+select_fails(const char *const *script, const char *const *want, const char *msg)
+{
+	Fixture f;
+	HmFetchSession *s;
+	g_autoptr(GError) err = NULL;
+	GPtrArray *items = NULL;
+	guint32 v;
+
+	fixture_init(&f, script, HM_TLS_MODE_NONE, FALSE);
+	s = open_ok(&f);
+	g_assert_cmpint(hm_fetch_imap.select(s, "INBOX", 1, &v, &items, &err), ==, -1);
+	g_assert_null(items);
+	g_assert_error(err, HM_FETCH_ERROR, HM_FETCH_ERROR_PROTOCOL);
+	g_assert_cmpstr(err->message, ==, msg);
+	hm_fetch_imap.abort(s);
+	fixture_finish(&f, want);
+}
+
+static void
+test_select_errors(void)
+{
+	static const char *const want2[] = { "A0001 LOGIN \"u\" \"p\"", "A0002 SELECT INBOX", NULL };
+	static const char *const want3[] = {
+		"A0001 LOGIN \"u\" \"p\"", "A0002 SELECT INBOX", "A0003 UID SEARCH UID 1:*", NULL,
+	};
+
+	select_fails((const char *const []) { GREETING, LOGIN_OK, "C:A0002 SELECT INBOX",
+	             "S:* 3 EXISTS\r\nA0002 OK", "EOF", NULL }, want2,
+	             "server sent no UIDVALIDITY for INBOX");
+	select_fails((const char *const []) { GREETING, LOGIN_OK, "C:A0002 SELECT INBOX",
+	             "S:* 99999999999 EXISTS", "EOF", NULL }, want2,
+	             "bad number in an untagged response");
+	select_fails((const char *const []) { GREETING, LOGIN_OK, "C:A0002 SELECT INBOX",
+	             "S:* OK [UIDVALIDITY -1] x", "EOF", NULL }, want2, "bad UIDVALIDITY");
+	select_fails((const char *const []) { GREETING, LOGIN_OK, "C:A0002 SELECT INBOX",
+	             "S:* 3 EXISTS\r\n* OK [UIDVALIDITY 1] x\r\nA0002 OK", "C:A0003 UID SEARCH UID 1:*",
+	             "S:* SEARCH 1 4294967296\r\nA0003 OK", "EOF", NULL }, want3,
+	             "bad UID in a SEARCH reply");
+	select_fails((const char *const []) { GREETING, LOGIN_OK, "C:A0002 SELECT INBOX",
+	             "S:* 3 EXISTS\r\n* OK [UIDVALIDITY 1] x\r\nA0002 OK", "C:A0003 UID SEARCH UID 1:*",
+	             "S:* SEARCH 1 -2\r\nA0003 OK", "EOF", NULL }, want3,
+	             "bad UID in a SEARCH reply");
+}
+
+static void
+add_fetch(GPtrArray *script, GPtrArray *want, guint tag, const char *set)
+{
+	char *line = g_strdup_printf("A%04u UID FETCH %s (RFC822.SIZE)", tag, set);
+
+	g_assert_cmpuint(strlen(line) + 2, <, 8000);
+	g_ptr_array_add(script, g_strdup_printf("C:%s", line));
+	g_ptr_array_add(want, line);
+}
+
+/* Sets of many scattered UIDs are split into several commands, each
+ * under 8000 octets, all sent before the first reply is read. */
+static void
+test_long_sets(void)
+{
+	GPtrArray *script = g_ptr_array_new_with_free_func(g_free);
+	GPtrArray *want = g_ptr_array_new_with_free_func(g_free);
+	GString *search = g_string_new("S:* SEARCH");
+	GString *cmd = g_string_new(NULL);
+	Fixture f;
+	HmFetchSession *s;
+	g_autoptr(GPtrArray) items = NULL;
+	guint ncmd = 0;
+
+	for (guint u = 1000001; u < 1006000; u += 2)
+		g_string_append_printf(search, " %u", u);
+	g_string_append(search, "\r\nA0003 OK");
+	g_ptr_array_add(script, g_strdup(GREETING));
+	g_ptr_array_add(script, g_strdup("C:A0001 LOGIN \"u\" \"p\""));
+	g_ptr_array_add(script, g_strdup("S:A0001 OK [CAPABILITY IMAP4rev1] in"));
+	g_ptr_array_add(script, g_strdup("C:A0002 SELECT INBOX"));
+	g_ptr_array_add(script, g_strdup("S:* 3000 EXISTS\r\n* OK [UIDVALIDITY 9] x\r\nA0002 OK"));
+	g_ptr_array_add(script, g_strdup("C:A0003 UID SEARCH UID 1:*"));
+	g_ptr_array_add(script, g_string_free(search, FALSE));
+	g_ptr_array_add(want, g_strdup("A0001 LOGIN \"u\" \"p\""));
+	g_ptr_array_add(want, g_strdup("A0002 SELECT INBOX"));
+	g_ptr_array_add(want, g_strdup("A0003 UID SEARCH UID 1:*"));
+	/* The commands the client must send, computed independently: each
+	 * line with its tag and CRLF under 8000 octets. */
+	for (guint u = 1000001; u < 1006000; u += 2) {
+		char part[16];
+
+		g_snprintf(part, sizeof(part), "%u", u);
+		if (cmd->len > 0 && strlen("UID FETCH ") + cmd->len + 1 + strlen(part) +
+		    strlen(" (RFC822.SIZE)") >= 8000 - 16) {
+			add_fetch(script, want, 4 + ncmd++, cmd->str);
+			g_string_truncate(cmd, 0);
+		}
+		if (cmd->len > 0)
+			g_string_append_c(cmd, ',');
+		g_string_append(cmd, part);
+	}
+	add_fetch(script, want, 4 + ncmd++, cmd->str);
+	g_assert_cmpuint(ncmd, ==, 4);
+	g_ptr_array_add(script, g_strdup("S:* 1 FETCH (UID 1000001 RFC822.SIZE 1)\r\nA0004 OK\r\n"
+	                                 "A0005 OK\r\nA0006 OK\r\nA0007 OK"));
+	g_ptr_array_add(script, g_strdup("EOF"));
+	g_ptr_array_add(script, NULL);
+	g_ptr_array_add(want, NULL);
+	fixture_init(&f, (const char *const *)script->pdata, HM_TLS_MODE_NONE, FALSE);
+	f.p.batch = 8;
+	s = open_ok(&f);
+	items = select_ok(s, 1, 9);
+	g_assert_cmpuint(items->len, ==, 1);  /* the others vanished */
+	hm_fetch_imap.abort(s);
+	fixture_finish(&f, (const char *const *)want->pdata);
+	g_string_free(cmd, TRUE);
+	g_ptr_array_unref(script);
+	g_ptr_array_unref(want);
+}
+
+/* Script prefix: logged in, INBOX selected with EXISTS 2, UIDs 1 and 2. */
+#define SELECTED \
+	GREETING, LOGIN_OK, "C:A0002 SELECT INBOX", \
+	"S:* 2 EXISTS\r\n* OK [UIDVALIDITY 1] x\r\nA0002 OK", "C:A0003 UID SEARCH UID 1:*", \
+	"S:* SEARCH 1 2\r\nA0003 OK", "C:A0004 UID FETCH 1:2 (RFC822.SIZE)", \
+	"S:* 1 FETCH (UID 1 RFC822.SIZE 3)\r\n* 2 FETCH (UID 2 RFC822.SIZE 3)\r\nA0004 OK"
+#define SELECTED_WANT \
+	"A0001 LOGIN \"u\" \"p\"", "A0002 SELECT INBOX", "A0003 UID SEARCH UID 1:*", \
+	"A0004 UID FETCH 1:2 (RFC822.SIZE)"
+
+static void
+retrieve_fails(const char *const *script, const char *const *want, int fail_at,
+               HmFetchError code, const char *msg, gboolean usable)
+{
+	Fixture f;
+	HmFetchSession *s;
+	g_autoptr(GPtrArray) items = NULL;
+	g_autoptr(GError) err = NULL;
+	Sink k = { g_string_new(NULL), fail_at, 0 };
+
+	fixture_init(&f, script, HM_TLS_MODE_NONE, FALSE);
+	s = open_ok(&f);
+	items = select_ok(s, 1, 1);
+	g_assert_cmpint(hm_fetch_imap.retrieve(s, (HmFetchItem *const *)items->pdata, items->len,
+	                                       sink_fn, &k, &err), ==, -1);
+	g_assert_error(err, HM_FETCH_ERROR, (int)code);
+	g_assert_cmpstr(err->message, ==, msg);
+	if (usable)
+		close_ok(s);
+	else
+		hm_fetch_imap.abort(s);
+	fixture_finish(&f, want);
+	g_string_free(k.got, TRUE);
+}
+
+static void
+test_retrieve_errors(void)
+{
+	static const char *const want[] = {
+		SELECTED_WANT, "A0005 UID FETCH 1 (BODY.PEEK[] RFC822.SIZE)",
+		"A0006 UID FETCH 2 (BODY.PEEK[] RFC822.SIZE)", NULL,
+	};
+	static const char *const want_logout[] = {
+		SELECTED_WANT, "A0005 UID FETCH 1 (BODY.PEEK[] RFC822.SIZE)",
+		"A0006 UID FETCH 2 (BODY.PEEK[] RFC822.SIZE)", "A0007 LOGOUT", NULL,
+	};
+
+	retrieve_fails((const char *const []) { SELECTED,
+	               "C:A0005 UID FETCH 1 (BODY.PEEK[] RFC822.SIZE)",
+	               "C:A0006 UID FETCH 2 (BODY.PEEK[] RFC822.SIZE)",
+	               "S:* 1 FETCH (UID 1 BODY[] {3}\r\nabc)\r\n* BYE shutting\x1b down", "EOF", NULL },
+	               want, 0, HM_FETCH_ERROR_PROTOCOL, "server said BYE: shutting down", FALSE);
+	retrieve_fails((const char *const []) { SELECTED,
+	               "C:A0005 UID FETCH 1 (BODY.PEEK[] RFC822.SIZE)",
+	               "C:A0006 UID FETCH 2 (BODY.PEEK[] RFC822.SIZE)",
+	               "S:* 1 FETCH (UID 1 BODY[] {268435457}", "EOF", NULL },
+	               want, 0, HM_FETCH_ERROR_PROTOCOL,
+	               "literal of 268435457 octets exceeds the limit", FALSE);
+	retrieve_fails((const char *const []) { SELECTED,
+	               "C:A0005 UID FETCH 1 (BODY.PEEK[] RFC822.SIZE)",
+	               "C:A0006 UID FETCH 2 (BODY.PEEK[] RFC822.SIZE)",
+	               "S:* 1 FETCH (BODY[] {3}\r\nabc)", "EOF", NULL },
+	               want, 0, HM_FETCH_ERROR_PROTOCOL, "FETCH reply without UID", FALSE);
+	/* fn fails on the first message: nothing more is sent, the second
+	 * reply is drained, and the session can still LOGOUT. */
+	retrieve_fails((const char *const []) { SELECTED,
+	               "C:A0005 UID FETCH 1 (BODY.PEEK[] RFC822.SIZE)",
+	               "C:A0006 UID FETCH 2 (BODY.PEEK[] RFC822.SIZE)",
+	               "S:* 1 FETCH (UID 1 BODY[] {3}\r\nabc)\r\nA0005 OK\r\n"
+	               "* 2 FETCH (UID 2 BODY[] {3}\r\ndef)\r\nA0006 OK",
+	               "C:A0007 LOGOUT", "S:* BYE\r\nA0007 OK", NULL },
+	               want_logout, 1, HM_FETCH_ERROR_LOCAL, "disk full", TRUE);
+}
+
+static int stop_flag;
+
+static gpointer
+set_stop(gpointer p)
+{
+	g_usleep(700 * 1000);
+	g_atomic_int_set(&stop_flag, 1);
+	return NULL;
+}
+
+static void
+test_idle(void)
+{
+	static const char *const script[] = {
+		SELECTED,
+		"C:A0005 IDLE", "S:+ idling", "S:* 1 FETCH (FLAGS (\\Seen))\r\n* 2 EXISTS",
+		"S:* 3 EXISTS", "C:DONE", "S:A0005 OK done",
+		"C:A0006 IDLE", "S:+ idling", "C:DONE", "S:* 4 EXISTS\r\nA0006 OK done",
+		"C:A0007 IDLE", "S:+ idling", "C:DONE", "S:A0007 OK done",
+		"C:A0008 IDLE", "S:* 1 EXPUNGE\r\n+ idling\r\n* 4 EXISTS", "C:DONE", "S:A0008 OK",
+		"C:A0009 LOGOUT", "S:* BYE\r\nA0009 OK", NULL,
+	};
+	static const char *const want[] = {
+		SELECTED_WANT, "A0005 IDLE", "DONE", "A0006 IDLE", "DONE", "A0007 IDLE", "DONE",
+		"A0008 IDLE", "DONE", "A0009 LOGOUT", NULL,
+	};
+	Fixture f;
+	HmFetchSession *s;
+	g_autoptr(GPtrArray) items = NULL;
+	g_autoptr(GError) err = NULL;
+	GThread *t;
+	gint64 t0;
+
+	fixture_init(&f, script, HM_TLS_MODE_NONE, FALSE);
+	s = open_ok(&f);
+	items = select_ok(s, 1, 1);
+	/* A flag change and an EXISTS that is not new are no reason to wake. */
+	g_assert_cmpint(hm_fetch_imap.wait(s, 5000, &stop_flag, &err), ==, 1);
+	g_assert_no_error(err);
+	t0 = g_get_monotonic_time();
+	t = g_thread_new("stop", set_stop, NULL);
+	g_assert_cmpint(hm_fetch_imap.wait(s, 10000, &stop_flag, &err), ==, 0);
+	g_assert_no_error(err);
+	g_assert_cmpint(g_get_monotonic_time() - t0, <, 1500000);
+	g_thread_join(t);
+	g_atomic_int_set(&stop_flag, 0);
+	t0 = g_get_monotonic_time();
+	g_assert_cmpint(hm_fetch_imap.wait(s, 600, &stop_flag, &err), ==, 0);
+	g_assert_no_error(err);
+	g_assert_cmpint(g_get_monotonic_time() - t0, >=, 590000);
+	/* After an EXPUNGE, EXISTS back at the old count is new mail. */
+	g_assert_cmpint(hm_fetch_imap.wait(s, 5000, &stop_flag, &err), ==, 1);
+	g_assert_no_error(err);
+	close_ok(s);
+	fixture_finish(&f, want);
+}
+
+int
+main(int argc, char **argv)
+{
+	g_autoptr(GError) err = NULL;
+	g_autofree char *cmd = NULL, *out = NULL, *errout = NULL;
+	int status = 0;
+
+	g_test_init(&argc, &argv, NULL);
+	tmpdir = g_dir_make_tmp("hm-imap-XXXXXX", &err);
+	g_assert_no_error(err);
+	cert_pem = g_build_filename(tmpdir, "cert.pem", NULL);
+	key_pem = g_build_filename(tmpdir, "key.pem", NULL);
+	cmd = g_strdup_printf("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+	                      "-nodes -days 2 -subj /CN=localhost "
+	                      "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 "
+	                      "-keyout %s -out %s", key_pem, cert_pem);
+	g_spawn_command_line_sync(cmd, &out, &errout, &status, &err);
+	g_assert_no_error(err);
+	g_assert_cmpint(status, ==, 0);
+	g_test_add_func("/fetch-imap/full-session", test_full_session);
+	g_test_add_func("/fetch-imap/examine-empty-expunge", test_examine_empty_and_expunge);
+	g_test_add_func("/fetch-imap/starttls", test_starttls);
+	g_test_add_func("/fetch-imap/starttls-missing", test_starttls_missing);
+	g_test_add_func("/fetch-imap/starttls-preauth", test_starttls_preauth);
+	g_test_add_func("/fetch-imap/starttls-injection", test_starttls_injection);
+	g_test_add_func("/fetch-imap/preauth-plain", test_preauth_plain);
+	g_test_add_func("/fetch-imap/login-errors", test_login_errors);
+	g_test_add_func("/fetch-imap/login-literal", test_login_literal);
+	g_test_add_func("/fetch-imap/select-errors", test_select_errors);
+	g_test_add_func("/fetch-imap/long-sets", test_long_sets);
+	g_test_add_func("/fetch-imap/retrieve-errors", test_retrieve_errors);
+	g_test_add_func("/fetch-imap/idle", test_idle);
+	status = g_test_run();
+	unlink(cert_pem);
+	unlink(key_pem);
+	g_rmdir(tmpdir);
+	return status;
+}

@@ -1,0 +1,839 @@
+/* The SMTP/LMTP client engine: the pure reply and EHLO parsers (input split
+ * at every offset, every bound), then transcripts against a scripted
+ * server thread on 127.0.0.1: pipelined order, dot-stuffing, LMTP
+ * per-recipient replies, refusals and RSET, broken servers, timeouts,
+ * STARTTLS and AUTH PLAIN. */
+#include "config.h"
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "lib/conn.h"
+#include "lib/error.h"
+#include "lib/net.h"
+#include "lib/smtpc.h"
+#include "lib/tls.h"
+
+/* ---- the pure parsers -------------------------------------------------- */
+
+static int
+parse(const char *text, HmSmtpReply *r, gsize *used, GError **err)
+{
+	hm_smtp_reply_init(r);
+	return hm_smtp_reply_parse(text, strlen(text), r, used, err);
+}
+
+static void
+test_reply_multiline(void)
+{
+	static const char in[] = "250-box.test hello\r\n250-2.0.0 second\n250 2.0.0 last\r\nnext";
+	HmSmtpReply r;
+	gsize used = 0;
+	g_autofree char *one = NULL;
+
+	g_assert_cmpint(parse(in, &r, &used, NULL), ==, 1);
+	g_assert_cmpuint(used, ==, strlen(in) - 4);
+	g_assert_cmpuint(r.code, ==, 250);
+	g_assert_cmpuint(r.n_lines, ==, 3);
+	g_assert_cmpstr(r.enhanced, ==, "");  /* the first line has none */
+	g_assert_cmpstr(r.text->str, ==, "box.test hello\nsecond\nlast");
+	one = hm_smtp_reply_oneline(&r);
+	g_assert_cmpstr(one, ==, "250 box.test hello second last");
+	hm_smtp_reply_clear(&r);
+
+	/* Every prefix is incomplete: a reply split anywhere reassembles. */
+	for (gsize cut = 0; cut < strlen(in) - 4; cut++) {
+		hm_smtp_reply_init(&r);
+		g_assert_cmpint(hm_smtp_reply_parse(in, cut, &r, &used, NULL), ==, 0);
+		hm_smtp_reply_clear(&r);
+	}
+}
+
+static void
+test_reply_enhanced(void)
+{
+	HmSmtpReply r;
+	gsize used;
+	g_autofree char *one = NULL;
+
+	g_assert_cmpint(parse("550-5.1.1 <bob@x>: no\r\n550 5.1.1 such\tuser\r\n", &r, &used, NULL),
+	                ==, 1);
+	g_assert_cmpstr(r.enhanced, ==, "5.1.1");
+	g_assert_cmpstr(r.text->str, ==, "<bob@x>: no\nsuch\tuser");
+	one = hm_smtp_reply_oneline(&r);
+	g_assert_cmpstr(one, ==, "550 5.1.1 <bob@x>: no such?user");
+	hm_smtp_reply_clear(&r);
+
+	/* A class that differs from the code's is text, not an enhanced code. */
+	g_assert_cmpint(parse("451 5.1.1 odd\r\n", &r, &used, NULL), ==, 1);
+	g_assert_cmpstr(r.enhanced, ==, "");
+	hm_smtp_reply_clear(&r);
+	g_assert_cmpint(parse("250 2.1234.0 x\r\n", &r, &used, NULL), ==, 1);
+	g_assert_cmpstr(r.enhanced, ==, "");
+	hm_smtp_reply_clear(&r);
+	g_assert_cmpint(parse("250 2.0.0\r\n", &r, &used, NULL), ==, 1);
+	g_assert_cmpstr(r.enhanced, ==, "2.0.0");
+	g_assert_cmpstr(r.text->str, ==, "");
+	hm_smtp_reply_clear(&r);
+	/* A bare code ends a reply; "250-" continues it with empty text. */
+	g_assert_cmpint(parse("250-\r\n250\r\n", &r, &used, NULL), ==, 1);
+	g_assert_cmpuint(r.n_lines, ==, 2);
+	hm_smtp_reply_clear(&r);
+}
+
+static void
+test_reply_malformed(void)
+{
+	static const char *const bad[] = {
+		"25\r\n", "2500 x\r\n", "250x\r\n", "199 x\r\n", "600 x\r\n", "260 x\r\n",
+		"25a x\r\n", " 250 x\r\n", "-250 x\r\n", "+250 x\r\n", "250-a\r\n251 b\r\n",
+		"250-a\r\n550 b\r\n", "\r\n", "250-x\r\n\r\n",
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+		HmSmtpReply r;
+		gsize used;
+		g_autoptr(GError) err = NULL;
+
+		g_assert_cmpint(parse(bad[i], &r, &used, &err), ==, -1);
+		g_assert_error(err, HM_ERROR, HM_ERROR_PROTOCOL);
+		hm_smtp_reply_clear(&r);
+	}
+}
+
+static void
+test_reply_bounds(void)
+{
+	GString *in = g_string_new("250 ");
+	HmSmtpReply r;
+	gsize used;
+	g_autoptr(GError) err = NULL;
+
+	/* 2048 octets with CRLF pass; one more does not, even unterminated. */
+	g_string_append(in, "x");
+	while (in->len < HM_SMTP_REPLY_LINE_MAX - 2)
+		g_string_append_c(in, 'x');
+	g_string_append(in, "\r\n");
+	g_assert_cmpint(parse(in->str, &r, &used, NULL), ==, 1);
+	hm_smtp_reply_clear(&r);
+	g_string_insert_c(in, 5, 'y');
+	g_assert_cmpint(parse(in->str, &r, &used, &err), ==, -1);
+	g_assert_nonnull(strstr(err->message, "too long"));
+	g_clear_error(&err);
+	hm_smtp_reply_clear(&r);
+	g_string_truncate(in, in->len - 2);
+	g_assert_cmpint(parse(in->str, &r, &used, &err), ==, -1);
+	g_clear_error(&err);
+	hm_smtp_reply_clear(&r);
+
+	/* 100 lines pass, 101 do not. */
+	g_string_truncate(in, 0);
+	for (int i = 0; i < HM_SMTP_REPLY_LINES_MAX - 1; i++)
+		g_string_append(in, "250-x\r\n");
+	g_string_append(in, "250 x\r\n");
+	g_assert_cmpint(parse(in->str, &r, &used, NULL), ==, 1);
+	hm_smtp_reply_clear(&r);
+	g_string_prepend(in, "250-x\r\n");
+	g_assert_cmpint(parse(in->str, &r, &used, &err), ==, -1);
+	g_assert_nonnull(strstr(err->message, "more than 100 lines"));
+	hm_smtp_reply_clear(&r);
+
+	/* Nothing may follow the last line of a fed reply. */
+	hm_smtp_reply_init(&r);
+	g_assert_cmpint(hm_smtp_reply_feed(&r, "250 x", 5, NULL), ==, 1);
+	g_assert_cmpint(hm_smtp_reply_feed(&r, "250 x", 5, NULL), ==, -1);
+	hm_smtp_reply_clear(&r);
+	g_string_free(in, TRUE);
+}
+
+static void
+test_oneline_cap(void)
+{
+	HmSmtpReply r;
+	g_autofree char *one = NULL;
+
+	hm_smtp_reply_init(&r);
+	for (int i = 0; i < 20; i++)
+		g_assert_cmpint(hm_smtp_reply_feed(&r, "451-0123456789012345678901234567890123456789",
+		                                   44, NULL), ==, 0);
+	g_assert_cmpint(hm_smtp_reply_feed(&r, "451 \001end", 8, NULL), ==, 1);
+	one = hm_smtp_reply_oneline(&r);
+	g_assert_cmpuint(strlen(one), ==, HM_SMTP_ONELINE_MAX);
+	g_assert_true(g_str_has_prefix(one, "451 0123"));
+	g_assert_null(strchr(one, '\n'));
+	hm_smtp_reply_clear(&r);
+}
+
+static void
+test_ext(void)
+{
+	HmSmtpReply r;
+	HmSmtpExt ext;
+	gsize used;
+
+	g_assert_cmpint(parse("250-box.test PIPELINING\r\n250-pipelining\r\n250-SIZE 1000\r\n"
+	                      "250-8BITMIME\r\n250-STARTTLS\r\n250-AUTH plain LOGIN\r\n"
+	                      "250-AUTH=CRAM-MD5 PLAIN bad!mech\r\n250-X-UNKNOWN y\r\n"
+	                      "250 ENHANCEDSTATUSCODES\r\n", &r, &used, NULL), ==, 1);
+	hm_smtp_ext_parse(&r, &ext);
+	g_assert_cmpuint(ext.flags, ==, HM_SMTP_EXT_PIPELINING | HM_SMTP_EXT_SIZE |
+	                 HM_SMTP_EXT_8BITMIME | HM_SMTP_EXT_STARTTLS | HM_SMTP_EXT_AUTH |
+	                 HM_SMTP_EXT_ENHANCEDSTATUSCODES);
+	g_assert_cmpuint(ext.size_max, ==, 1000);
+	g_assert_cmpuint(g_strv_length(ext.auth_mechs), ==, 3);
+	g_assert_cmpstr(ext.auth_mechs[0], ==, "PLAIN");
+	g_assert_cmpstr(ext.auth_mechs[2], ==, "CRAM-MD5");
+	g_assert_true(hm_smtp_ext_has_auth(&ext, "login"));
+	g_assert_false(hm_smtp_ext_has_auth(&ext, "BAD!MECH"));
+	hm_smtp_ext_clear(&ext);
+	hm_smtp_reply_clear(&r);
+
+	/* The greeting line is no keyword; a bad SIZE keeps the flag, no limit. */
+	g_assert_cmpint(parse("250-PIPELINING\r\n250-SIZE -5\r\n250 SIZEX\r\n", &r, &used, NULL),
+	                ==, 1);
+	hm_smtp_ext_parse(&r, &ext);
+	g_assert_cmpuint(ext.flags, ==, HM_SMTP_EXT_SIZE);
+	g_assert_cmpuint(ext.size_max, ==, 0);
+	g_assert_null(ext.auth_mechs);
+	hm_smtp_ext_clear(&ext);
+	hm_smtp_reply_clear(&r);
+}
+
+/* ---- the scripted server ------------------------------------------------ */
+
+/* Script steps, one string each:
+ *   "<TEXT"  send TEXT          "~TEXT"  send TEXT one byte at a time
+ *   ">"      read a line        "."      read lines through a "." line
+ *   "!"      close              "A"      accept the next connection
+ *   "Z<ms>"  sleep              "T"      start TLS as the server
+ * Every line read is recorded with its terminator (CRLF, or "\n" when it
+ * came bare); reading EOF records "<EOF>", a timeout "<TIMEOUT>". */
+typedef struct {
+	const char *const *script;
+	int lfd;
+	guint16 port;
+	GString *got;
+	GThread *thread;
+	SSL_CTX *tls;
+} Peer;
+
+static HmConn *
+peer_accept(Peer *p)
+{
+	struct pollfd pfd = { .fd = p->lfd, .events = POLLIN };
+	int fd;
+
+	if (poll(&pfd, 1, 5000) != 1 || (fd = accept(p->lfd, NULL, NULL)) < 0) {
+		g_string_append(p->got, "<NO CONNECTION>");
+		return NULL;
+	}
+	return hm_conn_new(fd, 3000);
+}
+
+static gboolean
+peer_read(Peer *p, HmConn *c)
+{
+	HmLine l;
+	HmIoStatus st = c != NULL ? hm_conn_read_line(c, 100000, HM_LINE_ALLOW_NUL, &l, NULL)
+	                          : HM_IO_EOF;
+
+	if (st == HM_IO_OK) {
+		g_string_append_len(p->got, l.data, (gssize)l.len);
+		g_string_append(p->got, l.bare_lf ? "\n" : "\r\n");
+		return l.len != 1 || l.data[0] != '.';
+	}
+	g_string_append(p->got, st == HM_IO_TIMEOUT ? "<TIMEOUT>" : "<EOF>");
+	return FALSE;
+}
+
+static void
+peer_send(HmConn *c, const char *text, gboolean drip)
+{
+	gsize len = strlen(text);
+
+	for (gsize off = 0; c != NULL && off < len; off += drip ? 1 : len) {
+		hm_conn_write(c, text + off, drip ? 1 : len, NULL);
+		hm_conn_flush(c, NULL);
+		if (drip)
+			g_usleep(500);
+	}
+}
+
+static gpointer
+peer_thread(gpointer data)
+{
+	Peer *p = data;
+	HmConn *c = peer_accept(p);
+
+	for (const char *const *s = p->script; *s != NULL; s++) {
+		const char *arg = *s + 1;
+
+		switch (**s) {
+		case '<': peer_send(c, arg, FALSE); break;
+		case '~': peer_send(c, arg, TRUE); break;
+		case '>': peer_read(p, c); break;
+		case '.': while (peer_read(p, c)) ; break;
+		case 'Z': g_usleep(1000 * g_ascii_strtoull(arg, NULL, 10)); break;
+		case 'T':
+			if (c != NULL && hm_conn_start_tls_server(c, p->tls, NULL) < 0)
+				g_string_append(p->got, "<TLS FAILED>");
+			break;
+		case '!':
+			hm_conn_free(c);
+			c = NULL;
+			break;
+		case 'A':
+			hm_conn_free(c);
+			c = peer_accept(p);
+			break;
+		default: g_assert_not_reached();
+		}
+	}
+	hm_conn_free(c);
+	return NULL;
+}
+
+static Peer *
+peer_start(const char *const *script)
+{
+	Peer *p = g_new0(Peer, 1);
+	HmListenSpec spec = { .host = (char *)"127.0.0.1", .port = 0 };
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	/* Port 0: the kernel picks a free port. */
+	p->lfd = hm_listen_open(&spec, 4, NULL);
+	g_assert_cmpint(p->lfd, >=, 0);
+	g_assert_cmpint(getsockname(p->lfd, (struct sockaddr *)&ss, &sl), ==, 0);
+	p->port = g_ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	p->script = script;
+	p->got = g_string_new(NULL);
+	p->thread = g_thread_new("peer", peer_thread, p);
+	return p;
+}
+
+/* Waits for the script to end; returns what the peer received. */
+static char *
+peer_finish(Peer *p)
+{
+	char *got;
+
+	g_thread_join(p->thread);
+	close(p->lfd);
+	got = g_string_free(p->got, FALSE);
+	g_free(p);
+	return got;
+}
+
+static HmSmtpClient *
+client(Peer *p, HmSmtpProto proto, int timeout_ms)
+{
+	g_autoptr(GError) err = NULL;
+	int fd = hm_connect_tcp("127.0.0.1", p->port, NULL, 2000, &err);
+
+	g_assert_no_error(err);
+	return hm_smtpc_new(hm_conn_new(fd, timeout_ms), proto, "client.test");
+}
+
+/* Starts a client and checks the session set-up succeeds. */
+static HmSmtpClient *
+started(Peer *p, HmSmtpProto proto)
+{
+	HmSmtpClient *c = client(p, proto, 2000);
+	g_autoptr(GError) err = NULL;
+
+	g_assert_cmpint(hm_smtpc_start(c, &err), ==, 0);
+	g_assert_no_error(err);
+	return c;
+}
+
+static void
+assert_got(Peer *p, const char *want)
+{
+	g_autofree char *got = peer_finish(p);
+
+	g_assert_cmpstr(got, ==, want);
+}
+
+#define EHLO_PIPE "<250-box.test\r\n250-PIPELINING\r\n250-SIZE 100000\r\n250 8BITMIME\r\n"
+
+/* ---- transcripts --------------------------------------------------------- */
+
+/* MAIL, both RCPTs and DATA arrive before the server answers anything:
+ * the client could not have waited for a reply in between. */
+static void
+test_pipelined(void)
+{
+	static const char msg[] = "Subject: t\r\n\r\nhello\r\n";
+	const char *const script[] = {
+		"<220-box.test ESMTP\r\n220 more greeting\r\n", ">", EHLO_PIPE,
+		">", ">", ">", ">", ">",
+		"<250 ok\r\n250 ok\r\n550 5.1.1 no such user\r\n250 ok\r\n354 go\r\n",
+		".", "<250 2.0.0 queued\r\n", ">", "<250 reset\r\n", ">", "<221 bye\r\n", NULL,
+	};
+	Peer *p = peer_start(script);
+	HmSmtpClient *c = started(p, HM_SMTP_PROTO_SMTP);
+	const char *rcpts[] = { "a@box.test", "b@box.test", "c@box.test" };
+	HmSmtpRcptStatus st[3];
+	g_autoptr(GError) err = NULL;
+	g_autofree char *want = NULL;
+
+	g_assert_cmpuint(hm_smtpc_ext(c)->size_max, ==, 100000);
+	g_assert_cmpint(hm_smtpc_transaction(c, "s@x.test", rcpts, 3, msg, strlen(msg), st, &err),
+	                ==, 0);
+	g_assert_no_error(err);
+	g_assert_cmpuint(st[0].code, ==, 250);
+	g_assert_cmpstr(st[0].reply, ==, "250 2.0.0 queued");
+	g_assert_cmpuint(st[1].code, ==, 550);
+	g_assert_cmpstr(st[1].reply, ==, "550 5.1.1 no such user");
+	/* SMTP: one reply to "." settles every accepted recipient. */
+	g_assert_cmpuint(st[2].code, ==, 250);
+	g_assert_cmpstr(st[2].reply, ==, "250 2.0.0 queued");
+	g_assert_false(hm_smtpc_broken(c));
+	hm_smtpc_quit(c);
+	hm_smtpc_free(c);
+	hm_smtp_rcpt_status_clear(st, 3);
+	want = g_strdup_printf("EHLO client.test\r\nMAIL FROM:<s@x.test> SIZE=%zu BODY=8BITMIME\r\n"
+	                       "RCPT TO:<a@box.test>\r\nRCPT TO:<b@box.test>\r\n"
+	                       "RCPT TO:<c@box.test>\r\nDATA\r\n%s.\r\nRSET\r\nQUIT\r\n",
+	                       strlen(msg), msg);
+	assert_got(p, want);
+}
+
+/* Bare LF lines go out as CRLF, leading dots are doubled, "." alone is
+ * content, and a message without a final line end gets one. */
+static void
+test_dotstuff(void)
+{
+	static const char msg[] = "A: b\n\n.hidden\n..two\n.\r\nx\r\n.\r\nlast";
+	const char *const script[] = {
+		"<220 hi\r\n", ">", EHLO_PIPE, ">", ">", ">", "<250 ok\r\n250 ok\r\n354 go\r\n",
+		".", "<250 ok\r\n", NULL,
+	};
+	Peer *p = peer_start(script);
+	HmSmtpClient *c = started(p, HM_SMTP_PROTO_SMTP);
+	g_autoptr(GError) err = NULL;
+
+	g_assert_cmpint(hm_smtpc_send_one(c, "", "a@b", msg, strlen(msg), &err), ==, 0);
+	g_assert_no_error(err);
+	hm_smtpc_free(c);
+	/* SIZE counts the CRLF form: 33 octets, 4 bare LFs gain a CR, the
+	 * unterminated last line a CRLF. */
+	assert_got(p, "EHLO client.test\r\nMAIL FROM:<> SIZE=39 BODY=8BITMIME\r\nRCPT TO:<a@b>\r\n"
+	              "DATA\r\nA: b\r\n\r\n..hidden\r\n...two\r\n..\r\nx\r\n..\r\nlast\r\n.\r\n");
+}
+
+/* A message larger than the client's 64 KiB stuffing chunk, with a line
+ * (starting with a dot) beginning exactly at each chunk boundary. */
+static void
+test_large_body(void)
+{
+	const char *const script[] = {
+		"<220 hi\r\n", ">", "<250 hi\r\n", ">", "<250 ok\r\n", ">", "<250 ok\r\n", ">",
+		"<354 go\r\n", ".", "<250 ok\r\n", NULL,
+	};
+	GString *msg = g_string_new(NULL), *want = g_string_new(NULL);
+	Peer *p = peer_start(script);
+	HmSmtpClient *c = started(p, HM_SMTP_PROTO_SMTP);
+	g_autoptr(GError) err = NULL;
+	g_autofree char *got = NULL;
+
+	g_string_append(want, "EHLO client.test\r\nMAIL FROM:<s@x>\r\nRCPT TO:<r@y>\r\nDATA\r\n");
+	for (int i = 0; i < 3 * 1024 + 7; i++) {
+		/* 64-octet lines: 1024 of them fill one chunk exactly. */
+		g_string_append_printf(msg, ".%061d\n", i);
+		g_string_append_printf(want, "..%061d\r\n", i);
+	}
+	g_string_append(want, ".\r\n");
+	g_assert_cmpint(hm_smtpc_send_one(c, "s@x", "r@y", msg->str, msg->len, &err), ==, 0);
+	g_assert_no_error(err);
+	hm_smtpc_free(c);
+	got = peer_finish(p);
+	g_assert_true(strcmp(got, want->str) == 0);
+	g_string_free(msg, TRUE);
+	g_string_free(want, TRUE);
+}
+
+/* Without PIPELINING every command waits for its reply (the peer answers
+ * byte by byte); an EHLO refused with 5xx falls back to HELO. */
+static void
+test_stepwise_helo(void)
+{
+	static const char msg[] = "A: b\r\n\r\nbody\r\n";
+	const char *const script[] = {
+		"~220 old server\r\n", ">", "<502 what?\r\n", ">", "~250 hi\r\n",
+		">", "~250 ok\r\n", ">", "~250 ok\r\n", ">", "~354 go\r\n", ".", "~250 ok\r\n", NULL,
+	};
+	Peer *p = peer_start(script);
+	HmSmtpClient *c = started(p, HM_SMTP_PROTO_SMTP);
+	g_autoptr(GError) err = NULL;
+
+	g_assert_cmpuint(hm_smtpc_ext(c)->flags, ==, 0);
+	g_assert_cmpint(hm_smtpc_send_one(c, "s@x", "r@y", msg, strlen(msg), &err), ==, 0);
+	g_assert_no_error(err);
+	hm_smtpc_free(c);
+	assert_got(p, "EHLO client.test\r\nHELO client.test\r\nMAIL FROM:<s@x>\r\nRCPT TO:<r@y>\r\n"
+	              "DATA\r\nA: b\r\n\r\nbody\r\n.\r\n");
+}
+
+/* LMTP: one reply per accepted recipient after the data, in order. */
+static void
+test_lmtp(void)
+{
+	static const char msg[] = "A: b\r\n\r\nx\r\n";
+	const char *const script[] = {
+		"<220 lmtp\r\n", ">", "<250-lmtp.test\r\n250-PIPELINING\r\n250 ENHANCEDSTATUSCODES\r\n",
+		">", ">", ">", ">", ">", "<250 ok\r\n250 ok\r\n550 5.1.1 unknown\r\n250 ok\r\n354 go\r\n",
+		".", "<250 2.0.0 <a@x> saved\r\n452 4.2.2 <c@x> over quota\r\n", ">", "<250 ok\r\n",
+		NULL,
+	};
+	Peer *p = peer_start(script);
+	HmSmtpClient *c = started(p, HM_SMTP_PROTO_LMTP);
+	const char *rcpts[] = { "a@x", "b@x", "c@x" };
+	HmSmtpRcptStatus st[3];
+	g_autoptr(GError) err = NULL;
+
+	g_assert_cmpint(hm_smtpc_transaction(c, "s@y", rcpts, 3, msg, strlen(msg), st, &err), ==, 0);
+	g_assert_cmpuint(st[0].code, ==, 250);
+	g_assert_cmpstr(st[0].reply, ==, "250 2.0.0 <a@x> saved");
+	g_assert_cmpuint(st[1].code, ==, 550);
+	g_assert_cmpuint(st[2].code, ==, 452);
+	g_assert_cmpstr(st[2].reply, ==, "452 4.2.2 <c@x> over quota");
+	hm_smtp_rcpt_status_clear(st, 3);
+	hm_smtpc_free(c);
+	assert_got(p, "LHLO client.test\r\nMAIL FROM:<s@y>\r\nRCPT TO:<a@x>\r\nRCPT TO:<b@x>\r\n"
+	              "RCPT TO:<c@x>\r\nDATA\r\nA: b\r\n\r\nx\r\n.\r\nRSET\r\n");
+}
+
+/* MAIL refused: every recipient fails with MAIL's reply, not the 503s
+ * after it; the session is RSET and carries the next message. */
+static void
+test_mail_refused_then_reuse(void)
+{
+	static const char msg[] = "A: b\r\n\r\nx\r\n";
+	const char *const script[] = {
+		"<220 hi\r\n", ">", EHLO_PIPE, ">", ">", ">",
+		"<451 4.3.0 try later\r\n503 need MAIL\r\n503 need RCPT\r\n", ">", "<250 ok\r\n",
+		">", ">", ">", "<250 ok\r\n250 ok\r\n354 go\r\n", ".", "<250 ok\r\n", NULL,
+	};
+	Peer *p = peer_start(script);
+	HmSmtpClient *c = started(p, HM_SMTP_PROTO_SMTP);
+	g_autoptr(GError) err = NULL;
+
+	g_assert_cmpint(hm_smtpc_send_one(c, "s@x", "r@y", msg, strlen(msg), &err), ==, -1);
+	g_assert_error(err, HM_SMTP_ERROR, 451);
+	g_assert_cmpstr(err->message, ==, "451 4.3.0 try later");
+	g_assert_false(hm_smtpc_broken(c));
+	g_clear_error(&err);
+	g_assert_cmpint(hm_smtpc_send_one(c, "s@x", "r@y", msg, strlen(msg), &err), ==, 0);
+	hm_smtpc_free(c);
+	assert_got(p, "EHLO client.test\r\nMAIL FROM:<s@x> SIZE=11 BODY=8BITMIME\r\n"
+	              "RCPT TO:<r@y>\r\nDATA\r\nRSET\r\n"
+	              "MAIL FROM:<s@x> SIZE=11 BODY=8BITMIME\r\nRCPT TO:<r@y>\r\nDATA\r\n"
+	              "A: b\r\n\r\nx\r\n.\r\n");
+}
+
+/* DATA refused; then DATA accepted although no recipient was (RFC 2920
+ * 3.1): an empty message is ended with "." and nothing is delivered. */
+static void
+test_data_refused(void)
+{
+	const char *const script[] = {
+		"<220 hi\r\n", ">", EHLO_PIPE, ">", ">", ">", "<250 ok\r\n250 ok\r\n554 no data\r\n",
+		">", "<250 ok\r\n", ">", ">", ">", "<250 ok\r\n550 no\r\n354 go anyway\r\n", ">",
+		"<554 no valid recipients\r\n", ">", "<250 ok\r\n", NULL,
+	};
+	Peer *p = peer_start(script);
+	HmSmtpClient *c = started(p, HM_SMTP_PROTO_SMTP);
+	g_autoptr(GError) err = NULL;
+
+	g_assert_cmpint(hm_smtpc_send_one(c, "s@x", "r@y", "x", 1, &err), ==, -1);
+	g_assert_error(err, HM_SMTP_ERROR, 554);
+	g_clear_error(&err);
+	g_assert_cmpint(hm_smtpc_send_one(c, "s@x", "r@y", "x", 1, &err), ==, -1);
+	g_assert_error(err, HM_SMTP_ERROR, 550);
+	g_assert_false(hm_smtpc_broken(c));
+	hm_smtpc_free(c);
+	assert_got(p, "EHLO client.test\r\nMAIL FROM:<s@x> SIZE=3 BODY=8BITMIME\r\n"
+	              "RCPT TO:<r@y>\r\nDATA\r\nRSET\r\nMAIL FROM:<s@x> SIZE=3 BODY=8BITMIME\r\n"
+	              "RCPT TO:<r@y>\r\nDATA\r\n.\r\nRSET\r\n");
+}
+
+/* The final reply refuses (5xx, then 4xx); the session goes on. */
+static void
+test_final_refused(void)
+{
+	const char *const script[] = {
+		"<220 hi\r\n", ">", "<250 hi\r\n",
+		">", "<250 ok\r\n", ">", "<250 ok\r\n", ">", "<354 go\r\n", ".",
+		"<552-5.3.4 message too big\r\n552 5.3.4 for us\r\n", ">", "<250 ok\r\n",
+		">", "<250 ok\r\n", ">", "<250 ok\r\n", ">", "<354 go\r\n", ".",
+		"<452 4.3.1 disk full\r\n", ">", "<250 ok\r\n", NULL,
+	};
+	Peer *p = peer_start(script);
+	HmSmtpClient *c = started(p, HM_SMTP_PROTO_SMTP);
+	g_autoptr(GError) err = NULL;
+	g_autofree char *got = NULL;
+
+	g_assert_cmpint(hm_smtpc_send_one(c, "s@x", "r@y", "x\n", 2, &err), ==, -1);
+	g_assert_error(err, HM_SMTP_ERROR, 552);
+	g_assert_cmpstr(err->message, ==, "552 5.3.4 message too big for us");
+	g_clear_error(&err);
+	g_assert_cmpint(hm_smtpc_send_one(c, "s@x", "r@y", "x\n", 2, &err), ==, -1);
+	g_assert_error(err, HM_SMTP_ERROR, 452);
+	hm_smtpc_free(c);
+	got = peer_finish(p);
+	g_assert_nonnull(strstr(got, "x\r\n.\r\nRSET\r\nMAIL FROM:<s@x>\r\n"));
+	g_assert_true(g_str_has_suffix(got, "x\r\n.\r\nRSET\r\n"));
+}
+
+/* A broken server: the client reports it and is unusable afterwards. */
+static void
+expect_broken_start(const char *const *script, int timeout_ms, GQuark domain, int code,
+                    const char *text)
+{
+	Peer *p = peer_start(script);
+	HmSmtpClient *c = client(p, HM_SMTP_PROTO_SMTP, timeout_ms);
+	g_autoptr(GError) err = NULL;
+
+	g_assert_cmpint(hm_smtpc_start(c, &err), ==, -1);
+	g_assert_error(err, domain, code);
+	if (text != NULL && strstr(err->message, text) == NULL)
+		g_error("\"%s\" does not contain \"%s\"", err->message, text);
+	g_assert_true(hm_smtpc_broken(c));
+	hm_smtpc_free(c);
+	g_free(peer_finish(p));
+}
+
+static void
+test_broken_servers(void)
+{
+	g_autofree char *longline = g_strdup_printf("<250-%0*d\r\n250 x\r\n", 3000, 0);
+	GString *many = g_string_new("<");
+	const char *const refused[] = { "<554 5.7.1 go away\r\n", NULL };
+	const char *const too_long[] = { "<220 hi\r\n", ">", longline, NULL };
+	const char *const bad_code[] = { "<220 hi\r\n", ">", "<250-a\r\n251 b\r\n", NULL };
+	const char *const wrong_kind[] = { "<354 what\r\n", NULL };
+	const char *const silent[] = { "<220 hi\r\n", ">", "Z600", NULL };
+	const char *const cut[] = { "<220 hi\r\n", ">", "<250-box\r\n", "!", NULL };
+	const char *const *lines_script;
+
+	for (int i = 0; i < HM_SMTP_REPLY_LINES_MAX; i++)
+		g_string_append(many, "250-x\r\n");
+	g_string_append(many, "250 x\r\n");
+	lines_script = (const char *const[]){ "<220 hi\r\n", ">", many->str, NULL };
+	expect_broken_start(refused, 2000, HM_SMTP_ERROR, 554, "554 5.7.1 go away");
+	expect_broken_start(too_long, 2000, HM_ERROR, HM_ERROR_PROTOCOL, "too long");
+	expect_broken_start(lines_script, 2000, HM_ERROR, HM_ERROR_PROTOCOL, "more than 100");
+	expect_broken_start(bad_code, 2000, HM_ERROR, HM_ERROR_PROTOCOL, "code changes");
+	expect_broken_start(wrong_kind, 2000, HM_ERROR, HM_ERROR_PROTOCOL, "unexpected");
+	expect_broken_start(silent, 200, HM_ERROR, HM_ERROR_TIMEOUT, NULL);
+	expect_broken_start(cut, 2000, HM_ERROR, HM_ERROR_IO, "closed");
+	g_string_free(many, TRUE);
+}
+
+/* The reply to "." may take longer than a command's (final_ms); a
+ * connection cut mid-transaction or a 421 breaks the session. */
+static void
+test_timeouts_and_loss(void)
+{
+	const char *const slow[] = {
+		"<220 hi\r\n", ">", EHLO_PIPE, ">", ">", ">", "<250 ok\r\n250 ok\r\n354 go\r\n",
+		".", "Z500", "<250 ok\r\n", ">", ">", ">", "<250 ok\r\n250 ok\r\n354 go\r\n", ".",
+		"Z1500", "<250 late\r\n", NULL,
+	};
+	const char *const closing[] = {
+		"<220 hi\r\n", ">", EHLO_PIPE, ">", ">", ">", "<421 4.3.2 shutting down\r\n", "!",
+		NULL,
+	};
+	Peer *p = peer_start(slow);
+	HmSmtpClient *c = started(p, HM_SMTP_PROTO_SMTP);
+	g_autoptr(GError) err = NULL;
+
+	hm_smtpc_set_timeouts(c, 200, 1000);
+	g_assert_cmpint(hm_smtpc_send_one(c, "s@x", "r@y", "x", 1, &err), ==, 0);
+	g_assert_cmpint(hm_smtpc_send_one(c, "s@x", "r@y", "x", 1, &err), ==, -1);
+	g_assert_error(err, HM_ERROR, HM_ERROR_TIMEOUT);
+	g_assert_true(hm_smtpc_broken(c));
+	g_clear_error(&err);
+	g_assert_cmpint(hm_smtpc_send_one(c, "s@x", "r@y", "x", 1, &err), ==, -1);
+	g_assert_error(err, HM_ERROR, HM_ERROR_IO);
+	g_clear_error(&err);
+	hm_smtpc_free(c);
+	g_free(peer_finish(p));
+
+	p = peer_start(closing);
+	c = started(p, HM_SMTP_PROTO_SMTP);
+	g_assert_cmpint(hm_smtpc_send_one(c, "s@x", "r@y", "x", 1, &err), ==, -1);
+	g_assert_error(err, HM_SMTP_ERROR, 421);
+	g_assert_true(hm_smtpc_broken(c));
+	hm_smtpc_free(c);
+	g_free(peer_finish(p));
+}
+
+/* Addresses that could smuggle a command are refused before anything is
+ * sent, and the session stays usable. */
+static void
+test_bad_address(void)
+{
+	const char *const script[] = { "<220 hi\r\n", ">", EHLO_PIPE, ">", "<221 bye\r\n", NULL };
+	static const char *const bad[] = { "a@b>\r\nRCPT TO:<evil@x", "a\nb@x", "<a@b>", "" };
+	Peer *p = peer_start(script);
+	HmSmtpClient *c = started(p, HM_SMTP_PROTO_SMTP);
+	g_autofree char *huge = g_strnfill(HM_SMTP_PATH_MAX + 1, 'a');
+
+	for (gsize i = 0; i < G_N_ELEMENTS(bad) + 1; i++) {
+		g_autoptr(GError) err = NULL;
+		const char *rcpt = i < G_N_ELEMENTS(bad) ? bad[i] : huge;
+
+		g_assert_cmpint(hm_smtpc_send_one(c, "s@x", rcpt, "x", 1, &err), ==, -1);
+		g_assert_error(err, HM_ERROR, HM_ERROR_PARSE);
+		g_clear_error(&err);
+		g_assert_cmpint(hm_smtpc_send_one(c, bad[0], "r@x", "x", 1, &err), ==, -1);
+		g_assert_error(err, HM_ERROR, HM_ERROR_PARSE);
+	}
+	g_assert_false(hm_smtpc_broken(c));
+	hm_smtpc_quit(c);
+	hm_smtpc_free(c);
+	assert_got(p, "EHLO client.test\r\nQUIT\r\n");
+}
+
+static void
+trace_collect(gboolean from_client, const char *line, gpointer data)
+{
+	g_string_append_printf(data, "%s %s\n", from_client ? "C:" : "S:", line);
+}
+
+/* AUTH PLAIN with an initial response; the trace never shows it. */
+static void
+test_auth_plain(void)
+{
+	const char *const script[] = {
+		"<220 hi\r\n", ">", "<250-box\r\n250 AUTH LOGIN PLAIN\r\n", ">",
+		"<535 5.7.8 bad credentials\r\n", ">", "<334 \r\n", ">", "<235 2.7.0 ok\r\n", NULL,
+	};
+	Peer *p = peer_start(script);
+	HmSmtpClient *c = client(p, HM_SMTP_PROTO_SMTP, 2000);
+	g_autoptr(GString) trace = g_string_new(NULL);
+	g_autoptr(GError) err = NULL;
+	g_autofree char *got = NULL;
+
+	hm_smtpc_set_trace(c, trace_collect, trace);
+	g_assert_cmpint(hm_smtpc_start(c, NULL), ==, 0);
+	g_assert_cmpint(hm_smtpc_auth_plain(c, "alice", "secret", &err), ==, -1);
+	g_assert_error(err, HM_SMTP_ERROR, 535);
+	g_clear_error(&err);
+	/* A 334 asks for the response again, on its own line. */
+	g_assert_cmpint(hm_smtpc_auth_plain(c, "alice", "secret", &err), ==, 0);
+	g_assert_no_error(err);
+	hm_smtpc_free(c);
+	got = peer_finish(p);
+	g_assert_cmpstr(got, ==, "EHLO client.test\r\nAUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n"
+	                         "AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\nAGFsaWNlAHNlY3JldA==\r\n");
+	g_assert_null(strstr(trace->str, "AGFsaWNl"));
+	g_assert_nonnull(strstr(trace->str, "C: AUTH PLAIN ********\n"));
+	g_assert_nonnull(strstr(trace->str, "S: 235 2.7.0 ok\n"));
+}
+
+static char *tls_dir, *tls_cert, *tls_key;
+
+static void
+make_cert(void)
+{
+	g_autoptr(GError) err = NULL;
+	g_autofree char *cmd = NULL, *out = NULL, *errout = NULL;
+	int status = 0;
+
+	tls_dir = g_dir_make_tmp("hm-smtpc-XXXXXX", &err);
+	g_assert_no_error(err);
+	tls_cert = g_build_filename(tls_dir, "cert.pem", NULL);
+	tls_key = g_build_filename(tls_dir, "key.pem", NULL);
+	cmd = g_strdup_printf("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+	                      "-nodes -days 2 -subj /CN=localhost -addext subjectAltName=DNS:localhost "
+	                      "-keyout %s -out %s", tls_key, tls_cert);
+	g_spawn_command_line_sync(cmd, &out, &errout, &status, &err);
+	g_assert_no_error(err);
+	g_assert_cmpint(status, ==, 0);
+}
+
+/* STARTTLS upgrades, says EHLO again and learns the new extensions;
+ * without the extension nothing is sent; a refusal breaks the session. */
+static void
+test_starttls(void)
+{
+	const char *const script[] = {
+		"<220 hi\r\n", ">", "<250-box\r\n250 STARTTLS\r\n", ">", "<220 go ahead\r\n", "T", ">",
+		"<250-box\r\n250 AUTH PLAIN\r\n", ">", "<221 bye\r\n", NULL,
+	};
+	const char *const refusing[] = {
+		"<220 hi\r\n", ">", "<250-box\r\n250 STARTTLS\r\n", ">", "<454 4.7.0 not now\r\n", NULL,
+	};
+	g_autoptr(GError) err = NULL;
+	SSL_CTX *sctx, *cctx;
+	Peer *p;
+	HmSmtpClient *c;
+
+	make_cert();
+	sctx = hm_tls_server_ctx(tls_cert, tls_key, &err);
+	g_assert_no_error(err);
+	cctx = hm_tls_client_ctx(tls_cert, &err);
+	g_assert_no_error(err);
+	p = peer_start(script);
+	p->tls = sctx;
+	c = started(p, HM_SMTP_PROTO_SMTP);
+	g_assert_cmpint(hm_smtpc_starttls(c, cctx, "localhost", NULL, &err), ==, 0);
+	g_assert_no_error(err);
+	g_assert_true(hm_conn_is_tls(hm_smtpc_conn(c)));
+	g_assert_true(hm_smtp_ext_has_auth(hm_smtpc_ext(c), "PLAIN"));
+	g_assert_cmpint(hm_smtpc_starttls(c, cctx, "localhost", NULL, &err), ==, -1);
+	g_assert_error(err, HM_ERROR, HM_ERROR_TLS);
+	g_clear_error(&err);
+	hm_smtpc_quit(c);
+	hm_smtpc_free(c);
+	assert_got(p, "EHLO client.test\r\nSTARTTLS\r\nEHLO client.test\r\nQUIT\r\n");
+
+	p = peer_start(refusing);
+	c = started(p, HM_SMTP_PROTO_SMTP);
+	g_assert_cmpint(hm_smtpc_starttls(c, cctx, "localhost", NULL, &err), ==, -1);
+	g_assert_error(err, HM_SMTP_ERROR, 454);
+	g_assert_true(hm_smtpc_broken(c));
+	hm_smtpc_free(c);
+	g_free(peer_finish(p));
+	SSL_CTX_free(sctx);
+	SSL_CTX_free(cctx);
+	unlink(tls_cert);
+	unlink(tls_key);
+	rmdir(tls_dir);
+	g_free(tls_cert);
+	g_free(tls_key);
+	g_free(tls_dir);
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/smtpc/reply/multiline", test_reply_multiline);
+	g_test_add_func("/smtpc/reply/enhanced", test_reply_enhanced);
+	g_test_add_func("/smtpc/reply/malformed", test_reply_malformed);
+	g_test_add_func("/smtpc/reply/bounds", test_reply_bounds);
+	g_test_add_func("/smtpc/reply/oneline-cap", test_oneline_cap);
+	g_test_add_func("/smtpc/ext", test_ext);
+	g_test_add_func("/smtpc/pipelined", test_pipelined);
+	g_test_add_func("/smtpc/dotstuff", test_dotstuff);
+	g_test_add_func("/smtpc/large-body", test_large_body);
+	g_test_add_func("/smtpc/stepwise-helo", test_stepwise_helo);
+	g_test_add_func("/smtpc/lmtp", test_lmtp);
+	g_test_add_func("/smtpc/mail-refused-reuse", test_mail_refused_then_reuse);
+	g_test_add_func("/smtpc/data-refused", test_data_refused);
+	g_test_add_func("/smtpc/final-refused", test_final_refused);
+	g_test_add_func("/smtpc/broken-servers", test_broken_servers);
+	g_test_add_func("/smtpc/timeouts-loss", test_timeouts_and_loss);
+	g_test_add_func("/smtpc/bad-address", test_bad_address);
+	g_test_add_func("/smtpc/auth-plain", test_auth_plain);
+	g_test_add_func("/smtpc/starttls", test_starttls);
+	return g_test_run();
+}
