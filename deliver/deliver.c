@@ -169,7 +169,7 @@ temp_failure(GError **err, GError *cause, const char *user)
 
 static int
 write_maildir(const HmConfig *cfg, const char *user, const GString *prefix, const char *body,
-              gsize body_len, char **where_out, GError **err)
+              gsize body_len, char **where_out, HmDeliverStaged *staged, GError **err)
 {
 	g_autofree char *dir = hm_deliver_maildir_path(cfg, user);
 	g_autofree char *name = NULL;
@@ -183,6 +183,11 @@ write_maildir(const HmConfig *cfg, const char *user, const GString *prefix, cons
 	    hm_maildir_delivery_write(d, body, body_len, &cause) < 0) {
 		hm_maildir_delivery_abort(d);
 		return temp_failure(err, cause, user);
+	}
+	if (staged != NULL) {
+		if (hm_maildir_delivery_stage(d, &staged->tmp_path, &staged->new_path, &cause) < 0)
+			return temp_failure(err, cause, user);
+		return 0;
 	}
 	if (hm_maildir_delivery_commit(d, &name, &cause) < 0)
 		return temp_failure(err, cause, user);
@@ -208,9 +213,9 @@ write_mbox(const HmConfig *cfg, const char *user, const char *sender, GString *p
 	return 0;
 }
 
-int
-hm_deliver_message(const HmConfig *cfg, const char *user, const char *rcpt, const char *sender,
-                   const char *msg, gsize len, char **where_out, GError **err)
+static int
+deliver(const HmConfig *cfg, const char *user, const char *rcpt, const char *sender,
+        const char *msg, gsize len, char **where_out, HmDeliverStaged *staged, GError **err)
 {
 	const HmUserConf *u = hm_config_find_user(cfg, user);
 	g_autoptr(GString) buf = g_string_new(NULL);
@@ -242,5 +247,28 @@ hm_deliver_message(const HmConfig *cfg, const char *user, const char *rcpt, cons
 	if (u->mail_format == HM_MAIL_FORMAT_MBOX)
 		return write_mbox(cfg, u->name, sender != NULL ? sender : return_path, prefix, body,
 		                  body_len, where_out, err);
-	return write_maildir(cfg, u->name, prefix, body, body_len, where_out, err);
+	return write_maildir(cfg, u->name, prefix, body, body_len, where_out, staged, err);
+}
+
+int
+hm_deliver_message(const HmConfig *cfg, const char *user, const char *rcpt, const char *sender,
+                   const char *msg, gsize len, char **where_out, GError **err)
+{
+	return deliver(cfg, user, rcpt, sender, msg, len, where_out, NULL, err);
+}
+
+int
+hm_deliver_message_staged(const HmConfig *cfg, const char *user, const char *rcpt,
+                          const char *sender, const char *msg, gsize len,
+                          HmDeliverStaged *staged, GError **err)
+{
+	memset(staged, 0, sizeof(*staged));
+	return deliver(cfg, user, rcpt, sender, msg, len, NULL, staged, err);
+}
+
+void
+hm_deliver_staged_clear(HmDeliverStaged *staged)
+{
+	g_clear_pointer(&staged->tmp_path, g_free);
+	g_clear_pointer(&staged->new_path, g_free);
 }

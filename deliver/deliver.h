@@ -56,6 +56,26 @@ int hm_deliver_message(const HmConfig *cfg, const char *user, const char *rcpt,
                        const char *sender, const char *msg, gsize len,
                        char **where_out, GError **err);
 
+/* A Maildir delivery written but not yet durable (group commit). */
+typedef struct {
+	char *tmp_path;    /* NULL: the delivery is complete and durable already */
+	char *new_path;
+} HmDeliverStaged;
+
+/* As hm_deliver_message(), for callers that deliver many messages in a
+ * row and pay for durability once per batch (the fetcher): a Maildir
+ * delivery is left staged in *staged (written to tmp/ and closed, not
+ * synced); the message is delivered only once the caller has made it
+ * durable (syncfs(2) of the file system holding tmp_path) and called
+ * hm_maildir_publish(tmp_path, new_path) and fsynced new/. A delivery to
+ * an mbox user is completed (durable) at once and leaves tmp_path NULL. */
+int hm_deliver_message_staged(const HmConfig *cfg, const char *user, const char *rcpt,
+                              const char *sender, const char *msg, gsize len,
+                              HmDeliverStaged *staged, GError **err);
+
+/* Frees the paths of *staged (not the struct). */
+void hm_deliver_staged_clear(HmDeliverStaged *staged);
+
 /* The sysexits(3) code for a delivery error (0 when err is NULL). */
 int hm_deliver_exit_code(const GError *err);
 

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "fetcher/account.h"
+#include "fetcher/stage.h"
 #include "fetcher/state.h"
 #include "lib/error.h"
 #include "lib/header.h"
@@ -17,6 +18,8 @@ typedef struct {
 	const char *folder;
 	HmFetchStats *stats;
 	GPtrArray *to_remove;    /* HmFetchItem* (borrowed from the listing) */
+	GPtrArray *committed;    /* delivered by group commit (kept mail: not removed) */
+	HmFetchBatch *batch;     /* group commit, when the injector stages (local) */
 	gboolean tls;
 	GError *refusal;         /* the first permanent refusal, reported at the end */
 } FolderRun;
@@ -129,20 +132,46 @@ append_received(GString *out, const FolderRun *r, const char *rcpt)
 	g_string_append(out, "\r\n");
 }
 
+/* Hands the message over; with staged set (group commit) it is only
+ * staged when the injector can, and staged->tmp_path says whether it was. */
 static HmInjectResult
-inject(FolderRun *r, const char *data, gsize len, char **message_id, GError **err)
+inject(FolderRun *r, const char *data, gsize len, char **message_id, HmDeliverStaged *staged,
+       GError **err)
 {
 	HmAccount *a = r->a;
 	g_autofree char *sender = envelope_sender(a->acct, data, len, message_id);
 	g_autofree char *rcpt = recipient(a);
+	const char *to = strchr(a->acct->to, '@') != NULL ? rcpt : a->acct->to;
 	g_autoptr(GString) msg = g_string_sized_new(len + 256);
 
 	if (a->inj == NULL && (a->inj = hm_injector_open(a->cfg, err)) == NULL)
 		return HM_INJECT_TEMP;
 	append_received(msg, r, rcpt);
 	g_string_append_len(msg, data, (gssize)len);
-	return hm_injector_send(a->inj, sender, strchr(a->acct->to, '@') ? rcpt : a->acct->to,
-	                        msg->str, msg->len, err);
+	if (staged != NULL && hm_injector_can_stage(a->inj)) {
+		if (r->batch == NULL)
+			r->batch = hm_fetch_batch_new(r->st, a->inj);
+		return hm_injector_stage(a->inj, sender, to, msg->str, msg->len, staged, err);
+	}
+	return hm_injector_send(a->inj, sender, to, msg->str, msg->len, err);
+}
+
+/* Commits the group: durable, published, recorded; then queued for
+ * removal like any delivered message. */
+static int
+commit_batch(FolderRun *r, GError **err)
+{
+	if (r->batch == NULL || hm_fetch_batch_len(r->batch) == 0)
+		return 0;
+	if (hm_fetch_batch_commit(r->batch, r->a->acct->keep ? r->committed : r->to_remove,
+	                          err) == 0)
+		return 0;
+	g_prefix_error(err, "local delivery failed temporarily, stopping (nothing deleted): ");
+	if (err != NULL && *err != NULL) {
+		(*err)->domain = HM_FETCH_ERROR;
+		(*err)->code = HM_FETCH_ERROR_LOCAL;
+	}
+	return -1;
 }
 
 /* Called by the backend for each message: inject, then record, so the
@@ -154,7 +183,9 @@ on_message(const HmFetchItem *item, const char *data, gsize len, gpointer user_d
 	FolderRun *r = user_data;
 	g_autoptr(GError) ierr = NULL;
 	g_autofree char *message_id = NULL;
-	HmInjectResult res = inject(r, data, len, &message_id, &ierr);
+	HmDeliverStaged staged = { NULL, NULL };
+	HmInjectResult res = inject(r, data, len, &message_id, item->uid != NULL ? &staged : NULL,
+	                            &ierr);
 
 	if (res == HM_INJECT_TEMP) {
 		g_set_error(err, HM_FETCH_ERROR, HM_FETCH_ERROR_LOCAL,
@@ -176,14 +207,20 @@ on_message(const HmFetchItem *item, const char *data, gsize len, gpointer user_d
 			return -1;
 		return 0;
 	}
+	r->stats->delivered++;
+	r->stats->octets += len;
+	if (staged.tmp_path != NULL) {
+		hm_fetch_batch_add(r->batch, item, message_id, &staged);
+		hm_deliver_staged_clear(&staged);
+		return hm_fetch_batch_len(r->batch) >= HM_FETCH_GROUP ? commit_batch(r, err) : 0;
+	}
+	hm_deliver_staged_clear(&staged);
 	if (item->uid != NULL &&
 	    hm_fetch_state_record(r->st, item->uid, HM_FETCH_MARK_DELIVERED, item->size,
 	                          message_id, err) < 0) {
 		g_prefix_error(err, "state: ");
 		return -1;
 	}
-	r->stats->delivered++;
-	r->stats->octets += len;
 	if (!r->a->acct->keep)
 		g_ptr_array_add(r->to_remove, (gpointer)item);
 	return 0;
@@ -372,6 +409,9 @@ fetch_listed(FolderRun *r, HmFetchSession *s, GPtrArray *items, GError **err)
 	rc = fetch->len == 0 ? 0
 	                     : b->retrieve(s, (HmFetchItem *const *)fetch->pdata, fetch->len,
 	                                   on_message, r, err);
+	/* What is staged is complete, whatever stopped the retrieval. */
+	if (commit_batch(r, rc < 0 ? NULL : err) < 0 && rc == 0)
+		rc = -1;
 	/* What was delivered is removed even when a local failure stopped the
 	 * run: it is durable locally and recorded, so deleting it is safe, and
 	 * the backend drained the connection. After an upstream failure the
@@ -397,7 +437,8 @@ hm_account_fetch_folder(HmAccount *a, HmFetchSession *s, const char *folder,
 		return -1;
 	r.tls = a->acct->tls != HM_TLS_MODE_NONE;
 	r.to_remove = g_ptr_array_new();
-	if (list_folder(&r, s, &items, err) == 0) {
+	r.committed = g_ptr_array_new();
+	if (hm_fetch_batch_recover(r.st, err) == 0 && list_folder(&r, s, &items, err) == 0) {
 		stats->listed += items->len;
 		rc = fetch_listed(&r, s, items, err);
 		if (rc == 0 && a->acct->protocol == HM_PROTO_IMAP && a->acct->keep)
@@ -412,6 +453,8 @@ hm_account_fetch_folder(HmAccount *a, HmFetchSession *s, const char *folder,
 		rc = -1;
 	}
 	g_clear_error(&r.refusal);
+	hm_fetch_batch_free(r.batch);
+	g_ptr_array_unref(r.committed);
 	g_ptr_array_unref(r.to_remove);
 	hm_fetch_state_free(r.st);
 	return rc;

@@ -1,14 +1,15 @@
 /* The IMAP4rev1 fetch backend (RFC 3501, with IDLE RFC 2177, UIDPLUS RFC
- * 4315, SASL-IR RFC 4959). One engine sends commands with tags and reads
- * responses until their tagged replies, keeping a window of commands in
- * flight; each operation is a list of commands plus a handler for the
- * untagged data they bring. */
+ * 4315, SASL-IR RFC 4959). The engine in imap-client.c sends commands
+ * with tags and reads responses until their tagged replies, keeping a
+ * window of commands in flight; each operation here is a list of commands
+ * plus a handler for the untagged data they bring. */
 #include "config.h"
 
 #include <string.h>
 
 #include "fetcher/connect.h"
 #include "fetcher/fetch.h"
+#include "fetcher/imap-client.h"
 #include "fetcher/imap-parse.h"
 #include "lib/header.h"
 #include "lib/log.h"
@@ -22,17 +23,13 @@
 #define IMAP_TAG_ROOM 16
 /* IDLE reads in slices this long, so *stop is noticed quickly. */
 #define IMAP_IDLE_SLICE_MS 500
-/* Server text quoted in an error message is cut to this. */
-#define IMAP_MAX_QUOTE 200
 
 struct HmFetchSession {
 	HmFetchParams p;
 	HmConn *conn;
-	HmImapReader rd;
-	guint next_tag;
+	HmImapClient ic;         /* the engine, on conn */
 	GHashTable *caps;        /* upper-cased capability names */
 	guint caps_gen;          /* bumped on each new capability list */
-	gboolean broken;         /* the connection is unusable */
 	gboolean logging_out;    /* BYE is expected */
 	gboolean selected;
 	gboolean have_exists, have_uidvalidity;
@@ -40,52 +37,6 @@ struct HmFetchSession {
 	gboolean new_mail;       /* EXISTS grew or RECENT > 0 since cleared */
 	char *folder;
 };
-
-/* Untagged data for the command(s) being run; returns -1 with *err to
- * stop (the engine then drains what is in flight). */
-typedef int (*UntaggedFunc)(HmFetchSession *s, const HmImapResponse *r, gpointer data,
-                            GError **err);
-
-typedef struct {
-	UntaggedFunc fn;
-	gpointer data;
-	GError *fn_err;          /* fn's first failure; fn is not called again */
-} Handler;
-
-static char *
-clean(const char *text)
-{
-	return hm_imap_clean_text(text, IMAP_MAX_QUOTE);
-}
-
-static int G_GNUC_PRINTF(3, 4)
-fail(GError **err, HmFetchError code, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (err != NULL && *err == NULL)
-		*err = g_error_new_valist(HM_FETCH_ERROR, code, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-/* "what refused: text" for a tagged NO/BAD. */
-static int
-refused(GError **err, HmFetchError code, const char *what, const HmImapResponse *r)
-{
-	g_autofree char *t = clean(r->rest);
-
-	return fail(err, code, "%s: %s", what, *t != '\0' ? t : r->keyword);
-}
-
-static void
-trace_line(const char *line, gpointer data)
-{
-	HmFetchSession *s = data;
-
-	hm_fetch_trace(&s->p, FALSE, line);
-}
 
 static void
 session_free(HmFetchSession *s)
@@ -117,44 +68,6 @@ set_caps(HmFetchSession *s, const GPtrArray *toks)
 	s->caps_gen++;
 }
 
-/* Queues "TAG command" (not flushed); *tag receives the tag's number. */
-static int
-send_cmd(HmFetchSession *s, guint *tag, const char *cmd, GError **err)
-{
-	g_autofree char *line = g_strdup_printf("A%04u %s", s->next_tag, cmd);
-
-	hm_fetch_trace(&s->p, TRUE, line);
-	*tag = s->next_tag++;
-	if (hm_conn_printf(s->conn, err, "%s\r\n", line) < 0) {
-		s->broken = TRUE;
-		return fail(err, HM_FETCH_ERROR_NETWORK, "write failed");
-	}
-	return 0;
-}
-
-static int
-flush(HmFetchSession *s, GError **err)
-{
-	GError *ferr = NULL;
-
-	if (hm_conn_flush(s->conn, &ferr) == 0)
-		return 0;
-	s->broken = TRUE;
-	fail(err, HM_FETCH_ERROR_NETWORK, "sending to the server: %s", ferr->message);
-	g_error_free(ferr);
-	return -1;
-}
-
-static int
-read_resp(HmFetchSession *s, int first_ms, HmImapResponse **r, GError **err)
-{
-	int rc = hm_imap_read(&s->rd, first_ms, r, err);
-
-	if (rc < 0)
-		s->broken = TRUE;
-	return rc;
-}
-
 /* What every untagged response may carry, whatever command is running. */
 static int
 common_untagged(HmFetchSession *s, const HmImapResponse *r, GError **err)
@@ -162,19 +75,19 @@ common_untagged(HmFetchSession *s, const HmImapResponse *r, GError **err)
 	const HmImapToken *t;
 
 	if (r->status == HM_IMAP_BYE) {
-		g_autofree char *text = clean(r->text);
+		g_autofree char *text = hm_imap_quote(r->text);
 
 		if (s->logging_out)
 			return 0;
-		s->broken = TRUE;
-		return fail(err, HM_FETCH_ERROR_PROTOCOL, "server said BYE: %s", text);
+		s->ic.broken = TRUE;
+		return hm_imap_fail(err, HM_FETCH_ERROR_PROTOCOL, "server said BYE: %s", text);
 	}
 	if (r->code != NULL && strcmp(r->code, "CAPABILITY") == 0)
 		set_caps(s, r->code_args);
 	if (r->code != NULL && strcmp(r->code, "UIDVALIDITY") == 0) {
 		t = r->code_args->len == 1 ? g_ptr_array_index(r->code_args, 0) : NULL;
 		if (t == NULL || t->type != HM_IMAP_NUMBER || t->num == 0)
-			return fail(err, HM_FETCH_ERROR_PROTOCOL, "bad UIDVALIDITY");
+			return hm_imap_fail(err, HM_FETCH_ERROR_PROTOCOL, "bad UIDVALIDITY");
 		s->uidvalidity = t->num;
 		s->have_uidvalidity = TRUE;
 	}
@@ -196,116 +109,18 @@ common_untagged(HmFetchSession *s, const HmImapResponse *r, GError **err)
 	return 0;
 }
 
-/* Reads responses until the tagged reply to tag (returns 0 and *tagged)
- * or, with want_continue, a "+" continuation (returns 1). Untagged data
- * goes to the common handling, then to h. */
+/* The engine's hook: every untagged response, and the capabilities a
+ * tagged reply may carry. */
 static int
-read_until(HmFetchSession *s, guint tag, Handler *h, gboolean want_continue,
-           HmImapResponse **tagged, GError **err)
+on_response(const HmImapResponse *r, gpointer data, GError **err)
 {
-	char want[16];
+	HmFetchSession *s = data;
 
-	g_snprintf(want, sizeof(want), "A%04u", tag);
-	for (;;) {
-		g_autoptr(HmImapResponse) r = NULL;
-
-		if (read_resp(s, -1, &r, err) < 0)
-			return -1;
-		if (r->kind == HM_IMAP_CONTINUE) {
-			if (want_continue)
-				return 1;
-			s->broken = TRUE;
-			return fail(err, HM_FETCH_ERROR_PROTOCOL, "unexpected continuation request");
-		}
-		if (r->kind == HM_IMAP_TAGGED) {
-			if (strcmp(r->tag, want) != 0) {
-				g_autofree char *t = clean(r->tag);
-
-				s->broken = TRUE;
-				return fail(err, HM_FETCH_ERROR_PROTOCOL, "reply with unexpected tag %s", t);
-			}
-			if (r->code != NULL && strcmp(r->code, "CAPABILITY") == 0)
-				set_caps(s, r->code_args);
-			*tagged = g_steal_pointer(&r);
-			return 0;
-		}
-		if (common_untagged(s, r, err) < 0)
-			return -1;
-		if (h != NULL && h->fn != NULL && h->fn_err == NULL &&
-		    r->status == HM_IMAP_DATA && h->fn(s, r, h->data, &h->fn_err) < 0)
-			hm_debug("%s: stopping after: %s", s->p.acct->name, h->fn_err->message);
-	}
-}
-
-typedef struct {
-	GPtrArray *cmds;         /* without tags */
-	const char *what;        /* for errors: "UID FETCH refused" */
-	gboolean tolerate_no;    /* a NO is logged, not an error */
-	HmFetchError code;       /* of the error for a NO or BAD */
-} Pipeline;
-
-/* Runs the commands with up to p.batch in flight. When h->fn or a command
- * fails, nothing more is sent, the replies in flight are read, and the
- * first failure is returned (the session stays usable). */
-static int
-run_pipeline(HmFetchSession *s, const Pipeline *pl, Handler *h, GError **err)
-{
-	guint window = MAX(s->p.batch, 1), sent = 0, done = 0, first = s->next_tag;
-	GError *cmd_err = NULL;
-
-	while (done < pl->cmds->len) {
-		g_autoptr(HmImapResponse) t = NULL;
-
-		while (sent < pl->cmds->len && sent < done + window && h->fn_err == NULL &&
-		       cmd_err == NULL) {
-			guint tag;
-
-			if (send_cmd(s, &tag, g_ptr_array_index(pl->cmds, sent), err) < 0)
-				goto out;
-			sent++;
-		}
-		if (done == sent)
-			break;
-		if (flush(s, err) < 0 || read_until(s, first + done, h, FALSE, &t, err) < 0)
-			goto out;
-		done++;
-		if (t->status == HM_IMAP_NO && pl->tolerate_no) {
-			g_autofree char *text = clean(t->rest);
-
-			hm_info("%s: %s: %s", s->p.acct->name, pl->what, text);
-		} else if (t->status != HM_IMAP_OK && cmd_err == NULL) {
-			refused(&cmd_err, pl->code, pl->what, t);
-		}
-	}
-	if (h->fn_err != NULL || cmd_err != NULL) {
-		g_propagate_error(err, h->fn_err != NULL ? g_steal_pointer(&h->fn_err)
-		                                         : g_steal_pointer(&cmd_err));
-		g_clear_error(&cmd_err);
-		return -1;
-	}
+	if (r->kind != HM_IMAP_TAGGED)
+		return common_untagged(s, r, err);
+	if (r->code != NULL && strcmp(r->code, "CAPABILITY") == 0)
+		set_caps(s, r->code_args);
 	return 0;
-out:
-	/* The caller wants fn's failure, not what went wrong after it. */
-	if (h->fn_err != NULL) {
-		g_clear_error(err);
-		g_propagate_error(err, g_steal_pointer(&h->fn_err));
-	}
-	g_clear_error(&cmd_err);
-	return -1;
-}
-
-/* One command whose tagged reply must be OK; NO/BAD fail with code and
- * "what: text". */
-static int
-simple_cmd(HmFetchSession *s, const char *cmd, const char *what, HmFetchError code,
-           Handler *h, GError **err)
-{
-	g_autoptr(GPtrArray) one = g_ptr_array_new();
-	Pipeline pl = { one, what, FALSE, code };
-	Handler none = { NULL, NULL, NULL };
-
-	g_ptr_array_add(one, (gpointer)cmd);
-	return run_pipeline(s, &pl, h != NULL ? h : &none, err);
 }
 
 static int
@@ -339,7 +154,7 @@ fetch_uid(const HmImapResponse *r, guint32 *uid, GError **err)
 	if ((t = hm_imap_fetch_att(r, "UID")) == NULL)
 		return 0;
 	if (t->type != HM_IMAP_NUMBER || t->num == 0)
-		return fail(err, HM_FETCH_ERROR_PROTOCOL, "bad UID in a FETCH reply");
+		return hm_imap_fail(err, HM_FETCH_ERROR_PROTOCOL, "bad UID in a FETCH reply");
 	*uid = t->num;
 	return 1;
 }
@@ -353,18 +168,18 @@ greeting(HmFetchSession *s, gboolean *preauth, GError **err)
 	g_autoptr(HmImapResponse) r = NULL;
 	g_autofree char *text = NULL;
 
-	if (read_resp(s, -1, &r, err) < 0)
+	if (hm_imapc_read(&s->ic, -1, &r, err) < 0)
 		return -1;
-	text = clean(r->kind == HM_IMAP_UNTAGGED ? r->rest : NULL);
+	text = hm_imap_quote(r->kind == HM_IMAP_UNTAGGED ? r->rest : NULL);
 	if (r->kind != HM_IMAP_UNTAGGED ||
 	    (r->status != HM_IMAP_OK && r->status != HM_IMAP_PREAUTH && r->status != HM_IMAP_BYE))
-		return fail(err, HM_FETCH_ERROR_PROTOCOL, "unexpected greeting");
+		return hm_imap_fail(err, HM_FETCH_ERROR_PROTOCOL, "unexpected greeting");
 	if (r->status == HM_IMAP_BYE)
-		return fail(err, HM_FETCH_ERROR_SERVER, "server said BYE: %s", text);
+		return hm_imap_fail(err, HM_FETCH_ERROR_SERVER, "server said BYE: %s", text);
 	*preauth = r->status == HM_IMAP_PREAUTH;
 	if (*preauth && s->p.acct->tls == HM_TLS_MODE_STARTTLS)
-		return fail(err, HM_FETCH_ERROR_TLS, "TLS: server sent PREAUTH, so STARTTLS is "
-		            "impossible; refusing to continue in clear");
+		return hm_imap_fail(err, HM_FETCH_ERROR_TLS, "TLS: server sent PREAUTH, so "
+		                    "STARTTLS is impossible; refusing to continue in clear");
 	if (r->code != NULL && strcmp(r->code, "CAPABILITY") == 0)
 		set_caps(s, r->code_args);
 	return 0;
@@ -375,11 +190,11 @@ capability(HmFetchSession *s, GError **err)
 {
 	guint gen = s->caps_gen;
 
-	if (simple_cmd(s, "CAPABILITY", "CAPABILITY refused", HM_FETCH_ERROR_SERVER, NULL,
-	               err) < 0)
+	if (hm_imapc_simple(&s->ic, "CAPABILITY", "CAPABILITY refused", HM_FETCH_ERROR_SERVER,
+	                    NULL, err) < 0)
 		return -1;
 	if (s->caps_gen == gen)
-		return fail(err, HM_FETCH_ERROR_PROTOCOL, "server sent no CAPABILITY");
+		return hm_imap_fail(err, HM_FETCH_ERROR_PROTOCOL, "server sent no CAPABILITY");
 	return 0;
 }
 
@@ -389,12 +204,12 @@ starttls(HmFetchSession *s, GError **err)
 	if (s->p.acct->tls != HM_TLS_MODE_STARTTLS)
 		return 0;
 	if (!has_cap(s, "STARTTLS"))
-		return fail(err, HM_FETCH_ERROR_TLS, "TLS: server does not offer STARTTLS");
-	if (simple_cmd(s, "STARTTLS", "TLS: server refused STARTTLS", HM_FETCH_ERROR_TLS, NULL,
-	               err) < 0)
+		return hm_imap_fail(err, HM_FETCH_ERROR_TLS, "TLS: server does not offer STARTTLS");
+	if (hm_imapc_simple(&s->ic, "STARTTLS", "TLS: server refused STARTTLS",
+	                    HM_FETCH_ERROR_TLS, NULL, err) < 0)
 		return -1;
 	if (hm_fetch_starttls(&s->p, s->conn, err) < 0) {
-		s->broken = TRUE;
+		s->ic.broken = TRUE;
 		return -1;
 	}
 	/* What the server said before TLS may have been forged. */
@@ -411,7 +226,7 @@ send_args(HmFetchSession *s, const char *verb, const char *const *args, guint na
           gboolean atom_ok, gboolean secret, HmImapResponse **tagged, GError **err)
 {
 	g_autoptr(GString) line = g_string_new(NULL);
-	guint tag = s->next_tag++;
+	guint tag = s->ic.next_tag++;
 	gboolean first = TRUE;
 
 	g_string_printf(line, "A%04u %s", tag, verb);
@@ -425,21 +240,23 @@ send_args(HmFetchSession *s, const char *verb, const char *const *args, guint na
 			g_string_append_printf(line, "{%zu}", strlen(args[i]));
 			hm_fetch_trace(&s->p, TRUE, first || !secret ? line->str : "********");
 			first = FALSE;
-			if (hm_conn_printf(s->conn, err, "%s\r\n", line->str) < 0 || flush(s, err) < 0)
+			if (hm_conn_printf(s->conn, err, "%s\r\n", line->str) < 0 ||
+			    hm_imapc_flush(&s->ic, err) < 0)
 				goto fail;
-			if (read_until(s, tag, NULL, TRUE, tagged, err) != 1)
+			if (hm_imapc_read_until(&s->ic, tag, NULL, TRUE, tagged, err) != 1)
 				goto fail;
 			g_string_assign(line, args[i]);
 		}
 	}
 	hm_fetch_trace(&s->p, TRUE, first || !secret ? line->str : "********");
-	if (hm_conn_printf(s->conn, err, "%s\r\n", line->str) < 0 || flush(s, err) < 0)
+	if (hm_conn_printf(s->conn, err, "%s\r\n", line->str) < 0 ||
+	    hm_imapc_flush(&s->ic, err) < 0)
 		goto fail;
 	explicit_bzero(line->str, line->len);
-	return read_until(s, tag, NULL, FALSE, tagged, err);
+	return hm_imapc_read_until(&s->ic, tag, NULL, FALSE, tagged, err);
 fail:
 	explicit_bzero(line->str, line->len);
-	s->broken = s->broken || *tagged == NULL;
+	s->ic.broken = s->ic.broken || *tagged == NULL;
 	return *tagged != NULL ? 0 : -1;
 }
 
@@ -455,16 +272,18 @@ auth_plain(HmFetchSession *s, const char *pw, HmImapResponse **tagged, GError **
 
 	if (has_cap(s, "SASL-IR")) {
 		cmd = g_strdup_printf("AUTHENTICATE PLAIN %s", b64);
-		if (send_cmd(s, &tag, cmd, err) == 0 && flush(s, err) == 0)
-			rc = read_until(s, tag, NULL, FALSE, tagged, err);
+		if (hm_imapc_send(&s->ic, &tag, cmd, err) == 0 && hm_imapc_flush(&s->ic, err) == 0)
+			rc = hm_imapc_read_until(&s->ic, tag, NULL, FALSE, tagged, err);
 		explicit_bzero(cmd, strlen(cmd));
-	} else if (send_cmd(s, &tag, "AUTHENTICATE PLAIN", err) == 0 && flush(s, err) == 0) {
-		rc = read_until(s, tag, NULL, TRUE, tagged, err);
+	} else if (hm_imapc_send(&s->ic, &tag, "AUTHENTICATE PLAIN", err) == 0 &&
+	           hm_imapc_flush(&s->ic, err) == 0) {
+		rc = hm_imapc_read_until(&s->ic, tag, NULL, TRUE, tagged, err);
 		if (rc == 1) {
 			hm_fetch_trace(&s->p, TRUE, "********");
 			rc = -1;
-			if (hm_conn_printf(s->conn, err, "%s\r\n", b64) == 0 && flush(s, err) == 0)
-				rc = read_until(s, tag, NULL, FALSE, tagged, err);
+			if (hm_conn_printf(s->conn, err, "%s\r\n", b64) == 0 &&
+			    hm_imapc_flush(&s->ic, err) == 0)
+				rc = hm_imapc_read_until(&s->ic, tag, NULL, FALSE, tagged, err);
 		}
 	}
 	hm_sasl_free_secret(b64);
@@ -480,15 +299,15 @@ login(HmFetchSession *s, GError **err)
 	int rc;
 
 	if (a->password.value == NULL)
-		return fail(err, HM_FETCH_ERROR_AUTH, "no password configured");
+		return hm_imap_fail(err, HM_FETCH_ERROR_AUTH, "no password configured");
 	if (!hm_fetch_may_send_password(&s->p, s->conn))
-		return fail(err, HM_FETCH_ERROR_TLS, "refusing to send the password in clear to %s "
-		            "(use tls, or allow_plaintext = true)", a->host);
+		return hm_imap_fail(err, HM_FETCH_ERROR_TLS, "refusing to send the password in "
+		                    "clear to %s (use tls, or allow_plaintext = true)", a->host);
 	if (has_cap(s, "AUTH=PLAIN")) {
 		rc = auth_plain(s, a->password.value, &t, err);
 	} else if (has_cap(s, "LOGINDISABLED")) {
-		return fail(err, HM_FETCH_ERROR_AUTH, "login refused: the server has LOGINDISABLED "
-		            "and does not offer AUTH=PLAIN");
+		return hm_imap_fail(err, HM_FETCH_ERROR_AUTH, "login refused: the server has "
+		                    "LOGINDISABLED and does not offer AUTH=PLAIN");
 	} else {
 		const char *args[] = { a->user, a->password.value };
 
@@ -497,7 +316,7 @@ login(HmFetchSession *s, GError **err)
 	if (rc < 0)
 		return -1;
 	if (t->status != HM_IMAP_OK)
-		return refused(err, HM_FETCH_ERROR_AUTH, "login refused", t);
+		return hm_imap_refused(err, HM_FETCH_ERROR_AUTH, "login refused", t);
 	/* Capabilities may change after login; most servers say so in the OK. */
 	return s->caps_gen == gen ? capability(s, err) : 0;
 }
@@ -514,13 +333,8 @@ imap_open(const HmFetchParams *p, GError **err)
 	s = g_new0(HmFetchSession, 1);
 	s->p = *p;
 	s->conn = conn;
-	s->next_tag = 1;
 	s->caps = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	s->rd.conn = conn;
-	hm_imap_limits_init(&s->rd.limits, HM_FETCH_MAX_MESSAGE);
-	s->rd.timeout_ms = p->timeout_ms;
-	s->rd.trace = trace_line;
-	s->rd.trace_data = s;
+	hm_imapc_init(&s->ic, &s->p, conn, on_response, s);
 	if (greeting(s, &preauth, err) < 0 ||
 	    (g_hash_table_size(s->caps) == 0 && capability(s, err) < 0) ||
 	    starttls(s, err) < 0 || (!preauth && login(s, err) < 0)) {
@@ -533,7 +347,7 @@ imap_open(const HmFetchParams *p, GError **err)
 /* --- select ------------------------------------------------------------- */
 
 static int
-on_search(HmFetchSession *s, const HmImapResponse *r, gpointer data, GError **err)
+on_search(const HmImapResponse *r, gpointer data, GError **err)
 {
 	GArray *uids = data;
 
@@ -543,7 +357,8 @@ on_search(HmFetchSession *s, const HmImapResponse *r, gpointer data, GError **er
 		const HmImapToken *t = g_ptr_array_index(r->args, i);
 
 		if (t->type != HM_IMAP_NUMBER || t->num == 0)
-			return fail(err, HM_FETCH_ERROR_PROTOCOL, "bad UID in a SEARCH reply");
+			return hm_imap_fail(err, HM_FETCH_ERROR_PROTOCOL,
+			                    "bad UID in a SEARCH reply");
 		g_array_append_val(uids, t->num);
 	}
 	return 0;
@@ -587,7 +402,7 @@ message_id_of(const char *hdr, gsize len)
 /* RFC822.SIZE and the Message-ID header of a FETCH reply, for select()
  * and identify(); answered UIDs go into lk->seen. */
 static int
-on_meta(HmFetchSession *s, const HmImapResponse *r, gpointer data, GError **err)
+on_meta(const HmImapResponse *r, gpointer data, GError **err)
 {
 	Lookup *lk = data;
 	const HmImapToken *hdr, *size;
@@ -599,7 +414,8 @@ on_meta(HmFetchSession *s, const HmImapResponse *r, gpointer data, GError **err)
 		return rc;
 	if ((size = hm_imap_fetch_att(r, "RFC822.SIZE")) != NULL) {
 		if (size->type != HM_IMAP_NUMBER)
-			return fail(err, HM_FETCH_ERROR_PROTOCOL, "bad RFC822.SIZE in a FETCH reply");
+			return hm_imap_fail(err, HM_FETCH_ERROR_PROTOCOL,
+			                    "bad RFC822.SIZE in a FETCH reply");
 		it->size = size->num;
 		g_hash_table_add(lk->seen, GUINT_TO_POINTER(uid));
 	}
@@ -620,8 +436,8 @@ list_sizes(HmFetchSession *s, GArray *uids, GPtrArray *items, GError **err)
 	g_autoptr(GHashTable) seen = g_hash_table_new(NULL, NULL);
 	g_autoptr(GPtrArray) cmds = NULL;
 	Lookup lk = { by_uid, seen, NULL, NULL };
-	Handler h = { on_meta, &lk, NULL };
-	Pipeline pl = { NULL, "UID FETCH refused", FALSE, HM_FETCH_ERROR_SERVER };
+	HmImapHandler h = { on_meta, &lk, NULL };
+	HmImapPipeline pl = { NULL, "UID FETCH refused", FALSE, HM_FETCH_ERROR_SERVER };
 	g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func((GDestroyNotify)hm_fetch_item_free);
 
 	for (guint i = 0; i < uids->len; i++) {
@@ -635,7 +451,7 @@ list_sizes(HmFetchSession *s, GArray *uids, GPtrArray *items, GError **err)
 	cmds = hm_imap_uid_commands((const guint32 *)(void *)uids->data, uids->len, "UID FETCH ",
 	                            " (RFC822.SIZE)", IMAP_MAX_COMMAND - IMAP_TAG_ROOM);
 	pl.cmds = cmds;
-	if (run_pipeline(s, &pl, &h, err) < 0)
+	if (hm_imapc_pipeline(&s->ic, &pl, &h, err) < 0)
 		return -1;
 	for (guint i = 0; i < all->len; i++) {
 		HmFetchItem *it = g_ptr_array_index(all, i);
@@ -659,9 +475,9 @@ imap_select(HmFetchSession *s, const char *folder, guint32 first_uid, guint32 *u
 	g_autoptr(GArray) uids = g_array_new(FALSE, FALSE, sizeof(guint32));
 	g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func((GDestroyNotify)hm_fetch_item_free);
 	g_autofree char *cmd = NULL;
-	g_autofree char *name = clean(folder);
+	g_autofree char *name = hm_imap_quote(folder);
 	const char *verb = s->p.acct->keep ? "EXAMINE" : "SELECT";
-	Handler h = { on_search, uids, NULL };
+	HmImapHandler h = { on_search, uids, NULL };
 	guint n = 0;
 
 	s->selected = s->have_exists = s->have_uidvalidity = FALSE;
@@ -673,18 +489,21 @@ imap_select(HmFetchSession *s, const char *folder, guint32 first_uid, guint32 *u
 	if (t->status != HM_IMAP_OK) {
 		g_autofree char *what = g_strdup_printf("%s %s refused", verb, name);
 
-		return refused(err, HM_FETCH_ERROR_SERVER, what, t);
+		return hm_imap_refused(err, HM_FETCH_ERROR_SERVER, what, t);
 	}
 	if (!s->have_uidvalidity)
-		return fail(err, HM_FETCH_ERROR_PROTOCOL, "server sent no UIDVALIDITY for %s", name);
+		return hm_imap_fail(err, HM_FETCH_ERROR_PROTOCOL,
+		                    "server sent no UIDVALIDITY for %s", name);
 	if (!s->have_exists)
-		return fail(err, HM_FETCH_ERROR_PROTOCOL, "server sent no EXISTS for %s", name);
+		return hm_imap_fail(err, HM_FETCH_ERROR_PROTOCOL, "server sent no EXISTS for %s",
+		                    name);
 	s->selected = TRUE;
 	*uidvalidity = s->uidvalidity;
 	first_uid = MAX(first_uid, 1);
 	if (s->exists > 0) {
 		cmd = g_strdup_printf("UID SEARCH UID %u:*", first_uid);
-		if (simple_cmd(s, cmd, "UID SEARCH refused", HM_FETCH_ERROR_SERVER, &h, err) < 0)
+		if (hm_imapc_simple(&s->ic, cmd, "UID SEARCH refused", HM_FETCH_ERROR_SERVER, &h,
+		                    err) < 0)
 			return -1;
 		g_array_sort(uids, cmp_u32);
 		/* "n:*" always matches the highest UID, even below n. */
@@ -721,19 +540,19 @@ imap_identify(HmFetchSession *s, GPtrArray *items, GError **err)
 	g_autoptr(GPtrArray) cmds = NULL;
 	g_autoptr(GHashTable) seen = g_hash_table_new(NULL, NULL);
 	Lookup lk = { by_uid, seen, NULL, NULL };
-	Handler h = { on_meta, &lk, NULL };
-	Pipeline pl = { NULL, "UID FETCH refused", TRUE, HM_FETCH_ERROR_SERVER };
+	HmImapHandler h = { on_meta, &lk, NULL };
+	HmImapPipeline pl = { NULL, "UID FETCH refused", TRUE, HM_FETCH_ERROR_SERVER };
 
 	if (items->len == 0)
 		return 0;
 	cmds = item_commands((HmFetchItem *const *)items->pdata, items->len, "UID FETCH ",
 	                     " (RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])");
 	pl.cmds = cmds;
-	return run_pipeline(s, &pl, &h, err);
+	return hm_imapc_pipeline(&s->ic, &pl, &h, err);
 }
 
 static int
-on_message(HmFetchSession *s, const HmImapResponse *r, gpointer data, GError **err)
+on_message(const HmImapResponse *r, gpointer data, GError **err)
 {
 	Lookup *lk = data;
 	const HmImapToken *body = hm_imap_fetch_att(r, "BODY[]");
@@ -744,7 +563,8 @@ on_message(HmFetchSession *s, const HmImapResponse *r, gpointer data, GError **e
 	if (body == NULL || !r->has_number || strcmp(r->keyword, "FETCH") != 0)
 		return 0;  /* flag changes and the like */
 	if ((rc = fetch_uid(r, &uid, err)) <= 0)
-		return rc < 0 ? -1 : fail(err, HM_FETCH_ERROR_PROTOCOL, "FETCH reply without UID");
+		return rc < 0 ? -1 : hm_imap_fail(err, HM_FETCH_ERROR_PROTOCOL,
+		                                  "FETCH reply without UID");
 	it = lookup_item(lk, uid);
 	if (it == NULL || body->type != HM_IMAP_STRING ||
 	    g_hash_table_contains(lk->seen, GUINT_TO_POINTER(uid)))
@@ -761,13 +581,13 @@ imap_retrieve(HmFetchSession *s, HmFetchItem *const *items, guint n, HmFetchMess
 	g_autoptr(GHashTable) seen = g_hash_table_new(NULL, NULL);
 	g_autoptr(GPtrArray) cmds = g_ptr_array_new_with_free_func(g_free);
 	Lookup lk = { by_uid, seen, fn, user_data };
-	Handler h = { on_message, &lk, NULL };
-	Pipeline pl = { cmds, "UID FETCH", TRUE, HM_FETCH_ERROR_SERVER };
+	HmImapHandler h = { on_message, &lk, NULL };
+	HmImapPipeline pl = { cmds, "UID FETCH", TRUE, HM_FETCH_ERROR_SERVER };
 
 	for (guint i = 0; i < n; i++)
 		g_ptr_array_add(cmds, g_strdup_printf("UID FETCH %u (BODY.PEEK[] RFC822.SIZE)",
 		                                      items[i]->num));
-	if (run_pipeline(s, &pl, &h, err) < 0)
+	if (hm_imapc_pipeline(&s->ic, &pl, &h, err) < 0)
 		return -1;
 	for (guint i = 0; i < n; i++)
 		if (!g_hash_table_contains(seen, GUINT_TO_POINTER(items[i]->num)))
@@ -781,8 +601,8 @@ imap_remove(HmFetchSession *s, HmFetchItem *const *items, guint n, GError **err)
 {
 	g_autoptr(GPtrArray) cmds = NULL;
 	g_autoptr(GPtrArray) expunge = NULL;
-	Handler h = { NULL, NULL, NULL };
-	Pipeline pl = { NULL, "UID STORE refused", FALSE, HM_FETCH_ERROR_SERVER };
+	HmImapHandler h = { NULL, NULL, NULL };
+	HmImapPipeline pl = { NULL, "UID STORE refused", FALSE, HM_FETCH_ERROR_SERVER };
 
 	if (n == 0)
 		return 0;
@@ -795,11 +615,12 @@ imap_remove(HmFetchSession *s, HmFetchItem *const *items, guint n, GError **err)
 		for (guint i = 0; i < expunge->len; i++)
 			g_ptr_array_add(cmds, g_strdup(g_ptr_array_index(expunge, i)));
 		pl.what = "UID STORE/EXPUNGE refused";
-		return run_pipeline(s, &pl, &h, err);
+		return hm_imapc_pipeline(&s->ic, &pl, &h, err);
 	}
-	if (run_pipeline(s, &pl, &h, err) < 0)
+	if (hm_imapc_pipeline(&s->ic, &pl, &h, err) < 0)
 		return -1;
-	return simple_cmd(s, "EXPUNGE", "EXPUNGE refused", HM_FETCH_ERROR_SERVER, NULL, err);
+	return hm_imapc_simple(&s->ic, "EXPUNGE", "EXPUNGE refused", HM_FETCH_ERROR_SERVER, NULL,
+	                       err);
 }
 
 /* --- IDLE, close ------------------------------------------------------------ */
@@ -827,15 +648,15 @@ idle_loop(HmFetchSession *s, guint tag, gint64 deadline, const volatile gint *st
 
 		if (left <= 0)
 			return 0;
-		rc = read_resp(s, (int)MIN(left, IMAP_IDLE_SLICE_MS), &r, err);
+		rc = hm_imapc_read(&s->ic, (int)MIN(left, IMAP_IDLE_SLICE_MS), &r, err);
 		if (rc < 0)
 			return -1;
 		if (rc == 1 || r->kind == HM_IMAP_CONTINUE)
 			continue;
 		if (r->kind == HM_IMAP_TAGGED) {
 			if (strcmp(r->tag, want) != 0 || r->status != HM_IMAP_OK) {
-				s->broken = TRUE;
-				return refused(err, HM_FETCH_ERROR_SERVER, "IDLE ended", r);
+				s->ic.broken = TRUE;
+				return hm_imap_refused(err, HM_FETCH_ERROR_SERVER, "IDLE ended", r);
 			}
 			*ended = TRUE;
 			return 0;
@@ -856,23 +677,23 @@ imap_wait(HmFetchSession *s, int timeout_ms, const volatile gint *stop, GError *
 	int rc;
 
 	if (!s->selected)
-		return fail(err, HM_FETCH_ERROR_LOCAL, "IDLE without a selected folder");
-	if (send_cmd(s, &tag, "IDLE", err) < 0 || flush(s, err) < 0)
+		return hm_imap_fail(err, HM_FETCH_ERROR_LOCAL, "IDLE without a selected folder");
+	if (hm_imapc_send(&s->ic, &tag, "IDLE", err) < 0 || hm_imapc_flush(&s->ic, err) < 0)
 		return -1;
-	rc = read_until(s, tag, NULL, TRUE, &t, err);
+	rc = hm_imapc_read_until(&s->ic, tag, NULL, TRUE, &t, err);
 	if (rc < 0)
 		return -1;
 	if (rc == 0)
-		return refused(err, HM_FETCH_ERROR_SERVER, "IDLE refused", t);
+		return hm_imap_refused(err, HM_FETCH_ERROR_SERVER, "IDLE refused", t);
 	rc = idle_loop(s, tag, deadline, stop, &ended, err);
 	if (rc < 0 || ended)
 		return rc;
 	hm_fetch_trace(&s->p, TRUE, "DONE");
-	if (hm_conn_printf(s->conn, err, "DONE\r\n") < 0 || flush(s, err) < 0 ||
-	    read_until(s, tag, NULL, FALSE, &t, err) < 0)
+	if (hm_conn_printf(s->conn, err, "DONE\r\n") < 0 || hm_imapc_flush(&s->ic, err) < 0 ||
+	    hm_imapc_read_until(&s->ic, tag, NULL, FALSE, &t, err) < 0)
 		return -1;
 	if (t->status != HM_IMAP_OK)
-		return refused(err, HM_FETCH_ERROR_SERVER, "IDLE failed", t);
+		return hm_imap_refused(err, HM_FETCH_ERROR_SERVER, "IDLE failed", t);
 	return rc;
 }
 
@@ -885,10 +706,10 @@ imap_close(HmFetchSession *s, GError **err)
 	if (s == NULL)
 		return 0;
 	/* LOGOUT changes nothing upstream, so a broken session just ends. */
-	if (!s->broken) {
+	if (!s->ic.broken) {
 		s->logging_out = TRUE;
-		if (simple_cmd(s, "LOGOUT", "LOGOUT refused", HM_FETCH_ERROR_SERVER, NULL,
-		               &lerr) < 0 &&
+		if (hm_imapc_simple(&s->ic, "LOGOUT", "LOGOUT refused", HM_FETCH_ERROR_SERVER,
+		                    NULL, &lerr) < 0 &&
 		    !g_error_matches(lerr, HM_FETCH_ERROR, HM_FETCH_ERROR_NETWORK)) {
 			g_propagate_error(err, g_steal_pointer(&lerr));
 			rc = -1;

@@ -1,15 +1,33 @@
 /* The local injector (fetcher.deliver = "local"): in-process delivery
- * through deliver/, as homemail-deliver does it, with no relay between. */
+ * through deliver/, as homemail-deliver does it, with no relay between.
+ * It can also stage deliveries for a group commit: the fetcher writes a
+ * batch of messages, makes them durable with one syncfs(2) and then
+ * publishes them (DESIGN.md: ~4,500 messages/s instead of ~1,300 with an
+ * fsync per message). */
+#define _GNU_SOURCE
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "deliver/deliver.h"
 #include "fetcher/inject-private.h"
+#include "lib/error.h"
+
+/* The tmp/ directories written to since the last sync (a set). */
+typedef struct {
+	GHashTable *dirty;
+} Local;
 
 static int
 local_open(HmInjector *inj, GError **err)
 {
+	Local *l = g_new0(Local, 1);
+
+	l->dirty = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	inj->priv = l;
 	return 0;
 }
 
@@ -23,30 +41,95 @@ mapped(GError **err, GError *e)
 }
 
 static HmInjectResult
-local_send(HmInjector *inj, const char *sender, const char *rcpt, const char *msg, gsize len,
-           GError **err)
+deliver(HmInjector *inj, const char *sender, const char *rcpt, const char *msg, gsize len,
+        HmDeliverStaged *staged, GError **err)
 {
 	GError *e = NULL;
 	g_autofree char *user = hm_recipient_resolve(inj->cfg, rcpt, &e);
+	/* A bare user name has no address of its own: Delivered-To then
+	 * names the user's canonical one. */
+	const char *addr = strchr(rcpt, '@') != NULL ? rcpt : NULL;
+	int rc;
 
 	if (user == NULL)
 		return mapped(err, e);
-	/* A bare user name has no address of its own: Delivered-To then
-	 * names the user's canonical one. */
-	if (hm_deliver_message(inj->cfg, user, strchr(rcpt, '@') != NULL ? rcpt : NULL, sender,
-	                       msg, len, NULL, &e) < 0)
+	if (staged != NULL)
+		rc = hm_deliver_message_staged(inj->cfg, user, addr, sender, msg, len, staged, &e);
+	else
+		rc = hm_deliver_message(inj->cfg, user, addr, sender, msg, len, NULL, &e);
+	if (rc < 0)
 		return mapped(err, e);
+	if (staged != NULL && staged->tmp_path != NULL) {
+		Local *l = inj->priv;
+
+		g_hash_table_add(l->dirty, g_path_get_dirname(staged->tmp_path));
+	}
 	return HM_INJECT_OK;
+}
+
+static HmInjectResult
+local_send(HmInjector *inj, const char *sender, const char *rcpt, const char *msg, gsize len,
+           GError **err)
+{
+	return deliver(inj, sender, rcpt, msg, len, NULL, err);
+}
+
+static HmInjectResult
+local_stage(HmInjector *inj, const char *sender, const char *rcpt, const char *msg,
+            gsize len, HmDeliverStaged *staged, GError **err)
+{
+	return deliver(inj, sender, rcpt, msg, len, staged, err);
+}
+
+/* syncfs() flushes every dirty file of the file system in one journal
+ * commit: what makes a batch durable at the cost of about one fsync. */
+static int
+sync_dir(const char *dir, GError **err)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || syncfs(fd) < 0) {
+		hm_set_error_errno(err, errno, "syncfs %s", dir);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static int
+local_sync(HmInjector *inj, GError **err)
+{
+	Local *l = inj->priv;
+	GHashTableIter it;
+	gpointer dir;
+
+	g_hash_table_iter_init(&it, l->dirty);
+	while (g_hash_table_iter_next(&it, &dir, NULL)) {
+		if (sync_dir(dir, err) < 0)
+			return -1;
+		g_hash_table_iter_remove(&it);
+	}
+	return 0;
 }
 
 static void
 local_close(HmInjector *inj)
 {
+	Local *l = inj->priv;
+
+	if (l != NULL)
+		g_hash_table_unref(l->dirty);
+	g_free(l);
+	inj->priv = NULL;
 }
 
 const HmInjectorOps hm_injector_local = {
 	.name = "local",
 	.open = local_open,
 	.send = local_send,
+	.stage = local_stage,
+	.sync = local_sync,
 	.close = local_close,
 };

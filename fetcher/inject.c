@@ -50,6 +50,26 @@ hm_injector_send(HmInjector *inj, const char *sender, const char *rcpt, const ch
 	return inj->ops->send(inj, sender, rcpt, msg, len, err);
 }
 
+gboolean
+hm_injector_can_stage(const HmInjector *inj)
+{
+	return inj->ops->stage != NULL;
+}
+
+HmInjectResult
+hm_injector_stage(HmInjector *inj, const char *sender, const char *rcpt, const char *msg,
+                  gsize len, HmDeliverStaged *staged, GError **err)
+{
+	g_return_val_if_fail(inj->ops->stage != NULL, HM_INJECT_TEMP);
+	return inj->ops->stage(inj, sender, rcpt, msg, len, staged, err);
+}
+
+int
+hm_injector_sync(HmInjector *inj, GError **err)
+{
+	return inj->ops->sync != NULL ? inj->ops->sync(inj, err) : 0;
+}
+
 void
 hm_injector_close(HmInjector *inj)
 {

@@ -8,6 +8,7 @@
 #include <glib.h>
 
 #include "conf/config.h"
+#include "deliver/deliver.h"
 
 typedef enum {
 	HM_INJECT_OK = 0,   /* the local side holds the message durably */
@@ -34,6 +35,24 @@ HmInjector *hm_injector_open(const HmConfig *cfg, GError **err);
  * reconnects. */
 HmInjectResult hm_injector_send(HmInjector *inj, const char *sender, const char *rcpt,
                                 const char *msg, gsize len, GError **err);
+
+/* TRUE when the injector can stage messages for a group commit: only
+ * local delivery, where durability is the fetcher's own fsync to pay. */
+gboolean hm_injector_can_stage(const HmInjector *inj);
+
+/* As hm_injector_send(), but a Maildir delivery is only staged (see
+ * hm_deliver_message_staged()): HM_INJECT_OK here means written, not yet
+ * durable, until hm_injector_sync() returned 0 and the caller published
+ * the file (hm_maildir_publish()) and fsynced new/. staged->tmp_path is
+ * NULL when the delivery was completed at once (mbox). */
+HmInjectResult hm_injector_stage(HmInjector *inj, const char *sender, const char *rcpt,
+                                 const char *msg, gsize len, HmDeliverStaged *staged,
+                                 GError **err);
+
+/* Makes every message staged since the last call durable, with one
+ * syncfs(2) per file system involved rather than one fsync per message.
+ * Returns 0 or -1 with *err. */
+int hm_injector_sync(HmInjector *inj, GError **err);
 
 /* Says QUIT (smtp/lmtp) and frees. NULL-safe. */
 void hm_injector_close(HmInjector *inj);

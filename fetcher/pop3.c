@@ -169,22 +169,32 @@ quote_text(const char *text)
 	return *text != '\0' ? hm_pop3_quote(text) : g_strdup("(no reason given)");
 }
 
+/* Reads a status line that must be +OK; -ERR fails with code and
+ * "refusal: server text". */
+static int
+expect_ok(HmFetchSession *s, const char *what, HmFetchError code, const char *refusal,
+          GError **err)
+{
+	gboolean ok;
+	const char *text;
+
+	if (read_status(s, what, &ok, &text, err) < 0)
+		return -1;
+	if (!ok) {
+		g_autofree char *q = quote_text(text);
+
+		return fail(err, code, "%s: %s", refusal, q);
+	}
+	return 0;
+}
+
 /* --- open: greeting, CAPA, STLS, login ----------------------------------- */
 
 static int
 greeting(HmFetchSession *s, GError **err)
 {
-	gboolean ok;
-	const char *text;
-
-	if (read_status(s, "greeting", &ok, &text, err) < 0)
-		return -1;
-	if (!ok) {
-		g_autofree char *q = quote_text(text);
-
-		return fail(err, HM_FETCH_ERROR_SERVER, "server refused the connection: %s", q);
-	}
-	return 0;
+	return expect_ok(s, "greeting", HM_FETCH_ERROR_SERVER, "server refused the connection",
+	                 err);
 }
 
 static int
@@ -217,18 +227,11 @@ capa(HmFetchSession *s, GError **err)
 static int
 stls(HmFetchSession *s, GError **err)
 {
-	gboolean ok;
-	const char *text;
-
 	if (!s->capa.stls)
 		return fail(err, HM_FETCH_ERROR_TLS, "TLS: server does not offer STLS");
-	if (send_flush(s, "STLS", err) < 0 || read_status(s, "STLS reply", &ok, &text, err) < 0)
+	if (send_flush(s, "STLS", err) < 0 ||
+	    expect_ok(s, "STLS reply", HM_FETCH_ERROR_TLS, "TLS: server refused STLS", err) < 0)
 		return -1;
-	if (!ok) {
-		g_autofree char *q = quote_text(text);
-
-		return fail(err, HM_FETCH_ERROR_TLS, "TLS: server refused STLS: %s", q);
-	}
 	if (hm_fetch_starttls(&s->p, s->conn, err) < 0) {
 		s->broken = TRUE;
 		return -1;
@@ -240,17 +243,7 @@ stls(HmFetchSession *s, GError **err)
 static int
 login_reply(HmFetchSession *s, const char *what, GError **err)
 {
-	gboolean ok;
-	const char *text;
-
-	if (read_status(s, what, &ok, &text, err) < 0)
-		return -1;
-	if (!ok) {
-		g_autofree char *q = quote_text(text);
-
-		return fail(err, HM_FETCH_ERROR_AUTH, "login refused: %s", q);
-	}
-	return 0;
+	return expect_ok(s, what, HM_FETCH_ERROR_AUTH, "login refused", err);
 }
 
 static int
@@ -439,16 +432,8 @@ read_uidl(HmFetchSession *s, HmPop3Listing *l, gboolean *have_uidl, GError **err
 static int
 read_list(HmFetchSession *s, HmPop3Listing *l, GError **err)
 {
-	gboolean ok;
-	const char *text;
-
-	if (read_status(s, "LIST reply", &ok, &text, err) < 0)
+	if (expect_ok(s, "LIST reply", HM_FETCH_ERROR_SERVER, "LIST refused", err) < 0)
 		return -1;
-	if (!ok) {
-		g_autofree char *q = quote_text(text);
-
-		return fail(err, HM_FETCH_ERROR_SERVER, "LIST refused: %s", q);
-	}
 	return read_listing(s, "LIST reply", l, hm_pop3_listing_add_scan, err);
 }
 
@@ -604,19 +589,14 @@ retr_reply(HmFetchSession *s, const HmFetchItem *item, gpointer data, GError **e
 {
 	RetrCtx *c = data;
 	g_autofree char *what = g_strdup_printf("RETR %u reply", item->num);
-	gboolean ok;
-	const char *text;
+	g_autofree char *refusal = NULL;
 
-	if (read_status(s, what, &ok, &text, err) < 0)
+	if (item->uid == NULL)
+		refusal = g_strdup_printf("RETR %u refused", item->num);
+	else
+		refusal = g_strdup_printf("RETR %u (UID %s) refused", item->num, item->uid);
+	if (expect_ok(s, what, HM_FETCH_ERROR_SERVER, refusal, err) < 0)
 		return -1;
-	if (!ok) {
-		g_autofree char *q = quote_text(text);
-
-		if (item->uid == NULL)
-			return fail(err, HM_FETCH_ERROR_SERVER, "RETR %u refused: %s", item->num, q);
-		return fail(err, HM_FETCH_ERROR_SERVER, "RETR %u (UID %s) refused: %s", item->num,
-		            item->uid, q);
-	}
 	g_string_truncate(c->buf, 0);
 	if (read_body(s, what, c->buf, err) < 0)
 		return -1;
@@ -643,18 +623,10 @@ static int
 dele_reply(HmFetchSession *s, const HmFetchItem *item, gpointer data, GError **err)
 {
 	g_autofree char *what = g_strdup_printf("DELE %u reply", item->num);
-	gboolean ok;
-	const char *text;
+	g_autofree char *refusal = g_strdup_printf("DELE %u refused", item->num);
 
 	(void)data;
-	if (read_status(s, what, &ok, &text, err) < 0)
-		return -1;
-	if (!ok) {
-		g_autofree char *q = quote_text(text);
-
-		return fail(err, HM_FETCH_ERROR_SERVER, "DELE %u refused: %s", item->num, q);
-	}
-	return 0;
+	return expect_ok(s, what, HM_FETCH_ERROR_SERVER, refusal, err);
 }
 
 static int
@@ -681,24 +653,16 @@ pop3_abort(HmFetchSession *s)
 static int
 quit(HmFetchSession *s, GError **err)
 {
-	gboolean ok;
-	const char *text;
-
 	if (s->broken) {
 		if (!s->deleting)
 			return 0;
 		return fail(err, HM_FETCH_ERROR_PROTOCOL,
 		            "session unusable after an earlier error: deletions were not committed");
 	}
-	if (send_flush(s, "QUIT", err) < 0 || read_status(s, "QUIT reply", &ok, &text, err) < 0)
+	if (send_flush(s, "QUIT", err) < 0)
 		return -1;
-	if (!ok) {
-		g_autofree char *q = quote_text(text);
-
-		return fail(err, HM_FETCH_ERROR_SERVER, "QUIT refused: deletions were not committed: %s",
-		            q);
-	}
-	return 0;
+	return expect_ok(s, "QUIT reply", HM_FETCH_ERROR_SERVER,
+	                 "QUIT refused: deletions were not committed", err);
 }
 
 static int

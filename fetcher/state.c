@@ -654,9 +654,9 @@ hm_fetch_state_has_fingerprint(const HmFetchState *st, guint64 size, const char 
 	return g_hash_table_contains(st->fps, &fp);
 }
 
-int
-hm_fetch_state_record(HmFetchState *st, const char *uid, HmFetchMark mark, guint64 size,
-                      const char *message_id, GError **err)
+static int
+record(HmFetchState *st, const char *uid, HmFetchMark mark, guint64 size,
+       const char *message_id, gboolean sync, GError **err)
 {
 	/* uid " D " 16 hex digits "\n" */
 	char line[UID_MAX + 3 + 16 + 2];
@@ -685,10 +685,40 @@ hm_fetch_state_record(HmFetchState *st, const char *uid, HmFetchMark mark, guint
 		               mark == HM_FETCH_MARK_DELIVERED ? 'D' : 'S');
 	}
 	g_assert(n > 0 && (gsize)n < sizeof(line));
-	if (journal_append(st, line, (gsize)n, TRUE, err) < 0)
+	if (journal_append(st, line, (gsize)n, sync, err) < 0)
 		return -1;
 	apply_record(st, uid, len, mark, has_fp, fp);
 	return 0;
+}
+
+int
+hm_fetch_state_record(HmFetchState *st, const char *uid, HmFetchMark mark, guint64 size,
+                      const char *message_id, GError **err)
+{
+	return record(st, uid, mark, size, message_id, TRUE, err);
+}
+
+int
+hm_fetch_state_record_unsynced(HmFetchState *st, const char *uid, guint64 size,
+                               const char *message_id, GError **err)
+{
+	return record(st, uid, HM_FETCH_MARK_DELIVERED, size, message_id, FALSE, err);
+}
+
+int
+hm_fetch_state_sync(HmFetchState *st, GError **err)
+{
+	if (st->jfd >= 0 && fdatasync(st->jfd) < 0) {
+		hm_set_error_errno(err, errno, "fdatasync %s", st->journal_path);
+		return -1;
+	}
+	return 0;
+}
+
+char *
+hm_fetch_state_sidecar(const HmFetchState *st, const char *suffix)
+{
+	return g_strconcat(st->base_path, ".", suffix, NULL);
 }
 
 int

@@ -55,6 +55,19 @@ gboolean hm_fetch_state_has_fingerprint(const HmFetchState *st, guint64 size,
 int hm_fetch_state_record(HmFetchState *st, const char *uid, HmFetchMark mark,
                           guint64 size, const char *message_id, GError **err);
 
+/* As hm_fetch_state_record() for a delivered message, but not synced:
+ * for group commit, where the caller records a batch and then makes it
+ * durable with one hm_fetch_state_sync(). */
+int hm_fetch_state_record_unsynced(HmFetchState *st, const char *uid, guint64 size,
+                                   const char *message_id, GError **err);
+
+/* fdatasync()s the journal: every record before it is durable. */
+int hm_fetch_state_sync(HmFetchState *st, GError **err);
+
+/* The path of a file beside the state's own, "<state>.<suffix>" (the
+ * group-commit intent log uses it); g_free() it. */
+char *hm_fetch_state_sidecar(const HmFetchState *st, const char *suffix);
+
 /* Forgets uid (it is gone upstream). Not synced: losing a forget in a
  * crash only leaves an entry the next compaction drops. */
 int hm_fetch_state_forget(HmFetchState *st, const char *uid, GError **err);

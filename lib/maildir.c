@@ -265,6 +265,41 @@ hm_maildir_delivery_abort(HmMaildirDelivery *d)
 }
 
 int
+hm_maildir_delivery_stage(HmMaildirDelivery *d, char **tmp_path, char **new_path, GError **err)
+{
+	int fd = d->fd;
+
+	d->fd = -1;
+	if (close(fd) < 0) {
+		hm_set_error_errno(err, errno, "close %s", d->tmp_path);
+		hm_maildir_delivery_abort(d);
+		return -1;
+	}
+	*new_path = g_strdup_printf("%s/new/%s,S=%" G_GUINT64_FORMAT ",W=%" G_GUINT64_FORMAT,
+	                            d->dir, d->base, d->size, hm_crlf_counter_total(&d->crlf));
+	*tmp_path = g_steal_pointer(&d->tmp_path);
+	delivery_free(d);
+	return 0;
+}
+
+int
+hm_maildir_publish(const char *tmp_path, const char *new_path, GError **err)
+{
+	/* Base names are unique, so an existing new_path is this very
+	 * message, published before a crash. */
+	if (link(tmp_path, new_path) < 0 && errno != EEXIST) {
+		int e = errno;
+
+		if (e == ENOENT && access(new_path, F_OK) == 0)
+			return 0;
+		hm_set_error_errno(err, e, "link %s to %s", tmp_path, new_path);
+		return -1;
+	}
+	unlink(tmp_path);
+	return 0;
+}
+
+int
 hm_maildir_deliver(const char *dir, const void *data, gsize len, char **name_out, GError **err)
 {
 	HmMaildirDelivery *d = hm_maildir_delivery_begin(dir, err);

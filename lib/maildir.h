@@ -34,6 +34,23 @@ int hm_maildir_delivery_commit(HmMaildirDelivery *d, char **name_out, GError **e
 /* Abandons the delivery: unlinks the tmp/ file and frees d. */
 void hm_maildir_delivery_abort(HmMaildirDelivery *d);
 
+/* Group commit, step 1: closes the written file WITHOUT syncing it and
+ * frees d (whether or not it succeeds). *tmp_path receives the file's
+ * path, *new_path the path hm_maildir_publish() will give it
+ * ("DIR/new/BASE,S=..,W=.."). The caller makes a whole batch durable at
+ * once (syncfs(2)) before publishing; until then the message is not
+ * delivered. Returns 0, or -1 with *err (the tmp file is removed). */
+int hm_maildir_delivery_stage(HmMaildirDelivery *d, char **tmp_path, char **new_path,
+                              GError **err);
+
+/* Group commit, step 2: links a staged file that is already durable to
+ * new_path and removes its tmp/ name. Idempotent, for recovery after a
+ * crash: when new_path exists already, only tmp_path is removed. Does not
+ * fsync new/ (the caller does that once per batch). Returns 0, or -1 with
+ * *err (its message names ENOENT when neither file exists: the message
+ * never became durable). */
+int hm_maildir_publish(const char *tmp_path, const char *new_path, GError **err);
+
 /* begin + write + commit in one call. */
 int hm_maildir_deliver(const char *dir, const void *data, gsize len, char **name_out,
                        GError **err);

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "lib/smtpc.h"
+#include "lib/smtp-reply.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -40,12 +40,7 @@ class Box:
         return p.returncode, p.stderr.decode("utf-8", "replace")
 
     def files(self, user="alice", subs=("new", "cur", "tmp")):
-        out = []
-        for sub in subs:
-            d = os.path.join(self.mail, user, sub)
-            if os.path.isdir(d):
-                out += [os.path.join(d, n) for n in sorted(os.listdir(d))]
-        return out
+        return fixtures.maildir_files(os.path.join(self.mail, user), subs)
 
 
 @pytest.fixture

@@ -56,12 +56,7 @@ class Box:
         return fixtures.run([self.exe, "--once", "-c", self.conf], timeout=timeout)
 
     def delivered(self):
-        out = []
-        for sub in ("new", "cur", "tmp"):
-            d = os.path.join(self.mail, "alice", sub)
-            if os.path.isdir(d):
-                out += [os.path.join(d, n) for n in sorted(os.listdir(d))]
-        return out
+        return fixtures.maildir_files(os.path.join(self.mail, "alice"))
 
 
 @pytest.fixture

@@ -5,131 +5,46 @@
  * message callback that leaves the session usable. */
 #include "config.h"
 
-#include <poll.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
-#include <unistd.h>
-
-#include <glib/gstdio.h>
 
 #include "fetcher/fetch.h"
 #include "lib/conn.h"
 #include "lib/tls.h"
+#include "testutil.h"
 
 static char *tmpdir, *cert_pem, *key_pem;
+static SSL_CTX *server_ctx;
 
 /* --- the scripted server --------------------------------------------------- */
 
-/* Script steps: "S:text" sends text + CRLF; "R:bytes" sends bytes as
- * they are; "C:line" reads one line, which must be line; "TLS" runs the
- * server handshake; "EOF" expects the client to close. After the script
- * the server records whatever else the client sends until it closes. */
-typedef struct {
-	const char *const *script;
-	int lfd;
-	guint16 port;
-	GPtrArray *received;     /* every line the client sent */
-	GString *errors;
-	GThread *thread;
-} Server;
-
-static void
-server_step(Server *sv, HmConn *c, const char *step)
-{
-	g_autoptr(GError) err = NULL;
-	HmLine l;
-
-	if (g_str_has_prefix(step, "S:")) {
-		hm_conn_printf(c, NULL, "%s\r\n", step + 2);
-		hm_conn_flush(c, NULL);
-	} else if (g_str_has_prefix(step, "R:")) {
-		hm_conn_write(c, step + 2, strlen(step + 2), NULL);
-		hm_conn_flush(c, NULL);
-	} else if (g_str_has_prefix(step, "C:")) {
-		if (hm_conn_read_line(c, 100000, 0, &l, &err) != HM_IO_OK) {
-			g_string_append_printf(sv->errors, "want \"%s\": %s; ", step + 2,
-			                       err != NULL ? err->message : "?");
-			return;
-		}
-		g_ptr_array_add(sv->received, g_strdup(l.data));
-		if (strcmp(l.data, step + 2) != 0)
-			g_string_append_printf(sv->errors, "want \"%s\", got \"%s\"; ", step + 2, l.data);
-	} else if (strcmp(step, "TLS") == 0) {
-		SSL_CTX *ctx = hm_tls_server_ctx(cert_pem, key_pem, NULL);
-
-		if (hm_conn_start_tls_server(c, ctx, &err) < 0)
-			g_string_append_printf(sv->errors, "TLS: %s; ", err->message);
-		SSL_CTX_free(ctx);
-	} else if (strcmp(step, "EOF") == 0) {
-		if (hm_conn_read_line(c, 100000, 0, &l, NULL) == HM_IO_OK)
-			g_string_append_printf(sv->errors, "want EOF, got \"%s\"; ", l.data);
-	} else {
-		g_assert_not_reached();
-	}
-}
-
-static gpointer
-server_thread(gpointer p)
-{
-	Server *sv = p;
-	struct pollfd pfd = { .fd = sv->lfd, .events = POLLIN };
-	HmConn *c;
-	HmLine l;
-	int fd;
-
-	if (poll(&pfd, 1, 5000) != 1 || (fd = accept(sv->lfd, NULL, NULL)) < 0) {
-		g_string_append(sv->errors, "no client; ");
-		return NULL;
-	}
-	c = hm_conn_new(fd, 2000);
-	for (const char *const *s = sv->script; *s != NULL && sv->errors->len == 0; s++)
-		server_step(sv, c, *s);
-	hm_conn_set_timeout(c, 1000);
-	while (hm_conn_read_line(c, 100000, 0, &l, NULL) == HM_IO_OK)
-		g_ptr_array_add(sv->received, g_strdup(l.data));
-	hm_conn_free(c);
-	return NULL;
-}
-
-static Server *
+/* A scripted peer (testutil.h: "S:text", "R:bytes", "C:line", "TLS",
+ * "EOF") on 127.0.0.1, started. After the script it records whatever else
+ * the client sends until it closes. */
+static HmTestPeer *
 server_start(const char *const *script)
 {
-	Server *sv = g_new0(Server, 1);
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sa);
+	HmTestPeer *sv = hm_test_peer_new_script(hm_test_listen_tcp(NULL), script);
 
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sv->script = script;
-	sv->lfd = socket(AF_INET, SOCK_STREAM, 0);
-	g_assert_cmpint(bind(sv->lfd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
-	g_assert_cmpint(listen(sv->lfd, 1), ==, 0);
-	g_assert_cmpint(getsockname(sv->lfd, (struct sockaddr *)&sa, &len), ==, 0);
-	sv->port = ntohs(sa.sin_port);
-	sv->received = g_ptr_array_new_with_free_func(g_free);
-	sv->errors = g_string_new(NULL);
-	sv->thread = g_thread_new("imap-server", server_thread, sv);
+	sv->tls = server_ctx;
+	sv->record_rest = TRUE;
+	hm_test_peer_start(sv);
 	return sv;
 }
 
 /* Joins the server; asserts the script ran as written and the client sent
  * exactly the lines in want (NULL-terminated), nothing more. */
 static void
-server_finish(Server *sv, const char *const *want)
+server_finish(HmTestPeer *sv, const char *const *want)
 {
-	g_autofree char *got = NULL, *exp = NULL;
+	g_autoptr(GString) exp = g_string_new(NULL);
+	g_autofree char *got = NULL;
 
-	g_thread_join(sv->thread);
-	close(sv->lfd);
-	g_ptr_array_add(sv->received, NULL);
-	got = g_strjoinv("|", (char **)sv->received->pdata);
-	exp = g_strjoinv("|", (char **)want);
-	g_assert_cmpstr(sv->errors->str, ==, "");
-	g_assert_cmpstr(got, ==, exp);
-	g_ptr_array_unref(sv->received);
-	g_string_free(sv->errors, TRUE);
-	g_free(sv);
+	hm_test_peer_join(sv);
+	for (const char *const *w = want; *w != NULL; w++)
+		g_string_append_printf(exp, "%s|", *w);
+	got = hm_test_peer_sent(sv);
+	g_assert_cmpstr(got, ==, exp->str);
+	hm_test_peer_free(sv);
 }
 
 /* --- the client side --------------------------------------------------------- */
@@ -137,7 +52,7 @@ server_finish(Server *sv, const char *const *want)
 typedef struct {
 	HmAccountConf acct;
 	HmFetchParams p;
-	Server *sv;
+	HmTestPeer *sv;
 } Fixture;
 
 static void
@@ -785,21 +700,13 @@ int
 main(int argc, char **argv)
 {
 	g_autoptr(GError) err = NULL;
-	g_autofree char *cmd = NULL, *out = NULL, *errout = NULL;
-	int status = 0;
+	int status;
 
 	g_test_init(&argc, &argv, NULL);
-	tmpdir = g_dir_make_tmp("hm-imap-XXXXXX", &err);
+	tmpdir = hm_test_tmpdir("hm-imap");
+	hm_test_make_cert(tmpdir, &cert_pem, &key_pem);
+	server_ctx = hm_tls_server_ctx(cert_pem, key_pem, &err);
 	g_assert_no_error(err);
-	cert_pem = g_build_filename(tmpdir, "cert.pem", NULL);
-	key_pem = g_build_filename(tmpdir, "key.pem", NULL);
-	cmd = g_strdup_printf("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
-	                      "-nodes -days 2 -subj /CN=localhost "
-	                      "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 "
-	                      "-keyout %s -out %s", key_pem, cert_pem);
-	g_spawn_command_line_sync(cmd, &out, &errout, &status, &err);
-	g_assert_no_error(err);
-	g_assert_cmpint(status, ==, 0);
 	g_test_add_func("/fetch-imap/full-session", test_full_session);
 	g_test_add_func("/fetch-imap/examine-empty-expunge", test_examine_empty_and_expunge);
 	g_test_add_func("/fetch-imap/starttls", test_starttls);
@@ -814,8 +721,10 @@ main(int argc, char **argv)
 	g_test_add_func("/fetch-imap/retrieve-errors", test_retrieve_errors);
 	g_test_add_func("/fetch-imap/idle", test_idle);
 	status = g_test_run();
-	unlink(cert_pem);
-	unlink(key_pem);
-	g_rmdir(tmpdir);
+	SSL_CTX_free(server_ctx);
+	hm_test_remove_tree(tmpdir);
+	g_free(tmpdir);
+	g_free(cert_pem);
+	g_free(key_pem);
 	return status;
 }

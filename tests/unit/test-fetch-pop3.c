@@ -5,12 +5,7 @@
  * without a DELE. */
 #include "config.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "fetcher/fetch.h"
 #include "fetcher/pop3-reply.h"
@@ -18,212 +13,53 @@
 #include "lib/tls.h"
 #include "testutil.h"
 
-/* --- the scripted server ------------------------------------------------ */
+/* --- the scripted server (testutil.h) ------------------------------------ */
 
-typedef enum { OP_END, OP_SEND, OP_SPLIT, OP_EXPECT, OP_TLS, OP_CUT, OP_SUB } Op;
+typedef HmTestStep Step;
 
-typedef struct Step {
-	Op op;
-	const char *data;
-	gsize len;
-	const struct Step *sub;   /* OP_SUB: steps to run in place */
-} Step;
-
-#define S(t)     { OP_SEND, t "\r\n", sizeof(t "\r\n") - 1, NULL }
-#define RAW(t)   { OP_SEND, t, sizeof(t) - 1, NULL }
-#define SPLIT(t) { OP_SPLIT, t, sizeof(t) - 1, NULL }
-#define C(t)     { OP_EXPECT, t, sizeof(t) - 1, NULL }
-#define TLS      { OP_TLS, NULL, 0, NULL }
-#define CUT      { OP_CUT, NULL, 0, NULL }
-#define SUB(s)   { OP_SUB, NULL, 0, s }
-#define END      { OP_END, NULL, 0, NULL }
-
-typedef struct {
-	const Step *script;
-	gsize chunk;          /* OP_SPLIT: octets per write */
-	gboolean strict;      /* no command may arrive before the reply is sent */
-	int lfd;
-	guint16 port;
-	GThread *thread;
-	GPtrArray *got;       /* every line the client sent */
-	char *error;          /* the first deviation from the script */
-} Peer;
+#define S(t)     { HM_TEST_SEND, t "\r\n", sizeof(t "\r\n") - 1, NULL }
+#define RAW(t)   { HM_TEST_SEND, t, sizeof(t) - 1, NULL }
+#define SPLIT(t) { HM_TEST_SPLIT, t, sizeof(t) - 1, NULL }
+#define C(t)     { HM_TEST_EXPECT, t, sizeof(t) - 1, NULL }
+#define TLS      { HM_TEST_TLS, NULL, 0, NULL }
+#define CUT      { HM_TEST_CLOSE, NULL, 0, NULL }
+#define SUB(s)   { HM_TEST_SUB, NULL, 0, s }
+#define END      { HM_TEST_END, NULL, 0, NULL }
 
 static char *tmpdir, *cert_pem, *key_pem;
 static SSL_CTX *server_ctx, *client_ctx;
 
-static void
-peer_error(Peer *p, const char *what)
+/* A peer on 127.0.0.1 for script, not started yet (run_connect() starts
+ * it). After the script it records whatever else the client sends until it
+ * closes: "nothing else was sent" is part of what the tests check. */
+static HmTestPeer *
+peer_new(const Step *script)
 {
-	if (p->error == NULL)
-		p->error = g_strdup(what);
-}
+	HmTestPeer *p = hm_test_peer_new(hm_test_listen_tcp(NULL), script);
 
-/* In strict mode: fails if the client sent something while it should
- * still be waiting for a reply (it must not pipeline without PIPELINING). */
-static void
-check_quiet(Peer *p, HmConn *c)
-{
-	struct pollfd pfd = { .fd = hm_conn_fd(c), .events = POLLIN };
-
-	if (p->strict && (hm_conn_pending(c) > 0 || poll(&pfd, 1, 10) > 0))
-		peer_error(p, "client sent a command before the reply to the previous one");
-}
-
-static void
-send_data(HmConn *c, const char *data, gsize len, gsize chunk)
-{
-	for (gsize off = 0; off < len; off += chunk) {
-		hm_conn_write(c, data + off, MIN(chunk, len - off), NULL);
-		hm_conn_flush(c, NULL);
-		if (chunk < len)
-			g_usleep(100);
-	}
-}
-
-/* Runs steps; returns FALSE when the script ended the connection or failed. */
-static gboolean
-run_steps(Peer *p, HmConn *c, const Step *steps)
-{
-	HmLine l;
-
-	for (const Step *st = steps; st->op != OP_END; st++) {
-		switch (st->op) {
-		case OP_SEND:
-		case OP_SPLIT:
-			check_quiet(p, c);
-			send_data(c, st->data, st->len, st->op == OP_SPLIT ? p->chunk : st->len);
-			break;
-		case OP_EXPECT:
-			if (hm_conn_read_line(c, 4096, 0, &l, NULL) != HM_IO_OK) {
-				g_autofree char *e = g_strdup_printf("expected \"%s\", got EOF", st->data);
-
-				peer_error(p, e);
-				return FALSE;
-			}
-			g_ptr_array_add(p->got, g_strdup(l.data));
-			if (strcmp(l.data, st->data) != 0) {
-				g_autofree char *e = g_strdup_printf("expected \"%s\", got \"%s\"",
-				                                     st->data, l.data);
-
-				peer_error(p, e);
-				return FALSE;
-			}
-			break;
-		case OP_TLS:
-			if (hm_conn_start_tls_server(c, server_ctx, NULL) < 0)
-				return FALSE;
-			break;
-		case OP_CUT:
-			return FALSE;
-		case OP_SUB:
-			if (!run_steps(p, c, st->sub))
-				return FALSE;
-			break;
-		case OP_END:
-			break;
-		}
-	}
-	return TRUE;
-}
-
-static gpointer
-peer_thread(gpointer data)
-{
-	Peer *p = data;
-	struct pollfd pfd = { .fd = p->lfd, .events = POLLIN };
-	int one = 1, fd;
-	HmConn *c;
-	HmLine l;
-
-	if (poll(&pfd, 1, 5000) != 1) {
-		peer_error(p, "no client connected");
-		return NULL;
-	}
-	fd = accept(p->lfd, NULL, NULL);
-	g_assert_cmpint(fd, >=, 0);
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	c = hm_conn_new(fd, 5000);
-	/* After the script, record whatever else the client sends until it
-	 * closes: "nothing else was sent" is part of what the tests check. */
-	if (run_steps(p, c, p->script))
-		while (hm_conn_read_line(c, 4096, 0, &l, NULL) == HM_IO_OK)
-			g_ptr_array_add(p->got, g_strdup(l.data));
-	hm_conn_free(c);
-	return NULL;
-}
-
-/* Listens on 127.0.0.1 (any port) and plays script to one client. */
-static Peer *
-peer_start(const Step *script)
-{
-	Peer *p = g_new0(Peer, 1);
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(sa);
-
-	p->script = script;
-	p->chunk = 1;
-	p->got = g_ptr_array_new_with_free_func(g_free);
-	p->lfd = socket(AF_INET, SOCK_STREAM, 0);
-	g_assert_cmpint(p->lfd, >=, 0);
-	g_assert_cmpint(bind(p->lfd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
-	g_assert_cmpint(listen(p->lfd, 1), ==, 0);
-	g_assert_cmpint(getsockname(p->lfd, (struct sockaddr *)&sa, &len), ==, 0);
-	p->port = ntohs(sa.sin_port);
-	p->thread = g_thread_new("peer", peer_thread, p);
+	p->tls = server_ctx;
+	p->record_rest = TRUE;
 	return p;
-}
-
-/* What the client sent, as "CAPA|USER u|". */
-static char *
-got_text(const Peer *p)
-{
-	GString *all = g_string_new(NULL);
-
-	for (guint i = 0; i < p->got->len; i++)
-		g_string_append_printf(all, "%s|", (char *)p->got->pdata[i]);
-	return g_string_free(all, FALSE);
-}
-
-/* Joins the peer and asserts it saw no deviation from its script. */
-static void
-peer_join(Peer *p)
-{
-	g_thread_join(p->thread);
-	close(p->lfd);
-	if (p->error != NULL) {
-		g_autofree char *got = got_text(p);
-
-		g_error("script: %s (client sent: %s)", p->error, got);
-	}
-}
-
-static void
-peer_free(Peer *p)
-{
-	g_ptr_array_unref(p->got);
-	g_free(p->error);
-	g_free(p);
 }
 
 /* Joins the peer, asserts that the client sent exactly the given lines
  * (NULL-terminated), and frees the peer. */
 static void
-peer_finish(Peer *p, ...)
+peer_finish(HmTestPeer *p, ...)
 {
 	va_list ap;
 	const char *line;
 	g_autoptr(GString) want = g_string_new(NULL);
 	g_autofree char *got = NULL;
 
-	peer_join(p);
+	hm_test_peer_join(p);
 	va_start(ap, p);
 	while ((line = va_arg(ap, const char *)) != NULL)
 		g_string_append_printf(want, "%s|", line);
 	va_end(ap);
-	got = got_text(p);
+	got = hm_test_peer_sent(p);
 	g_assert_cmpstr(got, ==, want->str);
-	peer_free(p);
+	hm_test_peer_free(p);
 }
 
 /* --- the client side ------------------------------------------------------ */
@@ -231,12 +67,13 @@ peer_finish(Peer *p, ...)
 typedef struct {
 	HmAccountConf acct;
 	HmFetchParams p;
-	Peer *peer;
+	HmTestPeer *peer;
 	HmFetchSession *s;
 	GPtrArray *items;     /* from select */
 	GPtrArray *msgs;      /* GBytes handed to the callback */
 	guint32 fail_at;      /* the callback fails on this message number */
 	GError *err;
+	gboolean started;     /* the peer's thread runs */
 } Run;
 
 /* Starts a peer on script (NULL: none) and prepares a client for it. */
@@ -245,7 +82,7 @@ run_init(Run *r, const Step *script, HmTlsMode tls, guint batch)
 {
 	memset(r, 0, sizeof(*r));
 	if (script != NULL)
-		r->peer = peer_start(script);
+		r->peer = peer_new(script);
 	r->acct.name = (char *)"isp";
 	r->acct.host = (char *)"127.0.0.1";
 	r->acct.port = r->peer != NULL ? r->peer->port : 1;
@@ -259,13 +96,24 @@ run_init(Run *r, const Step *script, HmTlsMode tls, guint batch)
 	r->msgs = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
 }
 
+/* Starts the peer (its settings are final now) and calls open(). */
+static HmFetchSession *
+run_connect(Run *r)
+{
+	if (r->peer != NULL && !r->started) {
+		hm_test_peer_start(r->peer);
+		r->started = TRUE;
+	}
+	return hm_fetch_pop3.open(&r->p, &r->err);
+}
+
 /* Opens the session (it must succeed) and, with select, lists INBOX. */
 static void
 run_open(Run *r, gboolean select)
 {
 	guint32 uv = 99;
 
-	r->s = hm_fetch_pop3.open(&r->p, &r->err);
+	r->s = run_connect(r);
 	g_assert_no_error(r->err);
 	g_assert_nonnull(r->s);
 	if (select) {
@@ -300,7 +148,7 @@ assert_err(Run *r, int code, const char *message)
 static void
 open_fails(Run *r, int code, const char *message)
 {
-	g_assert_null(hm_fetch_pop3.open(&r->p, &r->err));
+	g_assert_null(run_connect(r));
 	assert_err(r, code, message);
 }
 
@@ -498,10 +346,10 @@ test_open_refused(void)
 		if (oc->host != NULL)
 			r.acct.host = (char *)oc->host;
 		open_fails(&r, oc->code, oc->message);
-		peer_join(r.peer);
-		got = got_text(r.peer);
+		hm_test_peer_join(r.peer);
+		got = hm_test_peer_sent(r.peer);
 		g_assert_cmpstr(got, ==, oc->sent);
-		peer_free(r.peer);
+		hm_test_peer_free(r.peer);
 		run_clear(&r);
 	}
 }
@@ -519,7 +367,7 @@ test_login(void)
 	static const Step allowed[] = { HI_USER, C("QUIT"), S("+OK"), END };
 	static const Step long_plain[] = {
 		S("+OK hi"), C("CAPA"), S("+OK"), S("SASL PLAIN"), S("."),
-		C("AUTH PLAIN"), S("+ "), { OP_EXPECT, NULL, 0, NULL }, S("+OK"), END,
+		C("AUTH PLAIN"), S("+ "), { HM_TEST_EXPECT, NULL, 0, NULL }, S("+OK"), END,
 	};
 	g_autofree char *user = g_strnfill(200, 'u');
 	g_autofree char *raw = g_strdup_printf("%c%s%cp", 0, user, 0);
@@ -699,16 +547,16 @@ run_hostile(const Hostile *h, int timeout_ms)
 		g_error("hostile case \"%s\" was accepted", h->message);
 	assert_err(&r, h->code, h->message);
 	g_assert_cmpint(hm_fetch_pop3.close(r.s, &r.err), ==, 0);
-	peer_join(r.peer);
-	for (guint i = 0; i < r.peer->got->len; i++) {
-		const char *line = r.peer->got->pdata[i];
+	hm_test_peer_join(r.peer);
+	for (guint i = 0; i < r.peer->lines->len; i++) {
+		const char *line = r.peer->lines->pdata[i];
 
 		g_assert_false(g_str_has_prefix(line, "DELE"));
 		if (strcmp(line, "QUIT") == 0)
-			g_assert_cmpuint(i, ==, r.peer->got->len - 1);
+			g_assert_cmpuint(i, ==, r.peer->lines->len - 1);
 	}
 	g_assert_cmpuint(r.msgs->len, ==, 0);
-	peer_free(r.peer);
+	hm_test_peer_free(r.peer);
 	run_clear(&r);
 }
 
@@ -782,11 +630,11 @@ test_line_limits(void)
 	g_autofree char *ok_line = g_strdup_printf("1 10 %s\r\n", fill510);    /* 512 with CRLF */
 	g_autofree char *long_line = g_strdup_printf("1 10 %sy\r\n", fill510); /* 513 */
 	g_autofree char *body = g_strnfill(HM_POP3_MAX_BODY_LINE + 1, 'b');    /* 1 over with CRLF */
-	Step tail[] = { { OP_SEND, NULL, 0, NULL }, S("."), END };
+	Step tail[] = { { HM_TEST_SEND, NULL, 0, NULL }, S("."), END };
 	Step listed[] = { LISTED(UIDS_OK, SUB(tail), END) };
 	Step retr[] = {
 		LISTED(UIDS_OK, S("1 10"), S("2 10"), S("."), C("RETR 1"), S("+OK"),
-		       { OP_SEND, NULL, 0, NULL }, S("."), END),
+		       { HM_TEST_SEND, NULL, 0, NULL }, S("."), END),
 	};
 	Hostile h = { listed, HM_FETCH_ERROR_PROTOCOL, "LIST listed 1 messages, STAT counted 2" };
 
@@ -802,7 +650,7 @@ test_line_limits(void)
 
 	body[HM_POP3_MAX_BODY_LINE - 1] = '\r';
 	body[HM_POP3_MAX_BODY_LINE] = '\n';
-	g_assert_true(retr[14].op == OP_SEND && retr[14].data == NULL);
+	g_assert_true(retr[14].op == HM_TEST_SEND && retr[14].data == NULL);
 	retr[14].data = body;
 	retr[14].len = HM_POP3_MAX_BODY_LINE + 1;
 	h.steps = retr;
@@ -814,19 +662,9 @@ static void
 make_cert(void)
 {
 	g_autoptr(GError) err = NULL;
-	g_autofree char *cmd = NULL, *out = NULL, *errout = NULL;
-	int status = 0;
 
 	tmpdir = hm_test_tmpdir("hm-pop3");
-	cert_pem = g_build_filename(tmpdir, "cert.pem", NULL);
-	key_pem = g_build_filename(tmpdir, "key.pem", NULL);
-	cmd = g_strdup_printf("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
-	                      "-nodes -days 2 -subj /CN=localhost "
-	                      "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 "
-	                      "-keyout %s -out %s", key_pem, cert_pem);
-	g_spawn_command_line_sync(cmd, &out, &errout, &status, &err);
-	g_assert_no_error(err);
-	g_assert_cmpint(status, ==, 0);
+	hm_test_make_cert(tmpdir, &cert_pem, &key_pem);
 	server_ctx = hm_tls_server_ctx(cert_pem, key_pem, &err);
 	g_assert_no_error(err);
 	client_ctx = hm_tls_client_ctx(cert_pem, &err);

@@ -4,139 +4,23 @@
  * a lost connection. */
 #include "config.h"
 
-#include <netinet/in.h>
-#include <poll.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
 
 #include "conf/config.h"
 #include "fetcher/inject.h"
-#include "lib/conn.h"
-#include "lib/net.h"
 #include "testutil.h"
 
-/* ---- a scripted server (the steps of tests/unit/test-smtpc.c) ------------
- *   "<TEXT" send   ">" read a line   "." read through a "." line
- *   "!" close      "A" accept the next connection
- * Lines read are recorded with CRLF; EOF as "<EOF>". */
-typedef struct {
-	const char *const *script;
-	int lfd;
-	GString *got;
-	GThread *thread;
-} Peer;
-
-static HmConn *
-peer_accept(Peer *p)
-{
-	struct pollfd pfd = { .fd = p->lfd, .events = POLLIN };
-	int fd;
-
-	if (poll(&pfd, 1, 5000) != 1 || (fd = accept(p->lfd, NULL, NULL)) < 0) {
-		g_string_append(p->got, "<NO CONNECTION>");
-		return NULL;
-	}
-	return hm_conn_new(fd, 3000);
-}
-
-static gboolean
-peer_read(Peer *p, HmConn *c)
-{
-	HmLine l;
-
-	if (c != NULL && hm_conn_read_line(c, 100000, HM_LINE_ALLOW_NUL, &l, NULL) == HM_IO_OK) {
-		g_string_append_len(p->got, l.data, (gssize)l.len);
-		g_string_append(p->got, l.bare_lf ? "\n" : "\r\n");
-		return l.len != 1 || l.data[0] != '.';
-	}
-	g_string_append(p->got, "<EOF>");
-	return FALSE;
-}
-
-static gpointer
-peer_thread(gpointer data)
-{
-	Peer *p = data;
-	HmConn *c = peer_accept(p);
-
-	for (const char *const *s = p->script; *s != NULL; s++) {
-		switch (**s) {
-		case '<':
-			if (c != NULL) {
-				hm_conn_write(c, *s + 1, strlen(*s + 1), NULL);
-				hm_conn_flush(c, NULL);
-			}
-			break;
-		case '>': peer_read(p, c); break;
-		case '.': while (peer_read(p, c)) ; break;
-		case '!':
-			hm_conn_free(c);
-			c = NULL;
-			break;
-		case 'A':
-			hm_conn_free(c);
-			c = peer_accept(p);
-			break;
-		default: g_assert_not_reached();
-		}
-	}
-	hm_conn_free(c);
-	return NULL;
-}
-
-static Peer *
+/* A scripted peer (testutil.h) on lfd, started. */
+static HmTestPeer *
 peer_start(int lfd, const char *const *script)
 {
-	Peer *p = g_new0(Peer, 1);
+	HmTestPeer *p = hm_test_peer_new_script(lfd, script);
 
-	p->lfd = lfd;
-	p->script = script;
-	p->got = g_string_new(NULL);
-	p->thread = g_thread_new("peer", peer_thread, p);
+	hm_test_peer_start(p);
 	return p;
-}
-
-static char *
-peer_finish(Peer *p)
-{
-	char *got;
-
-	g_thread_join(p->thread);
-	close(p->lfd);
-	got = g_string_free(p->got, FALSE);
-	g_free(p);
-	return got;
-}
-
-static int
-listen_tcp(guint16 *port)
-{
-	HmListenSpec spec = { .host = (char *)"127.0.0.1", .port = 0 };
-	struct sockaddr_in sin;
-	socklen_t sl = sizeof(sin);
-	int fd = hm_listen_open(&spec, 4, NULL);
-
-	g_assert_cmpint(fd, >=, 0);
-	g_assert_cmpint(getsockname(fd, (struct sockaddr *)&sin, &sl), ==, 0);
-	*port = g_ntohs(sin.sin_port);
-	return fd;
-}
-
-static int
-listen_unix(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-
-	g_assert_cmpuint(strlen(path), <, sizeof(sa.sun_path));
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
-	g_assert_cmpint(listen(fd, 4), ==, 0);
-	return fd;
 }
 
 /* ---- configs ---------------------------------------------------------------- */
@@ -190,6 +74,18 @@ open_ok(Fixture *f)
 	return inj;
 }
 
+/* An injector for fetcher.deliver = deliver, which it names itself by. */
+static HmInjector *
+open_for(Fixture *f, const char *deliver)
+{
+	HmInjector *inj;
+
+	load(f, deliver);
+	inj = open_ok(f);
+	g_assert_cmpstr(hm_injector_describe(inj), ==, deliver);
+	return inj;
+}
+
 static void
 send_expect(HmInjector *inj, const char *rcpt, const char *msg, HmInjectResult want,
             const char *want_text)
@@ -229,9 +125,7 @@ test_local(Fixture *f, gconstpointer data)
 	HmInjector *inj;
 	g_autofree char *a = NULL, *b = NULL;
 
-	load(f, "local");
-	inj = open_ok(f);
-	g_assert_cmpstr(hm_injector_describe(inj), ==, "local");
+	inj = open_for(f, "local");
 	send_expect(inj, "alice", "Subject: x\r\n\r\nbody\r\n", HM_INJECT_OK, NULL);
 	a = only_new_file(f, "alice");
 	g_assert_cmpstr(a, ==, "Return-Path: <s@up.example>\nDelivered-To: alice@home.example\n"
@@ -268,36 +162,36 @@ test_local_disk_full(Fixture *f, gconstpointer data)
 
 /* ---- smtp and lmtp -------------------------------------------------------------- */
 
-#define GREET "<220 relay.test ESMTP\r\n"
-#define EHLO_OK "<250-relay.test\r\n250-PIPELINING\r\n250 ENHANCEDSTATUSCODES\r\n"
+#define GREET "R:220 relay.test ESMTP\r\n"
+#define EHLO_OK "R:250-relay.test\r\n250-PIPELINING\r\n250 ENHANCEDSTATUSCODES\r\n"
 
 static void
 test_smtp(Fixture *f, gconstpointer data)
 {
 	static const char msg[] = "Subject: x\r\n\r\n.dot\r\n";
 	const char *const script[] = {
-		GREET, ">", EHLO_OK, ">", ">", ">", "<250 ok\r\n250 ok\r\n354 go\r\n", ".",
-		"<250 2.0.0 queued\r\n",
-		">", ">", ">", "<250 ok\r\n550-5.1.1 <x@y>: no such\r\n550 5.1.1 user\r\n503 no rcpt\r\n",
-		">", "<250 ok\r\n",
-		">", ">", ">", "<250 ok\r\n250 ok\r\n354 go\r\n", ".", "<451 4.3.0 queue trouble\r\n",
-		">", "<250 ok\r\n", ">", "<221 bye\r\n", NULL,
+		GREET, ">", EHLO_OK, ">", ">", ">", "R:250 ok\r\n250 ok\r\n354 go\r\n", ".",
+		"R:250 2.0.0 queued\r\n",
+		">", ">", ">",
+		"R:250 ok\r\n550-5.1.1 <x@y>: no such\r\n550 5.1.1 user\r\n503 no rcpt\r\n",
+		">", "R:250 ok\r\n",
+		">", ">", ">", "R:250 ok\r\n250 ok\r\n354 go\r\n", ".",
+		"R:451 4.3.0 queue trouble\r\n",
+		">", "R:250 ok\r\n", ">", "R:221 bye\r\n", NULL,
 	};
 	guint16 port;
-	Peer *p = peer_start(listen_tcp(&port), script);
+	HmTestPeer *p = peer_start(hm_test_listen_tcp(&port), script);
 	g_autofree char *deliver = g_strdup_printf("smtp:127.0.0.1:%u", port);
 	g_autofree char *got = NULL;
 	HmInjector *inj;
 
-	load(f, deliver);
-	inj = open_ok(f);
-	g_assert_cmpstr(hm_injector_describe(inj), ==, deliver);
+	inj = open_for(f, deliver);
 	send_expect(inj, "alice", msg, HM_INJECT_OK, NULL);
 	/* The server's reply, on one line, is the error text. */
 	send_expect(inj, "x@y", msg, HM_INJECT_PERM, "550 5.1.1 <x@y>: no such user");
 	send_expect(inj, "alice", msg, HM_INJECT_TEMP, "451 4.3.0 queue trouble");
 	hm_injector_close(inj);
-	got = peer_finish(p);
+	got = hm_test_peer_finish(p);
 	g_assert_cmpstr(got, ==, "EHLO box.example\r\nMAIL FROM:<s@up.example>\r\n"
 	                         "RCPT TO:<alice@box.example>\r\nDATA\r\n"
 	                         "Subject: x\r\n\r\n..dot\r\n.\r\n"
@@ -310,25 +204,23 @@ static void
 test_lmtp_unix(Fixture *f, gconstpointer data)
 {
 	const char *const script[] = {
-		"<220 lmtp ready\r\n", ">", EHLO_OK, ">", ">", ">", "<250 ok\r\n250 ok\r\n354 go\r\n",
-		".", "<250 2.0.0 <bob@else.example> saved\r\n",
-		">", ">", ">", "<250 ok\r\n250 ok\r\n354 go\r\n", ".",
-		"<452 4.2.2 <bob@else.example> over quota\r\n", ">", "<250 ok\r\n",
-		">", "<221 bye\r\n", NULL,
+		"R:220 lmtp ready\r\n", ">", EHLO_OK, ">", ">", ">",
+		"R:250 ok\r\n250 ok\r\n354 go\r\n", ".", "R:250 2.0.0 <bob@else.example> saved\r\n",
+		">", ">", ">", "R:250 ok\r\n250 ok\r\n354 go\r\n", ".",
+		"R:452 4.2.2 <bob@else.example> over quota\r\n", ">", "R:250 ok\r\n",
+		">", "R:221 bye\r\n", NULL,
 	};
 	g_autofree char *sock = g_build_filename(f->dir, "lmtp.sock", NULL);
-	Peer *p = peer_start(listen_unix(sock), script);
+	HmTestPeer *p = peer_start(hm_test_listen_unix(sock), script);
 	g_autofree char *deliver = g_strdup_printf("lmtp:%s", sock);
 	g_autofree char *got = NULL;
 	HmInjector *inj;
 
-	load(f, deliver);
-	inj = open_ok(f);
-	g_assert_cmpstr(hm_injector_describe(inj), ==, deliver);
+	inj = open_for(f, deliver);
 	send_expect(inj, "bob@else.example", "A: b\n\nx", HM_INJECT_OK, NULL);
 	send_expect(inj, "bob@else.example", "A: b\n\nx", HM_INJECT_TEMP, "452 4.2.2");
 	hm_injector_close(inj);
-	got = peer_finish(p);
+	got = hm_test_peer_finish(p);
 	g_assert_true(g_str_has_prefix(got, "LHLO box.example\r\nMAIL FROM:<s@up.example>\r\n"
 	                                    "RCPT TO:<bob@else.example>\r\nDATA\r\n"
 	                                    "A: b\r\n\r\nx\r\n.\r\n"));
@@ -341,27 +233,26 @@ static void
 test_reconnect(Fixture *f, gconstpointer data)
 {
 	const char *const script[] = {
-		GREET, ">", EHLO_OK, ">", ">", ">", "<250 ok\r\n250 ok\r\n354 go\r\n", ".",
-		"<250 ok\r\n", "!",
-		"A", GREET, ">", EHLO_OK, ">", ">", ">", "!",
-		"A", GREET, ">", EHLO_OK, ">", ">", ">", "<250 ok\r\n250 ok\r\n354 go\r\n", ".",
-		"<250 ok\r\n", ">", "<221 bye\r\n", NULL,
+		GREET, ">", EHLO_OK, ">", ">", ">", "R:250 ok\r\n250 ok\r\n354 go\r\n", ".",
+		"R:250 ok\r\n", "CLOSE",
+		"ACCEPT", GREET, ">", EHLO_OK, ">", ">", ">", "CLOSE",
+		"ACCEPT", GREET, ">", EHLO_OK, ">", ">", ">", "R:250 ok\r\n250 ok\r\n354 go\r\n",
+		".", "R:250 ok\r\n", ">", "R:221 bye\r\n", NULL,
 	};
 	guint16 port;
-	Peer *p = peer_start(listen_tcp(&port), script);
+	HmTestPeer *p = peer_start(hm_test_listen_tcp(&port), script);
 	g_autofree char *deliver = g_strdup_printf("smtp:127.0.0.1:%u", port);
 	g_autofree char *got = NULL, *where = NULL;
 	HmInjector *inj;
 
-	load(f, deliver);
-	inj = open_ok(f);
+	inj = open_for(f, deliver);
 	send_expect(inj, "alice", "A: 1\r\n\r\n", HM_INJECT_OK, NULL);
 	g_usleep(100000);  /* let the close arrive */
 	where = g_strdup_printf("relay %s: ", deliver);
 	send_expect(inj, "alice", "A: 2\r\n\r\n", HM_INJECT_TEMP, where);
 	send_expect(inj, "alice", "A: 3\r\n\r\n", HM_INJECT_OK, NULL);
 	hm_injector_close(inj);
-	got = peer_finish(p);
+	got = hm_test_peer_finish(p);
 	g_assert_nonnull(strstr(got, "A: 1\r\n\r\n.\r\nEHLO box.example\r\nMAIL"));
 	g_assert_nonnull(strstr(got, "DATA\r\nEHLO box.example\r\nMAIL"));
 	g_assert_true(g_str_has_suffix(got, "A: 3\r\n\r\n.\r\nQUIT\r\n"));
@@ -372,13 +263,13 @@ test_reconnect(Fixture *f, gconstpointer data)
 static void
 test_open_failures(Fixture *f, gconstpointer data)
 {
-	const char *const script[] = { "<554 5.3.2 not now\r\n", NULL };
+	const char *const script[] = { "R:554 5.3.2 not now\r\n", NULL };
 	guint16 port;
-	int fd = listen_tcp(&port);
+	int fd = hm_test_listen_tcp(&port);
 	g_autofree char *deliver = g_strdup_printf("smtp:127.0.0.1:%u", port);
 	g_autofree char *want = g_strdup_printf("relay %s: connect: Connection refused", deliver);
 	g_autoptr(GError) err = NULL;
-	Peer *p;
+	HmTestPeer *p;
 
 	close(fd);
 	load(f, deliver);
@@ -386,13 +277,13 @@ test_open_failures(Fixture *f, gconstpointer data)
 	g_assert_cmpstr(err->message, ==, want);
 	g_clear_error(&err);
 
-	p = peer_start(listen_tcp(&port), script);
+	p = peer_start(hm_test_listen_tcp(&port), script);
 	g_free(deliver);
 	deliver = g_strdup_printf("lmtp:127.0.0.1:%u", port);
 	load(f, deliver);
 	g_assert_null(hm_injector_open(f->cfg, &err));
 	g_assert_nonnull(strstr(err->message, "554 5.3.2 not now"));
-	g_free(peer_finish(p));
+	g_free(hm_test_peer_finish(p));
 }
 
 int

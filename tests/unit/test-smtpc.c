@@ -5,17 +5,14 @@
  * STARTTLS and AUTH PLAIN. */
 #include "config.h"
 
-#include <netinet/in.h>
-#include <poll.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "lib/conn.h"
 #include "lib/error.h"
 #include "lib/net.h"
 #include "lib/smtpc.h"
 #include "lib/tls.h"
+#include "testutil.h"
 
 /* ---- the pure parsers -------------------------------------------------- */
 
@@ -204,132 +201,26 @@ test_ext(void)
 
 /* ---- the scripted server ------------------------------------------------ */
 
-/* Script steps, one string each:
- *   "<TEXT"  send TEXT          "~TEXT"  send TEXT one byte at a time
- *   ">"      read a line        "."      read lines through a "." line
- *   "!"      close              "A"      accept the next connection
- *   "Z<ms>"  sleep              "T"      start TLS as the server
- * Every line read is recorded with its terminator (CRLF, or "\n" when it
- * came bare); reading EOF records "<EOF>", a timeout "<TIMEOUT>". */
-typedef struct {
-	const char *const *script;
-	int lfd;
-	guint16 port;
-	GString *got;
-	GThread *thread;
-	SSL_CTX *tls;
-} Peer;
-
-static HmConn *
-peer_accept(Peer *p)
+/* A scripted peer (testutil.h) on 127.0.0.1, started; tls serves its
+ * "TLS" steps. */
+static HmTestPeer *
+peer_start_tls(const char *const *script, SSL_CTX *tls)
 {
-	struct pollfd pfd = { .fd = p->lfd, .events = POLLIN };
-	int fd;
+	HmTestPeer *p = hm_test_peer_new_script(hm_test_listen_tcp(NULL), script);
 
-	if (poll(&pfd, 1, 5000) != 1 || (fd = accept(p->lfd, NULL, NULL)) < 0) {
-		g_string_append(p->got, "<NO CONNECTION>");
-		return NULL;
-	}
-	return hm_conn_new(fd, 3000);
-}
-
-static gboolean
-peer_read(Peer *p, HmConn *c)
-{
-	HmLine l;
-	HmIoStatus st = c != NULL ? hm_conn_read_line(c, 100000, HM_LINE_ALLOW_NUL, &l, NULL)
-	                          : HM_IO_EOF;
-
-	if (st == HM_IO_OK) {
-		g_string_append_len(p->got, l.data, (gssize)l.len);
-		g_string_append(p->got, l.bare_lf ? "\n" : "\r\n");
-		return l.len != 1 || l.data[0] != '.';
-	}
-	g_string_append(p->got, st == HM_IO_TIMEOUT ? "<TIMEOUT>" : "<EOF>");
-	return FALSE;
-}
-
-static void
-peer_send(HmConn *c, const char *text, gboolean drip)
-{
-	gsize len = strlen(text);
-
-	for (gsize off = 0; c != NULL && off < len; off += drip ? 1 : len) {
-		hm_conn_write(c, text + off, drip ? 1 : len, NULL);
-		hm_conn_flush(c, NULL);
-		if (drip)
-			g_usleep(500);
-	}
-}
-
-static gpointer
-peer_thread(gpointer data)
-{
-	Peer *p = data;
-	HmConn *c = peer_accept(p);
-
-	for (const char *const *s = p->script; *s != NULL; s++) {
-		const char *arg = *s + 1;
-
-		switch (**s) {
-		case '<': peer_send(c, arg, FALSE); break;
-		case '~': peer_send(c, arg, TRUE); break;
-		case '>': peer_read(p, c); break;
-		case '.': while (peer_read(p, c)) ; break;
-		case 'Z': g_usleep(1000 * g_ascii_strtoull(arg, NULL, 10)); break;
-		case 'T':
-			if (c != NULL && hm_conn_start_tls_server(c, p->tls, NULL) < 0)
-				g_string_append(p->got, "<TLS FAILED>");
-			break;
-		case '!':
-			hm_conn_free(c);
-			c = NULL;
-			break;
-		case 'A':
-			hm_conn_free(c);
-			c = peer_accept(p);
-			break;
-		default: g_assert_not_reached();
-		}
-	}
-	hm_conn_free(c);
-	return NULL;
-}
-
-static Peer *
-peer_start(const char *const *script)
-{
-	Peer *p = g_new0(Peer, 1);
-	HmListenSpec spec = { .host = (char *)"127.0.0.1", .port = 0 };
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-
-	/* Port 0: the kernel picks a free port. */
-	p->lfd = hm_listen_open(&spec, 4, NULL);
-	g_assert_cmpint(p->lfd, >=, 0);
-	g_assert_cmpint(getsockname(p->lfd, (struct sockaddr *)&ss, &sl), ==, 0);
-	p->port = g_ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	p->script = script;
-	p->got = g_string_new(NULL);
-	p->thread = g_thread_new("peer", peer_thread, p);
+	p->tls = tls;
+	hm_test_peer_start(p);
 	return p;
 }
 
-/* Waits for the script to end; returns what the peer received. */
-static char *
-peer_finish(Peer *p)
+static HmTestPeer *
+peer_start(const char *const *script)
 {
-	char *got;
-
-	g_thread_join(p->thread);
-	close(p->lfd);
-	got = g_string_free(p->got, FALSE);
-	g_free(p);
-	return got;
+	return peer_start_tls(script, NULL);
 }
 
 static HmSmtpClient *
-client(Peer *p, HmSmtpProto proto, int timeout_ms)
+client(HmTestPeer *p, HmSmtpProto proto, int timeout_ms)
 {
 	g_autoptr(GError) err = NULL;
 	int fd = hm_connect_tcp("127.0.0.1", p->port, NULL, 2000, &err);
@@ -340,7 +231,7 @@ client(Peer *p, HmSmtpProto proto, int timeout_ms)
 
 /* Starts a client and checks the session set-up succeeds. */
 static HmSmtpClient *
-started(Peer *p, HmSmtpProto proto)
+started(HmTestPeer *p, HmSmtpProto proto)
 {
 	HmSmtpClient *c = client(p, proto, 2000);
 	g_autoptr(GError) err = NULL;
@@ -351,14 +242,14 @@ started(Peer *p, HmSmtpProto proto)
 }
 
 static void
-assert_got(Peer *p, const char *want)
+assert_got(HmTestPeer *p, const char *want)
 {
-	g_autofree char *got = peer_finish(p);
+	g_autofree char *got = hm_test_peer_finish(p);
 
 	g_assert_cmpstr(got, ==, want);
 }
 
-#define EHLO_PIPE "<250-box.test\r\n250-PIPELINING\r\n250-SIZE 100000\r\n250 8BITMIME\r\n"
+#define EHLO_PIPE "R:250-box.test\r\n250-PIPELINING\r\n250-SIZE 100000\r\n250 8BITMIME\r\n"
 
 /* ---- transcripts --------------------------------------------------------- */
 
@@ -369,12 +260,12 @@ test_pipelined(void)
 {
 	static const char msg[] = "Subject: t\r\n\r\nhello\r\n";
 	const char *const script[] = {
-		"<220-box.test ESMTP\r\n220 more greeting\r\n", ">", EHLO_PIPE,
+		"R:220-box.test ESMTP\r\n220 more greeting\r\n", ">", EHLO_PIPE,
 		">", ">", ">", ">", ">",
-		"<250 ok\r\n250 ok\r\n550 5.1.1 no such user\r\n250 ok\r\n354 go\r\n",
-		".", "<250 2.0.0 queued\r\n", ">", "<250 reset\r\n", ">", "<221 bye\r\n", NULL,
+		"R:250 ok\r\n250 ok\r\n550 5.1.1 no such user\r\n250 ok\r\n354 go\r\n",
+		".", "R:250 2.0.0 queued\r\n", ">", "R:250 reset\r\n", ">", "R:221 bye\r\n", NULL,
 	};
-	Peer *p = peer_start(script);
+	HmTestPeer *p = peer_start(script);
 	HmSmtpClient *c = started(p, HM_SMTP_PROTO_SMTP);
 	const char *rcpts[] = { "a@box.test", "b@box.test", "c@box.test" };
 	HmSmtpRcptStatus st[3];
@@ -410,10 +301,10 @@ test_dotstuff(void)
 {
 	static const char msg[] = "A: b\n\n.hidden\n..two\n.\r\nx\r\n.\r\nlast";
 	const char *const script[] = {
-		"<220 hi\r\n", ">", EHLO_PIPE, ">", ">", ">", "<250 ok\r\n250 ok\r\n354 go\r\n",
-		".", "<250 ok\r\n", NULL,
+		"R:220 hi\r\n", ">", EHLO_PIPE, ">", ">", ">", "R:250 ok\r\n250 ok\r\n354 go\r\n",
+		".", "R:250 ok\r\n", NULL,
 	};
-	Peer *p = peer_start(script);
+	HmTestPeer *p = peer_start(script);
 	HmSmtpClient *c = started(p, HM_SMTP_PROTO_SMTP);
 	g_autoptr(GError) err = NULL;
 
@@ -432,11 +323,11 @@ static void
 test_large_body(void)
 {
 	const char *const script[] = {
-		"<220 hi\r\n", ">", "<250 hi\r\n", ">", "<250 ok\r\n", ">", "<250 ok\r\n", ">",
-		"<354 go\r\n", ".", "<250 ok\r\n", NULL,
+		"R:220 hi\r\n", ">", "R:250 hi\r\n", ">", "R:250 ok\r\n", ">", "R:250 ok\r\n", ">",
+		"R:354 go\r\n", ".", "R:250 ok\r\n", NULL,
 	};
 	GString *msg = g_string_new(NULL), *want = g_string_new(NULL);
-	Peer *p = peer_start(script);
+	HmTestPeer *p = peer_start(script);
 	HmSmtpClient *c = started(p, HM_SMTP_PROTO_SMTP);
 	g_autoptr(GError) err = NULL;
 	g_autofree char *got = NULL;
@@ -451,7 +342,7 @@ test_large_body(void)
 	g_assert_cmpint(hm_smtpc_send_one(c, "s@x", "r@y", msg->str, msg->len, &err), ==, 0);
 	g_assert_no_error(err);
 	hm_smtpc_free(c);
-	got = peer_finish(p);
+	got = hm_test_peer_finish(p);
 	g_assert_true(strcmp(got, want->str) == 0);
 	g_string_free(msg, TRUE);
 	g_string_free(want, TRUE);
@@ -464,10 +355,11 @@ test_stepwise_helo(void)
 {
 	static const char msg[] = "A: b\r\n\r\nbody\r\n";
 	const char *const script[] = {
-		"~220 old server\r\n", ">", "<502 what?\r\n", ">", "~250 hi\r\n",
-		">", "~250 ok\r\n", ">", "~250 ok\r\n", ">", "~354 go\r\n", ".", "~250 ok\r\n", NULL,
+		"D:220 old server\r\n", ">", "R:502 what?\r\n", ">", "D:250 hi\r\n",
+		">", "D:250 ok\r\n", ">", "D:250 ok\r\n", ">", "D:354 go\r\n", ".", "D:250 ok\r\n",
+		NULL,
 	};
-	Peer *p = peer_start(script);
+	HmTestPeer *p = peer_start(script);
 	HmSmtpClient *c = started(p, HM_SMTP_PROTO_SMTP);
 	g_autoptr(GError) err = NULL;
 
@@ -485,12 +377,14 @@ test_lmtp(void)
 {
 	static const char msg[] = "A: b\r\n\r\nx\r\n";
 	const char *const script[] = {
-		"<220 lmtp\r\n", ">", "<250-lmtp.test\r\n250-PIPELINING\r\n250 ENHANCEDSTATUSCODES\r\n",
-		">", ">", ">", ">", ">", "<250 ok\r\n250 ok\r\n550 5.1.1 unknown\r\n250 ok\r\n354 go\r\n",
-		".", "<250 2.0.0 <a@x> saved\r\n452 4.2.2 <c@x> over quota\r\n", ">", "<250 ok\r\n",
-		NULL,
+		"R:220 lmtp\r\n", ">",
+		"R:250-lmtp.test\r\n250-PIPELINING\r\n250 ENHANCEDSTATUSCODES\r\n",
+		">", ">", ">", ">", ">",
+		"R:250 ok\r\n250 ok\r\n550 5.1.1 unknown\r\n250 ok\r\n354 go\r\n",
+		".", "R:250 2.0.0 <a@x> saved\r\n452 4.2.2 <c@x> over quota\r\n", ">",
+		"R:250 ok\r\n", NULL,
 	};
-	Peer *p = peer_start(script);
+	HmTestPeer *p = peer_start(script);
 	HmSmtpClient *c = started(p, HM_SMTP_PROTO_LMTP);
 	const char *rcpts[] = { "a@x", "b@x", "c@x" };
 	HmSmtpRcptStatus st[3];
@@ -515,11 +409,11 @@ test_mail_refused_then_reuse(void)
 {
 	static const char msg[] = "A: b\r\n\r\nx\r\n";
 	const char *const script[] = {
-		"<220 hi\r\n", ">", EHLO_PIPE, ">", ">", ">",
-		"<451 4.3.0 try later\r\n503 need MAIL\r\n503 need RCPT\r\n", ">", "<250 ok\r\n",
-		">", ">", ">", "<250 ok\r\n250 ok\r\n354 go\r\n", ".", "<250 ok\r\n", NULL,
+		"R:220 hi\r\n", ">", EHLO_PIPE, ">", ">", ">",
+		"R:451 4.3.0 try later\r\n503 need MAIL\r\n503 need RCPT\r\n", ">", "R:250 ok\r\n",
+		">", ">", ">", "R:250 ok\r\n250 ok\r\n354 go\r\n", ".", "R:250 ok\r\n", NULL,
 	};
-	Peer *p = peer_start(script);
+	HmTestPeer *p = peer_start(script);
 	HmSmtpClient *c = started(p, HM_SMTP_PROTO_SMTP);
 	g_autoptr(GError) err = NULL;
 
@@ -542,11 +436,12 @@ static void
 test_data_refused(void)
 {
 	const char *const script[] = {
-		"<220 hi\r\n", ">", EHLO_PIPE, ">", ">", ">", "<250 ok\r\n250 ok\r\n554 no data\r\n",
-		">", "<250 ok\r\n", ">", ">", ">", "<250 ok\r\n550 no\r\n354 go anyway\r\n", ">",
-		"<554 no valid recipients\r\n", ">", "<250 ok\r\n", NULL,
+		"R:220 hi\r\n", ">", EHLO_PIPE, ">", ">", ">",
+		"R:250 ok\r\n250 ok\r\n554 no data\r\n",
+		">", "R:250 ok\r\n", ">", ">", ">", "R:250 ok\r\n550 no\r\n354 go anyway\r\n", ">",
+		"R:554 no valid recipients\r\n", ">", "R:250 ok\r\n", NULL,
 	};
-	Peer *p = peer_start(script);
+	HmTestPeer *p = peer_start(script);
 	HmSmtpClient *c = started(p, HM_SMTP_PROTO_SMTP);
 	g_autoptr(GError) err = NULL;
 
@@ -567,13 +462,13 @@ static void
 test_final_refused(void)
 {
 	const char *const script[] = {
-		"<220 hi\r\n", ">", "<250 hi\r\n",
-		">", "<250 ok\r\n", ">", "<250 ok\r\n", ">", "<354 go\r\n", ".",
-		"<552-5.3.4 message too big\r\n552 5.3.4 for us\r\n", ">", "<250 ok\r\n",
-		">", "<250 ok\r\n", ">", "<250 ok\r\n", ">", "<354 go\r\n", ".",
-		"<452 4.3.1 disk full\r\n", ">", "<250 ok\r\n", NULL,
+		"R:220 hi\r\n", ">", "R:250 hi\r\n",
+		">", "R:250 ok\r\n", ">", "R:250 ok\r\n", ">", "R:354 go\r\n", ".",
+		"R:552-5.3.4 message too big\r\n552 5.3.4 for us\r\n", ">", "R:250 ok\r\n",
+		">", "R:250 ok\r\n", ">", "R:250 ok\r\n", ">", "R:354 go\r\n", ".",
+		"R:452 4.3.1 disk full\r\n", ">", "R:250 ok\r\n", NULL,
 	};
-	Peer *p = peer_start(script);
+	HmTestPeer *p = peer_start(script);
 	HmSmtpClient *c = started(p, HM_SMTP_PROTO_SMTP);
 	g_autoptr(GError) err = NULL;
 	g_autofree char *got = NULL;
@@ -585,7 +480,7 @@ test_final_refused(void)
 	g_assert_cmpint(hm_smtpc_send_one(c, "s@x", "r@y", "x\n", 2, &err), ==, -1);
 	g_assert_error(err, HM_SMTP_ERROR, 452);
 	hm_smtpc_free(c);
-	got = peer_finish(p);
+	got = hm_test_peer_finish(p);
 	g_assert_nonnull(strstr(got, "x\r\n.\r\nRSET\r\nMAIL FROM:<s@x>\r\n"));
 	g_assert_true(g_str_has_suffix(got, "x\r\n.\r\nRSET\r\n"));
 }
@@ -595,7 +490,7 @@ static void
 expect_broken_start(const char *const *script, int timeout_ms, GQuark domain, int code,
                     const char *text)
 {
-	Peer *p = peer_start(script);
+	HmTestPeer *p = peer_start(script);
 	HmSmtpClient *c = client(p, HM_SMTP_PROTO_SMTP, timeout_ms);
 	g_autoptr(GError) err = NULL;
 
@@ -605,26 +500,26 @@ expect_broken_start(const char *const *script, int timeout_ms, GQuark domain, in
 		g_error("\"%s\" does not contain \"%s\"", err->message, text);
 	g_assert_true(hm_smtpc_broken(c));
 	hm_smtpc_free(c);
-	g_free(peer_finish(p));
+	g_free(hm_test_peer_finish(p));
 }
 
 static void
 test_broken_servers(void)
 {
-	g_autofree char *longline = g_strdup_printf("<250-%0*d\r\n250 x\r\n", 3000, 0);
-	GString *many = g_string_new("<");
-	const char *const refused[] = { "<554 5.7.1 go away\r\n", NULL };
-	const char *const too_long[] = { "<220 hi\r\n", ">", longline, NULL };
-	const char *const bad_code[] = { "<220 hi\r\n", ">", "<250-a\r\n251 b\r\n", NULL };
-	const char *const wrong_kind[] = { "<354 what\r\n", NULL };
-	const char *const silent[] = { "<220 hi\r\n", ">", "Z600", NULL };
-	const char *const cut[] = { "<220 hi\r\n", ">", "<250-box\r\n", "!", NULL };
+	g_autofree char *longline = g_strdup_printf("R:250-%0*d\r\n250 x\r\n", 3000, 0);
+	GString *many = g_string_new("R:");
+	const char *const refused[] = { "R:554 5.7.1 go away\r\n", NULL };
+	const char *const too_long[] = { "R:220 hi\r\n", ">", longline, NULL };
+	const char *const bad_code[] = { "R:220 hi\r\n", ">", "R:250-a\r\n251 b\r\n", NULL };
+	const char *const wrong_kind[] = { "R:354 what\r\n", NULL };
+	const char *const silent[] = { "R:220 hi\r\n", ">", "Z:600", NULL };
+	const char *const cut[] = { "R:220 hi\r\n", ">", "R:250-box\r\n", "CLOSE", NULL };
 	const char *const *lines_script;
 
 	for (int i = 0; i < HM_SMTP_REPLY_LINES_MAX; i++)
 		g_string_append(many, "250-x\r\n");
 	g_string_append(many, "250 x\r\n");
-	lines_script = (const char *const[]){ "<220 hi\r\n", ">", many->str, NULL };
+	lines_script = (const char *const[]){ "R:220 hi\r\n", ">", many->str, NULL };
 	expect_broken_start(refused, 2000, HM_SMTP_ERROR, 554, "554 5.7.1 go away");
 	expect_broken_start(too_long, 2000, HM_ERROR, HM_ERROR_PROTOCOL, "too long");
 	expect_broken_start(lines_script, 2000, HM_ERROR, HM_ERROR_PROTOCOL, "more than 100");
@@ -641,15 +536,16 @@ static void
 test_timeouts_and_loss(void)
 {
 	const char *const slow[] = {
-		"<220 hi\r\n", ">", EHLO_PIPE, ">", ">", ">", "<250 ok\r\n250 ok\r\n354 go\r\n",
-		".", "Z500", "<250 ok\r\n", ">", ">", ">", "<250 ok\r\n250 ok\r\n354 go\r\n", ".",
-		"Z1500", "<250 late\r\n", NULL,
+		"R:220 hi\r\n", ">", EHLO_PIPE, ">", ">", ">", "R:250 ok\r\n250 ok\r\n354 go\r\n",
+		".", "Z:500", "R:250 ok\r\n", ">", ">", ">", "R:250 ok\r\n250 ok\r\n354 go\r\n",
+		".",
+		"Z:1500", "R:250 late\r\n", NULL,
 	};
 	const char *const closing[] = {
-		"<220 hi\r\n", ">", EHLO_PIPE, ">", ">", ">", "<421 4.3.2 shutting down\r\n", "!",
-		NULL,
+		"R:220 hi\r\n", ">", EHLO_PIPE, ">", ">", ">", "R:421 4.3.2 shutting down\r\n",
+		"CLOSE", NULL,
 	};
-	Peer *p = peer_start(slow);
+	HmTestPeer *p = peer_start(slow);
 	HmSmtpClient *c = started(p, HM_SMTP_PROTO_SMTP);
 	g_autoptr(GError) err = NULL;
 
@@ -663,7 +559,7 @@ test_timeouts_and_loss(void)
 	g_assert_error(err, HM_ERROR, HM_ERROR_IO);
 	g_clear_error(&err);
 	hm_smtpc_free(c);
-	g_free(peer_finish(p));
+	g_free(hm_test_peer_finish(p));
 
 	p = peer_start(closing);
 	c = started(p, HM_SMTP_PROTO_SMTP);
@@ -671,7 +567,7 @@ test_timeouts_and_loss(void)
 	g_assert_error(err, HM_SMTP_ERROR, 421);
 	g_assert_true(hm_smtpc_broken(c));
 	hm_smtpc_free(c);
-	g_free(peer_finish(p));
+	g_free(hm_test_peer_finish(p));
 }
 
 /* Addresses that could smuggle a command are refused before anything is
@@ -679,9 +575,9 @@ test_timeouts_and_loss(void)
 static void
 test_bad_address(void)
 {
-	const char *const script[] = { "<220 hi\r\n", ">", EHLO_PIPE, ">", "<221 bye\r\n", NULL };
+	const char *const script[] = { "R:220 hi\r\n", ">", EHLO_PIPE, ">", "R:221 bye\r\n", NULL };
 	static const char *const bad[] = { "a@b>\r\nRCPT TO:<evil@x", "a\nb@x", "<a@b>", "" };
-	Peer *p = peer_start(script);
+	HmTestPeer *p = peer_start(script);
 	HmSmtpClient *c = started(p, HM_SMTP_PROTO_SMTP);
 	g_autofree char *huge = g_strnfill(HM_SMTP_PATH_MAX + 1, 'a');
 
@@ -712,10 +608,11 @@ static void
 test_auth_plain(void)
 {
 	const char *const script[] = {
-		"<220 hi\r\n", ">", "<250-box\r\n250 AUTH LOGIN PLAIN\r\n", ">",
-		"<535 5.7.8 bad credentials\r\n", ">", "<334 \r\n", ">", "<235 2.7.0 ok\r\n", NULL,
+		"R:220 hi\r\n", ">", "R:250-box\r\n250 AUTH LOGIN PLAIN\r\n", ">",
+		"R:535 5.7.8 bad credentials\r\n", ">", "R:334 \r\n", ">", "R:235 2.7.0 ok\r\n",
+		NULL,
 	};
-	Peer *p = peer_start(script);
+	HmTestPeer *p = peer_start(script);
 	HmSmtpClient *c = client(p, HM_SMTP_PROTO_SMTP, 2000);
 	g_autoptr(GString) trace = g_string_new(NULL);
 	g_autoptr(GError) err = NULL;
@@ -730,33 +627,12 @@ test_auth_plain(void)
 	g_assert_cmpint(hm_smtpc_auth_plain(c, "alice", "secret", &err), ==, 0);
 	g_assert_no_error(err);
 	hm_smtpc_free(c);
-	got = peer_finish(p);
+	got = hm_test_peer_finish(p);
 	g_assert_cmpstr(got, ==, "EHLO client.test\r\nAUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n"
 	                         "AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\nAGFsaWNlAHNlY3JldA==\r\n");
 	g_assert_null(strstr(trace->str, "AGFsaWNl"));
 	g_assert_nonnull(strstr(trace->str, "C: AUTH PLAIN ********\n"));
 	g_assert_nonnull(strstr(trace->str, "S: 235 2.7.0 ok\n"));
-}
-
-static char *tls_dir, *tls_cert, *tls_key;
-
-static void
-make_cert(void)
-{
-	g_autoptr(GError) err = NULL;
-	g_autofree char *cmd = NULL, *out = NULL, *errout = NULL;
-	int status = 0;
-
-	tls_dir = g_dir_make_tmp("hm-smtpc-XXXXXX", &err);
-	g_assert_no_error(err);
-	tls_cert = g_build_filename(tls_dir, "cert.pem", NULL);
-	tls_key = g_build_filename(tls_dir, "key.pem", NULL);
-	cmd = g_strdup_printf("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
-	                      "-nodes -days 2 -subj /CN=localhost -addext subjectAltName=DNS:localhost "
-	                      "-keyout %s -out %s", tls_key, tls_cert);
-	g_spawn_command_line_sync(cmd, &out, &errout, &status, &err);
-	g_assert_no_error(err);
-	g_assert_cmpint(status, ==, 0);
 }
 
 /* STARTTLS upgrades, says EHLO again and learns the new extensions;
@@ -765,24 +641,25 @@ static void
 test_starttls(void)
 {
 	const char *const script[] = {
-		"<220 hi\r\n", ">", "<250-box\r\n250 STARTTLS\r\n", ">", "<220 go ahead\r\n", "T", ">",
-		"<250-box\r\n250 AUTH PLAIN\r\n", ">", "<221 bye\r\n", NULL,
+		"R:220 hi\r\n", ">", "R:250-box\r\n250 STARTTLS\r\n", ">", "R:220 go ahead\r\n",
+		"TLS", ">", "R:250-box\r\n250 AUTH PLAIN\r\n", ">", "R:221 bye\r\n", NULL,
 	};
 	const char *const refusing[] = {
-		"<220 hi\r\n", ">", "<250-box\r\n250 STARTTLS\r\n", ">", "<454 4.7.0 not now\r\n", NULL,
+		"R:220 hi\r\n", ">", "R:250-box\r\n250 STARTTLS\r\n", ">",
+		"R:454 4.7.0 not now\r\n", NULL,
 	};
 	g_autoptr(GError) err = NULL;
+	g_autofree char *dir = hm_test_tmpdir("hm-smtpc"), *tls_cert = NULL, *tls_key = NULL;
 	SSL_CTX *sctx, *cctx;
-	Peer *p;
+	HmTestPeer *p;
 	HmSmtpClient *c;
 
-	make_cert();
+	hm_test_make_cert(dir, &tls_cert, &tls_key);
 	sctx = hm_tls_server_ctx(tls_cert, tls_key, &err);
 	g_assert_no_error(err);
 	cctx = hm_tls_client_ctx(tls_cert, &err);
 	g_assert_no_error(err);
-	p = peer_start(script);
-	p->tls = sctx;
+	p = peer_start_tls(script, sctx);
 	c = started(p, HM_SMTP_PROTO_SMTP);
 	g_assert_cmpint(hm_smtpc_starttls(c, cctx, "localhost", NULL, &err), ==, 0);
 	g_assert_no_error(err);
@@ -801,15 +678,10 @@ test_starttls(void)
 	g_assert_error(err, HM_SMTP_ERROR, 454);
 	g_assert_true(hm_smtpc_broken(c));
 	hm_smtpc_free(c);
-	g_free(peer_finish(p));
+	g_free(hm_test_peer_finish(p));
 	SSL_CTX_free(sctx);
 	SSL_CTX_free(cctx);
-	unlink(tls_cert);
-	unlink(tls_key);
-	rmdir(tls_dir);
-	g_free(tls_cert);
-	g_free(tls_key);
-	g_free(tls_dir);
+	hm_test_remove_tree(dir);
 }
 
 int

@@ -1,10 +1,12 @@
-/* Helpers shared by the unit tests: temporary directories and the small
- * tmpfs mounts that stand in for a full disk. Each one fails the test
+/* Helpers shared by the unit tests: temporary directories, the small
+ * tmpfs mounts that stand in for a full disk, a test certificate, and a
+ * scripted peer for client transcripts. Each one fails the test
  * (assertion or g_error) rather than return an error. */
 #ifndef HM_TESTUTIL_H
 #define HM_TESTUTIL_H
 
 #include <glib.h>
+#include <openssl/ssl.h>
 
 /* Creates a fresh directory "<prefix>-XXXXXX" in the temporary directory
  * and returns its path (g_free() it). Asserts that it was created. */
@@ -26,5 +28,101 @@ void hm_test_umount(const char *dir);
 /* A config warning callback that drops the warning, for tests whose
  * configs warn on purpose or where warnings are beside the point. */
 void hm_test_ignore_warning(const char *line, gpointer data);
+
+/* Writes a self-signed EC certificate for localhost (subjectAltName
+ * DNS:localhost and IP:127.0.0.1, valid for two days) and its key as
+ * cert.pem and key.pem into dir, and returns their paths in *cert and
+ * *key (g_free() them). Asserts that openssl succeeded. */
+void hm_test_make_cert(const char *dir, char **cert, char **key);
+
+/* ---- a scripted peer ----------------------------------------------------
+ * A server thread that plays a script to the client under test: it sends
+ * what the script says, when the script says, and records every line the
+ * client sends, so a test can assert the exact commands and feed replies
+ * that are split, dripped, cut or late (the transcript tests of STYLE.md). */
+
+typedef enum {
+	HM_TEST_END,       /* the end of a step list */
+	HM_TEST_SEND,      /* send data (len octets) at once */
+	HM_TEST_SPLIT,     /* send data in writes of the peer's chunk octets */
+	HM_TEST_EXPECT,    /* read a line; it must be data, else the script fails */
+	HM_TEST_READ,      /* read a line, whatever it is */
+	HM_TEST_READ_DOT,  /* read lines up to and including a "." line */
+	HM_TEST_EOF,       /* the client must send nothing more (it closes) */
+	HM_TEST_TLS,       /* the server side of a TLS handshake, with the peer's tls */
+	HM_TEST_CLOSE,     /* close the connection (nothing is read after it) */
+	HM_TEST_ACCEPT,    /* close the connection and accept the next one */
+	HM_TEST_SLEEP,     /* sleep len milliseconds */
+	HM_TEST_SUB,       /* run the steps in sub, then go on */
+} HmTestOp;
+
+typedef struct HmTestStep {
+	HmTestOp op;
+	const char *data;
+	gsize len;
+	const struct HmTestStep *sub;
+} HmTestStep;
+
+typedef struct {
+	/* Settings, to change before hm_test_peer_start(): */
+	SSL_CTX *tls;          /* for HM_TEST_TLS; not owned */
+	gsize chunk;           /* octets per write for HM_TEST_SPLIT (1) */
+	gboolean strict;       /* a command before the reply to the previous one
+	                        * fails the script (no pipelining allowed) */
+	gboolean record_rest;  /* after the script, record lines until the
+	                        * client closes: "nothing more was sent" counts */
+	int timeout_ms;        /* for every read and write (3000) */
+	guint16 port;          /* the port listened on (TCP only) */
+	/* Results, once hm_test_peer_join() returned: */
+	GPtrArray *lines;      /* each line the client sent, without its end */
+	GString *transcript;   /* each line with its end ("\r\n", or "\n" when it
+	                        * came bare), and "<EOF>" or "<TIMEOUT>" where a
+	                        * read found no line */
+	char *error;           /* the first deviation from the script, or NULL */
+	/* Private. */
+	int lfd;
+	const HmTestStep *steps;
+	GArray *own_steps;
+	GPtrArray *own_data;
+	GThread *thread;
+} HmTestPeer;
+
+/* A listening socket on 127.0.0.1 with a port the kernel picks; *port
+ * (when not NULL) receives it. */
+int hm_test_listen_tcp(guint16 *port);
+
+/* A listening UNIX stream socket at path. */
+int hm_test_listen_unix(const char *path);
+
+/* A peer that will accept one connection on lfd (it owns lfd from now on)
+ * and play steps (not copied: they must outlive the peer). Not started. */
+HmTestPeer *hm_test_peer_new(int lfd, const HmTestStep *steps);
+
+/* The same with the script as strings, one step each (copied):
+ *   "S:text"  send text and CRLF      "R:bytes"  send bytes as they are
+ *   "D:bytes" drip bytes (HM_TEST_SPLIT)
+ *   "C:line"  expect line             ">"  read a line    "."  read through "."
+ *   "EOF"     expect the client to close                  "TLS"  handshake
+ *   "CLOSE"   close                   "ACCEPT"  accept the next connection
+ *   "Z:ms"    sleep
+ * script is NULL-terminated. */
+HmTestPeer *hm_test_peer_new_script(int lfd, const char *const *script);
+
+/* Starts the peer's thread. */
+void hm_test_peer_start(HmTestPeer *p);
+
+/* Waits for the script to end and closes the listening socket; fails the
+ * test (naming what the client sent) if the script did not run as
+ * written. */
+void hm_test_peer_join(HmTestPeer *p);
+
+/* The lines the client sent, each followed by "|": "CAPA|USER u|". */
+char *hm_test_peer_sent(const HmTestPeer *p);
+
+void hm_test_peer_free(HmTestPeer *p);
+
+/* hm_test_peer_join(), then frees the peer and returns its transcript
+ * (g_free() it). */
+char *hm_test_peer_finish(HmTestPeer *p);
 
 #endif

@@ -1,0 +1,100 @@
+/* The IMAP command/response engine under the fetch backend (imap.c):
+ * tags, a window of pipelined commands in flight, reading up to a tagged
+ * reply, and draining what is in flight after a failure. It knows nothing
+ * of folders or messages: the backend gives it one hook for what any
+ * response may carry (capabilities, EXISTS, BYE) and, per command, a
+ * handler for the untagged data that command brings. Internal to the
+ * fetcher; every error is HM_FETCH_ERROR. */
+#ifndef HM_FETCH_IMAP_CLIENT_H
+#define HM_FETCH_IMAP_CLIENT_H
+
+#include "fetcher/fetch.h"
+#include "fetcher/imap-parse.h"
+#include "lib/conn.h"
+
+/* Server text quoted in an error message is cut to this. */
+#define HM_IMAP_MAX_QUOTE 200
+
+/* Looks at one response; returns 0, or -1 with *err to stop. */
+typedef int (*HmImapDataFunc)(const HmImapResponse *r, gpointer data, GError **err);
+
+/* Untagged data for the command(s) being run. After fn's first failure
+ * (kept in fn_err) fn is not called again and the engine drains what is
+ * in flight. */
+typedef struct {
+	HmImapDataFunc fn;       /* NULL: the data is not wanted */
+	gpointer data;
+	GError *fn_err;
+} HmImapHandler;
+
+/* Commands to run with their tagged replies checked alike. */
+typedef struct {
+	GPtrArray *cmds;         /* without tags */
+	const char *what;        /* for errors: "UID FETCH refused" */
+	gboolean tolerate_no;    /* a NO is logged, not an error */
+	HmFetchError code;       /* of the error for a NO or BAD */
+} HmImapPipeline;
+
+typedef struct {
+	const HmFetchParams *p;  /* tracing, batch, account name; outlives the client */
+	HmConn *conn;            /* not owned */
+	HmImapReader rd;
+	guint next_tag;          /* the number of the next tag, "A0001" first */
+	/* The connection is unusable (a cut, a timeout, a reply out of step):
+	 * set by the engine, and by the backend when it finds the same. */
+	gboolean broken;
+	/* Called with every untagged response and every tagged reply to our
+	 * tag, before any handler; a -1 for an untagged one ends the read. */
+	HmImapDataFunc on_response;
+	gpointer on_response_data;
+} HmImapClient;
+
+/* Sets c up on conn (traced as from p's account, with its timeout and
+ * message limit). Nothing is sent. */
+void hm_imapc_init(HmImapClient *c, const HmFetchParams *p, HmConn *conn,
+                   HmImapDataFunc on_response, gpointer data);
+
+/* Sets *err (unless it is set already) to code with the message; returns
+ * -1, for "return hm_imap_fail(...)". */
+int hm_imap_fail(GError **err, HmFetchError code, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+
+/* Server text made safe to quote in an error (hm_imap_clean_text() cut at
+ * HM_IMAP_MAX_QUOTE). g_free() it. */
+char *hm_imap_quote(const char *text);
+
+/* The error "what: text" with code for a tagged NO or BAD r; returns -1. */
+int hm_imap_refused(GError **err, HmFetchError code, const char *what, const HmImapResponse *r);
+
+/* Queues "TAG cmd" (not flushed); *tag receives the tag's number.
+ * Returns 0, or -1 with *err (the client is then broken). */
+int hm_imapc_send(HmImapClient *c, guint *tag, const char *cmd, GError **err);
+
+/* Sends what is queued. Returns 0, or -1 with *err (HM_FETCH_ERROR_NETWORK
+ * "sending to the server: ..."; the client is then broken). */
+int hm_imapc_flush(HmImapClient *c, GError **err);
+
+/* Reads one response as hm_imap_read() (first_ms: the wait for its first
+ * octet, -1 for the connection's timeout); a failure breaks the client. */
+int hm_imapc_read(HmImapClient *c, int first_ms, HmImapResponse **r, GError **err);
+
+/* Reads responses until the tagged reply to tag (returns 0 with *tagged)
+ * or, with want_continue, a "+" continuation (returns 1). Untagged data
+ * goes to on_response, then to h (may be NULL). A reply with another tag
+ * or an unwanted continuation is a protocol error that breaks the client.
+ * Returns -1 with *err on failure. */
+int hm_imapc_read_until(HmImapClient *c, guint tag, HmImapHandler *h, gboolean want_continue,
+                        HmImapResponse **tagged, GError **err);
+
+/* Runs pl's commands with up to p->batch in flight. When h->fn or a
+ * command fails, nothing more is sent, the replies in flight are read,
+ * and the first failure is returned (fn's before a command's); the client
+ * stays usable. h is required (its fn may be NULL). Returns 0 or -1 with
+ * *err. */
+int hm_imapc_pipeline(HmImapClient *c, const HmImapPipeline *pl, HmImapHandler *h, GError **err);
+
+/* One command whose tagged reply must be OK; NO/BAD fail with code and
+ * "what: text". h may be NULL. Returns 0 or -1 with *err. */
+int hm_imapc_simple(HmImapClient *c, const char *cmd, const char *what, HmFetchError code,
+                    HmImapHandler *h, GError **err);
+
+#endif
