@@ -34,6 +34,7 @@ struct HmFetchSession {
 	gboolean selected;
 	gboolean have_exists, have_uidvalidity;
 	guint32 exists, uidvalidity;
+	guint32 uidnext;         /* from [UIDNEXT n]; 0 when the server sent none */
 	gboolean new_mail;       /* EXISTS grew or RECENT > 0 since cleared */
 	char *folder;
 };
@@ -90,6 +91,11 @@ common_untagged(HmFetchSession *s, const HmImapResponse *r, GError **err)
 			return hm_imap_fail(err, HM_FETCH_ERROR_PROTOCOL, "bad UIDVALIDITY");
 		s->uidvalidity = t->num;
 		s->have_uidvalidity = TRUE;
+	}
+	if (r->code != NULL && strcmp(r->code, "UIDNEXT") == 0) {
+		t = r->code_args->len == 1 ? g_ptr_array_index(r->code_args, 0) : NULL;
+		/* Only a hint for splitting SEARCH: a bad one is ignored. */
+		s->uidnext = t != NULL && t->type == HM_IMAP_NUMBER ? (guint32)t->num : 0;
 	}
 	if (r->status != HM_IMAP_DATA)
 		return 0;
@@ -346,6 +352,10 @@ imap_open(const HmFetchParams *p, GError **err)
 
 /* --- select ------------------------------------------------------------- */
 
+/* UIDs per SEARCH window: at most ~11 octets each, well inside one
+ * HM_IMAP_MAX_TEXT reply line. */
+#define HM_IMAP_SEARCH_WINDOW 50000
+
 static int
 on_search(const HmImapResponse *r, gpointer data, GError **err)
 {
@@ -467,6 +477,31 @@ list_sizes(HmFetchSession *s, GArray *uids, GPtrArray *items, GError **err)
 	return 0;
 }
 
+/* UID SEARCH for UIDs >= first. One SEARCH reply is one line, bounded by
+ * HM_IMAP_MAX_TEXT (~140,000 UIDs), so a huge folder is searched in UID
+ * windows when the server told its UIDNEXT. */
+static int
+search_new(HmFetchSession *s, guint32 first, HmImapHandler *h, GError **err)
+{
+	guint32 lo = first;
+
+	while (s->uidnext > lo && s->uidnext - lo > HM_IMAP_SEARCH_WINDOW) {
+		g_autofree char *cmd = g_strdup_printf("UID SEARCH UID %u:%u", lo,
+		                                       lo + HM_IMAP_SEARCH_WINDOW - 1);
+
+		if (hm_imapc_simple(&s->ic, cmd, "UID SEARCH refused", HM_FETCH_ERROR_SERVER, h,
+		                    err) < 0)
+			return -1;
+		lo += HM_IMAP_SEARCH_WINDOW;
+	}
+	{
+		g_autofree char *cmd = g_strdup_printf("UID SEARCH UID %u:*", lo);
+
+		return hm_imapc_simple(&s->ic, cmd, "UID SEARCH refused", HM_FETCH_ERROR_SERVER, h,
+		                       err);
+	}
+}
+
 static int
 imap_select(HmFetchSession *s, const char *folder, guint32 first_uid, guint32 *uidvalidity,
             GPtrArray **items, GError **err)
@@ -474,14 +509,13 @@ imap_select(HmFetchSession *s, const char *folder, guint32 first_uid, guint32 *u
 	g_autoptr(HmImapResponse) t = NULL;
 	g_autoptr(GArray) uids = g_array_new(FALSE, FALSE, sizeof(guint32));
 	g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func((GDestroyNotify)hm_fetch_item_free);
-	g_autofree char *cmd = NULL;
 	g_autofree char *name = hm_imap_quote(folder);
 	const char *verb = s->p.acct->keep ? "EXAMINE" : "SELECT";
 	HmImapHandler h = { on_search, uids, NULL };
 	guint n = 0;
 
 	s->selected = s->have_exists = s->have_uidvalidity = FALSE;
-	s->exists = 0;
+	s->exists = s->uidnext = 0;
 	g_free(s->folder);
 	s->folder = g_strdup(name);
 	if (send_args(s, verb, &folder, 1, TRUE, FALSE, &t, err) < 0)
@@ -501,9 +535,7 @@ imap_select(HmFetchSession *s, const char *folder, guint32 first_uid, guint32 *u
 	*uidvalidity = s->uidvalidity;
 	first_uid = MAX(first_uid, 1);
 	if (s->exists > 0) {
-		cmd = g_strdup_printf("UID SEARCH UID %u:*", first_uid);
-		if (hm_imapc_simple(&s->ic, cmd, "UID SEARCH refused", HM_FETCH_ERROR_SERVER, &h,
-		                    err) < 0)
+		if (search_new(s, first_uid, &h, err) < 0)
 			return -1;
 		g_array_sort(uids, cmp_u32);
 		/* "n:*" always matches the highest UID, even below n. */

@@ -494,6 +494,40 @@ test_select_errors(void)
 	             "bad UID in a SEARCH reply");
 }
 
+/* A folder whose UIDNEXT is far above the first new UID is searched in
+ * windows of 50,000 UIDs, so no SEARCH reply outgrows the line bound. */
+static void
+test_search_windows(void)
+{
+	static const char *const script[] = {
+		GREETING, LOGIN_OK, "C:A0002 SELECT INBOX",
+		"S:* 3 EXISTS\r\n* OK [UIDVALIDITY 1] x\r\n* OK [UIDNEXT 120001] x\r\nA0002 OK",
+		"C:A0003 UID SEARCH UID 7:50006", "S:* SEARCH 7\r\nA0003 OK",
+		"C:A0004 UID SEARCH UID 50007:100006", "S:* SEARCH 60000\r\nA0004 OK",
+		"C:A0005 UID SEARCH UID 100007:*", "S:* SEARCH 120000\r\nA0005 OK",
+		"C:A0006 UID FETCH 7,60000,120000 (RFC822.SIZE)",
+		"S:* 1 FETCH (UID 7 RFC822.SIZE 3)\r\n* 2 FETCH (UID 60000 RFC822.SIZE 4)\r\n"
+		"* 3 FETCH (UID 120000 RFC822.SIZE 5)\r\nA0006 OK",
+		"EOF", NULL,
+	};
+	static const char *const want[] = {
+		"A0001 LOGIN \"u\" \"p\"", "A0002 SELECT INBOX", "A0003 UID SEARCH UID 7:50006",
+		"A0004 UID SEARCH UID 50007:100006", "A0005 UID SEARCH UID 100007:*",
+		"A0006 UID FETCH 7,60000,120000 (RFC822.SIZE)", NULL,
+	};
+	Fixture f;
+	HmFetchSession *s;
+	g_autoptr(GPtrArray) items = NULL;
+
+	fixture_init(&f, script, HM_TLS_MODE_NONE, FALSE);
+	s = open_ok(&f);
+	items = select_ok(s, 7, 1);
+	g_assert_cmpuint(items->len, ==, 3);
+	g_assert_cmpuint(((HmFetchItem *)items->pdata[2])->num, ==, 120000);
+	hm_fetch_imap.abort(s);
+	fixture_finish(&f, want);
+}
+
 static void
 add_fetch(GPtrArray *script, GPtrArray *want, guint tag, const char *set)
 {
@@ -718,6 +752,7 @@ main(int argc, char **argv)
 	g_test_add_func("/fetch-imap/login-literal", test_login_literal);
 	g_test_add_func("/fetch-imap/select-errors", test_select_errors);
 	g_test_add_func("/fetch-imap/long-sets", test_long_sets);
+	g_test_add_func("/fetch-imap/search-windows", test_search_windows);
 	g_test_add_func("/fetch-imap/retrieve-errors", test_retrieve_errors);
 	g_test_add_func("/fetch-imap/idle", test_idle);
 	status = g_test_run();
