@@ -42,10 +42,13 @@ def add_upstream(dovecot, data, folder=None):
     """Drops one message into the upstream Maildir as a local MDA would."""
     md = dovecot.maildir if folder is None else os.path.join(dovecot.maildir, "." + folder)
     name = "%d.M%dP%d.hmtest" % (time.time(), random.randrange(10**6), os.getpid())
-    path = os.path.join(md, "new", name)
-    with open(path, "wb") as f:
+    tmp = os.path.join(md, "tmp", name)
+    with open(tmp, "wb") as f:
         f.write(data)
-    os.chown(path, MAIL_UID, MAIL_GID)
+    os.chown(tmp, MAIL_UID, MAIL_GID)
+    # Dovecot may move new/ mail to cur/ at any moment: only a complete,
+    # chowned file is renamed in.
+    os.rename(tmp, os.path.join(md, "new", name))
 
 
 def make_folder(dovecot, folder):
