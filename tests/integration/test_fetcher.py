@@ -341,3 +341,26 @@ def _idling(path):
     with open(path, "rb") as f:
         text = f.read()
     return text.count(b"S: + idling")
+
+
+def test_account_lock_waits_for_the_other_fetcher(env, dovecot, small):
+    """A timer run meeting a daemon mid-fetch waits for the account lock
+    (flock on state_dir/fetch/ACCOUNT.lock) instead of fetching beside it."""
+    import fcntl
+    import threading
+    dovecot.load(small[:5])
+    env.write_config([env.account("isp", "imap", dovecot.imap_port)])
+    lock_dir = os.path.join(env.state, "fetch")
+    os.makedirs(lock_dir, exist_ok=True)
+    fd = os.open(os.path.join(lock_dir, "isp.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    os.write(fd, b"%d\n" % os.getpid())
+    timer = threading.Timer(1.5, lambda: (os.ftruncate(fd, 0), os.close(fd)))
+    timer.start()
+    try:
+        r = env.fetch("--once")
+    finally:
+        timer.join()
+    assert r.rc == 0, r
+    assert r.elapsed >= 1.4
+    assert_same_mail(env, small[:5])
