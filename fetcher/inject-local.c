@@ -10,15 +10,22 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "deliver/deliver.h"
 #include "fetcher/inject-private.h"
 #include "lib/error.h"
 
-/* The tmp/ directories written to since the last sync (a set). */
+/* Maildir: a tmp/ file not touched for 36 hours is abandoned and may be
+ * removed (a staged message orphaned by a crash is one: it was never
+ * delivered, and was fetched again). */
+#define TMP_ABANDONED_S (36 * 3600)
+
 typedef struct {
-	GHashTable *dirty;
+	GHashTable *dirty;     /* tmp/ directories written to since the last sync */
+	GHashTable *swept;     /* tmp/ directories already cleaned this run */
 } Local;
 
 static int
@@ -27,6 +34,7 @@ local_open(HmInjector *inj, GError **err)
 	Local *l = g_new0(Local, 1);
 
 	l->dirty = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	l->swept = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	inj->priv = l;
 	return 0;
 }
@@ -38,6 +46,26 @@ mapped(GError **err, GError *e)
 
 	g_propagate_error(err, e);
 	return temp ? HM_INJECT_TEMP : HM_INJECT_PERM;
+}
+
+/* Removes abandoned files from a tmp/ directory, once per run. */
+static void
+sweep_tmp(Local *l, const char *dir)
+{
+	g_autoptr(GDir) d = NULL;
+	const char *name;
+	time_t old = time(NULL) - TMP_ABANDONED_S;
+
+	if (!g_hash_table_add(l->swept, g_strdup(dir)) || (d = g_dir_open(dir, 0, NULL)) == NULL)
+		return;
+	while ((name = g_dir_read_name(d)) != NULL) {
+		g_autofree char *path = g_build_filename(dir, name, NULL);
+		struct stat sb;
+
+		if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_mtime < old &&
+		    sb.st_atime < old)
+			unlink(path);
+	}
 }
 
 static HmInjectResult
@@ -61,8 +89,10 @@ deliver(HmInjector *inj, const char *sender, const char *rcpt, const char *msg, 
 		return mapped(err, e);
 	if (staged != NULL && staged->tmp_path != NULL) {
 		Local *l = inj->priv;
+		char *dir = g_path_get_dirname(staged->tmp_path);
 
-		g_hash_table_add(l->dirty, g_path_get_dirname(staged->tmp_path));
+		sweep_tmp(l, dir);
+		g_hash_table_add(l->dirty, dir);
 	}
 	return HM_INJECT_OK;
 }
@@ -119,8 +149,10 @@ local_close(HmInjector *inj)
 {
 	Local *l = inj->priv;
 
-	if (l != NULL)
+	if (l != NULL) {
 		g_hash_table_unref(l->dirty);
+		g_hash_table_unref(l->swept);
+	}
 	g_free(l);
 	inj->priv = NULL;
 }

@@ -4,7 +4,9 @@
 #include "config.h"
 
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <utime.h>
 #include <glib/gstdio.h>
 
 #include "fetcher/stage.h"
@@ -194,6 +196,27 @@ test_recover(Fixture *f, gconstpointer data)
 	hm_fetch_batch_free(b);
 }
 
+/* Staging into a Maildir first removes tmp/ files abandoned for 36 hours
+ * (such as those a kill -9 orphaned), and nothing younger. */
+static void
+test_sweep_tmp(Fixture *f, gconstpointer data)
+{
+	HmFetchBatch *b = hm_fetch_batch_new(f->st, f->inj);
+	g_autofree char *tmp = g_build_filename(f->dir, "mail", "alice", "tmp", NULL);
+	g_autofree char *old = g_build_filename(tmp, "1.orphan", NULL);
+	g_autofree char *young = g_build_filename(tmp, "2.writing", NULL);
+	struct utimbuf past = { time(NULL) - 37 * 3600, time(NULL) - 37 * 3600 };
+
+	g_assert_cmpint(g_mkdir_with_parents(tmp, 0700), ==, 0);
+	g_assert_true(g_file_set_contents(old, "x", -1, NULL));
+	g_assert_true(g_file_set_contents(young, "y", -1, NULL));
+	g_assert_cmpint(utime(old, &past), ==, 0);
+	stage(f, b, 0);
+	g_assert_false(g_file_test(old, G_FILE_TEST_EXISTS));
+	g_assert_true(g_file_test(young, G_FILE_TEST_EXISTS));
+	hm_fetch_batch_free(b);
+}
+
 /* A crash between creating the intent log and writing it. */
 static void
 test_recover_empty(Fixture *f, gconstpointer data)
@@ -216,6 +239,7 @@ main(int argc, char **argv)
 	g_test_add("/fetch-stage/free-takes-back", Fixture, NULL, set_up, test_free_takes_back,
 	           tear_down);
 	g_test_add("/fetch-stage/recover", Fixture, NULL, set_up, test_recover, tear_down);
+	g_test_add("/fetch-stage/sweep-tmp", Fixture, NULL, set_up, test_sweep_tmp, tear_down);
 	g_test_add("/fetch-stage/recover-empty", Fixture, NULL, set_up, test_recover_empty,
 	           tear_down);
 	return g_test_run();
