@@ -11,6 +11,9 @@ Session scope:
 Module scope:
   dovecot             a running fixtures.dovecot.Dovecot (POP3/POP3S/IMAP/IMAPS on
                       127.0.0.1), empty Maildir; dovecot.load(corpus) fills it
+  local_dovecot       a second Dovecot, user "localuser" (an LMTP target)
+  postfix             a running fixtures.postfix.Postfix (SMTP on 127.0.0.1, mail for
+                      user@box.test into a Maildir)
 Function scope:
   script_peer         script_peer([steps...]) -> a started fixtures.scriptpeer.ScriptPeer;
                       every peer is joined and closed at teardown
@@ -30,6 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fixtures  # noqa: E402
 from fixtures import corpus as corpusmod  # noqa: E402
 from fixtures.dovecot import Dovecot, DovecotError  # noqa: E402
+from fixtures.postfix import Postfix, PostfixError  # noqa: E402
 from fixtures.scriptpeer import ScriptPeer  # noqa: E402
 from fixtures.tls import make_cert  # noqa: E402
 
@@ -63,12 +67,42 @@ def corpus():
     return corpusmod.generate(count=200, seed=1)
 
 
+def peer_base(hm_tmp, prefix):
+    """A 0755 scratch directory for one peer (its processes run as other users)."""
+    base = tempfile.mkdtemp(prefix=prefix, dir=hm_tmp)
+    os.chmod(base, 0o755)
+    return base
+
+
+@pytest.fixture(scope="module")
+def postfix(hm_tmp, request):
+    base = peer_base(hm_tmp, "pf-%s-" % request.module.__name__.rsplit(".", 1)[-1])
+    try:
+        pf = Postfix(base).start()
+    except PostfixError as e:
+        pytest.fail(str(e), pytrace=False)
+    try:
+        yield pf
+    finally:
+        pf.stop()
+
+
 @pytest.fixture(scope="module")
 def dovecot(hm_tmp, tls_cert, request):
-    base = tempfile.mkdtemp(prefix="dc-%s-" % request.module.__name__.rsplit(".", 1)[-1], dir=hm_tmp)
-    os.chmod(base, 0o755)
+    yield from _running_dovecot(hm_tmp, tls_cert, request, "dc-")
+
+
+@pytest.fixture(scope="module")
+def local_dovecot(hm_tmp, tls_cert, request):
+    """A second Dovecot (user "localuser"): a local delivery target (LMTP)
+    that fetched mail cannot reach the upstream mailbox through."""
+    yield from _running_dovecot(hm_tmp, tls_cert, request, "dc-local-", user="localuser")
+
+
+def _running_dovecot(hm_tmp, tls_cert, request, prefix, **kw):
+    base = peer_base(hm_tmp, prefix + request.module.__name__.rsplit(".", 1)[-1] + "-")
     try:
-        dc = Dovecot(base, tls_cert)
+        dc = Dovecot(base, tls_cert, **kw)
         dc.start()
     except DovecotError as e:
         pytest.fail(str(e), pytrace=False)

@@ -8,37 +8,7 @@ import tempfile
 import pytest
 
 from fixtures.corpus import lf
-from fixtures.dovecot import Dovecot, DovecotError
 from fixtures.fetchenv import FetchEnv, received_count, strip_trace
-from fixtures.postfix import Postfix, PostfixError
-
-
-@pytest.fixture(scope="module")
-def postfix(hm_tmp):
-    base = tempfile.mkdtemp(prefix="pf-fetch-", dir=hm_tmp)
-    os.chmod(base, 0o755)
-    try:
-        pf = Postfix(base).start()
-    except PostfixError as e:
-        pytest.fail(str(e), pytrace=False)
-    try:
-        yield pf
-    finally:
-        pf.stop()
-
-
-@pytest.fixture(scope="module")
-def local_dovecot(hm_tmp, tls_cert):
-    base = tempfile.mkdtemp(prefix="dc-local-", dir=hm_tmp)
-    os.chmod(base, 0o755)
-    try:
-        dc = Dovecot(base, tls_cert, user="localuser").start()
-    except DovecotError as e:
-        pytest.fail(str(e), pytrace=False)
-    try:
-        yield dc
-    finally:
-        dc.stop()
 
 
 @pytest.fixture

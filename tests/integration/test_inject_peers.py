@@ -9,27 +9,12 @@ import tempfile
 import pytest
 
 from fixtures.corpus import lf
-from fixtures.postfix import Postfix, PostfixError
 
 # Dots at line starts (dot-stuffing), an 8-bit line, a long line.
 MSG = (b"From: Sender <sender@x.test>\r\nTo: user@box.test\r\nSubject: smoke\r\n"
        b"Message-ID: <smoke-1@x.test>\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\n\r\n"
        b"line one\r\n.leading dot\r\n..two dots\r\n.\r\n\xc3\xa4 eight bit\r\n"
        + b"x" * 900 + b"\r\nlast line\r\n")
-
-
-@pytest.fixture(scope="module")
-def postfix(hm_tmp):
-    base = tempfile.mkdtemp(prefix="pf-inject-peers-", dir=hm_tmp)
-    os.chmod(base, 0o755)
-    try:
-        pf = Postfix(base).start()
-    except PostfixError as e:
-        pytest.fail(str(e), pytrace=False)
-    try:
-        yield pf
-    finally:
-        pf.stop()
 
 
 def new_messages(before, after):

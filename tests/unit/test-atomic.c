@@ -12,28 +12,6 @@
 #include "lib/error.h"
 #include "testutil.h"
 
-static int
-name_cmp(gconstpointer a, gconstpointer b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The names in dir, sorted and joined by spaces, to spot stray temp files. */
-static char *
-dir_list(const char *dir)
-{
-	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-	const char *name;
-
-	g_assert_nonnull(d);
-	while ((name = g_dir_read_name(d)) != NULL)
-		g_ptr_array_add(names, g_strdup(name));
-	g_ptr_array_sort(names, name_cmp);
-	g_ptr_array_add(names, NULL);
-	return g_strjoinv(" ", (char **)names->pdata);
-}
-
 static void
 assert_content(const char *path, const char *want)
 {
@@ -55,7 +33,7 @@ test_write_new(void)
 	g_assert_cmpint(hm_atomic_write(path, "hello\n", 6, 0600, &err), ==, 0);
 	g_assert_no_error(err);
 	assert_content(path, "hello\n");
-	names = dir_list(dir);
+	names = hm_test_dir_list(dir);
 	g_assert_cmpstr(names, ==, "state");
 	hm_test_remove_tree(dir);
 }
@@ -77,7 +55,7 @@ test_replace(void)
 	g_assert_cmpuint(before.st_ino, !=, after.st_ino);
 	g_assert_cmpint(hm_atomic_write(path, "", 0, 0600, NULL), ==, 0);
 	assert_content(path, "");
-	names = dir_list(dir);
+	names = hm_test_dir_list(dir);
 	g_assert_cmpstr(names, ==, "state");
 	hm_test_remove_tree(dir);
 }
@@ -131,7 +109,7 @@ test_missing_dir(void)
 	g_assert_cmpint(hm_atomic_write(path, "x", 1, 0600, &err), ==, -1);
 	g_assert_cmpint(errno, ==, ENOENT);
 	g_assert_error(err, HM_ERROR, HM_ERROR_IO);
-	names = dir_list(dir);
+	names = hm_test_dir_list(dir);
 	g_assert_cmpstr(names, ==, "");
 	hm_test_remove_tree(dir);
 }
@@ -169,7 +147,7 @@ test_rename_fails(void)
 	g_assert_cmpint(errno, ==, EISDIR);
 	g_assert_error(err, HM_ERROR, HM_ERROR_IO);
 	g_assert_nonnull(strstr(err->message, "rename"));
-	names = dir_list(dir);
+	names = hm_test_dir_list(dir);
 	g_assert_cmpstr(names, ==, "target");
 	assert_content(inner, "keep");
 	hm_test_remove_tree(dir);
@@ -195,7 +173,7 @@ test_enospc(void)
 	g_assert_cmpint(hm_atomic_write(path, "old", 3, 0600, NULL), ==, 0);
 	rc = hm_atomic_write(path, data, len, 0600, &err);
 	saved = errno;
-	names = dir_list(mnt);
+	names = hm_test_dir_list(mnt);
 	assert_content(path, "old");
 	g_assert_cmpint(g_unlink(path), ==, 0);
 	hm_test_umount(mnt);

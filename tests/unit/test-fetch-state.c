@@ -73,25 +73,9 @@ append_raw(const char *path, const char *text)
 }
 
 static int
-name_cmp(gconstpointer a, gconstpointer b)
+by_name(gconstpointer a, gconstpointer b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The names in dir, sorted and joined by spaces. */
-static char *
-dir_list(const char *dir)
-{
-	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-	const char *name;
-
-	g_assert_nonnull(d);
-	while ((name = g_dir_read_name(d)) != NULL)
-		g_ptr_array_add(names, g_strdup(name));
-	g_ptr_array_sort(names, name_cmp);
-	g_ptr_array_add(names, NULL);
-	return g_strjoinv(" ", (char **)names->pdata);
 }
 
 static void
@@ -472,7 +456,7 @@ test_compact(void)
 	text = slurp(journal);
 	g_assert_cmpstr(text, ==, "homemail-fetch-journal 1\ngeneration 1\n");
 	adir = g_build_filename(dir, "fetch", ACCT, NULL);
-	names = dir_list(adir);
+	names = hm_test_dir_list(adir);
 	g_assert_cmpstr(names, ==, "INBOX.journal INBOX.state");
 	assert_mode(base, 0600);
 	hm_fetch_state_free(st);
@@ -609,14 +593,14 @@ test_escaped_names(void)
 		hm_fetch_state_free(st);
 		g_ptr_array_add(files, (char *)cases[i].file);
 	}
-	g_ptr_array_sort(files, name_cmp);
+	g_ptr_array_sort(files, by_name);
 	g_ptr_array_add(files, NULL);
 	want = g_strjoinv(" ", (char **)files->pdata);
-	names = dir_list(adir);
+	names = hm_test_dir_list(adir);
 	g_assert_cmpstr(names, ==, want);
 	/* Nothing escaped the account directory. */
 	g_clear_pointer(&names, g_free);
-	names = dir_list(fdir);
+	names = hm_test_dir_list(fdir);
 	g_assert_cmpstr(names, ==, "me%40isp%2Eexample");
 	/* Each folder has its own state. */
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -632,7 +616,7 @@ test_escaped_names(void)
 	record_ok(st, "1", HM_FETCH_MARK_DELIVERED, 1, NULL);
 	hm_fetch_state_free(st);
 	g_clear_pointer(&names, g_free);
-	names = dir_list(adir);
+	names = hm_test_dir_list(adir);
 	g_assert_nonnull(strstr(names, "~"));
 	g_assert_null(strstr(names, longname));
 	hm_test_remove_tree(dir);

@@ -419,3 +419,24 @@ hm_test_peer_finish(HmTestPeer *p)
 	hm_test_peer_free(p);
 	return got;
 }
+
+static int
+name_cmp(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char *
+hm_test_dir_list(const char *dir)
+{
+	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+	const char *name;
+
+	g_assert_nonnull(d);
+	while ((name = g_dir_read_name(d)) != NULL)
+		g_ptr_array_add(names, g_strdup(name));
+	g_ptr_array_sort(names, name_cmp);
+	g_ptr_array_add(names, NULL);
+	return g_strjoinv(" ", (char **)names->pdata);
+}

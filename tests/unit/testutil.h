@@ -125,4 +125,8 @@ void hm_test_peer_free(HmTestPeer *p);
  * (g_free() it). */
 char *hm_test_peer_finish(HmTestPeer *p);
 
+/* The names in dir, sorted and joined by spaces (to spot stray temporary
+ * files); g_free() it. Asserts that dir can be read. */
+char *hm_test_dir_list(const char *dir);
+
 #endif
