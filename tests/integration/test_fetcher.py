@@ -12,9 +12,8 @@ import time
 import pytest
 
 import fixtures
-from fixtures import corpus as corpusmod
 from fixtures.dovecot import MAIL_GID, MAIL_UID
-from fixtures.fetchenv import FetchEnv, received_count, strip_trace
+from fixtures.fetchenv import FetchEnv, received_count
 from fixtures.proxy import Proxy
 
 

@@ -4,9 +4,7 @@ lmtp_socket), driven by Python's smtplib, so that the fetcher's end-to-end
 tests stand on fixtures known to deliver byte-identical bodies."""
 import os
 import smtplib
-import tempfile
 
-import pytest
 
 from fixtures.corpus import lf
 
