@@ -44,7 +44,9 @@ mkdir_0700(const char *path, gboolean *created, GError **err)
 int
 hm_maildir_create(const char *dir, GError **err)
 {
-	static const char *const subs[] = { "tmp", "new", "cur" };
+	/* tmp/ last: deliveries create the Maildir only when tmp/ is missing,
+	 * so a creation cut short (kill -9) must never leave tmp/ alone. */
+	static const char *const subs[] = { "cur", "new", "tmp" };
 	gboolean created = FALSE;
 
 	if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
@@ -213,6 +215,9 @@ link_new(HmMaildirDelivery *d, GError **err)
 
 		if (link(d->tmp_path, path) == 0)
 			return g_steal_pointer(&name);
+		if (errno == ENOENT && i == 0 && hm_maildir_create(d->dir, NULL) == 0 &&
+		    link(d->tmp_path, path) == 0)
+			return g_steal_pointer(&name);
 		if (errno != EEXIST) {
 			hm_set_error_errno(err, errno, "link %s to %s", d->tmp_path, path);
 			return NULL;
@@ -282,21 +287,39 @@ hm_maildir_delivery_stage(HmMaildirDelivery *d, char **tmp_path, char **new_path
 	return 0;
 }
 
+/* Creates what is missing of the Maildir that holds path ("DIR/new/X"). */
+static int
+repair(const char *path, GError **err)
+{
+	g_autofree char *sub = g_path_get_dirname(path);
+	g_autofree char *dir = g_path_get_dirname(sub);
+
+	return hm_maildir_create(dir, err);
+}
+
 int
 hm_maildir_publish(const char *tmp_path, const char *new_path, GError **err)
 {
+	int e;
+
 	/* Base names are unique, so an existing new_path is this very
 	 * message, published before a crash. */
-	if (link(tmp_path, new_path) < 0 && errno != EEXIST) {
-		int e = errno;
-
-		if (e == ENOENT && access(new_path, F_OK) == 0)
-			return 0;
-		hm_set_error_errno(err, e, "link %s to %s", tmp_path, new_path);
-		return -1;
+	if (link(tmp_path, new_path) == 0 || errno == EEXIST) {
+		unlink(tmp_path);
+		return 0;
 	}
-	unlink(tmp_path);
-	return 0;
+	e = errno;
+	if (e == ENOENT && access(new_path, F_OK) == 0)
+		return 0;
+	/* A Maildir whose new/ is missing (its creation was cut short) is
+	 * completed rather than left failing for ever. */
+	if (e == ENOENT && access(tmp_path, F_OK) == 0 && repair(new_path, NULL) == 0 &&
+	    link(tmp_path, new_path) == 0) {
+		unlink(tmp_path);
+		return 0;
+	}
+	hm_set_error_errno(err, e, "link %s to %s", tmp_path, new_path);
+	return -1;
 }
 
 int

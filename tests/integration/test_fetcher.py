@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import time
+import uuid
 
 import pytest
 
@@ -40,7 +41,8 @@ def upstream_count(dovecot, folder=None):
 def add_upstream(dovecot, data, folder=None):
     """Drops one message into the upstream Maildir as a local MDA would."""
     md = dovecot.maildir if folder is None else os.path.join(dovecot.maildir, "." + folder)
-    name = "%d.M%dP%d.hmtest" % (time.time(), random.randrange(10**6), os.getpid())
+    # Unique for sure: a name clash would overwrite (lose) a message.
+    name = "%d.%s.hmtest" % (time.time(), uuid.uuid4().hex)
     tmp = os.path.join(md, "tmp", name)
     with open(tmp, "wb") as f:
         f.write(data)

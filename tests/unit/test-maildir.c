@@ -186,6 +186,38 @@ touch(const char *dir, const char *name)
 	g_assert_true(g_file_set_contents(p, "", 0, NULL));
 }
 
+/* A Maildir with tmp/ alone (its creation was killed half-way, as a
+ * kill -9 test found): delivery and publishing complete it instead of
+ * failing for ever; and creation makes tmp/ last, so it cannot recur. */
+static void
+test_half_made(void)
+{
+	g_autofree char *dir = hm_test_tmpdir("hm-test-maildir-half");
+	g_autofree char *md = g_build_filename(dir, "u", NULL);
+	g_autofree char *tmp = g_build_filename(md, "tmp", NULL);
+	g_autofree char *tmp_path = NULL, *new_path = NULL, *name = NULL;
+	g_autofree char *newdir = g_build_filename(md, "new", NULL);
+	GError *err = NULL;
+	HmMaildirDelivery *d;
+
+	g_assert_cmpint(g_mkdir_with_parents(tmp, 0700), ==, 0);
+	g_assert_cmpint(hm_maildir_deliver(md, "a: b\n", 5, &name, &err), ==, 0);
+	g_assert_no_error(err);
+	g_assert_true(g_file_test(newdir, G_FILE_TEST_IS_DIR));
+	hm_test_remove_tree(newdir);
+	d = hm_maildir_delivery_begin(md, &err);
+	g_assert_nonnull(d);
+	g_assert_cmpint(hm_maildir_delivery_write(d, "a: c\n", 5, &err), ==, 0);
+	g_assert_cmpint(hm_maildir_delivery_stage(d, &tmp_path, &new_path, &err), ==, 0);
+	g_assert_cmpint(hm_maildir_publish(tmp_path, new_path, &err), ==, 0);
+	g_assert_no_error(err);
+	g_assert_true(g_file_test(new_path, G_FILE_TEST_EXISTS));
+	g_assert_false(g_file_test(tmp_path, G_FILE_TEST_EXISTS));
+	/* Publishing again (recovery after a crash) is harmless. */
+	g_assert_cmpint(hm_maildir_publish(tmp_path, new_path, &err), ==, 0);
+	hm_test_remove_tree(dir);
+}
+
 static void
 test_scan(void)
 {
@@ -339,6 +371,7 @@ main(int argc, char **argv)
 	g_test_add_func("/maildir/stream-and-abort", test_stream_and_abort);
 	g_test_add_func("/maildir/fail-tmp-is-file", test_fail_tmp_is_file);
 	g_test_add_func("/maildir/fail-disk-full", test_fail_disk_full);
+	g_test_add_func("/maildir/half-made", test_half_made);
 	g_test_add_func("/maildir/scan", test_scan);
 	g_test_add_func("/maildir/scan-missing", test_scan_missing);
 	g_test_add_func("/maildir/scan-delivered", test_scan_delivered);
