@@ -97,9 +97,20 @@ stored_form(const char *msg, gsize len, GString *buf, gsize *out_len)
 		*out_len = len;
 		return msg;
 	}
-	for (gsize i = 0; i < len; i++)
-		if (!(msg[i] == '\r' && i + 1 < len && msg[i + 1] == '\n'))
-			g_string_append_c(buf, msg[i]);
+	/* Copies the runs between CRs whole: a byte at a time was a fifth of
+	 * the fetcher's CPU time. */
+	for (const char *p = msg, *end = msg + len; p < end;) {
+		const char *cr = memchr(p, '\r', (gsize)(end - p));
+
+		if (cr == NULL) {
+			g_string_append_len(buf, p, end - p);
+			break;
+		}
+		g_string_append_len(buf, p, cr - p);
+		if (cr + 1 == end || cr[1] != '\n')
+			g_string_append_c(buf, '\r');
+		p = cr + 1;
+	}
 	if (buf->len == 0 || buf->str[buf->len - 1] != '\n')
 		g_string_append_c(buf, '\n');
 	*out_len = buf->len;

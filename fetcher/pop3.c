@@ -553,7 +553,10 @@ static int
 pipeline(HmFetchSession *s, const char *verb, gboolean multiline, HmFetchItem *const *items,
          guint n, ReplyFunc reply, gpointer data, GError **err)
 {
-	guint window = s->capa.pipelining ? MAX(s->p.batch, 1u) : 1;
+	/* The window bounds the message data in flight (RETR); one-line
+	 * replies (DELE) are tiny, so they all go at once: one round trip
+	 * for a whole mailbox's deletions instead of one per window. */
+	guint window = !s->capa.pipelining ? 1 : multiline ? MAX(s->p.batch, 1u) : MAX(n, 1u);
 	guint sent = 0, done = 0;
 
 	if (usable(s, err) < 0)
