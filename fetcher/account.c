@@ -41,6 +41,10 @@ hm_account_init(HmAccount *a, const HmConfig *cfg, const HmAccountConf *acct, GE
 		            acct->password.file != NULL ? acct->password.file : "");
 		return -1;
 	}
+	/* Loading the system CA store costs milliseconds and megabytes: only
+	 * for accounts that use TLS. */
+	if (acct->tls == HM_TLS_MODE_NONE)
+		return 0;
 	a->params.tls_ctx = hm_tls_client_ctx(acct->ca_file, err);
 	return a->params.tls_ctx != NULL ? 0 : -1;
 }

@@ -42,7 +42,8 @@ void hm_fetch_item_free(HmFetchItem *item);
 /* Everything a backend needs to open a session. */
 typedef struct {
 	const HmAccountConf *acct;
-	SSL_CTX *tls_ctx;     /* client context (system CAs or acct->ca_file) */
+	SSL_CTX *tls_ctx;     /* client context (system CAs or acct->ca_file); NULL for
+	                       * tls = "none", which never starts TLS */
 	int timeout_ms;       /* deadline for each read and write */
 	guint batch;          /* most commands pipelined at once (>= 1) */
 } HmFetchParams;
