@@ -365,3 +365,52 @@ def test_account_lock_waits_for_the_other_fetcher(env, dovecot, small):
     assert r.rc == 0, r
     assert r.elapsed >= 1.4
     assert_same_mail(env, small[:5])
+
+
+def test_idle_reconnects_after_the_connection_drops(env, dovecot, corpus):
+    """The IDLE session dies (the link drops); the daemon logs it, backs
+    off (5 s first) and reconnects, and new mail arrives as before."""
+    dovecot.load([])
+    first = Proxy(dovecot.imap_port).start()
+    port = first.port
+    env.write_config([env.account("isp", "imap", port, idle=True)], interval=600)
+    exe = fixtures.program("fetcher/homemail-fetcher")
+    logpath = os.path.join(env.base, "daemon.log")
+    log = open(logpath, "wb")
+    p = subprocess.Popen([exe, "-c", env.conf, "-v"], stdout=log, stderr=subprocess.STDOUT)
+    second = None
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and _idling(logpath) < 1:
+            time.sleep(0.05)
+        assert _idling(logpath) == 1
+        first.stop()                                   # the link drops
+        second = Proxy(dovecot.imap_port, port=port).start()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and _idling(logpath) < 2:
+            time.sleep(0.05)
+        text = open(logpath, "rb").read()
+        assert b"retrying in 5 s" in text, text[-2000:]
+        assert _idling(logpath) == 2, text[-2000:]
+        m = corpus.messages[180]
+        imap = imaplib.IMAP4("127.0.0.1", dovecot.imap_port)
+        imap.login(dovecot.user, dovecot.password)
+        imap.append("INBOX", None, None, m.crlf)
+        imap.logout()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and m.data not in env.originals():
+            time.sleep(0.05)
+        assert env.originals() == [m.data]
+    finally:
+        p.send_signal(signal.SIGTERM)
+        try:
+            rc = p.wait(15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            rc = None
+        log.close()
+        first.stop()
+        if second is not None:
+            second.stop()
+    assert rc == 0
