@@ -34,6 +34,8 @@ hm_account_init(HmAccount *a, const HmConfig *cfg, const HmAccountConf *acct, GE
 	a->params.acct = acct;
 	a->params.timeout_ms = HM_FETCH_TIMEOUT_MS;
 	a->params.batch = HM_FETCH_WINDOW;
+	a->rcpt = strchr(acct->to, '@') != NULL ? g_strdup(acct->to)
+	                                        : g_strdup_printf("%s@%s", acct->to, cfg->hostname);
 	if (acct->password.value == NULL) {
 		g_set_error(err, HM_FETCH_ERROR, HM_FETCH_ERROR_AUTH,
 		            acct->password.file != NULL ? "cannot read password_file %s"
@@ -54,6 +56,7 @@ hm_account_clear(HmAccount *a)
 {
 	hm_injector_close(a->inj);
 	a->inj = NULL;
+	g_clear_pointer(&a->rcpt, g_free);
 	if (a->params.tls_ctx != NULL)
 		SSL_CTX_free(a->params.tls_ctx);
 	a->params.tls_ctx = NULL;
@@ -112,15 +115,6 @@ append_date(GString *out)
 	                       off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60);
 }
 
-/* The recipient as written in Received: and sent to the injector. */
-static char *
-recipient(const HmAccount *a)
-{
-	if (strchr(a->acct->to, '@') != NULL)
-		return g_strdup(a->acct->to);
-	return g_strdup_printf("%s@%s", a->acct->to, a->cfg->hostname);
-}
-
 static void
 append_received(GString *out, const FolderRun *r, const char *rcpt)
 {
@@ -144,13 +138,14 @@ inject(FolderRun *r, const char *data, gsize len, char **message_id, HmDeliverSt
 {
 	HmAccount *a = r->a;
 	g_autofree char *sender = envelope_sender(a->acct, data, len, message_id);
-	g_autofree char *rcpt = recipient(a);
-	const char *to = strchr(a->acct->to, '@') != NULL ? rcpt : a->acct->to;
+	/* A bare user name goes to local delivery as it is (Delivered-To then
+	 * names the user's canonical address). */
+	const char *to = strchr(a->acct->to, '@') != NULL ? a->rcpt : a->acct->to;
 	g_autoptr(GString) msg = g_string_sized_new(len + 256);
 
 	if (a->inj == NULL && (a->inj = hm_injector_open(a->cfg, err)) == NULL)
 		return HM_INJECT_TEMP;
-	append_received(msg, r, rcpt);
+	append_received(msg, r, a->rcpt);
 	g_string_append_len(msg, data, (gssize)len);
 	if (staged != NULL && hm_injector_can_stage(a->inj)) {
 		if (r->batch == NULL)
@@ -171,10 +166,7 @@ commit_batch(FolderRun *r, GError **err)
 	                          err) == 0)
 		return 0;
 	g_prefix_error(err, "local delivery failed temporarily, stopping (nothing deleted): ");
-	if (err != NULL && *err != NULL) {
-		(*err)->domain = HM_FETCH_ERROR;
-		(*err)->code = HM_FETCH_ERROR_LOCAL;
-	}
+	hm_fetch_error_recode(err, HM_FETCH_ERROR_LOCAL);
 	return -1;
 }
 
@@ -395,12 +387,6 @@ check_uidl(FolderRun *r, GPtrArray *items, GError **err)
 	return 0;
 }
 
-static gboolean
-is_error(const GError *e, HmFetchError code)
-{
-	return e != NULL && e->domain == HM_FETCH_ERROR && e->code == (int)code;
-}
-
 static int
 fetch_listed(FolderRun *r, HmFetchSession *s, GPtrArray *items, GError **err)
 {
@@ -420,7 +406,7 @@ fetch_listed(FolderRun *r, HmFetchSession *s, GPtrArray *items, GError **err)
 	 * run: it is durable locally and recorded, so deleting it is safe, and
 	 * the backend drained the connection. After an upstream failure the
 	 * session is unusable; the next run removes them. */
-	if (rc < 0 && !is_error(*err, HM_FETCH_ERROR_LOCAL))
+	if (rc < 0 && !g_error_matches(*err, HM_FETCH_ERROR, HM_FETCH_ERROR_LOCAL))
 		return -1;
 	if (remove_delivered(r, s, rc < 0 ? NULL : err) < 0 && rc == 0)
 		rc = -1;
@@ -522,9 +508,9 @@ hm_account_run(HmAccount *a, int lock_wait_ms, GError **err)
 			continue;
 		if (a->acct->folders[1] != NULL)
 			g_prefix_error(&ferr, "%s: ", *f);
-		local = is_error(ferr, HM_FETCH_ERROR_LOCAL);
+		local = g_error_matches(ferr, HM_FETCH_ERROR, HM_FETCH_ERROR_LOCAL);
 
-		broken = !local && !is_error(ferr, HM_FETCH_ERROR_SERVER);
+		broken = !local && !g_error_matches(ferr, HM_FETCH_ERROR, HM_FETCH_ERROR_SERVER);
 		if (first == NULL) {
 			first = ferr;
 		} else {

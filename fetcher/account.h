@@ -26,6 +26,8 @@ typedef struct {
 	const HmFetchBackend *backend;
 	HmFetchParams params;
 	HmInjector *inj;           /* opened on the first message, then kept */
+	char *rcpt;                /* `to` as an address (user@hostname for a bare
+	                            * user), for Received: and SMTP/LMTP */
 } HmAccount;
 
 typedef struct {

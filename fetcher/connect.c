@@ -25,10 +25,8 @@ hm_fetch_backend(const HmAccountConf *acct)
 	return acct->protocol == HM_PROTO_IMAP ? &hm_fetch_imap : &hm_fetch_pop3;
 }
 
-/* Moves an HM_ERROR from lib/ into HM_FETCH_ERROR with the given code,
- * keeping its text, so callers can tell TLS trouble from network trouble. */
-static void
-recode(GError **err, HmFetchError code)
+void
+hm_fetch_error_recode(GError **err, HmFetchError code)
 {
 	if (err != NULL && *err != NULL && (*err)->domain != HM_FETCH_ERROR) {
 		(*err)->domain = HM_FETCH_ERROR;
@@ -51,7 +49,7 @@ handshake(const HmFetchParams *p, HmConn *conn, GError **err)
 	 * clear-text-injection refusal and timeouts need the prefix added. */
 	if (err != NULL && *err != NULL && !g_str_has_prefix((*err)->message, "TLS"))
 		g_prefix_error(err, "TLS: ");
-	recode(err, HM_FETCH_ERROR_TLS);
+	hm_fetch_error_recode(err, HM_FETCH_ERROR_TLS);
 	return -1;
 }
 
@@ -63,7 +61,7 @@ hm_fetch_connect(const HmFetchParams *p, GError **err)
 	int fd = hm_connect_tcp(a->host, a->port, NULL, p->timeout_ms, err);
 
 	if (fd < 0) {
-		recode(err, HM_FETCH_ERROR_NETWORK);
+		hm_fetch_error_recode(err, HM_FETCH_ERROR_NETWORK);
 		return NULL;
 	}
 	conn = hm_conn_new(fd, p->timeout_ms);

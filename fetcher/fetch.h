@@ -22,6 +22,11 @@ typedef enum {
 	HM_FETCH_ERROR_LOCAL,     /* the local side failed (injection, state): temporary */
 } HmFetchError;
 
+/* Moves an error of another domain (lib/'s HM_ERROR) into HM_FETCH_ERROR
+ * with code, keeping its text, so callers can tell TLS trouble from network
+ * trouble or a local failure. NULL-safe; HM_FETCH_ERROR errors are kept. */
+void hm_fetch_error_recode(GError **err, HmFetchError code);
+
 /* Hard bound on one message held in memory, whatever max_size says: a
  * larger LIST/RFC822.SIZE is treated as over max_size (left upstream and
  * logged), a larger literal or RETR body is a protocol error. */

@@ -18,6 +18,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))   # bench/: proctree
 try:
     import pytest  # noqa: F401  (fixtures/__init__ imports it)
 except ImportError:
@@ -29,6 +30,7 @@ from fixtures import corpus as corpusmod       # noqa: E402
 from fixtures.dovecot import Dovecot           # noqa: E402
 from fixtures.tls import make_cert             # noqa: E402
 import clients                                 # noqa: E402
+from proctree import tree_cpu                  # noqa: E402
 from verify import Index                       # noqa: E402
 
 PY = "/usr/bin/python3"
@@ -75,33 +77,6 @@ RUNNING = {}       # the client run in progress: {"pid": pid}
 
 def log(*a):
     print("[%7.1fs]" % (time.time() - T0), *a, flush=True)
-
-
-def tree(root):
-    kids = {}
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                s = open("/proc/%s/stat" % d).read()
-                kids.setdefault(int(s[s.rindex(")") + 2:].split()[1]), []).append(int(d))
-            except (OSError, ValueError):
-                pass
-    out, st = [], [root]
-    while st:
-        p = st.pop(); out.append(p); st.extend(kids.get(p, []))
-    return out
-
-
-def tree_cpu(root):
-    """CPU s of a process tree: utime+stime+cutime+cstime (reaped children count)."""
-    t = 0
-    for p in tree(root):
-        try:
-            s = open("/proc/%d/stat" % p).read(); x = s[s.rindex(")") + 2:].split()
-            t += sum(int(v) for v in x[11:15])
-        except (OSError, ValueError):
-            pass
-    return t / TCK
 
 
 def busy_cpu():

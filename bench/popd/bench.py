@@ -16,6 +16,8 @@ LDA = "/usr/lib/dovecot/dovecot-lda"
 PASSWORD = "poppass"
 NOBODY = (65534, 65534)
 TCK = os.sysconf("SC_CLK_TCK")
+sys.path.insert(0, os.path.dirname(HERE))   # bench/: proctree
+from proctree import children_map, tree, tree_cpu  # noqa: E402
 
 ap = argparse.ArgumentParser(prog="run.sh")
 ap.add_argument("--quick", action="store_true")
@@ -82,37 +84,6 @@ def alive(pid):
         os.kill(pid, 0); return True
     except OSError:
         return False
-
-
-def children_map():
-    m = {}
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                s = open("/proc/%s/stat" % d).read()
-                m.setdefault(int(s[s.rindex(")") + 2:].split()[1]), []).append(int(d))
-            except (OSError, ValueError):
-                pass
-    return m
-
-
-def tree(root):
-    cm = children_map(); out, st = [], [root]
-    while st:
-        p = st.pop(); out.append(p); st.extend(cm.get(p, []))
-    return out
-
-
-def tree_cpu(root):
-    """utime+stime+cutime+cstime over the tree (reaped children count via c*time)."""
-    t = 0
-    for p in tree(root):
-        try:
-            s = open("/proc/%d/stat" % p).read(); x = s[s.rindex(")") + 2:].split()
-            t += sum(int(v) for v in x[11:15])
-        except (OSError, ValueError):
-            pass
-    return t / TCK
 
 
 def comm(p):

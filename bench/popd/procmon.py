@@ -14,25 +14,9 @@ Last line: 'PROCMON {json}'.
 """
 import os, sys, time, json, subprocess, resource, argparse
 TCK = os.sysconf("SC_CLK_TCK"); PG = os.sysconf("SC_PAGE_SIZE")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # bench/
+from proctree import children_map, tree  # noqa: E402
 
-def children_map():
-    m = {}
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open("/proc/%s/stat" % d) as f:
-                    s = f.read()
-                ppid = int(s[s.rindex(")") + 2:].split()[1])
-                m.setdefault(ppid, []).append(int(d))
-            except (OSError, ValueError):
-                pass
-    return m
-
-def tree(root, cm):
-    out, st = [], [root]
-    while st:
-        p = st.pop(); out.append(p); st.extend(cm.get(p, []))
-    return out
 
 PSS = [0]
 def sample(roots, per=None):

@@ -302,23 +302,15 @@ def test_idle_five_accounts_two_folders(env, dovecot, corpus):
         accts.append(env.account("acct%d" % i, "imap", dovecot.imap_port, idle=True,
                                  folders=pair))
     env.write_config(accts, interval=600)
-    exe = fixtures.program("fetcher/homemail-fetcher")
-    log = open(os.path.join(env.base, "daemon.log"), "wb")
-    p = subprocess.Popen([exe, "-c", env.conf, "-v"], stdout=log, stderr=subprocess.STDOUT)
+    d = Daemon(env)
     try:
         # Wait until all ten folders are idling.
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and _idling(log.name) < 10:
-            time.sleep(0.1)
-        assert _idling(log.name) >= 10, open(log.name, "rb").read()[-3000:]
+        d.wait_idling(10)
+        assert d.idling() >= 10, d.text()[-3000:]
         latencies = []
         for n, folder in enumerate(["F0a", "F3b", "F4a"]):
             m = corpus.messages[170 + n]
-            imap = imaplib.IMAP4("127.0.0.1", dovecot.imap_port)
-            imap.login(dovecot.user, dovecot.password)
-            t0 = time.monotonic()
-            imap.append(folder, None, None, m.crlf)
-            imap.logout()
+            t0 = imap_append(dovecot, folder, m.crlf)
             while time.monotonic() - t0 < 5:
                 if m.data in env.originals():
                     break
@@ -327,21 +319,54 @@ def test_idle_five_accounts_two_folders(env, dovecot, corpus):
             assert m.data in env.originals()
         assert max(latencies) < 2.0, latencies
     finally:
-        p.send_signal(signal.SIGTERM)
+        rc = d.stop()
+    assert rc == 0, d.text()[-3000:]
+
+
+class Daemon:
+    """homemail-fetcher as a daemon (-v) logging to env.base/daemon.log."""
+
+    def __init__(self, env):
+        self.log = os.path.join(env.base, "daemon.log")
+        self._out = open(self.log, "wb")
+        self.proc = subprocess.Popen([fixtures.program("fetcher/homemail-fetcher"), "-c",
+                                      env.conf, "-v"], stdout=self._out, stderr=subprocess.STDOUT)
+
+    def text(self):
+        with open(self.log, "rb") as f:
+            return f.read()
+
+    def idling(self):
+        """How many IDLE commands the server has accepted so far."""
+        return self.text().count(b"S: + idling")
+
+    def wait_idling(self, n, timeout=20):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.idling() < n:
+            time.sleep(0.05)
+
+    def stop(self):
+        """SIGTERM; the exit status, or None if it had to be killed."""
+        self.proc.send_signal(signal.SIGTERM)
         try:
-            rc = p.wait(15)
+            rc = self.proc.wait(15)
         except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+            self.proc.kill()
+            self.proc.wait()
             rc = None
-        log.close()
-    assert rc == 0, open(log.name, "rb").read()[-3000:]
+        self._out.close()
+        return rc
 
 
-def _idling(path):
-    with open(path, "rb") as f:
-        text = f.read()
-    return text.count(b"S: + idling")
+def imap_append(dovecot, folder, data):
+    """Adds a message upstream the way a mail client would (so Dovecot
+    notifies idling sessions); returns the monotonic time of the APPEND."""
+    imap = imaplib.IMAP4("127.0.0.1", dovecot.imap_port)
+    imap.login(dovecot.user, dovecot.password)
+    t0 = time.monotonic()
+    imap.append(folder, None, None, data)
+    imap.logout()
+    return t0
 
 
 def test_account_lock_waits_for_the_other_fetcher(env, dovecot, small):
@@ -374,42 +399,25 @@ def test_idle_reconnects_after_the_connection_drops(env, dovecot, corpus):
     first = Proxy(dovecot.imap_port).start()
     port = first.port
     env.write_config([env.account("isp", "imap", port, idle=True)], interval=600)
-    exe = fixtures.program("fetcher/homemail-fetcher")
-    logpath = os.path.join(env.base, "daemon.log")
-    log = open(logpath, "wb")
-    p = subprocess.Popen([exe, "-c", env.conf, "-v"], stdout=log, stderr=subprocess.STDOUT)
+    d = Daemon(env)
     second = None
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and _idling(logpath) < 1:
-            time.sleep(0.05)
-        assert _idling(logpath) == 1
+        d.wait_idling(1)
+        assert d.idling() == 1
         first.stop()                                   # the link drops
         second = Proxy(dovecot.imap_port, port=port).start()
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and _idling(logpath) < 2:
-            time.sleep(0.05)
-        text = open(logpath, "rb").read()
+        d.wait_idling(2)
+        text = d.text()
         assert b"retrying in 5 s" in text, text[-2000:]
-        assert _idling(logpath) == 2, text[-2000:]
+        assert d.idling() == 2, text[-2000:]
         m = corpus.messages[180]
-        imap = imaplib.IMAP4("127.0.0.1", dovecot.imap_port)
-        imap.login(dovecot.user, dovecot.password)
-        imap.append("INBOX", None, None, m.crlf)
-        imap.logout()
+        imap_append(dovecot, "INBOX", m.crlf)
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and m.data not in env.originals():
             time.sleep(0.05)
         assert env.originals() == [m.data]
     finally:
-        p.send_signal(signal.SIGTERM)
-        try:
-            rc = p.wait(15)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-            rc = None
-        log.close()
+        rc = d.stop()
         first.stop()
         if second is not None:
             second.stop()
