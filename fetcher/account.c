@@ -165,7 +165,7 @@ commit_batch(FolderRun *r, GError **err)
 	if (hm_fetch_batch_commit(r->batch, r->a->acct->keep ? r->committed : r->to_remove,
 	                          err) == 0)
 		return 0;
-	g_prefix_error(err, "local delivery failed temporarily, stopping (nothing deleted): ");
+	g_prefix_error(err, "local delivery failed temporarily, stopping (undelivered mail stays upstream): ");
 	hm_fetch_error_recode(err, HM_FETCH_ERROR_LOCAL);
 	return -1;
 }
@@ -185,7 +185,7 @@ on_message(const HmFetchItem *item, const char *data, gsize len, gpointer user_d
 
 	if (res == HM_INJECT_TEMP) {
 		g_set_error(err, HM_FETCH_ERROR, HM_FETCH_ERROR_LOCAL,
-		            "local delivery failed temporarily, stopping (nothing deleted): %s",
+		            "local delivery failed temporarily, stopping (undelivered mail stays upstream): %s",
 		            ierr->message);
 		return -1;
 	}
