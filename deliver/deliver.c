@@ -63,58 +63,138 @@ malformed(GError **err, const char *why)
 	return -1;
 }
 
-/* Checks the raw input and finds where the message proper starts (after
- * an mbox "From " envelope line, which is no part of RFC 5322 mail). */
+/* The message as handed over: head (trace fields the caller adds in front;
+ * may be empty) and body, one message back to back. */
+typedef struct {
+	const char *head;
+	gsize head_len;
+	const char *body;
+	gsize body_len;
+} Input;
+
+/* Checks the raw input and drops a leading mbox "From " envelope line,
+ * which is no part of RFC 5322 mail (only at the very start: a caller's
+ * head is header fields). */
 static int
-check_input(const char *msg, gsize len, gsize *start, GError **err)
+check_input(Input *in, GError **err)
 {
 	HmHeaderIter it;
 	HmHeaderField f;
 
-	if (len == 0)
+	if (in->head_len + in->body_len == 0)
 		return malformed(err, "empty input");
-	if (memchr(msg, '\0', len) != NULL)
+	if (memchr(in->head, '\0', in->head_len) != NULL ||
+	    memchr(in->body, '\0', in->body_len) != NULL)
 		return malformed(err, "NUL byte in message");
-	*start = 0;
-	if (len >= 5 && memcmp(msg, "From ", 5) == 0) {
-		const char *nl = memchr(msg, '\n', len);
+	if (in->head_len == 0 && in->body_len >= 5 && memcmp(in->body, "From ", 5) == 0) {
+		const char *nl = memchr(in->body, '\n', in->body_len);
+		gsize skip = nl != NULL ? (gsize)(nl + 1 - in->body) : in->body_len;
 
-		*start = nl != NULL ? (gsize)(nl + 1 - msg) : len;
+		in->body += skip;
+		in->body_len -= skip;
 	}
-	hm_header_iter_init(&it, msg + *start, len - *start);
+	if (in->head_len > 0)
+		hm_header_iter_init(&it, in->head, in->head_len);
+	else
+		hm_header_iter_init(&it, in->body, in->body_len);
 	if (hm_header_next(&it, &f) != 1)
 		return malformed(err, "the first line is not a header field");
 	return 0;
 }
 
-/* The stored form of msg: LF line ends, ending with a LF. Returns msg
- * itself when it already is in that form (no copy for the common case),
- * else fills buf and returns its data. */
-static const char *
-stored_form(const char *msg, gsize len, GString *buf, gsize *out_len)
+/* Writes the stored form of a message -- LF line ends, ending with a LF
+ * -- to a Maildir file through a small buffer, or appends it to a string
+ * (mbox), as it converts: a large message is never held twice. A CRLF
+ * becomes LF, a lone CR stays; the state carries a CR across feeds. */
+#define STORED_CHUNK (64 * 1024)
+
+typedef struct {
+	HmMaildirDelivery *d;   /* the file, or */
+	GString *into;          /* the string */
+	char *buf;              /* STORED_CHUNK octets for d */
+	gsize n;
+	gboolean pending_cr;    /* a CR whose successor is not seen yet */
+	char last;              /* the last octet out */
+	GError *err;            /* the first write error; later writes are dropped */
+} Stored;
+
+static void
+stored_flush(Stored *w)
 {
-	if (memchr(msg, '\r', len) == NULL && msg[len - 1] == '\n') {
-		*out_len = len;
-		return msg;
+	if (w->n > 0 && w->err == NULL)
+		hm_maildir_delivery_write(w->d, w->buf, w->n, &w->err);
+	w->n = 0;
+}
+
+static void
+stored_emit(Stored *w, const char *p, gsize n)
+{
+	if (n == 0)
+		return;
+	w->last = p[n - 1];
+	if (w->into != NULL) {
+		g_string_append_len(w->into, p, (gssize)n);
+		return;
 	}
-	/* Copies the runs between CRs whole: a byte at a time was a fifth of
-	 * the fetcher's CPU time. */
-	for (const char *p = msg, *end = msg + len; p < end;) {
+	if (w->n + n > STORED_CHUNK)
+		stored_flush(w);
+	if (n >= STORED_CHUNK) {
+		if (w->err == NULL)
+			hm_maildir_delivery_write(w->d, p, n, &w->err);
+		return;
+	}
+	memcpy(w->buf + w->n, p, n);
+	w->n += n;
+}
+
+/* Copies the runs between CRs whole: a byte at a time was a fifth of the
+ * fetcher's CPU time. */
+static void
+stored_feed(Stored *w, const char *p, gsize len)
+{
+	const char *end = p + len;
+
+	if (len > 0 && w->pending_cr) {
+		if (*p != '\n')
+			stored_emit(w, "\r", 1);
+		w->pending_cr = FALSE;
+	}
+	while (p < end) {
 		const char *cr = memchr(p, '\r', (gsize)(end - p));
 
 		if (cr == NULL) {
-			g_string_append_len(buf, p, end - p);
+			stored_emit(w, p, (gsize)(end - p));
 			break;
 		}
-		g_string_append_len(buf, p, cr - p);
-		if (cr + 1 == end || cr[1] != '\n')
-			g_string_append_c(buf, '\r');
+		stored_emit(w, p, (gsize)(cr - p));
+		if (cr + 1 == end) {
+			w->pending_cr = TRUE;
+			break;
+		}
+		if (cr[1] != '\n')
+			stored_emit(w, "\r", 1);
 		p = cr + 1;
 	}
-	if (buf->len == 0 || buf->str[buf->len - 1] != '\n')
-		g_string_append_c(buf, '\n');
-	*out_len = buf->len;
-	return buf->str;
+}
+
+/* Writes the whole message; 0, or -1 with *err (the file's write error). */
+static int
+stored_write(Stored *w, const Input *in, GError **err)
+{
+	stored_feed(w, in->head, in->head_len);
+	stored_feed(w, in->body, in->body_len);
+	if (w->pending_cr)
+		stored_emit(w, "\r", 1);
+	if (w->last != '\n')
+		stored_emit(w, "\n", 1);
+	if (w->into == NULL)
+		stored_flush(w);
+	if (w->err != NULL) {
+		g_propagate_error(err, w->err);
+		w->err = NULL;
+		return -1;
+	}
+	return 0;
 }
 
 /* Scans the header section for a Delivered-To naming rcpt (a loop) and for
@@ -125,13 +205,23 @@ stored_form(const char *msg, gsize len, GString *buf, gsize *out_len)
  * the message has no Received: at all; a real loop always passed a relay
  * hop, which put a Received: above the old Delivered-To. */
 static int
-scan_header(const char *msg, gsize len, const char *rcpt, char **return_path, GError **err)
+scan_header(const Input *in, const char *rcpt, char **return_path, GError **err)
 {
+	g_autoptr(GString) joined = NULL;
 	HmHeaderIter it;
 	HmHeaderField f;
 	gboolean received = FALSE, above = FALSE, below = FALSE;
 
-	hm_header_iter_init(&it, msg, len);
+	if (in->head_len == 0) {
+		hm_header_iter_init(&it, in->body, in->body_len);
+	} else {
+		/* The header fields run on from head into body: iterate over
+		 * a copy of the header section only, never the whole message. */
+		joined = g_string_new_len(in->head, (gssize)in->head_len);
+		g_string_append_len(joined, in->body,
+		                    (gssize)hm_header_section_end(in->body, in->body_len));
+		hm_header_iter_init(&it, joined->str, joined->len);
+	}
 	while (hm_header_next(&it, &f) == 1) {
 		if (hm_header_is(&f, "Received")) {
 			received = TRUE;
@@ -179,19 +269,22 @@ temp_failure(GError **err, GError *cause, const char *user)
 }
 
 static int
-write_maildir(const HmConfig *cfg, const char *user, const GString *prefix, const char *body,
-              gsize body_len, char **where_out, HmDeliverStaged *staged, GError **err)
+write_maildir(const HmConfig *cfg, const char *user, const GString *prefix, const Input *in,
+              char **where_out, HmDeliverStaged *staged, GError **err)
 {
 	g_autofree char *dir = hm_deliver_maildir_path(cfg, user);
 	g_autofree char *name = NULL;
+	g_autofree char *buf = g_malloc(STORED_CHUNK);
 	HmMaildirDelivery *d;
 	GError *cause = NULL;
+	Stored w = { .buf = buf };
 
 	d = hm_maildir_delivery_begin(dir, &cause);
 	if (d == NULL)
 		return temp_failure(err, cause, user);
+	w.d = d;
 	if (hm_maildir_delivery_write(d, prefix->str, prefix->len, &cause) < 0 ||
-	    hm_maildir_delivery_write(d, body, body_len, &cause) < 0) {
+	    stored_write(&w, in, &cause) < 0) {
 		hm_maildir_delivery_abort(d);
 		return temp_failure(err, cause, user);
 	}
@@ -209,13 +302,14 @@ write_maildir(const HmConfig *cfg, const char *user, const GString *prefix, cons
 
 static int
 write_mbox(const HmConfig *cfg, const char *user, const char *sender, GString *prefix,
-           const char *body, gsize body_len, char **where_out, GError **err)
+           const Input *in, char **where_out, GError **err)
 {
 	g_autofree char *file = g_strconcat(user, ".mbox", NULL);
 	g_autofree char *path = g_build_filename(cfg->mail_dir, file, NULL);
 	GError *cause = NULL;
+	Stored w = { .into = prefix };
 
-	g_string_append_len(prefix, body, (gssize)body_len);
+	stored_write(&w, in, NULL);  /* into a string: cannot fail */
 	if (hm_mbox_deliver(path, sender != NULL ? sender : "", prefix->str, prefix->len,
 	                    HM_MBOX_LOCK_TIMEOUT_MS, &cause) < 0)
 		return temp_failure(err, cause, user);
@@ -226,15 +320,12 @@ write_mbox(const HmConfig *cfg, const char *user, const char *sender, GString *p
 
 static int
 deliver(const HmConfig *cfg, const char *user, const char *rcpt, const char *sender,
-        const char *msg, gsize len, char **where_out, HmDeliverStaged *staged, GError **err)
+        Input *in, char **where_out, HmDeliverStaged *staged, GError **err)
 {
 	const HmUserConf *u = hm_config_find_user(cfg, user);
-	g_autoptr(GString) buf = g_string_new(NULL);
 	g_autoptr(GString) prefix = g_string_sized_new(256);
 	g_autofree char *canonical = NULL;
 	g_autofree char *return_path = NULL;
-	const char *body;
-	gsize start = 0, body_len;
 
 	if (u == NULL) {
 		g_set_error(err, HM_DELIVER_ERROR, HM_DELIVER_ERROR_UNKNOWN_USER, "%s: no such user",
@@ -245,10 +336,7 @@ deliver(const HmConfig *cfg, const char *user, const char *rcpt, const char *sen
 		rcpt = canonical = hm_deliver_canonical_address(cfg, user);
 	if (!header_safe(rcpt) || (sender != NULL && !header_safe(sender)))
 		return malformed(err, "control character in the sender or recipient address");
-	if (check_input(msg, len, &start, err) < 0)
-		return -1;
-	body = stored_form(msg + start, len - start, buf, &body_len);
-	if (scan_header(body, body_len, rcpt, &return_path, err) < 0)
+	if (check_input(in, err) < 0 || scan_header(in, rcpt, &return_path, err) < 0)
 		return -1;
 	/* With no envelope sender given, the Return-Path the message came
 	 * with (an upstream MTA's) is the best one there is: keep it alone. */
@@ -256,25 +344,30 @@ deliver(const HmConfig *cfg, const char *user, const char *rcpt, const char *sen
 		g_string_append_printf(prefix, "Return-Path: <%s>\n", sender != NULL ? sender : "");
 	g_string_append_printf(prefix, "Delivered-To: %s\n", rcpt);
 	if (u->mail_format == HM_MAIL_FORMAT_MBOX)
-		return write_mbox(cfg, u->name, sender != NULL ? sender : return_path, prefix, body,
-		                  body_len, where_out, err);
-	return write_maildir(cfg, u->name, prefix, body, body_len, where_out, staged, err);
+		return write_mbox(cfg, u->name, sender != NULL ? sender : return_path, prefix, in,
+		                  where_out, err);
+	return write_maildir(cfg, u->name, prefix, in, where_out, staged, err);
 }
 
 int
 hm_deliver_message(const HmConfig *cfg, const char *user, const char *rcpt, const char *sender,
-                   const char *msg, gsize len, char **where_out, GError **err)
+                   const char *head, gsize head_len, const char *msg, gsize len,
+                   char **where_out, GError **err)
 {
-	return deliver(cfg, user, rcpt, sender, msg, len, where_out, NULL, err);
+	Input in = { head != NULL ? head : "", head != NULL ? head_len : 0, msg, len };
+
+	return deliver(cfg, user, rcpt, sender, &in, where_out, NULL, err);
 }
 
 int
 hm_deliver_message_staged(const HmConfig *cfg, const char *user, const char *rcpt,
-                          const char *sender, const char *msg, gsize len,
-                          HmDeliverStaged *staged, GError **err)
+                          const char *sender, const char *head, gsize head_len,
+                          const char *msg, gsize len, HmDeliverStaged *staged, GError **err)
 {
+	Input in = { head != NULL ? head : "", head != NULL ? head_len : 0, msg, len };
+
 	memset(staged, 0, sizeof(*staged));
-	return deliver(cfg, user, rcpt, sender, msg, len, NULL, staged, err);
+	return deliver(cfg, user, rcpt, sender, &in, NULL, staged, err);
 }
 
 void

@@ -51,10 +51,14 @@ char *hm_recipient_resolve(const HmConfig *cfg, const char *address, GError **er
  * byte, a first line (after an mbox "From " line) that is no header
  * field, or a sender/rcpt containing control characters. Every other
  * failure is HM_DELIVER_ERROR_TEMP (disk full, I/O error, mbox lock not
- * obtained within HM_MBOX_LOCK_TIMEOUT_MS) with the cause in the message. */
+ * obtained within HM_MBOX_LOCK_TIMEOUT_MS) with the cause in the message.
+ * head (may be NULL) is put in front of msg as if it were part of it: trace
+ * fields a caller adds (the fetcher's Received:) without copying a large
+ * message; the stored form is written as it is converted, so the message
+ * is never held twice. */
 int hm_deliver_message(const HmConfig *cfg, const char *user, const char *rcpt,
-                       const char *sender, const char *msg, gsize len,
-                       char **where_out, GError **err);
+                       const char *sender, const char *head, gsize head_len,
+                       const char *msg, gsize len, char **where_out, GError **err);
 
 /* A Maildir delivery written but not yet durable (group commit). */
 typedef struct {
@@ -70,8 +74,9 @@ typedef struct {
  * hm_maildir_publish(tmp_path, new_path) and fsynced new/. A delivery to
  * an mbox user is completed (durable) at once and leaves tmp_path NULL. */
 int hm_deliver_message_staged(const HmConfig *cfg, const char *user, const char *rcpt,
-                              const char *sender, const char *msg, gsize len,
-                              HmDeliverStaged *staged, GError **err);
+                              const char *sender, const char *head, gsize head_len,
+                              const char *msg, gsize len, HmDeliverStaged *staged,
+                              GError **err);
 
 /* Frees the paths of *staged (not the struct). */
 void hm_deliver_staged_clear(HmDeliverStaged *staged);

@@ -160,8 +160,8 @@ deliver_one(const HmConfig *cfg, const Opts *o, const char *who, gboolean is_rcp
 	/* One copy per user, however many of its addresses were named. */
 	if (g_hash_table_contains(done, user))
 		return EX_OK_;
-	if (hm_deliver_message(cfg, user, rcpt, sender, (const char *)msg->data, msg->len, &where,
-	                       &err) < 0)
+	if (hm_deliver_message(cfg, user, rcpt, sender, NULL, 0, (const char *)msg->data, msg->len,
+	                       &where, &err) < 0)
 		return fail(o, err);
 	/* On stderr the MTA reads our output as the failure reason (Postfix
 	 * puts it in the bounce), so successes show there only with -v. */

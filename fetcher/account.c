@@ -141,18 +141,18 @@ inject(FolderRun *r, const char *data, gsize len, char **message_id, HmDeliverSt
 	/* A bare user name goes to local delivery as it is (Delivered-To then
 	 * names the user's canonical address). */
 	const char *to = strchr(a->acct->to, '@') != NULL ? a->rcpt : a->acct->to;
-	g_autoptr(GString) msg = g_string_sized_new(len + 256);
+	g_autoptr(GString) head = g_string_sized_new(256);
 
 	if (a->inj == NULL && (a->inj = hm_injector_open(a->cfg, err)) == NULL)
 		return HM_INJECT_TEMP;
-	append_received(msg, r, a->rcpt);
-	g_string_append_len(msg, data, (gssize)len);
+	append_received(head, r, a->rcpt);
 	if (staged != NULL && hm_injector_can_stage(a->inj)) {
 		if (r->batch == NULL)
 			r->batch = hm_fetch_batch_new(r->st, a->inj);
-		return hm_injector_stage(a->inj, sender, to, msg->str, msg->len, staged, err);
+		return hm_injector_stage(a->inj, sender, to, head->str, head->len, data, len, staged,
+		                         err);
 	}
-	return hm_injector_send(a->inj, sender, to, msg->str, msg->len, err);
+	return hm_injector_send(a->inj, sender, to, head->str, head->len, data, len, err);
 }
 
 /* Commits the group: durable, published, recorded; then queued for

@@ -69,8 +69,8 @@ sweep_tmp(Local *l, const char *dir)
 }
 
 static HmInjectResult
-deliver(HmInjector *inj, const char *sender, const char *rcpt, const char *msg, gsize len,
-        HmDeliverStaged *staged, GError **err)
+deliver(HmInjector *inj, const char *sender, const char *rcpt, const char *head,
+        gsize head_len, const char *msg, gsize len, HmDeliverStaged *staged, GError **err)
 {
 	GError *e = NULL;
 	g_autofree char *user = hm_recipient_resolve(inj->cfg, rcpt, &e);
@@ -82,9 +82,11 @@ deliver(HmInjector *inj, const char *sender, const char *rcpt, const char *msg, 
 	if (user == NULL)
 		return mapped(err, e);
 	if (staged != NULL)
-		rc = hm_deliver_message_staged(inj->cfg, user, addr, sender, msg, len, staged, &e);
+		rc = hm_deliver_message_staged(inj->cfg, user, addr, sender, head, head_len, msg,
+		                               len, staged, &e);
 	else
-		rc = hm_deliver_message(inj->cfg, user, addr, sender, msg, len, NULL, &e);
+		rc = hm_deliver_message(inj->cfg, user, addr, sender, head, head_len, msg, len,
+		                        NULL, &e);
 	if (rc < 0)
 		return mapped(err, e);
 	if (staged != NULL && staged->tmp_path != NULL) {
@@ -98,17 +100,17 @@ deliver(HmInjector *inj, const char *sender, const char *rcpt, const char *msg, 
 }
 
 static HmInjectResult
-local_send(HmInjector *inj, const char *sender, const char *rcpt, const char *msg, gsize len,
-           GError **err)
+local_send(HmInjector *inj, const char *sender, const char *rcpt, const char *head,
+           gsize head_len, const char *msg, gsize len, GError **err)
 {
-	return deliver(inj, sender, rcpt, msg, len, NULL, err);
+	return deliver(inj, sender, rcpt, head, head_len, msg, len, NULL, err);
 }
 
 static HmInjectResult
-local_stage(HmInjector *inj, const char *sender, const char *rcpt, const char *msg,
-            gsize len, HmDeliverStaged *staged, GError **err)
+local_stage(HmInjector *inj, const char *sender, const char *rcpt, const char *head,
+            gsize head_len, const char *msg, gsize len, HmDeliverStaged *staged, GError **err)
 {
-	return deliver(inj, sender, rcpt, msg, len, staged, err);
+	return deliver(inj, sender, rcpt, head, head_len, msg, len, staged, err);
 }
 
 /* syncfs() flushes every dirty file of the file system in one journal

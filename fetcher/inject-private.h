@@ -16,12 +16,14 @@ typedef struct {
 
 	/* As hm_injector_send(). */
 	HmInjectResult (*send)(HmInjector *inj, const char *sender, const char *rcpt,
-	                       const char *msg, gsize len, GError **err);
+	                       const char *head, gsize head_len, const char *msg, gsize len,
+	                       GError **err);
 
 	/* Optional (group commit, local delivery only): as hm_injector_stage()
 	 * and hm_injector_sync(). */
 	HmInjectResult (*stage)(HmInjector *inj, const char *sender, const char *rcpt,
-	                        const char *msg, gsize len, HmDeliverStaged *staged, GError **err);
+	                        const char *head, gsize head_len, const char *msg, gsize len,
+	                        HmDeliverStaged *staged, GError **err);
 	int (*sync)(HmInjector *inj, GError **err);
 
 	/* Ends politely (QUIT) and frees inj->priv; inj itself stays. */

@@ -142,8 +142,8 @@ classify(const GError *e)
 }
 
 static HmInjectResult
-smtp_send(HmInjector *inj, const char *sender, const char *rcpt, const char *msg, gsize len,
-          GError **err)
+smtp_send(HmInjector *inj, const char *sender, const char *rcpt, const char *head,
+          gsize head_len, const char *msg, gsize len, GError **err)
 {
 	SmtpInjector *s = inj->priv;
 	g_autofree char *addr = NULL;
@@ -161,7 +161,7 @@ smtp_send(HmInjector *inj, const char *sender, const char *rcpt, const char *msg
 	}
 	addr = strchr(rcpt, '@') != NULL ? g_strdup(rcpt)
 	                                 : g_strdup_printf("%s@%s", rcpt, inj->cfg->hostname);
-	if (hm_smtpc_send_one(s->smtp, sender, addr, msg, len, &e) == 0)
+	if (hm_smtpc_send_one(s->smtp, sender, addr, head, head_len, msg, len, &e) == 0)
 		res = HM_INJECT_OK;
 	else
 		res = classify(e);

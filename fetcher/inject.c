@@ -44,10 +44,10 @@ hm_injector_open(const HmConfig *cfg, GError **err)
 }
 
 HmInjectResult
-hm_injector_send(HmInjector *inj, const char *sender, const char *rcpt, const char *msg,
-                 gsize len, GError **err)
+hm_injector_send(HmInjector *inj, const char *sender, const char *rcpt, const char *head,
+                 gsize head_len, const char *msg, gsize len, GError **err)
 {
-	return inj->ops->send(inj, sender, rcpt, msg, len, err);
+	return inj->ops->send(inj, sender, rcpt, head, head_len, msg, len, err);
 }
 
 gboolean
@@ -57,11 +57,12 @@ hm_injector_can_stage(const HmInjector *inj)
 }
 
 HmInjectResult
-hm_injector_stage(HmInjector *inj, const char *sender, const char *rcpt, const char *msg,
-                  gsize len, HmDeliverStaged *staged, GError **err)
+hm_injector_stage(HmInjector *inj, const char *sender, const char *rcpt, const char *head,
+                  gsize head_len, const char *msg, gsize len, HmDeliverStaged *staged,
+                  GError **err)
 {
 	g_return_val_if_fail(inj->ops->stage != NULL, HM_INJECT_TEMP);
-	return inj->ops->stage(inj, sender, rcpt, msg, len, staged, err);
+	return inj->ops->stage(inj, sender, rcpt, head, head_len, msg, len, staged, err);
 }
 
 int

@@ -23,9 +23,10 @@ typedef struct HmInjector HmInjector;
  * ("relay smtp:127.0.0.1:25: connect: Connection refused"). */
 HmInjector *hm_injector_open(const HmConfig *cfg, GError **err);
 
-/* Delivers one message. msg is in wire form (CRLF line ends, not
- * dot-stuffed, may end without a final CRLF), already carrying our
- * Received: field. sender is the envelope sender without <> ("" for the
+/* Delivers one message: head (our Received: field; may be NULL) and msg
+ * back to back, in wire form (CRLF line ends, not dot-stuffed, may end
+ * without a final CRLF). Two parts so that a large message is never
+ * copied to put a line in front of it. sender is the envelope sender without <> ("" for the
  * null sender); rcpt the recipient (a local user name or an address; a
  * bare user name is sent as user@hostname over SMTP/LMTP). Returns
  * HM_INJECT_OK only after the local side said it holds the message
@@ -34,7 +35,8 @@ HmInjector *hm_injector_open(const HmConfig *cfg, GError **err);
  * cause. After HM_INJECT_TEMP over a lost connection the next call
  * reconnects. */
 HmInjectResult hm_injector_send(HmInjector *inj, const char *sender, const char *rcpt,
-                                const char *msg, gsize len, GError **err);
+                                const char *head, gsize head_len, const char *msg, gsize len,
+                                GError **err);
 
 /* TRUE when the injector can stage messages for a group commit: only
  * local delivery, where durability is the fetcher's own fsync to pay. */
@@ -46,8 +48,8 @@ gboolean hm_injector_can_stage(const HmInjector *inj);
  * the file (hm_maildir_publish()) and fsynced new/. staged->tmp_path is
  * NULL when the delivery was completed at once (mbox). */
 HmInjectResult hm_injector_stage(HmInjector *inj, const char *sender, const char *rcpt,
-                                 const char *msg, gsize len, HmDeliverStaged *staged,
-                                 GError **err);
+                                 const char *head, gsize head_len, const char *msg, gsize len,
+                                 HmDeliverStaged *staged, GError **err);
 
 /* Makes every message staged since the last call durable, with one
  * syncfs(2) per file system involved rather than one fsync per message.

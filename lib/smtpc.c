@@ -318,6 +318,10 @@ typedef struct {
 	gboolean *accepted;    /* RCPT got 2xx; outcome still open */
 	guint n_accepted;
 	gboolean refused;      /* some refusal happened: RSET afterwards */
+	const char *head;      /* the message: head then body, back to back */
+	gsize head_len;
+	const char *body;
+	gsize body_len;
 } Txn;
 
 static void
@@ -331,7 +335,7 @@ set_status(Txn *t, guint i, const HmSmtpReply *r)
 }
 
 static int
-send_mail_from(Txn *t, const char *sender, const char *msg, gsize len, GError **err)
+send_mail_from(Txn *t, const char *sender, GError **err)
 {
 	HmSmtpClient *c = t->c;
 	g_autoptr(GString) cmd = g_string_new(NULL);
@@ -341,7 +345,8 @@ send_mail_from(Txn *t, const char *sender, const char *msg, gsize len, GError **
 		HmCrlfCounter cc;
 
 		hm_crlf_counter_init(&cc);
-		hm_crlf_counter_feed(&cc, msg, len);
+		hm_crlf_counter_feed(&cc, t->head, t->head_len);
+		hm_crlf_counter_feed(&cc, t->body, t->body_len);
 		g_string_append_printf(cmd, " SIZE=%" G_GUINT64_FORMAT, hm_crlf_counter_total(&cc));
 	}
 	if (c->ext.flags & HM_SMTP_EXT_8BITMIME)
@@ -404,12 +409,11 @@ data_reply(Txn *t, GError **err)
 /* MAIL, RCPT... and DATA as one group (RFC 2920: DATA last), then their
  * replies in order. Returns as data_reply(). */
 static int
-envelope_pipelined(Txn *t, const char *sender, const char *const *rcpts, const char *msg,
-                   gsize len, GError **err)
+envelope_pipelined(Txn *t, const char *sender, const char *const *rcpts, GError **err)
 {
 	gboolean mail_ok = FALSE;
 
-	if (send_mail_from(t, sender, msg, len, err) < 0)
+	if (send_mail_from(t, sender, err) < 0)
 		return -1;
 	for (guint i = 0; i < t->n; i++)
 		if (send_cmd(t->c, err, "RCPT TO:<%s>", rcpts[i]) < 0)
@@ -426,12 +430,11 @@ envelope_pipelined(Txn *t, const char *sender, const char *const *rcpts, const c
 
 /* The same one command at a time, for servers without PIPELINING. */
 static int
-envelope_stepwise(Txn *t, const char *sender, const char *const *rcpts, const char *msg,
-                  gsize len, GError **err)
+envelope_stepwise(Txn *t, const char *sender, const char *const *rcpts, GError **err)
 {
 	gboolean mail_ok = FALSE;
 
-	if (send_mail_from(t, sender, msg, len, err) < 0 || flush(t->c, err) < 0 ||
+	if (send_mail_from(t, sender, err) < 0 || flush(t->c, err) < 0 ||
 	    envelope_reply(t, -1, &mail_ok, err) < 0)
 		return -1;
 	for (guint i = 0; mail_ok && i < t->n; i++)
@@ -445,25 +448,39 @@ envelope_stepwise(Txn *t, const char *sender, const char *const *rcpts, const ch
 	return data_reply(t, err);
 }
 
-/* Sends the message dot-stuffed, in chunks, and its final ".". */
+/* Feeds data through the dot-stuffer to the connection, in chunks. */
 static int
-send_body(HmSmtpClient *c, const char *msg, gsize len, GError **err)
+send_stuffed(HmSmtpClient *c, HmDotStuffer *ds, GString *buf, const char *data, gsize len,
+             GError **err)
 {
+	for (gsize off = 0; off < len; off += SMTPC_BODY_CHUNK) {
+		hm_dotstuff_feed(ds, data + off, MIN(SMTPC_BODY_CHUNK, len - off), buf);
+		if (hm_conn_write(c->conn, buf->str, buf->len, err) < 0)
+			return -1;
+		g_string_truncate(buf, 0);
+	}
+	return 0;
+}
+
+/* Sends the message (head, then body) dot-stuffed, and its final ".". */
+static int
+send_body(Txn *t, GError **err)
+{
+	HmSmtpClient *c = t->c;
 	HmDotStuffer ds;
 	g_autoptr(GString) buf = g_string_sized_new(SMTPC_BODY_CHUNK + SMTPC_BODY_CHUNK / 2);
-	int rc = 0;
+	int rc;
 
 	if (c->trace != NULL) {
-		g_autofree char *note = g_strdup_printf("<message, %" G_GSIZE_FORMAT " octets>", len);
+		g_autofree char *note = g_strdup_printf("<message, %" G_GSIZE_FORMAT " octets>",
+		                                        t->head_len + t->body_len);
 
 		c->trace(TRUE, note, c->trace_data);
 	}
 	hm_dotstuff_init(&ds);
-	for (gsize off = 0; rc == 0 && off < len; off += SMTPC_BODY_CHUNK) {
-		hm_dotstuff_feed(&ds, msg + off, MIN(SMTPC_BODY_CHUNK, len - off), buf);
-		rc = hm_conn_write(c->conn, buf->str, buf->len, err);
-		g_string_truncate(buf, 0);
-	}
+	rc = send_stuffed(c, &ds, buf, t->head, t->head_len, err);
+	if (rc == 0)
+		rc = send_stuffed(c, &ds, buf, t->body, t->body_len, err);
 	if (rc == 0) {
 		hm_dotstuff_finish(&ds, buf);
 		if (c->trace != NULL)
@@ -538,11 +555,13 @@ check_paths(const char *sender, const char *const *rcpts, guint n, GError **err)
 
 int
 hm_smtpc_transaction(HmSmtpClient *c, const char *sender, const char *const *rcpts,
-                     guint n, const char *msg, gsize len, HmSmtpRcptStatus *status,
-                     GError **err)
+                     guint n, const char *head, gsize head_len, const char *msg, gsize len,
+                     HmSmtpRcptStatus *status, GError **err)
 {
 	g_autofree gboolean *accepted = g_new0(gboolean, MAX(n, 1));
-	Txn t = { .c = c, .n = n, .status = status, .accepted = accepted };
+	Txn t = { .c = c, .n = n, .status = status, .accepted = accepted,
+	          .head = head, .head_len = head != NULL ? head_len : 0,
+	          .body = msg, .body_len = len };
 	int rc;
 
 	memset(status, 0, sizeof(*status) * n);
@@ -557,9 +576,9 @@ hm_smtpc_transaction(HmSmtpClient *c, const char *sender, const char *const *rcp
 		return -1;
 	}
 	if (c->ext.flags & HM_SMTP_EXT_PIPELINING)
-		rc = envelope_pipelined(&t, sender, rcpts, msg, len, err);
+		rc = envelope_pipelined(&t, sender, rcpts, err);
 	else
-		rc = envelope_stepwise(&t, sender, rcpts, msg, len, err);
+		rc = envelope_stepwise(&t, sender, rcpts, err);
 	if (rc == 1 && t.n_accepted == 0) {
 		/* DATA accepted with no recipient left (RFC 2920 3.1): end the
 		 * empty message; its reply does not matter. */
@@ -569,7 +588,7 @@ hm_smtpc_transaction(HmSmtpClient *c, const char *sender, const char *const *rcp
 		rc = send_cmd(c, err, ".") == 0 && roundtrip(c, &r, err) == 0 ? 0 : -1;
 		hm_smtp_reply_clear(&r);
 	} else if (rc == 1) {
-		rc = send_body(c, msg, len, err);
+		rc = send_body(&t, err);
 		if (rc == 0 && c->final_ms > 0)
 			hm_conn_set_timeout(c->conn, c->final_ms);
 		if (rc == 0)
@@ -583,13 +602,14 @@ hm_smtpc_transaction(HmSmtpClient *c, const char *sender, const char *const *rcp
 }
 
 int
-hm_smtpc_send_one(HmSmtpClient *c, const char *sender, const char *rcpt, const char *msg,
-                  gsize len, GError **err)
+hm_smtpc_send_one(HmSmtpClient *c, const char *sender, const char *rcpt, const char *head,
+                  gsize head_len, const char *msg, gsize len, GError **err)
 {
 	HmSmtpRcptStatus st;
 	const char *rcpts[1] = { rcpt };
 	GError *terr = NULL;
-	int rc = hm_smtpc_transaction(c, sender, rcpts, 1, msg, len, &st, &terr);
+	int rc = hm_smtpc_transaction(c, sender, rcpts, 1, head, head_len, msg, len, &st,
+	                              &terr);
 
 	/* A refusal that arrived before the session broke (421 then EOF)
 	 * says more than the broken connection does. */

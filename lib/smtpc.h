@@ -94,9 +94,11 @@ void hm_smtp_rcpt_status_clear(HmSmtpRcptStatus *st, guint n);
 
 /* One mail transaction: MAIL FROM:<sender> (with SIZE=n and BODY=8BITMIME
  * where offered), RCPT TO:<r> for each of the n recipients, DATA — sent as
- * one group when the server offers PIPELINING — then msg (wire form
- * without dot-stuffing: bare LF line ends become CRLF, a final CRLF is
- * added when missing, dots are doubled) and the reply to "." (SMTP: one
+ * one group when the server offers PIPELINING — then head and msg back to
+ * back as one message (wire form without dot-stuffing: bare LF line ends
+ * become CRLF, a final CRLF is added when missing, dots are doubled; head
+ * may be NULL, and lets a caller put trace fields in front of a large
+ * message without copying it) and the reply to "." (SMTP: one
  * for all; LMTP: one per accepted recipient). After a refusal the session
  * is RSET so it can carry the next transaction. sender is the address
  * without <> ("" for the null sender). status must have n entries; it is
@@ -109,14 +111,15 @@ void hm_smtp_rcpt_status_clear(HmSmtpRcptStatus *st, guint n);
  * broke (status[] then still holds what was learnt: an LMTP server may
  * have delivered to some recipients). */
 int hm_smtpc_transaction(HmSmtpClient *c, const char *sender, const char *const *rcpts,
-                         guint n, const char *msg, gsize len, HmSmtpRcptStatus *status,
-                         GError **err);
+                         guint n, const char *head, gsize head_len, const char *msg,
+                         gsize len, HmSmtpRcptStatus *status, GError **err);
 
 /* hm_smtpc_transaction() for one recipient: 0 when it was accepted, else
  * -1 with *err (HM_SMTP_ERROR with the deciding reply, or as the
  * transaction's own error). */
-int hm_smtpc_send_one(HmSmtpClient *c, const char *sender, const char *rcpt, const char *msg,
-                      gsize len, GError **err);
+int hm_smtpc_send_one(HmSmtpClient *c, const char *sender, const char *rcpt,
+                      const char *head, gsize head_len, const char *msg, gsize len,
+                      GError **err);
 
 /* Says QUIT and waits (within the connection's timeout) for the reply,
  * which is not checked: everything before it was already settled. Best

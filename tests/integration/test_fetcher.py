@@ -269,6 +269,35 @@ def test_disk_full_keeps_the_rest_upstream(env, dovecot, small, proto):
 
 
 @pytest.mark.parametrize("proto", ["pop3", "imap"])
+def test_big_message_held_once(env, dovecot, proto):
+    """A 24 MB message is fetched and delivered byte-identical while the
+    fetcher holds it in memory about once: our Received: field and the
+    stored form (LF) are written around it, never built as copies."""
+    from fixtures.corpus import Message
+    line = b"0123456789abcdefghijklmnopqrstuvwxyz" * 2 + b"\n"
+    body = line * (24 * 1024 * 1024 // len(line))
+    m = Message(index=900, msgid="<big-held-once@hm.test>",
+                data=b"From: a@up.test\nTo: b@box.test\nSubject: big\n"
+                     b"Message-ID: <big-held-once@hm.test>\n\n" + body)
+    dovecot.load([m])
+    port = dovecot.pop3_port if proto == "pop3" else dovecot.imap_port
+    env.write_config([env.account("isp", proto, port)])
+    # GNU time, not wait4() here: a child forked from this big Python
+    # process inherits its peak RSS across exec.
+    peak = os.path.join(env.base, "peak-rss")
+    r = fixtures.run(["/usr/bin/time", "-f", "%M", "-o", peak,
+                      fixtures.program("fetcher/homemail-fetcher"), "-c", env.conf, "--once"])
+    assert r.rc == 0, r
+    assert env.originals() == [m.data]
+    with open(peak) as f:
+        peak_mb = int(f.read().split()[-1]) / 1024
+    # Once is ~24 MB plus the program (~8 MB); each extra copy adds 24
+    # (three copies before: ~80 MB). AddressSanitizer doubles and more.
+    copies = 4 if fixtures.sanitized("fetcher/homemail-fetcher") else 1.5
+    assert peak_mb < 24 * copies + 12, peak_mb
+
+
+@pytest.mark.parametrize("proto", ["pop3", "imap"])
 def test_kill9_loses_nothing(env, dovecot, corpus, proto):
     """20 rounds: 40 new messages arrive upstream, the fetcher starts and is
     SIGKILLed at a random moment; then a clean run. Every message is

@@ -64,8 +64,8 @@ deliver_ok(Fixture *f, const char *user, const char *rcpt, const char *sender, c
 	g_autofree char *where = NULL;
 	GError *err = NULL;
 
-	g_assert_cmpint(hm_deliver_message(f->cfg, user, rcpt, sender, msg, len, &where, &err), ==,
-	                0);
+	g_assert_cmpint(hm_deliver_message(f->cfg, user, rcpt, sender, NULL, 0, msg, len, &where,
+	                                   &err), ==, 0);
 	g_assert_no_error(err);
 	g_assert_nonnull(where);
 	return read_all(where);
@@ -102,6 +102,84 @@ test_headers(Fixture *f, gconstpointer data)
 	assert_stored(f, NULL, "", "Subject: x\n\nbody\n",
 	              "Return-Path: <>\nDelivered-To: alice@home.example\nSubject: x\n\nbody\n");
 	g_assert_cmpint(count_new(f, "alice"), ==, 2);
+}
+
+/* Delivers head + msg to user and returns what was stored. */
+static char *
+deliver_head_ok(Fixture *f, const char *user, const char *head, const char *msg, gsize len)
+{
+	g_autofree char *where = NULL;
+	GError *err = NULL;
+
+	int rc = hm_deliver_message(f->cfg, user, NULL, "s@x.example", head, strlen(head), msg, len,
+	                            &where, &err);
+
+	g_assert_no_error(err);
+	g_assert_cmpint(rc, ==, 0);
+	return read_all(where);
+}
+
+/* A caller's head goes in front of the message as part of it: one header,
+ * converted to the stored form like the rest, a CRLF split between the
+ * two parts included; to an mbox user too. */
+static void
+test_head(Fixture *f, gconstpointer data)
+{
+	static const char msg[] = "\nSubject: x\r\n\r\nbody\r\nlone\rCR\r\nlast";
+	g_autofree char *got = deliver_head_ok(f, "alice", "Received: from up\r\n\tby box\r",
+	                                       msg, strlen(msg));
+	g_autofree char *mbox_path = g_build_filename(f->dir, "mail", "bob.mbox", NULL);
+	g_autofree char *mbox = NULL;
+
+	g_assert_cmpstr(got, ==, "Return-Path: <s@x.example>\nDelivered-To: alice@home.example\n"
+	                         "Received: from up\n\tby box\nSubject: x\n\nbody\nlone\rCR\nlast\n");
+	g_free(deliver_head_ok(f, "bob", "Received: from up\r\n", "Subject: y\r\n\r\nb\r\n", 17));
+	mbox = read_all(mbox_path);
+	g_assert_nonnull(strstr(mbox, "\nReceived: from up\nSubject: y\n\nb\n"));
+}
+
+/* The loop check reads the header across head and message: a
+ * Delivered-To in the message sits below the head's Received:. */
+static void
+test_head_loop(Fixture *f, gconstpointer data)
+{
+	static const char head[] = "Received: from up\r\n";
+	static const char msg[] = "Delivered-To: alice@home.example\r\n\r\nx\r\n";
+	g_autoptr(GError) err = NULL;
+
+	g_assert_cmpint(hm_deliver_message(f->cfg, "alice", "alice@home.example", "", head,
+	                                   strlen(head), msg, strlen(msg), NULL, &err), ==, -1);
+	g_assert_error(err, HM_DELIVER_ERROR, HM_DELIVER_ERROR_LOOP);
+	g_assert_cmpint(count_new(f, "alice"), ==, 0);
+}
+
+/* A message many times the writer's 64 KiB buffer, lines of every
+ * length up to 96 (so line ends fall at every offset of its chunks) and
+ * lone CRs, is stored exactly. */
+static void
+test_large_stored(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GString) msg = g_string_new("Subject: big\r\n\r\n");
+	g_autoptr(GString) want = g_string_new("Return-Path: <s@x.example>\n"
+	                                       "Delivered-To: alice@home.example\n"
+	                                       "Received: x\nSubject: big\n\n");
+	g_autofree char *got = NULL;
+
+	for (guint i = 0; msg->len < 600 * 1024; i++) {
+		guint n = i % 97;
+
+		for (guint k = 0; k < n; k++) {
+			g_string_append_c(msg, (char)('a' + k % 26));
+			g_string_append_c(want, (char)('a' + k % 26));
+		}
+		g_string_append(msg, i % 7 == 0 ? "\r" : "\r\n");
+		g_string_append(want, i % 7 == 0 ? "\r" : "\n");
+	}
+	if (want->str[want->len - 1] != '\n')
+		g_string_append_c(want, '\n');
+	got = deliver_head_ok(f, "alice", "Received: x\r\n", msg->str, msg->len);
+	g_assert_cmpuint(strlen(got), ==, want->len);
+	g_assert_true(memcmp(got, want->str, want->len) == 0);
 }
 
 static void
@@ -154,8 +232,8 @@ assert_refused(Fixture *f, const char *user, const char *rcpt, const char *sende
 	g_autofree char *where = NULL;
 	GError *err = NULL;
 
-	g_assert_cmpint(hm_deliver_message(f->cfg, user, rcpt, sender, msg, len, &where, &err), ==,
-	                -1);
+	g_assert_cmpint(hm_deliver_message(f->cfg, user, rcpt, sender, NULL, 0, msg, len, &where,
+	                                   &err), ==, -1);
 	g_assert_error(err, HM_DELIVER_ERROR, code);
 	g_assert_cmpint(hm_deliver_exit_code(err), ==, exit_code);
 	g_assert_null(where);
@@ -318,12 +396,12 @@ test_mbox_deliver(Fixture *f, gconstpointer data)
 	GError *err = NULL;
 	struct stat st;
 
-	g_assert_cmpint(hm_deliver_message(f->cfg, "bob", NULL, "s@x.example", msg, strlen(msg),
-	                                   &where, &err), ==, 0);
+	g_assert_cmpint(hm_deliver_message(f->cfg, "bob", NULL, "s@x.example", NULL, 0, msg,
+	                                   strlen(msg), &where, &err), ==, 0);
 	g_assert_no_error(err);
 	g_assert_cmpstr(where, ==, path);
-	g_assert_cmpint(hm_deliver_message(f->cfg, "bob", "bob@home.example", "", "A: 2\n", 5,
-	                                   NULL, &err), ==, 0);
+	g_assert_cmpint(hm_deliver_message(f->cfg, "bob", "bob@home.example", "", NULL, 0,
+	                                   "A: 2\n", 5, NULL, &err), ==, 0);
 	g_assert_no_error(err);
 	got = read_all(path);
 	re = g_regex_new("^From s@x\\.example [A-Z][a-z]{2} [A-Z][a-z]{2} [ 1-3][0-9] "
@@ -445,6 +523,9 @@ main(int argc, char **argv)
 #define ADD(path, fn) g_test_add(path, Fixture, NULL, set_up, fn, tear_down)
 	ADD("/deliver/headers", test_headers);
 	ADD("/deliver/return-path", test_return_path);
+	ADD("/deliver/head", test_head);
+	ADD("/deliver/head-loop", test_head_loop);
+	ADD("/deliver/large-stored", test_large_stored);
 	ADD("/deliver/crlf", test_crlf);
 	ADD("/deliver/from-line", test_from_line);
 	ADD("/deliver/final-lf", test_final_lf);

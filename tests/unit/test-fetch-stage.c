@@ -79,8 +79,8 @@ stage(Fixture *f, HmFetchBatch *b, guint i)
 	HmDeliverStaged staged = { NULL, NULL };
 	GError *err = NULL;
 
-	g_assert_cmpint(hm_injector_stage(f->inj, "s@up.example", "alice", MSG, strlen(MSG),
-	                                  &staged, &err), ==, HM_INJECT_OK);
+	g_assert_cmpint(hm_injector_stage(f->inj, "s@up.example", "alice", NULL, 0, MSG,
+	                                  strlen(MSG), &staged, &err), ==, HM_INJECT_OK);
 	g_assert_no_error(err);
 	g_assert_nonnull(staged.tmp_path);
 	hm_fetch_batch_add(b, &f->items[i], "<m@up.example>", &staged);
@@ -153,8 +153,8 @@ test_recover(Fixture *f, gconstpointer data)
 	for (guint i = 0; i < 4; i++) {
 		HmDeliverStaged staged = { NULL, NULL };
 
-		g_assert_cmpint(hm_injector_stage(f->inj, "s@up.example", "alice", MSG, strlen(MSG),
-		                                  &staged, &err), ==, HM_INJECT_OK);
+		g_assert_cmpint(hm_injector_stage(f->inj, "s@up.example", "alice", NULL, 0, MSG,
+		                                  strlen(MSG), &staged, &err), ==, HM_INJECT_OK);
 		paths[i][0] = staged.tmp_path;
 		paths[i][1] = staged.new_path;
 		g_string_append_printf(log, "uid-%u %zu %s %%3Cm%%40up.example%%3E\n", i,

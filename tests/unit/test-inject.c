@@ -91,7 +91,8 @@ send_expect(HmInjector *inj, const char *rcpt, const char *msg, HmInjectResult w
             const char *want_text)
 {
 	g_autoptr(GError) err = NULL;
-	HmInjectResult got = hm_injector_send(inj, "s@up.example", rcpt, msg, strlen(msg), &err);
+	HmInjectResult got = hm_injector_send(inj, "s@up.example", rcpt, NULL, 0, msg, strlen(msg),
+	                                      &err);
 
 	g_assert_cmpint(got, ==, want);
 	if (want == HM_INJECT_OK)

@@ -273,8 +273,8 @@ test_pipelined(void)
 	g_autofree char *want = NULL;
 
 	g_assert_cmpuint(hm_smtpc_ext(c)->size_max, ==, 100000);
-	g_assert_cmpint(hm_smtpc_transaction(c, "s@x.test", rcpts, 3, msg, strlen(msg), st, &err),
-	                ==, 0);
+	g_assert_cmpint(hm_smtpc_transaction(c, "s@x.test", rcpts, 3, NULL, 0, msg, strlen(msg), st,
+	                                     &err), ==, 0);
 	g_assert_no_error(err);
 	g_assert_cmpuint(st[0].code, ==, 250);
 	g_assert_cmpstr(st[0].reply, ==, "250 2.0.0 queued");
@@ -308,13 +308,38 @@ test_dotstuff(void)
 	HmSmtpClient *c = started(p, HM_SMTP_PROTO_SMTP);
 	g_autoptr(GError) err = NULL;
 
-	g_assert_cmpint(hm_smtpc_send_one(c, "", "a@b", msg, strlen(msg), &err), ==, 0);
+	g_assert_cmpint(hm_smtpc_send_one(c, "", "a@b", NULL, 0, msg, strlen(msg), &err), ==, 0);
 	g_assert_no_error(err);
 	hm_smtpc_free(c);
 	/* SIZE counts the CRLF form: 33 octets, 4 bare LFs gain a CR, the
 	 * unterminated last line a CRLF. */
 	assert_got(p, "EHLO client.test\r\nMAIL FROM:<> SIZE=39 BODY=8BITMIME\r\nRCPT TO:<a@b>\r\n"
 	              "DATA\r\nA: b\r\n\r\n..hidden\r\n...two\r\n..\r\nx\r\n..\r\nlast\r\n.\r\n");
+}
+
+/* A head (trace fields) goes out in front of the message as one message:
+ * counted in SIZE, stuffed with the same line state (the body's leading
+ * dot starts a line). */
+static void
+test_head(void)
+{
+	static const char head[] = "Received: from x\r\n\tby y\n";
+	static const char msg[] = ".A: b\n\nbody";
+	const char *const script[] = {
+		"R:220 hi\r\n", ">", EHLO_PIPE, ">", ">", ">", "R:250 ok\r\n250 ok\r\n354 go\r\n",
+		".", "R:250 ok\r\n", NULL,
+	};
+	HmTestPeer *p = peer_start(script);
+	HmSmtpClient *c = started(p, HM_SMTP_PROTO_SMTP);
+	g_autoptr(GError) err = NULL;
+
+	g_assert_cmpint(hm_smtpc_send_one(c, "s@x", "r@y", head, strlen(head), msg, strlen(msg),
+	                                  &err), ==, 0);
+	g_assert_no_error(err);
+	hm_smtpc_free(c);
+	assert_got(p, "EHLO client.test\r\nMAIL FROM:<s@x> SIZE=40 BODY=8BITMIME\r\n"
+	              "RCPT TO:<r@y>\r\nDATA\r\nReceived: from x\r\n\tby y\r\n..A: b\r\n\r\nbody\r\n"
+	              ".\r\n");
 }
 
 /* A message larger than the client's 64 KiB stuffing chunk, with a line
@@ -339,7 +364,7 @@ test_large_body(void)
 		g_string_append_printf(want, "..%061d\r\n", i);
 	}
 	g_string_append(want, ".\r\n");
-	g_assert_cmpint(hm_smtpc_send_one(c, "s@x", "r@y", msg->str, msg->len, &err), ==, 0);
+	g_assert_cmpint(hm_smtpc_send_one(c, "s@x", "r@y", NULL, 0, msg->str, msg->len, &err), ==, 0);
 	g_assert_no_error(err);
 	hm_smtpc_free(c);
 	got = hm_test_peer_finish(p);
@@ -364,7 +389,7 @@ test_stepwise_helo(void)
 	g_autoptr(GError) err = NULL;
 
 	g_assert_cmpuint(hm_smtpc_ext(c)->flags, ==, 0);
-	g_assert_cmpint(hm_smtpc_send_one(c, "s@x", "r@y", msg, strlen(msg), &err), ==, 0);
+	g_assert_cmpint(hm_smtpc_send_one(c, "s@x", "r@y", NULL, 0, msg, strlen(msg), &err), ==, 0);
 	g_assert_no_error(err);
 	hm_smtpc_free(c);
 	assert_got(p, "EHLO client.test\r\nHELO client.test\r\nMAIL FROM:<s@x>\r\nRCPT TO:<r@y>\r\n"
@@ -390,7 +415,8 @@ test_lmtp(void)
 	HmSmtpRcptStatus st[3];
 	g_autoptr(GError) err = NULL;
 
-	g_assert_cmpint(hm_smtpc_transaction(c, "s@y", rcpts, 3, msg, strlen(msg), st, &err), ==, 0);
+	g_assert_cmpint(hm_smtpc_transaction(c, "s@y", rcpts, 3, NULL, 0, msg, strlen(msg), st,
+	                                     &err), ==, 0);
 	g_assert_cmpuint(st[0].code, ==, 250);
 	g_assert_cmpstr(st[0].reply, ==, "250 2.0.0 <a@x> saved");
 	g_assert_cmpuint(st[1].code, ==, 550);
@@ -417,12 +443,12 @@ test_mail_refused_then_reuse(void)
 	HmSmtpClient *c = started(p, HM_SMTP_PROTO_SMTP);
 	g_autoptr(GError) err = NULL;
 
-	g_assert_cmpint(hm_smtpc_send_one(c, "s@x", "r@y", msg, strlen(msg), &err), ==, -1);
+	g_assert_cmpint(hm_smtpc_send_one(c, "s@x", "r@y", NULL, 0, msg, strlen(msg), &err), ==, -1);
 	g_assert_error(err, HM_SMTP_ERROR, 451);
 	g_assert_cmpstr(err->message, ==, "451 4.3.0 try later");
 	g_assert_false(hm_smtpc_broken(c));
 	g_clear_error(&err);
-	g_assert_cmpint(hm_smtpc_send_one(c, "s@x", "r@y", msg, strlen(msg), &err), ==, 0);
+	g_assert_cmpint(hm_smtpc_send_one(c, "s@x", "r@y", NULL, 0, msg, strlen(msg), &err), ==, 0);
 	hm_smtpc_free(c);
 	assert_got(p, "EHLO client.test\r\nMAIL FROM:<s@x> SIZE=11 BODY=8BITMIME\r\n"
 	              "RCPT TO:<r@y>\r\nDATA\r\nRSET\r\n"
@@ -445,10 +471,10 @@ test_data_refused(void)
 	HmSmtpClient *c = started(p, HM_SMTP_PROTO_SMTP);
 	g_autoptr(GError) err = NULL;
 
-	g_assert_cmpint(hm_smtpc_send_one(c, "s@x", "r@y", "x", 1, &err), ==, -1);
+	g_assert_cmpint(hm_smtpc_send_one(c, "s@x", "r@y", NULL, 0, "x", 1, &err), ==, -1);
 	g_assert_error(err, HM_SMTP_ERROR, 554);
 	g_clear_error(&err);
-	g_assert_cmpint(hm_smtpc_send_one(c, "s@x", "r@y", "x", 1, &err), ==, -1);
+	g_assert_cmpint(hm_smtpc_send_one(c, "s@x", "r@y", NULL, 0, "x", 1, &err), ==, -1);
 	g_assert_error(err, HM_SMTP_ERROR, 550);
 	g_assert_false(hm_smtpc_broken(c));
 	hm_smtpc_free(c);
@@ -473,11 +499,11 @@ test_final_refused(void)
 	g_autoptr(GError) err = NULL;
 	g_autofree char *got = NULL;
 
-	g_assert_cmpint(hm_smtpc_send_one(c, "s@x", "r@y", "x\n", 2, &err), ==, -1);
+	g_assert_cmpint(hm_smtpc_send_one(c, "s@x", "r@y", NULL, 0, "x\n", 2, &err), ==, -1);
 	g_assert_error(err, HM_SMTP_ERROR, 552);
 	g_assert_cmpstr(err->message, ==, "552 5.3.4 message too big for us");
 	g_clear_error(&err);
-	g_assert_cmpint(hm_smtpc_send_one(c, "s@x", "r@y", "x\n", 2, &err), ==, -1);
+	g_assert_cmpint(hm_smtpc_send_one(c, "s@x", "r@y", NULL, 0, "x\n", 2, &err), ==, -1);
 	g_assert_error(err, HM_SMTP_ERROR, 452);
 	hm_smtpc_free(c);
 	got = hm_test_peer_finish(p);
@@ -550,12 +576,12 @@ test_timeouts_and_loss(void)
 	g_autoptr(GError) err = NULL;
 
 	hm_smtpc_set_timeouts(c, 200, 1000);
-	g_assert_cmpint(hm_smtpc_send_one(c, "s@x", "r@y", "x", 1, &err), ==, 0);
-	g_assert_cmpint(hm_smtpc_send_one(c, "s@x", "r@y", "x", 1, &err), ==, -1);
+	g_assert_cmpint(hm_smtpc_send_one(c, "s@x", "r@y", NULL, 0, "x", 1, &err), ==, 0);
+	g_assert_cmpint(hm_smtpc_send_one(c, "s@x", "r@y", NULL, 0, "x", 1, &err), ==, -1);
 	g_assert_error(err, HM_ERROR, HM_ERROR_TIMEOUT);
 	g_assert_true(hm_smtpc_broken(c));
 	g_clear_error(&err);
-	g_assert_cmpint(hm_smtpc_send_one(c, "s@x", "r@y", "x", 1, &err), ==, -1);
+	g_assert_cmpint(hm_smtpc_send_one(c, "s@x", "r@y", NULL, 0, "x", 1, &err), ==, -1);
 	g_assert_error(err, HM_ERROR, HM_ERROR_IO);
 	g_clear_error(&err);
 	hm_smtpc_free(c);
@@ -563,7 +589,7 @@ test_timeouts_and_loss(void)
 
 	p = peer_start(closing);
 	c = started(p, HM_SMTP_PROTO_SMTP);
-	g_assert_cmpint(hm_smtpc_send_one(c, "s@x", "r@y", "x", 1, &err), ==, -1);
+	g_assert_cmpint(hm_smtpc_send_one(c, "s@x", "r@y", NULL, 0, "x", 1, &err), ==, -1);
 	g_assert_error(err, HM_SMTP_ERROR, 421);
 	g_assert_true(hm_smtpc_broken(c));
 	hm_smtpc_free(c);
@@ -585,10 +611,10 @@ test_bad_address(void)
 		g_autoptr(GError) err = NULL;
 		const char *rcpt = i < G_N_ELEMENTS(bad) ? bad[i] : huge;
 
-		g_assert_cmpint(hm_smtpc_send_one(c, "s@x", rcpt, "x", 1, &err), ==, -1);
+		g_assert_cmpint(hm_smtpc_send_one(c, "s@x", rcpt, NULL, 0, "x", 1, &err), ==, -1);
 		g_assert_error(err, HM_ERROR, HM_ERROR_PARSE);
 		g_clear_error(&err);
-		g_assert_cmpint(hm_smtpc_send_one(c, bad[0], "r@x", "x", 1, &err), ==, -1);
+		g_assert_cmpint(hm_smtpc_send_one(c, bad[0], "r@x", NULL, 0, "x", 1, &err), ==, -1);
 		g_assert_error(err, HM_ERROR, HM_ERROR_PARSE);
 	}
 	g_assert_false(hm_smtpc_broken(c));
@@ -697,6 +723,7 @@ main(int argc, char **argv)
 	g_test_add_func("/smtpc/pipelined", test_pipelined);
 	g_test_add_func("/smtpc/dotstuff", test_dotstuff);
 	g_test_add_func("/smtpc/large-body", test_large_body);
+	g_test_add_func("/smtpc/head", test_head);
 	g_test_add_func("/smtpc/stepwise-helo", test_stepwise_helo);
 	g_test_add_func("/smtpc/lmtp", test_lmtp);
 	g_test_add_func("/smtpc/mail-refused-reuse", test_mail_refused_then_reuse);
