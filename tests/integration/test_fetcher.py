@@ -268,6 +268,39 @@ def test_disk_full_keeps_the_rest_upstream(env, dovecot, small, proto):
         subprocess.run(["umount", env.mail], check=True)
 
 
+@pytest.mark.parametrize("free_pages", [0, 1, 2])
+@pytest.mark.parametrize("proto", ["pop3", "imap"])
+def test_state_disk_full_loses_nothing(env, dovecot, small, proto, free_pages):
+    """The file system holding the fetch state is full, or fills up during
+    the run (0, 1 or 2 pages left: the lock, the group-commit intent log or
+    the journal's compaction fails): the run fails naming the cause and
+    deletes nothing the state does not hold; with room again, the next run
+    ends with every message there exactly once and upstream empty."""
+    dovecot.load(small[:20])
+    port = dovecot.pop3_port if proto == "pop3" else dovecot.imap_port
+    env.write_config([env.account("isp", proto, port)])
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", env.state],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, "mount tmpfs (needs root): " + r.stderr
+    filler = os.path.join(env.state, "filler")
+    try:
+        with open(filler, "wb") as f:
+            try:
+                f.write(b"x" * (65536 - free_pages * 4096))
+            except OSError:
+                pass
+        r = env.fetch("--once")
+        assert r.rc == 1, r
+        assert "isp: " in r.err and "No space left on device" in r.err, r.err
+        os.unlink(filler)
+        r = env.fetch("--once")
+        assert r.rc == 0, r
+        assert_same_mail(env, small[:20])          # nothing lost, nothing twice
+        assert upstream_count(dovecot) == 0
+    finally:
+        subprocess.run(["umount", env.state], check=True)
+
+
 @pytest.mark.parametrize("proto", ["pop3", "imap"])
 def test_big_message_held_once(env, dovecot, proto):
     """A 24 MB message is fetched and delivered byte-identical while the
