@@ -283,8 +283,9 @@ write_maildir(const HmConfig *cfg, const char *user, const GString *prefix, cons
 	if (d == NULL)
 		return temp_failure(err, cause, user);
 	w.d = d;
-	if (hm_maildir_delivery_write(d, prefix->str, prefix->len, &cause) < 0 ||
-	    stored_write(&w, in, &cause) < 0) {
+	/* Through the buffer too: a small message is one write(2). */
+	stored_emit(&w, prefix->str, prefix->len);
+	if (stored_write(&w, in, &cause) < 0) {
 		hm_maildir_delivery_abort(d);
 		return temp_failure(err, cause, user);
 	}

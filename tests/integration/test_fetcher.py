@@ -248,10 +248,7 @@ def test_disk_full_keeps_the_rest_upstream(env, dovecot, small, proto):
     port = dovecot.pop3_port if proto == "pop3" else dovecot.imap_port
     env.write_config([env.account("isp", proto, port)])
     # Room for roughly a third of the mail (small holds ~1.3 MB).
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", env.mail],
-                       capture_output=True, text=True)
-    assert r.returncode == 0, "mount tmpfs (needs root): " + r.stderr
-    try:
+    with fixtures.tmpfs(env.mail, "512k"):
         r = env.fetch("--once")
         assert r.rc == 1, r
         assert "isp: " in r.err and "No space left on device" in r.err, r.err
@@ -264,8 +261,6 @@ def test_disk_full_keeps_the_rest_upstream(env, dovecot, small, proto):
         assert r.rc == 0, r
         assert_same_mail(env, small)
         assert upstream_count(dovecot) == 0
-    finally:
-        subprocess.run(["umount", env.mail], check=True)
 
 
 @pytest.mark.parametrize("free_pages", [0, 1, 2])
@@ -279,11 +274,8 @@ def test_state_disk_full_loses_nothing(env, dovecot, small, proto, free_pages):
     dovecot.load(small[:20])
     port = dovecot.pop3_port if proto == "pop3" else dovecot.imap_port
     env.write_config([env.account("isp", proto, port)])
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", env.state],
-                       capture_output=True, text=True)
-    assert r.returncode == 0, "mount tmpfs (needs root): " + r.stderr
     filler = os.path.join(env.state, "filler")
-    try:
+    with fixtures.tmpfs(env.state, "64k"):
         with open(filler, "wb") as f:
             try:
                 f.write(b"x" * (65536 - free_pages * 4096))
@@ -297,8 +289,6 @@ def test_state_disk_full_loses_nothing(env, dovecot, small, proto, free_pages):
         assert r.rc == 0, r
         assert_same_mail(env, small[:20])          # nothing lost, nothing twice
         assert upstream_count(dovecot) == 0
-    finally:
-        subprocess.run(["umount", env.state], check=True)
 
 
 @pytest.mark.parametrize("proto", ["pop3", "imap"])
