@@ -1,5 +1,4 @@
 /* The schema of the dyndns section: providers and their required keys. */
-/* <config.h>, not "config.h": the quoted form would find conf/config.h. */
 #include <config.h>
 
 #include <string.h>

@@ -6,7 +6,7 @@
 
 #include <libconfig.h>
 
-#include "conf/config.h"
+#include "conf/hmconfig.h"
 
 /* A secret file larger than this is not a password: refuse it rather than
  * hold an arbitrary file in memory. */

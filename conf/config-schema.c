@@ -1,6 +1,5 @@
 /* The schema: one reader per section of DESIGN.md's configuration, each
  * with its known keys, defaults and checks. */
-/* <config.h>, not "config.h": the quoted form would find conf/config.h. */
 #include <config.h>
 
 #include <string.h>

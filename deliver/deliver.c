@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "conf/config.h"
+#include "conf/hmconfig.h"
 #include "deliver/deliver.h"
 #include "deliver/mbox.h"
 #include "lib/error.h"

@@ -6,7 +6,7 @@
 
 #include <glib.h>
 
-#include "conf/config.h"
+#include "conf/hmconfig.h"
 
 #define HM_DELIVER_ERROR hm_deliver_error_quark()
 GQuark hm_deliver_error_quark(void);

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "conf/config.h"
+#include "conf/hmconfig.h"
 #include "deliver/deliver.h"
 #include "lib/log.h"
 

@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-#include "conf/config.h"
+#include "conf/hmconfig.h"
 #include "deliver/deliver.h"
 #include "lib/address.h"
 

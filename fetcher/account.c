@@ -1,9 +1,10 @@
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 #include <time.h>
 
 #include "fetcher/account.h"
+#include "fetcher/lock.h"
 #include "fetcher/stage.h"
 #include "fetcher/state.h"
 #include "lib/error.h"
@@ -33,7 +34,7 @@ hm_account_init(HmAccount *a, const HmConfig *cfg, const HmAccountConf *acct, GE
 	a->backend = hm_fetch_backend(acct);
 	a->params.acct = acct;
 	a->params.timeout_ms = HM_FETCH_TIMEOUT_MS;
-	a->params.batch = HM_FETCH_WINDOW;
+	a->params.window = HM_FETCH_WINDOW;
 	a->rcpt = strchr(acct->to, '@') != NULL ? g_strdup(acct->to)
 	                                        : g_strdup_printf("%s@%s", acct->to, cfg->hostname);
 	if (acct->password.value == NULL) {

@@ -8,7 +8,7 @@
 #ifndef HM_FETCH_ACCOUNT_H
 #define HM_FETCH_ACCOUNT_H
 
-#include "conf/config.h"
+#include "conf/hmconfig.h"
 #include "fetcher/fetch.h"
 #include "fetcher/inject.h"
 

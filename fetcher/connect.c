@@ -1,4 +1,4 @@
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 
@@ -6,33 +6,6 @@
 #include "lib/error.h"
 #include "lib/log.h"
 #include "lib/net.h"
-
-G_DEFINE_QUARK(hm-fetch-error-quark, hm_fetch_error)
-
-void
-hm_fetch_item_free(HmFetchItem *item)
-{
-	if (item == NULL)
-		return;
-	g_free(item->uid);
-	g_free(item->message_id);
-	g_free(item);
-}
-
-const HmFetchBackend *
-hm_fetch_backend(const HmAccountConf *acct)
-{
-	return acct->protocol == HM_PROTO_IMAP ? &hm_fetch_imap : &hm_fetch_pop3;
-}
-
-void
-hm_fetch_error_recode(GError **err, HmFetchError code)
-{
-	if (err != NULL && *err != NULL && (*err)->domain != HM_FETCH_ERROR) {
-		(*err)->domain = HM_FETCH_ERROR;
-		(*err)->code = code;
-	}
-}
 
 static int
 handshake(const HmFetchParams *p, HmConn *conn, GError **err)

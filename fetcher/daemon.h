@@ -6,7 +6,7 @@
 #ifndef HM_FETCH_DAEMON_H
 #define HM_FETCH_DAEMON_H
 
-#include "conf/config.h"
+#include "conf/hmconfig.h"
 
 /* After an error the daemon retries after this long, doubling per
  * consecutive failure up to the maximum. */

@@ -8,7 +8,7 @@
 #include <glib.h>
 #include <openssl/ssl.h>
 
-#include "conf/config.h"
+#include "conf/hmconfig.h"
 
 #define HM_FETCH_ERROR hm_fetch_error_quark()
 GQuark hm_fetch_error_quark(void);
@@ -50,7 +50,7 @@ typedef struct {
 	SSL_CTX *tls_ctx;     /* client context (system CAs or acct->ca_file); NULL for
 	                       * tls = "none", which never starts TLS */
 	int timeout_ms;       /* deadline for each read and write */
-	guint batch;          /* most commands pipelined at once (>= 1) */
+	guint window;         /* most commands pipelined at once (>= 1) */
 } HmFetchParams;
 
 /* Called for each retrieved message, in order. data is the message as the
@@ -88,7 +88,7 @@ typedef struct {
 	 * in backends that do not need it (POP3). */
 	int (*identify)(HmFetchSession *s, GPtrArray *items, GError **err);
 
-	/* Retrieves the n items, sending up to p->batch requests ahead of the
+	/* Retrieves the n items, sending up to p->window requests ahead of the
 	 * replies when the server allows pipelining, and calls fn for each in
 	 * order. Nothing is marked read or deleted upstream (IMAP BODY.PEEK).
 	 * Returns 0, or -1 with *err (fn's error when fn failed). */

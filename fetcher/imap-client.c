@@ -1,4 +1,4 @@
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 
@@ -137,7 +137,7 @@ hm_imapc_read_until(HmImapClient *c, guint tag, HmImapHandler *h, gboolean want_
 int
 hm_imapc_pipeline(HmImapClient *c, const HmImapPipeline *pl, HmImapHandler *h, GError **err)
 {
-	guint window = MAX(c->p->batch, 1), sent = 0, done = 0, first = c->next_tag;
+	guint window = MAX(c->p->window, 1), sent = 0, done = 0, first = c->next_tag;
 	GError *cmd_err = NULL;
 
 	while (done < pl->cmds->len) {

@@ -36,7 +36,7 @@ typedef struct {
 } HmImapPipeline;
 
 typedef struct {
-	const HmFetchParams *p;  /* tracing, batch, account name; outlives the client */
+	const HmFetchParams *p;  /* tracing, window, account name; outlives the client */
 	HmConn *conn;            /* not owned */
 	HmImapReader rd;
 	guint next_tag;          /* the number of the next tag, "A0001" first */
@@ -85,7 +85,7 @@ int hm_imapc_read(HmImapClient *c, int first_ms, HmImapResponse **r, GError **er
 int hm_imapc_read_until(HmImapClient *c, guint tag, HmImapHandler *h, gboolean want_continue,
                         HmImapResponse **tagged, GError **err);
 
-/* Runs pl's commands with up to p->batch in flight. When h->fn or a
+/* Runs pl's commands with up to p->window in flight. When h->fn or a
  * command fails, nothing more is sent, the replies in flight are read,
  * and the first failure is returned (fn's before a command's); the client
  * stays usable. h is required (its fn may be NULL). Returns 0 or -1 with

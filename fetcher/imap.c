@@ -3,7 +3,7 @@
  * with tags and reads responses until their tagged replies, keeping a
  * window of commands in flight; each operation here is a list of commands
  * plus a handler for the untagged data they bring. */
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 

@@ -2,7 +2,7 @@
  * "smtp:HOST:PORT", "lmtp:HOST:PORT") or a UNIX socket ("lmtp:/path").
  * One connection carries the whole run; a lost one is replaced on the
  * next send. */
-#include "config.h"
+#include <config.h>
 
 #include <errno.h>
 #include <poll.h>

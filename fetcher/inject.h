@@ -7,7 +7,7 @@
 
 #include <glib.h>
 
-#include "conf/config.h"
+#include "conf/hmconfig.h"
 #include "deliver/deliver.h"
 
 typedef enum {

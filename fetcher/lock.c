@@ -1,4 +1,4 @@
-#include "config.h"
+#include <config.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,8 +10,8 @@
 
 #include "lib/error.h"
 #include "lib/parse.h"
-#include "state.h"
-#include "state-private.h"
+#include "fetcher/lock.h"
+#include "fetcher/state-private.h"
 
 /* How often a waiting hm_fetch_lock() tries again: short against the
  * seconds an account run takes, long enough not to spin. */

@@ -3,7 +3,7 @@
 
 #include <stdio.h>
 
-#include "conf/config.h"
+#include "conf/hmconfig.h"
 #include "fetcher/daemon.h"
 #include "lib/log.h"
 #include "lib/privs.h"

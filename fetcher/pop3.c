@@ -1,9 +1,9 @@
 /* The POP3 fetch backend (RFC 1939; CAPA, PIPELINING and STLS from RFC
  * 2449/2595, AUTH PLAIN from RFC 5034). Replies are parsed by
  * pop3-reply.c; this file speaks the protocol: it sends the commands,
- * keeps a window of up to p->batch of them in flight when the server
+ * keeps a window of up to p->window of them in flight when the server
  * allows pipelining, and reads the replies back in order. */
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 
@@ -546,7 +546,7 @@ drain(HmFetchSession *s, const char *verb, gboolean multiline, HmFetchItem *cons
 }
 
 /* Sends "VERB num" for each item, up to the window ahead of the replies
- * (p->batch with PIPELINING, else 1), topping the window up as each reply
+ * (p->window with PIPELINING, else 1), topping the window up as each reply
  * is handled. On a failed reply nothing more is sent and the replies in
  * flight are drained. */
 static int
@@ -556,7 +556,7 @@ pipeline(HmFetchSession *s, const char *verb, gboolean multiline, HmFetchItem *c
 	/* The window bounds the message data in flight (RETR); one-line
 	 * replies (DELE) are tiny, so they all go at once: one round trip
 	 * for a whole mailbox's deletions instead of one per window. */
-	guint window = !s->capa.pipelining ? 1 : multiline ? MAX(s->p.batch, 1u) : MAX(n, 1u);
+	guint window = !s->capa.pipelining ? 1 : multiline ? MAX(s->p.window, 1u) : MAX(n, 1u);
 	guint sent = 0, done = 0;
 
 	if (usable(s, err) < 0)

@@ -1,5 +1,5 @@
 #define _GNU_SOURCE
-#include "config.h"
+#include <config.h>
 
 #include <errno.h>
 #include <fcntl.h>

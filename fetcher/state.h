@@ -1,6 +1,5 @@
 /* What the fetcher already took from each account and folder, kept under
- * <state_dir>/fetch/<account>/<folder>.state (folder names escaped), and
- * the per-account lock.
+ * <state_dir>/fetch/<account>/<folder>.state (folder names escaped).
  *
  * Layout: a base file, replaced atomically (hm_atomic_write) when the
  * state is compacted, plus an append-only journal "<folder>.journal" of
@@ -85,13 +84,5 @@ guint hm_fetch_state_count(const HmFetchState *st);
  * when present is NULL, writes the base file atomically and truncates
  * the journal. Returns 0 or -1 with *err. */
 int hm_fetch_state_compact(HmFetchState *st, GHashTable *present, GError **err);
-
-/* The per-account lock <state_dir>/fetch/<account>.lock (flock), so a
- * timer run and a daemon never fetch the same account at once. Waits up
- * to wait_ms for it. Returns the lock fd (>= 0), or -1 with *err (already
- * held by another process: "account is being fetched by another
- * homemail-fetcher (pid N)" when the holder wrote its pid). */
-int hm_fetch_lock(const char *state_dir, const char *account, int wait_ms, GError **err);
-void hm_fetch_unlock(int fd);
 
 #endif

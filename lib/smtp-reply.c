@@ -1,7 +1,7 @@
 /* The pure SMTP/LMTP reply and EHLO parsers: no I/O, so the client in
  * smtpc.c and the fuzz target share exactly the code that reads what a
  * server sends. */
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 

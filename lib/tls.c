@@ -1,4 +1,4 @@
-#include "config.h"
+#include <config.h>
 
 #include <arpa/inet.h>
 #include <string.h>

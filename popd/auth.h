@@ -2,7 +2,7 @@
 #ifndef POPD_AUTH_H
 #define POPD_AUTH_H
 
-#include "conf/config.h"
+#include "conf/hmconfig.h"
 
 /* Finds the user named name (a user name, or name@<local domain>, any
  * case in the domain) and checks password against its crypt(3) hash.

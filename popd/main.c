@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "conf/config.h"
+#include "conf/hmconfig.h"
 #include "lib/log.h"
 #include "popd/server.h"
 

@@ -5,7 +5,7 @@
 
 #include <glib.h>
 
-#include "conf/config.h"
+#include "conf/hmconfig.h"
 
 /* Opens every popd.listen address and loads the TLS certificate, then
  * (started as root with run_as set) drops to that user, then serves until

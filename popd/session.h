@@ -8,7 +8,7 @@
 #include <glib.h>
 #include <openssl/ssl.h>
 
-#include "conf/config.h"
+#include "conf/hmconfig.h"
 #include "lib/conn.h"
 
 typedef struct {

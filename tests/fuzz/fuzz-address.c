@@ -1,6 +1,6 @@
 /* Fuzzes the mailbox and path parsers under every flag combination; any
  * address that parses must survive format + parse unchanged. */
-#include "config.h"
+#include <config.h>
 
 #include <stdint.h>
 #include <stdlib.h>

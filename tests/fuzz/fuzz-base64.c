@@ -1,6 +1,6 @@
 /* Fuzzes the strict base64 decoder: whatever it accepts must be the one
  * canonical encoding of the bytes it yields. */
-#include "config.h"
+#include <config.h>
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* Fuzzes the CIDR parser; a parsed range must print as text that parses
  * back to the same range and matches its own network address. */
-#include "config.h"
+#include <config.h>
 
 #include <netinet/in.h>
 #include <stdint.h>

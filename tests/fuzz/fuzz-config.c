@@ -1,6 +1,6 @@
 /* libFuzzer target: the whole config loader (libconfig parse, integer-wrap
  * scan, every section reader) on arbitrary file contents. */
-#include "config.h"
+#include <config.h>
 
 #include <glib.h>
 #include <stdint.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "conf/config.h"
+#include "conf/hmconfig.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 const char *__lsan_default_suppressions(void);

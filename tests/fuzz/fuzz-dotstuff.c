@@ -2,7 +2,7 @@
  * input itself, must give the same wire form as when fed whole; the wire
  * form has no bare LF, unstuffs back to the input with LF made CRLF, and
  * agrees with the CRLF counter. */
-#include "config.h"
+#include <config.h>
 
 #include <stdint.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* Fuzzes header iteration: every field stays inside the input, values
  * unfold and addr_spec extracts without reading past the end. */
-#include "config.h"
+#include <config.h>
 
 #include <stdint.h>
 #include <stdlib.h>

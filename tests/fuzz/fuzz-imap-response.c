@@ -1,7 +1,7 @@
 /* Fuzzes the IMAP response parser, literals included: each response it
  * accepts stays within the limits it was given, and every argument the
  * client quotes parses back to itself. */
-#include "config.h"
+#include <config.h>
 
 #include <stdint.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* Fuzzes the bounded line reader: the first byte picks the limit and
  * flags, the rest arrives over a socket; reads mix lines and exact reads. */
-#include "config.h"
+#include <config.h>
 
 #include <stdint.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* Fuzzes the listen specification parser ("HOST:PORT", "[V6]:PORT/tls"). */
-#include "config.h"
+#include <config.h>
 
 #include <stdint.h>
 #include <stdlib.h>

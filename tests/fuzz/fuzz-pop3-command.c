@@ -1,5 +1,5 @@
 /* Fuzzes the POP3 command parser: whatever it accepts is well formed. */
-#include "config.h"
+#include <config.h>
 
 #include <stdint.h>
 #include <string.h>

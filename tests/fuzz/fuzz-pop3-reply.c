@@ -3,7 +3,7 @@
  * every line as a CAPA line and as LIST and UIDL lines of one listing.
  * Whatever is accepted must be in range: numbers 1..count, UIDs 1-70
  * octets of 0x21-0x7E and unique, every message listed once. */
-#include "config.h"
+#include <config.h>
 
 #include <stdint.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* Fuzzes a whole POP3 session: the input is what a client sends, fed to
  * the real popd_session_run() over a socket pair, against a small Maildir
  * that is restored before every run. */
-#include "config.h"
+#include <config.h>
 
 #include <stdint.h>
 #include <stdio.h>
@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "conf/config.h"
+#include "conf/hmconfig.h"
 #include "lib/conn.h"
 #include "popd/session.h"
 

@@ -1,7 +1,7 @@
 /* Fuzzes the SASL PLAIN decoder: whatever it accepts must obey RFC 4616
  * (fields within 255 octets, non-empty authcid and password, no NUL in
  * any) and re-encode to the same text when the authzid is empty. */
-#include "config.h"
+#include <config.h>
 
 #include <stdint.h>
 #include <string.h>

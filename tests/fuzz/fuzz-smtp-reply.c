@@ -1,7 +1,7 @@
 /* Fuzzes the SMTP/LMTP reply parser and the EHLO extension parser: the
  * input is a stream of replies, parsed one after another as the client
  * does; whatever is accepted keeps every bound. */
-#include "config.h"
+#include <config.h>
 
 #include <stdint.h>
 #include <string.h>

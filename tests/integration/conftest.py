@@ -44,7 +44,7 @@ def builddir():
 
 
 @pytest.fixture(scope="session")
-def bin():  # noqa: A001 - the name reads well in tests: bin("conf/homemail")
+def bin():  # noqa: A001 - the name reads well in tests: bin("admin/homemail")
     return fixtures.program
 
 

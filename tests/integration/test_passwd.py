@@ -56,7 +56,7 @@ def conf(hm_tmp):
 
 
 def passwd(conf, user, password_input, *extra):
-    argv = [fixtures.program("conf/homemail"), "passwd", "-c", conf, "--stdin", *extra, user]
+    argv = [fixtures.program("admin/homemail"), "passwd", "-c", conf, "--stdin", *extra, user]
     # A new session: no controlling terminal to fall back on.
     p = subprocess.run(argv, input=password_input.encode(), capture_output=True, timeout=60,
                        start_new_session=True)
@@ -77,7 +77,7 @@ def password_of(path, user):
 
 
 def check_runs(conf):
-    r = fixtures.run([fixtures.program("conf/homemail"), "check", "-c", conf])
+    r = fixtures.run([fixtures.program("admin/homemail"), "check", "-c", conf])
     assert r.rc == 0, r
     return r
 
@@ -192,14 +192,14 @@ def test_symlink_kept(conf):
 
 
 def test_no_terminal_without_stdin_flag(conf):
-    r = subprocess.run([fixtures.program("conf/homemail"), "passwd", "-c", conf, "alice"],
+    r = subprocess.run([fixtures.program("admin/homemail"), "passwd", "-c", conf, "alice"],
                        input=b"x\n", capture_output=True, timeout=30, start_new_session=True)
     assert r.returncode == 1
     assert b"--stdin" in r.stderr
 
 
 def spawn_passwd(conf, user):
-    child = pexpect.spawn(fixtures.program("conf/homemail"), ["passwd", "-c", conf, user],
+    child = pexpect.spawn(fixtures.program("admin/homemail"), ["passwd", "-c", conf, user],
                           timeout=30, echo=True)
     # Everything the terminal showed, to look for the password in.
     child.logfile_read = io.BytesIO()
@@ -242,7 +242,7 @@ def test_echo_restored_after_prompt(conf):
     """The terminal's echo comes back after the password is read: a shell
     reading from the same terminal must see what is typed."""
     child = pexpect.spawn("/bin/sh", ["-c", '"$0" passwd -c "$1" alice; '
-                          'read line; echo "got:$line"', fixtures.program("conf/homemail"),
+                          'read line; echo "got:$line"', fixtures.program("admin/homemail"),
                           conf], timeout=30, echo=True)
     child.logfile_read = io.BytesIO()
     child.expect("New password: ")

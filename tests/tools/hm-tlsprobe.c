@@ -1,7 +1,7 @@
 /* hm-tlsprobe: a small client over lib/'s connection, line reader and TLS
  * code, so integration tests can drive them against real servers (Dovecot)
  * and the scripted peer. Not installed. */
-#include "config.h"
+#include <config.h>
 
 #include <stdio.h>
 #include <stdlib.h>

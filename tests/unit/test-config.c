@@ -1,4 +1,4 @@
-#include "config.h"
+#include <config.h>
 
 #include <errno.h>
 #include <glib.h>
@@ -7,7 +7,7 @@
 
 #include "lib/cidr.h"
 #include "lib/tls.h"
-#include "conf/config.h"
+#include "conf/hmconfig.h"
 #include "testutil.h"
 
 /* One temporary directory per test, holding t.conf and any secret files. */

@@ -1,6 +1,6 @@
 /* The bounded line reader: limits, terminators, NUL, EOF, deadlines, and
  * input split at every offset. */
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 #include <sys/socket.h>

@@ -1,4 +1,4 @@
-#include "config.h"
+#include <config.h>
 
 #include <fcntl.h>
 #include <string.h>
@@ -8,7 +8,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
-#include "conf/config.h"
+#include "conf/hmconfig.h"
 #include "deliver/deliver.h"
 #include "deliver/mbox.h"
 #include "lib/error.h"

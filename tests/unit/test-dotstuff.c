@@ -1,7 +1,7 @@
 /* Dot-stuffing and CRLF sizes: a table of inputs, every input split at
  * every offset and byte by byte, and the counter checked against the
  * stuffer on random input. */
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 

@@ -3,7 +3,7 @@
  * FETCH sets, pipelining), STARTTLS required and PREAUTH refused, UIDPLUS
  * vs EXPUNGE, IDLE, a BYE mid-fetch, an oversized literal, and a failing
  * message callback that leaves the session usable. */
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 
@@ -70,7 +70,7 @@ fixture_init(Fixture *f, const char *const *script, HmTlsMode tls, gboolean keep
 	f->p.acct = &f->acct;
 	f->p.tls_ctx = hm_tls_client_ctx(cert_pem, NULL);
 	f->p.timeout_ms = 3000;
-	f->p.batch = 2;
+	f->p.window = 2;
 }
 
 static void
@@ -588,7 +588,7 @@ test_long_sets(void)
 	g_ptr_array_add(script, NULL);
 	g_ptr_array_add(want, NULL);
 	fixture_init(&f, (const char *const *)script->pdata, HM_TLS_MODE_NONE, FALSE);
-	f.p.batch = 8;
+	f.p.window = 8;
 	s = open_ok(&f);
 	items = select_ok(s, 1, 9);
 	g_assert_cmpuint(items->len, ==, 1);  /* the others vanished */

@@ -3,7 +3,7 @@
  * USER/PASS), dot-unstuffing with replies split at every offset, draining
  * after a callback failure, and hostile replies that must fail cleanly
  * without a DELE. */
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 
@@ -78,7 +78,7 @@ typedef struct {
 
 /* Starts a peer on script (NULL: none) and prepares a client for it. */
 static void
-run_init(Run *r, const Step *script, HmTlsMode tls, guint batch)
+run_init(Run *r, const Step *script, HmTlsMode tls, guint window)
 {
 	memset(r, 0, sizeof(*r));
 	if (script != NULL)
@@ -92,7 +92,7 @@ run_init(Run *r, const Step *script, HmTlsMode tls, guint batch)
 	r->p.acct = &r->acct;
 	r->p.tls_ctx = client_ctx;
 	r->p.timeout_ms = 2000;
-	r->p.batch = batch;
+	r->p.window = window;
 	r->msgs = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
 }
 
@@ -254,7 +254,7 @@ test_user_pass_sequential(void)
 	run_clear(&r);
 }
 
-/* PIPELINING: STAT/UIDL/LIST together, then a window of `batch` RETRs
+/* PIPELINING: STAT/UIDL/LIST together, then a window of `window` RETRs
  * (and DELEs) kept full: the peer replies only once both of the first two
  * commands arrived, and wants the third before its second reply. */
 static void

@@ -1,7 +1,7 @@
 /* Group commit for local delivery (fetcher/stage.c): a committed batch is
  * published and recorded; an intent log left by a crash is settled so
  * that nothing is lost and nothing is fetched twice. */
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 #include <time.h>

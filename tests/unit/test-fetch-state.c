@@ -1,4 +1,4 @@
-#include "config.h"
+#include <config.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +14,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include "fetcher/lock.h"
 #include "fetcher/state.h"
 #include "lib/error.h"
 #include "testutil.h"

@@ -2,7 +2,7 @@
  * large and over-the-bound sizes, nesting and its bound, bad quoting,
  * strict numbers, the text bound, and input split at every chunk size
  * (from a buffer at every prefix, and over a socket at every write size). */
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 #include <sys/socket.h>

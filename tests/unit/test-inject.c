@@ -2,14 +2,14 @@
  * and LMTP over a UNIX socket against a scripted server thread, the
  * mapping of replies and failures to OK/TEMP/PERM, and reconnecting after
  * a lost connection. */
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
 
-#include "conf/config.h"
+#include "conf/hmconfig.h"
 #include "fetcher/inject.h"
 #include "testutil.h"
 

@@ -1,5 +1,5 @@
 /* Secrets never reach the log: the masking of protocol lines. */
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /* Listen specifications, listening and connecting on loopback. */
-#include "config.h"
+#include <config.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,7 +1,7 @@
 /* crypt(3) password hashes: known yescrypt and sha512-crypt hashes verify
  * and refuse, placeholders never match, new hashes round-trip, and the
  * dummy hash keeps the scheme and cost. */
-#include "config.h"
+#include <config.h>
 
 #include <crypt.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* The POP3 command-line parser and message-number parsing. */
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 

@@ -2,7 +2,7 @@
  * lines, and the listing cross-checks, with every hostile case a server
  * could send (fetchmail's advisories: negative, huge, out-of-range
  * numbers, over-long UIDs, duplicates). */
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /* The POP3 maildrop: snapshot, UIDLs, locking, UPDATE. */
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 #include <unistd.h>

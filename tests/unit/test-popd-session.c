@@ -1,12 +1,12 @@
 /* A whole POP3 session on a socket pair: the server side is the real
  * popd_session_run() in a thread, the client side speaks POP3 by hand. */
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "conf/config.h"
+#include "conf/hmconfig.h"
 #include "lib/base64.h"
 #include "lib/conn.h"
 #include "popd/session.h"

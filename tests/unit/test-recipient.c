@@ -1,11 +1,11 @@
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 
 #include <glib.h>
 #include <glib/gstdio.h>
 
-#include "conf/config.h"
+#include "conf/hmconfig.h"
 #include "deliver/deliver.h"
 #include "testutil.h"
 

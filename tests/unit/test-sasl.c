@@ -1,6 +1,6 @@
 /* SASL PLAIN: the RFC 4616 examples, authzid present and empty, the
  * encoder, and every rejection. */
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 

@@ -3,7 +3,7 @@
  * server thread on 127.0.0.1: pipelined order, dot-stuffing, LMTP
  * per-recipient replies, refusals and RSET, broken servers, timeouts,
  * STARTTLS and AUTH PLAIN. */
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 

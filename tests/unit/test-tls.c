@@ -1,6 +1,6 @@
 /* TLS client verification against a real handshake with lib/'s TLS server:
  * chain + name, self-signed refusal naming the pin, pins, TLS 1.2 minimum. */
-#include "config.h"
+#include <config.h>
 
 #include <string.h>
 #include <sys/socket.h>

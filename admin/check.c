@@ -1,12 +1,11 @@
 /* `homemail check`: validate the configuration and summarise it. */
-/* <config.h>, not "config.h": the quoted form would find conf/config.h. */
 #include <config.h>
 
 #include <stdio.h>
 #include <string.h>
 
-#include "conf/commands.h"
-#include "conf/config.h"
+#include "admin/commands.h"
+#include "conf/hmconfig.h"
 
 static const char *
 tls_name(HmTlsMode m)

@@ -5,7 +5,7 @@
 
 #include <glib.h>
 
-#include "conf/config.h"
+#include "conf/hmconfig.h"
 
 /* What the global options (before the subcommand) set. */
 typedef struct {

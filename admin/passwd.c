@@ -1,7 +1,6 @@
 /* `homemail passwd USER`: set a user's password hash in the config file.
  * The file is edited as text, not re-serialised, so that its comments and
  * layout survive; libconfig only tells us on which line the setting is. */
-/* <config.h>, not "config.h": the quoted form would find conf/config.h. */
 #include <config.h>
 
 #include <errno.h>
@@ -17,8 +16,8 @@
 #include "lib/atomic.h"
 #include "lib/error.h"
 #include "lib/passwd.h"
-#include "conf/commands.h"
-#include "conf/config.h"
+#include "admin/commands.h"
+#include "conf/hmconfig.h"
 
 /* Longer than any passphrase a person types, short enough that a runaway
  * pipe into --stdin is refused rather than hashed. */

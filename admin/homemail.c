@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "lib/log.h"
-#include "conf/commands.h"
-#include "conf/config.h"
+#include "admin/commands.h"
+#include "conf/hmconfig.h"
 
 typedef struct {
 	const char *name;
