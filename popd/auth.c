@@ -19,20 +19,26 @@ find_user(const HmConfig *cfg, const char *name)
 	return hm_config_find_user(cfg, local);
 }
 
+char *
+popd_auth_dummy_hash(const HmConfig *cfg)
+{
+	const char *like = NULL;
+
+	for (gsize i = 0; i < cfg->n_users && like == NULL; i++)
+		like = cfg->users[i].password_hash;
+	return hm_password_dummy_hash(like != NULL ? like : "$y$j9T$");
+}
+
 const HmUserConf *
-popd_auth_check(const HmConfig *cfg, const char *name, const char *password)
+popd_auth_check(const HmConfig *cfg, const char *dummy_hash, const char *name,
+                const char *password)
 {
 	const HmUserConf *u = find_user(cfg, name);
-	const char *like = NULL;
-	g_autofree char *dummy = NULL;
 
 	if (u != NULL && u->password_hash != NULL)
 		return hm_password_verify(u->password_hash, password) ? u : NULL;
 	/* Burn the same time as a real check would. */
-	for (gsize i = 0; i < cfg->n_users && like == NULL; i++)
-		like = cfg->users[i].password_hash;
-	dummy = hm_password_dummy_hash(like != NULL ? like : "$y$j9T$");
-	if (dummy != NULL)
-		hm_password_verify(dummy, password);
+	if (dummy_hash != NULL)
+		hm_password_verify(dummy_hash, password);
 	return NULL;
 }

@@ -19,10 +19,14 @@
  * real user barely notices. Each session is its own process, so the
  * sleep holds up no one else. */
 #define POPD_AUTH_FAIL_DELAY_MS 2000
-/* Failed logins from one address within the window before that address
- * is refused new connections for the rest of the window. */
+/* Failed logins from one address within the window (counted over all its
+ * sessions) before that address may not try again, and is refused new
+ * connections, for the rest of the window. */
 #define POPD_MAX_AUTH_FAILS_PER_IP 10
 #define POPD_AUTH_FAIL_WINDOW_S 300
+/* Longest a login waits for the password checks of the same address's
+ * other sessions to end (see hm_login_bar_begin()). */
+#define POPD_AUTH_BAR_WAIT_MS (30 * 1000)
 /* Concurrent sessions: in total, and from one address (a LAN host runs
  * a few clients; 64 still lets a busy office NAT through). */
 #define POPD_MAX_SESSIONS 256

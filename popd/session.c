@@ -27,6 +27,10 @@ typedef struct {
 	PopdMailbox *mb;
 	guint bad_commands;
 	guint auth_fails;
+	/* The last line was AUTH with a mechanism and no initial response, and
+	 * its continuation has not been read: the next line is a credential,
+	 * even when the AUTH was refused (clients send it anyway). */
+	gboolean secret_next;
 	gboolean done;             /* QUIT answered, or the session must end */
 } Session;
 
@@ -77,16 +81,24 @@ open_maildrop(Session *s, const HmUserConf *u)
 static int
 login(Session *s, const char *name, const char *password)
 {
+	HmLoginBar *bar = s->p->bar;
 	const HmUserConf *u = NULL;
 
+	/* Reserved before the check, so the sessions of one address together
+	 * get no more answers than the bar allows. */
+	if (bar != NULL && !hm_login_bar_begin(bar, s->p->peer, POPD_AUTH_BAR_WAIT_MS)) {
+		hm_info("popd[%s] login refused peer=%s: too many failed logins", s->id, s->p->peer);
+		reply(s, "-ERR [AUTH] Too many failed logins, try again later.");
+		return -1;
+	}
 	if (strlen(name) <= POPD_CRED_MAX && strlen(password) <= POPD_CRED_MAX)
-		u = popd_auth_check(s->p->cfg, name, password);
+		u = popd_auth_check(s->p->cfg, s->p->dummy_hash, name, password);
+	if (bar != NULL)
+		hm_login_bar_end(bar, s->p->peer, u == NULL);
 	if (u != NULL)
 		return open_maildrop(s, u);
 	s->auth_fails++;
 	hm_info("popd[%s] login failed peer=%s", s->id, s->p->peer);
-	if (s->p->auth_failed != NULL)
-		s->p->auth_failed(s->p->data);
 	/* One process per session: this sleep delays only this client. */
 	g_usleep((gulong)s->p->auth_fail_delay_ms * 1000);
 	if (reply(s, "-ERR [AUTH] Authentication failed.") < 0)
@@ -167,6 +179,7 @@ sasl_response(Session *s, int *rc)
 		return NULL;
 	}
 	st = hm_conn_read_line(s->conn, POPD_SASL_LINE_MAX, 0, &line, &err);
+	s->secret_next = FALSE;
 	if (st != HM_IO_OK) {
 		*rc = st == HM_IO_TOO_LONG ? reply(s, "-ERR Response too long.") : -1;
 		return NULL;
@@ -413,6 +426,62 @@ dispatch(Session *s, char *line)
 	return bad_command(s) ? -1 : 0;
 }
 
+/* The command of the table whose name is the n letters at line, or NULL. */
+static const char *
+known_keyword(const char *line, gsize n)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(commands); i++)
+		if (strlen(commands[i].name) == n &&
+		    g_ascii_strncasecmp(commands[i].name, line, n) == 0)
+			return commands[i].name;
+	return NULL;
+}
+
+/* TRUE when rest (" ARG ARG") holds only spaces and digits. */
+static gboolean
+numeric_args(const char *rest)
+{
+	return strspn(rest, " 0123456789") == strlen(rest);
+}
+
+/* The form of a client line that the -v log may show. Lines carry
+ * passwords, and clients err (PASS with a tab, a password sent after a
+ * refused AUTH, two commands in one line split by a bare CR), so the log
+ * shows only what is known to be harmless: a command keyword, the
+ * mechanism of AUTH, and after login numeric arguments; anything else is
+ * "********". secret: the line answers an AUTH challenge. */
+static char *
+shown_line(const Session *s, const char *line, gboolean secret)
+{
+	gsize n = 0, mech;
+	const char *kw, *rest;
+
+	while (n < 4 && g_ascii_isalpha(line[n]))
+		n++;
+	kw = secret || g_ascii_isalpha(line[n]) ? NULL : known_keyword(line, n);
+	if (kw == NULL)
+		return g_strdup("********");
+	rest = line + n;
+	if (*rest == '\0' || (s->state == ST_TRANSACTION && numeric_args(rest)))
+		return g_strconcat(kw, rest, NULL);
+	mech = strspn(rest + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
+	if (strcmp(kw, "AUTH") == 0 && *rest == ' ' && mech > 0 && mech <= 20)
+		return g_strdup_printf("AUTH %.*s%s", (int)mech, rest + 1,
+		                       rest[1 + mech] != '\0' ? " ********" : "");
+	return g_strconcat(kw, " ********", NULL);
+}
+
+/* TRUE for "AUTH MECH" without an initial response: the client's next
+ * line will be its response. */
+static gboolean
+awaits_sasl_response(const char *line)
+{
+	const char *sp = strchr(line, ' ');
+
+	return sp != NULL && sp - line == 4 && g_ascii_strncasecmp(line, "AUTH", 4) == 0 &&
+	       sp[1] != '\0' && strchr(sp + 1, ' ') == NULL;
+}
+
 /* Reads and serves commands until the session ends. */
 static int
 serve(Session *s)
@@ -421,6 +490,7 @@ serve(Session *s)
 		g_autoptr(GError) err = NULL;
 		HmLine line;
 		HmIoStatus st;
+		gboolean secret;
 
 		/* Replies to pipelined commands go out together, once the
 		 * client has nothing more queued (RFC 2449 PIPELINING). */
@@ -431,6 +501,7 @@ serve(Session *s)
 		st = hm_conn_read_line(s->conn, POPD_LINE_MAX, 0, &line, &err);
 		if (st == HM_IO_TOO_LONG || st == HM_IO_NUL) {
 			reply(s, "-ERR %s", st == HM_IO_NUL ? "NUL byte in command." : "Input line too long.");
+			s->secret_next = FALSE;
 			if (bad_command(s))
 				break;
 			continue;
@@ -441,8 +512,10 @@ serve(Session *s)
 		}
 		if (st != HM_IO_OK)
 			return -1;
+		secret = s->secret_next;
+		s->secret_next = awaits_sasl_response(line.data);
 		if (hm_log_debug_enabled()) {
-			g_autofree char *shown = hm_log_mask_line(line.data, FALSE);
+			g_autofree char *shown = shown_line(s, line.data, secret);
 
 			hm_debug("popd[%s] C: %s", s->id, shown);
 		}

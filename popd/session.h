@@ -10,16 +10,18 @@
 
 #include "conf/hmconfig.h"
 #include "lib/conn.h"
+#include "lib/loginbar.h"
 
 typedef struct {
 	const HmConfig *cfg;
 	SSL_CTX *tls_ctx;        /* offers STLS when not NULL */
 	gboolean plaintext_ok;   /* the peer is in popd.allow_plaintext_from */
 	const char *peer;        /* the peer's address, for the log */
-	/* Called after each failed login (the server counts them per
-	 * address); may be NULL. */
-	void (*auth_failed)(gpointer data);
-	gpointer data;
+	/* The failed-login bar every session of the server shares (each
+	 * password check is reserved in it first); NULL: none (tests). */
+	HmLoginBar *bar;
+	/* See popd_auth_check(). */
+	const char *dummy_hash;
 	/* Delay before a failed login is answered (tests shorten it). */
 	guint auth_fail_delay_ms;
 } PopdSessionParams;

@@ -1,0 +1,68 @@
+/* The skeleton of homemail's servers (popd, the relay): listeners, one
+ * process per session, caps on sessions in total and per client address,
+ * the failed-login bar shared by all sessions, signal handling, and the
+ * drop of privileges once the listeners are open. The protocol is the
+ * caller's: it gets a connection in a process of its own. */
+#ifndef HM_SERVER_H
+#define HM_SERVER_H
+
+#include <sys/socket.h>
+
+#include <glib.h>
+#include <openssl/ssl.h>
+
+#include "conn.h"
+#include "loginbar.h"
+#include "net.h"
+
+/* Who a session talks to and how it came in. */
+typedef struct {
+	const struct sockaddr *addr;
+	const char *ip;              /* numeric, for logs and the bar */
+	const HmListenSpec *listen;  /* the listener it came through */
+} HmServerPeer;
+
+/* Serves one client on conn (TLS already running for implicit-TLS
+ * listeners), in a process of its own. Returns the exit status of that
+ * process (0 after an orderly end). */
+typedef int (*HmServerSessionFunc)(HmConn *conn, const HmServerPeer *peer, gpointer data);
+
+typedef struct {
+	const char *name;            /* "popd": prefix of the log lines */
+	const HmListenSpec *listen;  /* numeric addresses (hm_listen_open) */
+	gsize n_listen;
+	SSL_CTX *tls_ctx;            /* for "/tls" listeners; NULL when none is configured */
+	guint max_sessions;          /* in total */
+	guint max_sessions_per_ip;
+	guint max_auth_fails;        /* per address within auth_fail_window_s */
+	guint auth_fail_window_s;
+	int handshake_timeout_ms;    /* for implicit TLS, before the session runs */
+	const char *run_as;          /* user to drop to after listening; NULL: stay */
+	/* What a client refused without a session is told (one line with its
+	 * CRLF; not sent on implicit-TLS listeners, which have no TLS yet):
+	 * over the session caps, or while its address is barred. */
+	const char *busy_reply;
+	const char *barred_reply;
+	HmServerSessionFunc session;
+	gpointer data;
+} HmServerParams;
+
+typedef struct HmServer HmServer;
+
+/* Opens every listener and the failed-login bar, then (started as root
+ * with run_as set) drops to that user. Nothing is served yet. Returns NULL
+ * with *err when a listener cannot be opened or the drop fails. */
+HmServer *hm_server_new(const HmServerParams *params, GError **err);
+
+/* The bar the sessions share: a session calls hm_login_bar_begin() and
+ * hm_login_bar_end() around each password check. */
+HmLoginBar *hm_server_login_bar(HmServer *sv);
+
+/* Accepts and forks sessions until SIGTERM or SIGINT, then sends SIGTERM
+ * to the sessions still running and waits up to 5 s for them. */
+void hm_server_run(HmServer *sv);
+
+/* Closes the listeners and frees. NULL-safe. */
+void hm_server_free(HmServer *sv);
+
+#endif

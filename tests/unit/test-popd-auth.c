@@ -1,0 +1,104 @@
+/* popd's password check (popd/auth.c): users by name and local address,
+ * and the same cost whether or not the user exists. */
+#include <config.h>
+
+#include <crypt.h>
+#include <string.h>
+
+#include "conf/hmconfig.h"
+#include "popd/auth.h"
+#include "testutil.h"
+
+/* sha512-crypt with many rounds: one check takes tens of milliseconds,
+ * far above the noise of the rest of popd_auth_check(). */
+#define SETTING "$6$rounds=150000$unitsalt$"
+
+static HmConfig *
+load(const char *hash, char **dir)
+{
+	g_autofree char *conf = NULL, *text = NULL;
+	HmConfig *cfg;
+
+	*dir = hm_test_tmpdir("hm-popd-auth");
+	conf = g_build_filename(*dir, "t.conf", NULL);
+	text = g_strdup_printf("hostname = \"box.example\";\n"
+	                       "local_domains = [ \"home.example\" ];\n"
+	                       "users = ( { name = \"alice\"; password = \"%s\"; } );\n", hash);
+	g_assert_true(g_file_set_contents(conf, text, -1, NULL));
+	cfg = hm_config_load(conf, hm_test_ignore_warning, NULL, NULL);
+	g_assert_nonnull(cfg);
+	return cfg;
+}
+
+static void
+test_names(void)
+{
+	g_autofree char *dir = NULL;
+	struct crypt_data cd = { 0 };
+	g_autofree char *hash = g_strdup(crypt_r("pw", "$6$unitsalt$", &cd));
+	g_autoptr(HmConfig) cfg = load(hash, &dir);
+	g_autofree char *dummy = popd_auth_dummy_hash(cfg);
+
+	g_assert_nonnull(popd_auth_check(cfg, dummy, "alice", "pw"));
+	g_assert_nonnull(popd_auth_check(cfg, dummy, "alice@HOME.example", "pw"));
+	g_assert_null(popd_auth_check(cfg, dummy, "alice@other.example", "pw"));
+	g_assert_null(popd_auth_check(cfg, dummy, "alice", "wrong"));
+	g_assert_null(popd_auth_check(cfg, dummy, "bob", "pw"));
+	/* The dummy hash matches no password, not even an empty one. */
+	g_assert_null(popd_auth_check(cfg, dummy, "bob", ""));
+	hm_test_remove_tree(dir);
+}
+
+static gint64
+median_us(const HmConfig *cfg, const char *dummy, const char *name)
+{
+	gint64 t[5];
+
+	for (int i = 0; i < 5; i++) {
+		gint64 t0 = g_get_monotonic_time();
+
+		g_assert_null(popd_auth_check(cfg, dummy, name, "wrong"));
+		t[i] = g_get_monotonic_time() - t0;
+	}
+	for (int i = 0; i < 5; i++)  /* sort five numbers */
+		for (int j = i + 1; j < 5; j++)
+			if (t[j] < t[i]) {
+				gint64 x = t[i];
+
+				t[i] = t[j];
+				t[j] = x;
+			}
+	return t[2];
+}
+
+/* An unknown user costs one hash computation, like a known one with a
+ * wrong password (it cost two, hashing the dummy at each login, so the
+ * answer's timing told whether a name exists). */
+static void
+test_same_cost(void)
+{
+	g_autofree char *dir = NULL;
+	struct crypt_data cd = { 0 };
+	g_autofree char *hash = g_strdup(crypt_r("pw", SETTING, &cd));
+	g_autoptr(HmConfig) cfg = load(hash, &dir);
+	g_autofree char *dummy = popd_auth_dummy_hash(cfg);
+	gint64 known, unknown;
+
+	g_assert_true(g_str_has_prefix(dummy, "$6$rounds=150000$"));
+	known = median_us(cfg, dummy, "alice");
+	unknown = median_us(cfg, dummy, "nosuchuser");
+	g_test_message("known %" G_GINT64_FORMAT " us, unknown %" G_GINT64_FORMAT " us", known,
+	               unknown);
+	g_assert_cmpfloat((double)unknown / (double)known, <, 1.4);
+	g_assert_cmpfloat((double)unknown / (double)known, >, 0.7);
+	hm_test_remove_tree(dir);
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/popd-auth/names", test_names);
+	g_test_add_func("/popd-auth/same-cost", test_same_cost);
+	return g_test_run();
+}
