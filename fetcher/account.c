@@ -10,6 +10,7 @@
 #include "lib/error.h"
 #include "lib/header.h"
 #include "lib/log.h"
+#include "lib/received.h"
 #include "lib/tls.h"
 
 /* One folder pass. */
@@ -97,38 +98,19 @@ envelope_sender(const HmAccountConf *acct, const char *msg, gsize len, char **me
 	return g_strdup_printf("%s@%s", acct->user, acct->host);
 }
 
-/* RFC 5322 date in the C locale, whatever the process locale says. */
-static void
-append_date(GString *out)
-{
-	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-		                              "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	time_t now = time(NULL);
-	struct tm tm;
-	long off;
-
-	localtime_r(&now, &tm);
-	off = tm.tm_gmtoff / 60;
-	g_string_append_printf(out, "%s, %d %s %d %02d:%02d:%02d %c%02ld%02ld",
-	                       days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
-	                       tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
-	                       off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60);
-}
-
 static void
 append_received(GString *out, const FolderRun *r, const char *rcpt)
 {
 	const HmAccount *a = r->a;
+	g_autofree char *comment = g_strdup_printf("homemail-fetcher, account %s", a->acct->name);
+	const char *with = a->acct->protocol == HM_PROTO_IMAP ? (r->tls ? "IMAPS" : "IMAP")
+	                                                      : (r->tls ? "POP3S" : "POP3");
+	HmReceived rcv = {
+		.from = a->acct->host, .by = a->cfg->hostname, .comment = comment, .with = with,
+		.for_addr = rcpt,
+	};
 
-	g_string_append_printf(out,
-	                       "Received: from %s\r\n\tby %s (homemail-fetcher, account %s) with %s%s\r\n"
-	                       "\tfor <%s>; ",
-	                       a->acct->host, a->cfg->hostname, a->acct->name,
-	                       a->acct->protocol == HM_PROTO_IMAP ? "IMAP" : "POP3",
-	                       r->tls ? "S" : "", rcpt);
-	append_date(out);
-	g_string_append(out, "\r\n");
+	hm_received_append(out, &rcv, time(NULL));
 }
 
 /* Hands the message over; with staged set (group commit) it is only

@@ -61,10 +61,5 @@ hm_fetch_may_send_password(const HmFetchParams *p, HmConn *conn)
 void
 hm_fetch_trace(const HmFetchParams *p, gboolean from_client, const char *line)
 {
-	g_autofree char *safe = NULL;
-
-	if (!hm_log_debug_enabled())
-		return;
-	safe = hm_log_mask_line(line, FALSE);
-	hm_debug("%s: %s %s", p->acct->name, from_client ? "C:" : "S:", safe);
+	hm_log_trace(from_client, line, "%s", p->acct->name);
 }

@@ -76,12 +76,8 @@ static void
 trace(gboolean from_client, const char *line, gpointer data)
 {
 	const HmInjector *inj = data;
-	g_autofree char *safe = NULL;
 
-	if (!hm_log_debug_enabled())
-		return;
-	safe = hm_log_mask_line(line, FALSE);
-	hm_debug("inject %s: %s %s", inj->describe, from_client ? "C:" : "S:", safe);
+	hm_log_trace(from_client, line, "inject %s", inj->describe);
 }
 
 /* Connects, reads the greeting and says EHLO/LHLO with our host name. */

@@ -116,3 +116,18 @@ hm_log_mask_line(const char *line, gboolean in_sasl)
 		g_string_append(out, "********");
 	return g_string_free(out, FALSE);
 }
+
+void
+hm_log_trace(gboolean from_client, const char *line, const char *fmt, ...)
+{
+	g_autofree char *who = NULL, *safe = NULL;
+	va_list ap;
+
+	if (!hm_log_debug_enabled())
+		return;
+	va_start(ap, fmt);
+	who = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	safe = hm_log_mask_line(line, FALSE);
+	hm_log(HM_LOG_DEBUG, "%s: %s %s", who, from_client ? "C:" : "S:", safe);
+}

@@ -35,4 +35,10 @@ gboolean hm_log_debug_enabled(void);
  * "********"; control characters are shown as '?'. */
 char *hm_log_mask_line(const char *line, gboolean in_sasl);
 
+/* The protocol trace of the clients (-v): logs one line sent (from_client)
+ * or received at DEBUG as "WHO: C: line" / "WHO: S: line", WHO from fmt,
+ * the line through hm_log_mask_line(). Costs nothing when DEBUG is off. */
+void hm_log_trace(gboolean from_client, const char *line, const char *fmt, ...)
+    G_GNUC_PRINTF(3, 4);
+
 #endif
