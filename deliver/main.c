@@ -11,6 +11,7 @@
 
 #include "conf/hmconfig.h"
 #include "deliver/deliver.h"
+#include "lib/atomic.h"
 #include "lib/log.h"
 
 #define EX_OK_ 0
@@ -74,33 +75,24 @@ parse_options(int *argc, char ***argv, Opts *o)
 	return EX_OK_;
 }
 
-/* Reads stdin whole, refusing more than max bytes. */
-static GByteArray *
+/* Reads stdin whole, refusing more than max bytes (a malformed message
+ * for the MTA, which then bounces it; a read error is temporary). */
+static GBytes *
 read_message(guint64 max, GError **err)
 {
-	g_autoptr(GByteArray) buf = g_byte_array_sized_new(64 * 1024);
-	guint8 chunk[65536];
+	g_autoptr(GError) rerr = NULL;
+	GBytes *msg = hm_read_fd(STDIN_FILENO, (gsize)MIN(max, G_MAXSIZE), "stdin", &rerr);
 
-	for (;;) {
-		ssize_t n = read(STDIN_FILENO, chunk, sizeof(chunk));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			g_set_error(err, HM_DELIVER_ERROR, HM_DELIVER_ERROR_TEMP,
-			            "reading the message: %s", g_strerror(errno));
-			return NULL;
-		}
-		if (n == 0)
-			return g_steal_pointer(&buf);
-		if ((guint64)n > max - buf->len) {
-			g_set_error(err, HM_DELIVER_ERROR, HM_DELIVER_ERROR_MALFORMED,
-			            "message larger than relay.max_message_size (%" G_GUINT64_FORMAT
-			            " bytes)", max);
-			return NULL;
-		}
-		g_byte_array_append(buf, chunk, (guint)n);
-	}
+	if (msg != NULL)
+		return msg;
+	if (errno == EFBIG)
+		g_set_error(err, HM_DELIVER_ERROR, HM_DELIVER_ERROR_MALFORMED,
+		            "message larger than relay.max_message_size (%" G_GUINT64_FORMAT " bytes)",
+		            max);
+	else
+		g_set_error(err, HM_DELIVER_ERROR, HM_DELIVER_ERROR_TEMP, "reading the message: %s",
+		            rerr->message);
+	return NULL;
 }
 
 /* The one-line reason the MTA shows in its log or bounce. */
@@ -146,7 +138,7 @@ strip_angle(const char *s)
 
 static int
 deliver_one(const HmConfig *cfg, const Opts *o, const char *who, gboolean is_rcpt,
-            const GByteArray *msg, GHashTable *done)
+            GBytes *msg, GHashTable *done)
 {
 	g_autoptr(GError) err = NULL;
 	g_autofree char *user = hm_recipient_resolve(cfg, who, &err);
@@ -154,19 +146,22 @@ deliver_one(const HmConfig *cfg, const Opts *o, const char *who, gboolean is_rcp
 	g_autofree char *sender = o->sender != NULL ? strip_angle(o->sender) : NULL;
 	g_autofree char *addr = strip_angle(who);
 	const char *rcpt = strchr(addr, '@') != NULL ? addr : NULL;
+	gsize len;
+	const char *data = g_bytes_get_data(msg, &len);
 
 	if (user == NULL)
 		return fail(o, err);
 	/* One copy per user, however many of its addresses were named. */
 	if (g_hash_table_contains(done, user))
 		return EX_OK_;
-	if (hm_deliver_message(cfg, user, rcpt, sender, NULL, 0, (const char *)msg->data, msg->len,
+	if (hm_deliver_message(cfg, user, rcpt, sender, NULL, 0, data != NULL ? data : "", len,
 	                       &where, &err) < 0)
 		return fail(o, err);
 	/* On stderr the MTA reads our output as the failure reason (Postfix
 	 * puts it in the bounce), so successes show there only with -v. */
-	hm_log(o->use_syslog ? HM_LOG_INFO : HM_LOG_DEBUG, "delivered %s=%s user=%s file=%s size=%u",
-	       is_rcpt ? "rcpt" : "d", who, user, where, msg->len);
+	hm_log(o->use_syslog ? HM_LOG_INFO : HM_LOG_DEBUG,
+	       "delivered %s=%s user=%s file=%s size=%" G_GSIZE_FORMAT, is_rcpt ? "rcpt" : "d", who,
+	       user, where, len);
 	g_hash_table_add(done, g_steal_pointer(&user));
 	return EX_OK_;
 }
@@ -175,7 +170,7 @@ static int
 run(Opts *o)
 {
 	g_autoptr(HmConfig) cfg = NULL;
-	g_autoptr(GByteArray) msg = NULL;
+	g_autoptr(GBytes) msg = NULL;
 	g_autoptr(GHashTable) done = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	g_autoptr(GError) err = NULL;
 	int rc = EX_OK_;

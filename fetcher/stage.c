@@ -1,4 +1,3 @@
-#define _GNU_SOURCE
 #include <config.h>
 
 #include <errno.h>
@@ -99,28 +98,25 @@ intent_line(GString *out, const Staged *s)
 }
 
 /* Writes the intent log and makes it durable together with the staged
- * files: syncfs() of every file system involved. */
+ * files: the log is put in place whole (never half-written over an older
+ * one), then syncfs() of every file system involved. */
 static int
 write_intent(HmFetchBatch *b, const char *path, GError **err)
 {
 	g_autoptr(GString) text = g_string_new(NULL);
-	int fd;
+	HmDurable *d;
 
 	for (guint i = 0; i < b->staged->len; i++)
 		intent_line(text, &g_array_index(b->staged, Staged, i));
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		hm_set_error_errno(err, errno, "create %s", path);
+	if ((d = hm_durable_new(path, 0600, err)) == NULL)
+		return -1;
+	if (hm_durable_write(d, text->str, text->len, err) < 0) {
+		hm_durable_abort(d);
 		return -1;
 	}
-	if (hm_write_all(fd, text->str, text->len) < 0 || syncfs(fd) < 0) {
-		hm_set_error_errno(err, errno, "write %s", path);
-		close(fd);
-		unlink(path);
+	if (hm_durable_commit(d, HM_DURABLE_NO_FSYNC | HM_DURABLE_NO_DIRSYNC, err) < 0)
 		return -1;
-	}
-	close(fd);
-	if (hm_injector_sync(b->inj, err) < 0) {
+	if (hm_syncfs(path, err) < 0 || hm_injector_sync(b->inj, err) < 0) {
 		unlink(path);
 		return -1;
 	}

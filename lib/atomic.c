@@ -65,123 +65,200 @@ hm_write_all(int fd, const void *data, gsize len)
 	return 0;
 }
 
-/* Creates a fresh temporary file beside path; returns its fd and name. */
-static int
-temp_open(const char *dir, const char *base, mode_t mode, char **tmp_out, GError **err)
+int
+hm_syncfs(const char *path, GError **err)
 {
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	int saved;
+
+	if (fd < 0) {
+		hm_set_error_errno(err, errno, "open %s", path);
+		return -1;
+	}
+	if (syncfs(fd) < 0) {
+		saved = errno;
+		hm_set_error_errno(err, saved, "syncfs %s", path);
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+struct HmDurable {
+	char *path;
+	char *tmp;
+	int fd;
+};
+
+HmDurable *
+hm_durable_new(const char *path, mode_t mode, GError **err)
+{
+	g_autofree char *dir = g_path_get_dirname(path);
+	g_autofree char *base = g_path_get_basename(path);
+
 	for (int i = 0; i < ATOMIC_NAME_TRIES; i++) {
 		g_autofree char *tmp = g_strdup_printf("%s/.%s.tmp.%ld.%08x", dir, base,
 		                                       (long)getpid(), g_random_int());
-		int fd = open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, mode);
+		int fd = open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, mode);
+		HmDurable *d;
 
-		if (fd >= 0) {
-			*tmp_out = g_steal_pointer(&tmp);
-			return fd;
-		}
-		if (errno != EEXIST) {
+		if (fd < 0 && errno == EEXIST)
+			continue;
+		if (fd < 0) {
 			hm_set_error_errno(err, errno, "create %s", tmp);
-			return -1;
+			return NULL;
 		}
+		/* The umask may have cut bits off the mode given to open(). */
+		if (fchmod(fd, mode) < 0) {
+			hm_set_error_errno(err, errno, "chmod %s", tmp);
+			close(fd);
+			unlink(tmp);
+			return NULL;
+		}
+		d = g_new0(HmDurable, 1);
+		d->path = g_strdup(path);
+		d->tmp = g_steal_pointer(&tmp);
+		d->fd = fd;
+		return d;
 	}
 	hm_set_error_errno(err, EEXIST, "create temporary file in %s", dir);
 	errno = EEXIST;
-	return -1;
+	return NULL;
 }
 
-/* Writes, syncs and closes fd; on failure closes it anyway. */
-static int
-temp_fill(int fd, const char *tmp, const void *data, gsize len, mode_t mode, GError **err)
+int
+hm_durable_write(HmDurable *d, const void *data, gsize len, GError **err)
 {
-	const char *what;
-	int saved;
+	if (hm_write_all(d->fd, data, len) < 0) {
+		hm_set_error_errno(err, errno, "write %s", d->tmp);
+		return -1;
+	}
+	return 0;
+}
 
-	/* The umask may have cut bits off the mode given to open(). */
-	if (fchmod(fd, mode) < 0)
-		what = "chmod";
-	else if (hm_write_all(fd, data, len) < 0)
-		what = "write";
-	else if (fsync(fd) < 0)
-		what = "fsync";
-	else
-		what = NULL;
-	if (what != NULL) {
-		saved = errno;
+void
+hm_durable_abort(HmDurable *d)
+{
+	int saved = errno;
+
+	if (d == NULL)
+		return;
+	if (d->fd >= 0)
+		close(d->fd);
+	unlink(d->tmp);
+	g_free(d->tmp);
+	g_free(d->path);
+	g_free(d);
+	errno = saved;
+}
+
+/* Syncs (unless told not to) and closes the file; -1 with *err. */
+static int
+durable_close(HmDurable *d, guint flags, GError **err)
+{
+	int fd = d->fd;
+
+	d->fd = -1;
+	if (!(flags & HM_DURABLE_NO_FSYNC) && fsync(fd) < 0) {
+		int saved = errno;
+
+		hm_set_error_errno(err, saved, "fsync %s", d->tmp);
 		close(fd);
-		hm_set_error_errno(err, saved, "%s %s", what, tmp);
 		errno = saved;
 		return -1;
 	}
 	/* NFS and some FUSE file systems report write errors only at close. */
 	if (close(fd) < 0) {
-		hm_set_error_errno(err, errno, "close %s", tmp);
+		hm_set_error_errno(err, errno, "close %s", d->tmp);
 		return -1;
 	}
 	return 0;
 }
 
 int
-hm_atomic_write(const char *path, const void *data, gsize len, mode_t mode, GError **err)
+hm_durable_commit(HmDurable *d, guint flags, GError **err)
 {
-	g_autofree char *dir = g_path_get_dirname(path);
-	g_autofree char *base = g_path_get_basename(path);
-	g_autofree char *tmp = NULL;
-	int fd, saved;
+	g_autofree char *dir = g_path_get_dirname(d->path);
+	int rc;
 
-	fd = temp_open(dir, base, mode, &tmp, err);
-	if (fd < 0)
+	if (durable_close(d, flags, err) < 0) {
+		hm_durable_abort(d);
 		return -1;
-	if (temp_fill(fd, tmp, data, len, mode, err) < 0)
-		goto fail;
-	if (rename(tmp, path) < 0) {
-		hm_set_error_errno(err, errno, "rename %s to %s", tmp, path);
-		goto fail;
 	}
+	rc = (flags & HM_DURABLE_LINK) ? link(d->tmp, d->path) : rename(d->tmp, d->path);
+	if (rc < 0) {
+		hm_set_error_errno(err, errno, "%s %s to %s", (flags & HM_DURABLE_LINK) ? "link" : "rename",
+		                   d->tmp, d->path);
+		hm_durable_abort(d);
+		return -1;
+	}
+	if (flags & HM_DURABLE_LINK)
+		unlink(d->tmp);
+	g_free(d->tmp);
+	g_free(d->path);
+	g_free(d);
 	/* Past the rename the new content is in place; a failed directory
 	 * fsync is still an error because durability is not guaranteed. */
-	return hm_fsync_dir(dir, err);
+	return (flags & HM_DURABLE_NO_DIRSYNC) ? 0 : hm_fsync_dir(dir, err);
+}
 
-fail:
-	saved = errno;
-	unlink(tmp);
-	errno = saved;
-	return -1;
+int
+hm_atomic_write(const char *path, const void *data, gsize len, mode_t mode, GError **err)
+{
+	HmDurable *d = hm_durable_new(path, mode, err);
+
+	if (d == NULL)
+		return -1;
+	if (hm_durable_write(d, data, len, err) < 0) {
+		hm_durable_abort(d);
+		return -1;
+	}
+	return hm_durable_commit(d, 0, err);
 }
 
 GBytes *
-hm_read_file(const char *path, gsize max, GError **err)
+hm_read_fd(int fd, gsize max, const char *what, GError **err)
 {
 	g_autoptr(GByteArray) buf = g_byte_array_new();
-	guint8 chunk[8192];
-	int fd, saved;
+	guint8 chunk[65536];
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		hm_set_error_errno(err, errno, "open %s", path);
-		return NULL;
-	}
 	for (;;) {
 		ssize_t n = read(fd, chunk, sizeof(chunk));
 
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			saved = errno;
-			hm_set_error_errno(err, saved, "read %s", path);
-			close(fd);
-			errno = saved;
+			hm_set_error_errno(err, errno, "read %s", what);
 			return NULL;
 		}
 		if (n == 0)
-			break;
+			return g_byte_array_free_to_bytes(g_steal_pointer(&buf));
 		if ((gsize)n > max - buf->len) {
-			close(fd);
 			g_set_error(err, HM_ERROR, HM_ERROR_FAILED,
-			            "%s is larger than %" G_GSIZE_FORMAT " bytes", path, max);
+			            "%s is larger than %" G_GSIZE_FORMAT " bytes", what, max);
 			errno = EFBIG;
 			return NULL;
 		}
 		g_byte_array_append(buf, chunk, (guint)n);
 	}
+}
+
+GBytes *
+hm_read_file(const char *path, gsize max, GError **err)
+{
+	GBytes *b;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int saved;
+
+	if (fd < 0) {
+		hm_set_error_errno(err, errno, "open %s", path);
+		return NULL;
+	}
+	b = hm_read_fd(fd, max, path, err);
+	saved = errno;
 	close(fd);
-	return g_byte_array_free_to_bytes(g_steal_pointer(&buf));
+	errno = saved;
+	return b;
 }

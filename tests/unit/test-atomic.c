@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -229,6 +230,103 @@ test_read_file(void)
 	hm_test_remove_tree(dir);
 }
 
+/* The streaming form: written in pieces, invisible until committed,
+ * replacing (rename) or refusing to replace (link) what is there. */
+static void
+test_durable(void)
+{
+	g_autofree char *dir = hm_test_tmpdir("hm-atomic");
+	g_autofree char *path = g_build_filename(dir, "q", NULL);
+	g_autofree char *names = NULL;
+	g_autoptr(GError) err = NULL;
+	HmDurable *d = hm_durable_new(path, 0640, NULL);
+	struct stat st;
+
+	g_assert_nonnull(d);
+	g_assert_cmpint(hm_durable_write(d, "one ", 4, NULL), ==, 0);
+	g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
+	g_assert_cmpint(hm_durable_write(d, "two", 3, NULL), ==, 0);
+	g_assert_cmpint(hm_durable_commit(d, 0, NULL), ==, 0);
+	assert_content(path, "one two");
+	g_assert_cmpint(stat(path, &st), ==, 0);
+	g_assert_cmpint(st.st_mode & 0777, ==, 0640);
+	/* Replaced whole by a second one, even without its own syncs. */
+	d = hm_durable_new(path, 0600, NULL);
+	g_assert_cmpint(hm_durable_write(d, "three", 5, NULL), ==, 0);
+	g_assert_cmpint(hm_durable_commit(d, HM_DURABLE_NO_FSYNC | HM_DURABLE_NO_DIRSYNC, NULL),
+	                ==, 0);
+	g_assert_cmpint(hm_syncfs(dir, NULL), ==, 0);
+	assert_content(path, "three");
+	/* link: an existing name is never replaced, and no temp file stays. */
+	d = hm_durable_new(path, 0600, NULL);
+	g_assert_cmpint(hm_durable_write(d, "four", 4, NULL), ==, 0);
+	g_assert_cmpint(hm_durable_commit(d, HM_DURABLE_LINK, &err), ==, -1);
+	g_assert_cmpint(errno, ==, EEXIST);
+	g_assert_error(err, HM_ERROR, HM_ERROR_IO);
+	assert_content(path, "three");
+	/* Aborted: nothing left. */
+	d = hm_durable_new(path, 0600, NULL);
+	g_assert_cmpint(hm_durable_write(d, "five", 4, NULL), ==, 0);
+	hm_durable_abort(d);
+	g_assert_cmpint(g_unlink(path), ==, 0);
+	d = hm_durable_new(path, 0600, NULL);
+	g_assert_cmpint(hm_durable_commit(d, HM_DURABLE_LINK, NULL), ==, 0);
+	assert_content(path, "");
+	names = hm_test_dir_list(dir);
+	g_assert_cmpstr(names, ==, "q");
+	hm_test_remove_tree(dir);
+}
+
+static void
+test_syncfs(void)
+{
+	g_autofree char *dir = hm_test_tmpdir("hm-atomic");
+	g_autofree char *missing = g_build_filename(dir, "missing", NULL);
+	g_autoptr(GError) err = NULL;
+
+	g_assert_cmpint(hm_syncfs(dir, NULL), ==, 0);
+	g_assert_cmpint(hm_syncfs(missing, &err), ==, -1);
+	g_assert_error(err, HM_ERROR, HM_ERROR_IO);
+	hm_test_remove_tree(dir);
+}
+
+/* Reading a stream of unknown length (deliver's stdin): whole, or the
+ * limit named, with EFBIG. */
+static void
+test_read_fd(void)
+{
+	int p[2];
+	g_autoptr(GBytes) b = NULL, big = NULL;
+	g_autoptr(GError) err = NULL;
+	g_autofree char *data = g_malloc(200000);
+	int status;
+	pid_t pid;
+
+	memset(data, 'x', 200000);
+	g_assert_cmpint(pipe(p), ==, 0);
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		_exit(hm_write_all(p[1], data, 200000) < 0);
+	}
+	close(p[1]);
+	b = hm_read_fd(p[0], 200000, "pipe", NULL);
+	close(p[0]);
+	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+	g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	g_assert_nonnull(b);
+	g_assert_cmpmem(g_bytes_get_data(b, NULL), g_bytes_get_size(b), data, 200000);
+	g_assert_cmpint(pipe(p), ==, 0);
+	g_assert_cmpint(write(p[1], "0123456789", 10), ==, 10);
+	close(p[1]);
+	big = hm_read_fd(p[0], 9, "stdin", &err);
+	close(p[0]);
+	g_assert_null(big);
+	g_assert_cmpint(errno, ==, EFBIG);
+	g_assert_error(err, HM_ERROR, HM_ERROR_FAILED);
+	g_assert_nonnull(strstr(err->message, "stdin is larger than 9 bytes"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -243,5 +341,8 @@ main(int argc, char **argv)
 	g_test_add_func("/atomic/enospc", test_enospc);
 	g_test_add_func("/atomic/fsync-dir", test_fsync_dir);
 	g_test_add_func("/atomic/read-file", test_read_file);
+	g_test_add_func("/atomic/durable", test_durable);
+	g_test_add_func("/atomic/syncfs", test_syncfs);
+	g_test_add_func("/atomic/read-fd", test_read_fd);
 	return g_test_run();
 }
