@@ -3,7 +3,7 @@
 
 #include <stdio.h>
 
-#include "conf/hmconfig.h"
+#include "conf/program.h"
 #include "fetcher/daemon.h"
 #include "lib/log.h"
 #include "lib/privs.h"
@@ -20,40 +20,32 @@ find_account(const HmConfig *cfg, const char *name)
 int
 main(int argc, char **argv)
 {
-	g_autofree char *conf_path = NULL, *only = NULL;
-	gboolean verbose = FALSE, version = FALSE, once = FALSE;
-	GOptionEntry entries[] = {
-		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &conf_path, "configuration file", "FILE" },
+	g_autofree char *only = NULL;
+	gboolean once = FALSE;
+	const GOptionEntry entries[] = {
 		{ "once", 0, 0, G_OPTION_ARG_NONE, &once, "fetch every account once and exit", NULL },
 		{ "account", 0, 0, G_OPTION_ARG_STRING, &only, "only this account", "NAME" },
-		{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "log more (protocol traces)", NULL },
-		{ "version", 0, 0, G_OPTION_ARG_NONE, &version, "print the version and exit", NULL },
 		G_OPTION_ENTRY_NULL
 	};
-	g_autoptr(GOptionContext) ctx = g_option_context_new("- fetch mail from POP3/IMAP accounts");
+	HmProgram prog = {
+		.name = "homemail-fetcher",
+		.summary = "Fetches mail from POP3/IMAP accounts.",
+		.entries = entries,
+		/* One account's unreadable password file must not stop the
+		 * others: that account fails on its own (hm_account_init). */
+		.load_flags = HM_CONFIG_SECRETS_OPTIONAL,
+		.usage_status = 2,
+		.config_status = 2,
+	};
 	g_autoptr(GError) err = NULL;
 	g_autoptr(HmConfig) cfg = NULL;
-	guint failed;
+	int status = 0;
 
-	hm_log_init("homemail-fetcher", FALSE, 0);
-	g_option_context_add_main_entries(ctx, entries, NULL);
-	if (!g_option_context_parse(ctx, &argc, &argv, &err) || argc > 1) {
-		fprintf(stderr, "homemail-fetcher: %s\n", err ? err->message : "unexpected argument");
-		return 2;
-	}
-	if (version) {
-		printf("homemail-fetcher %s\n", PACKAGE_VERSION);
-		return 0;
-	}
-	/* One account's unreadable password file must not stop the others:
-	 * that account fails on its own (hm_account_init). */
-	cfg = hm_config_load_flags(conf_path ? conf_path : hm_config_default_path(),
-	                           HM_CONFIG_SECRETS_OPTIONAL, NULL, NULL, &err);
-	if (cfg == NULL) {
-		fprintf(stderr, "homemail-fetcher: %s\n", err->message);
-		return 2;
-	}
-	hm_log_init("homemail-fetcher", cfg->use_syslog, verbose ? 1 : 0);
+	if (hm_program_parse(&prog, &argc, &argv, &status))
+		cfg = hm_program_load(&prog, &status);
+	hm_program_clear(&prog);
+	if (cfg == NULL)
+		return status;
 	if (only != NULL && find_account(cfg, only) == NULL) {
 		fprintf(stderr, "homemail-fetcher: no account \"%s\" in %s\n", only, cfg->file);
 		return 2;
@@ -66,6 +58,5 @@ main(int argc, char **argv)
 		hm_info("no fetcher accounts configured");
 		return 0;
 	}
-	failed = once ? hm_fetcher_run_once(cfg, only) : hm_fetcher_daemon(cfg, only);
-	return failed == 0 ? 0 : 1;
+	return (once ? hm_fetcher_run_once(cfg, only) : hm_fetcher_daemon(cfg, only)) == 0 ? 0 : 1;
 }
