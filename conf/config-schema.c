@@ -627,8 +627,11 @@ read_popd(HmCfgCtx *ctx, const config_setting_t *root, HmConfig *cfg, GError **e
 static int
 read_tls(HmCfgCtx *ctx, const config_setting_t *root, HmConfig *cfg, GError **err)
 {
-	static const char *const keys[] = { "cert", "key", NULL };
+	static const char *const keys[] = { "cert", "key", "profile", NULL };
+	/* In the order of HmTlsProfile. */
+	static const char *const profiles[] = { "intermediate", "modern", "old", NULL };
 	const config_setting_t *g;
+	int profile = HM_TLS_PROFILE_INTERMEDIATE;
 
 	if (hm_cfg_group(ctx, root, "tls", &g, err) < 0)
 		return -1;
@@ -636,8 +639,10 @@ read_tls(HmCfgCtx *ctx, const config_setting_t *root, HmConfig *cfg, GError **er
 		return 0;
 	hm_cfg_check_keys(ctx, g, keys);
 	if (hm_cfg_path(ctx, g, "cert", &cfg->tls_cert, err) < 0 ||
-	    hm_cfg_path(ctx, g, "key", &cfg->tls_key, err) < 0)
+	    hm_cfg_path(ctx, g, "key", &cfg->tls_key, err) < 0 ||
+	    hm_cfg_pick(ctx, g, "profile", profiles, &profile, err) < 0)
 		return -1;
+	cfg->tls_profile = (HmTlsProfile)profile;
 	if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL))
 		return hm_cfg_fail_at(ctx, g, cfg->tls_cert == NULL ? "cert" : "key", err,
 		                      "required with %s", cfg->tls_cert == NULL ? "key" : "cert");

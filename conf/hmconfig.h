@@ -153,6 +153,7 @@ typedef struct {
 	char *mail_dir;
 	char **local_domains;    /* NULL-terminated, lower-cased */
 	char *tls_cert, *tls_key;
+	HmTlsProfile tls_profile; /* what the servers offer (tls.profile) */
 	char *run_as;            /* NULL: stay as started */
 	gboolean use_syslog;     /* log = "syslog" instead of "stderr" */
 	HmUserConf *users;

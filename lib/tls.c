@@ -69,8 +69,47 @@ hm_tls_client_ctx(const char *ca_file, GError **err)
 	return ctx;
 }
 
+/* Mozilla's TLS 1.2 suites for the intermediate profile (TLS 1.3 suites
+ * are all AEAD with forward secrecy, so OpenSSL's defaults stay). */
+#define INTERMEDIATE_CIPHERS \
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:" \
+	"DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305"
+/* ...and for the old profile: CBC and static-RSA suites too. TLS 1.0 and
+ * 1.1 sign with SHA-1, which OpenSSL 3 refuses above security level 0. */
+#define OLD_CIPHERS \
+	INTERMEDIATE_CIPHERS ":" \
+	"ECDHE-ECDSA-AES128-SHA256:ECDHE-RSA-AES128-SHA256:ECDHE-ECDSA-AES128-SHA:" \
+	"ECDHE-RSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA384:ECDHE-RSA-AES256-SHA384:" \
+	"ECDHE-ECDSA-AES256-SHA:ECDHE-RSA-AES256-SHA:DHE-RSA-AES128-SHA256:DHE-RSA-AES256-SHA256:" \
+	"AES128-GCM-SHA256:AES256-GCM-SHA384:AES128-SHA256:AES256-SHA256:AES128-SHA:AES256-SHA:" \
+	"DES-CBC3-SHA:@SECLEVEL=0"
+
+static int
+set_profile(SSL_CTX *ctx, HmTlsProfile profile)
+{
+	/* DHE suites need parameters; OpenSSL picks them by key size. */
+	SSL_CTX_set_dh_auto(ctx, 1);
+	switch (profile) {
+	case HM_TLS_PROFILE_MODERN:
+		return SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+	case HM_TLS_PROFILE_OLD:
+		/* Among weak suites the server's order keeps the best. */
+		SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+		return SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION) &&
+		       SSL_CTX_set_cipher_list(ctx, OLD_CIPHERS);
+	case HM_TLS_PROFILE_INTERMEDIATE:
+	default:
+		/* Every offered suite is strong: the client picks what its
+		 * hardware does fastest (Mozilla: "client chooses"). */
+		return SSL_CTX_set_cipher_list(ctx, INTERMEDIATE_CIPHERS);
+	}
+}
+
 SSL_CTX *
-hm_tls_server_ctx(const char *cert_file, const char *key_file, GError **err)
+hm_tls_server_ctx(const char *cert_file, const char *key_file, HmTlsProfile profile,
+                  GError **err)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 	const char *failed = NULL;
@@ -79,8 +118,9 @@ hm_tls_server_ctx(const char *cert_file, const char *key_file, GError **err)
 		failed = "TLS";
 	} else {
 		common_options(ctx);
-		SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
-		if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1)
+		if (set_profile(ctx, profile) != 1)
+			failed = "TLS profile";
+		else if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1)
 			failed = cert_file;
 		else if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1 ||
 		         SSL_CTX_check_private_key(ctx) != 1)

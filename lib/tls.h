@@ -13,9 +13,24 @@
  * when it is non-empty. Returns NULL with *err set. SSL_CTX_free() it. */
 SSL_CTX *hm_tls_client_ctx(const char *ca_file, GError **err);
 
-/* A server context with the certificate chain and key from PEM files (TLS
- * 1.2 minimum). Returns NULL with *err naming the file that failed. */
-SSL_CTX *hm_tls_server_ctx(const char *cert_file, const char *key_file, GError **err);
+/* What a server offers its clients, after Mozilla's server-side TLS
+ * recommendations (https://wiki.mozilla.org/Security/Server_Side_TLS, 5.7). */
+typedef enum {
+	/* TLS 1.2 with AEAD suites and forward secrecy only, and TLS 1.3:
+	 * every mail client of the last ten years. The default. */
+	HM_TLS_PROFILE_INTERMEDIATE,
+	/* TLS 1.3 only. */
+	HM_TLS_PROFILE_MODERN,
+	/* Also TLS 1.0/1.1 and CBC suites, for old clients (Windows 7's
+	 * mail programs, old phones); weaker, so only when one needs it. */
+	HM_TLS_PROFILE_OLD,
+} HmTlsProfile;
+
+/* A server context with the certificate chain and key from PEM files,
+ * offering what profile says. Returns NULL with *err naming the file that
+ * failed. */
+SSL_CTX *hm_tls_server_ctx(const char *cert_file, const char *key_file, HmTlsProfile profile,
+                           GError **err);
 
 /* Parses a pin: 64 hex digits, colons optional, any case, optional
  * "sha256:" prefix. Returns 0, or -1 with *err set. */

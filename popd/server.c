@@ -62,7 +62,7 @@ popd_server_run(const HmConfig *cfg, GError **err)
 		return -1;
 	}
 	if (cfg->tls_cert != NULL && cfg->tls_key != NULL &&
-	    (pd.tls_ctx = hm_tls_server_ctx(cfg->tls_cert, cfg->tls_key, err)) == NULL)
+	    (pd.tls_ctx = hm_tls_server_ctx(cfg->tls_cert, cfg->tls_key, cfg->tls_profile, err)) == NULL)
 		return -1;
 	sp.tls_ctx = pd.tls_ctx;
 	/* Once, before the sessions fork: a login for an unknown user then

@@ -489,6 +489,32 @@ def test_poplib_plain_ssl_stls(popd, alice, tls_cert):
     assert popd.stored_messages("alice") == alice
 
 
+def _s_client(port, *args):
+    """openssl s_client's handshake with popd's implicit-TLS port: the
+    cipher it agreed, or None when the handshake failed."""
+    r = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % port,
+                        "-servername", "localhost", *args],
+                       input=b"QUIT\r\n", capture_output=True, timeout=30)
+    for line in r.stdout.decode("utf-8", "replace").splitlines():
+        if "Cipher is " in line and "(NONE)" not in line:
+            return line.split("Cipher is ", 1)[1].strip()
+    return None
+
+
+def test_tls_intermediate_profile(popd):
+    """popd offers Mozilla's intermediate profile by default: TLS 1.3, and
+    TLS 1.2 only with AEAD suites with forward secrecy (no CBC, no static
+    RSA key exchange, nothing older than TLS 1.2)."""
+    assert _s_client(popd.tls_port, "-tls1_3") is not None
+    for good in ("ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-RSA-CHACHA20-POLY1305",
+                 "DHE-RSA-AES128-GCM-SHA256"):  # the fixture's key is RSA
+        assert _s_client(popd.tls_port, "-tls1_2", "-cipher", good) == good, good
+    for weak in ("ECDHE-RSA-AES128-SHA", "ECDHE-RSA-AES256-SHA384", "AES128-SHA",
+                 "AES128-GCM-SHA256"):  # CBC, or no forward secrecy
+        assert _s_client(popd.tls_port, "-tls1_2", "-cipher", weak) is None, weak
+    assert _s_client(popd.tls_port, "-tls1_1", "-cipher", "ALL:@SECLEVEL=0") is None
+
+
 def test_tls_retr_latency(popd, alice, tls_cert):
     """A message larger than one TLS record (16 KB) must not wait for the
     client's delayed ACK: ~40 ms per message would make POP3S 20-30 times

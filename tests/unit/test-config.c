@@ -694,6 +694,22 @@ test_examples(Fixture *f, gconstpointer data)
 		g_assert_nonnull(strstr(g_ptr_array_index(f->warnings, i), "(needed at run time)"));
 }
 
+/* tls.profile: intermediate unless told, and only the three names. */
+static void
+test_tls_profile(Fixture *f, gconstpointer data)
+{
+	g_autoptr(HmConfig) def = load_text(f, HOST, 0, NULL);
+	g_autoptr(HmConfig) old = NULL;
+
+	g_assert_nonnull(def);
+	g_assert_cmpint(def->tls_profile, ==, HM_TLS_PROFILE_INTERMEDIATE);
+	old = load_text(f, HOST "tls = { profile = \"old\"; };\n", 0, NULL);
+	g_assert_nonnull(old);
+	g_assert_cmpint(old->tls_profile, ==, HM_TLS_PROFILE_OLD);
+	expect_error(f, HOST "tls = { profile = \"weak\"; };\n",
+	             ":2: tls.profile: must be \"intermediate\", \"modern\" or \"old\"");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -721,6 +737,7 @@ main(int argc, char **argv)
 		{ "/config/missing-secret", test_missing_secret },
 		{ "/config/include", test_include },
 		{ "/config/examples", test_examples },
+		{ "/config/tls-profile", test_tls_profile },
 	};
 
 	g_test_init(&argc, &argv, NULL);

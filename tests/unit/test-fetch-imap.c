@@ -739,7 +739,7 @@ main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	tmpdir = hm_test_tmpdir("hm-imap");
 	hm_test_make_cert(tmpdir, &cert_pem, &key_pem);
-	server_ctx = hm_tls_server_ctx(cert_pem, key_pem, &err);
+	server_ctx = hm_tls_server_ctx(cert_pem, key_pem, HM_TLS_PROFILE_INTERMEDIATE, &err);
 	g_assert_no_error(err);
 	g_test_add_func("/fetch-imap/full-session", test_full_session);
 	g_test_add_func("/fetch-imap/examine-empty-expunge", test_examine_empty_and_expunge);

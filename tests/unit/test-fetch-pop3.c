@@ -665,7 +665,7 @@ make_cert(void)
 
 	tmpdir = hm_test_tmpdir("hm-pop3");
 	hm_test_make_cert(tmpdir, &cert_pem, &key_pem);
-	server_ctx = hm_tls_server_ctx(cert_pem, key_pem, &err);
+	server_ctx = hm_tls_server_ctx(cert_pem, key_pem, HM_TLS_PROFILE_INTERMEDIATE, &err);
 	g_assert_no_error(err);
 	client_ctx = hm_tls_client_ctx(cert_pem, &err);
 	g_assert_no_error(err);

@@ -681,7 +681,7 @@ test_starttls(void)
 	HmSmtpClient *c;
 
 	hm_test_make_cert(dir, &tls_cert, &tls_key);
-	sctx = hm_tls_server_ctx(tls_cert, tls_key, &err);
+	sctx = hm_tls_server_ctx(tls_cert, tls_key, HM_TLS_PROFILE_INTERMEDIATE, &err);
 	g_assert_no_error(err);
 	cctx = hm_tls_client_ctx(tls_cert, &err);
 	g_assert_no_error(err);

@@ -13,6 +13,8 @@
 #include "lib/tls.h"
 
 static char *tmpdir, *cert_pem, *key_pem;
+/* What try_client()'s server offers. */
+static HmTlsProfile server_profile = HM_TLS_PROFILE_INTERMEDIATE;
 
 static void
 make_cert(void)
@@ -88,7 +90,7 @@ try_client(SSL_CTX *client_ctx, const char *host, const guint8 *pin, GError **er
 
 	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
 	s.fd = sv[1];
-	s.ctx = hm_tls_server_ctx(cert_pem, key_pem, NULL);
+	s.ctx = hm_tls_server_ctx(cert_pem, key_pem, server_profile, NULL);
 	g_assert_nonnull(s.ctx);
 	t = g_thread_new("server", server_thread, &s);
 	c = hm_conn_new(sv[0], 3000);
@@ -171,6 +173,50 @@ test_old_protocol_refused(void)
 	SSL_CTX_free(ctx);
 }
 
+/* A client limited to one protocol version and a cipher list; then
+ * whether try_client() gets through to a server with profile. */
+static int
+try_profile(HmTlsProfile profile, int version, const char *ciphers)
+{
+	SSL_CTX *ctx = hm_tls_client_ctx(cert_pem, NULL);
+	g_autoptr(GError) err = NULL;
+	int rc;
+
+	SSL_CTX_set_min_proto_version(ctx, version);
+	SSL_CTX_set_max_proto_version(ctx, version);
+	SSL_CTX_set_security_level(ctx, 0);
+	if (ciphers != NULL)
+		g_assert_cmpint(SSL_CTX_set_cipher_list(ctx, ciphers), ==, 1);
+	server_profile = profile;
+	rc = try_client(ctx, "localhost", NULL, &err);
+	server_profile = HM_TLS_PROFILE_INTERMEDIATE;
+	SSL_CTX_free(ctx);
+	return rc;
+}
+
+/* Mozilla's profiles: intermediate offers TLS 1.2 AEAD suites with
+ * forward secrecy and TLS 1.3 (no CBC, no static RSA); modern TLS 1.3
+ * only; old adds TLS 1.0 and CBC suites for clients that need them. */
+static void
+test_profiles(void)
+{
+	g_assert_cmpint(try_profile(HM_TLS_PROFILE_INTERMEDIATE, TLS1_3_VERSION, NULL), ==, 0);
+	g_assert_cmpint(try_profile(HM_TLS_PROFILE_INTERMEDIATE, TLS1_2_VERSION,
+	                            "ECDHE-ECDSA-AES128-GCM-SHA256"), ==, 0);
+	g_assert_cmpint(try_profile(HM_TLS_PROFILE_INTERMEDIATE, TLS1_2_VERSION,
+	                            "ECDHE-ECDSA-CHACHA20-POLY1305"), ==, 0);
+	g_assert_cmpint(try_profile(HM_TLS_PROFILE_INTERMEDIATE, TLS1_2_VERSION,
+	                            "ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA384"), ==, -1);
+	g_assert_cmpint(try_profile(HM_TLS_PROFILE_INTERMEDIATE, TLS1_1_VERSION, "ALL"), ==, -1);
+	g_assert_cmpint(try_profile(HM_TLS_PROFILE_MODERN, TLS1_3_VERSION, NULL), ==, 0);
+	g_assert_cmpint(try_profile(HM_TLS_PROFILE_MODERN, TLS1_2_VERSION,
+	                            "ECDHE-ECDSA-AES128-GCM-SHA256"), ==, -1);
+	g_assert_cmpint(try_profile(HM_TLS_PROFILE_OLD, TLS1_2_VERSION, "ECDHE-ECDSA-AES128-SHA"),
+	                ==, 0);
+	g_assert_cmpint(try_profile(HM_TLS_PROFILE_OLD, TLS1_VERSION, "ECDHE-ECDSA-AES128-SHA"),
+	                ==, 0);
+}
+
 static void
 test_fingerprint_text(void)
 {
@@ -210,11 +256,12 @@ test_server_ctx_errors(void)
 {
 	g_autoptr(GError) err = NULL;
 
-	g_assert_null(hm_tls_server_ctx("/nonexistent/cert.pem", key_pem, &err));
+	g_assert_null(hm_tls_server_ctx("/nonexistent/cert.pem", key_pem, HM_TLS_PROFILE_INTERMEDIATE,
+	                                &err));
 	g_assert_nonnull(strstr(err->message, "/nonexistent/cert.pem"));
 	g_clear_error(&err);
 	/* The key does not belong to... itself as a certificate file. */
-	g_assert_null(hm_tls_server_ctx(cert_pem, cert_pem, &err));
+	g_assert_null(hm_tls_server_ctx(cert_pem, cert_pem, HM_TLS_PROFILE_INTERMEDIATE, &err));
 	g_assert_nonnull(strstr(err->message, cert_pem));
 	g_clear_error(&err);
 	g_assert_null(hm_tls_client_ctx("/nonexistent/ca.pem", &err));
@@ -232,6 +279,7 @@ main(int argc, char **argv)
 	g_test_add_func("/tls/ca-file-and-name", test_ca_file_and_name);
 	g_test_add_func("/tls/pin", test_pin);
 	g_test_add_func("/tls/old-protocol-refused", test_old_protocol_refused);
+	g_test_add_func("/tls/profiles", test_profiles);
 	g_test_add_func("/tls/fingerprint-text", test_fingerprint_text);
 	g_test_add_func("/tls/server-ctx-errors", test_server_ctx_errors);
 	rc = g_test_run();
