@@ -15,6 +15,7 @@ typedef enum {
 	HM_ERROR_TIMEOUT,
 	HM_ERROR_TLS,      /* handshake or verification failed */
 	HM_ERROR_PROTOCOL, /* the peer broke the protocol */
+	HM_ERROR_AUTH,     /* the peer refused our credentials */
 } HmErrorCode;
 
 /* Sets *err from errno (HM_ERROR_NOSPACE for ENOSPC/EDQUOT, else

@@ -1,10 +1,99 @@
-/* SASL PLAIN (RFC 4616), for the servers (popd AUTH, relay AUTH) and the
- * clients (fetcher, smart-host client). One implementation, used through
- * each protocol's own framing. */
+/* SASL (RFC 4422): one implementation of the mechanisms for the servers
+ * (popd AUTH, relay AUTH) and the clients (fetcher POP3 AUTH and IMAP
+ * AUTHENTICATE, smart-host SMTP AUTH). A mechanism is a descriptor in
+ * sasl.c (PLAIN RFC 4616, LOGIN draft-murchison-sasl-login); a client
+ * protocol is a descriptor of its framing (HmSaslProto, after curl's
+ * SASLproto), so a new mechanism (XOAUTH2, OAUTHBEARER) is one new
+ * descriptor, not an edit of every protocol. Everything on the wire is
+ * base64; credentials are wiped from memory after use. */
 #ifndef HM_SASL_H
 #define HM_SASL_H
 
 #include <glib.h>
+
+typedef struct HmSaslMech HmSaslMech;
+
+/* The mechanism called name (any case), or NULL when we have none. */
+const HmSaslMech *hm_sasl_mech_find(const char *name);
+
+/* Its name as on the wire ("PLAIN"). */
+const char *hm_sasl_mech_name(const HmSaslMech *mech);
+
+/* What the servers offer, in the form of a capability list. */
+#define HM_SASL_SERVER_MECHS "PLAIN LOGIN"
+
+/* ---- the server side ------------------------------------------------- */
+
+typedef struct HmSaslServer HmSaslServer;
+
+HmSaslServer *hm_sasl_server_new(const HmSaslMech *mech);
+
+/* Wipes the credentials and frees. NULL-safe. */
+void hm_sasl_server_free(HmSaslServer *s);
+
+/* Takes the client's next response: its initial response (NULL when the
+ * command had none, "=" for an empty one) and then each line it sent after
+ * a challenge. Returns 1 with *challenge (base64, maybe "") to send in a
+ * continuation; 0 when the credentials are complete (hm_sasl_server_user()
+ * and _password()); -1 with *err (HM_ERROR_PROTOCOL) when the response is
+ * malformed: bad base64, a missing or extra NUL, an empty identity or
+ * password, a field over HM_SASL_FIELD_MAX octets, an identity that is not
+ * UTF-8. g_free() the challenge. */
+int hm_sasl_server_step(HmSaslServer *s, const char *response, char **challenge,
+                        GError **err);
+
+/* After step returned 0: the identity to log in as, and the password.
+ * An authorization identity other than the user itself is refused by
+ * step (we do not act for others). */
+const char *hm_sasl_server_user(const HmSaslServer *s);
+const char *hm_sasl_server_password(const HmSaslServer *s);
+
+/* RFC 4616 section 2: each field at most 255 octets. */
+#define HM_SASL_FIELD_MAX 255
+
+/* ---- the client side ------------------------------------------------- */
+
+typedef enum {
+	HM_SASL_CONTINUE,   /* a challenge: the exchange goes on */
+	HM_SASL_SUCCESS,    /* authenticated */
+	HM_SASL_FAILURE,    /* refused */
+} HmSaslVerdict;
+
+/* A protocol's framing of the exchange; io is the protocol's own state.
+ * Each callback returns 0, or -1 with *err (the session is then broken). */
+typedef struct {
+	/* Sends the command starting mech: "AUTH PLAIN", "A1 AUTHENTICATE
+	 * PLAIN", with " IR" when ir (base64, "=" for empty) is not NULL. */
+	int (*send_start)(gpointer io, const char *mech, const char *ir, GError **err);
+	/* Sends one response line (base64, or "*" to cancel). A credential:
+	 * the protocol traces it masked. */
+	int (*send_line)(gpointer io, const char *line, GError **err);
+	/* Reads the server's next reply: a challenge (*text its base64), or
+	 * the final verdict (*text the server's words, for messages; may be
+	 * NULL). g_free() the text. */
+	int (*read_reply)(gpointer io, HmSaslVerdict *verdict, char **text, GError **err);
+	/* Longest start command with an initial response, including its
+	 * line end ("AUTH " mech " " ir CRLF): POP3 255 (RFC 5034), SMTP 512
+	 * (RFC 4954). Longer: the response waits for the server's challenge.
+	 * 0: no limit (IMAP with SASL-IR). */
+	gsize max_start_line;
+} HmSaslProto;
+
+/* The first of our mechanisms, in our order of preference (PLAIN, LOGIN),
+ * that offered (any case; NULL-terminated) names; NULL when none is. */
+const HmSaslMech *hm_sasl_client_pick(const char *const *offered);
+
+/* Authenticates user with password over proto: sends the initial response
+ * with the command when ir_ok and it fits, answers each challenge, and
+ * reads the verdict. Returns 0 when the server accepted. -1 with *err:
+ * HM_ERROR_AUTH "refused: <server's words>" when it refused; HM_ERROR_PROTOCOL
+ * when it sent a challenge the mechanism cannot answer or one that is not
+ * base64 (the exchange is cancelled with "*" and its answer read); else
+ * what a callback set. */
+int hm_sasl_client_run(const HmSaslProto *proto, gpointer io, const HmSaslMech *mech,
+                       const char *user, const char *password, gboolean ir_ok, GError **err);
+
+/* ---- PLAIN by hand (tests, fuzzing) ----------------------------------- */
 
 typedef struct {
 	char *authzid;   /* may be empty */
@@ -12,9 +101,9 @@ typedef struct {
 	char *password;  /* wiped by hm_sasl_plain_clear() */
 } HmSaslPlain;
 
-/* Decodes a base64 PLAIN response ("authzid\0authcid\0passwd"). Rejects bad
- * base64, a missing NUL, an extra NUL, an empty authcid or password, and
- * fields over 255 octets. Returns 0 and fills *out, or -1 with *err. */
+/* Decodes a base64 PLAIN response ("authzid\0authcid\0passwd") with the
+ * checks of hm_sasl_server_step(). Returns 0 and fills *out, or -1 with
+ * *err. */
 int hm_sasl_plain_decode(const char *b64, gsize len, HmSaslPlain *out, GError **err);
 
 /* Wipes the password and frees the fields. */
@@ -24,7 +113,7 @@ void hm_sasl_plain_clear(HmSaslPlain *p);
  * caller wipes and frees it with hm_sasl_free_secret(). */
 char *hm_sasl_plain_encode(const char *authcid, const char *password);
 
-/* Overwrites a NUL-terminated secret with zeros and frees it. */
+/* Overwrites a NUL-terminated secret with zeros and frees it. NULL-safe. */
 void hm_sasl_free_secret(char *secret);
 
 #endif

@@ -245,34 +245,84 @@ hm_smtpc_starttls(HmSmtpClient *c, SSL_CTX *ctx, const char *host, const guint8 
 	return ready_then_hello(c, "STARTTLS", TRUE, ctx, host, pin, err);
 }
 
-int
-hm_smtpc_auth_plain(HmSmtpClient *c, const char *user, const char *password, GError **err)
+/* The SASL framing of SMTP AUTH (RFC 4954) for lib/sasl-client.c. The
+ * last reply is kept: a refusal is reported with its code (454 is
+ * temporary, 535 is not). */
+typedef struct {
+	HmSmtpClient *c;
+	HmSmtpReply last;
+} AuthIo;
+
+static int
+auth_start(gpointer io, const char *mech, const char *ir, GError **err)
 {
-	char *resp, *line;
-	HmSmtpReply r = { 0 };
+	AuthIo *a = io;
+	g_autofree char *shown = g_strdup_printf("AUTH %s%s", mech, ir != NULL ? " ********" : "");
+	char *line = g_strdup_printf("AUTH %s%s%s", mech, ir != NULL ? " " : "", ir != NULL ? ir : "");
+	int rc = send_line(a->c, line, shown, err);
+
+	hm_sasl_free_secret(line);
+	return rc;
+}
+
+static int
+auth_line(gpointer io, const char *line, GError **err)
+{
+	AuthIo *a = io;
+
+	return send_line(a->c, line, strcmp(line, "*") == 0 ? "*" : "********", err);
+}
+
+static int
+auth_reply(gpointer io, HmSaslVerdict *verdict, char **text, GError **err)
+{
+	AuthIo *a = io;
+
+	hm_smtp_reply_clear(&a->last);
+	if (roundtrip(a->c, &a->last, err) < 0)
+		return -1;
+	if (a->last.code == 334) {
+		*verdict = HM_SASL_CONTINUE;
+		*text = g_strndup(a->last.text->str, strcspn(a->last.text->str, "\n"));
+	} else if (a->last.code == 235 || a->last.code >= 400) {
+		*verdict = a->last.code == 235 ? HM_SASL_SUCCESS : HM_SASL_FAILURE;
+		*text = hm_smtp_reply_oneline(&a->last);
+	} else {
+		return reply_error(a->c, &a->last, "AUTH", err);
+	}
+	return 0;
+}
+
+static const HmSaslProto smtp_sasl = {
+	.send_start = auth_start,
+	.send_line = auth_line,
+	.read_reply = auth_reply,
+	/* RFC 4954 section 4: the AUTH command line within 512 octets. */
+	.max_start_line = 512,
+};
+
+int
+hm_smtpc_auth(HmSmtpClient *c, const char *user, const char *password, GError **err)
+{
+	const HmSaslMech *mech = hm_sasl_client_pick((const char *const *)c->ext.auth_mechs);
+	AuthIo io = { c, { 0 } };
 	int rc;
 
-	if (!hm_smtp_ext_has_auth(&c->ext, "PLAIN")) {
-		g_set_error(err, HM_ERROR, HM_ERROR_FAILED, "server does not offer AUTH PLAIN");
+	if (mech == NULL) {
+		g_set_error(err, HM_ERROR, HM_ERROR_FAILED,
+		            "server offers no AUTH mechanism we have (PLAIN or LOGIN)");
 		return -1;
 	}
-	resp = hm_sasl_plain_encode(user, password);
-	line = g_strconcat("AUTH PLAIN ", resp, NULL);
-	rc = send_line(c, line, "AUTH PLAIN ********", err);
-	hm_sasl_free_secret(line);
-	if (rc == 0)
-		rc = roundtrip(c, &r, err);
-	/* A server that ignores the initial response asks for it. */
-	if (rc == 0 && r.code == 334) {
-		hm_smtp_reply_clear(&r);
-		rc = send_line(c, resp, "********", err);
-		if (rc == 0)
-			rc = roundtrip(c, &r, err);
+	hm_smtp_reply_init(&io.last);
+	rc = hm_sasl_client_run(&smtp_sasl, &io, mech, user, password, TRUE, err);
+	/* A refusal keeps its code, as every other refusal of the server. */
+	if (rc < 0 && g_error_matches(*err, HM_ERROR, HM_ERROR_AUTH) && io.last.code >= 400) {
+		g_autofree char *one = hm_smtp_reply_oneline(&io.last);
+
+		g_clear_error(err);
+		g_set_error(err, HM_SMTP_ERROR, (gint)io.last.code, "%s", one);
 	}
-	if (rc == 0 && r.code != 235)
-		rc = reply_error(c, &r, "AUTH", err);
-	hm_smtp_reply_clear(&r);
-	hm_sasl_free_secret(resp);
+	hm_smtp_reply_clear(&io.last);
 	return rc;
 }
 

@@ -1,5 +1,5 @@
 /* The SMTP and LMTP client engine: reply assembly (the parsers are in
- * smtp-reply.h), EHLO/LHLO, STARTTLS, AUTH PLAIN, and one mail transaction
+ * smtp-reply.h), EHLO/LHLO, STARTTLS, AUTH (lib/sasl), and one mail transaction
  * at a time, pipelined where the server allows (RFC 5321, 2033, 2920,
  * 1870, 6152, 3207, 4954, 2034). Used by the fetcher's injector and the
  * relay's smart-host client; it knows nothing of configs or queues.
@@ -75,12 +75,13 @@ int hm_smtpc_start(HmSmtpClient *c, GError **err);
 int hm_smtpc_starttls(HmSmtpClient *c, SSL_CTX *ctx, const char *host, const guint8 *pin,
                       GError **err);
 
-/* AUTH PLAIN (RFC 4954) with an initial response. Requires PLAIN among the
- * offered mechanisms (else HM_ERROR_FAILED; nothing is sent). The caller
- * decides whether the connection is safe for a password. Returns 0 on
- * 235, -1 with *err (HM_SMTP_ERROR 535 etc.). */
-int hm_smtpc_auth_plain(HmSmtpClient *c, const char *user, const char *password,
-                        GError **err);
+/* AUTH (RFC 4954) with the best mechanism of lib/sasl the server offers
+ * (PLAIN, with its initial response; else LOGIN). The caller decides
+ * whether the connection is safe for a password. Returns 0 on 235; -1
+ * with *err: HM_SMTP_ERROR with the refusal's code (535, or a temporary
+ * 454...), HM_ERROR_FAILED when no mechanism fits (nothing is sent), or
+ * what broke the session. Credentials never reach the trace. */
+int hm_smtpc_auth(HmSmtpClient *c, const char *user, const char *password, GError **err);
 
 /* The outcome for one recipient of a transaction. */
 typedef struct {

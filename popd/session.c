@@ -119,7 +119,7 @@ cmd_capa(Session *s, Pop3Command *cmd)
 	reply(s, "TOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n"
 	         "EXPIRE NEVER\r\nIMPLEMENTATION homemail");
 	if (auth && plaintext_allowed(s))
-		reply(s, "USER\r\nSASL PLAIN");
+		reply(s, "USER\r\nSASL " HM_SASL_SERVER_MECHS);
 	if (auth && s->p->tls_ctx != NULL && !hm_conn_is_tls(s->conn))
 		reply(s, "STLS");
 	return reply(s, ".");
@@ -165,16 +165,18 @@ cmd_pass(Session *s, Pop3Command *cmd)
 	return login(s, name, cmd->rest);
 }
 
-/* Reads the client's SASL response after "+ ". NULL when cancelled. */
+/* Sends the challenge ("+ B64") and reads the client's response. NULL
+ * when cancelled or failed, *rc then saying how the session goes on. */
 static char *
-sasl_response(Session *s, int *rc)
+sasl_response(Session *s, const char *challenge, int *rc)
 {
 	g_autoptr(GError) err = NULL;
 	HmLine line;
 	HmIoStatus st;
 
 	*rc = 0;
-	if (hm_conn_write(s->conn, "+ \r\n", 4, NULL) < 0 || hm_conn_flush(s->conn, NULL) < 0) {
+	if (hm_conn_printf(s->conn, NULL, "+ %s\r\n", challenge) < 0 ||
+	    hm_conn_flush(s->conn, NULL) < 0) {
 		*rc = -1;
 		return NULL;
 	}
@@ -191,28 +193,38 @@ sasl_response(Session *s, int *rc)
 	return g_strdup(line.data);
 }
 
+/* AUTH (RFC 5034) with the mechanisms of lib/sasl: challenges until the
+ * client has given its credentials, then the login as for USER/PASS. */
 static int
 cmd_auth(Session *s, Pop3Command *cmd)
 {
-	g_autofree char *resp = NULL;
-	HmSaslPlain plain = { 0 };
-	int rc;
+	const HmSaslMech *mech;
+	HmSaslServer *sv;
+	char *resp = NULL;
+	int rc = 0;
 
 	if (cmd->nargs == 0)
-		return reply(s, "+OK\r\nPLAIN\r\n.");
-	if (g_ascii_strcasecmp(cmd->args[0], "PLAIN") != 0)
+		return reply(s, "+OK\r\nPLAIN\r\nLOGIN\r\n.");
+	if ((mech = hm_sasl_mech_find(cmd->args[0])) == NULL)
 		return reply(s, "-ERR Unsupported authentication mechanism.");
+	sv = hm_sasl_server_new(mech);
 	if (cmd->nargs == 2)
-		resp = g_strdup(strcmp(cmd->args[1], "=") == 0 ? "" : cmd->args[1]);
-	else if ((resp = sasl_response(s, &rc)) == NULL)
-		return rc;
-	if (hm_sasl_plain_decode(resp, strlen(resp), &plain, NULL) < 0 ||
-	    (plain.authzid[0] != '\0' && strcmp(plain.authzid, plain.authcid) != 0)) {
-		hm_sasl_plain_clear(&plain);
-		return login(s, "", "");
+		resp = g_strdup(cmd->args[1]);
+	for (;;) {
+		g_autofree char *challenge = NULL;
+		int step = hm_sasl_server_step(sv, resp, &challenge, NULL);
+
+		hm_sasl_free_secret(resp);
+		resp = NULL;
+		if (step == 0)
+			rc = login(s, hm_sasl_server_user(sv), hm_sasl_server_password(sv));
+		else if (step < 0)  /* malformed: a failed login, as a wrong password */
+			rc = login(s, "", "");
+		else if ((resp = sasl_response(s, challenge, &rc)) != NULL)
+			continue;
+		break;
 	}
-	rc = login(s, plain.authcid, plain.password);
-	hm_sasl_plain_clear(&plain);
+	hm_sasl_server_free(sv);
 	return rc;
 }
 

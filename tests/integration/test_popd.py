@@ -547,7 +547,7 @@ def test_capabilities_and_auth_plain(popd, corpus):
     assert r.cmd("CAPA").startswith(b"+OK")
     caps = r.multi()
     for c in (b"TOP", b"UIDL", b"RESP-CODES", b"AUTH-RESP-CODE", b"PIPELINING",
-              b"EXPIRE NEVER", b"USER", b"SASL PLAIN", b"STLS"):
+              b"EXPIRE NEVER", b"USER", b"SASL PLAIN LOGIN", b"STLS"):
         assert c in caps, caps
     assert any(c.startswith(b"IMPLEMENTATION") for c in caps), caps
     # AUTH PLAIN with the initial response, then pipelined commands.
@@ -565,6 +565,16 @@ def test_capabilities_and_auth_plain(popd, corpus):
     assert r.cmd("*").startswith(b"-ERR")  # cancelled (RFC 5034): not a failed login
     assert r.cmd("AUTH PLAIN") == b"+ "
     assert r.cmd(token).startswith(b"+OK")
+    r.cmd("QUIT")
+    r.close()
+    wait_unlocked(popd, "olivia")
+    # AUTH LOGIN (what Outlook and Thunderbird fall back to), and the list.
+    r = Raw("127.0.0.1", popd.port)
+    assert r.cmd("AUTH").startswith(b"+OK") and r.multi() == [b"PLAIN", b"LOGIN"]
+    assert r.cmd("AUTH LOGIN") == b"+ " + base64.b64encode(b"Username:")
+    assert r.cmd(base64.b64encode(b"olivia").decode()) == b"+ " + base64.b64encode(b"Password:")
+    assert r.cmd(base64.b64encode(PASSWORD.encode()).decode()).startswith(b"+OK")
+    assert r.cmd("STAT").startswith(b"+OK 2 ")
     r.cmd("QUIT")
     r.close()
     wait_unlocked(popd, "olivia")

@@ -191,6 +191,192 @@ test_round_trip(void)
 	}
 }
 
+/* --- the server side ---------------------------------------------------- */
+
+/* Runs a server exchange: responses[i] answers the previous challenge
+ * (the first is the initial response, or NULL). Returns the last step's
+ * result; challenges are collected (decoded) in got. */
+static int
+serve(const char *mech, const char *const *responses, guint n, GString *got,
+      HmSaslServer **out, GError **err)
+{
+	HmSaslServer *s = hm_sasl_server_new(hm_sasl_mech_find(mech));
+	int rc = -1;
+
+	for (guint i = 0; i < n; i++) {
+		g_autofree char *chal = NULL;
+
+		rc = hm_sasl_server_step(s, responses[i], &chal, err);
+		if (rc == 1) {
+			g_autoptr(GBytes) raw = hm_base64_decode(chal, strlen(chal), NULL);
+
+			g_string_append_len(got, g_bytes_get_data(raw, NULL),
+			                    (gssize)g_bytes_get_size(raw));
+			g_string_append_c(got, '|');
+		}
+		if (rc != 1)
+			break;
+	}
+	*out = s;
+	return rc;
+}
+
+static void
+test_server(void)
+{
+	g_autoptr(GString) got = g_string_new(NULL);
+	g_autoptr(GError) err = NULL;
+	HmSaslServer *s;
+	const char *const plain_ir[] = { "AHRpbQB0YW5zdGFhZnRhbnN0YWFm" };
+	const char *const plain_cont[] = { NULL, "dGltAHRpbQBzZWNyZXQ=" };
+	const char *const login[] = { NULL, "dGlt", "c2VjcmV0" };
+	const char *const login_ir[] = { "dGlt", "c2VjcmV0" };
+	const char *const other[] = { "Ym9iAHRpbQBzZWNyZXQ=" };
+	const char *const bad64[] = { NULL, "!!!" };
+	const char *const empty_pw[] = { NULL, "dGlt", "=" };
+
+	g_assert_null(hm_sasl_mech_find("CRAM-MD5"));
+	g_assert_cmpstr(hm_sasl_mech_name(hm_sasl_mech_find("login")), ==, "LOGIN");
+
+	g_assert_cmpint(serve("PLAIN", plain_ir, 1, got, &s, NULL), ==, 0);
+	g_assert_cmpstr(hm_sasl_server_user(s), ==, "tim");
+	g_assert_cmpstr(hm_sasl_server_password(s), ==, "tanstaaftanstaaf");
+	hm_sasl_server_free(s);
+
+	/* authzid = authcid is the user acting as itself. */
+	g_assert_cmpint(serve("PLAIN", plain_cont, 2, got, &s, NULL), ==, 0);
+	g_assert_cmpstr(got->str, ==, "|");
+	g_assert_cmpstr(hm_sasl_server_password(s), ==, "secret");
+	hm_sasl_server_free(s);
+
+	g_string_truncate(got, 0);
+	g_assert_cmpint(serve("LOGIN", login, 3, got, &s, NULL), ==, 0);
+	g_assert_cmpstr(got->str, ==, "Username:|Password:|");
+	g_assert_cmpstr(hm_sasl_server_user(s), ==, "tim");
+	g_assert_cmpstr(hm_sasl_server_password(s), ==, "secret");
+	hm_sasl_server_free(s);
+
+	g_string_truncate(got, 0);
+	g_assert_cmpint(serve("LOGIN", login_ir, 2, got, &s, NULL), ==, 0);
+	g_assert_cmpstr(got->str, ==, "Password:|");
+	hm_sasl_server_free(s);
+
+	g_assert_cmpint(serve("PLAIN", other, 1, got, &s, &err), ==, -1);
+	g_assert_error(err, HM_ERROR, HM_ERROR_PROTOCOL);
+	g_assert_null(hm_sasl_server_user(s));
+	hm_sasl_server_free(s);
+	g_clear_error(&err);
+	g_assert_cmpint(serve("LOGIN", bad64, 2, got, &s, &err), ==, -1);
+	g_assert_nonnull(err);
+	hm_sasl_server_free(s);
+	g_clear_error(&err);
+	g_assert_cmpint(serve("LOGIN", empty_pw, 3, got, &s, &err), ==, -1);
+	g_assert_error(err, HM_ERROR, HM_ERROR_PROTOCOL);
+	hm_sasl_server_free(s);
+}
+
+/* --- the client side: a framing that records and replays ---------------- */
+
+typedef struct {
+	const char *const *replies;  /* "+ B64", "OK", "NO words", "!" for an I/O error */
+	guint next;
+	GString *sent;               /* every line sent, '|'-separated */
+} Script;
+
+static int
+script_start(gpointer io, const char *mech, const char *ir, GError **err)
+{
+	Script *sc = io;
+
+	g_string_append_printf(sc->sent, "AUTH %s%s%s|", mech, ir != NULL ? " " : "",
+	                       ir != NULL ? ir : "");
+	return 0;
+}
+
+static int
+script_line(gpointer io, const char *line, GError **err)
+{
+	g_string_append_printf(((Script *)io)->sent, "%s|", line);
+	return 0;
+}
+
+static int
+script_reply(gpointer io, HmSaslVerdict *v, char **text, GError **err)
+{
+	Script *sc = io;
+	const char *r = sc->replies[sc->next] != NULL ? sc->replies[sc->next++] : "!";
+
+	if (r[0] == '!') {
+		g_set_error(err, HM_ERROR, HM_ERROR_IO, "connection lost");
+		return -1;
+	}
+	*v = r[0] == '+' ? HM_SASL_CONTINUE : r[0] == 'O' ? HM_SASL_SUCCESS : HM_SASL_FAILURE;
+	*text = g_strdup(r[0] == '+' ? r + 2 : r + 3);
+	return 0;
+}
+
+static int
+client(const char *mech, gsize max_line, gboolean ir_ok, const char *const *replies,
+       GString *sent, GError **err)
+{
+	HmSaslProto proto = { script_start, script_line, script_reply, max_line };
+	Script sc = { replies, 0, sent };
+
+	g_string_truncate(sent, 0);
+	return hm_sasl_client_run(&proto, &sc, hm_sasl_mech_find(mech), "tim", "tanstaaftanstaaf",
+	                          ir_ok, err);
+}
+
+static void
+test_client(void)
+{
+	g_autoptr(GString) sent = g_string_new(NULL);
+	g_autoptr(GError) err = NULL;
+	const char *const ok[] = { "OK", NULL };
+	const char *const ask_ir[] = { "+ ", "OK", NULL };
+	const char *const login[] = { "+ VXNlcm5hbWU6", "+ UGFzc3dvcmQ6", "OK", NULL };
+	const char *const refused[] = { "NO [AUTH] Invalid credentials", NULL };
+	const char *const odd[] = { "+ ", "+ bW9yZT8=", "NO cancelled", NULL };
+	const char *const not64[] = { "+ ***", "NO cancelled", NULL };
+	const char *const cut[] = { NULL };
+	const char *const offered[] = { "cram-md5", "login", "plain", NULL };
+	const char *const none[] = { "GSSAPI", NULL };
+
+	g_assert_cmpstr(hm_sasl_mech_name(hm_sasl_client_pick(offered)), ==, "PLAIN");
+	g_assert_null(hm_sasl_client_pick(none));
+	g_assert_null(hm_sasl_client_pick(NULL));
+
+	g_assert_cmpint(client("PLAIN", 255, TRUE, ok, sent, NULL), ==, 0);
+	g_assert_cmpstr(sent->str, ==, "AUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm|");
+	/* Too long for the command line, or no SASL-IR: sent when asked. */
+	g_assert_cmpint(client("PLAIN", 40, TRUE, ask_ir, sent, NULL), ==, 0);
+	g_assert_cmpstr(sent->str, ==, "AUTH PLAIN|AHRpbQB0YW5zdGFhZnRhbnN0YWFm|");
+	g_assert_cmpint(client("PLAIN", 0, FALSE, ask_ir, sent, NULL), ==, 0);
+	g_assert_cmpstr(sent->str, ==, "AUTH PLAIN|AHRpbQB0YW5zdGFhZnRhbnN0YWFm|");
+	/* A server that ignores the initial response asks for it again. */
+	g_assert_cmpint(client("PLAIN", 0, TRUE, ask_ir, sent, NULL), ==, 0);
+	g_assert_cmpstr(sent->str, ==, "AUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm|"
+	                "AHRpbQB0YW5zdGFhZnRhbnN0YWFm|");
+	g_assert_cmpint(client("LOGIN", 255, TRUE, login, sent, NULL), ==, 0);
+	g_assert_cmpstr(sent->str, ==, "AUTH LOGIN|dGlt|dGFuc3RhYWZ0YW5zdGFhZg==|");
+
+	g_assert_cmpint(client("PLAIN", 255, TRUE, refused, sent, &err), ==, -1);
+	g_assert_error(err, HM_ERROR, HM_ERROR_AUTH);
+	g_assert_cmpstr(err->message, ==, "[AUTH] Invalid credentials");
+	g_clear_error(&err);
+	/* A challenge PLAIN cannot answer, or not base64: cancelled. */
+	g_assert_cmpint(client("PLAIN", 0, FALSE, odd, sent, &err), ==, -1);
+	g_assert_error(err, HM_ERROR, HM_ERROR_PROTOCOL);
+	g_assert_true(g_str_has_suffix(sent->str, "|*|"));
+	g_clear_error(&err);
+	g_assert_cmpint(client("LOGIN", 0, TRUE, not64, sent, &err), ==, -1);
+	g_assert_nonnull(err);
+	g_assert_cmpstr(sent->str, ==, "AUTH LOGIN|*|");
+	g_clear_error(&err);
+	g_assert_cmpint(client("PLAIN", 255, TRUE, cut, sent, &err), ==, -1);
+	g_assert_error(err, HM_ERROR, HM_ERROR_IO);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -202,5 +388,7 @@ main(int argc, char **argv)
 	g_test_add_func("/sasl/bad-base64", test_bad_base64);
 	g_test_add_func("/sasl/encode", test_encode);
 	g_test_add_func("/sasl/round-trip", test_round_trip);
+	g_test_add_func("/sasl/server", test_server);
+	g_test_add_func("/sasl/client", test_client);
 	return g_test_run();
 }

@@ -646,11 +646,11 @@ test_auth_plain(void)
 
 	hm_smtpc_set_trace(c, trace_collect, trace);
 	g_assert_cmpint(hm_smtpc_start(c, NULL), ==, 0);
-	g_assert_cmpint(hm_smtpc_auth_plain(c, "alice", "secret", &err), ==, -1);
+	g_assert_cmpint(hm_smtpc_auth(c, "alice", "secret", &err), ==, -1);
 	g_assert_error(err, HM_SMTP_ERROR, 535);
 	g_clear_error(&err);
 	/* A 334 asks for the response again, on its own line. */
-	g_assert_cmpint(hm_smtpc_auth_plain(c, "alice", "secret", &err), ==, 0);
+	g_assert_cmpint(hm_smtpc_auth(c, "alice", "secret", &err), ==, 0);
 	g_assert_no_error(err);
 	hm_smtpc_free(c);
 	got = hm_test_peer_finish(p);
