@@ -23,9 +23,6 @@
  * pipe into --stdin is refused rather than hashed. */
 #define PASSWD_MAX 1024
 
-/* A config file is a few kilobytes; this only bounds a mistake. */
-#define CONFIG_FILE_MAX (16 * 1024 * 1024)
-
 static int
 fail(GError **err, const char *msg)
 {
@@ -411,7 +408,7 @@ update_file(const char *path, const HmUserConf *u, const char *hash, GError **er
 		return -1;
 	}
 	if (check_owner(real, &st, err) < 0 ||
-	    (old = hm_read_file(real, CONFIG_FILE_MAX, err)) == NULL)
+	    (old = hm_read_file(real, HM_CONFIG_FILE_MAX, err)) == NULL)
 		return -1;
 	data = g_bytes_get_data(old, &len);
 	if (data == NULL)

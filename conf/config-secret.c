@@ -3,15 +3,13 @@
 /* <config.h>, not "config.h": the quoted form would find conf/config.h. */
 #include <config.h>
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/atomic.h"
 #include "lib/error.h"
-#include "lib/parse.h"
 #include "conf/config-private.h"
 
 void
@@ -25,36 +23,28 @@ hm_cfg_secret_clear(HmSecret *s)
 	s->value = s->file = NULL;
 }
 
-/* Reads the one-line secret of path into a fresh string; on failure *why
- * names the problem (never the content). */
+/* --- reading a secret file ----------------------------------------------- */
+
+/* Reads the one-line secret of path into a fresh string, or NULL with *err
+ * set (naming the problem, never the content); *st as hm_open_regular()
+ * leaves it. */
 static char *
-secret_read(const char *path, gboolean *insecure, int *errnum, const char **why)
+secret_read(const char *path, struct stat *st, GError **err)
 {
 	char buf[HM_SECRET_MAX + 2];
-	struct stat st;
 	ssize_t n;
 	gsize len;
+	const char *why = NULL;
 	char *value = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	int fd = hm_open_regular(path, st, err);
 
-	*errnum = 0;
-	*why = NULL;
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		*errnum = errno;
-		if (fd >= 0)
-			close(fd);
+	if (fd < 0)
 		return NULL;
-	}
-	*insecure = (st.st_mode & 077) != 0;
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		*why = "not a regular file";
-		return NULL;
-	}
 	do
 		n = read(fd, buf, sizeof(buf) - 1);
 	while (n < 0 && errno == EINTR);
-	*errnum = n < 0 ? errno : 0;
+	if (n < 0)
+		hm_set_error_errno(err, errno, "%s: cannot read", path);
 	close(fd);
 	if (n < 0)
 		return NULL;
@@ -64,39 +54,39 @@ secret_read(const char *path, gboolean *insecure, int *errnum, const char **why)
 	if (len > 0 && buf[len - 1] == '\r')
 		len--;
 	if ((gsize)n > HM_SECRET_MAX)
-		*why = "longer than 4096 bytes";
+		why = "longer than 4096 bytes";
 	else if (len == 0)
-		*why = "is empty";
+		why = "is empty";
 	else if (memchr(buf, '\n', len) != NULL || memchr(buf, '\r', len) != NULL ||
 	         memchr(buf, '\0', len) != NULL)
-		*why = "must hold exactly one line";
+		why = "must hold exactly one line";
 	else
 		value = g_strndup(buf, len);
 	explicit_bzero(buf, sizeof(buf));
+	if (why != NULL)
+		g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "%s: %s", path, why);
 	return value;
 }
 
 static int
 secret_from_file(HmCfgCtx *ctx, const config_setting_t *fs, HmSecret *out, GError **err)
 {
-	gboolean insecure = FALSE;
-	int errnum;
-	const char *why;
-	g_autofree char *problem = NULL;
+	g_autoptr(GError) rerr = NULL;
+	struct stat st;
 
-	out->value = secret_read(out->file, &insecure, &errnum, &why);
+	out->value = secret_read(out->file, &st, &rerr);
 	if (out->value != NULL) {
-		if (insecure)
+		if (st.st_mode & 077)
 			hm_cfg_warn(ctx, fs, "%s is readable by group or others (chmod 600 it)",
 			            out->file);
 		return 0;
 	}
-	if (why != NULL)
-		return hm_cfg_fail(ctx, fs, err, "%s: %s", out->file, why);
-	problem = g_strdup_printf("%s: cannot read: %s", out->file, g_strerror(errnum));
-	if (!(ctx->flags & HM_CONFIG_SECRETS_OPTIONAL))
-		return hm_cfg_fail(ctx, fs, err, "%s", problem);
-	hm_cfg_warn(ctx, fs, "%s (needed at run time)", problem);
+	/* One that is there but wrong (a FIFO, two lines) is a mistake in
+	 * the config whoever reads it; one that cannot be opened may only be
+	 * out of this user's reach. */
+	if (st.st_mode != 0 || !(ctx->flags & HM_CONFIG_SECRETS_OPTIONAL))
+		return hm_cfg_fail(ctx, fs, err, "%s", rerr->message);
+	hm_cfg_warn(ctx, fs, "%s (needed at run time)", rerr->message);
 	return 0;
 }
 

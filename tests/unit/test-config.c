@@ -656,6 +656,91 @@ test_include(Fixture *f, gconstpointer data)
 	g_assert_cmpuint(cfg->relay.listen[0].port, ==, 2525);
 }
 
+/* Loads text from f->path and asserts it fails with "<path>" + want. */
+static void
+expect_error_flags(Fixture *f, const char *text, guint flags, const char *want)
+{
+	g_autoptr(GError) err = NULL;
+	g_autoptr(HmConfig) cfg = load_text(f, text, flags, &err);
+	g_autofree char *full = g_strconcat(f->path, want, NULL);
+
+	g_assert_null(cfg);
+	g_assert_nonnull(err);
+	g_assert_cmpstr(err->message, ==, full);
+}
+
+/* Nothing the loader opens may block it: a FIFO (or a directory) as the
+ * config, an @include at any depth or a password file is refused at once,
+ * one line saying what it is. In a child with a deadline: a regression
+ * would hang in open(). */
+static void
+test_not_regular(Fixture *f, gconstpointer data)
+{
+	g_autofree char *fifo = g_build_filename(f->dir, "fifo", NULL);
+	g_autofree char *sub = g_build_filename(f->dir, "sub", NULL);
+	g_autofree char *nest = g_build_filename(f->dir, "nest.inc", NULL);
+	g_autofree char *w_fifo = NULL, *w_dir = NULL, *w_nest = NULL, *w_secret = NULL;
+	g_autofree char *w_main = NULL;
+	g_autoptr(GError) err = NULL;
+	g_autoptr(HmConfig) cfg = NULL;
+
+	if (!hm_test_in_child(20))
+		return;
+	hm_test_mkfifo(fifo);
+	g_assert_cmpint(g_mkdir(sub, 0700), ==, 0);
+	write_file(nest, "# nested\n  @include \"fifo\"\n", -1, 0600);
+	w_fifo = g_strdup_printf(":2: @include \"fifo\": %s is not a regular file (a FIFO)", fifo);
+	expect_error(f, HOST "@include \"fifo\"\n", w_fifo);
+	w_dir = g_strdup_printf(":2: @include \"sub\": %s is not a regular file (a directory)", sub);
+	expect_error(f, HOST "@include \"sub\"\n", w_dir);
+	w_nest = g_strdup_printf("nest.inc:2: @include \"fifo\": %s is not a regular file (a FIFO)",
+	                         fifo);
+	load_text(f, HOST "\t@include \"nest.inc\"\n", 0, &err);
+	g_assert_cmpstr(err->message, ==, w_nest);
+	g_clear_error(&err);
+	/* Even where the secret may be missing, one that is a FIFO is wrong. */
+	w_secret = g_strdup_printf(":3: relay.smarthosts.[0].password_file: %s is not a regular "
+	                           "file (a FIFO)", fifo);
+	expect_error_flags(f, HOST "relay = { smarthosts = ( { host = \"smtp.example\"; user = \"u\";\n"
+	                   "  password_file = \"fifo\"; } ); };\n", HM_CONFIG_SECRETS_OPTIONAL, w_secret);
+	w_main = g_strconcat(fifo, " is not a regular file (a FIFO)", NULL);
+	cfg = hm_config_load(fifo, collect, f->warnings, &err);
+	g_assert_null(cfg);
+	g_assert_cmpstr(err->message, ==, w_main);
+}
+
+/* What libconfig does not open is not opened either: an @include in a
+ * comment, in a string, or not at the start of its line (a syntax error);
+ * and a symlink to a regular file is fine, as config and as include. */
+static void
+test_include_lexing(Fixture *f, gconstpointer data)
+{
+	g_autofree char *fifo = g_build_filename(f->dir, "fifo", NULL);
+	g_autofree char *inc = g_build_filename(f->dir, "real.inc", NULL);
+	g_autofree char *link = g_build_filename(f->dir, "link.inc", NULL);
+	g_autofree char *conf_link = g_build_filename(f->dir, "link.conf", NULL);
+	g_autoptr(GError) err = NULL;
+	g_autoptr(HmConfig) cfg = NULL;
+
+	if (!hm_test_in_child(20))
+		return;
+	hm_test_mkfifo(fifo);
+	write_file(inc, "mail_dir = \"m\";\n", -1, 0600);
+	g_assert_cmpint(symlink("real.inc", link), ==, 0);
+	cfg = load_text(f, HOST "/*\n@include \"fifo\"\n*/\n# @include \"fifo\"\n"
+	                "state_dir = \"a\n@include \\\"fifo\\\"\";\n"
+	                "@include \"link.inc\" // @include \"fifo\"\n", 0, &err);
+	g_assert_no_error(err);
+	g_assert_true(g_str_has_suffix(cfg->mail_dir, "/m"));
+	g_clear_pointer(&cfg, hm_config_free);
+	g_assert_cmpint(symlink("t.conf", conf_link), ==, 0);
+	cfg = hm_config_load(conf_link, collect, f->warnings, &err);
+	g_assert_no_error(err);
+	g_assert_true(g_str_has_suffix(cfg->mail_dir, "/m"));
+	expect_error(f, HOST "local_domains = [ \"a.example\" ]; @include \"fifo\"\n",
+	             ":2: syntax error");
+}
+
 static char *
 example_path(const char *name)
 {
@@ -720,6 +805,8 @@ main(int argc, char **argv)
 		{ "/config/secret-not-in-messages", test_secret_not_in_messages },
 		{ "/config/missing-secret", test_missing_secret },
 		{ "/config/include", test_include },
+		{ "/config/not-regular", test_not_regular },
+		{ "/config/include-lexing", test_include_lexing },
 		{ "/config/examples", test_examples },
 	};
 
