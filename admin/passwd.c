@@ -373,12 +373,19 @@ write_like(const char *path, const char *data, gsize len, const struct stat *st,
 	return 0;
 }
 
+/* The reload after the edit warns again what the first load warned about,
+ * which went to stderr already. */
+static void
+drop_warning(const char *line, gpointer data)
+{
+}
+
 /* Loads path again and checks that user now has hash. */
 static int
 verify(const char *path, const char *user, const char *hash, GError **err)
 {
-	g_autoptr(HmConfig) cfg = hm_config_load_flags(path, HM_CONFIG_SECRETS_OPTIONAL, NULL,
-	                                                  NULL, err);
+	g_autoptr(HmConfig) cfg = hm_config_load_flags(path, HM_CONFIG_SECRETS_OPTIONAL,
+	                                               drop_warning, NULL, err);
 	const HmUserConf *u;
 
 	if (cfg == NULL)

@@ -42,6 +42,9 @@ typedef struct {
 	 * wrapped to 32 bits (see hm_cfg_scan_wrapped() in config-intwrap.c). */
 	GHashTable *wrapped;
 	GPtrArray *files; /* HmCfgFile: the main file, then its @includes */
+	/* The user the daemons run as: run_as, or NULL for whoever runs this.
+	 * Set as soon as run_as is read, before any secret. */
+	const char *run_as;
 } HmCfgCtx;
 
 /* The dotted key path of a setting: "relay.smarthosts.[0].port". */
@@ -133,12 +136,19 @@ void hm_cfg_scan_wrapped(HmCfgCtx *ctx);
 
 /* Reads the secret given inline as inline_key or in the file file_key
  * (both at once is an error). The file must be a regular file holding one
- * line (a trailing newline is dropped), at most HM_SECRET_MAX bytes; one
- * readable by group or others is warned about. With
+ * line (a trailing newline is dropped), at most HM_SECRET_MAX bytes. A
+ * secret file, or the config file holding a secret inline, that others can
+ * read, or a group the daemons' user is not in, is warned about. With
  * HM_CONFIG_SECRETS_OPTIONAL a file that cannot be opened is a warning and
  * leaves value NULL (config-secret.c). */
 int hm_cfg_secret(HmCfgCtx *ctx, const config_setting_t *group, const char *inline_key,
                   const char *file_key, HmSecret *out, GError **err);
+
+/* Warns at setting s, as hm_cfg_secret() does for a secret file, about
+ * path, a file holding a secret that the loader does not read itself (the
+ * TLS key). One that cannot be looked at is left to the program that loads
+ * it (config-secret.c). */
+void hm_cfg_check_secret_path(HmCfgCtx *ctx, const config_setting_t *s, const char *path);
 
 /* DNS names compare without case; they are stored lower-cased. */
 void hm_cfg_lower_in_place(char *s);

@@ -160,6 +160,20 @@ def test_empty_password_refused(conf):
     assert open(conf).read() == before
 
 
+def test_warnings_printed_once(conf):
+    """The reload that checks the edit does not repeat what the first load
+    warned about (here an inline secret in a file others can read)."""
+    with open(conf, "a") as f:
+        f.write('relay = { smarthosts = ( { host = "smtp.example"; user = "u"; '
+                'password = "Sm4rt-S3cret"; } ); };\n')
+    os.chmod(conf, 0o644)
+    rc, _, err = passwd(conf, "alice", "pw\n")
+    assert rc == 0, err
+    warnings = [ln for ln in err.splitlines() if ln.startswith("homemail: warning: ")]
+    assert len(warnings) == 1 and "holding this secret inline" in warnings[0], err
+    assert "Sm4rt-S3cret" not in err
+
+
 def test_mode_kept(conf):
     for mode in (0o600, 0o640, 0o644):
         os.chmod(conf, mode)
