@@ -12,10 +12,21 @@ typedef struct {
 	char *password;  /* wiped by hm_sasl_plain_clear() */
 } HmSaslPlain;
 
+/* What hm_sasl_plain_decode() made of a response. */
+typedef enum {
+	HM_SASL_OK = 0,
+	HM_SASL_BAD = -1,               /* malformed */
+	HM_SASL_PASSWORD_TOO_LONG = -2, /* well formed, but the password is over
+	                                  * HM_PASSWORD_MAX octets: it can never
+	                                  * be right, and a server may say so */
+} HmSaslStatus;
+
 /* Decodes a base64 PLAIN response ("authzid\0authcid\0passwd"). Rejects bad
- * base64, a missing NUL, an extra NUL, an empty authcid or password, and
- * fields over 255 octets. Returns 0 and fills *out, or -1 with *err. */
-int hm_sasl_plain_decode(const char *b64, gsize len, HmSaslPlain *out, GError **err);
+ * base64, a missing NUL, an extra NUL, an empty authcid or password,
+ * identities over 255 octets and a password over HM_PASSWORD_MAX (the
+ * same 255). Returns HM_SASL_OK and fills *out, or a negative status with
+ * *err set (HM_ERROR_PROTOCOL) and *out empty. */
+HmSaslStatus hm_sasl_plain_decode(const char *b64, gsize len, HmSaslPlain *out, GError **err);
 
 /* Wipes the password and frees the fields. */
 void hm_sasl_plain_clear(HmSaslPlain *p);

@@ -5,6 +5,7 @@
 #include "lib/error.h"
 #include "lib/log.h"
 #include "lib/parse.h"
+#include "lib/passwd.h"
 #include "lib/sasl.h"
 #include "popd/auth.h"
 #include "popd/command.h"
@@ -74,13 +75,25 @@ open_maildrop(Session *s, const HmUserConf *u)
 	return reply(s, "+OK Logged in.");
 }
 
+/* A password longer than any that can be set can never be right: saying
+ * so tells a guesser nothing, so it is neither delayed nor counted as a
+ * failed login. */
+static int
+refuse_long_password(Session *s)
+{
+	hm_info("popd[%s] login refused peer=%s: password longer than %d octets", s->id, s->p->peer,
+	        HM_PASSWORD_MAX);
+	return reply(s, "-ERR [AUTH] Password longer than %d octets.", HM_PASSWORD_MAX);
+}
+
 static int
 login(Session *s, const char *name, const char *password)
 {
-	const HmUserConf *u = NULL;
+	const HmUserConf *u;
 
-	if (strlen(name) <= POPD_CRED_MAX && strlen(password) <= POPD_CRED_MAX)
-		u = popd_auth_check(s->p->cfg, name, password);
+	if (strlen(password) > HM_PASSWORD_MAX)
+		return refuse_long_password(s);
+	u = popd_auth_check(s->p->cfg, name, password);
 	if (u != NULL)
 		return open_maildrop(s, u);
 	s->auth_fails++;
@@ -183,6 +196,7 @@ cmd_auth(Session *s, Pop3Command *cmd)
 {
 	g_autofree char *resp = NULL;
 	HmSaslPlain plain = { 0 };
+	HmSaslStatus st;
 	int rc;
 
 	if (cmd->nargs == 0)
@@ -193,7 +207,10 @@ cmd_auth(Session *s, Pop3Command *cmd)
 		resp = g_strdup(strcmp(cmd->args[1], "=") == 0 ? "" : cmd->args[1]);
 	else if ((resp = sasl_response(s, &rc)) == NULL)
 		return rc;
-	if (hm_sasl_plain_decode(resp, strlen(resp), &plain, NULL) < 0 ||
+	st = hm_sasl_plain_decode(resp, strlen(resp), &plain, NULL);
+	if (st == HM_SASL_PASSWORD_TOO_LONG)
+		return refuse_long_password(s);
+	if (st != HM_SASL_OK ||
 	    (plain.authzid[0] != '\0' && strcmp(plain.authzid, plain.authcid) != 0)) {
 		hm_sasl_plain_clear(&plain);
 		return login(s, "", "");
