@@ -19,12 +19,9 @@
 #include "admin/commands.h"
 #include "conf/hmconfig.h"
 
-/* Longer than any passphrase a person types, short enough that a runaway
- * pipe into --stdin is refused rather than hashed. */
-#define PASSWD_MAX 1024
-
-/* A config file is a few kilobytes; this only bounds a mistake. */
-#define CONFIG_FILE_MAX (16 * 1024 * 1024)
+/* Room for the longest password (HM_PASSWORD_MAX), the newline that may
+ * follow it on stdin, and a NUL. */
+#define PASSWD_BUF (HM_PASSWORD_MAX + 2)
 
 static int
 fail(GError **err, const char *msg)
@@ -35,9 +32,19 @@ fail(GError **err, const char *msg)
 
 /* --- reading the password ------------------------------------------------ */
 
-/* Reads from fd into buf (room for PASSWD_MAX bytes and a NUL) up to a
- * newline (when stop_at_newline; not stored) or end of file. Returns the
- * length, or -1 with *err set. */
+/* A longer password could be stored, but no login could carry it. */
+static int
+too_long(GError **err)
+{
+	g_set_error(err, HM_ERROR, HM_ERROR_FAILED,
+	            "password longer than %d octets (the most a POP3 login carries)",
+	            HM_PASSWORD_MAX);
+	return -1;
+}
+
+/* Reads from fd into buf (PASSWD_BUF bytes) up to a newline (when
+ * stop_at_newline; not stored) or end of file. Returns the length, or -1
+ * with *err set. */
 static gssize
 read_secret(int fd, char *buf, gboolean stop_at_newline, GError **err)
 {
@@ -55,8 +62,8 @@ read_secret(int fd, char *buf, gboolean stop_at_newline, GError **err)
 		}
 		if (r == 0 || (stop_at_newline && c == '\n'))
 			break;
-		if (n == PASSWD_MAX) {
-			fail(err, "password longer than " G_STRINGIFY(PASSWD_MAX) " bytes");
+		if (n == PASSWD_BUF - 1) {
+			too_long(err);
 			return -1;
 		}
 		buf[n++] = c;
@@ -94,7 +101,7 @@ tty_prompt(int tty, const char *prompt, char *buf, GError **err)
 static gssize
 password_from_tty(char *buf, GError **err)
 {
-	char again[PASSWD_MAX + 1];
+	char again[PASSWD_BUF];
 	gssize n, m = -1;
 	int tty;
 
@@ -137,6 +144,8 @@ read_password(gboolean from_stdin, char *buf, GError **err)
 		return -1;
 	if (n == 0)
 		return fail(err, "empty password refused");
+	if (n > HM_PASSWORD_MAX)
+		return too_long(err);
 	/* A POP3 PASS line cannot carry these, nor can a C string. */
 	if (memchr(buf, '\0', (gsize)n) != NULL || memchr(buf, '\n', (gsize)n) != NULL ||
 	    memchr(buf, '\r', (gsize)n) != NULL)
@@ -376,12 +385,19 @@ write_like(const char *path, const char *data, gsize len, const struct stat *st,
 	return 0;
 }
 
+/* The reload after the edit warns again what the first load warned about,
+ * which went to stderr already. */
+static void
+drop_warning(const char *line, gpointer data)
+{
+}
+
 /* Loads path again and checks that user now has hash. */
 static int
 verify(const char *path, const char *user, const char *hash, GError **err)
 {
-	g_autoptr(HmConfig) cfg = hm_config_load_flags(path, HM_CONFIG_SECRETS_OPTIONAL, NULL,
-	                                                  NULL, err);
+	g_autoptr(HmConfig) cfg = hm_config_load_flags(path, HM_CONFIG_SECRETS_OPTIONAL,
+	                                               drop_warning, NULL, err);
 	const HmUserConf *u;
 
 	if (cfg == NULL)
@@ -411,7 +427,7 @@ update_file(const char *path, const HmUserConf *u, const char *hash, GError **er
 		return -1;
 	}
 	if (check_owner(real, &st, err) < 0 ||
-	    (old = hm_read_file(real, CONFIG_FILE_MAX, err)) == NULL)
+	    (old = hm_read_file(real, HM_CONFIG_FILE_MAX, err)) == NULL)
 		return -1;
 	data = g_bytes_get_data(old, &len);
 	if (data == NULL)
@@ -442,12 +458,12 @@ update_file(const char *path, const HmUserConf *u, const char *hash, GError **er
 static char *
 new_hash(gboolean from_stdin, GError **err)
 {
-	char *password = g_malloc(PASSWD_MAX + 1);
+	char *password = g_malloc(PASSWD_BUF);
 	char *hash = NULL;
 
 	if (read_password(from_stdin, password, err) == 0)
 		hash = hm_password_hash(password, err);
-	explicit_bzero(password, PASSWD_MAX + 1);
+	explicit_bzero(password, PASSWD_BUF);
 	g_free(password);
 	/* crypt(3) output never holds these, and the file is written
 	 * without escaping on the strength of that. */

@@ -39,8 +39,8 @@ literal_wraps(const char *s, gsize len)
 	return v > (neg ? (guint64)G_MAXINT32 + 1 : (guint64)G_MAXINT32);
 }
 
-static const char *
-skip_comment_or_string(const char *p, const char *end, guint *line)
+const char *
+hm_cfg_skip_comment_or_string(const char *p, const char *end, guint *line)
 {
 	if (*p == '#' || (*p == '/' && p + 1 < end && p[1] == '/')) {
 		while (p < end && *p != '\n')
@@ -74,7 +74,7 @@ scan_wrapped_ints(GHashTable *wrapped, const char *file, const char *text, gsize
 			line++;
 			p++;
 		} else if (*p == '#' || *p == '"' || (*p == '/' && p + 1 < end && (p[1] == '/' || p[1] == '*'))) {
-			p = skip_comment_or_string(p, end, &line);
+			p = hm_cfg_skip_comment_or_string(p, end, &line);
 		} else if (g_ascii_isalpha(*p) || *p == '*') {
 			while (p < end && (g_ascii_isalnum(*p) || strchr("-_*", *p) != NULL) && *p != '\0')
 				p++;
@@ -96,15 +96,14 @@ scan_wrapped_ints(GHashTable *wrapped, const char *file, const char *text, gsize
 
 /* Scans every file libconfig read (the main file and its @includes). */
 void
-hm_cfg_scan_wrapped(HmCfgCtx *ctx, const config_t *lc)
+hm_cfg_scan_wrapped(HmCfgCtx *ctx)
 {
-	for (guint i = 0; i < lc->num_filenames; i++) {
-		const char *f = lc->filenames[i];
-		g_autofree char *path = i == 0 ? g_strdup(f) : g_canonicalize_filename(f, ctx->dir);
-		g_autofree char *text = NULL;
+	for (guint i = 0; i < ctx->files->len; i++) {
+		const HmCfgFile *f = g_ptr_array_index(ctx->files, i);
 		gsize size;
+		const char *text = g_bytes_get_data(f->text, &size);
 
-		if (g_file_get_contents(path, &text, &size, NULL))
-			scan_wrapped_ints(ctx->wrapped, f, text, size);
+		if (text != NULL)
+			scan_wrapped_ints(ctx->wrapped, f->name, text, size);
 	}
 }

@@ -5,6 +5,7 @@
 #define HM_CONFIG_PRIVATE_H
 
 #include <libconfig.h>
+#include <sys/stat.h>
 
 #include "conf/hmconfig.h"
 
@@ -19,6 +20,17 @@
 #define HM_CFG_INTERVAL_MIN 10
 #define HM_CFG_INTERVAL_MAX 86400
 
+/* One file libconfig reads: the main file or an @include. */
+typedef struct {
+	/* As libconfig names it: the main file's path as given, an
+	 * @include's string as written. */
+	char *name;
+	char *path; /* where it was read */
+	GBytes *text;
+	/* Its mode and group, for the warnings about secrets written in it. */
+	struct stat st;
+} HmCfgFile;
+
 /* The state of one load; passed to every reader (no globals). */
 typedef struct {
 	const char *file;          /* the main file, as given (for messages) */
@@ -29,6 +41,10 @@ typedef struct {
 	/* "file\nline\nname" of integer literals libconfig 1.5 silently
 	 * wrapped to 32 bits (see hm_cfg_scan_wrapped() in config-intwrap.c). */
 	GHashTable *wrapped;
+	GPtrArray *files; /* HmCfgFile: the main file, then its @includes */
+	/* The user the daemons run as: run_as, or NULL for whoever runs this.
+	 * Set as soon as run_as is read, before any secret. */
+	const char *run_as;
 } HmCfgCtx;
 
 /* The dotted key path of a setting: "relay.smarthosts.[0].port". */
@@ -82,14 +98,30 @@ int hm_cfg_elem_string(HmCfgCtx *ctx, const config_setting_t *elem, const char *
 int hm_cfg_strv(HmCfgCtx *ctx, const config_setting_t *group, const char *name,
                 char ***out, GError **err);
 
-/* Reads the secret given inline as inline_key or in the file file_key
- * (both at once is an error). The file must hold one line (a trailing
- * newline is dropped), at most HM_SECRET_MAX bytes; one readable by group
- * or others is warned about. With HM_CONFIG_SECRETS_OPTIONAL a file that
- * cannot be read is a warning and leaves value NULL. */
 /* The member name of group, or NULL (also when group is NULL: an absent
  * section reads as an empty one). */
 const config_setting_t *hm_cfg_member(const config_setting_t *group, const char *name);
+
+/* Reads path, the main file, into ctx->files, then every file it @includes
+ * (at any depth), each once and before libconfig opens it: a file that is
+ * there but is not a regular file (a FIFO would block libconfig's fopen()
+ * for ever), is too large or cannot be read is an error, one line naming
+ * the @include ("FILE:LINE: @include \"NAME\": PATH is not a regular file
+ * (a FIFO)"). An @include that cannot be opened at all is left to
+ * libconfig's own message. Returns 0 or -1 (config-files.c). */
+int hm_cfg_read_files(HmCfgCtx *ctx, const char *path, GError **err);
+
+/* The file libconfig calls name (config_setting_source_file(), NULL for
+ * the main file), or NULL. */
+const HmCfgFile *hm_cfg_find_file(const HmCfgCtx *ctx, const char *name);
+
+/* Frees a file of ctx->files. */
+void hm_cfg_file_free(gpointer f);
+
+/* Skips the comment or string literal that starts at p (libconfig's
+ * lexer), counting newlines into *line; returns the position after it
+ * (config-intwrap.c). */
+const char *hm_cfg_skip_comment_or_string(const char *p, const char *end, guint *line);
 
 /* Wipes and frees a secret (config-secret.c). */
 void hm_cfg_secret_clear(HmSecret *s);
@@ -97,13 +129,26 @@ void hm_cfg_secret_clear(HmSecret *s);
 /* Key under which hm_cfg_scan_wrapped() records a wrapped literal. */
 char *hm_cfg_wrapped_key(const char *file, guint line, const char *name);
 
-/* Records in ctx->wrapped every integer literal, in the main file and its
- * @includes, that libconfig 1.5 silently wrapped to 32 bits
+/* Records in ctx->wrapped every integer literal, in the files of
+ * ctx->files, that libconfig 1.5 silently wrapped to 32 bits
  * (config-intwrap.c). */
-void hm_cfg_scan_wrapped(HmCfgCtx *ctx, const config_t *lc);
+void hm_cfg_scan_wrapped(HmCfgCtx *ctx);
 
+/* Reads the secret given inline as inline_key or in the file file_key
+ * (both at once is an error). The file must be a regular file holding one
+ * line (a trailing newline is dropped), at most HM_SECRET_MAX bytes. A
+ * secret file, or the config file holding a secret inline, that others can
+ * read, or a group the daemons' user is not in, is warned about. With
+ * HM_CONFIG_SECRETS_OPTIONAL a file that cannot be opened is a warning and
+ * leaves value NULL (config-secret.c). */
 int hm_cfg_secret(HmCfgCtx *ctx, const config_setting_t *group, const char *inline_key,
                   const char *file_key, HmSecret *out, GError **err);
+
+/* Warns at setting s, as hm_cfg_secret() does for a secret file, about
+ * path, a file holding a secret that the loader does not read itself (the
+ * TLS key). One that cannot be looked at is left to the program that loads
+ * it (config-secret.c). */
+void hm_cfg_check_secret_path(HmCfgCtx *ctx, const config_setting_t *s, const char *path);
 
 /* DNS names compare without case; they are stored lower-cased. */
 void hm_cfg_lower_in_place(char *s);

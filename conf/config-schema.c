@@ -646,6 +646,8 @@ read_tls(HmCfgCtx *ctx, const config_setting_t *root, HmConfig *cfg, GError **er
 	if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL))
 		return hm_cfg_fail_at(ctx, g, cfg->tls_cert == NULL ? "cert" : "key", err,
 		                      "required with %s", cfg->tls_cert == NULL ? "key" : "cert");
+	if (cfg->tls_key != NULL)
+		hm_cfg_check_secret_path(ctx, config_setting_get_member(g, "key"), cfg->tls_key);
 	return 0;
 }
 
@@ -672,6 +674,9 @@ read_basics(HmCfgCtx *ctx, const config_setting_t *root, HmConfig *cfg, GError *
 	if (cfg->run_as != NULL && *cfg->run_as == '\0')
 		return hm_cfg_fail(ctx, config_setting_get_member(root, "run_as"), err,
 		                   "must not be empty (leave it out to stay as started)");
+	/* Read before any secret: the warnings about who can read them
+	 * depend on it. */
+	ctx->run_as = cfg->run_as;
 	cfg->use_syslog = log == 1;
 	return 0;
 }

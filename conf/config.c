@@ -4,12 +4,8 @@
 #include <config.h>
 
 #include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "lib/address.h"
 #include "lib/error.h"
@@ -317,57 +313,47 @@ syntax_error(const char *path, const config_t *lc, GError **err)
 		            config_error_line(lc), text);
 }
 
-/* libconfig reports only "file I/O error"; find out why ourselves. */
-static int
-check_readable(const char *path, GError **err)
+/* Parses the files read into ctx->files and reads their settings; abs
+ * (taken) is the main file's absolute path. */
+static HmConfig *
+parse(HmCfgCtx *ctx, const char *path, char *abs, GError **err)
 {
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	int errnum = 0;
+	config_t lc;
+	HmConfig *cfg = NULL;
 
-	if (fd < 0 || fstat(fd, &st) < 0)
-		errnum = errno;
-	else if (S_ISDIR(st.st_mode))
-		errnum = EISDIR;
-	if (fd >= 0)
-		close(fd);
-	if (errnum != 0) {
-		g_set_error(err, HM_ERROR, HM_ERROR_IO, "%s: cannot read: %s", path,
-		            g_strerror(errnum));
-		return -1;
+	config_init(&lc);
+	config_set_include_dir(&lc, ctx->dir);
+	if (!config_read_file(&lc, path)) {
+		syntax_error(path, &lc, err);
+		g_free(abs);
+	} else {
+		hm_cfg_scan_wrapped(ctx);
+		cfg = g_new0(HmConfig, 1);
+		cfg->file = abs;
+		if (hm_cfg_read_root(ctx, config_root_setting(&lc), cfg, err) < 0)
+			g_clear_pointer(&cfg, hm_config_free);
 	}
-	return 0;
+	config_destroy(&lc);
+	return cfg;
 }
 
 HmConfig *
 hm_config_load_flags(const char *path, guint flags, HmConfigWarnFunc warn,
                      gpointer warn_data, GError **err)
 {
-	g_autofree char *abs = NULL;
+	char *abs = g_canonicalize_filename(path, NULL);
 	HmCfgCtx ctx = { .file = path, .flags = flags, .warn = warn, .warn_data = warn_data };
-	config_t lc;
 	HmConfig *cfg = NULL;
 
-	if (check_readable(path, err) < 0)
-		return NULL;
-	abs = g_canonicalize_filename(path, NULL);
 	ctx.dir = g_path_get_dirname(abs);
 	ctx.wrapped = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	config_init(&lc);
-	config_set_include_dir(&lc, ctx.dir);
-	if (!config_read_file(&lc, path)) {
-		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
-			check_readable(path, err);
-		if (err == NULL || *err == NULL)
-			syntax_error(path, &lc, err);
-	} else {
-		hm_cfg_scan_wrapped(&ctx, &lc);
-		cfg = g_new0(HmConfig, 1);
-		cfg->file = g_steal_pointer(&abs);
-		if (hm_cfg_read_root(&ctx, config_root_setting(&lc), cfg, err) < 0)
-			g_clear_pointer(&cfg, hm_config_free);
-	}
-	config_destroy(&lc);
+	ctx.files = g_ptr_array_new_with_free_func(hm_cfg_file_free);
+	/* Every file libconfig is about to open is read first: see
+	 * config-files.c. */
+	if (hm_cfg_read_files(&ctx, path, err) == 0)
+		cfg = parse(&ctx, path, g_steal_pointer(&abs), err);
+	g_free(abs);
+	g_ptr_array_unref(ctx.files);
 	g_hash_table_unref(ctx.wrapped);
 	g_free(ctx.dir);
 	return cfg;

@@ -166,6 +166,10 @@ typedef struct {
 	HmDyndnsConf dyndns;
 } HmConfig;
 
+/* A config file (or @include) larger than this is refused: a config is a
+ * few kilobytes, so this only bounds a mistake (an @include of a log). */
+#define HM_CONFIG_FILE_MAX (16 * 1024 * 1024)
+
 /* Receives each warning (unknown key, insecure secret file...) as one line
  * "FILE:LINE: key: message". */
 typedef void (*HmConfigWarnFunc)(const char *line, gpointer data);

@@ -218,6 +218,48 @@ hm_atomic_write(const char *path, const void *data, gsize len, mode_t mode, GErr
 	return hm_durable_commit(d, 0, err);
 }
 
+/* What st describes, for "PATH is not a regular file (a FIFO)". */
+static const char *
+file_kind(const struct stat *st)
+{
+	if (S_ISDIR(st->st_mode))
+		return "a directory";
+	if (S_ISFIFO(st->st_mode))
+		return "a FIFO";
+	if (S_ISSOCK(st->st_mode))
+		return "a socket";
+	if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode))
+		return "a device";
+	return "not a file";
+}
+
+int
+hm_open_regular(const char *path, struct stat *st, GError **err)
+{
+	/* O_NONBLOCK makes open() return at once on a FIFO; it changes
+	 * nothing for a regular file, so the fd is left as it is. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	int saved;
+
+	memset(st, 0, sizeof(*st));
+	if (fd < 0 || fstat(fd, st) < 0) {
+		saved = errno;
+		hm_set_error_errno(err, saved, "%s: cannot read", path);
+		if (fd >= 0)
+			close(fd);
+		errno = saved;
+		return -1;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		close(fd);
+		g_set_error(err, HM_ERROR, HM_ERROR_IO, "%s is not a regular file (%s)", path,
+		            file_kind(st));
+		errno = S_ISDIR(st->st_mode) ? EISDIR : EINVAL;
+		return -1;
+	}
+	return fd;
+}
+
 GBytes *
 hm_read_fd(int fd, gsize max, const char *what, GError **err)
 {
@@ -246,19 +288,25 @@ hm_read_fd(int fd, gsize max, const char *what, GError **err)
 }
 
 GBytes *
-hm_read_file(const char *path, gsize max, GError **err)
+hm_read_file_stat(const char *path, gsize max, struct stat *st, GError **err)
 {
+	int fd = hm_open_regular(path, st, err);
 	GBytes *b;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	int saved;
 
-	if (fd < 0) {
-		hm_set_error_errno(err, errno, "open %s", path);
+	if (fd < 0)
 		return NULL;
-	}
 	b = hm_read_fd(fd, max, path, err);
 	saved = errno;
 	close(fd);
 	errno = saved;
 	return b;
+}
+
+GBytes *
+hm_read_file(const char *path, gsize max, GError **err)
+{
+	struct stat st;
+
+	return hm_read_file_stat(path, max, &st, err);
 }

@@ -5,6 +5,13 @@
 
 #include <glib.h>
 
+/* The longest password homemail accepts, in octets: RFC 4616's limit on a
+ * SASL PLAIN field, which also keeps "PASS <password>" within popd's
+ * command line. `homemail passwd` sets none longer, popd answers a longer
+ * one as such (it can never be right), and lib/sasl's PLAIN decoder tells
+ * it apart from a malformed response. */
+#define HM_PASSWORD_MAX 255
+
 /* TRUE if password matches hash. Constant-time comparison; a hash that is
  * not a supported crypt(3) hash ("*", "!", "", unknown prefix) never
  * matches. */

@@ -6,10 +6,11 @@
 
 #include "base64.h"
 #include "error.h"
+#include "passwd.h"
 #include "sasl-private.h"
 
 /* The decoded PLAIN message: at most three fields, two NULs. */
-#define SASL_PLAIN_MAX (3 * HM_SASL_FIELD_MAX + 2)
+#define SASL_PLAIN_MAX (2 * HM_SASL_FIELD_MAX + HM_PASSWORD_MAX + 2)
 
 struct HmSaslServer {
 	const HmSaslMech *mech;
@@ -50,10 +51,23 @@ hm_sasl_free_secret(char *secret)
 }
 
 static int
-bad(GError **err, const char *mech, const char *why)
+bad_as(GError **err, HmSaslStatus st, const char *mech, const char *why)
 {
 	g_set_error(err, HM_ERROR, HM_ERROR_PROTOCOL, "bad SASL %s response: %s", mech, why);
-	return -1;
+	return st;
+}
+
+static int
+bad(GError **err, const char *mech, const char *why)
+{
+	return bad_as(err, HM_SASL_BAD, mech, why);
+}
+
+static int
+password_too_long(GError **err, const char *mech)
+{
+	return bad_as(err, HM_SASL_PASSWORD_TOO_LONG, mech,
+	              "password longer than " G_STRINGIFY(HM_PASSWORD_MAX) " octets");
 }
 
 /* An identity: 1..HM_SASL_FIELD_MAX octets of UTF-8 (it ends up in logs
@@ -83,9 +97,8 @@ plain_split(const char *msg, gsize len, HmSaslPlain *out, GError **err)
 	password = nul2 + 1;
 	if (memchr(password, '\0', (gsize)(end - password)) != NULL)
 		return bad(err, "PLAIN", "more than two NUL separators");
-	if (nul1 - msg > HM_SASL_FIELD_MAX || nul2 - authcid > HM_SASL_FIELD_MAX ||
-	    end - password > HM_SASL_FIELD_MAX)
-		return bad(err, "PLAIN", "field longer than 255 octets");
+	if (nul1 - msg > HM_SASL_FIELD_MAX || nul2 - authcid > HM_SASL_FIELD_MAX)
+		return bad(err, "PLAIN", "identity longer than 255 octets");
 	if (nul2 == authcid)
 		return bad(err, "PLAIN", "empty authentication identity");
 	if (password == end)
@@ -94,6 +107,8 @@ plain_split(const char *msg, gsize len, HmSaslPlain *out, GError **err)
 	if ((nul1 > msg && !identity_ok(msg, (gsize)(nul1 - msg))) ||
 	    !identity_ok(authcid, (gsize)(nul2 - authcid)))
 		return bad(err, "PLAIN", "identity is not UTF-8");
+	if (end - password > HM_PASSWORD_MAX)
+		return password_too_long(err, "PLAIN");
 	out->authzid = g_strndup(msg, (gsize)(nul1 - msg));
 	out->authcid = g_strndup(authcid, (gsize)(nul2 - authcid));
 	out->password = g_strndup(password, (gsize)(end - password));
@@ -121,6 +136,7 @@ plain_server_step(HmSaslServer *s, const HmSaslSecret *resp, HmSaslSecret **chal
                   GError **err)
 {
 	HmSaslPlain p = { 0 };
+	int rc;
 
 	if (resp == NULL) {
 		*challenge = hm_sasl_secret_new("", 0);
@@ -128,8 +144,8 @@ plain_server_step(HmSaslServer *s, const HmSaslSecret *resp, HmSaslSecret **chal
 	}
 	if (resp->len == 0)
 		return bad(err, "PLAIN", "empty");
-	if (plain_split(resp->data, resp->len, &p, err) < 0)
-		return -1;
+	if ((rc = plain_split(resp->data, resp->len, &p, err)) < 0)
+		return rc;
 	if (p.authzid[0] != '\0' && strcmp(p.authzid, p.authcid) != 0) {
 		hm_sasl_plain_clear(&p);
 		return bad(err, "PLAIN", "acting for another user is not supported");
@@ -173,8 +189,10 @@ login_server_step(HmSaslServer *s, const HmSaslSecret *resp, HmSaslSecret **chal
 	}
 	if (resp == NULL || resp->len == 0)
 		return bad(err, "LOGIN", "empty password");
-	if (resp->len > HM_SASL_FIELD_MAX || memchr(resp->data, '\0', resp->len) != NULL)
+	if (memchr(resp->data, '\0', resp->len) != NULL)
 		return bad(err, "LOGIN", "not a password");
+	if (resp->len > HM_PASSWORD_MAX)
+		return password_too_long(err, "LOGIN");
 	s->password = g_strndup(resp->data, resp->len);
 	return 0;
 }
@@ -291,7 +309,7 @@ hm_sasl_server_password(const HmSaslServer *s)
 
 /* --- PLAIN by hand ---------------------------------------------------------- */
 
-int
+HmSaslStatus
 hm_sasl_plain_decode(const char *b64, gsize len, HmSaslPlain *out, GError **err)
 {
 	g_autofree char *text = g_strndup(b64, len);
@@ -302,7 +320,7 @@ hm_sasl_plain_decode(const char *b64, gsize len, HmSaslPlain *out, GError **err)
 	if (strlen(text) != len)
 		return bad(err, "PLAIN", "NUL in base64");
 	if ((msg = hm_sasl_decode(text, SASL_PLAIN_MAX, "PLAIN", err)) == NULL)
-		return -1;
+		return HM_SASL_BAD;
 	rc = msg->len == 0 ? bad(err, "PLAIN", "empty") : plain_split(msg->data, msg->len, out, err);
 	hm_sasl_secret_free(msg);
 	return rc;

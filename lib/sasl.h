@@ -31,14 +31,25 @@ HmSaslServer *hm_sasl_server_new(const HmSaslMech *mech);
 /* Wipes the credentials and frees. NULL-safe. */
 void hm_sasl_server_free(HmSaslServer *s);
 
+/* What hm_sasl_server_step() and hm_sasl_plain_decode() made of a
+ * response, beside 1 (a challenge follows). */
+typedef enum {
+	HM_SASL_OK = 0,
+	HM_SASL_BAD = -1,               /* malformed */
+	HM_SASL_PASSWORD_TOO_LONG = -2, /* well formed, but the password is over
+	                                  * HM_PASSWORD_MAX octets: it can never
+	                                  * be right, and a server may say so */
+} HmSaslStatus;
+
 /* Takes the client's next response: its initial response (NULL when the
  * command had none, "=" for an empty one) and then each line it sent after
  * a challenge. Returns 1 with *challenge (base64, maybe "") to send in a
- * continuation; 0 when the credentials are complete (hm_sasl_server_user()
- * and _password()); -1 with *err (HM_ERROR_PROTOCOL) when the response is
- * malformed: bad base64, a missing or extra NUL, an empty identity or
- * password, a field over HM_SASL_FIELD_MAX octets, an identity that is not
- * UTF-8. g_free() the challenge. */
+ * continuation; HM_SASL_OK when the credentials are complete
+ * (hm_sasl_server_user() and _password()); HM_SASL_BAD with *err
+ * (HM_ERROR_PROTOCOL) when the response is malformed: bad base64, a
+ * missing or extra NUL, an empty identity or password, an identity over
+ * HM_SASL_FIELD_MAX octets or not UTF-8; HM_SASL_PASSWORD_TOO_LONG with
+ * *err for a password over HM_PASSWORD_MAX. g_free() the challenge. */
 int hm_sasl_server_step(HmSaslServer *s, const char *response, char **challenge,
                         GError **err);
 
@@ -48,7 +59,8 @@ int hm_sasl_server_step(HmSaslServer *s, const char *response, char **challenge,
 const char *hm_sasl_server_user(const HmSaslServer *s);
 const char *hm_sasl_server_password(const HmSaslServer *s);
 
-/* RFC 4616 section 2: each field at most 255 octets. */
+/* RFC 4616 section 2: an identity is at most 255 octets (a password at
+ * most HM_PASSWORD_MAX, lib/passwd.h: the same 255). */
 #define HM_SASL_FIELD_MAX 255
 
 /* ---- the client side ------------------------------------------------- */
@@ -102,9 +114,9 @@ typedef struct {
 } HmSaslPlain;
 
 /* Decodes a base64 PLAIN response ("authzid\0authcid\0passwd") with the
- * checks of hm_sasl_server_step(). Returns 0 and fills *out, or -1 with
- * *err. */
-int hm_sasl_plain_decode(const char *b64, gsize len, HmSaslPlain *out, GError **err);
+ * checks of hm_sasl_server_step(). Returns HM_SASL_OK and fills *out, or a
+ * negative HmSaslStatus with *err (and *out empty). */
+HmSaslStatus hm_sasl_plain_decode(const char *b64, gsize len, HmSaslPlain *out, GError **err);
 
 /* Wipes the password and frees the fields. */
 void hm_sasl_plain_clear(HmSaslPlain *p);

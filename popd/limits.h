@@ -31,9 +31,8 @@
  * a few clients; 64 still lets a busy office NAT through). */
 #define POPD_MAX_SESSIONS 256
 #define POPD_MAX_SESSIONS_PER_IP 64
-/* Longest argument of a POP3 command (RFC 1939: 40 octets). */
+/* Longest argument of a POP3 command (RFC 1939: 40 octets); so also the
+ * longest USER name. Passwords: HM_PASSWORD_MAX (lib/passwd.h). */
 #define POPD_ARG_MAX 40
-/* Longest user name or password accepted (RFC 4616 field limit). */
-#define POPD_CRED_MAX 255
 
 #endif

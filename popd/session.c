@@ -5,6 +5,7 @@
 #include "lib/error.h"
 #include "lib/log.h"
 #include "lib/parse.h"
+#include "lib/passwd.h"
 #include "lib/sasl.h"
 #include "popd/auth.h"
 #include "popd/command.h"
@@ -78,12 +79,25 @@ open_maildrop(Session *s, const HmUserConf *u)
 	return reply(s, "+OK Logged in.");
 }
 
+/* A password longer than any that can be set can never be right: saying
+ * so tells a guesser nothing, so it is neither delayed nor counted as a
+ * failed login. */
+static int
+refuse_long_password(Session *s)
+{
+	hm_info("popd[%s] login refused peer=%s: password longer than %d octets", s->id, s->p->peer,
+	        HM_PASSWORD_MAX);
+	return reply(s, "-ERR [AUTH] Password longer than %d octets.", HM_PASSWORD_MAX);
+}
+
 static int
 login(Session *s, const char *name, const char *password)
 {
 	HmLoginBar *bar = s->p->bar;
-	const HmUserConf *u = NULL;
+	const HmUserConf *u;
 
+	if (strlen(password) > HM_PASSWORD_MAX)
+		return refuse_long_password(s);
 	/* Reserved before the check, so the sessions of one address together
 	 * get no more answers than the bar allows. */
 	if (bar != NULL && !hm_login_bar_begin(bar, s->p->peer, POPD_AUTH_BAR_WAIT_MS)) {
@@ -91,8 +105,7 @@ login(Session *s, const char *name, const char *password)
 		reply(s, "-ERR [AUTH] Too many failed logins, try again later.");
 		return -1;
 	}
-	if (strlen(name) <= POPD_CRED_MAX && strlen(password) <= POPD_CRED_MAX)
-		u = popd_auth_check(s->p->cfg, s->p->dummy_hash, name, password);
+	u = popd_auth_check(s->p->cfg, s->p->dummy_hash, name, password);
 	if (bar != NULL)
 		hm_login_bar_end(bar, s->p->peer, u == NULL);
 	if (u != NULL)
@@ -216,8 +229,10 @@ cmd_auth(Session *s, Pop3Command *cmd)
 
 		hm_sasl_free_secret(resp);
 		resp = NULL;
-		if (step == 0)
+		if (step == HM_SASL_OK)
 			rc = login(s, hm_sasl_server_user(sv), hm_sasl_server_password(sv));
+		else if (step == HM_SASL_PASSWORD_TOO_LONG)
+			rc = refuse_long_password(s);
 		else if (step < 0)  /* malformed: a failed login, as a wrong password */
 			rc = login(s, "", "");
 		else if ((resp = sasl_response(s, challenge, &rc)) != NULL)

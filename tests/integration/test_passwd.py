@@ -160,6 +160,39 @@ def test_empty_password_refused(conf):
     assert open(conf).read() == before
 
 
+def test_password_length_limit(conf):
+    """255 octets (HM_PASSWORD_MAX), what a POP3 login to homemail-popd can
+    carry, is the longest password set; a longer one is refused naming the
+    limit, and the file is left as it was."""
+    before = open(conf).read()
+    for data in ("x" * 256 + "\n", "x" * 256, "x" * 5000):
+        rc, _, err = passwd(conf, "alice", data)
+        assert rc == 1
+        assert err.strip() == ("homemail: passwd: password longer than 255 octets "
+                               "(the most a POP3 login carries)"), err
+    assert open(conf).read() == before
+    rc, _, err = passwd(conf, "alice", "y" * 255 + "\n")
+    assert rc == 0, err
+    h = password_of(conf, "alice")
+    assert crypt.crypt("y" * 255, h) == h
+    rc, _, err = passwd(conf, "alice", "z" * 255)
+    assert rc == 0, err
+
+
+def test_warnings_printed_once(conf):
+    """The reload that checks the edit does not repeat what the first load
+    warned about (here an inline secret in a file others can read)."""
+    with open(conf, "a") as f:
+        f.write('relay = { smarthosts = ( { host = "smtp.example"; user = "u"; '
+                'password = "Sm4rt-S3cret"; } ); };\n')
+    os.chmod(conf, 0o644)
+    rc, _, err = passwd(conf, "alice", "pw\n")
+    assert rc == 0, err
+    warnings = [ln for ln in err.splitlines() if ln.startswith("homemail: warning: ")]
+    assert len(warnings) == 1 and "holding this secret inline" in warnings[0], err
+    assert "Sm4rt-S3cret" not in err
+
+
 def test_mode_kept(conf):
     for mode in (0o600, 0o640, 0o644):
         os.chmod(conf, mode)

@@ -903,6 +903,65 @@ def test_parallel_guessing_gets_ten_answers(popd, tls_cert):
     assert all(a.startswith(b"-ERR") for a in checked), checked
 
 
+def plain_token(user, password):
+    return base64.b64encode(b"\0" + user.encode() + b"\0" + password.encode()).decode()
+
+
+def test_password_length_limit(hm_tmp, tls_cert):
+    """One limit, HM_PASSWORD_MAX = 255 octets: `homemail passwd` sets a
+    password that long, popd takes it by USER/PASS and by AUTH PLAIN, and
+    answers a longer one at once with -ERR [AUTH] naming the limit, without
+    counting it as a failed login (it can never be right, so it tells a
+    guesser nothing): not after 3 in a session, nor 10 from one address.
+    A daemon of its own, so the shared one's bars are not touched."""
+    base = tempfile.mkdtemp(prefix="popd-pwlen-", dir=hm_tmp)
+    os.chmod(base, 0o755)
+    p = Popd(base, tls_cert, users=("longpw",), password="initial")
+    longest, over = "p" * 255, "p" * 256
+    r = subprocess.run([fixtures.program("admin/homemail"), "passwd", "--stdin", "-c", p.conf,
+                        "longpw"], input=(longest + "\n").encode(), capture_output=True,
+                       timeout=60, start_new_session=True)
+    assert r.returncode == 0, r
+    p.start()
+    try:
+        too_long = b"-ERR [AUTH] Password longer than 255 octets."
+        c = poplib.POP3("127.0.0.1", p.port, timeout=15)
+        t0 = time.monotonic()
+        for _ in range(6):
+            c.user("longpw")
+            with pytest.raises(poplib.error_proto) as e:
+                c.pass_(over)
+            assert e.value.args[0] == too_long
+            with pytest.raises(poplib.error_proto) as e:
+                c._shortcmd("AUTH PLAIN " + plain_token("longpw", over))
+            assert e.value.args[0] == too_long
+            c._putcmd("AUTH PLAIN")
+            assert c._getline()[0] == b"+ "
+            with pytest.raises(poplib.error_proto) as e:
+                c._shortcmd(plain_token("longpw", over + "q" * 200))
+            assert e.value.args[0] == too_long
+        assert time.monotonic() - t0 < 1.5, "over-long passwords were delayed as wrong ones"
+        c.user("longpw")
+        assert c.pass_(longest).startswith(b"+OK")
+        c.quit()
+        c = poplib.POP3("127.0.0.1", p.port, timeout=15)
+        assert c._shortcmd("AUTH PLAIN " + plain_token("longpw", longest)).startswith(b"+OK")
+        c.quit()
+        assert "login failed" not in p.log()
+        assert p.log().count("login refused peer=127.0.0.1: password longer than 255") == 18
+        # A wrong password of the longest length is an ordinary failure.
+        c = poplib.POP3("127.0.0.1", p.port, timeout=15)
+        c.user("longpw")
+        with pytest.raises(poplib.error_proto) as e:
+            c.pass_("q" * 255)
+        assert e.value.args[0] == b"-ERR [AUTH] Authentication failed."
+        c.quit()
+        assert p.log().count("login failed peer=127.0.0.1") == 1
+    finally:
+        assert p.stop() == 0
+        shutil.rmtree(base, ignore_errors=True)
+
+
 # --- 7. hostile input ----------------------------------------------------------
 
 def test_verbose_log_masks_what_clients_send_wrong(popd):

@@ -327,6 +327,54 @@ test_read_fd(void)
 	g_assert_nonnull(strstr(err->message, "stdin is larger than 9 bytes"));
 }
 
+/* Nothing hm_read_file() is given may block it: a FIFO without a writer is
+ * refused at once, as are a directory and a device, naming what they are. */
+static void
+test_read_not_regular(void)
+{
+	g_autofree char *dir = NULL, *fifo = NULL, *want = NULL;
+	g_autoptr(GBytes) b = NULL, d = NULL, t = NULL;
+	g_autoptr(GError) err = NULL, derr = NULL, terr = NULL;
+	struct stat st;
+
+	if (!hm_test_in_child(10))
+		return;
+	dir = hm_test_tmpdir("hm-atomic");
+	fifo = g_build_filename(dir, "fifo", NULL);
+	hm_test_mkfifo(fifo);
+	b = hm_read_file_stat(fifo, 100, &st, &err);
+	g_assert_null(b);
+	g_assert_error(err, HM_ERROR, HM_ERROR_IO);
+	want = g_strconcat(fifo, " is not a regular file (a FIFO)", NULL);
+	g_assert_cmpstr(err->message, ==, want);
+	g_assert_true(S_ISFIFO(st.st_mode));
+	d = hm_read_file_stat(dir, 100, &st, &derr);
+	g_assert_null(d);
+	g_assert_cmpint(errno, ==, EISDIR);
+	g_assert_true(g_str_has_suffix(derr->message, " is not a regular file (a directory)"));
+	t = hm_read_file("/dev/zero", 100, &terr);
+	g_assert_null(t);
+	g_assert_cmpstr(terr->message, ==, "/dev/zero is not a regular file (a device)");
+	hm_test_remove_tree(dir);
+}
+
+/* A symlink to a regular file reads as the file. */
+static void
+test_read_symlink(void)
+{
+	g_autofree char *dir = hm_test_tmpdir("hm-atomic");
+	g_autofree char *path = g_build_filename(dir, "f", NULL);
+	g_autofree char *link = g_build_filename(dir, "l", NULL);
+	g_autoptr(GBytes) b = NULL;
+
+	g_assert_true(g_file_set_contents(path, "abc", 3, NULL));
+	g_assert_cmpint(symlink("f", link), ==, 0);
+	b = hm_read_file(link, 10, NULL);
+	g_assert_nonnull(b);
+	g_assert_cmpmem(g_bytes_get_data(b, NULL), g_bytes_get_size(b), "abc", 3);
+	hm_test_remove_tree(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -344,5 +392,7 @@ main(int argc, char **argv)
 	g_test_add_func("/atomic/durable", test_durable);
 	g_test_add_func("/atomic/syncfs", test_syncfs);
 	g_test_add_func("/atomic/read-fd", test_read_fd);
+	g_test_add_func("/atomic/read-not-regular", test_read_not_regular);
+	g_test_add_func("/atomic/read-symlink", test_read_symlink);
 	return g_test_run();
 }

@@ -2,8 +2,11 @@
 
 #include <errno.h>
 #include <glib.h>
+#include <grp.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "lib/cidr.h"
 #include "lib/tls.h"
@@ -51,10 +54,16 @@ write_file(const char *path, const char *data, gssize len, int mode)
 }
 
 static HmConfig *
+load_text_mode(Fixture *f, const char *text, int mode, guint flags, GError **err)
+{
+	write_file(f->path, text, -1, mode);
+	return hm_config_load_flags(f->path, flags, collect, f->warnings, err);
+}
+
+static HmConfig *
 load_text(Fixture *f, const char *text, guint flags, GError **err)
 {
-	write_file(f->path, text, -1, 0644);
-	return hm_config_load_flags(f->path, flags, collect, f->warnings, err);
+	return load_text_mode(f, text, 0644, flags, err);
 }
 
 /* Loads text and asserts the error is exactly "<path>:" followed by want. */
@@ -569,7 +578,8 @@ test_full(Fixture *f, gconstpointer data)
 	g_autoptr(HmConfig) cfg = NULL;
 
 	write_secrets(f, "s3cret value", 0600);
-	cfg = load_text(f, full_conf, 0, &err);
+	/* It holds secrets inline: mode 0600, as it should be. */
+	cfg = load_text_mode(f, full_conf, 0600, 0, &err);
 	g_assert_no_error(err);
 	for (guint i = 0; i < f->warnings->len; i++)
 		g_test_message("warning: %s", (char *)g_ptr_array_index(f->warnings, i));
@@ -591,7 +601,9 @@ test_secret_not_in_messages(Fixture *f, gconstpointer data)
 	g_autofree char *bad = NULL, *warn = NULL;
 
 	write_secrets(f, secret, 0644);
-	cfg = load_text(f, full_conf, 0, &err);
+	/* Only the secret files are open to others here (the config's own
+	 * inline secrets: test_inline_secret_exposed). */
+	cfg = load_text_mode(f, full_conf, 0600, 0, &err);
 	g_assert_no_error(err);
 	g_assert_cmpuint(f->warnings->len, ==, 2);
 	warn = g_strconcat(":22: relay.smarthosts.[0].password_file: ", isp,
@@ -602,7 +614,7 @@ test_secret_not_in_messages(Fixture *f, gconstpointer data)
 	write_file(isp, two, -1, 0600);
 	g_clear_pointer(&cfg, hm_config_free);
 	g_clear_error(&err);
-	cfg = load_text(f, full_conf, 0, &err);
+	cfg = load_text_mode(f, full_conf, 0600, 0, &err);
 	g_assert_null(cfg);
 	bad = g_strconcat(":22: relay.smarthosts.[0].password_file: ", isp,
 	                  ": must hold exactly one line", NULL);
@@ -656,6 +668,258 @@ test_include(Fixture *f, gconstpointer data)
 	g_assert_cmpuint(cfg->relay.listen[0].port, ==, 2525);
 }
 
+/* A group that neither root nor the user running the tests is in, for
+ * files readable by "some other group"; and that user's name. */
+#define OTHER_GID 65534
+
+static char *
+other_group_name(void)
+{
+	const struct group *gr = getgrgid(OTHER_GID);
+
+	g_assert_nonnull(gr);
+	for (char **m = gr->gr_mem; *m != NULL; m++)
+		g_assert_cmpstr(*m, !=, g_get_user_name());
+	g_assert_cmpuint(getegid(), !=, OTHER_GID);
+	return g_strdup(gr->gr_name);
+}
+
+static void
+set_mode(const char *path, int mode, gid_t gid)
+{
+	g_assert_cmpint(chown(path, (uid_t)-1, gid), ==, 0);
+	g_assert_cmpint(g_chmod(path, mode), ==, 0);
+}
+
+static HmConfig *
+reload(Fixture *f, GError **err)
+{
+	g_ptr_array_set_size(f->warnings, 0);
+	return hm_config_load(f->path, collect, f->warnings, err);
+}
+
+/* DESIGN.md: a secret written inline in a config that others can read is
+ * warned about, once per secret, at its line, without its value. */
+static void
+test_inline_secret_exposed(Fixture *f, gconstpointer data)
+{
+	static const char text[] = HOST
+		"fetcher = { accounts = ( { name = \"pop\"; protocol = \"pop3\"; host = \"pop.example\";\n"
+		"  user = \"u\"; password = \"Inline-S3cret\"; to = \"a@b.example\"; } ); };\n"
+		"dyndns = { detect = \"interface:eth0\"; records = ( { provider = \"rfc2136\"; server = \"ns.example\"; zone = \"z.example\";\n"
+		"  hostname = \"h.z.example\"; tsig_name = \"k\"; tsig_secret = \"VFNJRy1TM2NyZXQ=\"; } ); };\n";
+	g_autofree char *group = other_group_name();
+	g_autofree char *w1 = g_strdup_printf(":3: fetcher.accounts.[0].password: %s, holding this "
+	                                      "secret inline, is readable by group or others "
+	                                      "(chmod 600 it, or move the secret into password_file)",
+	                                      f->path);
+	g_autofree char *w2 = g_strdup_printf(":5: dyndns.records.[0].tsig_secret: %s, holding this "
+	                                      "secret inline, is readable by group or others "
+	                                      "(chmod 600 it, or move the secret into "
+	                                      "tsig_secret_file)", f->path);
+	g_autofree char *w3 = g_strdup_printf(":3: fetcher.accounts.[0].password: %s, holding this "
+	                                      "secret inline, is readable by group %s, which %s (the "
+	                                      "daemons' user) is not in (chmod 600 it, or move the "
+	                                      "secret into password_file, unless that group should "
+	                                      "read it)", f->path, group, g_get_user_name());
+	g_autoptr(GError) err = NULL;
+	g_autoptr(HmConfig) cfg = load_text(f, text, 0, &err);
+
+	g_assert_no_error(err);
+	g_assert_cmpuint(f->warnings->len, ==, 2);
+	expect_warning(f, w1);
+	expect_warning(f, w2);
+	for (guint i = 0; i < f->warnings->len; i++) {
+		g_assert_null(strstr(g_ptr_array_index(f->warnings, i), "Inline-S3cret"));
+		g_assert_null(strstr(g_ptr_array_index(f->warnings, i), "VFNJRy1TM2NyZXQ"));
+	}
+	g_clear_pointer(&cfg, hm_config_free);
+	/* Readable by its owner alone, or also by root's group: quiet. */
+	set_mode(f->path, 0600, getegid());
+	cfg = reload(f, &err);
+	g_assert_no_error(err);
+	g_assert_cmpuint(f->warnings->len, ==, 0);
+	g_clear_pointer(&cfg, hm_config_free);
+	set_mode(f->path, 0640, 0);
+	cfg = reload(f, &err);
+	g_assert_cmpuint(f->warnings->len, ==, 0);
+	g_clear_pointer(&cfg, hm_config_free);
+	/* A group the daemons' user is not in: said so, more softly. */
+	set_mode(f->path, 0640, OTHER_GID);
+	cfg = reload(f, &err);
+	g_assert_cmpuint(f->warnings->len, ==, 2);
+	expect_warning(f, w3);
+}
+
+/* An inline secret in an @include is the included file's business. */
+static void
+test_inline_secret_in_include(Fixture *f, gconstpointer data)
+{
+	g_autofree char *inc = g_build_filename(f->dir, "accounts.inc", NULL);
+	g_autofree char *want = g_strdup_printf("accounts.inc:2: fetcher.accounts.[0].password: %s, "
+	                                        "holding this secret inline, is readable by group or "
+	                                        "others (chmod 600 it, or move the secret into "
+	                                        "password_file)", inc);
+	g_autoptr(GError) err = NULL;
+	g_autoptr(HmConfig) cfg = NULL;
+
+	write_file(inc, "fetcher = { accounts = ( { name = \"pop\"; protocol = \"pop3\";\n"
+	           "  host = \"pop.example\"; user = \"u\"; password = \"p\"; to = \"a@b.example\"; } ); };\n",
+	           -1, 0644);
+	cfg = load_text_mode(f, HOST "@include \"accounts.inc\"\n", 0600, 0, &err);
+	g_assert_no_error(err);
+	g_assert_cmpuint(f->warnings->len, ==, 1);
+	g_assert_cmpstr(g_ptr_array_index(f->warnings, 0), ==, want);
+}
+
+/* The TLS key, which only the daemons load, is looked at all the same. */
+static void
+test_tls_key_exposed(Fixture *f, gconstpointer data)
+{
+	static const char text[] = HOST "tls = { cert = \"cert.pem\";\n  key = \"key.pem\"; };\n";
+	g_autofree char *key = g_build_filename(f->dir, "key.pem", NULL);
+	g_autofree char *group = other_group_name();
+	g_autofree char *w = g_strdup_printf(":3: tls.key: %s is readable by group or others "
+	                                     "(chmod 600 it)", key);
+	g_autofree char *wg = g_strdup_printf(":3: tls.key: %s is readable by group %s, which %s "
+	                                      "(the daemons' user) is not in (chmod 600 it, unless "
+	                                      "that group should read it)", key, group,
+	                                      g_get_user_name());
+	g_autoptr(GError) err = NULL;
+	g_autoptr(HmConfig) cfg = load_text(f, text, 0, &err);
+
+	/* Not there yet: the daemon that loads it will say so. */
+	g_assert_no_error(err);
+	g_assert_cmpuint(f->warnings->len, ==, 0);
+	g_clear_pointer(&cfg, hm_config_free);
+	write_file(key, "-----BEGIN PRIVATE KEY-----\n", -1, 0644);
+	cfg = reload(f, &err);
+	g_assert_cmpuint(f->warnings->len, ==, 1);
+	expect_warning(f, w);
+	g_clear_pointer(&cfg, hm_config_free);
+	set_mode(key, 0640, OTHER_GID);
+	cfg = reload(f, &err);
+	g_assert_cmpuint(f->warnings->len, ==, 1);
+	expect_warning(f, wg);
+	g_clear_pointer(&cfg, hm_config_free);
+	set_mode(key, 0600, getegid());
+	cfg = reload(f, &err);
+	g_assert_no_error(err);
+	g_assert_cmpuint(f->warnings->len, ==, 0);
+}
+
+/* A secret file readable by a group: quiet for root's group, a note for a
+ * group the daemons' user (run_as) is not in. */
+static void
+test_secret_file_group(Fixture *f, gconstpointer data)
+{
+	g_autofree char *isp = g_build_filename(f->dir, "secrets", "isp", NULL);
+	g_autofree char *group = other_group_name();
+	/* full_conf has run_as = "homemail": the daemons' user. */
+	g_autofree char *want = g_strdup_printf(":22: relay.smarthosts.[0].password_file: %s is "
+	                                        "readable by group %s, which homemail (the daemons' "
+	                                        "user) is not in (chmod 600 it, unless that group "
+	                                        "should read it)", isp, group);
+	g_autoptr(GError) err = NULL;
+	g_autoptr(HmConfig) cfg = NULL;
+
+	write_secrets(f, "pw", 0640);
+	set_mode(isp, 0640, 0);
+	cfg = load_text_mode(f, full_conf, 0600, 0, &err);
+	g_assert_no_error(err);
+	g_assert_cmpuint(f->warnings->len, ==, 0);
+	g_clear_pointer(&cfg, hm_config_free);
+	set_mode(isp, 0640, OTHER_GID);
+	cfg = reload(f, &err);
+	g_assert_cmpuint(f->warnings->len, ==, 2);  /* the account shares the file */
+	expect_warning(f, want);
+}
+
+/* Loads text from f->path and asserts it fails with "<path>" + want. */
+static void
+expect_error_flags(Fixture *f, const char *text, guint flags, const char *want)
+{
+	g_autoptr(GError) err = NULL;
+	g_autoptr(HmConfig) cfg = load_text(f, text, flags, &err);
+	g_autofree char *full = g_strconcat(f->path, want, NULL);
+
+	g_assert_null(cfg);
+	g_assert_nonnull(err);
+	g_assert_cmpstr(err->message, ==, full);
+}
+
+/* Nothing the loader opens may block it: a FIFO (or a directory) as the
+ * config, an @include at any depth or a password file is refused at once,
+ * one line saying what it is. In a child with a deadline: a regression
+ * would hang in open(). */
+static void
+test_not_regular(Fixture *f, gconstpointer data)
+{
+	g_autofree char *fifo = g_build_filename(f->dir, "fifo", NULL);
+	g_autofree char *sub = g_build_filename(f->dir, "sub", NULL);
+	g_autofree char *nest = g_build_filename(f->dir, "nest.inc", NULL);
+	g_autofree char *w_fifo = NULL, *w_dir = NULL, *w_nest = NULL, *w_secret = NULL;
+	g_autofree char *w_main = NULL;
+	g_autoptr(GError) err = NULL;
+	g_autoptr(HmConfig) cfg = NULL;
+
+	if (!hm_test_in_child(20))
+		return;
+	hm_test_mkfifo(fifo);
+	g_assert_cmpint(g_mkdir(sub, 0700), ==, 0);
+	write_file(nest, "# nested\n  @include \"fifo\"\n", -1, 0600);
+	w_fifo = g_strdup_printf(":2: @include \"fifo\": %s is not a regular file (a FIFO)", fifo);
+	expect_error(f, HOST "@include \"fifo\"\n", w_fifo);
+	w_dir = g_strdup_printf(":2: @include \"sub\": %s is not a regular file (a directory)", sub);
+	expect_error(f, HOST "@include \"sub\"\n", w_dir);
+	w_nest = g_strdup_printf("nest.inc:2: @include \"fifo\": %s is not a regular file (a FIFO)",
+	                         fifo);
+	load_text(f, HOST "\t@include \"nest.inc\"\n", 0, &err);
+	g_assert_cmpstr(err->message, ==, w_nest);
+	g_clear_error(&err);
+	/* Even where the secret may be missing, one that is a FIFO is wrong. */
+	w_secret = g_strdup_printf(":3: relay.smarthosts.[0].password_file: %s is not a regular "
+	                           "file (a FIFO)", fifo);
+	expect_error_flags(f, HOST "relay = { smarthosts = ( { host = \"smtp.example\"; user = \"u\";\n"
+	                   "  password_file = \"fifo\"; } ); };\n", HM_CONFIG_SECRETS_OPTIONAL, w_secret);
+	w_main = g_strconcat(fifo, " is not a regular file (a FIFO)", NULL);
+	cfg = hm_config_load(fifo, collect, f->warnings, &err);
+	g_assert_null(cfg);
+	g_assert_cmpstr(err->message, ==, w_main);
+}
+
+/* What libconfig does not open is not opened either: an @include in a
+ * comment, in a string, or not at the start of its line (a syntax error);
+ * and a symlink to a regular file is fine, as config and as include. */
+static void
+test_include_lexing(Fixture *f, gconstpointer data)
+{
+	g_autofree char *fifo = g_build_filename(f->dir, "fifo", NULL);
+	g_autofree char *inc = g_build_filename(f->dir, "real.inc", NULL);
+	g_autofree char *link = g_build_filename(f->dir, "link.inc", NULL);
+	g_autofree char *conf_link = g_build_filename(f->dir, "link.conf", NULL);
+	g_autoptr(GError) err = NULL;
+	g_autoptr(HmConfig) cfg = NULL;
+
+	if (!hm_test_in_child(20))
+		return;
+	hm_test_mkfifo(fifo);
+	write_file(inc, "mail_dir = \"m\";\n", -1, 0600);
+	g_assert_cmpint(symlink("real.inc", link), ==, 0);
+	cfg = load_text(f, HOST "/*\n@include \"fifo\"\n*/\n# @include \"fifo\"\n"
+	                "state_dir = \"a\n@include \\\"fifo\\\"\";\n"
+	                "@include \"link.inc\" // @include \"fifo\"\n", 0, &err);
+	g_assert_no_error(err);
+	g_assert_true(g_str_has_suffix(cfg->mail_dir, "/m"));
+	g_clear_pointer(&cfg, hm_config_free);
+	g_assert_cmpint(symlink("t.conf", conf_link), ==, 0);
+	cfg = hm_config_load(conf_link, collect, f->warnings, &err);
+	g_assert_no_error(err);
+	g_assert_true(g_str_has_suffix(cfg->mail_dir, "/m"));
+	expect_error(f, HOST "local_domains = [ \"a.example\" ]; @include \"fifo\"\n",
+	             ":2: syntax error");
+}
+
 static char *
 example_path(const char *name)
 {
@@ -671,6 +935,29 @@ example_path(const char *name)
 	return g_build_filename(top, "examples", name, NULL);
 }
 
+/* The warnings loading demo.conf gives: none, but for the password of its
+ * fetch account, which stands inline (it is public: "demo") in a file that
+ * a checkout may leave readable by others. Asserts that one's text. */
+static guint
+demo_warnings(const char *demo)
+{
+	g_autoptr(GPtrArray) w = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(HmConfig) cfg = hm_config_load(demo, collect, w, NULL);
+	g_autofree char *want = g_strdup_printf("%s:53: fetcher.accounts.[0].password: %s, "
+	                                        "holding this secret inline, is readable by "
+	                                        "group or others (chmod 600 it, or move the "
+	                                        "secret into password_file)", demo, demo);
+	struct stat st;
+
+	g_assert_nonnull(cfg);
+	g_assert_cmpint(stat(demo, &st), ==, 0);
+	if (!(st.st_mode & S_IROTH))
+		return 0;
+	g_assert_cmpuint(w->len, ==, 1);
+	g_assert_cmpstr(g_ptr_array_index(w, 0), ==, want);
+	return 1;
+}
+
 static void
 test_examples(Fixture *f, gconstpointer data)
 {
@@ -681,10 +968,11 @@ test_examples(Fixture *f, gconstpointer data)
 	g_autoptr(HmConfig) h = NULL;
 
 	g_assert_no_error(err);
-	g_assert_cmpuint(f->warnings->len, ==, 0);
+	g_assert_cmpuint(f->warnings->len, ==, demo_warnings(demo));
 	g_assert_nonnull(hm_config_find_user(d, "demo"));
 	g_assert_true(g_str_has_suffix(d->state_dir, "/examples/demo-run/state"));
 	g_assert_true(g_path_is_absolute(d->tls_cert));
+	g_ptr_array_set_size(f->warnings, 0);
 	h = hm_config_load_flags(full, HM_CONFIG_SECRETS_OPTIONAL, collect, f->warnings, &err);
 	g_assert_no_error(err);
 	g_assert_cmpuint(h->relay.n_smarthosts, ==, 2);
@@ -736,6 +1024,12 @@ main(int argc, char **argv)
 		{ "/config/secret-not-in-messages", test_secret_not_in_messages },
 		{ "/config/missing-secret", test_missing_secret },
 		{ "/config/include", test_include },
+		{ "/config/inline-secret-exposed", test_inline_secret_exposed },
+		{ "/config/inline-secret-in-include", test_inline_secret_in_include },
+		{ "/config/tls-key-exposed", test_tls_key_exposed },
+		{ "/config/secret-file-group", test_secret_file_group },
+		{ "/config/not-regular", test_not_regular },
+		{ "/config/include-lexing", test_include_lexing },
 		{ "/config/examples", test_examples },
 		{ "/config/tls-profile", test_tls_profile },
 	};

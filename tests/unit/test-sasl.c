@@ -6,6 +6,7 @@
 
 #include "lib/base64.h"
 #include "lib/error.h"
+#include "lib/passwd.h"
 #include "lib/sasl.h"
 
 /* Decodes the base64 of raw[0..len). */
@@ -377,6 +378,35 @@ test_client(void)
 	g_assert_error(err, HM_ERROR, HM_ERROR_IO);
 }
 
+/* A password over HM_PASSWORD_MAX in an otherwise good response has its
+ * own status (a server may tell the client, as it can never be right);
+ * anything else wrong with the response makes it just bad. */
+static void
+test_password_too_long(void)
+{
+	g_autofree char *max = g_strnfill(HM_PASSWORD_MAX, 'p');
+	g_autofree char *over = g_strnfill(HM_PASSWORD_MAX + 1, 'p');
+	g_autofree char *long_id = g_strnfill(256, 'a');
+	g_autofree char *ok = hm_sasl_plain_encode("alice", max);
+	g_autofree char *bad = hm_sasl_plain_encode("alice", over);
+	g_autofree char *both = hm_sasl_plain_encode(long_id, over);
+	g_autoptr(GError) err = NULL;
+	HmSaslPlain p;
+
+	g_assert_cmpint(HM_PASSWORD_MAX, ==, 255);
+	g_assert_cmpint(hm_sasl_plain_decode(ok, strlen(ok), &p, NULL), ==, HM_SASL_OK);
+	g_assert_cmpstr(p.password, ==, max);
+	hm_sasl_plain_clear(&p);
+	g_assert_cmpint(hm_sasl_plain_decode(bad, strlen(bad), &p, &err), ==,
+	                HM_SASL_PASSWORD_TOO_LONG);
+	g_assert_error(err, HM_ERROR, HM_ERROR_PROTOCOL);
+	g_assert_cmpstr(err->message, ==, "bad SASL PLAIN response: password longer than 255 octets");
+	g_assert_null(p.password);
+	g_clear_error(&err);
+	g_assert_cmpint(hm_sasl_plain_decode(both, strlen(both), &p, &err), ==, HM_SASL_BAD);
+	g_assert_null(p.password);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -384,6 +414,7 @@ main(int argc, char **argv)
 	g_test_add_func("/sasl/rfc-examples", test_rfc_examples);
 	g_test_add_func("/sasl/known-base64", test_known_base64);
 	g_test_add_func("/sasl/fields", test_fields);
+	g_test_add_func("/sasl/password-too-long", test_password_too_long);
 	g_test_add_func("/sasl/rejects", test_rejects);
 	g_test_add_func("/sasl/bad-base64", test_bad_base64);
 	g_test_add_func("/sasl/encode", test_encode);

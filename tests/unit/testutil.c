@@ -79,6 +79,24 @@ hm_test_ignore_warning(const char *line, gpointer data)
 {
 }
 
+gboolean
+hm_test_in_child(guint seconds)
+{
+	if (g_test_subprocess())
+		return TRUE;
+	g_test_trap_subprocess(NULL, (guint64)seconds * G_USEC_PER_SEC,
+	                       G_TEST_SUBPROCESS_INHERIT_STDOUT | G_TEST_SUBPROCESS_INHERIT_STDERR);
+	g_test_trap_assert_passed();
+	return FALSE;
+}
+
+void
+hm_test_mkfifo(const char *path)
+{
+	if (mkfifo(path, 0600) < 0)
+		g_error("mkfifo %s: %s", path, g_strerror(errno));
+}
+
 void
 hm_test_make_cert(const char *dir, char **cert, char **key)
 {

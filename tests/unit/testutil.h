@@ -29,6 +29,17 @@ void hm_test_umount(const char *dir);
  * configs warn on purpose or where warnings are beside the point. */
 void hm_test_ignore_warning(const char *line, gpointer data);
 
+/* For a test whose regression would block (a FIFO opened for reading):
+ * runs the calling test again in a child process, which must pass within
+ * seconds, so that a hang fails the test instead of stalling the suite.
+ * Returns TRUE in the child, which then runs the test's body, and FALSE in
+ * the parent once it has asserted that the child passed:
+ *     if (!hm_test_in_child(5)) return;  */
+gboolean hm_test_in_child(guint seconds);
+
+/* Creates a FIFO at path (asserting success). */
+void hm_test_mkfifo(const char *path);
+
 /* Writes a self-signed EC certificate for localhost (subjectAltName
  * DNS:localhost and IP:127.0.0.1, valid for two days) and its key as
  * cert.pem and key.pem into dir, and returns their paths in *cert and
