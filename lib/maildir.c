@@ -4,8 +4,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "atomic.h"
@@ -18,6 +20,11 @@
  * file: a clash means a clock step back or a stale file, and a fresh
  * counter value resolves it at once; a loop without end would hide a bug. */
 #define MAILDIR_NAME_TRIES 16
+
+/* The specification's age after which a tmp/ file is abandoned: no
+ * delivery takes that long, and a clock step cannot make a live one look
+ * that old. */
+#define MAILDIR_TMP_ABANDONED_S (36 * 3600)
 
 struct HmMaildirDelivery {
 	char *dir;
@@ -336,6 +343,26 @@ hm_maildir_deliver(const char *dir, const void *data, gsize len, char **name_out
 	return hm_maildir_delivery_commit(d, name_out, err);
 }
 
+guint
+hm_maildir_sweep_tmp(const char *dir)
+{
+	g_autofree char *tmp = g_build_filename(dir, "tmp", NULL);
+	g_autoptr(GDir) d = g_dir_open(tmp, 0, NULL);
+	time_t old = time(NULL) - MAILDIR_TMP_ABANDONED_S;
+	const char *name;
+	guint removed = 0;
+
+	while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
+		g_autofree char *path = g_build_filename(tmp, name, NULL);
+		struct stat sb;
+
+		if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_mtime < old &&
+		    sb.st_atime < old && unlink(path) == 0)
+			removed++;
+	}
+	return removed;
+}
+
 /* --- reading ------------------------------------------------------------ */
 
 static void
@@ -429,4 +456,19 @@ hm_maildir_scan(const char *dir, GError **err)
 		return NULL;
 	g_array_sort(out, entry_cmp);
 	return g_steal_pointer(&out);
+}
+
+int
+hm_maildir_mark_seen(const char *dir, const char *name, GError **err)
+{
+	g_autofree char *from = NULL, *to = NULL;
+
+	g_return_val_if_fail(g_str_has_prefix(name, "new/"), -1);
+	from = g_build_filename(dir, name, NULL);
+	to = g_strdup_printf("%s/cur/%s:2,S", dir, name + strlen("new/"));
+	if (rename(from, to) < 0) {
+		hm_set_error_errno(err, errno, "rename %s to %s", from, to);
+		return -1;
+	}
+	return 0;
 }

@@ -55,6 +55,12 @@ int hm_maildir_publish(const char *tmp_path, const char *new_path, GError **err)
 int hm_maildir_deliver(const char *dir, const void *data, gsize len, char **name_out,
                        GError **err);
 
+/* Removes the files of dir's tmp/ that were neither modified nor read for
+ * 36 hours: deliveries abandoned by a crash, which the specification lets
+ * any Maildir user clean up (a younger file may still be being written).
+ * Only regular files go; best effort. Returns how many were removed. */
+guint hm_maildir_sweep_tmp(const char *dir);
+
 typedef struct {
 	char *name;       /* relative to the Maildir: "new/BASE" or "cur/BASE:2,FLAGS" */
 	char *uid;        /* the unique part: BASE up to its first ',' or ':' */
@@ -70,5 +76,11 @@ typedef struct {
  * with g_array_unref: entries are cleared), or NULL with *err set. A
  * missing Maildir is an empty list. */
 GArray *hm_maildir_scan(const char *dir, GError **err);
+
+/* Marks a message seen, as a Maildir reader does once a client has it:
+ * renames name ("new/BASE", relative to dir) to "cur/BASE:2,S". Does not
+ * fsync the directories (a caller moving many does that once). Returns 0,
+ * or -1 with *err set. */
+int hm_maildir_mark_seen(const char *dir, const char *name, GError **err);
 
 #endif

@@ -237,16 +237,6 @@ popd_mailbox_send(PopdMailbox *mb, guint n, gint64 body_lines, HmConn *conn, GEr
 	return rc;
 }
 
-/* new/BASE -> cur/BASE:2,S: the message has been seen by a client. */
-static int
-mark_seen(const char *dir, const HmMaildirEntry *e)
-{
-	g_autofree char *from = g_build_filename(dir, e->name, NULL);
-	g_autofree char *to = g_strdup_printf("%s/cur/%s:2,S", dir, e->name + 4);
-
-	return rename(from, to);
-}
-
 int
 popd_mailbox_commit(PopdMailbox *mb, GError **err)
 {
@@ -261,7 +251,8 @@ popd_mailbox_commit(PopdMailbox *mb, GError **err)
 				removed++;
 			else if (errno != ENOENT)
 				failed++;
-		} else if (m->retrieved && m->e->in_new && mark_seen(mb->dir, m->e) == 0) {
+		} else if (m->retrieved && m->e->in_new &&
+		           hm_maildir_mark_seen(mb->dir, m->e->name, NULL) == 0) {
 			moved++;
 		}
 	}

@@ -2,7 +2,10 @@
 
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
+#include <utime.h>
 
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -362,6 +365,76 @@ test_scan_speed(void)
 	hm_test_remove_tree(tmp);
 }
 
+/* A message a client has: new/BASE becomes cur/BASE:2,S, content and all,
+ * and the scan still finds it by the same unique part. */
+static void
+test_mark_seen(void)
+{
+	g_autofree char *tmp = hm_test_tmpdir("hm-test-maildir");
+	g_autofree char *name = NULL, *seen = NULL, *content = NULL;
+	g_autoptr(GArray) list = NULL;
+	GError *err = NULL;
+
+	g_assert_cmpint(hm_maildir_deliver(tmp, "S: x\n\nbody\n", 12, &name, &err), ==, 0);
+	g_assert_cmpint(hm_maildir_mark_seen(tmp, name, &err), ==, 0);
+	g_assert_no_error(err);
+	seen = g_strdup_printf("%s/cur/%s:2,S", tmp, name + 4);
+	g_assert_true(g_file_get_contents(seen, &content, NULL, NULL));
+	g_assert_cmpstr(content, ==, "S: x\n\nbody\n");
+	list = hm_maildir_scan(tmp, &err);
+	g_assert_cmpuint(list->len, ==, 1);
+	g_assert_cmpstr(g_array_index(list, HmMaildirEntry, 0).name + 4, ==,
+	                strrchr(seen, '/') + 1);
+	g_assert_false(g_array_index(list, HmMaildirEntry, 0).in_new);
+	/* Gone meanwhile (another reader moved it): an error, nothing made. */
+	g_assert_cmpint(hm_maildir_mark_seen(tmp, name, &err), ==, -1);
+	g_assert_error(err, HM_ERROR, HM_ERROR_IO);
+	g_clear_error(&err);
+	hm_test_remove_tree(tmp);
+}
+
+static void
+make_aged(const char *path, time_t mtime, time_t atime)
+{
+	struct utimbuf t = { .actime = atime, .modtime = mtime };
+
+	g_assert_true(g_file_set_contents(path, "x", -1, NULL));
+	g_assert_cmpint(utime(path, &t), ==, 0);
+}
+
+/* tmp/ files untouched for 36 hours go; younger ones, ones read lately,
+ * and what is not a regular file stay. */
+static void
+test_sweep_tmp(void)
+{
+	g_autofree char *tmp = hm_test_tmpdir("hm-test-maildir");
+	g_autofree char *dir = g_build_filename(tmp, "tmp", NULL);
+	g_autofree char *old = g_build_filename(dir, "1.orphan", NULL);
+	g_autofree char *young = g_build_filename(dir, "2.writing", NULL);
+	g_autofree char *read = g_build_filename(dir, "3.read", NULL);
+	g_autofree char *link = g_build_filename(dir, "4.link", NULL);
+	g_autofree char *sub = g_build_filename(dir, "5.dir", NULL);
+	g_autofree char *list = NULL;
+	time_t now = time(NULL), past = now - 37 * 3600;
+	struct utimbuf t = { .actime = past, .modtime = past };
+	struct timeval tv[2] = { { .tv_sec = past }, { .tv_sec = past } };
+	GError *err = NULL;
+
+	g_assert_cmpuint(hm_maildir_sweep_tmp(tmp), ==, 0);  /* no Maildir yet */
+	g_assert_cmpint(hm_maildir_create(tmp, &err), ==, 0);
+	make_aged(old, past, past);
+	make_aged(young, now - 35 * 3600, past);
+	make_aged(read, past, now);
+	g_assert_cmpint(symlink(old, link), ==, 0);
+	g_assert_cmpint(lutimes(link, tv), ==, 0);
+	g_assert_cmpint(mkdir(sub, 0700), ==, 0);
+	g_assert_cmpint(utime(sub, &t), ==, 0);
+	g_assert_cmpuint(hm_maildir_sweep_tmp(tmp), ==, 1);
+	list = hm_test_dir_list(dir);
+	g_assert_cmpstr(list, ==, "2.writing 3.read 4.link 5.dir");
+	hm_test_remove_tree(tmp);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -376,5 +449,7 @@ main(int argc, char **argv)
 	g_test_add_func("/maildir/scan-missing", test_scan_missing);
 	g_test_add_func("/maildir/scan-delivered", test_scan_delivered);
 	g_test_add_func("/maildir/scan-speed", test_scan_speed);
+	g_test_add_func("/maildir/mark-seen", test_mark_seen);
+	g_test_add_func("/maildir/sweep-tmp", test_sweep_tmp);
 	return g_test_run();
 }
