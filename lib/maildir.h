@@ -71,11 +71,22 @@ typedef struct {
 } HmMaildirEntry;
 
 /* Lists the messages in new/ and cur/ (not tmp/, no dot files), ordered by
- * delivery time then name, from names alone (no stat, no open): what a
- * 10,000-message STAT needs. Returns an array of HmMaildirEntry (free it
- * with g_array_unref: entries are cleared), or NULL with *err set. A
- * missing Maildir is an empty list. */
+ * delivery time then name, from names alone (no open, and no stat where
+ * readdir() tells the file type): what a 10,000-message STAT needs. Only
+ * regular files are messages: symbolic links, FIFOs, directories and the
+ * like are left out and logged. A new/ or cur/ that is a symbolic link is
+ * an error, not followed. Returns an array of HmMaildirEntry (free it with
+ * g_array_unref: entries are cleared), or NULL with *err set. A missing
+ * Maildir is an empty list. */
 GArray *hm_maildir_scan(const char *dir, GError **err);
+
+/* Opens the message name ("new/BASE" or "cur/BASE", as listed) of the
+ * Maildir dir for reading, following no symbolic link (neither the entry
+ * nor new/ or cur/) and never blocking: the entry may have been replaced
+ * since it was listed. Returns the descriptor of a regular file, or -1
+ * with *err set: HM_ERROR_FAILED (and a warning logged) when the entry is
+ * there but is not a regular file, HM_ERROR_IO otherwise (it is gone). */
+int hm_maildir_open_message(const char *dir, const char *name, GError **err);
 
 /* Marks a message seen, as a Maildir reader does once a client has it:
  * renames name ("new/BASE", relative to dir) to "cur/BASE:2,S". Does not

@@ -56,14 +56,14 @@ lock_maildrop(PopdMailbox *mb, GError **err)
 }
 
 /* The CRLF size of a file whose name does not carry ",W=" (delivered by
- * another program). Returns FALSE when the file is gone. */
+ * another program). Returns FALSE when the file is gone, or is no longer
+ * a regular file. */
 static gboolean
 measure(const char *dir, const char *name, guint64 *out)
 {
-	g_autofree char *path = g_build_filename(dir, name, NULL);
 	char buf[READ_CHUNK];
 	HmCrlfCounter c;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = hm_maildir_open_message(dir, name, NULL);
 	ssize_t n;
 
 	if (fd < 0)
@@ -94,7 +94,7 @@ popd_mailbox_open(const char *dir, GError **err)
 
 		m.vsize = m.e->vsize;
 		if (m.vsize == G_MAXUINT64 && !measure(dir, m.e->name, &m.vsize))
-			continue;  /* removed since the scan: not part of the snapshot */
+			continue; /* gone or replaced since the scan: not in the snapshot */
 		g_array_append_val(mb->msgs, m);
 	}
 	return mb;
@@ -217,8 +217,7 @@ int
 popd_mailbox_send(PopdMailbox *mb, guint n, gint64 body_lines, HmConn *conn, GError **err)
 {
 	Message *m = msg(mb, n);
-	g_autofree char *path = g_build_filename(mb->dir, m->e->name, NULL);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = hm_maildir_open_message(mb->dir, m->e->name, NULL);
 	int rc;
 
 	if (fd < 0) {

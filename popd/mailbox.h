@@ -22,8 +22,9 @@ typedef enum {
 typedef struct PopdMailbox PopdMailbox;
 
 /* Locks the Maildir dir (created if missing) for this session and takes
- * the snapshot: messages delivered later are not seen until the next
- * login. Returns NULL with *err (POPD_MAILBOX_IN_USE when locked). */
+ * the snapshot of its regular files (hm_maildir_scan(): what is not one is
+ * skipped and logged): messages delivered later are not seen until the
+ * next login. Returns NULL with *err (POPD_MAILBOX_IN_USE when locked). */
 PopdMailbox *popd_mailbox_open(const char *dir, GError **err);
 
 /* Unlocks and frees, deleting nothing (a dropped connection). */
@@ -47,9 +48,11 @@ void popd_mailbox_reset(PopdMailbox *mb);
 
 /* Sends message n in the wire form (CRLF, dot-stuffed, ".\r\n" at the
  * end): whole when body_lines < 0, else the header and that many body
- * lines (TOP). Nothing is sent when opening the file fails (the caller
- * then answers -ERR); a failure while sending returns -1 too, and the
- * connection is then unusable. */
+ * lines (TOP). Only a regular file is sent (hm_maildir_open_message()):
+ * nothing is sent when the file is gone or was replaced by a symbolic
+ * link, a FIFO or the like (POPD_MAILBOX_GONE: the caller then answers
+ * -ERR); a failure while sending returns -1 too, and the connection is
+ * then unusable. */
 int popd_mailbox_send(PopdMailbox *mb, guint n, gint64 body_lines, HmConn *conn,
                       GError **err);
 

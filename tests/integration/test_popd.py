@@ -990,3 +990,99 @@ def test_top_list_uidl_and_bad_numbers(popd, corpus):
     assert p.stat()[0] == 4  # the session survived all of that
     p.quit()
     assert popd.stored_messages(user) == stored
+
+
+# --- 12. what is not a regular file in a Maildir ----------------------------------------
+
+def outside_secret(popd, name):
+    """A readable file outside every Maildir (popd runs as root here, so it
+    could read it): a symbolic link to it must never be served."""
+    path = os.path.join(popd.base, name)
+    with open(path, "wb") as f:
+        f.write(b"Subject: not mail\n\nSECRET-%s\n" % name.encode())
+    return path
+
+
+def test_symlinks_not_listed_or_served(popd, corpus, tls_cert):
+    user = "mallory"
+    stored = fill(popd, user, corpus.messages[70:72])
+    secret = outside_secret(popd, "mallory-secret")
+    md = popd.maildir(user)
+    links = ["cur/1500000000.M1P1Q1.evil,S=40,W=42:2,S", "new/1500000001.M1P1Q1.evil",
+             "new/1500000002.M1P1Q1.evil,S=40,W=42"]
+    for name in links:
+        os.symlink(secret, os.path.join(md, name))
+    p = login(popd, user)
+    assert p.stat()[0] == 2
+    assert sorted(uidls(p).values()) == sorted(stored)
+    assert len(p.list()[1]) == 2
+    got = retr_all(p)
+    assert_identical(got, stored, "poplib beside symlinks")
+    assert not any(b"SECRET" in m for m in got)
+    with pytest.raises(poplib.error_proto):
+        p.retr(3)
+    p.quit()
+    # curl lists and fetches the same two, and nothing at number 3.
+    auth = ["-u", user + ":" + PASSWORD]
+    base = "pop3://127.0.0.1:%d/" % popd.port
+    r = fixtures.run([client("curl"), "-sS", base] + auth)
+    assert r.rc == 0 and len(r.out.splitlines()) == 2, r
+    r = fixtures.run([client("curl"), "-sS", base + "3"] + auth)
+    assert r.rc != 0 and "SECRET" not in r.out, r
+    # Left alone: the links are still there, the target untouched.
+    assert all(os.path.islink(os.path.join(md, n)) for n in links)
+    with open(secret, "rb") as f:
+        assert b"SECRET-mallory-secret" in f.read()
+    assert "skipped 1500000001.M1P1Q1.evil: a symbolic link, not a regular file" in popd.log()
+
+
+def test_fifo_hangs_nothing(popd, corpus):
+    """A FIFO in cur/ (and one in new/ whose name has no ,W=, which popd
+    would open at login to measure): LIST, UIDL and RETR answer, QUIT
+    releases the lock, and the next login gets in at once."""
+    user = "sybil"
+    stored = fill(popd, user, corpus.messages[72:73])
+    md = popd.maildir(user)
+    os.mkfifo(os.path.join(md, "cur", "1500000000.M1P1Q1.fifo,S=10,W=12:2,S"))
+    os.mkfifo(os.path.join(md, "new", "1500000001.M1P1Q1.fifo"))
+    p = poplib.POP3("127.0.0.1", popd.port, timeout=10)
+    p.user(user)
+    p.pass_(PASSWORD)
+    assert p.stat()[0] == 1
+    assert len(p.list()[1]) == 1 and list(uidls(p).values()) == list(stored)
+    assert_identical(retr_all(p), stored, "poplib beside FIFOs")
+    assert p.quit().startswith(b"+OK")
+    p = poplib.POP3("127.0.0.1", popd.port, timeout=10)
+    p.user(user)
+    assert p.pass_(PASSWORD).startswith(b"+OK")  # no [IN-USE]: nothing hangs
+    p.quit()
+    assert "skipped 1500000001.M1P1Q1.fifo: a FIFO, not a regular file" in popd.log()
+
+
+def test_message_replaced_after_login(popd, corpus):
+    """Between the listing at login and RETR, a message file is replaced by
+    a symbolic link to a readable file, another by a FIFO: each gets -ERR
+    (not the link's target, and no hang), and the session goes on."""
+    user = "trent"
+    names = [popd.deliver(user, m.data) for m in corpus.messages[74:77]]
+    stored = popd.stored_messages(user)
+    secret = outside_secret(popd, "trent-secret")
+    md = popd.maildir(user)
+    p = login(popd, user)
+    order = uidls(p)
+    assert [order[n] for n in (1, 2, 3)] == [uidl_of(n) for n in names]
+    os.unlink(os.path.join(md, names[1]))
+    os.symlink(secret, os.path.join(md, names[1]))
+    os.unlink(os.path.join(md, names[2]))
+    os.mkfifo(os.path.join(md, names[2]))
+    for cmd in ("RETR 2", "TOP 2 0", "RETR 3", "TOP 3 1"):
+        with pytest.raises(poplib.error_proto) as e:
+            p._shortcmd(cmd)
+        assert e.value.args[0].startswith(b"-ERR"), (cmd, e.value)
+    assert b"\n".join(p.retr(1)[1]) + b"\n" == stored[order[1]]
+    assert p.stat()[0] == 3
+    assert p.quit().startswith(b"+OK")
+    assert os.path.islink(os.path.join(md, names[1]))
+    log = popd.log()
+    assert "skipped %s: a symbolic link" % os.path.basename(names[1]) in log
+    assert "skipped %s: a FIFO" % os.path.basename(names[2]) in log

@@ -435,6 +435,108 @@ test_sweep_tmp(void)
 	hm_test_remove_tree(tmp);
 }
 
+/* Only regular files are messages: a symbolic link (here to a readable
+ * file outside the Maildir), a FIFO and a directory in new/ or cur/ are
+ * left out, whatever their names promise. */
+static void
+test_scan_regular_only(void)
+{
+	g_autofree char *tmp = hm_test_tmpdir("hm-test-maildir");
+	g_autofree char *md = g_build_filename(tmp, "md", NULL);
+	g_autofree char *secret = g_build_filename(tmp, "secret", NULL);
+	g_autofree char *link_cur = g_build_filename(md, "cur", "1.M1P1Q1.h,S=6,W=7:2,S", NULL);
+	g_autofree char *link_new = g_build_filename(md, "new", "2.M1P1Q1.h", NULL);
+	g_autofree char *fifo = g_build_filename(md, "cur", "3.M1P1Q1.h:2,S", NULL);
+	g_autofree char *sub = g_build_filename(md, "new", "4.M1P1Q1.h", NULL);
+	g_autoptr(GArray) list = NULL;
+	GError *err = NULL;
+
+	g_assert_cmpint(hm_maildir_create(md, &err), ==, 0);
+	g_assert_true(g_file_set_contents(secret, "secret", -1, NULL));
+	g_assert_cmpint(symlink(secret, link_cur), ==, 0);
+	g_assert_cmpint(symlink(secret, link_new), ==, 0);
+	g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+	g_assert_cmpint(mkdir(sub, 0700), ==, 0);
+	touch(md, "new/5.M1P1Q1.h,S=1,W=1");
+	list = hm_maildir_scan(md, &err);
+	g_assert_no_error(err);
+	g_assert_cmpuint(list->len, ==, 1);
+	g_assert_cmpstr(g_array_index(list, HmMaildirEntry, 0).name, ==, "new/5.M1P1Q1.h,S=1,W=1");
+	hm_test_remove_tree(tmp);
+}
+
+/* A new/ or cur/ that is a symbolic link is refused, not followed. */
+static void
+test_scan_linked_sub(void)
+{
+	g_autofree char *tmp = hm_test_tmpdir("hm-test-maildir");
+	g_autofree char *md = g_build_filename(tmp, "md", NULL);
+	g_autofree char *other = g_build_filename(tmp, "other", NULL);
+	g_autofree char *cur = g_build_filename(md, "cur", NULL);
+	g_autofree char *other_cur = g_build_filename(other, "cur", NULL);
+	g_autoptr(GArray) list = NULL;
+	GError *err = NULL;
+	int fd;
+
+	g_assert_cmpint(hm_maildir_create(md, &err), ==, 0);
+	g_assert_cmpint(hm_maildir_create(other, &err), ==, 0);
+	touch(other, "cur/1.M1P1Q1.h:2,S");
+	g_assert_cmpint(rmdir(cur), ==, 0);
+	g_assert_cmpint(symlink(other_cur, cur), ==, 0);
+	list = hm_maildir_scan(md, &err);
+	g_assert_null(list);
+	g_assert_error(err, HM_ERROR, HM_ERROR_IO);
+	g_assert_nonnull(strstr(err->message, "symbolic link"));
+	g_clear_error(&err);
+	fd = hm_maildir_open_message(md, "cur/1.M1P1Q1.h:2,S", &err);
+	g_assert_cmpint(fd, ==, -1);
+	g_assert_error(err, HM_ERROR, HM_ERROR_IO);
+	g_clear_error(&err);
+	hm_test_remove_tree(tmp);
+}
+
+/* A listed message replaced afterwards: by a symbolic link, a FIFO (the
+ * open must not wait for a writer) or a directory, it is refused; a
+ * regular file opens; a removed one is HM_ERROR_IO. */
+static void
+test_open_message(void)
+{
+	g_autofree char *tmp = hm_test_tmpdir("hm-test-maildir");
+	g_autofree char *secret = g_build_filename(tmp, "secret", NULL);
+	g_autofree char *name = NULL, *path = NULL;
+	const char *kinds[] = { "symlink", "fifo", "dir" };
+	char buf[16];
+	GError *err = NULL;
+	int fd;
+
+	g_assert_true(g_file_set_contents(secret, "secret", -1, NULL));
+	g_assert_cmpint(hm_maildir_deliver(tmp, "A: b\n", 5, &name, &err), ==, 0);
+	path = g_build_filename(tmp, name, NULL);
+	fd = hm_maildir_open_message(tmp, name, &err);
+	g_assert_no_error(err);
+	g_assert_cmpint(read(fd, buf, sizeof(buf)), ==, 5);
+	close(fd);
+	for (guint i = 0; i < G_N_ELEMENTS(kinds); i++) {
+		g_assert_true(unlink(path) == 0 || rmdir(path) == 0);
+		if (i == 0)
+			g_assert_cmpint(symlink(secret, path), ==, 0);
+		else if (i == 1)
+			g_assert_cmpint(mkfifo(path, 0600), ==, 0);
+		else
+			g_assert_cmpint(mkdir(path, 0700), ==, 0);
+		fd = hm_maildir_open_message(tmp, name, &err);
+		g_assert_cmpint(fd, ==, -1);
+		g_assert_error(err, HM_ERROR, HM_ERROR_FAILED);
+		g_assert_nonnull(strstr(err->message, "not a regular file"));
+		g_clear_error(&err);
+	}
+	g_assert_cmpint(rmdir(path), ==, 0);
+	g_assert_cmpint(hm_maildir_open_message(tmp, name, &err), ==, -1);
+	g_assert_error(err, HM_ERROR, HM_ERROR_IO);
+	g_clear_error(&err);
+	hm_test_remove_tree(tmp);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -449,6 +551,9 @@ main(int argc, char **argv)
 	g_test_add_func("/maildir/scan-missing", test_scan_missing);
 	g_test_add_func("/maildir/scan-delivered", test_scan_delivered);
 	g_test_add_func("/maildir/scan-speed", test_scan_speed);
+	g_test_add_func("/maildir/scan-regular-only", test_scan_regular_only);
+	g_test_add_func("/maildir/scan-linked-sub", test_scan_linked_sub);
+	g_test_add_func("/maildir/open-message", test_open_message);
 	g_test_add_func("/maildir/mark-seen", test_mark_seen);
 	g_test_add_func("/maildir/sweep-tmp", test_sweep_tmp);
 	return g_test_run();

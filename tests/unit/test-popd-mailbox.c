@@ -1,7 +1,10 @@
 /* The POP3 maildrop: snapshot, UIDLs, locking, UPDATE. */
 #include <config.h>
 
+#include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/error.h"
@@ -134,6 +137,69 @@ test_close_deletes_nothing(void)
 	hm_test_remove_tree(dir);
 }
 
+/* The path of the file in dir/new whose name starts with uidl. */
+static char *
+path_of(const char *dir, const char *uidl)
+{
+	g_autofree char *new = g_build_filename(dir, "new", NULL);
+	g_autoptr(GDir) d = g_dir_open(new, 0, NULL);
+	const char *name;
+
+	g_assert_nonnull(d);
+	while ((name = g_dir_read_name(d)) != NULL)
+		if (g_str_has_prefix(name, uidl))
+			return g_build_filename(new, name, NULL);
+	g_assert_not_reached();
+}
+
+/* Only regular files are messages: a symbolic link to a readable file
+ * outside new/ and cur/, and a FIFO whose name has no ",W=" (measuring it
+ * would open it) are not in the snapshot; a message replaced by either
+ * after the snapshot is refused (POPD_MAILBOX_GONE) and nothing is sent. */
+static void
+test_not_regular(void)
+{
+	g_autofree char *dir = hm_test_tmpdir("hm-mbox");
+	g_autofree char *secret = g_build_filename(dir, "secret", NULL);
+	g_autofree char *link = g_build_filename(dir, "new", "1.M1P1Q1.link,S=3,W=3", NULL);
+	g_autofree char *fifo = g_build_filename(dir, "new", "2.M1P1Q1.fifo", NULL);
+	g_autofree char *p1 = NULL, *p2 = NULL;
+	g_autoptr(GError) err = NULL;
+	PopdMailbox *mb;
+	HmConn *conn;
+	char c;
+	int sv[2];
+
+	deliver(dir, "Subject: one\n\n");
+	deliver(dir, "Subject: two\n\n");
+	g_assert_true(g_file_set_contents(secret, "secret\n", -1, NULL));
+	g_assert_cmpint(symlink(secret, link), ==, 0);
+	g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+	mb = popd_mailbox_open(dir, &err);
+	g_assert_no_error(err);
+	g_assert_cmpuint(popd_mailbox_count(mb), ==, 2);
+	p1 = path_of(dir, popd_mailbox_uidl(mb, 1));
+	p2 = path_of(dir, popd_mailbox_uidl(mb, 2));
+	g_assert_cmpint(unlink(p1), ==, 0);
+	g_assert_cmpint(symlink(secret, p1), ==, 0);
+	g_assert_cmpint(unlink(p2), ==, 0);
+	g_assert_cmpint(mkfifo(p2, 0600), ==, 0);
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+	conn = hm_conn_new(sv[0], 1000);
+	for (guint n = 1; n <= 2; n++) {
+		g_assert_cmpint(popd_mailbox_send(mb, n, -1, conn, &err), ==, -1);
+		g_assert_error(err, POPD_MAILBOX_ERROR, POPD_MAILBOX_GONE);
+		g_clear_error(&err);
+	}
+	g_assert_cmpint(hm_conn_flush(conn, &err), ==, 0);
+	g_assert_cmpint(recv(sv[1], &c, 1, MSG_DONTWAIT), ==, -1);
+	g_assert_cmpint(errno, ==, EAGAIN);
+	hm_conn_free(conn);
+	close(sv[1]);
+	popd_mailbox_close(mb);
+	hm_test_remove_tree(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -142,5 +208,6 @@ main(int argc, char **argv)
 	g_test_add_func("/popd-mailbox/uidl-never-reused", test_uidl_never_reused);
 	g_test_add_func("/popd-mailbox/lock", test_lock);
 	g_test_add_func("/popd-mailbox/close-deletes-nothing", test_close_deletes_nothing);
+	g_test_add_func("/popd-mailbox/not-regular", test_not_regular);
 	return g_test_run();
 }
