@@ -537,16 +537,25 @@ hm_maildir_scan(const char *dir, GError **err)
 int
 hm_maildir_mark_seen(const char *dir, const char *name, GError **err)
 {
-	g_autofree char *from = NULL, *to = NULL;
+	g_autofree char *from = NULL, *to = NULL, *shown = NULL;
 
 	g_return_val_if_fail(g_str_has_prefix(name, "new/"), -1);
 	from = g_build_filename(dir, name, NULL);
 	to = g_strdup_printf("%s/cur/%s:2,S", dir, name + strlen("new/"));
-	if (rename(from, to) < 0) {
-		hm_set_error_errno(err, errno, "rename %s to %s", from, to);
-		return -1;
+	/* Never over an existing cur/ name: that is another message (a name
+	 * delivered twice, a copy restored from a backup), which a plain
+	 * rename() would destroy. */
+	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	/* File systems without RENAME_NOREPLACE (NFS, some FUSE): link()
+	 * refuses an existing name the same way. */
+	if ((errno == EINVAL || errno == ENOSYS) && link(from, to) == 0) {
+		unlink(from);
+		return 0;
 	}
-	return 0;
+	shown = g_strescape(name, NULL);
+	hm_set_error_errno(err, errno, "move %s/%s to cur/", dir, shown);
+	return -1;
 }
 
 int

@@ -89,7 +89,8 @@ GArray *hm_maildir_scan(const char *dir, GError **err);
 int hm_maildir_open_message(const char *dir, const char *name, GError **err);
 
 /* Marks a message seen, as a Maildir reader does once a client has it:
- * renames name ("new/BASE", relative to dir) to "cur/BASE:2,S". Does not
+ * renames name ("new/BASE", relative to dir) to "cur/BASE:2,S", never over
+ * an existing file of that name (the message then stays in new/). Does not
  * fsync the directories (a caller moving many does that once). Returns 0,
  * or -1 with *err set. */
 int hm_maildir_mark_seen(const char *dir, const char *name, GError **err);

@@ -9,6 +9,7 @@
 #include "lib/atomic.h"
 #include "lib/dotstuff.h"
 #include "lib/error.h"
+#include "lib/log.h"
 #include "lib/maildir.h"
 #include "popd/mailbox.h"
 
@@ -250,9 +251,14 @@ popd_mailbox_commit(PopdMailbox *mb, GError **err)
 				removed++;
 			else if (errno != ENOENT)
 				failed++;
-		} else if (m->retrieved && m->e->in_new &&
-		           hm_maildir_mark_seen(mb->dir, m->e->name, NULL) == 0) {
-			moved++;
+		} else if (m->retrieved && m->e->in_new) {
+			g_autoptr(GError) e = NULL;
+
+			/* Not an error for the client: the message stays in new/. */
+			if (hm_maildir_mark_seen(mb->dir, m->e->name, &e) == 0)
+				moved++;
+			else
+				hm_warn("popd %s", e->message);
 		}
 	}
 	if (removed + moved > 0) {

@@ -393,6 +393,30 @@ test_mark_seen(void)
 	hm_test_remove_tree(tmp);
 }
 
+/* A cur/ file already named BASE:2,S is another message: marking new/BASE
+ * seen fails and both stay as they were. */
+static void
+test_mark_seen_no_replace(void)
+{
+	g_autofree char *tmp = hm_test_tmpdir("hm-test-maildir");
+	g_autofree char *new = g_build_filename(tmp, "new", "1.M1P1Q1.h", NULL);
+	g_autofree char *cur = g_build_filename(tmp, "cur", "1.M1P1Q1.h:2,S", NULL);
+	g_autofree char *a = NULL, *b = NULL;
+	GError *err = NULL;
+
+	g_assert_cmpint(hm_maildir_create(tmp, &err), ==, 0);
+	g_assert_true(g_file_set_contents(new, "new one\n", -1, NULL));
+	g_assert_true(g_file_set_contents(cur, "old one\n", -1, NULL));
+	g_assert_cmpint(hm_maildir_mark_seen(tmp, "new/1.M1P1Q1.h", &err), ==, -1);
+	g_assert_error(err, HM_ERROR, HM_ERROR_IO);
+	g_clear_error(&err);
+	g_assert_true(g_file_get_contents(new, &a, NULL, NULL));
+	g_assert_true(g_file_get_contents(cur, &b, NULL, NULL));
+	g_assert_cmpstr(a, ==, "new one\n");
+	g_assert_cmpstr(b, ==, "old one\n");
+	hm_test_remove_tree(tmp);
+}
+
 static void
 make_aged(const char *path, time_t mtime, time_t atime)
 {
@@ -555,6 +579,7 @@ main(int argc, char **argv)
 	g_test_add_func("/maildir/scan-linked-sub", test_scan_linked_sub);
 	g_test_add_func("/maildir/open-message", test_open_message);
 	g_test_add_func("/maildir/mark-seen", test_mark_seen);
+	g_test_add_func("/maildir/mark-seen-no-replace", test_mark_seen_no_replace);
 	g_test_add_func("/maildir/sweep-tmp", test_sweep_tmp);
 	return g_test_run();
 }

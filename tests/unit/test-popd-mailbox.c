@@ -200,6 +200,55 @@ test_not_regular(void)
 	hm_test_remove_tree(dir);
 }
 
+/* Retrieves every message of mb through a socket pair, as RETR does. */
+static void
+retrieve_all(PopdMailbox *mb)
+{
+	g_autoptr(GError) err = NULL;
+	char buf[4096];
+	HmConn *conn;
+	int sv[2];
+
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+	conn = hm_conn_new(sv[0], 1000);
+	for (guint n = 1; n <= popd_mailbox_count(mb); n++) {
+		g_assert_cmpint(popd_mailbox_send(mb, n, -1, conn, &err), ==, 0);
+		g_assert_cmpint(hm_conn_flush(conn, &err), ==, 0);
+		g_assert_cmpint(recv(sv[1], buf, sizeof(buf), 0), >, 0);
+	}
+	hm_conn_free(conn);
+	close(sv[1]);
+}
+
+/* new/X retrieved beside an older cur/X:2,S: QUIT must not move it over
+ * that other message; both are still there, unchanged. */
+static void
+test_seen_move_keeps_other(void)
+{
+	g_autofree char *dir = hm_test_tmpdir("hm-mbox");
+	g_autofree char *new = g_build_filename(dir, "new", "1.M1P1Q1.h", NULL);
+	g_autofree char *cur = g_build_filename(dir, "cur", "1.M1P1Q1.h:2,S", NULL);
+	g_autofree char *a = NULL, *b = NULL;
+	g_autoptr(GError) err = NULL;
+	PopdMailbox *mb;
+
+	g_assert_cmpint(hm_maildir_create(dir, &err), ==, 0);
+	g_assert_true(g_file_set_contents(new, "Subject: new\n\n", -1, NULL));
+	g_assert_true(g_file_set_contents(cur, "Subject: old\n\n", -1, NULL));
+	mb = popd_mailbox_open(dir, &err);
+	g_assert_no_error(err);
+	g_assert_cmpuint(popd_mailbox_count(mb), ==, 2);
+	retrieve_all(mb);
+	g_assert_cmpint(popd_mailbox_commit(mb, &err), ==, 0);
+	g_assert_no_error(err);
+	popd_mailbox_close(mb);
+	g_assert_true(g_file_get_contents(new, &a, NULL, NULL));
+	g_assert_true(g_file_get_contents(cur, &b, NULL, NULL));
+	g_assert_cmpstr(a, ==, "Subject: new\n\n");
+	g_assert_cmpstr(b, ==, "Subject: old\n\n");
+	hm_test_remove_tree(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -209,5 +258,6 @@ main(int argc, char **argv)
 	g_test_add_func("/popd-mailbox/lock", test_lock);
 	g_test_add_func("/popd-mailbox/close-deletes-nothing", test_close_deletes_nothing);
 	g_test_add_func("/popd-mailbox/not-regular", test_not_regular);
+	g_test_add_func("/popd-mailbox/seen-move-keeps-other", test_seen_move_keeps_other);
 	return g_test_run();
 }
