@@ -558,6 +558,15 @@ hm_maildir_mark_seen(const char *dir, const char *name, GError **err)
 	return -1;
 }
 
+char *
+hm_maildir_stem(const HmMaildirEntry *e)
+{
+	const char *base = e->name + strlen("new/");
+	const char *info = e->in_new ? NULL : strrchr(base, ':');
+
+	return info != NULL ? g_strndup(base, (gsize)(info - base)) : g_strdup(base);
+}
+
 int
 hm_maildir_open_message(const char *dir, const char *name, GError **err)
 {

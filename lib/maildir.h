@@ -80,6 +80,12 @@ typedef struct {
  * Maildir is an empty list. */
 GArray *hm_maildir_scan(const char *dir, GError **err);
 
+/* The name of e without "new/" or "cur/" and, in cur/, without the info
+ * from its last ':' on (":2,FLAGS"): what stays the same when
+ * hm_maildir_mark_seen() moves a message and when a reader changes its
+ * flags. g_free() it. */
+char *hm_maildir_stem(const HmMaildirEntry *e);
+
 /* Opens the message name ("new/BASE" or "cur/BASE", as listed) of the
  * Maildir dir for reading, following no symbolic link (neither the entry
  * nor new/ or cur/) and never blocking: the entry may have been replaced

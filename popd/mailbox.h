@@ -1,8 +1,25 @@
 /* A POP3 maildrop: the snapshot of a user's Maildir taken at login, the
  * deletion marks of the session, and the UPDATE state that applies them.
- * UIDLs are the unique part of each Maildir file name: stable across
- * sessions, restarts and new/ -> cur/ moves, and never reused, because
- * Maildir names never are (time, microseconds, pid, counter, host). */
+ *
+ * UIDLs are unique within a listing and valid for RFC 1939 (1-70
+ * characters in 0x21..0x7E) whatever the file names hold, and come from
+ * the names alone, so they are the same in every session:
+ *  - A message's UIDL is the unique part of its file name (up to the first
+ *    ',' or ':') when that is a valid UIDL and no other message has the
+ *    same unique part: every name homemail-deliver and other MDAs write.
+ *    The move to cur/ and flag changes leave it alone, and it is never
+ *    reused, because Maildir names never are (time, microseconds, pid,
+ *    counter, host). These UIDLs are given out first.
+ *  - Otherwise (spaces, CR LF, 8-bit bytes, over 70 characters, empty, or
+ *    shared, as by new/X beside cur/X:2,S) it is the SHA-256 in hex (64
+ *    characters) of the stem (hm_maildir_stem(): the name without new/ or
+ *    cur/ and without the ":2,FLAGS" info), which the move to cur/ and
+ *    flag changes leave alone too.
+ *  - Where that is taken (two files with one stem), the SHA-256 of the
+ *    stem, a NUL and 1, 2, ...: the first one free, in listing order.
+ * A UIDL of the last two kinds changes when the names that clash change
+ * (one of them deleted): telling them apart for ever would need a UIDL
+ * database, and such names come only from outside homemail. */
 #ifndef POPD_MAILBOX_H
 #define POPD_MAILBOX_H
 

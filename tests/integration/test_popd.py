@@ -11,6 +11,7 @@ test bars another's address."""
 import base64
 import os
 import poplib
+import re
 import shutil
 import socket
 import ssl
@@ -1086,3 +1087,50 @@ def test_message_replaced_after_login(popd, corpus):
     log = popd.log()
     assert "skipped %s: a symbolic link" % os.path.basename(names[1]) in log
     assert "skipped %s: a FIFO" % os.path.basename(names[2]) in log
+
+
+# --- 13. UIDLs whatever the file names hold ----------------------------------------------
+
+def uidl_listing(popd, user):
+    """{uidl: message bytes} of one poplib session that checks each UIDL line
+    (RFC 1939: 1-70 characters in 0x21..0x7E, unique), retrieves everything
+    and QUITs (so retrieved messages move from new/ to cur/)."""
+    p = login(popd, user)
+    count = p.stat()[0]
+    lines = p.uidl()[1]
+    assert len(lines) == count, lines  # no line injected
+    out = {}
+    for i, ln in enumerate(lines, 1):
+        n, u = ln.split(b" ")
+        assert int(n) == i and re.fullmatch(rb"[\x21-\x7e]{1,70}", u), ln
+        assert u.decode() not in out, "UIDL %r given twice" % u
+        out[u.decode()] = b"\n".join(p.retr(i)[1]) + b"\n"
+    assert p.quit().startswith(b"+OK")
+    return out
+
+
+def test_uidls_valid_unique_stable(popd, corpus):
+    user = "victor"
+    names = [popd.deliver(user, m.data) for m in corpus.messages[80:83]]
+    md = os.fsencode(popd.maildir(user))
+    hostile = [b"new/1600000000.evil\r\n+OK 99 injected", b"new/1600000001.with space,S=9",
+               b"new/1600000002.caf\xe9", b"new/" + b"7" * 80, b"cur/:2,S",
+               b"new/1600000003.dup", b"cur/1600000003.dup:2,S"]
+    for i, name in enumerate(hostile):
+        with open(os.path.join(md, name), "wb") as f:
+            f.write(b"Subject: hostile %d\nMessage-ID: <hostile-%d@corpus.test>\n\nbody\n" % (i, i))
+    first = uidl_listing(popd, user)
+    assert len(first) == len(names) + len(hostile)
+    for name in names:
+        assert uidl_of(name) in first  # plain names keep their UIDL
+    # Everything was retrieved, so QUIT moved new/ to cur/ (all but
+    # new/1600000003.dup, whose cur/ name is taken): the same UIDL for the
+    # same message in the next two sessions.
+    assert sorted(os.listdir(os.path.join(md, b"new"))) == [b"1600000003.dup"]
+    assert uidl_listing(popd, user) == first
+    assert uidl_listing(popd, user) == first
+    # curl lists the same UIDLs.
+    r = fixtures.run([client("curl"), "-sS", "-X", "UIDL", "pop3://127.0.0.1:%d/" % popd.port,
+                      "-u", user + ":" + PASSWORD])
+    assert r.rc == 0, r
+    assert sorted(ln.split()[1] for ln in r.out.splitlines()) == sorted(first)

@@ -561,6 +561,32 @@ test_open_message(void)
 	hm_test_remove_tree(tmp);
 }
 
+/* The stem: the name without its directory and the cur/ info, the same
+ * before and after the move to cur/ and a flag change. */
+static void
+test_stem(void)
+{
+	static const struct {
+		const char *name, *stem;
+	} cases[] = {
+		{ "new/1.M1P1Q1.h,S=5,W=6", "1.M1P1Q1.h,S=5,W=6" },
+		{ "cur/1.M1P1Q1.h,S=5,W=6:2,S", "1.M1P1Q1.h,S=5,W=6" },
+		{ "cur/1.M1P1Q1.h,S=5,W=6:2,RS", "1.M1P1Q1.h,S=5,W=6" },
+		{ "new/a:b", "a:b" },
+		{ "cur/a:b:2,S", "a:b" },
+		{ "cur/no-info", "no-info" },
+		{ "cur/:2,S", "" },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		HmMaildirEntry e = { .name = (char *)cases[i].name,
+			             .in_new = cases[i].name[0] == 'n' };
+		g_autofree char *stem = hm_maildir_stem(&e);
+
+		g_assert_cmpstr(stem, ==, cases[i].stem);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -578,6 +604,7 @@ main(int argc, char **argv)
 	g_test_add_func("/maildir/scan-regular-only", test_scan_regular_only);
 	g_test_add_func("/maildir/scan-linked-sub", test_scan_linked_sub);
 	g_test_add_func("/maildir/open-message", test_open_message);
+	g_test_add_func("/maildir/stem", test_stem);
 	g_test_add_func("/maildir/mark-seen", test_mark_seen);
 	g_test_add_func("/maildir/mark-seen-no-replace", test_mark_seen_no_replace);
 	g_test_add_func("/maildir/sweep-tmp", test_sweep_tmp);
