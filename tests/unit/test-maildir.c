@@ -371,7 +371,7 @@ static void
 test_mark_seen(void)
 {
 	g_autofree char *tmp = hm_test_tmpdir("hm-test-maildir");
-	g_autofree char *name = NULL, *seen = NULL, *content = NULL;
+	g_autofree char *name = NULL, *seen = NULL;
 	g_autoptr(GArray) list = NULL;
 	GError *err = NULL;
 
@@ -379,8 +379,7 @@ test_mark_seen(void)
 	g_assert_cmpint(hm_maildir_mark_seen(tmp, name, &err), ==, 0);
 	g_assert_no_error(err);
 	seen = g_strdup_printf("%s/cur/%s:2,S", tmp, name + 4);
-	g_assert_true(g_file_get_contents(seen, &content, NULL, NULL));
-	g_assert_cmpstr(content, ==, "S: x\n\nbody\n");
+	hm_test_assert_file(seen, "S: x\n\nbody\n");
 	list = hm_maildir_scan(tmp, &err);
 	g_assert_cmpuint(list->len, ==, 1);
 	g_assert_cmpstr(g_array_index(list, HmMaildirEntry, 0).name + 4, ==,
@@ -401,7 +400,6 @@ test_mark_seen_no_replace(void)
 	g_autofree char *tmp = hm_test_tmpdir("hm-test-maildir");
 	g_autofree char *new = g_build_filename(tmp, "new", "1.M1P1Q1.h", NULL);
 	g_autofree char *cur = g_build_filename(tmp, "cur", "1.M1P1Q1.h:2,S", NULL);
-	g_autofree char *a = NULL, *b = NULL;
 	GError *err = NULL;
 
 	g_assert_cmpint(hm_maildir_create(tmp, &err), ==, 0);
@@ -410,10 +408,8 @@ test_mark_seen_no_replace(void)
 	g_assert_cmpint(hm_maildir_mark_seen(tmp, "new/1.M1P1Q1.h", &err), ==, -1);
 	g_assert_error(err, HM_ERROR, HM_ERROR_IO);
 	g_clear_error(&err);
-	g_assert_true(g_file_get_contents(new, &a, NULL, NULL));
-	g_assert_true(g_file_get_contents(cur, &b, NULL, NULL));
-	g_assert_cmpstr(a, ==, "new one\n");
-	g_assert_cmpstr(b, ==, "old one\n");
+	hm_test_assert_file(new, "new one\n");
+	hm_test_assert_file(cur, "old one\n");
 	hm_test_remove_tree(tmp);
 }
 

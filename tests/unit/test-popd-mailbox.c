@@ -228,7 +228,6 @@ test_seen_move_keeps_other(void)
 	g_autofree char *dir = hm_test_tmpdir("hm-mbox");
 	g_autofree char *new = g_build_filename(dir, "new", "1.M1P1Q1.h", NULL);
 	g_autofree char *cur = g_build_filename(dir, "cur", "1.M1P1Q1.h:2,S", NULL);
-	g_autofree char *a = NULL, *b = NULL;
 	g_autoptr(GError) err = NULL;
 	PopdMailbox *mb;
 
@@ -242,10 +241,8 @@ test_seen_move_keeps_other(void)
 	g_assert_cmpint(popd_mailbox_commit(mb, &err), ==, 0);
 	g_assert_no_error(err);
 	popd_mailbox_close(mb);
-	g_assert_true(g_file_get_contents(new, &a, NULL, NULL));
-	g_assert_true(g_file_get_contents(cur, &b, NULL, NULL));
-	g_assert_cmpstr(a, ==, "Subject: new\n\n");
-	g_assert_cmpstr(b, ==, "Subject: old\n\n");
+	hm_test_assert_file(new, "Subject: new\n\n");
+	hm_test_assert_file(cur, "Subject: old\n\n");
 	hm_test_remove_tree(dir);
 }
 
