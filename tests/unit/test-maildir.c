@@ -1,5 +1,6 @@
 #include <config.h>
 
+#include <dirent.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -455,11 +456,29 @@ test_sweep_tmp(void)
 	hm_test_remove_tree(tmp);
 }
 
+/* This test is linked with -Wl,--wrap=readdir: while unknown_types is set,
+ * the Maildir code's readdir() reports every entry as DT_UNKNOWN, as file
+ * systems that do not fill d_type in do, so the scan must lstat. */
+static gboolean unknown_types;
+struct dirent *__real_readdir(DIR *dp);
+struct dirent *__wrap_readdir(DIR *dp);
+
+struct dirent *
+__wrap_readdir(DIR *dp)
+{
+	struct dirent *de = __real_readdir(dp);
+
+	if (de != NULL && unknown_types)
+		de->d_type = DT_UNKNOWN;
+	return de;
+}
+
 /* Only regular files are messages: a symbolic link (here to a readable
  * file outside the Maildir), a FIFO and a directory in new/ or cur/ are
- * left out, whatever their names promise. */
+ * left out, whatever their names promise, and whether readdir() tells
+ * the file type (data NULL) or not. */
 static void
-test_scan_regular_only(void)
+test_scan_regular_only(gconstpointer data)
 {
 	g_autofree char *tmp = hm_test_tmpdir("hm-test-maildir");
 	g_autofree char *md = g_build_filename(tmp, "md", NULL);
@@ -478,7 +497,9 @@ test_scan_regular_only(void)
 	g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
 	g_assert_cmpint(mkdir(sub, 0700), ==, 0);
 	touch(md, "new/5.M1P1Q1.h,S=1,W=1");
+	unknown_types = data != NULL;
 	list = hm_maildir_scan(md, &err);
+	unknown_types = FALSE;
 	g_assert_no_error(err);
 	g_assert_cmpuint(list->len, ==, 1);
 	g_assert_cmpstr(g_array_index(list, HmMaildirEntry, 0).name, ==, "new/5.M1P1Q1.h,S=1,W=1");
@@ -597,7 +618,8 @@ main(int argc, char **argv)
 	g_test_add_func("/maildir/scan-missing", test_scan_missing);
 	g_test_add_func("/maildir/scan-delivered", test_scan_delivered);
 	g_test_add_func("/maildir/scan-speed", test_scan_speed);
-	g_test_add_func("/maildir/scan-regular-only", test_scan_regular_only);
+	g_test_add_data_func("/maildir/scan-regular-only", NULL, test_scan_regular_only);
+	g_test_add_data_func("/maildir/scan-regular-only-dt-unknown", "", test_scan_regular_only);
 	g_test_add_func("/maildir/scan-linked-sub", test_scan_linked_sub);
 	g_test_add_func("/maildir/open-message", test_open_message);
 	g_test_add_func("/maildir/stem", test_stem);
