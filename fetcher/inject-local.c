@@ -9,19 +9,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "deliver/deliver.h"
 #include "fetcher/inject-private.h"
 #include "lib/atomic.h"
 #include "lib/error.h"
-
-/* Maildir: a tmp/ file not touched for 36 hours is abandoned and may be
- * removed (a staged message orphaned by a crash is one: it was never
- * delivered, and was fetched again). */
-#define TMP_ABANDONED_S (36 * 3600)
+#include "lib/maildir.h"
 
 typedef struct {
 	GHashTable *dirty;     /* tmp/ directories written to since the last sync */
@@ -48,24 +42,18 @@ mapped(GError **err, GError *e)
 	return temp ? HM_INJECT_TEMP : HM_INJECT_PERM;
 }
 
-/* Removes abandoned files from a tmp/ directory, once per run. */
+/* Removes abandoned files from the tmp/ directory dir, once per run: a
+ * message staged before a crash is one (never delivered, so fetched
+ * again). */
 static void
 sweep_tmp(Local *l, const char *dir)
 {
-	g_autoptr(GDir) d = NULL;
-	const char *name;
-	time_t old = time(NULL) - TMP_ABANDONED_S;
+	g_autofree char *maildir = NULL;
 
-	if (!g_hash_table_add(l->swept, g_strdup(dir)) || (d = g_dir_open(dir, 0, NULL)) == NULL)
+	if (!g_hash_table_add(l->swept, g_strdup(dir)))
 		return;
-	while ((name = g_dir_read_name(d)) != NULL) {
-		g_autofree char *path = g_build_filename(dir, name, NULL);
-		struct stat sb;
-
-		if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_mtime < old &&
-		    sb.st_atime < old)
-			unlink(path);
-	}
+	maildir = g_path_get_dirname(dir);
+	hm_maildir_sweep_tmp(maildir);
 }
 
 static HmInjectResult

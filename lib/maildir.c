@@ -4,13 +4,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "atomic.h"
 #include "dotstuff.h"
 #include "error.h"
+#include "log.h"
 #include "maildir.h"
 #include "parse.h"
 
@@ -18,6 +21,11 @@
  * file: a clash means a clock step back or a stale file, and a fresh
  * counter value resolves it at once; a loop without end would hide a bug. */
 #define MAILDIR_NAME_TRIES 16
+
+/* The specification's age after which a tmp/ file is abandoned: no
+ * delivery takes that long, and a clock step cannot make a live one look
+ * that old. */
+#define MAILDIR_TMP_ABANDONED_S (36 * 3600)
 
 struct HmMaildirDelivery {
 	char *dir;
@@ -336,6 +344,26 @@ hm_maildir_deliver(const char *dir, const void *data, gsize len, char **name_out
 	return hm_maildir_delivery_commit(d, name_out, err);
 }
 
+guint
+hm_maildir_sweep_tmp(const char *dir)
+{
+	g_autofree char *tmp = g_build_filename(dir, "tmp", NULL);
+	g_autoptr(GDir) d = g_dir_open(tmp, 0, NULL);
+	time_t old = time(NULL) - MAILDIR_TMP_ABANDONED_S;
+	const char *name;
+	guint removed = 0;
+
+	while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
+		g_autofree char *path = g_build_filename(tmp, name, NULL);
+		struct stat sb;
+
+		if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_mtime < old &&
+		    sb.st_atime < old && unlink(path) == 0)
+			removed++;
+	}
+	return removed;
+}
+
 /* --- reading ------------------------------------------------------------ */
 
 static void
@@ -372,26 +400,101 @@ entry_parse(HmMaildirEntry *e, const char *base)
 	}
 }
 
+static const char *
+kind_of(mode_t mode)
+{
+	if (S_ISREG(mode))
+		return "a file";
+	if (S_ISLNK(mode))
+		return "a symbolic link";
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	return "a device";
+}
+
+/* Opens a Maildir subdirectory without following a symbolic link: a
+ * link there could point a reader (popd runs as root when run_as is
+ * unset) at any directory of the system. Returns the descriptor, or -1
+ * with *err set and errno kept. */
+static int
+open_sub(const char *path, GError **err)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int e = errno;
+	struct stat sb;
+
+	if (fd < 0 && (e == ENOTDIR || e == ELOOP) && lstat(path, &sb) == 0)
+		g_set_error(err, HM_ERROR, HM_ERROR_IO, "%s is %s, not a directory", path,
+		            kind_of(sb.st_mode));
+	else if (fd < 0)
+		hm_set_error_errno(err, e, "open directory %s", path);
+	errno = e;
+	return fd;
+}
+
+/* Logs an entry of new/ or cur/ that readers leave alone, and says why in
+ * *err (may be NULL). The name is escaped: a Maildir name may hold any
+ * byte but '/' and NUL, CR LF included. */
+static void
+skipped(const char *path, const char *name, mode_t mode, GError **err)
+{
+	g_autofree char *shown = g_strescape(name, NULL);
+
+	hm_warn("maildir %s: skipped %s: %s, not a regular file", path, shown, kind_of(mode));
+	g_set_error(err, HM_ERROR, HM_ERROR_FAILED, "%s/%s is %s, not a regular file", path, shown,
+	            kind_of(mode));
+}
+
+/* TRUE when de is a regular file. d_type says so without a stat on the
+ * file systems that fill it in (a 10,000-message STAT must not stat each
+ * file); only where it is DT_UNKNOWN is the entry lstat'ed. */
+static gboolean
+is_regular(DIR *dp, const struct dirent *de, const char *path)
+{
+	mode_t mode = DTTOIF(de->d_type);
+	struct stat sb;
+
+	if (de->d_type == DT_UNKNOWN) {
+		if (fstatat(dirfd(dp), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+			return FALSE; /* removed since readdir() */
+		mode = sb.st_mode;
+	}
+	if (S_ISREG(mode))
+		return TRUE;
+	skipped(path, de->d_name, mode, NULL);
+	return FALSE;
+}
+
 /* Appends the messages of dir/sub to out; a missing sub is empty. */
 static int
 scan_sub(const char *dir, const char *sub, GArray *out, GError **err)
 {
 	g_autofree char *path = g_build_filename(dir, sub, NULL);
-	DIR *dp = opendir(path);
+	g_autoptr(GError) local = NULL;
+	int fd = open_sub(path, &local);
+	DIR *dp;
 	struct dirent *de;
 
-	if (dp == NULL) {
-		if (errno == ENOENT)
-			return 0;
-		hm_set_error_errno(err, errno, "open directory %s", path);
+	if (fd < 0 && errno == ENOENT)
+		return 0;
+	if (fd < 0) {
+		g_propagate_error(err, g_steal_pointer(&local));
 		return -1;
 	}
-	errno = 0;
-	while ((de = readdir(dp)) != NULL) {
+	if ((dp = fdopendir(fd)) == NULL) {
+		hm_set_error_errno(err, errno, "open directory %s", path);
+		close(fd);
+		return -1;
+	}
+	for (errno = 0; (de = readdir(dp)) != NULL; errno = 0) {
 		HmMaildirEntry e = { 0 };
 
 		/* Dot files are ".", ".." and the hidden files of tools. */
-		if (de->d_name[0] == '.' || de->d_type == DT_DIR)
+		if (de->d_name[0] == '.' || !is_regular(dp, de, path))
 			continue;
 		entry_parse(&e, de->d_name);
 		e.name = g_strconcat(sub, "/", de->d_name, NULL);
@@ -429,4 +532,75 @@ hm_maildir_scan(const char *dir, GError **err)
 		return NULL;
 	g_array_sort(out, entry_cmp);
 	return g_steal_pointer(&out);
+}
+
+int
+hm_maildir_mark_seen(const char *dir, const char *name, GError **err)
+{
+	g_autofree char *from = NULL, *to = NULL, *shown = NULL;
+
+	g_return_val_if_fail(g_str_has_prefix(name, "new/"), -1);
+	from = g_build_filename(dir, name, NULL);
+	to = g_strdup_printf("%s/cur/%s:2,S", dir, name + strlen("new/"));
+	/* Never over an existing cur/ name: that is another message (a name
+	 * delivered twice, a copy restored from a backup), which a plain
+	 * rename() would destroy. */
+	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	/* File systems without RENAME_NOREPLACE (NFS, some FUSE): link()
+	 * refuses an existing name the same way. */
+	if ((errno == EINVAL || errno == ENOSYS) && link(from, to) == 0) {
+		unlink(from);
+		return 0;
+	}
+	shown = g_strescape(name, NULL);
+	hm_set_error_errno(err, errno, "move %s/%s to cur/", dir, shown);
+	return -1;
+}
+
+char *
+hm_maildir_stem(const HmMaildirEntry *e)
+{
+	const char *base = e->name + strlen("new/");
+	const char *info = e->in_new ? NULL : strrchr(base, ':');
+
+	return info != NULL ? g_strndup(base, (gsize)(info - base)) : g_strdup(base);
+}
+
+int
+hm_maildir_open_message(const char *dir, const char *name, GError **err)
+{
+	const char *slash = strchr(name, '/');
+	g_autofree char *sub = NULL, *path = NULL;
+	struct stat sb;
+	int dfd, fd, e;
+
+	g_return_val_if_fail(slash != NULL, -1);
+	sub = g_strndup(name, (gsize)(slash - name));
+	path = g_build_filename(dir, sub, NULL);
+	if ((dfd = open_sub(path, err)) < 0)
+		return -1;
+	/* O_NONBLOCK: opening a FIFO would otherwise wait for a writer for
+	 * ever (and hold the caller's maildrop lock all that time). */
+	fd = openat(dfd, slash + 1, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	e = errno;
+	close(dfd);
+	if (fd < 0 && e == ELOOP) {
+		skipped(path, slash + 1, S_IFLNK, err); /* what O_NOFOLLOW refuses */
+		return -1;
+	}
+	if (fd < 0 || fstat(fd, &sb) < 0) {
+		g_autofree char *shown = g_strescape(name, NULL);
+
+		hm_set_error_errno(err, fd < 0 ? e : errno, "open %s/%s", dir, shown);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		skipped(path, slash + 1, sb.st_mode, err);
+		close(fd);
+		return -1;
+	}
+	return fd;
 }

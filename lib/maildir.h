@@ -55,6 +55,12 @@ int hm_maildir_publish(const char *tmp_path, const char *new_path, GError **err)
 int hm_maildir_deliver(const char *dir, const void *data, gsize len, char **name_out,
                        GError **err);
 
+/* Removes the files of dir's tmp/ that were neither modified nor read for
+ * 36 hours: deliveries abandoned by a crash, which the specification lets
+ * any Maildir user clean up (a younger file may still be being written).
+ * Only regular files go; best effort. Returns how many were removed. */
+guint hm_maildir_sweep_tmp(const char *dir);
+
 typedef struct {
 	char *name;       /* relative to the Maildir: "new/BASE" or "cur/BASE:2,FLAGS" */
 	char *uid;        /* the unique part: BASE up to its first ',' or ':' */
@@ -65,10 +71,34 @@ typedef struct {
 } HmMaildirEntry;
 
 /* Lists the messages in new/ and cur/ (not tmp/, no dot files), ordered by
- * delivery time then name, from names alone (no stat, no open): what a
- * 10,000-message STAT needs. Returns an array of HmMaildirEntry (free it
- * with g_array_unref: entries are cleared), or NULL with *err set. A
- * missing Maildir is an empty list. */
+ * delivery time then name, from names alone (no open, and no stat where
+ * readdir() tells the file type): what a 10,000-message STAT needs. Only
+ * regular files are messages: symbolic links, FIFOs, directories and the
+ * like are left out and logged. A new/ or cur/ that is a symbolic link is
+ * an error, not followed. Returns an array of HmMaildirEntry (free it with
+ * g_array_unref: entries are cleared), or NULL with *err set. A missing
+ * Maildir is an empty list. */
 GArray *hm_maildir_scan(const char *dir, GError **err);
+
+/* The name of e without "new/" or "cur/" and, in cur/, without the info
+ * from its last ':' on (":2,FLAGS"): what stays the same when
+ * hm_maildir_mark_seen() moves a message and when a reader changes its
+ * flags. g_free() it. */
+char *hm_maildir_stem(const HmMaildirEntry *e);
+
+/* Opens the message name ("new/BASE" or "cur/BASE", as listed) of the
+ * Maildir dir for reading, following no symbolic link (neither the entry
+ * nor new/ or cur/) and never blocking: the entry may have been replaced
+ * since it was listed. Returns the descriptor of a regular file, or -1
+ * with *err set: HM_ERROR_FAILED (and a warning logged) when the entry is
+ * there but is not a regular file, HM_ERROR_IO otherwise (it is gone). */
+int hm_maildir_open_message(const char *dir, const char *name, GError **err);
+
+/* Marks a message seen, as a Maildir reader does once a client has it:
+ * renames name ("new/BASE", relative to dir) to "cur/BASE:2,S", never over
+ * an existing file of that name (the message then stays in new/). Does not
+ * fsync the directories (a caller moving many does that once). Returns 0,
+ * or -1 with *err set. */
+int hm_maildir_mark_seen(const char *dir, const char *name, GError **err);
 
 #endif

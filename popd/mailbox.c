@@ -9,6 +9,7 @@
 #include "lib/atomic.h"
 #include "lib/dotstuff.h"
 #include "lib/error.h"
+#include "lib/log.h"
 #include "lib/maildir.h"
 #include "popd/mailbox.h"
 
@@ -19,8 +20,12 @@
 
 G_DEFINE_QUARK(popd-mailbox-error-quark, popd_mailbox_error)
 
+/* RFC 1939 section 7: a UIDL is 1 to 70 characters in 0x21..0x7E. */
+#define UIDL_MAX 70
+
 typedef struct {
 	HmMaildirEntry *e;
+	char *uidl;
 	guint64 vsize;
 	gboolean deleted, retrieved;
 } Message;
@@ -31,6 +36,13 @@ struct PopdMailbox {
 	GArray *entries;   /* HmMaildirEntry, owned */
 	GArray *msgs;      /* Message, pointing into entries */
 };
+
+static Message *
+msg(const PopdMailbox *mb, guint n)
+{
+	g_assert(n >= 1 && n <= mb->msgs->len);
+	return &g_array_index(mb->msgs, Message, n - 1);
+}
 
 static int
 lock_maildrop(PopdMailbox *mb, GError **err)
@@ -56,14 +68,14 @@ lock_maildrop(PopdMailbox *mb, GError **err)
 }
 
 /* The CRLF size of a file whose name does not carry ",W=" (delivered by
- * another program). Returns FALSE when the file is gone. */
+ * another program). Returns FALSE when the file is gone, or is no longer
+ * a regular file. */
 static gboolean
 measure(const char *dir, const char *name, guint64 *out)
 {
-	g_autofree char *path = g_build_filename(dir, name, NULL);
 	char buf[READ_CHUNK];
 	HmCrlfCounter c;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = hm_maildir_open_message(dir, name, NULL);
 	ssize_t n;
 
 	if (fd < 0)
@@ -74,6 +86,93 @@ measure(const char *dir, const char *name, guint64 *out)
 	close(fd);
 	*out = hm_crlf_counter_total(&c);
 	return n == 0;
+}
+
+static gboolean
+uidl_valid(const char *s)
+{
+	gsize len = strlen(s);
+
+	if (len < 1 || len > UIDL_MAX)
+		return FALSE;
+	for (; *s != '\0'; s++)
+		if ((guchar)*s < 0x21 || (guchar)*s > 0x7e)
+			return FALSE;
+	return TRUE;
+}
+
+/* The hex SHA-256 of stem (round 0), or of stem, a NUL and the round's
+ * number: no file name holds a NUL, so what a later round hashes is never
+ * another file's stem. */
+static char *
+hashed_uidl(const char *stem, guint round)
+{
+	g_autoptr(GChecksum) c = g_checksum_new(G_CHECKSUM_SHA256);
+
+	g_checksum_update(c, (const guchar *)stem, (gssize)strlen(stem));
+	if (round > 0) {
+		char num[16];
+
+		g_snprintf(num, sizeof(num), "%u", round);
+		g_checksum_update(c, (const guchar *)"", 1);
+		g_checksum_update(c, (const guchar *)num, -1);
+	}
+	return g_strdup(g_checksum_get_string(c));
+}
+
+/* The first hashed UIDL of stem that is not taken yet. */
+static char *
+free_hashed_uidl(const char *stem, GHashTable *taken)
+{
+	char *uidl = hashed_uidl(stem, 0);
+
+	for (guint round = 1; g_hash_table_contains(taken, uidl); round++) {
+		g_free(uidl);
+		uidl = hashed_uidl(stem, round);
+	}
+	return uidl;
+}
+
+/* Gives every message its UIDL by the rules of mailbox.h. */
+static void
+assign_uidls(PopdMailbox *mb)
+{
+	g_autoptr(GHashTable) uses = g_hash_table_new(g_str_hash, g_str_equal);
+	g_autoptr(GHashTable) taken = g_hash_table_new(g_str_hash, g_str_equal);
+	guint n;
+
+	for (n = 1; n <= mb->msgs->len; n++) {
+		const char *uid = msg(mb, n)->e->uid;
+		guint count = GPOINTER_TO_UINT(g_hash_table_lookup(uses, uid));
+
+		g_hash_table_insert(uses, (gpointer)uid, GUINT_TO_POINTER(count + 1));
+	}
+	/* The plain names first, so that no hash can take one of them. */
+	for (n = 1; n <= mb->msgs->len; n++) {
+		Message *m = msg(mb, n);
+
+		if (uidl_valid(m->e->uid) &&
+		    GPOINTER_TO_UINT(g_hash_table_lookup(uses, m->e->uid)) == 1) {
+			m->uidl = g_strdup(m->e->uid);
+			g_hash_table_add(taken, m->uidl);
+		}
+	}
+	for (n = 1; n <= mb->msgs->len; n++) {
+		Message *m = msg(mb, n);
+		g_autofree char *stem = NULL;
+
+		if (m->uidl != NULL)
+			continue;
+		stem = hm_maildir_stem(m->e);
+		m->uidl = free_hashed_uidl(stem, taken);
+		g_hash_table_add(taken, m->uidl);
+	}
+}
+
+static void
+message_clear(gpointer p)
+{
+	g_free(((Message *)p)->uidl);
 }
 
 PopdMailbox *
@@ -89,14 +188,16 @@ popd_mailbox_open(const char *dir, GError **err)
 	if (mb->entries == NULL)
 		goto fail;
 	mb->msgs = g_array_sized_new(FALSE, TRUE, sizeof(Message), mb->entries->len);
+	g_array_set_clear_func(mb->msgs, message_clear);
 	for (guint i = 0; i < mb->entries->len; i++) {
 		Message m = { .e = &g_array_index(mb->entries, HmMaildirEntry, i) };
 
 		m.vsize = m.e->vsize;
 		if (m.vsize == G_MAXUINT64 && !measure(dir, m.e->name, &m.vsize))
-			continue;  /* removed since the scan: not part of the snapshot */
+			continue; /* gone or replaced since the scan: not in the snapshot */
 		g_array_append_val(mb->msgs, m);
 	}
+	assign_uidls(mb);
 	return mb;
 fail:
 	popd_mailbox_close(mb);
@@ -118,18 +219,16 @@ popd_mailbox_close(PopdMailbox *mb)
 	g_free(mb);
 }
 
-static Message *
-msg(const PopdMailbox *mb, guint n)
-{
-	g_assert(n >= 1 && n <= mb->msgs->len);
-	return &g_array_index(mb->msgs, Message, n - 1);
-}
-
 guint popd_mailbox_count(const PopdMailbox *mb) { return mb->msgs->len; }
 gboolean popd_mailbox_deleted(const PopdMailbox *mb, guint n) { return msg(mb, n)->deleted; }
 guint64 popd_mailbox_size(const PopdMailbox *mb, guint n) { return msg(mb, n)->vsize; }
-const char *popd_mailbox_uidl(const PopdMailbox *mb, guint n) { return msg(mb, n)->e->uid; }
 void popd_mailbox_delete(PopdMailbox *mb, guint n) { msg(mb, n)->deleted = TRUE; }
+
+const char *
+popd_mailbox_uidl(const PopdMailbox *mb, guint n)
+{
+	return msg(mb, n)->uidl;
+}
 
 void
 popd_mailbox_stat(const PopdMailbox *mb, guint *count, guint64 *octets)
@@ -217,8 +316,7 @@ int
 popd_mailbox_send(PopdMailbox *mb, guint n, gint64 body_lines, HmConn *conn, GError **err)
 {
 	Message *m = msg(mb, n);
-	g_autofree char *path = g_build_filename(mb->dir, m->e->name, NULL);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = hm_maildir_open_message(mb->dir, m->e->name, NULL);
 	int rc;
 
 	if (fd < 0) {
@@ -237,16 +335,6 @@ popd_mailbox_send(PopdMailbox *mb, guint n, gint64 body_lines, HmConn *conn, GEr
 	return rc;
 }
 
-/* new/BASE -> cur/BASE:2,S: the message has been seen by a client. */
-static int
-mark_seen(const char *dir, const HmMaildirEntry *e)
-{
-	g_autofree char *from = g_build_filename(dir, e->name, NULL);
-	g_autofree char *to = g_strdup_printf("%s/cur/%s:2,S", dir, e->name + 4);
-
-	return rename(from, to);
-}
-
 int
 popd_mailbox_commit(PopdMailbox *mb, GError **err)
 {
@@ -261,8 +349,14 @@ popd_mailbox_commit(PopdMailbox *mb, GError **err)
 				removed++;
 			else if (errno != ENOENT)
 				failed++;
-		} else if (m->retrieved && m->e->in_new && mark_seen(mb->dir, m->e) == 0) {
-			moved++;
+		} else if (m->retrieved && m->e->in_new) {
+			g_autoptr(GError) e = NULL;
+
+			/* Not an error for the client: the message stays in new/. */
+			if (hm_maildir_mark_seen(mb->dir, m->e->name, &e) == 0)
+				moved++;
+			else
+				hm_warn("popd %s", e->message);
 		}
 	}
 	if (removed + moved > 0) {

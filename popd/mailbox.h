@@ -1,8 +1,25 @@
 /* A POP3 maildrop: the snapshot of a user's Maildir taken at login, the
  * deletion marks of the session, and the UPDATE state that applies them.
- * UIDLs are the unique part of each Maildir file name: stable across
- * sessions, restarts and new/ -> cur/ moves, and never reused, because
- * Maildir names never are (time, microseconds, pid, counter, host). */
+ *
+ * UIDLs are unique within a listing and valid for RFC 1939 (1-70
+ * characters in 0x21..0x7E) whatever the file names hold, and come from
+ * the names alone, so they are the same in every session:
+ *  - A message's UIDL is the unique part of its file name (up to the first
+ *    ',' or ':') when that is a valid UIDL and no other message has the
+ *    same unique part: every name homemail-deliver and other MDAs write.
+ *    The move to cur/ and flag changes leave it alone, and it is never
+ *    reused, because Maildir names never are (time, microseconds, pid,
+ *    counter, host). These UIDLs are given out first.
+ *  - Otherwise (spaces, CR LF, 8-bit bytes, over 70 characters, empty, or
+ *    shared, as by new/X beside cur/X:2,S) it is the SHA-256 in hex (64
+ *    characters) of the stem (hm_maildir_stem(): the name without new/ or
+ *    cur/ and without the ":2,FLAGS" info), which the move to cur/ and
+ *    flag changes leave alone too.
+ *  - Where that is taken (two files with one stem), the SHA-256 of the
+ *    stem, a NUL and 1, 2, ...: the first one free, in listing order.
+ * A UIDL of the last two kinds changes when the names that clash change
+ * (one of them deleted): telling them apart for ever would need a UIDL
+ * database, and such names come only from outside homemail. */
 #ifndef POPD_MAILBOX_H
 #define POPD_MAILBOX_H
 
@@ -22,8 +39,9 @@ typedef enum {
 typedef struct PopdMailbox PopdMailbox;
 
 /* Locks the Maildir dir (created if missing) for this session and takes
- * the snapshot: messages delivered later are not seen until the next
- * login. Returns NULL with *err (POPD_MAILBOX_IN_USE when locked). */
+ * the snapshot of its regular files (hm_maildir_scan(): what is not one is
+ * skipped and logged): messages delivered later are not seen until the
+ * next login. Returns NULL with *err (POPD_MAILBOX_IN_USE when locked). */
 PopdMailbox *popd_mailbox_open(const char *dir, GError **err);
 
 /* Unlocks and frees, deleting nothing (a dropped connection). */
@@ -47,9 +65,11 @@ void popd_mailbox_reset(PopdMailbox *mb);
 
 /* Sends message n in the wire form (CRLF, dot-stuffed, ".\r\n" at the
  * end): whole when body_lines < 0, else the header and that many body
- * lines (TOP). Nothing is sent when opening the file fails (the caller
- * then answers -ERR); a failure while sending returns -1 too, and the
- * connection is then unusable. */
+ * lines (TOP). Only a regular file is sent (hm_maildir_open_message()):
+ * nothing is sent when the file is gone or was replaced by a symbolic
+ * link, a FIFO or the like (POPD_MAILBOX_GONE: the caller then answers
+ * -ERR); a failure while sending returns -1 too, and the connection is
+ * then unusable. */
 int popd_mailbox_send(PopdMailbox *mb, guint n, gint64 body_lines, HmConn *conn,
                       GError **err);
 

@@ -11,6 +11,7 @@ test bars another's address."""
 import base64
 import os
 import poplib
+import re
 import shutil
 import socket
 import ssl
@@ -1170,3 +1171,146 @@ def test_top_list_uidl_and_bad_numbers(popd, corpus):
     assert p.stat()[0] == 4  # the session survived all of that
     p.quit()
     assert popd.stored_messages(user) == stored
+
+
+# --- 12. what is not a regular file in a Maildir ----------------------------------------
+
+def outside_secret(popd, name):
+    """A readable file outside every Maildir (popd runs as root here, so it
+    could read it): a symbolic link to it must never be served."""
+    path = os.path.join(popd.base, name)
+    with open(path, "wb") as f:
+        f.write(b"Subject: not mail\n\nSECRET-%s\n" % name.encode())
+    return path
+
+
+def test_symlinks_not_listed_or_served(popd, corpus, tls_cert):
+    user = "mallory"
+    stored = fill(popd, user, corpus.messages[70:72])
+    secret = outside_secret(popd, "mallory-secret")
+    md = popd.maildir(user)
+    links = ["cur/1500000000.M1P1Q1.evil,S=40,W=42:2,S", "new/1500000001.M1P1Q1.evil",
+             "new/1500000002.M1P1Q1.evil,S=40,W=42"]
+    for name in links:
+        os.symlink(secret, os.path.join(md, name))
+    p = login(popd, user)
+    assert p.stat()[0] == 2
+    assert sorted(uidls(p).values()) == sorted(stored)
+    assert len(p.list()[1]) == 2
+    got = retr_all(p)
+    assert_identical(got, stored, "poplib beside symlinks")
+    assert not any(b"SECRET" in m for m in got)
+    with pytest.raises(poplib.error_proto):
+        p.retr(3)
+    p.quit()
+    # curl lists and fetches the same two, and nothing at number 3.
+    auth = ["-u", user + ":" + PASSWORD]
+    base = "pop3://127.0.0.1:%d/" % popd.port
+    r = fixtures.run([client("curl"), "-sS", base] + auth)
+    assert r.rc == 0 and len(r.out.splitlines()) == 2, r
+    r = fixtures.run([client("curl"), "-sS", base + "3"] + auth)
+    assert r.rc != 0 and "SECRET" not in r.out, r
+    # Left alone: the links are still there, the target untouched.
+    assert all(os.path.islink(os.path.join(md, n)) for n in links)
+    with open(secret, "rb") as f:
+        assert b"SECRET-mallory-secret" in f.read()
+    assert "skipped 1500000001.M1P1Q1.evil: a symbolic link, not a regular file" in popd.log()
+
+
+def test_fifo_hangs_nothing(popd, corpus):
+    """A FIFO in cur/ (and one in new/ whose name has no ,W=, which popd
+    would open at login to measure): LIST, UIDL and RETR answer, QUIT
+    releases the lock, and the next login gets in at once."""
+    user = "sybil"
+    stored = fill(popd, user, corpus.messages[72:73])
+    md = popd.maildir(user)
+    os.mkfifo(os.path.join(md, "cur", "1500000000.M1P1Q1.fifo,S=10,W=12:2,S"))
+    os.mkfifo(os.path.join(md, "new", "1500000001.M1P1Q1.fifo"))
+    p = poplib.POP3("127.0.0.1", popd.port, timeout=10)
+    p.user(user)
+    p.pass_(PASSWORD)
+    assert p.stat()[0] == 1
+    assert len(p.list()[1]) == 1 and list(uidls(p).values()) == list(stored)
+    assert_identical(retr_all(p), stored, "poplib beside FIFOs")
+    assert p.quit().startswith(b"+OK")
+    p = poplib.POP3("127.0.0.1", popd.port, timeout=10)
+    p.user(user)
+    assert p.pass_(PASSWORD).startswith(b"+OK")  # no [IN-USE]: nothing hangs
+    p.quit()
+    assert "skipped 1500000001.M1P1Q1.fifo: a FIFO, not a regular file" in popd.log()
+
+
+def test_message_replaced_after_login(popd, corpus):
+    """Between the listing at login and RETR, a message file is replaced by
+    a symbolic link to a readable file, another by a FIFO: each gets -ERR
+    (not the link's target, and no hang), and the session goes on."""
+    user = "trent"
+    names = [popd.deliver(user, m.data) for m in corpus.messages[74:77]]
+    stored = popd.stored_messages(user)
+    secret = outside_secret(popd, "trent-secret")
+    md = popd.maildir(user)
+    p = login(popd, user)
+    order = uidls(p)
+    assert [order[n] for n in (1, 2, 3)] == [uidl_of(n) for n in names]
+    os.unlink(os.path.join(md, names[1]))
+    os.symlink(secret, os.path.join(md, names[1]))
+    os.unlink(os.path.join(md, names[2]))
+    os.mkfifo(os.path.join(md, names[2]))
+    for cmd in ("RETR 2", "TOP 2 0", "RETR 3", "TOP 3 1"):
+        with pytest.raises(poplib.error_proto) as e:
+            p._shortcmd(cmd)
+        assert e.value.args[0].startswith(b"-ERR"), (cmd, e.value)
+    assert b"\n".join(p.retr(1)[1]) + b"\n" == stored[order[1]]
+    assert p.stat()[0] == 3
+    assert p.quit().startswith(b"+OK")
+    assert os.path.islink(os.path.join(md, names[1]))
+    log = popd.log()
+    assert "skipped %s: a symbolic link" % os.path.basename(names[1]) in log
+    assert "skipped %s: a FIFO" % os.path.basename(names[2]) in log
+
+
+# --- 13. UIDLs whatever the file names hold ----------------------------------------------
+
+def uidl_listing(popd, user):
+    """{uidl: message bytes} of one poplib session that checks each UIDL line
+    (RFC 1939: 1-70 characters in 0x21..0x7E, unique), retrieves everything
+    and QUITs (so retrieved messages move from new/ to cur/)."""
+    p = login(popd, user)
+    count = p.stat()[0]
+    lines = p.uidl()[1]
+    assert len(lines) == count, lines  # no line injected
+    out = {}
+    for i, ln in enumerate(lines, 1):
+        n, u = ln.split(b" ")
+        assert int(n) == i and re.fullmatch(rb"[\x21-\x7e]{1,70}", u), ln
+        assert u.decode() not in out, "UIDL %r given twice" % u
+        out[u.decode()] = b"\n".join(p.retr(i)[1]) + b"\n"
+    assert p.quit().startswith(b"+OK")
+    return out
+
+
+def test_uidls_valid_unique_stable(popd, corpus):
+    user = "victor"
+    names = [popd.deliver(user, m.data) for m in corpus.messages[80:83]]
+    md = os.fsencode(popd.maildir(user))
+    hostile = [b"new/1600000000.evil\r\n+OK 99 injected", b"new/1600000001.with space,S=9",
+               b"new/1600000002.caf\xe9", b"new/" + b"7" * 80, b"cur/:2,S",
+               b"new/1600000003.dup", b"cur/1600000003.dup:2,S"]
+    for i, name in enumerate(hostile):
+        with open(os.path.join(md, name), "wb") as f:
+            f.write(b"Subject: hostile %d\nMessage-ID: <hostile-%d@corpus.test>\n\nbody\n" % (i, i))
+    first = uidl_listing(popd, user)
+    assert len(first) == len(names) + len(hostile)
+    for name in names:
+        assert uidl_of(name) in first  # plain names keep their UIDL
+    # Everything was retrieved, so QUIT moved new/ to cur/ (all but
+    # new/1600000003.dup, whose cur/ name is taken): the same UIDL for the
+    # same message in the next two sessions.
+    assert sorted(os.listdir(os.path.join(md, b"new"))) == [b"1600000003.dup"]
+    assert uidl_listing(popd, user) == first
+    assert uidl_listing(popd, user) == first
+    # curl lists the same UIDLs.
+    r = fixtures.run([client("curl"), "-sS", "-X", "UIDL", "pop3://127.0.0.1:%d/" % popd.port,
+                      "-u", user + ":" + PASSWORD])
+    assert r.rc == 0, r
+    assert sorted(ln.split()[1] for ln in r.out.splitlines()) == sorted(first)

@@ -1,8 +1,12 @@
 #include <config.h>
 
+#include <dirent.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
+#include <utime.h>
 
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -362,6 +366,244 @@ test_scan_speed(void)
 	hm_test_remove_tree(tmp);
 }
 
+/* A message a client has: new/BASE becomes cur/BASE:2,S, content and all,
+ * and the scan still finds it by the same unique part. */
+static void
+test_mark_seen(void)
+{
+	g_autofree char *tmp = hm_test_tmpdir("hm-test-maildir");
+	g_autofree char *name = NULL, *seen = NULL;
+	g_autoptr(GArray) list = NULL;
+	GError *err = NULL;
+
+	g_assert_cmpint(hm_maildir_deliver(tmp, "S: x\n\nbody\n", 12, &name, &err), ==, 0);
+	g_assert_cmpint(hm_maildir_mark_seen(tmp, name, &err), ==, 0);
+	g_assert_no_error(err);
+	seen = g_strdup_printf("%s/cur/%s:2,S", tmp, name + 4);
+	hm_test_assert_file(seen, "S: x\n\nbody\n");
+	list = hm_maildir_scan(tmp, &err);
+	g_assert_cmpuint(list->len, ==, 1);
+	g_assert_cmpstr(g_array_index(list, HmMaildirEntry, 0).name + 4, ==,
+	                strrchr(seen, '/') + 1);
+	g_assert_false(g_array_index(list, HmMaildirEntry, 0).in_new);
+	/* Gone meanwhile (another reader moved it): an error, nothing made. */
+	g_assert_cmpint(hm_maildir_mark_seen(tmp, name, &err), ==, -1);
+	g_assert_error(err, HM_ERROR, HM_ERROR_IO);
+	g_clear_error(&err);
+	hm_test_remove_tree(tmp);
+}
+
+/* A cur/ file already named BASE:2,S is another message: marking new/BASE
+ * seen fails and both stay as they were. */
+static void
+test_mark_seen_no_replace(void)
+{
+	g_autofree char *tmp = hm_test_tmpdir("hm-test-maildir");
+	g_autofree char *new = g_build_filename(tmp, "new", "1.M1P1Q1.h", NULL);
+	g_autofree char *cur = g_build_filename(tmp, "cur", "1.M1P1Q1.h:2,S", NULL);
+	GError *err = NULL;
+
+	g_assert_cmpint(hm_maildir_create(tmp, &err), ==, 0);
+	g_assert_true(g_file_set_contents(new, "new one\n", -1, NULL));
+	g_assert_true(g_file_set_contents(cur, "old one\n", -1, NULL));
+	g_assert_cmpint(hm_maildir_mark_seen(tmp, "new/1.M1P1Q1.h", &err), ==, -1);
+	g_assert_error(err, HM_ERROR, HM_ERROR_IO);
+	g_clear_error(&err);
+	hm_test_assert_file(new, "new one\n");
+	hm_test_assert_file(cur, "old one\n");
+	hm_test_remove_tree(tmp);
+}
+
+static void
+make_aged(const char *path, time_t mtime, time_t atime)
+{
+	struct utimbuf t = { .actime = atime, .modtime = mtime };
+
+	g_assert_true(g_file_set_contents(path, "x", -1, NULL));
+	g_assert_cmpint(utime(path, &t), ==, 0);
+}
+
+/* tmp/ files untouched for 36 hours go; younger ones, ones read lately,
+ * and what is not a regular file stay. */
+static void
+test_sweep_tmp(void)
+{
+	g_autofree char *tmp = hm_test_tmpdir("hm-test-maildir");
+	g_autofree char *dir = g_build_filename(tmp, "tmp", NULL);
+	g_autofree char *old = g_build_filename(dir, "1.orphan", NULL);
+	g_autofree char *young = g_build_filename(dir, "2.writing", NULL);
+	g_autofree char *read = g_build_filename(dir, "3.read", NULL);
+	g_autofree char *link = g_build_filename(dir, "4.link", NULL);
+	g_autofree char *sub = g_build_filename(dir, "5.dir", NULL);
+	g_autofree char *list = NULL;
+	time_t now = time(NULL), past = now - 37 * 3600;
+	struct utimbuf t = { .actime = past, .modtime = past };
+	struct timeval tv[2] = { { .tv_sec = past }, { .tv_sec = past } };
+	GError *err = NULL;
+
+	g_assert_cmpuint(hm_maildir_sweep_tmp(tmp), ==, 0);  /* no Maildir yet */
+	g_assert_cmpint(hm_maildir_create(tmp, &err), ==, 0);
+	make_aged(old, past, past);
+	make_aged(young, now - 35 * 3600, past);
+	make_aged(read, past, now);
+	g_assert_cmpint(symlink(old, link), ==, 0);
+	g_assert_cmpint(lutimes(link, tv), ==, 0);
+	g_assert_cmpint(mkdir(sub, 0700), ==, 0);
+	g_assert_cmpint(utime(sub, &t), ==, 0);
+	g_assert_cmpuint(hm_maildir_sweep_tmp(tmp), ==, 1);
+	list = hm_test_dir_list(dir);
+	g_assert_cmpstr(list, ==, "2.writing 3.read 4.link 5.dir");
+	hm_test_remove_tree(tmp);
+}
+
+/* This test is linked with -Wl,--wrap=readdir: while unknown_types is set,
+ * the Maildir code's readdir() reports every entry as DT_UNKNOWN, as file
+ * systems that do not fill d_type in do, so the scan must lstat. */
+static gboolean unknown_types;
+struct dirent *__real_readdir(DIR *dp);
+struct dirent *__wrap_readdir(DIR *dp);
+
+struct dirent *
+__wrap_readdir(DIR *dp)
+{
+	struct dirent *de = __real_readdir(dp);
+
+	if (de != NULL && unknown_types)
+		de->d_type = DT_UNKNOWN;
+	return de;
+}
+
+/* Only regular files are messages: a symbolic link (here to a readable
+ * file outside the Maildir), a FIFO and a directory in new/ or cur/ are
+ * left out, whatever their names promise, and whether readdir() tells
+ * the file type (data NULL) or not. */
+static void
+test_scan_regular_only(gconstpointer data)
+{
+	g_autofree char *tmp = hm_test_tmpdir("hm-test-maildir");
+	g_autofree char *md = g_build_filename(tmp, "md", NULL);
+	g_autofree char *secret = g_build_filename(tmp, "secret", NULL);
+	g_autofree char *link_cur = g_build_filename(md, "cur", "1.M1P1Q1.h,S=6,W=7:2,S", NULL);
+	g_autofree char *link_new = g_build_filename(md, "new", "2.M1P1Q1.h", NULL);
+	g_autofree char *fifo = g_build_filename(md, "cur", "3.M1P1Q1.h:2,S", NULL);
+	g_autofree char *sub = g_build_filename(md, "new", "4.M1P1Q1.h", NULL);
+	g_autoptr(GArray) list = NULL;
+	GError *err = NULL;
+
+	g_assert_cmpint(hm_maildir_create(md, &err), ==, 0);
+	g_assert_true(g_file_set_contents(secret, "secret", -1, NULL));
+	g_assert_cmpint(symlink(secret, link_cur), ==, 0);
+	g_assert_cmpint(symlink(secret, link_new), ==, 0);
+	g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+	g_assert_cmpint(mkdir(sub, 0700), ==, 0);
+	touch(md, "new/5.M1P1Q1.h,S=1,W=1");
+	unknown_types = data != NULL;
+	list = hm_maildir_scan(md, &err);
+	unknown_types = FALSE;
+	g_assert_no_error(err);
+	g_assert_cmpuint(list->len, ==, 1);
+	g_assert_cmpstr(g_array_index(list, HmMaildirEntry, 0).name, ==, "new/5.M1P1Q1.h,S=1,W=1");
+	hm_test_remove_tree(tmp);
+}
+
+/* A new/ or cur/ that is a symbolic link is refused, not followed. */
+static void
+test_scan_linked_sub(void)
+{
+	g_autofree char *tmp = hm_test_tmpdir("hm-test-maildir");
+	g_autofree char *md = g_build_filename(tmp, "md", NULL);
+	g_autofree char *other = g_build_filename(tmp, "other", NULL);
+	g_autofree char *cur = g_build_filename(md, "cur", NULL);
+	g_autofree char *other_cur = g_build_filename(other, "cur", NULL);
+	g_autoptr(GArray) list = NULL;
+	GError *err = NULL;
+	int fd;
+
+	g_assert_cmpint(hm_maildir_create(md, &err), ==, 0);
+	g_assert_cmpint(hm_maildir_create(other, &err), ==, 0);
+	touch(other, "cur/1.M1P1Q1.h:2,S");
+	g_assert_cmpint(rmdir(cur), ==, 0);
+	g_assert_cmpint(symlink(other_cur, cur), ==, 0);
+	list = hm_maildir_scan(md, &err);
+	g_assert_null(list);
+	g_assert_error(err, HM_ERROR, HM_ERROR_IO);
+	g_assert_nonnull(strstr(err->message, "symbolic link"));
+	g_clear_error(&err);
+	fd = hm_maildir_open_message(md, "cur/1.M1P1Q1.h:2,S", &err);
+	g_assert_cmpint(fd, ==, -1);
+	g_assert_error(err, HM_ERROR, HM_ERROR_IO);
+	g_clear_error(&err);
+	hm_test_remove_tree(tmp);
+}
+
+/* A listed message replaced afterwards: by a symbolic link, a FIFO (the
+ * open must not wait for a writer) or a directory, it is refused; a
+ * regular file opens; a removed one is HM_ERROR_IO. */
+static void
+test_open_message(void)
+{
+	g_autofree char *tmp = hm_test_tmpdir("hm-test-maildir");
+	g_autofree char *secret = g_build_filename(tmp, "secret", NULL);
+	g_autofree char *name = NULL, *path = NULL;
+	const char *kinds[] = { "symlink", "fifo", "dir" };
+	char buf[16];
+	GError *err = NULL;
+	int fd;
+
+	g_assert_true(g_file_set_contents(secret, "secret", -1, NULL));
+	g_assert_cmpint(hm_maildir_deliver(tmp, "A: b\n", 5, &name, &err), ==, 0);
+	path = g_build_filename(tmp, name, NULL);
+	fd = hm_maildir_open_message(tmp, name, &err);
+	g_assert_no_error(err);
+	g_assert_cmpint(read(fd, buf, sizeof(buf)), ==, 5);
+	close(fd);
+	for (guint i = 0; i < G_N_ELEMENTS(kinds); i++) {
+		g_assert_true(unlink(path) == 0 || rmdir(path) == 0);
+		if (i == 0)
+			g_assert_cmpint(symlink(secret, path), ==, 0);
+		else if (i == 1)
+			g_assert_cmpint(mkfifo(path, 0600), ==, 0);
+		else
+			g_assert_cmpint(mkdir(path, 0700), ==, 0);
+		fd = hm_maildir_open_message(tmp, name, &err);
+		g_assert_cmpint(fd, ==, -1);
+		g_assert_error(err, HM_ERROR, HM_ERROR_FAILED);
+		g_assert_nonnull(strstr(err->message, "not a regular file"));
+		g_clear_error(&err);
+	}
+	g_assert_cmpint(rmdir(path), ==, 0);
+	g_assert_cmpint(hm_maildir_open_message(tmp, name, &err), ==, -1);
+	g_assert_error(err, HM_ERROR, HM_ERROR_IO);
+	g_clear_error(&err);
+	hm_test_remove_tree(tmp);
+}
+
+/* The stem: the name without its directory and the cur/ info, the same
+ * before and after the move to cur/ and a flag change. */
+static void
+test_stem(void)
+{
+	static const struct {
+		const char *name, *stem;
+	} cases[] = {
+		{ "new/1.M1P1Q1.h,S=5,W=6", "1.M1P1Q1.h,S=5,W=6" },
+		{ "cur/1.M1P1Q1.h,S=5,W=6:2,S", "1.M1P1Q1.h,S=5,W=6" },
+		{ "cur/1.M1P1Q1.h,S=5,W=6:2,RS", "1.M1P1Q1.h,S=5,W=6" },
+		{ "new/a:b", "a:b" },
+		{ "cur/a:b:2,S", "a:b" },
+		{ "cur/no-info", "no-info" },
+		{ "cur/:2,S", "" },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		HmMaildirEntry e = { .name = (char *)cases[i].name,
+			             .in_new = cases[i].name[0] == 'n' };
+		g_autofree char *stem = hm_maildir_stem(&e);
+
+		g_assert_cmpstr(stem, ==, cases[i].stem);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -376,5 +618,13 @@ main(int argc, char **argv)
 	g_test_add_func("/maildir/scan-missing", test_scan_missing);
 	g_test_add_func("/maildir/scan-delivered", test_scan_delivered);
 	g_test_add_func("/maildir/scan-speed", test_scan_speed);
+	g_test_add_data_func("/maildir/scan-regular-only", NULL, test_scan_regular_only);
+	g_test_add_data_func("/maildir/scan-regular-only-dt-unknown", "", test_scan_regular_only);
+	g_test_add_func("/maildir/scan-linked-sub", test_scan_linked_sub);
+	g_test_add_func("/maildir/open-message", test_open_message);
+	g_test_add_func("/maildir/stem", test_stem);
+	g_test_add_func("/maildir/mark-seen", test_mark_seen);
+	g_test_add_func("/maildir/mark-seen-no-replace", test_mark_seen_no_replace);
+	g_test_add_func("/maildir/sweep-tmp", test_sweep_tmp);
 	return g_test_run();
 }

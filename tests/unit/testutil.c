@@ -458,3 +458,14 @@ hm_test_dir_list(const char *dir)
 	g_ptr_array_add(names, NULL);
 	return g_strjoinv(" ", (char **)names->pdata);
 }
+
+void
+hm_test_assert_file(const char *path, const char *want)
+{
+	g_autofree char *got = NULL;
+	g_autoptr(GError) err = NULL;
+
+	g_assert_true(g_file_get_contents(path, &got, NULL, &err));
+	g_assert_no_error(err);
+	g_assert_cmpstr(got, ==, want);
+}

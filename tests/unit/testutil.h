@@ -140,4 +140,7 @@ char *hm_test_peer_finish(HmTestPeer *p);
  * files); g_free() it. Asserts that dir can be read. */
 char *hm_test_dir_list(const char *dir);
 
+/* Asserts that the file at path holds exactly want. */
+void hm_test_assert_file(const char *path, const char *want);
+
 #endif
