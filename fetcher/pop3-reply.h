@@ -11,9 +11,11 @@
 
 /* RFC 2449 section 4: a response line is at most 512 octets, CRLF included. */
 #define HM_POP3_MAX_REPLY_LINE 512
-/* A message line, CRLF included: RFC 5322 says 998, real mail (HTML on one
- * line, long base64) has longer ones; the bound keeps one line in memory. */
-#define HM_POP3_MAX_BODY_LINE (1024 * 1024)
+/* Message lines are read in segments of at most this many octets: a line
+ * of any length (RFC 5322 says 998, real mail has megabytes of HTML or
+ * base64 on one) streams into the message, which HM_FETCH_MAX_MESSAGE
+ * bounds, while the connection's input buffer stays this small. */
+#define HM_POP3_BODY_SEGMENT (64 * 1024)
 /* Most messages a maildrop may list: bounds the listing's memory (a few
  * tens of MB at worst) against a server announcing billions. */
 #define HM_POP3_MAX_MESSAGES 1000000

@@ -60,16 +60,16 @@ fail_protocol(HmFetchSession *s, GError **err, const char *fmt, ...)
 
 /* A failed read while waiting for what ("RETR 5 reply"). */
 static int
-read_failed(HmFetchSession *s, HmIoStatus st, const GError *lerr, const char *what, gsize max,
-            GError **err)
+read_failed(HmFetchSession *s, HmIoStatus st, const GError *lerr, const char *what, GError **err)
 {
 	s->broken = TRUE;
 	switch (st) {
 	case HM_IO_TIMEOUT:
 		return fail(err, HM_FETCH_ERROR_NETWORK, "timed out waiting for %s", what);
-	case HM_IO_TOO_LONG:
-		return fail(err, HM_FETCH_ERROR_PROTOCOL, "%s line too long (over %zu octets) in %s",
-		            max == HM_POP3_MAX_REPLY_LINE ? "reply" : "message", max, what);
+	case HM_IO_TOO_LONG: /* message lines come in segments: only a reply line */
+		return fail(err, HM_FETCH_ERROR_PROTOCOL,
+		            "reply line too long (over %d octets) in %s", HM_POP3_MAX_REPLY_LINE,
+		            what);
 	case HM_IO_NUL:
 		return fail(err, HM_FETCH_ERROR_PROTOCOL, "NUL byte in %s", what);
 	default:
@@ -120,7 +120,7 @@ read_reply_line(HmFetchSession *s, const char *what, HmLine *l, GError **err)
 	HmIoStatus st = hm_conn_read_line(s->conn, HM_POP3_MAX_REPLY_LINE, 0, l, &lerr);
 
 	if (st != HM_IO_OK)
-		return read_failed(s, st, lerr, what, HM_POP3_MAX_REPLY_LINE, err);
+		return read_failed(s, st, lerr, what, err);
 	hm_fetch_trace(&s->p, FALSE, l->data);
 	return 0;
 }
@@ -144,18 +144,21 @@ read_status(HmFetchSession *s, const char *what, gboolean *ok, const char **text
 }
 
 /* Reads one line of a multi-line reply, dot-unstuffed (RFC 1939 section
- * 3); *end is set instead at the terminating ".". */
+ * 3), or with HM_LINE_SEGMENTS in flags one segment of a message line;
+ * *end is set instead at the terminating ".". Dots count only at the
+ * start of a line (at_start: the previous read ended one). */
 static int
-read_data_line(HmFetchSession *s, const char *what, gsize max, guint flags, HmLine *l,
+read_data_line(HmFetchSession *s, const char *what, guint flags, gboolean at_start, HmLine *l,
                gboolean *end, GError **err)
 {
 	g_autoptr(GError) lerr = NULL;
+	gsize max = (flags & HM_LINE_SEGMENTS) ? HM_POP3_BODY_SEGMENT : HM_POP3_MAX_REPLY_LINE;
 	HmIoStatus st = hm_conn_read_line(s->conn, max, flags, l, &lerr);
 
 	if (st != HM_IO_OK)
-		return read_failed(s, st, lerr, what, max, err);
-	*end = l->len == 1 && l->data[0] == '.';
-	if (!*end && l->len > 0 && l->data[0] == '.') {
+		return read_failed(s, st, lerr, what, err);
+	*end = at_start && !l->partial && l->len == 1 && l->data[0] == '.';
+	if (!*end && at_start && l->len > 0 && l->data[0] == '.') {
 		l->data++;
 		l->len--;
 	}
@@ -212,7 +215,7 @@ capa(HmFetchSession *s, GError **err)
 	}
 	hm_pop3_capa_clear(&s->capa);
 	for (;;) {
-		if (read_data_line(s, "CAPA reply", HM_POP3_MAX_REPLY_LINE, 0, &l, &end, err) < 0)
+		if (read_data_line(s, "CAPA reply", 0, TRUE, &l, &end, err) < 0)
 			return -1;
 		if (end)
 			return 0;
@@ -402,7 +405,7 @@ read_listing(HmFetchSession *s, const char *what, HmPop3Listing *l, ListingLineF
 	HmLine line;
 
 	for (;;) {
-		if (read_data_line(s, what, HM_POP3_MAX_REPLY_LINE, 0, &line, &end, err) < 0)
+		if (read_data_line(s, what, 0, TRUE, &line, &end, err) < 0)
 			return -1;
 		if (end)
 			return 0;
@@ -496,28 +499,31 @@ pop3_select(HmFetchSession *s, const char *folder, guint32 first_uid, guint32 *u
 /* --- retrieve and remove: pipelined RETR / DELE ------------------------- */
 
 /* Reads the rest of a +OK RETR reply into out (NULL: discard), CRLF line
- * ends whatever the server used, within HM_FETCH_MAX_MESSAGE. */
+ * ends whatever the server used, within HM_FETCH_MAX_MESSAGE. Lines of any
+ * length stream in, segment by segment. */
 static int
 read_body(HmFetchSession *s, const char *what, GString *out, GError **err)
 {
 	guint64 total = 0;
-	gboolean end = FALSE;
+	gboolean end = FALSE, at_start = TRUE;
 	HmLine l;
 
 	for (;;) {
-		if (read_data_line(s, what, HM_POP3_MAX_BODY_LINE, HM_LINE_ALLOW_NUL, &l, &end,
-		                   err) < 0)
+		if (read_data_line(s, what, HM_LINE_ALLOW_NUL | HM_LINE_SEGMENTS, at_start, &l,
+		                   &end, err) < 0)
 			return -1;
 		if (end)
 			return 0;
-		total += l.len + 2;
+		total += l.len + (l.partial ? 0 : 2);
 		if (total > HM_FETCH_MAX_MESSAGE)
 			return fail_protocol(s, err, "%s: message larger than %u MiB", what,
 			                     HM_FETCH_MAX_MESSAGE / (1024 * 1024));
 		if (out != NULL) {
 			g_string_append_len(out, l.data, (gssize)l.len);
-			g_string_append_len(out, "\r\n", 2);
+			if (!l.partial)
+				g_string_append_len(out, "\r\n", 2);
 		}
+		at_start = !l.partial;
 	}
 }
 

@@ -218,3 +218,30 @@ def test_connection_cut_mid_message(box, script_peer):
     r = box.run(peer)
     assert_failed(box, r, peer, "connection lost while reading RETR 1 reply")
     assert peer.received == LOGIN_CMDS + [b"STAT", b"UIDL", b"LIST", b"RETR 1"], peer.transcript()
+
+
+def bodies(box):
+    return sorted(open(f, "rb").read() for f in box.delivered())
+
+
+def test_message_with_a_2mib_line(box, script_peer):
+    """A message line has no cap of its own (only the message size has):
+    a 2 MiB line, after a stuffed dot, arrives whole between two ordinary
+    messages, and all three are deleted."""
+    line = b"z" * (2 * 1024 * 1024)
+    big = [b"From: big@upstream.test", b"Subject: long", b"", b".." + line, b"tail"]
+    peer = script_peer([GREETING, CAPA_PLAIN, *LOGIN,
+                        *listing(3, [b"1 uid-1", b"2 uid-2", b"3 uid-3"],
+                                 [b"1 60", b"2 %d" % (len(line) + 60), b"3 40"]),
+                        reply_to(b"RETR 1", [b"+OK"] + MSG1 + [b"."]),
+                        reply_to(b"RETR 2", [b"+OK"] + big + [b"."]),
+                        reply_to(b"RETR 3", [b"+OK"] + MSG2 + [b"."]),
+                        reply_to(b"DELE 1", [b"+OK"]), reply_to(b"DELE 2", [b"+OK"]),
+                        reply_to(b"DELE 3", [b"+OK"]), reply_to(b"QUIT", [b"+OK"])])
+    r = box.run(peer)
+    assert r.rc == 0, r
+    assert peer.wait() == [], peer.transcript()
+    got = bodies(box)
+    assert len(got) == 3
+    assert sum(b.endswith(b"\nSubject: long\n\n." + line + b"\ntail\n") for b in got) == 1
+

@@ -621,21 +621,15 @@ test_hostile(void)
 	run_hostile(&timeout, 200);
 }
 
-/* Reply lines: 512 octets with CRLF pass, 513 do not; message lines may
- * be long, up to HM_POP3_MAX_BODY_LINE. */
+/* Reply lines: 512 octets with CRLF pass, 513 do not. */
 static void
 test_line_limits(void)
 {
 	g_autofree char *fill510 = g_strnfill(510 - 5, 'x');
 	g_autofree char *ok_line = g_strdup_printf("1 10 %s\r\n", fill510);    /* 512 with CRLF */
 	g_autofree char *long_line = g_strdup_printf("1 10 %sy\r\n", fill510); /* 513 */
-	g_autofree char *body = g_strnfill(HM_POP3_MAX_BODY_LINE + 1, 'b');    /* 1 over with CRLF */
 	Step tail[] = { { HM_TEST_SEND, NULL, 0, NULL }, S("."), END };
 	Step listed[] = { LISTED(UIDS_OK, SUB(tail), END) };
-	Step retr[] = {
-		LISTED(UIDS_OK, S("1 10"), S("2 10"), S("."), C("RETR 1"), S("+OK"),
-		       { HM_TEST_SEND, NULL, 0, NULL }, S("."), END),
-	};
 	Hostile h = { listed, HM_FETCH_ERROR_PROTOCOL, "LIST listed 1 messages, STAT counted 2" };
 
 	g_assert_cmpuint(strlen(ok_line), ==, HM_POP3_MAX_REPLY_LINE);
@@ -647,15 +641,40 @@ test_line_limits(void)
 	tail[0].len = strlen(long_line);
 	h.message = "reply line too long (over 512 octets) in LIST reply";
 	run_hostile(&h, 2000);
+}
 
-	body[HM_POP3_MAX_BODY_LINE - 1] = '\r';
-	body[HM_POP3_MAX_BODY_LINE] = '\n';
-	g_assert_true(retr[14].op == HM_TEST_SEND && retr[14].data == NULL);
-	retr[14].data = body;
-	retr[14].len = HM_POP3_MAX_BODY_LINE + 1;
-	h.steps = retr;
-	h.message = "message line too long (over 1048576 octets) in RETR 1 reply";
-	run_hostile(&h, 2000);
+/* Message lines have no length limit of their own: a 2 MiB line arrives
+ * whole, and where a long line goes on after a segment, a "." there is
+ * content, neither a stuffed dot nor the end of the message. */
+static void
+test_long_message_lines(void)
+{
+	g_autofree char *seg = g_strnfill(HM_POP3_BODY_SEGMENT, 'b');
+	g_autofree char *big = g_strnfill(2 * 1024 * 1024, 'c');
+	g_autofree char *seg1 = g_strnfill(HM_POP3_BODY_SEGMENT - 1, 'd');
+	g_autofree char *wire = g_strdup_printf("+OK\r\n..%s\r\n%s.\r\n%s..x\r\n%s\r\nend\r\n.\r\n",
+	                                        big, seg, seg, seg1);
+	g_autofree char *want = g_strdup_printf(".%s\r\n%s.\r\n%s..x\r\n%s\r\nend\r\n", big, seg,
+	                                        seg, seg1);
+	Step script[] = {
+		SUB(login_user), C("STAT"), S("+OK 1 10"), C("UIDL"), S("+OK"), S("1 u"), S("."),
+		C("LIST"), S("+OK"), S("1 10"), S("."), C("RETR 1"), { HM_TEST_SEND, NULL, 0, NULL },
+		C("QUIT"), S("+OK"), END,
+	};
+	Run r;
+
+	g_assert_true(script[12].op == HM_TEST_SEND && script[12].data == NULL);
+	script[12].data = wire;
+	script[12].len = strlen(wire);
+	run_init(&r, script, HM_TLS_MODE_NONE, 1);
+	run_open(&r, TRUE);
+	g_assert_cmpint(retrieve(&r, 1), ==, 0);
+	g_assert_no_error(r.err);
+	assert_msg(&r, 0, want, strlen(want));
+	g_assert_cmpint(hm_fetch_pop3.close(r.s, &r.err), ==, 0);
+	peer_finish(r.peer, "CAPA", "USER u", "PASS p", "STAT", "UIDL", "LIST", "RETR 1", "QUIT",
+	            NULL);
+	run_clear(&r);
 }
 
 static void
@@ -688,6 +707,7 @@ main(int argc, char **argv)
 	g_test_add_func("/fetch-pop3/cut-after-dele", test_cut_after_dele);
 	g_test_add_func("/fetch-pop3/hostile", test_hostile);
 	g_test_add_func("/fetch-pop3/line-limits", test_line_limits);
+	g_test_add_func("/fetch-pop3/long-message-lines", test_long_message_lines);
 	rc = g_test_run();
 	SSL_CTX_free(server_ctx);
 	SSL_CTX_free(client_ctx);
