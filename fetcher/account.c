@@ -388,14 +388,41 @@ check_uidl(FolderRun *r, GPtrArray *items, GError **err)
 	return 0;
 }
 
+/* Removes what an earlier run delivered but could not remove, before any
+ * new mail is retrieved: a message that breaks every retrieval (a cut
+ * connection, a message over HM_FETCH_MAX_MESSAGE) must not keep it
+ * upstream for ever. Removals that wait for the end of the session (POP3)
+ * are committed at once; then the folder is listed and planned again. */
 static int
-fetch_listed(FolderRun *r, HmFetchSession *s, GPtrArray *items, GError **err)
+remove_leftovers(FolderRun *r, HmFetchSession *s, GPtrArray **items, GPtrArray *fetch, GError **err)
+{
+	const HmFetchBackend *b = r->a->backend;
+
+	if (r->to_remove->len == 0 || fetch->len == 0)
+		return 0;
+	hm_debug("%s: %s: removing %u messages fetched before, then fetching %u", r->a->acct->name,
+	         r->folder, r->to_remove->len, fetch->len);
+	if (remove_delivered(r, s, err) < 0 || (b->commit != NULL && b->commit(s, err) < 0))
+		return -1;
+	g_ptr_array_set_size(r->to_remove, 0);
+	g_ptr_array_set_size(fetch, 0);
+	g_clear_pointer(items, g_ptr_array_unref);
+	if (list_folder(r, s, items, err) < 0)
+		return -1;
+	return plan(r, *items, fetch, err);
+}
+
+/* Fetches what the listing *items holds that is new; *items may be
+ * replaced by a new listing (remove_leftovers()), or NULL after a failure. */
+static int
+fetch_listed(FolderRun *r, HmFetchSession *s, GPtrArray **items, GError **err)
 {
 	g_autoptr(GPtrArray) fetch = g_ptr_array_new();
 	const HmFetchBackend *b = r->a->backend;
 	int rc;
 
-	if (check_uidl(r, items, err) < 0 || plan(r, items, fetch, err) < 0)
+	if (check_uidl(r, *items, err) < 0 || plan(r, *items, fetch, err) < 0 ||
+	    remove_leftovers(r, s, items, fetch, err) < 0)
 		return -1;
 	rc = fetch->len == 0 ? 0
 	                     : b->retrieve(s, (HmFetchItem *const *)fetch->pdata, fetch->len,
@@ -430,13 +457,13 @@ hm_account_fetch_folder(HmAccount *a, HmFetchSession *s, const char *folder,
 	r.to_remove = g_ptr_array_new();
 	r.committed = g_ptr_array_new();
 	if (hm_fetch_batch_recover(r.st, err) == 0 && list_folder(&r, s, &items, err) == 0) {
-		stats->listed += items->len;
-		rc = fetch_listed(&r, s, items, err);
+		rc = fetch_listed(&r, s, &items, err);
 		if (rc == 0 && a->acct->protocol == HM_PROTO_IMAP && a->acct->keep)
 			rc = advance_watermark(&r, items, err);
 		if (rc == 0)
 			rc = compact(&r, items, stats->delivered + stats->skipped + stats->refused +
 			                            stats->recognised - before, err);
+		stats->listed += items != NULL ? items->len : 0;
 	}
 	if (rc == 0 && r.refusal != NULL) {
 		g_propagate_error(err, r.refusal);

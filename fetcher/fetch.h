@@ -100,6 +100,12 @@ typedef struct {
 	 * EXPUNGE (UIDPLUS) or EXPUNGE, pipelined. Returns 0 or -1. */
 	int (*remove)(HmFetchSession *s, HmFetchItem *const *items, guint n, GError **err);
 
+	/* Makes the removals sent so far take effect now, keeping the session
+	 * usable (POP3: QUIT, then a new connection and login); message
+	 * numbers change, so select() again before retrieving. NULL where
+	 * removals take effect at once (IMAP). Returns 0 or -1 with *err. */
+	int (*commit)(HmFetchSession *s, GError **err);
+
 	/* TRUE when the session can wait() (IMAP with IDLE); NULL for POP3. */
 	gboolean (*can_wait)(HmFetchSession *s);
 

@@ -674,6 +674,32 @@ quit(HmFetchSession *s, GError **err)
 	                 "QUIT refused: deletions were not committed", err);
 }
 
+/* QUIT commits the DELEs sent so far; the session then goes on over a
+ * new connection, logged in again. */
+static int
+pop3_commit(HmFetchSession *s, GError **err)
+{
+	HmFetchSession *fresh;
+
+	if (usable(s, err) < 0)
+		return -1;
+	if (quit(s, err) < 0) {
+		s->broken = TRUE;
+		return -1;
+	}
+	hm_conn_free(s->conn);
+	s->conn = NULL;
+	s->deleting = FALSE;
+	fresh = pop3_open(&s->p, err);
+	if (fresh == NULL) {
+		s->broken = TRUE;
+		return -1;
+	}
+	*s = *fresh;
+	g_free(fresh);
+	return 0;
+}
+
 static int
 pop3_close(HmFetchSession *s, GError **err)
 {
@@ -693,6 +719,7 @@ const HmFetchBackend hm_fetch_pop3 = {
 	.identify = NULL,
 	.retrieve = pop3_retrieve,
 	.remove = pop3_remove,
+	.commit = pop3_commit,
 	.can_wait = NULL,
 	.wait = NULL,
 	.close = pop3_close,

@@ -14,7 +14,8 @@ import tempfile
 import pytest
 
 import fixtures
-from fixtures.scriptpeer import cut, expect, long_line, reply_to, send, send_lines, send_raw, starttls
+from fixtures.scriptpeer import (accept_next, cut, expect, long_line, reply_to, send, send_lines,
+                                 send_raw, starttls)
 
 GREETING = send(b"+OK POP3 ready <1.2@upstream>")
 CAPA_PLAIN = reply_to(b"CAPA", [b"+OK", b"USER", b"UIDL", b"TOP", b"."])
@@ -244,4 +245,73 @@ def test_message_with_a_2mib_line(box, script_peer):
     got = bodies(box)
     assert len(got) == 3
     assert sum(b.endswith(b"\nSubject: long\n\n." + line + b"\ntail\n") for b in got) == 1
+
+
+def flood(mib):
+    """Sends MIB MiB of message lines of 1 MiB each; the client may hang up
+    before it has read them all."""
+    def step(ctx):
+        ctx.log("S(flood): %d MiB" % mib)
+        chunk = b"y" * (1024 * 1024 - 2) + b"\r\n"
+        try:
+            for _ in range(mib):
+                ctx.sendall(chunk)
+        except OSError:
+            pass
+    step.__name__ = "flood"
+    return step
+
+
+# What breaks a session in the middle of RETR: the connection is cut, or
+# the message grows past HM_FETCH_MAX_MESSAGE (256 MiB) whatever LIST said.
+BREAKERS = {
+    "cut": ([cut(b"+OK\r\nFrom: a@upstream.test\r\nSubject: cut\r\n\r\nhalf a li")],
+            "connection lost while reading RETR %d reply"),
+    "oversize": ([send(b"+OK"), flood(257)], "RETR %d reply: message larger than 256 MiB"),
+}
+THREE = listing(3, [b"1 uid-1", b"2 uid-2", b"3 uid-3"], [b"1 60", b"2 60", b"3 40"])
+TWO = listing(2, [b"1 uid-2", b"2 uid-3"], [b"1 60", b"2 40"])
+
+
+@pytest.mark.parametrize("breaker", sorted(BREAKERS))
+def test_delivered_mail_is_removed_past_a_message_that_breaks_the_session(box, script_peer,
+                                                                          breaker):
+    """Run 1 delivers message 1, then message 2 breaks the session: no QUIT,
+    so nothing is deleted. Run 2 meets the same bad message: it deletes
+    message 1 first and commits that with QUIT, then logs in again and
+    fails on message 2 as before. Run 3, with message 2 good again, fetches
+    the rest. Every message arrives once; nothing stays upstream for ever."""
+    steps, needle = BREAKERS[breaker]
+    peer = script_peer([GREETING, CAPA_PLAIN, *LOGIN, *THREE,
+                        reply_to(b"RETR 1", [b"+OK"] + MSG1 + [b"."]), expect(b"RETR 2"), *steps])
+    r = box.run(peer, timeout=120)
+    assert r.rc == 1, r
+    assert needle % 2 in r.err, r
+    assert peer.wait() == [], peer.transcript()
+    assert not any(c.startswith(b"DELE") for c in peer.received), peer.transcript()
+    assert len(box.delivered()) == 1
+
+    peer = script_peer([GREETING, CAPA_PLAIN, *LOGIN, *THREE,
+                        reply_to(b"DELE 1", [b"+OK"]), reply_to(b"QUIT", [b"+OK"]), accept_next(),
+                        GREETING, CAPA_PLAIN, *LOGIN, *TWO, expect(b"RETR 1"), *steps])
+    r = box.run(peer, timeout=120)
+    assert r.rc == 1, r
+    assert needle % 1 in r.err, r
+    assert peer.wait() == [], peer.transcript()
+    assert peer.received == LOGIN_CMDS + [b"STAT", b"UIDL", b"LIST", b"DELE 1", b"QUIT"] + \
+        LOGIN_CMDS + [b"STAT", b"UIDL", b"LIST", b"RETR 1"], peer.transcript()
+    assert len(box.delivered()) == 1
+
+    peer = script_peer([GREETING, CAPA_PLAIN, *LOGIN, *TWO,
+                        reply_to(b"RETR 1", [b"+OK"] + MSG2 + [b"."]),
+                        reply_to(b"RETR 2", [b"+OK", b"Subject: three", b"", b"3", b"."]),
+                        reply_to(b"DELE 1", [b"+OK"]), reply_to(b"DELE 2", [b"+OK"]),
+                        reply_to(b"QUIT", [b"+OK"])])
+    r = box.run(peer)
+    assert r.rc == 0, r
+    assert peer.wait() == [], peer.transcript()
+    got = bodies(box)
+    assert len(got) == 3
+    assert [sum(b.endswith(t) for b in got) for t in (b"\n.dot line\n", b"\nsecond\n", b"\n3\n")] \
+        == [1, 1, 1], got
 

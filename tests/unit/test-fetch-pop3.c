@@ -107,20 +107,26 @@ run_connect(Run *r)
 	return hm_fetch_pop3.open(&r->p, &r->err);
 }
 
+/* Lists INBOX into r->items (it must succeed). */
+static void
+run_open_select(Run *r)
+{
+	guint32 uv = 99;
+
+	g_assert_cmpint(hm_fetch_pop3.select(r->s, "INBOX", 7, &uv, &r->items, &r->err), ==, 0);
+	g_assert_no_error(r->err);
+	g_assert_cmpuint(uv, ==, 0);
+}
+
 /* Opens the session (it must succeed) and, with select, lists INBOX. */
 static void
 run_open(Run *r, gboolean select)
 {
-	guint32 uv = 99;
-
 	r->s = run_connect(r);
 	g_assert_no_error(r->err);
 	g_assert_nonnull(r->s);
-	if (select) {
-		g_assert_cmpint(hm_fetch_pop3.select(r->s, "INBOX", 7, &uv, &r->items, &r->err), ==, 0);
-		g_assert_no_error(r->err);
-		g_assert_cmpuint(uv, ==, 0);
-	}
+	if (select)
+		run_open_select(r);
 }
 
 static void
@@ -437,6 +443,50 @@ test_unstuff_split(void)
 	}
 }
 
+/* commit(): QUIT makes the DELEs take effect, then the session goes on
+ * over a new connection; a refused QUIT fails it, deletions uncommitted. */
+static void
+test_commit(void)
+{
+	static const Step script[] = {
+		SUB(login_user), SUB(two_listed), C("DELE 1"), S("+OK"), C("QUIT"), S("+OK"),
+		{ HM_TEST_ACCEPT, NULL, 0, NULL }, SUB(login_user),
+		C("STAT"), S("+OK 1 19"), C("UIDL"), S("+OK"), S("1 uid-2"), S("."),
+		C("LIST"), S("+OK"), S("1 19"), S("."), C("QUIT"), S("+OK"), END,
+	};
+	static const Step refused[] = {
+		SUB(login_user), SUB(two_listed), C("DELE 1"), S("+OK"), C("QUIT"), S("-ERR no"), END,
+	};
+	Run r;
+
+	run_init(&r, script, HM_TLS_MODE_NONE, 1);
+	run_open(&r, TRUE);
+	g_assert_cmpint(remove_first(&r, 1), ==, 0);
+	g_assert_cmpint(hm_fetch_pop3.commit(r.s, &r.err), ==, 0);
+	g_assert_no_error(r.err);
+	g_ptr_array_unref(r.items);
+	r.items = NULL;
+	run_open_select(&r);
+	g_assert_cmpuint(r.items->len, ==, 1);
+	g_assert_cmpstr(((HmFetchItem *)r.items->pdata[0])->uid, ==, "uid-2");
+	g_assert_cmpint(hm_fetch_pop3.close(r.s, &r.err), ==, 0);
+	peer_finish(r.peer, "CAPA", "USER u", "PASS p", "STAT", "UIDL", "LIST", "DELE 1", "QUIT",
+	            "CAPA", "USER u", "PASS p", "STAT", "UIDL", "LIST", "QUIT", NULL);
+	run_clear(&r);
+
+	run_init(&r, refused, HM_TLS_MODE_NONE, 1);
+	run_open(&r, TRUE);
+	g_assert_cmpint(remove_first(&r, 1), ==, 0);
+	g_assert_cmpint(hm_fetch_pop3.commit(r.s, &r.err), ==, -1);
+	assert_err(&r, HM_FETCH_ERROR_SERVER, "QUIT refused: deletions were not committed: no");
+	g_assert_cmpint(hm_fetch_pop3.close(r.s, &r.err), ==, -1);
+	assert_err(&r, HM_FETCH_ERROR_PROTOCOL,
+	           "session unusable after an earlier error: deletions were not committed");
+	peer_finish(r.peer, "CAPA", "USER u", "PASS p", "STAT", "UIDL", "LIST", "DELE 1", "QUIT",
+	            NULL);
+	run_clear(&r);
+}
+
 /* The callback fails on message 1 with RETR 2 and 3 in flight (one of
  * them refused): nothing more is sent, both replies are read and dropped,
  * and QUIT still works. */
@@ -702,6 +752,7 @@ main(int argc, char **argv)
 	g_test_add_func("/fetch-pop3/open-refused", test_open_refused);
 	g_test_add_func("/fetch-pop3/login", test_login);
 	g_test_add_func("/fetch-pop3/unstuff-split", test_unstuff_split);
+	g_test_add_func("/fetch-pop3/commit", test_commit);
 	g_test_add_func("/fetch-pop3/callback-failure-drains", test_callback_failure_drains);
 	g_test_add_func("/fetch-pop3/refusals", test_refusals);
 	g_test_add_func("/fetch-pop3/cut-after-dele", test_cut_after_dele);
