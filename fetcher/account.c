@@ -292,7 +292,9 @@ plan(FolderRun *r, GPtrArray *items, GPtrArray *fetch, GError **err)
 		HmFetchItem *item = g_ptr_array_index(items, i);
 		int mark = item->uid != NULL ? hm_fetch_state_lookup(r->st, item->uid) : 0;
 
-		if (mark == HM_FETCH_MARK_DELIVERED) {
+		if (item->untracked) {
+			continue; /* the backend said why; counted at the end */
+		} else if (mark == HM_FETCH_MARK_DELIVERED) {
 			if (!acct->keep)
 				g_ptr_array_add(r->to_remove, item);
 		} else if (mark == HM_FETCH_MARK_SKIPPED) {
@@ -375,7 +377,10 @@ remove_delivered(FolderRun *r, HmFetchSession *s, GError **err)
 static int
 check_uidl(FolderRun *r, GPtrArray *items, GError **err)
 {
-	if (items->len == 0 || ((HmFetchItem *)items->pdata[0])->uid != NULL)
+	const HmFetchItem *first = items->len > 0 ? items->pdata[0] : NULL;
+
+	/* Without UIDL no message has a UID, and none is untracked. */
+	if (first == NULL || first->uid != NULL || first->untracked)
 		return 0;
 	if (r->a->acct->keep) {
 		g_set_error(err, HM_FETCH_ERROR, HM_FETCH_ERROR_SERVER,
@@ -463,6 +468,8 @@ hm_account_fetch_folder(HmAccount *a, HmFetchSession *s, const char *folder,
 		if (rc == 0)
 			rc = compact(&r, items, stats->delivered + stats->skipped + stats->refused +
 			                            stats->recognised - before, err);
+		for (guint i = 0; items != NULL && i < items->len; i++)
+			stats->skipped += ((HmFetchItem *)items->pdata[i])->untracked;
 		stats->listed += items != NULL ? items->len : 0;
 	}
 	if (rc == 0 && r.refusal != NULL) {
@@ -478,13 +485,16 @@ hm_account_fetch_folder(HmAccount *a, HmFetchSession *s, const char *folder,
 	return rc;
 }
 
+/* Logs what a pass did; a pass that failed before doing anything logs
+ * nothing here (its error says what happened). */
 static void
-log_summary(const HmAccount *a, const HmFetchStats *st, gint64 started)
+log_summary(const HmAccount *a, const HmFetchStats *st, gint64 started, gboolean failed)
 {
 	double secs = (double)(g_get_monotonic_time() - started) / G_USEC_PER_SEC;
 
 	if (st->delivered + st->skipped + st->refused + st->removed + st->recognised == 0) {
-		hm_debug("%s: no new mail (%u upstream)", a->acct->name, st->listed);
+		if (!failed)
+			hm_debug("%s: no new mail (%u upstream)", a->acct->name, st->listed);
 		return;
 	}
 	hm_info("%s: fetched=%u octets=%" G_GUINT64_FORMAT " skipped=%u refused=%u removed=%u "
@@ -507,7 +517,7 @@ hm_account_pass_folder(HmAccount *a, HmFetchSession *s, const char *folder, int 
 	hm_injector_close(a->inj);
 	a->inj = NULL;
 	hm_fetch_unlock(lock);
-	log_summary(a, &stats, started);
+	log_summary(a, &stats, started, rc < 0);
 	return rc;
 }
 
@@ -559,7 +569,7 @@ hm_account_run(HmAccount *a, int lock_wait_ms, GError **err)
 	hm_injector_close(a->inj);
 	a->inj = NULL;
 	hm_fetch_unlock(lock);
-	log_summary(a, &stats, started);
+	log_summary(a, &stats, started, first != NULL);
 	if (first != NULL) {
 		g_propagate_error(err, first);
 		return -1;

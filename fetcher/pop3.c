@@ -27,6 +27,8 @@ struct HmFetchSession {
 	gboolean broken;
 	/* DELE was sent for at least one message: QUIT would commit it. */
 	gboolean deleting;
+	/* Untracked messages were logged: once per session, commit included. */
+	gboolean warned;
 };
 
 static int G_GNUC_PRINTF(3, 4)
@@ -463,6 +465,21 @@ list_maildrop(HmFetchSession *s, HmPop3Listing *l, GError **err)
 	return 0;
 }
 
+/* Logs why messages are untracked (left upstream), once per session: a
+ * commit lists the maildrop again. */
+static void
+warn_untracked(HmFetchSession *s, const HmPop3Listing *l)
+{
+	g_autoptr(GPtrArray) problems = NULL;
+
+	if (s->warned)
+		return;
+	problems = hm_pop3_listing_problems(l);
+	s->warned = problems->len > 0;
+	for (guint i = 0; i < problems->len; i++)
+		hm_warn("%s: %s: left on the server", s->p.acct->name, (char *)problems->pdata[i]);
+}
+
 static int
 pop3_select(HmFetchSession *s, const char *folder, guint32 first_uid, guint32 *uidvalidity,
             GPtrArray **items, GError **err)
@@ -487,9 +504,11 @@ pop3_select(HmFetchSession *s, const char *folder, guint32 first_uid, guint32 *u
 
 		item->num = num;
 		item->size = l.sizes[num - 1];
+		item->untracked = hm_pop3_listing_untracked(&l, num) != NULL;
 		item->uid = hm_pop3_listing_steal_uid(&l, num);
 		g_ptr_array_add(out, item);
 	}
+	warn_untracked(s, &l);
 	hm_pop3_listing_clear(&l);
 	*uidvalidity = 0;
 	*items = out;
@@ -695,6 +714,7 @@ pop3_commit(HmFetchSession *s, GError **err)
 		s->broken = TRUE;
 		return -1;
 	}
+	fresh->warned = s->warned;
 	*s = *fresh;
 	g_free(fresh);
 	return 0;

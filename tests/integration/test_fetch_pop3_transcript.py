@@ -52,9 +52,9 @@ class Box:
                     '                 user = "u"; password = "p"; keep = false; to = "alice"; } );\n'
                     '};\n' % (self.dir, self.mail, port, tls, extra))
 
-    def run(self, peer, tls="none", extra="", timeout=60):
+    def run(self, peer, tls="none", extra="", timeout=60, args=()):
         self.write(peer.port, tls, extra)
-        return fixtures.run([self.exe, "--once", "-c", self.conf], timeout=timeout)
+        return fixtures.run([self.exe, "--once", "-c", self.conf, *args], timeout=timeout)
 
     def delivered(self):
         return fixtures.maildir_files(os.path.join(self.mail, "alice"))
@@ -130,9 +130,6 @@ HOSTILE = {
     "uidl-zero": (listing(2, [b"0 a"]), "UIDL line 1: message number out of range"),
     "uidl-over-count": (listing(2, [b"1 a", b"3 b"]),
                         "UIDL line 2: message number out of range"),
-    "uidl-too-long": (listing(2, [b"1 a", b"2 " + LONG_UID]),
-                      "UIDL line 2: UID longer than 70 octets"),
-    "uidl-duplicate": (listing(2, [b"1 a", b"2 a"]), "UIDL line 2: duplicate UID"),
     "list-negative": (listing(2, [b"1 a", b"2 b"], [b"1 10", b"2 -10"]),
                       "LIST line 2: size is not a decimal number"),
     "list-huge": (listing(2, [b"1 a", b"2 b"], [b"4294967297 10"]),
@@ -314,4 +311,58 @@ def test_delivered_mail_is_removed_past_a_message_that_breaks_the_session(box, s
     assert len(got) == 3
     assert [sum(b.endswith(t) for b in got) for t in (b"\n.dot line\n", b"\nsecond\n", b"\n3\n")] \
         == [1, 1, 1], got
+
+
+def test_untrackable_uids_are_left_upstream(box, script_peer):
+    """A malformed UIDL line, and two messages that share a UID, leave those
+    three messages upstream with one warning each (the shared pair: one
+    together), every run; the rest is fetched and deleted; exit 0."""
+    uidl = [b"1 uid-1", b"2 " + LONG_UID, b"3 dup", b"4 uid-4", b"5 dup"]
+    scan = [b"%d 50" % n for n in range(1, 6)]
+    peer = script_peer([GREETING, CAPA_PLAIN, *LOGIN, *listing(5, uidl, scan),
+                        reply_to(b"RETR 1", [b"+OK"] + MSG1 + [b"."]),
+                        reply_to(b"RETR 4", [b"+OK"] + MSG2 + [b"."]),
+                        reply_to(b"DELE 1", [b"+OK"]), reply_to(b"DELE 4", [b"+OK"]),
+                        reply_to(b"QUIT", [b"+OK"])])
+    malformed = "isp: message 2 has a malformed UIDL line (UID longer than 70 octets): " \
+                "left on the server"
+    shared = 'isp: messages 3, 5 share the UID "dup" (a server bug), so none of them can be ' \
+             'tracked: left on the server'
+    r = box.run(peer)
+    assert r.rc == 0, r
+    assert peer.wait() == [], peer.transcript()
+    assert r.err.count(malformed) == 1 and r.err.count(shared) == 1, r
+    assert len(box.delivered()) == 2
+
+    # The next run says it again (once), and fetches nothing more.
+    peer = script_peer([GREETING, CAPA_PLAIN, *LOGIN,
+                        *listing(3, [b"1 " + LONG_UID, b"2 dup", b"3 dup"], scan[:3]),
+                        reply_to(b"QUIT", [b"+OK"])])
+    r = box.run(peer)
+    assert r.rc == 0, r
+    assert peer.wait() == [], peer.transcript()
+    malformed, shared = malformed.replace("message 2", "message 1"), \
+        shared.replace("messages 3, 5", "messages 2, 3")
+    assert r.err.count(malformed) == 1 and r.err.count(shared) == 1, r
+    assert "does not support UIDL" not in r.err, r   # message 1 is untracked, not UID-less
+    assert len(box.delivered()) == 2
+
+
+def test_verbose_log_says_no_new_mail_only_when_true(box, script_peer):
+    """-v: "no new mail" is logged when it is true, never just before the
+    error of a run that failed to fetch what is new."""
+    peer = script_peer([GREETING, CAPA_PLAIN, *LOGIN, *listing(1, [b"1 only"], [b"1 40"]),
+                        expect(b"RETR 1"), cut(b"+OK\r\nSubject: cut\r\n")])
+    r = box.run(peer, args=["-v"])
+    assert r.rc == 1, r
+    assert "connection lost while reading RETR 1 reply" in r.err, r
+    assert "no new mail" not in r.err, r
+    assert peer.wait() == [], peer.transcript()
+
+    peer = script_peer([GREETING, CAPA_PLAIN, *LOGIN, *listing(0, [], []),
+                        reply_to(b"QUIT", [b"+OK"])])
+    r = box.run(peer, args=["-v"])
+    assert r.rc == 0, r
+    assert "isp: no new mail (0 upstream)" in r.err, r
+    assert peer.wait() == [], peer.transcript()
 
