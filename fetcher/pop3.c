@@ -27,6 +27,9 @@ struct HmFetchSession {
 	gboolean broken;
 	/* DELE was sent for at least one message: QUIT would commit it. */
 	gboolean deleting;
+	/* The last status line ended in a bare LF: so may its multi-line
+	 * reply (read_data_line()). */
+	gboolean lf_status;
 	/* Untracked messages were logged: once per session, commit included. */
 	gboolean warned;
 };
@@ -137,6 +140,7 @@ read_status(HmFetchSession *s, const char *what, gboolean *ok, const char **text
 
 	if (read_reply_line(s, what, &l, err) < 0)
 		return -1;
+	s->lf_status = l.bare_lf;
 	if (hm_pop3_status_parse(l.data, ok, text, &why) < 0) {
 		g_autofree char *q = hm_pop3_quote(l.data);
 
@@ -147,8 +151,11 @@ read_status(HmFetchSession *s, const char *what, gboolean *ok, const char **text
 
 /* Reads one line of a multi-line reply, dot-unstuffed (RFC 1939 section
  * 3), or with HM_LINE_SEGMENTS in flags one segment of a message line;
- * *end is set instead at the terminating ".". Dots count only at the
- * start of a line (at_start: the previous read ended one). */
+ * *end is set instead at the terminating "." line. Dots count only at the
+ * start of a line (at_start: the previous read ended one). Only ".\r\n"
+ * ends a reply, or ".\n" after a status line that ended in a bare LF too
+ * (a server that speaks bare LF throughout): a "." line a server did not
+ * dot-stuff is content, and cannot cut a message short. */
 static int
 read_data_line(HmFetchSession *s, const char *what, guint flags, gboolean at_start, HmLine *l,
                gboolean *end, GError **err)
@@ -159,8 +166,10 @@ read_data_line(HmFetchSession *s, const char *what, guint flags, gboolean at_sta
 
 	if (st != HM_IO_OK)
 		return read_failed(s, st, lerr, what, err);
-	*end = at_start && !l->partial && l->len == 1 && l->data[0] == '.';
-	if (!*end && at_start && l->len > 0 && l->data[0] == '.') {
+	*end = at_start && !l->partial && l->len == 1 && l->data[0] == '.' &&
+	       (!l->bare_lf || s->lf_status);
+	/* A lone "." that does not end the reply was not stuffed: keep it. */
+	if (at_start && l->len > 1 && l->data[0] == '.') {
 		l->data++;
 		l->len--;
 	}

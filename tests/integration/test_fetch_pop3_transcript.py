@@ -366,3 +366,40 @@ def test_verbose_log_says_no_new_mail_only_when_true(box, script_peer):
     assert "isp: no new mail (0 upstream)" in r.err, r
     assert peer.wait() == [], peer.transcript()
 
+
+DOT_LF = [b"From: a@upstream.test", b"Subject: dots", b"", b"before"]
+
+
+def test_dot_bare_lf_is_content_from_a_crlf_server(box, script_peer):
+    """The server ends its lines with CRLF but does not dot-stuff a "."
+    line that ends in a bare LF: that line is content, the message arrives
+    whole (the LF made CRLF, nothing else changed) and only then is it
+    deleted."""
+    wire = b"+OK\r\n" + b"".join(ln + b"\r\n" for ln in DOT_LF) + b".\nafter\r\n..\r\n.\r\n"
+    peer = script_peer([GREETING, CAPA_PLAIN, *LOGIN, *listing(1, [b"1 only"], [b"1 70"]),
+                        expect(b"RETR 1"), send_raw(wire), reply_to(b"DELE 1", [b"+OK"]),
+                        reply_to(b"QUIT", [b"+OK"])])
+    r = box.run(peer)
+    assert r.rc == 0, r
+    assert peer.wait() == [], peer.transcript()
+    got = bodies(box)
+    assert len(got) == 1 and got[0].endswith(b"\n\nbefore\n.\nafter\n.\n"), got
+
+
+def test_bare_lf_server(box, script_peer):
+    """A server that ends every line with a bare LF, its status lines too:
+    "." with a bare LF ends its replies."""
+    lf = b"\n"
+    peer = script_peer([send(b"+OK POP3 ready", eol=lf),
+                        reply_to(b"CAPA", [b"+OK", b"USER", b"UIDL", b"."], eol=lf),
+                        reply_to(b"USER u", [b"+OK"], eol=lf), reply_to(b"PASS p", [b"+OK"], eol=lf),
+                        reply_to(b"STAT", [b"+OK 1 60"], eol=lf),
+                        reply_to(b"UIDL", [b"+OK", b"1 only", b"."], eol=lf),
+                        reply_to(b"LIST", [b"+OK", b"1 60", b"."], eol=lf),
+                        reply_to(b"RETR 1", [b"+OK"] + DOT_LF + [b"..", b"after", b"."], eol=lf),
+                        reply_to(b"DELE 1", [b"+OK"], eol=lf), reply_to(b"QUIT", [b"+OK"], eol=lf)])
+    r = box.run(peer)
+    assert r.rc == 0, r
+    assert peer.wait() == [], peer.transcript()
+    got = bodies(box)
+    assert len(got) == 1 and got[0].endswith(b"\n\nbefore\n.\nafter\n"), got

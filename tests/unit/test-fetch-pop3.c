@@ -414,33 +414,79 @@ test_login(void)
 
 /* A message whose reply arrives in chunks of every size: leading dots
  * unstuffed, bare LF made CRLF, NUL passed through, the terminator found
- * even when split. */
+ * even when split. Only ".\r\n" ends the reply of a server that ends its
+ * status line with CRLF: a "." line with a bare LF is content, kept as
+ * ".". A server that speaks bare LF throughout may end with ".\n". */
 static void
 test_unstuff_split(void)
 {
-	static const char wire[] =
-		"+OK\r\n..a\r\n..\r\nlf only\nnul\0byte\r\n\r\n...two\r\n.x\r\nend.\r\n.\r\n";
-	static const char want[] = ".a\r\n.\r\nlf only\r\nnul\0byte\r\n\r\n..two\r\nx\r\nend.\r\n";
-	static const Step script[] = {
-		SUB(login_user), C("STAT"), S("+OK 1 10"), C("UIDL"), S("+OK"), S("1 u"), S("."),
-		C("LIST"), S("+OK"), S("1 10"), S("."), C("RETR 1"), SPLIT(wire),
-		C("QUIT"), S("+OK"), END,
+	static const char crlf_wire[] =
+		"+OK\r\n..a\r\n..\r\nlf only\nnul\0byte\r\n\r\n...two\r\n.x\r\nend.\r\n"
+		".\nafter\r\n.\n.\r\n";
+	static const char crlf_want[] =
+		".a\r\n.\r\nlf only\r\nnul\0byte\r\n\r\n..two\r\nx\r\nend.\r\n.\r\nafter\r\n.\r\n";
+	static const char lf_wire[] = "+OK\n..a\nlf\n..\n\n.x\r\nend\n.\n";
+	static const char lf_want[] = ".a\r\nlf\r\n.\r\n\r\nx\r\nend\r\n";
+	static const struct {
+		const char *wire, *want;
+		gsize wire_len, want_len;
+	} cases[] = {
+		{ crlf_wire, crlf_want, sizeof(crlf_wire) - 1, sizeof(crlf_want) - 1 },
+		{ lf_wire, lf_want, sizeof(lf_wire) - 1, sizeof(lf_want) - 1 },
 	};
 
-	for (gsize chunk = 1; chunk <= sizeof(wire); chunk++) {
-		Run r;
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		Step script[] = {
+			SUB(login_user), C("STAT"), S("+OK 1 10"), C("UIDL"), S("+OK"), S("1 u"), S("."),
+			C("LIST"), S("+OK"), S("1 10"), S("."), C("RETR 1"),
+			{ HM_TEST_SPLIT, cases[i].wire, cases[i].wire_len, NULL }, C("QUIT"), S("+OK"), END,
+		};
 
-		run_init(&r, script, HM_TLS_MODE_NONE, 1);
-		r.peer->chunk = chunk;
-		run_open(&r, TRUE);
-		g_assert_cmpint(retrieve(&r, 1), ==, 0);
-		g_assert_no_error(r.err);
-		assert_msg(&r, 0, want, sizeof(want) - 1);
-		g_assert_cmpint(hm_fetch_pop3.close(r.s, &r.err), ==, 0);
-		peer_finish(r.peer, "CAPA", "USER u", "PASS p", "STAT", "UIDL", "LIST", "RETR 1",
-		            "QUIT", NULL);
-		run_clear(&r);
+		for (gsize chunk = 1; chunk <= cases[i].wire_len; chunk++) {
+			Run r;
+
+			run_init(&r, script, HM_TLS_MODE_NONE, 1);
+			r.peer->chunk = chunk;
+			run_open(&r, TRUE);
+			g_assert_cmpint(retrieve(&r, 1), ==, 0);
+			g_assert_no_error(r.err);
+			assert_msg(&r, 0, cases[i].want, cases[i].want_len);
+			g_assert_cmpint(hm_fetch_pop3.close(r.s, &r.err), ==, 0);
+			peer_finish(r.peer, "CAPA", "USER u", "PASS p", "STAT", "UIDL", "LIST", "RETR 1",
+			            "QUIT", NULL);
+			run_clear(&r);
+		}
 	}
+}
+
+/* A server that ends every line with a bare LF, the listings too. */
+static void
+test_bare_lf_server(void)
+{
+#define L(t) { HM_TEST_SEND, t "\n", sizeof(t "\n") - 1, NULL }
+	static const Step script[] = {
+		L("+OK POP3 ready"), C("CAPA"), L("+OK"), L("USER"), L("UIDL"), L("."),
+		C("USER u"), L("+OK"), C("PASS p"), L("+OK"),
+		C("STAT"), L("+OK 2 20"), C("UIDL"), L("+OK"), L("1 a"), L("2 b"), L("."),
+		C("LIST"), L("+OK"), L("1 10"), L("2 10"), L("."),
+		C("RETR 1"), L("+OK"), L("one"), L(".."), L("."),
+		C("RETR 2"), L("+OK"), L("two"), L("."), C("QUIT"), L("+OK"), END,
+	};
+#undef L
+	HmFetchItem **it;
+	Run r;
+
+	run_init(&r, script, HM_TLS_MODE_NONE, 1);
+	run_open(&r, TRUE);
+	it = (HmFetchItem **)r.items->pdata;
+	g_assert_cmpstr(it[1]->uid, ==, "b");
+	g_assert_cmpint(retrieve(&r, 2), ==, 0);
+	assert_msg(&r, 0, "one\r\n.\r\n", 8);
+	assert_msg(&r, 1, "two\r\n", 5);
+	g_assert_cmpint(hm_fetch_pop3.close(r.s, &r.err), ==, 0);
+	peer_finish(r.peer, "CAPA", "USER u", "PASS p", "STAT", "UIDL", "LIST", "RETR 1", "RETR 2",
+	            "QUIT", NULL);
+	run_clear(&r);
 }
 
 /* UIDL lines with a good number but a bad UID, and UIDs that two messages
@@ -662,6 +708,10 @@ test_hostile(void)
 	static const Step list_nul[] = { LISTED(UIDS_OK, RAW("1 10\0\r\n"), END) };
 	static const Step list_cut[] = { LISTED(UIDS_OK, RAW("1 1"), CUT, END) };
 	static const Step stall[] = { C("STAT"), END };
+	/* Never ended (".\n" after "+OK\r\n"): times out, delivers nothing. */
+	static const Step retr_dot_lf[] = {
+		LISTED(UIDS_OK, S("1 10"), S("2 10"), S("."), C("RETR 1"), RAW("+OK\r\nx\n.\n"), END),
+	};
 	static const Step retr_cut[] = {
 		LISTED(UIDS_OK, S("1 10"), S("2 10"), S("."), C("RETR 1"), S("+OK"), S("line"), CUT,
 		       END),
@@ -686,12 +736,15 @@ test_hostile(void)
 		{ retr_cut, HM_FETCH_ERROR_NETWORK,
 		  "connection lost while reading RETR 1 reply: connection closed" },
 	};
-	static const Hostile timeout = { stall, HM_FETCH_ERROR_NETWORK,
-	                                 "timed out waiting for STAT reply" };
+	static const Hostile timeouts[] = {
+		{ stall, HM_FETCH_ERROR_NETWORK, "timed out waiting for STAT reply" },
+		{ retr_dot_lf, HM_FETCH_ERROR_NETWORK, "timed out waiting for RETR 1 reply" },
+	};
 
 	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++)
 		run_hostile(&cases[i], 2000);
-	run_hostile(&timeout, 200);
+	for (gsize i = 0; i < G_N_ELEMENTS(timeouts); i++)
+		run_hostile(&timeouts[i], 200);
 }
 
 /* Reply lines: 512 octets with CRLF pass, 513 do not. */
@@ -775,6 +828,7 @@ main(int argc, char **argv)
 	g_test_add_func("/fetch-pop3/open-refused", test_open_refused);
 	g_test_add_func("/fetch-pop3/login", test_login);
 	g_test_add_func("/fetch-pop3/unstuff-split", test_unstuff_split);
+	g_test_add_func("/fetch-pop3/bare-lf-server", test_bare_lf_server);
 	g_test_add_func("/fetch-pop3/untracked", test_untracked);
 	g_test_add_func("/fetch-pop3/commit", test_commit);
 	g_test_add_func("/fetch-pop3/callback-failure-drains", test_callback_failure_drains);
