@@ -274,7 +274,9 @@ plan(FolderRun *r, GPtrArray *items, GPtrArray *fetch, GError **err)
 		HmFetchItem *item = g_ptr_array_index(items, i);
 		int mark = item->uid != NULL ? hm_fetch_state_lookup(r->st, item->uid) : 0;
 
-		if (mark == HM_FETCH_MARK_DELIVERED) {
+		if (item->untracked) {
+			continue; /* the backend said why; counted at the end */
+		} else if (mark == HM_FETCH_MARK_DELIVERED) {
 			if (!acct->keep)
 				g_ptr_array_add(r->to_remove, item);
 		} else if (mark == HM_FETCH_MARK_SKIPPED) {
@@ -357,7 +359,10 @@ remove_delivered(FolderRun *r, HmFetchSession *s, GError **err)
 static int
 check_uidl(FolderRun *r, GPtrArray *items, GError **err)
 {
-	if (items->len == 0 || ((HmFetchItem *)items->pdata[0])->uid != NULL)
+	const HmFetchItem *first = items->len > 0 ? items->pdata[0] : NULL;
+
+	/* Without UIDL no message has a UID, and none is untracked. */
+	if (first == NULL || first->uid != NULL || first->untracked)
 		return 0;
 	if (r->a->acct->keep) {
 		g_set_error(err, HM_FETCH_ERROR, HM_FETCH_ERROR_SERVER,
@@ -370,14 +375,41 @@ check_uidl(FolderRun *r, GPtrArray *items, GError **err)
 	return 0;
 }
 
+/* Removes what an earlier run delivered but could not remove, before any
+ * new mail is retrieved: a message that breaks every retrieval (a cut
+ * connection, a message over HM_FETCH_MAX_MESSAGE) must not keep it
+ * upstream for ever. Removals that wait for the end of the session (POP3)
+ * are committed at once; then the folder is listed and planned again. */
 static int
-fetch_listed(FolderRun *r, HmFetchSession *s, GPtrArray *items, GError **err)
+remove_leftovers(FolderRun *r, HmFetchSession *s, GPtrArray **items, GPtrArray *fetch, GError **err)
+{
+	const HmFetchBackend *b = r->a->backend;
+
+	if (r->to_remove->len == 0 || fetch->len == 0)
+		return 0;
+	hm_debug("%s: %s: removing %u messages fetched before, then fetching %u", r->a->acct->name,
+	         r->folder, r->to_remove->len, fetch->len);
+	if (remove_delivered(r, s, err) < 0 || (b->commit != NULL && b->commit(s, err) < 0))
+		return -1;
+	g_ptr_array_set_size(r->to_remove, 0);
+	g_ptr_array_set_size(fetch, 0);
+	g_clear_pointer(items, g_ptr_array_unref);
+	if (list_folder(r, s, items, err) < 0)
+		return -1;
+	return plan(r, *items, fetch, err);
+}
+
+/* Fetches what the listing *items holds that is new; *items may be
+ * replaced by a new listing (remove_leftovers()), or NULL after a failure. */
+static int
+fetch_listed(FolderRun *r, HmFetchSession *s, GPtrArray **items, GError **err)
 {
 	g_autoptr(GPtrArray) fetch = g_ptr_array_new();
 	const HmFetchBackend *b = r->a->backend;
 	int rc;
 
-	if (check_uidl(r, items, err) < 0 || plan(r, items, fetch, err) < 0)
+	if (check_uidl(r, *items, err) < 0 || plan(r, *items, fetch, err) < 0 ||
+	    remove_leftovers(r, s, items, fetch, err) < 0)
 		return -1;
 	rc = fetch->len == 0 ? 0
 	                     : b->retrieve(s, (HmFetchItem *const *)fetch->pdata, fetch->len,
@@ -412,13 +444,15 @@ hm_account_fetch_folder(HmAccount *a, HmFetchSession *s, const char *folder,
 	r.to_remove = g_ptr_array_new();
 	r.committed = g_ptr_array_new();
 	if (hm_fetch_batch_recover(r.st, err) == 0 && list_folder(&r, s, &items, err) == 0) {
-		stats->listed += items->len;
-		rc = fetch_listed(&r, s, items, err);
+		rc = fetch_listed(&r, s, &items, err);
 		if (rc == 0 && a->acct->protocol == HM_PROTO_IMAP && a->acct->keep)
 			rc = advance_watermark(&r, items, err);
 		if (rc == 0)
 			rc = compact(&r, items, stats->delivered + stats->skipped + stats->refused +
 			                            stats->recognised - before, err);
+		for (guint i = 0; items != NULL && i < items->len; i++)
+			stats->skipped += ((HmFetchItem *)items->pdata[i])->untracked;
+		stats->listed += items != NULL ? items->len : 0;
 	}
 	if (rc == 0 && r.refusal != NULL) {
 		g_propagate_error(err, r.refusal);
@@ -433,13 +467,16 @@ hm_account_fetch_folder(HmAccount *a, HmFetchSession *s, const char *folder,
 	return rc;
 }
 
+/* Logs what a pass did; a pass that failed before doing anything logs
+ * nothing here (its error says what happened). */
 static void
-log_summary(const HmAccount *a, const HmFetchStats *st, gint64 started)
+log_summary(const HmAccount *a, const HmFetchStats *st, gint64 started, gboolean failed)
 {
 	double secs = (double)(g_get_monotonic_time() - started) / G_USEC_PER_SEC;
 
 	if (st->delivered + st->skipped + st->refused + st->removed + st->recognised == 0) {
-		hm_debug("%s: no new mail (%u upstream)", a->acct->name, st->listed);
+		if (!failed)
+			hm_debug("%s: no new mail (%u upstream)", a->acct->name, st->listed);
 		return;
 	}
 	hm_info("%s: fetched=%u octets=%" G_GUINT64_FORMAT " skipped=%u refused=%u removed=%u "
@@ -462,7 +499,7 @@ hm_account_pass_folder(HmAccount *a, HmFetchSession *s, const char *folder, int 
 	hm_injector_close(a->inj);
 	a->inj = NULL;
 	hm_fetch_unlock(lock);
-	log_summary(a, &stats, started);
+	log_summary(a, &stats, started, rc < 0);
 	return rc;
 }
 
@@ -514,7 +551,7 @@ hm_account_run(HmAccount *a, int lock_wait_ms, GError **err)
 	hm_injector_close(a->inj);
 	a->inj = NULL;
 	hm_fetch_unlock(lock);
-	log_summary(a, &stats, started);
+	log_summary(a, &stats, started, first != NULL);
 	if (first != NULL) {
 		g_propagate_error(err, first);
 		return -1;

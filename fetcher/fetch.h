@@ -40,6 +40,10 @@ typedef struct {
 	guint64 size;       /* from LIST / RFC822.SIZE (octets, CRLF form) */
 	char *message_id;   /* Message-ID with <>, only after identify(); NULL
 	                     * when unknown or the message has none */
+	gboolean untracked; /* POP3: its UIDL line was malformed, or its UID is
+	                     * another message's too, so it cannot be told
+	                     * apart from others (uid NULL): it is left
+	                     * upstream. select() logged why. */
 } HmFetchItem;
 
 void hm_fetch_item_free(HmFetchItem *item);
@@ -79,7 +83,9 @@ typedef struct {
 	 * UID >= first_uid (POP3 ignores first_uid and lists all), ascending.
 	 * *uidvalidity receives the folder's UIDVALIDITY (POP3: 0). *items
 	 * receives a GPtrArray of HmFetchItem (it owns them). POP3 without
-	 * UIDL lists with uid NULL. Returns 0 or -1 with *err. */
+	 * UIDL lists with uid NULL; messages whose UIDs cannot be trusted are
+	 * listed untracked, with one warning per problem the first time the
+	 * session lists them. Returns 0 or -1 with *err. */
 	int (*select)(HmFetchSession *s, const char *folder, guint32 first_uid,
 	              guint32 *uidvalidity, GPtrArray **items, GError **err);
 
@@ -99,6 +105,12 @@ typedef struct {
 	 * at close()), IMAP STORE +FLAGS.SILENT (\Seen \Deleted) then UID
 	 * EXPUNGE (UIDPLUS) or EXPUNGE, pipelined. Returns 0 or -1. */
 	int (*remove)(HmFetchSession *s, HmFetchItem *const *items, guint n, GError **err);
+
+	/* Makes the removals sent so far take effect now, keeping the session
+	 * usable (POP3: QUIT, then a new connection and login); message
+	 * numbers change, so select() again before retrieving. NULL where
+	 * removals take effect at once (IMAP). Returns 0 or -1 with *err. */
+	int (*commit)(HmFetchSession *s, GError **err);
 
 	/* TRUE when the session can wait() (IMAP with IDLE); NULL for POP3. */
 	gboolean (*can_wait)(HmFetchSession *s);

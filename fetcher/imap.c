@@ -764,6 +764,7 @@ const HmFetchBackend hm_fetch_imap = {
 	.identify = imap_identify,
 	.retrieve = imap_retrieve,
 	.remove = imap_remove,
+	.commit = NULL,
 	.can_wait = imap_can_wait,
 	.wait = imap_wait,
 	.close = imap_close,

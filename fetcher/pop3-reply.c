@@ -8,6 +8,9 @@
 
 enum { SEEN_SCAN = 1, SEEN_UIDL = 2 };
 
+/* The reason of every message whose UID another one has too. */
+static const char uid_shared[] = "UID shared with another message";
+
 int
 hm_pop3_status_parse(const char *line, gboolean *ok, const char **text, const char **why)
 {
@@ -248,6 +251,7 @@ hm_pop3_listing_init(HmPop3Listing *l, guint32 count)
 	l->count = count;
 	l->sizes = g_new0(guint64, MAX(count, 1));
 	l->uids = g_new0(char *, MAX(count, 1));
+	l->bad = g_new0(const char *, MAX(count, 1));
 	l->seen = g_new0(guint8, MAX(count, 1));
 	l->uid_set = g_hash_table_new(g_str_hash, g_str_equal);
 }
@@ -260,6 +264,7 @@ hm_pop3_listing_clear(HmPop3Listing *l)
 	for (guint32 i = 0; l->uids != NULL && i < l->count; i++)
 		g_free(l->uids[i]);
 	g_free(l->uids);
+	g_free(l->bad);
 	g_free(l->sizes);
 	g_free(l->seen);
 	memset(l, 0, sizeof(*l));
@@ -295,27 +300,33 @@ hm_pop3_listing_add_scan(HmPop3Listing *l, const char *line, GError **err)
 int
 hm_pop3_listing_add_uidl(HmPop3Listing *l, const char *line, GError **err)
 {
-	guint32 lineno = l->n_uidl + 1, num;
+	guint32 lineno = l->n_uidl + 1, num = 0;
 	const char *why = NULL, *uid;
 	gsize len;
-	char *copy;
+	gpointer first;
+	int rc;
 
 	g_return_val_if_fail(l->uid_set != NULL, -1);
 	if (l->n_uidl >= l->count)
 		return listing_fail(err, "UIDL", lineno, "more messages than STAT counted");
-	if (hm_pop3_uidl_parse(line, l->count, &num, &uid, &len, &why) < 0)
+	rc = hm_pop3_uidl_parse(line, l->count, &num, &uid, &len, &why);
+	if (num == 0)
 		return listing_fail(err, "UIDL", lineno, why);
 	if (l->seen[num - 1] & SEEN_UIDL)
 		return listing_fail(err, "UIDL", lineno, "duplicate message number");
-	copy = g_strndup(uid, len);
-	if (g_hash_table_contains(l->uid_set, copy)) {
-		g_free(copy);
-		return listing_fail(err, "UIDL", lineno, "duplicate UID");
-	}
 	l->seen[num - 1] |= SEEN_UIDL;
-	l->uids[num - 1] = copy;
-	g_hash_table_add(l->uid_set, copy);
 	l->n_uidl++;
+	if (rc < 0) {
+		l->bad[num - 1] = why;
+		return 0;
+	}
+	l->uids[num - 1] = g_strndup(uid, len);
+	if (g_hash_table_lookup_extended(l->uid_set, l->uids[num - 1], NULL, &first)) {
+		l->bad[GPOINTER_TO_UINT(first) - 1] = uid_shared;
+		l->bad[num - 1] = uid_shared;
+	} else {
+		g_hash_table_insert(l->uid_set, l->uids[num - 1], GUINT_TO_POINTER(num));
+	}
 	return 0;
 }
 
@@ -343,10 +354,76 @@ hm_pop3_listing_finish(HmPop3Listing *l, gboolean have_uidl, GError **err)
 	return 0;
 }
 
+const char *
+hm_pop3_listing_untracked(const HmPop3Listing *l, guint32 num)
+{
+	g_return_val_if_fail(num >= 1 && num <= l->count, NULL);
+	return l->bad[num - 1];
+}
+
+/* The messages that share one UID, for one line of the log. */
+typedef struct {
+	const char *uid;
+	GString *nums;
+	guint n;
+} SharedUid;
+
+/* Names at most this many of the messages sharing a UID in the log (a
+ * server could give one UID to every message). */
+#define SHARED_NAMED 10
+
+static void
+shared_add(GHashTable *groups, GPtrArray *order, const char *uid, guint32 num)
+{
+	SharedUid *g = g_hash_table_lookup(groups, uid);
+
+	if (g == NULL) {
+		g = g_new0(SharedUid, 1);
+		g->uid = uid;
+		g->nums = g_string_new(NULL);
+		g_hash_table_insert(groups, (gpointer)uid, g);
+		g_ptr_array_add(order, g);
+	}
+	if (g->n++ < SHARED_NAMED)
+		g_string_append_printf(g->nums, "%s%u", g->n > 1 ? ", " : "", num);
+}
+
+GPtrArray *
+hm_pop3_listing_problems(const HmPop3Listing *l)
+{
+	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GHashTable) groups = g_hash_table_new(g_str_hash, g_str_equal);
+	g_autoptr(GPtrArray) order = g_ptr_array_new();
+
+	for (guint32 num = 1; num <= l->count; num++) {
+		if (l->bad[num - 1] == uid_shared)
+			shared_add(groups, order, l->uids[num - 1], num);
+		else if (l->bad[num - 1] != NULL)
+			g_ptr_array_add(out,
+			                g_strdup_printf("message %u has a malformed UIDL line (%s)",
+			                                num, l->bad[num - 1]));
+	}
+	for (guint i = 0; i < order->len; i++) {
+		SharedUid *g = order->pdata[i];
+
+		if (g->n > SHARED_NAMED)
+			g_string_append_printf(g->nums, " and %u more", g->n - SHARED_NAMED);
+		g_ptr_array_add(out,
+		                g_strdup_printf("messages %s share the UID \"%s\" (a server bug), "
+		                                "so none of them can be tracked",
+		                                g->nums->str, g->uid));
+		g_string_free(g->nums, TRUE);
+		g_free(g);
+	}
+	return out;
+}
+
 char *
 hm_pop3_listing_steal_uid(HmPop3Listing *l, guint32 num)
 {
 	g_return_val_if_fail(num >= 1 && num <= l->count, NULL);
 	g_return_val_if_fail(l->uid_set == NULL, NULL);
+	if (l->bad[num - 1] != NULL)
+		return NULL;
 	return g_steal_pointer(&l->uids[num - 1]);
 }

@@ -27,6 +27,11 @@ struct HmFetchSession {
 	gboolean broken;
 	/* DELE was sent for at least one message: QUIT would commit it. */
 	gboolean deleting;
+	/* The last status line ended in a bare LF: so may its multi-line
+	 * reply (read_data_line()). */
+	gboolean lf_status;
+	/* Untracked messages were logged: once per session, commit included. */
+	gboolean warned;
 };
 
 static int G_GNUC_PRINTF(3, 4)
@@ -60,16 +65,16 @@ fail_protocol(HmFetchSession *s, GError **err, const char *fmt, ...)
 
 /* A failed read while waiting for what ("RETR 5 reply"). */
 static int
-read_failed(HmFetchSession *s, HmIoStatus st, const GError *lerr, const char *what, gsize max,
-            GError **err)
+read_failed(HmFetchSession *s, HmIoStatus st, const GError *lerr, const char *what, GError **err)
 {
 	s->broken = TRUE;
 	switch (st) {
 	case HM_IO_TIMEOUT:
 		return fail(err, HM_FETCH_ERROR_NETWORK, "timed out waiting for %s", what);
-	case HM_IO_TOO_LONG:
-		return fail(err, HM_FETCH_ERROR_PROTOCOL, "%s line too long (over %zu octets) in %s",
-		            max == HM_POP3_MAX_REPLY_LINE ? "reply" : "message", max, what);
+	case HM_IO_TOO_LONG: /* message lines come in segments: only a reply line */
+		return fail(err, HM_FETCH_ERROR_PROTOCOL,
+		            "reply line too long (over %d octets) in %s", HM_POP3_MAX_REPLY_LINE,
+		            what);
 	case HM_IO_NUL:
 		return fail(err, HM_FETCH_ERROR_PROTOCOL, "NUL byte in %s", what);
 	default:
@@ -120,7 +125,7 @@ read_reply_line(HmFetchSession *s, const char *what, HmLine *l, GError **err)
 	HmIoStatus st = hm_conn_read_line(s->conn, HM_POP3_MAX_REPLY_LINE, 0, l, &lerr);
 
 	if (st != HM_IO_OK)
-		return read_failed(s, st, lerr, what, HM_POP3_MAX_REPLY_LINE, err);
+		return read_failed(s, st, lerr, what, err);
 	hm_fetch_trace(&s->p, FALSE, l->data);
 	return 0;
 }
@@ -135,6 +140,7 @@ read_status(HmFetchSession *s, const char *what, gboolean *ok, const char **text
 
 	if (read_reply_line(s, what, &l, err) < 0)
 		return -1;
+	s->lf_status = l.bare_lf;
 	if (hm_pop3_status_parse(l.data, ok, text, &why) < 0) {
 		g_autofree char *q = hm_pop3_quote(l.data);
 
@@ -144,18 +150,26 @@ read_status(HmFetchSession *s, const char *what, gboolean *ok, const char **text
 }
 
 /* Reads one line of a multi-line reply, dot-unstuffed (RFC 1939 section
- * 3); *end is set instead at the terminating ".". */
+ * 3), or with HM_LINE_SEGMENTS in flags one segment of a message line;
+ * *end is set instead at the terminating "." line. Dots count only at the
+ * start of a line (at_start: the previous read ended one). Only ".\r\n"
+ * ends a reply, or ".\n" after a status line that ended in a bare LF too
+ * (a server that speaks bare LF throughout): a "." line a server did not
+ * dot-stuff is content, and cannot cut a message short. */
 static int
-read_data_line(HmFetchSession *s, const char *what, gsize max, guint flags, HmLine *l,
+read_data_line(HmFetchSession *s, const char *what, guint flags, gboolean at_start, HmLine *l,
                gboolean *end, GError **err)
 {
 	g_autoptr(GError) lerr = NULL;
+	gsize max = (flags & HM_LINE_SEGMENTS) ? HM_POP3_BODY_SEGMENT : HM_POP3_MAX_REPLY_LINE;
 	HmIoStatus st = hm_conn_read_line(s->conn, max, flags, l, &lerr);
 
 	if (st != HM_IO_OK)
-		return read_failed(s, st, lerr, what, max, err);
-	*end = l->len == 1 && l->data[0] == '.';
-	if (!*end && l->len > 0 && l->data[0] == '.') {
+		return read_failed(s, st, lerr, what, err);
+	*end = at_start && !l->partial && l->len == 1 && l->data[0] == '.' &&
+	       (!l->bare_lf || s->lf_status);
+	/* A lone "." that does not end the reply was not stuffed: keep it. */
+	if (at_start && l->len > 1 && l->data[0] == '.') {
 		l->data++;
 		l->len--;
 	}
@@ -212,7 +226,7 @@ capa(HmFetchSession *s, GError **err)
 	}
 	hm_pop3_capa_clear(&s->capa);
 	for (;;) {
-		if (read_data_line(s, "CAPA reply", HM_POP3_MAX_REPLY_LINE, 0, &l, &end, err) < 0)
+		if (read_data_line(s, "CAPA reply", 0, TRUE, &l, &end, err) < 0)
 			return -1;
 		if (end)
 			return 0;
@@ -402,7 +416,7 @@ read_listing(HmFetchSession *s, const char *what, HmPop3Listing *l, ListingLineF
 	HmLine line;
 
 	for (;;) {
-		if (read_data_line(s, what, HM_POP3_MAX_REPLY_LINE, 0, &line, &end, err) < 0)
+		if (read_data_line(s, what, 0, TRUE, &line, &end, err) < 0)
 			return -1;
 		if (end)
 			return 0;
@@ -460,6 +474,21 @@ list_maildrop(HmFetchSession *s, HmPop3Listing *l, GError **err)
 	return 0;
 }
 
+/* Logs why messages are untracked (left upstream), once per session: a
+ * commit lists the maildrop again. */
+static void
+warn_untracked(HmFetchSession *s, const HmPop3Listing *l)
+{
+	g_autoptr(GPtrArray) problems = NULL;
+
+	if (s->warned)
+		return;
+	problems = hm_pop3_listing_problems(l);
+	s->warned = problems->len > 0;
+	for (guint i = 0; i < problems->len; i++)
+		hm_warn("%s: %s: left on the server", s->p.acct->name, (char *)problems->pdata[i]);
+}
+
 static int
 pop3_select(HmFetchSession *s, const char *folder, guint32 first_uid, guint32 *uidvalidity,
             GPtrArray **items, GError **err)
@@ -484,9 +513,11 @@ pop3_select(HmFetchSession *s, const char *folder, guint32 first_uid, guint32 *u
 
 		item->num = num;
 		item->size = l.sizes[num - 1];
+		item->untracked = hm_pop3_listing_untracked(&l, num) != NULL;
 		item->uid = hm_pop3_listing_steal_uid(&l, num);
 		g_ptr_array_add(out, item);
 	}
+	warn_untracked(s, &l);
 	hm_pop3_listing_clear(&l);
 	*uidvalidity = 0;
 	*items = out;
@@ -496,28 +527,31 @@ pop3_select(HmFetchSession *s, const char *folder, guint32 first_uid, guint32 *u
 /* --- retrieve and remove: pipelined RETR / DELE ------------------------- */
 
 /* Reads the rest of a +OK RETR reply into out (NULL: discard), CRLF line
- * ends whatever the server used, within HM_FETCH_MAX_MESSAGE. */
+ * ends whatever the server used, within HM_FETCH_MAX_MESSAGE. Lines of any
+ * length stream in, segment by segment. */
 static int
 read_body(HmFetchSession *s, const char *what, GString *out, GError **err)
 {
 	guint64 total = 0;
-	gboolean end = FALSE;
+	gboolean end = FALSE, at_start = TRUE;
 	HmLine l;
 
 	for (;;) {
-		if (read_data_line(s, what, HM_POP3_MAX_BODY_LINE, HM_LINE_ALLOW_NUL, &l, &end,
-		                   err) < 0)
+		if (read_data_line(s, what, HM_LINE_ALLOW_NUL | HM_LINE_SEGMENTS, at_start, &l,
+		                   &end, err) < 0)
 			return -1;
 		if (end)
 			return 0;
-		total += l.len + 2;
+		total += l.len + (l.partial ? 0 : 2);
 		if (total > HM_FETCH_MAX_MESSAGE)
 			return fail_protocol(s, err, "%s: message larger than %u MiB", what,
 			                     HM_FETCH_MAX_MESSAGE / (1024 * 1024));
 		if (out != NULL) {
 			g_string_append_len(out, l.data, (gssize)l.len);
-			g_string_append_len(out, "\r\n", 2);
+			if (!l.partial)
+				g_string_append_len(out, "\r\n", 2);
 		}
+		at_start = !l.partial;
 	}
 }
 
@@ -668,6 +702,33 @@ quit(HmFetchSession *s, GError **err)
 	                 "QUIT refused: deletions were not committed", err);
 }
 
+/* QUIT commits the DELEs sent so far; the session then goes on over a
+ * new connection, logged in again. */
+static int
+pop3_commit(HmFetchSession *s, GError **err)
+{
+	HmFetchSession *fresh;
+
+	if (usable(s, err) < 0)
+		return -1;
+	if (quit(s, err) < 0) {
+		s->broken = TRUE;
+		return -1;
+	}
+	hm_conn_free(s->conn);
+	s->conn = NULL;
+	s->deleting = FALSE;
+	fresh = pop3_open(&s->p, err);
+	if (fresh == NULL) {
+		s->broken = TRUE;
+		return -1;
+	}
+	fresh->warned = s->warned;
+	*s = *fresh;
+	g_free(fresh);
+	return 0;
+}
+
 static int
 pop3_close(HmFetchSession *s, GError **err)
 {
@@ -687,6 +748,7 @@ const HmFetchBackend hm_fetch_pop3 = {
 	.identify = NULL,
 	.retrieve = pop3_retrieve,
 	.remove = pop3_remove,
+	.commit = pop3_commit,
 	.can_wait = NULL,
 	.wait = NULL,
 	.close = pop3_close,

@@ -29,6 +29,10 @@ struct HmConn {
 	char *in;          /* received bytes: [off, len) not yet returned */
 	gsize in_off, in_len, in_cap;
 	gboolean skipping; /* discarding the rest of an over-long line */
+	/* A segment's terminating NUL covers the next unread octet, kept here
+	 * until the next read puts it back. */
+	gboolean holding;
+	char held;
 	gboolean eof;
 	GString *out;
 };
@@ -141,17 +145,24 @@ ssl_retry(HmConn *c, int ret, gint64 deadline, GError **err)
 	return HM_IO_ERROR;
 }
 
+/* Moves the unread input to the start of the buffer. */
+static void
+compact(HmConn *c)
+{
+	if (c->in_off > 0) {
+		memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
+		c->in_len -= c->in_off;
+		c->in_off = 0;
+	}
+}
+
 /* Reads what is available into the input buffer (at least one byte). */
 static HmIoStatus
 fill(HmConn *c, gint64 deadline, GError **err)
 {
 	if (c->eof)
 		return HM_IO_EOF;
-	if (c->in_off > 0) {
-		memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
-		c->in_len -= c->in_off;
-		c->in_off = 0;
-	}
+	compact(c);
 	g_assert(c->in_len < c->in_cap);
 	for (;;) {
 		HmIoStatus st;
@@ -220,6 +231,65 @@ skip_rest(HmConn *c, gint64 deadline, GError **err)
 	return HM_IO_OK;
 }
 
+/* Puts back the octet that a segment's NUL terminator covered. */
+static void
+unhold(HmConn *c)
+{
+	if (c->holding) {
+		c->in[c->in_off] = c->held;
+		c->holding = FALSE;
+	}
+}
+
+/* Returns the first total octets of the input as a whole line. */
+static HmIoStatus
+take_line(HmConn *c, gsize total, guint flags, HmLine *line, GError **err)
+{
+	char *start = c->in + c->in_off;
+
+	c->in_off += total;
+	line->bare_lf = total < 2 || start[total - 2] != '\r';
+	line->len = total - (line->bare_lf ? 1 : 2);
+	line->data = start;
+	line->partial = FALSE;
+	start[line->len] = '\0';
+	if (!(flags & HM_LINE_ALLOW_NUL) && memchr(start, '\0', line->len) != NULL) {
+		g_set_error(err, HM_ERROR, HM_ERROR_PROTOCOL, "NUL byte in line");
+		return HM_IO_NUL;
+	}
+	return HM_IO_OK;
+}
+
+/* Returns the first octets of a line over max as a segment: max of them,
+ * or one less when the last is a CR, which may be half of the CRLF. */
+static HmIoStatus
+take_segment(HmConn *c, gsize max, guint flags, HmLine *line, GError **err)
+{
+	char *start;
+	gsize len;
+
+	/* The NUL after the segment needs room, which the buffer (of at least
+	 * max + 1) has once the unread input starts at its beginning. */
+	if (c->in_off + max >= c->in_cap)
+		compact(c);
+	start = c->in + c->in_off;
+	len = start[max - 1] == '\r' ? max - 1 : max;
+	c->in_off += len;
+	c->held = start[len];
+	c->holding = TRUE;
+	start[len] = '\0';
+	line->data = start;
+	line->len = len;
+	line->bare_lf = FALSE;
+	line->partial = TRUE;
+	if (!(flags & HM_LINE_ALLOW_NUL) && memchr(start, '\0', len) != NULL) {
+		c->skipping = TRUE; /* the whole line is consumed, as without segments */
+		g_set_error(err, HM_ERROR, HM_ERROR_PROTOCOL, "NUL byte in line");
+		return HM_IO_NUL;
+	}
+	return HM_IO_OK;
+}
+
 HmIoStatus
 hm_conn_read_line(HmConn *c, gsize max, guint flags, HmLine *line, GError **err)
 {
@@ -228,6 +298,7 @@ hm_conn_read_line(HmConn *c, gsize max, guint flags, HmLine *line, GError **err)
 	gsize scanned = 0;
 
 	g_return_val_if_fail(max >= 2, HM_IO_ERROR);
+	unhold(c);
 	ensure_capacity(c, max);
 	if ((st = skip_rest(c, deadline, err)) != HM_IO_OK)
 		return st;
@@ -235,31 +306,20 @@ hm_conn_read_line(HmConn *c, gsize max, guint flags, HmLine *line, GError **err)
 		char *start = c->in + c->in_off;
 		gsize avail = c->in_len - c->in_off;
 		char *lf = memchr(start + scanned, '\n', avail - scanned);
+		gsize total = lf != NULL ? (gsize)(lf - start) + 1 : avail;
+		/* Without its LF, a line of avail octets is at least one longer. */
+		gboolean over = lf != NULL ? total > max : avail >= max;
 
-		if (lf != NULL) {
-			gsize total = (gsize)(lf - start) + 1;
-
+		if (over && (flags & HM_LINE_SEGMENTS))
+			return take_segment(c, max, flags, line, err);
+		if (over) {
 			c->in_off += total;
-			if (total > max) {
-				g_set_error(err, HM_ERROR, HM_ERROR_PROTOCOL, "line too long");
-				return HM_IO_TOO_LONG;
-			}
-			line->bare_lf = total < 2 || lf[-1] != '\r';
-			line->len = total - (line->bare_lf ? 1 : 2);
-			line->data = start;
-			start[line->len] = '\0';
-			if (!(flags & HM_LINE_ALLOW_NUL) && memchr(start, '\0', line->len) != NULL) {
-				g_set_error(err, HM_ERROR, HM_ERROR_PROTOCOL, "NUL byte in line");
-				return HM_IO_NUL;
-			}
-			return HM_IO_OK;
-		}
-		if (avail >= max) {
-			c->in_off = c->in_len;
-			c->skipping = TRUE;
+			c->skipping = lf == NULL;
 			g_set_error(err, HM_ERROR, HM_ERROR_PROTOCOL, "line too long");
 			return HM_IO_TOO_LONG;
 		}
+		if (lf != NULL)
+			return take_line(c, total, flags, line, err);
 		scanned = avail;
 		st = fill(c, deadline, err);
 		if (st == HM_IO_EOF && avail > 0) {
@@ -280,6 +340,7 @@ hm_conn_read_exact(HmConn *c, void *buf, gsize n, GError **err)
 	gint64 deadline = deadline_in(c);
 	char *dst = buf;
 
+	unhold(c);
 	if (c->skipping) {
 		g_set_error(err, HM_ERROR, HM_ERROR_PROTOCOL, "line too long");
 		return HM_IO_ERROR;

@@ -19,7 +19,11 @@ typedef enum {
 } HmIoStatus;
 
 typedef enum {
-	HM_LINE_ALLOW_NUL = 1 << 0,  /* pass NUL bytes through (message bodies) */
+	HM_LINE_ALLOW_NUL = 1 << 0, /* pass NUL bytes through (message bodies) */
+	/* A line over the limit is returned in segments instead of
+	 * HM_IO_TOO_LONG (message content, bounded by the message size, not
+	 * by a line length). */
+	HM_LINE_SEGMENTS = 1 << 1,
 } HmLineFlags;
 
 typedef struct {
@@ -27,6 +31,8 @@ typedef struct {
 	                    * valid until the next call on the connection */
 	gsize len;
 	gboolean bare_lf;  /* ended by LF alone rather than CRLF */
+	gboolean partial;  /* a segment that does not end the line: the line
+	                    * goes on in the next read (HM_LINE_SEGMENTS only) */
 } HmLine;
 
 /* Wraps a connected socket fd (ownership passes to the connection; it is
@@ -45,7 +51,13 @@ SSL *hm_conn_ssl(const HmConn *conn);
  * whole call must finish within the timeout (a peer dripping one byte at a
  * time cannot hold it longer). On HM_IO_TOO_LONG the caller should answer
  * and usually disconnect; if it reads on, the rest of the long line is
- * discarded first. HM_IO_NUL unless flags has HM_LINE_ALLOW_NUL. */
+ * discarded first. HM_IO_NUL unless flags has HM_LINE_ALLOW_NUL (the line
+ * is consumed).
+ * With HM_LINE_SEGMENTS a longer line comes in several calls: segments of
+ * at most max octets with line->partial set, then its end as a line of its
+ * own (partial FALSE; bare_lf as for any line). A line that fits in max
+ * octets is never split, and a segment never ends with the CR of a CRLF
+ * (split in two, it would read as a bare LF). */
 HmIoStatus hm_conn_read_line(HmConn *conn, gsize max, guint flags, HmLine *line,
                              GError **err);
 

@@ -1,5 +1,6 @@
 /* Fuzzes the bounded line reader: the first byte picks the limit and
- * flags, the rest arrives over a socket; reads mix lines and exact reads. */
+ * flags, the rest arrives over a socket; reads mix lines, lines in
+ * segments (HM_LINE_SEGMENTS) and exact reads. */
 #include <config.h>
 
 #include <stdint.h>
@@ -42,8 +43,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			st = hm_conn_read_exact(c, buf, sizeof(buf), NULL);
 			continue;
 		}
-		st = hm_conn_read_line(c, max, flags, &l, NULL);
-		if (st == HM_IO_OK) {
+		if ((data[0] & 0x80) && i % 3 == 1)
+			st = hm_conn_read_line(c, max, flags | HM_LINE_SEGMENTS, &l, NULL);
+		else
+			st = hm_conn_read_line(c, max, flags, &l, NULL);
+		if (st == HM_IO_OK && l.partial) {
+			/* A segment: not empty, within max, NUL-terminated. */
+			if (l.len == 0 || l.len > max || l.bare_lf || l.data[l.len] != '\0')
+				__builtin_trap();
+		} else if (st == HM_IO_OK) {
 			if (l.len + (l.bare_lf ? 1 : 2) > max || l.data[l.len] != '\0')
 				__builtin_trap();
 			if (!(flags & HM_LINE_ALLOW_NUL) && memchr(l.data, '\0', l.len) != NULL)

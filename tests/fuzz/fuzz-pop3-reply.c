@@ -56,24 +56,34 @@ check_line(const char *line, guint32 count, HmPop3Capa *capa)
 	}
 }
 
-/* After a successful finish: every message named once by each listing,
- * UIDs valid and distinct. */
+/* After a successful finish: every message named once by each listing;
+ * a message has a UID unless it is untracked, and its UID is valid and no
+ * other message's. */
 static void
 check_listing(HmPop3Listing *l)
 {
 	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	g_autoptr(GPtrArray) problems = hm_pop3_listing_problems(l);
+	guint untracked = 0;
 
 	if (l->n_scan != l->count || l->n_uidl != l->count)
 		__builtin_trap();
 	for (guint32 num = 1; num <= l->count; num++) {
+		gboolean bad = hm_pop3_listing_untracked(l, num) != NULL;
 		char *uid = hm_pop3_listing_steal_uid(l, num);
 
-		if (uid == NULL)
+		if ((uid == NULL) != bad)
 			__builtin_trap();
+		untracked += bad;
+		if (uid == NULL)
+			continue;
 		check_uid(uid, strlen(uid));
 		if (!g_hash_table_add(seen, uid))
 			__builtin_trap();
 	}
+	/* Each problem names at least one untracked message. */
+	if (problems->len > untracked || (untracked > 0 && problems->len == 0))
+		__builtin_trap();
 }
 
 int

@@ -321,6 +321,27 @@ def test_big_message_held_once(env, dovecot, proto):
 
 
 @pytest.mark.parametrize("proto", ["pop3", "imap"])
+def test_message_with_a_2mib_line(env, dovecot, small, proto):
+    """A message with one 2 MiB line (over the 1 MiB line cap POP3 had)
+    among others: every message is fetched byte-identical to what Dovecot
+    holds, and upstream is emptied."""
+    from fixtures.corpus import Message
+    line = b"".join(b"%07d " % i for i in range(2 * 1024 * 1024 // 8 + 1))
+    m = Message(index=901, msgid="<long-line@hm.test>",
+                data=b"From: a@up.test\nTo: b@box.test\nSubject: one long line\n"
+                     b"Message-ID: <long-line@hm.test>\n\n.leading dot\n" + line + b"\nafter\n")
+    assert len(line) > 2 * 1024 * 1024
+    dovecot.load(small[:5] + [m] + small[5:10])
+    held = sorted(dovecot.read_maildir().values())
+    port = dovecot.pop3_port if proto == "pop3" else dovecot.imap_port
+    env.write_config([env.account("isp", proto, port)])
+    r = env.fetch("--once")
+    assert r.rc == 0, r
+    assert sorted(env.originals()) == held
+    assert upstream_count(dovecot) == 0
+
+
+@pytest.mark.parametrize("proto", ["pop3", "imap"])
 def test_kill9_loses_nothing(env, dovecot, corpus, proto):
     """20 rounds: 40 new messages arrive upstream, the fetcher starts and is
     SIGKILLed at a random moment; then a clean run. Every message is

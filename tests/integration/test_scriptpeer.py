@@ -4,8 +4,8 @@ import socket
 import ssl
 import time
 
-from fixtures.scriptpeer import (cut, drip, expect, expect_eof, long_line, reply_to, send,
-                                 send_lines, stall, starttls)
+from fixtures.scriptpeer import (accept_next, cut, drip, expect, expect_eof, long_line, reply_to,
+                                 send, send_lines, stall, starttls)
 
 
 class Client:
@@ -110,3 +110,29 @@ def test_no_client_is_an_error(script_peer):
     peer = script_peer([send(b"+OK")], accept_timeout=0.3)
     errors = peer.wait()
     assert errors and "no client connected" in errors[0]
+
+
+def test_accept_next_plays_on_to_a_second_connection(script_peer):
+    peer = script_peer([reply_to(b"A", [b"+OK"]), accept_next(timeout=2),
+                        send(b"+OK again"), expect(b"B")])
+    s, f = connect(peer)
+    s.sendall(b"A\r\n")
+    assert f.readline() == b"+OK\r\n"
+    s.close()
+    s, f = connect(peer)
+    assert f.readline() == b"+OK again\r\n"
+    s.sendall(b"B\r\n")
+    s.close()
+    assert peer.wait() == []
+    assert peer.received == [b"A", b"B"]
+
+
+def test_accept_next_flags_a_command_before_the_close(script_peer):
+    peer = script_peer([reply_to(b"A", [b"+OK"]), accept_next(timeout=2)])
+    s, f = connect(peer)
+    s.sendall(b"A\r\n")
+    assert f.readline() == b"+OK\r\n"
+    s.sendall(b"QUIT\r\n")
+    errors = peer.wait()
+    s.close()
+    assert len(errors) == 1 and "expected the client to close" in errors[0], errors

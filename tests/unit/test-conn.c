@@ -213,6 +213,120 @@ test_every_split(void)
 	}
 }
 
+/* Reads lines with HM_LINE_SEGMENTS and max octets until EOF, checking
+ * each segment, and returns them rejoined, each line followed by <CRLF>
+ * or <LF>; the number of segments (partial reads) goes to *pieces. */
+static GString *
+read_segmented(HmConn *c, gsize max, guint *pieces)
+{
+	GString *out = g_string_new(NULL);
+	HmIoStatus st;
+	HmLine l;
+
+	*pieces = 0;
+	while ((st = hm_conn_read_line(c, max, HM_LINE_SEGMENTS | HM_LINE_ALLOW_NUL, &l,
+	                               NULL)) == HM_IO_OK) {
+		g_assert_cmpuint(l.len, <=, max);
+		g_assert_cmpint(l.data[l.len], ==, '\0');
+		g_string_append_len(out, l.data, (gssize)l.len);
+		if (l.partial) {
+			g_assert_false(l.bare_lf);
+			g_assert_cmpuint(l.len, >, 0);
+			(*pieces)++;
+		} else {
+			g_string_append(out, l.bare_lf ? "<LF>" : "<CRLF>");
+		}
+	}
+	g_assert_cmpint(st, ==, HM_IO_EOF);
+	return out;
+}
+
+/* Over-long lines come in segments of at most max octets whatever the
+ * chunks the input arrives in: rejoined they are the input, a line that
+ * fits is never split, and a CRLF on a segment boundary stays a CRLF. */
+static void
+test_segments_every_split(void)
+{
+	static const char data[] = "short\r\n0123456789abcdef\r\n.\r\n1234567\r\n"
+	                           "xxxxxxxxxxxxxxxxxxxx\nab\0cdefghij\r\n12345678\r\nabcdef\r\r\nend\n";
+	static const char want[] = "short<CRLF>0123456789abcdef<CRLF>.<CRLF>1234567<CRLF>"
+	                           "xxxxxxxxxxxxxxxxxxxx<LF>ab\0cdefghij<CRLF>12345678<CRLF>"
+	                           "abcdef\r<CRLF>end<LF>";
+	gsize len = sizeof(data) - 1;
+
+	for (gsize chunk = 1; chunk <= len; chunk++) {
+		Writer w = { .data = data, .len = len, .chunk = chunk, .pause_us = 200 };
+		GThread *t;
+		HmConn *c = feed(&w, &t, 2000);
+		guint pieces;
+		g_autoptr(GString) got = read_segmented(c, 8, &pieces);
+
+		g_assert_cmpmem(got->str, got->len, want, sizeof(want) - 1);
+		/* Segments: 16 octets and CRLF: 8, 8 (then ""); "1234567" CRLF: 7,
+		 * the CR held back; 20 and LF: 8, 8 (then "xxxx"); 11 and CRLF: 8
+		 * (then "hij"); 8 and CRLF: 8 (then ""); "abcdef\r" and CRLF: 7, the
+		 * second CR held back. */
+		g_assert_cmpuint(pieces, ==, 2 + 1 + 2 + 1 + 1 + 1);
+		hm_conn_free(c);
+		g_thread_join(t);
+	}
+}
+
+/* The octet a segment's NUL covered is back for the next read, exact or
+ * line; without HM_LINE_ALLOW_NUL a NUL consumes the rest of its line. */
+static void
+test_segments_then_exact(void)
+{
+	static const char data[] = "ABCDEFGHIJK\r\nab\0defghijkl\r\nnext\r\n";
+	Writer w = { .data = data, .len = sizeof(data) - 1, .chunk = 5 };
+	GThread *t;
+	HmConn *c = feed(&w, &t, 2000);
+	HmLine l;
+	char buf[4] = { 0 };
+
+	g_assert_cmpint(hm_conn_read_line(c, 8, HM_LINE_SEGMENTS, &l, NULL), ==, HM_IO_OK);
+	g_assert_cmpstr(l.data, ==, "ABCDEFGH");
+	g_assert_true(l.partial);
+	g_assert_cmpint(hm_conn_read_exact(c, buf, 3, NULL), ==, HM_IO_OK);
+	g_assert_cmpstr(buf, ==, "IJK");
+	g_assert_cmpint(hm_conn_read_line(c, 8, HM_LINE_SEGMENTS, &l, NULL), ==, HM_IO_OK);
+	g_assert_cmpuint(l.len, ==, 0);
+	g_assert_false(l.partial);
+	g_assert_cmpint(hm_conn_read_line(c, 4, HM_LINE_SEGMENTS, &l, NULL), ==, HM_IO_NUL);
+	g_assert_cmpint(hm_conn_read_line(c, 8, HM_LINE_SEGMENTS, &l, NULL), ==, HM_IO_OK);
+	g_assert_cmpstr(l.data, ==, "next");
+	g_assert_false(l.partial);
+	hm_conn_free(c);
+	g_thread_join(t);
+}
+
+/* A segment that ends where the input buffer does still gets its NUL
+ * (inside the buffer: AddressSanitizer checks). The writer is done before
+ * the first read, so one read fills the 16 KiB buffer exactly. */
+static void
+test_segment_at_buffer_end(void)
+{
+	GString *in = g_string_new(NULL);
+	Writer w = { .chunk = 16 * 1024 };
+	GThread *t;
+	HmConn *c;
+	guint pieces;
+	g_autoptr(GString) got = NULL;
+
+	for (int i = 0; i < 16 * 1024 - 8 - 1; i++)
+		g_string_append_c(in, 'a');
+	g_string_append(in, "\nXXXXXXXXYY\r\n");
+	w.data = in->str;
+	w.len = in->len;
+	c = feed(&w, &t, 2000);
+	g_thread_join(t);
+	got = read_segmented(c, 8, &pieces);
+	g_assert_true(g_str_has_suffix(got->str, "a<LF>XXXXXXXXYY<CRLF>"));
+	g_assert_cmpuint(got->len, ==, in->len - 3 + 4 + 6);
+	hm_conn_free(c);
+	g_string_free(in, TRUE);
+}
+
 /* Bytes that arrive with the STARTTLS reply were sent in clear by whoever
  * sits on the path; they must never be taken as TLS-protected. */
 static void
@@ -269,6 +383,9 @@ main(int argc, char **argv)
 	g_test_add_func("/conn/drip-timeout", test_drip_timeout);
 	g_test_add_func("/conn/silence-timeout", test_silence_timeout);
 	g_test_add_func("/conn/every-split", test_every_split);
+	g_test_add_func("/conn/segments-every-split", test_segments_every_split);
+	g_test_add_func("/conn/segments-then-exact", test_segments_then_exact);
+	g_test_add_func("/conn/segment-at-buffer-end", test_segment_at_buffer_end);
 	g_test_add_func("/conn/starttls-injection", test_starttls_injection);
 	g_test_add_func("/conn/write-flush", test_write_flush);
 	return g_test_run();

@@ -107,20 +107,26 @@ run_connect(Run *r)
 	return hm_fetch_pop3.open(&r->p, &r->err);
 }
 
+/* Lists INBOX into r->items (it must succeed). */
+static void
+run_open_select(Run *r)
+{
+	guint32 uv = 99;
+
+	g_assert_cmpint(hm_fetch_pop3.select(r->s, "INBOX", 7, &uv, &r->items, &r->err), ==, 0);
+	g_assert_no_error(r->err);
+	g_assert_cmpuint(uv, ==, 0);
+}
+
 /* Opens the session (it must succeed) and, with select, lists INBOX. */
 static void
 run_open(Run *r, gboolean select)
 {
-	guint32 uv = 99;
-
 	r->s = run_connect(r);
 	g_assert_no_error(r->err);
 	g_assert_nonnull(r->s);
-	if (select) {
-		g_assert_cmpint(hm_fetch_pop3.select(r->s, "INBOX", 7, &uv, &r->items, &r->err), ==, 0);
-		g_assert_no_error(r->err);
-		g_assert_cmpuint(uv, ==, 0);
-	}
+	if (select)
+		run_open_select(r);
 }
 
 static void
@@ -408,33 +414,153 @@ test_login(void)
 
 /* A message whose reply arrives in chunks of every size: leading dots
  * unstuffed, bare LF made CRLF, NUL passed through, the terminator found
- * even when split. */
+ * even when split. Only ".\r\n" ends the reply of a server that ends its
+ * status line with CRLF: a "." line with a bare LF is content, kept as
+ * ".". A server that speaks bare LF throughout may end with ".\n". */
 static void
 test_unstuff_split(void)
 {
-	static const char wire[] =
-		"+OK\r\n..a\r\n..\r\nlf only\nnul\0byte\r\n\r\n...two\r\n.x\r\nend.\r\n.\r\n";
-	static const char want[] = ".a\r\n.\r\nlf only\r\nnul\0byte\r\n\r\n..two\r\nx\r\nend.\r\n";
-	static const Step script[] = {
-		SUB(login_user), C("STAT"), S("+OK 1 10"), C("UIDL"), S("+OK"), S("1 u"), S("."),
-		C("LIST"), S("+OK"), S("1 10"), S("."), C("RETR 1"), SPLIT(wire),
-		C("QUIT"), S("+OK"), END,
+	static const char crlf_wire[] =
+		"+OK\r\n..a\r\n..\r\nlf only\nnul\0byte\r\n\r\n...two\r\n.x\r\nend.\r\n"
+		".\nafter\r\n.\n.\r\n";
+	static const char crlf_want[] =
+		".a\r\n.\r\nlf only\r\nnul\0byte\r\n\r\n..two\r\nx\r\nend.\r\n.\r\nafter\r\n.\r\n";
+	static const char lf_wire[] = "+OK\n..a\nlf\n..\n\n.x\r\nend\n.\n";
+	static const char lf_want[] = ".a\r\nlf\r\n.\r\n\r\nx\r\nend\r\n";
+	static const struct {
+		const char *wire, *want;
+		gsize wire_len, want_len;
+	} cases[] = {
+		{ crlf_wire, crlf_want, sizeof(crlf_wire) - 1, sizeof(crlf_want) - 1 },
+		{ lf_wire, lf_want, sizeof(lf_wire) - 1, sizeof(lf_want) - 1 },
 	};
 
-	for (gsize chunk = 1; chunk <= sizeof(wire); chunk++) {
-		Run r;
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		Step script[] = {
+			SUB(login_user), C("STAT"), S("+OK 1 10"), C("UIDL"), S("+OK"), S("1 u"), S("."),
+			C("LIST"), S("+OK"), S("1 10"), S("."), C("RETR 1"),
+			{ HM_TEST_SPLIT, cases[i].wire, cases[i].wire_len, NULL }, C("QUIT"), S("+OK"), END,
+		};
 
-		run_init(&r, script, HM_TLS_MODE_NONE, 1);
-		r.peer->chunk = chunk;
-		run_open(&r, TRUE);
-		g_assert_cmpint(retrieve(&r, 1), ==, 0);
-		g_assert_no_error(r.err);
-		assert_msg(&r, 0, want, sizeof(want) - 1);
-		g_assert_cmpint(hm_fetch_pop3.close(r.s, &r.err), ==, 0);
-		peer_finish(r.peer, "CAPA", "USER u", "PASS p", "STAT", "UIDL", "LIST", "RETR 1",
-		            "QUIT", NULL);
-		run_clear(&r);
+		for (gsize chunk = 1; chunk <= cases[i].wire_len; chunk++) {
+			Run r;
+
+			run_init(&r, script, HM_TLS_MODE_NONE, 1);
+			r.peer->chunk = chunk;
+			run_open(&r, TRUE);
+			g_assert_cmpint(retrieve(&r, 1), ==, 0);
+			g_assert_no_error(r.err);
+			assert_msg(&r, 0, cases[i].want, cases[i].want_len);
+			g_assert_cmpint(hm_fetch_pop3.close(r.s, &r.err), ==, 0);
+			peer_finish(r.peer, "CAPA", "USER u", "PASS p", "STAT", "UIDL", "LIST", "RETR 1",
+			            "QUIT", NULL);
+			run_clear(&r);
+		}
 	}
+}
+
+/* A server that ends every line with a bare LF, the listings too. */
+static void
+test_bare_lf_server(void)
+{
+#define L(t) { HM_TEST_SEND, t "\n", sizeof(t "\n") - 1, NULL }
+	static const Step script[] = {
+		L("+OK POP3 ready"), C("CAPA"), L("+OK"), L("USER"), L("UIDL"), L("."),
+		C("USER u"), L("+OK"), C("PASS p"), L("+OK"),
+		C("STAT"), L("+OK 2 20"), C("UIDL"), L("+OK"), L("1 a"), L("2 b"), L("."),
+		C("LIST"), L("+OK"), L("1 10"), L("2 10"), L("."),
+		C("RETR 1"), L("+OK"), L("one"), L(".."), L("."),
+		C("RETR 2"), L("+OK"), L("two"), L("."), C("QUIT"), L("+OK"), END,
+	};
+#undef L
+	HmFetchItem **it;
+	Run r;
+
+	run_init(&r, script, HM_TLS_MODE_NONE, 1);
+	run_open(&r, TRUE);
+	it = (HmFetchItem **)r.items->pdata;
+	g_assert_cmpstr(it[1]->uid, ==, "b");
+	g_assert_cmpint(retrieve(&r, 2), ==, 0);
+	assert_msg(&r, 0, "one\r\n.\r\n", 8);
+	assert_msg(&r, 1, "two\r\n", 5);
+	g_assert_cmpint(hm_fetch_pop3.close(r.s, &r.err), ==, 0);
+	peer_finish(r.peer, "CAPA", "USER u", "PASS p", "STAT", "UIDL", "LIST", "RETR 1", "RETR 2",
+	            "QUIT", NULL);
+	run_clear(&r);
+}
+
+/* UIDL lines with a good number but a bad UID, and UIDs that two messages
+ * share, leave those messages untracked (no UID), the rest as usual. */
+static void
+test_untracked(void)
+{
+	static const Step script[] = {
+		SUB(login_user), C("STAT"), S("+OK 5 50"), C("UIDL"), S("+OK"), S("1 a"),
+		S("2 0123456789012345678901234567890123456789012345678901234567890123456789x"),
+		S("3 b"), S("4 b"), S("5"), S("."),
+		C("LIST"), S("+OK"), S("1 10"), S("2 10"), S("3 10"), S("4 10"), S("5 10"), S("."),
+		C("QUIT"), S("+OK"), END,
+	};
+	HmFetchItem **it;
+	Run r;
+
+	run_init(&r, script, HM_TLS_MODE_NONE, 1);
+	run_open(&r, TRUE);
+	g_assert_cmpuint(r.items->len, ==, 5);
+	it = (HmFetchItem **)r.items->pdata;
+	g_assert_cmpstr(it[0]->uid, ==, "a");
+	g_assert_false(it[0]->untracked);
+	for (guint i = 1; i < 5; i++) {
+		g_assert_null(it[i]->uid);
+		g_assert_true(it[i]->untracked);
+	}
+	g_assert_cmpint(hm_fetch_pop3.close(r.s, &r.err), ==, 0);
+	peer_finish(r.peer, "CAPA", "USER u", "PASS p", "STAT", "UIDL", "LIST", "QUIT", NULL);
+	run_clear(&r);
+}
+
+/* commit(): QUIT makes the DELEs take effect, then the session goes on
+ * over a new connection; a refused QUIT fails it, deletions uncommitted. */
+static void
+test_commit(void)
+{
+	static const Step script[] = {
+		SUB(login_user), SUB(two_listed), C("DELE 1"), S("+OK"), C("QUIT"), S("+OK"),
+		{ HM_TEST_ACCEPT, NULL, 0, NULL }, SUB(login_user),
+		C("STAT"), S("+OK 1 19"), C("UIDL"), S("+OK"), S("1 uid-2"), S("."),
+		C("LIST"), S("+OK"), S("1 19"), S("."), C("QUIT"), S("+OK"), END,
+	};
+	static const Step refused[] = {
+		SUB(login_user), SUB(two_listed), C("DELE 1"), S("+OK"), C("QUIT"), S("-ERR no"), END,
+	};
+	Run r;
+
+	run_init(&r, script, HM_TLS_MODE_NONE, 1);
+	run_open(&r, TRUE);
+	g_assert_cmpint(remove_first(&r, 1), ==, 0);
+	g_assert_cmpint(hm_fetch_pop3.commit(r.s, &r.err), ==, 0);
+	g_assert_no_error(r.err);
+	g_ptr_array_unref(r.items);
+	r.items = NULL;
+	run_open_select(&r);
+	g_assert_cmpuint(r.items->len, ==, 1);
+	g_assert_cmpstr(((HmFetchItem *)r.items->pdata[0])->uid, ==, "uid-2");
+	g_assert_cmpint(hm_fetch_pop3.close(r.s, &r.err), ==, 0);
+	peer_finish(r.peer, "CAPA", "USER u", "PASS p", "STAT", "UIDL", "LIST", "DELE 1", "QUIT",
+	            "CAPA", "USER u", "PASS p", "STAT", "UIDL", "LIST", "QUIT", NULL);
+	run_clear(&r);
+
+	run_init(&r, refused, HM_TLS_MODE_NONE, 1);
+	run_open(&r, TRUE);
+	g_assert_cmpint(remove_first(&r, 1), ==, 0);
+	g_assert_cmpint(hm_fetch_pop3.commit(r.s, &r.err), ==, -1);
+	assert_err(&r, HM_FETCH_ERROR_SERVER, "QUIT refused: deletions were not committed: no");
+	g_assert_cmpint(hm_fetch_pop3.close(r.s, &r.err), ==, -1);
+	assert_err(&r, HM_FETCH_ERROR_PROTOCOL,
+	           "session unusable after an earlier error: deletions were not committed");
+	peer_finish(r.peer, "CAPA", "USER u", "PASS p", "STAT", "UIDL", "LIST", "DELE 1", "QUIT",
+	            NULL);
+	run_clear(&r);
 }
 
 /* The callback fails on message 1 with RETR 2 and 3 in flight (one of
@@ -570,11 +696,6 @@ test_hostile(void)
 	static const Step stat_huge[] = { C("STAT"), S("+OK 4294967297 0"), END };
 	static const Step stat_no_ok[] = { C("STAT"), S("OK 2 20"), END };
 	static const Step stat_err[] = { C("STAT"), S("-ERR busy"), C("QUIT"), S("+OK"), END };
-	static const Step uidl_long[] = {
-		LISTED(S("1 a"), S("2 0123456789012345678901234567890123456789012345678901234567890"
-		                   "1234567890"), END),
-	};
-	static const Step uidl_dup[] = { LISTED(S("1 a"), S("2 a"), END) };
 	static const Step uidl_zero[] = { LISTED(S("0 a"), END) };
 	static const Step uidl_missing[] = {
 		LISTED(S("1 a"), S("."), C("LIST"), S("+OK"), S("1 10"), S("2 10"), S("."), END),
@@ -587,6 +708,10 @@ test_hostile(void)
 	static const Step list_nul[] = { LISTED(UIDS_OK, RAW("1 10\0\r\n"), END) };
 	static const Step list_cut[] = { LISTED(UIDS_OK, RAW("1 1"), CUT, END) };
 	static const Step stall[] = { C("STAT"), END };
+	/* Never ended (".\n" after "+OK\r\n"): times out, delivers nothing. */
+	static const Step retr_dot_lf[] = {
+		LISTED(UIDS_OK, S("1 10"), S("2 10"), S("."), C("RETR 1"), RAW("+OK\r\nx\n.\n"), END),
+	};
 	static const Step retr_cut[] = {
 		LISTED(UIDS_OK, S("1 10"), S("2 10"), S("."), C("RETR 1"), S("+OK"), S("line"), CUT,
 		       END),
@@ -598,8 +723,6 @@ test_hostile(void)
 		  "STAT reply: more than 1000000 messages: \"4294967297 0\"" },
 		{ stat_no_ok, HM_FETCH_ERROR_PROTOCOL, "malformed STAT reply (no +OK or -ERR): \"OK 2 20\"" },
 		{ stat_err, HM_FETCH_ERROR_SERVER, "STAT refused: busy" },
-		{ uidl_long, HM_FETCH_ERROR_PROTOCOL, "UIDL line 2: UID longer than 70 octets" },
-		{ uidl_dup, HM_FETCH_ERROR_PROTOCOL, "UIDL line 2: duplicate UID" },
 		{ uidl_zero, HM_FETCH_ERROR_PROTOCOL, "UIDL line 1: message number out of range" },
 		{ uidl_missing, HM_FETCH_ERROR_PROTOCOL, "UIDL listed 1 messages, STAT counted 2" },
 		{ list_negative, HM_FETCH_ERROR_PROTOCOL, "LIST line 2: size is not a decimal number" },
@@ -613,29 +736,26 @@ test_hostile(void)
 		{ retr_cut, HM_FETCH_ERROR_NETWORK,
 		  "connection lost while reading RETR 1 reply: connection closed" },
 	};
-	static const Hostile timeout = { stall, HM_FETCH_ERROR_NETWORK,
-	                                 "timed out waiting for STAT reply" };
+	static const Hostile timeouts[] = {
+		{ stall, HM_FETCH_ERROR_NETWORK, "timed out waiting for STAT reply" },
+		{ retr_dot_lf, HM_FETCH_ERROR_NETWORK, "timed out waiting for RETR 1 reply" },
+	};
 
 	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++)
 		run_hostile(&cases[i], 2000);
-	run_hostile(&timeout, 200);
+	for (gsize i = 0; i < G_N_ELEMENTS(timeouts); i++)
+		run_hostile(&timeouts[i], 200);
 }
 
-/* Reply lines: 512 octets with CRLF pass, 513 do not; message lines may
- * be long, up to HM_POP3_MAX_BODY_LINE. */
+/* Reply lines: 512 octets with CRLF pass, 513 do not. */
 static void
 test_line_limits(void)
 {
 	g_autofree char *fill510 = g_strnfill(510 - 5, 'x');
 	g_autofree char *ok_line = g_strdup_printf("1 10 %s\r\n", fill510);    /* 512 with CRLF */
 	g_autofree char *long_line = g_strdup_printf("1 10 %sy\r\n", fill510); /* 513 */
-	g_autofree char *body = g_strnfill(HM_POP3_MAX_BODY_LINE + 1, 'b');    /* 1 over with CRLF */
 	Step tail[] = { { HM_TEST_SEND, NULL, 0, NULL }, S("."), END };
 	Step listed[] = { LISTED(UIDS_OK, SUB(tail), END) };
-	Step retr[] = {
-		LISTED(UIDS_OK, S("1 10"), S("2 10"), S("."), C("RETR 1"), S("+OK"),
-		       { HM_TEST_SEND, NULL, 0, NULL }, S("."), END),
-	};
 	Hostile h = { listed, HM_FETCH_ERROR_PROTOCOL, "LIST listed 1 messages, STAT counted 2" };
 
 	g_assert_cmpuint(strlen(ok_line), ==, HM_POP3_MAX_REPLY_LINE);
@@ -647,15 +767,40 @@ test_line_limits(void)
 	tail[0].len = strlen(long_line);
 	h.message = "reply line too long (over 512 octets) in LIST reply";
 	run_hostile(&h, 2000);
+}
 
-	body[HM_POP3_MAX_BODY_LINE - 1] = '\r';
-	body[HM_POP3_MAX_BODY_LINE] = '\n';
-	g_assert_true(retr[14].op == HM_TEST_SEND && retr[14].data == NULL);
-	retr[14].data = body;
-	retr[14].len = HM_POP3_MAX_BODY_LINE + 1;
-	h.steps = retr;
-	h.message = "message line too long (over 1048576 octets) in RETR 1 reply";
-	run_hostile(&h, 2000);
+/* Message lines have no length limit of their own: a 2 MiB line arrives
+ * whole, and where a long line goes on after a segment, a "." there is
+ * content, neither a stuffed dot nor the end of the message. */
+static void
+test_long_message_lines(void)
+{
+	g_autofree char *seg = g_strnfill(HM_POP3_BODY_SEGMENT, 'b');
+	g_autofree char *big = g_strnfill(2 * 1024 * 1024, 'c');
+	g_autofree char *seg1 = g_strnfill(HM_POP3_BODY_SEGMENT - 1, 'd');
+	g_autofree char *wire = g_strdup_printf("+OK\r\n..%s\r\n%s.\r\n%s..x\r\n%s\r\nend\r\n.\r\n",
+	                                        big, seg, seg, seg1);
+	g_autofree char *want = g_strdup_printf(".%s\r\n%s.\r\n%s..x\r\n%s\r\nend\r\n", big, seg,
+	                                        seg, seg1);
+	Step script[] = {
+		SUB(login_user), C("STAT"), S("+OK 1 10"), C("UIDL"), S("+OK"), S("1 u"), S("."),
+		C("LIST"), S("+OK"), S("1 10"), S("."), C("RETR 1"), { HM_TEST_SEND, NULL, 0, NULL },
+		C("QUIT"), S("+OK"), END,
+	};
+	Run r;
+
+	g_assert_true(script[12].op == HM_TEST_SEND && script[12].data == NULL);
+	script[12].data = wire;
+	script[12].len = strlen(wire);
+	run_init(&r, script, HM_TLS_MODE_NONE, 1);
+	run_open(&r, TRUE);
+	g_assert_cmpint(retrieve(&r, 1), ==, 0);
+	g_assert_no_error(r.err);
+	assert_msg(&r, 0, want, strlen(want));
+	g_assert_cmpint(hm_fetch_pop3.close(r.s, &r.err), ==, 0);
+	peer_finish(r.peer, "CAPA", "USER u", "PASS p", "STAT", "UIDL", "LIST", "RETR 1", "QUIT",
+	            NULL);
+	run_clear(&r);
 }
 
 static void
@@ -683,11 +828,15 @@ main(int argc, char **argv)
 	g_test_add_func("/fetch-pop3/open-refused", test_open_refused);
 	g_test_add_func("/fetch-pop3/login", test_login);
 	g_test_add_func("/fetch-pop3/unstuff-split", test_unstuff_split);
+	g_test_add_func("/fetch-pop3/bare-lf-server", test_bare_lf_server);
+	g_test_add_func("/fetch-pop3/untracked", test_untracked);
+	g_test_add_func("/fetch-pop3/commit", test_commit);
 	g_test_add_func("/fetch-pop3/callback-failure-drains", test_callback_failure_drains);
 	g_test_add_func("/fetch-pop3/refusals", test_refusals);
 	g_test_add_func("/fetch-pop3/cut-after-dele", test_cut_after_dele);
 	g_test_add_func("/fetch-pop3/hostile", test_hostile);
 	g_test_add_func("/fetch-pop3/line-limits", test_line_limits);
+	g_test_add_func("/fetch-pop3/long-message-lines", test_long_message_lines);
 	rc = g_test_run();
 	SSL_CTX_free(server_ctx);
 	SSL_CTX_free(client_ctx);

@@ -323,12 +323,8 @@ test_listing_hostile(void)
 {
 	static const ListingCase cases[] = {
 		{ 2, { "1 a", "1 b" }, { NULL }, "UIDL line 2: duplicate message number" },
-		{ 2, { "1 a", "2 a" }, { NULL }, "UIDL line 2: duplicate UID" },
 		{ 2, { "1 a", "2 b", "3 c" }, { NULL }, "UIDL line 3: more messages than STAT counted" },
 		{ 2, { "1 a", "2 b", "2 c" }, { NULL }, "UIDL line 3: more messages than STAT counted" },
-		{ 3, { "1 a", "2 b", "3 01234567890123456789012345678901234567890123456789"
-		                      "012345678901234567890" }, { NULL },
-		  "UIDL line 3: UID longer than 70 octets" },
 		{ 2, { "1 a", "0 b" }, { NULL }, "UIDL line 2: message number out of range" },
 		{ 2, { "1 a", "4294967298 b" }, { NULL }, "UIDL line 2: message number out of range" },
 		{ 2, { "1 a", "2 b" }, { "1 10", "1 20" }, "LIST line 2: duplicate message number" },
@@ -362,6 +358,76 @@ test_listing_hostile(void)
 		g_assert_cmpstr(err->message, ==, c->message);
 		hm_pop3_listing_clear(&l);
 	}
+}
+
+/* A bad UID of a well-numbered message, or one UID given to several
+ * messages, makes those messages untracked (no UID), each problem said
+ * once; the others keep their UIDs. */
+static void
+test_listing_untracked(void)
+{
+	static const char *const uidl[] = {
+		"1 a", "2 0123456789012345678901234567890123456789012345678901234567890123456789x",
+		"3 b", "4 c", "5 b", "6", "7 \x01", "8 c", "9 b", NULL,
+	};
+	static const char *const want[] = {
+		"message 2 has a malformed UIDL line (UID longer than 70 octets)",
+		"message 6 has a malformed UIDL line (missing UID)",
+		"message 7 has a malformed UIDL line (UID has an octet outside 0x21-0x7E)",
+		"messages 3, 5, 9 share the UID \"b\" (a server bug), so none of them can be tracked",
+		"messages 4, 8 share the UID \"c\" (a server bug), so none of them can be tracked",
+	};
+	HmPop3Listing l;
+	g_autoptr(GError) err = NULL;
+	g_autoptr(GPtrArray) problems = NULL;
+	g_autofree char *u1 = NULL;
+
+	hm_pop3_listing_init(&l, 9);
+	for (guint i = 0; uidl[i] != NULL; i++) {
+		g_autofree char *scan = g_strdup_printf("%u 10", i + 1);
+
+		g_assert_cmpint(hm_pop3_listing_add_uidl(&l, uidl[i], &err), ==, 0);
+		g_assert_cmpint(hm_pop3_listing_add_scan(&l, scan, &err), ==, 0);
+	}
+	g_assert_cmpint(hm_pop3_listing_finish(&l, TRUE, &err), ==, 0);
+	g_assert_no_error(err);
+	g_assert_null(hm_pop3_listing_untracked(&l, 1));
+	g_assert_cmpstr(hm_pop3_listing_untracked(&l, 2), ==, "UID longer than 70 octets");
+	g_assert_cmpstr(hm_pop3_listing_untracked(&l, 3), ==, "UID shared with another message");
+	g_assert_cmpstr(hm_pop3_listing_untracked(&l, 9), ==, "UID shared with another message");
+	problems = hm_pop3_listing_problems(&l);
+	g_assert_cmpuint(problems->len, ==, G_N_ELEMENTS(want));
+	for (guint i = 0; i < problems->len; i++)
+		g_assert_cmpstr(problems->pdata[i], ==, want[i]);
+	u1 = hm_pop3_listing_steal_uid(&l, 1);
+	g_assert_cmpstr(u1, ==, "a");
+	for (guint32 num = 2; num <= 9; num++)
+		g_assert_null(hm_pop3_listing_steal_uid(&l, num));
+	hm_pop3_listing_clear(&l);
+}
+
+/* Messages sharing one UID are named up to ten in their log line. */
+static void
+test_listing_shared_many(void)
+{
+	HmPop3Listing l;
+	g_autoptr(GPtrArray) problems = NULL;
+	char line[32];
+
+	hm_pop3_listing_init(&l, 25);
+	for (guint32 num = 1; num <= 25; num++) {
+		g_snprintf(line, sizeof(line), "%u same", num);
+		g_assert_cmpint(hm_pop3_listing_add_uidl(&l, line, NULL), ==, 0);
+		g_snprintf(line, sizeof(line), "%u 1", num);
+		g_assert_cmpint(hm_pop3_listing_add_scan(&l, line, NULL), ==, 0);
+	}
+	g_assert_cmpint(hm_pop3_listing_finish(&l, TRUE, NULL), ==, 0);
+	problems = hm_pop3_listing_problems(&l);
+	g_assert_cmpuint(problems->len, ==, 1);
+	g_assert_cmpstr(problems->pdata[0], ==,
+	                "messages 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 15 more share the UID \"same\" "
+	                "(a server bug), so none of them can be tracked");
+	hm_pop3_listing_clear(&l);
 }
 
 /* The most messages we accept, listed in full. */
@@ -398,6 +464,8 @@ main(int argc, char **argv)
 	g_test_add_func("/pop3-reply/uidl", test_uidl);
 	g_test_add_func("/pop3-reply/listing-ok", test_listing_ok);
 	g_test_add_func("/pop3-reply/listing-hostile", test_listing_hostile);
+	g_test_add_func("/pop3-reply/listing-untracked", test_listing_untracked);
+	g_test_add_func("/pop3-reply/listing-shared-many", test_listing_shared_many);
 	g_test_add_func("/pop3-reply/listing-max", test_listing_max);
 	return g_test_run();
 }
