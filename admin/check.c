@@ -46,15 +46,16 @@ print_summary(const HmConfig *cfg)
 	for (gsize i = 0; i < cfg->relay.n_smarthosts; i++) {
 		const HmSmarthostConf *h = &cfg->relay.smarthosts[i];
 
-		printf("smart host %s: %s port %u %s%s%s\n", h->name, h->host, h->port,
-		       tls_name(h->tls), h->has_pin ? " pinned" : "", secret_state(&h->password));
+		printf("smart host %s: %s port %u %s%s%s\n", h->name, h->ep.host, h->ep.port,
+		       tls_name(h->ep.tls), h->ep.has_pin ? " pinned" : "", secret_state(&h->ep.password));
 	}
 	for (gsize i = 0; i < cfg->fetcher.n_accounts; i++) {
 		const HmAccountConf *a = &cfg->fetcher.accounts[i];
 
 		printf("fetch account %s: %s %s port %u %s%s -> %s%s\n", a->name,
-		       a->protocol == HM_PROTO_IMAP ? "imap" : "pop3", a->host, a->port,
-		       tls_name(a->tls), a->has_pin ? " pinned" : "", a->to, secret_state(&a->password));
+		       a->protocol == HM_PROTO_IMAP ? "imap" : "pop3", a->ep.host, a->ep.port,
+		       tls_name(a->ep.tls), a->ep.has_pin ? " pinned" : "", a->to,
+		       secret_state(&a->ep.password));
 	}
 	if (cfg->fetcher.n_accounts == 0)
 		printf("fetch accounts: none\n");

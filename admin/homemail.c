@@ -1,6 +1,5 @@
 /* `homemail`: the admin command. Global options, then a subcommand looked
  * up in one table. */
-/* <config.h>, not "config.h": the quoted form would find conf/config.h. */
 #include <config.h>
 
 #include <stdio.h>

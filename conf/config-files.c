@@ -5,7 +5,6 @@
  * open is opened first without blocking and refused unless it is a regular
  * file. The texts serve the integer-wrap scan, the modes the warnings about
  * secrets written inline. */
-/* <config.h>, not "config.h": the quoted form would find conf/config.h. */
 #include <config.h>
 
 #include <string.h>

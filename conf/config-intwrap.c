@@ -1,5 +1,4 @@
 /* libconfig 1.5 integer wrap-around detection (see hm_cfg_scan_wrapped). */
-/* <config.h>, not "config.h": the quoted form would find conf/config.h. */
 #include <config.h>
 
 #include <string.h>

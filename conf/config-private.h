@@ -123,9 +123,6 @@ void hm_cfg_file_free(gpointer f);
  * (config-intwrap.c). */
 const char *hm_cfg_skip_comment_or_string(const char *p, const char *end, guint *line);
 
-/* Wipes and frees a secret (config-secret.c). */
-void hm_cfg_secret_clear(HmSecret *s);
-
 /* Key under which hm_cfg_scan_wrapped() records a wrapped literal. */
 char *hm_cfg_wrapped_key(const char *file, guint line, const char *name);
 

@@ -274,21 +274,16 @@ read_aliases(HmCfgCtx *ctx, const config_setting_t *root, HmConfig *cfg, GError 
 
 /* --- connections to servers (smart hosts, fetch accounts) ---------------- */
 
-/* The fields a smart host and a fetch account share. */
+/* The defaults of an endpoint that depend on what it is: its ports by TLS
+ * mode, and the mode when neither port nor tls is given. */
 typedef struct {
-	char **host;
-	guint16 *port;
-	HmTlsMode *tls;
-	gboolean *allow_plaintext;
-	char **ca_file;
-	gboolean *has_pin;
-	guint8 *pin;
-	guint16 tls_port, plain_port;  /* defaults by TLS mode */
-	HmTlsMode default_tls;         /* when neither port nor tls is given */
-} HmEndpoint;
+	guint16 tls_port, plain_port;
+	HmTlsMode default_tls;
+} EndpointDefaults;
 
 static int
-endpoint_tls(HmCfgCtx *ctx, const config_setting_t *g, const HmEndpoint *ep, GError **err)
+endpoint_tls(HmCfgCtx *ctx, const config_setting_t *g, const EndpointDefaults *def,
+             HmEndpoint *ep, GError **err)
 {
 	static const char *const modes[] = { "tls", "starttls", "none", NULL };
 	const config_setting_t *ts = config_setting_get_member(g, "tls");
@@ -302,44 +297,44 @@ endpoint_tls(HmCfgCtx *ctx, const config_setting_t *g, const HmEndpoint *ep, GEr
 	    hm_cfg_uint(ctx, g, "port", 1, 65535, &port, err) < 0)
 		return -1;
 	if (mode < 0 && port == 0)
-		mode = (int)ep->default_tls;
+		mode = (int)def->default_tls;
 	else if (mode < 0)
 		mode = (port == 993 || port == 995 || port == 465) ? HM_TLS_MODE_TLS : HM_TLS_MODE_STARTTLS;
 	if (port == 0)
-		port = mode == HM_TLS_MODE_TLS ? ep->tls_port : ep->plain_port;
-	*ep->tls = (HmTlsMode)mode;
-	*ep->port = (guint16)port;
-	if (hm_cfg_bool(ctx, g, "allow_plaintext", ep->allow_plaintext, err) < 0 ||
-	    hm_cfg_path(ctx, g, "ca_file", ep->ca_file, err) < 0 ||
+		port = mode == HM_TLS_MODE_TLS ? def->tls_port : def->plain_port;
+	ep->tls = (HmTlsMode)mode;
+	ep->port = (guint16)port;
+	if (hm_cfg_bool(ctx, g, "allow_plaintext", &ep->allow_plaintext, err) < 0 ||
+	    hm_cfg_path(ctx, g, "ca_file", &ep->ca_file, err) < 0 ||
 	    hm_cfg_string(ctx, g, "fingerprint", &fp, err) < 0)
 		return -1;
-	if (mode == HM_TLS_MODE_NONE && !*ep->allow_plaintext && !hm_host_is_loopback(*ep->host))
+	if (mode == HM_TLS_MODE_NONE && !ep->allow_plaintext && !hm_host_is_loopback(ep->host))
 		return hm_cfg_fail(ctx, ts, err, "\"none\" would send the password in clear to %s; "
 		                   "use \"tls\" or \"starttls\", or set allow_plaintext = true",
-		                   *ep->host);
+		                   ep->host);
 	if (fp == NULL || *fp == '\0')
 		return 0;
 	if (hm_tls_fingerprint_parse(fp, ep->pin, &ferr) < 0)
 		return hm_cfg_fail(ctx, fs, err, "%s", ferr->message);
 	if (mode == HM_TLS_MODE_NONE)
 		return hm_cfg_fail(ctx, fs, err, "needs tls = \"tls\" or \"starttls\"");
-	*ep->has_pin = TRUE;
+	ep->has_pin = TRUE;
 	return 0;
 }
 
 /* name defaults to host; user and secret are read by the caller. */
 static int
-endpoint_read(HmCfgCtx *ctx, const config_setting_t *g, char **name, const HmEndpoint *ep,
-              GError **err)
+endpoint_read(HmCfgCtx *ctx, const config_setting_t *g, char **name,
+              const EndpointDefaults *def, HmEndpoint *ep, GError **err)
 {
-	if (hm_cfg_host_member(ctx, g, "host", ep->host, err) < 0 ||
+	if (hm_cfg_host_member(ctx, g, "host", &ep->host, err) < 0 ||
 	    hm_cfg_string(ctx, g, "name", name, err) < 0)
 		return -1;
 	if (*name == NULL)
-		*name = g_strdup(*ep->host);
+		*name = g_strdup(ep->host);
 	else if (**name == '\0')
 		return hm_cfg_fail(ctx, config_setting_get_member(g, "name"), err, "must not be empty");
-	return endpoint_tls(ctx, g, ep, err);
+	return endpoint_tls(ctx, g, def, ep, err);
 }
 
 static int
@@ -366,16 +361,13 @@ read_smarthost(HmCfgCtx *ctx, const config_setting_t *g, HmSmarthostConf *h, GEr
 		"name", "host", "port", "tls", "allow_plaintext", "user", "password",
 		"password_file", "ca_file", "fingerprint", "senders", NULL,
 	};
-	HmEndpoint ep = {
-		&h->host, &h->port, &h->tls, &h->allow_plaintext, &h->ca_file, &h->has_pin, h->pin,
-		465, 587, HM_TLS_MODE_STARTTLS,
-	};
+	const EndpointDefaults def = { 465, 587, HM_TLS_MODE_STARTTLS };
 	const config_setting_t *list;
 
 	hm_cfg_check_keys(ctx, g, keys);
 	h->line = (int)config_setting_source_line(g);
-	if (endpoint_read(ctx, g, &h->name, &ep, err) < 0 ||
-	    user_and_secret(ctx, g, FALSE, &h->user, &h->password, err) < 0 ||
+	if (endpoint_read(ctx, g, &h->name, &def, &h->ep, err) < 0 ||
+	    user_and_secret(ctx, g, FALSE, &h->ep.user, &h->ep.password, err) < 0 ||
 	    hm_cfg_strv(ctx, g, "senders", &h->senders, err) < 0 ||
 	    hm_cfg_list(ctx, g, "senders", &list, err) < 0)
 		return -1;
@@ -528,10 +520,7 @@ read_account(HmCfgCtx *ctx, const config_setting_t *g, const HmConfig *cfg, HmAc
 		"max_size", "to", NULL,
 	};
 	static const char *const protos[] = { "pop3", "imap", NULL };
-	HmEndpoint ep = {
-		&a->host, &a->port, &a->tls, &a->allow_plaintext, &a->ca_file, &a->has_pin, a->pin,
-		993, 143, HM_TLS_MODE_TLS,
-	};
+	EndpointDefaults def = { 993, 143, HM_TLS_MODE_TLS };
 	int proto = -1;
 	guint64 max = 0;
 
@@ -543,11 +532,11 @@ read_account(HmCfgCtx *ctx, const config_setting_t *g, const HmConfig *cfg, HmAc
 		return hm_cfg_fail_at(ctx, g, "protocol", err, "required (\"pop3\" or \"imap\")");
 	a->protocol = (HmFetchProto)proto;
 	if (a->protocol == HM_PROTO_POP3) {
-		ep.tls_port = 995;
-		ep.plain_port = 110;
+		def.tls_port = 995;
+		def.plain_port = 110;
 	}
-	if (endpoint_read(ctx, g, &a->name, &ep, err) < 0 ||
-	    user_and_secret(ctx, g, TRUE, &a->user, &a->password, err) < 0 ||
+	if (endpoint_read(ctx, g, &a->name, &def, &a->ep, err) < 0 ||
+	    user_and_secret(ctx, g, TRUE, &a->ep.user, &a->ep.password, err) < 0 ||
 	    hm_cfg_strv(ctx, g, "folders", &a->folders, err) < 0 ||
 	    hm_cfg_bool(ctx, g, "keep", &a->keep, err) < 0 ||
 	    hm_cfg_bool(ctx, g, "idle", &a->idle, err) < 0 ||

@@ -1,7 +1,6 @@
 /* Secrets: password_file / tsig_secret_file reading, warnings about files
  * holding secrets that more than the daemons can read, and wiping on free.
  * Secret values never enter a message. */
-/* <config.h>, not "config.h": the quoted form would find conf/config.h. */
 #include <config.h>
 
 #include <errno.h>
@@ -14,17 +13,6 @@
 #include "lib/atomic.h"
 #include "lib/error.h"
 #include "conf/config-private.h"
-
-void
-hm_cfg_secret_clear(HmSecret *s)
-{
-	if (s->value != NULL) {
-		explicit_bzero(s->value, strlen(s->value));
-		g_free(s->value);
-	}
-	g_free(s->file);
-	s->value = s->file = NULL;
-}
 
 /* --- who may read a file holding a secret ----------------------------- */
 

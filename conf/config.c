@@ -1,6 +1,5 @@
 /* The loader: reading the file with libconfig, messages with file:line and
  * key path, the typed getters the schema uses, and freeing. */
-/* <config.h>, not "config.h": the quoted form would find conf/config.h. */
 #include <config.h>
 
 #include <arpa/inet.h>
@@ -383,10 +382,7 @@ relay_clear(HmRelayConf *r)
 		HmSmarthostConf *h = &r->smarthosts[i];
 
 		g_free(h->name);
-		g_free(h->host);
-		g_free(h->user);
-		hm_cfg_secret_clear(&h->password);
-		g_free(h->ca_file);
+		hm_endpoint_clear(&h->ep);
 		g_strfreev(h->senders);
 	}
 	g_free(r->smarthosts);
@@ -401,10 +397,7 @@ fetcher_clear(HmFetcherConf *f)
 		HmAccountConf *a = &f->accounts[i];
 
 		g_free(a->name);
-		g_free(a->host);
-		g_free(a->ca_file);
-		g_free(a->user);
-		hm_cfg_secret_clear(&a->password);
+		hm_endpoint_clear(&a->ep);
 		g_strfreev(a->folders);
 		g_free(a->to);
 	}
@@ -425,10 +418,10 @@ dyndns_clear(HmDyndnsConf *d)
 		g_free(r->zone);
 		g_free(r->hostname);
 		g_free(r->user);
-		hm_cfg_secret_clear(&r->password);
+		hm_secret_clear(&r->password);
 		g_free(r->tsig_name);
 		g_free(r->tsig_algorithm);
-		hm_cfg_secret_clear(&r->tsig_secret);
+		hm_secret_clear(&r->tsig_secret);
 		g_free(r->ca_file);
 	}
 	g_free(d->records);

@@ -8,14 +8,9 @@
 #include <glib.h>
 
 #include "lib/cidr.h"
+#include "lib/endpoint.h"
 #include "lib/net.h"
 #include "lib/tls.h"
-
-typedef enum {
-	HM_TLS_MODE_TLS,       /* implicit TLS */
-	HM_TLS_MODE_STARTTLS,  /* upgrade in the protocol; never falls back */
-	HM_TLS_MODE_NONE,      /* plain text: loopback, or allow_plaintext */
-} HmTlsMode;
 
 typedef enum { HM_PROTO_POP3, HM_PROTO_IMAP } HmFetchProto;
 
@@ -26,13 +21,6 @@ typedef enum {
 } HmDeliverKind;
 
 typedef enum { HM_MAIL_FORMAT_MAILDIR, HM_MAIL_FORMAT_MBOX } HmMailFormat;
-
-/* A secret read from password_file (or given inline as password). Never
- * logged; the buffer is wiped when the config is freed. */
-typedef struct {
-	char *value;   /* NULL when none was configured */
-	char *file;    /* the file it came from, NULL when inline */
-} HmSecret;
 
 typedef struct {
 	char *name;
@@ -53,15 +41,7 @@ typedef struct {
 
 typedef struct {
 	char *name;
-	char *host;
-	guint16 port;
-	HmTlsMode tls;
-	gboolean allow_plaintext;
-	char *user;
-	HmSecret password;
-	char *ca_file;           /* NULL: system CAs */
-	gboolean has_pin;
-	guint8 pin[HM_SHA256_LEN];
+	HmEndpoint ep;           /* host, port, TLS, user and password */
 	char **senders;          /* NULL-terminated glob patterns ("*@isp.example") */
 	int line;
 } HmSmarthostConf;
@@ -87,15 +67,7 @@ typedef struct {
 typedef struct {
 	char *name;
 	HmFetchProto protocol;
-	char *host;
-	guint16 port;
-	HmTlsMode tls;
-	gboolean allow_plaintext;
-	char *ca_file;
-	gboolean has_pin;
-	guint8 pin[HM_SHA256_LEN];
-	char *user;
-	HmSecret password;
+	HmEndpoint ep;           /* host, port, TLS, user and password */
 	char **folders;          /* NULL-terminated; default { "INBOX" } */
 	gboolean keep;
 	gboolean idle;

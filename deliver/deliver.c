@@ -1,6 +1,5 @@
 /* Local delivery: checks and normalises one message, adds the trace
  * headers, and hands it to the user's Maildir (or mbox). */
-/* <config.h>, not "config.h": the quoted form would find conf/config.h. */
 #include <config.h>
 
 #include <string.h>

@@ -1,7 +1,6 @@
 /* homemail-deliver: the MDA. Reads one message on stdin and delivers it to
  * local users; exit codes per sysexits(3) so that any MTA (Postfix
  * mailbox_command, fetchmail mda, Exim pipe) knows whether to retry. */
-/* <config.h>, not "config.h": the quoted form would find conf/config.h. */
 #include <config.h>
 
 #include <errno.h>

@@ -1,5 +1,4 @@
 /* Recipient resolution: which local user receives mail for an address. */
-/* <config.h>, not "config.h": the quoted form would find conf/config.h. */
 #include <config.h>
 
 #include <string.h>

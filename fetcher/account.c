@@ -38,19 +38,15 @@ hm_account_init(HmAccount *a, const HmConfig *cfg, const HmAccountConf *acct, GE
 	a->params.window = HM_FETCH_WINDOW;
 	a->rcpt = strchr(acct->to, '@') != NULL ? g_strdup(acct->to)
 	                                        : g_strdup_printf("%s@%s", acct->to, cfg->hostname);
-	if (acct->password.value == NULL) {
+	if (acct->ep.password.value == NULL) {
 		g_set_error(err, HM_FETCH_ERROR, HM_FETCH_ERROR_AUTH,
-		            acct->password.file != NULL ? "cannot read password_file %s"
+		            acct->ep.password.file != NULL ? "cannot read password_file %s"
 		                                        : "no password configured%s",
-		            acct->password.file != NULL ? acct->password.file : "");
+		            acct->ep.password.file != NULL ? acct->ep.password.file : "");
 		return -1;
 	}
-	/* Loading the system CA store costs milliseconds and megabytes: only
-	 * for accounts that use TLS. */
-	if (acct->tls == HM_TLS_MODE_NONE)
-		return 0;
-	a->params.tls_ctx = hm_tls_client_ctx(acct->ca_file, err);
-	return a->params.tls_ctx != NULL ? 0 : -1;
+	a->params.tls_ctx = hm_endpoint_tls_ctx(&acct->ep, err);
+	return a->params.tls_ctx != NULL || acct->ep.tls == HM_TLS_MODE_NONE ? 0 : -1;
 }
 
 void
@@ -93,9 +89,9 @@ envelope_sender(const HmAccountConf *acct, const char *msg, gsize len, char **me
 	}
 	if (sender != NULL)
 		return sender;
-	if (strchr(acct->user, '@') != NULL)
-		return g_strdup(acct->user);
-	return g_strdup_printf("%s@%s", acct->user, acct->host);
+	if (strchr(acct->ep.user, '@') != NULL)
+		return g_strdup(acct->ep.user);
+	return g_strdup_printf("%s@%s", acct->ep.user, acct->ep.host);
 }
 
 static void
@@ -106,7 +102,7 @@ append_received(GString *out, const FolderRun *r, const char *rcpt)
 	const char *with = a->acct->protocol == HM_PROTO_IMAP ? (r->tls ? "IMAPS" : "IMAP")
 	                                                      : (r->tls ? "POP3S" : "POP3");
 	HmReceived rcv = {
-		.from = a->acct->host, .by = a->cfg->hostname, .comment = comment, .with = with,
+		.from = a->acct->ep.host, .by = a->cfg->hostname, .comment = comment, .with = with,
 		.for_addr = rcpt,
 	};
 
@@ -440,7 +436,7 @@ hm_account_fetch_folder(HmAccount *a, HmFetchSession *s, const char *folder,
 	r.st = hm_fetch_state_open(a->cfg->state_dir, a->acct->name, folder, err);
 	if (r.st == NULL)
 		return -1;
-	r.tls = a->acct->tls != HM_TLS_MODE_NONE;
+	r.tls = a->acct->ep.tls != HM_TLS_MODE_NONE;
 	r.to_remove = g_ptr_array_new();
 	r.committed = g_ptr_array_new();
 	if (hm_fetch_batch_recover(r.st, err) == 0 && list_folder(&r, s, &items, err) == 0) {

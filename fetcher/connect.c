@@ -5,57 +5,41 @@
 #include "fetcher/connect.h"
 #include "lib/error.h"
 #include "lib/log.h"
-#include "lib/net.h"
+#include "lib/endpoint.h"
 
-static int
-handshake(const HmFetchParams *p, HmConn *conn, GError **err)
+/* lib/endpoint's errors in the fetcher's domain: a TLS failure, or the
+ * network. */
+static void
+recode(GError **err)
 {
-	const HmAccountConf *a = p->acct;
+	gboolean tls = err != NULL && g_error_matches(*err, HM_ERROR, HM_ERROR_TLS);
 
-	if (hm_conn_start_tls_client(conn, p->tls_ctx, a->host, a->has_pin ? a->pin : NULL,
-	                             err) == 0) {
-		hm_debug("%s: TLS %s %s", a->name, SSL_get_version(hm_conn_ssl(conn)),
-		         SSL_get_cipher_name(hm_conn_ssl(conn)));
-		return 0;
-	}
-	/* lib/ says "TLS: ..." for verification and handshake failures; the
-	 * clear-text-injection refusal and timeouts need the prefix added. */
-	if (err != NULL && *err != NULL && !g_str_has_prefix((*err)->message, "TLS"))
-		g_prefix_error(err, "TLS: ");
-	hm_fetch_error_recode(err, HM_FETCH_ERROR_TLS);
-	return -1;
+	hm_fetch_error_recode(err, tls ? HM_FETCH_ERROR_TLS : HM_FETCH_ERROR_NETWORK);
 }
 
 HmConn *
 hm_fetch_connect(const HmFetchParams *p, GError **err)
 {
-	const HmAccountConf *a = p->acct;
-	HmConn *conn;
-	int fd = hm_connect_tcp(a->host, a->port, NULL, p->timeout_ms, err);
+	HmConn *conn = hm_endpoint_connect(&p->acct->ep, p->tls_ctx, p->timeout_ms, err);
 
-	if (fd < 0) {
-		hm_fetch_error_recode(err, HM_FETCH_ERROR_NETWORK);
-		return NULL;
-	}
-	conn = hm_conn_new(fd, p->timeout_ms);
-	if (a->tls == HM_TLS_MODE_TLS && handshake(p, conn, err) < 0) {
-		hm_conn_free(conn);
-		return NULL;
-	}
+	if (conn == NULL)
+		recode(err);
 	return conn;
 }
 
 int
 hm_fetch_starttls(const HmFetchParams *p, HmConn *conn, GError **err)
 {
-	return handshake(p, conn, err);
+	if (hm_endpoint_start_tls(&p->acct->ep, p->tls_ctx, conn, err) == 0)
+		return 0;
+	recode(err);
+	return -1;
 }
 
 gboolean
 hm_fetch_may_send_password(const HmFetchParams *p, HmConn *conn)
 {
-	return hm_conn_is_tls(conn) || hm_host_is_loopback(p->acct->host) ||
-	       p->acct->allow_plaintext;
+	return hm_endpoint_may_send_password(&p->acct->ep, conn);
 }
 
 void

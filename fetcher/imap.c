@@ -183,7 +183,7 @@ greeting(HmFetchSession *s, gboolean *preauth, GError **err)
 	if (r->status == HM_IMAP_BYE)
 		return hm_imap_fail(err, HM_FETCH_ERROR_SERVER, "server said BYE: %s", text);
 	*preauth = r->status == HM_IMAP_PREAUTH;
-	if (*preauth && s->p.acct->tls == HM_TLS_MODE_STARTTLS)
+	if (*preauth && s->p.acct->ep.tls == HM_TLS_MODE_STARTTLS)
 		return hm_imap_fail(err, HM_FETCH_ERROR_TLS, "TLS: server sent PREAUTH, so "
 		                    "STARTTLS is impossible; refusing to continue in clear");
 	if (r->code != NULL && strcmp(r->code, "CAPABILITY") == 0)
@@ -207,7 +207,7 @@ capability(HmFetchSession *s, GError **err)
 static int
 starttls(HmFetchSession *s, GError **err)
 {
-	if (s->p.acct->tls != HM_TLS_MODE_STARTTLS)
+	if (s->p.acct->ep.tls != HM_TLS_MODE_STARTTLS)
 		return 0;
 	if (!has_cap(s, "STARTTLS"))
 		return hm_imap_fail(err, HM_FETCH_ERROR_TLS, "TLS: server does not offer STARTTLS");
@@ -271,7 +271,7 @@ fail:
 static int
 auth_plain(HmFetchSession *s, const char *pw, HmImapResponse **tagged, GError **err)
 {
-	char *b64 = hm_sasl_plain_encode(s->p.acct->user, pw);
+	char *b64 = hm_sasl_plain_encode(s->p.acct->ep.user, pw);
 	g_autofree char *cmd = NULL;
 	guint tag;
 	int rc = -1;
@@ -304,18 +304,18 @@ login(HmFetchSession *s, GError **err)
 	guint gen = s->caps_gen;
 	int rc;
 
-	if (a->password.value == NULL)
+	if (a->ep.password.value == NULL)
 		return hm_imap_fail(err, HM_FETCH_ERROR_AUTH, "no password configured");
 	if (!hm_fetch_may_send_password(&s->p, s->conn))
 		return hm_imap_fail(err, HM_FETCH_ERROR_TLS, "refusing to send the password in "
-		                    "clear to %s (use tls, or allow_plaintext = true)", a->host);
+		                    "clear to %s (use tls, or allow_plaintext = true)", a->ep.host);
 	if (has_cap(s, "AUTH=PLAIN")) {
-		rc = auth_plain(s, a->password.value, &t, err);
+		rc = auth_plain(s, a->ep.password.value, &t, err);
 	} else if (has_cap(s, "LOGINDISABLED")) {
 		return hm_imap_fail(err, HM_FETCH_ERROR_AUTH, "login refused: the server has "
 		                    "LOGINDISABLED and does not offer AUTH=PLAIN");
 	} else {
-		const char *args[] = { a->user, a->password.value };
+		const char *args[] = { a->ep.user, a->ep.password.value };
 
 		rc = send_args(s, "LOGIN", args, 2, FALSE, TRUE, &t, err);
 	}

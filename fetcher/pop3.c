@@ -264,13 +264,13 @@ static int
 user_pass(HmFetchSession *s, GError **err)
 {
 	const HmAccountConf *a = s->p.acct;
-	g_autofree char *user = g_strdup_printf("USER %s", a->user);
+	g_autofree char *user = g_strdup_printf("USER %s", a->ep.user);
 	char *pass;
 	int rc;
 
 	if (send_flush(s, user, err) < 0 || login_reply(s, "USER reply", err) < 0)
 		return -1;
-	pass = g_strdup_printf("PASS %s", a->password.value);
+	pass = g_strdup_printf("PASS %s", a->ep.password.value);
 	rc = send_flush(s, pass, err);
 	hm_sasl_free_secret(pass);
 	return rc < 0 ? -1 : login_reply(s, "PASS reply", err);
@@ -310,7 +310,7 @@ static int
 auth_plain(HmFetchSession *s, GError **err)
 {
 	const HmAccountConf *a = s->p.acct;
-	char *b64 = hm_sasl_plain_encode(a->user, a->password.value);
+	char *b64 = hm_sasl_plain_encode(a->ep.user, a->ep.password.value);
 	int rc;
 
 	if (strlen("AUTH PLAIN ") + strlen(b64) + 2 <= AUTH_LINE_MAX) {
@@ -333,7 +333,7 @@ login(HmFetchSession *s, GError **err)
 	if (!hm_fetch_may_send_password(&s->p, s->conn))
 		return fail(err, HM_FETCH_ERROR_TLS,
 		            "refusing to send the password in clear to %s (use tls, or "
-		            "allow_plaintext = true)", a->host);
+		            "allow_plaintext = true)", a->ep.host);
 	return s->capa.sasl_plain ? auth_plain(s, err) : user_pass(s, err);
 }
 
@@ -345,13 +345,13 @@ pop3_open(const HmFetchParams *p, GError **err)
 	const HmAccountConf *a = p->acct;
 	HmFetchSession *s;
 
-	if (a->password.value == NULL || a->user == NULL) {
-		fail(err, HM_FETCH_ERROR_AUTH, a->user == NULL ? "no user configured"
+	if (a->ep.password.value == NULL || a->ep.user == NULL) {
+		fail(err, HM_FETCH_ERROR_AUTH, a->ep.user == NULL ? "no user configured"
 		                                               : "no password configured");
 		return NULL;
 	}
 	/* A line break would end the command early and smuggle in another. */
-	if (strpbrk(a->user, "\r\n") != NULL || strpbrk(a->password.value, "\r\n") != NULL) {
+	if (strpbrk(a->ep.user, "\r\n") != NULL || strpbrk(a->ep.password.value, "\r\n") != NULL) {
 		fail(err, HM_FETCH_ERROR_AUTH, "user name or password contains a line break");
 		return NULL;
 	}
@@ -363,7 +363,7 @@ pop3_open(const HmFetchParams *p, GError **err)
 		return NULL;
 	}
 	if (greeting(s, err) < 0 || capa(s, err) < 0 ||
-	    (a->tls == HM_TLS_MODE_STARTTLS && stls(s, err) < 0) || login(s, err) < 0) {
+	    (a->ep.tls == HM_TLS_MODE_STARTTLS && stls(s, err) < 0) || login(s, err) < 0) {
 		pop3_abort(s);
 		return NULL;
 	}

@@ -256,10 +256,10 @@ test_tls_none(Fixture *f, gconstpointer data)
 	                "allow_plaintext = true; user = \"u\"; password = \"p\"; to = \"u@x.example\"; }\n"
 	                "); };\n", 0, &err);
 	g_assert_no_error(err);
-	g_assert_cmpint(cfg->fetcher.accounts[0].tls, ==, HM_TLS_MODE_NONE);
-	g_assert_cmpuint(cfg->fetcher.accounts[0].port, ==, 110);
-	g_assert_cmpuint(cfg->fetcher.accounts[1].port, ==, 143);
-	g_assert_true(cfg->fetcher.accounts[1].allow_plaintext);
+	g_assert_cmpint(cfg->fetcher.accounts[0].ep.tls, ==, HM_TLS_MODE_NONE);
+	g_assert_cmpuint(cfg->fetcher.accounts[0].ep.port, ==, 110);
+	g_assert_cmpuint(cfg->fetcher.accounts[1].ep.port, ==, 143);
+	g_assert_true(cfg->fetcher.accounts[1].ep.allow_plaintext);
 }
 
 static void
@@ -502,18 +502,18 @@ check_full_relay(Fixture *f, const HmConfig *cfg, const char *secret)
 	g_assert_false(r->rewrite_header_from);
 	g_assert_cmpuint(r->n_smarthosts, ==, 2);
 	g_assert_cmpstr(h->name, ==, "isp");
-	g_assert_cmpuint(h->port, ==, 465);
-	g_assert_cmpint(h->tls, ==, HM_TLS_MODE_TLS);
-	g_assert_cmpstr(h->password.value, ==, secret);
-	g_assert_cmpstr(h->password.file, ==, sfile);
-	g_assert_cmpstr(h->ca_file, ==, ca);
-	g_assert_true(h->has_pin);
+	g_assert_cmpuint(h->ep.port, ==, 465);
+	g_assert_cmpint(h->ep.tls, ==, HM_TLS_MODE_TLS);
+	g_assert_cmpstr(h->ep.password.value, ==, secret);
+	g_assert_cmpstr(h->ep.password.file, ==, sfile);
+	g_assert_cmpstr(h->ep.ca_file, ==, ca);
+	g_assert_true(h->ep.has_pin);
 	for (guint i = 0; i < HM_SHA256_LEN; i++)
-		g_assert_cmpuint(h->pin[i], ==, i);
+		g_assert_cmpuint(h->ep.pin[i], ==, i);
 	g_assert_cmpstr(h->senders[0], ==, "*@isp.example");
 	g_assert_cmpstr(r->smarthosts[1].name, ==, "127.0.0.1");
-	g_assert_cmpint(r->smarthosts[1].tls, ==, HM_TLS_MODE_NONE);
-	g_assert_null(r->smarthosts[1].user);
+	g_assert_cmpint(r->smarthosts[1].ep.tls, ==, HM_TLS_MODE_NONE);
+	g_assert_null(r->smarthosts[1].ep.user);
 	g_assert_null(r->smarthosts[1].senders[0]);
 	g_assert_cmpuint(r->retry.first, ==, 60);
 	g_assert_cmpuint(r->retry.give_up_after, ==, 7200);
@@ -529,17 +529,17 @@ check_full_rest(Fixture *f, const HmConfig *cfg, const char *secret)
 	g_assert_cmpint(cfg->fetcher.deliver_kind, ==, HM_DELIVER_LMTP);
 	g_assert_cmpuint(cfg->fetcher.deliver_port, ==, 24);
 	g_assert_cmpint(a->protocol, ==, HM_PROTO_IMAP);
-	g_assert_cmpint(a->tls, ==, HM_TLS_MODE_STARTTLS);
-	g_assert_cmpstr(a->password.value, ==, secret);
+	g_assert_cmpint(a->ep.tls, ==, HM_TLS_MODE_STARTTLS);
+	g_assert_cmpstr(a->ep.password.value, ==, secret);
 	g_assert_cmpstr(a->folders[1], ==, "Spam");
 	g_assert_true(a->keep && a->idle);
 	g_assert_cmpuint(a->max_size, ==, 1000);
 	g_assert_cmpstr(a->to, ==, "alice");
 	g_assert_cmpint(p->protocol, ==, HM_PROTO_POP3);
-	g_assert_cmpuint(p->port, ==, 995);
-	g_assert_cmpint(p->tls, ==, HM_TLS_MODE_TLS);
-	g_assert_cmpstr(p->password.value, ==, "inline-pop");
-	g_assert_null(p->password.file);
+	g_assert_cmpuint(p->ep.port, ==, 995);
+	g_assert_cmpint(p->ep.tls, ==, HM_TLS_MODE_TLS);
+	g_assert_cmpstr(p->ep.password.value, ==, "inline-pop");
+	g_assert_null(p->ep.password.file);
 	g_assert_cmpstr(p->folders[0], ==, "INBOX");
 	g_assert_false(p->keep || p->idle);
 	g_assert_cmpuint(cfg->popd.n_listen, ==, 1);
@@ -642,8 +642,8 @@ test_missing_secret(Fixture *f, gconstpointer data)
 	cfg = load_text(f, text, HM_CONFIG_SECRETS_OPTIONAL, &err);
 	g_assert_no_error(err);
 	expect_warning(f, wwant);
-	g_assert_null(cfg->relay.smarthosts[0].password.value);
-	g_assert_cmpstr(cfg->relay.smarthosts[0].password.file, ==, nope);
+	g_assert_null(cfg->relay.smarthosts[0].ep.password.value);
+	g_assert_cmpstr(cfg->relay.smarthosts[0].ep.password.file, ==, nope);
 }
 
 static void

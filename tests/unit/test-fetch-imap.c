@@ -61,11 +61,11 @@ fixture_init(Fixture *f, const char *const *script, HmTlsMode tls, gboolean keep
 	memset(f, 0, sizeof(*f));
 	f->sv = server_start(script);
 	f->acct.name = (char *)"t";
-	f->acct.host = (char *)"127.0.0.1";
-	f->acct.port = f->sv->port;
-	f->acct.tls = tls;
-	f->acct.user = (char *)"u";
-	f->acct.password.value = (char *)"p";
+	f->acct.ep.host = (char *)"127.0.0.1";
+	f->acct.ep.port = f->sv->port;
+	f->acct.ep.tls = tls;
+	f->acct.ep.user = (char *)"u";
+	f->acct.ep.password.value = (char *)"p";
 	f->acct.keep = keep;
 	f->p.acct = &f->acct;
 	f->p.tls_ctx = hm_tls_client_ctx(cert_pem, NULL);
@@ -413,13 +413,13 @@ test_login_errors(void)
 	fixture_finish(&f, none);
 
 	fixture_init(&f, disabled, HM_TLS_MODE_NONE, FALSE);
-	f.acct.password.value = NULL;
+	f.acct.ep.password.value = NULL;
 	open_fails(&f, HM_FETCH_ERROR_AUTH, "no password configured");
 	fixture_finish(&f, none);
 
 	/* An IPv4-mapped address is not "loopback" to the password rule. */
 	fixture_init(&f, (const char *const []) { GREETING, "EOF", NULL }, HM_TLS_MODE_NONE, FALSE);
-	f.acct.host = (char *)"::ffff:127.0.0.1";
+	f.acct.ep.host = (char *)"::ffff:127.0.0.1";
 	open_fails(&f, HM_FETCH_ERROR_TLS, "refusing to send the password in clear to "
 	           "::ffff:127.0.0.1 (use tls, or allow_plaintext = true)");
 	fixture_finish(&f, none);
@@ -444,7 +444,7 @@ test_login_literal(void)
 	Fixture f;
 
 	fixture_init(&f, script, HM_TLS_MODE_NONE, FALSE);
-	f.acct.password.value = (char *)"p\xc3\xa4sswd";
+	f.acct.ep.password.value = (char *)"p\xc3\xa4sswd";
 	close_ok(open_ok(&f));
 	fixture_finish(&f, want);
 }

@@ -84,11 +84,11 @@ run_init(Run *r, const Step *script, HmTlsMode tls, guint window)
 	if (script != NULL)
 		r->peer = peer_new(script);
 	r->acct.name = (char *)"isp";
-	r->acct.host = (char *)"127.0.0.1";
-	r->acct.port = r->peer != NULL ? r->peer->port : 1;
-	r->acct.tls = tls;
-	r->acct.user = (char *)"u";
-	r->acct.password.value = (char *)"p";
+	r->acct.ep.host = (char *)"127.0.0.1";
+	r->acct.ep.port = r->peer != NULL ? r->peer->port : 1;
+	r->acct.ep.tls = tls;
+	r->acct.ep.user = (char *)"u";
+	r->acct.ep.password.value = (char *)"p";
 	r->p.acct = &r->acct;
 	r->p.tls_ctx = client_ctx;
 	r->p.timeout_ms = 2000;
@@ -350,7 +350,7 @@ test_open_refused(void)
 
 		run_init(&r, oc->script, oc->tls, 1);
 		if (oc->host != NULL)
-			r.acct.host = (char *)oc->host;
+			r.acct.ep.host = (char *)oc->host;
 		open_fails(&r, oc->code, oc->message);
 		hm_test_peer_join(r.peer);
 		got = hm_test_peer_sent(r.peer);
@@ -388,8 +388,8 @@ test_login(void)
 	run_clear(&r);
 
 	run_init(&r, allowed, HM_TLS_MODE_NONE, 1);
-	r.acct.host = (char *)"::ffff:127.0.0.1";
-	r.acct.allow_plaintext = TRUE;
+	r.acct.ep.host = (char *)"::ffff:127.0.0.1";
+	r.acct.ep.allow_plaintext = TRUE;
 	run_open(&r, FALSE);
 	g_assert_cmpint(hm_fetch_pop3.close(r.s, &r.err), ==, 0);
 	peer_finish(r.peer, "CAPA", "USER u", "PASS p", "QUIT", NULL);
@@ -399,7 +399,7 @@ test_login(void)
 	memcpy(script, long_plain, sizeof(long_plain));
 	script[7].data = b64;
 	run_init(&r, script, HM_TLS_MODE_NONE, 1);
-	r.acct.user = user;
+	r.acct.ep.user = user;
 	run_open(&r, FALSE);
 	hm_fetch_pop3.abort(r.s);
 	peer_finish(r.peer, "CAPA", "AUTH PLAIN", b64, NULL);
@@ -407,7 +407,7 @@ test_login(void)
 
 	/* No password: nothing to log in with, so no connection either. */
 	run_init(&r, NULL, HM_TLS_MODE_NONE, 1);
-	r.acct.password.value = NULL;
+	r.acct.ep.password.value = NULL;
 	open_fails(&r, HM_FETCH_ERROR_AUTH, "no password configured");
 	run_clear(&r);
 }
