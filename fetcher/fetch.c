@@ -3,6 +3,7 @@
 #include <config.h>
 
 #include "fetcher/fetch.h"
+#include "lib/error.h"
 
 G_DEFINE_QUARK(hm-fetch-error-quark, hm_fetch_error)
 
@@ -29,4 +30,32 @@ hm_fetch_error_recode(GError **err, HmFetchError code)
 		(*err)->domain = HM_FETCH_ERROR;
 		(*err)->code = code;
 	}
+}
+
+void
+hm_fetch_error_from_lib(GError **err)
+{
+	HmFetchError code = HM_FETCH_ERROR_LOCAL;
+
+	if (err == NULL || *err == NULL || (*err)->domain != HM_ERROR)
+		return;
+	switch ((*err)->code) {
+	case HM_ERROR_TIMEOUT:
+	case HM_ERROR_IO:
+		code = HM_FETCH_ERROR_NETWORK;
+		break;
+	case HM_ERROR_PROTOCOL:
+	case HM_ERROR_PARSE:
+		code = HM_FETCH_ERROR_PROTOCOL;
+		break;
+	case HM_ERROR_TLS:
+		code = HM_FETCH_ERROR_TLS;
+		break;
+	case HM_ERROR_AUTH:
+		code = HM_FETCH_ERROR_AUTH;
+		break;
+	default:
+		break;
+	}
+	hm_fetch_error_recode(err, code);
 }

@@ -27,6 +27,11 @@ typedef enum {
  * trouble or a local failure. NULL-safe; HM_FETCH_ERROR errors are kept. */
 void hm_fetch_error_recode(GError **err, HmFetchError code);
 
+/* hm_fetch_error_recode() with the code that fits lib/'s: a timeout or
+ * a lost connection is the network, a malformed reply the protocol,
+ * HM_ERROR_TLS and HM_ERROR_AUTH what they say, the rest local. */
+void hm_fetch_error_from_lib(GError **err);
+
 /* Hard bound on one message held in memory, whatever max_size says: a
  * larger LIST/RFC822.SIZE is treated as over max_size (left upstream and
  * logged), a larger literal or RETR body is a protocol error. */

@@ -80,6 +80,12 @@ capa_sasl(HmPop3Capa *c, const char *mechs)
 	for (guint i = 0; list[i] != NULL; i++) {
 		if (list[i][0] == '\0')
 			continue;
+		if (c->n_sasl < HM_POP3_CAPA_MECHS && strlen(list[i]) < sizeof(c->sasl[0])) {
+			char *up = g_ascii_strup(list[i], -1);
+
+			g_strlcpy(c->sasl[c->n_sasl], up, sizeof(c->sasl[0]));
+			g_free(up);
+		}
 		c->n_sasl++;
 		if (g_ascii_strcasecmp(list[i], "PLAIN") == 0)
 			c->sasl_plain = TRUE;

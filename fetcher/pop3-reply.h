@@ -45,6 +45,9 @@ gboolean hm_pop3_is_continuation(const char *line);
 char *hm_pop3_quote(const char *text);
 
 /* What a CAPA listing told us (RFC 2449 section 6). */
+/* SASL mechanisms of CAPA kept: more than any server offers. */
+#define HM_POP3_CAPA_MECHS 16
+
 typedef struct {
 	gboolean pipelining;
 	gboolean uidl;
@@ -52,6 +55,9 @@ typedef struct {
 	gboolean user;
 	gboolean sasl_plain;   /* SASL lists PLAIN */
 	guint n_sasl;          /* mechanisms SASL lists */
+	/* The first HM_POP3_CAPA_MECHS of them (names up to 20 octets, RFC
+	 * 4422's limit), upper-cased, for lib/sasl to pick from. */
+	char sasl[HM_POP3_CAPA_MECHS][21];
 	guint lines;           /* lines seen */
 } HmPop3Capa;
 

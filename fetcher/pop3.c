@@ -10,7 +10,9 @@
 #include "fetcher/connect.h"
 #include "fetcher/fetch.h"
 #include "fetcher/pop3-reply.h"
+#include "lib/error.h"
 #include "lib/log.h"
+#include "lib/pingpong.h"
 #include "lib/sasl.h"
 
 /* RFC 5034 section 4: an AUTH command with its initial response may not
@@ -19,12 +21,8 @@
 
 struct HmFetchSession {
 	HmFetchParams p;
-	HmConn *conn;
+	HmPingpong pp;           /* the connection and whether it is broken */
 	HmPop3Capa capa;
-	/* The replies no longer line up with the commands (a cut, a timeout,
-	 * a malformed or over-long reply): only dropping the connection is
-	 * safe, and nothing more is sent. */
-	gboolean broken;
 	/* DELE was sent for at least one message: QUIT would commit it. */
 	gboolean deleting;
 	/* The last status line ended in a bare LF: so may its multi-line
@@ -53,7 +51,7 @@ fail_protocol(HmFetchSession *s, GError **err, const char *fmt, ...)
 {
 	va_list ap;
 
-	s->broken = TRUE;
+	s->pp.broken = TRUE;
 	if (err != NULL) {
 		va_start(ap, fmt);
 		g_propagate_error(err, g_error_new_valist(HM_FETCH_ERROR, HM_FETCH_ERROR_PROTOCOL,
@@ -63,52 +61,26 @@ fail_protocol(HmFetchSession *s, GError **err, const char *fmt, ...)
 	return -1;
 }
 
-/* A failed read while waiting for what ("RETR 5 reply"). */
+/* The engine's errors (lib/pingpong) in the fetcher's domain; rc passes. */
 static int
-read_failed(HmFetchSession *s, HmIoStatus st, const GError *lerr, const char *what, GError **err)
+engine(int rc, GError **err)
 {
-	s->broken = TRUE;
-	switch (st) {
-	case HM_IO_TIMEOUT:
-		return fail(err, HM_FETCH_ERROR_NETWORK, "timed out waiting for %s", what);
-	case HM_IO_TOO_LONG: /* message lines come in segments: only a reply line */
-		return fail(err, HM_FETCH_ERROR_PROTOCOL,
-		            "reply line too long (over %d octets) in %s", HM_POP3_MAX_REPLY_LINE,
-		            what);
-	case HM_IO_NUL:
-		return fail(err, HM_FETCH_ERROR_PROTOCOL, "NUL byte in %s", what);
-	default:
-		return fail(err, HM_FETCH_ERROR_NETWORK, "connection lost while reading %s: %s", what,
-		            lerr != NULL ? lerr->message : "connection closed");
-	}
+	if (rc < 0)
+		hm_fetch_error_from_lib(err);
+	return rc;
 }
 
 /* Queues one command line (sent by the next flush). */
 static int
 send_cmd(HmFetchSession *s, const char *cmd, GError **err)
 {
-	g_autoptr(GError) lerr = NULL;
-
-	hm_fetch_trace(&s->p, TRUE, cmd);
-	if (hm_conn_printf(s->conn, &lerr, "%s\r\n", cmd) < 0) {
-		s->broken = TRUE;
-		return fail(err, HM_FETCH_ERROR_NETWORK, "connection lost while sending %.4s: %s", cmd,
-		            lerr->message);
-	}
-	return 0;
+	return engine(hm_pp_send(&s->pp, cmd, NULL, err), err);
 }
 
 static int
 flush(HmFetchSession *s, GError **err)
 {
-	g_autoptr(GError) lerr = NULL;
-
-	if (hm_conn_flush(s->conn, &lerr) < 0) {
-		s->broken = TRUE;
-		return fail(err, HM_FETCH_ERROR_NETWORK, "connection lost while sending: %s",
-		            lerr->message);
-	}
-	return 0;
+	return engine(hm_pp_flush(&s->pp, err), err);
 }
 
 static int
@@ -121,13 +93,7 @@ send_flush(HmFetchSession *s, const char *cmd, GError **err)
 static int
 read_reply_line(HmFetchSession *s, const char *what, HmLine *l, GError **err)
 {
-	g_autoptr(GError) lerr = NULL;
-	HmIoStatus st = hm_conn_read_line(s->conn, HM_POP3_MAX_REPLY_LINE, 0, l, &lerr);
-
-	if (st != HM_IO_OK)
-		return read_failed(s, st, lerr, what, err);
-	hm_fetch_trace(&s->p, FALSE, l->data);
-	return 0;
+	return engine(hm_pp_read(&s->pp, HM_POP3_MAX_REPLY_LINE, 0, what, l, err), err);
 }
 
 /* Reads a status line: *ok for +OK, *text the rest (valid until the next
@@ -160,12 +126,10 @@ static int
 read_data_line(HmFetchSession *s, const char *what, guint flags, gboolean at_start, HmLine *l,
                gboolean *end, GError **err)
 {
-	g_autoptr(GError) lerr = NULL;
 	gsize max = (flags & HM_LINE_SEGMENTS) ? HM_POP3_BODY_SEGMENT : HM_POP3_MAX_REPLY_LINE;
-	HmIoStatus st = hm_conn_read_line(s->conn, max, flags, l, &lerr);
 
-	if (st != HM_IO_OK)
-		return read_failed(s, st, lerr, what, err);
+	if (engine(hm_pp_read_data(&s->pp, max, flags, what, l, err), err) < 0)
+		return -1;
 	*end = at_start && !l->partial && l->len == 1 && l->data[0] == '.' &&
 	       (!l->bare_lf || s->lf_status);
 	/* A lone "." that does not end the reply was not stuffed: keep it. */
@@ -246,8 +210,8 @@ stls(HmFetchSession *s, GError **err)
 	if (send_flush(s, "STLS", err) < 0 ||
 	    expect_ok(s, "STLS reply", HM_FETCH_ERROR_TLS, "TLS: server refused STLS", err) < 0)
 		return -1;
-	if (hm_fetch_starttls(&s->p, s->conn, err) < 0) {
-		s->broken = TRUE;
+	if (hm_fetch_starttls(&s->p, s->pp.conn, err) < 0) {
+		s->pp.broken = TRUE;
 		return -1;
 	}
 	return capa(s, err);
@@ -276,74 +240,129 @@ user_pass(HmFetchSession *s, GError **err)
 	return rc < 0 ? -1 : login_reply(s, "PASS reply", err);
 }
 
-/* AUTH PLAIN without an initial response: wait for the server's "+ ". */
+/* The SASL framing of POP3 AUTH (RFC 5034) for lib/sasl-client.c. */
 static int
-auth_plain_continued(HmFetchSession *s, const char *b64, GError **err)
+auth_start(gpointer io, const char *mech, const char *ir, GError **err)
 {
-	g_autoptr(GError) lerr = NULL;
-	HmLine l;
+	HmFetchSession *s = io;
+	g_autofree char *shown = g_strdup_printf("AUTH %s%s", mech, ir != NULL ? " ********" : "");
+	char *line = g_strdup_printf("AUTH %s%s%s", mech, ir != NULL ? " " : "", ir != NULL ? ir : "");
+	int rc = engine(hm_pp_send(&s->pp, line, shown, err), err);
 
-	if (send_flush(s, "AUTH PLAIN", err) < 0 || read_reply_line(s, "AUTH reply", &l, err) < 0)
+	hm_sasl_free_secret(line);
+	return rc < 0 ? -1 : flush(s, err);
+}
+
+static int
+auth_line(gpointer io, const char *line, GError **err)
+{
+	HmFetchSession *s = io;
+	const char *shown = strcmp(line, "*") == 0 ? "*" : "********";
+
+	if (engine(hm_pp_send(&s->pp, line, shown, err), err) < 0)
 		return -1;
-	if (!hm_pop3_is_continuation(l.data)) {
-		gboolean ok;
-		const char *text, *why = NULL;
-		g_autofree char *q = NULL;
-
-		if (hm_pop3_status_parse(l.data, &ok, &text, &why) == 0 && !ok) {
-			q = quote_text(text);
-			return fail(err, HM_FETCH_ERROR_AUTH, "login refused: %s", q);
-		}
-		q = hm_pop3_quote(l.data);
-		return fail_protocol(s, err, "malformed AUTH reply (no continuation): \"%s\"", q);
-	}
-	hm_fetch_trace(&s->p, TRUE, "********");
-	if (hm_conn_printf(s->conn, &lerr, "%s\r\n", b64) < 0) {
-		s->broken = TRUE;
-		return fail(err, HM_FETCH_ERROR_NETWORK, "connection lost while sending AUTH: %s",
-		            lerr->message);
-	}
 	return flush(s, err);
 }
 
 static int
-auth_plain(HmFetchSession *s, GError **err)
+auth_reply(gpointer io, HmSaslVerdict *verdict, char **text, GError **err)
 {
-	const HmAccountConf *a = s->p.acct;
-	char *b64 = hm_sasl_plain_encode(a->ep.user, a->ep.password.value);
-	int rc;
+	HmFetchSession *s = io;
+	const char *rest, *why = NULL;
+	gboolean ok;
+	HmLine l;
 
-	if (strlen("AUTH PLAIN ") + strlen(b64) + 2 <= AUTH_LINE_MAX) {
-		char *cmd = g_strconcat("AUTH PLAIN ", b64, NULL);
-
-		rc = send_flush(s, cmd, err);
-		hm_sasl_free_secret(cmd);
-	} else {
-		rc = auth_plain_continued(s, b64, err);
+	if (read_reply_line(s, "AUTH reply", &l, err) < 0)
+		return -1;
+	if (hm_pop3_is_continuation(l.data)) {
+		*verdict = HM_SASL_CONTINUE;
+		*text = g_strdup(l.data[1] == ' ' ? l.data + 2 : "");
+		return 0;
 	}
-	hm_sasl_free_secret(b64);
-	return rc < 0 ? -1 : login_reply(s, "AUTH reply", err);
+	if (hm_pop3_status_parse(l.data, &ok, &rest, &why) < 0) {
+		g_autofree char *q = hm_pop3_quote(l.data);
+
+		return fail_protocol(s, err, "malformed AUTH reply (%s): \"%s\"", why, q);
+	}
+	*verdict = ok ? HM_SASL_SUCCESS : HM_SASL_FAILURE;
+	*text = quote_text(rest);
+	return 0;
 }
 
+static const HmSaslProto pop3_sasl = {
+	.send_start = auth_start,
+	.send_line = auth_line,
+	.read_reply = auth_reply,
+	.max_start_line = AUTH_LINE_MAX,
+};
+
+/* AUTH with the mechanism lib/sasl picks among those CAPA listed. */
+static int
+auth(HmFetchSession *s, const HmSaslMech *mech, GError **err)
+{
+	const HmAccountConf *a = s->p.acct;
+
+	if (hm_sasl_client_run(&pop3_sasl, s, mech, a->ep.user, a->ep.password.value, TRUE,
+	                       err) == 0)
+		return 0;
+	if (g_error_matches(*err, HM_ERROR, HM_ERROR_AUTH))
+		g_prefix_error(err, "login refused: ");
+	/* A challenge the mechanism could not answer: the exchange was
+	 * cancelled, but the session's state is not to be trusted. */
+	if (g_error_matches(*err, HM_ERROR, HM_ERROR_PROTOCOL))
+		s->pp.broken = TRUE;
+	hm_fetch_error_from_lib(err);
+	return -1;
+}
+
+/* PLAIN where CAPA lists it; else USER/PASS, which every server has,
+ * unless CAPA leaves it out and lists another mechanism we have. */
 static int
 login(HmFetchSession *s, GError **err)
 {
 	const HmAccountConf *a = s->p.acct;
+	const char *offered[HM_POP3_CAPA_MECHS + 1] = { NULL };
+	const HmSaslMech *mech;
 
-	if (!hm_fetch_may_send_password(&s->p, s->conn))
+	if (!hm_fetch_may_send_password(&s->p, s->pp.conn))
 		return fail(err, HM_FETCH_ERROR_TLS,
 		            "refusing to send the password in clear to %s (use tls, or "
 		            "allow_plaintext = true)", a->ep.host);
-	return s->capa.sasl_plain ? auth_plain(s, err) : user_pass(s, err);
+	for (guint i = 0; i < MIN(s->capa.n_sasl, HM_POP3_CAPA_MECHS); i++)
+		offered[i] = s->capa.sasl[i];
+	mech = hm_sasl_client_pick(offered);
+	if (mech != NULL && (s->capa.sasl_plain || !s->capa.user))
+		return auth(s, mech, err);
+	return user_pass(s, err);
 }
 
 static void pop3_abort(HmFetchSession *s);
+
+static void
+trace(gboolean from_client, const char *line, gpointer data)
+{
+	hm_fetch_trace(data, from_client, line);
+}
+
+/* A session on conn, traced as from p's account. */
+static HmFetchSession *
+session_new(const HmFetchParams *p, HmConn *conn)
+{
+	HmFetchSession *s = g_new0(HmFetchSession, 1);
+
+	s->p = *p;
+	hm_pp_init(&s->pp, conn, "reply");
+	s->pp.trace = trace;
+	s->pp.trace_data = &s->p;
+	return s;
+}
 
 static HmFetchSession *
 pop3_open(const HmFetchParams *p, GError **err)
 {
 	const HmAccountConf *a = p->acct;
 	HmFetchSession *s;
+	HmConn *conn;
 
 	if (a->ep.password.value == NULL || a->ep.user == NULL) {
 		fail(err, HM_FETCH_ERROR_AUTH, a->ep.user == NULL ? "no user configured"
@@ -355,13 +374,9 @@ pop3_open(const HmFetchParams *p, GError **err)
 		fail(err, HM_FETCH_ERROR_AUTH, "user name or password contains a line break");
 		return NULL;
 	}
-	s = g_new0(HmFetchSession, 1);
-	s->p = *p;
-	s->conn = hm_fetch_connect(p, err);
-	if (s->conn == NULL) {
-		g_free(s);
+	if ((conn = hm_fetch_connect(p, err)) == NULL)
 		return NULL;
-	}
+	s = session_new(p, conn);
 	if (greeting(s, err) < 0 || capa(s, err) < 0 ||
 	    (a->ep.tls == HM_TLS_MODE_STARTTLS && stls(s, err) < 0) || login(s, err) < 0) {
 		pop3_abort(s);
@@ -376,7 +391,7 @@ pop3_open(const HmFetchParams *p, GError **err)
 static int
 usable(HmFetchSession *s, GError **err)
 {
-	if (s->broken)
+	if (s->pp.broken)
 		return fail(err, HM_FETCH_ERROR_PROTOCOL, "session unusable after an earlier error");
 	return 0;
 }
@@ -394,7 +409,7 @@ read_stat(HmFetchSession *s, guint32 *count, GError **err)
 		g_autofree char *q = quote_text(text);
 
 		/* With UIDL and LIST in flight the replies are out of step now. */
-		s->broken = s->broken || s->capa.pipelining;
+		s->pp.broken = s->pp.broken || s->capa.pipelining;
 		return fail(err, HM_FETCH_ERROR_SERVER, "STAT refused: %s", q);
 	}
 	if (hm_pop3_stat_parse(text, count, &size, &why) < 0) {
@@ -421,7 +436,7 @@ read_listing(HmFetchSession *s, const char *what, HmPop3Listing *l, ListingLineF
 		if (end)
 			return 0;
 		if (add(l, line.data, err) < 0) {
-			s->broken = TRUE;
+			s->pp.broken = TRUE;
 			return -1;
 		}
 	}
@@ -468,7 +483,7 @@ list_maildrop(HmFetchSession *s, HmPop3Listing *l, GError **err)
 	    (!pipelined && send_flush(s, "LIST", err) < 0) || read_list(s, l, err) < 0)
 		return -1;
 	if (hm_pop3_listing_finish(l, have_uidl, err) < 0) {
-		s->broken = TRUE;
+		s->pp.broken = TRUE;
 		return -1;
 	}
 	return 0;
@@ -567,7 +582,7 @@ static void
 drain(HmFetchSession *s, const char *verb, gboolean multiline, HmFetchItem *const *items,
       guint n)
 {
-	for (guint i = 0; i < n && !s->broken; i++) {
+	for (guint i = 0; i < n && !s->pp.broken; i++) {
 		g_autoptr(GError) lerr = NULL;
 		g_autofree char *what = g_strdup_printf("%s %u reply", verb, items[i]->num);
 		gboolean ok;
@@ -606,7 +621,7 @@ pipeline(HmFetchSession *s, const char *verb, gboolean multiline, HmFetchItem *c
 			return -1;
 		if (reply(s, items[done], data, err) < 0) {
 			done++;
-			if (!s->broken)
+			if (!s->pp.broken)
 				drain(s, verb, multiline, items + done, sent - done);
 			return -1;
 		}
@@ -669,7 +684,7 @@ dele_reply(HmFetchSession *s, const HmFetchItem *item, gpointer data, GError **e
 static int
 pop3_remove(HmFetchSession *s, HmFetchItem *const *items, guint n, GError **err)
 {
-	if (n > 0 && !s->broken)
+	if (n > 0 && !s->pp.broken)
 		s->deleting = TRUE;
 	return pipeline(s, "DELE", FALSE, items, n, dele_reply, NULL, err);
 }
@@ -681,7 +696,7 @@ pop3_abort(HmFetchSession *s)
 {
 	if (s == NULL)
 		return;
-	hm_conn_free(s->conn);
+	hm_conn_free(s->pp.conn);
 	g_free(s);
 }
 
@@ -690,7 +705,7 @@ pop3_abort(HmFetchSession *s)
 static int
 quit(HmFetchSession *s, GError **err)
 {
-	if (s->broken) {
+	if (s->pp.broken) {
 		if (!s->deleting)
 			return 0;
 		return fail(err, HM_FETCH_ERROR_PROTOCOL,
@@ -712,19 +727,20 @@ pop3_commit(HmFetchSession *s, GError **err)
 	if (usable(s, err) < 0)
 		return -1;
 	if (quit(s, err) < 0) {
-		s->broken = TRUE;
+		s->pp.broken = TRUE;
 		return -1;
 	}
-	hm_conn_free(s->conn);
-	s->conn = NULL;
+	hm_conn_free(s->pp.conn);
+	s->pp.conn = NULL;
 	s->deleting = FALSE;
 	fresh = pop3_open(&s->p, err);
 	if (fresh == NULL) {
-		s->broken = TRUE;
+		s->pp.broken = TRUE;
 		return -1;
 	}
 	fresh->warned = s->warned;
 	*s = *fresh;
+	s->pp.trace_data = &s->p;  /* it pointed into fresh */
 	g_free(fresh);
 	return 0;
 }

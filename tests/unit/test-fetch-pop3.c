@@ -375,6 +375,12 @@ test_login(void)
 		S("+OK hi"), C("CAPA"), S("+OK"), S("SASL PLAIN"), S("."),
 		C("AUTH PLAIN"), S("+ "), { HM_TEST_EXPECT, NULL, 0, NULL }, S("+OK"), END,
 	};
+	/* No USER, no PLAIN: LOGIN (lib/sasl) answers the two challenges. */
+	static const Step login_only[] = {
+		S("+OK hi"), C("CAPA"), S("+OK"), S("SASL CRAM-MD5 LOGIN"), S("."),
+		C("AUTH LOGIN"), S("+ VXNlcm5hbWU6"), C("dQ=="), S("+ UGFzc3dvcmQ6"), C("cA=="),
+		S("+OK welcome"), C("QUIT"), S("+OK"), END,
+	};
 	g_autofree char *user = g_strnfill(200, 'u');
 	g_autofree char *raw = g_strdup_printf("%c%s%cp", 0, user, 0);
 	g_autofree char *b64 = g_base64_encode((const guchar *)raw, strlen(user) + 3);
@@ -403,6 +409,12 @@ test_login(void)
 	run_open(&r, FALSE);
 	hm_fetch_pop3.abort(r.s);
 	peer_finish(r.peer, "CAPA", "AUTH PLAIN", b64, NULL);
+	run_clear(&r);
+
+	run_init(&r, login_only, HM_TLS_MODE_NONE, 1);
+	run_open(&r, FALSE);
+	g_assert_cmpint(hm_fetch_pop3.close(r.s, &r.err), ==, 0);
+	peer_finish(r.peer, "CAPA", "AUTH LOGIN", "dQ==", "cA==", "QUIT", NULL);
 	run_clear(&r);
 
 	/* No password: nothing to log in with, so no connection either. */
