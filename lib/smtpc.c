@@ -4,6 +4,7 @@
 
 #include "dotstuff.h"
 #include "error.h"
+#include "pingpong.h"
 #include "sasl.h"
 #include "smtpc.h"
 
@@ -16,14 +17,11 @@ G_DEFINE_QUARK(hm-smtp-error-quark, hm_smtp_error)
 /* ---- the client: commands and replies ------------------------------------ */
 
 struct HmSmtpClient {
-	HmConn *conn;
+	HmPingpong pp;             /* the connection, the broken flag, the trace */
 	HmSmtpProto proto;
 	char *helo_name;
 	HmSmtpExt ext;
-	gboolean broken;
 	int command_ms, final_ms;  /* 0: the connection's own timeout */
-	HmSmtpTraceFunc trace;
-	gpointer trace_data;
 };
 
 HmSmtpClient *
@@ -31,7 +29,7 @@ hm_smtpc_new(HmConn *conn, HmSmtpProto proto, const char *helo_name)
 {
 	HmSmtpClient *c = g_new0(HmSmtpClient, 1);
 
-	c->conn = conn;
+	hm_pp_init(&c->pp, conn, "reply");
 	c->proto = proto;
 	c->helo_name = g_strdup(helo_name);
 	return c;
@@ -42,7 +40,7 @@ hm_smtpc_free(HmSmtpClient *c)
 {
 	if (c == NULL)
 		return;
-	hm_conn_free(c->conn);
+	hm_conn_free(c->pp.conn);
 	hm_smtp_ext_clear(&c->ext);
 	g_free(c->helo_name);
 	g_free(c);
@@ -51,8 +49,8 @@ hm_smtpc_free(HmSmtpClient *c)
 void
 hm_smtpc_set_trace(HmSmtpClient *c, HmSmtpTraceFunc fn, gpointer data)
 {
-	c->trace = fn;
-	c->trace_data = data;
+	c->pp.trace = fn;
+	c->pp.trace_data = data;
 }
 
 void
@@ -61,26 +59,19 @@ hm_smtpc_set_timeouts(HmSmtpClient *c, int command_ms, int final_ms)
 	g_return_if_fail(command_ms > 0 && final_ms > 0);
 	c->command_ms = command_ms;
 	c->final_ms = final_ms;
-	hm_conn_set_timeout(c->conn, command_ms);
+	hm_conn_set_timeout(c->pp.conn, command_ms);
 }
 
-HmConn *hm_smtpc_conn(HmSmtpClient *c) { return c->conn; }
+HmConn *hm_smtpc_conn(HmSmtpClient *c) { return c->pp.conn; }
 const HmSmtpExt *hm_smtpc_ext(const HmSmtpClient *c) { return &c->ext; }
-gboolean hm_smtpc_broken(const HmSmtpClient *c) { return c->broken; }
+gboolean hm_smtpc_broken(const HmSmtpClient *c) { return c->pp.broken; }
 
 /* Queues one command line; shown, when not NULL, is what the trace gets
  * instead (credentials masked). Nothing is flushed. */
 static int
 send_line(HmSmtpClient *c, const char *line, const char *shown, GError **err)
 {
-	if (c->trace != NULL)
-		c->trace(TRUE, shown != NULL ? shown : line, c->trace_data);
-	if (hm_conn_write(c->conn, line, strlen(line), err) < 0 ||
-	    hm_conn_write(c->conn, "\r\n", 2, err) < 0) {
-		c->broken = TRUE;
-		return -1;
-	}
-	return 0;
+	return hm_pp_send(&c->pp, line, shown, err);
 }
 
 static int G_GNUC_PRINTF(3, 4)
@@ -98,11 +89,7 @@ send_cmd(HmSmtpClient *c, GError **err, const char *fmt, ...)
 static int
 flush(HmSmtpClient *c, GError **err)
 {
-	if (hm_conn_flush(c->conn, err) < 0) {
-		c->broken = TRUE;
-		return -1;
-	}
-	return 0;
+	return hm_pp_flush(&c->pp, err);
 }
 
 /* Reads one whole reply into r (initialised here; the caller clears it;
@@ -114,21 +101,15 @@ read_reply(HmSmtpClient *c, HmSmtpReply *r, GError **err)
 	hm_smtp_reply_init(r);
 	for (;;) {
 		HmLine line;
-		HmIoStatus st = hm_conn_read_line(c->conn, HM_SMTP_REPLY_LINE_MAX, 0, &line, err);
 		int rc;
 
-		if (st != HM_IO_OK) {
-			c->broken = TRUE;
-			if (st == HM_IO_TOO_LONG || st == HM_IO_NUL)
-				g_prefix_error(err, "reply: ");
+		if (hm_pp_read(&c->pp, HM_SMTP_REPLY_LINE_MAX, 0, "the reply", &line, err) < 0) {
 			hm_smtp_reply_clear(r);
 			return -1;
 		}
-		if (c->trace != NULL)
-			c->trace(FALSE, line.data, c->trace_data);
 		rc = hm_smtp_reply_feed(r, line.data, line.len, err);
 		if (rc < 0) {
-			c->broken = TRUE;
+			c->pp.broken = TRUE;
 			hm_smtp_reply_clear(r);
 			return -1;
 		}
@@ -136,7 +117,7 @@ read_reply(HmSmtpClient *c, HmSmtpReply *r, GError **err)
 			break;
 	}
 	if (r->code == 421)
-		c->broken = TRUE;
+		c->pp.broken = TRUE;
 	return 0;
 }
 
@@ -151,7 +132,7 @@ reply_error(HmSmtpClient *c, const HmSmtpReply *r, const char *after, GError **e
 		g_set_error(err, HM_SMTP_ERROR, (gint)r->code, "%s", one);
 		return -1;
 	}
-	c->broken = TRUE;
+	c->pp.broken = TRUE;
 	g_set_error(err, HM_ERROR, HM_ERROR_PROTOCOL, "unexpected reply (%s): %s", after, one);
 	return -1;
 }
@@ -193,7 +174,7 @@ hello(HmSmtpClient *c, GError **err)
 	rc = exchange(c, lmtp ? "LHLO" : "EHLO", 2, &r, err);
 	if (rc == 0) {
 		hm_smtp_ext_parse(&r, &c->ext);
-	} else if (!lmtp && !c->broken && r.code >= 500) {
+	} else if (!lmtp && !c->pp.broken && r.code >= 500) {
 		/* An old server without ESMTP: plain HELO, no extensions. */
 		g_clear_error(err);
 		hm_smtp_reply_clear(&r);
@@ -217,12 +198,12 @@ ready_then_hello(HmSmtpClient *c, const char *what, gboolean tls, SSL_CTX *ctx,
 	int rc = exchange(c, what, 220, &r, err);
 
 	hm_smtp_reply_clear(&r);
-	if (rc == 0 && tls && hm_conn_start_tls_client(c->conn, ctx, host, pin, err) < 0)
+	if (rc == 0 && tls && hm_conn_start_tls_client(c->pp.conn, ctx, host, pin, err) < 0)
 		rc = -1;
 	if (rc == 0)
 		rc = hello(c, err);
 	if (rc < 0)
-		c->broken = TRUE;
+		c->pp.broken = TRUE;
 	return rc;
 }
 
@@ -331,9 +312,9 @@ hm_smtpc_quit(HmSmtpClient *c)
 {
 	HmSmtpReply r;
 
-	if (!c->broken && send_cmd(c, NULL, "QUIT") == 0 && roundtrip(c, &r, NULL) == 0)
+	if (!c->pp.broken && send_cmd(c, NULL, "QUIT") == 0 && roundtrip(c, &r, NULL) == 0)
 		hm_smtp_reply_clear(&r);
-	c->broken = TRUE;
+	c->pp.broken = TRUE;
 }
 
 /* ---- the client: one transaction ----------------------------------------- */
@@ -505,7 +486,7 @@ send_stuffed(HmSmtpClient *c, HmDotStuffer *ds, GString *buf, const char *data, 
 {
 	for (gsize off = 0; off < len; off += SMTPC_BODY_CHUNK) {
 		hm_dotstuff_feed(ds, data + off, MIN(SMTPC_BODY_CHUNK, len - off), buf);
-		if (hm_conn_write(c->conn, buf->str, buf->len, err) < 0)
+		if (hm_conn_write(c->pp.conn, buf->str, buf->len, err) < 0)
 			return -1;
 		g_string_truncate(buf, 0);
 	}
@@ -521,11 +502,11 @@ send_body(Txn *t, GError **err)
 	g_autoptr(GString) buf = g_string_sized_new(SMTPC_BODY_CHUNK + SMTPC_BODY_CHUNK / 2);
 	int rc;
 
-	if (c->trace != NULL) {
+	if (c->pp.trace != NULL) {
 		g_autofree char *note = g_strdup_printf("<message, %" G_GSIZE_FORMAT " octets>",
 		                                        t->head_len + t->body_len);
 
-		c->trace(TRUE, note, c->trace_data);
+		c->pp.trace(TRUE, note, c->pp.trace_data);
 	}
 	hm_dotstuff_init(&ds);
 	rc = send_stuffed(c, &ds, buf, t->head, t->head_len, err);
@@ -533,12 +514,12 @@ send_body(Txn *t, GError **err)
 		rc = send_stuffed(c, &ds, buf, t->body, t->body_len, err);
 	if (rc == 0) {
 		hm_dotstuff_finish(&ds, buf);
-		if (c->trace != NULL)
-			c->trace(TRUE, ".", c->trace_data);
-		rc = hm_conn_write(c->conn, buf->str, buf->len, err);
+		if (c->pp.trace != NULL)
+			c->pp.trace(TRUE, ".", c->pp.trace_data);
+		rc = hm_conn_write(c->pp.conn, buf->str, buf->len, err);
 	}
 	if (rc < 0) {
-		c->broken = TRUE;
+		c->pp.broken = TRUE;
 		return -1;
 	}
 	return flush(c, err);
@@ -584,7 +565,7 @@ rset(HmSmtpClient *c)
 	if (send_cmd(c, NULL, "RSET") < 0 || roundtrip(c, &r, NULL) < 0)
 		return;
 	if (r.code / 100 != 2)
-		c->broken = TRUE;
+		c->pp.broken = TRUE;
 	hm_smtp_reply_clear(&r);
 }
 
@@ -621,7 +602,7 @@ hm_smtpc_transaction(HmSmtpClient *c, const char *sender, const char *const *rcp
 		g_set_error(err, HM_ERROR, HM_ERROR_FAILED, "no recipients");
 		return -1;
 	}
-	if (c->broken) {
+	if (c->pp.broken) {
 		g_set_error(err, HM_ERROR, HM_ERROR_IO, "session already broken");
 		return -1;
 	}
@@ -640,13 +621,13 @@ hm_smtpc_transaction(HmSmtpClient *c, const char *sender, const char *const *rcp
 	} else if (rc == 1) {
 		rc = send_body(&t, err);
 		if (rc == 0 && c->final_ms > 0)
-			hm_conn_set_timeout(c->conn, c->final_ms);
+			hm_conn_set_timeout(c->pp.conn, c->final_ms);
 		if (rc == 0)
 			rc = final_replies(&t, err);
 		if (c->final_ms > 0)
-			hm_conn_set_timeout(c->conn, c->command_ms);
+			hm_conn_set_timeout(c->pp.conn, c->command_ms);
 	}
-	if (rc == 0 && t.refused && !c->broken)
+	if (rc == 0 && t.refused && !c->pp.broken)
 		rset(c);
 	return rc;
 }
