@@ -16,28 +16,37 @@
  * enough; looping forever would hide a bug. */
 #define ATOMIC_NAME_TRIES 16
 
-int
-hm_fsync_dir(const char *dir, GError **err)
+/* Opens path with oflags and runs sync (fsync, syncfs) on it; kind is
+ * put before the path in errors ("directory "). */
+static int
+sync_path(const char *path, int oflags, int (*sync)(int), const char *sync_name,
+          const char *kind, GError **err)
 {
-	int fd, saved;
+	g_autofree char *name = g_strconcat(kind, path, NULL);
+	int fd = open(path, oflags | O_RDONLY | O_CLOEXEC), saved;
 
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
-		hm_set_error_errno(err, errno, "open directory %s", dir);
+		hm_set_error_errno(err, errno, "open %s", name);
 		return -1;
 	}
-	if (fsync(fd) < 0) {
+	if (sync(fd) < 0) {
 		saved = errno;
-		hm_set_error_errno(err, saved, "fsync directory %s", dir);
+		hm_set_error_errno(err, saved, "%s %s", sync_name, name);
 		close(fd);
 		errno = saved;
 		return -1;
 	}
 	if (close(fd) < 0) {
-		hm_set_error_errno(err, errno, "close directory %s", dir);
+		hm_set_error_errno(err, errno, "close %s", name);
 		return -1;
 	}
 	return 0;
+}
+
+int
+hm_fsync_dir(const char *dir, GError **err)
+{
+	return sync_path(dir, O_DIRECTORY, fsync, "fsync", "directory ", err);
 }
 
 int
@@ -68,22 +77,7 @@ hm_write_all(int fd, const void *data, gsize len)
 int
 hm_syncfs(const char *path, GError **err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	int saved;
-
-	if (fd < 0) {
-		hm_set_error_errno(err, errno, "open %s", path);
-		return -1;
-	}
-	if (syncfs(fd) < 0) {
-		saved = errno;
-		hm_set_error_errno(err, saved, "syncfs %s", path);
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	close(fd);
-	return 0;
+	return sync_path(path, O_NONBLOCK, syncfs, "syncfs", "", err);
 }
 
 struct HmDurable {
