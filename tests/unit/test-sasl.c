@@ -312,7 +312,8 @@ script_reply(gpointer io, HmSaslVerdict *v, char **text, GError **err)
 		return -1;
 	}
 	*v = r[0] == '+' ? HM_SASL_CONTINUE : r[0] == 'O' ? HM_SASL_SUCCESS : HM_SASL_FAILURE;
-	*text = g_strdup(r[0] == '+' ? r + 2 : r + 3);
+	/* "+ B64", "OK", "NO words": the text after the verdict, if any. */
+	*text = g_strdup(r[0] == '+' ? r + 2 : strlen(r) > 3 ? r + 3 : "");
 	return 0;
 }
 
