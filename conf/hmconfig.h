@@ -8,8 +8,8 @@
 #include <glib.h>
 
 #include "lib/cidr.h"
+#include "lib/fingerprint.h"
 #include "lib/net.h"
-#include "lib/tls.h"
 
 typedef enum {
 	HM_TLS_MODE_TLS,       /* implicit TLS */
