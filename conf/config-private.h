@@ -82,11 +82,6 @@ int hm_cfg_elem_string(HmCfgCtx *ctx, const config_setting_t *elem, const char *
 int hm_cfg_strv(HmCfgCtx *ctx, const config_setting_t *group, const char *name,
                 char ***out, GError **err);
 
-/* Reads the secret given inline as inline_key or in the file file_key
- * (both at once is an error). The file must hold one line (a trailing
- * newline is dropped), at most HM_SECRET_MAX bytes; one readable by group
- * or others is warned about. With HM_CONFIG_SECRETS_OPTIONAL a file that
- * cannot be read is a warning and leaves value NULL. */
 /* The member name of group, or NULL (also when group is NULL: an absent
  * section reads as an empty one). */
 const config_setting_t *hm_cfg_member(const config_setting_t *group, const char *name);
@@ -102,6 +97,12 @@ char *hm_cfg_wrapped_key(const char *file, guint line, const char *name);
  * (config-intwrap.c). */
 void hm_cfg_scan_wrapped(HmCfgCtx *ctx, const config_t *lc);
 
+/* Reads the secret given inline as inline_key or in the file file_key
+ * (both at once is an error). The file must hold one line (a trailing
+ * newline is dropped), at most HM_SECRET_MAX bytes; one readable by group
+ * or others is warned about. With HM_CONFIG_SECRETS_OPTIONAL a file that
+ * cannot be read is a warning and leaves value NULL; with
+ * HM_CONFIG_NO_SECRETS no file is opened and its value stays NULL. */
 int hm_cfg_secret(HmCfgCtx *ctx, const config_setting_t *group, const char *inline_key,
                   const char *file_key, HmSecret *out, GError **err);
 

@@ -123,5 +123,7 @@ hm_cfg_secret(HmCfgCtx *ctx, const config_setting_t *group, const char *inline_k
 		return 0;
 	if (out->file == NULL)
 		return hm_cfg_fail(ctx, fs, err, "must not be empty");
+	if (ctx->flags & HM_CONFIG_NO_SECRETS)
+		return 0;
 	return secret_from_file(ctx, fs, out, err);
 }

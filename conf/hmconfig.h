@@ -186,6 +186,13 @@ typedef enum {
 	 * loading with this flag must refuse to use an account whose secret
 	 * value is NULL while its file is set. */
 	HM_CONFIG_SECRETS_OPTIONAL = 1 << 0,
+	/* Secret files are not opened: the HmSecret of each stays with its
+	 * file set and value NULL (an inline password, part of the file just
+	 * read, is kept). The settings are validated as always. For
+	 * homemail-deliver, which uses no secret, is started once per
+	 * message, and runs as whatever user the MTA delivers as, who may
+	 * not read the daemons' secrets. */
+	HM_CONFIG_NO_SECRETS = 1 << 1,
 } HmConfigFlags;
 
 /* As hm_config_load() with HmConfigFlags. */

@@ -178,10 +178,14 @@ run(Opts *o)
 	g_autoptr(GByteArray) msg = NULL;
 	g_autoptr(GHashTable) done = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	g_autoptr(GError) err = NULL;
+	const char *path;
 	int rc = EX_OK_;
 
-	cfg = hm_config_load(o->config_path != NULL ? o->config_path : hm_config_default_path(),
-	                     NULL, NULL, &err);
+	/* Delivery needs no secret: reading the fetch accounts' and smart
+	 * hosts' password files would cost system calls on every message and
+	 * fail for an MTA running us as a user who may not read them. */
+	path = o->config_path != NULL ? o->config_path : hm_config_default_path();
+	cfg = hm_config_load_flags(path, HM_CONFIG_NO_SECRETS, NULL, NULL, &err);
 	if (cfg == NULL) {
 		/* A broken config is the admin's to fix: the mail waits. */
 		fprintf(stderr, "homemail-deliver: %s\n", err->message);

@@ -146,6 +146,32 @@ def test_bad_config_75(box):
     assert rc == 75 and err.startswith("homemail-deliver: ")
 
 
+def test_secrets_not_read(box):
+    # An MTA runs the MDA as the recipient or as itself, not as the user
+    # the daemons' secrets belong to: delivery reads none of them.
+    secret = os.path.join(box.dir, "isp.secret")
+    with open(secret, "w") as f:
+        f.write("s3cret\n")
+    os.chmod(secret, 0o600)
+    with open(box.conf) as f:
+        conf = f.read()
+    with open(box.conf, "w") as f:
+        f.write(conf.replace("relay = { ", 'relay = { smarthosts = ( { host = "smtp.isp.example";\n'
+                             '  user = "u"; password_file = "%s"; } );\n' % secret))
+        f.write('fetcher = { accounts = ( { name = "isp"; protocol = "imap"; host = "imap.isp.example";\n'
+                '  user = "u"; password_file = "%s/missing.secret"; to = "alice"; } ); };\n'
+                % box.dir)
+    os.chmod(box.dir, 0o755)
+    os.makedirs(box.mail)
+    os.chown(box.mail, 65534, 65534)
+    p = subprocess.run([box.exe, "-c", box.conf, "-f", ENVELOPE, RCPT], input=MSG,
+                       capture_output=True, timeout=60, user=65534, group=65534,
+                       extra_groups=[])
+    assert p.returncode == 0, p.stderr
+    assert p.stderr == b""
+    assert read(box.files()[0]) == prefix() + MSG
+
+
 def test_usage(box):
     assert box.run([], MSG)[0] == 64
     assert box.run(["-d", "alice", RCPT], MSG)[0] == 64
