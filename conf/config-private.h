@@ -137,7 +137,8 @@ void hm_cfg_scan_wrapped(HmCfgCtx *ctx);
  * secret file, or the config file holding a secret inline, that others can
  * read, or a group the daemons' user is not in, is warned about. With
  * HM_CONFIG_SECRETS_OPTIONAL a file that cannot be opened is a warning and
- * leaves value NULL (config-secret.c). */
+ * leaves value NULL; with HM_CONFIG_NO_SECRETS no file is opened and its
+ * value stays NULL (config-secret.c). */
 int hm_cfg_secret(HmCfgCtx *ctx, const config_setting_t *group, const char *inline_key,
                   const char *file_key, HmSecret *out, GError **err);
 

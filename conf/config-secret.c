@@ -188,7 +188,10 @@ hm_cfg_secret(HmCfgCtx *ctx, const config_setting_t *group, const char *inline_k
 		if (*config_setting_get_string(is) == '\0')
 			return hm_cfg_fail(ctx, is, err, "must not be empty");
 		out->value = g_strdup(config_setting_get_string(is));
-		check_inline(ctx, is, file_key);
+		/* A program that uses no secret (the MDA) has nothing to warn
+		 * about, and its stderr is what the MTA logs. */
+		if (!(ctx->flags & HM_CONFIG_NO_SECRETS))
+			check_inline(ctx, is, file_key);
 		return 0;
 	}
 	if (hm_cfg_path(ctx, group, file_key, &out->file, err) < 0)
@@ -197,5 +200,7 @@ hm_cfg_secret(HmCfgCtx *ctx, const config_setting_t *group, const char *inline_k
 		return 0;
 	if (out->file == NULL)
 		return hm_cfg_fail(ctx, fs, err, "must not be empty");
+	if (ctx->flags & HM_CONFIG_NO_SECRETS)
+		return 0;
 	return secret_from_file(ctx, fs, out, err);
 }

@@ -9,8 +9,8 @@
 
 #include "lib/cidr.h"
 #include "lib/endpoint.h"
+#include "lib/fingerprint.h"
 #include "lib/net.h"
-#include "lib/tls.h"
 
 typedef enum { HM_PROTO_POP3, HM_PROTO_IMAP } HmFetchProto;
 
@@ -163,6 +163,13 @@ typedef enum {
 	 * loading with this flag must refuse to use an account whose secret
 	 * value is NULL while its file is set. */
 	HM_CONFIG_SECRETS_OPTIONAL = 1 << 0,
+	/* Secret files are not opened: the HmSecret of each stays with its
+	 * file set and value NULL (an inline password, part of the file just
+	 * read, is kept). The settings are validated as always. For
+	 * homemail-deliver, which uses no secret, is started once per
+	 * message, and runs as whatever user the MTA delivers as, who may
+	 * not read the daemons' secrets. */
+	HM_CONFIG_NO_SECRETS = 1 << 1,
 } HmConfigFlags;
 
 /* As hm_config_load() with HmConfigFlags. */

@@ -3,9 +3,7 @@
 #include <crypt.h>
 #include <errno.h>
 #include <string.h>
-
-#include <openssl/crypto.h>
-#include <openssl/rand.h>
+#include <sys/random.h>
 
 #include "error.h"
 #include "passwd.h"
@@ -43,6 +41,23 @@ crypt_data_free(struct crypt_data *cd)
 	g_free(cd);
 }
 
+/* TRUE if the len bytes at a and b are equal, in a time that does not
+ * depend on where they differ. Written out rather than CRYPTO_memcmp() so
+ * that the programs checking passwords without TLS (the admin command)
+ * need not load libcrypto for it; volatile keeps the compiler from
+ * turning the loop into an early-exit memcmp(). */
+static gboolean
+equal_const_time(const char *a, const char *b, gsize len)
+{
+	const volatile unsigned char *x = (const volatile unsigned char *)a;
+	const volatile unsigned char *y = (const volatile unsigned char *)b;
+	unsigned char diff = 0;
+
+	for (gsize i = 0; i < len; i++)
+		diff |= x[i] ^ y[i];
+	return diff == 0;
+}
+
 /* crypt_rn() into a fresh string, or NULL. */
 static char *
 crypt_dup(const char *password, const char *setting)
@@ -73,7 +88,7 @@ hm_password_verify(const char *hash, const char *password)
 	len = strlen(hash);
 	/* The lengths are a property of the scheme, not secret; the bytes
 	 * are compared in constant time. */
-	ok = strlen(computed) == len && CRYPTO_memcmp(computed, hash, len) == 0;
+	ok = strlen(computed) == len && equal_const_time(computed, hash, len);
 	return ok;
 }
 
@@ -150,7 +165,9 @@ random_password(void)
 	guint8 raw[24];
 	GString *s = g_string_sized_new(sizeof(raw) * 2);
 
-	if (RAND_bytes(raw, (int)sizeof(raw)) != 1)
+	/* The kernel's CSPRNG, as crypt_gensalt_rn() uses for salts; 24
+	 * bytes never block or come back short once it is seeded. */
+	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
 		for (gsize i = 0; i < sizeof(raw); i++)
 			raw[i] = (guint8)g_random_int();
 	for (gsize i = 0; i < sizeof(raw); i++)

@@ -7,7 +7,7 @@
 #include <glib.h>
 #include <openssl/ssl.h>
 
-#define HM_SHA256_LEN 32
+#include "fingerprint.h"
 
 /* A client context: TLS 1.2 minimum, the system CA store, or only ca_file
  * when it is non-empty. Returns NULL with *err set. SSL_CTX_free() it. */
@@ -31,13 +31,6 @@ typedef enum {
  * failed. */
 SSL_CTX *hm_tls_server_ctx(const char *cert_file, const char *key_file, HmTlsProfile profile,
                            GError **err);
-
-/* Parses a pin: 64 hex digits, colons optional, any case, optional
- * "sha256:" prefix. Returns 0, or -1 with *err set. */
-int hm_tls_fingerprint_parse(const char *text, guint8 out[HM_SHA256_LEN], GError **err);
-
-/* "sha256:AB:CD:..." — the form users paste into the config. g_free() it. */
-char *hm_tls_fingerprint_format(const guint8 fp[HM_SHA256_LEN]);
 
 /* SHA-256 of the DER encoding of cert. */
 void hm_tls_cert_fingerprint(X509 *cert, guint8 out[HM_SHA256_LEN]);

@@ -146,6 +146,32 @@ def test_bad_config_75(box):
     assert rc == 75 and err.startswith("homemail-deliver: ")
 
 
+def test_secrets_not_read(box):
+    # An MTA runs the MDA as the recipient or as itself, not as the user
+    # the daemons' secrets belong to: delivery reads none of them.
+    secret = os.path.join(box.dir, "isp.secret")
+    with open(secret, "w") as f:
+        f.write("s3cret\n")
+    os.chmod(secret, 0o600)
+    with open(box.conf) as f:
+        conf = f.read()
+    with open(box.conf, "w") as f:
+        f.write(conf.replace("relay = { ", 'relay = { smarthosts = ( { host = "smtp.isp.example";\n'
+                             '  user = "u"; password_file = "%s"; } );\n' % secret))
+        f.write('fetcher = { accounts = ( { name = "isp"; protocol = "imap"; host = "imap.isp.example";\n'
+                '  user = "u"; password_file = "%s/missing.secret"; to = "alice"; } ); };\n'
+                % box.dir)
+    os.chmod(box.dir, 0o755)
+    os.makedirs(box.mail)
+    os.chown(box.mail, 65534, 65534)
+    p = subprocess.run([box.exe, "-c", box.conf, "-f", ENVELOPE, RCPT], input=MSG,
+                       capture_output=True, timeout=60, user=65534, group=65534,
+                       extra_groups=[])
+    assert p.returncode == 0, p.stderr
+    assert p.stderr == b""
+    assert read(box.files()[0]) == prefix() + MSG
+
+
 def test_usage(box):
     assert box.run([], MSG)[0] == 64
     assert box.run(["-d", "alice", RCPT], MSG)[0] == 64
@@ -153,6 +179,29 @@ def test_usage(box):
     assert p.returncode == 0 and p.stdout.startswith(b"homemail-deliver ")
     p = subprocess.run([box.exe, "--help"], capture_output=True, timeout=10)
     assert p.returncode == 0 and b"-d" in p.stdout
+
+
+def test_non_ascii_arguments(box):
+    # Arguments are converted from the locale charset as GLib's string
+    # options do; we never call setlocale(), so that is ASCII unless
+    # $CHARSET names another (GLib honours it).
+    def run(args, charset=None):
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        if charset:
+            env["CHARSET"] = charset
+        p = subprocess.run([box.exe, "-c", box.conf] + list(args), input=MSG, env=env,
+                           capture_output=True, timeout=60)
+        return p.returncode, p.stderr.decode("utf-8", "replace")
+    for args in (["-d", "älice"], ["-f", "ä@x.example", "-d", "alice"], ["älice@home.example"]):
+        rc, err = run(args)
+        assert rc == 64 and "Invalid byte sequence" in err, (args, rc, err)
+    rc, err = run(["-d", "älice"], "UTF-8")
+    assert rc == 67 and "älice: no such user" in err, err
+    rc, err = run(["-f", "ä@x.example", "-d", "alice"], "UTF-8")
+    assert rc == 0, err
+    assert read(box.files()[0]).startswith("Return-Path: <ä@x.example>\n".encode())
+    rc, err = run([b"-d", b"al\xe4ice"], "ISO-8859-1")
+    assert rc == 67 and "aläice: no such user" in err, err
 
 
 def test_several_recipients_worst_code(box):

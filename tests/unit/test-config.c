@@ -646,6 +646,39 @@ test_missing_secret(Fixture *f, gconstpointer data)
 	g_assert_cmpstr(cfg->relay.smarthosts[0].ep.password.file, ==, nope);
 }
 
+/* HM_CONFIG_NO_SECRETS (homemail-deliver): no secret file is opened, so a
+ * missing or unreadable one is neither an error nor a warning; inline
+ * values stay; the settings are still checked. */
+static void
+test_no_secrets(Fixture *f, gconstpointer data)
+{
+	static const char text[] = HOST "relay = { smarthosts = (\n"
+	                           " { host = \"a.example\"; user = \"u\"; password_file = \"nope\"; },\n"
+	                           " { host = \"b.example\"; user = \"u\"; password = \"inline\"; } ); };\n"
+	                           "dyndns = { detect = \"interface:eth0\";\n"
+	                           "  records = ( { provider = \"rfc2136\"; server = \"ns.example\";\n"
+	                           "  zone = \"example\"; hostname = \"h.example\"; tsig_name = \"k\";\n"
+	                           "  tsig_secret_file = \"nope\"; } ); };\n";
+	g_autofree char *nope = g_build_filename(f->dir, "nope", NULL);
+	g_autoptr(GError) err = NULL;
+	g_autoptr(HmConfig) cfg = load_text(f, text, HM_CONFIG_NO_SECRETS, &err);
+	g_autoptr(HmConfig) bad = NULL;
+
+	g_assert_no_error(err);
+	g_assert_cmpuint(f->warnings->len, ==, 0);
+	g_assert_null(cfg->relay.smarthosts[0].ep.password.value);
+	g_assert_cmpstr(cfg->relay.smarthosts[0].ep.password.file, ==, nope);
+	g_assert_cmpstr(cfg->relay.smarthosts[1].ep.password.value, ==, "inline");
+	g_assert_null(cfg->dyndns.records[0].tsig_secret.value);
+	g_assert_cmpstr(cfg->dyndns.records[0].tsig_secret.file, ==, nope);
+	bad = load_text(f, HOST "relay = { smarthosts = ( { host = \"smtp.example\"; user = \"u\";\n"
+	                "  password = \"p\";\n  password_file = \"nope\"; } ); };\n",
+	                HM_CONFIG_NO_SECRETS, &err);
+	g_assert_null(bad);
+	g_assert_nonnull(strstr(err->message, ":4: relay.smarthosts.[0].password_file: cannot be "
+	                                      "used together with password"));
+}
+
 static void
 test_include(Fixture *f, gconstpointer data)
 {
@@ -1023,6 +1056,7 @@ main(int argc, char **argv)
 		{ "/config/full", test_full },
 		{ "/config/secret-not-in-messages", test_secret_not_in_messages },
 		{ "/config/missing-secret", test_missing_secret },
+		{ "/config/no-secrets", test_no_secrets },
 		{ "/config/include", test_include },
 		{ "/config/inline-secret-exposed", test_inline_secret_exposed },
 		{ "/config/inline-secret-in-include", test_inline_secret_in_include },
