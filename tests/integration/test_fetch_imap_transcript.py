@@ -14,10 +14,9 @@ MSG = b"Subject: hi\r\n\r\nhello\r\n"
 CAPS = b"IMAP4rev1 IDLE UIDPLUS"
 GREETING = send(b"* OK [CAPABILITY " + CAPS + b"] ready")
 LOGIN = reply_to(b'A0001 LOGIN "u" "p"', [b"A0001 OK [CAPABILITY " + CAPS + b"] Logged in"])
-SEARCH = reply_to(b"A0003 UID SEARCH UID 1:*", [b"* SEARCH 1", b"A0003 OK done"])
-SIZES = reply_to(b"A0004 UID FETCH 1 (RFC822.SIZE)",
-                 [b"* 1 FETCH (UID 1 RFC822.SIZE %d)" % len(MSG), b"A0004 OK done"])
-FETCH_CMD = b"A0005 UID FETCH 1 (BODY.PEEK[] RFC822.SIZE)"
+LIST_CMD = b"A0003 UID FETCH 1:* (UID RFC822.SIZE)"
+LIST = reply_to(LIST_CMD, [b"* 1 FETCH (UID 1 RFC822.SIZE %d)" % len(MSG), b"A0003 OK done"])
+FETCH_CMD = b"A0004 UID FETCH 1 (BODY.PEEK[] RFC822.SIZE)"
 
 
 def select(exists=b"1", validity=b"7"):
@@ -70,19 +69,19 @@ def assert_failed(r, peer, tmp_path, reason):
 
 def test_normal_run(bin, script_peer, tmp_path):
     peer = script_peer([
-        GREETING, LOGIN, select(), SEARCH, SIZES,
+        GREETING, LOGIN, select(), LIST,
         expect(FETCH_CMD),
-        send_raw(b"* 1 FETCH (UID 1 RFC822.SIZE %d BODY[] {%d}\r\n%s)\r\nA0005 OK done\r\n"
+        send_raw(b"* 1 FETCH (UID 1 RFC822.SIZE %d BODY[] {%d}\r\n%s)\r\nA0004 OK done\r\n"
                  % (len(MSG), len(MSG), MSG)),
-        expect(b"A0006 UID STORE 1 +FLAGS.SILENT (\\Seen \\Deleted)"),
-        expect(b"A0007 UID EXPUNGE 1"),
-        send_raw(b"A0006 OK stored\r\n* 1 EXPUNGE\r\nA0007 OK expunged\r\n"),
-        reply_to(b"A0008 LOGOUT", [b"* BYE logging out", b"A0008 OK done"]),
+        expect(b"A0005 UID STORE 1 +FLAGS.SILENT (\\Seen \\Deleted)"),
+        expect(b"A0006 UID EXPUNGE 1"),
+        send_raw(b"A0005 OK stored\r\n* 1 EXPUNGE\r\nA0006 OK expunged\r\n"),
+        reply_to(b"A0007 LOGOUT", [b"* BYE logging out", b"A0007 OK done"]),
     ])
     r = run_fetcher(bin, write_conf(tmp_path, peer.port))
     assert r.rc == 0, r
     assert peer.wait() == [], peer.transcript()
-    assert peer.received[-1] == b"A0008 LOGOUT", peer.transcript()
+    assert peer.received[-1] == b"A0007 LOGOUT", peer.transcript()
     files = delivered(tmp_path)
     assert len(files) == 1, r
     with open(files[0], "rb") as f:
@@ -92,7 +91,7 @@ def test_normal_run(bin, script_peer, tmp_path):
 
 def test_literal_over_the_bound(bin, script_peer, tmp_path):
     peer = script_peer([
-        GREETING, LOGIN, select(), SEARCH, SIZES,
+        GREETING, LOGIN, select(), LIST,
         expect(FETCH_CMD),
         send(b"* 1 FETCH (UID 1 BODY[] {300000000}"),
         expect_eof(timeout=10),
@@ -103,7 +102,7 @@ def test_literal_over_the_bound(bin, script_peer, tmp_path):
 
 def test_bye_mid_fetch(bin, script_peer, tmp_path):
     peer = script_peer([
-        GREETING, LOGIN, select(), SEARCH, SIZES,
+        GREETING, LOGIN, select(), LIST,
         expect(FETCH_CMD),
         send(b"* 1 FETCH (UID 1 FLAGS (\\Seen))"),
         send(b"* BYE \x1b[2JDisconnected for inactivity"),
@@ -154,8 +153,8 @@ def test_starttls_injected_plaintext(bin, script_peer, tmp_path, tls_cert):
 def test_reply_line_over_the_limit(bin, script_peer, tmp_path):
     peer = script_peer([
         GREETING, LOGIN, select(),
-        expect(b"A0003 UID SEARCH UID 1:*"),
-        long_line(1100 * 1024, fill=b" 1", prefix=b"* SEARCH 1"),
+        expect(LIST_CMD),
+        long_line(1100 * 1024, fill=b"x", prefix=b"* 1 FETCH (UID 1 RFC822.SIZE 24 X-JUNK "),
         expect_eof(timeout=10),
     ])
     r = run_fetcher(bin, write_conf(tmp_path, peer.port))
@@ -170,15 +169,14 @@ def test_reply_line_over_the_limit(bin, script_peer, tmp_path):
      "bad UIDVALIDITY"),
     ([reply_to(b"A0002 SELECT INBOX", [b"* 1 EXISTS", b"A0002 OK no validity"])],
      "server sent no UIDVALIDITY for INBOX"),
-    ([select(), reply_to(b"A0003 UID SEARCH UID 1:*", [b"* SEARCH 1 4294967297", b"A0003 OK"])],
-     "bad UID in a SEARCH reply"),
-    ([select(), reply_to(b"A0003 UID SEARCH UID 1:*", [b"* SEARCH -1", b"A0003 OK"])],
-     "bad UID in a SEARCH reply"),
-    ([select(), SEARCH, reply_to(b"A0004 UID FETCH 1 (RFC822.SIZE)",
-                                 [b"* 1 FETCH (UID 1 RFC822.SIZE -24)", b"A0004 OK"])],
+    ([select(), reply_to(LIST_CMD, [b"* 1 FETCH (UID 4294967297 RFC822.SIZE 24)", b"A0003 OK"])],
+     "bad UID in a FETCH reply"),
+    ([select(), reply_to(LIST_CMD, [b"* 1 FETCH (UID -1 RFC822.SIZE 24)", b"A0003 OK"])],
+     "bad UID in a FETCH reply"),
+    ([select(), reply_to(LIST_CMD, [b"* 1 FETCH (UID 1 RFC822.SIZE -24)", b"A0003 OK"])],
      "bad RFC822.SIZE in a FETCH reply"),
 ], ids=["exists-huge", "exists-negative", "uidvalidity-negative", "uidvalidity-huge",
-        "uidvalidity-missing", "search-huge", "search-negative", "size-negative"])
+        "uidvalidity-missing", "uid-huge", "uid-negative", "size-negative"])
 def test_bad_numbers(bin, script_peer, tmp_path, steps, reason):
     peer = script_peer([GREETING, LOGIN] + steps + [expect_eof(timeout=10)])
     r = run_fetcher(bin, write_conf(tmp_path, peer.port))
@@ -193,3 +191,4 @@ def test_login_refused(bin, script_peer, tmp_path):
     ])
     r = run_fetcher(bin, write_conf(tmp_path, peer.port))
     assert_failed(r, peer, tmp_path, "isp: login refused: [AUTHENTICATIONFAILED] Authentication failed.")
+
