@@ -34,7 +34,9 @@ struct HmFetchSession {
 	gboolean logging_out;    /* BYE is expected */
 	gboolean selected;
 	gboolean have_exists, have_uidvalidity;
-	guint32 exists, uidvalidity;
+	guint32 uidvalidity;
+	HmImapCount count;       /* of the selected folder */
+	gboolean listed_whole;   /* the last listing agreed with EXISTS */
 	gboolean new_mail;       /* EXISTS grew or RECENT > 0 since cleared */
 	char *folder;
 };
@@ -97,13 +99,14 @@ common_untagged(HmFetchSession *s, const HmImapResponse *r, GError **err)
 	if (strcmp(r->keyword, "CAPABILITY") == 0) {
 		set_caps(s, r->args);
 	} else if (r->has_number && strcmp(r->keyword, "EXISTS") == 0) {
-		if (r->number > s->exists)
+		if (r->number > s->count.exists)
 			s->new_mail = TRUE;
-		s->exists = r->number;
+		s->count.exists = r->number;
 		s->have_exists = TRUE;
 	} else if (r->has_number && strcmp(r->keyword, "EXPUNGE") == 0) {
-		if (s->exists > 0)
-			s->exists--;
+		s->count.expunges++;
+		if (s->count.exists > 0)
+			s->count.exists--;
 	} else if (r->has_number && strcmp(r->keyword, "RECENT") == 0 && r->number > 0) {
 		s->new_mail = TRUE;
 	}
@@ -403,7 +406,8 @@ imap_select(HmFetchSession *s, const char *folder, guint32 first_uid, guint32 *u
 	const char *verb = s->p.acct->keep ? "EXAMINE" : "SELECT";
 
 	s->selected = s->have_exists = s->have_uidvalidity = FALSE;
-	s->exists = 0;
+	s->count.exists = 0;
+	s->listed_whole = FALSE;
 	g_free(s->folder);
 	s->folder = g_strdup(name);
 	if (send_args(s, verb, &folder, 1, TRUE, FALSE, &t, err) < 0)
@@ -421,10 +425,18 @@ imap_select(HmFetchSession *s, const char *folder, guint32 first_uid, guint32 *u
 		                    name);
 	s->selected = TRUE;
 	*uidvalidity = s->uidvalidity;
-	if (s->exists > 0 && hm_imap_list(&s->ic, MAX(first_uid, 1), list, err) < 0)
+	s->listed_whole = TRUE;
+	if (s->count.exists > 0 && hm_imap_list(&s->ic, &s->count, name, MAX(first_uid, 1), list,
+	                                        &s->listed_whole, err) < 0)
 		return -1;
 	*items = g_steal_pointer(&list);
 	return 0;
+}
+
+static gboolean
+imap_listed_all(HmFetchSession *s)
+{
+	return s->listed_whole;
 }
 
 /* --- identify, retrieve, remove -------------------------------------------- */
@@ -635,6 +647,7 @@ const HmFetchBackend hm_fetch_imap = {
 	.name = "imap",
 	.open = imap_open,
 	.select = imap_select,
+	.listed_all = imap_listed_all,
 	.identify = imap_identify,
 	.retrieve = imap_retrieve,
 	.remove = imap_remove,

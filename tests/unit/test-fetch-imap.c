@@ -210,6 +210,7 @@ test_full_session(void)
 	s = open_ok(&f);
 	g_assert_true(hm_fetch_imap.can_wait(s));
 	items = select_ok(s, 3, 77);
+	g_assert_true(hm_fetch_imap.listed_all(s));
 	g_assert_cmpuint(items->len, ==, 4);
 	{
 		static const guint32 uids[] = { 3, 4, 5, 9 }, sizes[] = { 10, 20, 30, 90 };
@@ -452,8 +453,12 @@ test_login_literal(void)
 	fixture_finish(&f, want);
 }
 
+/* Selects INBOX listing from first; asserts the failure (code, msg). A
+ * server error leaves the session usable (the script ends in LOGOUT);
+ * a protocol error breaks it. */
 static void
-select_fails(const char *const *script, const char *const *want, const char *msg)
+select_fails_from(const char *const *script, const char *const *want, guint32 first,
+                  HmFetchError code, const char *msg)
 {
 	Fixture f;
 	HmFetchSession *s;
@@ -463,18 +468,28 @@ select_fails(const char *const *script, const char *const *want, const char *msg
 
 	fixture_init(&f, script, HM_TLS_MODE_NONE, FALSE);
 	s = open_ok(&f);
-	g_assert_cmpint(hm_fetch_imap.select(s, "INBOX", 1, &v, &items, &err), ==, -1);
+	g_assert_cmpint(hm_fetch_imap.select(s, "INBOX", first, &v, &items, &err), ==, -1);
 	g_assert_null(items);
-	g_assert_error(err, HM_FETCH_ERROR, HM_FETCH_ERROR_PROTOCOL);
+	g_assert_error(err, HM_FETCH_ERROR, (int)code);
 	g_assert_cmpstr(err->message, ==, msg);
-	hm_fetch_imap.abort(s);
+	if (code == HM_FETCH_ERROR_SERVER)
+		close_ok(s);
+	else
+		hm_fetch_imap.abort(s);
 	fixture_finish(&f, want);
+}
+
+static void
+select_fails(const char *const *script, const char *const *want, const char *msg)
+{
+	select_fails_from(script, want, 1, HM_FETCH_ERROR_PROTOCOL, msg);
 }
 
 /* Script prefix: logged in, INBOX selected with EXISTS n (a string). */
 #define SELECTED_EXISTS(n) \
 	GREETING, LOGIN_OK, "C:A0002 SELECT INBOX", \
 	"S:* " n " EXISTS\r\n* OK [UIDVALIDITY 1] x\r\n* OK [UIDNEXT 120001] x\r\nA0002 OK"
+#define SELECTED_EXISTS_WANT "A0001 LOGIN \"u\" \"p\"", "A0002 SELECT INBOX"
 
 static void
 test_select_errors(void)
@@ -503,6 +518,107 @@ test_select_errors(void)
 	for (guint i = 0; i < G_N_ELEMENTS(bad_listing); i++)
 		select_fails((const char *const []) { SELECTED_EXISTS("3"), LIST_ALL_CMD,
 		             bad_listing[i][0], "EOF", NULL }, want3, bad_listing[i][1]);
+}
+
+/* Selects INBOX listing from first; asserts the UIDs listed ("3,4,"),
+ * whether the listing was whole, and the commands sent. */
+static void
+list_ok(const char *const *script, const char *const *want, guint32 first, const char *uids,
+        gboolean whole)
+{
+	Fixture f;
+	HmFetchSession *s;
+	g_autoptr(GPtrArray) items = NULL;
+	g_autoptr(GString) got = g_string_new(NULL);
+
+	fixture_init(&f, script, HM_TLS_MODE_NONE, FALSE);
+	s = open_ok(&f);
+	items = select_ok(s, first, 1);
+	for (guint i = 0; i < items->len; i++)
+		g_string_append_printf(got, "%s,", ((HmFetchItem *)items->pdata[i])->uid);
+	g_assert_cmpstr(got->str, ==, uids);
+	g_assert_cmpint(hm_fetch_imap.listed_all(s), ==, whole);
+	hm_fetch_imap.abort(s);
+	fixture_finish(&f, want);
+}
+
+/* The listing of a whole folder against EXISTS: mail that comes and goes
+ * meanwhile is allowed for; fewer than EXISTS is a short listing (it is
+ * used, but marked); more is only logged. */
+static void
+test_list_whole(void)
+{
+	static const char *const want[] = { SELECTED_EXISTS_WANT, LIST_ALL, NULL };
+
+	/* UID 2 expunged and UID 4 added while listing: 2 of 3 is whole. */
+	list_ok((const char *const []) { SELECTED_EXISTS("3"), LIST_ALL_CMD,
+	        "S:* 1 FETCH (UID 1 RFC822.SIZE 3)\r\n* 2 EXPUNGE\r\n* 3 EXISTS\r\n"
+	        "* 2 FETCH (UID 3 RFC822.SIZE 3)\r\nA0003 OK", "EOF", NULL }, want, 1, "1,3,", TRUE);
+	list_ok((const char *const []) { SELECTED_EXISTS("5"), LIST_ALL_CMD,
+	        "S:* 1 FETCH (UID 1 RFC822.SIZE 3)\r\n* 2 FETCH (UID 2 RFC822.SIZE 3)\r\n"
+	        "* 4 FETCH (UID 4 RFC822.SIZE 3)\r\nA0003 OK", "EOF", NULL }, want, 1, "1,2,4,", FALSE);
+	list_ok((const char *const []) { SELECTED_EXISTS("1"), LIST_ALL_CMD,
+	        "S:* 1 FETCH (UID 1 RFC822.SIZE 3)\r\n* 2 FETCH (UID 2 RFC822.SIZE 3)\r\nA0003 OK",
+	        "EOF", NULL }, want, 1, "1,2,", TRUE);
+}
+
+/* Listed from UID 7 (keep = true above a watermark): the last message is
+ * always answered (and dropped when below 7); a server that leaves it
+ * out is asked for it; a gap in the message numbers is a short listing.
+ * A far UIDNEXT changes nothing: one command lists it all. */
+static void
+test_list_partial(void)
+{
+	static const char *const want[] = {
+		SELECTED_EXISTS_WANT, "A0003 UID FETCH 7:* (UID RFC822.SIZE)", NULL,
+	};
+	static const char *const want_last[] = {
+		SELECTED_EXISTS_WANT, "A0003 UID FETCH 7:* (UID RFC822.SIZE)", "A0004 FETCH * (UID)",
+		NULL,
+	};
+
+	list_ok((const char *const []) { SELECTED_EXISTS("6"), "C:A0003 UID FETCH 7:* (UID RFC822.SIZE)",
+	        "S:* 6 FETCH (UID 6 RFC822.SIZE 3)\r\nA0003 OK", "EOF", NULL }, want, 7, "", TRUE);
+	list_ok((const char *const []) { SELECTED_EXISTS("6"), "C:A0003 UID FETCH 7:* (UID RFC822.SIZE)",
+	        "S:A0003 OK", "C:A0004 FETCH * (UID)", "S:* 6 FETCH (UID 6)\r\nA0004 OK", "EOF", NULL },
+	        want_last, 7, "", TRUE);
+	list_ok((const char *const []) { SELECTED_EXISTS("10"), "C:A0003 UID FETCH 7:* (UID RFC822.SIZE)",
+	        "S:* 10 FETCH (UID 120000 RFC822.SIZE 3)\r\n* 9 FETCH (UID 9 RFC822.SIZE 3)\r\nA0003 OK",
+	        "EOF", NULL }, want, 7, "9,120000,", TRUE);
+	list_ok((const char *const []) { SELECTED_EXISTS("10"), "C:A0003 UID FETCH 7:* (UID RFC822.SIZE)",
+	        "S:* 8 FETCH (UID 8 RFC822.SIZE 3)\r\n* 10 FETCH (UID 12 RFC822.SIZE 3)\r\nA0003 OK",
+	        "EOF", NULL }, want, 7, "8,12,", FALSE);
+}
+
+/* A folder that holds mail but lists none fails, with both facts in the
+ * error, and the session stays usable. */
+static void
+test_list_none(void)
+{
+	static const char *const want[] = { SELECTED_EXISTS_WANT, LIST_ALL, "A0004 LOGOUT", NULL };
+	static const char *const want_last[] = {
+		SELECTED_EXISTS_WANT, "A0003 UID FETCH 7:* (UID RFC822.SIZE)", "A0004 FETCH * (UID)",
+		"A0005 LOGOUT", NULL,
+	};
+
+	select_fails_from((const char *const []) { SELECTED_EXISTS("50"), LIST_ALL_CMD,
+	                  "S:* 1 FETCH (FLAGS (\\Seen) UID 7)\r\nA0003 OK", "C:A0004 LOGOUT",
+	                  "S:* BYE\r\nA0004 OK", NULL }, want, 1, HM_FETCH_ERROR_SERVER,
+	                  "INBOX: EXISTS is 50 but the server lists no message: nothing fetched, "
+	                  "the mail stays on the server");
+	select_fails_from((const char *const []) { SELECTED_EXISTS("50"),
+	                  "C:A0003 UID FETCH 7:* (UID RFC822.SIZE)", "S:A0003 OK",
+	                  "C:A0004 FETCH * (UID)", "S:* 50 FETCH (UID 90)\r\nA0004 OK",
+	                  "C:A0005 LOGOUT", "S:* BYE\r\nA0005 OK", NULL }, want_last, 7,
+	                  HM_FETCH_ERROR_SERVER, "INBOX: EXISTS is 50 and the last "
+	                  "message has UID 90, but the server lists none from UID 7 on: nothing "
+	                  "fetched, the mail stays on the server");
+	select_fails_from((const char *const []) { SELECTED_EXISTS("50"),
+	                  "C:A0003 UID FETCH 7:* (UID RFC822.SIZE)", "S:A0003 OK",
+	                  "C:A0004 FETCH * (UID)", "S:A0004 OK", "C:A0005 LOGOUT",
+	                  "S:* BYE\r\nA0005 OK", NULL }, want_last, 7, HM_FETCH_ERROR_SERVER,
+	                  "INBOX: EXISTS is 50 but the server lists no message, not even its last "
+	                  "one: nothing fetched, the mail stays on the server");
 }
 
 static void
@@ -570,6 +686,7 @@ test_long_sets(void)
 	s = open_ok(&f);
 	items = select_ok(s, 1, 9);
 	g_assert_cmpuint(items->len, ==, 3000);
+	g_assert_true(hm_fetch_imap.listed_all(s));
 	g_assert_cmpint(hm_fetch_imap.identify(s, items, &err), ==, 0);
 	g_assert_no_error(err);
 	hm_fetch_imap.abort(s);
@@ -730,6 +847,9 @@ main(int argc, char **argv)
 	g_test_add_func("/fetch-imap/login-literal", test_login_literal);
 	g_test_add_func("/fetch-imap/select-errors", test_select_errors);
 	g_test_add_func("/fetch-imap/long-sets", test_long_sets);
+	g_test_add_func("/fetch-imap/list-whole", test_list_whole);
+	g_test_add_func("/fetch-imap/list-partial", test_list_partial);
+	g_test_add_func("/fetch-imap/list-none", test_list_none);
 	g_test_add_func("/fetch-imap/retrieve-errors", test_retrieve_errors);
 	g_test_add_func("/fetch-imap/idle", test_idle);
 	status = g_test_run();
