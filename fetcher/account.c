@@ -293,6 +293,15 @@ plan(FolderRun *r, GPtrArray *items, GPtrArray *fetch, GError **err)
 	return 0;
 }
 
+/* Whether the listing may stand for the whole folder (fetch.h). */
+static gboolean
+listed_all(const FolderRun *r, HmFetchSession *s)
+{
+	const HmFetchBackend *b = r->a->backend;
+
+	return b->listed_all == NULL || b->listed_all(s);
+}
+
 /* Every listed UID at or below the new watermark is known, so the next
  * keep = true run lists only what is above it. */
 static int
@@ -313,12 +322,14 @@ advance_watermark(FolderRun *r, GPtrArray *items, GError **err)
 }
 
 /* Drops state entries for messages no longer upstream. Only a full
- * listing (POP3 always, IMAP with keep = false) says what is gone. */
+ * listing (POP3 always, IMAP with keep = false) that is not short of the
+ * server's count says what is gone. */
 static int
-compact(FolderRun *r, GPtrArray *items, guint recorded, GError **err)
+compact(FolderRun *r, HmFetchSession *s, GPtrArray *items, guint recorded, GError **err)
 {
 	g_autoptr(GHashTable) present = NULL;
-	gboolean full = r->a->acct->protocol == HM_PROTO_POP3 || !r->a->acct->keep;
+	gboolean full = (r->a->acct->protocol == HM_PROTO_POP3 || !r->a->acct->keep) &&
+	                listed_all(r, s);
 
 	if (!full)
 		return recorded > 0 ? hm_fetch_state_compact(r->st, NULL, err) : 0;
@@ -424,13 +435,21 @@ fetch_listed(FolderRun *r, HmFetchSession *s, GPtrArray **items, GError **err)
 	return rc;
 }
 
+/* Messages recorded in the state (delivered, skipped, refused or
+ * recognised) since stats said before. */
+static guint
+recorded_since(const HmFetchStats *stats, guint before)
+{
+	return stats->delivered + stats->skipped + stats->refused + stats->recognised - before;
+}
+
 int
 hm_account_fetch_folder(HmAccount *a, HmFetchSession *s, const char *folder,
                         HmFetchStats *stats, GError **err)
 {
 	FolderRun r = { .a = a, .folder = folder, .stats = stats };
 	g_autoptr(GPtrArray) items = NULL;
-	guint before = stats->delivered + stats->skipped + stats->refused + stats->recognised;
+	guint before = recorded_since(stats, 0);
 	int rc = -1;
 
 	r.st = hm_fetch_state_open(a->cfg->state_dir, a->acct->name, folder, err);
@@ -441,11 +460,11 @@ hm_account_fetch_folder(HmAccount *a, HmFetchSession *s, const char *folder,
 	r.committed = g_ptr_array_new();
 	if (hm_fetch_batch_recover(r.st, err) == 0 && list_folder(&r, s, &items, err) == 0) {
 		rc = fetch_listed(&r, s, &items, err);
-		if (rc == 0 && a->acct->protocol == HM_PROTO_IMAP && a->acct->keep)
+		if (rc == 0 && a->acct->protocol == HM_PROTO_IMAP && a->acct->keep &&
+		    listed_all(&r, s))
 			rc = advance_watermark(&r, items, err);
 		if (rc == 0)
-			rc = compact(&r, items, stats->delivered + stats->skipped + stats->refused +
-			                            stats->recognised - before, err);
+			rc = compact(&r, s, items, recorded_since(stats, before), err);
 		for (guint i = 0; items != NULL && i < items->len; i++)
 			stats->skipped += ((HmFetchItem *)items->pdata[i])->untracked;
 		stats->listed += items != NULL ? items->len : 0;
@@ -464,7 +483,8 @@ hm_account_fetch_folder(HmAccount *a, HmFetchSession *s, const char *folder,
 }
 
 /* Logs what a pass did; a pass that failed before doing anything logs
- * nothing here (its error says what happened). */
+ * nothing here (its error says what happened), and after a failure
+ * nothing is called "no new mail": the mail may well be there. */
 static void
 log_summary(const HmAccount *a, const HmFetchStats *st, gint64 started, gboolean failed)
 {

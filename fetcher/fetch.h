@@ -90,9 +90,20 @@ typedef struct {
 	 * receives a GPtrArray of HmFetchItem (it owns them). POP3 without
 	 * UIDL lists with uid NULL; messages whose UIDs cannot be trusted are
 	 * listed untracked, with one warning per problem the first time the
-	 * session lists them. Returns 0 or -1 with *err. */
+	 * session lists them. IMAP checks the listing against EXISTS
+	 * (fetcher/imap-list.h): a folder that holds mail but lists none
+	 * fails (HM_FETCH_ERROR_SERVER), so it is never taken for empty.
+	 * Returns 0 or -1 with *err. */
 	int (*select)(HmFetchSession *s, const char *folder, guint32 first_uid,
 	              guint32 *uidvalidity, GPtrArray **items, GError **err);
+
+	/* FALSE when the last select() found its listing short of the
+	 * server's own count (IMAP EXISTS): the listing then says neither
+	 * which messages are gone (so no state entry may be dropped for not
+	 * being listed) nor that every UID below the highest listed is known
+	 * (so no keep = true watermark may pass it). NULL where a listing is
+	 * the server's count itself (POP3). */
+	gboolean (*listed_all)(HmFetchSession *s);
 
 	/* Fills message_id of each item (IMAP: UID FETCH ... BODY.PEEK[HEADER.
 	 * FIELDS (MESSAGE-ID)]), for matching after a UIDVALIDITY change. NULL

@@ -661,6 +661,20 @@ hm_imap_fetch_att_prefix(const HmImapResponse *r, const char *prefix)
 	return fetch_att(r, prefix, TRUE);
 }
 
+int
+hm_imap_fetch_uid(const HmImapResponse *r, guint32 *uid, GError **err)
+{
+	const HmImapToken *t;
+
+	if (!r->has_number || strcmp(r->keyword, "FETCH") != 0 ||
+	    (t = hm_imap_fetch_att(r, "UID")) == NULL)
+		return 0;
+	if (t->type != HM_IMAP_NUMBER || t->num == 0)
+		return fail(err, "bad UID in a FETCH reply");
+	*uid = t->num;
+	return 1;
+}
+
 /* --- the client side of the syntax ---------------------------------------- */
 
 char *

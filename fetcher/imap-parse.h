@@ -137,6 +137,11 @@ const HmImapToken *hm_imap_fetch_att(const HmImapResponse *r, const char *name);
 /* As hm_imap_fetch_att(), matching attribute names that start with prefix. */
 const HmImapToken *hm_imap_fetch_att_prefix(const HmImapResponse *r, const char *prefix);
 
+/* The UID of a FETCH response r: 1 and *uid; 0 when r is not a FETCH
+ * or names no UID (a flag change); -1 with *err (HM_FETCH_ERROR_PROTOCOL
+ * "bad UID in a FETCH reply") when the UID is 0 or not a number. */
+int hm_imap_fetch_uid(const HmImapResponse *r, guint32 *uid, GError **err);
+
 /* TRUE if t is an ATOM equal to s (case-insensitive). */
 gboolean hm_imap_token_is(const HmImapToken *t, const char *s);
 

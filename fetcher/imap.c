@@ -10,6 +10,7 @@
 #include "fetcher/connect.h"
 #include "fetcher/fetch.h"
 #include "fetcher/imap-client.h"
+#include "fetcher/imap-list.h"
 #include "fetcher/imap-parse.h"
 #include "lib/header.h"
 #include "lib/log.h"
@@ -33,8 +34,9 @@ struct HmFetchSession {
 	gboolean logging_out;    /* BYE is expected */
 	gboolean selected;
 	gboolean have_exists, have_uidvalidity;
-	guint32 exists, uidvalidity;
-	guint32 uidnext;         /* from [UIDNEXT n]; 0 when the server sent none */
+	guint32 uidvalidity;
+	HmImapCount count;       /* of the selected folder */
+	gboolean listed_whole;   /* the last listing agreed with EXISTS */
 	gboolean new_mail;       /* EXISTS grew or RECENT > 0 since cleared */
 	char *folder;
 };
@@ -92,23 +94,19 @@ common_untagged(HmFetchSession *s, const HmImapResponse *r, GError **err)
 		s->uidvalidity = t->num;
 		s->have_uidvalidity = TRUE;
 	}
-	if (r->code != NULL && strcmp(r->code, "UIDNEXT") == 0) {
-		t = r->code_args->len == 1 ? g_ptr_array_index(r->code_args, 0) : NULL;
-		/* Only a hint for splitting SEARCH: a bad one is ignored. */
-		s->uidnext = t != NULL && t->type == HM_IMAP_NUMBER ? (guint32)t->num : 0;
-	}
 	if (r->status != HM_IMAP_DATA)
 		return 0;
 	if (strcmp(r->keyword, "CAPABILITY") == 0) {
 		set_caps(s, r->args);
 	} else if (r->has_number && strcmp(r->keyword, "EXISTS") == 0) {
-		if (r->number > s->exists)
+		if (r->number > s->count.exists)
 			s->new_mail = TRUE;
-		s->exists = r->number;
+		s->count.exists = r->number;
 		s->have_exists = TRUE;
 	} else if (r->has_number && strcmp(r->keyword, "EXPUNGE") == 0) {
-		if (s->exists > 0)
-			s->exists--;
+		s->count.expunges++;
+		if (s->count.exists > 0)
+			s->count.exists--;
 	} else if (r->has_number && strcmp(r->keyword, "RECENT") == 0 && r->number > 0) {
 		s->new_mail = TRUE;
 	}
@@ -146,23 +144,6 @@ item_commands(HmFetchItem *const *items, guint n, const char *prefix, const char
 		uids[i] = items[i]->num;
 	qsort(uids, n, sizeof(*uids), cmp_u32);
 	return hm_imap_uid_commands(uids, n, prefix, suffix, IMAP_MAX_COMMAND - IMAP_TAG_ROOM);
-}
-
-/* The UID of a FETCH response: 1 and *uid, 0 when it has none, -1 when
- * it is malformed. */
-static int
-fetch_uid(const HmImapResponse *r, guint32 *uid, GError **err)
-{
-	const HmImapToken *t;
-
-	if (!r->has_number || strcmp(r->keyword, "FETCH") != 0)
-		return 0;
-	if ((t = hm_imap_fetch_att(r, "UID")) == NULL)
-		return 0;
-	if (t->type != HM_IMAP_NUMBER || t->num == 0)
-		return hm_imap_fail(err, HM_FETCH_ERROR_PROTOCOL, "bad UID in a FETCH reply");
-	*uid = t->num;
-	return 1;
 }
 
 /* --- open ------------------------------------------------------------------ */
@@ -352,28 +333,6 @@ imap_open(const HmFetchParams *p, GError **err)
 
 /* --- select ------------------------------------------------------------- */
 
-/* UIDs per SEARCH window: at most ~11 octets each, well inside one
- * HM_IMAP_MAX_TEXT reply line. */
-#define HM_IMAP_SEARCH_WINDOW 50000
-
-static int
-on_search(const HmImapResponse *r, gpointer data, GError **err)
-{
-	GArray *uids = data;
-
-	if (r->has_number || strcmp(r->keyword, "SEARCH") != 0)
-		return 0;
-	for (guint i = 0; i < r->args->len; i++) {
-		const HmImapToken *t = g_ptr_array_index(r->args, i);
-
-		if (t->type != HM_IMAP_NUMBER || t->num == 0)
-			return hm_imap_fail(err, HM_FETCH_ERROR_PROTOCOL,
-			                    "bad UID in a SEARCH reply");
-		g_array_append_val(uids, t->num);
-	}
-	return 0;
-}
-
 typedef struct {
 	GHashTable *by_uid;      /* UID -> HmFetchItem * */
 	GHashTable *seen;        /* UIDs already answered */
@@ -409,8 +368,8 @@ message_id_of(const char *hdr, gsize len)
 	return NULL;
 }
 
-/* RFC822.SIZE and the Message-ID header of a FETCH reply, for select()
- * and identify(); answered UIDs go into lk->seen. */
+/* RFC822.SIZE and the Message-ID header of a FETCH reply, for
+ * identify(); answered UIDs go into lk->seen. */
 static int
 on_meta(const HmImapResponse *r, gpointer data, GError **err)
 {
@@ -418,7 +377,7 @@ on_meta(const HmImapResponse *r, gpointer data, GError **err)
 	const HmImapToken *hdr, *size;
 	HmFetchItem *it;
 	guint32 uid = 0;
-	int rc = fetch_uid(r, &uid, err);
+	int rc = hm_imap_fetch_uid(r, &uid, err);
 
 	if (rc <= 0 || (it = lookup_item(lk, uid)) == NULL)
 		return rc;
@@ -437,85 +396,18 @@ on_meta(const HmImapResponse *r, gpointer data, GError **err)
 	return 0;
 }
 
-/* Sizes of the listed UIDs; those the server had no answer for (expunged
- * meanwhile) are dropped. */
-static int
-list_sizes(HmFetchSession *s, GArray *uids, GPtrArray *items, GError **err)
-{
-	g_autoptr(GHashTable) by_uid = g_hash_table_new(NULL, NULL);
-	g_autoptr(GHashTable) seen = g_hash_table_new(NULL, NULL);
-	g_autoptr(GPtrArray) cmds = NULL;
-	Lookup lk = { by_uid, seen, NULL, NULL };
-	HmImapHandler h = { on_meta, &lk, NULL };
-	HmImapPipeline pl = { NULL, "UID FETCH refused", FALSE, HM_FETCH_ERROR_SERVER };
-	g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func((GDestroyNotify)hm_fetch_item_free);
-
-	for (guint i = 0; i < uids->len; i++) {
-		HmFetchItem *it = g_new0(HmFetchItem, 1);
-
-		it->num = g_array_index(uids, guint32, i);
-		it->uid = g_strdup_printf("%u", it->num);
-		g_ptr_array_add(all, it);
-		g_hash_table_insert(by_uid, GUINT_TO_POINTER(it->num), it);
-	}
-	cmds = hm_imap_uid_commands((const guint32 *)(void *)uids->data, uids->len, "UID FETCH ",
-	                            " (RFC822.SIZE)", IMAP_MAX_COMMAND - IMAP_TAG_ROOM);
-	pl.cmds = cmds;
-	if (hm_imapc_pipeline(&s->ic, &pl, &h, err) < 0)
-		return -1;
-	for (guint i = 0; i < all->len; i++) {
-		HmFetchItem *it = g_ptr_array_index(all, i);
-
-		if (g_hash_table_contains(seen, GUINT_TO_POINTER(it->num))) {
-			g_ptr_array_add(items, it);
-			all->pdata[i] = NULL;
-		}
-	}
-	if (items->len < all->len)
-		hm_info("%s: %s: %u messages vanished before their size was known",
-		        s->p.acct->name, s->folder, all->len - items->len);
-	return 0;
-}
-
-/* UID SEARCH for UIDs >= first. One SEARCH reply is one line, bounded by
- * HM_IMAP_MAX_TEXT (~140,000 UIDs), so a huge folder is searched in UID
- * windows when the server told its UIDNEXT. */
-static int
-search_new(HmFetchSession *s, guint32 first, HmImapHandler *h, GError **err)
-{
-	guint32 lo = first;
-
-	while (s->uidnext > lo && s->uidnext - lo > HM_IMAP_SEARCH_WINDOW) {
-		g_autofree char *cmd = g_strdup_printf("UID SEARCH UID %u:%u", lo,
-		                                       lo + HM_IMAP_SEARCH_WINDOW - 1);
-
-		if (hm_imapc_simple(&s->ic, cmd, "UID SEARCH refused", HM_FETCH_ERROR_SERVER, h,
-		                    err) < 0)
-			return -1;
-		lo += HM_IMAP_SEARCH_WINDOW;
-	}
-	{
-		g_autofree char *cmd = g_strdup_printf("UID SEARCH UID %u:*", lo);
-
-		return hm_imapc_simple(&s->ic, cmd, "UID SEARCH refused", HM_FETCH_ERROR_SERVER, h,
-		                       err);
-	}
-}
-
 static int
 imap_select(HmFetchSession *s, const char *folder, guint32 first_uid, guint32 *uidvalidity,
             GPtrArray **items, GError **err)
 {
 	g_autoptr(HmImapResponse) t = NULL;
-	g_autoptr(GArray) uids = g_array_new(FALSE, FALSE, sizeof(guint32));
 	g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func((GDestroyNotify)hm_fetch_item_free);
 	g_autofree char *name = hm_imap_quote(folder);
 	const char *verb = s->p.acct->keep ? "EXAMINE" : "SELECT";
-	HmImapHandler h = { on_search, uids, NULL };
-	guint n = 0;
 
 	s->selected = s->have_exists = s->have_uidvalidity = FALSE;
-	s->exists = s->uidnext = 0;
+	s->count.exists = 0;
+	s->listed_whole = FALSE;
 	g_free(s->folder);
 	s->folder = g_strdup(name);
 	if (send_args(s, verb, &folder, 1, TRUE, FALSE, &t, err) < 0)
@@ -533,24 +425,18 @@ imap_select(HmFetchSession *s, const char *folder, guint32 first_uid, guint32 *u
 		                    name);
 	s->selected = TRUE;
 	*uidvalidity = s->uidvalidity;
-	first_uid = MAX(first_uid, 1);
-	if (s->exists > 0) {
-		if (search_new(s, first_uid, &h, err) < 0)
-			return -1;
-		g_array_sort(uids, cmp_u32);
-		/* "n:*" always matches the highest UID, even below n. */
-		for (guint i = 0; i < uids->len; i++) {
-			guint32 u = g_array_index(uids, guint32, i);
-
-			if (u >= first_uid && (n == 0 || u != g_array_index(uids, guint32, n - 1)))
-				g_array_index(uids, guint32, n++) = u;
-		}
-		g_array_set_size(uids, n);
-	}
-	if (n > 0 && list_sizes(s, uids, list, err) < 0)
+	s->listed_whole = TRUE;
+	if (s->count.exists > 0 && hm_imap_list(&s->ic, &s->count, name, MAX(first_uid, 1), list,
+	                                        &s->listed_whole, err) < 0)
 		return -1;
 	*items = g_steal_pointer(&list);
 	return 0;
+}
+
+static gboolean
+imap_listed_all(HmFetchSession *s)
+{
+	return s->listed_whole;
 }
 
 /* --- identify, retrieve, remove -------------------------------------------- */
@@ -594,7 +480,7 @@ on_message(const HmImapResponse *r, gpointer data, GError **err)
 
 	if (body == NULL || !r->has_number || strcmp(r->keyword, "FETCH") != 0)
 		return 0;  /* flag changes and the like */
-	if ((rc = fetch_uid(r, &uid, err)) <= 0)
+	if ((rc = hm_imap_fetch_uid(r, &uid, err)) <= 0)
 		return rc < 0 ? -1 : hm_imap_fail(err, HM_FETCH_ERROR_PROTOCOL,
 		                                  "FETCH reply without UID");
 	it = lookup_item(lk, uid);
@@ -761,6 +647,7 @@ const HmFetchBackend hm_fetch_imap = {
 	.name = "imap",
 	.open = imap_open,
 	.select = imap_select,
+	.listed_all = imap_listed_all,
 	.identify = imap_identify,
 	.retrieve = imap_retrieve,
 	.remove = imap_remove,

@@ -12,6 +12,8 @@ Module scope:
   dovecot             a running fixtures.dovecot.Dovecot (POP3/POP3S/IMAP/IMAPS on
                       127.0.0.1), empty Maildir; dovecot.load(corpus) fills it
   local_dovecot       a second Dovecot, user "localuser" (an LMTP target)
+  imap4d              a running fixtures.imap4d.Imap4d (GNU Mailutils: IMAP/IMAPS on
+                      127.0.0.1), a second IMAP server implementation; imap4d.load(msgs)
   postfix             a running fixtures.postfix.Postfix (SMTP on 127.0.0.1, mail for
                       user@box.test into a Maildir)
 Function scope:
@@ -33,6 +35,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fixtures  # noqa: E402
 from fixtures import corpus as corpusmod  # noqa: E402
 from fixtures.dovecot import Dovecot, DovecotError  # noqa: E402
+from fixtures.imap4d import Imap4d, Imap4dError  # noqa: E402
 from fixtures.postfix import Postfix, PostfixError  # noqa: E402
 from fixtures.scriptpeer import ScriptPeer  # noqa: E402
 from fixtures.tls import make_cert  # noqa: E402
@@ -99,17 +102,29 @@ def local_dovecot(hm_tmp, tls_cert, request):
     yield from _running_dovecot(hm_tmp, tls_cert, request, "dc-local-", user="localuser")
 
 
+@pytest.fixture(scope="module")
+def imap4d(hm_tmp, tls_cert, request):
+    yield from _running_peer(hm_tmp, request, "mu-", lambda base: Imap4d(base, tls_cert).start(),
+                             Imap4dError)
+
+
 def _running_dovecot(hm_tmp, tls_cert, request, prefix, **kw):
+    yield from _running_peer(hm_tmp, request, prefix,
+                             lambda base: Dovecot(base, tls_cert, **kw).start(), DovecotError)
+
+
+def _running_peer(hm_tmp, request, prefix, start, error):
+    """Yields start(base) for a fresh peer_base(), failing the test (not
+    skipping it) on error; stops the peer afterwards."""
     base = peer_base(hm_tmp, prefix + request.module.__name__.rsplit(".", 1)[-1] + "-")
     try:
-        dc = Dovecot(base, tls_cert, **kw)
-        dc.start()
-    except DovecotError as e:
+        peer = start(base)
+    except error as e:
         pytest.fail(str(e), pytrace=False)
     try:
-        yield dc
+        yield peer
     finally:
-        dc.stop()
+        peer.stop()
 
 
 @pytest.fixture

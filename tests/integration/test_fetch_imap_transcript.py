@@ -14,10 +14,9 @@ MSG = b"Subject: hi\r\n\r\nhello\r\n"
 CAPS = b"IMAP4rev1 IDLE UIDPLUS"
 GREETING = send(b"* OK [CAPABILITY " + CAPS + b"] ready")
 LOGIN = reply_to(b'A0001 LOGIN "u" "p"', [b"A0001 OK [CAPABILITY " + CAPS + b"] Logged in"])
-SEARCH = reply_to(b"A0003 UID SEARCH UID 1:*", [b"* SEARCH 1", b"A0003 OK done"])
-SIZES = reply_to(b"A0004 UID FETCH 1 (RFC822.SIZE)",
-                 [b"* 1 FETCH (UID 1 RFC822.SIZE %d)" % len(MSG), b"A0004 OK done"])
-FETCH_CMD = b"A0005 UID FETCH 1 (BODY.PEEK[] RFC822.SIZE)"
+LIST_CMD = b"A0003 UID FETCH 1:* (UID RFC822.SIZE)"
+LIST = reply_to(LIST_CMD, [b"* 1 FETCH (UID 1 RFC822.SIZE %d)" % len(MSG), b"A0003 OK done"])
+FETCH_CMD = b"A0004 UID FETCH 1 (BODY.PEEK[] RFC822.SIZE)"
 
 
 def select(exists=b"1", validity=b"7"):
@@ -25,7 +24,7 @@ def select(exists=b"1", validity=b"7"):
                                             b"A0002 OK [READ-WRITE] selected"])
 
 
-def write_conf(tmp_path, port, tls="none", extra=""):
+def write_conf(tmp_path, port, tls="none", extra="", keep=False):
     conf = tmp_path / "homemail.conf"
     conf.write_text(textwrap.dedent("""\
         hostname = "box.test";
@@ -38,10 +37,11 @@ def write_conf(tmp_path, port, tls="none", extra=""):
           accounts = (
             { name = "isp"; protocol = "imap"; host = "127.0.0.1"; port = %(port)d;
               tls = "%(tls)s"; user = "u"; password = "p"; folders = [ "INBOX" ];
-              keep = false; to = "alice"; %(extra)s }
+              keep = %(keep)s; to = "alice"; %(extra)s }
           );
         };
-        """) % {"tmp": tmp_path, "port": port, "tls": tls, "extra": extra})
+        """) % {"tmp": tmp_path, "port": port, "tls": tls, "extra": extra,
+               "keep": "true" if keep else "false"})
     os.chmod(conf, 0o600)
     return conf
 
@@ -70,19 +70,19 @@ def assert_failed(r, peer, tmp_path, reason):
 
 def test_normal_run(bin, script_peer, tmp_path):
     peer = script_peer([
-        GREETING, LOGIN, select(), SEARCH, SIZES,
+        GREETING, LOGIN, select(), LIST,
         expect(FETCH_CMD),
-        send_raw(b"* 1 FETCH (UID 1 RFC822.SIZE %d BODY[] {%d}\r\n%s)\r\nA0005 OK done\r\n"
+        send_raw(b"* 1 FETCH (UID 1 RFC822.SIZE %d BODY[] {%d}\r\n%s)\r\nA0004 OK done\r\n"
                  % (len(MSG), len(MSG), MSG)),
-        expect(b"A0006 UID STORE 1 +FLAGS.SILENT (\\Seen \\Deleted)"),
-        expect(b"A0007 UID EXPUNGE 1"),
-        send_raw(b"A0006 OK stored\r\n* 1 EXPUNGE\r\nA0007 OK expunged\r\n"),
-        reply_to(b"A0008 LOGOUT", [b"* BYE logging out", b"A0008 OK done"]),
+        expect(b"A0005 UID STORE 1 +FLAGS.SILENT (\\Seen \\Deleted)"),
+        expect(b"A0006 UID EXPUNGE 1"),
+        send_raw(b"A0005 OK stored\r\n* 1 EXPUNGE\r\nA0006 OK expunged\r\n"),
+        reply_to(b"A0007 LOGOUT", [b"* BYE logging out", b"A0007 OK done"]),
     ])
     r = run_fetcher(bin, write_conf(tmp_path, peer.port))
     assert r.rc == 0, r
     assert peer.wait() == [], peer.transcript()
-    assert peer.received[-1] == b"A0008 LOGOUT", peer.transcript()
+    assert peer.received[-1] == b"A0007 LOGOUT", peer.transcript()
     files = delivered(tmp_path)
     assert len(files) == 1, r
     with open(files[0], "rb") as f:
@@ -92,7 +92,7 @@ def test_normal_run(bin, script_peer, tmp_path):
 
 def test_literal_over_the_bound(bin, script_peer, tmp_path):
     peer = script_peer([
-        GREETING, LOGIN, select(), SEARCH, SIZES,
+        GREETING, LOGIN, select(), LIST,
         expect(FETCH_CMD),
         send(b"* 1 FETCH (UID 1 BODY[] {300000000}"),
         expect_eof(timeout=10),
@@ -103,7 +103,7 @@ def test_literal_over_the_bound(bin, script_peer, tmp_path):
 
 def test_bye_mid_fetch(bin, script_peer, tmp_path):
     peer = script_peer([
-        GREETING, LOGIN, select(), SEARCH, SIZES,
+        GREETING, LOGIN, select(), LIST,
         expect(FETCH_CMD),
         send(b"* 1 FETCH (UID 1 FLAGS (\\Seen))"),
         send(b"* BYE \x1b[2JDisconnected for inactivity"),
@@ -154,8 +154,8 @@ def test_starttls_injected_plaintext(bin, script_peer, tmp_path, tls_cert):
 def test_reply_line_over_the_limit(bin, script_peer, tmp_path):
     peer = script_peer([
         GREETING, LOGIN, select(),
-        expect(b"A0003 UID SEARCH UID 1:*"),
-        long_line(1100 * 1024, fill=b" 1", prefix=b"* SEARCH 1"),
+        expect(LIST_CMD),
+        long_line(1100 * 1024, fill=b"x", prefix=b"* 1 FETCH (UID 1 RFC822.SIZE 24 X-JUNK "),
         expect_eof(timeout=10),
     ])
     r = run_fetcher(bin, write_conf(tmp_path, peer.port))
@@ -170,15 +170,14 @@ def test_reply_line_over_the_limit(bin, script_peer, tmp_path):
      "bad UIDVALIDITY"),
     ([reply_to(b"A0002 SELECT INBOX", [b"* 1 EXISTS", b"A0002 OK no validity"])],
      "server sent no UIDVALIDITY for INBOX"),
-    ([select(), reply_to(b"A0003 UID SEARCH UID 1:*", [b"* SEARCH 1 4294967297", b"A0003 OK"])],
-     "bad UID in a SEARCH reply"),
-    ([select(), reply_to(b"A0003 UID SEARCH UID 1:*", [b"* SEARCH -1", b"A0003 OK"])],
-     "bad UID in a SEARCH reply"),
-    ([select(), SEARCH, reply_to(b"A0004 UID FETCH 1 (RFC822.SIZE)",
-                                 [b"* 1 FETCH (UID 1 RFC822.SIZE -24)", b"A0004 OK"])],
+    ([select(), reply_to(LIST_CMD, [b"* 1 FETCH (UID 4294967297 RFC822.SIZE 24)", b"A0003 OK"])],
+     "bad UID in a FETCH reply"),
+    ([select(), reply_to(LIST_CMD, [b"* 1 FETCH (UID -1 RFC822.SIZE 24)", b"A0003 OK"])],
+     "bad UID in a FETCH reply"),
+    ([select(), reply_to(LIST_CMD, [b"* 1 FETCH (UID 1 RFC822.SIZE -24)", b"A0003 OK"])],
      "bad RFC822.SIZE in a FETCH reply"),
 ], ids=["exists-huge", "exists-negative", "uidvalidity-negative", "uidvalidity-huge",
-        "uidvalidity-missing", "search-huge", "search-negative", "size-negative"])
+        "uidvalidity-missing", "uid-huge", "uid-negative", "size-negative"])
 def test_bad_numbers(bin, script_peer, tmp_path, steps, reason):
     peer = script_peer([GREETING, LOGIN] + steps + [expect_eof(timeout=10)])
     r = run_fetcher(bin, write_conf(tmp_path, peer.port))
@@ -193,3 +192,119 @@ def test_login_refused(bin, script_peer, tmp_path):
     ])
     r = run_fetcher(bin, write_conf(tmp_path, peer.port))
     assert_failed(r, peer, tmp_path, "isp: login refused: [AUTHENTICATIONFAILED] Authentication failed.")
+
+
+# --- the listing against the server's count (EXISTS) ---------------------------
+
+def msg(uid):
+    return b"Subject: message %d\r\n\r\nbody %d\r\n" % (uid, uid)
+
+
+def examine(exists):
+    return reply_to(b"A0002 EXAMINE INBOX", [b"* %d EXISTS" % exists, b"* OK [UIDVALIDITY 7] ok",
+                                             b"A0002 OK [READ-ONLY] examined"])
+
+
+def listing(first, seq_uids):
+    """Expects the listing from FIRST; answers one FETCH per (seq, uid)."""
+    return reply_to(b"A0003 UID FETCH %d:* (UID RFC822.SIZE)" % first,
+                    [b"* %d FETCH (UID %d RFC822.SIZE %d)" % (seq, uid, len(msg(uid)))
+                     for seq, uid in seq_uids] + [b"A0003 OK done"])
+
+
+def retrieve(tag, uids):
+    """Expects one pipelined UID FETCH per UID from TAG on; answers them."""
+    steps = [expect(b"A%04d UID FETCH %d (BODY.PEEK[] RFC822.SIZE)" % (tag + i, uid))
+             for i, uid in enumerate(uids)]
+    steps.append(send_raw(b"".join(
+        b"* 1 FETCH (UID %d BODY[] {%d}\r\n%s)\r\nA%04d OK done\r\n" % (uid, len(msg(uid)), msg(uid), tag + i)
+        for i, uid in enumerate(uids))))
+    return steps
+
+
+def remove(tag, uid, store_reply=b"OK stored"):
+    return [expect(b"A%04d UID STORE %d +FLAGS.SILENT (\\Seen \\Deleted)" % (tag, uid)),
+            expect(b"A%04d UID EXPUNGE %d" % (tag + 1, uid)),
+            send_raw(b"A%04d %s\r\nA%04d OK expunged\r\n" % (tag, store_reply, tag + 1))]
+
+
+def logout(tag):
+    return reply_to(b"A%04d LOGOUT" % tag, [b"* BYE logging out", b"A%04d OK done" % tag])
+
+
+def delivered_uids(tmp_path):
+    """The UIDs of the msg() messages delivered, sorted (once per copy)."""
+    uids = []
+    for path in delivered(tmp_path):
+        with open(path, "rb") as f:
+            uids.append(int(f.read().rsplit(b"body ", 1)[1]))
+    return sorted(uids)
+
+
+def test_exists_but_listed_nothing(bin, script_peer, tmp_path):
+    """A server that counts 50 messages and lists none: the run fails for
+    the folder, says both, fetches and removes nothing, and is not taken
+    for "no new mail"."""
+    peer = script_peer([GREETING, LOGIN, select(b"50"),
+                        reply_to(LIST_CMD, [b"* 3 FETCH (FLAGS (\\Seen) UID 9)", b"A0003 OK done"]),
+                        logout(4)])
+    r = run_fetcher(bin, write_conf(tmp_path, peer.port), "-v")
+    assert r.rc == 1, r
+    assert ("isp: INBOX: EXISTS is 50 but the server lists no message: nothing fetched, "
+            "the mail stays on the server") in r.err, r
+    assert "no new mail" not in r.err, r
+    assert peer.wait() == [], peer.transcript()
+    assert peer.received[-1] == b"A0004 LOGOUT", peer.transcript()
+    assert delivered(tmp_path) == [], r
+
+
+def test_fewer_than_exists(bin, script_peer, tmp_path):
+    """Listed 2 of 3: both numbers logged, what was listed fetched."""
+    peer = script_peer([GREETING, LOGIN, select(b"3"), listing(1, [(1, 1), (3, 3)])]
+                       + retrieve(4, [1, 3])
+                       + [expect(b"A0006 UID STORE 1,3 +FLAGS.SILENT (\\Seen \\Deleted)"),
+                          expect(b"A0007 UID EXPUNGE 1,3"),
+                          send_raw(b"A0006 OK stored\r\nA0007 OK expunged\r\n"), logout(8)])
+    r = run_fetcher(bin, write_conf(tmp_path, peer.port))
+    assert r.rc == 0, r
+    assert "isp: INBOX: EXISTS is 3 but the server lists 2 messages" in r.err, r
+    assert peer.wait() == [], peer.transcript()
+    assert delivered_uids(tmp_path) == [1, 3], r
+
+
+def test_short_listing_holds_the_watermark(bin, script_peer, tmp_path):
+    """keep = true: a listing short of EXISTS must not move the watermark
+    past the message it left out, or that message is never fetched."""
+    peer = script_peer([GREETING, LOGIN, examine(3), listing(1, [(1, 1), (3, 3)])]
+                       + retrieve(4, [1, 3]) + [logout(6)])
+    r = run_fetcher(bin, write_conf(tmp_path, peer.port, keep=True))
+    assert r.rc == 0, r
+    assert peer.wait() == [], peer.transcript()
+    peer = script_peer([GREETING, LOGIN, examine(3), listing(1, [(1, 1), (2, 2), (3, 3)])]
+                       + retrieve(4, [2]) + [logout(5)])
+    r = run_fetcher(bin, write_conf(tmp_path, peer.port, keep=True))
+    assert r.rc == 0, r
+    assert peer.wait() == [], peer.transcript()
+    assert delivered_uids(tmp_path) == [1, 2, 3], r
+
+
+def test_short_listing_keeps_the_state(bin, script_peer, tmp_path):
+    """keep = false: a message delivered but not yet removed (its STORE
+    failed) that a short listing leaves out stays in the state, so the
+    next run removes it instead of fetching it again."""
+    peer = script_peer([GREETING, LOGIN, select(b"1"), listing(1, [(1, 1)])] + retrieve(4, [1])
+                       + remove(5, 1, store_reply=b"NO [CANNOT] not now") + [logout(7)])
+    r = run_fetcher(bin, write_conf(tmp_path, peer.port))
+    assert r.rc == 1 and "isp: UID STORE/EXPUNGE refused: [CANNOT] not now" in r.err, r
+    assert peer.wait() == [], peer.transcript()
+    peer = script_peer([GREETING, LOGIN, select(b"2"), listing(1, [(2, 2)])] + retrieve(4, [2])
+                       + remove(5, 2) + [logout(7)])
+    r = run_fetcher(bin, write_conf(tmp_path, peer.port))
+    assert r.rc == 0, r
+    assert peer.wait() == [], peer.transcript()
+    peer = script_peer([GREETING, LOGIN, select(b"1"), listing(1, [(1, 1)])] + remove(4, 1)
+                       + [logout(6)])
+    r = run_fetcher(bin, write_conf(tmp_path, peer.port))
+    assert r.rc == 0, r
+    assert peer.wait() == [], peer.transcript()
+    assert delivered_uids(tmp_path) == [1, 2], r

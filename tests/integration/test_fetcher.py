@@ -1,9 +1,11 @@
 """homemail-fetcher against a real Dovecot: every protocol and TLS mode,
 state across runs, keep, UIDVALIDITY, folders, certificates, passwords,
-cut connections, a dead relay, kill -9, and IDLE."""
+cut connections, a dead relay, kill -9, and IDLE; and against a second
+IMAP server implementation, GNU Mailutils imap4d."""
 import imaplib
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -18,12 +20,17 @@ from fixtures.fetchenv import FetchEnv, received_count
 from fixtures.proxy import Proxy
 
 
-@pytest.fixture
-def env(hm_tmp, dovecot, request):
+def fetch_env(hm_tmp, server, request):
+    """A fresh FetchEnv for this test whose accounts log in to SERVER."""
     base = os.path.join(hm_tmp, "fetch-" + request.node.name.replace("[", "-").replace("]", ""))
     shutil.rmtree(base, ignore_errors=True)
     os.makedirs(base)
-    return FetchEnv(base, dovecot)
+    return FetchEnv(base, server)
+
+
+@pytest.fixture
+def env(hm_tmp, dovecot, request):
+    return fetch_env(hm_tmp, dovecot, request)
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +124,45 @@ def test_keep_new_mail_between_runs(env, dovecot, small, corpus, proto):
     r = env.fetch("--once")
     assert r.rc == 0, r
     assert_same_mail(env, small[:20] + [new])
+
+
+@pytest.fixture
+def env4(hm_tmp, imap4d, request):
+    return fetch_env(hm_tmp, imap4d, request)
+
+
+@pytest.mark.parametrize("mode", ["imap", "imaps"])
+def test_imap4d_fetch(env4, imap4d, small, mode):
+    """Every message byte for byte, upstream emptied (STORE and a plain
+    EXPUNGE: imap4d has no UIDPLUS), nothing fetched twice."""
+    imap4d.load([m.crlf for m in small])
+    port, tls = (imap4d.imap_port, "none") if mode == "imap" else (imap4d.imaps_port, "tls")
+    env4.write_config([env4.account("isp", "imap", port, tls=tls, ca_file=imap4d.cafile)])
+    r = env4.fetch("--once")
+    assert r.rc == 0, r
+    assert_same_mail(env4, small)
+    assert imap4d.count() == 0
+    r = env4.fetch("--once")
+    assert r.rc == 0, r
+    assert len(env4.delivered()) == len(small)
+
+
+def test_imap4d_keep_new_mail_between_runs(env4, imap4d, small, corpus):
+    """keep = true lists from above the watermark: imap4d answers "n:*"
+    with its last message, which is already known, and then new mail."""
+    imap4d.load([m.crlf for m in small[:10]])
+    env4.write_config([env4.account("isp", "imap", imap4d.imap_port, keep=True)])
+    assert env4.fetch("--once").rc == 0
+    assert_same_mail(env4, small[:10])
+    r = env4.fetch("--once", "-v")
+    assert r.rc == 0, r
+    first = re.search(r"C: A0005 UID FETCH (\d+):\* \(UID RFC822.SIZE\)", r.err)
+    assert first and int(first.group(1)) > 10, r.err
+    assert len(env4.delivered()) == 10
+    imap4d.append(corpus.messages[150].crlf)
+    assert env4.fetch("--once").rc == 0
+    assert_same_mail(env4, small[:10] + [corpus.messages[150]])
+    assert imap4d.count() == 11
 
 
 def test_uidvalidity_change_does_not_refetch(env, dovecot, small, corpus):

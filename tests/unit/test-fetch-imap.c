@@ -114,6 +114,10 @@ sink_fn(const HmFetchItem *item, const char *data, gsize len, gpointer user_data
 
 #define GREETING "S:* OK [CAPABILITY IMAP4rev1 IDLE UIDPLUS] ready"
 #define LOGIN_OK "C:A0001 LOGIN \"u\" \"p\"", "S:A0001 OK [CAPABILITY IMAP4rev1 IDLE UIDPLUS] in"
+/* The listing of a whole folder, the first command after SELECT. */
+#define LIST_ALL "A0003 UID FETCH 1:* (UID RFC822.SIZE)"
+#define LIST_ALL_CMD "C:" LIST_ALL
+#define IDENTIFY_ATTS "(RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])"
 
 static HmFetchSession *
 open_ok(Fixture *f)
@@ -148,7 +152,8 @@ close_ok(HmFetchSession *s)
 	g_assert_no_error(err);
 }
 
-/* The whole run with LOGIN, SELECT, SEARCH, sizes, identify, pipelined
+/* The whole run with LOGIN, SELECT, the listing from UID 3 (out of order,
+ * a message twice, a flag change naming its UID), identify, pipelined
  * retrieve (unsolicited FETCH and EXISTS ignored, one message gone),
  * UIDPLUS remove and LOGOUT. */
 static void
@@ -159,42 +164,40 @@ test_full_session(void)
 		"C:A0002 SELECT INBOX",
 		"R:* 5 EXISTS\r\n* 0 RECENT\r\n* OK [UIDVALIDITY 77] ok\r\n"
 		"A0002 OK [READ-WRITE] selected\r\n",
-		"C:A0003 UID SEARCH UID 3:*",
-		"S:* SEARCH 9 4 3 7 5 2\r\nA0003 OK done",
-		"C:A0004 UID FETCH 3:5,7,9 (RFC822.SIZE)",
-		"R:* 1 FETCH (UID 3 RFC822.SIZE 10)\r\n* 2 FETCH (RFC822.SIZE 20 UID 4)\r\n"
-		"* 3 FETCH (UID 5 RFC822.SIZE 30)\r\n* 5 FETCH (UID 9 RFC822.SIZE 90)\r\n"
-		"A0004 OK fetched\r\n",
-		"C:A0005 UID FETCH 3:5,9 (RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])",
+		"C:A0003 UID FETCH 3:* (UID RFC822.SIZE)",
+		"R:* 5 FETCH (UID 9 RFC822.SIZE 90)\r\n* 2 FETCH (UID 3 RFC822.SIZE 10)\r\n"
+		"* 3 FETCH (RFC822.SIZE 20 UID 4)\r\n* 3 FETCH (FLAGS (\\Seen) UID 4)\r\n"
+		"* 4 FETCH (UID 5 RFC822.SIZE 30)\r\n* 2 FETCH (UID 3 RFC822.SIZE 10)\r\n"
+		"A0003 OK fetched\r\n",
+		"C:A0004 UID FETCH 3:5,9 (RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])",
 		"R:* 1 FETCH (UID 3 RFC822.SIZE 10 BODY[HEADER.FIELDS (MESSAGE-ID)] {23}\r\n"
 		"Message-ID:  <a@b> \r\n\r\n)\r\n"
 		"* 2 FETCH (UID 4 RFC822.SIZE 20 BODY[HEADER.FIELDS (\"MESSAGE-ID\")] {2}\r\n\r\n)\r\n"
 		"* 3 FETCH (UID 5 RFC822.SIZE 30 BODY[HEADER.FIELDS (MESSAGE-ID)] "
 		"\"Message-Id: <c@d>\")\r\n"
-		"A0005 OK fetched\r\n",
-		"C:A0006 UID FETCH 3 (BODY.PEEK[] RFC822.SIZE)",
-		"C:A0007 UID FETCH 4 (BODY.PEEK[] RFC822.SIZE)",
+		"A0004 OK fetched\r\n",
+		"C:A0005 UID FETCH 3 (BODY.PEEK[] RFC822.SIZE)",
+		"C:A0006 UID FETCH 4 (BODY.PEEK[] RFC822.SIZE)",
 		"R:* 1 FETCH (UID 3 RFC822.SIZE 5 BODY[] {5}\r\nhello)\r\n* 1 FETCH (FLAGS (\\Seen))\r\n"
-		"A0006 OK\r\n",
-		"C:A0008 UID FETCH 5 (BODY.PEEK[] RFC822.SIZE)",
-		"R:* 6 EXISTS\r\n* 2 FETCH (BODY[] {3}\r\nabc UID 4)\r\nA0007 OK\r\n",
-		"C:A0009 UID FETCH 9 (BODY.PEEK[] RFC822.SIZE)",
-		"R:A0008 NO Some messages could not be FETCHed (Failure)\r\n"
-		"* 5 FETCH (UID 9 BODY[] \"q\\\"uoted\")\r\nA0009 OK\r\n",
-		"C:A0010 UID STORE 3:4,9 +FLAGS.SILENT (\\Seen \\Deleted)",
-		"C:A0011 UID EXPUNGE 3:4,9",
-		"S:* 1 EXPUNGE\r\nA0010 OK stored\r\n* 1 EXPUNGE\r\n* 3 EXPUNGE\r\nA0011 OK expunged",
-		"C:A0012 LOGOUT",
-		"S:* BYE bye\r\nA0012 OK", NULL,
+		"A0005 OK\r\n",
+		"C:A0007 UID FETCH 5 (BODY.PEEK[] RFC822.SIZE)",
+		"R:* 6 EXISTS\r\n* 2 FETCH (BODY[] {3}\r\nabc UID 4)\r\nA0006 OK\r\n",
+		"C:A0008 UID FETCH 9 (BODY.PEEK[] RFC822.SIZE)",
+		"R:A0007 NO Some messages could not be FETCHed (Failure)\r\n"
+		"* 5 FETCH (UID 9 BODY[] \"q\\\"uoted\")\r\nA0008 OK\r\n",
+		"C:A0009 UID STORE 3:4,9 +FLAGS.SILENT (\\Seen \\Deleted)",
+		"C:A0010 UID EXPUNGE 3:4,9",
+		"S:* 1 EXPUNGE\r\nA0009 OK stored\r\n* 1 EXPUNGE\r\n* 3 EXPUNGE\r\nA0010 OK expunged",
+		"C:A0011 LOGOUT",
+		"S:* BYE bye\r\nA0011 OK", NULL,
 	};
 	static const char *const want[] = {
-		"A0001 LOGIN \"u\" \"p\"", "A0002 SELECT INBOX", "A0003 UID SEARCH UID 3:*",
-		"A0004 UID FETCH 3:5,7,9 (RFC822.SIZE)",
-		"A0005 UID FETCH 3:5,9 (RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])",
-		"A0006 UID FETCH 3 (BODY.PEEK[] RFC822.SIZE)", "A0007 UID FETCH 4 (BODY.PEEK[] RFC822.SIZE)",
-		"A0008 UID FETCH 5 (BODY.PEEK[] RFC822.SIZE)", "A0009 UID FETCH 9 (BODY.PEEK[] RFC822.SIZE)",
-		"A0010 UID STORE 3:4,9 +FLAGS.SILENT (\\Seen \\Deleted)", "A0011 UID EXPUNGE 3:4,9",
-		"A0012 LOGOUT", NULL,
+		"A0001 LOGIN \"u\" \"p\"", "A0002 SELECT INBOX", "A0003 UID FETCH 3:* (UID RFC822.SIZE)",
+		"A0004 UID FETCH 3:5,9 (RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])",
+		"A0005 UID FETCH 3 (BODY.PEEK[] RFC822.SIZE)", "A0006 UID FETCH 4 (BODY.PEEK[] RFC822.SIZE)",
+		"A0007 UID FETCH 5 (BODY.PEEK[] RFC822.SIZE)", "A0008 UID FETCH 9 (BODY.PEEK[] RFC822.SIZE)",
+		"A0009 UID STORE 3:4,9 +FLAGS.SILENT (\\Seen \\Deleted)", "A0010 UID EXPUNGE 3:4,9",
+		"A0011 LOGOUT", NULL,
 	};
 	Fixture f;
 	HmFetchSession *s;
@@ -207,6 +210,7 @@ test_full_session(void)
 	s = open_ok(&f);
 	g_assert_true(hm_fetch_imap.can_wait(s));
 	items = select_ok(s, 3, 77);
+	g_assert_true(hm_fetch_imap.listed_all(s));
 	g_assert_cmpuint(items->len, ==, 4);
 	{
 		static const guint32 uids[] = { 3, 4, 5, 9 }, sizes[] = { 10, 20, 30, 90 };
@@ -449,8 +453,12 @@ test_login_literal(void)
 	fixture_finish(&f, want);
 }
 
+/* Selects INBOX listing from first; asserts the failure (code, msg). A
+ * server error leaves the session usable (the script ends in LOGOUT);
+ * a protocol error breaks it. */
 static void
-select_fails(const char *const *script, const char *const *want, const char *msg)
+select_fails_from(const char *const *script, const char *const *want, guint32 first,
+                  HmFetchError code, const char *msg)
 {
 	Fixture f;
 	HmFetchSession *s;
@@ -460,20 +468,43 @@ select_fails(const char *const *script, const char *const *want, const char *msg
 
 	fixture_init(&f, script, HM_TLS_MODE_NONE, FALSE);
 	s = open_ok(&f);
-	g_assert_cmpint(hm_fetch_imap.select(s, "INBOX", 1, &v, &items, &err), ==, -1);
+	g_assert_cmpint(hm_fetch_imap.select(s, "INBOX", first, &v, &items, &err), ==, -1);
 	g_assert_null(items);
-	g_assert_error(err, HM_FETCH_ERROR, HM_FETCH_ERROR_PROTOCOL);
+	g_assert_error(err, HM_FETCH_ERROR, (int)code);
 	g_assert_cmpstr(err->message, ==, msg);
-	hm_fetch_imap.abort(s);
+	if (code == HM_FETCH_ERROR_SERVER)
+		close_ok(s);
+	else
+		hm_fetch_imap.abort(s);
 	fixture_finish(&f, want);
 }
 
 static void
+select_fails(const char *const *script, const char *const *want, const char *msg)
+{
+	select_fails_from(script, want, 1, HM_FETCH_ERROR_PROTOCOL, msg);
+}
+
+/* Script prefix: logged in, INBOX selected with EXISTS n (a string). */
+#define SELECTED_EXISTS(n) \
+	GREETING, LOGIN_OK, "C:A0002 SELECT INBOX", \
+	"S:* " n " EXISTS\r\n* OK [UIDVALIDITY 1] x\r\n* OK [UIDNEXT 120001] x\r\nA0002 OK"
+#define SELECTED_EXISTS_WANT "A0001 LOGIN \"u\" \"p\"", "A0002 SELECT INBOX"
+
+static void
 test_select_errors(void)
 {
+	/* Listing replies (to LIST_ALL, EXISTS 3) and the error each gives. */
+	static const char *const bad_listing[][2] = {
+		{ "S:* 1 FETCH (UID 1 RFC822.SIZE 3)\r\n* 2 FETCH (UID 4294967296 RFC822.SIZE 3)\r\n"
+		  "A0003 OK", "bad UID in a FETCH reply" },
+		{ "S:* 1 FETCH (UID -2 RFC822.SIZE 3)\r\nA0003 OK", "bad UID in a FETCH reply" },
+		{ "S:* 1 FETCH (UID 0 RFC822.SIZE 3)\r\nA0003 OK", "bad UID in a FETCH reply" },
+		{ "S:* 1 FETCH (UID 1 RFC822.SIZE NIL)\r\nA0003 OK", "bad RFC822.SIZE in a FETCH reply" },
+	};
 	static const char *const want2[] = { "A0001 LOGIN \"u\" \"p\"", "A0002 SELECT INBOX", NULL };
 	static const char *const want3[] = {
-		"A0001 LOGIN \"u\" \"p\"", "A0002 SELECT INBOX", "A0003 UID SEARCH UID 1:*", NULL,
+		"A0001 LOGIN \"u\" \"p\"", "A0002 SELECT INBOX", LIST_ALL, NULL,
 	};
 
 	select_fails((const char *const []) { GREETING, LOGIN_OK, "C:A0002 SELECT INBOX",
@@ -484,54 +515,116 @@ test_select_errors(void)
 	             "bad number in an untagged response");
 	select_fails((const char *const []) { GREETING, LOGIN_OK, "C:A0002 SELECT INBOX",
 	             "S:* OK [UIDVALIDITY -1] x", "EOF", NULL }, want2, "bad UIDVALIDITY");
-	select_fails((const char *const []) { GREETING, LOGIN_OK, "C:A0002 SELECT INBOX",
-	             "S:* 3 EXISTS\r\n* OK [UIDVALIDITY 1] x\r\nA0002 OK", "C:A0003 UID SEARCH UID 1:*",
-	             "S:* SEARCH 1 4294967296\r\nA0003 OK", "EOF", NULL }, want3,
-	             "bad UID in a SEARCH reply");
-	select_fails((const char *const []) { GREETING, LOGIN_OK, "C:A0002 SELECT INBOX",
-	             "S:* 3 EXISTS\r\n* OK [UIDVALIDITY 1] x\r\nA0002 OK", "C:A0003 UID SEARCH UID 1:*",
-	             "S:* SEARCH 1 -2\r\nA0003 OK", "EOF", NULL }, want3,
-	             "bad UID in a SEARCH reply");
+	for (guint i = 0; i < G_N_ELEMENTS(bad_listing); i++)
+		select_fails((const char *const []) { SELECTED_EXISTS("3"), LIST_ALL_CMD,
+		             bad_listing[i][0], "EOF", NULL }, want3, bad_listing[i][1]);
 }
 
-/* A folder whose UIDNEXT is far above the first new UID is searched in
- * windows of 50,000 UIDs, so no SEARCH reply outgrows the line bound. */
+/* Selects INBOX listing from first; asserts the UIDs listed ("3,4,"),
+ * whether the listing was whole, and the commands sent. */
 static void
-test_search_windows(void)
+list_ok(const char *const *script, const char *const *want, guint32 first, const char *uids,
+        gboolean whole)
 {
-	static const char *const script[] = {
-		GREETING, LOGIN_OK, "C:A0002 SELECT INBOX",
-		"S:* 3 EXISTS\r\n* OK [UIDVALIDITY 1] x\r\n* OK [UIDNEXT 120001] x\r\nA0002 OK",
-		"C:A0003 UID SEARCH UID 7:50006", "S:* SEARCH 7\r\nA0003 OK",
-		"C:A0004 UID SEARCH UID 50007:100006", "S:* SEARCH 60000\r\nA0004 OK",
-		"C:A0005 UID SEARCH UID 100007:*", "S:* SEARCH 120000\r\nA0005 OK",
-		"C:A0006 UID FETCH 7,60000,120000 (RFC822.SIZE)",
-		"S:* 1 FETCH (UID 7 RFC822.SIZE 3)\r\n* 2 FETCH (UID 60000 RFC822.SIZE 4)\r\n"
-		"* 3 FETCH (UID 120000 RFC822.SIZE 5)\r\nA0006 OK",
-		"EOF", NULL,
-	};
-	static const char *const want[] = {
-		"A0001 LOGIN \"u\" \"p\"", "A0002 SELECT INBOX", "A0003 UID SEARCH UID 7:50006",
-		"A0004 UID SEARCH UID 50007:100006", "A0005 UID SEARCH UID 100007:*",
-		"A0006 UID FETCH 7,60000,120000 (RFC822.SIZE)", NULL,
-	};
 	Fixture f;
 	HmFetchSession *s;
 	g_autoptr(GPtrArray) items = NULL;
+	g_autoptr(GString) got = g_string_new(NULL);
 
 	fixture_init(&f, script, HM_TLS_MODE_NONE, FALSE);
 	s = open_ok(&f);
-	items = select_ok(s, 7, 1);
-	g_assert_cmpuint(items->len, ==, 3);
-	g_assert_cmpuint(((HmFetchItem *)items->pdata[2])->num, ==, 120000);
+	items = select_ok(s, first, 1);
+	for (guint i = 0; i < items->len; i++)
+		g_string_append_printf(got, "%s,", ((HmFetchItem *)items->pdata[i])->uid);
+	g_assert_cmpstr(got->str, ==, uids);
+	g_assert_cmpint(hm_fetch_imap.listed_all(s), ==, whole);
 	hm_fetch_imap.abort(s);
 	fixture_finish(&f, want);
+}
+
+/* The listing of a whole folder against EXISTS: mail that comes and goes
+ * meanwhile is allowed for; fewer than EXISTS is a short listing (it is
+ * used, but marked); more is only logged. */
+static void
+test_list_whole(void)
+{
+	static const char *const want[] = { SELECTED_EXISTS_WANT, LIST_ALL, NULL };
+
+	/* UID 2 expunged and UID 4 added while listing: 2 of 3 is whole. */
+	list_ok((const char *const []) { SELECTED_EXISTS("3"), LIST_ALL_CMD,
+	        "S:* 1 FETCH (UID 1 RFC822.SIZE 3)\r\n* 2 EXPUNGE\r\n* 3 EXISTS\r\n"
+	        "* 2 FETCH (UID 3 RFC822.SIZE 3)\r\nA0003 OK", "EOF", NULL }, want, 1, "1,3,", TRUE);
+	list_ok((const char *const []) { SELECTED_EXISTS("5"), LIST_ALL_CMD,
+	        "S:* 1 FETCH (UID 1 RFC822.SIZE 3)\r\n* 2 FETCH (UID 2 RFC822.SIZE 3)\r\n"
+	        "* 4 FETCH (UID 4 RFC822.SIZE 3)\r\nA0003 OK", "EOF", NULL }, want, 1, "1,2,4,", FALSE);
+	list_ok((const char *const []) { SELECTED_EXISTS("1"), LIST_ALL_CMD,
+	        "S:* 1 FETCH (UID 1 RFC822.SIZE 3)\r\n* 2 FETCH (UID 2 RFC822.SIZE 3)\r\nA0003 OK",
+	        "EOF", NULL }, want, 1, "1,2,", TRUE);
+}
+
+/* Listed from UID 7 (keep = true above a watermark): the last message is
+ * always answered (and dropped when below 7); a server that leaves it
+ * out is asked for it; a gap in the message numbers is a short listing.
+ * A far UIDNEXT changes nothing: one command lists it all. */
+static void
+test_list_partial(void)
+{
+	static const char *const want[] = {
+		SELECTED_EXISTS_WANT, "A0003 UID FETCH 7:* (UID RFC822.SIZE)", NULL,
+	};
+	static const char *const want_last[] = {
+		SELECTED_EXISTS_WANT, "A0003 UID FETCH 7:* (UID RFC822.SIZE)", "A0004 FETCH * (UID)",
+		NULL,
+	};
+
+	list_ok((const char *const []) { SELECTED_EXISTS("6"), "C:A0003 UID FETCH 7:* (UID RFC822.SIZE)",
+	        "S:* 6 FETCH (UID 6 RFC822.SIZE 3)\r\nA0003 OK", "EOF", NULL }, want, 7, "", TRUE);
+	list_ok((const char *const []) { SELECTED_EXISTS("6"), "C:A0003 UID FETCH 7:* (UID RFC822.SIZE)",
+	        "S:A0003 OK", "C:A0004 FETCH * (UID)", "S:* 6 FETCH (UID 6)\r\nA0004 OK", "EOF", NULL },
+	        want_last, 7, "", TRUE);
+	list_ok((const char *const []) { SELECTED_EXISTS("10"), "C:A0003 UID FETCH 7:* (UID RFC822.SIZE)",
+	        "S:* 10 FETCH (UID 120000 RFC822.SIZE 3)\r\n* 9 FETCH (UID 9 RFC822.SIZE 3)\r\nA0003 OK",
+	        "EOF", NULL }, want, 7, "9,120000,", TRUE);
+	list_ok((const char *const []) { SELECTED_EXISTS("10"), "C:A0003 UID FETCH 7:* (UID RFC822.SIZE)",
+	        "S:* 8 FETCH (UID 8 RFC822.SIZE 3)\r\n* 10 FETCH (UID 12 RFC822.SIZE 3)\r\nA0003 OK",
+	        "EOF", NULL }, want, 7, "8,12,", FALSE);
+}
+
+/* A folder that holds mail but lists none fails, with both facts in the
+ * error, and the session stays usable. */
+static void
+test_list_none(void)
+{
+	static const char *const want[] = { SELECTED_EXISTS_WANT, LIST_ALL, "A0004 LOGOUT", NULL };
+	static const char *const want_last[] = {
+		SELECTED_EXISTS_WANT, "A0003 UID FETCH 7:* (UID RFC822.SIZE)", "A0004 FETCH * (UID)",
+		"A0005 LOGOUT", NULL,
+	};
+
+	select_fails_from((const char *const []) { SELECTED_EXISTS("50"), LIST_ALL_CMD,
+	                  "S:* 1 FETCH (FLAGS (\\Seen) UID 7)\r\nA0003 OK", "C:A0004 LOGOUT",
+	                  "S:* BYE\r\nA0004 OK", NULL }, want, 1, HM_FETCH_ERROR_SERVER,
+	                  "INBOX: EXISTS is 50 but the server lists no message: nothing fetched, "
+	                  "the mail stays on the server");
+	select_fails_from((const char *const []) { SELECTED_EXISTS("50"),
+	                  "C:A0003 UID FETCH 7:* (UID RFC822.SIZE)", "S:A0003 OK",
+	                  "C:A0004 FETCH * (UID)", "S:* 50 FETCH (UID 90)\r\nA0004 OK",
+	                  "C:A0005 LOGOUT", "S:* BYE\r\nA0005 OK", NULL }, want_last, 7,
+	                  HM_FETCH_ERROR_SERVER, "INBOX: EXISTS is 50 and the last "
+	                  "message has UID 90, but the server lists none from UID 7 on: nothing "
+	                  "fetched, the mail stays on the server");
+	select_fails_from((const char *const []) { SELECTED_EXISTS("50"),
+	                  "C:A0003 UID FETCH 7:* (UID RFC822.SIZE)", "S:A0003 OK",
+	                  "C:A0004 FETCH * (UID)", "S:A0004 OK", "C:A0005 LOGOUT",
+	                  "S:* BYE\r\nA0005 OK", NULL }, want_last, 7, HM_FETCH_ERROR_SERVER,
+	                  "INBOX: EXISTS is 50 but the server lists no message, not even its last "
+	                  "one: nothing fetched, the mail stays on the server");
 }
 
 static void
 add_fetch(GPtrArray *script, GPtrArray *want, guint tag, const char *set)
 {
-	char *line = g_strdup_printf("A%04u UID FETCH %s (RFC822.SIZE)", tag, set);
+	char *line = g_strdup_printf("A%04u UID FETCH %s " IDENTIFY_ATTS, tag, set);
 
 	g_assert_cmpuint(strlen(line) + 2, <, 8000);
 	g_ptr_array_add(script, g_strdup_printf("C:%s", line));
@@ -545,34 +638,35 @@ test_long_sets(void)
 {
 	GPtrArray *script = g_ptr_array_new_with_free_func(g_free);
 	GPtrArray *want = g_ptr_array_new_with_free_func(g_free);
-	GString *search = g_string_new("S:* SEARCH");
+	GString *listing = g_string_new("S:");
 	GString *cmd = g_string_new(NULL);
 	Fixture f;
 	HmFetchSession *s;
 	g_autoptr(GPtrArray) items = NULL;
-	guint ncmd = 0;
+	g_autoptr(GError) err = NULL;
+	guint ncmd = 0, seq = 0;
 
 	for (guint u = 1000001; u < 1006000; u += 2)
-		g_string_append_printf(search, " %u", u);
-	g_string_append(search, "\r\nA0003 OK");
+		g_string_append_printf(listing, "* %u FETCH (UID %u RFC822.SIZE 1)\r\n", ++seq, u);
+	g_string_append(listing, "A0003 OK");
 	g_ptr_array_add(script, g_strdup(GREETING));
 	g_ptr_array_add(script, g_strdup("C:A0001 LOGIN \"u\" \"p\""));
 	g_ptr_array_add(script, g_strdup("S:A0001 OK [CAPABILITY IMAP4rev1] in"));
 	g_ptr_array_add(script, g_strdup("C:A0002 SELECT INBOX"));
 	g_ptr_array_add(script, g_strdup("S:* 3000 EXISTS\r\n* OK [UIDVALIDITY 9] x\r\nA0002 OK"));
-	g_ptr_array_add(script, g_strdup("C:A0003 UID SEARCH UID 1:*"));
-	g_ptr_array_add(script, g_string_free(search, FALSE));
+	g_ptr_array_add(script, g_strdup(LIST_ALL_CMD));
+	g_ptr_array_add(script, g_string_free(listing, FALSE));
 	g_ptr_array_add(want, g_strdup("A0001 LOGIN \"u\" \"p\""));
 	g_ptr_array_add(want, g_strdup("A0002 SELECT INBOX"));
-	g_ptr_array_add(want, g_strdup("A0003 UID SEARCH UID 1:*"));
+	g_ptr_array_add(want, g_strdup(LIST_ALL));
 	/* The commands the client must send, computed independently: each
 	 * line with its tag and CRLF under 8000 octets. */
 	for (guint u = 1000001; u < 1006000; u += 2) {
 		char part[16];
 
 		g_snprintf(part, sizeof(part), "%u", u);
-		if (cmd->len > 0 && strlen("UID FETCH ") + cmd->len + 1 + strlen(part) +
-		    strlen(" (RFC822.SIZE)") >= 8000 - 16) {
+		if (cmd->len > 0 && strlen("UID FETCH ") + cmd->len + 1 + strlen(part) + 1 +
+		    strlen(IDENTIFY_ATTS) >= 8000 - 16) {
 			add_fetch(script, want, 4 + ncmd++, cmd->str);
 			g_string_truncate(cmd, 0);
 		}
@@ -591,7 +685,10 @@ test_long_sets(void)
 	f.p.window = 8;
 	s = open_ok(&f);
 	items = select_ok(s, 1, 9);
-	g_assert_cmpuint(items->len, ==, 1);  /* the others vanished */
+	g_assert_cmpuint(items->len, ==, 3000);
+	g_assert_true(hm_fetch_imap.listed_all(s));
+	g_assert_cmpint(hm_fetch_imap.identify(s, items, &err), ==, 0);
+	g_assert_no_error(err);
 	hm_fetch_imap.abort(s);
 	fixture_finish(&f, (const char *const *)want->pdata);
 	g_string_free(cmd, TRUE);
@@ -602,12 +699,10 @@ test_long_sets(void)
 /* Script prefix: logged in, INBOX selected with EXISTS 2, UIDs 1 and 2. */
 #define SELECTED \
 	GREETING, LOGIN_OK, "C:A0002 SELECT INBOX", \
-	"S:* 2 EXISTS\r\n* OK [UIDVALIDITY 1] x\r\nA0002 OK", "C:A0003 UID SEARCH UID 1:*", \
-	"S:* SEARCH 1 2\r\nA0003 OK", "C:A0004 UID FETCH 1:2 (RFC822.SIZE)", \
-	"S:* 1 FETCH (UID 1 RFC822.SIZE 3)\r\n* 2 FETCH (UID 2 RFC822.SIZE 3)\r\nA0004 OK"
+	"S:* 2 EXISTS\r\n* OK [UIDVALIDITY 1] x\r\nA0002 OK", LIST_ALL_CMD, \
+	"S:* 1 FETCH (UID 1 RFC822.SIZE 3)\r\n* 2 FETCH (UID 2 RFC822.SIZE 3)\r\nA0003 OK"
 #define SELECTED_WANT \
-	"A0001 LOGIN \"u\" \"p\"", "A0002 SELECT INBOX", "A0003 UID SEARCH UID 1:*", \
-	"A0004 UID FETCH 1:2 (RFC822.SIZE)"
+	"A0001 LOGIN \"u\" \"p\"", "A0002 SELECT INBOX", LIST_ALL
 
 static void
 retrieve_fails(const char *const *script, const char *const *want, int fail_at,
@@ -638,38 +733,38 @@ static void
 test_retrieve_errors(void)
 {
 	static const char *const want[] = {
-		SELECTED_WANT, "A0005 UID FETCH 1 (BODY.PEEK[] RFC822.SIZE)",
-		"A0006 UID FETCH 2 (BODY.PEEK[] RFC822.SIZE)", NULL,
+		SELECTED_WANT, "A0004 UID FETCH 1 (BODY.PEEK[] RFC822.SIZE)",
+		"A0005 UID FETCH 2 (BODY.PEEK[] RFC822.SIZE)", NULL,
 	};
 	static const char *const want_logout[] = {
-		SELECTED_WANT, "A0005 UID FETCH 1 (BODY.PEEK[] RFC822.SIZE)",
-		"A0006 UID FETCH 2 (BODY.PEEK[] RFC822.SIZE)", "A0007 LOGOUT", NULL,
+		SELECTED_WANT, "A0004 UID FETCH 1 (BODY.PEEK[] RFC822.SIZE)",
+		"A0005 UID FETCH 2 (BODY.PEEK[] RFC822.SIZE)", "A0006 LOGOUT", NULL,
 	};
 
 	retrieve_fails((const char *const []) { SELECTED,
-	               "C:A0005 UID FETCH 1 (BODY.PEEK[] RFC822.SIZE)",
-	               "C:A0006 UID FETCH 2 (BODY.PEEK[] RFC822.SIZE)",
+	               "C:A0004 UID FETCH 1 (BODY.PEEK[] RFC822.SIZE)",
+	               "C:A0005 UID FETCH 2 (BODY.PEEK[] RFC822.SIZE)",
 	               "S:* 1 FETCH (UID 1 BODY[] {3}\r\nabc)\r\n* BYE shutting\x1b down", "EOF", NULL },
 	               want, 0, HM_FETCH_ERROR_PROTOCOL, "server said BYE: shutting down", FALSE);
 	retrieve_fails((const char *const []) { SELECTED,
-	               "C:A0005 UID FETCH 1 (BODY.PEEK[] RFC822.SIZE)",
-	               "C:A0006 UID FETCH 2 (BODY.PEEK[] RFC822.SIZE)",
+	               "C:A0004 UID FETCH 1 (BODY.PEEK[] RFC822.SIZE)",
+	               "C:A0005 UID FETCH 2 (BODY.PEEK[] RFC822.SIZE)",
 	               "S:* 1 FETCH (UID 1 BODY[] {268435457}", "EOF", NULL },
 	               want, 0, HM_FETCH_ERROR_PROTOCOL,
 	               "literal of 268435457 octets exceeds the limit", FALSE);
 	retrieve_fails((const char *const []) { SELECTED,
-	               "C:A0005 UID FETCH 1 (BODY.PEEK[] RFC822.SIZE)",
-	               "C:A0006 UID FETCH 2 (BODY.PEEK[] RFC822.SIZE)",
+	               "C:A0004 UID FETCH 1 (BODY.PEEK[] RFC822.SIZE)",
+	               "C:A0005 UID FETCH 2 (BODY.PEEK[] RFC822.SIZE)",
 	               "S:* 1 FETCH (BODY[] {3}\r\nabc)", "EOF", NULL },
 	               want, 0, HM_FETCH_ERROR_PROTOCOL, "FETCH reply without UID", FALSE);
 	/* fn fails on the first message: nothing more is sent, the second
 	 * reply is drained, and the session can still LOGOUT. */
 	retrieve_fails((const char *const []) { SELECTED,
-	               "C:A0005 UID FETCH 1 (BODY.PEEK[] RFC822.SIZE)",
-	               "C:A0006 UID FETCH 2 (BODY.PEEK[] RFC822.SIZE)",
-	               "S:* 1 FETCH (UID 1 BODY[] {3}\r\nabc)\r\nA0005 OK\r\n"
-	               "* 2 FETCH (UID 2 BODY[] {3}\r\ndef)\r\nA0006 OK",
-	               "C:A0007 LOGOUT", "S:* BYE\r\nA0007 OK", NULL },
+	               "C:A0004 UID FETCH 1 (BODY.PEEK[] RFC822.SIZE)",
+	               "C:A0005 UID FETCH 2 (BODY.PEEK[] RFC822.SIZE)",
+	               "S:* 1 FETCH (UID 1 BODY[] {3}\r\nabc)\r\nA0004 OK\r\n"
+	               "* 2 FETCH (UID 2 BODY[] {3}\r\ndef)\r\nA0005 OK",
+	               "C:A0006 LOGOUT", "S:* BYE\r\nA0006 OK", NULL },
 	               want_logout, 1, HM_FETCH_ERROR_LOCAL, "disk full", TRUE);
 }
 
@@ -688,16 +783,16 @@ test_idle(void)
 {
 	static const char *const script[] = {
 		SELECTED,
-		"C:A0005 IDLE", "S:+ idling", "S:* 1 FETCH (FLAGS (\\Seen))\r\n* 2 EXISTS",
-		"S:* 3 EXISTS", "C:DONE", "S:A0005 OK done",
-		"C:A0006 IDLE", "S:+ idling", "C:DONE", "S:* 4 EXISTS\r\nA0006 OK done",
-		"C:A0007 IDLE", "S:+ idling", "C:DONE", "S:A0007 OK done",
-		"C:A0008 IDLE", "S:* 1 EXPUNGE\r\n+ idling\r\n* 4 EXISTS", "C:DONE", "S:A0008 OK",
-		"C:A0009 LOGOUT", "S:* BYE\r\nA0009 OK", NULL,
+		"C:A0004 IDLE", "S:+ idling", "S:* 1 FETCH (FLAGS (\\Seen))\r\n* 2 EXISTS",
+		"S:* 3 EXISTS", "C:DONE", "S:A0004 OK done",
+		"C:A0005 IDLE", "S:+ idling", "C:DONE", "S:* 4 EXISTS\r\nA0005 OK done",
+		"C:A0006 IDLE", "S:+ idling", "C:DONE", "S:A0006 OK done",
+		"C:A0007 IDLE", "S:* 1 EXPUNGE\r\n+ idling\r\n* 4 EXISTS", "C:DONE", "S:A0007 OK",
+		"C:A0008 LOGOUT", "S:* BYE\r\nA0008 OK", NULL,
 	};
 	static const char *const want[] = {
-		SELECTED_WANT, "A0005 IDLE", "DONE", "A0006 IDLE", "DONE", "A0007 IDLE", "DONE",
-		"A0008 IDLE", "DONE", "A0009 LOGOUT", NULL,
+		SELECTED_WANT, "A0004 IDLE", "DONE", "A0005 IDLE", "DONE", "A0006 IDLE", "DONE",
+		"A0007 IDLE", "DONE", "A0008 LOGOUT", NULL,
 	};
 	Fixture f;
 	HmFetchSession *s;
@@ -752,7 +847,9 @@ main(int argc, char **argv)
 	g_test_add_func("/fetch-imap/login-literal", test_login_literal);
 	g_test_add_func("/fetch-imap/select-errors", test_select_errors);
 	g_test_add_func("/fetch-imap/long-sets", test_long_sets);
-	g_test_add_func("/fetch-imap/search-windows", test_search_windows);
+	g_test_add_func("/fetch-imap/list-whole", test_list_whole);
+	g_test_add_func("/fetch-imap/list-partial", test_list_partial);
+	g_test_add_func("/fetch-imap/list-none", test_list_none);
 	g_test_add_func("/fetch-imap/retrieve-errors", test_retrieve_errors);
 	g_test_add_func("/fetch-imap/idle", test_idle);
 	status = g_test_run();

@@ -1,0 +1,170 @@
+/* Why a FETCH, not a SEARCH: FETCH is what every IMAP client runs all
+ * day, so it is the command servers get right; SEARCH is often served
+ * from an index of its own, and a broken one has been seen to answer
+ * nothing for a full folder. A FETCH also answers one line per message
+ * (no reply-line bound to split around), brings the size with the UID
+ * (one round trip instead of SEARCH then FETCH), and numbers each
+ * message, which is what the cross-check below needs. */
+#include <config.h>
+
+#include "fetcher/imap-list.h"
+#include "lib/log.h"
+
+/* What the listing's FETCH replies brought. */
+typedef struct {
+	GPtrArray *all;     /* HmFetchItem *, owned */
+	GHashTable *by_uid; /* UID -> HmFetchItem * in all */
+	guint32 low_seq;    /* the lowest message number among them */
+} Listed;
+
+static int
+on_listed(const HmImapResponse *r, gpointer data, GError **err)
+{
+	Listed *ls = data;
+	const HmImapToken *size;
+	HmFetchItem *it;
+	guint32 uid = 0;
+	int rc = hm_imap_fetch_uid(r, &uid, err);
+
+	/* Without RFC822.SIZE it is a flag change that names its UID. */
+	if (rc <= 0 || (size = hm_imap_fetch_att(r, "RFC822.SIZE")) == NULL)
+		return rc;
+	if (size->type != HM_IMAP_NUMBER)
+		return hm_imap_fail(err, HM_FETCH_ERROR_PROTOCOL,
+		                    "bad RFC822.SIZE in a FETCH reply");
+	if (g_hash_table_contains(ls->by_uid, GUINT_TO_POINTER(uid)))
+		return 0;
+	it = g_new0(HmFetchItem, 1);
+	it->num = uid;
+	it->uid = g_strdup_printf("%u", uid);
+	it->size = size->num;
+	g_ptr_array_add(ls->all, it);
+	g_hash_table_insert(ls->by_uid, GUINT_TO_POINTER(uid), it);
+	if (ls->low_seq == 0 || r->number < ls->low_seq)
+		ls->low_seq = r->number;
+	return 0;
+}
+
+static int
+on_last(const HmImapResponse *r, gpointer data, GError **err)
+{
+	guint32 *last = data, uid = 0;
+	int rc = hm_imap_fetch_uid(r, &uid, err);
+
+	if (rc > 0)
+		*last = MAX(*last, uid);
+	return rc < 0 ? -1 : 0;
+}
+
+/* The end of every error that fails a folder here. */
+#define NOTHING_FETCHED "nothing fetched, the mail stays on the server"
+
+/* A listing from first > 1 that named nothing: fine only when the last
+ * message's UID is below first, i.e. the server merely leaves the last
+ * message out of "first:*", as some do against RFC 3501. */
+static int
+check_nothing_new(HmImapClient *ic, const char *folder, guint32 first, guint32 exists, GError **err)
+{
+	guint32 last = 0;
+	HmImapHandler h = { on_last, &last, NULL };
+
+	if (hm_imapc_simple(ic, "FETCH * (UID)", "FETCH refused", HM_FETCH_ERROR_SERVER, &h, err))
+		return -1;
+	if (last != 0 && last < first)
+		return 0;
+	if (last == 0)
+		return hm_imap_fail(err, HM_FETCH_ERROR_SERVER,
+		                    "%s: EXISTS is %u but the server "
+		                    "lists no message, not even its last one: " NOTHING_FETCHED,
+		                    folder, exists);
+	return hm_imap_fail(
+		err, HM_FETCH_ERROR_SERVER,
+		"%s: EXISTS is %u and the last message "
+		"has UID %u, but the server lists none from UID %u on: " NOTHING_FETCHED,
+		folder, exists, last, first);
+}
+
+/* The listing against the count: before and after are the count around
+ * the FETCH, ls what it named. */
+static int
+cross_check(HmImapClient *ic, const char *folder, guint32 first, const HmImapCount *before,
+            const HmImapCount *after, const Listed *ls, gboolean *whole, GError **err)
+{
+	const char *acct = ic->p->acct->name;
+	guint n = ls->all->len, gone = after->expunges - before->expunges;
+	/* Listed for sure: what was there before and was not expunged since. */
+	guint32 lo = before->exists > gone ? before->exists - gone : 0;
+	/* Listed at most: what is there now, and what went meanwhile. */
+	guint32 hi = after->exists + gone;
+	guint32 want;
+
+	*whole = TRUE;
+	if (n == 0 && lo > 0 && first > 1)
+		return check_nothing_new(ic, folder, first, after->exists, err);
+	if (n == 0 && lo > 0)
+		return hm_imap_fail(
+			err, HM_FETCH_ERROR_SERVER,
+			"%s: EXISTS is %u but the server lists no message: " NOTHING_FETCHED,
+			folder, after->exists);
+	if (first == 1) {
+		if (n < lo || n > hi)
+			hm_warn("%s: %s: EXISTS is %u but the server lists %u messages", acct,
+			        folder, after->exists, n);
+		*whole = n >= lo;
+		return 0;
+	}
+	/* From a higher UID, the listing holds the last messages: numbers
+	 * low_seq to EXISTS. Mail that comes or goes meanwhile renumbers
+	 * them, so they are only checked in a quiet folder. */
+	if (n == 0 || gone > 0 || after->exists != before->exists || ls->low_seq == 0 ||
+	    ls->low_seq > after->exists)
+		return 0;
+	want = after->exists - ls->low_seq + 1;
+	if (n != want)
+		hm_warn("%s: %s: EXISTS is %u but the server lists %u messages from message "
+		        "number %u on, where %u should be",
+		        acct, folder, after->exists, n, ls->low_seq, want);
+	*whole = n >= want;
+	return 0;
+}
+
+static void
+item_free(gpointer it)
+{
+	hm_fetch_item_free(it);
+}
+
+static int
+cmp_items(gconstpointer a, gconstpointer b)
+{
+	guint32 x = (*(HmFetchItem *const *)a)->num, y = (*(HmFetchItem *const *)b)->num;
+
+	return x < y ? -1 : x > y;
+}
+
+int
+hm_imap_list(HmImapClient *ic, const HmImapCount *count, const char *folder, guint32 first,
+             GPtrArray *items, gboolean *whole, GError **err)
+{
+	g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func(item_free);
+	g_autoptr(GHashTable) by_uid = g_hash_table_new(NULL, NULL);
+	g_autofree char *cmd = g_strdup_printf("UID FETCH %u:* (UID RFC822.SIZE)", first);
+	Listed ls = { all, by_uid, 0 };
+	HmImapHandler h = { on_listed, &ls, NULL };
+	HmImapCount before = *count;
+
+	if (hm_imapc_simple(ic, cmd, "UID FETCH refused", HM_FETCH_ERROR_SERVER, &h, err) < 0 ||
+	    cross_check(ic, folder, first, &before, count, &ls, whole, err) < 0)
+		return -1;
+	g_ptr_array_sort(all, cmp_items);
+	/* "first:*" always matches the last message, even below first. */
+	for (guint i = 0; i < all->len; i++) {
+		HmFetchItem *it = g_ptr_array_index(all, i);
+
+		if (it->num >= first) {
+			g_ptr_array_add(items, it);
+			all->pdata[i] = NULL;
+		}
+	}
+	return 0;
+}
