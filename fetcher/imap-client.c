@@ -4,6 +4,7 @@
 
 #include "fetcher/connect.h"
 #include "fetcher/imap-client.h"
+#include "lib/error.h"
 #include "lib/log.h"
 
 int
@@ -33,11 +34,9 @@ hm_imap_refused(GError **err, HmFetchError code, const char *what, const HmImapR
 }
 
 static void
-trace_line(const char *line, gpointer data)
+trace(gboolean from_client, const char *line, gpointer data)
 {
-	HmImapClient *c = data;
-
-	hm_fetch_trace(c->p, FALSE, line);
+	hm_fetch_trace(data, from_client, line);
 }
 
 void
@@ -46,15 +45,30 @@ hm_imapc_init(HmImapClient *c, const HmFetchParams *p, HmConn *conn,
 {
 	memset(c, 0, sizeof(*c));
 	c->p = p;
-	c->conn = conn;
+	hm_pp_init(&c->pp, conn, "response");
+	c->pp.trace = trace;
+	c->pp.trace_data = (gpointer)p;
 	c->next_tag = 1;
-	c->rd.conn = conn;
+	c->rd.pp = &c->pp;
 	hm_imap_limits_init(&c->rd.limits, HM_FETCH_MAX_MESSAGE);
 	c->rd.timeout_ms = p->timeout_ms;
-	c->rd.trace = trace_line;
-	c->rd.trace_data = c;
 	c->on_response = on_response;
 	c->on_response_data = data;
+}
+
+/* The engine's result, its errors in the fetcher's domain. */
+static int
+engine(int rc, GError **err)
+{
+	if (rc < 0)
+		hm_fetch_error_from_lib(err);
+	return rc;
+}
+
+int
+hm_imapc_send_line(HmImapClient *c, const char *line, const char *shown, GError **err)
+{
+	return engine(hm_pp_send(&c->pp, line, shown, err), err);
 }
 
 int
@@ -62,26 +76,14 @@ hm_imapc_send(HmImapClient *c, guint *tag, const char *cmd, GError **err)
 {
 	g_autofree char *line = g_strdup_printf("A%04u %s", c->next_tag, cmd);
 
-	hm_fetch_trace(c->p, TRUE, line);
 	*tag = c->next_tag++;
-	if (hm_conn_printf(c->conn, err, "%s\r\n", line) < 0) {
-		c->broken = TRUE;
-		return hm_imap_fail(err, HM_FETCH_ERROR_NETWORK, "write failed");
-	}
-	return 0;
+	return hm_imapc_send_line(c, line, NULL, err);
 }
 
 int
 hm_imapc_flush(HmImapClient *c, GError **err)
 {
-	GError *ferr = NULL;
-
-	if (hm_conn_flush(c->conn, &ferr) == 0)
-		return 0;
-	c->broken = TRUE;
-	hm_imap_fail(err, HM_FETCH_ERROR_NETWORK, "sending to the server: %s", ferr->message);
-	g_error_free(ferr);
-	return -1;
+	return engine(hm_pp_flush(&c->pp, err), err);
 }
 
 int
@@ -90,7 +92,7 @@ hm_imapc_read(HmImapClient *c, int first_ms, HmImapResponse **r, GError **err)
 	int rc = hm_imap_read(&c->rd, first_ms, r, err);
 
 	if (rc < 0)
-		c->broken = TRUE;
+		c->pp.broken = TRUE;
 	return rc;
 }
 
@@ -107,9 +109,11 @@ hm_imapc_read_until(HmImapClient *c, guint tag, HmImapHandler *h, gboolean want_
 		if (hm_imapc_read(c, -1, &r, err) < 0)
 			return -1;
 		if (r->kind == HM_IMAP_CONTINUE) {
-			if (want_continue)
+			if (want_continue) {
+				*tagged = g_steal_pointer(&r);
 				return 1;
-			c->broken = TRUE;
+			}
+			c->pp.broken = TRUE;
 			return hm_imap_fail(err, HM_FETCH_ERROR_PROTOCOL,
 			                    "unexpected continuation request");
 		}
@@ -117,7 +121,7 @@ hm_imapc_read_until(HmImapClient *c, guint tag, HmImapHandler *h, gboolean want_
 			if (strcmp(r->tag, want) != 0) {
 				g_autofree char *t = hm_imap_quote(r->tag);
 
-				c->broken = TRUE;
+				c->pp.broken = TRUE;
 				return hm_imap_fail(err, HM_FETCH_ERROR_PROTOCOL,
 				                    "reply with unexpected tag %s", t);
 			}

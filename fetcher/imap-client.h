@@ -11,6 +11,7 @@
 #include "fetcher/fetch.h"
 #include "fetcher/imap-parse.h"
 #include "lib/conn.h"
+#include "lib/pingpong.h"
 
 /* Server text quoted in an error message is cut to this. */
 #define HM_IMAP_MAX_QUOTE 200
@@ -37,12 +38,12 @@ typedef struct {
 
 typedef struct {
 	const HmFetchParams *p;  /* tracing, window, account name; outlives the client */
-	HmConn *conn;            /* not owned */
+	/* The connection (not owned), the trace, and whether the session is
+	 * broken (a cut, a timeout, a reply out of step): set by the engine,
+	 * and by the backend when it finds the same. */
+	HmPingpong pp;
 	HmImapReader rd;
 	guint next_tag;          /* the number of the next tag, "A0001" first */
-	/* The connection is unusable (a cut, a timeout, a reply out of step):
-	 * set by the engine, and by the backend when it finds the same. */
-	gboolean broken;
 	/* Called with every untagged response and every tagged reply to our
 	 * tag, before any handler; a -1 for an untagged one ends the read. */
 	HmImapDataFunc on_response;
@@ -69,8 +70,13 @@ int hm_imap_refused(GError **err, HmFetchError code, const char *what, const HmI
  * Returns 0, or -1 with *err (the client is then broken). */
 int hm_imapc_send(HmImapClient *c, guint *tag, const char *cmd, GError **err);
 
+/* Queues a line without a tag (a literal's rest, an AUTHENTICATE
+ * response, IDLE's DONE); shown, when not NULL, is what the trace gets
+ * (a credential masked). Returns 0, or -1 with *err as hm_imapc_send(). */
+int hm_imapc_send_line(HmImapClient *c, const char *line, const char *shown, GError **err);
+
 /* Sends what is queued. Returns 0, or -1 with *err (HM_FETCH_ERROR_NETWORK
- * "sending to the server: ..."; the client is then broken). */
+ * "connection lost while sending: ..."; the client is then broken). */
 int hm_imapc_flush(HmImapClient *c, GError **err);
 
 /* Reads one response as hm_imap_read() (first_ms: the wait for its first
@@ -78,10 +84,11 @@ int hm_imapc_flush(HmImapClient *c, GError **err);
 int hm_imapc_read(HmImapClient *c, int first_ms, HmImapResponse **r, GError **err);
 
 /* Reads responses until the tagged reply to tag (returns 0 with *tagged)
- * or, with want_continue, a "+" continuation (returns 1). Untagged data
+ * or, with want_continue, a "+" continuation (returns 1 with the
+ * continuation in *tagged: its text is a SASL challenge). Untagged data
  * goes to on_response, then to h (may be NULL). A reply with another tag
  * or an unwanted continuation is a protocol error that breaks the client.
- * Returns -1 with *err on failure. */
+ * Returns -1 with *err on failure. *tagged must be NULL on entry. */
 int hm_imapc_read_until(HmImapClient *c, guint tag, HmImapHandler *h, gboolean want_continue,
                         HmImapResponse **tagged, GError **err);
 

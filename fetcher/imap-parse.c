@@ -535,28 +535,11 @@ typedef struct {
 	gboolean first_timeout;  /* it did not come within first_ms */
 } ConnSource;
 
+/* The engine's errors (lib/pingpong) in the fetcher's domain. */
 static int
-io_fail(HmIoStatus st, GError *lerr, GError **err)
+engine_failed(GError **err)
 {
-	HmFetchError code = HM_FETCH_ERROR_NETWORK;
-	g_autofree char *msg = NULL;
-
-	if (st == HM_IO_TOO_LONG) {
-		code = HM_FETCH_ERROR_PROTOCOL;
-		msg = g_strdup("response line too long");
-	} else if (st == HM_IO_NUL) {
-		code = HM_FETCH_ERROR_PROTOCOL;
-		msg = g_strdup("NUL byte in a response line");
-	} else if (st == HM_IO_TIMEOUT) {
-		msg = g_strdup("timed out waiting for the server");
-	} else if (st == HM_IO_EOF) {
-		msg = g_strdup("server closed the connection");
-	} else {
-		msg = g_strdup(lerr != NULL ? lerr->message : "read failed");
-	}
-	if (lerr != NULL)
-		g_error_free(lerr);
-	g_set_error_literal(err, HM_FETCH_ERROR, code, msg);
+	hm_fetch_error_from_lib(err);
 	return -1;
 }
 
@@ -565,19 +548,17 @@ conn_line(gpointer data, gsize max, const char **line, gsize *len, GError **err)
 {
 	ConnSource *cs = data;
 	HmImapReader *r = cs->r;
-	GError *lerr = NULL;
+	g_autoptr(GError) lerr = NULL;
 	HmLine l;
-	HmIoStatus st;
 
-	hm_conn_set_timeout(r->conn, cs->started || cs->first_ms < 0 ? r->timeout_ms : cs->first_ms);
-	st = hm_conn_read_line(r->conn, max + 2, 0, &l, &lerr);
-	if (st == HM_IO_TIMEOUT && !cs->started)
-		cs->first_timeout = TRUE;
-	if (st != HM_IO_OK)
-		return io_fail(st, lerr, err);
+	hm_conn_set_timeout(r->pp->conn,
+	                    cs->started || cs->first_ms < 0 ? r->timeout_ms : cs->first_ms);
+	if (hm_pp_read(r->pp, max + 2, 0, "a response", &l, &lerr) < 0) {
+		cs->first_timeout = !cs->started && g_error_matches(lerr, HM_ERROR, HM_ERROR_TIMEOUT);
+		g_propagate_error(err, g_steal_pointer(&lerr));
+		return engine_failed(err);
+	}
 	cs->started = TRUE;
-	if (r->trace != NULL)
-		r->trace(l.data, r->trace_data);
 	*line = l.data;
 	*len = l.len;
 	return 0;
@@ -588,15 +569,11 @@ conn_literal(gpointer data, char *buf, gsize n, GError **err)
 {
 	ConnSource *cs = data;
 
-	hm_conn_set_timeout(cs->r->conn, cs->r->timeout_ms);
-	for (gsize off = 0; off < n; off += LITERAL_SLICE) {
-		GError *lerr = NULL;
-		HmIoStatus st = hm_conn_read_exact(cs->r->conn, buf + off, MIN(LITERAL_SLICE, n - off),
-		                                   &lerr);
-
-		if (st != HM_IO_OK)
-			return io_fail(st, lerr, err);
-	}
+	hm_conn_set_timeout(cs->r->pp->conn, cs->r->timeout_ms);
+	for (gsize off = 0; off < n; off += LITERAL_SLICE)
+		if (hm_pp_read_exact(cs->r->pp, buf + off, MIN(LITERAL_SLICE, n - off), "a literal",
+		                     err) < 0)
+			return engine_failed(err);
 	return 0;
 }
 
@@ -608,10 +585,13 @@ hm_imap_read(HmImapReader *r, int first_ms, HmImapResponse **out, GError **err)
 	GError *perr = NULL;
 	int rc = hm_imap_parse(&src, &r->limits, out, &perr);
 
-	hm_conn_set_timeout(r->conn, r->timeout_ms);
+	hm_conn_set_timeout(r->pp->conn, r->timeout_ms);
 	if (rc == 0)
 		return 0;
 	if (cs.first_timeout && first_ms >= 0) {
+		/* Nothing of a response came within first_ms (IDLE's slices):
+		 * the session is as much in step as before. */
+		r->pp->broken = FALSE;
 		g_error_free(perr);
 		return 1;
 	}

@@ -3,7 +3,7 @@
  * followed by the rest of the line -- into a tree of tokens, with every
  * length bounded. The parser is pure: it pulls lines and literals through
  * an HmImapSource, so tests and the fuzzer feed it from a buffer, and
- * hm_imap_read() runs it over an HmConn. Literal8 (~{n}) and non-
+ * hm_imap_read() runs it over the clients' engine (lib/pingpong). Literal8 (~{n}) and non-
  * synchronising literals ({n+}) are client-side forms and are refused from
  * a server. */
 #ifndef HM_IMAP_PARSE_H
@@ -12,6 +12,7 @@
 #include <glib.h>
 
 #include "lib/conn.h"
+#include "lib/pingpong.h"
 
 /* Most octets of response text (all the lines of one response, literals
  * not counted): a SEARCH reply listing 100,000 UIDs is ~700 KB. */
@@ -110,18 +111,14 @@ int hm_imap_parse(const HmImapSource *src, const HmImapLimits *lim, HmImapRespon
 int hm_imap_parse_buffer(const char *buf, gsize len, const HmImapLimits *lim, gsize *used,
                          HmImapResponse **out, GError **err);
 
-/* Called with each line read (never literal contents), for tracing. */
-typedef void (*HmImapTraceFunc)(const char *line, gpointer data);
-
 typedef struct {
-	HmConn *conn;
+	HmPingpong *pp;           /* the connection; it traces each line read
+	                           * (never literal contents) */
 	HmImapLimits limits;
 	int timeout_ms;           /* deadline of each read once a response began */
-	HmImapTraceFunc trace;    /* may be NULL */
-	gpointer trace_data;
 } HmImapReader;
 
-/* Reads one response from r->conn. The first line must arrive within
+/* Reads one response through r->pp. The first line must arrive within
  * first_ms (< 0: r->timeout_ms), the rest each within r->timeout_ms;
  * the connection's timeout is r->timeout_ms again on return. Returns 0
  * and *out; 1 when first_ms passed before a complete first line (what

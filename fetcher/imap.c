@@ -12,6 +12,7 @@
 #include "fetcher/imap-client.h"
 #include "fetcher/imap-list.h"
 #include "fetcher/imap-parse.h"
+#include "lib/error.h"
 #include "lib/header.h"
 #include "lib/log.h"
 #include "lib/sasl.h"
@@ -27,8 +28,7 @@
 
 struct HmFetchSession {
 	HmFetchParams p;
-	HmConn *conn;
-	HmImapClient ic;         /* the engine, on conn */
+	HmImapClient ic;         /* the engine; its connection is the session's */
 	GHashTable *caps;        /* upper-cased capability names */
 	guint caps_gen;          /* bumped on each new capability list */
 	gboolean logging_out;    /* BYE is expected */
@@ -46,7 +46,7 @@ session_free(HmFetchSession *s)
 {
 	if (s == NULL)
 		return;
-	hm_conn_free(s->conn);
+	hm_conn_free(s->ic.pp.conn);
 	g_hash_table_unref(s->caps);
 	g_free(s->folder);
 	g_free(s);
@@ -82,7 +82,7 @@ common_untagged(HmFetchSession *s, const HmImapResponse *r, GError **err)
 
 		if (s->logging_out)
 			return 0;
-		s->ic.broken = TRUE;
+		s->ic.pp.broken = TRUE;
 		return hm_imap_fail(err, HM_FETCH_ERROR_PROTOCOL, "server said BYE: %s", text);
 	}
 	if (r->code != NULL && strcmp(r->code, "CAPABILITY") == 0)
@@ -195,8 +195,8 @@ starttls(HmFetchSession *s, GError **err)
 	if (hm_imapc_simple(&s->ic, "STARTTLS", "TLS: server refused STARTTLS",
 	                    HM_FETCH_ERROR_TLS, NULL, err) < 0)
 		return -1;
-	if (hm_fetch_starttls(&s->p, s->conn, err) < 0) {
-		s->ic.broken = TRUE;
+	if (hm_fetch_starttls(&s->p, s->ic.pp.conn, err) < 0) {
+		s->ic.pp.broken = TRUE;
 		return -1;
 	}
 	/* What the server said before TLS may have been forged. */
@@ -225,55 +225,132 @@ send_args(HmFetchSession *s, const char *verb, const char *const *args, guint na
 			hm_imap_append_arg(line, args[i], f);
 		} else {
 			g_string_append_printf(line, "{%zu}", strlen(args[i]));
-			hm_fetch_trace(&s->p, TRUE, first || !secret ? line->str : "********");
-			first = FALSE;
-			if (hm_conn_printf(s->conn, err, "%s\r\n", line->str) < 0 ||
+			if (hm_imapc_send_line(&s->ic, line->str, first || !secret ? NULL : "********",
+			                       err) < 0 ||
 			    hm_imapc_flush(&s->ic, err) < 0)
 				goto fail;
+			first = FALSE;
 			if (hm_imapc_read_until(&s->ic, tag, NULL, TRUE, tagged, err) != 1)
 				goto fail;
+			g_clear_pointer(tagged, hm_imap_response_free);  /* the "+" */
 			g_string_assign(line, args[i]);
 		}
 	}
-	hm_fetch_trace(&s->p, TRUE, first || !secret ? line->str : "********");
-	if (hm_conn_printf(s->conn, err, "%s\r\n", line->str) < 0 ||
+	if (hm_imapc_send_line(&s->ic, line->str, first || !secret ? NULL : "********", err) < 0 ||
 	    hm_imapc_flush(&s->ic, err) < 0)
 		goto fail;
 	explicit_bzero(line->str, line->len);
 	return hm_imapc_read_until(&s->ic, tag, NULL, FALSE, tagged, err);
 fail:
 	explicit_bzero(line->str, line->len);
-	s->ic.broken = s->ic.broken || *tagged == NULL;
+	s->ic.pp.broken = s->ic.pp.broken || *tagged == NULL;
 	return *tagged != NULL ? 0 : -1;
 }
 
-/* AUTHENTICATE PLAIN, with the initial response on the command line when
- * the server has SASL-IR. */
-static int
-auth_plain(HmFetchSession *s, const char *pw, HmImapResponse **tagged, GError **err)
-{
-	char *b64 = hm_sasl_plain_encode(s->p.acct->ep.user, pw);
-	g_autofree char *cmd = NULL;
+/* The SASL framing of IMAP AUTHENTICATE (RFC 3501 6.2.2, SASL-IR RFC
+ * 4959) for lib/sasl-client.c. */
+typedef struct {
+	HmFetchSession *s;
 	guint tag;
-	int rc = -1;
+	HmImapResponse *tagged;  /* the final reply */
+} AuthIo;
 
-	if (has_cap(s, "SASL-IR")) {
-		cmd = g_strdup_printf("AUTHENTICATE PLAIN %s", b64);
-		if (hm_imapc_send(&s->ic, &tag, cmd, err) == 0 && hm_imapc_flush(&s->ic, err) == 0)
-			rc = hm_imapc_read_until(&s->ic, tag, NULL, FALSE, tagged, err);
-		explicit_bzero(cmd, strlen(cmd));
-	} else if (hm_imapc_send(&s->ic, &tag, "AUTHENTICATE PLAIN", err) == 0 &&
-	           hm_imapc_flush(&s->ic, err) == 0) {
-		rc = hm_imapc_read_until(&s->ic, tag, NULL, TRUE, tagged, err);
-		if (rc == 1) {
-			hm_fetch_trace(&s->p, TRUE, "********");
-			rc = -1;
-			if (hm_conn_printf(s->conn, err, "%s\r\n", b64) == 0 &&
-			    hm_imapc_flush(&s->ic, err) == 0)
-				rc = hm_imapc_read_until(&s->ic, tag, NULL, FALSE, tagged, err);
-		}
+static int
+auth_start(gpointer io, const char *mech, const char *ir, GError **err)
+{
+	AuthIo *a = io;
+	HmImapClient *ic = &a->s->ic;
+	g_autofree char *shown = NULL;
+	char *line;
+	int rc;
+
+	a->tag = ic->next_tag++;
+	line = g_strdup_printf("A%04u AUTHENTICATE %s%s%s", a->tag, mech, ir != NULL ? " " : "",
+	                       ir != NULL ? ir : "");
+	shown = g_strdup_printf("A%04u AUTHENTICATE %s%s", a->tag, mech,
+	                        ir != NULL ? " ********" : "");
+	rc = hm_imapc_send_line(ic, line, shown, err);
+	hm_sasl_free_secret(line);
+	return rc < 0 ? -1 : hm_imapc_flush(ic, err);
+}
+
+static int
+auth_line(gpointer io, const char *line, GError **err)
+{
+	AuthIo *a = io;
+	HmImapClient *ic = &a->s->ic;
+
+	if (hm_imapc_send_line(ic, line, strcmp(line, "*") == 0 ? "*" : "********", err) < 0)
+		return -1;
+	return hm_imapc_flush(ic, err);
+}
+
+static int
+auth_reply(gpointer io, HmSaslVerdict *verdict, char **text, GError **err)
+{
+	AuthIo *a = io;
+	HmImapResponse *r = NULL;
+	int rc = hm_imapc_read_until(&a->s->ic, a->tag, NULL, TRUE, &r, err);
+
+	if (rc < 0)
+		return -1;
+	if (rc == 1) {
+		*verdict = HM_SASL_CONTINUE;
+		*text = g_strdup(r->rest != NULL ? r->rest : "");
+		hm_imap_response_free(r);
+		return 0;
 	}
-	hm_sasl_free_secret(b64);
+	*verdict = r->status == HM_IMAP_OK ? HM_SASL_SUCCESS : HM_SASL_FAILURE;
+	*text = hm_imap_quote(*r->rest != '\0' ? r->rest : r->keyword);
+	g_clear_pointer(&a->tagged, hm_imap_response_free);
+	a->tagged = r;
+	return 0;
+}
+
+static const HmSaslProto imap_sasl = {
+	.send_start = auth_start,
+	.send_line = auth_line,
+	.read_reply = auth_reply,
+	.max_start_line = 0,  /* the initial response only with SASL-IR, any length */
+};
+
+/* The mechanisms the server offers (AUTH=X), NULL-terminated; g_free() it
+ * (the names are the capability table's). */
+static const char **
+offered_mechs(HmFetchSession *s)
+{
+	GPtrArray *out = g_ptr_array_new();
+	GHashTableIter it;
+	gpointer cap;
+
+	g_hash_table_iter_init(&it, s->caps);
+	while (g_hash_table_iter_next(&it, &cap, NULL))
+		if (g_str_has_prefix(cap, "AUTH="))
+			g_ptr_array_add(out, (char *)cap + 5);
+	g_ptr_array_add(out, NULL);
+	return (const char **)g_ptr_array_free(out, FALSE);
+}
+
+/* AUTHENTICATE with mech: 0 and the final reply in *tagged, or -1. */
+static int
+authenticate(HmFetchSession *s, const HmSaslMech *mech, HmImapResponse **tagged, GError **err)
+{
+	const HmAccountConf *acct = s->p.acct;
+	AuthIo io = { s, 0, NULL };
+	int rc = hm_sasl_client_run(&imap_sasl, &io, mech, acct->ep.user, acct->ep.password.value,
+	                            has_cap(s, "SASL-IR"), err);
+
+	/* A refusal is the tagged NO the caller reports, as for LOGIN. */
+	if (rc < 0 && io.tagged != NULL && g_error_matches(*err, HM_ERROR, HM_ERROR_AUTH)) {
+		g_clear_error(err);
+		rc = 0;
+	} else if (rc < 0) {
+		if (g_error_matches(*err, HM_ERROR, HM_ERROR_PROTOCOL))
+			s->ic.pp.broken = TRUE;  /* a challenge we could not answer */
+		hm_fetch_error_from_lib(err);
+		g_clear_pointer(&io.tagged, hm_imap_response_free);
+	}
+	*tagged = io.tagged;
 	return rc;
 }
 
@@ -282,19 +359,26 @@ login(HmFetchSession *s, GError **err)
 {
 	const HmAccountConf *a = s->p.acct;
 	g_autoptr(HmImapResponse) t = NULL;
+	g_autofree const char **mechs = NULL;
+	const HmSaslMech *mech;
 	guint gen = s->caps_gen;
 	int rc;
 
 	if (a->ep.password.value == NULL)
 		return hm_imap_fail(err, HM_FETCH_ERROR_AUTH, "no password configured");
-	if (!hm_fetch_may_send_password(&s->p, s->conn))
+	if (!hm_fetch_may_send_password(&s->p, s->ic.pp.conn))
 		return hm_imap_fail(err, HM_FETCH_ERROR_TLS, "refusing to send the password in "
 		                    "clear to %s (use tls, or allow_plaintext = true)", a->ep.host);
-	if (has_cap(s, "AUTH=PLAIN")) {
-		rc = auth_plain(s, a->ep.password.value, &t, err);
+	mechs = offered_mechs(s);
+	mech = hm_sasl_client_pick(mechs);
+	/* PLAIN when offered; LOGIN (the command) before the LOGIN mechanism,
+	 * which only exists for servers that have disabled the command. */
+	if (mech != NULL && (strcmp(hm_sasl_mech_name(mech), "PLAIN") == 0 ||
+	                     has_cap(s, "LOGINDISABLED"))) {
+		rc = authenticate(s, mech, &t, err);
 	} else if (has_cap(s, "LOGINDISABLED")) {
 		return hm_imap_fail(err, HM_FETCH_ERROR_AUTH, "login refused: the server has "
-		                    "LOGINDISABLED and does not offer AUTH=PLAIN");
+		                    "LOGINDISABLED and does not offer AUTH=PLAIN or AUTH=LOGIN");
 	} else {
 		const char *args[] = { a->ep.user, a->ep.password.value };
 
@@ -319,7 +403,6 @@ imap_open(const HmFetchParams *p, GError **err)
 		return NULL;
 	s = g_new0(HmFetchSession, 1);
 	s->p = *p;
-	s->conn = conn;
 	s->caps = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	hm_imapc_init(&s->ic, &s->p, conn, on_response, s);
 	if (greeting(s, &preauth, err) < 0 ||
@@ -573,7 +656,7 @@ idle_loop(HmFetchSession *s, guint tag, gint64 deadline, const volatile gint *st
 			continue;
 		if (r->kind == HM_IMAP_TAGGED) {
 			if (strcmp(r->tag, want) != 0 || r->status != HM_IMAP_OK) {
-				s->ic.broken = TRUE;
+				s->ic.pp.broken = TRUE;
 				return hm_imap_refused(err, HM_FETCH_ERROR_SERVER, "IDLE ended", r);
 			}
 			*ended = TRUE;
@@ -603,11 +686,11 @@ imap_wait(HmFetchSession *s, int timeout_ms, const volatile gint *stop, GError *
 		return -1;
 	if (rc == 0)
 		return hm_imap_refused(err, HM_FETCH_ERROR_SERVER, "IDLE refused", t);
+	g_clear_pointer(&t, hm_imap_response_free);  /* the "+ idling" */
 	rc = idle_loop(s, tag, deadline, stop, &ended, err);
 	if (rc < 0 || ended)
 		return rc;
-	hm_fetch_trace(&s->p, TRUE, "DONE");
-	if (hm_conn_printf(s->conn, err, "DONE\r\n") < 0 || hm_imapc_flush(&s->ic, err) < 0 ||
+	if (hm_imapc_send_line(&s->ic, "DONE", NULL, err) < 0 || hm_imapc_flush(&s->ic, err) < 0 ||
 	    hm_imapc_read_until(&s->ic, tag, NULL, FALSE, &t, err) < 0)
 		return -1;
 	if (t->status != HM_IMAP_OK)
@@ -624,7 +707,7 @@ imap_close(HmFetchSession *s, GError **err)
 	if (s == NULL)
 		return 0;
 	/* LOGOUT changes nothing upstream, so a broken session just ends. */
-	if (!s->ic.broken) {
+	if (!s->ic.pp.broken) {
 		s->logging_out = TRUE;
 		if (hm_imapc_simple(&s->ic, "LOGOUT", "LOGOUT refused", HM_FETCH_ERROR_SERVER,
 		                    NULL, &lerr) < 0 &&

@@ -6,8 +6,11 @@
 #include <config.h>
 
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "fetcher/fetch.h"
+#include "fetcher/imap-client.h"
 #include "lib/conn.h"
 #include "lib/tls.h"
 #include "testutil.h"
@@ -409,7 +412,7 @@ test_login_errors(void)
 
 	fixture_init(&f, disabled, HM_TLS_MODE_NONE, FALSE);
 	open_fails(&f, HM_FETCH_ERROR_AUTH, "login refused: the server has LOGINDISABLED and "
-	           "does not offer AUTH=PLAIN");
+	           "does not offer AUTH=PLAIN or AUTH=LOGIN");
 	fixture_finish(&f, none);
 
 	fixture_init(&f, bye, HM_TLS_MODE_NONE, FALSE);
@@ -451,6 +454,86 @@ test_login_literal(void)
 	f.acct.ep.password.value = (char *)"p\xc3\xa4sswd";
 	close_ok(open_ok(&f));
 	fixture_finish(&f, want);
+}
+
+/* AUTHENTICATE through lib/sasl: LOGIN answers both challenges when the
+ * LOGIN command is disabled; PLAIN without SASL-IR waits for the "+"; a
+ * refusal is the tagged NO, reported as for LOGIN. */
+static void
+test_authenticate(void)
+{
+	static const char *const login_mech[] = {
+		"S:* OK [CAPABILITY IMAP4rev1 LOGINDISABLED AUTH=LOGIN AUTH=CRAM-MD5] x",
+		"C:A0001 AUTHENTICATE LOGIN", "S:+ VXNlcm5hbWU6", "C:dQ==", "S:+ UGFzc3dvcmQ6",
+		"C:cA==", "S:A0001 OK [CAPABILITY IMAP4rev1] in",
+		"C:A0002 LOGOUT", "S:* BYE\r\nA0002 OK", NULL,
+	};
+	static const char *const want_login[] = {
+		"A0001 AUTHENTICATE LOGIN", "dQ==", "cA==", "A0002 LOGOUT", NULL,
+	};
+	static const char *const plain_no_ir[] = {
+		"S:* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN AUTH=LOGIN] x",
+		"C:A0001 AUTHENTICATE PLAIN", "S:+ ", "C:AHUAcA==",
+		"S:A0001 NO [AUTHENTICATIONFAILED] Nope.", "EOF", NULL,
+	};
+	static const char *const want_plain[] = { "A0001 AUTHENTICATE PLAIN", "AHUAcA==", NULL };
+	Fixture f;
+
+	fixture_init(&f, login_mech, HM_TLS_MODE_NONE, FALSE);
+	close_ok(open_ok(&f));
+	fixture_finish(&f, want_login);
+
+	fixture_init(&f, plain_no_ir, HM_TLS_MODE_NONE, FALSE);
+	open_fails(&f, HM_FETCH_ERROR_AUTH, "login refused: [AUTHENTICATIONFAILED] Nope.");
+	fixture_finish(&f, want_plain);
+}
+
+/* A lost connection while sending is a network error of the fetcher's
+ * domain (lib's HM_ERROR escaped where the header promised HM_FETCH_ERROR),
+ * and it breaks the client. */
+static gboolean
+broken_by(int (*send)(HmImapClient *, const char *, GError **))
+{
+	HmAccountConf acct = { .name = (char *)"t" };
+	HmFetchParams p = { .acct = &acct, .timeout_ms = 2000, .window = 1 };
+	g_autofree char *big = g_strnfill(4 << 20, 'x');
+	g_autoptr(GError) err = NULL;
+	HmImapClient c;
+	HmConn *conn;
+	int sv[2];
+	gboolean ok;
+
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+	close(sv[1]);
+	conn = hm_conn_new(sv[0], 2000);
+	hm_imapc_init(&c, &p, conn, NULL, NULL);
+	ok = send(&c, big, &err) < 0 && g_error_matches(err, HM_FETCH_ERROR, HM_FETCH_ERROR_NETWORK) &&
+	     c.pp.broken;
+	if (!ok)
+		g_test_message("error: %s", err != NULL ? g_quark_to_string(err->domain) : "none");
+	hm_conn_free(conn);
+	return ok;
+}
+
+static int
+send_tagged(HmImapClient *c, const char *cmd, GError **err)
+{
+	guint tag;
+
+	return hm_imapc_send(c, &tag, cmd, err) < 0 ? -1 : hm_imapc_flush(c, err);
+}
+
+static int
+send_untagged(HmImapClient *c, const char *line, GError **err)
+{
+	return hm_imapc_send_line(c, line, NULL, err) < 0 ? -1 : hm_imapc_flush(c, err);
+}
+
+static void
+test_send_errors(void)
+{
+	g_assert_true(broken_by(send_tagged));
+	g_assert_true(broken_by(send_untagged));
 }
 
 /* Selects INBOX listing from first; asserts the failure (code, msg). A
@@ -845,6 +928,8 @@ main(int argc, char **argv)
 	g_test_add_func("/fetch-imap/preauth-plain", test_preauth_plain);
 	g_test_add_func("/fetch-imap/login-errors", test_login_errors);
 	g_test_add_func("/fetch-imap/login-literal", test_login_literal);
+	g_test_add_func("/fetch-imap/authenticate", test_authenticate);
+	g_test_add_func("/fetch-imap/send-errors", test_send_errors);
 	g_test_add_func("/fetch-imap/select-errors", test_select_errors);
 	g_test_add_func("/fetch-imap/long-sets", test_long_sets);
 	g_test_add_func("/fetch-imap/list-whole", test_list_whole);
