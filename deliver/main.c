@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "conf/hmconfig.h"
+#include "conf/program.h"
 #include "deliver/deliver.h"
 #include "lib/atomic.h"
 #include "lib/log.h"
@@ -18,34 +18,25 @@
 #define EX_TEMPFAIL_ 75
 
 typedef struct {
-	char *config_path;
+	HmProgram prog;      /* -c, -v, --version */
 	char *sender;        /* -f; NULL: take it from the message */
 	char *user;          /* -d */
 	char **rcpts;        /* the remaining arguments */
-	int verbosity;
-	gboolean version;
 	gboolean use_syslog; /* from the config: the reason also goes to stderr */
 } Opts;
 
-static gboolean
-count_verbose(const char *name, const char *value, gpointer data, GError **err)
-{
-	((Opts *)data)->verbosity++;
-	return TRUE;
-}
-
-/* GOption passes string arguments through g_locale_to_utf8(), and its
- * iconv set-up was a third of our own start-up time (most of option
- * parsing). ASCII, which addresses on a command line are in practice,
- * converts to itself from any locale charset, so the options are taken
- * as FILENAME (raw bytes) and only an argument with other bytes goes
- * through the same conversion: same results, same errors. */
+/* The options are taken as raw bytes (FILENAME): GOption's conversion of
+ * STRING arguments from the locale's charset costs an iconv set-up (a third
+ * of our own start-up), and fails on the UTF-8 address of an SMTPUTF8
+ * recipient when an MTA runs us in the C locale, as they do. So an
+ * argument that is UTF-8 already (ASCII included) is taken as it is; only
+ * other bytes go through the locale's conversion. */
 static gboolean
 locale_to_utf8(char **s, GError **err)
 {
 	char *u;
 
-	if (*s == NULL || g_str_is_ascii(*s))
+	if (*s == NULL || g_utf8_validate(*s, -1, NULL))
 		return TRUE;
 	if ((u = g_locale_to_utf8(*s, -1, NULL, NULL, err)) == NULL)
 		return FALSE;
@@ -69,37 +60,39 @@ static int
 parse_options(int *argc, char ***argv, Opts *o)
 {
 	const GOptionEntry entries[] = {
-		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &o->config_path, "configuration file",
-		  "FILE" },
 		{ "from", 'f', 0, G_OPTION_ARG_FILENAME, &o->sender,
 		  "envelope sender (default: the message's Return-Path, else <>)", "SENDER" },
 		{ "user", 'd', 0, G_OPTION_ARG_FILENAME, &o->user, "deliver to this local user",
 		  "USER" },
-		{ "verbose", 'v', G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK,
-		  (gpointer)count_verbose, "more log output", NULL },
-		{ "version", 0, 0, G_OPTION_ARG_NONE, &o->version, "print the version and exit",
-		  NULL },
 		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o->rcpts, NULL,
 		  "RCPT..." },
 		G_OPTION_ENTRY_NULL
 	};
-	g_autoptr(GOptionContext) octx = g_option_context_new("[-d USER | RCPT...]");
-	g_autoptr(GOptionGroup) group = g_option_group_new(NULL, NULL, NULL, o, NULL);
 	g_autoptr(GError) err = NULL;
+	int status = EX_OK_;
 
-	g_option_group_add_entries(group, entries);
-	g_option_context_set_main_group(octx, g_steal_pointer(&group));
-	g_option_context_set_summary(octx, "Delivers the message on standard input to local "
-	                             "mailboxes.");
-	g_option_context_set_description(octx, "Exit status (sysexits): 0 delivered, 65 malformed "
-	                                 "message or mail loop, 67 unknown user, 75 temporary "
-	                                 "failure (retry later).");
-	if (!g_option_context_parse(octx, argc, argv, &err) || !args_to_utf8(o, &err)) {
+	o->prog = (HmProgram){
+		.name = "homemail-deliver",
+		.params = "[-d USER | RCPT...]",
+		.summary = "Delivers the message on standard input to local mailboxes.",
+		.description = "Exit status (sysexits): 0 delivered, 65 malformed message or mail "
+		               "loop, 67 unknown user, 75 temporary failure (retry later).",
+		.entries = entries,
+		/* Delivery needs no secret: reading the fetch accounts' and
+		 * smart hosts' password files would cost system calls on every
+		 * message and fail for an MTA running us as a user who may not
+		 * read them. */
+		.load_flags = HM_CONFIG_NO_SECRETS,
+		.usage_status = EX_USAGE_,
+		/* A broken config is the admin's to fix: the mail waits. */
+		.config_status = EX_TEMPFAIL_,
+	};
+	if (!hm_program_parse(&o->prog, argc, argv, &status))
+		return status == EX_OK_ ? -1 : status;
+	if (!args_to_utf8(o, &err)) {
 		fprintf(stderr, "homemail-deliver: %s\n", err->message);
 		return EX_USAGE_;
 	}
-	if (o->version)
-		return EX_OK_;
 	if ((o->user == NULL) == (o->rcpts == NULL || o->rcpts[0] == NULL)) {
 		fprintf(stderr, "homemail-deliver: give either -d USER or recipient addresses "
 		        "(see --help)\n");
@@ -206,21 +199,11 @@ run(Opts *o)
 	g_autoptr(GBytes) msg = NULL;
 	g_autoptr(GHashTable) done = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	g_autoptr(GError) err = NULL;
-	const char *path;
 	int rc = EX_OK_;
 
-	/* Delivery needs no secret: reading the fetch accounts' and smart
-	 * hosts' password files would cost system calls on every message and
-	 * fail for an MTA running us as a user who may not read them. */
-	path = o->config_path != NULL ? o->config_path : hm_config_default_path();
-	cfg = hm_config_load_flags(path, HM_CONFIG_NO_SECRETS, NULL, NULL, &err);
-	if (cfg == NULL) {
-		/* A broken config is the admin's to fix: the mail waits. */
-		fprintf(stderr, "homemail-deliver: %s\n", err->message);
-		return EX_TEMPFAIL_;
-	}
+	if ((cfg = hm_program_load(&o->prog, &rc)) == NULL)
+		return rc;
 	o->use_syslog = cfg->use_syslog;
-	hm_log_init("homemail-deliver", cfg->use_syslog, o->verbosity);
 	msg = read_message(cfg->relay.max_message_size, &err);
 	if (msg == NULL)
 		return fail(o, err);
@@ -235,17 +218,13 @@ int
 main(int argc, char **argv)
 {
 	Opts o = { 0 };
-	int rc;
+	int rc = parse_options(&argc, &argv, &o);
 
-	hm_log_init("homemail-deliver", FALSE, 0);
-	rc = parse_options(&argc, &argv, &o);
-	if (rc == EX_OK_ && o.version)
-		printf("homemail-deliver %s\n", PACKAGE_VERSION);
-	else if (rc == EX_OK_) {
-		hm_log_init("homemail-deliver", FALSE, o.verbosity);
+	if (rc == EX_OK_)
 		rc = run(&o);
-	}
-	g_free(o.config_path);
+	else if (rc < 0)  /* --version, printed */
+		rc = EX_OK_;
+	hm_program_clear(&o.prog);
 	g_free(o.sender);
 	g_free(o.user);
 	g_strfreev(o.rcpts);
