@@ -6,6 +6,7 @@ import poplib
 import ssl
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -59,6 +60,11 @@ def test_sessions_run_as_run_as_user(root_popd):
     # snippet will arrange.
     subprocess.run(["chown", "-R", "%d:%d" % (NOBODY, NOBODY), p.mail_dir], check=True)
     p.start()
+    # The ports accept connections (what start() waits for) a moment before
+    # the daemon drops root, so give it that moment, not more.
+    deadline = time.monotonic() + 5
+    while proc_uids(p.proc.pid) != [NOBODY] * 4 and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert proc_uids(p.proc.pid) == [NOBODY] * 4, "the listener process kept root"
 
     c = poplib.POP3("127.0.0.1", p.port, timeout=10)
