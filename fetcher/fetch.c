@@ -59,3 +59,11 @@ hm_fetch_error_from_lib(GError **err)
 	}
 	hm_fetch_error_recode(err, code);
 }
+
+int
+hm_fetch_lib(int rc, GError **err)
+{
+	if (rc < 0)
+		hm_fetch_error_from_lib(err);
+	return rc;
+}

@@ -32,6 +32,10 @@ void hm_fetch_error_recode(GError **err, HmFetchError code);
  * HM_ERROR_TLS and HM_ERROR_AUTH what they say, the rest local. */
 void hm_fetch_error_from_lib(GError **err);
 
+/* rc as it is, and for rc < 0 *err through hm_fetch_error_from_lib(): for
+ * "return hm_fetch_lib(hm_pp_send(...), err)" over lib/'s engine. */
+int hm_fetch_lib(int rc, GError **err);
+
 /* Hard bound on one message held in memory, whatever max_size says: a
  * larger LIST/RFC822.SIZE is treated as over max_size (left upstream and
  * logged), a larger literal or RETR body is a protocol error. */

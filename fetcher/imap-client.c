@@ -56,19 +56,10 @@ hm_imapc_init(HmImapClient *c, const HmFetchParams *p, HmConn *conn,
 	c->on_response_data = data;
 }
 
-/* The engine's result, its errors in the fetcher's domain. */
-static int
-engine(int rc, GError **err)
-{
-	if (rc < 0)
-		hm_fetch_error_from_lib(err);
-	return rc;
-}
-
 int
 hm_imapc_send_line(HmImapClient *c, const char *line, const char *shown, GError **err)
 {
-	return engine(hm_pp_send(&c->pp, line, shown, err), err);
+	return hm_fetch_lib(hm_pp_send(&c->pp, line, shown, err), err);
 }
 
 int
@@ -83,7 +74,7 @@ hm_imapc_send(HmImapClient *c, guint *tag, const char *cmd, GError **err)
 int
 hm_imapc_flush(HmImapClient *c, GError **err)
 {
-	return engine(hm_pp_flush(&c->pp, err), err);
+	return hm_fetch_lib(hm_pp_flush(&c->pp, err), err);
 }
 
 int

@@ -535,14 +535,6 @@ typedef struct {
 	gboolean first_timeout;  /* it did not come within first_ms */
 } ConnSource;
 
-/* The engine's errors (lib/pingpong) in the fetcher's domain. */
-static int
-engine_failed(GError **err)
-{
-	hm_fetch_error_from_lib(err);
-	return -1;
-}
-
 static int
 conn_line(gpointer data, gsize max, const char **line, gsize *len, GError **err)
 {
@@ -556,7 +548,7 @@ conn_line(gpointer data, gsize max, const char **line, gsize *len, GError **err)
 	if (hm_pp_read(r->pp, max + 2, 0, "a response", &l, &lerr) < 0) {
 		cs->first_timeout = !cs->started && g_error_matches(lerr, HM_ERROR, HM_ERROR_TIMEOUT);
 		g_propagate_error(err, g_steal_pointer(&lerr));
-		return engine_failed(err);
+		return hm_fetch_lib(-1, err);
 	}
 	cs->started = TRUE;
 	*line = l.data;
@@ -573,7 +565,7 @@ conn_literal(gpointer data, char *buf, gsize n, GError **err)
 	for (gsize off = 0; off < n; off += LITERAL_SLICE)
 		if (hm_pp_read_exact(cs->r->pp, buf + off, MIN(LITERAL_SLICE, n - off), "a literal",
 		                     err) < 0)
-			return engine_failed(err);
+			return hm_fetch_lib(-1, err);
 	return 0;
 }
 

@@ -256,33 +256,30 @@ typedef struct {
 } AuthIo;
 
 static int
-auth_start(gpointer io, const char *mech, const char *ir, GError **err)
+auth_line(gpointer io, const char *line, const char *shown, GError **err)
 {
 	AuthIo *a = io;
 	HmImapClient *ic = &a->s->ic;
-	g_autofree char *shown = NULL;
-	char *line;
-	int rc;
 
-	a->tag = ic->next_tag++;
-	line = g_strdup_printf("A%04u AUTHENTICATE %s%s%s", a->tag, mech, ir != NULL ? " " : "",
-	                       ir != NULL ? ir : "");
-	shown = g_strdup_printf("A%04u AUTHENTICATE %s%s", a->tag, mech,
-	                        ir != NULL ? " ********" : "");
-	rc = hm_imapc_send_line(ic, line, shown, err);
-	hm_sasl_free_secret(line);
-	return rc < 0 ? -1 : hm_imapc_flush(ic, err);
+	if (hm_imapc_send_line(ic, line, shown, err) < 0)
+		return -1;
+	return hm_imapc_flush(ic, err);
 }
 
 static int
-auth_line(gpointer io, const char *line, GError **err)
+auth_start(gpointer io, const char *args, const char *shown, GError **err)
 {
 	AuthIo *a = io;
-	HmImapClient *ic = &a->s->ic;
+	char *line;
+	g_autofree char *shown_line = NULL;
+	int rc;
 
-	if (hm_imapc_send_line(ic, line, strcmp(line, "*") == 0 ? "*" : "********", err) < 0)
-		return -1;
-	return hm_imapc_flush(ic, err);
+	a->tag = a->s->ic.next_tag++;
+	line = g_strdup_printf("A%04u AUTHENTICATE %s", a->tag, args);
+	shown_line = g_strdup_printf("A%04u AUTHENTICATE %s", a->tag, shown);
+	rc = auth_line(io, line, shown_line, err);
+	hm_sasl_free_secret(line);
+	return rc;
 }
 
 static int

@@ -61,26 +61,17 @@ fail_protocol(HmFetchSession *s, GError **err, const char *fmt, ...)
 	return -1;
 }
 
-/* The engine's errors (lib/pingpong) in the fetcher's domain; rc passes. */
-static int
-engine(int rc, GError **err)
-{
-	if (rc < 0)
-		hm_fetch_error_from_lib(err);
-	return rc;
-}
-
 /* Queues one command line (sent by the next flush). */
 static int
 send_cmd(HmFetchSession *s, const char *cmd, GError **err)
 {
-	return engine(hm_pp_send(&s->pp, cmd, NULL, err), err);
+	return hm_fetch_lib(hm_pp_send(&s->pp, cmd, NULL, err), err);
 }
 
 static int
 flush(HmFetchSession *s, GError **err)
 {
-	return engine(hm_pp_flush(&s->pp, err), err);
+	return hm_fetch_lib(hm_pp_flush(&s->pp, err), err);
 }
 
 static int
@@ -93,7 +84,7 @@ send_flush(HmFetchSession *s, const char *cmd, GError **err)
 static int
 read_reply_line(HmFetchSession *s, const char *what, HmLine *l, GError **err)
 {
-	return engine(hm_pp_read(&s->pp, HM_POP3_MAX_REPLY_LINE, 0, what, l, err), err);
+	return hm_fetch_lib(hm_pp_read(&s->pp, HM_POP3_MAX_REPLY_LINE, 0, what, l, err), err);
 }
 
 /* Reads a status line: *ok for +OK, *text the rest (valid until the next
@@ -128,7 +119,7 @@ read_data_line(HmFetchSession *s, const char *what, guint flags, gboolean at_sta
 {
 	gsize max = (flags & HM_LINE_SEGMENTS) ? HM_POP3_BODY_SEGMENT : HM_POP3_MAX_REPLY_LINE;
 
-	if (engine(hm_pp_read_data(&s->pp, max, flags, what, l, err), err) < 0)
+	if (hm_fetch_lib(hm_pp_read_data(&s->pp, max, flags, what, l, err), err) < 0)
 		return -1;
 	*end = at_start && !l->partial && l->len == 1 && l->data[0] == '.' &&
 	       (!l->bare_lf || s->lf_status);
@@ -242,26 +233,24 @@ user_pass(HmFetchSession *s, GError **err)
 
 /* The SASL framing of POP3 AUTH (RFC 5034) for lib/sasl-client.c. */
 static int
-auth_start(gpointer io, const char *mech, const char *ir, GError **err)
+auth_line(gpointer io, const char *line, const char *shown, GError **err)
 {
 	HmFetchSession *s = io;
-	g_autofree char *shown = g_strdup_printf("AUTH %s%s", mech, ir != NULL ? " ********" : "");
-	char *line = g_strdup_printf("AUTH %s%s%s", mech, ir != NULL ? " " : "", ir != NULL ? ir : "");
-	int rc = engine(hm_pp_send(&s->pp, line, shown, err), err);
 
-	hm_sasl_free_secret(line);
-	return rc < 0 ? -1 : flush(s, err);
+	if (hm_fetch_lib(hm_pp_send(&s->pp, line, shown, err), err) < 0)
+		return -1;
+	return flush(s, err);
 }
 
 static int
-auth_line(gpointer io, const char *line, GError **err)
+auth_start(gpointer io, const char *args, const char *shown, GError **err)
 {
-	HmFetchSession *s = io;
-	const char *shown = strcmp(line, "*") == 0 ? "*" : "********";
+	char *line = g_strconcat("AUTH ", args, NULL);
+	g_autofree char *shown_line = g_strconcat("AUTH ", shown, NULL);
+	int rc = auth_line(io, line, shown_line, err);
 
-	if (engine(hm_pp_send(&s->pp, line, shown, err), err) < 0)
-		return -1;
-	return flush(s, err);
+	hm_sasl_free_secret(line);
+	return rc;
 }
 
 static int

@@ -19,7 +19,7 @@ static int
 send_secret(const HmSaslProto *proto, gpointer io, const HmSaslSecret *resp, GError **err)
 {
 	char *b64 = resp->len > 0 ? hm_base64_encode(resp->data, resp->len) : g_strdup("");
-	int rc = proto->send_line(io, b64, err);
+	int rc = proto->send_line(io, b64, "********", err);
 
 	hm_sasl_free_secret(b64);
 	return rc;
@@ -33,7 +33,7 @@ cancel(const HmSaslProto *proto, gpointer io, GError *why, GError **err)
 	HmSaslVerdict v;
 	g_autofree char *text = NULL;
 
-	if (proto->send_line(io, "*", err) == 0)
+	if (proto->send_line(io, "*", "*", err) == 0)
 		proto->read_reply(io, &v, &text, err);
 	g_clear_error(err);
 	g_propagate_error(err, why);
@@ -102,7 +102,8 @@ hm_sasl_client_run(const HmSaslProto *proto, gpointer io, const HmSaslMech *mech
                    const char *user, const char *password, gboolean ir_ok, GError **err)
 {
 	HmSaslSecret *ir = mech->client_start != NULL ? mech->client_start(user, password) : NULL;
-	char *ir64 = NULL;
+	char *ir64 = NULL, *args;
+	g_autofree char *shown = NULL;
 	int rc;
 
 	if (ir != NULL && ir_ok)
@@ -113,7 +114,10 @@ hm_sasl_client_run(const HmSaslProto *proto, gpointer io, const HmSaslMech *mech
 		hm_sasl_free_secret(ir64);
 		ir64 = NULL;
 	}
-	rc = proto->send_start(io, mech->name, ir64, err);
+	args = g_strconcat(mech->name, ir64 != NULL ? " " : "", ir64, NULL);
+	shown = g_strconcat(mech->name, ir64 != NULL ? " ********" : "", NULL);
+	rc = proto->send_start(io, args, shown, err);
+	hm_sasl_free_secret(args);
 	hm_sasl_free_secret(ir64);
 	if (rc == 0)
 		rc = converse(proto, io, mech, user, password, ir, err);

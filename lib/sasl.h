@@ -74,12 +74,14 @@ typedef enum {
 /* A protocol's framing of the exchange; io is the protocol's own state.
  * Each callback returns 0, or -1 with *err (the session is then broken). */
 typedef struct {
-	/* Sends the command starting mech: "AUTH PLAIN", "A1 AUTHENTICATE
-	 * PLAIN", with " IR" when ir (base64, "=" for empty) is not NULL. */
-	int (*send_start)(gpointer io, const char *mech, const char *ir, GError **err);
-	/* Sends one response line (base64, or "*" to cancel). A credential:
-	 * the protocol traces it masked. */
-	int (*send_line)(gpointer io, const char *line, GError **err);
+	/* Sends the command that starts the exchange: the protocol's verb
+	 * ("AUTH", "A0001 AUTHENTICATE") and args ("PLAIN" or "PLAIN <base64
+	 * initial response>"). shown is what a trace may show of args (the
+	 * response masked). */
+	int (*send_start)(gpointer io, const char *args, const char *shown, GError **err);
+	/* Sends one response line (base64, or "*" to cancel); shown is what a
+	 * trace may show of it ("********", or "*"). */
+	int (*send_line)(gpointer io, const char *line, const char *shown, GError **err);
 	/* Reads the server's next reply: a challenge (*text its base64), or
 	 * the final verdict (*text the server's words, for messages; may be
 	 * NULL). g_free() the text. */

@@ -235,23 +235,23 @@ typedef struct {
 } AuthIo;
 
 static int
-auth_start(gpointer io, const char *mech, const char *ir, GError **err)
+auth_start(gpointer io, const char *args, const char *shown, GError **err)
 {
 	AuthIo *a = io;
-	g_autofree char *shown = g_strdup_printf("AUTH %s%s", mech, ir != NULL ? " ********" : "");
-	char *line = g_strdup_printf("AUTH %s%s%s", mech, ir != NULL ? " " : "", ir != NULL ? ir : "");
-	int rc = send_line(a->c, line, shown, err);
+	char *line = g_strconcat("AUTH ", args, NULL);
+	g_autofree char *shown_line = g_strconcat("AUTH ", shown, NULL);
+	int rc = send_line(a->c, line, shown_line, err);
 
 	hm_sasl_free_secret(line);
 	return rc;
 }
 
 static int
-auth_line(gpointer io, const char *line, GError **err)
+auth_line(gpointer io, const char *line, const char *shown, GError **err)
 {
 	AuthIo *a = io;
 
-	return send_line(a->c, line, strcmp(line, "*") == 0 ? "*" : "********", err);
+	return send_line(a->c, line, shown, err);
 }
 
 static int

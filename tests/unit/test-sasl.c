@@ -285,18 +285,20 @@ typedef struct {
 } Script;
 
 static int
-script_start(gpointer io, const char *mech, const char *ir, GError **err)
+script_start(gpointer io, const char *args, const char *shown, GError **err)
 {
 	Script *sc = io;
 
-	g_string_append_printf(sc->sent, "AUTH %s%s%s|", mech, ir != NULL ? " " : "",
-	                       ir != NULL ? ir : "");
+	g_assert_null(strstr(shown, "AHRp"));  /* the response masked */
+	g_string_append_printf(sc->sent, "AUTH %s|", args);
 	return 0;
 }
 
 static int
-script_line(gpointer io, const char *line, GError **err)
+script_line(gpointer io, const char *line, const char *shown, GError **err)
 {
+	g_assert_true(strcmp(line, "*") == 0 ? strcmp(shown, "*") == 0
+	                                     : strcmp(shown, "********") == 0);
 	g_string_append_printf(((Script *)io)->sent, "%s|", line);
 	return 0;
 }
