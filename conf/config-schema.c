@@ -406,17 +406,45 @@ read_retry(HmCfgCtx *ctx, const config_setting_t *relay, HmRetryConf *r, GError 
 	return 0;
 }
 
+/* relay.dnsbl (zone names) and relay.dns_resolver ("HOST:PORT", a numeric
+ * address: the resolver must not itself need resolving). */
+static int
+read_dnsbl(HmCfgCtx *ctx, const config_setting_t *g, HmRelayConf *r, GError **err)
+{
+	const config_setting_t *s;
+	HmListenSpec spec;
+	g_autoptr(GError) lerr = NULL;
+
+	if (hm_cfg_strv(ctx, g, "dnsbl", &r->dnsbl, err) < 0 ||
+	    hm_cfg_string(ctx, g, "dns_resolver", &r->dns_resolver, err) < 0)
+		return -1;
+	for (guint i = 0; r->dnsbl != NULL && r->dnsbl[i] != NULL; i++) {
+		hm_cfg_lower_in_place(r->dnsbl[i]);
+		if (!hm_cfg_valid_domain(r->dnsbl[i]))
+			return hm_cfg_fail(ctx, config_setting_get_elem(hm_cfg_member(g, "dnsbl"), i),
+			                   err, "not a DNS zone name: \"%s\"", r->dnsbl[i]);
+	}
+	if (r->dns_resolver == NULL)
+		return 0;
+	s = hm_cfg_member(g, "dns_resolver");
+	if (hm_listen_spec_parse(r->dns_resolver, &spec, &lerr) < 0)
+		return hm_cfg_fail(ctx, s, err, "%s", lerr->message);
+	hm_listen_spec_clear(&spec);
+	return 0;
+}
+
 static int
 read_relay(HmCfgCtx *ctx, const config_setting_t *root, HmConfig *cfg, GError **err)
 {
 	static const char *const keys[] = {
 		"listen", "trusted_networks", "allow_plaintext_from", "max_message_size",
-		"rewrite_header_from", "smarthosts", "retry", NULL,
+		"rewrite_header_from", "smarthosts", "retry", "max_recipients", "dnsbl",
+		"dns_resolver", "full_trace", NULL,
 	};
 	HmRelayConf *r = &cfg->relay;
 	const config_setting_t *g, *list = NULL;
 	g_autofree const char **names = NULL;
-	guint64 size = DEFAULT_MAX_MESSAGE_SIZE;
+	guint64 size = DEFAULT_MAX_MESSAGE_SIZE, rcpts = 1000;
 
 	r->rewrite_header_from = TRUE;
 	if (hm_cfg_group(ctx, root, "relay", &g, err) < 0)
@@ -430,9 +458,13 @@ read_relay(HmCfgCtx *ctx, const config_setting_t *root, HmConfig *cfg, GError **
 	    hm_cfg_uint(ctx, g, "max_message_size", 1024, MAX_MESSAGE_SIZE_MAX, &size, err) < 0 ||
 	    hm_cfg_bool(ctx, g, "rewrite_header_from", &r->rewrite_header_from, err) < 0 ||
 	    read_retry(ctx, g, &r->retry, err) < 0 ||
+	    hm_cfg_uint(ctx, g, "max_recipients", 100, 100000, &rcpts, err) < 0 ||
+	    read_dnsbl(ctx, g, r, err) < 0 ||
+	    hm_cfg_bool(ctx, g, "full_trace", &r->full_trace, err) < 0 ||
 	    hm_cfg_group_list(ctx, g, "smarthosts", &list, err) < 0)
 		return -1;
 	r->max_message_size = size;
+	r->max_recipients = (guint)rcpts;
 	if (list == NULL)
 		return 0;
 	r->n_smarthosts = (gsize)config_setting_length(list);

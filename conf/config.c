@@ -386,6 +386,8 @@ relay_clear(HmRelayConf *r)
 		g_strfreev(h->senders);
 	}
 	g_free(r->smarthosts);
+	g_strfreev(r->dnsbl);
+	g_free(r->dns_resolver);
 }
 
 static void

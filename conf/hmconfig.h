@@ -62,6 +62,12 @@ typedef struct {
 	HmSmarthostConf *smarthosts;
 	gsize n_smarthosts;
 	HmRetryConf retry;
+	guint max_recipients;    /* per message (RFC 5321 4.5.3.1.8: at least 100) */
+	char **dnsbl;            /* NULL-terminated list zones ("zen.spamhaus.org"), or NULL */
+	char *dns_resolver;      /* "HOST:PORT" asked for DNSBL queries; NULL: the
+	                          * system's resolv.conf */
+	gboolean full_trace;     /* keep the LAN client's name and address in the
+	                          * Received: field of mail that leaves the box */
 } HmRelayConf;
 
 typedef struct {

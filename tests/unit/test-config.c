@@ -1031,6 +1031,37 @@ test_tls_profile(Fixture *f, gconstpointer data)
 	             ":2: tls.profile: must be \"intermediate\", \"modern\" or \"old\"");
 }
 
+static void
+test_relay_keys(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) err = NULL;
+	g_autoptr(HmConfig) cfg = NULL;
+
+	cfg = load_text(f, HOST "relay = { dnsbl = [ \"Zen.Spamhaus.ORG\", \"bl.test\" ];\n"
+	                "  dns_resolver = \"127.0.0.1:5300\"; max_recipients = 200;\n"
+	                "  full_trace = true; };\n", 0, &err);
+	g_assert_no_error(err);
+	g_assert_cmpstr(cfg->relay.dnsbl[0], ==, "zen.spamhaus.org");
+	g_assert_cmpstr(cfg->relay.dnsbl[1], ==, "bl.test");
+	g_assert_null(cfg->relay.dnsbl[2]);
+	g_assert_cmpstr(cfg->relay.dns_resolver, ==, "127.0.0.1:5300");
+	g_assert_cmpuint(cfg->relay.max_recipients, ==, 200);
+	g_assert_true(cfg->relay.full_trace);
+	g_clear_pointer(&cfg, hm_config_free);
+	cfg = load_text(f, HOST, 0, &err);
+	g_assert_no_error(err);
+	g_assert_null(cfg->relay.dnsbl);
+	g_assert_null(cfg->relay.dns_resolver);
+	g_assert_cmpuint(cfg->relay.max_recipients, ==, 1000);
+	g_assert_false(cfg->relay.full_trace);
+	expect_error(f, HOST "relay = {\n dnsbl = [ \"bad zone\" ]; };\n",
+	             ":3: relay.dnsbl.[0]: not a DNS zone name: \"bad zone\"");
+	expect_error(f, HOST "relay = {\n dns_resolver = \"127.0.0.1\"; };\n",
+	             ":3: relay.dns_resolver: \"127.0.0.1\": expected HOST:PORT (IPv6 as [ADDR]:PORT)");
+	expect_error(f, HOST "relay = {\n max_recipients = 10; };\n",
+	             ":3: relay.max_recipients: must be 100-100000");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1066,6 +1097,7 @@ main(int argc, char **argv)
 		{ "/config/include-lexing", test_include_lexing },
 		{ "/config/examples", test_examples },
 		{ "/config/tls-profile", test_tls_profile },
+		{ "/config/relay-keys", test_relay_keys },
 	};
 
 	g_test_init(&argc, &argv, NULL);
