@@ -1,11 +1,11 @@
 #include <config.h>
 
+#include "conf/login.h"
 #include "lib/cidr.h"
 #include "lib/error.h"
 #include "lib/log.h"
 #include "lib/server.h"
 #include "lib/tls.h"
-#include "popd/auth.h"
 #include "popd/limits.h"
 #include "popd/server.h"
 #include "popd/session.h"
@@ -67,7 +67,7 @@ popd_server_run(const HmConfig *cfg, GError **err)
 	sp.tls_ctx = pd.tls_ctx;
 	/* Once, before the sessions fork: a login for an unknown user then
 	 * costs one hash computation, as for a known one. */
-	pd.dummy_hash = popd_auth_dummy_hash(cfg);
+	pd.dummy_hash = hm_login_dummy_hash(cfg);
 	pd.server = hm_server_new(&sp, err);
 	if (pd.server != NULL) {
 		hm_server_run(pd.server);

@@ -2,12 +2,12 @@
 
 #include <string.h>
 
+#include "conf/login.h"
 #include "lib/error.h"
 #include "lib/log.h"
 #include "lib/parse.h"
 #include "lib/passwd.h"
 #include "lib/sasl.h"
-#include "popd/auth.h"
 #include "popd/command.h"
 #include "popd/limits.h"
 #include "popd/mailbox.h"
@@ -94,21 +94,19 @@ static int
 login(Session *s, const char *name, const char *password)
 {
 	HmLoginBar *bar = s->p->bar;
-	const HmUserConf *u;
+	const HmUserConf *u = NULL;
+	HmLoginResult lr;
 
 	if (strlen(password) > HM_PASSWORD_MAX)
 		return refuse_long_password(s);
-	/* Reserved before the check, so the sessions of one address together
-	 * get no more answers than the bar allows. */
-	if (bar != NULL && !hm_login_bar_begin(bar, s->p->peer, POPD_AUTH_BAR_WAIT_MS)) {
+	lr = hm_login(s->p->cfg, bar, s->p->peer, POPD_AUTH_BAR_WAIT_MS, s->p->dummy_hash, name,
+	              password, &u);
+	if (lr == HM_LOGIN_BARRED) {
 		hm_info("popd[%s] login refused peer=%s: too many failed logins", s->id, s->p->peer);
 		reply(s, "-ERR [AUTH] Too many failed logins, try again later.");
 		return -1;
 	}
-	u = popd_auth_check(s->p->cfg, s->p->dummy_hash, name, password);
-	if (bar != NULL)
-		hm_login_bar_end(bar, s->p->peer, u == NULL);
-	if (u != NULL)
+	if (lr == HM_LOGIN_OK)
 		return open_maildrop(s, u);
 	s->auth_fails++;
 	hm_info("popd[%s] login failed peer=%s", s->id, s->p->peer);

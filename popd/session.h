@@ -20,7 +20,7 @@ typedef struct {
 	/* The failed-login bar every session of the server shares (each
 	 * password check is reserved in it first); NULL: none (tests). */
 	HmLoginBar *bar;
-	/* See popd_auth_check(). */
+	/* See hm_login_check(). */
 	const char *dummy_hash;
 	/* Delay before a failed login is answered (tests shorten it). */
 	guint auth_fail_delay_ms;

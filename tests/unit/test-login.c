@@ -1,4 +1,4 @@
-/* popd's password check (popd/auth.c): users by name and local address,
+/* The password check of the servers (conf/login.c): users by name and local address,
  * and the same cost whether or not the user exists. */
 #include <config.h>
 
@@ -6,11 +6,11 @@
 #include <string.h>
 
 #include "conf/hmconfig.h"
-#include "popd/auth.h"
+#include "conf/login.h"
 #include "testutil.h"
 
 /* sha512-crypt with many rounds: one check takes tens of milliseconds,
- * far above the noise of the rest of popd_auth_check(). */
+ * far above the noise of the rest of hm_login_check(). */
 #define SETTING "$6$rounds=150000$unitsalt$"
 
 static HmConfig *
@@ -37,15 +37,15 @@ test_names(void)
 	struct crypt_data cd = { 0 };
 	g_autofree char *hash = g_strdup(crypt_r("pw", "$6$unitsalt$", &cd));
 	g_autoptr(HmConfig) cfg = load(hash, &dir);
-	g_autofree char *dummy = popd_auth_dummy_hash(cfg);
+	g_autofree char *dummy = hm_login_dummy_hash(cfg);
 
-	g_assert_nonnull(popd_auth_check(cfg, dummy, "alice", "pw"));
-	g_assert_nonnull(popd_auth_check(cfg, dummy, "alice@HOME.example", "pw"));
-	g_assert_null(popd_auth_check(cfg, dummy, "alice@other.example", "pw"));
-	g_assert_null(popd_auth_check(cfg, dummy, "alice", "wrong"));
-	g_assert_null(popd_auth_check(cfg, dummy, "bob", "pw"));
+	g_assert_nonnull(hm_login_check(cfg, dummy, "alice", "pw"));
+	g_assert_nonnull(hm_login_check(cfg, dummy, "alice@HOME.example", "pw"));
+	g_assert_null(hm_login_check(cfg, dummy, "alice@other.example", "pw"));
+	g_assert_null(hm_login_check(cfg, dummy, "alice", "wrong"));
+	g_assert_null(hm_login_check(cfg, dummy, "bob", "pw"));
 	/* The dummy hash matches no password, not even an empty one. */
-	g_assert_null(popd_auth_check(cfg, dummy, "bob", ""));
+	g_assert_null(hm_login_check(cfg, dummy, "bob", ""));
 	hm_test_remove_tree(dir);
 }
 
@@ -59,7 +59,7 @@ min_us(const HmConfig *cfg, const char *dummy, const char *name)
 	for (int i = 0; i < 7; i++) {
 		gint64 t0 = g_get_monotonic_time();
 
-		g_assert_null(popd_auth_check(cfg, dummy, name, "wrong"));
+		g_assert_null(hm_login_check(cfg, dummy, name, "wrong"));
 		best = MIN(best, g_get_monotonic_time() - t0);
 	}
 	return best;
@@ -75,7 +75,7 @@ test_same_cost(void)
 	struct crypt_data cd = { 0 };
 	g_autofree char *hash = g_strdup(crypt_r("pw", SETTING, &cd));
 	g_autoptr(HmConfig) cfg = load(hash, &dir);
-	g_autofree char *dummy = popd_auth_dummy_hash(cfg);
+	g_autofree char *dummy = hm_login_dummy_hash(cfg);
 	gint64 known, unknown;
 
 	g_assert_true(g_str_has_prefix(dummy, "$6$rounds=150000$"));
@@ -92,7 +92,7 @@ int
 main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
-	g_test_add_func("/popd-auth/names", test_names);
-	g_test_add_func("/popd-auth/same-cost", test_same_cost);
+	g_test_add_func("/login/names", test_names);
+	g_test_add_func("/login/same-cost", test_same_cost);
 	return g_test_run();
 }

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "lib/passwd.h"
-#include "popd/auth.h"
+#include "conf/login.h"
 
 static const HmUserConf *
 find_user(const HmConfig *cfg, const char *name)
@@ -20,7 +20,7 @@ find_user(const HmConfig *cfg, const char *name)
 }
 
 char *
-popd_auth_dummy_hash(const HmConfig *cfg)
+hm_login_dummy_hash(const HmConfig *cfg)
 {
 	const char *like = NULL;
 
@@ -30,7 +30,7 @@ popd_auth_dummy_hash(const HmConfig *cfg)
 }
 
 const HmUserConf *
-popd_auth_check(const HmConfig *cfg, const char *dummy_hash, const char *name,
+hm_login_check(const HmConfig *cfg, const char *dummy_hash, const char *name,
                 const char *password)
 {
 	const HmUserConf *u = find_user(cfg, name);
@@ -41,4 +41,18 @@ popd_auth_check(const HmConfig *cfg, const char *dummy_hash, const char *name,
 	if (dummy_hash != NULL)
 		hm_password_verify(dummy_hash, password);
 	return NULL;
+}
+
+HmLoginResult
+hm_login(const HmConfig *cfg, HmLoginBar *bar, const char *peer, int wait_ms,
+         const char *dummy_hash, const char *name, const char *password, const HmUserConf **user)
+{
+	/* Reserved before the check, so the sessions of one address together
+	 * get no more answers than the bar allows. */
+	if (bar != NULL && !hm_login_bar_begin(bar, peer, wait_ms))
+		return HM_LOGIN_BARRED;
+	*user = hm_login_check(cfg, dummy_hash, name, password);
+	if (bar != NULL)
+		hm_login_bar_end(bar, peer, *user == NULL);
+	return *user != NULL ? HM_LOGIN_OK : HM_LOGIN_FAILED;
 }
