@@ -132,6 +132,27 @@ hm_durable_write(HmDurable *d, const void *data, gsize len, GError **err)
 	return 0;
 }
 
+int
+hm_durable_pwrite(HmDurable *d, const void *data, gsize len, goffset off, GError **err)
+{
+	const char *p = data;
+
+	while (len > 0) {
+		ssize_t n = pwrite(d->fd, p, len, off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			hm_set_error_errno(err, n < 0 ? errno : ENOSPC, "write %s", d->tmp);
+			return -1;
+		}
+		p += n;
+		len -= (gsize)n;
+		off += n;
+	}
+	return 0;
+}
+
 void
 hm_durable_abort(HmDurable *d)
 {

@@ -43,6 +43,11 @@ HmDurable *hm_durable_new(const char *path, mode_t mode, GError **err);
  * disk) and errno; the file can then only be aborted. */
 int hm_durable_write(HmDurable *d, const void *data, gsize len, GError **err);
 
+/* Overwrites len bytes at offset off of what was written so far (a
+ * length field reserved at the start and known only at the end). Returns
+ * 0, or -1 with *err; the file can then only be aborted. */
+int hm_durable_pwrite(HmDurable *d, const void *data, gsize len, goffset off, GError **err);
+
 /* Puts the file in place: fsync, close, rename over path (or link, see
  * HmDurableFlags), fsync the directory. Frees d whether or not it
  * succeeds; on failure the temporary file is gone, path is as it was, and

@@ -246,8 +246,11 @@ test_durable(void)
 	g_assert_cmpint(hm_durable_write(d, "one ", 4, NULL), ==, 0);
 	g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
 	g_assert_cmpint(hm_durable_write(d, "two", 3, NULL), ==, 0);
+	/* A field patched in place leaves the stream's end where it was. */
+	g_assert_cmpint(hm_durable_pwrite(d, "ONE", 3, 0, NULL), ==, 0);
+	g_assert_cmpint(hm_durable_write(d, "!", 1, NULL), ==, 0);
 	g_assert_cmpint(hm_durable_commit(d, 0, NULL), ==, 0);
-	assert_content(path, "one two");
+	assert_content(path, "ONE two!");
 	g_assert_cmpint(stat(path, &st), ==, 0);
 	g_assert_cmpint(st.st_mode & 0777, ==, 0640);
 	/* Replaced whole by a second one, even without its own syncs. */
