@@ -9,9 +9,10 @@
 #include "lib/received.h"
 #include "relay/dsn-private.h"
 
-/* RFC 2046 5.1.1: at most 70 characters; two parts of 32 leave room for
- * the separator and a collision counter. */
-#define DSN_BOUNDARY_PART 32
+/* RFC 2046 5.1.1: a boundary has at most 70 characters; seed and host
+ * name take 20 each, the digest 16, which leaves room for a counter. */
+#define DSN_BOUNDARY_PART 20
+#define DSN_BOUNDARY_DIGEST 16
 
 gboolean
 relay_dsn_wanted(guint notify, RelayDsnAction action)
@@ -108,16 +109,24 @@ any_contains(GString *const *parts, gsize n_parts, const char *needle)
 	return FALSE;
 }
 
-/* A boundary made of the seed and our host name, with a counter added
- * until no part contains it (the original could, by chance or malice). */
+/* A boundary made of the seed, a digest of the returned original and our
+ * host name, with a counter added until no part contains it. The digest
+ * keeps a sender from planting the boundary (or a thousand variants of it,
+ * each costing a scan) in a message it then bounces; a remote's words,
+ * capped at RELAY_DSN_TEXT_MAX, can hold only a few. */
 static char *
-boundary_pick(const RelayDsnParams *p, GString *const *parts, gsize n_parts)
+boundary_pick(const RelayDsnParams *p, GString *const *parts, gsize n_parts,
+              const GString *original)
 {
 	g_autoptr(GString) base = g_string_new(NULL);
+	g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
 	GString *b = g_string_new(NULL);
 	guint counter = 0;
 
+	g_checksum_update(sum, (const guchar *)original->str, (gssize)original->len);
 	filtered_append(base, p->boundary_seed, "-_.", DSN_BOUNDARY_PART);
+	g_string_append_c(base, '.');
+	g_string_append_len(base, g_checksum_get_string(sum), DSN_BOUNDARY_DIGEST);
 	g_string_append_c(base, '/');
 	filtered_append(base, p->reporting_mta, "-.", DSN_BOUNDARY_PART);
 	g_string_assign(b, base->str);
@@ -227,7 +236,7 @@ assemble(GString *out, const RelayDsnParams *p, const RelayDsnRcpt *const *in, g
 	original_append(orig, p, returned);
 	for (gsize i = 0; i < G_N_ELEMENTS(parts); i++)
 		eight_bit = eight_bit || relay_dsn_is_8bit(parts[i]->str, parts[i]->len);
-	boundary = boundary_pick(p, parts, G_N_ELEMENTS(parts));
+	boundary = boundary_pick(p, parts, G_N_ELEMENTS(parts), orig);
 
 	headers_append(out, p, kind, boundary, eight_bit);
 	part_append(out, boundary, "Notification",

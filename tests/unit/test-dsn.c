@@ -380,22 +380,47 @@ test_full_refused(void)
 	g_assert_null(strstr(out->str, "body"));
 }
 
-/* An original that holds the boundary the DSN would use gets another. */
+static char *
+boundary_of(const GString *dsn)
+{
+	const char *b = strstr(dsn->str, "boundary=\"");
+	const char *e;
+
+	g_assert_nonnull(b);
+	b += strlen("boundary=\"");
+	e = strchr(b, '"');
+	g_assert_nonnull(e);
+	return g_strndup(b, (gsize)(e - b));
+}
+
+/* The boundary carries a digest of the original, so a sender cannot plant
+ * it; a remote that names it in its reply gets a counter added. */
 static void
 test_boundary_collision(void)
 {
 	RelayDsnParams p = params();
 	RelayDsnRcpt r = bob_failed();
-	g_autoptr(GString) out = g_string_new(NULL);
-	static const char msg[] = "Subject: x\r\nX-Trap: Q1A2B3C4/box.dyn.example and "
-				  "Q1A2B3C4/box.dyn.example=1\r\n\r\nbody\r\n";
+	g_autoptr(GString) first = g_string_new(NULL), out = g_string_new(NULL);
+	g_autofree char *boundary = NULL, *diag = NULL, *again = NULL, *delim = NULL;
+	guint n = 0;
 
-	p.original = msg;
-	p.original_len = sizeof(msg) - 1;
+	relay_dsn_build(&p, &r, 1, NULL, first);
+	boundary = boundary_of(first);
+	g_assert_true(g_str_has_prefix(boundary, "Q1A2B3C4."));
+	g_assert_true(g_str_has_suffix(boundary, "/box.dyn.example"));
+	g_assert_cmpuint(strlen(boundary), <=, 70 - 3);
+
+	diag = g_strdup_printf("smtp; 550 --%s --%s=1", boundary, boundary);
+	r.diagnostic = diag;
 	relay_dsn_build(&p, &r, 1, NULL, out);
 	assert_wire_safe(out);
-	g_assert_nonnull(strstr(out->str, "\tboundary=\"Q1A2B3C4/box.dyn.example=2\"\r\n"));
-	g_assert_nonnull(strstr(out->str, "\r\n--Q1A2B3C4/box.dyn.example=2--\r\n"));
+	again = boundary_of(out);
+	g_assert_true(g_str_has_prefix(again, boundary));
+	g_assert_cmpstr(again + strlen(boundary), ==, "=2");
+	delim = g_strdup_printf("\r\n--%s", again);
+	for (const char *q = out->str; (q = strstr(q, delim)) != NULL; q++)
+		n++;
+	g_assert_cmpuint(n, ==, 4);
 }
 
 static void
