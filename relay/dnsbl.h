@@ -38,8 +38,9 @@ typedef struct {
 	char *reason; /* LISTED: the zone's TXT record, sanitised
 	               * (relay_dnsbl_sanitize()), or "listed in ZONE" without
 	               * one. REFUSED/ERROR: what went wrong, for the log
-	               * ("timeout", "SERVFAIL", "answer 10.0.0.1 outside
-	               * 127/8"). NULL for CLEAN. It comes from the network and
+	               * ("no reply (timeout or network error): ...",
+	               * "rcode SERVFAIL", "answer 10.0.0.1 outside 127/8").
+	               * NULL for CLEAN. It comes from the network and
 	               * may hold '%': never use it as a format string. */
 } RelayDnsblResult;
 
@@ -47,9 +48,11 @@ typedef struct {
  * checked as the IPv4 address) against each zone of the NULL-terminated
  * list zones, in order, stopping at the first that lists it. resolver is
  * "HOST:PORT" or "[IPV6]:PORT" with a numeric HOST, or NULL for
- * /etc/resolv.conf. Each DNS query (an A and, for a listing, a TXT)
- * waits at most timeout_ms, sent once (no retries: a blocklist that does
- * not answer in time is an ERROR, and the client is not kept waiting).
+ * /etc/resolv.conf. Each DNS query (an A and, for a listing, a TXT) is
+ * sent once and waits at most timeout_ms per name server (resolv.conf may
+ * list several, tried in turn): no retries, since a blocklist that does
+ * not answer in time is an ERROR and the client is not kept waiting. So
+ * one zone costs at most 2 * timeout_ms with relay.dns_resolver set.
  *
  * Returns the verdict, also stored in res (cleared first; release it with
  * relay_dnsbl_result_clear()): LISTED for the first zone that lists ip;
