@@ -608,7 +608,8 @@ relay_parse_helo(const char *args, gboolean ehlo, char **domain, RelayReplyText 
 		return helo_fail(reply, ehlo, "no name");
 	if (l[0] > RELAY_HELO_MAX)
 		return helo_fail(reply, ehlo, "name too long");
-	/* The rest of the line is ignored, but it may not carry controls. */
+	/* The rest of the line is ignored, but it may not carry controls or
+	 * 8-bit octets either: the whole line may end up in a log. */
 	for (const char *p = w[0]; *p != '\0'; p++)
 		if ((guchar)*p < 32 || (guchar)*p > 126)
 			return helo_fail(reply, ehlo, "bad character");
