@@ -23,8 +23,18 @@ typedef struct {
 	const HmListenSpec *spec;
 } Listener;
 
+typedef struct {
+	const char *name;
+	HmServerHelperFunc fn;
+	gpointer data;
+	pid_t pid;             /* 0: not running */
+	gint64 started;        /* monotonic seconds */
+	gint64 restart_at;     /* monotonic seconds; 0: none pending */
+} Helper;
+
 struct HmServer {
 	HmServerParams p;
+	GArray *helpers;       /* Helper */
 	GArray *listeners;     /* Listener */
 	int sig_fd;
 	HmLoginBar *bar;
@@ -77,6 +87,7 @@ hm_server_new(const HmServerParams *params, GError **err)
 	sv->p = *params;
 	sv->sig_fd = -1;
 	sv->listeners = g_array_new(FALSE, FALSE, sizeof(Listener));
+	sv->helpers = g_array_new(FALSE, TRUE, sizeof(Helper));
 	sv->children = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
 	sv->per_ip = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	if (params->n_listen == 0) {
@@ -108,6 +119,7 @@ hm_server_free(HmServer *sv)
 	for (guint i = 0; i < sv->listeners->len; i++)
 		close(g_array_index(sv->listeners, Listener, i).fd);
 	g_array_unref(sv->listeners);
+	g_array_unref(sv->helpers);
 	if (sv->sig_fd >= 0)
 		close(sv->sig_fd);
 	hm_login_bar_free(sv->bar);
@@ -189,6 +201,101 @@ accept_one(HmServer *sv, const Listener *l)
 	g_hash_table_insert(sv->children, GINT_TO_POINTER(pid), g_steal_pointer(&ip));
 }
 
+static gint64
+now_s(void)
+{
+	return g_get_monotonic_time() / G_USEC_PER_SEC;
+}
+
+/* Forks helper h. */
+static void
+spawn(HmServer *sv, Helper *h)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		for (guint i = 0; i < sv->listeners->len; i++)
+			close(g_array_index(sv->listeners, Listener, i).fd);
+		close(sv->sig_fd);
+		_exit(h->fn(h->data));
+	}
+	h->restart_at = 0;
+	h->started = now_s();
+	if (pid < 0) {
+		hm_warn("%s %s: fork: %s", sv->p.name, h->name, g_strerror(errno));
+		h->pid = 0;
+		h->restart_at = h->started + HM_SERVER_HELPER_BACKOFF_S;
+		return;
+	}
+	h->pid = pid;
+}
+
+pid_t
+hm_server_add_helper(HmServer *sv, const char *name, HmServerHelperFunc fn, gpointer data)
+{
+	Helper h = { .name = name, .fn = fn, .data = data };
+
+	g_array_append_val(sv->helpers, h);
+	spawn(sv, &g_array_index(sv->helpers, Helper, sv->helpers->len - 1));
+	return g_array_index(sv->helpers, Helper, sv->helpers->len - 1).pid;
+}
+
+void
+hm_server_signal_helpers(HmServer *sv, int sig)
+{
+	for (guint i = 0; i < sv->helpers->len; i++) {
+		Helper *h = &g_array_index(sv->helpers, Helper, i);
+
+		if (h->pid > 0)
+			kill(h->pid, sig);
+	}
+}
+
+/* A helper ended: TRUE if pid was one. Started again unless stopping. */
+static gboolean
+helper_exited(HmServer *sv, pid_t pid, int status)
+{
+	for (guint i = 0; i < sv->helpers->len; i++) {
+		Helper *h = &g_array_index(sv->helpers, Helper, i);
+
+		if (h->pid != pid)
+			continue;
+		h->pid = 0;
+		if (sv->stopping)
+			return TRUE;
+		if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM)
+			hm_warn("%s %s pid=%d died of signal %d", sv->p.name, h->name, (int)pid,
+			        WTERMSIG(status));
+		else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+			hm_warn("%s %s pid=%d exited with status %d", sv->p.name, h->name, (int)pid,
+			        WEXITSTATUS(status));
+		if (now_s() - h->started < HM_SERVER_HELPER_BACKOFF_S)
+			h->restart_at = h->started + HM_SERVER_HELPER_BACKOFF_S;
+		else
+			spawn(sv, h);
+		return TRUE;
+	}
+	return FALSE;
+}
+
+/* Starts the helpers whose back-off ended; returns the poll timeout
+ * until the next one (-1: none waits). */
+static int
+restart_helpers(HmServer *sv)
+{
+	gint64 next = 0;
+
+	for (guint i = 0; i < sv->helpers->len; i++) {
+		Helper *h = &g_array_index(sv->helpers, Helper, i);
+
+		if (h->restart_at != 0 && h->restart_at <= now_s())
+			spawn(sv, h);
+		if (h->restart_at != 0 && (next == 0 || h->restart_at < next))
+			next = h->restart_at;
+	}
+	return next == 0 ? -1 : (int)MAX(next - now_s(), 0) * 1000 + 100;
+}
+
 static void
 reap_children(HmServer *sv)
 {
@@ -199,8 +306,10 @@ reap_children(HmServer *sv)
 		const char *ip = g_hash_table_lookup(sv->children, GINT_TO_POINTER(pid));
 		guint n;
 
-		if (ip == NULL)
+		if (ip == NULL) {
+			helper_exited(sv, pid, status);
 			continue;
+		}
 		if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM)
 			hm_warn("%s session pid=%d peer=%s died of signal %d", sv->p.name, (int)pid,
 			        ip, WTERMSIG(status));
@@ -223,7 +332,18 @@ handle_signals(HmServer *sv)
 			reap_children(sv);
 		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 			sv->stopping = TRUE;
+		else if (si.ssi_signo == SIGHUP && sv->p.reload != NULL)
+			sv->p.reload(sv->p.data);
 	}
+}
+
+static gboolean
+helpers_running(const HmServer *sv)
+{
+	for (guint i = 0; i < sv->helpers->len; i++)
+		if (g_array_index(sv->helpers, Helper, i).pid > 0)
+			return TRUE;
+	return FALSE;
 }
 
 /* Ends the remaining sessions: a POP3 session deletes nothing, an SMTP
@@ -237,7 +357,10 @@ stop_children(HmServer *sv)
 	g_hash_table_iter_init(&it, sv->children);
 	while (g_hash_table_iter_next(&it, &pid, NULL))
 		kill(GPOINTER_TO_INT(pid), SIGTERM);
-	for (int i = 0; i < STOP_WAIT_MS / 100 && g_hash_table_size(sv->children) > 0; i++) {
+	hm_server_signal_helpers(sv, SIGTERM);
+	for (int i = 0; i < STOP_WAIT_MS / 100 &&
+	                (g_hash_table_size(sv->children) > 0 || helpers_running(sv));
+	     i++) {
 		g_usleep(100000);
 		reap_children(sv);
 	}
@@ -254,7 +377,7 @@ hm_server_run(HmServer *sv)
 			                  .events = POLLIN };
 	pfd[nl] = (struct pollfd){ .fd = sv->sig_fd, .events = POLLIN };
 	while (!sv->stopping) {
-		if (poll(pfd, nl + 1, -1) < 0 && errno != EINTR)
+		if (poll(pfd, nl + 1, restart_helpers(sv)) < 0 && errno != EINTR)
 			break;
 		if (pfd[nl].revents & POLLIN)
 			handle_signals(sv);

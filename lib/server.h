@@ -45,6 +45,9 @@ typedef struct {
 	const char *barred_reply;
 	HmServerSessionFunc session;
 	gpointer data;
+	/* SIGHUP: called in the server process, between two accepts (re-read
+	 * the config). NULL: SIGHUP is ignored. */
+	void (*reload)(gpointer data);
 } HmServerParams;
 
 typedef struct HmServer HmServer;
@@ -61,6 +64,25 @@ HmLoginBar *hm_server_login_bar(HmServer *sv);
 /* Accepts and forks sessions until SIGTERM or SIGINT, then sends SIGTERM
  * to the sessions still running and waits up to 5 s for them. */
 void hm_server_run(HmServer *sv);
+
+/* The body of a helper process; its return value is the exit status. */
+typedef int (*HmServerHelperFunc)(gpointer data);
+
+/* Starts fn(data) in a process of its own beside the sessions (the
+ * relay's queue runner), without the listeners, with SIGTERM, SIGINT,
+ * SIGHUP and SIGCHLD blocked so that it takes them through a signalfd of
+ * its own. While the server runs, a helper that exits is
+ * started again (after HM_SERVER_HELPER_BACKOFF_S when it lived shorter
+ * than that); when the server stops it gets SIGTERM and is waited for
+ * like the sessions. Returns its pid, or -1 when fork() failed (it is
+ * then tried again as if it had exited). */
+pid_t hm_server_add_helper(HmServer *sv, const char *name, HmServerHelperFunc fn, gpointer data);
+
+#define HM_SERVER_HELPER_BACKOFF_S 10
+
+/* Sends sig to every helper (SIGTERM after a reload: the helper exits and
+ * is started again with what the reload changed). */
+void hm_server_signal_helpers(HmServer *sv, int sig);
 
 /* Closes the listeners and frees. NULL-safe. */
 void hm_server_free(HmServer *sv);

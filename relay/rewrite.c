@@ -68,10 +68,8 @@ relay_rewriter_free(RelayRewriter *rw)
 	g_free(rw);
 }
 
-/* TRUE if domain (lower-cased by the address parser; "" or NULL for a bare
- * local part) names this box. */
-static gboolean
-is_our_domain(const RelayRewriter *rw, const char *domain)
+gboolean
+relay_rewriter_is_ours(const RelayRewriter *rw, const char *domain)
 {
 	g_autofree char *d = NULL;
 
@@ -81,7 +79,7 @@ is_our_domain(const RelayRewriter *rw, const char *domain)
 		return TRUE;
 	d = lower_name(domain);
 	return g_strv_contains((const char *const *)rw->system_names, d) ||
-	       hm_config_is_local_domain(rw->cfg, d);
+	       hm_config_is_local_domain(rw->cfg, d) || g_ascii_strcasecmp(d, rw->cfg->hostname) == 0;
 }
 
 /* The sender without angle brackets and surrounding white space. */
@@ -144,7 +142,7 @@ judge(const RelayRewriter *rw, const char *sender, Verdict *v)
 		v->out = g_steal_pointer(&bare);
 		return;
 	}
-	ours = is_our_domain(rw, a.domain);
+	ours = relay_rewriter_is_ours(rw, a.domain);
 	if (ours && g_ascii_strcasecmp(a.local, "MAILER-DAEMON") == 0) {
 		v->result = RELAY_REWRITE_DONE;
 		v->out = g_strdup("");

@@ -26,6 +26,11 @@ typedef struct RelayRewriter RelayRewriter;
  * trailing dot ignored. Never fails. */
 RelayRewriter *relay_rewriter_new(const HmConfig *cfg, const char *const *system_names);
 
+/* TRUE if domain names this box: NULL or "" (a bare local part), one of
+ * local_domains, hostname, or a system name; any case, a trailing dot
+ * ignored. */
+gboolean relay_rewriter_is_ours(const RelayRewriter *rw, const char *domain);
+
 /* Frees rw (NULL is fine). */
 void relay_rewriter_free(RelayRewriter *rw);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(RelayRewriter, relay_rewriter_free)

@@ -1,0 +1,44 @@
+/* Abuse limits and timeouts of homemail-relay, each with its reason. */
+#ifndef RELAY_LIMITS_H
+#define RELAY_LIMITS_H
+
+/* RFC 5321 4.5.3.1.4: 512 octets per command line, CRLF included; AUTH
+ * initial responses run longer (RFC 4954 4: 12288 allowed), so command
+ * lines may reach this, SASL continuation lines too. */
+#define RELAY_LINE_MAX 12288
+/* A text line of message content is read in segments of this many octets
+ * (RFC 5321 4.5.3.1.6 says 1000; longer lines are passed on as they are,
+ * as Postfix does up to its line_length_limit). */
+#define RELAY_DATA_SEGMENT 8192
+/* RFC 5321 4.5.3.2: initial 220 wait 5 min, MAIL/RCPT 5 min, DATA
+ * initiation 2 min, data block 3 min, "." termination 10 min; a server
+ * should wait at least 5 minutes for the next command. One idle timeout
+ * for commands and one for each read of message data cover them. */
+#define RELAY_COMMAND_TIMEOUT_MS (5 * 60 * 1000)
+#define RELAY_DATA_TIMEOUT_MS (3 * 60 * 1000)
+#define RELAY_HANDSHAKE_TIMEOUT_MS (60 * 1000)
+/* Unknown or malformed commands before we hang up (Dovecot uses 20,
+ * Postfix's smtpd_hard_error_limit 20). */
+#define RELAY_MAX_BAD_COMMANDS 20
+/* Refused recipients in one session before we hang up: a dictionary
+ * attack on local names is noisy, a real client rarely errs this much. */
+#define RELAY_MAX_REFUSED_RCPTS 50
+/* Failed AUTH in one session, delay after each, and the per-address bar
+ * shared by all sessions: as popd (popd/limits.h explains the numbers). */
+#define RELAY_MAX_AUTH_FAILS 3
+#define RELAY_AUTH_FAIL_DELAY_MS 2000
+#define RELAY_MAX_AUTH_FAILS_PER_IP 10
+#define RELAY_AUTH_FAIL_WINDOW_S 300
+#define RELAY_AUTH_BAR_WAIT_MS (30 * 1000)
+/* Concurrent sessions in total and per address (Postfix's default
+ * process limit is 100, its per-client connection limit 50). */
+#define RELAY_MAX_SESSIONS 100
+#define RELAY_MAX_SESSIONS_PER_IP 50
+/* Header section scanned for Message-ID:/Date: before they would be
+ * added: past it, nothing is added (a header that large is no plain
+ * submission from a mail client). */
+#define RELAY_HEADER_SCAN_MAX (256 * 1024)
+/* Time allowed for a DNSBL answer before the client is accepted anyway. */
+#define RELAY_DNSBL_TIMEOUT_MS 5000
+
+#endif

@@ -1,0 +1,73 @@
+#include <config.h>
+
+#include <string.h>
+
+#include "deliver/deliver.h"
+#include "relay/policy.h"
+
+/* relay_reply_set() (which keeps the text printable and on one line),
+ * returning -1 for the check that refuses. */
+#define refuse(reply, code, enhanced, ...) (relay_reply_set(reply, code, enhanced, __VA_ARGS__), -1)
+
+gboolean
+relay_policy_is_local(const HmConfig *cfg, const RelayRewriter *rw, const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+
+	return relay_rewriter_is_ours(rw, at != NULL ? at + 1 : NULL);
+}
+
+/* TRUE if user may send as sender: one of their own addresses (any that
+ * resolves to them) or their send_as. */
+static gboolean
+owns(const RelayClient *c, const char *user, const char *sender)
+{
+	const HmUserConf *u = hm_config_find_user(c->cfg, user);
+	g_autofree char *owner = relay_sender_user(c->rw, sender);
+
+	if (owner != NULL)
+		return strcmp(owner, user) == 0;
+	return u != NULL && u->send_as != NULL && g_ascii_strcasecmp(u->send_as, sender) == 0;
+}
+
+int
+relay_policy_mail(const RelayClient *c, const char *sender, RelayReplyText *reply)
+{
+	if (c->auth_user == NULL || sender[0] == '\0' || owns(c, c->auth_user, sender))
+		return 0;
+	return refuse(reply, 553, "5.7.1", "<%s>: Sender address rejected: not owned by user %s",
+	              sender, c->auth_user);
+}
+
+/* A local recipient: resolves it to its user. */
+static int
+local_rcpt(const RelayClient *c, const char *rcpt, char **user, RelayReplyText *reply)
+{
+	g_autoptr(GError) err = NULL;
+
+	*user = hm_recipient_resolve(c->cfg, rcpt, &err);
+	if (*user != NULL)
+		return RELAY_DEST_LOCAL;
+	if (g_error_matches(err, HM_DELIVER_ERROR, HM_DELIVER_ERROR_TEMP))
+		return refuse(reply, 451, "4.3.0", "<%s>: Temporary lookup failure", rcpt);
+	return refuse(reply, 550, "5.1.1", "<%s>: Recipient address rejected: User unknown", rcpt);
+}
+
+int
+relay_policy_rcpt(const RelayClient *c, const char *sender, const char *rcpt, char **user,
+                  RelayReplyText *reply)
+{
+	g_autofree char *rewritten = NULL, *sender_user = NULL, *why = NULL;
+	RelayRewriteResult rr;
+
+	*user = NULL;
+	if (relay_policy_is_local(c->cfg, c->rw, rcpt))
+		return local_rcpt(c, rcpt, user, reply);
+	if (!c->trusted && !c->local && c->auth_user == NULL)
+		return refuse(reply, 554, "5.7.1", "<%s>: Relay access denied", rcpt);
+	rr = relay_rewrite_sender(c->rw, sender, &rewritten, &sender_user);
+	if (rr == RELAY_REWRITE_FOREIGN || rr == RELAY_REWRITE_DONE)
+		return RELAY_DEST_REMOTE;
+	why = relay_rewrite_refusal(c->rw, rr, sender, sender_user);
+	return refuse(reply, 553, "5.7.1", "<%s>: %s", rcpt, why);
+}

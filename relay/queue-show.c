@@ -1,0 +1,100 @@
+#include <config.h>
+
+#include <string.h>
+#include <time.h>
+
+#include "lib/error.h"
+#include "lib/header.h"
+#include "relay/queue-show.h"
+#include "relay/queue.h"
+
+static const char *const state_words[] = { "waiting", "delivered", "failed", "expired" };
+
+/* "Fri Dec  4 17:55:28" in local time, as mailq shows it. */
+static void
+put_time(FILE *out, gint64 t)
+{
+	g_autoptr(GDateTime) dt = g_date_time_new_from_unix_local(t);
+	g_autofree char *s = dt != NULL ? g_date_time_format(dt, "%a %b %e %H:%M:%S") : NULL;
+
+	fputs(s != NULL ? s : "?", out);
+}
+
+int
+relay_queue_show_list(const char *queue_dir, FILE *out, GError **err)
+{
+	g_autoptr(GPtrArray) ids = relay_queue_list(queue_dir, err);
+	guint64 total = 0;
+	guint n = 0;
+
+	if (ids == NULL)
+		return -1;
+	if (ids->len == 0) {
+		fputs("Mail queue is empty\n", out);
+		return 0;
+	}
+	fputs("-Queue ID-       --Size-- ----Arrival Time---- -Sender/Recipient-------\n", out);
+	for (guint i = 0; i < ids->len; i++) {
+		g_autoptr(GError) lerr = NULL;
+		g_autoptr(RelayQueueEntry) e = relay_queue_load(queue_dir, ids->pdata[i], &lerr);
+
+		if (e == NULL) {
+			fprintf(out, "%s (unreadable: %s)\n\n", (char *)ids->pdata[i], lerr->message);
+			continue;
+		}
+		n++;
+		total += e->size;
+		fprintf(out, "%s %8" G_GUINT64_FORMAT " ", e->id, e->size);
+		put_time(out, e->arrival);
+		fprintf(out, "  %s\n", e->sender[0] != '\0' ? e->sender : "MAILER-DAEMON");
+		for (guint k = 0; k < e->rcpts->len; k++) {
+			const RelayQueueRcpt *r = relay_queue_rcpt(e, k);
+
+			if (r->state != RELAY_RCPT_PENDING)
+				continue;
+			if (r->reply != NULL)
+				fprintf(out, "%47s(%s)\n", "", r->reply);
+			fprintf(out, "%47s%s\n", "", r->addr);
+		}
+		fputc('\n', out);
+	}
+	fprintf(out, "-- %" G_GUINT64_FORMAT " Kbytes in %u Request%s.\n", (total + 1023) / 1024, n,
+	        n == 1 ? "" : "s");
+	return 0;
+}
+
+int
+relay_queue_show_entry(const char *queue_dir, const char *id, FILE *out, GError **err)
+{
+	g_autoptr(RelayQueueEntry) e = relay_queue_load(queue_dir, id, err);
+	g_autoptr(GBytes) msg = NULL;
+	const char *data;
+	gsize len;
+
+	if (e == NULL || (msg = relay_queue_message(queue_dir, e, err)) == NULL)
+		return -1;
+	fprintf(out, "id: %s\narrival: ", e->id);
+	put_time(out, e->arrival);
+	fprintf(out, "\nsender: <%s>\nsize: %" G_GUINT64_FORMAT "\n", e->sender, e->size);
+	if (e->client != NULL)
+		fprintf(out, "client: %s%s%s\n", e->client, e->helo ? " helo=" : "", e->helo ? e->helo : "");
+	if (e->auth_user != NULL)
+		fprintf(out, "user: %s\n", e->auth_user);
+	for (guint k = 0; k < e->rcpts->len; k++) {
+		const RelayQueueRcpt *r = relay_queue_rcpt(e, k);
+
+		fprintf(out, "recipient: <%s> %s, %u attempt%s", r->addr, state_words[r->state],
+		        r->attempts, r->attempts == 1 ? "" : "s");
+		if (r->state == RELAY_RCPT_PENDING && r->next_try > 0) {
+			fputs(", next ", out);
+			put_time(out, r->next_try);
+		}
+		if (r->reply != NULL)
+			fprintf(out, "\n  last: %s", r->reply);
+		fputc('\n', out);
+	}
+	data = g_bytes_get_data(msg, &len);
+	fputs("\n", out);
+	fwrite(data, 1, hm_header_section_end(data, len), out);
+	return 0;
+}

@@ -1,0 +1,333 @@
+#include <config.h>
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/atomic.h"
+#include "lib/error.h"
+#include "relay/queue.h"
+
+/* An envelope is a few hundred octets per recipient; this bounds what a
+ * damaged file can make us read before its blank line. */
+#define ENVELOPE_MAX (64 + RELAY_QUEUE_MAX_RCPTS * 1200)
+
+static void
+rcpt_clear(gpointer p)
+{
+	RelayQueueRcpt *r = p;
+
+	g_free(r->addr);
+	g_free(r->orcpt);
+	g_free(r->reply);
+}
+
+RelayQueueEntry *
+relay_queue_entry_new(void)
+{
+	RelayQueueEntry *e = g_new0(RelayQueueEntry, 1);
+
+	e->arrival = g_get_real_time() / G_USEC_PER_SEC;
+	e->rcpts = g_array_new(FALSE, TRUE, sizeof(RelayQueueRcpt));
+	g_array_set_clear_func(e->rcpts, rcpt_clear);
+	return e;
+}
+
+void
+relay_queue_entry_free(RelayQueueEntry *e)
+{
+	if (e == NULL)
+		return;
+	g_free(e->id);
+	g_free(e->sender);
+	g_free(e->client);
+	g_free(e->helo);
+	g_free(e->auth_user);
+	g_free(e->envid);
+	g_array_unref(e->rcpts);
+	g_free(e);
+}
+
+void
+relay_queue_entry_add_rcpt(RelayQueueEntry *e, const char *addr, guint notify, const char *orcpt)
+{
+	RelayQueueRcpt r = { 0 };
+
+	r.addr = g_strdup(addr);
+	r.notify = notify;
+	r.orcpt = g_strdup(orcpt);
+	g_array_append_val(e->rcpts, r);
+}
+
+gboolean
+relay_queue_entry_done(const RelayQueueEntry *e)
+{
+	for (guint i = 0; i < e->rcpts->len; i++)
+		if (relay_queue_rcpt(e, i)->state == RELAY_RCPT_PENDING)
+			return FALSE;
+	return TRUE;
+}
+
+gboolean
+relay_queue_id_valid(const char *id)
+{
+	gsize n = 0;
+
+	for (; id[n] != '\0'; n++)
+		if (!g_ascii_isxdigit(id[n]) || g_ascii_islower(id[n]))
+			return FALSE;
+	return n == 16;
+}
+
+char *
+relay_queue_new_id(void)
+{
+	/* Seconds (9 digits last to 2106), microseconds (5), and 2 digits of
+	 * a per-process counter mixed with the pid: a clash is possible but
+	 * link() refuses it (the client is then asked to retry). */
+	static guint counter;
+	gint64 now = g_get_real_time();
+
+	counter++;
+	return g_strdup_printf("%09" G_GINT64_MODIFIER "X%05X%02X",
+	                       (now / G_USEC_PER_SEC) & G_GINT64_CONSTANT(0xFFFFFFFFF),
+	                       (guint)(now % G_USEC_PER_SEC), (counter + (guint)getpid()) & 0xFF);
+}
+
+struct RelayQueueFile {
+	HmDurable *d;
+	gsize size_at;          /* offset of the size digits */
+	guint64 size;
+};
+
+RelayQueueFile *
+relay_queue_file_new(const char *dir, RelayQueueEntry *e, GError **err)
+{
+	g_autoptr(GString) env = g_string_new(NULL);
+	g_autofree char *path = NULL;
+	RelayQueueFile *qf;
+	HmDurable *d;
+
+	if (e->id == NULL)
+		e->id = relay_queue_new_id();
+	e->size = 0;
+	path = g_build_filename(dir, e->id, NULL);
+	d = hm_durable_new(path, 0600, err);
+	if (d == NULL)
+		return NULL;
+	relay_queue_envelope_format(e, env);
+	if (hm_durable_write(d, env->str, env->len, err) < 0) {
+		hm_durable_abort(d);
+		return NULL;
+	}
+	qf = g_new0(RelayQueueFile, 1);
+	qf->d = d;
+	qf->size_at = env->len - RELAY_QUEUE_SIZE_WIDTH - 2;
+	return qf;
+}
+
+int
+relay_queue_file_write(RelayQueueFile *qf, const void *data, gsize len, GError **err)
+{
+	if (hm_durable_write(qf->d, data, len, err) < 0)
+		return -1;
+	qf->size += len;
+	return 0;
+}
+
+guint64
+relay_queue_file_size(const RelayQueueFile *qf)
+{
+	return qf->size;
+}
+
+int
+relay_queue_file_commit(RelayQueueFile *qf, GError **err)
+{
+	char digits[RELAY_QUEUE_SIZE_WIDTH + 1];
+	HmDurable *d = qf->d;
+	gsize at = qf->size_at;
+
+	g_snprintf(digits, sizeof(digits), "%0*" G_GUINT64_FORMAT, RELAY_QUEUE_SIZE_WIDTH, qf->size);
+	g_free(qf);
+	if (hm_durable_pwrite(d, digits, RELAY_QUEUE_SIZE_WIDTH, (goffset)at, err) < 0) {
+		hm_durable_abort(d);
+		return -1;
+	}
+	return hm_durable_commit(d, HM_DURABLE_LINK | HM_DURABLE_NO_FSYNC | HM_DURABLE_NO_DIRSYNC,
+	                         err);
+}
+
+void
+relay_queue_file_abort(RelayQueueFile *qf)
+{
+	if (qf == NULL)
+		return;
+	hm_durable_abort(qf->d);
+	g_free(qf);
+}
+
+/* Maps dir/name; NULL with *err. */
+static GMappedFile *
+map(const char *dir, const char *name, GError **err)
+{
+	g_autofree char *path = g_build_filename(dir, name, NULL);
+	struct stat st;
+	GMappedFile *m;
+	int fd = hm_open_regular(path, &st, err);
+
+	if (fd < 0)
+		return NULL;
+	m = g_mapped_file_new_from_fd(fd, FALSE, NULL);
+	if (m == NULL)
+		hm_set_error_errno(err, errno, "%s: cannot map", path);
+	close(fd);
+	return m;
+}
+
+RelayQueueEntry *
+relay_queue_load(const char *dir, const char *id, GError **err)
+{
+	g_autoptr(RelayQueueEntry) e = relay_queue_entry_new();
+	g_autoptr(GMappedFile) m = NULL;
+	g_autofree char *state_name = g_strconcat(id, ".s", NULL);
+	g_autoptr(GError) state_err = NULL;
+	g_autoptr(GBytes) state = NULL;
+	g_autofree char *state_path = NULL;
+	gsize len, header_len;
+
+	if (!relay_queue_id_valid(id)) {
+		g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "%s: not a queue ID", id);
+		return NULL;
+	}
+	if ((m = map(dir, id, err)) == NULL)
+		return NULL;
+	len = g_mapped_file_get_length(m);
+	if (relay_queue_envelope_parse(g_mapped_file_get_contents(m), MIN(len, ENVELOPE_MAX), e,
+	                               &header_len, err) < 0) {
+		g_prefix_error(err, "%s: ", id);
+		return NULL;
+	}
+	if (len - header_len != e->size) {
+		g_set_error(err, HM_ERROR, HM_ERROR_PARSE,
+		            "%s: queue file cut short (%" G_GSIZE_FORMAT " of %" G_GUINT64_FORMAT
+		            " octets): it was never committed",
+		            id, len - header_len, e->size);
+		return NULL;
+	}
+	e->data_offset = (goffset)header_len;
+	e->id = g_strdup(id);
+	state_path = g_build_filename(dir, state_name, NULL);
+	state = hm_read_file(state_path, ENVELOPE_MAX, &state_err);
+	/* No state file: no attempt yet. */
+	if (state == NULL && (errno != ENOENT || !g_error_matches(state_err, HM_ERROR, HM_ERROR_IO))) {
+		g_propagate_error(err, g_steal_pointer(&state_err));
+		return NULL;
+	}
+	if (state != NULL &&
+	    relay_queue_state_parse(g_bytes_get_data(state, NULL), g_bytes_get_size(state), e, err) <
+	            0) {
+		g_prefix_error(err, "%s: ", id);
+		return NULL;
+	}
+	return g_steal_pointer(&e);
+}
+
+GBytes *
+relay_queue_message(const char *dir, const RelayQueueEntry *e, GError **err)
+{
+	GMappedFile *m = map(dir, e->id, err);
+	GBytes *all;
+	GBytes *msg;
+
+	if (m == NULL)
+		return NULL;
+	if (g_mapped_file_get_length(m) != (gsize)e->data_offset + e->size) {
+		g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "%s: queue file changed size", e->id);
+		g_mapped_file_unref(m);
+		return NULL;
+	}
+	all = g_mapped_file_get_bytes(m);
+	g_mapped_file_unref(m);
+	msg = g_bytes_new_from_bytes(all, (gsize)e->data_offset, e->size);
+	g_bytes_unref(all);
+	return msg;
+}
+
+int
+relay_queue_save_state(const char *dir, const RelayQueueEntry *e, GError **err)
+{
+	g_autoptr(GString) text = g_string_new(NULL);
+	g_autofree char *name = g_strconcat(e->id, ".s", NULL);
+	g_autofree char *path = g_build_filename(dir, name, NULL);
+
+	relay_queue_state_format(e, text);
+	return hm_atomic_write(path, text->str, text->len, 0600, err);
+}
+
+static int
+unlink_quiet(const char *dir, const char *name, GError **err)
+{
+	g_autofree char *path = g_build_filename(dir, name, NULL);
+
+	if (unlink(path) < 0 && errno != ENOENT) {
+		hm_set_error_errno(err, errno, "remove %s", path);
+		return -1;
+	}
+	return 0;
+}
+
+int
+relay_queue_remove(const char *dir, const char *id, GError **err)
+{
+	g_autofree char *state_name = g_strconcat(id, ".s", NULL);
+
+	if (!relay_queue_id_valid(id)) {
+		g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "%s: not a queue ID", id);
+		return -1;
+	}
+	if (unlink_quiet(dir, id, err) < 0)
+		return -1;
+	return unlink_quiet(dir, state_name, err);
+}
+
+static int
+compare_ids(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+GPtrArray *
+relay_queue_list(const char *dir, GError **err)
+{
+	g_autoptr(GDir) d = g_dir_open(dir, 0, err);
+	g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GHashTable) states = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	GHashTableIter it;
+	gpointer key;
+	const char *name;
+
+	if (d == NULL)
+		return NULL;
+	while ((name = g_dir_read_name(d)) != NULL) {
+		gsize n = strlen(name);
+
+		if (relay_queue_id_valid(name))
+			g_ptr_array_add(ids, g_strdup(name));
+		else if (n == 18 && g_str_has_suffix(name, ".s"))
+			g_hash_table_add(states, g_strndup(name, 16));
+	}
+	for (guint i = 0; i < ids->len; i++)
+		g_hash_table_remove(states, ids->pdata[i]);
+	/* A state file without its message: what a crash inside
+	 * relay_queue_remove() leaves. */
+	g_hash_table_iter_init(&it, states);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		g_autofree char *state_name = g_strconcat(key, ".s", NULL);
+
+		unlink_quiet(dir, state_name, NULL);
+	}
+	/* IDs begin with the time in fixed-width hex: sorted is oldest first. */
+	g_ptr_array_sort(ids, compare_ids);
+	return g_steal_pointer(&ids);
+}

@@ -1,0 +1,164 @@
+/* The relay's durable queue (state_dir/queue/). One immutable file per
+ * message, named by its queue ID: a text envelope (sender, recipients
+ * with their DSN parameters, where it came from), a blank line, then the
+ * message with CRLF line ends, our Received: field included. Beside it,
+ * ID.s holds each recipient's delivery state, replaced atomically as
+ * attempts are made; a missing ID.s means "no attempt yet". An entry goes
+ * only when every recipient is final (DESIGN.md invariant 2).
+ *
+ * A message file is written without syncs and linked into place under
+ * its new ID; the session then makes it durable with the group commit
+ * (lib/groupcommit.h) before it answers 250. A crash before that commit
+ * may leave a name whose data never reached the disk: the envelope's
+ * size field, checked at each load, finds it, and since no 250 was given
+ * the file is dropped (relay_queue_load() says so).
+ *
+ * File names: IDs are 16 upper-case hex digits (time and a per-process
+ * unique part); temporary files start with "." (lib/atomic.c); ID.s is
+ * the status; "drop/" and "pickup" belong to homemail-sendmail. */
+#ifndef RELAY_QUEUE_H
+#define RELAY_QUEUE_H
+
+#include <glib.h>
+
+#include "relay/envelope.h"
+
+/* Recipients per entry the format accepts: far above relay.max_recipients'
+ * ceiling, only a bound for a damaged file. */
+#define RELAY_QUEUE_MAX_RCPTS 100000
+
+typedef enum {
+	RELAY_ORIGIN_SMTP,      /* an SMTP client */
+	RELAY_ORIGIN_SENDMAIL,  /* homemail-sendmail on this box */
+	RELAY_ORIGIN_DSN,       /* a bounce or notice we made */
+} RelayOrigin;
+
+typedef enum {
+	RELAY_RCPT_PENDING,     /* not yet delivered: try (again) at next_try */
+	RELAY_RCPT_DELIVERED,   /* final: delivered locally or accepted by the smart host */
+	RELAY_RCPT_FAILED,      /* final: permanent failure, DSN sent when wanted */
+	RELAY_RCPT_EXPIRED,     /* final: gave up after give_up_after, DSN sent when wanted */
+} RelayRcptState;
+
+typedef struct {
+	char *addr;             /* as given at RCPT; never "" */
+	guint notify;           /* RelayNotify bits, 0 for none given */
+	char *orcpt;            /* ORCPT value ("rfc822;bob@example.org") or NULL */
+	/* Delivery state (ID.s). */
+	RelayRcptState state;
+	guint attempts;
+	gint64 next_try;        /* seconds since the epoch; 0: as soon as possible */
+	gint64 last_try;        /* 0: never tried */
+	gboolean warned;        /* a delay notice was sent */
+	char *reply;            /* last reply or reason, one line; NULL none */
+} RelayQueueRcpt;
+
+typedef struct {
+	char *id;
+	gint64 arrival;         /* seconds since the epoch */
+	char *sender;           /* "" for the null sender */
+	RelayOrigin origin;
+	char *client;           /* "[192.0.2.7]" or "uid 1000"; NULL unknown */
+	char *helo;             /* NULL for local submissions */
+	char *auth_user;        /* AUTH user, or the local user who ran sendmail */
+	RelayBody body;
+	gboolean smtputf8;
+	RelayRet ret;
+	char *envid;            /* decoded ENVID or NULL */
+	GArray *rcpts;          /* of RelayQueueRcpt */
+	guint64 size;           /* octets of the message */
+	goffset data_offset;    /* where the message starts in the file */
+} RelayQueueEntry;
+
+/* A new entry: empty recipients, arrival now. Free with
+ * relay_queue_entry_free(). */
+RelayQueueEntry *relay_queue_entry_new(void);
+void relay_queue_entry_free(RelayQueueEntry *e);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(RelayQueueEntry, relay_queue_entry_free)
+
+/* Appends a pending recipient (copies its strings). */
+void relay_queue_entry_add_rcpt(RelayQueueEntry *e, const char *addr, guint notify,
+                                const char *orcpt);
+
+static inline RelayQueueRcpt *
+relay_queue_rcpt(const RelayQueueEntry *e, guint i)
+{
+	return &g_array_index(e->rcpts, RelayQueueRcpt, i);
+}
+
+/* TRUE when every recipient is final: the entry may be removed. */
+gboolean relay_queue_entry_done(const RelayQueueEntry *e);
+
+/* TRUE if id has the form of a queue ID (so it can be joined to the queue
+ * directory safely: no "/", no ".."). */
+gboolean relay_queue_id_valid(const char *id);
+
+/* A new unique queue ID. */
+char *relay_queue_new_id(void);
+
+/* --- writing a message file -------------------------------------------- */
+
+typedef struct RelayQueueFile RelayQueueFile;
+
+/* Starts the message file for e in dir under e->id (a new ID when it is
+ * NULL: a caller that names the ID in the message, as Received: does,
+ * sets it first), and writes the envelope with room for the size. NULL
+ * with *err. */
+RelayQueueFile *relay_queue_file_new(const char *dir, RelayQueueEntry *e, GError **err);
+
+/* Appends message data (CRLF line ends already). 0, or -1 with *err
+ * (HM_ERROR_NOSPACE for a full disk); the file can then only be aborted. */
+int relay_queue_file_write(RelayQueueFile *qf, const void *data, gsize len, GError **err);
+
+/* Octets of message data written so far. */
+guint64 relay_queue_file_size(const RelayQueueFile *qf);
+
+/* Fills in the size and links the file into place as dir/ID, without
+ * syncing: the caller makes it durable (hm_group_commit_sync()) and, if
+ * that fails, removes it with relay_queue_remove(). Frees qf either way.
+ * 0, or -1 with *err (nothing left behind). */
+int relay_queue_file_commit(RelayQueueFile *qf, GError **err);
+
+/* Removes the unfinished file and frees qf. NULL-safe. */
+void relay_queue_file_abort(RelayQueueFile *qf);
+
+/* --- reading and updating ---------------------------------------------- */
+
+/* Loads entry id (envelope and delivery state, not the message). NULL
+ * with *err: HM_ERROR_IO (errno ENOENT when it is gone), HM_ERROR_PARSE
+ * for a damaged file (a truncated one included: see above). */
+RelayQueueEntry *relay_queue_load(const char *dir, const char *id, GError **err);
+
+/* The message of a loaded entry, mapped read-only. NULL with *err (also
+ * when the file no longer has e->size octets of message). */
+GBytes *relay_queue_message(const char *dir, const RelayQueueEntry *e, GError **err);
+
+/* Saves e's delivery state in dir/ID.s, atomically and durably. 0, or -1
+ * with *err. */
+int relay_queue_save_state(const char *dir, const RelayQueueEntry *e, GError **err);
+
+/* Removes entry id: the message file first, so a crash in between leaves
+ * only a state file that relay_queue_list() clears away. 0 (also when
+ * already gone), or -1 with *err. */
+int relay_queue_remove(const char *dir, const char *id, GError **err);
+
+/* The IDs in dir, oldest first. Removes state files whose message is
+ * gone. NULL with *err when dir cannot be read. */
+GPtrArray *relay_queue_list(const char *dir, GError **err);
+
+/* The envelope ends with "size " and the message size in this many
+ * digits, then "\n\n": the field is written as zeros and filled in when
+ * the message is complete. */
+#define RELAY_QUEUE_SIZE_WIDTH 20
+
+/* The envelope and state in text form (private to the queue, exposed for
+ * its tests and fuzz target). relay_queue_envelope_parse() fills e from
+ * buf[0..len) up to and including the blank line and sets *header_len;
+ * -1 with *err (HM_ERROR_PARSE) for anything malformed. */
+void relay_queue_envelope_format(const RelayQueueEntry *e, GString *out);
+int relay_queue_envelope_parse(const char *buf, gsize len, RelayQueueEntry *e, gsize *header_len,
+                               GError **err);
+void relay_queue_state_format(const RelayQueueEntry *e, GString *out);
+int relay_queue_state_parse(const char *buf, gsize len, RelayQueueEntry *e, GError **err);
+
+#endif

@@ -1,0 +1,91 @@
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/error.h"
+#include "relay/spool.h"
+
+/* Makes path a directory (or FIFO) of exactly mode, unless it is one
+ * already; anything else in its place is an error. */
+static int
+ensure(const char *path, mode_t type, mode_t mode, GError **err)
+{
+	struct stat st;
+	int rc;
+
+	if (lstat(path, &st) == 0) {
+		if ((st.st_mode & S_IFMT) != type) {
+			g_set_error(err, HM_ERROR, HM_ERROR_IO, "%s: exists and is not a %s", path,
+			            type == S_IFDIR ? "directory" : "FIFO");
+			return -1;
+		}
+		return 0;
+	}
+	if (errno != ENOENT) {
+		hm_set_error_errno(err, errno, "%s", path);
+		return -1;
+	}
+	rc = type == S_IFDIR ? mkdir(path, mode) : mkfifo(path, mode);
+	/* The umask may have cut bits off; set them as meant. */
+	if ((rc < 0 && errno != EEXIST) || chmod(path, mode) < 0) {
+		hm_set_error_errno(err, errno, "create %s", path);
+		return -1;
+	}
+	return 0;
+}
+
+int
+relay_spool_prepare(const char *state_dir, GError **err)
+{
+	g_autofree char *queue = g_build_filename(state_dir, "queue", NULL);
+	g_autofree char *drop = g_build_filename(queue, "drop", NULL);
+	g_autofree char *pickup = g_build_filename(queue, "pickup", NULL);
+
+	if (g_mkdir_with_parents(state_dir, 0755) < 0) {
+		hm_set_error_errno(err, errno, "create %s", state_dir);
+		return -1;
+	}
+	if (ensure(queue, S_IFDIR, 0711, err) < 0 || ensure(drop, S_IFDIR, 01733, err) < 0 ||
+	    ensure(pickup, S_IFIFO, 0622, err) < 0)
+		return -1;
+	return 0;
+}
+
+int
+relay_spool_open_pickup(const char *queue_dir, GError **err)
+{
+	g_autofree char *path = g_build_filename(queue_dir, "pickup", NULL);
+	int fd = open(path, O_RDWR | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+
+	if (fd < 0) {
+		hm_set_error_errno(err, errno, "open %s", path);
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode)) {
+		g_set_error(err, HM_ERROR, HM_ERROR_IO, "%s: not a FIFO", path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+relay_spool_poke(const char *queue_dir, char c)
+{
+	g_autofree char *path = g_build_filename(queue_dir, "pickup", NULL);
+	/* O_NONBLOCK: ENXIO at once when no one reads, never a hang. */
+	int fd = open(path, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	int rc = -1;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) && write(fd, &c, 1) == 1)
+		rc = 0;
+	close(fd);
+	return rc;
+}

@@ -1,0 +1,29 @@
+/* The queue directory's layout and the wake-up channel of the runner:
+ *   state_dir/queue/          0711: the relay's queue files (0600, its own)
+ *   state_dir/queue/drop/     1733: homemail-sendmail leaves messages here
+ *                             (anyone may create, no one but the relay
+ *                             may list or read others' files), so local
+ *                             programs can send while the relay is down
+ *   state_dir/queue/pickup    FIFO 0622: a byte written here wakes the
+ *                             runner ('m' new mail, 'f' flush everything) */
+#ifndef RELAY_SPOOL_H
+#define RELAY_SPOOL_H
+
+#include <glib.h>
+
+/* Creates what is missing of the layout above with those modes. Refuses
+ * (-1 with *err) a path that exists as something else, a symlink
+ * included. 0 on success. */
+int relay_spool_prepare(const char *state_dir, GError **err);
+
+/* Opens the pickup FIFO for reading and writing without blocking (so it
+ * never reads end-of-file while no writer is there), refusing anything
+ * but a FIFO. The fd, or -1 with *err. */
+int relay_spool_open_pickup(const char *queue_dir, GError **err);
+
+/* Writes c to the pickup FIFO without blocking. 0, or -1 when no runner
+ * listens (the relay is down: the message waits for its start) or the
+ * FIFO is missing; quiet either way. */
+int relay_spool_poke(const char *queue_dir, char c);
+
+#endif
