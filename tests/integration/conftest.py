@@ -16,6 +16,9 @@ Module scope:
                       127.0.0.1), a second IMAP server implementation; imap4d.load(msgs)
   postfix             a running fixtures.postfix.Postfix (SMTP on 127.0.0.1, mail for
                       user@box.test into a Maildir)
+  postfix_smarthost   postfix_smarthost(users={"alice@isp.example": "pw"}, **kw) -> a
+                      started fixtures.postfix.PostfixSmarthost (the ISP's submission
+                      server: STARTTLS/implicit TLS + AUTH); all stopped at module end
 Function scope:
   script_peer         script_peer([steps...]) -> a started fixtures.scriptpeer.ScriptPeer;
                       every peer is joined and closed at teardown
@@ -36,7 +39,7 @@ import fixtures  # noqa: E402
 from fixtures import corpus as corpusmod  # noqa: E402
 from fixtures.dovecot import Dovecot, DovecotError  # noqa: E402
 from fixtures.imap4d import Imap4d, Imap4dError  # noqa: E402
-from fixtures.postfix import Postfix, PostfixError  # noqa: E402
+from fixtures.postfix import Postfix, PostfixError, PostfixSmarthost  # noqa: E402
 from fixtures.scriptpeer import ScriptPeer  # noqa: E402
 from fixtures.tls import make_cert  # noqa: E402
 
@@ -88,6 +91,29 @@ def postfix(hm_tmp, request):
         yield pf
     finally:
         pf.stop()
+
+
+@pytest.fixture(scope="module")
+def postfix_smarthost(hm_tmp):
+    """A factory: each call starts one more PostfixSmarthost(base, **kw)
+    (see fixtures/postfix.py for the keywords), failing the test when it
+    cannot start; every one is stopped when the module is done."""
+    started = []
+
+    def make(**kw):
+        base = peer_base(hm_tmp, "pfsh-")
+        try:
+            sh = PostfixSmarthost(base, **kw).start()
+        except (PostfixError, DovecotError) as e:
+            pytest.fail(str(e), pytrace=False)
+        started.append(sh)
+        return sh
+
+    try:
+        yield make
+    finally:
+        for sh in started:
+            sh.stop()
 
 
 @pytest.fixture(scope="module")
