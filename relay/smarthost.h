@@ -1,0 +1,49 @@
+/* The smart-host client: what leaves the box goes to the ISP's submission
+ * server chosen by the rewritten envelope sender (relay.smarthosts[].
+ * senders, the first smart host by default), over TLS or STARTTLS with
+ * the certificate verified or pinned (never a fallback to clear text),
+ * with AUTH, PIPELINING where offered, and one connection per smart host
+ * reused for every message of a queue run. Sender rewriting (envelope and,
+ * with relay.rewrite_header_from, From:/Sender:) happens here, on the way
+ * out, so the queue keeps what the client sent. */
+#ifndef RELAY_SMARTHOST_H
+#define RELAY_SMARTHOST_H
+
+#include <glib.h>
+
+#include "conf/hmconfig.h"
+#include "relay/queue.h"
+#include "relay/rewrite.h"
+
+/* The outcome for one recipient. */
+typedef struct {
+	guint code;             /* 2xx accepted, 4xx try again, 5xx never; 0: not
+	                         * attempted or the session broke (try again) */
+	char *reply;            /* the smart host's reply on one line, or our own
+	                         * words when code is 0 or the refusal is ours */
+	const char *remote_mta; /* the smart host's host name; NULL when none was reached */
+	gboolean dsn_passed;    /* the smart host took our NOTIFY/ORCPT (DSN):
+	                         * success notices are its job from here */
+} RelayRcptResult;
+
+void relay_rcpt_result_clear(RelayRcptResult *r);
+
+typedef struct RelaySmarthosts RelaySmarthosts;
+
+/* Connections to the configured smart hosts, opened on first use. */
+RelaySmarthosts *relay_smarthosts_new(const HmConfig *cfg, const RelayRewriter *rw);
+
+/* Says QUIT on every open connection and frees. NULL-safe. */
+void relay_smarthosts_free(RelaySmarthosts *sh);
+
+/* Sends e's message (msg, as queued) to e's recipients idx[0..n) through
+ * the smart host for e's rewritten sender, filling results[i] for idx[i].
+ * Never fails as a whole: every outcome is in results. Refusals of our
+ * own: no smart host configured (code 0, "no smart host configured
+ * (relay.smarthosts)"), a sender that cannot leave the box (553 5.7.1,
+ * relay_rewrite_refusal()), a message that needs SMTPUTF8 or is larger
+ * than the smart host's SIZE (5xx, RFC 6531 3.7.4 / RFC 1870). */
+void relay_smarthosts_send(RelaySmarthosts *sh, const RelayQueueEntry *e, GBytes *msg,
+                           const guint *idx, guint n, RelayRcptResult *results);
+
+#endif
