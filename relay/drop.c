@@ -43,7 +43,11 @@ relay_drop_write(const char *queue_dir, RelayQueueEntry *e, const char *msg, gsi
 		hm_durable_abort(d);
 		return -1;
 	}
-	if (hm_durable_commit(d, HM_DURABLE_LINK, err) < 0)
+	/* The folder is not readable by the sender, so its fsync is out of
+	 * reach: the file is fsynced, and a syncfs through it makes the
+	 * link durable (about the cost of one more fsync). */
+	if (hm_durable_commit(d, HM_DURABLE_LINK | HM_DURABLE_NO_DIRSYNC, err) < 0 ||
+	    hm_syncfs(path, err) < 0)
 		return -1;
 	if (name != NULL)
 		*name = g_steal_pointer(&base);

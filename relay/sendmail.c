@@ -1,0 +1,397 @@
+/* homemail-sendmail: the sendmail command of the box. Local programs
+ * (cron, mail(1), scripts) hand it a message on stdin; it leaves the
+ * message in the relay's drop folder, durably, and wakes the relay: it
+ * works while the relay is down. Command line as sendmail's and Postfix's
+ * sendmail, so programs that call /usr/sbin/sendmail just work; their
+ * other common flags are accepted and ignored. Exit codes: sysexits(3). */
+#include <config.h>
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "lib/address.h"
+#include "lib/error.h"
+#include "lib/header.h"
+#include "lib/log.h"
+#include "relay/addrlist.h"
+#include "relay/drop.h"
+#include "relay/queue-show.h"
+#include "relay/spool.h"
+
+/* Without a configured relay.max_message_size, what stdin may bring. */
+#define SENDMAIL_DEFAULT_MAX (50 * 1024 * 1024)
+
+typedef struct {
+	const char *config;      /* -C */
+	gboolean extract;        /* -t: recipients from To:, Cc:, Bcc: */
+	const char *sender;      /* -f / -r */
+	const char *fullname;    /* -F */
+	gboolean dot_ok;         /* -i / -oi: a lone "." does not end the input */
+	const char *notify;      /* -N */
+	const char *ret;         /* -R */
+	const char *envid;       /* -V */
+	char mode;               /* -b: 'm' send, 'p' list the queue, 'i' newaliases; 'q': -q */
+	int verbose;
+	GPtrArray *rcpts;
+} Args;
+
+static int
+usage(const char *why)
+{
+	FILE *to = why != NULL ? stderr : stdout;
+
+	if (why != NULL)
+		fprintf(stderr, "homemail-sendmail: %s\n", why);
+	fprintf(to, "usage: homemail-sendmail [-C FILE] [-t] [-i] [-f SENDER] [-F NAME] "
+	                "[-N DSN] [-R RET] [-V ENVID] [RCPT...]\n"
+	                "       homemail-sendmail -bp | -q\n");
+	return EX_USAGE;
+}
+
+/* The value of option c: attached ("-fsender") or the next argument. */
+static const char *
+value(int argc, char **argv, int *i, const char *attached)
+{
+	if (attached[0] != '\0')
+		return attached;
+	return *i + 1 < argc ? argv[++*i] : NULL;
+}
+
+/* Parses argv as sendmail does: options first, then recipients. Returns
+ * 0, or an exit status (-1: --help or --version done). */
+static int
+parse_args(int argc, char **argv, Args *a)
+{
+	int i = 1;
+
+	for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
+		const char *arg = argv[i], *rest = arg + 2, *v = NULL;
+
+		if (strcmp(arg, "--") == 0) {
+			i++;
+			break;
+		}
+		if (strcmp(arg, "--help") == 0) {
+			usage(NULL);
+			return -1;
+		}
+		if (strcmp(arg, "--version") == 0) {
+			printf("homemail-sendmail %s\n", PACKAGE_VERSION);
+			return -1;
+		}
+		switch (arg[1]) {
+		case 'C': case 'f': case 'r': case 'F': case 'N': case 'R': case 'V':
+		case 'B': case 'h': case 'L': case 'O': case 'X':
+			if ((v = value(argc, argv, &i, rest)) == NULL)
+				return usage("an option needs a value");
+			if (arg[1] == 'C')
+				a->config = v;
+			else if (arg[1] == 'f' || arg[1] == 'r')
+				a->sender = v;
+			else if (arg[1] == 'F')
+				a->fullname = v;
+			else if (arg[1] == 'N')
+				a->notify = v;
+			else if (arg[1] == 'R')
+				a->ret = v;
+			else if (arg[1] == 'V')
+				a->envid = v;
+			break;  /* -B, -h, -L, -O, -X: accepted, ignored */
+		case 'o':
+			if ((v = value(argc, argv, &i, rest)) == NULL)
+				return usage("-o needs a value");
+			a->dot_ok |= strcmp(v, "i") == 0;
+			break;  /* -odi, -oem, -oep...: ignored */
+		case 'b':
+			if ((v = value(argc, argv, &i, rest)) == NULL || strlen(v) != 1 ||
+			    strchr("mpi", v[0]) == NULL)
+				return usage("supported modes: -bm (send), -bp (list the queue), "
+				             "-bi (no aliases database: nothing to do)");
+			a->mode = v[0];
+			break;
+		case 'q':
+			a->mode = 'q';
+			break;
+		case 'i':
+			a->dot_ok = TRUE;
+			break;
+		case 't':
+			a->extract = TRUE;
+			break;
+		case 'v':
+			a->verbose++;
+			break;
+		case 'c': case 'd': case 'e': case 'm': case 'n': case 'U': case 'G': case 'x':
+			break;  /* accepted and ignored, as Postfix's sendmail does */
+		default:
+			return usage("unknown option");
+		}
+	}
+	for (; i < argc; i++)
+		g_ptr_array_add(a->rcpts, g_strdup(argv[i]));
+	return 0;
+}
+
+/* Reads the message from stdin: to its end, or (without -i) to a line
+ * holding a lone ".". NULL with *status set when it is too large. */
+static GString *
+read_message(gboolean dot_ok, guint64 max, int *status)
+{
+	GString *msg = g_string_new(NULL);
+	char buf[65536];
+	ssize_t n;
+
+	while ((n = read(0, buf, sizeof(buf))) != 0) {
+		gsize scan_from = msg->len > 2 ? msg->len - 2 : 0;
+		const char *p;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			fprintf(stderr, "homemail-sendmail: stdin: %s\n", g_strerror(errno));
+			*status = EX_IOERR;
+			g_string_free(msg, TRUE);
+			return NULL;
+		}
+		g_string_append_len(msg, buf, n);
+		if (!dot_ok) {
+			if (g_str_has_prefix(msg->str, ".\n") || g_str_has_prefix(msg->str, ".\r\n")) {
+				g_string_truncate(msg, 0);
+				break;
+			}
+			for (p = msg->str + scan_from; (p = strstr(p, "\n.")) != NULL; p++)
+				if (p[2] == '\n' || (p[2] == '\r' && p[3] == '\n'))
+					break;
+			if (p != NULL) {
+				g_string_truncate(msg, (gsize)(p - msg->str) + 1);
+				break;
+			}
+		}
+		if (msg->len > max) {
+			fprintf(stderr, "homemail-sendmail: message larger than %" G_GUINT64_FORMAT
+			                " octets (relay.max_message_size)\n", max);
+			*status = EX_DATAERR;
+			g_string_free(msg, TRUE);
+			return NULL;
+		}
+	}
+	return msg;
+}
+
+/* Local programs write "To: root, alice" (bare local names in a list),
+ * which RFC 5322 does not allow: each comma-separated item is taken on
+ * its own, as sendmail does. */
+static void
+add_loose(GPtrArray *rcpts, const HmHeaderField *f)
+{
+	g_autofree char *value = hm_header_value(f);
+	g_auto(GStrv) items = g_strsplit(value, ",", -1);
+
+	for (char **p = items; *p != NULL; p++) {
+		g_autofree char *addr = hm_header_addr_spec(g_strstrip(*p));
+
+		if (addr[0] != '\0')
+			g_ptr_array_add(rcpts, g_steal_pointer(&addr));
+	}
+}
+
+/* -t: the recipients of To:, Cc: and Bcc:, and the message without its
+ * Bcc: fields (they must not reach the recipients). */
+static int
+extract_rcpts(GString *msg, GPtrArray *rcpts)
+{
+	gsize end = hm_header_section_end(msg->str, msg->len);
+	HmHeaderIter it;
+	HmHeaderField f;
+	GArray *bcc = g_array_new(FALSE, FALSE, sizeof(gsize) * 2);
+
+	hm_header_iter_init(&it, msg->str, end);
+	while (hm_header_next(&it, &f) == 1) {
+		GArray *spans;
+
+		if (!hm_header_is(&f, "To") && !hm_header_is(&f, "Cc") && !hm_header_is(&f, "Bcc"))
+			continue;
+		spans = relay_addrlist_parse(f.value, f.value_len);
+		if (spans != NULL) {
+			for (guint i = 0; i < spans->len; i++)
+				g_ptr_array_add(rcpts, g_strdup(g_array_index(spans, RelayAddrSpan, i).addr));
+			g_array_unref(spans);
+		} else {
+			add_loose(rcpts, &f);
+		}
+		if (hm_header_is(&f, "Bcc")) {
+			gsize range[2] = { (gsize)(f.name - msg->str), (gsize)(it.p - msg->str) };
+
+			g_array_append_val(bcc, range);
+		}
+	}
+	for (guint i = bcc->len; i-- > 0;) {
+		gsize *range = &g_array_index(bcc, gsize, 2 * i);
+
+		g_string_erase(msg, (gssize)range[0], (gssize)(range[1] - range[0]));
+	}
+	g_array_unref(bcc);
+	return 0;
+}
+
+/* Who runs us, and the sender that makes: -f, or login@hostname. */
+static char *
+default_sender(const HmConfig *cfg, const char *login)
+{
+	return g_strdup_printf("%s@%s", login, cfg->hostname);
+}
+
+/* A From: for a message without one (as Postfix adds). */
+static void
+add_from(GString *msg, const char *sender, const char *fullname)
+{
+	gsize end = hm_header_section_end(msg->str, msg->len);
+	HmHeaderIter it;
+	HmHeaderField f;
+	g_autofree char *field = NULL;
+
+	hm_header_iter_init(&it, msg->str, end);
+	while (hm_header_next(&it, &f) == 1)
+		if (hm_header_is(&f, "From"))
+			return;
+	if (sender[0] == '\0')
+		return;
+	field = fullname != NULL && fullname[0] != '\0' && strpbrk(fullname, "\"\\\r\n") == NULL
+	                ? g_strdup_printf("From: \"%s\" <%s>\n", fullname, sender)
+	                : g_strdup_printf("From: <%s>\n", sender);
+	g_string_prepend(msg, field);
+}
+
+/* The envelope of the message: sender, recipients (each checked), DSN
+ * parameters. An exit status when something is unusable, else 0. */
+static int
+make_envelope(const Args *a, const char *sender, RelayQueueEntry *e)
+{
+	guint notify = 0;
+
+	if (a->notify != NULL && relay_notify_parse(a->notify, &notify) < 0)
+		return usage("-N takes NEVER, or SUCCESS, FAILURE and DELAY separated by commas");
+	if (a->ret != NULL && relay_ret_parse(a->ret, &e->ret) < 0)
+		return usage("-R takes FULL or HDRS");
+	e->sender = g_strdup(sender);
+	e->envid = g_strdup(a->envid);
+	e->origin = RELAY_ORIGIN_SENDMAIL;
+	for (guint i = 0; i < a->rcpts->len; i++) {
+		const char *r = a->rcpts->pdata[i];
+		HmAddress addr = { 0 };
+		g_autoptr(GError) err = NULL;
+
+		/* Recipients may be lists, as "a@x, b@y" in one argument. */
+		if (strchr(r, ',') != NULL) {
+			g_auto(GStrv) parts = g_strsplit(r, ",", -1);
+
+			for (char **p = parts; *p != NULL; p++)
+				if (g_strstrip(*p)[0] != '\0')
+					g_ptr_array_add(a->rcpts, g_strdup(*p));
+			continue;
+		}
+		if (hm_address_parse(r, strlen(r), HM_ADDR_UTF8 | HM_ADDR_NO_DOMAIN, &addr, &err) < 0) {
+			fprintf(stderr, "homemail-sendmail: <%s>: %s\n", r, err->message);
+			return EX_DATAERR;
+		}
+		hm_address_clear(&addr);
+		relay_queue_entry_add_rcpt(e, r, notify, NULL);
+		e->smtputf8 |= !g_str_is_ascii(r);
+	}
+	if (e->rcpts->len == 0) {
+		fprintf(stderr, "homemail-sendmail: no recipients\n");
+		return EX_USAGE;
+	}
+	e->smtputf8 |= !g_str_is_ascii(sender);
+	return 0;
+}
+
+static int
+send_message(const Args *a, const HmConfig *cfg, const char *login)
+{
+	g_autofree char *queue_dir = g_build_filename(cfg->state_dir, "queue", NULL);
+	g_autofree char *sender = a->sender != NULL ? g_strdup(a->sender) : default_sender(cfg, login);
+	g_autoptr(RelayQueueEntry) e = relay_queue_entry_new();
+	g_autoptr(GError) err = NULL;
+	g_autofree char *name = NULL;
+	guint64 max = cfg->relay.max_message_size ? cfg->relay.max_message_size : SENDMAIL_DEFAULT_MAX;
+	int status = 0;
+	GString *msg;
+
+	/* "<>" and "<a@b>" as -f values, as sendmail takes them. */
+	if (sender[0] == '<' && g_str_has_suffix(sender, ">")) {
+		memmove(sender, sender + 1, strlen(sender) - 2);
+		sender[strlen(sender) - 2] = '\0';
+	}
+	if ((msg = read_message(a->dot_ok, max, &status)) == NULL)
+		return status;
+	if (a->extract)
+		extract_rcpts(msg, a->rcpts);
+	add_from(msg, sender, a->fullname);
+	if ((status = make_envelope(a, sender, e)) != 0) {
+		g_string_free(msg, TRUE);
+		return status;
+	}
+	status = relay_drop_write(queue_dir, e, msg->str, msg->len, &name, &err);
+	g_string_free(msg, TRUE);
+	if (status < 0) {
+		fprintf(stderr, "homemail-sendmail: cannot queue the message: %s\n", err->message);
+		return g_error_matches(err, HM_ERROR, HM_ERROR_NOSPACE) || errno == ENOENT
+		               ? EX_TEMPFAIL
+		               : EX_CANTCREAT;
+	}
+	hm_debug("queued as drop/%s", name);
+	/* No relay listening: it imports the message when it starts. */
+	relay_spool_poke(queue_dir, 'm');
+	return EX_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+	Args a = { .mode = 'm', .rcpts = g_ptr_array_new_with_free_func(g_free) };
+	g_autoptr(HmConfig) cfg = NULL;
+	g_autoptr(GError) err = NULL;
+	g_autofree char *queue_dir = NULL;
+	struct passwd *pw = getpwuid(getuid());
+	g_autofree char *login = pw != NULL ? g_strdup(pw->pw_name)
+	                                    : g_strdup_printf("uid%u", (guint)getuid());
+	int status = parse_args(argc, argv, &a);
+
+	hm_log_init("homemail-sendmail", FALSE, a.verbose);
+	if (status != 0)
+		goto out;
+	/* Secrets are the daemons' business: any user may run this. */
+	cfg = hm_config_load_flags(a.config != NULL ? a.config : hm_config_default_path(),
+	                           HM_CONFIG_NO_SECRETS, NULL, NULL, &err);
+	if (cfg == NULL) {
+		fprintf(stderr, "homemail-sendmail: %s\n", err->message);
+		status = EX_CONFIG;
+		goto out;
+	}
+	queue_dir = g_build_filename(cfg->state_dir, "queue", NULL);
+	switch (a.mode) {
+	case 'p':
+		status = relay_queue_show_list(queue_dir, stdout, &err) == 0 ? EX_OK : EX_NOPERM;
+		if (status != EX_OK)
+			fprintf(stderr, "homemail-sendmail: %s\n", err->message);
+		break;
+	case 'q':
+		status = relay_spool_poke(queue_dir, 'f') == 0 ? EX_OK : EX_UNAVAILABLE;
+		if (status != EX_OK)
+			fprintf(stderr, "homemail-sendmail: the relay is not running\n");
+		break;
+	case 'i':
+		status = EX_OK;  /* aliases live in the config: nothing to rebuild */
+		break;
+	default:
+		status = send_message(&a, cfg, login);
+	}
+out:
+	g_ptr_array_unref(a.rcpts);
+	return status < 0 ? 0 : status;
+}
