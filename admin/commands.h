@@ -34,4 +34,10 @@ int hm_cmd_check(int argc, char **argv, const HmGlobalOpts *opts);
  * user, mismatch, write error), 2 on a usage error. */
 int hm_cmd_passwd(int argc, char **argv, const HmGlobalOpts *opts);
 
+/* `homemail queue [-c FILE] [list | show ID | delete ID... | flush]`: the
+ * relay's queue as mailq shows it, one entry in full, entries removed
+ * (without a bounce), or a delivery attempt of everything now. Returns 0,
+ * 1 on failure, 2 on a usage error. */
+int hm_cmd_queue(int argc, char **argv, const HmGlobalOpts *opts);
+
 #endif

@@ -18,6 +18,7 @@ typedef struct {
 static const HmCommand commands[] = {
 	{ "check", hm_cmd_check, "validate the configuration and summarise it" },
 	{ "passwd", hm_cmd_passwd, "set a user's password" },
+	{ "queue", hm_cmd_queue, "list, show, delete or flush the relay's queue" },
 };
 
 static char *
