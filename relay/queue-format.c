@@ -248,7 +248,7 @@ relay_queue_state_parse(const char *buf, gsize len, RelayQueueEntry *e, GError *
 	copy[len - 1] = '\0';
 	lines = g_strsplit(copy, "\n", -1);
 	n = g_strv_length(lines);
-	if (strcmp(lines[0], STATE_MAGIC) != 0 || n - 1 != e->rcpts->len)
+	if (n == 0 || strcmp(lines[0], STATE_MAGIC) != 0 || n - 1 != e->rcpts->len)
 		return bad(err, "queue state: damaged", buf, len);
 	for (guint i = 1; i < n; i++)
 		if (strchr(lines[i], '\r') != NULL || parse_state_line(e, lines[i]) < 0)

@@ -217,6 +217,7 @@ static void
 test_bad_state(void)
 {
 	static const char *const bad[] = {
+		"\n",                                        /* no magic line (found by fuzz-queue) */
 		"HMS1\n",                                    /* too few lines */
 		"HMS1\n0 pending 0 0 0 0 \n1 pending 0 0 0 0 \n2 sent 0 0 0 0 \n",
 		"HMS1\n0 pending 0 0 0 0 \n1 pending 0 0 0 0 \n3 pending 0 0 0 0 \n",
