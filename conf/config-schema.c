@@ -484,8 +484,31 @@ read_relay(HmCfgCtx *ctx, const config_setting_t *root, HmConfig *cfg, GError **
 /* "smtp:HOST:PORT", "lmtp:HOST:PORT", "lmtp:/path/socket" (a relative path
  * is taken against the config's directory) or "local". HOST:PORT is read
  * like a listener, so "[::1]:24" is IPv6. */
+/* Where the fetcher injects by default: the relay of the same config,
+ * on its first listener without implicit TLS (a wildcard address reached
+ * through loopback), else 127.0.0.1:25. */
+static char *
+default_deliver(const HmRelayConf *relay)
+{
+	for (gsize i = 0; i < relay->n_listen; i++) {
+		const HmListenSpec *l = &relay->listen[i];
+		gboolean v6 = strchr(l->host, ':') != NULL;
+		const char *host = l->host;
+
+		if (l->tls)
+			continue;
+		if (strcmp(host, "0.0.0.0") == 0)
+			host = "127.0.0.1";
+		else if (strcmp(host, "::") == 0)
+			host = "::1";
+		return g_strdup_printf("smtp:%s%s%s:%u", v6 ? "[" : "", host, v6 ? "]" : "", l->port);
+	}
+	return g_strdup("smtp:127.0.0.1:25");
+}
+
 static int
-read_deliver(HmCfgCtx *ctx, const config_setting_t *g, HmFetcherConf *f, GError **err)
+read_deliver(HmCfgCtx *ctx, const config_setting_t *g, HmFetcherConf *f,
+             const HmRelayConf *relay, GError **err)
 {
 	g_autofree char *v = NULL;
 	g_autoptr(GError) lerr = NULL;
@@ -496,7 +519,7 @@ read_deliver(HmCfgCtx *ctx, const config_setting_t *g, HmFetcherConf *f, GError 
 	if (hm_cfg_string(ctx, g, "deliver", &v, err) < 0)
 		return -1;
 	if (v == NULL)
-		v = g_strdup("smtp:127.0.0.1:25");
+		v = default_deliver(relay);
 	if (strcmp(v, "local") == 0) {
 		f->deliver_kind = HM_DELIVER_LOCAL;
 		return 0;
@@ -607,7 +630,7 @@ read_fetcher(HmCfgCtx *ctx, const config_setting_t *root, HmConfig *cfg, GError 
 	hm_cfg_check_keys(ctx, g, keys);
 	if (hm_cfg_uint(ctx, g, "interval", HM_CFG_INTERVAL_MIN, HM_CFG_INTERVAL_MAX, &interval,
 	                err) < 0 ||
-	    read_deliver(ctx, g, f, err) < 0 ||
+	    read_deliver(ctx, g, f, &cfg->relay, err) < 0 ||
 	    hm_cfg_group_list(ctx, g, "accounts", &list, err) < 0)
 		return -1;
 	f->interval = (guint)interval;

@@ -1031,6 +1031,34 @@ test_tls_profile(Fixture *f, gconstpointer data)
 	             ":2: tls.profile: must be \"intermediate\", \"modern\" or \"old\"");
 }
 
+/* Without fetcher.deliver, the fetcher injects into this config's relay. */
+static void
+test_deliver_default(Fixture *f, gconstpointer data)
+{
+	static const struct {
+		const char *listen, *host;
+		guint16 port;
+	} cases[] = {
+		{ "\"0.0.0.0:465/tls\", \"0.0.0.0:2525\"", "127.0.0.1", 2525 },
+		{ "\"[::]:587\"", "::1", 587 },
+		{ "\"192.168.1.2:25\"", "192.168.1.2", 25 },
+		{ "\"127.0.0.1:465/tls\"", "127.0.0.1", 25 },
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(GError) err = NULL;
+		g_autofree char *text = g_strdup_printf(HOST "tls = { cert = \"c.pem\"; key = \"k.pem\"; };\n"
+		                                        "relay = { listen = [ %s ]; };\n",
+		                                        cases[i].listen);
+		g_autoptr(HmConfig) cfg = load_text(f, text, 0, &err);
+
+		g_assert_no_error(err);
+		g_assert_cmpint(cfg->fetcher.deliver_kind, ==, HM_DELIVER_SMTP);
+		g_assert_cmpstr(cfg->fetcher.deliver_host, ==, cases[i].host);
+		g_assert_cmpuint(cfg->fetcher.deliver_port, ==, cases[i].port);
+	}
+}
+
 static void
 test_relay_keys(Fixture *f, gconstpointer data)
 {
@@ -1084,6 +1112,7 @@ main(int argc, char **argv)
 		{ "/config/aliases", test_aliases },
 		{ "/config/deliver", test_deliver },
 		{ "/config/defaults", test_defaults },
+		{ "/config/deliver-default", test_deliver_default },
 		{ "/config/full", test_full },
 		{ "/config/secret-not-in-messages", test_secret_not_in_messages },
 		{ "/config/missing-secret", test_missing_secret },
