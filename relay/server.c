@@ -26,8 +26,8 @@
 typedef struct {
 	HmProgram *prog;
 	HmConfig *orig;          /* the caller's */
-	HmConfig *cfg;           /* in use: orig, or the last reloaded
-	GPtrArray *old_cfgs;     /* replaced by SIGHUP, kept: the listeners point into them */
+	HmConfig *cfg;           /* in use: orig (the listeners point into it, so it
+	                          * stays), or the last one SIGHUP loaded */
 	RelayRewriter *rw;
 	SSL_CTX *tls_ctx;
 	char *dummy_hash;
@@ -116,10 +116,12 @@ reload(gpointer data)
 		hm_warn("relay reload: %s (keeping the config in use)", err->message);
 		return;
 	}
-	if (rl->cfg != rl->orig)
-		g_ptr_array_add(rl->old_cfgs, rl->cfg);
-	rl->cfg = cfg;
+	/* The sessions and the runner are processes with their own copies:
+	 * what the parent frees here is no longer in use. */
 	relay_rewriter_free(rl->rw);
+	if (rl->cfg != rl->orig)
+		hm_config_free(rl->cfg);
+	rl->cfg = cfg;
 	rl->rw = new_rewriter(cfg);
 	g_free(rl->dummy_hash);
 	rl->dummy_hash = hm_login_dummy_hash(cfg);
@@ -172,7 +174,6 @@ relay_clear(Relay *rl)
 		SSL_CTX_free(rl->tls_ctx);
 	g_free(rl->dummy_hash);
 	g_free(rl->queue_dir);
-	g_ptr_array_unref(rl->old_cfgs);
 }
 
 int
@@ -182,7 +183,6 @@ relay_server_run(HmProgram *prog, HmConfig *cfg, GError **err)
 	HmServerParams sp;
 	int rc = -1;
 
-	rl.old_cfgs = g_ptr_array_new_with_free_func((GDestroyNotify)hm_config_free);
 	rl.queue_dir = g_build_filename(cfg->state_dir, "queue", NULL);
 	if (cfg->tls_cert != NULL && cfg->tls_key != NULL &&
 	    (rl.tls_ctx = hm_tls_server_ctx(cfg->tls_cert, cfg->tls_key, cfg->tls_profile, err)) == NULL)
