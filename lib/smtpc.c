@@ -353,6 +353,7 @@ typedef struct {
 	gsize head_len;
 	const char *body;
 	gsize body_len;
+	const HmSmtpTxnParams *params; /* never NULL */
 } Txn;
 
 static void
@@ -380,9 +381,21 @@ send_mail_from(Txn *t, const char *sender, GError **err)
 		hm_crlf_counter_feed(&cc, t->body, t->body_len);
 		g_string_append_printf(cmd, " SIZE=%" G_GUINT64_FORMAT, hm_crlf_counter_total(&cc));
 	}
-	if (c->ext.flags & HM_SMTP_EXT_8BITMIME)
+	if ((c->ext.flags & HM_SMTP_EXT_8BITMIME) && !t->params->body_7bit)
 		g_string_append(cmd, " BODY=8BITMIME");
+	if (t->params->mail_params != NULL)
+		g_string_append_printf(cmd, " %s", t->params->mail_params);
 	return send_line(c, cmd->str, NULL, err);
+}
+
+static int
+send_rcpt_to(Txn *t, const char *const *rcpts, guint i, GError **err)
+{
+	const char *const *extra = t->params->rcpt_params;
+
+	if (extra != NULL && extra[i] != NULL)
+		return send_cmd(t->c, err, "RCPT TO:<%s> %s", rcpts[i], extra[i]);
+	return send_cmd(t->c, err, "RCPT TO:<%s>", rcpts[i]);
 }
 
 /* Reads the reply to MAIL (i < 0) or to RCPT i and records it. Returns 0
@@ -447,7 +460,7 @@ envelope_pipelined(Txn *t, const char *sender, const char *const *rcpts, GError 
 	if (send_mail_from(t, sender, err) < 0)
 		return -1;
 	for (guint i = 0; i < t->n; i++)
-		if (send_cmd(t->c, err, "RCPT TO:<%s>", rcpts[i]) < 0)
+		if (send_rcpt_to(t, rcpts, i, err) < 0)
 			return -1;
 	if (send_cmd(t->c, err, "DATA") < 0 || flush(t->c, err) < 0)
 		return -1;
@@ -469,7 +482,7 @@ envelope_stepwise(Txn *t, const char *sender, const char *const *rcpts, GError *
 	    envelope_reply(t, -1, &mail_ok, err) < 0)
 		return -1;
 	for (guint i = 0; mail_ok && i < t->n; i++)
-		if (send_cmd(t->c, err, "RCPT TO:<%s>", rcpts[i]) < 0 || flush(t->c, err) < 0 ||
+		if (send_rcpt_to(t, rcpts, i, err) < 0 || flush(t->c, err) < 0 ||
 		    envelope_reply(t, (int)i, &mail_ok, err) < 0)
 			return -1;
 	if (t->n_accepted == 0)
@@ -569,8 +582,20 @@ rset(HmSmtpClient *c)
 	hm_smtp_reply_clear(&r);
 }
 
+/* A parameter string goes into a command line as it is: one CR or LF
+ * would end the command and start another. */
+static gboolean
+usable_params(const char *params)
+{
+	for (const char *p = params; p != NULL && *p != '\0'; p++)
+		if ((guchar)*p < 0x20 || (guchar)*p > 0x7e)
+			return FALSE;
+	return TRUE;
+}
+
 static int
-check_paths(const char *sender, const char *const *rcpts, guint n, GError **err)
+check_paths(const char *sender, const char *const *rcpts, guint n, const HmSmtpTxnParams *params,
+            GError **err)
 {
 	if (!usable_path(sender, TRUE)) {
 		g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "unusable sender address");
@@ -581,6 +606,15 @@ check_paths(const char *sender, const char *const *rcpts, guint n, GError **err)
 			g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "unusable recipient address");
 			return -1;
 		}
+	for (guint i = 0; params->rcpt_params != NULL && i < n; i++)
+		if (!usable_params(params->rcpt_params[i])) {
+			g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "unusable RCPT parameters");
+			return -1;
+		}
+	if (!usable_params(params->mail_params)) {
+		g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "unusable MAIL parameters");
+		return -1;
+	}
 	return 0;
 }
 
@@ -589,14 +623,30 @@ hm_smtpc_transaction(HmSmtpClient *c, const char *sender, const char *const *rcp
                      guint n, const char *head, gsize head_len, const char *msg, gsize len,
                      HmSmtpRcptStatus *status, GError **err)
 {
+	return hm_smtpc_transaction_params(c, sender, rcpts, n, NULL, head, head_len, msg, len,
+	                                   status, err);
+}
+
+int
+hm_smtpc_transaction_params(HmSmtpClient *c, const char *sender, const char *const *rcpts, guint n,
+                            const HmSmtpTxnParams *params, const char *head, gsize head_len,
+                            const char *msg, gsize len, HmSmtpRcptStatus *status, GError **err)
+{
+	static const HmSmtpTxnParams none = { 0 };
 	g_autofree gboolean *accepted = g_new0(gboolean, MAX(n, 1));
-	Txn t = { .c = c, .n = n, .status = status, .accepted = accepted,
-	          .head = head, .head_len = head != NULL ? head_len : 0,
-	          .body = msg, .body_len = len };
+	Txn t = { .c = c,
+		  .n = n,
+		  .status = status,
+		  .accepted = accepted,
+		  .head = head,
+		  .head_len = head != NULL ? head_len : 0,
+		  .body = msg,
+		  .body_len = len,
+		  .params = params != NULL ? params : &none };
 	int rc;
 
 	memset(status, 0, sizeof(*status) * n);
-	if (check_paths(sender, rcpts, n, err) < 0)
+	if (check_paths(sender, rcpts, n, t.params, err) < 0)
 		return -1;
 	if (n == 0) {
 		g_set_error(err, HM_ERROR, HM_ERROR_FAILED, "no recipients");

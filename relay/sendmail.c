@@ -7,9 +7,11 @@
 #include <config.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -17,6 +19,7 @@
 #include "lib/error.h"
 #include "lib/header.h"
 #include "lib/log.h"
+#include "lib/net.h"
 #include "relay/addrlist.h"
 #include "relay/drop.h"
 #include "relay/queue-show.h"
@@ -108,9 +111,9 @@ parse_args(int argc, char **argv, Args *a)
 			break;  /* -odi, -oem, -oep...: ignored */
 		case 'b':
 			if ((v = value(argc, argv, &i, rest)) == NULL || strlen(v) != 1 ||
-			    strchr("mpi", v[0]) == NULL)
-				return usage("supported modes: -bm (send), -bp (list the queue), "
-				             "-bi (no aliases database: nothing to do)");
+			    strchr("mpis", v[0]) == NULL)
+				return usage("supported modes: -bm (send), -bp (list the queue), -bs "
+				             "(SMTP on stdin), -bi (no aliases database: nothing to do)");
 			a->mode = v[0];
 			break;
 		case 'q':
@@ -266,6 +269,72 @@ add_from(GString *msg, const char *sender, const char *fullname)
 	g_string_prepend(msg, field);
 }
 
+/* Copies what is readable on from to to. FALSE at end of input or on
+ * an error. */
+static gboolean
+pump(int from, int to)
+{
+	char buf[16384];
+	ssize_t n = read(from, buf, sizeof(buf));
+
+	if (n < 0 && errno == EINTR)
+		return TRUE;
+	if (n <= 0)
+		return FALSE;
+	for (ssize_t done = 0; done < n;) {
+		ssize_t w = write(to, buf + done, (size_t)(n - done));
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return FALSE;
+		done += w;
+	}
+	return TRUE;
+}
+
+/* -bs: SMTP on stdin and stdout (as programs that speak SMTP to a pipe
+ * expect). The drop folder cannot carry a dialogue, so this talks to the
+ * running relay on its first listener without TLS, copying both ways
+ * until either side ends. The relay then sees a loopback client, which
+ * any local user could be anyway by connecting to it. */
+static int
+smtp_on_stdio(const HmConfig *cfg)
+{
+	g_autoptr(GError) err = NULL;
+	int fd = -1;
+	struct pollfd pfd[2];
+
+	for (gsize i = 0; i < cfg->relay.n_listen && fd < 0; i++) {
+		const HmListenSpec *l = &cfg->relay.listen[i];
+		const char *host = strcmp(l->host, "0.0.0.0") == 0 ? "127.0.0.1"
+		                   : strcmp(l->host, "::") == 0    ? "::1"
+		                                                   : l->host;
+
+		if (!l->tls)
+			fd = hm_connect_tcp(host, l->port, NULL, 10000, &err);
+	}
+	if (fd < 0) {
+		fprintf(stderr, "homemail-sendmail: -bs: the relay does not answer%s%s\n",
+		        err != NULL ? ": " : "", err != NULL ? err->message : "");
+		return EX_UNAVAILABLE;
+	}
+	pfd[0] = (struct pollfd){ .fd = 0, .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = fd, .events = POLLIN };
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+			break;
+		if ((pfd[0].revents & (POLLIN | POLLHUP)) && !pump(0, fd)) {
+			shutdown(fd, SHUT_WR);  /* the relay ends the session */
+			pfd[0].fd = -1;
+		}
+		if ((pfd[1].revents & (POLLIN | POLLHUP)) && !pump(fd, 1))
+			break;
+	}
+	close(fd);
+	return EX_OK;
+}
+
 /* The envelope of the message: sender, recipients (each checked), DSN
  * parameters. An exit status when something is unusable, else 0. */
 static int
@@ -360,11 +429,17 @@ main(int argc, char **argv)
 	struct passwd *pw = getpwuid(getuid());
 	g_autofree char *login = pw != NULL ? g_strdup(pw->pw_name)
 	                                    : g_strdup_printf("uid%u", (guint)getuid());
+	g_autofree char *called = g_path_get_basename(argv[0]);
 	int status = parse_args(argc, argv, &a);
 
 	hm_log_init("homemail-sendmail", FALSE, a.verbose);
 	if (status != 0)
 		goto out;
+	/* Linked as mailq or newaliases, as sendmail is. */
+	if (strcmp(called, "mailq") == 0)
+		a.mode = 'p';
+	else if (strcmp(called, "newaliases") == 0)
+		a.mode = 'i';
 	/* Secrets are the daemons' business: any user may run this. */
 	cfg = hm_config_load_flags(a.config != NULL ? a.config : hm_config_default_path(),
 	                           HM_CONFIG_NO_SECRETS, NULL, NULL, &err);
@@ -387,6 +462,9 @@ main(int argc, char **argv)
 		break;
 	case 'i':
 		status = EX_OK;  /* aliases live in the config: nothing to rebuild */
+		break;
+	case 's':
+		status = smtp_on_stdio(cfg);
 		break;
 	default:
 		status = send_message(&a, cfg, login);

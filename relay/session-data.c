@@ -57,11 +57,22 @@ trace_field(const Session *s, const char *id)
 	return g_string_free(out, FALSE);
 }
 
-/* Starts the queue file of the transaction. NULL after answering 451. */
-static RelayMsgWriter *
-start_message(Session *s)
+/* The answer when the queue could not take a message: a full disk is
+ * 452 4.3.1 (RFC 3463 "mail system full"), anything else 451 4.3.0; both
+ * tell the client to try again later. */
+static int
+queue_trouble(Session *s, const GError *err)
 {
-	g_autoptr(GError) err = NULL;
+	hm_warn("relay[%s] queue: %s", s->id, err->message);
+	if (g_error_matches(err, HM_ERROR, HM_ERROR_NOSPACE))
+		return session_reply(s, 452, "4.3.1", "Error: insufficient system storage");
+	return session_reply(s, 451, "4.3.0", "Error: queue file write error");
+}
+
+/* Starts the queue file of the transaction. NULL with *err. */
+static RelayMsgWriter *
+start_message(Session *s, GError **err)
+{
 	g_autofree char *trace = NULL;
 	RelayMsgParams mp = {
 		.max_size = s->p->cfg->relay.max_message_size,
@@ -76,11 +87,7 @@ start_message(Session *s)
 	s->tx->id = relay_queue_new_id();
 	trace = trace_field(s, s->tx->id);
 	mp.trace = trace;
-	w = relay_msg_writer_new(s->p->queue_dir, s->tx, &mp, &err);
-	if (w == NULL) {
-		hm_warn("relay[%s] queue: %s", s->id, err->message);
-		session_reply(s, 451, "4.3.0", "Error: queue file write error");
-	}
+	w = relay_msg_writer_new(s->p->queue_dir, s->tx, &mp, err);
 	return w;
 }
 
@@ -98,10 +105,8 @@ finish_message(Session *s, RelayMsgWriter *w)
 	if (relay_msg_writer_finish(w, &err) < 0) {
 		if (too_big)
 			rc = session_reply(s, 552, "5.3.4", "Error: message file too big");
-		else {
-			hm_warn("relay[%s] queue: %s", s->id, err->message);
-			rc = session_reply(s, 451, "4.3.0", "Error: queue file write error");
-		}
+		else
+			rc = queue_trouble(s, err);
 	} else {
 		session_hold_commit(s, id, size);
 		rc = 0;
@@ -156,12 +161,15 @@ read_data(Session *s, RelayMsgWriter *w)
 int
 session_cmd_data(Session *s, const char *args)
 {
+	g_autoptr(GError) err = NULL;
 	RelayMsgWriter *w;
 
 	/* Earlier messages of the group are committed before the 354: the
 	 * client waits for it, so nothing is gained by holding them. */
-	if ((w = start_message(s)) == NULL)
-		return 0;
+	if ((w = start_message(s, &err)) == NULL) {
+		session_reset(s);
+		return queue_trouble(s, err);
+	}
 	if (session_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>") < 0 ||
 	    session_flush(s) < 0 || read_data(s, w) < 0) {
 		relay_msg_writer_abort(w);
@@ -207,22 +215,23 @@ session_cmd_bdat(Session *s, const char *args)
 		session_reply_text(s, &r);
 		return -1;
 	}
-	if (s->bdat == NULL && s->bdat_status == 0 && (s->bdat = start_message(s)) == NULL)
-		s->bdat_status = 451;  /* answered already; its data is read and dropped */
+	/* A queue that could not take the message: the chunks of this
+	 * transaction are read and dropped, each answered with the error. */
+	if (s->bdat == NULL && s->bdat_error == NULL)
+		s->bdat = start_message(s, &s->bdat_error);
 	if (read_chunk(s, size, s->bdat) < 0)
 		return -1;
+	if (s->bdat_error != NULL) {
+		int rc = queue_trouble(s, s->bdat_error);
+
+		if (last)
+			session_reset(s);
+		return rc;
+	}
 	if (!last) {
-		if (s->bdat != NULL && relay_msg_writer_too_big(s->bdat))
+		if (relay_msg_writer_too_big(s->bdat))
 			return session_reply(s, 552, "5.3.4", "Error: message file too big");
 		return session_reply(s, 250, "2.0.0", "%" G_GUINT64_FORMAT " octets received", size);
 	}
-	if (s->bdat == NULL) {
-		session_reset(s);
-		return session_reply(s, 451, "4.3.0", "Error: queue file write error");
-	}
-	{
-		RelayMsgWriter *w = g_steal_pointer(&s->bdat);
-
-		return finish_message(s, w);
-	}
+	return finish_message(s, g_steal_pointer(&s->bdat));
 }

@@ -35,7 +35,7 @@ typedef struct {
 	gboolean tx_remote;
 	/* A BDAT transfer under way (RFC 3030), and whether it failed. */
 	RelayMsgWriter *bdat;
-	guint bdat_status;         /* 0, or the code its LAST must answer */
+	GError *bdat_error;        /* the queue could not take it: its chunks are dropped */
 	/* Replies waiting for a commit: once a message is in the queue but
 	 * not yet durable, its reply and every reply after it wait here, in
 	 * order, until the flush (see flush_replies()). */

@@ -111,7 +111,9 @@ session_flush(Session *s)
 		} else {
 			hm_warn("relay[%s] queue id=%s: %s", s->id, h->id, err->message);
 			relay_queue_remove(s->p->queue_dir, h->id, NULL);
-			text = g_strdup("451 4.3.0 Error: queue file write error\r\n");
+			text = g_strdup(g_error_matches(err, HM_ERROR, HM_ERROR_NOSPACE)
+			                        ? "452 4.3.1 Error: insufficient system storage\r\n"
+			                        : "451 4.3.0 Error: queue file write error\r\n");
 		}
 		if (hm_conn_write(s->conn, text, strlen(text), NULL) < 0)
 			return -1;
@@ -136,7 +138,7 @@ session_reset(Session *s)
 {
 	g_clear_pointer(&s->tx, relay_queue_entry_free);
 	g_clear_pointer(&s->bdat, relay_msg_writer_abort);
-	s->bdat_status = 0;
+	g_clear_error(&s->bdat_error);
 	s->tx_remote = FALSE;
 	if (s->state & (ST_MAIL | ST_RCPT))
 		s->state = ST_READY;
