@@ -386,7 +386,9 @@ static const struct {
 	{ "MAIL", cmd_mail, ST_READY, NEEDS_ARGS | NOT_IN_BDAT },
 	{ "RCPT", cmd_rcpt, ST_MAIL | ST_RCPT, NEEDS_ARGS | NOT_IN_BDAT },
 	{ "DATA", session_cmd_data, ST_RCPT, NO_ARGS | NOT_IN_BDAT },
-	{ "BDAT", session_cmd_bdat, ST_RCPT, NEEDS_ARGS },
+	/* Allowed in every state: a BDAT out of sequence must still have its
+	 * chunk read, or the data would be taken for commands. */
+	{ "BDAT", session_cmd_bdat, ~0u, NEEDS_ARGS },
 	{ "RSET", cmd_rset, ~0u, NO_ARGS },
 	{ "NOOP", cmd_noop, ~0u, 0 },
 	{ "QUIT", cmd_quit, ~0u, NO_ARGS },
