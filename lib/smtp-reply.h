@@ -69,6 +69,7 @@ typedef enum {
 	HM_SMTP_EXT_ENHANCEDSTATUSCODES = 1 << 5,
 	HM_SMTP_EXT_DSN = 1 << 6,      /* RFC 3461: NOTIFY, ORCPT, RET, ENVID */
 	HM_SMTP_EXT_SMTPUTF8 = 1 << 7, /* RFC 6531 */
+	HM_SMTP_EXT_CHUNKING = 1 << 8, /* RFC 3030: BDAT */
 } HmSmtpExtFlags;
 
 /* Most AUTH mechanisms kept from one EHLO reply. */

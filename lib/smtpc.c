@@ -6,6 +6,7 @@
 #include "error.h"
 #include "pingpong.h"
 #include "sasl.h"
+#include "smtpc-private.h"
 #include "smtpc.h"
 
 G_DEFINE_QUARK(hm-smtp-error-quark, hm_smtp_error)
@@ -16,13 +17,6 @@ G_DEFINE_QUARK(hm-smtp-error-quark, hm_smtp_error)
 
 /* ---- the client: commands and replies ------------------------------------ */
 
-struct HmSmtpClient {
-	HmPingpong pp;             /* the connection, the broken flag, the trace */
-	HmSmtpProto proto;
-	char *helo_name;
-	HmSmtpExt ext;
-	int command_ms, final_ms;  /* 0: the connection's own timeout */
-};
 
 HmSmtpClient *
 hm_smtpc_new(HmConn *conn, HmSmtpProto proto, const char *helo_name)
@@ -95,8 +89,8 @@ flush(HmSmtpClient *c, GError **err)
 /* Reads one whole reply into r (initialised here; the caller clears it;
  * left cleared on failure). A 421 is a valid reply, but the server closes
  * after it. */
-static int
-read_reply(HmSmtpClient *c, HmSmtpReply *r, GError **err)
+int
+hm_smtpc_read_reply(HmSmtpClient *c, HmSmtpReply *r, GError **err)
 {
 	hm_smtp_reply_init(r);
 	for (;;) {
@@ -145,7 +139,7 @@ roundtrip(HmSmtpClient *c, HmSmtpReply *r, GError **err)
 	memset(r, 0, sizeof(*r));
 	if (flush(c, err) < 0)
 		return -1;
-	return read_reply(c, r, err);
+	return hm_smtpc_read_reply(c, r, err);
 }
 
 /* roundtrip(), wanting code (or, with code < 10, any reply of that class). */
@@ -329,8 +323,8 @@ hm_smtp_rcpt_status_clear(HmSmtpRcptStatus *st, guint n)
 	}
 }
 
-static gboolean
-usable_path(const char *addr, gboolean may_be_empty)
+gboolean
+hm_smtpc_usable_path(const char *addr, gboolean may_be_empty)
 {
 	gsize len = strlen(addr);
 
@@ -404,7 +398,7 @@ static int
 envelope_reply(Txn *t, int i, gboolean *mail_ok, GError **err)
 {
 	HmSmtpReply r;
-	int rc = read_reply(t->c, &r, err);
+	int rc = hm_smtpc_read_reply(t->c, &r, err);
 
 	if (rc == 0 && r.code < 400 && r.code / 100 != 2)
 		rc = reply_error(t->c, &r, i < 0 ? "MAIL" : "RCPT", err);
@@ -433,7 +427,7 @@ static int
 data_reply(Txn *t, GError **err)
 {
 	HmSmtpReply r;
-	int rc = read_reply(t->c, &r, err);
+	int rc = hm_smtpc_read_reply(t->c, &r, err);
 
 	if (rc == 0 && r.code == 354)
 		rc = 1;
@@ -551,7 +545,7 @@ final_replies(Txn *t, GError **err)
 
 		if (!t->accepted[i])
 			continue;
-		if (read_reply(c, &r, err) < 0)
+		if (hm_smtpc_read_reply(c, &r, err) < 0)
 			return -1;
 		if (r.code / 100 != 2 && r.code < 400) {
 			int rc = reply_error(c, &r, "end of data", err);
@@ -597,12 +591,12 @@ static int
 check_paths(const char *sender, const char *const *rcpts, guint n, const HmSmtpTxnParams *params,
             GError **err)
 {
-	if (!usable_path(sender, TRUE)) {
+	if (!hm_smtpc_usable_path(sender, TRUE)) {
 		g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "unusable sender address");
 		return -1;
 	}
 	for (guint i = 0; i < n; i++)
-		if (!usable_path(rcpts[i], FALSE)) {
+		if (!hm_smtpc_usable_path(rcpts[i], FALSE)) {
 			g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "unusable recipient address");
 			return -1;
 		}

@@ -151,6 +151,32 @@ int hm_smtpc_send_one(HmSmtpClient *c, const char *sender, const char *rcpt,
                       const char *head, gsize head_len, const char *msg, gsize len,
                       GError **err);
 
+/* ---- transactions back to back (BDAT) ----------------------------------- */
+
+/* TRUE when the server offers PIPELINING and CHUNKING (SMTP only) and the
+ * session is sound: hm_smtpc_send_chunked() may be used. */
+gboolean hm_smtpc_can_chunk(const HmSmtpClient *c);
+
+/* Sends one transaction for one recipient — MAIL (SIZE, BODY=8BITMIME
+ * where offered), RCPT, "BDAT n LAST" and the message (head then msg, CRLF
+ * line ends, nothing else changed) — without reading any reply; output is
+ * flushed only as it grows. hm_smtpc_collect() reads the replies. Returns
+ * 0, or -1 with *err: an unusable address or a server that takes no
+ * pipelined BDAT (HM_ERROR_PARSE / HM_ERROR_FAILED, nothing sent), or
+ * the session broke. */
+int hm_smtpc_send_chunked(HmSmtpClient *c, const char *sender, const char *rcpt,
+                          const char *head, gsize head_len, const char *msg, gsize len,
+                          GError **err);
+
+/* Flushes and reads the replies of the n transactions sent with
+ * hm_smtpc_send_chunked() since the last call, in order, within the final
+ * deadline: status[i] is the first refusal of MAIL or RCPT, else the
+ * reply to BDAT (2xx: the server holds the message). Returns 0; or -1
+ * with *err when n does not match or the session broke (status holds
+ * what was read: code 0 for the rest). Clear status with
+ * hm_smtp_rcpt_status_clear(). */
+int hm_smtpc_collect(HmSmtpClient *c, HmSmtpRcptStatus *status, guint n, GError **err);
+
 /* Says QUIT and waits (within the connection's timeout) for the reply,
  * which is not checked: everything before it was already settled. Best
  * effort; then the client can only be freed. */

@@ -27,6 +27,7 @@ struct RelayRunner {
 	RelayRunnerParams p;
 	RelaySmarthosts *sh;
 	RelayBounceCtx bc;
+	int stop_fd;             /* readable once SIGTERM came; -1: none */
 };
 
 /* A local delivery written but not yet durable. */
@@ -68,6 +69,7 @@ relay_runner_new(const RelayRunnerParams *p)
 	RelayRunner *r = g_new0(RelayRunner, 1);
 
 	r->p = *p;
+	r->stop_fd = -1;
 	r->sh = relay_smarthosts_new(p->cfg, p->rw);
 	r->bc = (RelayBounceCtx){ .cfg = p->cfg, .queue_dir = p->queue_dir, .gc = p->gc };
 	return r;
@@ -428,6 +430,16 @@ run_batch(RelayRunner *r, GPtrArray *batch, gint64 now, gboolean force, gint64 *
 	g_ptr_array_set_size(batch, 0);
 }
 
+/* TRUE once SIGTERM is waiting: a pass ends after the batch it is in, so
+ * a stop never waits for a whole queue, and never cuts a delivery. */
+static gboolean
+stopping(RelayRunner *r)
+{
+	struct pollfd pfd = { .fd = r->stop_fd, .events = POLLIN };
+
+	return r->stop_fd >= 0 && poll(&pfd, 1, 0) > 0;
+}
+
 gint64
 relay_runner_pass(RelayRunner *r, gint64 now, gboolean force)
 {
@@ -442,7 +454,7 @@ relay_runner_pass(RelayRunner *r, gint64 now, gboolean force)
 		hm_warn("relay queue: %s", err->message);
 		return now + RELAY_RUNNER_IDLE_S;
 	}
-	for (guint i = 0; i < ids->len; i++) {
+	for (guint i = 0; i < ids->len && !stopping(r); i++) {
 		Item *it = load(r, ids->pdata[i], now, force, &next);
 
 		if (it != NULL)
@@ -474,6 +486,7 @@ relay_runner_loop(RelayRunner *r, int pickup_fd, int stop_fd)
 {
 	gboolean force = TRUE;  /* a start catches up with everything */
 
+	r->stop_fd = stop_fd;
 	for (;;) {
 		gint64 now = g_get_real_time() / G_USEC_PER_SEC;
 		gint64 next = relay_runner_pass(r, now, force);

@@ -21,7 +21,9 @@ typedef struct {
 	                         * attempted or the session broke (try again) */
 	char *reply;            /* the smart host's reply on one line, or our own
 	                         * words when code is 0 or the refusal is ours */
-	const char *remote_mta; /* the smart host's host name; NULL when none was reached */
+	const char *remote_mta; /* the smart host's host name (it points into the
+	                         * config: valid as long as that is); NULL when
+	                         * none was reached */
 	gboolean dsn_passed;    /* the smart host took our NOTIFY/ORCPT (DSN):
 	                         * success notices are its job from here */
 } RelayRcptResult;
@@ -42,7 +44,12 @@ void relay_smarthosts_free(RelaySmarthosts *sh);
  * own: no smart host configured (code 0, "no smart host configured
  * (relay.smarthosts)"), a sender that cannot leave the box (553 5.7.1,
  * relay_rewrite_refusal()), a message that needs SMTPUTF8 or is larger
- * than the smart host's SIZE (5xx, RFC 6531 3.7.4 / RFC 1870). */
+ * than the smart host's SIZE (5xx, RFC 6531 3.7.4 / RFC 1870). A smart
+ * host that could not be reached, refused TLS, or refused our AUTH (535
+ * included: a wrong password must not bounce mail) gives code 0 and the
+ * reason, and for RELAY_SMARTHOST_DOWN_MS (relay/limits.h) later calls
+ * give the same at once instead of trying again. A session the server
+ * closed while idle, or that broke, is replaced by the next call. */
 void relay_smarthosts_send(RelaySmarthosts *sh, const RelayQueueEntry *e, GBytes *msg,
                            const guint *idx, guint n, RelayRcptResult *results);
 
