@@ -2,7 +2,7 @@
 smtp-source, mail(1) and homemail-sendmail; open-relay probes from an
 untrusted address (127.0.0.2); SIGHUP and SIGTERM.
 
-The smart host, durability and fetcher cases are in test_relay_smarthost.py
+The smart host, durability and fetcher cases are in test_relay_forward.py
 and test_relay_durability.py.
 """
 import email.message
