@@ -28,6 +28,7 @@ struct RelayRunner {
 	RelaySmarthosts *sh;
 	RelayBounceCtx bc;
 	int stop_fd;             /* readable once SIGTERM came; -1: none */
+	gboolean queued;         /* this pass queued notices: they are due now */
 };
 
 /* A local delivery written but not yet durable. */
@@ -339,6 +340,7 @@ static int
 warn_delayed(RelayRunner *r, Item *it, gint64 now, GError **err)
 {
 	g_autoptr(GArray) late = g_array_new(FALSE, FALSE, sizeof(guint));
+	g_autofree char *notice = NULL;
 
 	if (now - it->e->arrival < (gint64)r->p.cfg->relay.retry.warn_after)
 		return 0;
@@ -351,8 +353,9 @@ warn_delayed(RelayRunner *r, Item *it, gint64 now, GError **err)
 	if (late->len == 0)
 		return 0;
 	if (relay_bounce_queue(&r->bc, it->e, it->msg, RELAY_DSN_DELAYED, (const guint *)late->data,
-	                       late->len, NULL, now, NULL, err) < 0)
+	                       late->len, NULL, now, &notice, err) < 0)
 		return -1;
+	r->queued |= notice != NULL;
 	for (guint k = 0; k < late->len; k++)
 		relay_queue_rcpt(it->e, g_array_index(late, guint, k))->warned = TRUE;
 	return 0;
@@ -368,17 +371,23 @@ notify(RelayRunner *r, Item *it, gint64 now, GError **err)
 
 	for (guint k = 0; k < it->failed->len; k++)
 		mta[k] = g_ptr_array_index(it->remote_mta, g_array_index(it->failed, guint, k));
+	g_autofree char *bounce = NULL, *report = NULL;
+	int rc = 0;
+
 	if (it->failed->len > 0 &&
 	    relay_bounce_queue(&r->bc, it->e, it->msg, RELAY_DSN_FAILED, (const guint *)it->failed->data,
-	                       it->failed->len, mta, now, NULL, err) < 0)
+	                       it->failed->len, mta, now, &bounce, err) < 0)
 		return -1;
 	/* Success notices for local deliveries are ours; for remote ones only
 	 * when the smart host did not take the NOTIFY (RFC 3461 5.2.2). */
 	if (it->delivered->len > 0 && !it->dsn_passed &&
 	    relay_bounce_queue(&r->bc, it->e, it->msg, success, (const guint *)it->delivered->data,
-	                       it->delivered->len, NULL, now, NULL, err) < 0)
-		return -1;
-	return warn_delayed(r, it, now, err);
+	                       it->delivered->len, NULL, now, &report, err) < 0)
+		rc = -1;
+	if (rc == 0)
+		rc = warn_delayed(r, it, now, err);
+	r->queued |= bounce != NULL || report != NULL;
+	return rc;
 }
 
 /* Settles one item after its attempt: notices, then state or removal. */
@@ -448,6 +457,7 @@ relay_runner_pass(RelayRunner *r, gint64 now, gboolean force)
 	g_autoptr(GPtrArray) batch = g_ptr_array_new_with_free_func(item_free);
 	gint64 next = G_MAXINT64;
 
+	r->queued = FALSE;
 	/* What homemail-sendmail left goes into the queue first. */
 	relay_drop_import(r->p.cfg, r->p.rw, r->p.queue_dir, r->p.gc);
 	if ((ids = relay_queue_list(r->p.queue_dir, &err)) == NULL) {
@@ -463,7 +473,12 @@ relay_runner_pass(RelayRunner *r, gint64 now, gboolean force)
 			run_batch(r, batch, now, force, &next);
 	}
 	run_batch(r, batch, now, force, &next);
-	/* New entries (notices queued by this pass) are due at once. */
+	relay_smarthosts_hangup(r->sh);
+	/* Notices queued by this pass are due at once. */
+	if (r->queued) {
+		r->queued = FALSE;
+		return now;
+	}
 	return next;
 }
 

@@ -35,6 +35,13 @@ typedef struct RelaySmarthosts RelaySmarthosts;
 /* Connections to the configured smart hosts, opened on first use. */
 RelaySmarthosts *relay_smarthosts_new(const HmConfig *cfg, const RelayRewriter *rw);
 
+/* Says QUIT on every open connection and closes it, keeping what is
+ * known about smart hosts that failed: the end of a queue run. The next
+ * send connects anew, so a session never sits idle and logged in at the
+ * ISP between runs, and whatever a server tied to a session (a refusal,
+ * a changed map) does not outlive the run. */
+void relay_smarthosts_hangup(RelaySmarthosts *sh);
+
 /* Says QUIT on every open connection and frees. NULL-safe. */
 void relay_smarthosts_free(RelaySmarthosts *sh);
 
