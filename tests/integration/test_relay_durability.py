@@ -11,6 +11,7 @@ import time
 import fixtures
 
 BLOCK = 64 * 1024
+ROUNDS = 20
 
 
 class Sender(threading.Thread):
@@ -57,11 +58,13 @@ def test_kill9_loses_nothing(relay):
     r = relay()
     rng = random.Random(20261205)
     acked = []
-    for rnd in range(4):
+    # 20 rounds (the number): the kills land while sessions write,
+    # while the group commit flushes and while the runner delivers.
+    for rnd in range(ROUNDS):
         senders = [Sender(r.port, "r%d-s%d" % (rnd, k)) for k in range(3)]
         for s in senders:
             s.start()
-        time.sleep(rng.uniform(0.2, 1.2))
+        time.sleep(rng.uniform(0.1, 0.8))
         r.kill9()
         for s in senders:
             s.stop.set()
@@ -81,7 +84,9 @@ def test_kill9_loses_nothing(relay):
     r.wait_queue_empty(timeout=20)
     dups = {t: n for t, n in have.items() if n > 1}
     # At most the few in flight at each kill may come twice.
-    assert len(dups) <= 4 * 3, dups
+    assert len(dups) <= ROUNDS * 3, dups
+    print("kill -9 x%d: %d acknowledged, none lost, %d delivered twice"
+          % (ROUNDS, len(acked), len(dups)))
 
 
 def fill(path):
