@@ -103,18 +103,6 @@ session_open(HmInjector *inj, GError **err)
 	return 0;
 }
 
-/* TRUE when the idle session has something to read: the server closed it
- * (idle timeout) or said 421 on its own. Either way it cannot carry the
- * next message; finding out now spares that message a failed attempt. */
-static gboolean
-went_away(HmSmtpClient *smtp)
-{
-	HmConn *conn = hm_smtpc_conn(smtp);
-	struct pollfd pfd = { .fd = hm_conn_fd(conn), .events = POLLIN };
-
-	return hm_conn_pending(conn) > 0 || poll(&pfd, 1, 0) != 0;
-}
-
 static int
 smtp_open(HmInjector *inj, GError **err)
 {
@@ -146,7 +134,7 @@ ready(HmInjector *inj, GError **err)
 {
 	SmtpInjector *s = inj->priv;
 
-	if (s->smtp != NULL && s->queued == 0 && went_away(s->smtp)) {
+	if (s->smtp != NULL && s->queued == 0 && hm_smtpc_idle_gone(s->smtp)) {
 		hm_debug("inject %s: connection went away while idle; reconnecting", inj->describe);
 		hm_smtpc_free(s->smtp);
 		s->smtp = NULL;

@@ -110,6 +110,15 @@ hm_header_section_end(const char *msg, gsize len)
 	return len;
 }
 
+gboolean
+hm_has_8bit(const char *s, gsize len)
+{
+	for (gsize i = 0; i < len; i++)
+		if ((guchar)s[i] >= 0x80)
+			return TRUE;
+	return FALSE;
+}
+
 char *
 hm_header_addr_spec(const char *value)
 {

@@ -36,6 +36,10 @@ char *hm_header_value(const HmHeaderField *f);
  * message has no body; the header section is msg[0..offset). */
 gsize hm_header_section_end(const char *msg, gsize len);
 
+/* TRUE if s[0..len) holds an octet of 0x80 or more: 8-bit text, which
+ * needs 8BITMIME in a body and SMTPUTF8 in an address or header. */
+gboolean hm_has_8bit(const char *s, gsize len);
+
 /* Extracts the address of a header value such as "Name <a@b>" or "a@b"
  * (the last <...> if any, else the trimmed value); g_free() it. */
 char *hm_header_addr_spec(const char *value);

@@ -24,20 +24,6 @@ hm_smtpc_can_chunk(const HmSmtpClient *c)
 	return c->proto == HM_SMTP_PROTO_SMTP && (c->ext.flags & need) == need && !c->pp.broken;
 }
 
-/* Queues data in its BDAT form (CRLF line ends, nothing else changed). */
-static int
-send_crlf(HmSmtpClient *c, HmDotStuffer *ds, GString *buf, const char *data, gsize len,
-          GError **err)
-{
-	for (gsize off = 0; off < len; off += CHUNK_STEP) {
-		hm_dotstuff_feed(ds, data + off, MIN(CHUNK_STEP, len - off), buf);
-		if (hm_conn_write(c->pp.conn, buf->str, buf->len, err) < 0)
-			return -1;
-		g_string_truncate(buf, 0);
-	}
-	return 0;
-}
-
 int
 hm_smtpc_send_chunked(HmSmtpClient *c, const char *sender, const char *rcpt, const char *head,
                       gsize head_len, const char *msg, gsize len, GError **err)
@@ -83,9 +69,9 @@ hm_smtpc_send_chunked(HmSmtpClient *c, const char *sender, const char *rcpt, con
 	}
 	hm_dotstuff_init_crlf(&ds);
 	if (rc == 0 && head != NULL)
-		rc = send_crlf(c, &ds, buf, head, head_len, err);
+		rc = hm_smtpc_send_stuffed(c, &ds, buf, head, head_len, err);
 	if (rc == 0)
-		rc = send_crlf(c, &ds, buf, msg, len, err);
+		rc = hm_smtpc_send_stuffed(c, &ds, buf, msg, len, err);
 	if (rc == 0) {
 		hm_dotstuff_finish(&ds, buf);
 		rc = hm_conn_write(c->pp.conn, buf->str, buf->len, err);

@@ -3,6 +3,7 @@
 #ifndef HM_SMTPC_PRIVATE_H
 #define HM_SMTPC_PRIVATE_H
 
+#include "dotstuff.h"
 #include "pingpong.h"
 #include "smtpc.h"
 
@@ -24,5 +25,11 @@ int hm_smtpc_read_reply(HmSmtpClient *c, HmSmtpReply *r, GError **err);
  * control characters or angle brackets, at most HM_SMTP_PATH_MAX octets,
  * empty only when may_be_empty (the null sender). */
 gboolean hm_smtpc_usable_path(const char *addr, gboolean may_be_empty);
+
+/* Feeds data through ds (DATA's dot-stuffing, or BDAT's CRLF only) to
+ * the connection in chunks, buf as scratch; a large message is never held
+ * twice. 0, or -1 with *err. */
+int hm_smtpc_send_stuffed(HmSmtpClient *c, HmDotStuffer *ds, GString *buf, const char *data,
+                          gsize len, GError **err);
 
 #endif

@@ -1,5 +1,6 @@
 #include <config.h>
 
+#include <poll.h>
 #include <string.h>
 
 #include "dotstuff.h"
@@ -59,6 +60,14 @@ hm_smtpc_set_timeouts(HmSmtpClient *c, int command_ms, int final_ms)
 HmConn *hm_smtpc_conn(HmSmtpClient *c) { return c->pp.conn; }
 const HmSmtpExt *hm_smtpc_ext(const HmSmtpClient *c) { return &c->ext; }
 gboolean hm_smtpc_broken(const HmSmtpClient *c) { return c->pp.broken; }
+
+gboolean
+hm_smtpc_idle_gone(HmSmtpClient *c)
+{
+	struct pollfd pfd = { .fd = hm_conn_fd(c->pp.conn), .events = POLLIN };
+
+	return hm_conn_pending(c->pp.conn) > 0 || poll(&pfd, 1, 0) != 0;
+}
 
 /* Queues one command line; shown, when not NULL, is what the trace gets
  * instead (credentials masked). Nothing is flushed. */
@@ -486,10 +495,9 @@ envelope_stepwise(Txn *t, const char *sender, const char *const *rcpts, GError *
 	return data_reply(t, err);
 }
 
-/* Feeds data through the dot-stuffer to the connection, in chunks. */
-static int
-send_stuffed(HmSmtpClient *c, HmDotStuffer *ds, GString *buf, const char *data, gsize len,
-             GError **err)
+int
+hm_smtpc_send_stuffed(HmSmtpClient *c, HmDotStuffer *ds, GString *buf, const char *data,
+                      gsize len, GError **err)
 {
 	for (gsize off = 0; off < len; off += SMTPC_BODY_CHUNK) {
 		hm_dotstuff_feed(ds, data + off, MIN(SMTPC_BODY_CHUNK, len - off), buf);
@@ -516,9 +524,9 @@ send_body(Txn *t, GError **err)
 		c->pp.trace(TRUE, note, c->pp.trace_data);
 	}
 	hm_dotstuff_init(&ds);
-	rc = send_stuffed(c, &ds, buf, t->head, t->head_len, err);
+	rc = hm_smtpc_send_stuffed(c, &ds, buf, t->head, t->head_len, err);
 	if (rc == 0)
-		rc = send_stuffed(c, &ds, buf, t->body, t->body_len, err);
+		rc = hm_smtpc_send_stuffed(c, &ds, buf, t->body, t->body_len, err);
 	if (rc == 0) {
 		hm_dotstuff_finish(&ds, buf);
 		if (c->pp.trace != NULL)

@@ -58,6 +58,12 @@ void hm_smtpc_set_timeouts(HmSmtpClient *c, int command_ms, int final_ms);
 HmConn *hm_smtpc_conn(HmSmtpClient *c);
 const HmSmtpExt *hm_smtpc_ext(const HmSmtpClient *c);
 
+/* TRUE when an idle session has something to read: the server closed it
+ * (its idle timeout) or said 421 on its own. Either way it cannot carry
+ * the next message; finding out before sending spares that message a
+ * failed attempt. Only meaningful while no reply is awaited. */
+gboolean hm_smtpc_idle_gone(HmSmtpClient *c);
+
 /* TRUE after an error that left the session unusable (I/O, timeout,
  * malformed reply, 421 "closing"): free the client and connect anew. */
 gboolean hm_smtpc_broken(const HmSmtpClient *c);

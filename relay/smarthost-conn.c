@@ -21,19 +21,6 @@ trace(gboolean from_client, const char *line, gpointer data)
 	hm_log_trace(from_client, line, "smarthost %s", h->conf->name);
 }
 
-/* TRUE when the idle session has something to read: the server closed it
- * (its idle timeout: Postfix's is 5 minutes) or said 421 on its own.
- * Either way it cannot carry the next message; finding out now spares
- * that message a failed attempt. */
-static gboolean
-went_away(HmSmtpClient *smtp)
-{
-	HmConn *conn = hm_smtpc_conn(smtp);
-	struct pollfd pfd = { .fd = hm_conn_fd(conn), .events = POLLIN };
-
-	return hm_conn_pending(conn) > 0 || poll(&pfd, 1, 0) != 0;
-}
-
 /* STARTTLS where configured. lib/smtpc refuses before sending anything
  * when the server does not offer it; that is said in words a user can act
  * on, since it usually means a wrong port or a middlebox stripping it. */
@@ -133,7 +120,7 @@ relay_smarthost_session(RelaySmarthostConn *h, char **why)
 	g_autoptr(GError) err = NULL;
 	gint64 now = g_get_monotonic_time();
 
-	if (h->smtp != NULL && went_away(h->smtp)) {
+	if (h->smtp != NULL && hm_smtpc_idle_gone(h->smtp)) {
 		hm_debug("smarthost %s: session went away while idle; reconnecting", h->conf->name);
 		hm_smtpc_free(h->smtp);
 		h->smtp = NULL;

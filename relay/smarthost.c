@@ -7,6 +7,7 @@
 
 #include "lib/dotstuff.h"
 #include "lib/error.h"
+#include "lib/header.h"
 #include "lib/log.h"
 #include "relay/smarthost-private.h"
 #include "relay/smarthost.h"
@@ -98,31 +99,6 @@ all_results(Outgoing *o, guint code, const char *fmt, ...)
 	}
 }
 
-static gboolean
-has_8bit(const char *s, gsize len)
-{
-	for (gsize i = 0; i < len; i++)
-		if ((guchar)s[i] >= 0x80)
-			return TRUE;
-	return FALSE;
-}
-
-/* The length of the header section at the start of msg, its empty line
- * included (all of msg when there is none). */
-static gsize
-header_length(const char *msg, gsize len)
-{
-	for (gsize i = 0; i < len; i++) {
-		if (i > 0 && msg[i - 1] != '\n')
-			continue;
-		if (msg[i] == '\n')
-			return i + 1;
-		if (msg[i] == '\r' && i + 1 < len && msg[i + 1] == '\n')
-			return i + 2;
-	}
-	return len;
-}
-
 /* TRUE when the message cannot go without SMTPUTF8: UTF-8 in the sender,
  * a recipient or the header section. A client may ask for SMTPUTF8 with
  * nothing in it that needs it; such a message goes as it is to a server
@@ -132,17 +108,17 @@ needs_smtputf8(const Outgoing *o)
 {
 	if (!o->e->smtputf8)
 		return FALSE;
-	if (has_8bit(o->sender, strlen(o->sender)))
+	if (hm_has_8bit(o->sender, strlen(o->sender)))
 		return TRUE;
 	for (guint i = 0; i < o->n; i++) {
 		const char *a = relay_queue_rcpt(o->e, o->idx[i])->addr;
 
-		if (has_8bit(a, strlen(a)))
+		if (hm_has_8bit(a, strlen(a)))
 			return TRUE;
 	}
 	if (o->head != NULL)
-		return has_8bit(o->head, o->head_len);
-	return has_8bit(o->body, header_length(o->body, o->body_len));
+		return hm_has_8bit(o->head, o->head_len);
+	return hm_has_8bit(o->body, hm_header_section_end(o->body, o->body_len));
 }
 
 /* Octets as sent (CRLF line ends, a final CRLF), before dot-stuffing: what

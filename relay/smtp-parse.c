@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lib/error.h"
+#include "lib/header.h"
 #include "lib/parse.h"
 
 void
@@ -393,15 +394,6 @@ path_locate(const char *args, const char *prefix, gsize *path_len, const char **
 	return path;
 }
 
-static gboolean
-has_8bit(const char *s, gsize len)
-{
-	for (gsize i = 0; i < len; i++)
-		if ((guchar)s[i] >= 0x80)
-			return TRUE;
-	return FALSE;
-}
-
 /* Parses the located path into *out with the SMTPUTF8 rules of RFC 6531
  * 3.7.4.1: an 8-bit address needs SMTPUTF8 in this transaction. detail is
  * the enhanced code of a bad address (5.1.7 sender, 5.1.3 recipient). */
@@ -414,7 +406,7 @@ path_parse(const char *path, gsize len, guint addr_flags, gboolean utf8_offered,
 	g_autoptr(GError) err = NULL;
 	gsize end = 0;
 
-	if (has_8bit(path, len) && !utf8_given) {
+	if (hm_has_8bit(path, len) && !utf8_given) {
 		if (utf8_offered)
 			relay_reply_set(reply, 553, "5.6.7",
 			                "Non-ASCII address requires the SMTPUTF8 parameter");
