@@ -31,6 +31,13 @@ struct RelayRunner {
 	gboolean queued;         /* this pass queued notices: they are due now */
 };
 
+/* The recipient indexes an array holds, as the callees take them. */
+static const guint *
+indexes(const GArray *a)
+{
+	return &g_array_index(a, guint, 0);
+}
+
 /* A local delivery written but not yet durable. */
 typedef struct {
 	guint rcpt;
@@ -153,7 +160,7 @@ deliver_remote(RelayRunner *r, Item *it, GArray *idx)
 {
 	g_autofree RelayRcptResult *res = g_new0(RelayRcptResult, idx->len);
 
-	relay_smarthosts_send(r->sh, it->e, it->msg, (const guint *)idx->data, idx->len, res);
+	relay_smarthosts_send(r->sh, it->e, it->msg, indexes(idx), idx->len, res);
 	for (guint k = 0; k < idx->len; k++) {
 		guint i = g_array_index(idx, guint, k);
 
@@ -352,7 +359,7 @@ warn_delayed(RelayRunner *r, Item *it, gint64 now, GError **err)
 	}
 	if (late->len == 0)
 		return 0;
-	if (relay_bounce_queue(&r->bc, it->e, it->msg, RELAY_DSN_DELAYED, (const guint *)late->data,
+	if (relay_bounce_queue(&r->bc, it->e, it->msg, RELAY_DSN_DELAYED, indexes(late),
 	                       late->len, NULL, now, &notice, err) < 0)
 		return -1;
 	r->queued |= notice != NULL;
@@ -375,13 +382,13 @@ notify(RelayRunner *r, Item *it, gint64 now, GError **err)
 	int rc = 0;
 
 	if (it->failed->len > 0 &&
-	    relay_bounce_queue(&r->bc, it->e, it->msg, RELAY_DSN_FAILED, (const guint *)it->failed->data,
+	    relay_bounce_queue(&r->bc, it->e, it->msg, RELAY_DSN_FAILED, indexes(it->failed),
 	                       it->failed->len, mta, now, &bounce, err) < 0)
 		return -1;
 	/* Success notices for local deliveries are ours; for remote ones only
 	 * when the smart host did not take the NOTIFY (RFC 3461 5.2.2). */
 	if (it->delivered->len > 0 && !it->dsn_passed &&
-	    relay_bounce_queue(&r->bc, it->e, it->msg, success, (const guint *)it->delivered->data,
+	    relay_bounce_queue(&r->bc, it->e, it->msg, success, indexes(it->delivered),
 	                       it->delivered->len, NULL, now, &report, err) < 0)
 		rc = -1;
 	if (rc == 0)
