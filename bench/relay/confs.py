@@ -7,6 +7,7 @@ RELAY_USER = "user"                     # the local user both relays know
 LOCAL_SENDER = "user@myhost.localdomain"
 SEND_AS = "user@isp.example"            # what the smart host must see
 RCPT = "rcpt@remote.example"
+LAN_HELO = "laptop.home.lan"        # the LAN client's name (smtp-source -M): private
 
 
 def _q(s):
@@ -51,7 +52,7 @@ def receive_conf(d, up, via_relay):
     return """hostname = "box.bench.example";
 state_dir = %(s)s;
 mail_dir = %(m)s;
-local_domains = [ "bench.example" ];
+local_domains = [ "bench.example", "box.bench.example" ];
 log = "stderr";
 users = ( { name = "bench"; } );
 %(relay)sfetcher = {

@@ -78,15 +78,20 @@ def busy_cpu():
     return sum(int(x[i]) for i in (0, 1, 2, 5, 6, 7)) / TCK
 
 
-def wait_count(count_fn, n, timeout, proc_alive=None):
+def wait_count(count_fn, n, timeout, stall=60.0):
     """Polls COUNT_FN() every 20 ms until it reaches N; returns the time
-    (perf_counter) it did, or None after TIMEOUT s."""
-    deadline = time.perf_counter() + timeout
+    (perf_counter) it did, or None after TIMEOUT s, or once the count has
+    not moved for STALL s (a run that failed)."""
+    now = time.perf_counter()
+    deadline, last, moved = now + timeout, -1, now
     while True:
         c = count_fn()
+        now = time.perf_counter()
         if c >= n:
-            return time.perf_counter()
-        if time.perf_counter() > deadline:
+            return now
+        if c != last:
+            last, moved = c, now
+        if now > deadline or now - moved > stall:
             return None
         time.sleep(0.02)
 
@@ -170,7 +175,7 @@ def relay_run(ctx, system, rep, body):
     s = Sampler({"relay": relay.proc.pid, "smarthost": sh.proc.pid, "auth": sh.auth.proc.pid}).start()
     b0 = busy_cpu()
     argv = ["smtp-source", "-s", str(a.sessions), "-m", str(a.messages), "-l", str(a.length),
-            "-f", confs.LOCAL_SENDER, "-t", confs.RCPT, "-M", "myhost.localdomain",
+            "-f", confs.LOCAL_SENDER, "-t", confs.RCPT, "-M", confs.LAN_HELO,
             "127.0.0.1:%d" % relay.port]
     t0 = time.perf_counter()
     wall_acc, client_cpu, rc = run_timed(argv, os.path.join(ctx.w, "logs", "smtp-source.log"))
@@ -178,7 +183,7 @@ def relay_run(ctx, system, rep, body):
     e2e = (t2 - t0) if t2 else None
     res = s.stop()
     busy = busy_cpu() - b0
-    v = sinkcheck.check(sh.sink_dir(), a.messages, body, confs.SEND_AS, "myhost.localdomain")
+    v = sinkcheck.check(sh.sink_dir(), a.messages, body, confs.SEND_AS, confs.LAN_HELO)
     r = {"system": system, "rep": rep, "accept_s": wall_acc, "e2e_s": e2e, "client_cpu": client_cpu,
          "rc": rc, "idle": idle, "res": res, "busy": busy, "verify": v,
          "connects": sh_connects(sh) - c0,
