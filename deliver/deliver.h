@@ -31,6 +31,14 @@ typedef enum {
  * not the sender's fault (Postfix defers on configuration errors too). */
 char *hm_recipient_resolve(const HmConfig *cfg, const char *address, GError **err);
 
+/* As hm_recipient_resolve(), for the relay: an alias chain that ends at
+ * a non-local address (root = "me@gmail.com") is a forward, not an
+ * error. Returns 0 with either *user (the local user) or *forward (the
+ * address to forward to) set (g_free()), or -1 with *err as
+ * hm_recipient_resolve(). */
+int hm_recipient_expand(const HmConfig *cfg, const char *address, char **user, char **forward,
+                        GError **err);
+
 /* Delivers one message (stored form: LF line ends; a CRLF input is
  * normalised, a leading mbox "From " line dropped) to user, prepending
  * "Return-Path: <sender>" and "Delivered-To: <rcpt>". rcpt is the address

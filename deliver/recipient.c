@@ -99,10 +99,12 @@ step_address(const HmConfig *cfg, const HmAddress *addr, Step *st)
 	return 0;
 }
 
-/* Resolves one link of the chain; returns -1 with *err on a hard stop. */
+/* Resolves one link of the chain; returns -1 with *err on a hard stop.
+ * With forward set, an alias target that is not local ends the chain
+ * there: *forward receives it. */
 static int
 resolve_step(const HmConfig *cfg, const char *what, const char *via, Step *st,
-             GError **err)
+             char **forward, GError **err)
 {
 	HmAddress addr = { 0 };
 	g_autoptr(GError) perr = NULL;
@@ -121,6 +123,11 @@ resolve_step(const HmConfig *cfg, const char *what, const char *via, Step *st,
 		rc = step_address(cfg, &addr, st);
 	}
 	if (rc == 0) {
+		hm_address_clear(&addr);
+		return 0;
+	}
+	if (via != NULL && forward != NULL) {
+		*forward = g_strconcat(addr.local, "@", addr.domain, NULL);
 		hm_address_clear(&addr);
 		return 0;
 	}
@@ -147,8 +154,9 @@ bare_address(const char *address)
 	return g_steal_pointer(&s);
 }
 
-char *
-hm_recipient_resolve(const HmConfig *cfg, const char *address, GError **err)
+/* hm_recipient_resolve() and hm_recipient_expand() (forward not NULL). */
+static char *
+resolve(const HmConfig *cfg, const char *address, char **forward, GError **err)
 {
 	g_autoptr(GPtrArray) chain = g_ptr_array_new_with_free_func(g_free);
 	char *cur = bare_address(address);
@@ -158,7 +166,9 @@ hm_recipient_resolve(const HmConfig *cfg, const char *address, GError **err)
 	for (;;) {
 		Step st = { 0 };
 
-		if (resolve_step(cfg, cur, via, &st, err) < 0)
+		if (resolve_step(cfg, cur, via, &st, forward, err) < 0)
+			return NULL;
+		if (forward != NULL && *forward != NULL)
 			return NULL;
 		if (st.user != NULL)
 			return g_strdup(st.user->name);
@@ -190,4 +200,19 @@ hm_recipient_resolve(const HmConfig *cfg, const char *address, GError **err)
 		cur = st.next;
 		g_ptr_array_add(chain, cur);
 	}
+}
+
+char *
+hm_recipient_resolve(const HmConfig *cfg, const char *address, GError **err)
+{
+	return resolve(cfg, address, NULL, err);
+}
+
+int
+hm_recipient_expand(const HmConfig *cfg, const char *address, char **user, char **forward,
+                    GError **err)
+{
+	*forward = NULL;
+	*user = resolve(cfg, address, forward, err);
+	return *user != NULL || *forward != NULL ? 0 : -1;
 }

@@ -22,6 +22,7 @@ typedef struct {
 	GPtrArray *to_remove;    /* HmFetchItem* (borrowed from the listing) */
 	GPtrArray *committed;    /* delivered by group commit (kept mail: not removed) */
 	HmFetchBatch *batch;     /* group commit, when the injector stages (local) */
+	GArray *queued;          /* Queued: sent back to back (BDAT), not settled */
 	gboolean tls;
 	GError *refusal;         /* the first permanent refusal, reported at the end */
 } FolderRun;
@@ -109,6 +110,119 @@ append_received(GString *out, const FolderRun *r, const char *rcpt)
 	hm_received_append(out, &rcv, time(NULL));
 }
 
+/* A message sent to the local side back to back with others, waiting for
+ * the group's replies. */
+typedef struct {
+	const HmFetchItem *item;
+	char *message_id;
+	gsize len;
+} Queued;
+
+static void
+queued_clear(gpointer p)
+{
+	g_free(((Queued *)p)->message_id);
+}
+
+/* Records a message the local side refused for good: it stays upstream,
+ * skipped from now on, and the run reports it at the end. */
+static int
+refused(FolderRun *r, const HmFetchItem *item, const GError *why, GError **err)
+{
+	hm_err("%s: %s: message %s refused by the local side, left on the server: %s",
+	       r->a->acct->name, r->folder, item->uid ? item->uid : "", why->message);
+	if (r->refusal == NULL)
+		r->refusal = g_error_new(HM_FETCH_ERROR, HM_FETCH_ERROR_LOCAL,
+		                         "message %s refused by the local side: %s",
+		                         item->uid ? item->uid : "", why->message);
+	r->stats->refused++;
+	if (item->uid == NULL)
+		return 0;
+	return hm_fetch_state_record(r->st, item->uid, HM_FETCH_MARK_SKIPPED, item->size, NULL,
+	                             err);
+}
+
+/* Settles the messages sent back to back: each one the local side holds
+ * is recorded (one state sync for the group) and queued for removal like
+ * any delivered message; a refused one is recorded as skipped; a
+ * temporary failure stops the run after the others are recorded. */
+static int
+settle_queued(FolderRun *r, GError **err)
+{
+	guint n = r->queued != NULL ? r->queued->len : 0;
+	g_autofree HmInjectResult *res = g_new0(HmInjectResult, MAX(n, 1));
+	g_autofree GError **errs = g_new0(GError *, MAX(n, 1));
+	GError *temp = NULL;
+	int rc = 0;
+
+	if (n == 0)
+		return 0;
+	hm_injector_collect(r->a->inj, res, errs, n);
+	for (guint i = 0; i < n; i++) {
+		Queued *q = &g_array_index(r->queued, Queued, i);
+
+		if (res[i] == HM_INJECT_OK && rc == 0) {
+			rc = hm_fetch_state_record_unsynced(r->st, q->item->uid, q->item->size,
+			                                    q->message_id, err);
+			r->stats->delivered++;
+			r->stats->octets += q->len;
+			g_ptr_array_add(r->a->acct->keep ? r->committed : r->to_remove,
+			                (gpointer)q->item);
+		} else if (res[i] == HM_INJECT_PERM && rc == 0) {
+			rc = refused(r, q->item, errs[i], err);
+		} else if (res[i] == HM_INJECT_TEMP && temp == NULL) {
+			temp = g_error_copy(errs[i]);
+		}
+		g_clear_error(&errs[i]);
+	}
+	g_array_set_size(r->queued, 0);
+	if (rc == 0)
+		rc = hm_fetch_state_sync(r->st, err);
+	if (rc == 0 && temp != NULL) {
+		g_set_error(err, HM_FETCH_ERROR, HM_FETCH_ERROR_LOCAL,
+		            "local delivery failed temporarily, stopping (undelivered mail stays upstream): %s",
+		            temp->message);
+		rc = -1;
+	}
+	g_clear_error(&temp);
+	return rc;
+}
+
+/* Sends the message back to back with others when the injector can
+ * (pipelined BDAT to the relay); settled in groups of HM_FETCH_GROUP. */
+static int
+queue_message(FolderRun *r, const HmFetchItem *item, const char *data, gsize len, GError **err)
+{
+	HmAccount *a = r->a;
+	Queued q = { .item = item, .len = len };
+	g_autofree char *sender = envelope_sender(a->acct, data, len, &q.message_id);
+	const char *to = strchr(a->acct->to, '@') != NULL ? a->rcpt : a->acct->to;
+	g_autoptr(GString) head = g_string_sized_new(256);
+	g_autoptr(GError) ierr = NULL;
+	HmInjectResult res;
+
+	append_received(head, r, a->rcpt);
+	res = hm_injector_queue(a->inj, sender, to, head->str, head->len, data, len, &ierr);
+	if (res == HM_INJECT_OK) {
+		if (r->queued == NULL) {
+			r->queued = g_array_new(FALSE, TRUE, sizeof(Queued));
+			g_array_set_clear_func(r->queued, queued_clear);
+		}
+		g_array_append_val(r->queued, q);
+		return r->queued->len >= HM_FETCH_GROUP ? settle_queued(r, err) : 0;
+	}
+	g_free(q.message_id);
+	/* What went before is settled first: it may be held already. */
+	if (settle_queued(r, err) < 0)
+		return -1;
+	if (res == HM_INJECT_PERM)
+		return refused(r, item, ierr, err);
+	g_set_error(err, HM_FETCH_ERROR, HM_FETCH_ERROR_LOCAL,
+	            "local delivery failed temporarily, stopping (undelivered mail stays upstream): %s",
+	            ierr->message);
+	return -1;
+}
+
 /* Hands the message over; with staged set (group commit) it is only
  * staged when the injector can, and staged->tmp_path says whether it was. */
 static HmInjectResult
@@ -159,8 +273,17 @@ on_message(const HmFetchItem *item, const char *data, gsize len, gpointer user_d
 	g_autoptr(GError) ierr = NULL;
 	g_autofree char *message_id = NULL;
 	HmDeliverStaged staged = { NULL, NULL };
-	HmInjectResult res = inject(r, data, len, &message_id, item->uid != NULL ? &staged : NULL,
-	                            &ierr);
+	HmInjectResult res;
+
+	if (r->a->inj == NULL && (r->a->inj = hm_injector_open(r->a->cfg, &ierr)) == NULL) {
+		g_set_error(err, HM_FETCH_ERROR, HM_FETCH_ERROR_LOCAL,
+		            "local delivery failed temporarily, stopping (undelivered mail stays upstream): %s",
+		            ierr->message);
+		return -1;
+	}
+	if (item->uid != NULL && hm_injector_can_queue(r->a->inj))
+		return queue_message(r, item, data, len, err);
+	res = inject(r, data, len, &message_id, item->uid != NULL ? &staged : NULL, &ierr);
 
 	if (res == HM_INJECT_TEMP) {
 		g_set_error(err, HM_FETCH_ERROR, HM_FETCH_ERROR_LOCAL,
@@ -168,20 +291,8 @@ on_message(const HmFetchItem *item, const char *data, gsize len, gpointer user_d
 		            ierr->message);
 		return -1;
 	}
-	if (res == HM_INJECT_PERM) {
-		hm_err("%s: %s: message %s refused by the local side, left on the server: %s",
-		       r->a->acct->name, r->folder, item->uid ? item->uid : "", ierr->message);
-		if (r->refusal == NULL)
-			r->refusal = g_error_new(HM_FETCH_ERROR, HM_FETCH_ERROR_LOCAL,
-			                         "message %s refused by the local side: %s",
-			                         item->uid ? item->uid : "", ierr->message);
-		r->stats->refused++;
-		if (item->uid != NULL &&
-		    hm_fetch_state_record(r->st, item->uid, HM_FETCH_MARK_SKIPPED, item->size,
-		                          NULL, err) < 0)
-			return -1;
-		return 0;
-	}
+	if (res == HM_INJECT_PERM)
+		return refused(r, item, ierr, err);
 	r->stats->delivered++;
 	r->stats->octets += len;
 	if (staged.tmp_path != NULL) {
@@ -421,8 +532,11 @@ fetch_listed(FolderRun *r, HmFetchSession *s, GPtrArray **items, GError **err)
 	rc = fetch->len == 0 ? 0
 	                     : b->retrieve(s, (HmFetchItem *const *)fetch->pdata, fetch->len,
 	                                   on_message, r, err);
-	/* What is staged is complete, whatever stopped the retrieval. */
+	/* What is staged or queued is complete, whatever stopped the
+	 * retrieval. */
 	if (commit_batch(r, rc < 0 ? NULL : err) < 0 && rc == 0)
+		rc = -1;
+	if (settle_queued(r, rc < 0 ? NULL : err) < 0 && rc == 0)
 		rc = -1;
 	/* What was delivered is removed even when a local failure stopped the
 	 * run: it is durable locally and recorded, so deleting it is safe, and
@@ -476,6 +590,8 @@ hm_account_fetch_folder(HmAccount *a, HmFetchSession *s, const char *folder,
 	}
 	g_clear_error(&r.refusal);
 	hm_fetch_batch_free(r.batch);
+	if (r.queued != NULL)
+		g_array_unref(r.queued);
 	g_ptr_array_unref(r.committed);
 	g_ptr_array_unref(r.to_remove);
 	hm_fetch_state_free(r.st);

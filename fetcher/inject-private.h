@@ -26,6 +26,14 @@ typedef struct {
 	                        HmDeliverStaged *staged, GError **err);
 	int (*sync)(HmInjector *inj, GError **err);
 
+	/* Optional (smtp only): as hm_injector_can_queue(), hm_injector_queue()
+	 * and hm_injector_collect(). */
+	gboolean (*can_queue)(HmInjector *inj);
+	HmInjectResult (*queue)(HmInjector *inj, const char *sender, const char *rcpt,
+	                        const char *head, gsize head_len, const char *msg, gsize len,
+	                        GError **err);
+	void (*collect)(HmInjector *inj, HmInjectResult *results, GError **errors, guint n);
+
 	/* Ends politely (QUIT) and frees inj->priv; inj itself stays. */
 	void (*close)(HmInjector *inj);
 } HmInjectorOps;

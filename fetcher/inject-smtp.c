@@ -26,6 +26,7 @@
 
 typedef struct {
 	HmSmtpClient *smtp;   /* NULL when there is no usable session */
+	guint queued;         /* messages sent with BDAT, not yet settled */
 } SmtpInjector;
 
 static int
@@ -137,6 +138,34 @@ classify(const GError *e)
 	return HM_INJECT_TEMP;
 }
 
+/* A usable session for the next message: an idle one that went away is
+ * replaced (never while queued messages await their replies, which are
+ * what may be waiting to be read). -1 with *err when none can be had. */
+static int
+ready(HmInjector *inj, GError **err)
+{
+	SmtpInjector *s = inj->priv;
+
+	if (s->smtp != NULL && s->queued == 0 && went_away(s->smtp)) {
+		hm_debug("inject %s: connection went away while idle; reconnecting", inj->describe);
+		hm_smtpc_free(s->smtp);
+		s->smtp = NULL;
+	}
+	if (s->smtp == NULL && session_open(inj, err) < 0) {
+		g_prefix_error(err, "relay %s: ", inj->describe);
+		return -1;
+	}
+	return 0;
+}
+
+/* A bare user name goes out as user@hostname. */
+static char *
+rcpt_address(const HmInjector *inj, const char *rcpt)
+{
+	return strchr(rcpt, '@') != NULL ? g_strdup(rcpt)
+	                                 : g_strdup_printf("%s@%s", rcpt, inj->cfg->hostname);
+}
+
 static HmInjectResult
 smtp_send(HmInjector *inj, const char *sender, const char *rcpt, const char *head,
           gsize head_len, const char *msg, gsize len, GError **err)
@@ -146,17 +175,9 @@ smtp_send(HmInjector *inj, const char *sender, const char *rcpt, const char *hea
 	GError *e = NULL;
 	HmInjectResult res;
 
-	if (s->smtp != NULL && went_away(s->smtp)) {
-		hm_debug("inject %s: connection went away while idle; reconnecting", inj->describe);
-		hm_smtpc_free(s->smtp);
-		s->smtp = NULL;
-	}
-	if (s->smtp == NULL && session_open(inj, err) < 0) {
-		g_prefix_error(err, "relay %s: ", inj->describe);
+	if (ready(inj, err) < 0)
 		return HM_INJECT_TEMP;
-	}
-	addr = strchr(rcpt, '@') != NULL ? g_strdup(rcpt)
-	                                 : g_strdup_printf("%s@%s", rcpt, inj->cfg->hostname);
+	addr = rcpt_address(inj, rcpt);
 	if (hm_smtpc_send_one(s->smtp, sender, addr, head, head_len, msg, len, &e) == 0)
 		res = HM_INJECT_OK;
 	else
@@ -171,6 +192,72 @@ smtp_send(HmInjector *inj, const char *sender, const char *rcpt, const char *hea
 	if (e != NULL)
 		g_propagate_error(err, e);
 	return res;
+}
+
+static gboolean
+smtp_can_queue(HmInjector *inj)
+{
+	SmtpInjector *s = inj->priv;
+
+	if (ready(inj, NULL) < 0)
+		return FALSE;
+	return hm_smtpc_can_chunk(s->smtp);
+}
+
+static HmInjectResult
+smtp_queue(HmInjector *inj, const char *sender, const char *rcpt, const char *head,
+           gsize head_len, const char *msg, gsize len, GError **err)
+{
+	SmtpInjector *s = inj->priv;
+	g_autofree char *addr = NULL;
+	GError *e = NULL;
+
+	if (ready(inj, err) < 0)
+		return HM_INJECT_TEMP;
+	addr = rcpt_address(inj, rcpt);
+	if (hm_smtpc_send_chunked(s->smtp, sender, addr, head, head_len, msg, len, &e) == 0) {
+		s->queued++;
+		return HM_INJECT_OK;
+	}
+	g_prefix_error(&e, "relay %s: ", inj->describe);
+	g_propagate_error(err, e);
+	/* An unusable address sent nothing; a broken session is settled by
+	 * the collect that follows, which finds it broken. */
+	return g_error_matches(*err, HM_ERROR, HM_ERROR_PARSE) ? HM_INJECT_PERM : HM_INJECT_TEMP;
+}
+
+static void
+smtp_collect(HmInjector *inj, HmInjectResult *results, GError **errors, guint n)
+{
+	SmtpInjector *s = inj->priv;
+	g_autofree HmSmtpRcptStatus *st = g_new0(HmSmtpRcptStatus, n);
+	g_autoptr(GError) err = NULL;
+
+	if (s->smtp == NULL || s->queued != n ||
+	    hm_smtpc_collect(s->smtp, st, n, &err) < 0) {
+		if (err == NULL)
+			g_set_error(&err, HM_ERROR, HM_ERROR_IO, "session lost");
+		g_prefix_error(&err, "relay %s: ", inj->describe);
+	}
+	for (guint i = 0; i < n; i++) {
+		errors[i] = NULL;
+		if (st[i].code / 100 == 2) {
+			results[i] = HM_INJECT_OK;
+		} else if (st[i].code != 0) {
+			results[i] = st[i].code >= 500 ? HM_INJECT_PERM : HM_INJECT_TEMP;
+			errors[i] = g_error_new(HM_SMTP_ERROR, (gint)st[i].code, "%s", st[i].reply);
+		} else {
+			/* No reply: the session broke before it; not held. */
+			results[i] = HM_INJECT_TEMP;
+			errors[i] = g_error_copy(err);
+		}
+	}
+	hm_smtp_rcpt_status_clear(st, n);
+	s->queued = 0;
+	if (s->smtp != NULL && hm_smtpc_broken(s->smtp)) {
+		hm_smtpc_free(s->smtp);
+		s->smtp = NULL;
+	}
 }
 
 static void
@@ -192,6 +279,9 @@ const HmInjectorOps hm_injector_smtp = {
 	.name = "smtp",
 	.open = smtp_open,
 	.send = smtp_send,
+	.can_queue = smtp_can_queue,
+	.queue = smtp_queue,
+	.collect = smtp_collect,
 	.close = smtp_close,
 };
 

@@ -71,6 +71,28 @@ hm_injector_sync(HmInjector *inj, GError **err)
 	return inj->ops->sync != NULL ? inj->ops->sync(inj, err) : 0;
 }
 
+gboolean
+hm_injector_can_queue(HmInjector *inj)
+{
+	return inj->ops->can_queue != NULL && inj->ops->can_queue(inj);
+}
+
+HmInjectResult
+hm_injector_queue(HmInjector *inj, const char *sender, const char *rcpt, const char *head,
+                  gsize head_len, const char *msg, gsize len, GError **err)
+{
+	g_return_val_if_fail(inj->ops->queue != NULL, HM_INJECT_TEMP);
+	return inj->ops->queue(inj, sender, rcpt, head, head_len, msg, len, err);
+}
+
+void
+hm_injector_collect(HmInjector *inj, HmInjectResult *results, GError **errors, guint n)
+{
+	g_return_if_fail(inj->ops->collect != NULL || n == 0);
+	if (n > 0)
+		inj->ops->collect(inj, results, errors, n);
+}
+
 void
 hm_injector_close(HmInjector *inj)
 {

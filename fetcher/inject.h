@@ -56,6 +56,25 @@ HmInjectResult hm_injector_stage(HmInjector *inj, const char *sender, const char
  * Returns 0 or -1 with *err. */
 int hm_injector_sync(HmInjector *inj, GError **err);
 
+/* TRUE when messages can go to the local side back to back and be
+ * settled together (smtp, when the server offers PIPELINING and
+ * CHUNKING, as homemail-relay does): the server then makes the group
+ * durable with one flush instead of one per message. */
+gboolean hm_injector_can_queue(HmInjector *inj);
+
+/* Sends a message (as hm_injector_send() takes it) without waiting for
+ * its outcome. HM_INJECT_OK: sent, to be settled by hm_injector_collect();
+ * otherwise as hm_injector_send(), and nothing was queued. */
+HmInjectResult hm_injector_queue(HmInjector *inj, const char *sender, const char *rcpt,
+                                 const char *head, gsize head_len, const char *msg, gsize len,
+                                 GError **err);
+
+/* Settles the n messages queued since the last call, in order:
+ * results[i] as hm_injector_send() would have said, errors[i] (NULL for
+ * HM_INJECT_OK; the caller frees the others) why not. HM_INJECT_OK means
+ * the local side holds that message durably. */
+void hm_injector_collect(HmInjector *inj, HmInjectResult *results, GError **errors, guint n);
+
 /* Says QUIT (smtp/lmtp) and frees. NULL-safe. */
 void hm_injector_close(HmInjector *inj);
 

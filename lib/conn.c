@@ -462,6 +462,17 @@ handshake(HmConn *c, gboolean server, GError **err)
 	}
 }
 
+gsize
+hm_conn_discard_input(HmConn *c)
+{
+	gsize n = c->in_len - c->in_off;
+
+	c->in_off = c->in_len = 0;
+	c->skipping = FALSE;
+	c->holding = FALSE;
+	return n;
+}
+
 /* Common set-up; refuses clear text that arrived before the handshake. */
 static int
 tls_begin(HmConn *c, SSL_CTX *ctx, GError **err)

@@ -68,6 +68,13 @@ HmIoStatus hm_conn_read_exact(HmConn *conn, void *buf, gsize n, GError **err);
 /* Number of received bytes buffered but not yet returned. */
 gsize hm_conn_pending(const HmConn *conn);
 
+/* Drops every received byte buffered but not yet returned (and the rest
+ * of a line being skipped); returns how many there were. For a server
+ * about to start TLS: what a client sent after STARTTLS in the same
+ * packet was never protected, so it is thrown away rather than obeyed
+ * (CVE-2011-0411), and the handshake goes on. */
+gsize hm_conn_discard_input(HmConn *conn);
+
 /* Queues bytes for sending; large queues are flushed as they grow. Returns
  * 0, or -1 with *err set (the flush failed). */
 int hm_conn_write(HmConn *conn, const void *data, gsize len, GError **err);

@@ -10,6 +10,14 @@ hm_dotstuff_init(HmDotStuffer *s)
 	s->at_line_start = TRUE;
 	s->pending_cr = FALSE;
 	s->empty = TRUE;
+	s->crlf_only = FALSE;
+}
+
+void
+hm_dotstuff_init_crlf(HmDotStuffer *s)
+{
+	hm_dotstuff_init(s);
+	s->crlf_only = TRUE;
 }
 
 /* The length of the run up to the next CR or LF: bytes copied unchanged.
@@ -59,7 +67,7 @@ hm_dotstuff_feed(HmDotStuffer *s, const char *in, gsize len, GString *out)
 			i++;
 			continue;
 		}
-		if (c == '.' && s->at_line_start)
+		if (c == '.' && s->at_line_start && !s->crlf_only)
 			g_string_append_c(out, '.');
 		run = plain_run(in + i, len - i);
 		g_string_append_len(out, in + i, (gssize)run);
@@ -80,7 +88,8 @@ hm_dotstuff_finish(HmDotStuffer *s, GString *out)
 	}
 	if (!s->at_line_start)
 		g_string_append_len(out, "\r\n", 2);
-	g_string_append_len(out, ".\r\n", 3);
+	if (!s->crlf_only)
+		g_string_append_len(out, ".\r\n", 3);
 	s->at_line_start = TRUE;
 }
 

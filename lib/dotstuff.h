@@ -10,9 +10,16 @@ typedef struct {
 	gboolean at_line_start;
 	gboolean pending_cr;   /* a CR was seen and its successor not yet */
 	gboolean empty;        /* nothing fed yet */
+	gboolean crlf_only;    /* BDAT: line ends only, no dots, no "." line */
 } HmDotStuffer;
 
 void hm_dotstuff_init(HmDotStuffer *s);
+
+/* For BDAT (RFC 3030) chunks: line ends made CRLF as hm_dotstuff_feed()
+ * does, but no dot doubled and no final ".\r\n" (only the CRLF an
+ * unterminated last line gets), so the output is exactly
+ * hm_crlf_counter_total() octets. */
+void hm_dotstuff_init_crlf(HmDotStuffer *s);
 
 /* Appends the wire form of in[0..len) to out: a bare LF becomes CRLF, an
  * existing CRLF stays, a bare CR is passed on as it is, and a '.' at the

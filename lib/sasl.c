@@ -295,6 +295,23 @@ hm_sasl_server_step(HmSaslServer *s, const char *response, char **challenge, GEr
 	return rc;
 }
 
+int
+hm_sasl_server_exchange(HmSaslServer *s, char *initial, HmSaslAskFunc ask, gpointer data)
+{
+	char *resp = initial;
+
+	for (;;) {
+		g_autofree char *challenge = NULL;
+		int step = hm_sasl_server_step(s, resp, &challenge, NULL);
+
+		hm_sasl_free_secret(resp);
+		if (step != 1)
+			return step;
+		if ((resp = ask(challenge, data)) == NULL)
+			return HM_SASL_ENDED;
+	}
+}
+
 const char *
 hm_sasl_server_user(const HmSaslServer *s)
 {

@@ -39,6 +39,9 @@ typedef enum {
 	HM_SASL_PASSWORD_TOO_LONG = -2, /* well formed, but the password is over
 	                                  * HM_PASSWORD_MAX octets: it can never
 	                                  * be right, and a server may say so */
+	HM_SASL_ENDED = -3,             /* hm_sasl_server_exchange(): the
+	                                  * exchange ended without credentials
+	                                  * (cancelled, connection lost) */
 } HmSaslStatus;
 
 /* Takes the client's next response: its initial response (NULL when the
@@ -52,6 +55,19 @@ typedef enum {
  * *err for a password over HM_PASSWORD_MAX. g_free() the challenge. */
 int hm_sasl_server_step(HmSaslServer *s, const char *response, char **challenge,
                         GError **err);
+
+/* Sends a challenge (base64) in the protocol's framing and returns the
+ * client's next line (g_free()d by the caller with hm_sasl_free_secret()),
+ * or NULL when the exchange is over: cancelled ("*"), too long, or the
+ * connection lost; the function has answered the client then. */
+typedef char *(*HmSaslAskFunc)(const char *challenge, gpointer data);
+
+/* Runs a whole server exchange: takes initial (the command's initial
+ * response, or NULL; freed here), steps through the challenges with ask,
+ * and returns HM_SASL_OK (the credentials are complete), HM_SASL_BAD,
+ * HM_SASL_PASSWORD_TOO_LONG, or HM_SASL_ENDED when ask returned NULL. The
+ * servers' one loop, so popd and the relay frame it and nothing more. */
+int hm_sasl_server_exchange(HmSaslServer *s, char *initial, HmSaslAskFunc ask, gpointer data);
 
 /* After step returned 0: the identity to log in as, and the password.
  * An authorization identity other than the user itself is refused by

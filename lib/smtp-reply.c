@@ -224,6 +224,9 @@ ext_line(HmSmtpExt *ext, GPtrArray *mechs, const char *line)
 		{ "8BITMIME", HM_SMTP_EXT_8BITMIME },
 		{ "STARTTLS", HM_SMTP_EXT_STARTTLS },
 		{ "ENHANCEDSTATUSCODES", HM_SMTP_EXT_ENHANCEDSTATUSCODES },
+		{ "DSN", HM_SMTP_EXT_DSN },
+		{ "SMTPUTF8", HM_SMTP_EXT_SMTPUTF8 },
+		{ "CHUNKING", HM_SMTP_EXT_CHUNKING },
 	};
 
 	for (gsize i = 0; i < G_N_ELEMENTS(simple); i++)

@@ -1,8 +1,8 @@
 /* The SMTP and LMTP reply parser and the EHLO/LHLO extension parser:
  * pure functions, no I/O (fuzzed by tests/fuzz/fuzz-smtp-reply). The
  * client in smtpc.h reads replies through them. RFC 5321 4.2 (replies),
- * RFC 2034 (enhanced status codes), RFC 1870, 2920, 3207, 4954, 6152
- * (the extensions we act on). */
+ * RFC 2034 (enhanced status codes), RFC 1870, 2920, 3207, 3461, 4954,
+ * 6152, 6531 (the extensions we act on). */
 #ifndef HM_SMTP_REPLY_H
 #define HM_SMTP_REPLY_H
 
@@ -67,6 +67,9 @@ typedef enum {
 	HM_SMTP_EXT_STARTTLS = 1 << 3,
 	HM_SMTP_EXT_AUTH = 1 << 4,
 	HM_SMTP_EXT_ENHANCEDSTATUSCODES = 1 << 5,
+	HM_SMTP_EXT_DSN = 1 << 6,      /* RFC 3461: NOTIFY, ORCPT, RET, ENVID */
+	HM_SMTP_EXT_SMTPUTF8 = 1 << 7, /* RFC 6531 */
+	HM_SMTP_EXT_CHUNKING = 1 << 8, /* RFC 3030: BDAT */
 } HmSmtpExtFlags;
 
 /* Most AUTH mechanisms kept from one EHLO reply. */

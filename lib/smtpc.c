@@ -6,6 +6,7 @@
 #include "error.h"
 #include "pingpong.h"
 #include "sasl.h"
+#include "smtpc-private.h"
 #include "smtpc.h"
 
 G_DEFINE_QUARK(hm-smtp-error-quark, hm_smtp_error)
@@ -16,13 +17,6 @@ G_DEFINE_QUARK(hm-smtp-error-quark, hm_smtp_error)
 
 /* ---- the client: commands and replies ------------------------------------ */
 
-struct HmSmtpClient {
-	HmPingpong pp;             /* the connection, the broken flag, the trace */
-	HmSmtpProto proto;
-	char *helo_name;
-	HmSmtpExt ext;
-	int command_ms, final_ms;  /* 0: the connection's own timeout */
-};
 
 HmSmtpClient *
 hm_smtpc_new(HmConn *conn, HmSmtpProto proto, const char *helo_name)
@@ -95,8 +89,8 @@ flush(HmSmtpClient *c, GError **err)
 /* Reads one whole reply into r (initialised here; the caller clears it;
  * left cleared on failure). A 421 is a valid reply, but the server closes
  * after it. */
-static int
-read_reply(HmSmtpClient *c, HmSmtpReply *r, GError **err)
+int
+hm_smtpc_read_reply(HmSmtpClient *c, HmSmtpReply *r, GError **err)
 {
 	hm_smtp_reply_init(r);
 	for (;;) {
@@ -145,7 +139,7 @@ roundtrip(HmSmtpClient *c, HmSmtpReply *r, GError **err)
 	memset(r, 0, sizeof(*r));
 	if (flush(c, err) < 0)
 		return -1;
-	return read_reply(c, r, err);
+	return hm_smtpc_read_reply(c, r, err);
 }
 
 /* roundtrip(), wanting code (or, with code < 10, any reply of that class). */
@@ -329,8 +323,8 @@ hm_smtp_rcpt_status_clear(HmSmtpRcptStatus *st, guint n)
 	}
 }
 
-static gboolean
-usable_path(const char *addr, gboolean may_be_empty)
+gboolean
+hm_smtpc_usable_path(const char *addr, gboolean may_be_empty)
 {
 	gsize len = strlen(addr);
 
@@ -353,6 +347,7 @@ typedef struct {
 	gsize head_len;
 	const char *body;
 	gsize body_len;
+	const HmSmtpTxnParams *params; /* never NULL */
 } Txn;
 
 static void
@@ -380,9 +375,21 @@ send_mail_from(Txn *t, const char *sender, GError **err)
 		hm_crlf_counter_feed(&cc, t->body, t->body_len);
 		g_string_append_printf(cmd, " SIZE=%" G_GUINT64_FORMAT, hm_crlf_counter_total(&cc));
 	}
-	if (c->ext.flags & HM_SMTP_EXT_8BITMIME)
+	if ((c->ext.flags & HM_SMTP_EXT_8BITMIME) && !t->params->body_7bit)
 		g_string_append(cmd, " BODY=8BITMIME");
+	if (t->params->mail_params != NULL)
+		g_string_append_printf(cmd, " %s", t->params->mail_params);
 	return send_line(c, cmd->str, NULL, err);
+}
+
+static int
+send_rcpt_to(Txn *t, const char *const *rcpts, guint i, GError **err)
+{
+	const char *const *extra = t->params->rcpt_params;
+
+	if (extra != NULL && extra[i] != NULL)
+		return send_cmd(t->c, err, "RCPT TO:<%s> %s", rcpts[i], extra[i]);
+	return send_cmd(t->c, err, "RCPT TO:<%s>", rcpts[i]);
 }
 
 /* Reads the reply to MAIL (i < 0) or to RCPT i and records it. Returns 0
@@ -391,7 +398,7 @@ static int
 envelope_reply(Txn *t, int i, gboolean *mail_ok, GError **err)
 {
 	HmSmtpReply r;
-	int rc = read_reply(t->c, &r, err);
+	int rc = hm_smtpc_read_reply(t->c, &r, err);
 
 	if (rc == 0 && r.code < 400 && r.code / 100 != 2)
 		rc = reply_error(t->c, &r, i < 0 ? "MAIL" : "RCPT", err);
@@ -420,7 +427,7 @@ static int
 data_reply(Txn *t, GError **err)
 {
 	HmSmtpReply r;
-	int rc = read_reply(t->c, &r, err);
+	int rc = hm_smtpc_read_reply(t->c, &r, err);
 
 	if (rc == 0 && r.code == 354)
 		rc = 1;
@@ -447,7 +454,7 @@ envelope_pipelined(Txn *t, const char *sender, const char *const *rcpts, GError 
 	if (send_mail_from(t, sender, err) < 0)
 		return -1;
 	for (guint i = 0; i < t->n; i++)
-		if (send_cmd(t->c, err, "RCPT TO:<%s>", rcpts[i]) < 0)
+		if (send_rcpt_to(t, rcpts, i, err) < 0)
 			return -1;
 	if (send_cmd(t->c, err, "DATA") < 0 || flush(t->c, err) < 0)
 		return -1;
@@ -469,7 +476,7 @@ envelope_stepwise(Txn *t, const char *sender, const char *const *rcpts, GError *
 	    envelope_reply(t, -1, &mail_ok, err) < 0)
 		return -1;
 	for (guint i = 0; mail_ok && i < t->n; i++)
-		if (send_cmd(t->c, err, "RCPT TO:<%s>", rcpts[i]) < 0 || flush(t->c, err) < 0 ||
+		if (send_rcpt_to(t, rcpts, i, err) < 0 || flush(t->c, err) < 0 ||
 		    envelope_reply(t, (int)i, &mail_ok, err) < 0)
 			return -1;
 	if (t->n_accepted == 0)
@@ -538,7 +545,7 @@ final_replies(Txn *t, GError **err)
 
 		if (!t->accepted[i])
 			continue;
-		if (read_reply(c, &r, err) < 0)
+		if (hm_smtpc_read_reply(c, &r, err) < 0)
 			return -1;
 		if (r.code / 100 != 2 && r.code < 400) {
 			int rc = reply_error(c, &r, "end of data", err);
@@ -569,18 +576,39 @@ rset(HmSmtpClient *c)
 	hm_smtp_reply_clear(&r);
 }
 
-static int
-check_paths(const char *sender, const char *const *rcpts, guint n, GError **err)
+/* A parameter string goes into a command line as it is: one CR or LF
+ * would end the command and start another. */
+static gboolean
+usable_params(const char *params)
 {
-	if (!usable_path(sender, TRUE)) {
+	for (const char *p = params; p != NULL && *p != '\0'; p++)
+		if ((guchar)*p < 0x20 || (guchar)*p > 0x7e)
+			return FALSE;
+	return TRUE;
+}
+
+static int
+check_paths(const char *sender, const char *const *rcpts, guint n, const HmSmtpTxnParams *params,
+            GError **err)
+{
+	if (!hm_smtpc_usable_path(sender, TRUE)) {
 		g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "unusable sender address");
 		return -1;
 	}
 	for (guint i = 0; i < n; i++)
-		if (!usable_path(rcpts[i], FALSE)) {
+		if (!hm_smtpc_usable_path(rcpts[i], FALSE)) {
 			g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "unusable recipient address");
 			return -1;
 		}
+	for (guint i = 0; params->rcpt_params != NULL && i < n; i++)
+		if (!usable_params(params->rcpt_params[i])) {
+			g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "unusable RCPT parameters");
+			return -1;
+		}
+	if (!usable_params(params->mail_params)) {
+		g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "unusable MAIL parameters");
+		return -1;
+	}
 	return 0;
 }
 
@@ -589,14 +617,30 @@ hm_smtpc_transaction(HmSmtpClient *c, const char *sender, const char *const *rcp
                      guint n, const char *head, gsize head_len, const char *msg, gsize len,
                      HmSmtpRcptStatus *status, GError **err)
 {
+	return hm_smtpc_transaction_params(c, sender, rcpts, n, NULL, head, head_len, msg, len,
+	                                   status, err);
+}
+
+int
+hm_smtpc_transaction_params(HmSmtpClient *c, const char *sender, const char *const *rcpts, guint n,
+                            const HmSmtpTxnParams *params, const char *head, gsize head_len,
+                            const char *msg, gsize len, HmSmtpRcptStatus *status, GError **err)
+{
+	static const HmSmtpTxnParams none = { 0 };
 	g_autofree gboolean *accepted = g_new0(gboolean, MAX(n, 1));
-	Txn t = { .c = c, .n = n, .status = status, .accepted = accepted,
-	          .head = head, .head_len = head != NULL ? head_len : 0,
-	          .body = msg, .body_len = len };
+	Txn t = { .c = c,
+		  .n = n,
+		  .status = status,
+		  .accepted = accepted,
+		  .head = head,
+		  .head_len = head != NULL ? head_len : 0,
+		  .body = msg,
+		  .body_len = len,
+		  .params = params != NULL ? params : &none };
 	int rc;
 
 	memset(status, 0, sizeof(*status) * n);
-	if (check_paths(sender, rcpts, n, err) < 0)
+	if (check_paths(sender, rcpts, n, t.params, err) < 0)
 		return -1;
 	if (n == 0) {
 		g_set_error(err, HM_ERROR, HM_ERROR_FAILED, "no recipients");

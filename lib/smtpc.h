@@ -1,7 +1,8 @@
 /* The SMTP and LMTP client engine: reply assembly (the parsers are in
  * smtp-reply.h), EHLO/LHLO, STARTTLS, AUTH (lib/sasl), and one mail transaction
  * at a time, pipelined where the server allows (RFC 5321, 2033, 2920,
- * 1870, 6152, 3207, 4954, 2034). Used by the fetcher's injector and the
+ * 1870, 6152, 3207, 4954, 2034), with DSN and SMTPUTF8 parameters when
+ * the caller passes them (RFC 3461, 6531). Used by the fetcher's injector and the
  * relay's smart-host client; it knows nothing of configs or queues.
  *
  * Errors: a refusal by the server is HM_SMTP_ERROR with the reply code as
@@ -115,12 +116,66 @@ int hm_smtpc_transaction(HmSmtpClient *c, const char *sender, const char *const 
                          guint n, const char *head, gsize head_len, const char *msg,
                          gsize len, HmSmtpRcptStatus *status, GError **err);
 
+/* What a transaction may add to MAIL and RCPT (RFC 3461 DSN, RFC 6531
+ * SMTPUTF8, RFC 6152 BODY). A zeroed struct is what
+ * hm_smtpc_transaction() sends. The client does not check that the
+ * server offers what the parameters name: the caller decides with
+ * hm_smtpc_ext(), since only it knows what to do without (bounce, leave
+ * out, send anyway). */
+typedef struct {
+	/* Appended, after a space, to "MAIL FROM:<s> [SIZE=n] [BODY=8BITMIME]":
+	 * "RET=HDRS ENVID=x+2Bq SMTPUTF8". NULL for nothing. */
+	const char *mail_params;
+	/* NULL, or n entries, each NULL or appended after a space to RCPT TO
+	 * of the recipient of the same index: "NOTIFY=SUCCESS,FAILURE
+	 * ORCPT=rfc822;bob@x". */
+	const char *const *rcpt_params;
+	/* The message is 7-bit: no BODY=8BITMIME. Without it BODY=8BITMIME is
+	 * said whenever offered, as suits a message of unknown content (a
+	 * fetched one); RFC 6152 lets a 7-bit message carry it too. */
+	gboolean body_7bit;
+} HmSmtpTxnParams;
+
+/* hm_smtpc_transaction() with params (NULL: none). Parameters must be
+ * printable ASCII and spaces (xtext-encode values: RFC 3461 4); anything
+ * else is HM_ERROR_PARSE with nothing sent, as for an unusable address. */
+int hm_smtpc_transaction_params(HmSmtpClient *c, const char *sender, const char *const *rcpts,
+                                guint n, const HmSmtpTxnParams *params, const char *head,
+                                gsize head_len, const char *msg, gsize len,
+                                HmSmtpRcptStatus *status, GError **err);
+
 /* hm_smtpc_transaction() for one recipient: 0 when it was accepted, else
  * -1 with *err (HM_SMTP_ERROR with the deciding reply, or as the
  * transaction's own error). */
 int hm_smtpc_send_one(HmSmtpClient *c, const char *sender, const char *rcpt,
                       const char *head, gsize head_len, const char *msg, gsize len,
                       GError **err);
+
+/* ---- transactions back to back (BDAT) ----------------------------------- */
+
+/* TRUE when the server offers PIPELINING and CHUNKING (SMTP only) and the
+ * session is sound: hm_smtpc_send_chunked() may be used. */
+gboolean hm_smtpc_can_chunk(const HmSmtpClient *c);
+
+/* Sends one transaction for one recipient — MAIL (SIZE, BODY=8BITMIME
+ * where offered), RCPT, "BDAT n LAST" and the message (head then msg, CRLF
+ * line ends, nothing else changed) — without reading any reply; output is
+ * flushed only as it grows. hm_smtpc_collect() reads the replies. Returns
+ * 0, or -1 with *err: an unusable address or a server that takes no
+ * pipelined BDAT (HM_ERROR_PARSE / HM_ERROR_FAILED, nothing sent), or
+ * the session broke. */
+int hm_smtpc_send_chunked(HmSmtpClient *c, const char *sender, const char *rcpt,
+                          const char *head, gsize head_len, const char *msg, gsize len,
+                          GError **err);
+
+/* Flushes and reads the replies of the n transactions sent with
+ * hm_smtpc_send_chunked() since the last call, in order, within the final
+ * deadline: status[i] is the first refusal of MAIL or RCPT, else the
+ * reply to BDAT (2xx: the server holds the message). Returns 0; or -1
+ * with *err when n does not match or the session broke (status holds
+ * what was read: code 0 for the rest). Clear status with
+ * hm_smtp_rcpt_status_clear(). */
+int hm_smtpc_collect(HmSmtpClient *c, HmSmtpRcptStatus *status, guint n, GError **err);
 
 /* Says QUIT and waits (within the connection's timeout) for the reply,
  * which is not checked: everything before it was already settled. Best

@@ -176,11 +176,22 @@ cmd_pass(Session *s, Pop3Command *cmd)
 	return login(s, name, cmd->rest);
 }
 
+/* An AUTH exchange under way: the session, and how it goes on once the
+ * exchange ended early. */
+typedef struct {
+	Session *s;
+	int rc;
+} Ask;
+
 /* Sends the challenge ("+ B64") and reads the client's response. NULL
- * when cancelled or failed, *rc then saying how the session goes on. */
+ * when cancelled or failed, ask->rc then saying how the session goes on
+ * (HmSaslAskFunc). */
 static char *
-sasl_response(Session *s, const char *challenge, int *rc)
+sasl_response(const char *challenge, gpointer data)
 {
+	Ask *ask = data;
+	Session *s = ask->s;
+	int *rc = &ask->rc;
 	g_autoptr(GError) err = NULL;
 	HmLine line;
 	HmIoStatus st;
@@ -211,32 +222,24 @@ cmd_auth(Session *s, Pop3Command *cmd)
 {
 	const HmSaslMech *mech;
 	HmSaslServer *sv;
-	char *resp = NULL;
-	int rc = 0;
+	Ask ask = { s, 0 };
+	int step, rc;
 
 	if (cmd->nargs == 0)
 		return reply(s, "+OK\r\nPLAIN\r\nLOGIN\r\n.");
 	if ((mech = hm_sasl_mech_find(cmd->args[0])) == NULL)
 		return reply(s, "-ERR Unsupported authentication mechanism.");
 	sv = hm_sasl_server_new(mech);
-	if (cmd->nargs == 2)
-		resp = g_strdup(cmd->args[1]);
-	for (;;) {
-		g_autofree char *challenge = NULL;
-		int step = hm_sasl_server_step(sv, resp, &challenge, NULL);
-
-		hm_sasl_free_secret(resp);
-		resp = NULL;
-		if (step == HM_SASL_OK)
-			rc = login(s, hm_sasl_server_user(sv), hm_sasl_server_password(sv));
-		else if (step == HM_SASL_PASSWORD_TOO_LONG)
-			rc = refuse_long_password(s);
-		else if (step < 0)  /* malformed: a failed login, as a wrong password */
-			rc = login(s, "", "");
-		else if ((resp = sasl_response(s, challenge, &rc)) != NULL)
-			continue;
-		break;
-	}
+	step = hm_sasl_server_exchange(sv, cmd->nargs == 2 ? g_strdup(cmd->args[1]) : NULL,
+	                               sasl_response, &ask);
+	if (step == HM_SASL_OK)
+		rc = login(s, hm_sasl_server_user(sv), hm_sasl_server_password(sv));
+	else if (step == HM_SASL_PASSWORD_TOO_LONG)
+		rc = refuse_long_password(s);
+	else if (step == HM_SASL_ENDED)
+		rc = ask.rc;
+	else  /* malformed: a failed login, as a wrong password */
+		rc = login(s, "", "");
 	hm_sasl_server_free(sv);
 	return rc;
 }

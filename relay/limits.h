@@ -40,5 +40,18 @@
 #define RELAY_HEADER_SCAN_MAX (256 * 1024)
 /* Time allowed for a DNSBL answer before the client is accepted anyway. */
 #define RELAY_DNSBL_TIMEOUT_MS 5000
+/* The smart-host client (RFC 5321 4.5.3.2 for the client side): the TCP
+ * connect and an implicit TLS handshake as Postfix's smtp_connect_timeout;
+ * the greeting and every command 5 minutes; the reply to the final "."
+ * 10 minutes, since the server may deliver or fsync first. */
+#define RELAY_SMARTHOST_CONNECT_TIMEOUT_MS (30 * 1000)
+#define RELAY_SMARTHOST_COMMAND_TIMEOUT_MS (5 * 60 * 1000)
+#define RELAY_SMARTHOST_FINAL_TIMEOUT_MS (10 * 60 * 1000)
+/* After a smart host could not be reached (connect, TLS, AUTH), the
+ * messages that follow in the same queue run fail with the same reason
+ * for this long instead of trying again each: a queue of 100 messages
+ * must not wait 100 connect timeouts, nor offer a wrong password 100
+ * times (the ISP may lock the account). */
+#define RELAY_SMARTHOST_DOWN_MS (60 * 1000)
 
 #endif

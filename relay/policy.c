@@ -39,15 +39,16 @@ relay_policy_mail(const RelayClient *c, const char *sender, RelayReplyText *repl
 	              sender, c->auth_user);
 }
 
-/* A local recipient: resolves it to its user. */
+/* A local recipient: resolves it to its user, or to the address an alias
+ * forwards it to (the runner sends it there through the smart host). */
 static int
 local_rcpt(const RelayClient *c, const char *rcpt, char **user, RelayReplyText *reply)
 {
 	g_autoptr(GError) err = NULL;
+	g_autofree char *forward = NULL;
 
-	*user = hm_recipient_resolve(c->cfg, rcpt, &err);
-	if (*user != NULL)
-		return RELAY_DEST_LOCAL;
+	if (hm_recipient_expand(c->cfg, rcpt, user, &forward, &err) == 0)
+		return *user != NULL ? RELAY_DEST_LOCAL : RELAY_DEST_REMOTE;
 	if (g_error_matches(err, HM_DELIVER_ERROR, HM_DELIVER_ERROR_TEMP))
 		return refuse(reply, 451, "4.3.0", "<%s>: Temporary lookup failure", rcpt);
 	return refuse(reply, 550, "5.1.1", "<%s>: Recipient address rejected: User unknown", rcpt);

@@ -47,7 +47,9 @@ int relay_policy_mail(const RelayClient *c, const char *sender, RelayReplyText *
 /* Checks RCPT TO:<rcpt> for a transaction from sender. rcpt is
  * "local@domain", or "postmaster" for <postmaster>. Returns the
  * destination, setting *user (g_free()) to the local user for
- * RELAY_DEST_LOCAL; or -1 with *reply: 550 5.1.1 unknown local user,
+ * RELAY_DEST_LOCAL (a local address whose alias forwards off the box,
+ * root = "me@gmail.com", is RELAY_DEST_REMOTE with *user NULL: the
+ * runner forwards it); or -1 with *reply: 550 5.1.1 unknown local user,
  * 451 4.3.0 a configuration fault (alias loop), 554 5.7.1 relay denied,
  * 553 5.7.1 a sender that cannot leave the box. */
 int relay_policy_rcpt(const RelayClient *c, const char *sender, const char *rcpt, char **user,

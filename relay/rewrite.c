@@ -320,11 +320,25 @@ refold(const char *f, gsize len, const guint8 *points, GString *dst)
 	}
 }
 
-/* Rewrites the field norm[0..len) (CRLF line ends, the last included)
- * whose value starts at voff into dst. Returns FALSE (dst untouched) when
- * no address in it changes. */
+/* TRUE if addr is one of only (any case); every address passes when
+ * only is NULL. */
 static gboolean
-rewrite_field(const RelayRewriter *rw, const char *norm, gsize len, gsize voff, GString *dst)
+among(const GPtrArray *only, const char *addr)
+{
+	if (only == NULL)
+		return TRUE;
+	for (guint i = 0; i < only->len; i++)
+		if (g_ascii_strcasecmp(only->pdata[i], addr) == 0)
+			return TRUE;
+	return FALSE;
+}
+
+/* Rewrites the field norm[0..len) (CRLF line ends, the last included)
+ * whose value starts at voff into dst, only the addresses among only
+ * (NULL: all). Returns FALSE (dst untouched) when no address changes. */
+static gboolean
+rewrite_field(const RelayRewriter *rw, const char *norm, gsize len, gsize voff,
+              const GPtrArray *only, GString *dst)
 {
 	g_autoptr(GArray) spans = relay_addrlist_parse(norm + voff, len - 2 - voff);
 	g_autoptr(GString) f = NULL;
@@ -338,7 +352,7 @@ rewrite_field(const RelayRewriter *rw, const char *norm, gsize len, gsize voff, 
 	points = g_array_new(FALSE, TRUE, 1);
 	for (guint i = 0; i < spans->len; i++) {
 		const RelayAddrSpan *sp = &g_array_index(spans, RelayAddrSpan, i);
-		g_autofree char *to = header_target(rw, sp);
+		g_autofree char *to = among(only, sp->addr) ? header_target(rw, sp) : NULL;
 		gsize start = voff + sp->start, end = voff + sp->end;
 		gsize outer_end = voff + sp->outer_end;
 
@@ -367,14 +381,20 @@ rewrite_field(const RelayRewriter *rw, const char *norm, gsize len, gsize voff, 
 }
 
 /* Appends the raw field msg[0..len) (value at voff) to dst, rewritten
- * when it is From: or Sender: and holds a local address. */
+ * when it is From: or Sender: and holds a local address, or Reply-To:
+ * holding one of the From: addresses (a reply must reach the user at the
+ * address the world sees; any other Reply-To address is the user's
+ * choice and stays). */
 static gboolean
 append_field(const RelayRewriter *rw, const HmHeaderField *hf, const char *raw, gsize len,
-             GString *dst)
+             const GPtrArray *from_addrs, GString *dst)
 {
 	g_autoptr(GString) norm = NULL;
+	const GPtrArray *only = NULL;
 
-	if (!hm_header_is(hf, "From") && !hm_header_is(hf, "Sender"))
+	if (hm_header_is(hf, "Reply-To"))
+		only = from_addrs;
+	else if (!hm_header_is(hf, "From") && !hm_header_is(hf, "Sender"))
 		return FALSE;
 	norm = g_string_sized_new(len + 16);
 	append_crlf(norm, raw, len);
@@ -382,7 +402,28 @@ append_field(const RelayRewriter *rw, const HmHeaderField *hf, const char *raw, 
 		g_string_append(norm, "\r\n");
 	/* The value starts after the colon, before which there is no line end
 	 * to normalise, so its offset is the same in norm. */
-	return rewrite_field(rw, norm->str, norm->len, (gsize)(hf->value - raw), dst);
+	return rewrite_field(rw, norm->str, norm->len, (gsize)(hf->value - raw), only, dst);
+}
+
+/* The addresses of the From: fields of the header section msg[0..end). */
+static GPtrArray *
+from_addresses(const char *msg, gsize end)
+{
+	GPtrArray *addrs = g_ptr_array_new_with_free_func(g_free);
+	HmHeaderIter it;
+	HmHeaderField f;
+
+	hm_header_iter_init(&it, msg, end);
+	while (hm_header_next(&it, &f) == 1) {
+		g_autoptr(GArray) spans = NULL;
+
+		if (!hm_header_is(&f, "From"))
+			continue;
+		spans = relay_addrlist_parse(f.value, f.value_len);
+		for (guint i = 0; spans != NULL && i < spans->len; i++)
+			g_ptr_array_add(addrs, g_strdup(g_array_index(spans, RelayAddrSpan, i).addr));
+	}
+	return addrs;
 }
 
 int
@@ -391,6 +432,7 @@ relay_rewrite_headers(const RelayRewriter *rw, const char *msg, gsize len, char 
 {
 	gsize end = hm_header_section_end(msg, len);
 	g_autoptr(GString) out = NULL;
+	g_autoptr(GPtrArray) from = NULL;
 	HmHeaderIter it;
 	HmHeaderField f;
 
@@ -398,6 +440,7 @@ relay_rewrite_headers(const RelayRewriter *rw, const char *msg, gsize len, char 
 	*head_end = end;
 	if (!rw->cfg->relay.rewrite_header_from)
 		return 0;
+	from = from_addresses(msg, end);
 	hm_header_iter_init(&it, msg, end);
 	for (;;) {
 		const char *pos = it.p;
@@ -406,7 +449,7 @@ relay_rewrite_headers(const RelayRewriter *rw, const char *msg, gsize len, char 
 
 		if (hm_header_next(&it, &f) != 1)
 			break;
-		changed = append_field(rw, &f, pos, (gsize)(it.p - pos), field);
+		changed = append_field(rw, &f, pos, (gsize)(it.p - pos), from, field);
 		if (changed && out == NULL) {
 			out = g_string_sized_new(end + 64);
 			append_crlf(out, msg, (gsize)(pos - msg));

@@ -2,9 +2,9 @@
  * smtp_generic_maps, driven by the users table): alice@box.lan and
  * root@myhost mean nothing on the internet, so before a message goes to
  * the smart host its envelope sender, and with relay.rewrite_header_from
- * its From: and Sender: fields, become the user's send_as. Reply-To, the
- * other fields and the body are never touched. Also the choice of smart
- * host by rewritten sender. */
+ * its From: and Sender: fields (and Reply-To: where it repeats a From:
+ * address), become the user's send_as. The other fields and the body are
+ * never touched. Also the choice of smart host by rewritten sender. */
 #ifndef RELAY_REWRITE_H
 #define RELAY_REWRITE_H
 

@@ -13,12 +13,22 @@
 #include "relay/limits.h"
 #include "relay/session-private.h"
 
+/* An AUTH exchange under way: the session, and how it goes on once the
+ * exchange ended early. */
+typedef struct {
+	Session *s;
+	int rc;
+} Ask;
+
 /* Sends a challenge and reads the client's response. NULL when the
- * exchange ended (cancelled, too long, connection lost); *rc then says
- * how the session goes on. */
+ * exchange ended (cancelled, too long, connection lost); ask->rc then
+ * says how the session goes on (HmSaslAskFunc). */
 static char *
-sasl_response(Session *s, const char *challenge, int *rc)
+sasl_response(const char *challenge, gpointer data)
 {
+	Ask *ask = data;
+	Session *s = ask->s;
+	int *rc = &ask->rc;
 	g_autoptr(GError) err = NULL;
 	HmLine line;
 	HmIoStatus st;
@@ -84,7 +94,8 @@ session_cmd_auth(Session *s, const char *args)
 	HmSaslServer *sv;
 	RelayReplyText r;
 	char *resp = NULL;
-	int rc = 0;
+	Ask ask = { s, 0 };
+	int step, rc;
 
 	if (!hm_conn_is_tls(s->conn) && !s->p->plaintext_ok)
 		return session_reply(s, 538, "5.7.11", "Encryption required for requested "
@@ -96,24 +107,17 @@ session_cmd_auth(Session *s, const char *args)
 		return session_reply(s, 504, "5.5.4", "Unsupported authentication mechanism");
 	}
 	sv = hm_sasl_server_new(mech);
-	for (;;) {
-		g_autofree char *challenge = NULL;
-		int step = hm_sasl_server_step(sv, resp, &challenge, NULL);
-
-		hm_sasl_free_secret(resp);
-		resp = NULL;
-		if (step == HM_SASL_OK)
-			rc = login(s, hm_sasl_server_user(sv), hm_sasl_server_password(sv));
-		else if (step == HM_SASL_PASSWORD_TOO_LONG)
-			/* Never right, so telling says nothing to a guesser. */
-			rc = session_reply(s, 535, "5.7.8", "Error: password longer than %d octets",
-			                   HM_PASSWORD_MAX);
-		else if (step < 0)  /* malformed: a failed login, as a wrong password */
-			rc = login(s, "", "");
-		else if ((resp = sasl_response(s, challenge, &rc)) != NULL)
-			continue;
-		break;
-	}
+	step = hm_sasl_server_exchange(sv, resp, sasl_response, &ask);
+	if (step == HM_SASL_OK)
+		rc = login(s, hm_sasl_server_user(sv), hm_sasl_server_password(sv));
+	else if (step == HM_SASL_PASSWORD_TOO_LONG)
+		/* Never right, so telling says nothing to a guesser. */
+		rc = session_reply(s, 535, "5.7.8", "Error: password longer than %d octets",
+		                   HM_PASSWORD_MAX);
+	else if (step == HM_SASL_ENDED)
+		rc = ask.rc;
+	else  /* malformed: a failed login, as a wrong password */
+		rc = login(s, "", "");
 	hm_sasl_server_free(sv);
 	return rc;
 }

@@ -215,6 +215,19 @@ session_cmd_bdat(Session *s, const char *args)
 		session_reply_text(s, &r);
 		return -1;
 	}
+	/* Out of sequence (no recipient accepted, MAIL refused, no HELO):
+	 * the chunk is read and dropped, never taken for commands. */
+	if (s->state != ST_RCPT) {
+		const char *why = s->state == ST_START  ? "send HELO/EHLO first"
+		                  : s->state == ST_MAIL ? "need RCPT command"
+		                                        : "need MAIL command";
+
+		if (read_chunk(s, size, NULL) < 0)
+			return -1;
+		if (last)
+			session_reset(s);
+		return session_reply(s, 503, "5.5.1", "Error: %s", why);
+	}
 	/* A queue that could not take the message: the chunks of this
 	 * transaction are read and dropped, each answered with the error. */
 	if (s->bdat == NULL && s->bdat_error == NULL)

@@ -344,10 +344,18 @@ cmd_starttls(Session *s, const char *args)
 {
 	g_autoptr(GError) err = NULL;
 
+	gsize injected;
+
 	if (s->p->tls_ctx == NULL || hm_conn_is_tls(s->conn))
 		return session_reply(s, 454, "4.7.0", "TLS not available");
-	if (session_reply(s, 220, "2.0.0", "Ready to start TLS") < 0 || session_flush(s) < 0 ||
-	    hm_conn_start_tls_server(s->conn, s->p->tls_ctx, &err) < 0) {
+	if (session_reply(s, 220, "2.0.0", "Ready to start TLS") < 0 || session_flush(s) < 0)
+		return -1;
+	/* Commands sent after STARTTLS in clear (a man in the middle's
+	 * injection, CVE-2011-0411) are dropped, never obeyed. */
+	if ((injected = hm_conn_discard_input(s->conn)) > 0)
+		hm_info("relay[%s] STARTTLS peer=%s: %" G_GSIZE_FORMAT " octets sent after it in "
+		        "clear, discarded", s->id, s->p->peer, injected);
+	if (hm_conn_start_tls_server(s->conn, s->p->tls_ctx, &err) < 0) {
 		hm_info("relay[%s] STARTTLS failed peer=%s: %s", s->id, s->p->peer,
 		        err != NULL ? err->message : "write failed");
 		return -1;
@@ -378,7 +386,9 @@ static const struct {
 	{ "MAIL", cmd_mail, ST_READY, NEEDS_ARGS | NOT_IN_BDAT },
 	{ "RCPT", cmd_rcpt, ST_MAIL | ST_RCPT, NEEDS_ARGS | NOT_IN_BDAT },
 	{ "DATA", session_cmd_data, ST_RCPT, NO_ARGS | NOT_IN_BDAT },
-	{ "BDAT", session_cmd_bdat, ST_RCPT, NEEDS_ARGS },
+	/* Allowed in every state: a BDAT out of sequence must still have its
+	 * chunk read, or the data would be taken for commands. */
+	{ "BDAT", session_cmd_bdat, ~0u, NEEDS_ARGS },
 	{ "RSET", cmd_rset, ~0u, NO_ARGS },
 	{ "NOOP", cmd_noop, ~0u, 0 },
 	{ "QUIT", cmd_quit, ~0u, NO_ARGS },

@@ -21,7 +21,9 @@ typedef struct {
 	                         * attempted or the session broke (try again) */
 	char *reply;            /* the smart host's reply on one line, or our own
 	                         * words when code is 0 or the refusal is ours */
-	const char *remote_mta; /* the smart host's host name; NULL when none was reached */
+	const char *remote_mta; /* the smart host's host name (it points into the
+	                         * config: valid as long as that is); NULL when
+	                         * none was reached */
 	gboolean dsn_passed;    /* the smart host took our NOTIFY/ORCPT (DSN):
 	                         * success notices are its job from here */
 } RelayRcptResult;
@@ -33,6 +35,13 @@ typedef struct RelaySmarthosts RelaySmarthosts;
 /* Connections to the configured smart hosts, opened on first use. */
 RelaySmarthosts *relay_smarthosts_new(const HmConfig *cfg, const RelayRewriter *rw);
 
+/* Says QUIT on every open connection and closes it, keeping what is
+ * known about smart hosts that failed: the end of a queue run. The next
+ * send connects anew, so a session never sits idle and logged in at the
+ * ISP between runs, and whatever a server tied to a session (a refusal,
+ * a changed map) does not outlive the run. */
+void relay_smarthosts_hangup(RelaySmarthosts *sh);
+
 /* Says QUIT on every open connection and frees. NULL-safe. */
 void relay_smarthosts_free(RelaySmarthosts *sh);
 
@@ -42,7 +51,12 @@ void relay_smarthosts_free(RelaySmarthosts *sh);
  * own: no smart host configured (code 0, "no smart host configured
  * (relay.smarthosts)"), a sender that cannot leave the box (553 5.7.1,
  * relay_rewrite_refusal()), a message that needs SMTPUTF8 or is larger
- * than the smart host's SIZE (5xx, RFC 6531 3.7.4 / RFC 1870). */
+ * than the smart host's SIZE (5xx, RFC 6531 3.7.4 / RFC 1870). A smart
+ * host that could not be reached, refused TLS, or refused our AUTH (535
+ * included: a wrong password must not bounce mail) gives code 0 and the
+ * reason, and for RELAY_SMARTHOST_DOWN_MS (relay/limits.h) later calls
+ * give the same at once instead of trying again. A session the server
+ * closed while idle, or that broke, is replaced by the next call. */
 void relay_smarthosts_send(RelaySmarthosts *sh, const RelayQueueEntry *e, GBytes *msg,
                            const guint *idx, guint n, RelayRcptResult *results);
 

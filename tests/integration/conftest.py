@@ -20,6 +20,9 @@ Module scope:
                       started fixtures.postfix.PostfixSmarthost (the ISP's submission
                       server: STARTTLS/implicit TLS + AUTH); all stopped at module end
 Function scope:
+  relay               relay(users=..., smarthosts=..., extra=..., start=True) -> a
+                      fixtures.relay.Relay (homemail-relay with its own config and
+                      state; started unless start=False); all stopped at test end
   script_peer         script_peer([steps...]) -> a started fixtures.scriptpeer.ScriptPeer;
                       every peer is joined and closed at teardown
   tlsprobe            tlsprobe("--host", h, "--port", p, ...) -> fixtures.Result
@@ -40,6 +43,7 @@ from fixtures import corpus as corpusmod  # noqa: E402
 from fixtures.dovecot import Dovecot, DovecotError  # noqa: E402
 from fixtures.imap4d import Imap4d, Imap4dError  # noqa: E402
 from fixtures.postfix import Postfix, PostfixError, PostfixSmarthost  # noqa: E402
+from fixtures.relay import Relay  # noqa: E402
 from fixtures.scriptpeer import ScriptPeer  # noqa: E402
 from fixtures.tls import make_cert  # noqa: E402
 
@@ -151,6 +155,25 @@ def _running_peer(hm_tmp, request, prefix, start, error):
         yield peer
     finally:
         peer.stop()
+
+
+@pytest.fixture
+def relay(hm_tmp, tls_cert):
+    """A factory: relay(**kw) -> a Relay(base, tls_cert, **kw) in a fresh
+    0755 base (homemail-sendmail may run as nobody), started unless
+    start=False; every one is stopped (SIGTERM, then SIGKILL) at the end."""
+    made = []
+
+    def make(start=True, **kw):
+        r = Relay(peer_base(hm_tmp, "relay-"), tls_cert, **kw)
+        made.append(r)
+        return r.start() if start else r
+
+    try:
+        yield make
+    finally:
+        for r in made:
+            r.stop()
 
 
 @pytest.fixture

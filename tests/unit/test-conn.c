@@ -126,6 +126,27 @@ test_nul(void)
 	g_thread_join(t);
 }
 
+/* What a client sent after STARTTLS in the same packet is dropped whole,
+ * a segment's held octet and a line being skipped included. */
+static void
+test_discard(void)
+{
+	static const char data[] = "STARTTLS\r\nMAIL FROM:<evil@x>\r\n";
+	Writer w = { .data = data, .len = sizeof(data) - 1, .chunk = sizeof(data) - 1 };
+	GThread *t;
+	HmConn *c = feed(&w, &t, 2000);
+	HmLine l;
+
+	g_assert_cmpint(hm_conn_read_line(c, 100, 0, &l, NULL), ==, HM_IO_OK);
+	g_assert_cmpstr(l.data, ==, "STARTTLS");
+	g_assert_cmpuint(hm_conn_pending(c), ==, 20);
+	g_assert_cmpuint(hm_conn_discard_input(c), ==, 20);
+	g_assert_cmpuint(hm_conn_pending(c), ==, 0);
+	g_assert_cmpuint(hm_conn_discard_input(c), ==, 0);
+	hm_conn_free(c);
+	g_thread_join(t);
+}
+
 static void
 test_eof_mid_line(void)
 {
@@ -380,6 +401,7 @@ main(int argc, char **argv)
 	g_test_add_func("/conn/limit", test_limit);
 	g_test_add_func("/conn/nul", test_nul);
 	g_test_add_func("/conn/eof-mid-line", test_eof_mid_line);
+	g_test_add_func("/conn/discard", test_discard);
 	g_test_add_func("/conn/drip-timeout", test_drip_timeout);
 	g_test_add_func("/conn/silence-timeout", test_silence_timeout);
 	g_test_add_func("/conn/every-split", test_every_split);

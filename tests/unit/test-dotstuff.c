@@ -161,6 +161,41 @@ test_every_offset(void)
 		}
 }
 
+/* The BDAT form: line ends only, exactly what the counter counts, in any
+ * chunking; dots stay as they are. */
+static void
+test_crlf_only(void)
+{
+	char buf[200];
+
+	for (int round = 0; round < 2000; round++) {
+		gsize len = (gsize)g_test_rand_int_range(0, sizeof(buf) + 1);
+		gsize chunk = (gsize)g_test_rand_int_range(1, 17);
+		g_autoptr(GString) out = g_string_new(NULL);
+		g_autoptr(GString) stuffed = NULL;
+		HmDotStuffer ds;
+
+		random_message(buf, len);
+		hm_dotstuff_init_crlf(&ds);
+		for (gsize off = 0; off < len; off += chunk)
+			hm_dotstuff_feed(&ds, buf + off, MIN(chunk, len - off), out);
+		hm_dotstuff_finish(&ds, out);
+		g_assert_cmpuint(out->len, ==, count_split(buf, len, len, 1));
+		/* The same as the DATA form without its stuffing dots and end. */
+		stuffed = stuff_split(buf, len, len, 1);
+		g_assert_cmpuint(out->len, ==, stuffed->len - 3 - stuffing_dots(stuffed));
+	}
+	{
+		g_autoptr(GString) out = g_string_new(NULL);
+		HmDotStuffer ds;
+
+		hm_dotstuff_init_crlf(&ds);
+		hm_dotstuff_feed(&ds, ".a\n.\nb", 6, out);
+		hm_dotstuff_finish(&ds, out);
+		g_assert_cmpstr(out->str, ==, ".a\r\n.\r\nb\r\n");
+	}
+}
+
 static void
 test_empty_feeds(void)
 {
@@ -188,5 +223,6 @@ main(int argc, char **argv)
 	g_test_add_func("/dotstuff/random", test_random);
 	g_test_add_func("/dotstuff/every-offset", test_every_offset);
 	g_test_add_func("/dotstuff/empty-feeds", test_empty_feeds);
+	g_test_add_func("/dotstuff/crlf-only", test_crlf_only);
 	return g_test_run();
 }

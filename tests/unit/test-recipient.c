@@ -199,6 +199,47 @@ test_not_local(Fixture *f, gconstpointer data)
 	             "someone@far.example");
 }
 
+/* The relay's view: a forward is an answer, not an error. */
+static void
+test_expand(Fixture *f, gconstpointer data)
+{
+	static const struct {
+		const char *addr, *user, *forward;
+	} cases[] = {
+		{ "ext", NULL, "someone@far.example" },
+		{ "EXT@Home.Example", NULL, "someone@far.example" },
+		{ "root", "alice", NULL },
+		{ "bob+x@home.example", "bob", NULL },
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *user = NULL, *forward = NULL;
+		g_autoptr(GError) err = NULL;
+
+		g_assert_cmpint(hm_recipient_expand(f->cfg, cases[i].addr, &user, &forward, &err), ==, 0);
+		g_assert_no_error(err);
+		g_assert_cmpstr(user, ==, cases[i].user);
+		g_assert_cmpstr(forward, ==, cases[i].forward);
+	}
+	{
+		g_autofree char *user = NULL, *forward = NULL;
+		g_autoptr(GError) err = NULL;
+
+		g_assert_cmpint(hm_recipient_expand(f->cfg, "ghost", &user, &forward, &err), ==, -1);
+		g_assert_error(err, HM_DELIVER_ERROR, HM_DELIVER_ERROR_UNKNOWN_USER);
+		g_assert_null(user);
+		g_assert_null(forward);
+		g_clear_error(&err);
+		g_assert_cmpint(hm_recipient_expand(f->cfg, "loop1", &user, &forward, &err), ==, -1);
+		g_assert_error(err, HM_DELIVER_ERROR, HM_DELIVER_ERROR_TEMP);
+		g_clear_error(&err);
+		/* Only an alias forwards: a foreign address is still not local. */
+		g_assert_cmpint(hm_recipient_expand(f->cfg, "x@far.example", &user, &forward, &err),
+		                ==, -1);
+		g_assert_error(err, HM_DELIVER_ERROR, HM_DELIVER_ERROR_UNKNOWN_USER);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -213,6 +254,7 @@ main(int argc, char **argv)
 	ADD("/recipient/chain-limit", test_chain_limit);
 	ADD("/recipient/unknown", test_unknown);
 	ADD("/recipient/not-local", test_not_local);
+	ADD("/recipient/expand", test_expand);
 #undef ADD
 	return g_test_run();
 }

@@ -284,6 +284,25 @@ test_bdat(void)
 	g_assert_true(g_str_has_suffix(msg, "Subject: a\r\n\r\nx\r\n.\r\nend\r\n"));
 }
 
+/* A BDAT whose transaction has no recipient still has its chunk read:
+ * its data must never be taken for commands. */
+static void
+test_bdat_out_of_sequence(void)
+{
+	static const char input[] = "EHLO x\r\nMAIL FROM:<bob@remote.example>\r\n"
+	                            "RCPT TO:<nobody@box.example>\r\n"
+	                            "BDAT 27 LAST\r\nRCPT TO:<carol@x.example>\r\n"
+	                            "BDAT 6\r\nQUIT\r\n"
+	                            "NOOP\r\nQUIT\r\n";
+	g_autofree char *out = run(&lan, input);
+
+	g_assert_nonnull(strstr(out, "550 5.1.1"));
+	g_assert_nonnull(strstr(out, "503 5.5.1 Error: need RCPT command\n"
+	                             "503 5.5.1 Error: need MAIL command\n"
+	                             "250 2.0.0 Ok\n221 2.0.0 Bye\n"));
+	g_assert_null(strstr(out, "250 2.1.5"));
+}
+
 static void
 test_add_missing(void)
 {
@@ -369,6 +388,7 @@ main(int argc, char **argv)
 	g_test_add_func("/relay-session/size", test_size);
 	g_test_add_func("/relay-session/auth", test_auth);
 	g_test_add_func("/relay-session/bdat", test_bdat);
+	g_test_add_func("/relay-session/bdat-out-of-sequence", test_bdat_out_of_sequence);
 	g_test_add_func("/relay-session/add-missing", test_add_missing);
 	g_test_add_func("/relay-session/sequence-and-abuse", test_sequence_and_abuse);
 	rc = g_test_run();

@@ -220,6 +220,14 @@ test_headers_basic(Fixture *f, gconstpointer data)
 	               "Reply-To: alice@box.lan\r\nSender: alice@isp.example\r\n"
 	               "To: alice@box.lan\r\n\r\n",
 	               "From: alice@box.lan\r\n");
+	/* Reply-To: only where it repeats a From: address (a reply must
+	 * reach the user where the world sees them). */
+	assert_headers(f,
+	               "From: Alice <alice@box.lan>\r\nReply-To: ALICE@box.lan, x@y.example\r\n"
+	               "Reply-To: alice+list@box.lan\r\n\r\n",
+	               "From: Alice <alice@isp.example>\r\nReply-To: alice@isp.example, x@y.example"
+	               "\r\nReply-To: alice+list@box.lan\r\n\r\n",
+	               "");
 	/* Display names, quoted ones with commas and specials, comments. */
 	assert_headers(f, "from: \"Smith, Alice <x@y>\" <Alice+Tag@Box.Lan> (home)\r\n\r\n",
 	               "from: \"Smith, Alice <x@y>\" <alice@isp.example> (home)\r\n\r\n", "");

@@ -174,11 +174,13 @@ test_ext(void)
 	g_assert_cmpint(parse("250-box.test PIPELINING\r\n250-pipelining\r\n250-SIZE 1000\r\n"
 	                      "250-8BITMIME\r\n250-STARTTLS\r\n250-AUTH plain LOGIN\r\n"
 	                      "250-AUTH=CRAM-MD5 PLAIN bad!mech\r\n250-X-UNKNOWN y\r\n"
+	                      "250-dsn\r\n250-SMTPUTF8\r\n250-DSNX\r\n"
 	                      "250 ENHANCEDSTATUSCODES\r\n", &r, &used, NULL), ==, 1);
 	hm_smtp_ext_parse(&r, &ext);
 	g_assert_cmpuint(ext.flags, ==, HM_SMTP_EXT_PIPELINING | HM_SMTP_EXT_SIZE |
 	                 HM_SMTP_EXT_8BITMIME | HM_SMTP_EXT_STARTTLS | HM_SMTP_EXT_AUTH |
-	                 HM_SMTP_EXT_ENHANCEDSTATUSCODES);
+	                 HM_SMTP_EXT_ENHANCEDSTATUSCODES | HM_SMTP_EXT_DSN |
+	                 HM_SMTP_EXT_SMTPUTF8);
 	g_assert_cmpuint(ext.size_max, ==, 1000);
 	g_assert_cmpuint(g_strv_length(ext.auth_mechs), ==, 3);
 	g_assert_cmpstr(ext.auth_mechs[0], ==, "PLAIN");
@@ -623,6 +625,41 @@ test_bad_address(void)
 	assert_got(p, "EHLO client.test\r\nQUIT\r\n");
 }
 
+/* MAIL and RCPT parameters go out as given, after SIZE (and without
+ * BODY=8BITMIME for a 7-bit message); one with a line end in it is
+ * refused before anything is sent. (test-smarthost sends them stepwise.) */
+static void
+test_params(void)
+{
+	const char *const script[] = {
+		"R:220 hi\r\n", ">", EHLO_PIPE, ">", ">", ">", ">",
+		"R:250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n", ".", "R:250 ok\r\n", NULL,
+	};
+	const char *rcpts[] = { "a@b", "c@d" };
+	const char *rparams[] = { "NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;a+2Bx@b", NULL };
+	const char *evil[] = { "NOTIFY=NEVER\r\nRCPT TO:<x@y>", NULL };
+	HmSmtpTxnParams prm = { "RET=HDRS ENVID=q+2B1 SMTPUTF8", rparams, TRUE };
+	HmSmtpTxnParams bad = { NULL, evil, FALSE };
+	HmTestPeer *p = peer_start(script);
+	HmSmtpClient *c = started(p, HM_SMTP_PROTO_SMTP);
+	HmSmtpRcptStatus st[2];
+	g_autoptr(GError) err = NULL;
+
+	g_assert_cmpint(hm_smtpc_transaction_params(c, "s@x", rcpts, 2, &bad, NULL, 0, "x\r\n", 3,
+	                                            st, &err), ==, -1);
+	g_assert_error(err, HM_ERROR, HM_ERROR_PARSE);
+	g_clear_error(&err);
+	g_assert_cmpint(hm_smtpc_transaction_params(c, "s@x", rcpts, 2, &prm, NULL, 0, "x\r\n", 3,
+	                                            st, &err), ==, 0);
+	g_assert_no_error(err);
+	g_assert_cmpuint(st[1].code, ==, 250);
+	hm_smtp_rcpt_status_clear(st, 2);
+	hm_smtpc_free(c);
+	assert_got(p, "EHLO client.test\r\nMAIL FROM:<s@x> SIZE=3 RET=HDRS ENVID=q+2B1 SMTPUTF8\r\n"
+	              "RCPT TO:<a@b> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;a+2Bx@b\r\n"
+	              "RCPT TO:<c@d>\r\nDATA\r\nx\r\n.\r\n");
+}
+
 static void
 trace_collect(gboolean from_client, const char *line, gpointer data)
 {
@@ -732,6 +769,7 @@ main(int argc, char **argv)
 	g_test_add_func("/smtpc/broken-servers", test_broken_servers);
 	g_test_add_func("/smtpc/timeouts-loss", test_timeouts_and_loss);
 	g_test_add_func("/smtpc/bad-address", test_bad_address);
+	g_test_add_func("/smtpc/params", test_params);
 	g_test_add_func("/smtpc/auth-plain", test_auth_plain);
 	g_test_add_func("/smtpc/starttls", test_starttls);
 	return g_test_run();

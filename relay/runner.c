@@ -1,0 +1,523 @@
+#include <config.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "deliver/deliver.h"
+#include "lib/atomic.h"
+#include "lib/error.h"
+#include "lib/log.h"
+#include "lib/maildir.h"
+#include "relay/bounce.h"
+#include "relay/drop.h"
+#include "relay/policy.h"
+#include "relay/queue.h"
+#include "relay/runner.h"
+#include "relay/smarthost.h"
+
+/* Messages whose local deliveries share one syncfs (as the fetcher's
+ * HM_FETCH_GROUP: past ~50 the cost per message hardly drops). */
+#define RUNNER_BATCH 64
+
+struct RelayRunner {
+	RelayRunnerParams p;
+	RelaySmarthosts *sh;
+	RelayBounceCtx bc;
+	int stop_fd;             /* readable once SIGTERM came; -1: none */
+	gboolean queued;         /* this pass queued notices: they are due now */
+};
+
+/* A local delivery written but not yet durable. */
+typedef struct {
+	guint rcpt;
+	HmDeliverStaged staged;
+} Staged;
+
+/* One queue entry in the batch. */
+typedef struct {
+	RelayQueueEntry *e;
+	GBytes *msg;
+	GArray *staged;          /* of Staged */
+	GArray *failed;          /* rcpt indexes that became final failures now */
+	GArray *delivered;       /* rcpt indexes delivered now */
+	GPtrArray *remote_mta;   /* per rcpt (indexed like e->rcpts): who answered */
+	gboolean dsn_passed;     /* the smart host took NOTIFY for the remote ones */
+} Item;
+
+static void
+item_free(gpointer p)
+{
+	Item *it = p;
+
+	for (guint i = 0; i < it->staged->len; i++)
+		hm_deliver_staged_clear(&g_array_index(it->staged, Staged, i).staged);
+	g_array_unref(it->staged);
+	g_array_unref(it->failed);
+	g_array_unref(it->delivered);
+	g_ptr_array_unref(it->remote_mta);
+	g_bytes_unref(it->msg);
+	relay_queue_entry_free(it->e);
+	g_free(it);
+}
+
+RelayRunner *
+relay_runner_new(const RelayRunnerParams *p)
+{
+	RelayRunner *r = g_new0(RelayRunner, 1);
+
+	r->p = *p;
+	r->stop_fd = -1;
+	r->sh = relay_smarthosts_new(p->cfg, p->rw);
+	r->bc = (RelayBounceCtx){ .cfg = p->cfg, .queue_dir = p->queue_dir, .gc = p->gc };
+	return r;
+}
+
+void
+relay_runner_free(RelayRunner *r)
+{
+	if (r == NULL)
+		return;
+	relay_smarthosts_free(r->sh);
+	g_free(r);
+}
+
+guint
+relay_runner_backoff(const HmRetryConf *retry, guint attempts)
+{
+	guint64 d = MAX(retry->first, 1);
+
+	for (guint i = 1; i < attempts && d < retry->max_interval; i++)
+		d *= 2;
+	return (guint)MIN(d, MAX(retry->max_interval, retry->first));
+}
+
+/* Records an outcome: 2xx delivered, 5xx failed, anything else a
+ * temporary failure for finish() to schedule. */
+static void
+outcome(Item *it, guint i, guint code, const char *reply)
+{
+	RelayQueueRcpt *r = relay_queue_rcpt(it->e, i);
+
+	g_free(r->reply);
+	r->reply = g_strdup(reply);
+	if (code >= 200 && code < 300) {
+		r->state = RELAY_RCPT_DELIVERED;
+		g_array_append_val(it->delivered, i);
+	} else if (code >= 500 && code < 600) {
+		r->state = RELAY_RCPT_FAILED;
+		g_array_append_val(it->failed, i);
+	} else {
+		r->attempts++;  /* a temporary failure, scheduled by finish() */
+		r->next_try = -1;
+	}
+}
+
+/* A local recipient: staged into its Maildir, or its outcome. An alias
+ * that forwards off the box sets *forward instead (g_free()). */
+static void
+deliver_local(RelayRunner *r, Item *it, guint i, char **forward)
+{
+	const RelayQueueRcpt *q = relay_queue_rcpt(it->e, i);
+	g_autoptr(GError) err = NULL;
+	g_autofree char *user = NULL;
+	Staged st = { .rcpt = i };
+	g_autofree char *why = NULL;
+	gboolean temp;
+
+	if (hm_recipient_expand(r->p.cfg, q->addr, &user, forward, &err) == 0 && *forward != NULL)
+		return;
+	if (user != NULL &&
+	    hm_deliver_message_staged(r->p.cfg, user, q->addr, it->e->sender, NULL, 0,
+	                              g_bytes_get_data(it->msg, NULL), g_bytes_get_size(it->msg),
+	                              &st.staged, &err) == 0) {
+		if (st.staged.tmp_path == NULL)
+			outcome(it, i, 250, NULL);  /* mbox: complete already */
+		else
+			g_array_append_val(it->staged, st);
+		return;
+	}
+	temp = g_error_matches(err, HM_DELIVER_ERROR, HM_DELIVER_ERROR_TEMP) ||
+	       err->domain != HM_DELIVER_ERROR;
+	why = g_strdup_printf("%s %s", temp ? "4.3.0" : "5.1.1", err->message);
+	hm_info("relay %s to=<%s> %s: %s", it->e->id, q->addr, temp ? "deferred" : "failed",
+	        err->message);
+	outcome(it, i, temp ? 450 : 550, why);
+}
+
+static void
+deliver_remote(RelayRunner *r, Item *it, GArray *idx)
+{
+	g_autofree RelayRcptResult *res = g_new0(RelayRcptResult, idx->len);
+
+	relay_smarthosts_send(r->sh, it->e, it->msg, (const guint *)idx->data, idx->len, res);
+	for (guint k = 0; k < idx->len; k++) {
+		guint i = g_array_index(idx, guint, k);
+
+		hm_info("relay %s to=<%s> via=%s: %s", it->e->id, relay_queue_rcpt(it->e, i)->addr,
+		        res[k].remote_mta != NULL ? res[k].remote_mta : "-",
+		        res[k].reply != NULL ? res[k].reply : "accepted");
+		g_ptr_array_index(it->remote_mta, i) = (gpointer)res[k].remote_mta;
+		it->dsn_passed |= res[k].dsn_passed;
+		outcome(it, i, res[k].code, res[k].reply);
+		relay_rcpt_result_clear(&res[k]);
+	}
+}
+
+/* Loads entry id for the batch, or NULL when nothing of it is due (then
+ * *next is lowered to its next attempt) or it cannot be used. */
+static Item *
+load(RelayRunner *r, const char *id, gint64 now, gboolean force, gint64 *next)
+{
+	g_autoptr(GError) err = NULL;
+	RelayQueueEntry *e = relay_queue_load(r->p.queue_dir, id, &err);
+	gboolean due = FALSE;
+	Item *it;
+
+	if (e == NULL) {
+		/* Cut short: linked, never committed, so never answered 250. */
+		if (g_error_matches(err, HM_ERROR, HM_ERROR_PARSE) && strstr(err->message, "cut short")) {
+			hm_warn("relay %s", err->message);
+			relay_queue_remove(r->p.queue_dir, id, NULL);
+		} else if (!(g_error_matches(err, HM_ERROR, HM_ERROR_IO) && errno == ENOENT)) {
+			hm_warn("relay queue: %s", err->message);
+		}
+		return NULL;
+	}
+	for (guint i = 0; i < e->rcpts->len; i++) {
+		const RelayQueueRcpt *q = relay_queue_rcpt(e, i);
+
+		if (q->state != RELAY_RCPT_PENDING)
+			continue;
+		if (force || q->next_try <= now)
+			due = TRUE;
+		else
+			*next = MIN(*next, q->next_try);
+	}
+	if (!due) {
+		relay_queue_entry_free(e);
+		return NULL;
+	}
+	it = g_new0(Item, 1);
+	it->e = e;
+	it->staged = g_array_new(FALSE, FALSE, sizeof(Staged));
+	it->failed = g_array_new(FALSE, FALSE, sizeof(guint));
+	it->delivered = g_array_new(FALSE, FALSE, sizeof(guint));
+	it->remote_mta = g_ptr_array_new();
+	g_ptr_array_set_size(it->remote_mta, (gint)e->rcpts->len);
+	if ((it->msg = relay_queue_message(r->p.queue_dir, e, &err)) == NULL) {
+		hm_warn("relay queue: %s", err->message);
+		item_free(it);
+		return NULL;
+	}
+	return it;
+}
+
+/* A recipient sent under the address an alias forwards it to, and what
+ * it had before. */
+typedef struct {
+	guint rcpt;
+	char *addr, *orcpt;
+} Forwarded;
+
+/* Attempts every due recipient of the item (local ones staged). A
+ * forwarded one goes to the smart host under its new address only for
+ * the sending: notices name the address the sender used, and ORCPT tells
+ * the next hop what it was. */
+static void
+attempt(RelayRunner *r, Item *it, gint64 now, gboolean force)
+{
+	g_autoptr(GArray) remote = g_array_new(FALSE, FALSE, sizeof(guint));
+	g_autoptr(GArray) fwd = g_array_new(FALSE, FALSE, sizeof(Forwarded));
+
+	for (guint i = 0; i < it->e->rcpts->len; i++) {
+		RelayQueueRcpt *q = relay_queue_rcpt(it->e, i);
+		char *forward = NULL;
+
+		if (q->state != RELAY_RCPT_PENDING || (!force && q->next_try > now))
+			continue;
+		q->last_try = now;
+		if (!relay_policy_is_local(r->p.cfg, r->p.rw, q->addr)) {
+			g_array_append_val(remote, i);
+			continue;
+		}
+		deliver_local(r, it, i, &forward);
+		if (forward != NULL) {
+			Forwarded f = { .rcpt = i, .addr = q->addr, .orcpt = q->orcpt };
+
+			hm_debug("relay %s to=<%s> forwarded to <%s>", it->e->id, q->addr, forward);
+			g_array_append_val(fwd, f);
+			q->orcpt = f.orcpt != NULL ? g_strdup(f.orcpt) : g_strconcat("rfc822;", q->addr, NULL);
+			q->addr = forward;
+			g_array_append_val(remote, i);
+		}
+	}
+	if (remote->len > 0)
+		deliver_remote(r, it, remote);
+	for (guint k = 0; k < fwd->len; k++) {
+		Forwarded *f = &g_array_index(fwd, Forwarded, k);
+		RelayQueueRcpt *q = relay_queue_rcpt(it->e, f->rcpt);
+
+		g_free(q->addr);
+		g_free(q->orcpt);
+		q->addr = f->addr;
+		q->orcpt = f->orcpt;
+	}
+}
+
+/* Makes the batch's local deliveries durable with one syncfs, then
+ * publishes them; on failure they are temporary failures. */
+static void
+publish(RelayRunner *r, GPtrArray *batch)
+{
+	g_autoptr(GError) err = NULL;
+	g_autoptr(GHashTable) dirs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	gboolean any = FALSE, synced;
+
+	for (guint b = 0; b < batch->len && !any; b++)
+		any = ((Item *)batch->pdata[b])->staged->len > 0;
+	if (!any)
+		return;
+	synced = hm_syncfs(r->p.cfg->mail_dir, &err) == 0;
+	if (!synced)
+		hm_warn("relay deliver: %s", err->message);
+	for (guint b = 0; b < batch->len; b++) {
+		Item *it = batch->pdata[b];
+
+		for (guint k = 0; k < it->staged->len; k++) {
+			Staged *st = &g_array_index(it->staged, Staged, k);
+			g_autoptr(GError) perr = NULL;
+
+			if (!synced || hm_maildir_publish(st->staged.tmp_path, st->staged.new_path, &perr) < 0) {
+				unlink(st->staged.tmp_path);
+				outcome(it, st->rcpt, 450,
+				        perr != NULL ? perr->message : "4.3.0 mailbox not durable");
+				continue;
+			}
+			g_hash_table_add(dirs, g_path_get_dirname(st->staged.new_path));
+			outcome(it, st->rcpt, 250, NULL);
+		}
+	}
+	/* One directory fsync per Maildir makes every link in it durable. */
+	GHashTableIter hi;
+	gpointer dir;
+
+	g_hash_table_iter_init(&hi, dirs);
+	while (g_hash_table_iter_next(&hi, &dir, NULL))
+		if (hm_fsync_dir(dir, &err) < 0) {
+			hm_warn("relay deliver: %s", err->message);
+			g_clear_error(&err);
+		}
+}
+
+/* The temporary failures of this attempt: next try, or given up. */
+static void
+schedule(RelayRunner *r, Item *it, gint64 now)
+{
+	const HmRetryConf *retry = &r->p.cfg->relay.retry;
+
+	for (guint i = 0; i < it->e->rcpts->len; i++) {
+		RelayQueueRcpt *q = relay_queue_rcpt(it->e, i);
+
+		if (q->state != RELAY_RCPT_PENDING || q->next_try != -1)
+			continue;
+		if (now - it->e->arrival >= (gint64)retry->give_up_after) {
+			q->state = RELAY_RCPT_EXPIRED;
+			g_array_append_val(it->failed, i);
+			hm_info("relay %s to=<%s> expired: gave up after %u s", it->e->id, q->addr,
+			        retry->give_up_after);
+			continue;
+		}
+		q->next_try = now + relay_runner_backoff(retry, q->attempts);
+	}
+}
+
+/* The delay notice, once, to recipients still waiting after warn_after. */
+static int
+warn_delayed(RelayRunner *r, Item *it, gint64 now, GError **err)
+{
+	g_autoptr(GArray) late = g_array_new(FALSE, FALSE, sizeof(guint));
+	g_autofree char *notice = NULL;
+
+	if (now - it->e->arrival < (gint64)r->p.cfg->relay.retry.warn_after)
+		return 0;
+	for (guint i = 0; i < it->e->rcpts->len; i++) {
+		RelayQueueRcpt *q = relay_queue_rcpt(it->e, i);
+
+		if (q->state == RELAY_RCPT_PENDING && !q->warned)
+			g_array_append_val(late, i);
+	}
+	if (late->len == 0)
+		return 0;
+	if (relay_bounce_queue(&r->bc, it->e, it->msg, RELAY_DSN_DELAYED, (const guint *)late->data,
+	                       late->len, NULL, now, &notice, err) < 0)
+		return -1;
+	r->queued |= notice != NULL;
+	for (guint k = 0; k < late->len; k++)
+		relay_queue_rcpt(it->e, g_array_index(late, guint, k))->warned = TRUE;
+	return 0;
+}
+
+/* The notices this attempt owes, made durable before the state that
+ * says they were sent. */
+static int
+notify(RelayRunner *r, Item *it, gint64 now, GError **err)
+{
+	g_autofree const char **mta = g_new0(const char *, it->failed->len + 1);
+	RelayDsnAction success = it->dsn_passed ? RELAY_DSN_DELIVERED : RELAY_DSN_RELAYED;
+
+	for (guint k = 0; k < it->failed->len; k++)
+		mta[k] = g_ptr_array_index(it->remote_mta, g_array_index(it->failed, guint, k));
+	g_autofree char *bounce = NULL, *report = NULL;
+	int rc = 0;
+
+	if (it->failed->len > 0 &&
+	    relay_bounce_queue(&r->bc, it->e, it->msg, RELAY_DSN_FAILED, (const guint *)it->failed->data,
+	                       it->failed->len, mta, now, &bounce, err) < 0)
+		return -1;
+	/* Success notices for local deliveries are ours; for remote ones only
+	 * when the smart host did not take the NOTIFY (RFC 3461 5.2.2). */
+	if (it->delivered->len > 0 && !it->dsn_passed &&
+	    relay_bounce_queue(&r->bc, it->e, it->msg, success, (const guint *)it->delivered->data,
+	                       it->delivered->len, NULL, now, &report, err) < 0)
+		rc = -1;
+	if (rc == 0)
+		rc = warn_delayed(r, it, now, err);
+	r->queued |= bounce != NULL || report != NULL;
+	return rc;
+}
+
+/* Settles one item after its attempt: notices, then state or removal. */
+static void
+finish(RelayRunner *r, Item *it, gint64 now)
+{
+	g_autoptr(GError) err = NULL;
+	const char *dir = r->p.queue_dir;
+
+	schedule(r, it, now);
+	if (notify(r, it, now, &err) < 0) {
+		/* Without the notice the failure must not be final: try again. */
+		hm_warn("relay %s: notice not queued: %s", it->e->id, err->message);
+		for (guint k = 0; k < it->failed->len; k++) {
+			RelayQueueRcpt *q = relay_queue_rcpt(it->e, g_array_index(it->failed, guint, k));
+
+			q->state = RELAY_RCPT_PENDING;
+			q->next_try = now + relay_runner_backoff(&r->p.cfg->relay.retry, 1);
+		}
+		g_clear_error(&err);
+	}
+	if (relay_queue_entry_done(it->e)) {
+		if (relay_queue_remove(dir, it->e->id, &err) < 0)
+			hm_warn("relay %s: %s", it->e->id, err->message);
+		else
+			hm_debug("relay %s done", it->e->id);
+	} else if (relay_queue_save_state(dir, it->e, &err) < 0) {
+		hm_warn("relay %s: state not saved: %s", it->e->id, err->message);
+	}
+}
+
+static void
+run_batch(RelayRunner *r, GPtrArray *batch, gint64 now, gboolean force, gint64 *next)
+{
+	for (guint b = 0; b < batch->len; b++)
+		attempt(r, batch->pdata[b], now, force);
+	publish(r, batch);
+	for (guint b = 0; b < batch->len; b++) {
+		Item *it = batch->pdata[b];
+
+		finish(r, it, now);
+		for (guint i = 0; i < it->e->rcpts->len; i++) {
+			const RelayQueueRcpt *q = relay_queue_rcpt(it->e, i);
+
+			if (q->state == RELAY_RCPT_PENDING)
+				*next = MIN(*next, q->next_try);
+		}
+	}
+	g_ptr_array_set_size(batch, 0);
+}
+
+/* TRUE once SIGTERM is waiting: a pass ends after the batch it is in, so
+ * a stop never waits for a whole queue, and never cuts a delivery. */
+static gboolean
+stopping(RelayRunner *r)
+{
+	struct pollfd pfd = { .fd = r->stop_fd, .events = POLLIN };
+
+	return r->stop_fd >= 0 && poll(&pfd, 1, 0) > 0;
+}
+
+gint64
+relay_runner_pass(RelayRunner *r, gint64 now, gboolean force)
+{
+	g_autoptr(GError) err = NULL;
+	g_autoptr(GPtrArray) ids = NULL;
+	g_autoptr(GPtrArray) batch = g_ptr_array_new_with_free_func(item_free);
+	gint64 next = G_MAXINT64;
+
+	r->queued = FALSE;
+	/* What homemail-sendmail left goes into the queue first. */
+	relay_drop_import(r->p.cfg, r->p.rw, r->p.queue_dir, r->p.gc);
+	if ((ids = relay_queue_list(r->p.queue_dir, &err)) == NULL) {
+		hm_warn("relay queue: %s", err->message);
+		return now + RELAY_RUNNER_IDLE_S;
+	}
+	for (guint i = 0; i < ids->len && !stopping(r); i++) {
+		Item *it = load(r, ids->pdata[i], now, force, &next);
+
+		if (it != NULL)
+			g_ptr_array_add(batch, it);
+		if (batch->len >= RUNNER_BATCH)
+			run_batch(r, batch, now, force, &next);
+	}
+	run_batch(r, batch, now, force, &next);
+	relay_smarthosts_hangup(r->sh);
+	/* Notices queued by this pass are due at once. */
+	if (r->queued) {
+		r->queued = FALSE;
+		return now;
+	}
+	return next;
+}
+
+/* Reads what woke us on the FIFO, so it does not wake us again. TRUE
+ * when it asked for a forced pass. */
+static gboolean
+drain(int fd)
+{
+	char buf[512];
+	ssize_t n;
+	gboolean force = FALSE;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		force |= memchr(buf, 'f', (size_t)n) != NULL;
+	return force;
+}
+
+int
+relay_runner_loop(RelayRunner *r, int pickup_fd, int stop_fd)
+{
+	gboolean force = TRUE;  /* a start catches up with everything */
+
+	r->stop_fd = stop_fd;
+	for (;;) {
+		gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+		gint64 next = relay_runner_pass(r, now, force);
+		gint64 wait_s = MIN(MAX(next - (g_get_real_time() / G_USEC_PER_SEC), 0),
+		                    RELAY_RUNNER_IDLE_S);
+		struct pollfd pfd[2] = { { .fd = pickup_fd, .events = POLLIN },
+			                 { .fd = stop_fd, .events = POLLIN } };
+		struct signalfd_siginfo si;
+
+		force = FALSE;
+		if (poll(pfd, 2, (int)(wait_s * 1000)) < 0 && errno != EINTR)
+			return -1;
+		if (pfd[0].revents & POLLIN)
+			force = drain(pickup_fd);
+		while (read(stop_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+			if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+				return 0;
+	}
+}

@@ -1,0 +1,53 @@
+/* The queue runner: delivers what the sessions queued. Local recipients
+ * go to the deliver library in-process, a batch of messages made durable
+ * with one syncfs; the rest to the smart host (relay/smarthost.h).
+ * Temporary failures are retried on the relay.retry schedule (first,
+ * doubling up to max_interval); after warn_after the sender gets a delay
+ * notice, after give_up_after a bounce; permanent failures bounce at
+ * once (DESIGN.md invariant 3). A queue entry goes when every recipient
+ * is final. Each step is made durable before the state that records it,
+ * so a kill -9 at any moment costs at most a duplicate, never a loss. */
+#ifndef RELAY_RUNNER_H
+#define RELAY_RUNNER_H
+
+#include <glib.h>
+
+#include "conf/hmconfig.h"
+#include "lib/groupcommit.h"
+#include "relay/rewrite.h"
+
+typedef struct {
+	const HmConfig *cfg;
+	const RelayRewriter *rw;
+	const char *queue_dir;
+	HmGroupCommit *gc;
+} RelayRunnerParams;
+
+typedef struct RelayRunner RelayRunner;
+
+RelayRunner *relay_runner_new(const RelayRunnerParams *p);
+
+/* Closes the smart-host connections (QUIT) and frees. NULL-safe. */
+void relay_runner_free(RelayRunner *r);
+
+/* One pass over the queue at time now (seconds since the epoch; tests
+ * pass a clock of their own): every pending recipient whose next attempt
+ * is due (all of them with force) is attempted. Returns when the next
+ * attempt falls due (G_MAXINT64: nothing waits). */
+gint64 relay_runner_pass(RelayRunner *r, gint64 now, gboolean force);
+
+/* The seconds before the next attempt after the given number of failed
+ * ones (1 and up). */
+guint relay_runner_backoff(const HmRetryConf *retry, guint attempts);
+
+/* Runs passes until SIGTERM arrives on stop_fd (a signalfd): after each
+ * wake-up through pickup_fd (a FIFO any process may write to), when the
+ * next attempt falls due, and at least every RELAY_RUNNER_IDLE_S seconds
+ * (homemail-sendmail may have left a message while no one listened). An
+ * "f" written to the FIFO (`homemail queue flush`) makes the next pass a
+ * forced one. */
+int relay_runner_loop(RelayRunner *r, int pickup_fd, int stop_fd);
+
+#define RELAY_RUNNER_IDLE_S 60
+
+#endif

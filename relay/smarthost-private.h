@@ -1,0 +1,41 @@
+/* The smart-host client's connections (relay/smarthost-conn.c), shared
+ * with relay/smarthost.c, which runs the transactions over them. */
+#ifndef RELAY_SMARTHOST_PRIVATE_H
+#define RELAY_SMARTHOST_PRIVATE_H
+
+#include <glib.h>
+#include <openssl/ssl.h>
+
+#include "conf/hmconfig.h"
+#include "lib/smtpc.h"
+
+/* One configured smart host and its session. */
+typedef struct {
+	const HmSmarthostConf *conf;
+	const char *helo_name; /* cfg->hostname */
+	HmSmtpClient *smtp;    /* the open session, NULL when there is none */
+	SSL_CTX *tls;          /* loaded on the first connect; NULL for tls = "none" */
+	gint64 down_until;     /* g_get_monotonic_time(): no new attempt before */
+	char *down_reason;     /* why the last attempt failed; NULL when it did not */
+} RelaySmarthostConn;
+
+/* The open session to h, after a check that the server did not close it
+ * while it sat idle. Without one (or after that), connects within
+ * RELAY_SMARTHOST_CONNECT_TIMEOUT_MS, reads the greeting, says EHLO as
+ * helo_name, STARTTLS when configured (nothing more is sent when the
+ * server does not offer it, invariant 6), and AUTH when h has a user and
+ * a password, which goes only over TLS or to loopback or with
+ * allow_plaintext. Returns the session, or NULL with *why (g_free() it):
+ * "smart host NAME: " and the reason. A failure is remembered for
+ * RELAY_SMARTHOST_DOWN_MS, during which calls fail at once with the same
+ * reason. */
+HmSmtpClient *relay_smarthost_session(RelaySmarthostConn *h, char **why);
+
+/* Drops h's session when it is broken (hm_smtpc_broken()): the next
+ * relay_smarthost_session() connects anew. */
+void relay_smarthost_release(RelaySmarthostConn *h);
+
+/* Says QUIT on h's session, if any, and frees what h holds (not h). */
+void relay_smarthost_conn_clear(RelaySmarthostConn *h);
+
+#endif

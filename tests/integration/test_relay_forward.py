@@ -1,0 +1,198 @@
+"""homemail-relay forwarding through a real Postfix smart host (STARTTLS or
+implicit TLS, SASL AUTH required, as at an ISP), sender rewriting, bounces,
+retries, the certificate pin, SMTP smuggling; and the fetcher injecting
+into the relay (a real Dovecot upstream)."""
+import re
+import smtplib
+import time
+import uuid
+
+import pytest
+
+import fixtures
+from fixtures import corpus as corpusmod
+from fixtures.relay import smarthost_conf
+from fixtures.smtpraw import RawSMTP
+
+USERS = {"alice": {"send_as": "alice@isp.example"}, "bob": {}}
+
+
+@pytest.fixture(scope="module")
+def sh(postfix_smarthost):
+    return postfix_smarthost(users={"alice@isp.example": "pw"})
+
+
+@pytest.fixture
+def smarthost(sh):
+    """The module's smart host, emptied and with no failing recipients."""
+    sh.set_fail_rcpt({})
+    sh.clear()
+    yield sh
+    sh.set_fail_rcpt({})
+
+
+def token():
+    return uuid.uuid4().hex[:16]
+
+
+def lan_send(r, rcpts, tok, sender="alice@box.test", from_hdr="Alice Example <alice@box.test>",
+             helo="pc1.lan"):
+    """A trusted LAN client (127.0.0.1, no AUTH) sends one message."""
+    data = ("From: %s\r\nTo: %s\r\nSubject: out %s\r\nMessage-ID: <%s@pc1.lan>\r\n\r\n"
+            "hello from the LAN\r\n" % (from_hdr, ", ".join(rcpts), tok, tok))
+    with smtplib.SMTP("127.0.0.1", r.port, local_hostname=helo, timeout=15) as s:
+        return s.sendmail(sender, rcpts, data.encode())
+
+
+def wait_queue_reason(r, words, timeout=10.0):
+    """`homemail queue` output once it contains WORDS (a regex)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        q = r.homemail(["queue"])
+        if q.rc == 0 and re.search(words, q.out):
+            return q.out
+        if time.monotonic() > deadline:
+            pytest.fail("`homemail queue` never said %r:\n%s\nlog:\n%s" % (words, q, r.log()),
+                        pytrace=False)
+        time.sleep(0.2)
+
+
+@pytest.mark.parametrize("tls", ["starttls", "tls"])
+def test_rewritten_through_smarthost(relay, smarthost, tls):
+    r = relay(users=USERS, smarthosts=[smarthost_conf(smarthost, tls=tls)])
+    tok = token()
+    assert lan_send(r, ["bob@remote.example"], tok) == {}
+    msgs = smarthost.wait_messages(1)
+    assert len(msgs) == 1
+    m = msgs[0]
+    assert m.mail_from == "alice@isp.example"
+    assert m.rcpt_to == ["bob@remote.example"]
+    assert tok.encode() in m.raw
+    # Postfix's own Received: says TLS and AUTH were used ("ESMTPSA").
+    first = m.raw.split(b"\n", 3)
+    assert re.search(rb"with ESMTPSA", b"\n".join(first[:3])), m.raw[:600]
+    content = m.content
+    assert re.search(rb"^From: Alice Example <alice@isp\.example>\r$", content, re.M), content[:800]
+    # The LAN stays private (relay.full_trace is off): no client address or
+    # name in what leaves.
+    head = content.split(b"\r\n\r\n", 1)[0]
+    assert b"127.0.0.1" not in head and b"pc1.lan" not in head.replace(
+        b"<%s@pc1.lan>" % tok.encode(), b""), head
+    r.wait_queue_empty()
+
+
+def test_permanent_failure_bounces(relay, smarthost):
+    smarthost.set_fail_rcpt({"carol@remote.example": "550 5.1.1 carol is unknown at isp.example"})
+    r = relay(users=USERS, smarthosts=[smarthost_conf(smarthost)])
+    tok = token()
+    lan_send(r, ["carol@remote.example"], tok)
+    got = r.wait_mail("alice", 1)
+    assert len(got) == 1
+    dsn = list(got.values())[0]
+    assert b"multipart/report" in dsn and b"report-type=delivery-status" in dsn, dsn[:1000]
+    assert b"carol is unknown at isp.example" in dsn, dsn
+    assert re.search(rb"^Return-Path: <>", dsn, re.M), dsn[:400]
+    assert tok.encode() in dsn
+    r.wait_queue_empty()
+    assert smarthost.messages() == []
+
+
+def test_temporary_failure_retried(relay, smarthost):
+    smarthost.set_fail_rcpt({"dave@remote.example": "450 4.2.0 dave is busy right now"})
+    r = relay(users=USERS, smarthosts=[smarthost_conf(smarthost)])
+    tok = token()
+    lan_send(r, ["dave@remote.example"], tok)
+    out = wait_queue_reason(r, r"dave is busy right now")
+    assert "dave@remote.example" in out
+    assert len(r.queue_ids()) == 1
+    assert smarthost.messages() == []
+    assert r.maildir("alice") == {}  # no bounce for a 4xx
+    smarthost.set_fail_rcpt({})
+    msgs = smarthost.wait_messages(1, timeout=20)
+    assert [m.rcpt_to for m in msgs] == [["dave@remote.example"]]
+    r.wait_queue_empty()
+    time.sleep(1.0)
+    assert len(smarthost.messages()) == 1
+
+
+def test_no_smarthost_stays_queued(relay):
+    r = relay(users=USERS)
+    tok = token()
+    lan_send(r, ["bob@remote.example"], tok)
+    out = wait_queue_reason(r, r"no smart host")
+    assert "bob@remote.example" in out
+    assert len(r.queue_ids()) == 1
+
+
+def test_wrong_pin_not_sent(relay, smarthost):
+    conf = smarthost_conf(smarthost, fingerprint="sha256:" + "00" * 32, ca_file=None)
+    r = relay(users=USERS, smarthosts=[conf])
+    tok = token()
+    lan_send(r, ["bob@remote.example"], tok)
+    out = wait_queue_reason(r, r"(?i)fingerprint|pin")
+    flat = re.sub(r"[^0-9a-f]", "", out.lower())
+    assert smarthost.fingerprint in flat, "the reason does not name the real pin:\n" + out
+    time.sleep(1.0)
+    assert smarthost.messages() == []
+    assert len(r.queue_ids()) == 1
+
+
+SMUGGLE = [
+    b"line one\n.\nMAIL FROM:<alice@box.test>\r\n",
+    b"line one\r\n.\nMAIL FROM:<alice@box.test>\r\n",
+    b"line one\n.\r\nMAIL FROM:<alice@box.test>\r\n",
+]
+
+
+@pytest.mark.parametrize("trick", SMUGGLE, ids=["lf.lf", "crlf.lf", "lf.crlf"])
+def test_smuggling_arrives_as_one_message(relay, smarthost, trick):
+    r = relay(users=USERS, smarthosts=[smarthost_conf(smarthost)])
+    tok = token().encode()
+    data = (b"From: alice@box.test\r\nTo: bob@remote.example\r\nSubject: smuggle " + tok +
+            b"\r\n\r\n" + trick +
+            b"RCPT TO:<victim@remote.example>\r\nDATA\r\nSubject: smuggled\r\n\r\nevil\r\n"
+            b"\r\n.\r\n")
+    with RawSMTP("127.0.0.1", r.port) as c:
+        c.ehlo("pc1.lan")
+        assert c.cmd("MAIL FROM:<alice@box.test>")[0] == 250
+        assert c.cmd("RCPT TO:<bob@remote.example>")[0] == 250
+        assert c.cmd("DATA")[0] == 354
+        c.send(data)
+        code, text = c.reply()
+        assert code == 250, text
+    msgs = smarthost.wait_messages(1)
+    r.wait_queue_empty()
+    time.sleep(1.5)
+    msgs = smarthost.messages()
+    assert len(msgs) == 1, [(m.mail_from, m.rcpt_to) for m in msgs]
+    m = msgs[0]
+    assert m.rcpt_to == ["bob@remote.example"]
+    assert b"\n.\nMAIL FROM:<alice@box.test>\nRCPT TO:<victim@remote.example>" in m.raw, m.raw
+    assert b"\r\n.\r\nMAIL FROM:" in m.content
+
+
+# -- the fetcher injects into the relay ----------------------------------------
+
+def test_fetcher_into_relay(relay, dovecot):
+    corpus = corpusmod.generate(count=12, seed=5, n_big=0)
+    dovecot.load(corpus)
+    r = relay(start=False, users=USERS)
+    r.extra = ("fetcher = { accounts = ( { name = \"isp\"; protocol = \"imap\"; "
+               "host = \"127.0.0.1\"; port = %d; tls = \"tls\"; ca_file = \"%s\"; "
+               "user = \"%s\"; password = \"%s\"; keep = false; to = \"alice\"; } ); };\n"
+               % (dovecot.imaps_port, dovecot.cafile, dovecot.user, dovecot.password))
+    r.write_conf()
+    r.start()
+    res = fixtures.run([fixtures.program("fetcher/homemail-fetcher"), "-c", r.conf, "--once",
+                        "-v"], timeout=120)
+    assert res.rc == 0, "%r\nrelay log:\n%s" % (res, r.log())
+    got = r.wait_mail("alice", len(corpus.messages), timeout=30)
+    assert len(got) == len(corpus.messages)
+    want = {corpusmod.msgid_of(m.data) for m in corpus.messages}
+    have = {corpusmod.msgid_of(m) for m in got.values()}
+    assert want == have
+    # Through the relay: its Received: field is on every message.
+    for m in got.values():
+        assert re.search(rb"\bby box\.test \(homemail\) with E?SMTP", m), m[:800]
+    assert dovecot.read_maildir() == {}
+    r.wait_queue_empty()

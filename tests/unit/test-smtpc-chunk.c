@@ -1,0 +1,123 @@
+/* Transactions back to back with BDAT (lib/smtpc-chunk.c) against the
+ * scripted server: what is sent, in what form, and how the replies of a
+ * group are matched to its messages. */
+#include <config.h>
+
+#include <string.h>
+
+#include "lib/error.h"
+#include "lib/net.h"
+#include "lib/smtpc.h"
+#include "testutil.h"
+
+static HmSmtpClient *
+started(HmTestPeer *p)
+{
+	g_autoptr(GError) err = NULL;
+	int fd = hm_connect_tcp("127.0.0.1", p->port, NULL, 2000, &err);
+	HmSmtpClient *c;
+
+	g_assert_no_error(err);
+	c = hm_smtpc_new(hm_conn_new(fd, 2000), HM_SMTP_PROTO_SMTP, "client.test");
+	g_assert_cmpint(hm_smtpc_start(c, &err), ==, 0);
+	return c;
+}
+
+static void
+test_group(void)
+{
+	/* The second message: bare LF lines, a dot line (never doubled in
+	 * BDAT), no final line end: 8 + 3 + 3 + the CRLF it gets octets. */
+	static const char *const script[] = {
+		"S:220 box.test ESMTP",
+		"C:EHLO client.test",
+		"R:250-box.test\r\n250-PIPELINING\r\n250-SIZE 100000\r\n250-8BITMIME\r\n"
+		"250 CHUNKING\r\n",
+		"C:MAIL FROM:<a@x.example> SIZE=27 BODY=8BITMIME",
+		"C:RCPT TO:<one@box.test>",
+		"C:BDAT 27 LAST",
+		"C:Received: x",
+		"C:Subject: 1",
+		"C:",
+		"C:MAIL FROM:<> SIZE=16 BODY=8BITMIME",
+		"C:RCPT TO:<two@box.test>",
+		"C:BDAT 16 LAST",
+		"C:line 2",
+		"C:.",
+		"C:end",
+		/* Only now, with everything sent, the replies of the group. */
+		"R:250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.0.0 queued as A\r\n"
+		"250 2.1.0 Ok\r\n550 5.1.1 no such user\r\n503 5.5.1 need RCPT\r\n",
+		"C:QUIT",
+		"S:221 bye",
+		NULL,
+	};
+	HmTestPeer *p = hm_test_peer_new_script(hm_test_listen_tcp(NULL), script);
+	HmSmtpClient *c;
+	HmSmtpRcptStatus st[2];
+	g_autoptr(GError) err = NULL;
+
+	hm_test_peer_start(p);
+	c = started(p);
+	g_assert_true(hm_smtpc_can_chunk(c));
+	g_assert_cmpint(hm_smtpc_send_chunked(c, "a@x.example", "one@box.test", "Received: x\r\n",
+	                                      13, "Subject: 1\r\n\r\n", 14, &err), ==, 0);
+	g_assert_cmpint(hm_smtpc_send_chunked(c, "", "two@box.test", NULL, 0, "line 2\n.\nend", 12,
+	                                      &err), ==, 0);
+	/* The count must match what was sent. */
+	g_assert_cmpint(hm_smtpc_collect(c, st, 1, &err), ==, -1);
+	g_clear_error(&err);
+	g_assert_cmpint(hm_smtpc_send_chunked(c, "a@x.example", "bad>@x", NULL, 0, "x", 1, &err),
+	                ==, -1);
+	g_assert_error(err, HM_ERROR, HM_ERROR_PARSE);
+	g_clear_error(&err);
+	g_assert_cmpint(hm_smtpc_collect(c, st, 2, &err), ==, 0);
+	g_assert_no_error(err);
+	g_assert_cmpuint(st[0].code, ==, 250);
+	g_assert_cmpstr(st[0].reply, ==, "250 2.0.0 queued as A");
+	/* The refusal of RCPT decides, not the 503 that follows it. */
+	g_assert_cmpuint(st[1].code, ==, 550);
+	g_assert_cmpstr(st[1].reply, ==, "550 5.1.1 no such user");
+	hm_smtp_rcpt_status_clear(st, 2);
+	g_assert_cmpint(hm_smtpc_collect(c, st, 0, &err), ==, 0);
+	hm_smtpc_quit(c);
+	hm_smtpc_free(c);
+	hm_test_peer_join(p);
+	hm_test_peer_free(p);
+}
+
+/* A server without CHUNKING: nothing is sent. */
+static void
+test_not_offered(void)
+{
+	static const char *const script[] = {
+		"S:220 box.test ESMTP",
+		"C:EHLO client.test",
+		"R:250-box.test\r\n250 PIPELINING\r\n",
+		"C:QUIT",
+		"S:221 bye",
+		NULL,
+	};
+	HmTestPeer *p = hm_test_peer_new_script(hm_test_listen_tcp(NULL), script);
+	HmSmtpClient *c;
+	g_autoptr(GError) err = NULL;
+
+	hm_test_peer_start(p);
+	c = started(p);
+	g_assert_false(hm_smtpc_can_chunk(c));
+	g_assert_cmpint(hm_smtpc_send_chunked(c, "", "a@b.example", NULL, 0, "x", 1, &err), ==, -1);
+	g_assert_error(err, HM_ERROR, HM_ERROR_FAILED);
+	hm_smtpc_quit(c);
+	hm_smtpc_free(c);
+	hm_test_peer_join(p);
+	hm_test_peer_free(p);
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/smtpc-chunk/group", test_group);
+	g_test_add_func("/smtpc-chunk/not-offered", test_not_offered);
+	return g_test_run();
+}
