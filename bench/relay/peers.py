@@ -199,11 +199,13 @@ class RelayError(RuntimeError):
 class OurRelay:
     """homemail-relay with CONF_TEXT (written to BASE/ours/homemail.conf,
     the placeholder {port} filled in with a free port) in a session of
-    its own."""
+    its own; ENV: variables added to its environment (a diagnostic, e.g.
+    LD_BIND_NOW=1)."""
     host = "127.0.0.1"
 
-    def __init__(self, base_dir, relay_bin, conf_text, name="ours"):
+    def __init__(self, base_dir, relay_bin, conf_text, name="ours", env=None):
         self.base = os.path.join(base_dir, name)
+        self.env = env
         self.bin = relay_bin
         self.conf_text = conf_text
         self.conf = os.path.join(self.base, "homemail.conf")
@@ -221,7 +223,8 @@ class OurRelay:
         with open(self.conf, "w") as f:
             f.write(self.conf_text.replace("{port}", str(self.port)))
         os.chmod(self.conf, 0o600)
-        self.proc, self._stderr = spawn_session([self.bin, "-c", self.conf], self.log)
+        env = dict(os.environ, **self.env) if self.env else None
+        self.proc, self._stderr = spawn_session([self.bin, "-c", self.conf], self.log, env=env)
 
     def _wait_ready(self, timeout):
         deadline = time.monotonic() + timeout

@@ -112,7 +112,7 @@ def _relay(r, a):
          "idle RSS-sum ours/peer (<= 0.1) | idle PSS ours/peer (<= 0.1) |", "|---|---|---|---|---|"]
     o = med.get("ours")
     for system, m in med.items():
-        if system == "ours" or o is None:
+        if system.startswith("ours") or o is None:
             continue
         rr, rc = _ratio(o["rate"], m["rate"]), _ratio(o["cpu"], m["cpu"])
         ri, rp = _ratio(o["irss"], m["irss"]), _ratio(o["ipss"], m["ipss"])
@@ -149,7 +149,7 @@ def _relay(r, a):
                a.sessions, n, a.length, n, n), "", "\n".join(L), "", "\n".join(T), "",
            "Per run:", "", "\n".join(D)]
     if r.get("perf"):
-        out += ["", "perf (one more run of ours, `perf record -g --inherit -p RELAY`), by command and DSO:",
+        out += ["", "perf (one more run of ours, `perf record -F 999 --inherit -p RELAY`: the relay's tree, sessions and queue runner included), by command and DSO:",
                 "", "```"] + r["perf"]["by_dso"] + ["```", "", "by symbol:", "", "```"] + \
             r["perf"]["by_sym"] + ["```"]
     return "\n".join(out), med
