@@ -24,7 +24,7 @@ from fixtures.dovecot import Dovecot
 from fixtures.tls import make_cert
 from peers import BenchSmarthost, OurRelay, PostfixLocal, PostfixRelay
 from proctree import TCK
-from sampler import Sampler, snapshot
+from sampler import Sampler, snapshot, split, split_delta
 
 SH_LOGIN, SH_PASSWORD = confs.SEND_AS, "bench-Pass.42"
 NOBODY = 65534
@@ -177,6 +177,7 @@ def relay_run(ctx, system, rep, body):
     idle = snapshot(relay.proc.pid)
     c0 = sh_connects(sh)
     s = Sampler({"relay": relay.proc.pid, "smarthost": sh.proc.pid, "auth": sh.auth.proc.pid}).start()
+    sp0 = split(relay.proc.pid)
     b0 = busy_cpu()
     argv = ["smtp-source", "-s", str(a.sessions), "-m", str(a.messages), "-l", str(a.length),
             "-f", confs.LOCAL_SENDER, "-t", confs.RCPT, "-M", confs.LAN_HELO,
@@ -185,11 +186,12 @@ def relay_run(ctx, system, rep, body):
     wall_acc, client_cpu, rc = run_timed(argv, os.path.join(ctx.w, "logs", "smtp-source.log"))
     t2 = wait_count(sh.count, a.messages, a.timeout)
     e2e = (t2 - t0) if t2 else None
+    sp = split_delta(sp0, split(relay.proc.pid))
     res = s.stop()
     busy = busy_cpu() - b0
     v = sinkcheck.check(sh.sink_dir(), a.messages, body, confs.SEND_AS, confs.LAN_HELO)
     r = {"system": system, "rep": rep, "accept_s": wall_acc, "e2e_s": e2e, "client_cpu": client_cpu,
-         "rc": rc, "idle": idle, "res": res, "busy": busy, "verify": v,
+         "rc": rc, "idle": idle, "res": res, "busy": busy, "verify": v, "split": sp,
          "connects": sh_connects(sh) - c0,
          "ok": v["ok"] and rc == 0 and e2e is not None}
     ctx.log("relay %-13s rep %d: accepted %.2f s (%.0f/s), all at the smart host %s, relay CPU %.2f s, "

@@ -122,15 +122,18 @@ def _relay(r, a):
             _f(rp, "%.3f"), _verdict(rp is not None and rp <= 0.1)))
     D = ["| relay | rep | accepted s | end-to-end s | relay CPU s | smart host CPU s | auth CPU s | "
          "smtp-source CPU s | machine busy CPU s | relay RSS-sum / PSS peak MB | connections | "
-         "authenticated | Received: naming the client (laptop.home.lan) | verify |",
-         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+         "authenticated | Received: naming the client (laptop.home.lan) | relay CPU s: master own / "
+         "reaped children / long-lived children | verify |",
+         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for x in r["runs"]:
         v = x["verify"]
-        D.append("| %s | %d | %.2f | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f / %.1f | %d | %d | %d | %s |" % (
+        sp = x.get("split")
+        D.append("| %s | %d | %.2f | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f / %.1f | %d | %d | %d | %s | %s |" % (
             x["system"], x["rep"], x["accept_s"], _f(x["e2e_s"]), x["res"]["relay"]["cpu"],
             x["res"]["smarthost"]["cpu"], x["res"]["auth"]["cpu"], x["client_cpu"], x["busy"],
             x["res"]["relay"]["rss_peak"] / MB, x["res"]["relay"]["pss_peak"] / MB, x["connects"],
-            v["authenticated"], v["leaks"], v["summary"]))
+            v["authenticated"], v["leaks"],
+            "%.2f / %.2f / %.2f" % (sp["own"], sp["reaped"], sp["helpers"]) if sp else "n/a", v["summary"]))
     out = ["### Relay: smtp-source -> relay -> smart host", "",
            "`smtp-source -s %d -m %d -l %d -f user@myhost.localdomain -t rcpt@remote.example -M "
            "laptop.home.lan 127.0.0.1:PORT` (one message per connection, smtp-source's default) into a "

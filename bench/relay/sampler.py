@@ -4,6 +4,7 @@
     ...                                    # the load
     res = s.stop()   # {"relay": {"cpu": s, "rss_peak": B, "pss_peak": B, "procs_peak": n}, ...}
     snapshot(pid)    # {"rss": B, "pss": B, "procs": n} of one tree, now
+    a = split(pid); ...; split_delta(a, split(pid))   # {"own", "reaped", "helpers"} CPU s
 
 CPU of a tree is utime+stime+cutime+cstime over the root and all its
 descendants (bench/proctree.py), so the sessions a daemon already reaped
@@ -17,6 +18,34 @@ import threading
 from proctree import TCK, children_map, tree
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def own_and_reaped(pid):
+    """(utime+stime, cutime+cstime) of PID in ticks, or None if gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            s = f.read()
+        x = s[s.rindex(")") + 2:].split()
+        return int(x[11]) + int(x[12]), int(x[13]) + int(x[14])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def split(root):
+    """{"own": ticks, "reaped": ticks, "children": {pid: ticks}} of ROOT now:
+    its own CPU, that of the children it reaped, and each live child's tree."""
+    cm = children_map()
+    r = own_and_reaped(root) or (0, 0)
+    return {"own": r[0], "reaped": r[1],
+            "children": {c: _tree(c, cm, False)[0] for c in cm.get(root, [])}}
+
+
+def split_delta(a, b):
+    """CPU s between two split()s: the root's own, its reaped children's,
+    and the live children present in both (long-lived helpers), summed."""
+    kids = sum(b["children"][c] - a["children"][c] for c in b["children"] if c in a["children"])
+    return {"own": (b["own"] - a["own"]) / TCK, "reaped": (b["reaped"] - a["reaped"]) / TCK,
+            "helpers": kids / TCK}
 
 
 def _proc(pid, pss=True):
