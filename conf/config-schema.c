@@ -490,20 +490,14 @@ read_relay(HmCfgCtx *ctx, const config_setting_t *root, HmConfig *cfg, GError **
 static char *
 default_deliver(const HmRelayConf *relay)
 {
-	for (gsize i = 0; i < relay->n_listen; i++) {
-		const HmListenSpec *l = &relay->listen[i];
-		gboolean v6 = strchr(l->host, ':') != NULL;
-		const char *host = l->host;
+	const char *host;
+	const HmListenSpec *l = hm_config_relay_local(relay, &host);
+	gboolean v6;
 
-		if (l->tls)
-			continue;
-		if (strcmp(host, "0.0.0.0") == 0)
-			host = "127.0.0.1";
-		else if (strcmp(host, "::") == 0)
-			host = "::1";
-		return g_strdup_printf("smtp:%s%s%s:%u", v6 ? "[" : "", host, v6 ? "]" : "", l->port);
-	}
-	return g_strdup("smtp:127.0.0.1:25");
+	if (l == NULL)
+		return g_strdup("smtp:127.0.0.1:25");
+	v6 = strchr(host, ':') != NULL;
+	return g_strdup_printf("smtp:%s%s%s:%u", v6 ? "[" : "", host, v6 ? "]" : "", l->port);
 }
 
 static int

@@ -477,6 +477,25 @@ hm_config_find_user(const HmConfig *cfg, const char *name)
 	return NULL;
 }
 
+const HmListenSpec *
+hm_config_relay_local(const HmRelayConf *relay, const char **host)
+{
+	for (gsize i = 0; i < relay->n_listen; i++) {
+		const HmListenSpec *l = &relay->listen[i];
+
+		if (l->tls)
+			continue;
+		if (strcmp(l->host, "0.0.0.0") == 0)
+			*host = "127.0.0.1";
+		else if (strcmp(l->host, "::") == 0)
+			*host = "::1";
+		else
+			*host = l->host;
+		return l;
+	}
+	return NULL;
+}
+
 gboolean
 hm_config_is_local_domain(const HmConfig *cfg, const char *domain)
 {

@@ -192,6 +192,12 @@ const char *hm_config_default_path(void);
 /* Looks up a user by name; NULL when absent. */
 const HmUserConf *hm_config_find_user(const HmConfig *cfg, const char *name);
 
+/* The relay's listener that local clients reach (the fetcher's default
+ * deliver, homemail-sendmail -bs): the first one without implicit TLS.
+ * *host receives its address, a wildcard one as the loopback address of
+ * its family. NULL when every listener is implicit TLS. */
+const HmListenSpec *hm_config_relay_local(const HmRelayConf *relay, const char **host);
+
 /* TRUE if domain (any case) is one of local_domains. */
 gboolean hm_config_is_local_domain(const HmConfig *cfg, const char *domain);
 

@@ -110,6 +110,34 @@ append_received(GString *out, const FolderRun *r, const char *rcpt)
 	hm_received_append(out, &rcv, time(NULL));
 }
 
+/* Stops the run over a temporary failure of the local side (why). -1. */
+static int
+local_temp(GError **err, const GError *why)
+{
+	g_set_error(err, HM_FETCH_ERROR, HM_FETCH_ERROR_LOCAL,
+	            "local delivery failed temporarily, stopping (undelivered mail stays upstream): %s",
+	            why->message);
+	return -1;
+}
+
+/* What goes to the local side with a message: its envelope sender (the
+ * returned string), its Message-ID in *message_id, and our Received:
+ * field appended to head. The recipient is the account's rcpt_of(). */
+static char *
+prepare(FolderRun *r, const char *data, gsize len, char **message_id, GString *head)
+{
+	append_received(head, r, r->a->rcpt);
+	return envelope_sender(r->a->acct, data, len, message_id);
+}
+
+/* A bare user name goes to local delivery as it is (Delivered-To then
+ * names the user's canonical address). */
+static const char *
+rcpt_of(const HmAccount *a)
+{
+	return strchr(a->acct->to, '@') != NULL ? a->rcpt : a->acct->to;
+}
+
 /* A message sent to the local side back to back with others, waiting for
  * the group's replies. */
 typedef struct {
@@ -178,12 +206,8 @@ settle_queued(FolderRun *r, GError **err)
 	g_array_set_size(r->queued, 0);
 	if (rc == 0)
 		rc = hm_fetch_state_sync(r->st, err);
-	if (rc == 0 && temp != NULL) {
-		g_set_error(err, HM_FETCH_ERROR, HM_FETCH_ERROR_LOCAL,
-		            "local delivery failed temporarily, stopping (undelivered mail stays upstream): %s",
-		            temp->message);
-		rc = -1;
-	}
+	if (rc == 0 && temp != NULL)
+		rc = local_temp(err, temp);
 	g_clear_error(&temp);
 	return rc;
 }
@@ -193,16 +217,14 @@ settle_queued(FolderRun *r, GError **err)
 static int
 queue_message(FolderRun *r, const HmFetchItem *item, const char *data, gsize len, GError **err)
 {
-	HmAccount *a = r->a;
 	Queued q = { .item = item, .len = len };
-	g_autofree char *sender = envelope_sender(a->acct, data, len, &q.message_id);
-	const char *to = strchr(a->acct->to, '@') != NULL ? a->rcpt : a->acct->to;
 	g_autoptr(GString) head = g_string_sized_new(256);
+	g_autofree char *sender = prepare(r, data, len, &q.message_id, head);
 	g_autoptr(GError) ierr = NULL;
 	HmInjectResult res;
 
-	append_received(head, r, a->rcpt);
-	res = hm_injector_queue(a->inj, sender, to, head->str, head->len, data, len, &ierr);
+	res = hm_injector_queue(r->a->inj, sender, rcpt_of(r->a), head->str, head->len, data, len,
+	                        &ierr);
 	if (res == HM_INJECT_OK) {
 		if (r->queued == NULL) {
 			r->queued = g_array_new(FALSE, TRUE, sizeof(Queued));
@@ -217,28 +239,21 @@ queue_message(FolderRun *r, const HmFetchItem *item, const char *data, gsize len
 		return -1;
 	if (res == HM_INJECT_PERM)
 		return refused(r, item, ierr, err);
-	g_set_error(err, HM_FETCH_ERROR, HM_FETCH_ERROR_LOCAL,
-	            "local delivery failed temporarily, stopping (undelivered mail stays upstream): %s",
-	            ierr->message);
-	return -1;
+	return local_temp(err, ierr);
 }
 
-/* Hands the message over; with staged set (group commit) it is only
- * staged when the injector can, and staged->tmp_path says whether it was. */
+/* Hands the message over through the open injector; with staged set
+ * (group commit) it is only staged when the injector can, and
+ * staged->tmp_path says whether it was. */
 static HmInjectResult
 inject(FolderRun *r, const char *data, gsize len, char **message_id, HmDeliverStaged *staged,
        GError **err)
 {
 	HmAccount *a = r->a;
-	g_autofree char *sender = envelope_sender(a->acct, data, len, message_id);
-	/* A bare user name goes to local delivery as it is (Delivered-To then
-	 * names the user's canonical address). */
-	const char *to = strchr(a->acct->to, '@') != NULL ? a->rcpt : a->acct->to;
 	g_autoptr(GString) head = g_string_sized_new(256);
+	g_autofree char *sender = prepare(r, data, len, message_id, head);
+	const char *to = rcpt_of(a);
 
-	if (a->inj == NULL && (a->inj = hm_injector_open(a->cfg, err)) == NULL)
-		return HM_INJECT_TEMP;
-	append_received(head, r, a->rcpt);
 	if (staged != NULL && hm_injector_can_stage(a->inj)) {
 		if (r->batch == NULL)
 			r->batch = hm_fetch_batch_new(r->st, a->inj);
@@ -275,22 +290,14 @@ on_message(const HmFetchItem *item, const char *data, gsize len, gpointer user_d
 	HmDeliverStaged staged = { NULL, NULL };
 	HmInjectResult res;
 
-	if (r->a->inj == NULL && (r->a->inj = hm_injector_open(r->a->cfg, &ierr)) == NULL) {
-		g_set_error(err, HM_FETCH_ERROR, HM_FETCH_ERROR_LOCAL,
-		            "local delivery failed temporarily, stopping (undelivered mail stays upstream): %s",
-		            ierr->message);
-		return -1;
-	}
+	if (r->a->inj == NULL && (r->a->inj = hm_injector_open(r->a->cfg, &ierr)) == NULL)
+		return local_temp(err, ierr);
 	if (item->uid != NULL && hm_injector_can_queue(r->a->inj))
 		return queue_message(r, item, data, len, err);
 	res = inject(r, data, len, &message_id, item->uid != NULL ? &staged : NULL, &ierr);
 
-	if (res == HM_INJECT_TEMP) {
-		g_set_error(err, HM_FETCH_ERROR, HM_FETCH_ERROR_LOCAL,
-		            "local delivery failed temporarily, stopping (undelivered mail stays upstream): %s",
-		            ierr->message);
-		return -1;
-	}
+	if (res == HM_INJECT_TEMP)
+		return local_temp(err, ierr);
 	if (res == HM_INJECT_PERM)
 		return refused(r, item, ierr, err);
 	r->stats->delivered++;

@@ -166,7 +166,7 @@ relay_queue_envelope_parse(const char *buf, gsize len, RelayQueueEntry *e, gsize
 		char *sp;
 
 		if (nl == NULL)
-			return bad(err, "queue file: envelope cut short", line, len - pos);
+			return bad(err, "queue file: envelope " RELAY_QUEUE_CUT_SHORT, line, len - pos);
 		n = (gsize)(nl - line);
 		pos += n + 1;
 		if (memchr(line, '\0', n) != NULL || memchr(line, '\r', n) != NULL)
@@ -190,7 +190,7 @@ relay_queue_envelope_parse(const char *buf, gsize len, RelayQueueEntry *e, gsize
 		if (parse_field(e, text, sp != NULL ? sp : "", &got_size) < 0)
 			return bad(err, "queue file: bad envelope line", line, n);
 	}
-	return bad(err, "queue file: envelope cut short", buf, 0);
+	return bad(err, "queue file: envelope " RELAY_QUEUE_CUT_SHORT, buf, 0);
 }
 
 void

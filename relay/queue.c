@@ -210,7 +210,7 @@ relay_queue_load(const char *dir, const char *id, GError **err)
 	}
 	if (len - header_len != e->size) {
 		g_set_error(err, HM_ERROR, HM_ERROR_PARSE,
-		            "%s: queue file cut short (%" G_GSIZE_FORMAT " of %" G_GUINT64_FORMAT
+		            "%s: queue file " RELAY_QUEUE_CUT_SHORT " (%" G_GSIZE_FORMAT " of %" G_GUINT64_FORMAT
 		            " octets): it was never committed",
 		            id, len - header_len, e->size);
 		return NULL;
@@ -231,6 +231,13 @@ relay_queue_load(const char *dir, const char *id, GError **err)
 		return NULL;
 	}
 	return g_steal_pointer(&e);
+}
+
+gboolean
+relay_queue_error_uncommitted(const GError *err)
+{
+	return g_error_matches(err, HM_ERROR, HM_ERROR_PARSE) &&
+	       strstr(err->message, RELAY_QUEUE_CUT_SHORT) != NULL;
 }
 
 GBytes *

@@ -129,6 +129,14 @@ void relay_queue_file_abort(RelayQueueFile *qf);
  * for a damaged file (a truncated one included: see above). */
 RelayQueueEntry *relay_queue_load(const char *dir, const char *id, GError **err);
 
+/* TRUE if err, from relay_queue_load(), says the file is shorter than
+ * its envelope promises: linked but never made durable (a crash before
+ * the commit), so never answered 250. The runner removes such a file. */
+gboolean relay_queue_error_uncommitted(const GError *err);
+
+/* Words of the errors relay_queue_error_uncommitted() recognises. */
+#define RELAY_QUEUE_CUT_SHORT "cut short"
+
 /* The message of a loaded entry, mapped read-only. NULL with *err (also
  * when the file no longer has e->size octets of message). */
 GBytes *relay_queue_message(const char *dir, const RelayQueueEntry *e, GError **err);

@@ -186,7 +186,7 @@ load(RelayRunner *r, const char *id, gint64 now, gboolean force, gint64 *next)
 
 	if (e == NULL) {
 		/* Cut short: linked, never committed, so never answered 250. */
-		if (g_error_matches(err, HM_ERROR, HM_ERROR_PARSE) && strstr(err->message, "cut short")) {
+		if (relay_queue_error_uncommitted(err)) {
 			hm_warn("relay %s", err->message);
 			relay_queue_remove(r->p.queue_dir, id, NULL);
 		} else if (!(g_error_matches(err, HM_ERROR, HM_ERROR_IO) && errno == ENOENT)) {

@@ -302,18 +302,11 @@ static int
 smtp_on_stdio(const HmConfig *cfg)
 {
 	g_autoptr(GError) err = NULL;
-	int fd = -1;
+	const char *host;
+	const HmListenSpec *l = hm_config_relay_local(&cfg->relay, &host);
+	int fd = l != NULL ? hm_connect_tcp(host, l->port, NULL, 10000, &err) : -1;
 	struct pollfd pfd[2];
 
-	for (gsize i = 0; i < cfg->relay.n_listen && fd < 0; i++) {
-		const HmListenSpec *l = &cfg->relay.listen[i];
-		const char *host = strcmp(l->host, "0.0.0.0") == 0 ? "127.0.0.1"
-		                   : strcmp(l->host, "::") == 0    ? "::1"
-		                                                   : l->host;
-
-		if (!l->tls)
-			fd = hm_connect_tcp(host, l->port, NULL, 10000, &err);
-	}
 	if (fd < 0) {
 		fprintf(stderr, "homemail-sendmail: -bs: the relay does not answer%s%s\n",
 		        err != NULL ? ": " : "", err != NULL ? err->message : "");

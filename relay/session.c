@@ -33,13 +33,12 @@ held_free(gpointer p)
 	g_free(h);
 }
 
+/* Replies are held only behind a message's commit marker, which comes
+ * first: anything held means a commit is pending. */
 static gboolean
 commit_pending(const Session *s)
 {
-	for (guint i = 0; i < s->held->len; i++)
-		if (((Held *)s->held->pdata[i])->id != NULL)
-			return TRUE;
-	return FALSE;
+	return s->held->len > 0;
 }
 
 static int
@@ -212,7 +211,6 @@ cmd_mail(Session *s, const char *args)
 	RelayReplyText r;
 	RelayClient c = client_of(s);
 	g_autofree char *sender = NULL;
-	int rc;
 
 	if (relay_parse_mail_args(args, RELAY_PARSE_UTF8, s->p->cfg->relay.max_message_size, &m,
 	                          &r) < 0) {
@@ -237,8 +235,7 @@ cmd_mail(Session *s, const char *args)
 	s->state = ST_MAIL;
 	hm_debug("relay[%s] mail from=<%s>", s->id, s->tx->sender);
 	relay_mail_args_clear(&m);
-	rc = session_reply(s, 250, "2.1.0", "Ok");
-	return rc;
+	return session_reply(s, 250, "2.1.0", "Ok");
 }
 
 /* The DNSBL check, once per session and only when a recipient makes it

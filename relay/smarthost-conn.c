@@ -153,12 +153,19 @@ relay_smarthost_release(RelaySmarthostConn *h)
 }
 
 void
-relay_smarthost_conn_clear(RelaySmarthostConn *h)
+relay_smarthost_hangup(RelaySmarthostConn *h)
 {
 	if (h->smtp != NULL) {
 		hm_smtpc_quit(h->smtp);
 		hm_smtpc_free(h->smtp);
+		h->smtp = NULL;
 	}
+}
+
+void
+relay_smarthost_conn_clear(RelaySmarthostConn *h)
+{
+	relay_smarthost_hangup(h);
 	if (h->tls != NULL)
 		SSL_CTX_free(h->tls);
 	g_free(h->down_reason);

@@ -35,6 +35,10 @@ HmSmtpClient *relay_smarthost_session(RelaySmarthostConn *h, char **why);
  * relay_smarthost_session() connects anew. */
 void relay_smarthost_release(RelaySmarthostConn *h);
 
+/* Says QUIT on h's session, if any, and closes it; what is known about
+ * a failed smart host stays. */
+void relay_smarthost_hangup(RelaySmarthostConn *h);
+
 /* Says QUIT on h's session, if any, and frees what h holds (not h). */
 void relay_smarthost_conn_clear(RelaySmarthostConn *h);
 

@@ -58,15 +58,8 @@ relay_smarthosts_new(const HmConfig *cfg, const RelayRewriter *rw)
 void
 relay_smarthosts_hangup(RelaySmarthosts *sh)
 {
-	for (gsize i = 0; i < sh->cfg->relay.n_smarthosts; i++) {
-		RelaySmarthostConn *h = &sh->hosts[i];
-
-		if (h->smtp != NULL) {
-			hm_smtpc_quit(h->smtp);
-			hm_smtpc_free(h->smtp);
-			h->smtp = NULL;
-		}
-	}
+	for (gsize i = 0; i < sh->cfg->relay.n_smarthosts; i++)
+		relay_smarthost_hangup(&sh->hosts[i]);
 }
 
 void
