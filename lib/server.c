@@ -1,7 +1,6 @@
 #include <config.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
@@ -13,35 +12,10 @@
 #include "error.h"
 #include "log.h"
 #include "privs.h"
-#include "server.h"
+#include "server-private.h"
 
 /* How long a stopping server waits for its sessions to end. */
 #define STOP_WAIT_MS 5000
-
-typedef struct {
-	int fd;
-	const HmListenSpec *spec;
-} Listener;
-
-typedef struct {
-	const char *name;
-	HmServerHelperFunc fn;
-	gpointer data;
-	pid_t pid;             /* 0: not running */
-	gint64 started;        /* monotonic seconds */
-	gint64 restart_at;     /* monotonic seconds; 0: none pending */
-} Helper;
-
-struct HmServer {
-	HmServerParams p;
-	GArray *helpers;       /* Helper */
-	GArray *listeners;     /* Listener */
-	int sig_fd;
-	HmLoginBar *bar;
-	GHashTable *children;  /* pid -> peer address (char *) */
-	GHashTable *per_ip;    /* peer address -> open sessions (GUINT_TO_POINTER) */
-	gboolean stopping;
-};
 
 static int
 open_listeners(HmServer *sv, GError **err)
@@ -79,6 +53,17 @@ setup_signals(HmServer *sv, GError **err)
 	return 0;
 }
 
+static void
+worker_free(gpointer p)
+{
+	Worker *w = p;
+
+	if (w->ctl >= 0)
+		close(w->ctl);
+	g_free(w->ip);
+	g_free(w);
+}
+
 HmServer *
 hm_server_new(const HmServerParams *params, GError **err)
 {
@@ -88,7 +73,8 @@ hm_server_new(const HmServerParams *params, GError **err)
 	sv->sig_fd = -1;
 	sv->listeners = g_array_new(FALSE, FALSE, sizeof(Listener));
 	sv->helpers = g_array_new(FALSE, TRUE, sizeof(Helper));
-	sv->children = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+	sv->workers = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, worker_free);
+	sv->idle = g_queue_new();
 	sv->per_ip = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	if (params->n_listen == 0) {
 		g_set_error(err, HM_ERROR, HM_ERROR_FAILED, "%s: no address to listen on",
@@ -123,7 +109,8 @@ hm_server_free(HmServer *sv)
 	if (sv->sig_fd >= 0)
 		close(sv->sig_fd);
 	hm_login_bar_free(sv->bar);
-	g_hash_table_unref(sv->children);
+	g_queue_free(sv->idle);
+	g_hash_table_unref(sv->workers);
 	g_hash_table_unref(sv->per_ip);
 	g_free(sv);
 }
@@ -132,31 +119,6 @@ static guint
 sessions_from(HmServer *sv, const char *ip)
 {
 	return GPOINTER_TO_UINT(g_hash_table_lookup(sv->per_ip, ip));
-}
-
-/* In the child: TLS for implicit-TLS listeners, then the session. */
-static G_GNUC_NORETURN void
-child_main(HmServer *sv, int fd, const Listener *l, const struct sockaddr *addr, const char *ip)
-{
-	HmConn *conn = hm_conn_new(fd, sv->p.handshake_timeout_ms);
-	HmServerPeer peer = { .addr = addr, .ip = ip, .listen = l->spec };
-	g_autoptr(GError) err = NULL;
-	sigset_t none;
-	int rc;
-
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	for (guint i = 0; i < sv->listeners->len; i++)
-		close(g_array_index(sv->listeners, Listener, i).fd);
-	close(sv->sig_fd);
-	if (l->spec->tls && hm_conn_start_tls_server(conn, sv->p.tls_ctx, &err) < 0) {
-		hm_info("%s TLS handshake failed peer=%s: %s", sv->p.name, ip, err->message);
-		rc = 1;
-	} else {
-		rc = sv->p.session(conn, &peer, sv->p.data);
-	}
-	hm_conn_free(conn);
-	_exit(rc);
 }
 
 /* Says no to a client over the limits, without a process of its own. */
@@ -171,34 +133,145 @@ refuse(HmServer *sv, int fd, const Listener *l, const char *ip, const char *why,
 	close(fd);
 }
 
+/* A session for the client at ip begins or ends in w. */
 static void
-accept_one(HmServer *sv, const Listener *l)
+session_begins(HmServer *sv, Worker *w, char *ip)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	int fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
-	g_autofree char *ip = NULL;
+	w->ip = ip;
+	sv->busy++;
+	g_hash_table_insert(sv->per_ip, g_strdup(ip), GUINT_TO_POINTER(sessions_from(sv, ip) + 1));
+}
+
+static void
+session_ends(HmServer *sv, Worker *w)
+{
+	guint n = sessions_from(sv, w->ip);
+
+	if (n <= 1)
+		g_hash_table_remove(sv->per_ip, w->ip);
+	else
+		g_hash_table_insert(sv->per_ip, g_strdup(w->ip), GUINT_TO_POINTER(n - 1));
+	g_clear_pointer(&w->ip, g_free);
+	sv->busy--;
+}
+
+/* Closes w's control socket: it exits when it next waits for a client
+ * (or at once, if it waits now), and is reaped like any other. */
+static void
+retire(HmServer *sv, Worker *w)
+{
+	g_queue_remove(sv->idle, w);
+	if (w->ctl >= 0)
+		close(w->ctl);
+	w->ctl = -1;
+}
+
+/* Hands fd to an idle session process. FALSE when none is left (one
+ * that died meanwhile is retired on the way). */
+static gboolean
+hand_over(HmServer *sv, int fd, const HmServerHandoff *h, char **ip)
+{
+	Worker *w;
+
+	while ((w = g_queue_pop_head(sv->idle)) != NULL) {
+		if (hm_server_handoff_send(w->ctl, fd, h) == 0) {
+			session_begins(sv, w, g_steal_pointer(ip));
+			return TRUE;
+		}
+		retire(sv, w);
+	}
+	return FALSE;
+}
+
+/* Forks a session process for fd, with a control socket when it may
+ * serve more clients after this one. */
+static void
+fork_worker(HmServer *sv, int fd, const HmServerHandoff *h, char **ip)
+{
+	int pair[2] = { -1, -1 };
+	Worker *w;
 	pid_t pid;
+
+	if (sv->p.max_use > 1 && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+		hm_warn("%s socketpair: %s", sv->p.name, g_strerror(errno));
+	pid = fork();
+	if (pid == 0) {
+		if (pair[0] >= 0)
+			close(pair[0]);
+		hm_server_worker_main(sv, fd, h, pair[1]);
+	}
+	if (pair[1] >= 0)
+		close(pair[1]);
+	if (pid < 0) {
+		hm_warn("%s fork: %s", sv->p.name, g_strerror(errno));
+		if (pair[0] >= 0)
+			close(pair[0]);
+		return;
+	}
+	w = g_new0(Worker, 1);
+	w->pid = pid;
+	w->ctl = pair[0];
+	w->generation = sv->generation;
+	g_hash_table_insert(sv->workers, GINT_TO_POINTER(pid), w);
+	session_begins(sv, w, g_steal_pointer(ip));
+}
+
+static void
+accept_one(HmServer *sv, guint li)
+{
+	const Listener *l = &g_array_index(sv->listeners, Listener, li);
+	HmServerHandoff h = { .listener = li, .addr_len = sizeof(h.addr) };
+	int fd = accept4(l->fd, (struct sockaddr *)&h.addr, &h.addr_len, SOCK_CLOEXEC);
+	g_autofree char *ip = NULL;
 
 	if (fd < 0)
 		return;
-	ip = hm_sockaddr_host((struct sockaddr *)&ss);
-	if (g_hash_table_size(sv->children) >= sv->p.max_sessions)
+	ip = hm_sockaddr_host((struct sockaddr *)&h.addr);
+	if (sv->busy >= sv->p.max_sessions)
 		return refuse(sv, fd, l, ip, "connections", sv->p.busy_reply);
 	if (sessions_from(sv, ip) >= sv->p.max_sessions_per_ip)
 		return refuse(sv, fd, l, ip, "connections from this address", sv->p.busy_reply);
 	if (hm_login_bar_barred(sv->bar, ip))
 		return refuse(sv, fd, l, ip, "failed logins", sv->p.barred_reply);
-	pid = fork();
-	if (pid == 0)
-		child_main(sv, fd, l, (struct sockaddr *)&ss, ip);
+	if (!hand_over(sv, fd, &h, &ip))
+		fork_worker(sv, fd, &h, &ip);
 	close(fd);
-	if (pid < 0) {
-		hm_warn("%s fork: %s", sv->p.name, g_strerror(errno));
+}
+
+/* A session process said it is free for the next client. */
+static void
+worker_done(HmServer *sv, Worker *w)
+{
+	char c;
+
+	if (read(w->ctl, &c, 1) != 1 || c != 'd') {
+		retire(sv, w);  /* it died or talks nonsense: reaped later */
 		return;
 	}
-	g_hash_table_insert(sv->per_ip, g_strdup(ip), GUINT_TO_POINTER(sessions_from(sv, ip) + 1));
-	g_hash_table_insert(sv->children, GINT_TO_POINTER(pid), g_steal_pointer(&ip));
+	if (w->ip != NULL)
+		session_ends(sv, w);
+	if (w->generation != sv->generation || sv->stopping) {
+		retire(sv, w);
+		return;
+	}
+	w->idle_since = g_get_monotonic_time();
+	g_queue_push_head(sv->idle, w);
+}
+
+/* Retires the processes idle longer than max_idle_s; returns the poll
+ * timeout until the next one is due (-1: none is idle). */
+static int
+expire_idle(HmServer *sv)
+{
+	gint64 limit = (gint64)sv->p.max_idle_s * G_USEC_PER_SEC;
+	Worker *w;
+
+	while ((w = g_queue_peek_tail(sv->idle)) != NULL &&
+	       g_get_monotonic_time() - w->idle_since >= limit)
+		retire(sv, w);
+	if (w == NULL)
+		return -1;
+	return (int)((w->idle_since + limit - g_get_monotonic_time()) / 1000) + 1;
 }
 
 static gint64
@@ -214,9 +287,7 @@ spawn(HmServer *sv, Helper *h)
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		for (guint i = 0; i < sv->listeners->len; i++)
-			close(g_array_index(sv->listeners, Listener, i).fd);
-		close(sv->sig_fd);
+		hm_server_close_inherited(sv, -1);
 		_exit(h->fn(h->data));
 	}
 	h->restart_at = 0;
@@ -303,23 +374,32 @@ reap_children(HmServer *sv)
 	int status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		const char *ip = g_hash_table_lookup(sv->children, GINT_TO_POINTER(pid));
-		guint n;
+		Worker *w = g_hash_table_lookup(sv->workers, GINT_TO_POINTER(pid));
 
-		if (ip == NULL) {
+		if (w == NULL) {
 			helper_exited(sv, pid, status);
 			continue;
 		}
 		if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM)
 			hm_warn("%s session pid=%d peer=%s died of signal %d", sv->p.name, (int)pid,
-			        ip, WTERMSIG(status));
-		n = sessions_from(sv, ip);
-		if (n <= 1)
-			g_hash_table_remove(sv->per_ip, ip);
-		else
-			g_hash_table_insert(sv->per_ip, g_strdup(ip), GUINT_TO_POINTER(n - 1));
-		g_hash_table_remove(sv->children, GINT_TO_POINTER(pid));
+			        w->ip != NULL ? w->ip : "-", WTERMSIG(status));
+		if (w->ip != NULL)
+			session_ends(sv, w);
+		g_queue_remove(sv->idle, w);
+		g_hash_table_remove(sv->workers, GINT_TO_POINTER(pid));
 	}
+}
+
+/* After a reload no session runs with the old settings: the idle
+ * processes go now, the busy ones when their session ends. */
+static void
+retire_all(HmServer *sv)
+{
+	Worker *w;
+
+	sv->generation++;
+	while ((w = g_queue_peek_head(sv->idle)) != NULL)
+		retire(sv, w);
 }
 
 static void
@@ -328,12 +408,14 @@ handle_signals(HmServer *sv)
 	struct signalfd_siginfo si;
 
 	while (read(sv->sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		if (si.ssi_signo == SIGCHLD)
+		if (si.ssi_signo == SIGCHLD) {
 			reap_children(sv);
-		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+		} else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
 			sv->stopping = TRUE;
-		else if (si.ssi_signo == SIGHUP && sv->p.reload != NULL)
+		} else if (si.ssi_signo == SIGHUP && sv->p.reload != NULL) {
 			sv->p.reload(sv->p.data);
+			retire_all(sv);
+		}
 	}
 }
 
@@ -354,36 +436,72 @@ stop_children(HmServer *sv)
 	GHashTableIter it;
 	gpointer pid;
 
-	g_hash_table_iter_init(&it, sv->children);
+	g_hash_table_iter_init(&it, sv->workers);
 	while (g_hash_table_iter_next(&it, &pid, NULL))
 		kill(GPOINTER_TO_INT(pid), SIGTERM);
 	hm_server_signal_helpers(sv, SIGTERM);
 	for (int i = 0; i < STOP_WAIT_MS / 100 &&
-	                (g_hash_table_size(sv->children) > 0 || helpers_running(sv));
+	                (g_hash_table_size(sv->workers) > 0 || helpers_running(sv));
 	     i++) {
 		g_usleep(100000);
 		reap_children(sv);
 	}
 }
 
+/* The fds to wait on: listeners, signals, the busy session processes'
+ * control sockets (their "done"); *workers gets those processes in order. */
+static guint
+poll_set(HmServer *sv, GArray *pfd, GPtrArray *workers)
+{
+	GHashTableIter it;
+	gpointer w;
+
+	g_array_set_size(pfd, 0);
+	g_ptr_array_set_size(workers, 0);
+	for (guint i = 0; i < sv->listeners->len; i++) {
+		struct pollfd p = { .fd = g_array_index(sv->listeners, Listener, i).fd,
+			            .events = POLLIN };
+		g_array_append_val(pfd, p);
+	}
+	g_array_append_val(pfd, ((struct pollfd){ .fd = sv->sig_fd, .events = POLLIN }));
+	g_hash_table_iter_init(&it, sv->workers);
+	while (g_hash_table_iter_next(&it, NULL, &w)) {
+		if (((Worker *)w)->ctl < 0 || ((Worker *)w)->ip == NULL)
+			continue;
+		g_array_append_val(pfd, ((struct pollfd){ .fd = ((Worker *)w)->ctl, .events = POLLIN }));
+		g_ptr_array_add(workers, w);
+	}
+	return pfd->len;
+}
+
+static int
+min_timeout(int a, int b)
+{
+	return a < 0 ? b : b < 0 ? a : MIN(a, b);
+}
+
 void
 hm_server_run(HmServer *sv)
 {
 	guint nl = sv->listeners->len;
-	g_autofree struct pollfd *pfd = g_new0(struct pollfd, nl + 1);
+	g_autoptr(GArray) pfd = g_array_new(FALSE, FALSE, sizeof(struct pollfd));
+	g_autoptr(GPtrArray) workers = g_ptr_array_new();
 
-	for (guint i = 0; i < nl; i++)
-		pfd[i] = (struct pollfd){ .fd = g_array_index(sv->listeners, Listener, i).fd,
-			                  .events = POLLIN };
-	pfd[nl] = (struct pollfd){ .fd = sv->sig_fd, .events = POLLIN };
 	while (!sv->stopping) {
-		if (poll(pfd, nl + 1, restart_helpers(sv)) < 0 && errno != EINTR)
+		guint n = poll_set(sv, pfd, workers);
+		struct pollfd *p = (struct pollfd *)(void *)pfd->data;
+
+		if (poll(p, n, min_timeout(restart_helpers(sv), expire_idle(sv))) < 0 && errno != EINTR)
 			break;
-		if (pfd[nl].revents & POLLIN)
+		/* "Done" first: a process freed now can take a client accepted now. */
+		for (guint i = nl + 1; i < n; i++)
+			if (p[i].revents != 0)
+				worker_done(sv, workers->pdata[i - nl - 1]);
+		if (p[nl].revents & POLLIN)
 			handle_signals(sv);
 		for (guint i = 0; i < nl && !sv->stopping; i++)
-			if (pfd[i].revents & POLLIN)
-				accept_one(sv, &g_array_index(sv->listeners, Listener, i));
+			if (p[i].revents & POLLIN)
+				accept_one(sv, i);
 	}
 	stop_children(sv);
 	hm_info("%s stopped", sv->p.name);

@@ -1,8 +1,9 @@
-/* The skeleton of homemail's servers (popd, the relay): listeners, one
- * process per session, caps on sessions in total and per client address,
- * the failed-login bar shared by all sessions, signal handling, and the
- * drop of privileges once the listeners are open. The protocol is the
- * caller's: it gets a connection in a process of its own. */
+/* The skeleton of homemail's servers (popd, the relay): listeners, a
+ * process per session (reused for later sessions when the server allows
+ * it), caps on sessions in total and per client address, the failed-login
+ * bar shared by all sessions, signal handling, and the drop of privileges
+ * once the listeners are open. The protocol is the caller's: it gets a
+ * connection in a process of its own, never two at once. */
 #ifndef HM_SERVER_H
 #define HM_SERVER_H
 
@@ -24,7 +25,9 @@ typedef struct {
 
 /* Serves one client on conn (TLS already running for implicit-TLS
  * listeners), in a process of its own. Returns the exit status of that
- * process (0 after an orderly end). */
+ * process (0 after an orderly end). With max_use above 1 the process may
+ * serve another client afterwards: the function must leave nothing of the
+ * session behind (every fd closed, every allocation freed). */
 typedef int (*HmServerSessionFunc)(HmConn *conn, const HmServerPeer *peer, gpointer data);
 
 typedef struct {
@@ -34,6 +37,12 @@ typedef struct {
 	SSL_CTX *tls_ctx;            /* for "/tls" listeners; NULL when none is configured */
 	guint max_sessions;          /* in total */
 	guint max_sessions_per_ip;
+	/* Sessions one process serves before it exits (0 or 1: one each, a
+	 * fresh process for every client). A process that may serve more waits
+	 * between two for up to max_idle_s, then exits. A reload retires them
+	 * all: sessions after it run in processes forked with its result. */
+	guint max_use;
+	guint max_idle_s;
 	guint max_auth_fails;        /* per address within auth_fail_window_s */
 	guint auth_fail_window_s;
 	int handshake_timeout_ms;    /* for implicit TLS, before the session runs */
@@ -61,8 +70,9 @@ HmServer *hm_server_new(const HmServerParams *params, GError **err);
  * hm_login_bar_end() around each password check. */
 HmLoginBar *hm_server_login_bar(HmServer *sv);
 
-/* Accepts and forks sessions until SIGTERM or SIGINT, then sends SIGTERM
- * to the sessions still running and waits up to 5 s for them. */
+/* Accepts and hands each connection to an idle session process or a new
+ * one until SIGTERM or SIGINT, then sends SIGTERM to the session processes
+ * and waits up to 5 s for them. */
 void hm_server_run(HmServer *sv);
 
 /* The body of a helper process; its return value is the exit status. */

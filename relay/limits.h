@@ -34,6 +34,11 @@
  * process limit is 100, its per-client connection limit 50). */
 #define RELAY_MAX_SESSIONS 100
 #define RELAY_MAX_SESSIONS_PER_IP 50
+/* A session process serves up to this many clients, one after the other,
+ * and waits this long for the next before it exits (Postfix's max_use 100
+ * and max_idle 100 s): a fork per connection cost more than the session. */
+#define RELAY_SESSION_MAX_USE 100
+#define RELAY_SESSION_MAX_IDLE_S 60
 /* Header section scanned for Message-ID:/Date: before they would be
  * added: past it, nothing is added (a header that large is no plain
  * submission from a mail client). */
