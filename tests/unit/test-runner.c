@@ -157,7 +157,7 @@ static void
 test_local(Fixture *f, gconstpointer data)
 {
 	const char *rcpts[] = { "alice@box.example", "Bob+x@BOX.example", NULL };
-	g_autofree char *id = enqueue(f, "carol@remote.example", 0, rcpts);
+	G_GNUC_UNUSED g_autofree char *id = enqueue(f, "carol@remote.example", 0, rcpts);
 	g_autofree char *a = NULL, *b = NULL;
 	guint na, nb;
 
@@ -177,7 +177,7 @@ static void
 test_unknown_bounces(Fixture *f, gconstpointer data)
 {
 	const char *rcpts[] = { "alice@box.example", "nobody@box.example", NULL };
-	g_autofree char *id = enqueue(f, "bob@box.example", 0, rcpts);
+	G_GNUC_UNUSED g_autofree char *id = enqueue(f, "bob@box.example", 0, rcpts);
 	g_autofree char *bounce = NULL;
 	guint n;
 
@@ -242,7 +242,7 @@ static void
 test_null_sender(Fixture *f, gconstpointer data)
 {
 	const char *rcpts[] = { "nobody@box.example", NULL };
-	g_autofree char *id = enqueue(f, "", 0, rcpts);
+	G_GNUC_UNUSED g_autofree char *id = enqueue(f, "", 0, rcpts);
 	g_autofree char *pm = NULL;
 	guint n;
 
@@ -258,7 +258,7 @@ static void
 test_notify_never(Fixture *f, gconstpointer data)
 {
 	const char *rcpts[] = { "nobody@box.example", NULL };
-	g_autofree char *id = enqueue(f, "bob@box.example", RELAY_NOTIFY_NEVER, rcpts);
+	G_GNUC_UNUSED g_autofree char *id = enqueue(f, "bob@box.example", RELAY_NOTIFY_NEVER, rcpts);
 	g_autofree char *box = NULL;
 	guint n;
 
