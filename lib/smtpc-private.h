@@ -14,6 +14,7 @@ struct HmSmtpClient {
 	HmSmtpExt ext;
 	int command_ms, final_ms;  /* 0: the connection's own timeout */
 	guint chunked;             /* BDAT transactions sent, replies not yet read */
+	gboolean lost_at_mail;     /* hm_smtpc_lost_at_mail() */
 };
 
 /* Reads one whole reply into r (initialised here; the caller clears it;

@@ -60,6 +60,11 @@ hm_smtpc_set_timeouts(HmSmtpClient *c, int command_ms, int final_ms)
 HmConn *hm_smtpc_conn(HmSmtpClient *c) { return c->pp.conn; }
 const HmSmtpExt *hm_smtpc_ext(const HmSmtpClient *c) { return &c->ext; }
 gboolean hm_smtpc_broken(const HmSmtpClient *c) { return c->pp.broken; }
+gboolean
+hm_smtpc_lost_at_mail(const HmSmtpClient *c)
+{
+	return c->lost_at_mail;
+}
 
 gboolean
 hm_smtpc_idle_gone(HmSmtpClient *c)
@@ -352,6 +357,7 @@ typedef struct {
 	gboolean *accepted;    /* RCPT got 2xx; outcome still open */
 	guint n_accepted;
 	gboolean refused;      /* some refusal happened: RSET afterwards */
+	gboolean mail_answered; /* MAIL got a reply other than 421 */
 	const char *head;      /* the message: head then body, back to back */
 	gsize head_len;
 	const char *body;
@@ -412,6 +418,7 @@ envelope_reply(Txn *t, int i, gboolean *mail_ok, GError **err)
 	if (rc == 0 && r.code < 400 && r.code / 100 != 2)
 		rc = reply_error(t->c, &r, i < 0 ? "MAIL" : "RCPT", err);
 	if (rc == 0 && i < 0) {
+		t->mail_answered = r.code != 421;
 		*mail_ok = r.code / 100 == 2;
 		/* Every recipient fails with MAIL's refusal, not with the
 		 * "503 need MAIL" that follows it. */
@@ -629,6 +636,40 @@ hm_smtpc_transaction(HmSmtpClient *c, const char *sender, const char *const *rcp
 	                                   status, err);
 }
 
+/* The transaction once its input was checked: as
+ * hm_smtpc_transaction_params(). */
+static int
+run_txn(Txn *t, const char *sender, const char *const *rcpts, GError **err)
+{
+	HmSmtpClient *c = t->c;
+	int rc;
+
+	if (c->ext.flags & HM_SMTP_EXT_PIPELINING)
+		rc = envelope_pipelined(t, sender, rcpts, err);
+	else
+		rc = envelope_stepwise(t, sender, rcpts, err);
+	if (rc == 1 && t->n_accepted == 0) {
+		/* DATA accepted with no recipient left (RFC 2920 3.1): end the
+		 * empty message; its reply does not matter. */
+		HmSmtpReply r = { 0 };
+
+		t->refused = TRUE;
+		rc = send_cmd(c, err, ".") == 0 && roundtrip(c, &r, err) == 0 ? 0 : -1;
+		hm_smtp_reply_clear(&r);
+	} else if (rc == 1) {
+		rc = send_body(t, err);
+		if (rc == 0 && c->final_ms > 0)
+			hm_conn_set_timeout(c->pp.conn, c->final_ms);
+		if (rc == 0)
+			rc = final_replies(t, err);
+		if (c->final_ms > 0)
+			hm_conn_set_timeout(c->pp.conn, c->command_ms);
+	}
+	if (rc == 0 && t->refused && !c->pp.broken)
+		rset(c);
+	return rc;
+}
+
 int
 hm_smtpc_transaction_params(HmSmtpClient *c, const char *sender, const char *const *rcpts, guint n,
                             const HmSmtpTxnParams *params, const char *head, gsize head_len,
@@ -645,9 +686,11 @@ hm_smtpc_transaction_params(HmSmtpClient *c, const char *sender, const char *con
 		  .body = msg,
 		  .body_len = len,
 		  .params = params != NULL ? params : &none };
+	GError *terr = NULL;
 	int rc;
 
 	memset(status, 0, sizeof(*status) * n);
+	c->lost_at_mail = FALSE;
 	if (check_paths(sender, rcpts, n, t.params, err) < 0)
 		return -1;
 	if (n == 0) {
@@ -658,29 +701,13 @@ hm_smtpc_transaction_params(HmSmtpClient *c, const char *sender, const char *con
 		g_set_error(err, HM_ERROR, HM_ERROR_IO, "session already broken");
 		return -1;
 	}
-	if (c->ext.flags & HM_SMTP_EXT_PIPELINING)
-		rc = envelope_pipelined(&t, sender, rcpts, err);
-	else
-		rc = envelope_stepwise(&t, sender, rcpts, err);
-	if (rc == 1 && t.n_accepted == 0) {
-		/* DATA accepted with no recipient left (RFC 2920 3.1): end the
-		 * empty message; its reply does not matter. */
-		HmSmtpReply r = { 0 };
-
-		t.refused = TRUE;
-		rc = send_cmd(c, err, ".") == 0 && roundtrip(c, &r, err) == 0 ? 0 : -1;
-		hm_smtp_reply_clear(&r);
-	} else if (rc == 1) {
-		rc = send_body(&t, err);
-		if (rc == 0 && c->final_ms > 0)
-			hm_conn_set_timeout(c->pp.conn, c->final_ms);
-		if (rc == 0)
-			rc = final_replies(&t, err);
-		if (c->final_ms > 0)
-			hm_conn_set_timeout(c->pp.conn, c->command_ms);
-	}
-	if (rc == 0 && t.refused && !c->pp.broken)
-		rset(c);
+	rc = run_txn(&t, sender, rcpts, &terr);
+	/* A closed connection shows as EOF or a reset (IO), or as a 421 read
+	 * before it (stepwise: then nothing failed on our side). */
+	c->lost_at_mail = c->pp.broken && !t.mail_answered &&
+	                  (terr == NULL || g_error_matches(terr, HM_ERROR, HM_ERROR_IO));
+	if (terr != NULL)
+		g_propagate_error(err, terr);
 	return rc;
 }
 

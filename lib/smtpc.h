@@ -122,6 +122,16 @@ int hm_smtpc_transaction(HmSmtpClient *c, const char *sender, const char *const 
                          guint n, const char *head, gsize head_len, const char *msg,
                          gsize len, HmSmtpRcptStatus *status, GError **err);
 
+/* TRUE when the last transaction (hm_smtpc_transaction*()) broke before
+ * the server answered its MAIL command with anything but 421: the
+ * connection was found closed or reset (HM_ERROR_IO), or MAIL got 421.
+ * The server then holds nothing of that message, so a caller that sent
+ * it over a session kept idle (which the server may close at any time)
+ * may send it again at once over a new session, without a duplicate and
+ * without counting a failed attempt. FALSE after a timeout, a malformed
+ * reply or any later failure, when the server may have the message. */
+gboolean hm_smtpc_lost_at_mail(const HmSmtpClient *c);
+
 /* What a transaction may add to MAIL and RCPT (RFC 3461 DSN, RFC 6531
  * SMTPUTF8, RFC 6152 BODY). A zeroed struct is what
  * hm_smtpc_transaction() sends. The client does not check that the

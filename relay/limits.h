@@ -58,5 +58,19 @@
  * must not wait 100 connect timeouts, nor offer a wrong password 100
  * times (the ISP may lock the account). */
 #define RELAY_SMARTHOST_DOWN_MS (60 * 1000)
+/* A smart-host session outlives the queue pass that opened it: each
+ * message homemail-sendmail or a client hands in wakes a pass of its
+ * own, and a TLS handshake with AUTH per message costs both ends far
+ * more than the message. It is kept while idle for this long, then
+ * closed with QUIT, as Postfix's smtp_connection_cache_time_limit (2 s):
+ * long enough for a burst, short enough not to sit logged in at the ISP
+ * and hold one of its connection slots. */
+#define RELAY_SMARTHOST_IDLE_S 2
+/* Nor is one session reused for ever: past this age (Postfix's
+ * smtp_connection_reuse_time_limit, 300 s) or this many transactions it
+ * is closed and a new one opened, so whatever the server tied to the
+ * session (limits per connection, a changed password) gets a fresh start. */
+#define RELAY_SMARTHOST_REUSE_S 300
+#define RELAY_SMARTHOST_REUSE_MAX 100
 
 #endif

@@ -23,12 +23,25 @@
  * HM_FETCH_GROUP: past ~50 the cost per message hardly drops). */
 #define RUNNER_BATCH 64
 
+/* What the runner knows of a queue entry without loading it. */
+typedef struct {
+	gint64 due;   /* the earliest next_try of its pending recipients */
+	guint listed; /* the pass whose listing last showed it */
+} Known;
+
 struct RelayRunner {
 	RelayRunnerParams p;
 	RelaySmarthosts *sh;
 	RelayBounceCtx bc;
 	int stop_fd;             /* readable once SIGTERM came; -1: none */
 	gboolean queued;         /* this pass queued notices: they are due now */
+	/* id -> Known, for every entry loaded or attempted: a pass loads only
+	 * what is new or due, so a deferred queue of N entries does not cost
+	 * each new message N loads. Only the runner changes delivery state;
+	 * what others do (homemail queue flush, delete) comes as a forced
+	 * pass or as a name gone from the listing. */
+	GHashTable *known;
+	guint pass;
 };
 
 /* The recipient indexes an array holds, as the callees take them. */
@@ -80,6 +93,7 @@ relay_runner_new(const RelayRunnerParams *p)
 	r->stop_fd = -1;
 	r->sh = relay_smarthosts_new(p->cfg, p->rw);
 	r->bc = (RelayBounceCtx){ .cfg = p->cfg, .queue_dir = p->queue_dir, .gc = p->gc };
+	r->known = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	return r;
 }
 
@@ -89,6 +103,7 @@ relay_runner_free(RelayRunner *r)
 	if (r == NULL)
 		return;
 	relay_smarthosts_free(r->sh);
+	g_hash_table_unref(r->known);
 	g_free(r);
 }
 
@@ -174,6 +189,28 @@ deliver_remote(RelayRunner *r, Item *it, GArray *idx)
 	}
 }
 
+/* Records when e is next due: the earliest next_try of its pending
+ * recipients (G_MAXINT64 when none is pending: the pass that settles it
+ * removes it). */
+static void
+learn(RelayRunner *r, const RelayQueueEntry *e)
+{
+	Known *k = g_hash_table_lookup(r->known, e->id);
+
+	if (k == NULL) {
+		k = g_new0(Known, 1);
+		g_hash_table_insert(r->known, g_strdup(e->id), k);
+	}
+	k->due = G_MAXINT64;
+	k->listed = r->pass;
+	for (guint i = 0; i < e->rcpts->len; i++) {
+		const RelayQueueRcpt *q = relay_queue_rcpt(e, i);
+
+		if (q->state == RELAY_RCPT_PENDING)
+			k->due = MIN(k->due, q->next_try);
+	}
+}
+
 /* Loads entry id for the batch, or NULL when nothing of it is due (then
  * *next is lowered to its next attempt) or it cannot be used. */
 static Item *
@@ -194,6 +231,7 @@ load(RelayRunner *r, const char *id, gint64 now, gboolean force, gint64 *next)
 		}
 		return NULL;
 	}
+	learn(r, e);
 	for (guint i = 0; i < e->rcpts->len; i++) {
 		const RelayQueueRcpt *q = relay_queue_rcpt(e, i);
 
@@ -416,13 +454,16 @@ finish(RelayRunner *r, Item *it, gint64 now)
 		}
 		g_clear_error(&err);
 	}
+	learn(r, it->e);
 	if (relay_queue_entry_done(it->e)) {
 		if (relay_queue_remove(dir, it->e->id, &err) < 0)
 			hm_warn("relay %s: %s", it->e->id, err->message);
 		else
 			hm_debug("relay %s done", it->e->id);
 	} else if (relay_queue_save_state(dir, it->e, &err) < 0) {
+		/* What the file says now is what the next pass must go by. */
 		hm_warn("relay %s: state not saved: %s", it->e->id, err->message);
+		g_hash_table_remove(r->known, it->e->id);
 	}
 }
 
@@ -456,6 +497,23 @@ stopping(RelayRunner *r)
 	return r->stop_fd >= 0 && poll(&pfd, 1, 0) > 0;
 }
 
+static gboolean
+unlisted(gpointer key, gpointer value, gpointer data)
+{
+	const Known *k = value;
+	const RelayRunner *r = data;
+
+	return k->listed != r->pass;
+}
+
+/* Entries gone from the queue (delivered, deleted by homemail queue, or a
+ * pass cut short by SIGTERM left them unlisted: they are learnt again). */
+static void
+forget_unlisted(RelayRunner *r)
+{
+	g_hash_table_foreach_remove(r->known, unlisted, r);
+}
+
 gint64
 relay_runner_pass(RelayRunner *r, gint64 now, gboolean force)
 {
@@ -471,16 +529,24 @@ relay_runner_pass(RelayRunner *r, gint64 now, gboolean force)
 		hm_warn("relay queue: %s", err->message);
 		return now + RELAY_RUNNER_IDLE_S;
 	}
+	r->pass++;
 	for (guint i = 0; i < ids->len && !stopping(r); i++) {
-		Item *it = load(r, ids->pdata[i], now, force, &next);
+		Known *k = g_hash_table_lookup(r->known, ids->pdata[i]);
+		Item *it;
 
-		if (it != NULL)
+		if (k != NULL)
+			k->listed = r->pass;
+		if (k != NULL && !force && k->due > now) {
+			next = MIN(next, k->due);
+			continue;
+		}
+		if ((it = load(r, ids->pdata[i], now, force, &next)) != NULL)
 			g_ptr_array_add(batch, it);
 		if (batch->len >= RUNNER_BATCH)
 			run_batch(r, batch, now, force, &next);
 	}
 	run_batch(r, batch, now, force, &next);
-	relay_smarthosts_hangup(r->sh);
+	forget_unlisted(r);
 	/* Notices queued by this pass are due at once. */
 	if (r->queued) {
 		r->queued = FALSE;
@@ -503,26 +569,56 @@ drain(int fd)
 	return force;
 }
 
+gint64
+relay_runner_idle(RelayRunner *r, gint64 mono_now)
+{
+	return relay_smarthosts_expire(r->sh, mono_now);
+}
+
+/* Milliseconds to wait for: the next due attempt (real seconds), the
+ * next idle smart-host session's end (monotonic microseconds), at most
+ * RELAY_RUNNER_IDLE_S. */
+static int
+wait_ms(gint64 due, gint64 idle_end)
+{
+	gint64 ms = MIN(due - g_get_real_time() / G_USEC_PER_SEC, RELAY_RUNNER_IDLE_S) * 1000;
+
+	if (idle_end != G_MAXINT64)
+		ms = MIN(ms, (idle_end - g_get_monotonic_time() + 999) / 1000);
+	return (int)MAX(ms, 0);
+}
+
 int
 relay_runner_loop(RelayRunner *r, int pickup_fd, int stop_fd)
 {
 	gboolean force = TRUE;  /* a start catches up with everything */
+	gboolean woken = TRUE;
+	gint64 next = 0, last = 0;
 
 	r->stop_fd = stop_fd;
 	for (;;) {
 		gint64 now = g_get_real_time() / G_USEC_PER_SEC;
-		gint64 next = relay_runner_pass(r, now, force);
-		gint64 wait_s = MIN(MAX(next - (g_get_real_time() / G_USEC_PER_SEC), 0),
-		                    RELAY_RUNNER_IDLE_S);
 		struct pollfd pfd[2] = { { .fd = pickup_fd, .events = POLLIN },
 			                 { .fd = stop_fd, .events = POLLIN } };
 		struct signalfd_siginfo si;
+		gint64 idle_end;
 
-		force = FALSE;
-		if (poll(pfd, 2, (int)(wait_s * 1000)) < 0 && errno != EINTR)
+		/* A wake-up only for the smart-host sessions' idle end needs no
+		 * pass; every other one does, and one every RELAY_RUNNER_IDLE_S
+		 * at least (homemail-sendmail may have left a message while no
+		 * one listened). */
+		if (woken || force || now >= next || now - last >= RELAY_RUNNER_IDLE_S) {
+			next = relay_runner_pass(r, now, force);
+			last = now;
+		}
+		idle_end = relay_runner_idle(r, g_get_monotonic_time());
+		force = woken = FALSE;
+		if (poll(pfd, 2, wait_ms(next, idle_end)) < 0 && errno != EINTR)
 			return -1;
-		if (pfd[0].revents & POLLIN)
+		if (pfd[0].revents & POLLIN) {
+			woken = TRUE;
 			force = drain(pickup_fd);
+		}
 		while (read(stop_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
 			if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 				return 0;

@@ -32,20 +32,32 @@ void relay_runner_free(RelayRunner *r);
 
 /* One pass over the queue at time now (seconds since the epoch; tests
  * pass a clock of their own): every pending recipient whose next attempt
- * is due (all of them with force) is attempted. Returns when the next
- * attempt falls due (G_MAXINT64: nothing waits). */
+ * is due (all of them with force) is attempted. An entry this runner
+ * loaded before and knows not to be due is not read again unless force.
+ * Smart-host connections stay open after it (relay_runner_idle()).
+ * Returns when the next attempt falls due (G_MAXINT64: nothing waits). */
 gint64 relay_runner_pass(RelayRunner *r, gint64 now, gboolean force);
 
 /* The seconds before the next attempt after the given number of failed
  * ones (1 and up). */
 guint relay_runner_backoff(const HmRetryConf *retry, guint attempts);
 
+/* The smart-host connections a pass leaves open for the next one: hangs
+ * up (QUIT) those idle for RELAY_SMARTHOST_IDLE_S by mono_now (a
+ * g_get_monotonic_time() value) or past their reuse limits
+ * (relay/limits.h). Returns when the next one will be idle that long
+ * (monotonic microseconds; G_MAXINT64: none is open). */
+gint64 relay_runner_idle(RelayRunner *r, gint64 mono_now);
+
 /* Runs passes until SIGTERM arrives on stop_fd (a signalfd): after each
  * wake-up through pickup_fd (a FIFO any process may write to), when the
  * next attempt falls due, and at least every RELAY_RUNNER_IDLE_S seconds
- * (homemail-sendmail may have left a message while no one listened). An
- * "f" written to the FIFO (`homemail queue flush`) makes the next pass a
- * forced one. */
+ * (homemail-sendmail may have left a message while no one listened);
+ * between them it hangs up smart-host connections whose idle time ran
+ * out (relay_runner_idle()), so it also wakes for that. An "f" written
+ * to the FIFO (`homemail queue flush`) makes the next pass a forced one.
+ * A pass loads only the queue entries that are new or due (all on a
+ * forced pass, and the first); the others it knows from earlier passes. */
 int relay_runner_loop(RelayRunner *r, int pickup_fd, int stop_fd);
 
 #define RELAY_RUNNER_IDLE_S 60

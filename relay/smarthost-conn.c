@@ -114,6 +114,23 @@ open_session(RelaySmarthostConn *h, GError **err)
 	return -1;
 }
 
+/* TRUE when h's session may not carry another message: too old or too
+ * used (RELAY_SMARTHOST_REUSE_*). */
+static gboolean
+worn_out(const RelaySmarthostConn *h, gint64 now)
+{
+	return h->used >= RELAY_SMARTHOST_REUSE_MAX ||
+	       now - h->opened >= (gint64)RELAY_SMARTHOST_REUSE_S * G_USEC_PER_SEC;
+}
+
+/* Frees h's session without a word: the server is gone already. */
+static void
+drop(RelaySmarthostConn *h)
+{
+	hm_smtpc_free(h->smtp);
+	h->smtp = NULL;
+}
+
 HmSmtpClient *
 relay_smarthost_session(RelaySmarthostConn *h, char **why)
 {
@@ -122,8 +139,12 @@ relay_smarthost_session(RelaySmarthostConn *h, char **why)
 
 	if (h->smtp != NULL && hm_smtpc_idle_gone(h->smtp)) {
 		hm_debug("smarthost %s: session went away while idle; reconnecting", h->conf->name);
-		hm_smtpc_free(h->smtp);
-		h->smtp = NULL;
+		drop(h);
+	}
+	if (h->smtp != NULL && worn_out(h, now)) {
+		hm_debug("smarthost %s: session used %u times; reconnecting", h->conf->name,
+		         h->used);
+		relay_smarthost_hangup(h);
 	}
 	if (h->smtp != NULL)
 		return h->smtp;
@@ -135,6 +156,8 @@ relay_smarthost_session(RelaySmarthostConn *h, char **why)
 	if (open_session(h, &err) == 0) {
 		hm_debug("smarthost %s: session open to %s port %u", h->conf->name,
 		         h->conf->ep.host, h->conf->ep.port);
+		h->opened = h->last_used = now;
+		h->used = 0;
 		return h->smtp;
 	}
 	h->down_reason = g_strdup_printf("smart host %s: %s", h->conf->name, err->message);
@@ -146,10 +169,10 @@ relay_smarthost_session(RelaySmarthostConn *h, char **why)
 void
 relay_smarthost_release(RelaySmarthostConn *h)
 {
-	if (h->smtp != NULL && hm_smtpc_broken(h->smtp)) {
-		hm_smtpc_free(h->smtp);
-		h->smtp = NULL;
-	}
+	h->used++;
+	h->last_used = g_get_monotonic_time();
+	if (h->smtp != NULL && hm_smtpc_broken(h->smtp))
+		drop(h);
 }
 
 void
@@ -157,9 +180,27 @@ relay_smarthost_hangup(RelaySmarthostConn *h)
 {
 	if (h->smtp != NULL) {
 		hm_smtpc_quit(h->smtp);
-		hm_smtpc_free(h->smtp);
-		h->smtp = NULL;
+		drop(h);
 	}
+}
+
+gint64
+relay_smarthost_expire(RelaySmarthostConn *h, gint64 now)
+{
+	gint64 idle_end = h->last_used + (gint64)RELAY_SMARTHOST_IDLE_S * G_USEC_PER_SEC;
+
+	if (h->smtp == NULL)
+		return G_MAXINT64;
+	if (hm_smtpc_idle_gone(h->smtp)) {
+		hm_debug("smarthost %s: session closed by the server while idle", h->conf->name);
+		drop(h);
+		return G_MAXINT64;
+	}
+	if (now < idle_end && !worn_out(h, now))
+		return idle_end;
+	hm_debug("smarthost %s: closing the session after %u messages", h->conf->name, h->used);
+	relay_smarthost_hangup(h);
+	return G_MAXINT64;
 }
 
 void

@@ -17,10 +17,16 @@ typedef struct {
 	SSL_CTX *tls;          /* loaded on the first connect; NULL for tls = "none" */
 	gint64 down_until;     /* g_get_monotonic_time(): no new attempt before */
 	char *down_reason;     /* why the last attempt failed; NULL when it did not */
+	gint64 opened;         /* g_get_monotonic_time() when smtp was opened */
+	gint64 last_used;      /* ... when its last transaction ended */
+	guint used;            /* transactions begun on smtp */
 } RelaySmarthostConn;
 
 /* The open session to h, after a check that the server did not close it
- * while it sat idle. Without one (or after that), connects within
+ * while it sat idle (dropped then, without a word) and that it is not
+ * past RELAY_SMARTHOST_REUSE_S or RELAY_SMARTHOST_REUSE_MAX transactions
+ * (closed then with QUIT); h->used > 0 says it carried mail before.
+ * Without one (or after that), connects within
  * RELAY_SMARTHOST_CONNECT_TIMEOUT_MS, reads the greeting, says EHLO as
  * helo_name, STARTTLS when configured (nothing more is sent when the
  * server does not offer it, invariant 6), and AUTH when h has a user and
@@ -31,13 +37,20 @@ typedef struct {
  * reason. */
 HmSmtpClient *relay_smarthost_session(RelaySmarthostConn *h, char **why);
 
-/* Drops h's session when it is broken (hm_smtpc_broken()): the next
+/* Ends a transaction on h's session: counts it and notes the time, and
+ * drops the session when it is broken (hm_smtpc_broken()), so the next
  * relay_smarthost_session() connects anew. */
 void relay_smarthost_release(RelaySmarthostConn *h);
 
 /* Says QUIT on h's session, if any, and closes it; what is known about
  * a failed smart host stays. */
 void relay_smarthost_hangup(RelaySmarthostConn *h);
+
+/* Hangs up h's session when it sat idle RELAY_SMARTHOST_IDLE_S by now
+ * (g_get_monotonic_time()) or is past its reuse limits (QUIT), or when
+ * the server closed it (nothing said). Returns when the kept session's
+ * idle time runs out, G_MAXINT64 without one. */
+gint64 relay_smarthost_expire(RelaySmarthostConn *h, gint64 now);
 
 /* Says QUIT on h's session, if any, and frees what h holds (not h). */
 void relay_smarthost_conn_clear(RelaySmarthostConn *h);

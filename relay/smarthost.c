@@ -62,6 +62,16 @@ relay_smarthosts_hangup(RelaySmarthosts *sh)
 		relay_smarthost_hangup(&sh->hosts[i]);
 }
 
+gint64
+relay_smarthosts_expire(RelaySmarthosts *sh, gint64 now)
+{
+	gint64 next = G_MAXINT64;
+
+	for (gsize i = 0; i < sh->cfg->relay.n_smarthosts; i++)
+		next = MIN(next, relay_smarthost_expire(&sh->hosts[i], now));
+	return next;
+}
+
 void
 relay_smarthosts_free(RelaySmarthosts *sh)
 {
@@ -257,8 +267,10 @@ take_status(Outgoing *o, const RelaySmarthostConn *h, HmSmtpRcptStatus *st, int 
 	}
 }
 
-/* The transaction itself, over h's open session. */
-static void
+/* The transaction itself, over h's open session. Returns -1 when the
+ * session broke at MAIL (hm_smtpc_lost_at_mail()): the server holds
+ * nothing of the message. */
+static int
 transact(Outgoing *o, RelaySmarthostConn *h, HmSmtpClient *smtp)
 {
 	const HmSmtpExt *ext = hm_smtpc_ext(smtp);
@@ -286,6 +298,7 @@ transact(Outgoing *o, RelaySmarthostConn *h, HmSmtpClient *smtp)
 	hm_smtp_rcpt_status_clear(st, o->n);
 	for (guint i = 0; i < o->n; i++)
 		g_free(rparams[i]);
+	return hm_smtpc_lost_at_mail(smtp) ? -1 : 0;
 }
 
 /* The envelope sender as it leaves the box, or -1 with every result set. */
@@ -318,6 +331,36 @@ rewrite_headers(RelaySmarthosts *sh, Outgoing *o)
 	o->body_len -= head_end;
 }
 
+/* Sends o through h's session. A kept session the server closed while
+ * it sat idle, found only when MAIL went unanswered (the close raced the
+ * check before use), costs the message nothing: it goes again at once
+ * over a new session, and only that one's outcome counts. */
+static void
+send_over(Outgoing *o, RelaySmarthostConn *h)
+{
+	for (guint tries = 0;; tries++) {
+		g_autofree char *why = NULL;
+		HmSmtpClient *smtp = relay_smarthost_session(h, &why);
+		gboolean kept = h->used > 0;
+		int rc = 0;
+
+		if (smtp == NULL) {
+			all_results(o, 0, "%s", why);
+			return;
+		}
+		for (guint i = 0; i < o->n; i++)
+			o->results[i].remote_mta = h->conf->ep.host;
+		if (check_offer(o, hm_smtpc_ext(smtp)) == 0)
+			rc = transact(o, h, smtp);
+		relay_smarthost_release(h);
+		if (rc == 0 || !kept || tries > 0)
+			return;
+		hm_info("smarthost %s: kept session was closed by the server; sending %s again "
+		        "over a new one",
+		        h->conf->name, o->e->id);
+	}
+}
+
 void
 relay_smarthosts_send(RelaySmarthosts *sh, const RelayQueueEntry *e, GBytes *msg, const guint *idx,
                       guint n, RelayRcptResult *results)
@@ -325,8 +368,6 @@ relay_smarthosts_send(RelaySmarthosts *sh, const RelayQueueEntry *e, GBytes *msg
 	Outgoing o = { .e = e, .idx = idx, .n = n, .results = results };
 	const HmSmarthostConf *conf;
 	RelaySmarthostConn *h;
-	HmSmtpClient *smtp;
-	g_autofree char *why = NULL;
 
 	memset(results, 0, sizeof(*results) * n);
 	o.body = g_bytes_get_data(msg, &o.body_len);
@@ -341,16 +382,7 @@ relay_smarthosts_send(RelaySmarthosts *sh, const RelayQueueEntry *e, GBytes *msg
 	conf = relay_smarthost_for(sh->cfg, o.sender);
 	h = &sh->hosts[conf - sh->cfg->relay.smarthosts];
 	rewrite_headers(sh, &o);
-	smtp = relay_smarthost_session(h, &why);
-	if (smtp == NULL) {
-		all_results(&o, 0, "%s", why);
-	} else {
-		for (guint i = 0; i < n; i++)
-			results[i].remote_mta = conf->ep.host;
-		if (check_offer(&o, hm_smtpc_ext(smtp)) == 0)
-			transact(&o, h, smtp);
-		relay_smarthost_release(h);
-	}
+	send_over(&o, h);
 	g_free(o.sender);
 	g_free(o.head);
 }

@@ -3,7 +3,8 @@
  * senders, the first smart host by default), over TLS or STARTTLS with
  * the certificate verified or pinned (never a fallback to clear text),
  * with AUTH, PIPELINING where offered, and one connection per smart host
- * reused for every message of a queue run. Sender rewriting (envelope and,
+ * reused for every message of a queue run and kept open a little after
+ * it (RELAY_SMARTHOST_IDLE_S, relay/limits.h). Sender rewriting (envelope and,
  * with relay.rewrite_header_from, From:/Sender:) happens here, on the way
  * out, so the queue keeps what the client sent. */
 #ifndef RELAY_SMARTHOST_H
@@ -36,11 +37,19 @@ typedef struct RelaySmarthosts RelaySmarthosts;
 RelaySmarthosts *relay_smarthosts_new(const HmConfig *cfg, const RelayRewriter *rw);
 
 /* Says QUIT on every open connection and closes it, keeping what is
- * known about smart hosts that failed: the end of a queue run. The next
- * send connects anew, so a session never sits idle and logged in at the
- * ISP between runs, and whatever a server tied to a session (a refusal,
- * a changed map) does not outlive the run. */
+ * known about smart hosts that failed. The next send connects anew. */
 void relay_smarthosts_hangup(RelaySmarthosts *sh);
+
+/* The connection cache's clock, called between queue passes with now
+ * from g_get_monotonic_time(): says QUIT on every connection that sat
+ * idle for RELAY_SMARTHOST_IDLE_S, or is older than
+ * RELAY_SMARTHOST_REUSE_S, or carried RELAY_SMARTHOST_REUSE_MAX
+ * messages; frees without a word those the server closed meanwhile.
+ * Returns when the next kept connection's idle time runs out (a
+ * g_get_monotonic_time() value; G_MAXINT64: none is open), which is when
+ * this should be called again: no connection sits idle and logged in at
+ * the ISP much longer than that. */
+gint64 relay_smarthosts_expire(RelaySmarthosts *sh, gint64 now);
 
 /* Says QUIT on every open connection and frees. NULL-safe. */
 void relay_smarthosts_free(RelaySmarthosts *sh);
@@ -56,7 +65,10 @@ void relay_smarthosts_free(RelaySmarthosts *sh);
  * included: a wrong password must not bounce mail) gives code 0 and the
  * reason, and for RELAY_SMARTHOST_DOWN_MS (relay/limits.h) later calls
  * give the same at once instead of trying again. A session the server
- * closed while idle, or that broke, is replaced by the next call. */
+ * closed while idle, or that broke, is replaced by the next call; one
+ * found closed only by the MAIL command (EOF, reset or 421: the server
+ * holds nothing of the message) is replaced at once and the message
+ * sent over the new one, so the close costs it no attempt. */
 void relay_smarthosts_send(RelaySmarthosts *sh, const RelayQueueEntry *e, GBytes *msg,
                            const guint *idx, guint n, RelayRcptResult *results);
 

@@ -81,6 +81,39 @@ def test_rewritten_through_smarthost(relay, smarthost, tls):
     r.wait_queue_empty()
 
 
+def smarthost_sessions(sh):
+    """The smtpd sessions the smart host logged: one "disconnect from" line
+    each, with Postfix's command counts ("mail=2 ... quit=1")."""
+    with open(sh.log, "rb") as f:
+        return [line for line in f.read().decode(errors="replace").splitlines()
+                if "]: disconnect from " in line]
+
+
+def test_one_session_for_a_burst_then_quit(relay, smarthost):
+    """Messages handed in one after the other, each delivered before the
+    next arrives, go over one smart-host session (no TLS handshake and AUTH
+    each): the runner keeps it for 2 s idle (RELAY_SMARTHOST_IDLE_S), then
+    ends it with QUIT on its own, while the relay keeps running."""
+    r = relay(users=USERS, smarthosts=[smarthost_conf(smarthost)])
+    before = len(smarthost_sessions(smarthost))
+    t0 = time.monotonic()
+    for i in range(3):
+        assert lan_send(r, ["bob@remote.example"], token()) == {}
+        r.wait_queue_empty()
+    sent = time.monotonic()
+    assert sent - t0 < 2.0, "too slow to test a kept session (%.1f s)" % (sent - t0)
+    assert len(smarthost.wait_messages(3)) == 3
+    deadline = time.monotonic() + 10
+    while len(smarthost_sessions(smarthost)) == before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    ended = time.monotonic()
+    sessions = smarthost_sessions(smarthost)[before:]
+    assert len(sessions) == 1, sessions
+    assert " mail=3 " in sessions[0] and " quit=1 " in sessions[0], sessions
+    assert ended - sent > 1.0, "the session ended %.1f s after the last message" % (ended - sent)
+    assert r.proc.poll() is None
+
+
 def test_permanent_failure_bounces(relay, smarthost):
     smarthost.set_fail_rcpt({"carol@remote.example": "550 5.1.1 carol is unknown at isp.example"})
     r = relay(users=USERS, smarthosts=[smarthost_conf(smarthost)])

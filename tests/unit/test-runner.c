@@ -3,13 +3,17 @@
  * notices about null-sender mail, and the drop folder. */
 #include <config.h>
 
+#include <fcntl.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "conf/hmconfig.h"
 #include "lib/groupcommit.h"
 #include "relay/drop.h"
+#include "relay/limits.h"
 #include "relay/queue.h"
 #include "relay/runner.h"
 #include "relay/spool.h"
@@ -25,16 +29,29 @@ typedef struct {
 	RelayRewriter *rw;
 	HmGroupCommit *gc;
 	RelayRunner *runner;
+	HmTestPeer *peer;  /* the smart host, when there is one */
 } Fixture;
 
+/* The runner with local users; with script, also a smart host "isp": a
+ * scripted peer on 127.0.0.1 playing it. */
 static void
-fixture_setup(Fixture *f, gconstpointer data)
+setup_with(Fixture *f, const char *const *script)
 {
-	g_autofree char *path = NULL, *text = NULL;
+	g_autofree char *path = NULL, *text = NULL, *sh = NULL;
 	g_autoptr(GError) err = NULL;
 	const char *names[] = { "localhost", NULL };
 	RelayRunnerParams rp;
+	guint16 port = 0;
 
+	memset(f, 0, sizeof(*f));
+	if (script != NULL) {
+		f->peer = hm_test_peer_new_script(hm_test_listen_tcp(&port), script);
+		f->peer->timeout_ms = 10000;
+		hm_test_peer_start(f->peer);
+		sh = g_strdup_printf("smarthosts = ( { name = \"isp\"; host = \"127.0.0.1\"; "
+		                     "port = %u; tls = \"none\"; } );\n",
+		                     port);
+	}
 	f->dir = hm_test_tmpdir("runner");
 	f->queue_dir = g_build_filename(f->dir, "queue", NULL);
 	f->mail_dir = g_build_filename(f->dir, "mail", NULL);
@@ -45,8 +62,8 @@ fixture_setup(Fixture *f, gconstpointer data)
 	                       "users = ( { name = \"alice\"; }, { name = \"bob\"; } );\n"
 	                       "aliases = { postmaster = \"bob\"; };\n"
 	                       "relay = { retry = { first = 300; max_interval = 3600;\n"
-	                       "          warn_after = 14400; give_up_after = 432000; }; };\n",
-	                       f->dir, f->mail_dir);
+	                       "          warn_after = 14400; give_up_after = 432000; };\n%s };\n",
+	                       f->dir, f->mail_dir, sh != NULL ? sh : "");
 	g_assert_true(g_file_set_contents(path, text, -1, NULL));
 	f->cfg = hm_config_load(path, NULL, NULL, &err);
 	g_assert_no_error(err);
@@ -58,9 +75,17 @@ fixture_setup(Fixture *f, gconstpointer data)
 }
 
 static void
+fixture_setup(Fixture *f, gconstpointer data)
+{
+	setup_with(f, NULL);
+}
+
+static void
 fixture_teardown(Fixture *f, gconstpointer data)
 {
 	relay_runner_free(f->runner);
+	if (f->peer != NULL)
+		g_free(hm_test_peer_finish(f->peer));
 	hm_group_commit_free(f->gc);
 	relay_rewriter_free(f->rw);
 	hm_config_free(f->cfg);
@@ -70,16 +95,19 @@ fixture_teardown(Fixture *f, gconstpointer data)
 	g_free(f->mail_dir);
 }
 
-/* Queues a message from sender to the recipients (NULL-terminated). */
+/* Queues a message from sender to the recipients (NULL-terminated),
+ * arrived at arrival, under id (NULL: a new one). */
 static char *
-enqueue(Fixture *f, const char *sender, guint notify, const char *const *rcpts)
+enqueue_as(Fixture *f, const char *id, gint64 arrival, const char *sender, guint notify,
+           const char *const *rcpts)
 {
 	g_autoptr(RelayQueueEntry) e = relay_queue_entry_new();
 	g_autoptr(GError) err = NULL;
 	static const char msg[] = "Subject: test\r\nMessage-ID: <t@x>\r\n\r\nhello\r\n";
 	RelayQueueFile *qf;
 
-	e->arrival = T0;
+	e->id = g_strdup(id);
+	e->arrival = arrival;
 	e->sender = g_strdup(sender);
 	for (; *rcpts != NULL; rcpts++)
 		relay_queue_entry_add_rcpt(e, *rcpts, notify, NULL);
@@ -88,6 +116,12 @@ enqueue(Fixture *f, const char *sender, guint notify, const char *const *rcpts)
 	g_assert_cmpint(relay_queue_file_write(qf, msg, strlen(msg), &err), ==, 0);
 	g_assert_cmpint(relay_queue_file_commit(qf, &err), ==, 0);
 	return g_strdup(e->id);
+}
+
+static char *
+enqueue(Fixture *f, const char *sender, guint notify, const char *const *rcpts)
+{
+	return enqueue_as(f, NULL, T0, sender, notify, rcpts);
 }
 
 /* The messages in a user's new/ folder, concatenated. */
@@ -123,7 +157,7 @@ static void
 test_local(Fixture *f, gconstpointer data)
 {
 	const char *rcpts[] = { "alice@box.example", "Bob+x@BOX.example", NULL };
-	g_autofree char *id = enqueue(f, "carol@remote.example", 0, rcpts);
+	G_GNUC_UNUSED g_autofree char *id = enqueue(f, "carol@remote.example", 0, rcpts);
 	g_autofree char *a = NULL, *b = NULL;
 	guint na, nb;
 
@@ -143,7 +177,7 @@ static void
 test_unknown_bounces(Fixture *f, gconstpointer data)
 {
 	const char *rcpts[] = { "alice@box.example", "nobody@box.example", NULL };
-	g_autofree char *id = enqueue(f, "bob@box.example", 0, rcpts);
+	G_GNUC_UNUSED g_autofree char *id = enqueue(f, "bob@box.example", 0, rcpts);
 	g_autofree char *bounce = NULL;
 	guint n;
 
@@ -208,7 +242,7 @@ static void
 test_null_sender(Fixture *f, gconstpointer data)
 {
 	const char *rcpts[] = { "nobody@box.example", NULL };
-	g_autofree char *id = enqueue(f, "", 0, rcpts);
+	G_GNUC_UNUSED g_autofree char *id = enqueue(f, "", 0, rcpts);
 	g_autofree char *pm = NULL;
 	guint n;
 
@@ -224,7 +258,7 @@ static void
 test_notify_never(Fixture *f, gconstpointer data)
 {
 	const char *rcpts[] = { "nobody@box.example", NULL };
-	g_autofree char *id = enqueue(f, "bob@box.example", RELAY_NOTIFY_NEVER, rcpts);
+	G_GNUC_UNUSED g_autofree char *id = enqueue(f, "bob@box.example", RELAY_NOTIFY_NEVER, rcpts);
 	g_autofree char *box = NULL;
 	guint n;
 
@@ -266,6 +300,223 @@ test_drop(Fixture *f, gconstpointer data)
 	g_assert_true(g_file_test(path, G_FILE_TEST_IS_SYMLINK));
 }
 
+/* A deferred entry is known from the pass that deferred it: a pass that
+ * is not forced does not read it again (its state, changed behind the
+ * runner's back to make it due at once, goes unseen), a forced one does;
+ * a new entry is picked up by the next pass, and an entry gone from the
+ * queue is forgotten (a new one under its ID is read). */
+static void
+test_index(Fixture *f, gconstpointer data)
+{
+	const char *to_alice[] = { "alice@box.example", NULL };
+	const char *to_bob[] = { "bob@box.example", NULL };
+	g_autofree char *blocker = NULL, *id = NULL, *id2 = NULL, *box = NULL;
+	g_autoptr(RelayQueueEntry) e = NULL;
+	g_autoptr(GError) err = NULL;
+	guint n;
+
+	g_assert_cmpint(g_mkdir_with_parents(f->mail_dir, 0700), ==, 0);
+	blocker = g_build_filename(f->mail_dir, "alice", NULL);
+	g_assert_true(g_file_set_contents(blocker, "not a Maildir", -1, NULL));
+	id = enqueue(f, "bob@box.example", 0, to_alice);
+	g_assert_cmpint(relay_runner_pass(f->runner, T0, FALSE), ==, T0 + 300);
+	e = relay_queue_load(f->queue_dir, id, &err);
+	g_assert_no_error(err);
+	relay_queue_rcpt(e, 0)->next_try = 0;
+	g_assert_cmpint(relay_queue_save_state(f->queue_dir, e, &err), ==, 0);
+	g_assert_cmpint(unlink(blocker), ==, 0);
+
+	g_assert_cmpint(relay_runner_pass(f->runner, T0 + 10, FALSE), ==, T0 + 300);
+	g_free(mailbox(f, "alice", &n));
+	g_assert_cmpuint(n, ==, 0);
+	id2 = enqueue(f, "alice@box.example", 0, to_bob);
+	g_assert_cmpint(relay_runner_pass(f->runner, T0 + 20, FALSE), ==, T0 + 300);
+	g_free(mailbox(f, "bob", &n));
+	g_assert_cmpuint(n, ==, 1);
+	g_free(mailbox(f, "alice", &n));
+	g_assert_cmpuint(n, ==, 0);
+	g_assert_cmpint(relay_runner_pass(f->runner, T0 + 30, TRUE), ==, G_MAXINT64);
+	g_free(mailbox(f, "alice", &n));
+	g_assert_cmpuint(n, ==, 1);
+	g_assert_cmpuint(queue_len(f), ==, 0);
+
+	/* Deferred, then deleted (homemail queue delete): a pass that no
+	 * longer lists it forgets it. */
+	hm_test_remove_tree(blocker);
+	g_assert_true(g_file_set_contents(blocker, "not a Maildir", -1, NULL));
+	g_free(id);
+	id = enqueue(f, "bob@box.example", 0, to_alice);
+	g_assert_cmpint(relay_runner_pass(f->runner, T0 + 40, FALSE), ==, T0 + 340);
+	g_assert_cmpint(relay_queue_remove(f->queue_dir, id, &err), ==, 0);
+	g_assert_cmpint(relay_runner_pass(f->runner, T0 + 50, FALSE), ==, G_MAXINT64);
+	g_assert_cmpint(unlink(blocker), ==, 0);
+	g_free(enqueue_as(f, id, T0, "bob@box.example", 0, to_alice));
+	g_assert_cmpint(relay_runner_pass(f->runner, T0 + 60, FALSE), ==, G_MAXINT64);
+	box = mailbox(f, "alice", &n);
+	g_assert_cmpuint(n, ==, 1);
+}
+
+/* ---- with a smart host ---------------------------------------------------- */
+
+#define DEADLINE_S 30
+#define GREET "S:220 isp.example ESMTP"
+#define HELLO "C:EHLO box.example", "R:250-isp.example\r\n250 PIPELINING\r\n"
+#define ENVELOPE "C:MAIL FROM:<carol@remote.example>", "C:RCPT TO:<r@far.example>", "C:DATA"
+#define PIPE_OK "R:250 ok\r\n250 ok\r\n354 go\r\n"
+#define BYE "C:QUIT", "S:221 bye"
+
+static const char *const to_far[] = { "r@far.example", NULL };
+
+/* The number of messages (".\r\n" after "hello") the smart host got. */
+static guint
+messages_in(const char *transcript)
+{
+	guint n = 0;
+
+	for (const char *p = transcript; (p = strstr(p, "\r\nhello\r\n.\r\n")) != NULL; p++)
+		n++;
+	return n;
+}
+
+/* Two passes a moment apart go over one session (the script accepts one
+ * connection: a hang-up after the first pass would fail it at QUIT); the
+ * session is closed with QUIT once RELAY_SMARTHOST_IDLE_S passed idle. */
+static void
+test_smarthost_kept(void)
+{
+	const char *const script[] = {
+		GREET, HELLO, ENVELOPE, PIPE_OK, ".", "S:250 one",
+		ENVELOPE, PIPE_OK, ".", "S:250 two", BYE, "EOF", NULL,
+	};
+	g_autofree char *got = NULL;
+	gint64 now, idle_end;
+	Fixture f;
+
+	if (!hm_test_in_child(DEADLINE_S))
+		return;
+	setup_with(&f, script);
+	g_free(enqueue(&f, "carol@remote.example", 0, to_far));
+	g_assert_cmpint(relay_runner_pass(f.runner, T0, FALSE), ==, G_MAXINT64);
+	now = g_get_monotonic_time();
+	idle_end = relay_runner_idle(f.runner, now);
+	g_assert_cmpint(idle_end, >, now);
+	g_assert_cmpint(idle_end, <=, now + RELAY_SMARTHOST_IDLE_S * G_USEC_PER_SEC);
+	g_free(enqueue(&f, "carol@remote.example", 0, to_far));
+	g_assert_cmpint(relay_runner_pass(f.runner, T0 + 1, FALSE), ==, G_MAXINT64);
+	g_assert_cmpuint(queue_len(&f), ==, 0);
+	idle_end = relay_runner_idle(f.runner, g_get_monotonic_time());
+	g_assert_cmpint(idle_end, <, G_MAXINT64);
+	g_assert_cmpint(relay_runner_idle(f.runner, idle_end), ==, G_MAXINT64);
+	/* The script ran to its end (QUIT, then the close) before the runner
+	 * is freed, which would say QUIT too. */
+	got = hm_test_peer_finish(f.peer);
+	f.peer = NULL;
+	g_assert_cmpuint(messages_in(got), ==, 2);
+	g_assert_true(g_str_has_suffix(got, "\r\n.\r\nQUIT\r\n"));
+	fixture_teardown(&f, NULL);
+}
+
+/* A kept session the server closed after the runner's check, found at
+ * MAIL (EOF; then 421 and EOF): each message goes over a new session in
+ * the same pass, once, and nothing is left to retry. */
+static void
+test_smarthost_closed(void)
+{
+	const char *const script[] = {
+		GREET, HELLO, ENVELOPE, PIPE_OK, ".", "S:250 one",
+		ENVELOPE, "ACCEPT",
+		GREET, HELLO, ENVELOPE, PIPE_OK, ".", "S:250 two",
+		ENVELOPE, "R:421 4.4.2 idle too long\r\n", "ACCEPT",
+		GREET, HELLO, ENVELOPE, PIPE_OK, ".", "S:250 three", BYE, "EOF", NULL,
+	};
+	g_autofree char *got = NULL;
+	Fixture f;
+
+	if (!hm_test_in_child(DEADLINE_S))
+		return;
+	setup_with(&f, script);
+	for (guint k = 0; k < 3; k++) {
+		g_free(enqueue(&f, "carol@remote.example", 0, to_far));
+		g_assert_cmpint(relay_runner_pass(f.runner, T0 + k, FALSE), ==, G_MAXINT64);
+		g_assert_cmpuint(queue_len(&f), ==, 0);
+	}
+	relay_runner_free(f.runner);
+	f.runner = NULL;
+	got = hm_test_peer_finish(f.peer);
+	f.peer = NULL;
+	g_assert_cmpuint(messages_in(got), ==, 3);
+	fixture_teardown(&f, NULL);
+}
+
+typedef struct {
+	RelayRunner *runner;
+	int pickup, stop;
+} LoopArgs;
+
+static gpointer
+loop_thread(gpointer data)
+{
+	LoopArgs *a = data;
+
+	return GINT_TO_POINTER(relay_runner_loop(a->runner, a->pickup, a->stop));
+}
+
+/* Waits (at most 10 s) until the queue is empty. */
+static void
+wait_queue_empty(Fixture *f)
+{
+	for (guint k = 0; k < 1000 && queue_len(f) > 0; k++)
+		g_usleep(10 * 1000);
+	g_assert_cmpuint(queue_len(f), ==, 0);
+}
+
+/* The runner loop: a message handed in while the session from the last
+ * pass is kept goes over it, and the loop hangs the session up by itself
+ * once it sat idle RELAY_SMARTHOST_IDLE_S, long before its own
+ * RELAY_RUNNER_IDLE_S wake-up, without being told to stop. */
+static void
+test_loop_idle(void)
+{
+	const char *const script[] = {
+		GREET, HELLO, ENVELOPE, PIPE_OK, ".", "S:250 one",
+		ENVELOPE, PIPE_OK, ".", "S:250 two", BYE, "EOF", NULL,
+	};
+	struct signalfd_siginfo si = { .ssi_signo = SIGTERM };
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC, t;
+	int pickup[2], stop[2];
+	g_autofree char *got = NULL;
+	LoopArgs a;
+	GThread *th;
+	Fixture f;
+
+	if (!hm_test_in_child(DEADLINE_S))
+		return;
+	setup_with(&f, script);
+	g_assert_cmpint(pipe2(pickup, O_NONBLOCK | O_CLOEXEC), ==, 0);
+	g_assert_cmpint(pipe2(stop, O_NONBLOCK | O_CLOEXEC), ==, 0);
+	g_free(enqueue_as(&f, NULL, now, "carol@remote.example", 0, to_far));
+	a = (LoopArgs){ f.runner, pickup[0], stop[0] };
+	th = g_thread_new("runner", loop_thread, &a);
+	wait_queue_empty(&f);
+	g_free(enqueue_as(&f, NULL, now, "carol@remote.example", 0, to_far));
+	g_assert_cmpint(write(pickup[1], "m", 1), ==, 1);
+	wait_queue_empty(&f);
+	t = g_get_monotonic_time();
+	got = hm_test_peer_finish(f.peer);
+	f.peer = NULL;
+	t = g_get_monotonic_time() - t;
+	g_assert_cmpint(t, <, (RELAY_SMARTHOST_IDLE_S + 2) * G_USEC_PER_SEC);
+	g_assert_cmpint(t, >, G_USEC_PER_SEC);
+	g_assert_cmpuint(messages_in(got), ==, 2);
+	g_assert_cmpint(write(stop[1], &si, sizeof(si)), ==, (ssize_t)sizeof(si));
+	g_assert_cmpint(GPOINTER_TO_INT(g_thread_join(th)), ==, 0);
+	for (guint k = 0; k < 2; k++) {
+		close(pickup[k]);
+		close(stop[k]);
+	}
+	fixture_teardown(&f, NULL);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -278,5 +529,9 @@ main(int argc, char **argv)
 	ADD("null-sender", test_null_sender);
 	ADD("notify-never", test_notify_never);
 	ADD("drop", test_drop);
+	ADD("index", test_index);
+	g_test_add_func("/runner/smarthost-kept", test_smarthost_kept);
+	g_test_add_func("/runner/smarthost-closed", test_smarthost_closed);
+	g_test_add_func("/runner/loop-idle", test_loop_idle);
 	return g_test_run();
 }

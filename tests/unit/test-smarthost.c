@@ -11,6 +11,7 @@
 
 #include "conf/hmconfig.h"
 #include "lib/tls.h"
+#include "relay/limits.h"
 #include "relay/rewrite.h"
 #include "relay/smarthost.h"
 #include "testutil.h"
@@ -204,8 +205,11 @@ test_per_recipient_and_reuse(void)
 }
 
 /* A session the server closed while idle is replaced before the next
- * message is sent; one that breaks during a transaction leaves its
- * recipients at code 0 (try again) and the next message reconnects. */
+ * message is sent. One found closed only by the MAIL group (EOF, or 421
+ * then EOF: the server holds nothing) is replaced at once and the message
+ * goes over the new one, with that outcome alone. One that breaks after
+ * the message was sent leaves its recipient at code 0 (try again: the
+ * server may hold it), and the next message reconnects. */
 static void
 test_reconnect(void)
 {
@@ -213,10 +217,16 @@ test_reconnect(void)
 		GREET, "C:EHLO box.example", EHLO_PIPE, ">", ">", ">", PIPE_OK, ".", "S:250 one",
 		"ACCEPT", GREET, "C:EHLO box.example", EHLO_PIPE, ">", ">", ">", PIPE_OK, ".",
 		"S:250 two", ">", ">", ">", "ACCEPT",
+		GREET, "C:EHLO box.example", EHLO_PIPE, ">", ">", ">", PIPE_OK, ".", "S:250 three",
+		">", ">", ">", "R:421 4.4.2 idle too long\r\n", "ACCEPT",
 		GREET, "C:EHLO box.example", EHLO_PIPE, ">", ">", ">", PIPE_OK, ".", "S:250 four",
+		">", ">", ">", PIPE_OK, ".", "ACCEPT",
+		GREET, "C:EHLO box.example", EHLO_PIPE, ">", ">", ">", PIPE_OK, ".", "S:250 six",
 		BYE, NULL,
 	};
 	const char *const one[] = { "a@far.example", NULL };
+	const char *const want[] = { "250 one", "250 two", "250 three", "250 four",
+		                     "smart host isp: session lost: ", "250 six" };
 	g_autoptr(RelayQueueEntry) e = entry("carol@elsewhere.example", one);
 	g_autofree char *got = NULL;
 	RelayRcptResult *res;
@@ -225,23 +235,75 @@ test_reconnect(void)
 	if (!hm_test_in_child(DEADLINE_S))
 		return;
 	fx_init(&f, "tls = \"none\";", script);
-	res = send_msg(&f, e, "x\r\n");
-	assert_result(&res[0], 250, "250 one");
-	results_free(res, 1);
-	/* Let the close arrive: the idle check is what is tested. */
-	g_usleep(200 * 1000);
-	res = send_msg(&f, e, "x\r\n");
-	assert_result(&res[0], 250, "250 two");
-	results_free(res, 1);
-	res = send_msg(&f, e, "x\r\n");
-	assert_result(&res[0], 0, "smart host isp: session lost: ");
-	g_assert_cmpstr(res[0].remote_mta, ==, "127.0.0.1");
-	results_free(res, 1);
-	res = send_msg(&f, e, "x\r\n");
-	assert_result(&res[0], 250, "250 four");
-	results_free(res, 1);
+	for (guint k = 0; k < G_N_ELEMENTS(want); k++) {
+		/* Let the close arrive: the idle check is what is tested. */
+		if (k == 1)
+			g_usleep(200 * 1000);
+		res = send_msg(&f, e, "x\r\n");
+		assert_result(&res[0], g_str_has_prefix(want[k], "250") ? 250 : 0, want[k]);
+		g_assert_cmpstr(res[0].remote_mta, ==, "127.0.0.1");
+		results_free(res, 1);
+	}
 	got = fx_finish(&f);
 	g_assert_true(g_str_has_suffix(got, "x\r\n.\r\nQUIT\r\n"));
+}
+
+/* Between messages the session is kept: relay_smarthosts_expire() leaves
+ * it until RELAY_SMARTHOST_IDLE_S passed with nothing sent, then says
+ * QUIT; a session carries at most RELAY_SMARTHOST_REUSE_MAX messages. */
+static void
+test_keep_and_expire(void)
+{
+	g_autoptr(GPtrArray) script = g_ptr_array_new();
+	const char *const one[] = { "a@far.example", NULL };
+	g_autoptr(RelayQueueEntry) e = entry("carol@elsewhere.example", one);
+	g_autofree char *got = NULL;
+	RelayRcptResult *res;
+	gint64 now, idle_end;
+	Fx f;
+
+	if (!hm_test_in_child(DEADLINE_S))
+		return;
+	for (guint c = 0; c < 2; c++) {
+		const char *const open[] = { GREET, "C:EHLO box.example", EHLO_PIPE };
+		guint n = c == 0 ? RELAY_SMARTHOST_REUSE_MAX : 2;
+
+		for (guint k = 0; k < G_N_ELEMENTS(open); k++)
+			g_ptr_array_add(script, (gpointer)open[k]);
+		for (guint m = 0; m < n; m++) {
+			const char *const msg[] = { ">", ">", ">", PIPE_OK, ".", "S:250 ok" };
+
+			for (guint k = 0; k < G_N_ELEMENTS(msg); k++)
+				g_ptr_array_add(script, (gpointer)msg[k]);
+		}
+		g_ptr_array_add(script, "C:QUIT");
+		g_ptr_array_add(script, "S:221 bye");
+		g_ptr_array_add(script, c == 0 ? "ACCEPT" : "EOF");
+	}
+	g_ptr_array_add(script, NULL);
+	fx_init(&f, "tls = \"none\";", (const char *const *)script->pdata);
+	for (guint m = 0; m < RELAY_SMARTHOST_REUSE_MAX + 2; m++) {
+		res = send_msg(&f, e, "x\r\n");
+		assert_result(&res[0], 250, "250 ok");
+		results_free(res, 1);
+		now = g_get_monotonic_time();
+		idle_end = relay_smarthosts_expire(f.sh, now);
+		/* Worn out after the last message it may carry: closed at once. */
+		if (m == RELAY_SMARTHOST_REUSE_MAX - 1) {
+			g_assert_cmpint(idle_end, ==, G_MAXINT64);
+			continue;
+		}
+		g_assert_cmpint(idle_end, >, now);
+		g_assert_cmpint(idle_end, <=, now + RELAY_SMARTHOST_IDLE_S * G_USEC_PER_SEC);
+	}
+	g_assert_cmpint(relay_smarthosts_expire(f.sh, idle_end - 1), ==, idle_end);
+	g_assert_cmpint(relay_smarthosts_expire(f.sh, idle_end), ==, G_MAXINT64);
+	/* The script ends (QUIT, then EOF) before the client is freed, which
+	 * would say QUIT too. */
+	got = hm_test_peer_finish(f.peer);
+	f.peer = NULL;
+	g_assert_true(g_str_has_suffix(got, "x\r\n.\r\nQUIT\r\n"));
+	g_free(fx_finish(&f));
 }
 
 /* Refusals made before any connection: no smart host configured (try
@@ -444,6 +506,7 @@ main(int argc, char **argv)
 	g_test_add_func("/smarthost/rewrite-and-dots", test_rewrite_and_dots);
 	g_test_add_func("/smarthost/per-recipient-and-reuse", test_per_recipient_and_reuse);
 	g_test_add_func("/smarthost/reconnect", test_reconnect);
+	g_test_add_func("/smarthost/keep-and-expire", test_keep_and_expire);
 	g_test_add_func("/smarthost/refused-before-connecting", test_refused_before_connecting);
 	g_test_add_func("/smarthost/dsn", test_dsn);
 	g_test_add_func("/smarthost/offer-refusals", test_offer_refusals);
