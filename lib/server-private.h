@@ -49,7 +49,6 @@ struct HmServer {
  * connection's fd travels beside it (SCM_RIGHTS). */
 typedef struct {
 	guint listener;                 /* index into sv->listeners */
-	socklen_t addr_len;
 	struct sockaddr_storage addr;
 } HmServerHandoff;
 

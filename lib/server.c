@@ -220,8 +220,9 @@ static void
 accept_one(HmServer *sv, guint li)
 {
 	const Listener *l = &g_array_index(sv->listeners, Listener, li);
-	HmServerHandoff h = { .listener = li, .addr_len = sizeof(h.addr) };
-	int fd = accept4(l->fd, (struct sockaddr *)&h.addr, &h.addr_len, SOCK_CLOEXEC);
+	HmServerHandoff h = { .listener = li };
+	socklen_t len = sizeof(h.addr);
+	int fd = accept4(l->fd, (struct sockaddr *)&h.addr, &len, SOCK_CLOEXEC);
 	g_autofree char *ip = NULL;
 
 	if (fd < 0)

@@ -55,13 +55,6 @@ relay_smarthosts_new(const HmConfig *cfg, const RelayRewriter *rw)
 	return sh;
 }
 
-void
-relay_smarthosts_hangup(RelaySmarthosts *sh)
-{
-	for (gsize i = 0; i < sh->cfg->relay.n_smarthosts; i++)
-		relay_smarthost_hangup(&sh->hosts[i]);
-}
-
 gint64
 relay_smarthosts_expire(RelaySmarthosts *sh, gint64 now)
 {

@@ -36,10 +36,6 @@ typedef struct RelaySmarthosts RelaySmarthosts;
 /* Connections to the configured smart hosts, opened on first use. */
 RelaySmarthosts *relay_smarthosts_new(const HmConfig *cfg, const RelayRewriter *rw);
 
-/* Says QUIT on every open connection and closes it, keeping what is
- * known about smart hosts that failed. The next send connects anew. */
-void relay_smarthosts_hangup(RelaySmarthosts *sh);
-
 /* The connection cache's clock, called between queue passes with now
  * from g_get_monotonic_time(): says QUIT on every connection that sat
  * idle for RELAY_SMARTHOST_IDLE_S, or is older than
