@@ -96,12 +96,18 @@ def test_one_session_for_a_burst_then_quit(relay, smarthost):
     ends it with QUIT on its own, while the relay keeps running."""
     r = relay(users=USERS, smarthosts=[smarthost_conf(smarthost)])
     before = len(smarthost_sessions(smarthost))
-    t0 = time.monotonic()
+    # The session is kept while each pause between two deliveries stays
+    # under 2 s: that, not the burst's total, is what a slow machine must
+    # not exceed for the test to mean something.
+    delivered = None
     for i in range(3):
         assert lan_send(r, ["bob@remote.example"], token()) == {}
+        if delivered is not None:
+            gap = time.monotonic() - delivered
+            assert gap < 2.0, "too slow to test a kept session (%.1f s between two)" % gap
         r.wait_queue_empty()
-    sent = time.monotonic()
-    assert sent - t0 < 2.0, "too slow to test a kept session (%.1f s)" % (sent - t0)
+        delivered = time.monotonic()
+    sent = delivered
     assert len(smarthost.wait_messages(3)) == 3
     deadline = time.monotonic() + 10
     while len(smarthost_sessions(smarthost)) == before and time.monotonic() < deadline:
