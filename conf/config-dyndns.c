@@ -6,6 +6,13 @@
 #include "lib/error.h"
 #include "conf/config-private.h"
 
+enum {
+	HM_DYN_PROVIDER_DYNDNS2,
+	HM_DYN_PROVIDER_DUCKDNS,
+	HM_DYN_PROVIDER_CLOUDFLARE,
+	HM_DYN_PROVIDER_RFC2136,
+};
+
 /* What each provider cannot work without. */
 static int
 record_requirements(HmCfgCtx *ctx, const config_setting_t *g, HmDnsRecordConf *r,
@@ -21,8 +28,9 @@ record_requirements(HmCfgCtx *ctx, const config_setting_t *g, HmDnsRecordConf *r
 	if (dyndns2 && r->user == NULL)
 		return hm_cfg_fail_at(ctx, g, "user", err, "required for dyndns2");
 	if (!rfc2136 && r->password.value == NULL && r->password.file == NULL)
-		return hm_cfg_fail_at(ctx, g, "password_file", err, "required for %s (or password)",
-		                      r->provider);
+		return hm_cfg_fail_at(ctx, g, dyndns2 ? "password_file" : "token_file", err,
+		                      "required for %s (or %s)", r->provider,
+		                      dyndns2 ? "password" : "token");
 	if (rfc2136 && r->tsig_name == NULL)
 		return hm_cfg_fail_at(ctx, g, "tsig_name", err, "required for rfc2136");
 	if (rfc2136 && r->tsig_secret.value == NULL && r->tsig_secret.file == NULL)
@@ -32,14 +40,34 @@ record_requirements(HmCfgCtx *ctx, const config_setting_t *g, HmDnsRecordConf *r
 	return 0;
 }
 
+/* dyndns2 signs in with user and password; duckdns and cloudflare with
+ * an API token (token, token_file; password is accepted for it too). */
+static int
+read_credential(HmCfgCtx *ctx, const config_setting_t *g, int prov, HmSecret *out,
+                GError **err)
+{
+
+	const config_setting_t *t = hm_cfg_member(g, "token") != NULL ? hm_cfg_member(g, "token")
+	                                                              : hm_cfg_member(g, "token_file");
+
+	if (t != NULL && (prov == HM_DYN_PROVIDER_DYNDNS2 || prov == HM_DYN_PROVIDER_RFC2136))
+		return hm_cfg_fail(ctx, t, err, "not used by this provider");
+	if (t != NULL && (hm_cfg_member(g, "password") || hm_cfg_member(g, "password_file")))
+		return hm_cfg_fail(ctx, t, err, "give a token or a password, not both");
+	if (t != NULL)
+		return hm_cfg_secret(ctx, g, "token", "token_file", out, err);
+	return hm_cfg_secret(ctx, g, "password", "password_file", out, err);
+}
+
 static int
 read_record(HmCfgCtx *ctx, const config_setting_t *g, HmDnsRecordConf *r, GError **err)
 {
 	static const char *const keys[] = {
 		"provider", "server", "zone", "hostname", "user", "password", "password_file",
-		"tsig_name", "tsig_algorithm", "tsig_secret", "tsig_secret_file", "ttl", "ipv4",
-		"ipv6", "ca_file", NULL,
+		"token", "token_file", "tsig_name", "tsig_algorithm", "tsig_secret",
+		"tsig_secret_file", "ttl", "ipv4", "ipv6", "ca_file", NULL,
 	};
+	/* In the order of HM_DYN_PROVIDER_*. */
 	static const char *const providers[] = { "dyndns2", "duckdns", "cloudflare", "rfc2136", NULL };
 	static const char *const algs[] = {
 		"hmac-sha256", "hmac-sha384", "hmac-sha512", "hmac-sha224", "hmac-sha1", NULL,
@@ -59,7 +87,7 @@ read_record(HmCfgCtx *ctx, const config_setting_t *g, HmDnsRecordConf *r, GError
 	    hm_cfg_string(ctx, g, "server", &r->server, err) < 0 ||
 	    hm_cfg_string(ctx, g, "zone", &r->zone, err) < 0 ||
 	    hm_cfg_string(ctx, g, "user", &r->user, err) < 0 ||
-	    hm_cfg_secret(ctx, g, "password", "password_file", &r->password, err) < 0 ||
+	    read_credential(ctx, g, prov, &r->password, err) < 0 ||
 	    hm_cfg_string(ctx, g, "tsig_name", &r->tsig_name, err) < 0 ||
 	    hm_cfg_pick(ctx, g, "tsig_algorithm", algs, &alg, err) < 0 ||
 	    hm_cfg_secret(ctx, g, "tsig_secret", "tsig_secret_file", &r->tsig_secret, err) < 0 ||
@@ -74,17 +102,77 @@ read_record(HmCfgCtx *ctx, const config_setting_t *g, HmDnsRecordConf *r, GError
 	return record_requirements(ctx, g, r, err);
 }
 
+/* A string or a list of strings, as a NULL-terminated vector (untouched
+ * when absent); an empty string or list reads as absent. */
 static int
-check_url(HmCfgCtx *ctx, const config_setting_t *g, const char *name, char **url,
-          GError **err)
+string_or_list(HmCfgCtx *ctx, const config_setting_t *g, const char *name, char ***out,
+               GError **err)
 {
-	if (hm_cfg_string(ctx, g, name, url, err) < 0)
+	const config_setting_t *s = hm_cfg_member(g, name);
+
+	if (s != NULL && config_setting_type(s) == CONFIG_TYPE_STRING) {
+		const char *v = config_setting_get_string(s);
+
+		g_strfreev(*out);
+		*out = NULL;
+		if (*v != '\0')
+			*out = g_strdupv((char *[]){ (char *)v, NULL });
+		return 0;
+	}
+	if (hm_cfg_strv(ctx, g, name, out, err) < 0)
 		return -1;
-	if (*url != NULL && **url == '\0')
-		g_clear_pointer(url, g_free);
-	if (*url != NULL && !g_str_has_prefix(*url, "https://") && !g_str_has_prefix(*url, "http://"))
-		return hm_cfg_fail(ctx, config_setting_get_member(g, name), err,
-		                   "must be an http:// or https:// URL");
+	if (*out != NULL && (*out)[0] == NULL)
+		g_clear_pointer(out, g_strfreev);
+	return 0;
+}
+
+static int
+check_urls(HmCfgCtx *ctx, const config_setting_t *g, const char *name, char ***urls,
+           GError **err)
+{
+	if (string_or_list(ctx, g, name, urls, err) < 0)
+		return -1;
+	for (guint i = 0; *urls != NULL && (*urls)[i] != NULL; i++)
+		if (!g_str_has_prefix((*urls)[i], "https://") &&
+		    !g_str_has_prefix((*urls)[i], "http://"))
+			return hm_cfg_fail(ctx, hm_cfg_member(g, name), err,
+			                   "\"%s\" is not an http:// or https:// URL", (*urls)[i]);
+	return 0;
+}
+
+/* One entry of dyndns.detect. */
+static gboolean
+valid_method(const char *m)
+{
+	if (strcmp(m, "web") == 0 || strcmp(m, "router") == 0)
+		return TRUE;
+	if (g_str_has_prefix(m, "interface:"))
+		return strlen(m) > 10 && strlen(m) <= 10 + 15;
+	if (g_str_has_prefix(m, "static:"))
+		return hm_cfg_is_ip_literal(m + 7);
+	return FALSE;
+}
+
+static int
+read_detect(HmCfgCtx *ctx, const config_setting_t *g, HmDyndnsConf *d, GError **err)
+{
+	gboolean web = FALSE;
+
+	if (string_or_list(ctx, g, "detect", &d->detect, err) < 0)
+		return -1;
+	if (d->detect == NULL)
+		return hm_cfg_fail_at(ctx, g, "detect", err, "must name at least one method");
+	for (guint i = 0; d->detect[i] != NULL; i++) {
+		if (!valid_method(d->detect[i]))
+			return hm_cfg_fail(ctx, hm_cfg_member(g, "detect"), err,
+			                   "\"%s\" is not a detection method (\"router\", \"web\", "
+			                   "\"interface:NAME\" or \"static:ADDRESS\")",
+			                   d->detect[i]);
+		web |= strcmp(d->detect[i], "web") == 0;
+	}
+	if (web && d->n_records > 0 && d->detect_url4 == NULL && d->detect_url6 == NULL)
+		return hm_cfg_fail_at(ctx, g, "detect_url4", err,
+		                      "detect \"web\" needs detect_url4 or detect_url6");
 	return 0;
 }
 
@@ -92,39 +180,42 @@ int
 hm_cfg_read_dyndns(HmCfgCtx *ctx, const config_setting_t *root, HmDyndnsConf *d, GError **err)
 {
 	static const char *const keys[] = {
-		"interval", "detect", "detect_url4", "detect_url6", "records", NULL,
+		"interval", "detect", "detect_url4", "detect_url6", "ca_file", "router_url",
+		"allow_private", "refresh_days", "records", NULL,
 	};
 	const config_setting_t *g, *list;
-	guint64 interval = 300;
+	guint64 interval = 300, refresh = 25;
 
 	d->interval = (guint)interval;
-	d->detect = g_strdup("web");
+	d->refresh_days = (guint)refresh;
+	d->detect = g_strdupv((char *[]){ "web", NULL });
 	if (hm_cfg_group(ctx, root, "dyndns", &g, err) < 0)
 		return -1;
 	hm_cfg_check_keys(ctx, g, keys);
 	if (hm_cfg_uint(ctx, g, "interval", HM_CFG_INTERVAL_MIN, HM_CFG_INTERVAL_MAX, &interval,
 	                err) < 0 ||
-	    hm_cfg_string(ctx, g, "detect", &d->detect, err) < 0 ||
-	    check_url(ctx, g, "detect_url4", &d->detect_url4, err) < 0 ||
-	    check_url(ctx, g, "detect_url6", &d->detect_url6, err) < 0 ||
+	    hm_cfg_uint(ctx, g, "refresh_days", 1, 365, &refresh, err) < 0 ||
+	    check_urls(ctx, g, "detect_url4", &d->detect_url4, err) < 0 ||
+	    check_urls(ctx, g, "detect_url6", &d->detect_url6, err) < 0 ||
+	    hm_cfg_path(ctx, g, "ca_file", &d->ca_file, err) < 0 ||
+	    hm_cfg_string(ctx, g, "router_url", &d->router_url, err) < 0 ||
+	    hm_cfg_bool(ctx, g, "allow_private", &d->allow_private, err) < 0 ||
 	    hm_cfg_group_list(ctx, g, "records", &list, err) < 0)
 		return -1;
 	d->interval = (guint)interval;
-	if (strcmp(d->detect, "web") != 0 &&
-	    (!g_str_has_prefix(d->detect, "interface:") || strlen(d->detect) == 10 ||
-	     strlen(d->detect) > 10 + 15))
-		return hm_cfg_fail(ctx, config_setting_get_member(g, "detect"), err,
-		                   "must be \"web\" or \"interface:NAME\"");
-	if (list == NULL)
-		return 0;
-	d->n_records = (gsize)config_setting_length(list);
-	d->records = g_new0(HmDnsRecordConf, d->n_records);
-	for (guint i = 0; i < d->n_records; i++)
-		if (read_record(ctx, config_setting_get_elem(list, i), &d->records[i], err) < 0)
-			return -1;
-	if (d->n_records > 0 && strcmp(d->detect, "web") == 0 && d->detect_url4 == NULL &&
-	    d->detect_url6 == NULL)
-		return hm_cfg_fail_at(ctx, g, "detect_url4", err,
-		                      "detect = \"web\" needs detect_url4 or detect_url6");
-	return 0;
+	d->refresh_days = (guint)refresh;
+	if (d->router_url != NULL && !g_str_has_prefix(d->router_url, "http://") &&
+	    !g_str_has_prefix(d->router_url, "natpmp://"))
+		return hm_cfg_fail(ctx, hm_cfg_member(g, "router_url"), err,
+		                   "must be the router's UPnP description URL (http://...) or "
+		                   "natpmp://GATEWAY");
+	if (list != NULL) {
+		d->n_records = (gsize)config_setting_length(list);
+		d->records = g_new0(HmDnsRecordConf, d->n_records);
+		for (guint i = 0; i < d->n_records; i++)
+			if (read_record(ctx, config_setting_get_elem(list, i), &d->records[i],
+			                err) < 0)
+				return -1;
+	}
+	return read_detect(ctx, g, d, err);
 }

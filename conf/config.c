@@ -409,9 +409,11 @@ fetcher_clear(HmFetcherConf *f)
 static void
 dyndns_clear(HmDyndnsConf *d)
 {
-	g_free(d->detect);
-	g_free(d->detect_url4);
-	g_free(d->detect_url6);
+	g_strfreev(d->detect);
+	g_strfreev(d->detect_url4);
+	g_strfreev(d->detect_url6);
+	g_free(d->ca_file);
+	g_free(d->router_url);
 	for (gsize i = 0; i < d->n_records; i++) {
 		HmDnsRecordConf *r = &d->records[i];
 

@@ -100,12 +100,14 @@ typedef struct {
 } HmPopdConf;
 
 typedef struct {
-	char *provider;          /* "dyndns2", "rfc2136", ... */
-	char *server;
+	char *provider;          /* "dyndns2", "duckdns", "cloudflare", "rfc2136" */
+	char *server;            /* URL (HTTP providers) or HOST[:PORT] (rfc2136);
+	                          * NULL: the provider's public one */
 	char *zone;
 	char *hostname;
 	char *user;
-	HmSecret password;
+	HmSecret password;       /* dyndns2's password; the API token of duckdns
+	                          * and cloudflare (token, token_file) */
 	char *tsig_name;
 	char *tsig_algorithm;
 	HmSecret tsig_secret;
@@ -117,8 +119,15 @@ typedef struct {
 
 typedef struct {
 	guint interval;
-	char *detect;            /* "web" or "interface:NAME" */
-	char *detect_url4, *detect_url6;
+	char **detect;           /* tried in order: "router", "web", "interface:NAME",
+	                          * "static:ADDR"; NULL-terminated, never empty */
+	char **detect_url4;      /* check-IP pages tried in turn; NULL: none */
+	char **detect_url6;
+	char *ca_file;           /* trust for the check-IP pages (NULL: system) */
+	char *router_url;        /* UPnP IGD description URL or natpmp://GATEWAY;
+	                          * NULL: discover */
+	gboolean allow_private;  /* interface: accept private IPv4 addresses */
+	guint refresh_days;      /* update an unchanged address after this long */
 	HmDnsRecordConf *records;
 	gsize n_records;
 } HmDyndnsConf;

@@ -51,24 +51,6 @@ escape_name(const char *name, gboolean escape_dots)
 	return g_string_free(out, FALSE);
 }
 
-/* Creates dir (0700) unless it exists; a new directory's entry is made
- * durable by syncing its parent. */
-static int
-ensure_dir(const char *dir, GError **err)
-{
-	if (mkdir(dir, 0700) == 0) {
-		g_autofree char *parent = g_path_get_dirname(dir);
-
-		return hm_fsync_dir(parent, err);
-	}
-	/* Something else by that name fails the next open with ENOTDIR. */
-	if (errno != EEXIST) {
-		hm_set_error_errno(err, errno, "create directory %s", dir);
-		return -1;
-	}
-	return 0;
-}
-
 /* Checks the account name, creates <state_dir>/fetch (and state_dir if
  * need be) and returns its path, with the escaped account name in *acct. */
 char *
@@ -84,7 +66,7 @@ hm_fetch_dir(const char *state_dir, const char *account, char **acct, GError **e
 		hm_set_error_errno(err, errno, "create directory %s", state_dir);
 		return NULL;
 	}
-	if (ensure_dir(dir, err) < 0)
+	if (hm_mkdir_durable(dir, 0700, err) < 0)
 		return NULL;
 	*acct = escape_name(account, TRUE);
 	return g_steal_pointer(&dir);
@@ -106,7 +88,7 @@ hm_fetch_state_open(const char *state_dir, const char *account, const char *fold
 	if ((fdir = hm_fetch_dir(state_dir, account, &acct, err)) == NULL)
 		return NULL;
 	dir = g_build_filename(fdir, acct, NULL);
-	if (ensure_dir(dir, err) < 0)
+	if (hm_mkdir_durable(dir, 0700, err) < 0)
 		return NULL;
 	name = escape_name(folder, FALSE);
 	st = g_new0(HmFetchState, 1);

@@ -325,3 +325,18 @@ hm_read_file(const char *path, gsize max, GError **err)
 
 	return hm_read_file_stat(path, max, &st, err);
 }
+
+int
+hm_mkdir_durable(const char *dir, mode_t mode, GError **err)
+{
+	if (mkdir(dir, mode) == 0) {
+		g_autofree char *parent = g_path_get_dirname(dir);
+
+		return hm_fsync_dir(parent, err);
+	}
+	if (errno != EEXIST) {
+		hm_set_error_errno(err, errno, "create directory %s", dir);
+		return -1;
+	}
+	return 0;
+}

@@ -10,6 +10,12 @@
  * crash. Returns 0, or -1 with *err set (errno preserved). */
 int hm_fsync_dir(const char *dir, GError **err);
 
+/* Creates directory dir with mode unless it exists, and makes a new
+ * directory's entry durable by syncing its parent. Something else by that
+ * name is not an error here: the next open in it fails with ENOTDIR.
+ * Returns 0, or -1 with *err. */
+int hm_mkdir_durable(const char *dir, mode_t mode, GError **err);
+
 /* Writes all of data to fd, retrying short writes and EINTR. A write()
  * that makes no progress on a regular file is taken as ENOSPC. Returns 0,
  * or -1 with errno set. */

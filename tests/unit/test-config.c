@@ -396,7 +396,9 @@ test_defaults(Fixture *f, gconstpointer data)
 	g_assert_cmpuint(cfg->popd.listen[0].port, ==, 110);
 	g_assert_cmpuint(cfg->popd.n_allow_plaintext_from, ==, 2);
 	g_assert_cmpuint(cfg->dyndns.interval, ==, 300);
-	g_assert_cmpstr(cfg->dyndns.detect, ==, "web");
+	g_assert_cmpstr(cfg->dyndns.detect[0], ==, "web");
+	g_assert_null(cfg->dyndns.detect[1]);
+	g_assert_cmpuint(cfg->dyndns.refresh_days, ==, 25);
 	g_assert_cmpuint(cfg->dyndns.n_records, ==, 0);
 }
 
@@ -443,12 +445,14 @@ static const char full_conf[] =
 	"};\n"
 	"popd = { listen = [ \"127.0.0.1:1110\" ]; allow_plaintext_from = [ \"127.0.0.1/32\" ]; };\n"
 	"dyndns = {\n"
-	"  interval = 600; detect = \"interface:eth0\"; detect_url4 = \"https://ip4.example/\";\n"
+	"  interval = 600; detect = [ \"interface:eth0\", \"router\", \"static:2001:db8::1\" ];\n"
+	"  detect_url4 = \"https://ip4.example/\"; router_url = \"natpmp://192.168.1.1\";\n"
+	"  refresh_days = 7; allow_private = true;\n"
 	"  records = (\n"
 	"    { provider = \"rfc2136\"; server = \"ns1.example:53\"; zone = \"dyn.example\";\n"
 	"      hostname = \"box.dyn.example\"; tsig_name = \"k\"; tsig_algorithm = \"hmac-sha512\";\n"
 	"      tsig_secret_file = \"secrets/tsig\"; ttl = 120; ipv6 = true; },\n"
-	"    { provider = \"duckdns\"; hostname = \"box.duckdns.example\"; password = \"tok\";\n"
+	"    { provider = \"duckdns\"; hostname = \"box.duckdns.example\"; token = \"tok\";\n"
 	"      ipv4 = false; ipv6 = true; }\n"
 	"  );\n"
 	"};\n";
@@ -545,8 +549,14 @@ check_full_rest(Fixture *f, const HmConfig *cfg, const char *secret)
 	g_assert_cmpuint(cfg->popd.n_listen, ==, 1);
 	g_assert_cmpuint(cfg->popd.listen[0].port, ==, 1110);
 	g_assert_cmpuint(cfg->dyndns.interval, ==, 600);
-	g_assert_cmpstr(cfg->dyndns.detect, ==, "interface:eth0");
-	g_assert_cmpstr(cfg->dyndns.detect_url4, ==, "https://ip4.example/");
+	g_assert_cmpstr(cfg->dyndns.detect[0], ==, "interface:eth0");
+	g_assert_cmpstr(cfg->dyndns.detect[2], ==, "static:2001:db8::1");
+	g_assert_null(cfg->dyndns.detect[3]);
+	g_assert_cmpstr(cfg->dyndns.detect_url4[0], ==, "https://ip4.example/");
+	g_assert_null(cfg->dyndns.detect_url4[1]);
+	g_assert_cmpstr(cfg->dyndns.router_url, ==, "natpmp://192.168.1.1");
+	g_assert_cmpuint(cfg->dyndns.refresh_days, ==, 7);
+	g_assert_true(cfg->dyndns.allow_private);
 	g_assert_null(cfg->dyndns.detect_url6);
 	g_assert_cmpstr(r->provider, ==, "rfc2136");
 	g_assert_cmpstr(r->zone, ==, "dyn.example");
@@ -556,6 +566,7 @@ check_full_rest(Fixture *f, const HmConfig *cfg, const char *secret)
 	g_assert_true(r->ipv4 && r->ipv6);
 	g_assert_false(cfg->dyndns.records[1].ipv4);
 	g_assert_cmpuint(cfg->dyndns.records[1].ttl, ==, 60);
+	g_assert_cmpstr(cfg->dyndns.records[1].password.value, ==, "tok");
 }
 
 static void

@@ -1,0 +1,47 @@
+/* The provider table and the result helpers every provider uses. */
+#include <config.h>
+
+#include <string.h>
+#include <sys/socket.h>
+
+#include "dyndns/provider.h"
+
+const HmDynProvider *
+hm_dyn_provider(const char *name)
+{
+	static const HmDynProvider *const all[] = {
+		&hm_dyn_dyndns2, &hm_dyn_duckdns, &hm_dyn_cloudflare, &hm_dyn_rfc2136,
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(all); i++)
+		if (strcmp(all[i]->name, name) == 0)
+			return all[i];
+	return NULL;
+}
+
+void
+hm_dyn_result_set(HmDynResult *res, HmDynOutcome outcome, const char *code, const char *fmt,
+                  ...)
+{
+	va_list ap;
+
+	hm_dyn_result_clear(res);
+	res->outcome = outcome;
+	res->code = g_strdup(code);
+	va_start(ap, fmt);
+	res->text = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+}
+
+void
+hm_dyn_result_clear(HmDynResult *res)
+{
+	g_clear_pointer(&res->code, g_free);
+	g_clear_pointer(&res->text, g_free);
+}
+
+const char *
+hm_dyn_rrtype(const HmIpAddr *a)
+{
+	return a->family == AF_INET6 ? "AAAA" : "A";
+}

@@ -1,0 +1,256 @@
+/* Unit tests of dyndns/: address classification and check-IP pages, the
+ * dyndns2 answer parser, the update policy and the cache file. */
+#include <config.h>
+
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include "dyndns/cache.h"
+#include "dyndns/dyndns2.h"
+#include "dyndns/ipaddr.h"
+#include "dyndns/policy.h"
+#include "lib/atomic.h"
+#include "tests/unit/testutil.h"
+
+static HmIpKind
+kind_of(const char *text)
+{
+	HmIpAddr a;
+
+	g_assert_true(hm_ip_parse(text, &a));
+	return hm_ip_kind(&a);
+}
+
+static void
+test_kinds(void)
+{
+	g_assert_cmpint(kind_of("8.8.8.8"), ==, HM_IP_GLOBAL);
+	g_assert_cmpint(kind_of("192.168.1.5"), ==, HM_IP_PRIVATE);
+	g_assert_cmpint(kind_of("10.0.0.1"), ==, HM_IP_PRIVATE);
+	g_assert_cmpint(kind_of("172.31.255.255"), ==, HM_IP_PRIVATE);
+	g_assert_cmpint(kind_of("172.32.0.1"), ==, HM_IP_GLOBAL);
+	g_assert_cmpint(kind_of("100.64.0.1"), ==, HM_IP_CGNAT);
+	g_assert_cmpint(kind_of("100.127.255.255"), ==, HM_IP_CGNAT);
+	g_assert_cmpint(kind_of("100.128.0.1"), ==, HM_IP_GLOBAL);
+	g_assert_cmpint(kind_of("127.0.0.1"), ==, HM_IP_LOOPBACK);
+	g_assert_cmpint(kind_of("169.254.3.4"), ==, HM_IP_LINK_LOCAL);
+	g_assert_cmpint(kind_of("203.0.113.7"), ==, HM_IP_DOCUMENTATION);
+	g_assert_cmpint(kind_of("224.0.0.1"), ==, HM_IP_MULTICAST);
+	g_assert_cmpint(kind_of("255.255.255.255"), ==, HM_IP_RESERVED);
+	g_assert_cmpint(kind_of("0.0.0.0"), ==, HM_IP_UNSPECIFIED);
+	g_assert_cmpint(kind_of("2a01:4f8::1"), ==, HM_IP_GLOBAL);
+	g_assert_cmpint(kind_of("2001:db8::1"), ==, HM_IP_DOCUMENTATION);
+	g_assert_cmpint(kind_of("fd00::1"), ==, HM_IP_PRIVATE);
+	g_assert_cmpint(kind_of("fe80::1"), ==, HM_IP_LINK_LOCAL);
+	g_assert_cmpint(kind_of("::1"), ==, HM_IP_LOOPBACK);
+	g_assert_cmpint(kind_of("::ffff:8.8.8.8"), ==, HM_IP_RESERVED);
+	g_assert_cmpint(kind_of("ff02::1"), ==, HM_IP_MULTICAST);
+}
+
+static void
+check_page(const char *body, int family, const char *want)
+{
+	HmIpAddr a;
+	const char *why = NULL;
+	gboolean ok = hm_ip_from_page(body, family, &a, &why);
+
+	if (want == NULL) {
+		g_assert_false(ok);
+		g_assert_nonnull(why);
+		return;
+	}
+	g_assert_true(ok);
+	g_autofree char *text = hm_ip_to_string(&a);
+	g_assert_cmpstr(text, ==, want);
+}
+
+static void
+test_pages(void)
+{
+	check_page("198.51.7.9\n", AF_INET, "198.51.7.9");
+	check_page("<html><head><title>Current IP Check</title></head><body>Current IP Address: "
+	           "81.2.69.160</body></html>\r\n", AF_INET, "81.2.69.160");
+	check_page("2a01:4f8:1:2::3", AF_INET6, "2a01:4f8:1:2::3");
+	check_page("<b>2a01:4f8:1:2::3</b> again 2a01:4f8:1:2::3", AF_INET6, "2a01:4f8:1:2::3");
+	check_page("", AF_INET, NULL);
+	check_page("<html>no address here, Apache/2.4.57</html>", AF_INET, NULL);
+	check_page("81.2.69.160 or 81.2.69.161", AF_INET, NULL);
+	check_page("x81.2.69.160", AF_INET, NULL);
+	check_page("81.2.69.160", AF_INET6, NULL);
+	check_page("999.2.69.160", AF_INET, NULL);
+}
+
+static void
+parse(long status, const char *body, guint n, HmDynResult *res)
+{
+	memset(res, 0, n * sizeof(*res));
+	hm_dyn_dyndns2_parse(status, body, "81.2.69.160", n, res);
+}
+
+static void
+test_dyndns2(void)
+{
+	static const struct {
+		const char *body;
+		HmDynOutcome outcome;
+	} one[] = {
+		{ "good 81.2.69.160", HM_DYN_OK },  { "nochg 81.2.69.160\n", HM_DYN_OK },
+		{ "badauth", HM_DYN_HOLD },         { "nohost", HM_DYN_HOLD },
+		{ "notfqdn", HM_DYN_HOLD },         { "numhost", HM_DYN_HOLD },
+		{ "abuse", HM_DYN_HOLD },           { "!donator", HM_DYN_HOLD },
+		{ "badagent", HM_DYN_HOLD },        { "dnserr", HM_DYN_BACKOFF },
+		{ "911", HM_DYN_BACKOFF },          { "<html>oops</html>", HM_DYN_BACKOFF },
+		{ "good 127.0.0.1", HM_DYN_HOLD },  { "", HM_DYN_BACKOFF },
+	};
+	HmDynResult res[3];
+
+	for (guint i = 0; i < G_N_ELEMENTS(one); i++) {
+		parse(200, one[i].body, 1, res);
+		g_assert_cmpint(res[0].outcome, ==, one[i].outcome);
+		g_assert_nonnull(res[0].text);
+		hm_dyn_result_clear(&res[0]);
+	}
+	parse(200, "good 81.2.69.160\r\nnohost\r\n", 3, res);
+	g_assert_cmpint(res[0].outcome, ==, HM_DYN_OK);
+	g_assert_cmpint(res[1].outcome, ==, HM_DYN_HOLD);
+	g_assert_cmpstr(res[1].code, ==, "nohost");
+	g_assert_cmpint(res[2].outcome, ==, HM_DYN_BACKOFF);
+	for (guint i = 0; i < 3; i++)
+		hm_dyn_result_clear(&res[i]);
+	parse(401, "", 1, res);
+	g_assert_cmpint(res[0].outcome, ==, HM_DYN_HOLD);
+	hm_dyn_result_clear(&res[0]);
+	parse(503, "good 81.2.69.160", 1, res);
+	g_assert_cmpint(res[0].outcome, ==, HM_DYN_BACKOFF);
+	hm_dyn_result_clear(&res[0]);
+}
+
+static void
+answer(HmDynCache *c, HmDynOutcome o, const char *addr, const char *cfg, gint64 now)
+{
+	HmDynResult r = { 0 };
+
+	hm_dyn_result_set(&r, o, "x", "answer");
+	hm_dyn_note_result(c, addr, cfg, &r, now);
+	hm_dyn_result_clear(&r);
+}
+
+static void
+test_policy(void)
+{
+	HmDynCache c = { 0 };
+	gint64 t = 1800000000;
+
+	g_assert_cmpint(hm_dyn_decide(&c, "81.2.69.160", "cfg", t, 25, FALSE), ==, HM_DYN_SEND);
+	answer(&c, HM_DYN_OK, "81.2.69.160", "cfg", t);
+	g_assert_cmpint(hm_dyn_decide(&c, "81.2.69.160", "cfg", t + 300, 25, FALSE), ==,
+	                HM_DYN_SKIP_SAME);
+	g_assert_cmpint(hm_dyn_decide(&c, "81.2.69.160", "cfg", t + 300, 25, TRUE), ==,
+	                HM_DYN_SEND);
+	g_assert_cmpint(hm_dyn_decide(&c, "81.2.69.160", "cfg", t + 25 * 86400, 25, FALSE), ==,
+	                HM_DYN_SEND);
+	g_assert_cmpint(hm_dyn_decide(&c, "81.2.69.160", "cfg", t - 10, 25, FALSE), ==,
+	                HM_DYN_SEND);
+	g_assert_cmpint(hm_dyn_decide(&c, "81.2.69.161", "cfg", t + 300, 25, FALSE), ==,
+	                HM_DYN_SEND);
+
+	/* 911: 30 minutes, then growing; an OK resets it. */
+	answer(&c, HM_DYN_BACKOFF, "81.2.69.161", "cfg", t);
+	g_assert_cmpuint(c.backoff_s, ==, HM_DYN_BACKOFF_FIRST_S);
+	g_assert_cmpint(hm_dyn_decide(&c, "81.2.69.161", "cfg", t + 1799, 25, FALSE), ==,
+	                HM_DYN_SKIP_BACKOFF);
+	g_assert_cmpint(hm_dyn_decide(&c, "81.2.69.161", "cfg", t + 1800, 25, FALSE), ==,
+	                HM_DYN_SEND);
+	answer(&c, HM_DYN_BACKOFF, "81.2.69.161", "cfg", t + 1800);
+	g_assert_cmpuint(c.backoff_s, ==, 2 * HM_DYN_BACKOFF_FIRST_S);
+	for (guint i = 0; i < 10; i++)
+		answer(&c, HM_DYN_BACKOFF, "81.2.69.161", "cfg", t);
+	g_assert_cmpuint(c.backoff_s, ==, HM_DYN_BACKOFF_MAX_S);
+	answer(&c, HM_DYN_RETRY, "81.2.69.161", "cfg", t);
+	g_assert_cmpuint(c.backoff_s, ==, HM_DYN_BACKOFF_MAX_S);
+	answer(&c, HM_DYN_OK, "81.2.69.161", "cfg", t);
+	g_assert_cmpuint(c.backoff_s, ==, 0);
+	g_assert_cmpstr(c.address, ==, "81.2.69.161");
+
+	/* badauth: silent until the config changes. */
+	answer(&c, HM_DYN_HOLD, "81.2.69.162", "cfg", t);
+	g_assert_cmpint(hm_dyn_decide(&c, "81.2.69.162", "cfg", t + 86400 * 100, 25, FALSE), ==,
+	                HM_DYN_SKIP_HELD);
+	g_assert_cmpint(hm_dyn_decide(&c, "81.2.69.162", "cfg2", t + 300, 25, FALSE), ==,
+	                HM_DYN_SEND);
+	g_assert_cmpstr(c.address, ==, "81.2.69.161");
+	hm_dyn_cache_clear(&c);
+}
+
+static void
+test_fingerprint(void)
+{
+	HmDnsRecordConf r = { .provider = "dyndns2", .server = "https://s", .hostname = "h.example",
+	                      .user = "u" };
+	g_autofree char *a = hm_dyn_config_fingerprint(&r, "pw");
+	g_autofree char *b = hm_dyn_config_fingerprint(&r, "pw2");
+	g_autofree char *c = hm_dyn_config_fingerprint(&r, NULL);
+	g_autofree char *d = NULL;
+
+	g_assert_cmpstr(a, !=, b);
+	g_assert_cmpstr(a, !=, c);
+	r.user = "up";
+	d = hm_dyn_config_fingerprint(&r, "w");
+	g_assert_cmpstr(a, !=, d);
+	g_assert_null(strstr(a, "pw"));
+}
+
+static void
+test_cache(void)
+{
+	g_autofree char *dir = hm_test_tmpdir("dyncache");
+	HmDnsRecordConf r = { .provider = "dyndns2", .hostname = "box.dyn.example" };
+	g_autofree char *state = g_build_filename(dir, "new", "state", NULL);
+	g_autofree char *path = hm_dyn_cache_path(state, &r, AF_INET6);
+	g_autoptr(GError) err = NULL;
+	HmDynCache c = { 0 }, back;
+	struct stat st;
+
+	g_assert_true(g_str_has_suffix(path, "/dyndns/box.dyn.example-dyndns2-AAAA"));
+	g_assert_cmpint(hm_dyn_cache_load(path, &back, &err), ==, 0);
+	g_assert_null(back.address);
+	answer(&c, HM_DYN_OK, "2a01:4f8::1", "cfg", 1800000000);
+	answer(&c, HM_DYN_BACKOFF, "2a01:4f8::2", "cfg", 1800000100);
+	g_free(c.text);
+	c.text = g_strdup("two\nlines");
+	g_assert_cmpint(hm_dyn_cache_save(path, &c, &err), ==, 0);
+	g_assert_no_error(err);
+	g_assert_cmpint(stat(path, &st), ==, 0);
+	g_assert_cmpint(st.st_mode & 0777, ==, 0600);
+	g_assert_cmpint(hm_dyn_cache_load(path, &back, &err), ==, 0);
+	g_assert_cmpstr(back.address, ==, "2a01:4f8::1");
+	g_assert_cmpint(back.updated, ==, 1800000000);
+	g_assert_cmpstr(back.sent, ==, "2a01:4f8::2");
+	g_assert_cmpint(back.outcome, ==, HM_DYN_BACKOFF);
+	g_assert_cmpuint(back.backoff_s, ==, HM_DYN_BACKOFF_FIRST_S);
+	g_assert_cmpint(back.backoff_until, ==, 1800000100 + HM_DYN_BACKOFF_FIRST_S);
+	g_assert_cmpstr(back.text, ==, "two?lines");
+	hm_dyn_cache_clear(&back);
+	hm_dyn_cache_clear(&c);
+
+	/* A FIFO where the cache should be is an error, not a hang. */
+	g_assert_cmpint(unlink(path), ==, 0);
+	hm_test_mkfifo(path);
+	g_assert_cmpint(hm_dyn_cache_load(path, &back, &err), ==, -1);
+	g_assert_nonnull(err);
+	hm_test_remove_tree(dir);
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/dyndns/ip-kinds", test_kinds);
+	g_test_add_func("/dyndns/checkip-pages", test_pages);
+	g_test_add_func("/dyndns/dyndns2-answers", test_dyndns2);
+	g_test_add_func("/dyndns/policy", test_policy);
+	g_test_add_func("/dyndns/fingerprint", test_fingerprint);
+	g_test_add_func("/dyndns/cache", test_cache);
+	return g_test_run();
+}
