@@ -204,6 +204,8 @@ hm_cfg_read_dyndns(HmCfgCtx *ctx, const config_setting_t *root, HmDyndnsConf *d,
 		return -1;
 	d->interval = (guint)interval;
 	d->refresh_days = (guint)refresh;
+	if (d->router_url != NULL && *d->router_url == '\0')
+		g_clear_pointer(&d->router_url, g_free); /* "" means: discover the router */
 	if (d->router_url != NULL && !g_str_has_prefix(d->router_url, "http://") &&
 	    !g_str_has_prefix(d->router_url, "natpmp://"))
 		return hm_cfg_fail(ctx, hm_cfg_member(g, "router_url"), err,
