@@ -53,24 +53,35 @@ find_v4(const HmDyndnsConf *d, const char *ifname, HmIpAddr *out, GError **err)
 	return found ? 0 : -1;
 }
 
-/* One line of IF_INET6 for ifname with a usable address. */
-static gboolean
-usable_v6(const char *line, const char *ifname, HmIpAddr *out)
+gboolean
+hm_dyn_if_inet6_line(char *line, const char *ifname, HmIpAddr *out)
 {
-	char hex[33], name[IF_NAMESIZE + 1];
-	unsigned idx, plen, scope, flags;
+	g_auto(GStrv) f = g_strsplit_set(g_strstrip(line), " \t", -1);
+	g_autofree char **w = g_new0(char *, 7);
+	guint n = 0;
+	guint64 flags;
 
-	if (sscanf(line, "%32s %x %x %x %x %16s", hex, &idx, &plen, &scope, &flags, name) != 6 ||
-	    strlen(hex) != 32 || strcmp(name, ifname) != 0)
+	for (guint i = 0; f[i] != NULL; i++)
+		if (*f[i] != '\0') {
+			if (n == 6)
+				return FALSE;
+			w[n++] = f[i];
+		}
+	if (n != 6 || strlen(w[0]) != 32 || strcmp(w[5], ifname) != 0 ||
+	    !g_ascii_string_to_unsigned(w[4], 16, 0, G_MAXUINT32, &flags, NULL))
 		return FALSE;
 	/* Privacy addresses change every day and the rest are on their way
 	 * out or not yet (or never) valid. */
 	if (flags & (IFA_F_TEMPORARY | IFA_F_DEPRECATED | IFA_F_TENTATIVE | IFA_F_DADFAILED))
 		return FALSE;
 	out->family = AF_INET6;
-	for (guint i = 0; i < 16; i++)
-		out->u.v6.s6_addr[i] = (guint8)(g_ascii_xdigit_value(hex[2 * i]) << 4 |
-		                                g_ascii_xdigit_value(hex[2 * i + 1]));
+	for (guint i = 0; i < 16; i++) {
+		int hi = g_ascii_xdigit_value(w[0][2 * i]), lo = g_ascii_xdigit_value(w[0][2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return FALSE;
+		out->u.v6.s6_addr[i] = (guint8)(hi << 4 | lo);
+	}
 	return hm_ip_kind(out) == HM_IP_GLOBAL;
 }
 
@@ -86,7 +97,7 @@ find_v6(const char *ifname, HmIpAddr *out, GError **err)
 		return -1;
 	}
 	while (!found && fgets(line, sizeof(line), f) != NULL)
-		found = usable_v6(line, ifname, out);
+		found = hm_dyn_if_inet6_line(line, ifname, out);
 	fclose(f);
 	if (!found)
 		g_set_error(err, HM_ERROR, HM_ERROR_FAILED,

@@ -34,4 +34,9 @@ int hm_dyn_detect_router(const HmDyndnsConf *d, int family, HmIpAddr *out, GErro
 int hm_dyn_detect_interface(const HmDyndnsConf *d, const char *ifname, int family,
                             HmIpAddr *out, GError **err);
 
+/* One line of /proc/net/if_inet6 ("hex ifindex prefixlen scope flags
+ * name", line is modified): TRUE with *out when it names ifname and holds a
+ * stable global IPv6 address. */
+gboolean hm_dyn_if_inet6_line(char *line, const char *ifname, HmIpAddr *out);
+
 #endif

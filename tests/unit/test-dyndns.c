@@ -2,11 +2,13 @@
  * dyndns2 answer parser, the update policy and the cache file. */
 #include <config.h>
 
+#include <arpa/inet.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "dyndns/cache.h"
+#include "dyndns/detect.h"
 #include "dyndns/dyndns2.h"
 #include "dyndns/ipaddr.h"
 #include "dyndns/policy.h"
@@ -242,6 +244,46 @@ test_cache(void)
 	hm_test_remove_tree(dir);
 }
 
+/* Lines as the kernel writes them; only a stable global address of the
+ * named interface counts. */
+static gboolean
+inet6_line(const char *text, const char *ifname, char out[INET6_ADDRSTRLEN])
+{
+	g_autofree char *line = g_strdup(text);
+	HmIpAddr a;
+
+	if (!hm_dyn_if_inet6_line(line, ifname, &a))
+		return FALSE;
+	g_assert_nonnull(inet_ntop(AF_INET6, &a.u.v6, out, INET6_ADDRSTRLEN));
+	return TRUE;
+}
+
+static void
+test_if_inet6(void)
+{
+	char s[INET6_ADDRSTRLEN];
+
+	g_assert_true(inet6_line("2a0104f8000000000000000000000007 02 40 00 80     eth0\n", "eth0", s));
+	g_assert_cmpstr(s, ==, "2a01:4f8::7");
+	g_assert_false(inet6_line("2a0104f8000000000000000000000007 02 40 00 80     eth0\n", "eth1", s));
+	/* the documentation prefix is global in form, never in use */
+	g_assert_false(inet6_line("20010db8000000000000000000000001 02 40 00 80 eth0\n", "eth0", s));
+	/* temporary (0x01), deprecated (0x20), tentative (0x40) */
+	g_assert_false(inet6_line("2a0104f8000000000000000000000007 02 40 00 81 eth0\n", "eth0", s));
+	g_assert_false(inet6_line("2a0104f8000000000000000000000007 02 40 00 a0 eth0\n", "eth0", s));
+	g_assert_false(inet6_line("2a0104f8000000000000000000000007 02 40 00 c0 eth0\n", "eth0", s));
+	/* link-local, ULA, loopback */
+	g_assert_false(inet6_line("fe8000000000000000fc00fffe000001 04 40 20 80 eth0\n", "eth0", s));
+	g_assert_false(inet6_line("fd000000000000000000000000000002 04 40 00 82 eth0\n", "eth0", s));
+	g_assert_false(inet6_line("00000000000000000000000000000001 01 80 10 80 lo\n", "lo", s));
+	/* garbage */
+	g_assert_false(inet6_line("2a0104f800000000000000000000000z 02 40 00 80 eth0\n", "eth0", s));
+	g_assert_false(inet6_line("2a0104f80000000000000000000007 02 40 00 80 eth0\n", "eth0", s));
+	g_assert_false(inet6_line("2a0104f8000000000000000000000007 02 40 00 eth0\n", "eth0", s));
+	g_assert_false(inet6_line("2a0104f8000000000000000000000007 02 40 00 80 eth0 x\n", "eth0", s));
+	g_assert_false(inet6_line("", "eth0", s));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -252,5 +294,6 @@ main(int argc, char **argv)
 	g_test_add_func("/dyndns/policy", test_policy);
 	g_test_add_func("/dyndns/fingerprint", test_fingerprint);
 	g_test_add_func("/dyndns/cache", test_cache);
+	g_test_add_func("/dyndns/if-inet6", test_if_inet6);
 	return g_test_run();
 }
