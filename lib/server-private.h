@@ -20,6 +20,7 @@ typedef struct {
 	char *ip;            /* the client it serves; NULL while idle */
 	guint generation;    /* sv->generation when it was forked */
 	gint64 idle_since;   /* monotonic µs, while idle */
+	guint served;        /* clients handed to it so far */
 } Worker;
 
 typedef struct {
@@ -29,6 +30,8 @@ typedef struct {
 	pid_t pid;             /* 0: not running */
 	gint64 started;        /* monotonic seconds */
 	gint64 restart_at;     /* monotonic seconds; 0: none pending */
+	int wake_fd;           /* on demand: started when readable; -1: always runs */
+	gboolean dormant;      /* exited with HM_SERVER_HELPER_IDLE, waits for wake_fd */
 } Helper;
 
 struct HmServer {

@@ -138,6 +138,7 @@ static void
 session_begins(HmServer *sv, Worker *w, char *ip)
 {
 	w->ip = ip;
+	w->served++;
 	sv->busy++;
 	g_hash_table_insert(sv->per_ip, g_strdup(ip), GUINT_TO_POINTER(sessions_from(sv, ip) + 1));
 }
@@ -259,20 +260,28 @@ worker_done(HmServer *sv, Worker *w)
 	g_queue_push_head(sv->idle, w);
 }
 
-/* Retires the processes idle longer than max_idle_s; returns the poll
+/* Retires the processes idle longer than they may be (max_idle_s, or
+ * HM_SERVER_FIRST_IDLE_S after a single client); returns the poll
  * timeout until the next one is due (-1: none is idle). */
 static int
 expire_idle(HmServer *sv)
 {
-	gint64 limit = (gint64)sv->p.max_idle_s * G_USEC_PER_SEC;
-	Worker *w;
+	gint64 now = g_get_monotonic_time(), next = -1;
+	GList *l = sv->idle->head;
 
-	while ((w = g_queue_peek_tail(sv->idle)) != NULL &&
-	       g_get_monotonic_time() - w->idle_since >= limit)
-		retire(sv, w);
-	if (w == NULL)
-		return -1;
-	return (int)((w->idle_since + limit - g_get_monotonic_time()) / 1000) + 1;
+	while (l != NULL) {
+		Worker *w = l->data;
+		guint idle_s = w->served > 1 ? sv->p.max_idle_s
+		                             : MIN(sv->p.max_idle_s, HM_SERVER_FIRST_IDLE_S);
+		gint64 end = w->idle_since + (gint64)idle_s * G_USEC_PER_SEC;
+
+		l = l->next;
+		if (now >= end)
+			retire(sv, w);
+		else if (next < 0 || end < next)
+			next = end;
+	}
+	return next < 0 ? -1 : (int)((next - now) / 1000) + 1;
 }
 
 static gint64
@@ -292,6 +301,7 @@ spawn(HmServer *sv, Helper *h)
 		_exit(h->fn(h->data));
 	}
 	h->restart_at = 0;
+	h->dormant = FALSE;
 	h->started = now_s();
 	if (pid < 0) {
 		hm_warn("%s %s: fork: %s", sv->p.name, h->name, g_strerror(errno));
@@ -305,7 +315,14 @@ spawn(HmServer *sv, Helper *h)
 pid_t
 hm_server_add_helper(HmServer *sv, const char *name, HmServerHelperFunc fn, gpointer data)
 {
-	Helper h = { .name = name, .fn = fn, .data = data };
+	return hm_server_add_helper_on_demand(sv, name, fn, data, -1);
+}
+
+pid_t
+hm_server_add_helper_on_demand(HmServer *sv, const char *name, HmServerHelperFunc fn,
+                               gpointer data, int wake_fd)
+{
+	Helper h = { .name = name, .fn = fn, .data = data, .wake_fd = wake_fd };
 
 	g_array_append_val(sv->helpers, h);
 	spawn(sv, &g_array_index(sv->helpers, Helper, sv->helpers->len - 1));
@@ -335,6 +352,11 @@ helper_exited(HmServer *sv, pid_t pid, int status)
 		h->pid = 0;
 		if (sv->stopping)
 			return TRUE;
+		if (h->wake_fd >= 0 && WIFEXITED(status) &&
+		    WEXITSTATUS(status) == HM_SERVER_HELPER_IDLE) {
+			h->dormant = TRUE;
+			return TRUE;
+		}
 		if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM)
 			hm_warn("%s %s pid=%d died of signal %d", sv->p.name, h->name, (int)pid,
 			        WTERMSIG(status));
@@ -449,6 +471,34 @@ stop_children(HmServer *sv)
 	}
 }
 
+/* The wake fds of the dormant helpers, at the end of pfd. */
+static void
+poll_wakers(HmServer *sv, GArray *pfd, GArray *wakers)
+{
+	g_array_set_size(wakers, 0);
+	for (guint i = 0; i < sv->helpers->len; i++) {
+		const Helper *h = &g_array_index(sv->helpers, Helper, i);
+
+		if (!h->dormant)
+			continue;
+		g_array_append_val(pfd, ((struct pollfd){ .fd = h->wake_fd, .events = POLLIN }));
+		g_array_append_val(wakers, i);
+	}
+}
+
+/* Starts the dormant helpers whose wake fd (from index first of p on)
+ * is readable. */
+static void
+wake_helpers(HmServer *sv, const struct pollfd *p, guint first, const GArray *wakers)
+{
+	for (guint i = 0; i < wakers->len; i++) {
+		Helper *h = &g_array_index(sv->helpers, Helper, g_array_index(wakers, guint, i));
+
+		if (p[first + i].revents != 0 && h->dormant && !sv->stopping)
+			spawn(sv, h);
+	}
+}
+
 /* The fds to wait on: listeners, signals, the busy session processes'
  * control sockets (their "done"); *workers gets those processes in order. */
 static guint
@@ -487,17 +537,22 @@ hm_server_run(HmServer *sv)
 	guint nl = sv->listeners->len;
 	g_autoptr(GArray) pfd = g_array_new(FALSE, FALSE, sizeof(struct pollfd));
 	g_autoptr(GPtrArray) workers = g_ptr_array_new();
+	g_autoptr(GArray) wakers = g_array_new(FALSE, FALSE, sizeof(guint));
 
 	while (!sv->stopping) {
 		guint n = poll_set(sv, pfd, workers);
-		struct pollfd *p = (struct pollfd *)(void *)pfd->data;
+		struct pollfd *p;
 
-		if (poll(p, n, min_timeout(restart_helpers(sv), expire_idle(sv))) < 0 && errno != EINTR)
+		poll_wakers(sv, pfd, wakers);
+		p = (struct pollfd *)(void *)pfd->data;
+		if (poll(p, pfd->len, min_timeout(restart_helpers(sv), expire_idle(sv))) < 0 &&
+		    errno != EINTR)
 			break;
 		/* "Done" first: a process freed now can take a client accepted now. */
 		for (guint i = nl + 1; i < n; i++)
 			if (p[i].revents != 0)
 				worker_done(sv, workers->pdata[i - nl - 1]);
+		wake_helpers(sv, p, n, wakers);
 		if (p[nl].revents & POLLIN)
 			handle_signals(sv);
 		for (guint i = 0; i < nl && !sv->stopping; i++)

@@ -42,6 +42,10 @@ typedef struct {
 	 * between two for up to max_idle_s, then exits. A reload retires them
 	 * all: sessions after it run in processes forked with its result. */
 	guint max_use;
+	/* A process that has served only one client waits for the next for
+	 * HM_SERVER_FIRST_IDLE_S at most: a box that sees a client every few
+	 * minutes would otherwise hold a process of megabytes for nothing,
+	 * while under load the second client comes within milliseconds. */
 	guint max_idle_s;
 	guint max_auth_fails;        /* per address within auth_fail_window_s */
 	guint auth_fail_window_s;
@@ -89,6 +93,22 @@ typedef int (*HmServerHelperFunc)(gpointer data);
 pid_t hm_server_add_helper(HmServer *sv, const char *name, HmServerHelperFunc fn, gpointer data);
 
 #define HM_SERVER_HELPER_BACKOFF_S 10
+
+/* The exit status by which an on-demand helper says it has nothing to do. */
+#define HM_SERVER_HELPER_IDLE 100
+
+/* As hm_server_add_helper(), for a helper that need not always run (the
+ * relay's queue runner while the queue is empty, so that an idle server
+ * is one process): when it exits with HM_SERVER_HELPER_IDLE it is started
+ * again only once wake_fd is readable. The server process keeps wake_fd
+ * open (a FIFO's read end: writers never find it without a reader) and
+ * polls it only while the helper does not run; the helper inherits it and
+ * must read what woke it. Any other exit restarts it as above. */
+pid_t hm_server_add_helper_on_demand(HmServer *sv, const char *name, HmServerHelperFunc fn,
+                                     gpointer data, int wake_fd);
+
+/* See HmServerParams.max_idle_s. */
+#define HM_SERVER_FIRST_IDLE_S 2
 
 /* Sends sig to every helper (SIGTERM after a reload: the helper exits and
  * is started again with what the reload changed). */

@@ -42,6 +42,7 @@ struct RelayRunner {
 	 * pass or as a name gone from the listing. */
 	GHashTable *known;
 	guint pass;
+	guint listed;            /* entries the last pass found in the queue */
 };
 
 /* The recipient indexes an array holds, as the callees take them. */
@@ -530,6 +531,7 @@ relay_runner_pass(RelayRunner *r, gint64 now, gboolean force)
 		return now + RELAY_RUNNER_IDLE_S;
 	}
 	r->pass++;
+	r->listed = ids->len;
 	for (guint i = 0; i < ids->len && !stopping(r); i++) {
 		Known *k = g_hash_table_lookup(r->known, ids->pdata[i]);
 		Item *it;
@@ -576,8 +578,8 @@ relay_runner_idle(RelayRunner *r, gint64 mono_now)
 }
 
 /* Milliseconds to wait for: the next due attempt (real seconds), the
- * next idle smart-host session's end (monotonic microseconds), at most
- * RELAY_RUNNER_IDLE_S. */
+ * next idle smart-host session's end or the end of the linger
+ * (monotonic microseconds), at most RELAY_RUNNER_IDLE_S. */
 static int
 wait_ms(gint64 due, gint64 idle_end)
 {
@@ -588,12 +590,29 @@ wait_ms(gint64 due, gint64 idle_end)
 	return (int)MAX(ms, 0);
 }
 
+/* Whether the runner may end until the next wake-up: nothing in the
+ * queue, no smart-host connection kept, and nothing to do for
+ * RELAY_RUNNER_LINGER_S (busy_since: the monotonic µs of the last work;
+ * 0 when there was none since the start, which ends at once). Sets
+ * *linger_end to when it may, if it cannot yet. */
+static gboolean
+may_sleep(const RelayRunner *r, gint64 idle_end, gint64 busy_at, gint64 *linger_end)
+{
+	*linger_end = G_MAXINT64;
+	if (r->listed > 0 || idle_end != G_MAXINT64)
+		return FALSE;
+	if (busy_at == 0 || g_get_monotonic_time() - busy_at >= RELAY_RUNNER_LINGER_S * G_USEC_PER_SEC)
+		return TRUE;
+	*linger_end = busy_at + RELAY_RUNNER_LINGER_S * G_USEC_PER_SEC;
+	return FALSE;
+}
+
 int
 relay_runner_loop(RelayRunner *r, int pickup_fd, int stop_fd)
 {
 	gboolean force = TRUE;  /* a start catches up with everything */
 	gboolean woken = TRUE;
-	gint64 next = 0, last = 0;
+	gint64 next = 0, last = 0, busy_at = 0, linger_end;
 
 	r->stop_fd = stop_fd;
 	for (;;) {
@@ -610,10 +629,14 @@ relay_runner_loop(RelayRunner *r, int pickup_fd, int stop_fd)
 		if (woken || force || now >= next || now - last >= RELAY_RUNNER_IDLE_S) {
 			next = relay_runner_pass(r, now, force);
 			last = now;
+			if (r->listed > 0)
+				busy_at = g_get_monotonic_time();
 		}
 		idle_end = relay_runner_idle(r, g_get_monotonic_time());
 		force = woken = FALSE;
-		if (poll(pfd, 2, wait_ms(next, idle_end)) < 0 && errno != EINTR)
+		if (may_sleep(r, idle_end, busy_at, &linger_end))
+			return RELAY_RUNNER_SLEEP;
+		if (poll(pfd, 2, wait_ms(next, MIN(idle_end, linger_end))) < 0 && errno != EINTR)
 			return -1;
 		if (pfd[0].revents & POLLIN) {
 			woken = TRUE;

@@ -49,7 +49,12 @@ guint relay_runner_backoff(const HmRetryConf *retry, guint attempts);
  * (monotonic microseconds; G_MAXINT64: none is open). */
 gint64 relay_runner_idle(RelayRunner *r, gint64 mono_now);
 
-/* Runs passes until SIGTERM arrives on stop_fd (a signalfd): after each
+/* Runs passes until SIGTERM arrives on stop_fd (a signalfd; returns 0),
+ * or until it has nothing to do (returns RELAY_RUNNER_SLEEP: the queue
+ * is empty, no smart-host connection is open, and nothing came for
+ * RELAY_RUNNER_LINGER_S; at once when the first pass finds nothing), so
+ * that an idle relay is one process: the relay starts it again when
+ * pickup_fd is written to. -1 when poll fails. Passes run after each
  * wake-up through pickup_fd (a FIFO any process may write to), when the
  * next attempt falls due, and at least every RELAY_RUNNER_IDLE_S seconds
  * (homemail-sendmail may have left a message while no one listened);
@@ -61,5 +66,10 @@ gint64 relay_runner_idle(RelayRunner *r, gint64 mono_now);
 int relay_runner_loop(RelayRunner *r, int pickup_fd, int stop_fd);
 
 #define RELAY_RUNNER_IDLE_S 60
+/* A burst of mail comes in pieces (a mail client's outbox, the
+ * fetcher's run): a runner that just had work stays this long rather
+ * than being forked again for the next message. */
+#define RELAY_RUNNER_LINGER_S 10
+#define RELAY_RUNNER_SLEEP 2
 
 #endif

@@ -87,6 +87,10 @@ runner(gpointer data)
 	rc = relay_runner_loop(r, rl->pickup_fd, stop_fd);
 	relay_runner_free(r);
 	close(stop_fd);
+	if (rc == RELAY_RUNNER_SLEEP) {
+		hm_debug("relay runner: queue empty, sleeping until woken");
+		return HM_SERVER_HELPER_IDLE;
+	}
 	return rc == 0 ? 0 : 1;
 }
 
@@ -201,7 +205,7 @@ relay_server_run(HmProgram *prog, HmConfig *cfg, GError **err)
 	    (rl.pickup_fd = relay_spool_open_pickup(rl.queue_dir, err)) < 0 ||
 	    (rl.gc = hm_group_commit_new(rl.queue_dir, err)) == NULL)
 		goto out;
-	hm_server_add_helper(rl.server, "runner", runner, &rl);
+	hm_server_add_helper_on_demand(rl.server, "runner", runner, &rl, rl.pickup_fd);
 	notify_ready();
 	hm_server_run(rl.server);
 	rc = 0;

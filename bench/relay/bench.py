@@ -42,6 +42,8 @@ ap.add_argument("--relays", default="ours,postfix,postfix-reuse",
                 help="relay part systems: ours, postfix, postfix-reuse")
 ap.add_argument("--submissions", type=int, help="sendmail part: sequential submissions each (500)")
 ap.add_argument("--fetch-count", type=int, help="receive part: corpus messages (2000)")
+ap.add_argument("--receivers", default="ours-relay,ours-direct,fetchmail-postfix",
+                help="receive part paths (a diagnostic run may leave fetchmail-postfix out)")
 ap.add_argument("--proto", default="pop3", choices=("pop3", "imap"), help="receive part upstream")
 ap.add_argument("--timeout", type=float, default=600.0, help="per run, for the last arrival")
 ap.add_argument("--perf", action="store_true",
@@ -56,6 +58,7 @@ for p in A.parts:
     if p not in PARTS:
         raise SystemExit("unknown part %s (have %s)" % (p, ", ".join(PARTS)))
 A.relays = A.relays.split(",")
+A.receivers = A.receivers.split(",")
 A.reps = A.reps or (1 if A.quick else 3)
 A.messages = A.messages or (500 if A.quick else 5000)
 A.submissions = A.submissions or (50 if A.quick else 500)

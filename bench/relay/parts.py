@@ -429,7 +429,7 @@ def run_receive(ctx):
     up = {"host": "127.0.0.1", "port": dc.pop3_port if a.proto == "pop3" else dc.imap_port,
           "protocol": a.proto, "user": dc.user, "password": dc.password}
     ctx.log("receive: Dovecot pid %d, %d msgs (%.1f MB), %s" % (dc.proc.pid, a.fetch_count, size / 1e6, a.proto))
-    systems = ["ours-relay", "ours-direct", "fetchmail-postfix"]
+    systems = a.receivers
     runs = []
     for rep in range(1, a.reps + 1):
         k = (rep - 1) % len(systems)

@@ -37,6 +37,7 @@
 #   --reps N             reps per system in the relay and receive parts (3)
 #   --messages N --sessions N --length N    smtp-source's -m, -s, -l (5000, 10, 5000)
 #   --relays LIST        ours,postfix,postfix-reuse (ours-bindnow: ours with LD_BIND_NOW=1, a diagnostic)
+#   --receivers LIST     ours-relay,ours-direct,fetchmail-postfix (receive part paths)
 #   --submissions N      sendmail part (500)
 #   --fetch-count N      receive part corpus (2000)     --proto pop3|imap (pop3)
 #   --perf               one more relay run of ours under perf record; top entries in the report

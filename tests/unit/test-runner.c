@@ -517,6 +517,36 @@ test_loop_idle(void)
 	fixture_teardown(&f, NULL);
 }
 
+/* On an empty queue the loop ends at once with RELAY_RUNNER_SLEEP (the
+ * relay forks it again when woken); with an entry waiting for a retry it
+ * stays until told to stop. */
+static void
+test_loop_sleeps(Fixture *f, gconstpointer data)
+{
+	struct signalfd_siginfo si = { .ssi_signo = SIGTERM };
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	int pickup[2], stop[2];
+	LoopArgs a;
+	GThread *th;
+
+	(void)data;
+	g_assert_cmpint(pipe2(pickup, O_NONBLOCK | O_CLOEXEC), ==, 0);
+	g_assert_cmpint(pipe2(stop, O_NONBLOCK | O_CLOEXEC), ==, 0);
+	g_assert_cmpint(relay_runner_loop(f->runner, pickup[0], stop[0]), ==, RELAY_RUNNER_SLEEP);
+	/* No smart host answers: the entry stays, deferred. */
+	g_free(enqueue_as(f, NULL, now, "carol@remote.example", 0, to_far));
+	a = (LoopArgs){ f->runner, pickup[0], stop[0] };
+	th = g_thread_new("runner", loop_thread, &a);
+	g_usleep(1500000);
+	g_assert_cmpuint(queue_len(f), ==, 1);
+	g_assert_cmpint(write(stop[1], &si, sizeof(si)), ==, (ssize_t)sizeof(si));
+	g_assert_cmpint(GPOINTER_TO_INT(g_thread_join(th)), ==, 0);
+	for (guint k = 0; k < 2; k++) {
+		close(pickup[k]);
+		close(stop[k]);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -533,5 +563,6 @@ main(int argc, char **argv)
 	g_test_add_func("/runner/smarthost-kept", test_smarthost_kept);
 	g_test_add_func("/runner/smarthost-closed", test_smarthost_closed);
 	g_test_add_func("/runner/loop-idle", test_loop_idle);
+	ADD("loop-sleeps", test_loop_sleeps);
 	return g_test_run();
 }

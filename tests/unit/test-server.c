@@ -7,6 +7,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -60,6 +61,24 @@ reload(gpointer data)
 	(void)data;
 }
 
+/* The on-demand helper of start_with_helper(): reads what woke it,
+ * reports its pid, and says it has nothing left to do. */
+static int helper_wake = -1, helper_report = -1;
+
+static int
+idle_helper(gpointer data)
+{
+	char buf[16];
+	pid_t self = getpid();
+
+	(void)data;
+	while (read(helper_wake, buf, sizeof(buf)) > 0)
+		;
+	if (write(helper_report, &self, sizeof(self)) != (ssize_t)sizeof(self))
+		return 1;
+	return HM_SERVER_HELPER_IDLE;
+}
+
 static guint16
 free_port(void)
 {
@@ -74,7 +93,7 @@ free_port(void)
 }
 
 static Running
-start(guint max_use, guint max_idle_s, guint per_ip)
+start_with_helper(guint max_use, guint max_idle_s, guint per_ip, gboolean helper)
 {
 	Running r = { .port = free_port() };
 	int ready[2];
@@ -101,6 +120,8 @@ start(guint max_use, guint max_idle_s, guint per_ip)
 		close(ready[0]);
 		if (sv == NULL || write(ready[1], "r", 1) != 1)
 			_exit(1);
+		if (helper)
+			hm_server_add_helper_on_demand(sv, "helper", idle_helper, NULL, helper_wake);
 		close(ready[1]);
 		hm_server_run(sv);
 		hm_server_free(sv);
@@ -110,6 +131,12 @@ start(guint max_use, guint max_idle_s, guint per_ip)
 	g_assert_cmpint(read(ready[0], &c, 1), ==, 1);
 	close(ready[0]);
 	return r;
+}
+
+static Running
+start(guint max_use, guint max_idle_s, guint per_ip)
+{
+	return start_with_helper(max_use, max_idle_s, per_ip, FALSE);
 }
 
 static void
@@ -284,6 +311,74 @@ test_per_ip_cap(void)
 	stop(&r);
 }
 
+/* A process that served a single client goes after
+ * HM_SERVER_FIRST_IDLE_S although max_idle_s is a minute; one that was
+ * reused waits the minute. */
+static void
+test_first_idle(void)
+{
+	Running r = start(100, 60, 10);
+	guint fds;
+	pid_t once = one_session(&r, &fds), twice;
+	int fa, fb;
+
+	g_assert_true(gone_within(once, (HM_SERVER_FIRST_IDLE_S + 2) * 1000));
+	/* Two clients at once: two processes; the second served again. */
+	fa = connect_to(&r, &once, &fds, NULL, 0);
+	fb = connect_to(&r, &twice, &fds, NULL, 0);
+	close(fb);
+	g_usleep(100000);
+	g_assert_cmpint(one_session(&r, &fds), ==, twice);
+	close(fa);
+	g_assert_true(gone_within(once, (HM_SERVER_FIRST_IDLE_S + 2) * 1000));
+	g_assert_cmpint(kill(twice, 0), ==, 0);
+	stop(&r);
+}
+
+static pid_t
+helper_started(int report, int ms)
+{
+	struct pollfd p = { .fd = report, .events = POLLIN };
+	pid_t pid;
+
+	if (poll(&p, 1, ms) != 1)
+		return 0;
+	g_assert_cmpint(read(report, &pid, sizeof(pid)), ==, (ssize_t)sizeof(pid));
+	return pid;
+}
+
+/* An on-demand helper runs once at the start; having said it is idle, it
+ * is started again only when its wake fd is written to, at once then
+ * (no restart back-off), and again for the next wake-up. */
+static void
+test_helper_on_demand(void)
+{
+	int wake[2], report[2];
+	Running r;
+	pid_t a, b;
+
+	g_assert_cmpint(pipe2(wake, O_NONBLOCK | O_CLOEXEC), ==, 0);
+	g_assert_cmpint(pipe2(report, O_CLOEXEC), ==, 0);
+	helper_wake = wake[0];
+	helper_report = report[1];
+	r = start_with_helper(100, 60, 10, TRUE);
+	g_assert_cmpint(a = helper_started(report[0], 5000), >, 0);
+	g_assert_true(gone_within(a, 5000));
+	g_assert_cmpint(helper_started(report[0], 1500), ==, 0);
+	g_assert_cmpint(write(wake[1], "m", 1), ==, 1);
+	g_assert_cmpint(b = helper_started(report[0], 2000), >, 0);
+	g_assert_cmpint(b, !=, a);
+	g_assert_true(gone_within(b, 5000));
+	g_assert_cmpint(helper_started(report[0], 500), ==, 0);
+	g_assert_cmpint(write(wake[1], "m", 1), ==, 1);
+	g_assert_cmpint(helper_started(report[0], 2000), >, 0);
+	stop(&r);
+	for (int i = 0; i < 2; i++) {
+		close(wake[i]);
+		close(report[i]);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -292,6 +387,8 @@ main(int argc, char **argv)
 	g_test_add_func("/server/reuse", test_reuse);
 	g_test_add_func("/server/one-each", test_one_each);
 	g_test_add_func("/server/idle-exit", test_idle_exit);
+	g_test_add_func("/server/first-idle", test_first_idle);
+	g_test_add_func("/server/helper-on-demand", test_helper_on_demand);
 	g_test_add_func("/server/reload-retires", test_reload_retires);
 	g_test_add_func("/server/per-ip-cap", test_per_ip_cap);
 	return g_test_run();
