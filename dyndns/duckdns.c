@@ -40,6 +40,10 @@ hm_dyn_duckdns_parse(long status, const char *body, HmDynResult *res)
 			"and the domain in this account?)");
 		return;
 	}
+	/* The answer goes into a log line: nothing in it may start another. */
+	for (char *p = first; *p != '\0'; p++)
+		if ((guchar)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	hm_dyn_result_set(res, HM_DYN_BACKOFF, NULL, "HTTP %ld, unexpected answer \"%.60s\"",
 	                  status, first);
 }

@@ -276,6 +276,17 @@ test_duckdns_answers(void)
 }
 
 static void
+test_duckdns_answer_shown_on_one_line(void)
+{
+	HmDynResult res = { 0 };
+
+	hm_dyn_duckdns_parse(200, "bad\033[2J\tanswer\rnext: fake log line", &res);
+	g_assert_cmpint(res.outcome, ==, HM_DYN_BACKOFF);
+	g_assert_cmpstr(res.text, ==, "HTTP 200, unexpected answer \"bad?[2J?answer\"");
+	hm_dyn_result_clear(&res);
+}
+
+static void
 test_duckdns_name(void)
 {
 	g_autofree char *a = hm_dyn_duckdns_name("box.duckdns.org");
@@ -302,6 +313,7 @@ main(int argc, char **argv)
 	g_test_add_func("/dyndns-cf/bodies", test_cf_bodies);
 	g_test_add_func("/dyndns-cf/zone-candidates", test_cf_zone_candidates);
 	g_test_add_func("/dyndns-cf/duckdns-answers", test_duckdns_answers);
+	g_test_add_func("/dyndns-cf/duckdns-answer-one-line", test_duckdns_answer_shown_on_one_line);
 	g_test_add_func("/dyndns-cf/duckdns-name", test_duckdns_name);
 	return g_test_run();
 }
