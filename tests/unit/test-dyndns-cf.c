@@ -4,9 +4,13 @@
 #include <config.h>
 
 #include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
 
 #include "dyndns/cloudflare.h"
 #include "dyndns/duckdns.h"
+#include "conf/hmconfig.h"
 
 /* hm_dyn_cf_answer() on a NUL-terminated body; *res is cleared first. */
 static JsonNode *
@@ -298,6 +302,46 @@ test_duckdns_name(void)
 	g_assert_cmpstr(c, ==, "box.example.org");
 }
 
+static void
+no_warning(const char *line, gpointer data)
+{
+	g_error("unexpected warning: %s", line);
+}
+
+/* The config keys these providers changed: cloudflare finds its zone
+ * itself, and its ttl defaults to Cloudflare's "automatic". */
+static void
+test_config_defaults(void)
+{
+	static const char text[] =
+		"hostname = \"box.lan\";\n"
+		"dyndns = { detect = \"static:81.2.69.160\"; records = (\n"
+		"  { provider = \"cloudflare\"; hostname = \"box.example.com\"; token = \"t\"; },\n"
+		"  { provider = \"cloudflare\"; hostname = \"b.example.com\"; token = \"t\";"
+		" ttl = 300; },\n"
+		"  { provider = \"duckdns\"; hostname = \"box\"; token = \"t\"; } ); };\n";
+	g_autoptr(GError) err = NULL;
+	g_autofree char *path = NULL;
+	int fd = g_file_open_tmp("hm-dyncf-XXXXXX.conf", &path, &err);
+	HmConfig *cfg;
+
+	g_assert_no_error(err);
+	g_assert_true(g_file_set_contents(path, text, -1, NULL));
+	g_assert_cmpint(g_chmod(path, 0600), ==, 0);
+	close(fd);
+	cfg = hm_config_load(path, no_warning, NULL, &err);
+	g_unlink(path);
+	g_assert_no_error(err);
+	g_assert_cmpuint(cfg->dyndns.n_records, ==, 3);
+	g_assert_null(cfg->dyndns.records[0].zone);
+	g_assert_null(cfg->dyndns.records[0].server);
+	g_assert_cmpuint(cfg->dyndns.records[0].ttl, ==, 1);
+	g_assert_cmpuint(cfg->dyndns.records[1].ttl, ==, 300);
+	g_assert_cmpuint(cfg->dyndns.records[2].ttl, ==, 60);
+	g_assert_cmpstr(cfg->dyndns.records[2].password.value, ==, "t");
+	hm_config_free(cfg);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -315,5 +359,6 @@ main(int argc, char **argv)
 	g_test_add_func("/dyndns-cf/duckdns-answers", test_duckdns_answers);
 	g_test_add_func("/dyndns-cf/duckdns-answer-one-line", test_duckdns_answer_shown_on_one_line);
 	g_test_add_func("/dyndns-cf/duckdns-name", test_duckdns_name);
+	g_test_add_func("/dyndns-cf/config-defaults", test_config_defaults);
 	return g_test_run();
 }
