@@ -23,7 +23,8 @@ record_requirements(HmCfgCtx *ctx, const config_setting_t *g, HmDnsRecordConf *r
 
 	if ((rfc2136 || dyndns2) && r->server == NULL)
 		return hm_cfg_fail_at(ctx, g, "server", err, "required for %s", r->provider);
-	if ((rfc2136 || strcmp(r->provider, "cloudflare") == 0) && r->zone == NULL)
+	/* Cloudflare finds the zone among the host name's parents itself. */
+	if (rfc2136 && r->zone == NULL)
 		return hm_cfg_fail_at(ctx, g, "zone", err, "required for %s", r->provider);
 	if (dyndns2 && r->user == NULL)
 		return hm_cfg_fail_at(ctx, g, "user", err, "required for dyndns2");
@@ -73,7 +74,7 @@ read_record(HmCfgCtx *ctx, const config_setting_t *g, HmDnsRecordConf *r, GError
 		"hmac-sha256", "hmac-sha384", "hmac-sha512", "hmac-sha224", "hmac-sha1", NULL,
 	};
 	int prov = -1, alg = 0;
-	guint64 ttl = 60;
+	guint64 ttl;
 
 	hm_cfg_check_keys(ctx, g, keys);
 	r->line = (int)config_setting_source_line(g);
@@ -83,6 +84,8 @@ read_record(HmCfgCtx *ctx, const config_setting_t *g, HmDnsRecordConf *r, GError
 	if (prov < 0)
 		return hm_cfg_fail_at(ctx, g, "provider", err, "required");
 	r->provider = g_strdup(providers[prov]);
+	/* Cloudflare's 1 means "automatic", its own default. */
+	ttl = prov == HM_DYN_PROVIDER_CLOUDFLARE ? 1 : 60;
 	if (hm_cfg_host_member(ctx, g, "hostname", &r->hostname, err) < 0 ||
 	    hm_cfg_string(ctx, g, "server", &r->server, err) < 0 ||
 	    hm_cfg_string(ctx, g, "zone", &r->zone, err) < 0 ||
