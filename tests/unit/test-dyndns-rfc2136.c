@@ -1,0 +1,356 @@
+/* The rfc2136 provider's pure parts: the server string, the default zone,
+ * the packet it signs, and what each answer means (dyndns/rfc2136.h).
+ * The answers are built and signed here with libldns, as a server would. */
+#include <config.h>
+
+#include <string.h>
+#include <sys/socket.h>
+
+#include "dyndns/rfc2136.h"
+#include "lib/net.h"
+
+#define SECRET "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3I="
+#define OTHER "b3RoZXItb3RoZXItb3RoZXItb3RoZXItb3RoZXItb3Q="
+
+static HmDnsRecordConf
+record(void)
+{
+	HmDnsRecordConf r = { 0 };
+
+	r.provider = (char *)"rfc2136";
+	r.hostname = (char *)"box.dyn.test";
+	r.server = (char *)"127.0.0.1:5353";
+	r.tsig_name = (char *)"ddns-key";
+	r.tsig_algorithm = (char *)"hmac-sha256";
+	r.ttl = 60;
+	r.ipv4 = TRUE;
+	return r;
+}
+
+static HmDynUpdate
+update_for(const HmDnsRecordConf *r, const char *addr)
+{
+	HmDynUpdate u = { .rec = r, .secret = SECRET };
+
+	g_assert_true(hm_ip_parse(addr, &u.addr));
+	return u;
+}
+
+static void
+test_server_parse(void)
+{
+	static const struct {
+		const char *text;
+		const char *host;
+		guint16 port;
+	} good[] = {
+		{ "ns1.example", "ns1.example", 53 },   { "ns1.example:5353", "ns1.example", 5353 },
+		{ "192.0.2.1", "192.0.2.1", 53 },       { "192.0.2.1:1", "192.0.2.1", 1 },
+		{ "[2001:db8::1]", "2001:db8::1", 53 }, { "[::1]:65535", "::1", 65535 },
+		{ "2001:db8::53", "2001:db8::53", 53 },
+	};
+	static const char *const bad[] = {
+		"", ":53", "ns1:", "ns1:0", "ns1:65536", "ns1:+53", "ns1:53x", "[::1", "[::1]x",
+		"[]:53", "[::1]:", "ns 1", "ns1/x", "a:b:c", "ns1:53:53", "ns1\n",
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(good); i++) {
+		g_autoptr(GError) err = NULL;
+		g_autofree char *host = NULL;
+		guint16 port = 0;
+
+		g_assert_cmpint(hm_host_port_parse(good[i].text, 53, &host, &port, &err), ==, 0);
+		g_assert_no_error(err);
+		g_assert_cmpstr(host, ==, good[i].host);
+		g_assert_cmpuint(port, ==, good[i].port);
+	}
+	for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autoptr(GError) err = NULL;
+		char *host = NULL;
+		guint16 port = 0;
+
+		if (hm_host_port_parse(bad[i], 53, &host, &port, &err) == 0)
+			g_error("\"%s\" parsed as %s port %u", bad[i], host, port);
+		g_assert_nonnull(err);
+		g_assert_null(host);
+	}
+}
+
+static void
+test_zone(void)
+{
+	HmDnsRecordConf r = record();
+	char *z;
+
+	z = hm_dyn_rfc2136_zone(&r);
+	g_assert_cmpstr(z, ==, "dyn.test");
+	g_free(z);
+	r.zone = (char *)"test";
+	z = hm_dyn_rfc2136_zone(&r);
+	g_assert_cmpstr(z, ==, "test");
+	g_free(z);
+	r.zone = NULL;
+	r.hostname = (char *)"localhost";
+	g_assert_null(hm_dyn_rfc2136_zone(&r));
+}
+
+static void
+test_algorithm(void)
+{
+	g_assert_cmpstr(hm_dyn_rfc2136_algorithm(NULL), ==, "hmac-sha256.");
+	g_assert_cmpstr(hm_dyn_rfc2136_algorithm("hmac-sha256"), ==, "hmac-sha256.");
+	g_assert_cmpstr(hm_dyn_rfc2136_algorithm("hmac-sha512"), ==, "hmac-sha512.");
+	g_assert_cmpstr(hm_dyn_rfc2136_algorithm("hmac-sha1"), ==, "hmac-sha1.");
+	g_assert_null(hm_dyn_rfc2136_algorithm("hmac-md5"));
+	g_assert_null(hm_dyn_rfc2136_algorithm(""));
+}
+
+/* rcode, TSIG error, verified -> outcome, code, a phrase of the text. */
+static void
+test_judge(void)
+{
+	static const struct {
+		guint rcode, tsig;
+		gboolean verified;
+		HmDynOutcome outcome;
+		const char *code, *words;
+	} cases[] = {
+		{ 0, 0, TRUE, HM_DYN_OK, "NOERROR", "NOERROR" },
+		{ 0, 0, FALSE, HM_DYN_BACKOFF, "NOERROR", "cannot be trusted" },
+		{ 2, 0, TRUE, HM_DYN_BACKOFF, "SERVFAIL", "has trouble" },
+		{ 2, 0, FALSE, HM_DYN_BACKOFF, "SERVFAIL", "has trouble" },
+		{ 5, 0, TRUE, HM_DYN_HOLD, "REFUSED", "does not let TSIG key 'ddns-key' update" },
+		{ 9, 0, FALSE, HM_DYN_HOLD, "NOTAUTH", "not the primary of zone dyn.test" },
+		{ 10, 0, TRUE, HM_DYN_HOLD, "NOTZONE", "box.dyn.test is not inside zone dyn.test" },
+		{ 6, 0, TRUE, HM_DYN_HOLD, "YXDOMAIN", "refused the update" },
+		{ 7, 0, TRUE, HM_DYN_HOLD, "YXRRSET", "refused the update" },
+		{ 8, 0, TRUE, HM_DYN_HOLD, "NXRRSET", "refused the update" },
+		{ 1, 0, FALSE, HM_DYN_HOLD, "FORMERR", "could not read" },
+		{ 4, 0, FALSE, HM_DYN_HOLD, "NOTIMP", "dynamic updates" },
+		{ 3, 0, TRUE, HM_DYN_HOLD, "NXDOMAIN", "refused the update" },
+		{ 9, 17, FALSE, HM_DYN_HOLD, "BADKEY", "refused the TSIG key 'ddns-key': BADKEY" },
+		{ 9, 16, FALSE, HM_DYN_HOLD, "BADSIG", "wrong secret" },
+		{ 9, 18, TRUE, HM_DYN_HOLD, "BADTIME", "clocks of this box and the server differ" },
+		/* a TSIG error wins over a NOERROR header */
+		{ 0, 17, FALSE, HM_DYN_HOLD, "BADKEY", "BADKEY" },
+		{ 9, 99, FALSE, HM_DYN_HOLD, "TSIG", "TSIG error 99" },
+		{ 15, 0, TRUE, HM_DYN_BACKOFF, "RCODE", "unknown answer code 15" },
+	};
+	HmDnsRecordConf r = record();
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		HmDynResult res = { 0 };
+
+		hm_dyn_rfc2136_judge(cases[i].rcode, cases[i].tsig, cases[i].verified, &r,
+		                     "dyn.test", &res);
+		if (res.outcome != cases[i].outcome || g_strcmp0(res.code, cases[i].code) != 0 ||
+		    strstr(res.text, cases[i].words) == NULL)
+			g_error("case %u: rcode %u tsig %u: outcome %d code %s text \"%s\"", i,
+			        cases[i].rcode, cases[i].tsig, res.outcome, res.code, res.text);
+		g_assert_null(strstr(res.text, SECRET));
+		hm_dyn_result_clear(&res);
+	}
+}
+
+static ldns_pkt *
+parse_wire(const ldns_pkt *p)
+{
+	guint8 *wire = NULL;
+	size_t len = 0;
+	ldns_pkt *out = NULL;
+
+	g_assert_cmpint(ldns_pkt2wire(&wire, p, &len), ==, LDNS_STATUS_OK);
+	g_assert_cmpint(ldns_wire2pkt(&out, wire, len), ==, LDNS_STATUS_OK);
+	LDNS_FREE(wire);
+	return out;
+}
+
+static void
+check_update_rr(const ldns_rr *rr, ldns_rr_type type, ldns_rr_class klass, guint32 ttl,
+                const char *data)
+{
+	char *owner = ldns_rdf2str(ldns_rr_owner(rr));
+
+	g_assert_cmpstr(owner, ==, "box.dyn.test.");
+	LDNS_FREE(owner);
+	g_assert_cmpint(ldns_rr_get_type(rr), ==, type);
+	g_assert_cmpint(ldns_rr_get_class(rr), ==, klass);
+	g_assert_cmpuint(ldns_rr_ttl(rr), ==, ttl);
+	if (data == NULL) {
+		g_assert_cmpuint(ldns_rr_rd_count(rr), ==, 0);
+	} else {
+		char *text = ldns_rdf2str(ldns_rr_rdf(rr, 0));
+
+		g_assert_cmpuint(ldns_rr_rd_count(rr), ==, 1);
+		g_assert_cmpstr(text, ==, data);
+		LDNS_FREE(text);
+	}
+}
+
+static void
+test_packet(void)
+{
+	HmDnsRecordConf r = record();
+	HmDynUpdate u = update_for(&r, "81.2.69.160");
+	g_autoptr(GError) err = NULL;
+	ldns_pkt *p, *w;
+	const ldns_rr_list *up;
+	char *zone;
+
+	p = hm_dyn_rfc2136_packet(&u, "dyn.test", &err);
+	g_assert_no_error(err);
+	g_assert_nonnull(p);
+	w = parse_wire(p);
+	g_assert_cmpint(ldns_pkt_get_opcode(w), ==, LDNS_PACKET_UPDATE);
+	g_assert_cmpuint(ldns_update_zocount(w), ==, 1);
+	zone = ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_question(w), 0)));
+	g_assert_cmpstr(zone, ==, "dyn.test.");
+	LDNS_FREE(zone);
+	g_assert_cmpint(ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_question(w), 0)), ==,
+	                LDNS_RR_TYPE_SOA);
+	g_assert_cmpuint(ldns_update_prcount(w), ==, 0);
+	up = ldns_pkt_authority(w);
+	g_assert_cmpuint(ldns_rr_list_rr_count(up), ==, 2);
+	check_update_rr(ldns_rr_list_rr(up, 0), LDNS_RR_TYPE_A, LDNS_RR_CLASS_ANY, 0, NULL);
+	check_update_rr(ldns_rr_list_rr(up, 1), LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 60,
+	                "81.2.69.160");
+	g_assert_nonnull(ldns_pkt_tsig(w));
+	ldns_pkt_free(w);
+	ldns_pkt_free(p);
+
+	u = update_for(&r, "2a01:4f8:1:2::3");
+	r.ttl = 300;
+	p = hm_dyn_rfc2136_packet(&u, "dyn.test", &err);
+	g_assert_nonnull(p);
+	w = parse_wire(p);
+	up = ldns_pkt_authority(w);
+	check_update_rr(ldns_rr_list_rr(up, 0), LDNS_RR_TYPE_AAAA, LDNS_RR_CLASS_ANY, 0, NULL);
+	check_update_rr(ldns_rr_list_rr(up, 1), LDNS_RR_TYPE_AAAA, LDNS_RR_CLASS_IN, 300,
+	                "2a01:4f8:1:2::3");
+	ldns_pkt_free(w);
+	ldns_pkt_free(p);
+}
+
+static void
+test_packet_bad_secret(void)
+{
+	static const char *const bad[] = { "not base64!", "c2VjcmV0", "c2VjcmV0=", "", "====" };
+	HmDnsRecordConf r = record();
+
+	for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+		HmDynUpdate u = update_for(&r, "81.2.69.160");
+		g_autoptr(GError) err = NULL;
+		ldns_pkt *p;
+
+		u.secret = bad[i];
+		p = hm_dyn_rfc2136_packet(&u, "dyn.test", &err);
+		if (p == NULL) {
+			g_assert_nonnull(err);
+			g_assert_null(strstr(err->message, bad[i][0] != '\0' ? bad[i] : "\x01"));
+		} else {
+			/* "c2VjcmV0" is canonical base64 ("secret"): a short key,
+			 * yet a key. */
+			g_assert_cmpstr(bad[i], ==, "c2VjcmV0");
+			ldns_pkt_free(p);
+		}
+	}
+}
+
+/* The answer a server sends to query: same ID, QR, rcode, the TSIG error
+ * and signed with secret (NULL: unsigned). Returns its wire form. */
+static guint8 *
+server_answer(const ldns_pkt *query, guint rcode, const char *secret, guint16 id_delta,
+              size_t *len)
+{
+	ldns_pkt *a = ldns_pkt_clone(query);
+	const ldns_rr *qtsig = ldns_pkt_tsig(query);
+	guint8 *wire = NULL;
+
+	ldns_pkt_set_tsig(a, NULL);
+	ldns_pkt_set_qr(a, true);
+	ldns_pkt_set_rcode(a, (uint8_t)rcode);
+	ldns_pkt_set_id(a, (uint16_t)(ldns_pkt_id(query) + id_delta));
+	if (secret != NULL)
+		g_assert_cmpint(ldns_pkt_tsig_sign(a, "ddns-key", secret, 300, "hmac-sha256.",
+		                                   ldns_rr_rdf(qtsig, 3)),
+		                ==, LDNS_STATUS_OK);
+	g_assert_cmpint(ldns_pkt2wire(&wire, a, len), ==, LDNS_STATUS_OK);
+	ldns_pkt_free(a);
+	return wire;
+}
+
+static void
+expect_answer(const ldns_pkt *q, const HmDynUpdate *u, guint rcode, const char *secret,
+              guint16 id_delta, HmDynOutcome outcome, const char *code)
+{
+	HmDynResult res = { 0 };
+	size_t len = 0;
+	guint8 *wire = server_answer(q, rcode, secret, id_delta, &len);
+
+	hm_dyn_rfc2136_answer(q, wire, len, u, "dyn.test", &res);
+	if (res.outcome != outcome || g_strcmp0(res.code, code) != 0)
+		g_error("rcode %u secret %s: outcome %d code %s (%s)", rcode,
+		        secret == NULL ? "none" : secret, res.outcome,
+		        res.code, res.text);
+	/* A cut answer is never taken for one. */
+	for (size_t cut = 0; cut < len; cut += 7) {
+		hm_dyn_rfc2136_answer(q, wire, cut, u, "dyn.test", &res);
+		g_assert_cmpint(res.outcome, !=, HM_DYN_OK);
+	}
+	hm_dyn_result_clear(&res);
+	LDNS_FREE(wire);
+}
+
+static void
+test_answer(void)
+{
+	HmDnsRecordConf r = record();
+	HmDynUpdate u = update_for(&r, "81.2.69.160");
+	ldns_pkt *q = hm_dyn_rfc2136_packet(&u, "dyn.test", NULL);
+	HmDynResult res = { 0 };
+
+	g_assert_nonnull(q);
+	expect_answer(q, &u, LDNS_RCODE_NOERROR, SECRET, 0, HM_DYN_OK, "NOERROR");
+	expect_answer(q, &u, LDNS_RCODE_NOERROR, NULL, 0, HM_DYN_BACKOFF, "NOERROR");
+	expect_answer(q, &u, LDNS_RCODE_NOERROR, OTHER, 0, HM_DYN_BACKOFF, "NOERROR");
+	expect_answer(q, &u, LDNS_RCODE_NOERROR, SECRET, 1, HM_DYN_RETRY, NULL);
+	expect_answer(q, &u, LDNS_RCODE_REFUSED, NULL, 0, HM_DYN_HOLD, "REFUSED");
+	expect_answer(q, &u, LDNS_RCODE_SERVFAIL, SECRET, 0, HM_DYN_BACKOFF, "SERVFAIL");
+	hm_dyn_rfc2136_answer(q, (const guint8 *)"\x01\x02garbage", 9, &u, "dyn.test", &res);
+	g_assert_cmpint(res.outcome, ==, HM_DYN_RETRY);
+	hm_dyn_result_clear(&res);
+	ldns_pkt_free(q);
+}
+
+static void
+test_describe(void)
+{
+	HmDnsRecordConf r = record();
+	HmDynUpdate u = update_for(&r, "81.2.69.160");
+	g_autofree char *d = hm_dyn_rfc2136.describe(&u);
+	g_autofree char *d2 = NULL;
+
+	g_assert_null(strstr(d, SECRET));
+	g_assert_nonnull(strstr(d, "zone dyn.test"));
+	g_assert_nonnull(strstr(d, "server 127.0.0.1:5353"));
+	g_assert_nonnull(strstr(d, "delete box.dyn.test A, add box.dyn.test 60 IN A 81.2.69.160"));
+	g_assert_nonnull(strstr(d, "TSIG key 'ddns-key' (hmac-sha256, secret ********)"));
+	r.server = NULL;
+	d2 = hm_dyn_rfc2136.describe(&u);
+	g_assert_nonnull(strstr(d2, "the primary of dyn.test"));
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/dyndns/rfc2136/server-parse", test_server_parse);
+	g_test_add_func("/dyndns/rfc2136/zone", test_zone);
+	g_test_add_func("/dyndns/rfc2136/algorithm", test_algorithm);
+	g_test_add_func("/dyndns/rfc2136/judge", test_judge);
+	g_test_add_func("/dyndns/rfc2136/packet", test_packet);
+	g_test_add_func("/dyndns/rfc2136/packet-bad-secret", test_packet_bad_secret);
+	g_test_add_func("/dyndns/rfc2136/answer", test_answer);
+	g_test_add_func("/dyndns/rfc2136/describe", test_describe);
+	return g_test_run();
+}
