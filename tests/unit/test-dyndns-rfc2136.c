@@ -3,6 +3,7 @@
  * The answers are built and signed here with libldns, as a server would. */
 #include <config.h>
 
+#include <glib/gstdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -340,6 +341,96 @@ test_describe(void)
 	g_assert_nonnull(strstr(d2, "the primary of dyn.test"));
 }
 
+static void
+ignore_warning(const char *line, gpointer data)
+{
+}
+
+/* Loads a config whose one record is the given rfc2136 keys; returns the
+ * error message (NULL when it loaded). */
+static char *
+load_record(const char *keys)
+{
+	g_autofree char *dir = g_dir_make_tmp("test-rfc2136-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename(dir, "homemail.conf", NULL);
+	g_autofree char *text = g_strdup_printf(
+		"hostname = \"box.lan\";\n"
+		"dyndns = { detect = \"static:81.2.69.160\";\n"
+		"  records = ( { provider = \"rfc2136\";\n"
+		"    %s\n"
+		"  } );\n};\n",
+		keys);
+	g_autoptr(GError) err = NULL;
+	HmConfig *cfg;
+
+	g_assert_true(g_file_set_contents(path, text, -1, NULL));
+	g_assert_cmpint(g_chmod(path, 0600), ==, 0);
+	cfg = hm_config_load(path, ignore_warning, NULL, &err);
+	g_unlink(path);
+	g_rmdir(dir);
+	if (cfg != NULL) {
+		hm_config_free(cfg);
+		return NULL;
+	}
+	return g_strdup(strstr(err->message, ":") != NULL ? strstr(err->message, ":") : "");
+}
+
+#define KEY "tsig_name = \"ddns-key\"; tsig_secret = \"" SECRET "\";"
+
+static void
+test_config(void)
+{
+	static const struct {
+		const char *keys;
+		const char *error; /* NULL: loads */
+	} cases[] = {
+		{ "hostname = \"box.dyn.test\"; " KEY, NULL },
+		{ "hostname = \"box.dyn.test\"; zone = \"test\"; server = \"[::1]:5353\"; " KEY,
+		  NULL },
+		{ "hostname = \"box.dyn.test\"; zone = \"box.dyn.test\"; server = \"ns1\"; " KEY,
+		  NULL },
+		{ "hostname = \"box.dyn.test\"; zone = \"other.test\"; " KEY,
+		  ":4: dyndns.records.[0].zone: hostname \"box.dyn.test\" is not inside zone" },
+		{ "hostname = \"box.dyn.test\"; zone = \"yn.test\"; " KEY, "is not inside zone" },
+		{ "hostname = \"box.dyn.test\"; zone = \"dyn..test\"; " KEY, "not a domain name" },
+		{ "hostname = \"box\"; " KEY, ":3: dyndns.records.[0].zone: required: \"box\" has no" },
+		{ "hostname = \"192.0.2.1\"; zone = \"test\"; " KEY, "is not a domain name" },
+		{ "hostname = \"box.dyn.test\"; server = \"ns1:0\"; " KEY,
+		  ":4: dyndns.records.[0].server: \"ns1:0\": port must be 1-65535" },
+		{ "hostname = \"box.dyn.test\"; server = \"ns_1:53\"; " KEY,
+		  "\"ns_1\" is not a host name" },
+		{ "hostname = \"box.dyn.test\"; tsig_secret = \"" SECRET "\";",
+		  "tsig_name: required for rfc2136" },
+		{ "hostname = \"box.dyn.test\"; tsig_name = \"ddns-key\";",
+		  "tsig_secret_file: required for rfc2136" },
+		{ "hostname = \"box.dyn.test\"; tsig_name = \"host_key.\"; tsig_secret = \"" SECRET
+		  "\";",
+		  NULL },
+		{ "hostname = \"box.dyn.test\"; tsig_name = \"a..b\"; tsig_secret = \"" SECRET
+		  "\";",
+		  "is not a key name" },
+		{ "hostname = \"box.dyn.test\"; tsig_name = \"bad key\"; tsig_secret = \"" SECRET
+		  "\";",
+		  "tsig_name: \"bad key\" is not a key name" },
+		{ "hostname = \"box.dyn.test\"; tsig_name = \"k\"; tsig_secret = \"Not-B64!\";",
+		  ":4: dyndns.records.[0].tsig_secret: the TSIG secret is not base64" },
+		{ "hostname = \"box.dyn.test\"; " KEY " tsig_algorithm = \"hmac-md5\";",
+		  "tsig_algorithm: must be" },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *msg = load_record(cases[i].keys);
+
+		if (cases[i].error == NULL && msg != NULL)
+			g_error("case %u refused: %s", i, msg);
+		if (cases[i].error != NULL && (msg == NULL || strstr(msg, cases[i].error) == NULL))
+			g_error("case %u: expected \"%s\", got %s", i, cases[i].error,
+			        msg != NULL ? msg : "no error");
+		g_assert_true(msg == NULL || strstr(msg, SECRET) == NULL);
+		g_assert_true(msg == NULL || strstr(msg, "Not-B64") == NULL);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -352,5 +443,6 @@ main(int argc, char **argv)
 	g_test_add_func("/dyndns/rfc2136/packet-bad-secret", test_packet_bad_secret);
 	g_test_add_func("/dyndns/rfc2136/answer", test_answer);
 	g_test_add_func("/dyndns/rfc2136/describe", test_describe);
+	g_test_add_func("/dyndns/rfc2136/config", test_config);
 	return g_test_run();
 }
