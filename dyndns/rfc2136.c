@@ -97,7 +97,10 @@ judge_tsig(guint err, const HmDnsRecordConf *rec, HmDynResult *res)
 		                  "that name with algorithm %s: wrong key name or algorithm)",
 		                  key, key_alg(rec));
 	else if (err == 18)
-		hm_dyn_result_set(res, HM_DYN_HOLD, name,
+		/* Not a hold: the config is right and a clock comes right by
+		 * itself (NTP after boot on a box without a battery-backed
+		 * clock), which no config change would ever signal. */
+		hm_dyn_result_set(res, HM_DYN_BACKOFF, name,
 		                  "BADTIME: the clocks of this box and the server differ by more "
 		                  "than 5 minutes (TSIG key '%s')",
 		                  key);

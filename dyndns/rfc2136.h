@@ -40,7 +40,8 @@ const char *hm_dyn_rfc2136_rcode_name(guint code);
  * TSIG RR's error field (0 when none), verified TRUE when the answer
  * carries a TSIG that checks with our key. Only NOERROR with a verified
  * TSIG is HM_DYN_OK; SERVFAIL backs off; a refusal (NOTAUTH, REFUSED,
- * NOTZONE, a TSIG error...) holds the record; an unsigned or badly
+ * NOTZONE, a TSIG error but BADTIME...) holds the record; BADTIME (a
+ * clock, which comes right by itself) backs off; an unsigned or badly
  * signed NOERROR backs off (it proves nothing). Sets res->code to the
  * name of the RCODE (or TSIG error) and res->text to one line in words
  * naming the key (never its secret) and the zone. */

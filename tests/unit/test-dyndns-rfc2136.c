@@ -131,7 +131,7 @@ test_judge(void)
 		{ 3, 0, TRUE, HM_DYN_HOLD, "NXDOMAIN", "refused the update" },
 		{ 9, 17, FALSE, HM_DYN_HOLD, "BADKEY", "refused the TSIG key 'ddns-key': BADKEY" },
 		{ 9, 16, FALSE, HM_DYN_HOLD, "BADSIG", "wrong secret" },
-		{ 9, 18, TRUE, HM_DYN_HOLD, "BADTIME", "clocks of this box and the server differ" },
+		{ 9, 18, TRUE, HM_DYN_BACKOFF, "BADTIME", "clocks of this box and the server differ" },
 		/* a TSIG error wins over a NOERROR header */
 		{ 0, 17, FALSE, HM_DYN_HOLD, "BADKEY", "BADKEY" },
 		{ 9, 99, FALSE, HM_DYN_HOLD, "TSIG", "TSIG error 99" },
