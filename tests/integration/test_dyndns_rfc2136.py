@@ -191,3 +191,22 @@ def test_badtime_in_words(bin, hm_tmp, ns):
     assert "backing off" in r.err, r
     assert cache(d, host=host)["outcome"] == "backoff"
     assert ns.dig(host) == []
+
+
+def test_update_policy_name_grant(bin, hm_tmp):
+    # the grant homemail-dyndns(8) shows: this key may change A and AAAA of
+    # this one name, nothing else; the update fits it
+    base = tempfile.mkdtemp(prefix="bind-rfc2136-policy-", dir=hm_tmp)
+    tsig = Tsig(KEY, zones=["pol.test"], secret=SECRET,
+                policy='grant "%(key)s" name box.pol.test A AAAA;')
+    with Bind(base, zones={"pol.test": ""}, tsig=tsig) as ns:
+        d = os.path.join(hm_tmp, "rfc-policy")
+        r = dyndns(bin, write_conf(d, ns.resolver, host="box.pol.test", ipv6=True,
+                                   detect='[ "static:81.2.69.160", "static:2a01:4f8:1:2::3" ]'))
+        assert r.rc == 0, r
+        assert ns.dig("box.pol.test") == ["81.2.69.160"]
+        assert ns.dig("box.pol.test", "AAAA") == ["2a01:4f8:1:2::3"]
+        d = os.path.join(hm_tmp, "rfc-policy-other")
+        r = dyndns(bin, write_conf(d, ns.resolver, host="other.pol.test"))
+        assert r.rc == 1 and "REFUSED" in r.err, r
+        assert ns.dig("other.pol.test") == []
