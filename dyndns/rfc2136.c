@@ -288,6 +288,7 @@ hm_dyn_rfc2136_answer(const ldns_pkt *query, const guint8 *wire, gsize len,
                       const HmDynUpdate *u, const char *zone, HmDynResult *res)
 {
 	const ldns_rr *qtsig = ldns_pkt_tsig(query);
+	ldns_rr *atsig;
 	ldns_pkt *a = NULL;
 	gboolean verified = FALSE;
 	guint rcode, err;
@@ -304,15 +305,21 @@ hm_dyn_rfc2136_answer(const ldns_pkt *query, const guint8 *wire, gsize len,
 		return;
 	}
 	rcode = ldns_pkt_get_rcode(a);
-	err = tsig_field(ldns_pkt_tsig(a), TSIG_RDF_ERROR);
-	if (ldns_pkt_tsig(a) != NULL && qtsig != NULL && ldns_rr_rd_count(qtsig) > TSIG_RDF_MAC)
+	atsig = ldns_pkt_tsig(a);
+	err = tsig_field(atsig, TSIG_RDF_ERROR);
+	if (atsig != NULL && qtsig != NULL && ldns_rr_rd_count(qtsig) > TSIG_RDF_MAC)
 		verified = ldns_pkt_tsig_verify(a, wire, len, u->rec->tsig_name, u->secret,
 		                                ldns_rr_rdf(qtsig, TSIG_RDF_MAC));
+	/* libldns 1.8 takes the TSIG RR off the packet while it checks it
+	 * and does not put it back when it cannot compute the MAC (an
+	 * algorithm it does not know): it would leak. */
+	if (ldns_pkt_tsig(a) == NULL)
+		ldns_pkt_set_tsig(a, atsig);
 	hm_debug("%s %s: answer %s%s%s, TSIG %s", u->rec->hostname, hm_dyn_rrtype(&u->addr),
 	         hm_dyn_rfc2136_rcode_name(rcode) != NULL ? hm_dyn_rfc2136_rcode_name(rcode)
 	                                                  : "?",
 	         err != 0 ? " " : "", err != 0 ? hm_dyn_rfc2136_rcode_name(err) : "",
-	         verified ? "verified" : ldns_pkt_tsig(a) != NULL ? "not valid" : "absent");
+	         verified ? "verified" : atsig != NULL ? "not valid" : "absent");
 	hm_dyn_rfc2136_judge(rcode, err, verified, u->rec, zone, res);
 	ldns_pkt_free(a);
 }
@@ -357,13 +364,19 @@ update_one(const HmDynUpdate *u, HmDynResult *res)
 		ldns_pkt_free(q);
 		return;
 	}
-	if (server_of(u, zone, &host, &port, &err) < 0)
+	if (server_of(u, zone, &host, &port, &err) < 0) {
 		hm_dyn_result_set(res, HM_DYN_RETRY, NULL, "%s", err->message);
-	else if ((answer = hm_dyn_dns_tcp_exchange(host, port, wire, wlen, &alen, &err)) == NULL)
+		goto out;
+	}
+	hm_debug("%s %s: DNS UPDATE of zone %s to %s port %u over TCP, TSIG key '%s'",
+	         u->rec->hostname, hm_dyn_rrtype(&u->addr), zone, host, port, u->rec->tsig_name);
+	answer = hm_dyn_dns_tcp_exchange(host, port, wire, wlen, &alen, &err);
+	if (answer == NULL)
 		hm_dyn_result_set(res, HM_DYN_RETRY, NULL, "DNS server %s port %u: %s", host, port,
 		                  err->message);
 	else
 		hm_dyn_rfc2136_answer(q, answer, alen, u, zone, res);
+out:
 	LDNS_FREE(wire);
 	ldns_pkt_free(q);
 }
