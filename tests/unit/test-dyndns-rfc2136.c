@@ -4,8 +4,11 @@
 #include <config.h>
 
 #include <glib/gstdio.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "dyndns/rfc2136.h"
 #include "lib/net.h"
@@ -341,6 +344,100 @@ test_describe(void)
 	g_assert_nonnull(strstr(d2, "the primary of dyn.test"));
 }
 
+/* A one-shot TCP DNS server on 127.0.0.1: reads one message, then
+ * answers as told, byte by byte when drip is set. */
+typedef struct {
+	int lfd;
+	const guint8 *reply; /* with its length prefix; NULL: close at once */
+	gsize reply_len;
+	gboolean drip;
+	GByteArray *got;
+} Peer;
+
+static gpointer
+peer_main(gpointer data)
+{
+	Peer *p = data;
+	int fd = accept(p->lfd, NULL, NULL);
+	guint8 buf[512];
+	ssize_t n;
+
+	g_assert_cmpint(fd, >=, 0);
+	if (p->reply != NULL) {
+		/* the length prefix and the message, whatever the segments */
+		while (p->got->len < 2 ||
+		       p->got->len < 2u + ((guint)p->got->data[0] << 8 | p->got->data[1])) {
+			n = read(fd, buf, sizeof(buf));
+			if (n <= 0)
+				break;
+			g_byte_array_append(p->got, buf, (guint)n);
+		}
+		for (gsize off = 0; off < p->reply_len; off += p->drip ? 1 : p->reply_len)
+			g_assert_cmpint(write(fd, p->reply + off, p->drip ? 1 : p->reply_len), >, 0);
+	}
+	close(fd);
+	return NULL;
+}
+
+static guint8 *
+exchange(const guint8 *reply, gsize reply_len, gboolean drip, gsize *alen, GError **err,
+         GByteArray *got)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sa);
+	Peer p = { .reply = reply, .reply_len = reply_len, .drip = drip, .got = got };
+	static const guint8 q[] = { 0x12, 0x34, 0x28, 0, 0, 1, 0, 0, 0, 0, 0, 0 };
+	GThread *t;
+	guint8 *a;
+
+	p.lfd = socket(AF_INET, SOCK_STREAM, 0);
+	g_assert_cmpint(bind(p.lfd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+	g_assert_cmpint(listen(p.lfd, 1), ==, 0);
+	g_assert_cmpint(getsockname(p.lfd, (struct sockaddr *)&sa, &sl), ==, 0);
+	t = g_thread_new("peer", peer_main, &p);
+	a = hm_dyn_dns_tcp_exchange("127.0.0.1", ntohs(sa.sin_port), q, sizeof(q), alen, err);
+	g_thread_join(t);
+	close(p.lfd);
+	return a;
+}
+
+static void
+test_tcp_exchange(void)
+{
+	static const guint8 ok[] = { 0, 4, 0x12, 0x34, 0xa8, 0x00 };
+	static const guint8 big[] = { 0x10, 0x01, 0x12, 0x34 };
+	static const guint8 empty[] = { 0, 0 };
+	static const guint8 cut[] = { 0, 9, 0x12, 0x34 };
+
+	for (int drip = 0; drip < 2; drip++) {
+		g_autoptr(GByteArray) got = g_byte_array_new();
+		g_autoptr(GError) err = NULL;
+		gsize alen = 0;
+		g_autofree guint8 *a = exchange(ok, sizeof(ok), drip, &alen, &err, got);
+
+		g_assert_no_error(err);
+		g_assert_cmpuint(alen, ==, 4);
+		g_assert_cmpmem(a, alen, ok + 2, 4);
+		/* sent with its two-byte length in front */
+		g_assert_cmpuint(got->len, ==, 14);
+		g_assert_cmpuint(got->data[0] << 8 | got->data[1], ==, 12);
+		g_assert_cmpuint(got->data[2], ==, 0x12);
+	}
+	{
+		const guint8 *replies[] = { NULL, big, empty, cut };
+		const gsize lens[] = { 0, sizeof(big), sizeof(empty), sizeof(cut) };
+
+		for (guint i = 0; i < G_N_ELEMENTS(replies); i++) {
+			g_autoptr(GByteArray) got = g_byte_array_new();
+			g_autoptr(GError) err = NULL;
+			gsize alen = 0;
+
+			g_assert_null(exchange(replies[i], lens[i], FALSE, &alen, &err, got));
+			g_assert_nonnull(err);
+		}
+	}
+}
+
 static void
 ignore_warning(const char *line, gpointer data)
 {
@@ -444,5 +541,6 @@ main(int argc, char **argv)
 	g_test_add_func("/dyndns/rfc2136/answer", test_answer);
 	g_test_add_func("/dyndns/rfc2136/describe", test_describe);
 	g_test_add_func("/dyndns/rfc2136/config", test_config);
+	g_test_add_func("/dyndns/rfc2136/tcp-exchange", test_tcp_exchange);
 	return g_test_run();
 }
