@@ -264,7 +264,14 @@ hm_dyn_rfc2136_packet(const HmDynUpdate *u, const char *zone, GError **err)
 	}
 	ldns_pkt_set_random_id(p);
 	st = ldns_pkt_tsig_sign(p, u->rec->tsig_name, u->secret, HM_DYN_RFC2136_FUDGE, alg, NULL);
-	if (st != LDNS_STATUS_OK) {
+	if (st == LDNS_STATUS_CRYPTO_UNKNOWN_ALGO) {
+		/* libldns 1.8 misspells hmac-sha384 and lacks hmac-sha224. */
+		g_set_error(err, HM_ERROR, HM_ERROR_FAILED,
+		            "TSIG key '%s': this system's libldns cannot sign with %s; use "
+		            "hmac-sha256 or hmac-sha512 (here and in the server's key)",
+		            u->rec->tsig_name, key_alg(u->rec));
+		g_clear_pointer(&p, ldns_pkt_free);
+	} else if (st != LDNS_STATUS_OK) {
 		g_set_error(err, HM_ERROR, HM_ERROR_FAILED, "TSIG key '%s' (%s): %s",
 		            u->rec->tsig_name, key_alg(u->rec), ldns_get_errorstr_by_id(st));
 		g_clear_pointer(&p, ldns_pkt_free);

@@ -235,6 +235,41 @@ test_packet(void)
 	ldns_pkt_free(p);
 }
 
+/* Every algorithm homemail.conf(5) lists signs, except those libldns 1.8
+ * cannot (it misspells hmac-sha384 and lacks hmac-sha224): those fail
+ * with a message that says what to choose instead. */
+static void
+test_packet_algorithms(void)
+{
+	static const char *const algs[] = {
+		"hmac-sha256", "hmac-sha384", "hmac-sha512", "hmac-sha224", "hmac-sha1",
+	};
+	HmDnsRecordConf r = record();
+
+	for (guint i = 0; i < G_N_ELEMENTS(algs); i++) {
+		HmDynUpdate u;
+		g_autoptr(GError) err = NULL;
+		ldns_pkt *p;
+		char *alg;
+
+		r.tsig_algorithm = (char *)algs[i];
+		u = update_for(&r, "81.2.69.160");
+		p = hm_dyn_rfc2136_packet(&u, "dyn.test", &err);
+		if (p == NULL && strcmp(algs[i], "hmac-sha384") != 0 &&
+		    strcmp(algs[i], "hmac-sha224") != 0)
+			g_error("%s: %s", algs[i], err->message);
+		if (p == NULL) {
+			g_assert_nonnull(strstr(err->message, "cannot sign with"));
+			g_assert_nonnull(strstr(err->message, "use hmac-sha256 or hmac-sha512"));
+			continue;
+		}
+		alg = ldns_rdf2str(ldns_rr_rdf(ldns_pkt_tsig(p), 0));
+		g_assert_true(g_str_has_prefix(alg, algs[i]));
+		LDNS_FREE(alg);
+		ldns_pkt_free(p);
+	}
+}
+
 static void
 test_packet_bad_secret(void)
 {
@@ -537,6 +572,7 @@ main(int argc, char **argv)
 	g_test_add_func("/dyndns/rfc2136/algorithm", test_algorithm);
 	g_test_add_func("/dyndns/rfc2136/judge", test_judge);
 	g_test_add_func("/dyndns/rfc2136/packet", test_packet);
+	g_test_add_func("/dyndns/rfc2136/packet-algorithms", test_packet_algorithms);
 	g_test_add_func("/dyndns/rfc2136/packet-bad-secret", test_packet_bad_secret);
 	g_test_add_func("/dyndns/rfc2136/answer", test_answer);
 	g_test_add_func("/dyndns/rfc2136/describe", test_describe);
