@@ -3,8 +3,42 @@
 
 #include <string.h>
 
+#include "lib/base64.h"
 #include "lib/error.h"
+#include "lib/net.h"
 #include "conf/config-private.h"
+
+/* A TSIG secret: canonical base64 of at least one byte. */
+static gboolean
+valid_base64_key(const char *text)
+{
+	g_autoptr(GBytes) key = hm_base64_decode(text, strlen(text), NULL);
+
+	return key != NULL && g_bytes_get_size(key) > 0;
+}
+
+/* A TSIG key name is a domain name, but BIND's keys are often named
+ * "host_key": '_' is allowed, as it is in DNS names. */
+static gboolean
+valid_key_name(const char *s)
+{
+	gsize len = strlen(s), label = 0;
+
+	if (len == 0 || len > 253 || s[0] == '.')
+		return FALSE;
+	for (gsize i = 0; i < len; i++) {
+		if (s[i] == '.') {
+			if (label == 0)
+				return FALSE;
+			label = 0;
+		} else if ((g_ascii_isalnum(s[i]) || s[i] == '-' || s[i] == '_') && ++label <= 63) {
+			continue;
+		} else {
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
 
 enum {
 	HM_DYN_PROVIDER_DYNDNS2,
@@ -12,6 +46,80 @@ enum {
 	HM_DYN_PROVIDER_CLOUDFLARE,
 	HM_DYN_PROVIDER_RFC2136,
 };
+
+/* The zone must hold the host name: a DNS server refuses (NOTZONE) an
+ * update of a name outside the zone it is sent to. */
+static gboolean
+in_zone(const char *host, const char *zone)
+{
+	gsize h = strlen(host), z = strlen(zone);
+
+	return g_ascii_strcasecmp(host, zone) == 0 ||
+	       (h > z && host[h - z - 1] == '.' && g_ascii_strcasecmp(host + h - z, zone) == 0);
+}
+
+/* The server is "HOST[:PORT]" (IPv6 in brackets); absent, the zone's
+ * primary (SOA MNAME) is asked through the system's resolvers. */
+static int
+rfc2136_server(HmCfgCtx *ctx, const config_setting_t *g, const HmDnsRecordConf *r,
+               GError **err)
+{
+	g_autoptr(GError) perr = NULL;
+	g_autofree char *host = NULL;
+	guint16 port;
+
+	if (r->server == NULL)
+		return 0;
+	if (hm_host_port_parse(r->server, 53, &host, &port, &perr) < 0)
+		return hm_cfg_fail(ctx, hm_cfg_member(g, "server"), err, "%s", perr->message);
+	if (!hm_cfg_valid_host(host))
+		return hm_cfg_fail(ctx, hm_cfg_member(g, "server"), err,
+		                   "\"%s\" is not a host name or IP address", host);
+	return 0;
+}
+
+static int
+rfc2136_requirements(HmCfgCtx *ctx, const config_setting_t *g, HmDnsRecordConf *r,
+                     GError **err)
+{
+	const config_setting_t *sec;
+
+	if (!hm_cfg_valid_domain(r->hostname) || hm_cfg_is_ip_literal(r->hostname))
+		return hm_cfg_fail(ctx, hm_cfg_member(g, "hostname"), err,
+		                   "\"%s\" is not a domain name (rfc2136 updates a name in a zone)",
+		                   r->hostname);
+	if (r->zone == NULL && strchr(r->hostname, '.') == NULL)
+		return hm_cfg_fail_at(ctx, g, "zone", err,
+		                      "required: \"%s\" has no parent domain to use as the zone",
+		                      r->hostname);
+	if (r->zone != NULL && !hm_cfg_valid_domain(r->zone))
+		return hm_cfg_fail(ctx, hm_cfg_member(g, "zone"), err,
+		                   "\"%s\" is not a domain name", r->zone);
+	if (r->zone != NULL && !in_zone(r->hostname, r->zone))
+		return hm_cfg_fail(ctx, hm_cfg_member(g, "zone"), err,
+		                   "hostname \"%s\" is not inside zone \"%s\"", r->hostname, r->zone);
+	if (rfc2136_server(ctx, g, r, err) < 0)
+		return -1;
+	if (r->tsig_name == NULL)
+		return hm_cfg_fail_at(ctx, g, "tsig_name", err, "required for rfc2136");
+	if (!valid_key_name(r->tsig_name))
+		return hm_cfg_fail(ctx, hm_cfg_member(g, "tsig_name"), err,
+		                   "\"%s\" is not a key name (a domain name, as in BIND's key "
+		                   "\"NAME\" { })",
+		                   r->tsig_name);
+	if (r->tsig_secret.value == NULL && r->tsig_secret.file == NULL)
+		return hm_cfg_fail_at(ctx, g, "tsig_secret_file", err, "required for rfc2136");
+	/* Checked here rather than at the first update: a typo must show
+	 * with its line. The value itself is never printed. */
+	if (r->tsig_secret.value != NULL && !valid_base64_key(r->tsig_secret.value)) {
+		sec = hm_cfg_member(g, "tsig_secret") != NULL ? hm_cfg_member(g, "tsig_secret")
+		                                              : hm_cfg_member(g, "tsig_secret_file");
+		return hm_cfg_fail(ctx, sec, err,
+		                   "the TSIG secret is not base64 (the secret \"...\" of a BIND key "
+		                   "file, as tsig-keygen writes it)");
+	}
+	return 0;
+}
 
 /* What each provider cannot work without. */
 static int
@@ -21,21 +129,18 @@ record_requirements(HmCfgCtx *ctx, const config_setting_t *g, HmDnsRecordConf *r
 	gboolean rfc2136 = strcmp(r->provider, "rfc2136") == 0;
 	gboolean dyndns2 = strcmp(r->provider, "dyndns2") == 0;
 
-	if ((rfc2136 || dyndns2) && r->server == NULL)
+	if (dyndns2 && r->server == NULL)
 		return hm_cfg_fail_at(ctx, g, "server", err, "required for %s", r->provider);
-	/* Cloudflare finds the zone among the host name's parents itself. */
-	if (rfc2136 && r->zone == NULL)
-		return hm_cfg_fail_at(ctx, g, "zone", err, "required for %s", r->provider);
+	/* Without a zone, cloudflare finds it among the host name's parents and
+	 * rfc2136 takes the host name's parent domain. */
 	if (dyndns2 && r->user == NULL)
 		return hm_cfg_fail_at(ctx, g, "user", err, "required for dyndns2");
 	if (!rfc2136 && r->password.value == NULL && r->password.file == NULL)
 		return hm_cfg_fail_at(ctx, g, dyndns2 ? "password_file" : "token_file", err,
 		                      "required for %s (or %s)", r->provider,
 		                      dyndns2 ? "password" : "token");
-	if (rfc2136 && r->tsig_name == NULL)
-		return hm_cfg_fail_at(ctx, g, "tsig_name", err, "required for rfc2136");
-	if (rfc2136 && r->tsig_secret.value == NULL && r->tsig_secret.file == NULL)
-		return hm_cfg_fail_at(ctx, g, "tsig_secret_file", err, "required for rfc2136");
+	if (rfc2136 && rfc2136_requirements(ctx, g, r, err) < 0)
+		return -1;
 	if (!r->ipv4 && !r->ipv6)
 		return hm_cfg_fail_at(ctx, g, "ipv4", err, "ipv4 and ipv6 are both false");
 	return 0;

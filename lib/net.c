@@ -64,6 +64,60 @@ hm_listen_spec_parse(const char *text, HmListenSpec *out, GError **err)
 	return 0;
 }
 
+/* The text between the brackets or before the port must be a host name
+ * or an address: nothing that would change meaning in a URL or a log. */
+static gboolean
+plain_host(const char *host, gsize len)
+{
+	if (len == 0)
+		return FALSE;
+	for (gsize i = 0; i < len; i++)
+		if ((guchar)host[i] <= ' ' || host[i] == 0x7f || strchr("/[]", host[i]) != NULL)
+			return FALSE;
+	return TRUE;
+}
+
+int
+hm_host_port_parse(const char *text, guint16 default_port, char **host, guint16 *port,
+                   GError **err)
+{
+	const char *h = text, *h_end, *p = NULL;
+	struct in6_addr a6;
+	guint64 num = default_port;
+
+	if (*text == '[') {
+		h = text + 1;
+		h_end = strchr(h, ']');
+		if (h_end == NULL || (h_end[1] != '\0' && h_end[1] != ':')) {
+			g_set_error(err, HM_ERROR, HM_ERROR_PARSE,
+			            "\"%s\": expected [IPV6] or [IPV6]:PORT", text);
+			return -1;
+		}
+		if (h_end[1] == ':')
+			p = h_end + 2;
+	} else if (inet_pton(AF_INET6, text, &a6) == 1) {
+		h_end = text + strlen(text);
+	} else {
+		h_end = strchr(text, ':');
+		if (h_end != NULL)
+			p = h_end + 1;
+		else
+			h_end = text + strlen(text);
+	}
+	if (!plain_host(h, (gsize)(h_end - h))) {
+		g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "\"%s\": %s", text,
+		            h_end == h ? "empty host" : "expected HOST[:PORT] (IPv6 as [ADDR]:PORT)");
+		return -1;
+	}
+	if (p != NULL && hm_parse_uint(p, 1, 65535, &num) < 0) {
+		g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "\"%s\": port must be 1-65535", text);
+		return -1;
+	}
+	*host = g_strndup(h, (gsize)(h_end - h));
+	*port = (guint16)num;
+	return 0;
+}
+
 void
 hm_listen_spec_clear(HmListenSpec *spec)
 {

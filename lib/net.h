@@ -17,6 +17,15 @@ typedef struct {
 int hm_listen_spec_parse(const char *text, HmListenSpec *out, GError **err);
 void hm_listen_spec_clear(HmListenSpec *spec);
 
+/* Parses a server given as "HOST", "HOST:PORT", "[IPV6]", "[IPV6]:PORT" or
+ * a bare IPv6 literal ("2001:db8::1", which cannot carry a port); a
+ * missing port is default_port. HOST is not resolved nor checked beyond
+ * being non-empty and free of '/', spaces, brackets and control
+ * characters. Returns 0 with *host (g_free() it) and *port, or -1 with
+ * *err set. */
+int hm_host_port_parse(const char *text, guint16 default_port, char **host, guint16 *port,
+                       GError **err);
+
 /* Opens a listening TCP socket for spec (SO_REUSEADDR, IPV6_V6ONLY on IPv6,
  * close-on-exec, non-blocking). HOST must be a numeric address: a daemon
  * must not depend on DNS at start-up. Returns the fd, or -1 with *err set. */
