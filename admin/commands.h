@@ -40,4 +40,11 @@ int hm_cmd_passwd(int argc, char **argv, const HmGlobalOpts *opts);
  * 1 on failure, 2 on a usage error. */
 int hm_cmd_queue(int argc, char **argv, const HmGlobalOpts *opts);
 
+/* `homemail status [-c FILE]`: what the programs last did, from their
+ * state files: the relay's queue in one line; per dyndns record and
+ * family the address the provider accepted and when, the last request's
+ * outcome in words, and any back-off. Returns 0, 1 when a state file
+ * cannot be read, 2 on a usage error. */
+int hm_cmd_status(int argc, char **argv, const HmGlobalOpts *opts);
+
 #endif

@@ -19,6 +19,7 @@ static const HmCommand commands[] = {
 	{ "check", hm_cmd_check, "validate the configuration and summarise it" },
 	{ "passwd", hm_cmd_passwd, "set a user's password" },
 	{ "queue", hm_cmd_queue, "list, show, delete or flush the relay's queue" },
+	{ "status", hm_cmd_status, "what the relay's queue and the dyndns records look like now" },
 };
 
 static char *
