@@ -25,7 +25,8 @@ natpmp(struct in_addr gw, guint16 port, gint64 deadline, HmIpAddr *out, GError *
 }
 
 /* router_url unset: the IGDs that answer SSDP, then NAT-PMP to the
- * default gateway with the time UPnP left (at least HM_NATPMP_WAIT_MS). */
+ * default gateway; UPnP stops HM_NATPMP_WAIT_MS before deadline so that
+ * NAT-PMP always has its time. */
 static int
 discover(gint64 deadline, HmIpAddr *out, GError **err)
 {
@@ -49,6 +50,7 @@ discover(gint64 deadline, HmIpAddr *out, GError **err)
 		g_string_append_printf(why, "%s%s", i > 0 ? "; " : "", e2->message);
 	}
 	g_clear_error(&e);
+	deadline = MIN(deadline, g_get_monotonic_time() + HM_NATPMP_WAIT_MS * 1000);
 	if (hm_default_gateway(&gw, &e) < 0 ||
 	    natpmp(gw, HM_NATPMP_PORT, deadline, out, &e) < 0) {
 		g_string_append_printf(why, "; NAT-PMP: %s", e->message);

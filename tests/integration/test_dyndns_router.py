@@ -3,7 +3,9 @@
 through the local dyndns2 server (fixtures/dynhttp.py): the router's WAN
 address is sent, a carrier-NAT or private one never is, a router that does
 not answer costs a bounded time and the next method in `detect` is used."""
+import json
 import os
+import sys
 import time
 
 import pytest
@@ -197,3 +199,40 @@ def test_router_is_ipv4_only(bin, hm_tmp, dyn, dyn_cert, igd):
     assert r.rc == 1, r
     assert "the router method gives IPv4 only" in r.err, r.err
     assert igd.requests == [] and dyn.updates() == []
+
+
+def discover(dyn_cert, case):
+    """router_url unset, in a network namespace of its own (router_netns.py)."""
+    assert os.geteuid() == 0, "discovery runs in a network namespace: root, as CI runs"
+    helper = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures",
+                          "router_netns.py")
+    r = fixtures.run(["unshare", "-n", sys.executable, helper, case, dyn_cert.cert,
+                      dyn_cert.key], timeout=60)
+    assert r.rc == 0, r
+    return json.loads(r.out.strip().splitlines()[-1])
+
+
+def test_discovery_upnp(dyn_cert):
+    r = discover(dyn_cert, "upnp")
+    assert r["rc"] == 0, r["err"]
+    assert r["updates"] == ["81.2.69.160"]
+    assert "urn:schemas-upnp-org:device:InternetGatewayDevice:1" in r["searches"]
+    assert r["soap"] == ["/ctl/WANIPConnection"] and r["natpmp_requests"] == 0
+    assert r["elapsed"] < 5
+
+
+def test_discovery_falls_back_to_natpmp(dyn_cert):
+    r = discover(dyn_cert, "natpmp")
+    assert r["rc"] == 0, r["err"]
+    assert r["updates"] == ["81.2.69.160"] and r["natpmp_requests"] == 1
+    assert "router: NAT-PMP to 127.0.0.1:5351" in r["err"]
+    assert 2 <= r["elapsed"] < 6
+
+
+def test_discovery_nothing_answers(dyn_cert):
+    r = discover(dyn_cert, "silent")
+    assert r["rc"] == 0, r["err"]
+    assert r["updates"] == ["81.2.69.196"]    # the next method, static
+    assert r["elapsed"] < 8                   # SSDP 2 s + NAT-PMP 4 s
+    assert "UPnP: no Internet gateway answered SSDP" in r["err"], r["err"]
+    assert "NAT-PMP: NAT-PMP 127.0.0.1:5351: no answer" in r["err"], r["err"]
