@@ -45,8 +45,9 @@ plausible(const HmDyndnsConf *d, const char *m, const HmIpAddr *a, char **why)
 	    g_str_has_prefix(m, "interface:"))
 		return TRUE;
 	if (kind == HM_IP_CGNAT || (kind == HM_IP_PRIVATE && strcmp(m, "router") == 0))
-		*why = g_strdup_printf("%s is %s: behind carrier NAT, a DNS name cannot reach "
-		                       "this box; not published", text, hm_ip_kind_text(kind));
+		*why = g_strdup_printf("%s is %s, so this box is behind carrier NAT: a DNS name "
+		                       "cannot reach this box; not published", text,
+		                       hm_ip_kind_text(kind));
 	else
 		*why = g_strdup_printf("%s is %s, not a public one; not published", text,
 		                       hm_ip_kind_text(kind));

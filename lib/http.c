@@ -139,6 +139,8 @@ set_options(CURL *h, const HmHttpRequest *req, Sink *sink, struct curl_slist *he
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	if (req->direct)
+		curl_easy_setopt(h, CURLOPT_PROXY, ""); /* "" overrides the environment */
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (req->ca_file != NULL) {

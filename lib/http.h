@@ -29,6 +29,9 @@ typedef struct {
 	gsize max_body;              /* 0: HM_HTTP_MAX_BODY */
 	const char *log_url;         /* the URL as logged (a token masked); NULL: url */
 	const char *user_agent;      /* NULL: "homemail/VERSION" */
+	/* Never through a proxy, whatever http_proxy says: a device on the
+	 * LAN (the router) is not reachable from the proxy, or is another. */
+	gboolean direct;
 } HmHttpRequest;
 
 typedef struct {
