@@ -35,6 +35,9 @@ struct HmConn {
 	char held;
 	gboolean eof;
 	GString *out;
+	volatile sig_atomic_t *stop; /* hm_conn_set_stop(); NULL: none */
+	sigset_t stop_mask;
+	gboolean stoppable;
 };
 
 static void
@@ -68,7 +71,22 @@ hm_conn_new(int fd, int timeout_ms)
 	c->in_cap = CONN_IN_MIN;
 	c->in = g_malloc(c->in_cap);
 	c->out = g_string_sized_new(1024);
+	c->stoppable = TRUE;
 	return c;
+}
+
+void
+hm_conn_set_stop(HmConn *c, volatile sig_atomic_t *flag, const sigset_t *mask)
+{
+	c->stop = flag;
+	if (mask != NULL)
+		c->stop_mask = *mask;
+}
+
+void
+hm_conn_set_stoppable(HmConn *c, gboolean stoppable)
+{
+	c->stoppable = stoppable;
 }
 
 void
@@ -100,20 +118,33 @@ deadline_in(const HmConn *c)
 	return g_get_monotonic_time() + (gint64)c->timeout_ms * 1000;
 }
 
-/* Waits until fd is ready for events or the deadline passes. */
+/* Waits until fd is ready for events or the deadline passes (or, for
+ * input on a stoppable connection, a stop is asked for). */
 static HmIoStatus
 wait_fd(HmConn *c, short events, gint64 deadline, GError **err)
 {
+	gboolean stoppable = c->stop != NULL && c->stoppable && events == POLLIN;
+
 	for (;;) {
 		struct pollfd pfd = { .fd = c->fd, .events = events };
 		gint64 left = (deadline - g_get_monotonic_time()) / 1000;
 		int rc;
 
+		if (stoppable && *c->stop) {
+			g_set_error(err, HM_ERROR, HM_ERROR_FAILED, "stopping");
+			return HM_IO_STOPPED;
+		}
 		if (left <= 0) {
 			g_set_error(err, HM_ERROR, HM_ERROR_TIMEOUT, "timed out");
 			return HM_IO_TIMEOUT;
 		}
-		rc = poll(&pfd, 1, (int)MIN(left, G_MAXINT));
+		if (stoppable) {
+			struct timespec ts = { .tv_sec = left / 1000, .tv_nsec = left % 1000 * 1000000 };
+
+			rc = ppoll(&pfd, 1, &ts, &c->stop_mask);
+		} else {
+			rc = poll(&pfd, 1, (int)MIN(left, G_MAXINT));
+		}
 		if (rc > 0)
 			return HM_IO_OK;
 		if (rc < 0 && errno != EINTR) {

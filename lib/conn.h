@@ -4,6 +4,8 @@
 #ifndef HM_CONN_H
 #define HM_CONN_H
 
+#include <signal.h>
+
 #include <glib.h>
 #include <openssl/ssl.h>
 
@@ -16,6 +18,7 @@ typedef enum {
 	HM_IO_TOO_LONG,  /* line over the limit; its rest is skipped by the next read */
 	HM_IO_NUL,       /* line held a NUL byte (consumed) */
 	HM_IO_ERROR,     /* I/O or TLS error, or EOF inside a line; *err says which */
+	HM_IO_STOPPED,   /* a stop was asked for while waiting (hm_conn_set_stop) */
 } HmIoStatus;
 
 typedef enum {
@@ -34,6 +37,19 @@ typedef struct {
 	gboolean partial;  /* a segment that does not end the line: the line
 	                    * goes on in the next read (HM_LINE_SEGMENTS only) */
 } HmLine;
+
+/* Lets a stop request end a wait for input, so that a server told to stop
+ * can end a session between two commands (and only there): once *flag is
+ * set, by a signal handler, a read that would wait returns HM_IO_STOPPED,
+ * while the connection is stoppable (hm_conn_set_stoppable(), TRUE at
+ * first). Those waits run with mask as the signal mask (ppoll), so the
+ * caller keeps the signal blocked elsewhere and it is taken only there:
+ * never lost between the check of *flag and the wait, never in the middle
+ * of a message. flag NULL turns it off. */
+void hm_conn_set_stop(HmConn *c, volatile sig_atomic_t *flag, const sigset_t *mask);
+
+/* Whether a stop may end the next waits for input (see hm_conn_set_stop). */
+void hm_conn_set_stoppable(HmConn *c, gboolean stoppable);
 
 /* Wraps a connected socket fd (ownership passes to the connection; it is
  * made non-blocking). timeout_ms applies to each read/write call. */

@@ -87,6 +87,34 @@ handoff_recv(int ctl, HmServerHandoff *h)
 	return fd;
 }
 
+/* Set by SIGTERM while a session runs with finish_on_stop. */
+static volatile sig_atomic_t stop_asked;
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	stop_asked = 1;
+}
+
+/* With finish_on_stop: SIGTERM blocked but for the waits for input that
+ * conn may end (hm_conn_set_stop), and caught there. */
+static void
+stop_between_commands(HmConn *conn)
+{
+	struct sigaction sa = { .sa_handler = on_stop };
+	sigset_t term, waiting;
+
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, &waiting);
+	sigdelset(&waiting, SIGTERM);
+	/* No SA_RESTART: the wait must see the stop. */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	hm_conn_set_stop(conn, &stop_asked, &waiting);
+}
+
 /* One session: TLS for implicit-TLS listeners, then the protocol. */
 static int
 serve(HmServer *sv, int fd, const HmServerHandoff *h)
@@ -102,6 +130,8 @@ serve(HmServer *sv, int fd, const HmServerHandoff *h)
 	/* What an earlier session left in OpenSSL's error queue is not this
 	 * one's to report. */
 	ERR_clear_error();
+	if (sv->p.finish_on_stop)
+		stop_between_commands(conn);
 	if (l->spec->tls && hm_conn_start_tls_server(conn, sv->p.tls_ctx, &err) < 0) {
 		hm_info("%s TLS handshake failed peer=%s: %s", sv->p.name, ip, err->message);
 		rc = 1;
@@ -126,6 +156,11 @@ hm_server_worker_main(HmServer *sv, int fd, const HmServerHandoff *h, int ctl)
 	 * array is this process's copy. */
 	for (guint used = 1;; used++) {
 		rc = serve(sv, fd, &next);
+		if (stop_asked)
+			_exit(rc);
+		/* Between sessions a stop ends the process at once. */
+		signal(SIGTERM, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		if (ctl < 0 || used >= sv->p.max_use || write(ctl, "d", 1) != 1 ||
 		    (fd = handoff_recv(ctl, &next)) < 0)
 			_exit(rc);

@@ -50,6 +50,11 @@ typedef struct {
 	guint max_auth_fails;        /* per address within auth_fail_window_s */
 	guint auth_fail_window_s;
 	int handshake_timeout_ms;    /* for implicit TLS, before the session runs */
+	/* SIGTERM (a stop) ends a session only where it waits for input on a
+	 * stoppable connection (hm_conn_set_stop(): the read returns
+	 * HM_IO_STOPPED; the session says goodbye and returns), never in the
+	 * middle of a message; FALSE: a stop ends it at once. */
+	gboolean finish_on_stop;
 	const char *run_as;          /* user to drop to after listening; NULL: stay */
 	/* What a client refused without a session is told (one line with its
 	 * CRLF; not sent on implicit-TLS listeners, which have no TLS yet):

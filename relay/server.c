@@ -154,6 +154,7 @@ server_params(Relay *rl)
 		.max_sessions_per_ip = RELAY_MAX_SESSIONS_PER_IP,
 		.max_use = RELAY_SESSION_MAX_USE,
 		.max_idle_s = RELAY_SESSION_MAX_IDLE_S,
+		.finish_on_stop = TRUE,
 		.max_auth_fails = RELAY_MAX_AUTH_FAILS_PER_IP,
 		.auth_fail_window_s = RELAY_AUTH_FAIL_WINDOW_S,
 		.handshake_timeout_ms = RELAY_HANDSHAKE_TIMEOUT_MS,

@@ -475,7 +475,15 @@ serve(Session *s)
 		 * client has sent everything it had (RFC 2920). */
 		if (hm_conn_pending(s->conn) == 0 && session_flush(s) < 0)
 			return -1;
+		/* A stop (SIGTERM) ends the session only between transactions:
+		 * a message under way is finished and answered first. */
+		hm_conn_set_stoppable(s->conn, s->tx == NULL && s->bdat == NULL);
 		st = hm_conn_read_line(s->conn, RELAY_LINE_MAX, 0, &line, &err);
+		if (st == HM_IO_STOPPED) {
+			session_reply(s, 421, "4.3.2", "%s Service shutting down", s->p->cfg->hostname);
+			s->done = TRUE;
+			break;
+		}
 		if (st == HM_IO_TOO_LONG || st == HM_IO_NUL) {
 			session_reply(s, 500, "5.5.2", "Error: %s",
 			              st == HM_IO_NUL ? "NUL byte in command" : "line too long");

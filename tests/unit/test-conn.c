@@ -2,6 +2,7 @@
  * input split at every offset. */
 #include <config.h>
 
+#include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -393,6 +394,61 @@ test_write_flush(void)
 	hm_conn_free(c);
 }
 
+static volatile sig_atomic_t test_stop_flag;
+
+static void
+set_test_stop(int sig)
+{
+	(void)sig;
+	test_stop_flag = 1;
+}
+
+/* A stop ends a wait for input only while the connection is stoppable,
+ * lines already there are read first, and a SIGALRM blocked outside the
+ * wait is taken inside it (not lost, not waited out). */
+static void
+test_stop(void)
+{
+	struct sigaction sa = { .sa_handler = set_test_stop };
+	sigset_t alrm, waiting;
+	int sv[2];
+	HmConn *c;
+	HmLine l;
+	gint64 t;
+
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	sigprocmask(SIG_BLOCK, &alrm, &waiting);
+	sigdelset(&waiting, SIGALRM);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+	c = hm_conn_new(sv[0], 3000);
+	hm_conn_set_stop(c, &test_stop_flag, &waiting);
+	g_assert_cmpint(write(sv[1], "NOOP\r\n", 6), ==, 6);
+	/* Pending while blocked: delivered in the wait, which it ends. */
+	kill(getpid(), SIGALRM);
+	g_assert_cmpint(test_stop_flag, ==, 0);
+	g_assert_cmpint(hm_conn_read_line(c, 100, 0, &l, NULL), ==, HM_IO_OK);
+	g_assert_cmpstr(l.data, ==, "NOOP");
+	t = g_get_monotonic_time();
+	g_assert_cmpint(hm_conn_read_line(c, 100, 0, &l, NULL), ==, HM_IO_STOPPED);
+	g_assert_cmpint(g_get_monotonic_time() - t, <, G_USEC_PER_SEC);
+	g_assert_cmpint(test_stop_flag, ==, 1);
+	/* Not stoppable (a message under way): the read waits for its data. */
+	hm_conn_set_stoppable(c, FALSE);
+	g_assert_cmpint(write(sv[1], "DATA\r\n", 6), ==, 6);
+	g_assert_cmpint(hm_conn_read_line(c, 100, 0, &l, NULL), ==, HM_IO_OK);
+	g_assert_cmpstr(l.data, ==, "DATA");
+	t = g_get_monotonic_time();
+	hm_conn_set_timeout(c, 300);
+	g_assert_cmpint(hm_conn_read_line(c, 100, 0, &l, NULL), ==, HM_IO_TIMEOUT);
+	g_assert_cmpint(g_get_monotonic_time() - t, >=, 250000);
+	hm_conn_free(c);
+	close(sv[1]);
+	sigprocmask(SIG_UNBLOCK, &alrm, NULL);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -402,6 +458,7 @@ main(int argc, char **argv)
 	g_test_add_func("/conn/nul", test_nul);
 	g_test_add_func("/conn/eof-mid-line", test_eof_mid_line);
 	g_test_add_func("/conn/discard", test_discard);
+	g_test_add_func("/conn/stop", test_stop);
 	g_test_add_func("/conn/drip-timeout", test_drip_timeout);
 	g_test_add_func("/conn/silence-timeout", test_silence_timeout);
 	g_test_add_func("/conn/every-split", test_every_split);
