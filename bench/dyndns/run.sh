@@ -33,4 +33,5 @@ export PYTHONDONTWRITEBYTECODE=1
 for p in ddclient inadyn; do
 	command -v $p >/dev/null || { echo "run.sh: $p is not installed (./bootstrap)" >&2; exit 2; }
 done
-exec unshare -n /usr/bin/python3 "$(dirname "$0")/bench.py" --cmdline "$0 $*" "$@"
+cmdline=$(printf '%q ' "$0" "$@")
+exec unshare -n /usr/bin/python3 "$(dirname "$0")/bench.py" --cmdline "$cmdline" "$@"
