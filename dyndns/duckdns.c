@@ -96,18 +96,12 @@ send_request(const HmDynUpdate *u, guint n, HmDynResult *res)
 		.ca_file = u[0].rec->ca_file,
 		.max_body = DUCKDNS_MAX_ANSWER,
 	};
-	HmHttpResponse resp;
-	g_autoptr(GError) err = NULL;
-	g_autofree char *body = NULL;
+	long status = 0;
+	g_autofree char *body = hm_dyn_http_text(&req, n, res, &status);
 
-	if (hm_http_request(&req, &resp, &err) < 0) {
-		for (guint i = 0; i < n; i++)
-			hm_dyn_result_set(&res[i], HM_DYN_RETRY, NULL, "%s", err->message);
+	if (body == NULL)
 		return;
-	}
-	body = hm_http_body_text(&resp);
-	hm_http_response_clear(&resp);
-	hm_dyn_duckdns_parse(resp.status, body, &res[0]);
+	hm_dyn_duckdns_parse(status, body, &res[0]);
 	for (guint i = 1; i < n; i++)
 		hm_dyn_result_set(&res[i], res[0].outcome, res[0].code, "%s", res[0].text);
 }

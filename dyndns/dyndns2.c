@@ -118,18 +118,11 @@ update(const HmDynUpdate *u, guint n, HmDynResult *res)
 		.password = u[0].secret,
 		.ca_file = u[0].rec->ca_file,
 	};
-	HmHttpResponse resp;
-	g_autoptr(GError) err = NULL;
-	g_autofree char *body = NULL;
+	long status = 0;
+	g_autofree char *body = hm_dyn_http_text(&req, n, res, &status);
 
-	if (hm_http_request(&req, &resp, &err) < 0) {
-		for (guint i = 0; i < n; i++)
-			hm_dyn_result_set(&res[i], HM_DYN_RETRY, NULL, "%s", err->message);
-		return;
-	}
-	body = hm_http_body_text(&resp);
-	hm_dyn_dyndns2_parse(resp.status, body, addr, n, res);
-	hm_http_response_clear(&resp);
+	if (body != NULL)
+		hm_dyn_dyndns2_parse(status, body, addr, n, res);
 }
 
 static char *

@@ -9,6 +9,7 @@
 
 #include "conf/hmconfig.h"
 #include "dyndns/ipaddr.h"
+#include "lib/http.h"
 
 typedef enum {
 	/* The name points at the address now (dyndns2 good/nochg, DuckDNS
@@ -68,6 +69,13 @@ void hm_dyn_result_set(HmDynResult *res, HmDynOutcome outcome, const char *code,
                        const char *fmt, ...) G_GNUC_PRINTF(4, 5);
 
 void hm_dyn_result_clear(HmDynResult *res);
+
+/* Sends req (lib/http.h) for the n records of res. On failure (network,
+ * TLS, timeout) sets every res[i] to HM_DYN_RETRY with the reason and
+ * returns NULL; otherwise the answer's body as text (g_free() it) with
+ * its HTTP status in *status. */
+char *hm_dyn_http_text(const HmHttpRequest *req, guint n, HmDynResult *res,
+                       long *status);
 
 /* "A" or "AAAA" for the family of a. */
 const char *hm_dyn_rrtype(const HmIpAddr *a);

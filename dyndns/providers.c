@@ -45,3 +45,21 @@ hm_dyn_rrtype(const HmIpAddr *a)
 {
 	return a->family == AF_INET6 ? "AAAA" : "A";
 }
+
+char *
+hm_dyn_http_text(const HmHttpRequest *req, guint n, HmDynResult *res, long *status)
+{
+	HmHttpResponse resp;
+	g_autoptr(GError) err = NULL;
+	char *body;
+
+	if (hm_http_request(req, &resp, &err) < 0) {
+		for (guint i = 0; i < n; i++)
+			hm_dyn_result_set(&res[i], HM_DYN_RETRY, NULL, "%s", err->message);
+		return NULL;
+	}
+	body = hm_http_body_text(&resp);
+	*status = resp.status;
+	hm_http_response_clear(&resp);
+	return body;
+}
