@@ -41,6 +41,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fixtures  # noqa: E402
 from fixtures import corpus as corpusmod  # noqa: E402
 from fixtures.dovecot import Dovecot, DovecotError  # noqa: E402
+from fixtures.dynhttp import PASSWORD as DYN_PASSWORD, DynHttp  # noqa: E402
 from fixtures.imap4d import Imap4d, Imap4dError  # noqa: E402
 from fixtures.postfix import Postfix, PostfixError, PostfixSmarthost  # noqa: E402
 from fixtures.relay import Relay  # noqa: E402
@@ -70,6 +71,21 @@ def hm_tmp():
 @pytest.fixture(scope="session")
 def tls_cert(hm_tmp):
     return make_cert(os.path.join(hm_tmp, "tls"))
+
+
+@pytest.fixture(scope="session")
+def dyn_cert(hm_tmp):
+    """A certificate for the dyndns fixtures, valid for 127.0.0.1 and ::1."""
+    return make_cert(os.path.join(hm_tmp, "dyn-tls"), san="DNS:localhost,IP:127.0.0.1,IP:::1",
+                     name="dyn")
+
+
+@pytest.fixture
+def dyn(dyn_cert):
+    """A fresh dyndns2 + check-IP server (fixtures/dynhttp.py)."""
+    s = DynHttp(dyn_cert, password=DYN_PASSWORD).start()
+    yield s
+    s.stop()
 
 
 @pytest.fixture(scope="session")

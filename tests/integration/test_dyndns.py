@@ -7,32 +7,16 @@ import os
 import pytest
 
 import fixtures
-from fixtures.dynhttp import DynHttp
-from fixtures.tls import make_cert
-
-PW = "dyn-secret-pw"
+from fixtures.dynhttp import PASSWORD as PW
 
 
-@pytest.fixture(scope="module")
-def dyn_cert(hm_tmp):
-    return make_cert(os.path.join(hm_tmp, "dyn-tls"), san="DNS:localhost,IP:127.0.0.1,IP:::1",
-                     name="dyn")
-
-
-@pytest.fixture
-def dyn(dyn_cert):
-    s = DynHttp(dyn_cert, password=PW).start()
-    yield s
-    s.stop()
 
 
 def write_conf(d, dyn, ca, ipv6=False, detect='"web"', extra=""):
     os.makedirs(d, exist_ok=True)
     secret = os.path.join(d, "dyn.secret")
     if not os.path.exists(secret):
-        with open(secret, "w") as f:
-            f.write(PW + "\n")
-        os.chmod(secret, 0o600)
+        fixtures.write_secret(secret, PW)
     conf = os.path.join(d, "homemail.conf")
     with open(conf, "w") as f:
         f.write("""hostname = "box.lan";

@@ -40,11 +40,7 @@ def cf(cert):
 
 
 def write_token(d, value):
-    path = os.path.join(d, "token")
-    with open(path, "w") as f:
-        f.write(value + "\n")
-    os.chmod(path, 0o600)
-    return path
+    return fixtures.write_secret(os.path.join(d, "token"), value)
 
 
 def write_conf(d, web, records):

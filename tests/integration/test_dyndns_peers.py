@@ -15,24 +15,10 @@ import time
 import pytest
 
 import fixtures
-from fixtures.dynhttp import DynHttp
-from fixtures.tls import make_cert
+from fixtures.dynhttp import PASSWORD as PW
 
-PW = "dyn-secret-pw"
 IP = "81.2.69.160"
 
-
-@pytest.fixture(scope="module")
-def dyn_cert(hm_tmp):
-    return make_cert(os.path.join(hm_tmp, "dynpeer-tls"), san="DNS:localhost,IP:127.0.0.1,IP:::1",
-                     name="dynpeer")
-
-
-@pytest.fixture
-def dyn(dyn_cert):
-    s = DynHttp(dyn_cert, password=PW).start()
-    yield s
-    s.stop()
 
 
 def record(dyn, ca, secret, host="box.dyn.test", v4=True, v6=False):
@@ -45,10 +31,7 @@ def write_conf(d, dyn, ca, records=None, url4=None, extra=""):
     """A config whose records (a list of record() texts; default: one IPv4
     record for box.dyn.test) all use the fixture; url4 the check-IP page."""
     os.makedirs(d, exist_ok=True)
-    secret = os.path.join(d, "dyn.secret")
-    with open(secret, "w") as f:
-        f.write(PW + "\n")
-    os.chmod(secret, 0o600)
+    secret = fixtures.write_secret(os.path.join(d, "dyn.secret"), PW)
     records = records or [record(dyn, ca, secret)]
     conf = os.path.join(d, "homemail.conf")
     with open(conf, "w") as f:

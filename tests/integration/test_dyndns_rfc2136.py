@@ -36,10 +36,7 @@ def ns(hm_tmp):
 def write_conf(d, server, host=HOST, detect='"static:81.2.69.160"', ipv4=True, ipv6=False,
                secret=SECRET, key=KEY, extra=""):
     os.makedirs(d, exist_ok=True)
-    path = os.path.join(d, "tsig.secret")
-    with open(path, "w") as f:
-        f.write(secret + "\n")
-    os.chmod(path, 0o600)
+    path = fixtures.write_secret(os.path.join(d, "tsig.secret"), secret)
     conf = os.path.join(d, "homemail.conf")
     with open(conf, "w") as f:
         f.write("""hostname = "box.lan";

@@ -11,25 +11,11 @@ import time
 import pytest
 
 import fixtures
-from fixtures.dynhttp import DynHttp
+from fixtures.dynhttp import PASSWORD as PW
 from fixtures.igd import Igd
-from fixtures.tls import make_cert
 
-PW = "dyn-secret-pw"
 CARRIER_NAT = "behind carrier NAT: a DNS name cannot reach this box"
 
-
-@pytest.fixture(scope="module")
-def dyn_cert(hm_tmp):
-    return make_cert(os.path.join(hm_tmp, "dynr-tls"), san="DNS:localhost,IP:127.0.0.1,IP:::1",
-                     name="dynr")
-
-
-@pytest.fixture
-def dyn(dyn_cert):
-    s = DynHttp(dyn_cert, password=PW).start()
-    yield s
-    s.stop()
 
 
 @pytest.fixture
@@ -41,10 +27,7 @@ def igd():
 
 def write_conf(d, dyn, ca, router_url, detect='[ "router" ]', ipv4=True, ipv6=False):
     os.makedirs(d, exist_ok=True)
-    secret = os.path.join(d, "dyn.secret")
-    with open(secret, "w") as f:
-        f.write(PW + "\n")
-    os.chmod(secret, 0o600)
+    secret = fixtures.write_secret(os.path.join(d, "dyn.secret"), PW)
     conf = os.path.join(d, "homemail.conf")
     with open(conf, "w") as f:
         f.write("""hostname = "box.lan";

@@ -3,7 +3,7 @@ record's accepted address and last outcome in words (also while held or
 backing off), and the relay queue's size; it never shows a secret."""
 import os
 
-from test_dyndns import PW, dyn, dyn_cert, dyndns, write_conf  # noqa: F401 (fixtures)
+from test_dyndns import PW, dyndns, write_conf
 
 import fixtures
 
@@ -12,7 +12,7 @@ def status(bin, conf):
     return fixtures.run([bin("admin/homemail"), "status", "-c", conf])
 
 
-def test_status_shows_records(bin, hm_tmp, dyn, dyn_cert):  # noqa: F811
+def test_status_shows_records(bin, hm_tmp, dyn, dyn_cert):
     d = os.path.join(hm_tmp, "status-dyn")
     conf = write_conf(d, dyn, dyn_cert.cert, ipv6=True)
     r = status(bin, conf)
@@ -51,7 +51,7 @@ def test_status_shows_records(bin, hm_tmp, dyn, dyn_cert):  # noqa: F811
     assert "next request not before" in r.out
 
 
-def test_status_unreadable_cache(bin, hm_tmp, dyn, dyn_cert):  # noqa: F811
+def test_status_unreadable_cache(bin, hm_tmp, dyn, dyn_cert):
     d = os.path.join(hm_tmp, "status-fifo")
     conf = write_conf(d, dyn, dyn_cert.cert)
     os.makedirs(os.path.join(d, "state", "dyndns"), exist_ok=True)
@@ -61,7 +61,7 @@ def test_status_unreadable_cache(bin, hm_tmp, dyn, dyn_cert):  # noqa: F811
     assert "cache:" in r.out
 
 
-def test_status_queue_count(bin, hm_tmp, dyn, dyn_cert):  # noqa: F811
+def test_status_queue_count(bin, hm_tmp, dyn, dyn_cert):
     d = os.path.join(hm_tmp, "status-queue")
     conf = write_conf(d, dyn, dyn_cert.cert)
     os.makedirs(os.path.join(d, "state", "queue"), exist_ok=True)
