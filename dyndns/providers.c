@@ -24,13 +24,17 @@ hm_dyn_result_set(HmDynResult *res, HmDynOutcome outcome, const char *code, cons
                   ...)
 {
 	va_list ap;
+	char *new_code = g_strdup(code);
+	char *text;
 
+	/* code and the arguments may point into res itself: copy first. */
+	va_start(ap, fmt);
+	text = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
 	hm_dyn_result_clear(res);
 	res->outcome = outcome;
-	res->code = g_strdup(code);
-	va_start(ap, fmt);
-	res->text = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
+	res->code = new_code;
+	res->text = text;
 }
 
 void

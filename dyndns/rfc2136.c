@@ -233,6 +233,18 @@ update_section(const HmDynUpdate *u)
 	return list;
 }
 
+/* libldns up to 1.8 misspells hmac-sha384 and lacks hmac-sha224, and its
+ * signing leaks when it meets an algorithm it cannot use: ask first. */
+static gboolean
+ldns_can_sign(const char *alg)
+{
+#if LDNS_REVISION < ((1 << 16) | (9 << 8))
+	return strcmp(alg, "hmac-sha384.") != 0 && strcmp(alg, "hmac-sha224.") != 0;
+#else
+	return TRUE;
+#endif
+}
+
 ldns_pkt *
 hm_dyn_rfc2136_packet(const HmDynUpdate *u, const char *zone, GError **err)
 {
@@ -263,9 +275,10 @@ hm_dyn_rfc2136_packet(const HmDynUpdate *u, const char *zone, GError **err)
 		goto fail;
 	}
 	ldns_pkt_set_random_id(p);
-	st = ldns_pkt_tsig_sign(p, u->rec->tsig_name, u->secret, HM_DYN_RFC2136_FUDGE, alg, NULL);
+	st = ldns_can_sign(alg) ? ldns_pkt_tsig_sign(p, u->rec->tsig_name, u->secret,
+	                                             HM_DYN_RFC2136_FUDGE, alg, NULL)
+	                        : LDNS_STATUS_CRYPTO_UNKNOWN_ALGO;
 	if (st == LDNS_STATUS_CRYPTO_UNKNOWN_ALGO) {
-		/* libldns 1.8 misspells hmac-sha384 and lacks hmac-sha224. */
 		g_set_error(err, HM_ERROR, HM_ERROR_FAILED,
 		            "TSIG key '%s': this system's libldns cannot sign with %s; use "
 		            "hmac-sha256 or hmac-sha512 (here and in the server's key)",
@@ -290,6 +303,35 @@ tsig_field(const ldns_rr *tsig, gsize i)
 	return f != NULL && ldns_rdf_size(f) == 2 ? ldns_rdf2native_int16(f) : 0;
 }
 
+/* RFC 8945 5.1: at most one TSIG RR, and only as the last record. Checked
+ * before ldns_wire2pkt(), which keeps only the last of several TSIG RRs
+ * and leaks the others: a forged answer could grow a daemon's memory. */
+static gboolean
+tsig_placement_ok(const guint8 *wire, gsize len)
+{
+	gsize counts[4], total, pos = LDNS_HEADER_SIZE, n = 0;
+
+	if (len < LDNS_HEADER_SIZE)
+		return FALSE;
+	for (int s = 0; s < 4; s++)
+		counts[s] = (gsize)wire[4 + 2 * s] << 8 | wire[5 + 2 * s];
+	total = counts[0] + counts[1] + counts[2] + counts[3];
+	for (int s = 0; s < 4; s++) {
+		for (gsize i = 0; i < counts[s]; i++, n++) {
+			ldns_rr *rr = NULL;
+			gboolean tsig;
+
+			if (ldns_wire2rr(&rr, wire, len, &pos, (ldns_pkt_section)s) != LDNS_STATUS_OK)
+				return TRUE; /* malformed: ldns_wire2pkt() refuses it */
+			tsig = ldns_rr_get_type(rr) == LDNS_RR_TYPE_TSIG;
+			ldns_rr_free(rr);
+			if (tsig && (s != LDNS_SECTION_ADDITIONAL || n != total - 1))
+				return FALSE;
+		}
+	}
+	return TRUE;
+}
+
 void
 hm_dyn_rfc2136_answer(const ldns_pkt *query, const guint8 *wire, gsize len,
                       const HmDynUpdate *u, const char *zone, HmDynResult *res)
@@ -300,7 +342,8 @@ hm_dyn_rfc2136_answer(const ldns_pkt *query, const guint8 *wire, gsize len,
 	gboolean verified = FALSE;
 	guint rcode, err;
 
-	if (ldns_wire2pkt(&a, wire, len) != LDNS_STATUS_OK || a == NULL) {
+	if (!tsig_placement_ok(wire, len) || ldns_wire2pkt(&a, wire, len) != LDNS_STATUS_OK ||
+	    a == NULL) {
 		hm_dyn_result_set(res, HM_DYN_RETRY, NULL, "the server's answer is not DNS");
 		return;
 	}

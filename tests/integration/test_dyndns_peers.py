@@ -128,7 +128,7 @@ def test_no_third_party_fallback(bin, hm_tmp, dyn, dyn_cert):
     trace = os.path.join(d, "strace")
     argv = ["strace", "-f", "-qq", "-e", "trace=connect", "-o", trace,
             bin("dyndns/homemail-dyndns"), "-c", conf, "--once"]
-    r = fixtures.run(argv)
+    r = fixtures.run(argv, env=fixtures.wrapped_env())
     assert r.rc == 1 and "no IPv4 address detected" in r.err, r
     assert dyn.requests == []
     conns = _connects(trace)

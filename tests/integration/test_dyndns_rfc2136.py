@@ -181,7 +181,7 @@ def test_badtime_in_words(bin, hm_tmp, ns):
     host = "time.dyn.test"
     conf = write_conf(d, ns.resolver, host=host)
     r = fixtures.run(["faketime", "-f", "+2h", bin("dyndns/homemail-dyndns"), "-c", conf,
-                      "--once"])
+                      "--once"], env=fixtures.wrapped_env())
     assert r.rc == 1, r
     assert "BADTIME: the clocks of this box and the server differ by more than 5 minutes" in r.err
     # not held: the clock comes right without a config change
