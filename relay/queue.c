@@ -1,6 +1,9 @@
 #include <config.h>
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -296,6 +299,44 @@ relay_queue_remove(const char *dir, const char *id, GError **err)
 	if (unlink_quiet(dir, id, err) < 0)
 		return -1;
 	return unlink_quiet(dir, state_name, err);
+}
+
+int
+relay_queue_retire(const char *dir, const char *id, GError **err)
+{
+	g_autofree char *from = g_build_filename(dir, id, NULL);
+	g_autofree char *to = g_build_filename(dir, RELAY_QUEUE_DONE, id, NULL);
+	g_autofree char *state_name = g_strconcat(id, ".s", NULL);
+
+	if (!relay_queue_id_valid(id)) {
+		g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "%s: not a queue ID", id);
+		return -1;
+	}
+	if (rename(from, to) < 0)
+		return relay_queue_remove(dir, id, err);
+	return unlink_quiet(dir, state_name, err);
+}
+
+guint
+relay_queue_reap(const char *dir)
+{
+	g_autofree char *path = g_build_filename(dir, RELAY_QUEUE_DONE, NULL);
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	guint n = 0;
+
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
+		    unlinkat(fd, de->d_name, 0) == 0)
+			n++;
+	closedir(d);
+	return n;
 }
 
 static int

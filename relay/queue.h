@@ -150,6 +150,18 @@ int relay_queue_save_state(const char *dir, const RelayQueueEntry *e, GError **e
  * already gone), or -1 with *err. */
 int relay_queue_remove(const char *dir, const char *id, GError **err);
 
+/* Takes finished entry id out of the queue without the cost of removing
+ * it: a rename into dir/done/ (RELAY_QUEUE_DONE), where
+ * relay_queue_reap() removes it later, when the runner is idle. Unlinking
+ * a message frees its blocks, which on a file system with online discard
+ * waits for the device: off the delivery path, it delays no one. Falls
+ * back to relay_queue_remove() when done/ is missing. 0, or -1 with *err. */
+int relay_queue_retire(const char *dir, const char *id, GError **err);
+
+/* Removes every file in dir/done/; the number removed (0 when there is no
+ * done/). Never follows a link: a name is unlinked, not what it points at. */
+guint relay_queue_reap(const char *dir);
+
 /* The IDs in dir, oldest first. Removes state files whose message is
  * gone. NULL with *err when dir cannot be read. */
 GPtrArray *relay_queue_list(const char *dir, GError **err);
@@ -158,6 +170,9 @@ GPtrArray *relay_queue_list(const char *dir, GError **err);
  * digits, then "\n\n": the field is written as zeros and filled in when
  * the message is complete. */
 #define RELAY_QUEUE_SIZE_WIDTH 20
+
+/* Where relay_queue_retire() puts finished entries (relay/spool.h). */
+#define RELAY_QUEUE_DONE "done"
 
 /* The envelope and state in text form (private to the queue, exposed for
  * its tests and fuzz target). relay_queue_envelope_parse() fills e from

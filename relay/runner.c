@@ -23,6 +23,12 @@
  * HM_FETCH_GROUP: past ~50 the cost per message hardly drops). */
 #define RUNNER_BATCH 64
 
+/* Finished entries wait in done/ until the runner has had nothing to do
+ * for this long (µs), or until there are this many: removing them costs
+ * more than delivering on some disks (relay_queue_retire()). */
+#define RUNNER_REAP_IDLE_US (G_USEC_PER_SEC / 2)
+#define RUNNER_REAP_MAX 4096
+
 /* What the runner knows of a queue entry without loading it. */
 typedef struct {
 	gint64 due;   /* the earliest next_try of its pending recipients */
@@ -43,6 +49,7 @@ struct RelayRunner {
 	GHashTable *known;
 	guint pass;
 	guint listed;            /* entries the last pass found in the queue */
+	guint retired;           /* entries put in done/ since the last reap */
 };
 
 /* The recipient indexes an array holds, as the callees take them. */
@@ -95,6 +102,7 @@ relay_runner_new(const RelayRunnerParams *p)
 	r->sh = relay_smarthosts_new(p->cfg, p->rw);
 	r->bc = (RelayBounceCtx){ .cfg = p->cfg, .queue_dir = p->queue_dir, .gc = p->gc };
 	r->known = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	r->retired = 1;  /* what a crash may have left in done/ */
 	return r;
 }
 
@@ -457,10 +465,12 @@ finish(RelayRunner *r, Item *it, gint64 now)
 	}
 	learn(r, it->e);
 	if (relay_queue_entry_done(it->e)) {
-		if (relay_queue_remove(dir, it->e->id, &err) < 0)
+		if (relay_queue_retire(dir, it->e->id, &err) < 0) {
 			hm_warn("relay %s: %s", it->e->id, err->message);
-		else
+		} else {
+			r->retired++;
 			hm_debug("relay %s done", it->e->id);
+		}
 	} else if (relay_queue_save_state(dir, it->e, &err) < 0) {
 		/* What the file says now is what the next pass must go by. */
 		hm_warn("relay %s: state not saved: %s", it->e->id, err->message);
@@ -496,6 +506,16 @@ stopping(RelayRunner *r)
 	struct pollfd pfd = { .fd = r->stop_fd, .events = POLLIN };
 
 	return r->stop_fd >= 0 && poll(&pfd, 1, 0) > 0;
+}
+
+static void
+reap(RelayRunner *r)
+{
+	guint n = relay_queue_reap(r->p.queue_dir);
+
+	if (n > 0)
+		hm_debug("relay queue: %u finished entries removed", n);
+	r->retired = 0;
 }
 
 static gboolean
@@ -549,6 +569,8 @@ relay_runner_pass(RelayRunner *r, gint64 now, gboolean force)
 	}
 	run_batch(r, batch, now, force, &next);
 	forget_unlisted(r);
+	if (r->retired >= RUNNER_REAP_MAX)
+		reap(r);
 	/* Notices queued by this pass are due at once. */
 	if (r->queued) {
 		r->queued = FALSE;
@@ -634,8 +656,12 @@ relay_runner_loop(RelayRunner *r, int pickup_fd, int stop_fd)
 		}
 		idle_end = relay_runner_idle(r, g_get_monotonic_time());
 		force = woken = FALSE;
+		if (r->retired > 0 && g_get_monotonic_time() - busy_at >= RUNNER_REAP_IDLE_US)
+			reap(r);
 		if (may_sleep(r, idle_end, busy_at, &linger_end))
 			return RELAY_RUNNER_SLEEP;
+		if (r->retired > 0)
+			idle_end = MIN(idle_end, busy_at + RUNNER_REAP_IDLE_US);
 		if (poll(pfd, 2, wait_ms(next, MIN(idle_end, linger_end))) < 0 && errno != EINTR)
 			return -1;
 		if (pfd[0].revents & POLLIN) {

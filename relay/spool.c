@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "lib/error.h"
+#include "relay/queue.h"
 #include "relay/spool.h"
 
 /* Makes path a directory (or FIFO) of exactly mode, unless it is one
@@ -43,13 +44,14 @@ relay_spool_prepare(const char *state_dir, GError **err)
 	g_autofree char *queue = g_build_filename(state_dir, "queue", NULL);
 	g_autofree char *drop = g_build_filename(queue, "drop", NULL);
 	g_autofree char *pickup = g_build_filename(queue, "pickup", NULL);
+	g_autofree char *done = g_build_filename(queue, RELAY_QUEUE_DONE, NULL);
 
 	if (g_mkdir_with_parents(state_dir, 0755) < 0) {
 		hm_set_error_errno(err, errno, "create %s", state_dir);
 		return -1;
 	}
 	if (ensure(queue, S_IFDIR, 0711, err) < 0 || ensure(drop, S_IFDIR, 01733, err) < 0 ||
-	    ensure(pickup, S_IFIFO, 0622, err) < 0)
+	    ensure(pickup, S_IFIFO, 0622, err) < 0 || ensure(done, S_IFDIR, 0700, err) < 0)
 		return -1;
 	return 0;
 }

@@ -5,7 +5,9 @@
  *                             may list or read others' files), so local
  *                             programs can send while the relay is down
  *   state_dir/queue/pickup    FIFO 0622: a byte written here wakes the
- *                             runner ('m' new mail, 'f' flush everything) */
+ *                             runner ('m' new mail, 'f' flush everything)
+ *   state_dir/queue/done/     0700: finished entries waiting to be removed
+ *                             (relay_queue_retire(), relay_queue_reap()) */
 #ifndef RELAY_SPOOL_H
 #define RELAY_SPOOL_H
 

@@ -250,6 +250,51 @@ test_ids(void)
 	g_assert_true(relay_queue_id_valid("0123456789ABCDEF"));
 }
 
+/* A finished entry leaves the queue at once (a rename into done/) and
+ * its files go when reaped; without done/ it is removed on the spot. */
+static void
+test_retire(void)
+{
+	g_autofree char *dir = hm_test_tmpdir("queue-retire");
+	g_autofree char *done = g_build_filename(dir, RELAY_QUEUE_DONE, NULL);
+	g_autofree char *outside = g_build_filename(dir, "outside", NULL);
+	g_autofree char *link = g_build_filename(done, "link", NULL);
+	g_autoptr(RelayQueueEntry) e = sample();
+	g_autofree char *id = write_entry(dir, e, "x\r\n");
+	g_autofree char *id2 = NULL;
+	g_autofree char *listing = NULL;
+	g_autoptr(GError) err = NULL;
+	g_autoptr(GPtrArray) ids = NULL;
+
+	g_assert_cmpuint(relay_queue_reap(dir), ==, 0);  /* no done/ yet */
+	g_assert_cmpint(relay_queue_retire(dir, id, &err), ==, 0);  /* falls back */
+	g_assert_no_error(err);
+	listing = hm_test_dir_list(dir);
+	g_assert_cmpstr(listing, ==, "");
+	g_clear_pointer(&listing, g_free);
+
+	g_assert_cmpint(g_mkdir(done, 0700), ==, 0);
+	id2 = write_entry(dir, e, "y\r\n");
+	g_assert_cmpint(relay_queue_save_state(dir, e, &err), ==, 0);
+	g_assert_cmpint(relay_queue_retire(dir, id2, &err), ==, 0);
+	g_assert_no_error(err);
+	ids = relay_queue_list(dir, &err);
+	g_assert_cmpuint(ids->len, ==, 0);
+	listing = hm_test_dir_list(done);
+	g_assert_cmpstr(listing, ==, id2);
+	g_clear_pointer(&listing, g_free);
+	g_assert_cmpint(relay_queue_retire(dir, "not-an-id", &err), ==, -1);
+	g_clear_error(&err);
+
+	/* Reaping removes names: a link goes, what it points at stays. */
+	g_assert_true(g_file_set_contents(outside, "keep", -1, NULL));
+	g_assert_cmpint(symlink(outside, link), ==, 0);
+	g_assert_cmpuint(relay_queue_reap(dir), ==, 2);
+	listing = hm_test_dir_list(done);
+	g_assert_cmpstr(listing, ==, "");
+	g_assert_true(g_file_test(outside, G_FILE_TEST_IS_REGULAR));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -260,5 +305,6 @@ main(int argc, char **argv)
 	g_test_add_func("/queue/bad-envelopes", test_bad_envelopes);
 	g_test_add_func("/queue/bad-state", test_bad_state);
 	g_test_add_func("/queue/ids", test_ids);
+	g_test_add_func("/queue/retire", test_retire);
 	return g_test_run();
 }
