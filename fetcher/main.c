@@ -5,6 +5,7 @@
 
 #include "conf/program.h"
 #include "fetcher/daemon.h"
+#include "lib/heap.h"
 #include "lib/log.h"
 #include "lib/privs.h"
 
@@ -41,6 +42,7 @@ main(int argc, char **argv)
 	g_autoptr(HmConfig) cfg = NULL;
 	int status = 0;
 
+	hm_heap_keep_buffers();
 	if (hm_program_parse(&prog, &argc, &argv, &status))
 		cfg = hm_program_load(&prog, &status);
 	hm_program_clear(&prog);

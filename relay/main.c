@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "conf/program.h"
+#include "lib/heap.h"
 #include "lib/log.h"
 #include "relay/server.h"
 
@@ -21,6 +22,7 @@ main(int argc, char **argv)
 	g_autoptr(HmConfig) cfg = NULL;
 	int status = 0;
 
+	hm_heap_keep_buffers();
 	if (hm_program_parse(&prog, &argc, &argv, &status) &&
 	    (cfg = hm_program_load(&prog, &status)) != NULL &&
 	    relay_server_run(&prog, cfg, &err) < 0) {
