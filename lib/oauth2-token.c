@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <json-glib/json-glib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -12,13 +11,10 @@
 #include "error.h"
 #include "http.h"
 #include "log.h"
+#include "oauth2-json.h"
 #include "oauth2-token.h"
 
 G_DEFINE_QUARK(homemail-oauth2-error-quark, hm_oauth2_error)
-
-/* A stored token, or an answer, is a few KB (a Microsoft access token is
- * ~2 KB); anything near this is not one. */
-#define TOKEN_FILE_MAX (64 * 1024)
 
 static void
 wipe_free(char *s)
@@ -40,58 +36,20 @@ hm_oauth2_token_clear(HmOauth2Token *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/* The string member name of o, or NULL (also when it is not a string). */
-static const char *
-member_string(JsonObject *o, const char *name)
-{
-	JsonNode *n = json_object_get_member(o, name);
-
-	if (n == NULL || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING)
-		return NULL;
-	return json_node_get_string(n);
-}
-
-/* The integer member name of o (some providers send expires_in as a
- * string), or -1. */
-static gint64
-member_int(JsonObject *o, const char *name)
-{
-	JsonNode *n = json_object_get_member(o, name);
-	guint64 v;
-
-	if (n == NULL || !JSON_NODE_HOLDS_VALUE(n))
-		return -1;
-	if (json_node_get_value_type(n) == G_TYPE_INT64)
-		return json_node_get_int(n);
-	if (json_node_get_value_type(n) == G_TYPE_STRING &&
-	    g_ascii_string_to_unsigned(json_node_get_string(n), 10, 0, G_MAXINT32, &v, NULL))
-		return (gint64)v;
-	return -1;
-}
-
-/* The top-level object of text, or NULL. Unref the parser. */
-static JsonObject *
-parse_object(const char *text, gsize len, JsonParser **parser)
-{
-	JsonNode *root;
-
-	*parser = json_parser_new();
-	if (len > TOKEN_FILE_MAX || !json_parser_load_from_data(*parser, text, (gssize)len, NULL))
-		return NULL;
-	root = json_parser_get_root(*parser);
-	return root != NULL && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
-}
-
 /* RFC 6749 5.2: an error answer, in words. */
 static void
 error_answer(long status, JsonObject *o, GError **err)
 {
-	const char *code = member_string(o, "error");
-	const char *desc = member_string(o, "error_description");
+	const char *code = hm_oauth2_json_string(o, "error");
+	const char *desc = hm_oauth2_json_string(o, "error_description");
 	int kind = HM_OAUTH2_ERROR_REFUSED;
 
 	if (g_strcmp0(code, "invalid_grant") == 0)
 		kind = HM_OAUTH2_ERROR_INVALID_GRANT;
+	else if (g_strcmp0(code, "authorization_pending") == 0)
+		kind = HM_OAUTH2_ERROR_PENDING;
+	else if (g_strcmp0(code, "slow_down") == 0)
+		kind = HM_OAUTH2_ERROR_SLOW_DOWN;
 	else if (status >= 500 || status == 429 || g_strcmp0(code, "temporarily_unavailable") == 0)
 		kind = HM_OAUTH2_ERROR_TEMPORARY;
 	g_set_error(err, HM_OAUTH2_ERROR, kind, "the token endpoint answered %ld %s%s%s%s", status,
@@ -104,33 +62,33 @@ hm_oauth2_token_parse(long status, const char *body, gsize len, gint64 now,
                       HmOauth2Token *t, GError **err)
 {
 	g_autoptr(JsonParser) parser = NULL;
-	JsonObject *o = parse_object(body, len, &parser);
+	JsonObject *o = hm_oauth2_json_object(body, len, &parser);
 	const char *access, *type;
 	gint64 expires_in;
 
 	hm_oauth2_token_clear(t);
-	if (o == NULL || (status != 200 && member_string(o, "error") == NULL)) {
+	if (o == NULL || (status != 200 && hm_oauth2_json_string(o, "error") == NULL)) {
 		g_set_error(err, HM_OAUTH2_ERROR,
 		            status >= 500 || status == 429 ? HM_OAUTH2_ERROR_TEMPORARY
 		                                           : HM_OAUTH2_ERROR_PROTOCOL,
 		            "the token endpoint answered %ld without a JSON token", status);
 		return -1;
 	}
-	if (status != 200 || member_string(o, "error") != NULL) {
+	if (status != 200 || hm_oauth2_json_string(o, "error") != NULL) {
 		error_answer(status, o, err);
 		return -1;
 	}
-	access = member_string(o, "access_token");
-	type = member_string(o, "token_type");
+	access = hm_oauth2_json_string(o, "access_token");
+	type = hm_oauth2_json_string(o, "token_type");
 	if (access == NULL || *access == '\0' || type == NULL || g_ascii_strcasecmp(type, "bearer") != 0) {
 		g_set_error(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_PROTOCOL,
 		            "the token endpoint's answer holds no bearer access token");
 		return -1;
 	}
 	t->access_token = g_strdup(access);
-	t->refresh_token = g_strdup(member_string(o, "refresh_token"));
-	t->scope = g_strdup(member_string(o, "scope"));
-	expires_in = member_int(o, "expires_in");
+	t->refresh_token = g_strdup(hm_oauth2_json_string(o, "refresh_token"));
+	t->scope = g_strdup(hm_oauth2_json_string(o, "scope"));
+	expires_in = hm_oauth2_json_int(o, "expires_in");
 	t->expires_at = expires_in >= 0 ? now + expires_in : 0;
 	return 0;
 }
@@ -171,18 +129,18 @@ hm_oauth2_token_load(const char *path, HmOauth2Token *t, GError **err)
 		g_set_error(err, HM_ERROR, HM_ERROR_IO, "%s is not a regular file", path);
 		return -1;
 	}
-	if ((data = hm_read_file(path, TOKEN_FILE_MAX, err)) == NULL)
+	if ((data = hm_read_file(path, HM_OAUTH2_JSON_MAX, err)) == NULL)
 		return -1;
 	text = g_bytes_get_data(data, &len);
-	o = parse_object(text, len, &parser);
-	if (o == NULL || member_string(o, "access_token") == NULL) {
+	o = hm_oauth2_json_object(text, len, &parser);
+	if (o == NULL || hm_oauth2_json_string(o, "access_token") == NULL) {
 		g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "%s: not a stored token", path);
 		return -1;
 	}
-	t->access_token = g_strdup(member_string(o, "access_token"));
-	t->refresh_token = g_strdup(member_string(o, "refresh_token"));
-	t->scope = g_strdup(member_string(o, "scope"));
-	t->expires_at = MAX(member_int(o, "expires_at"), 0);
+	t->access_token = g_strdup(hm_oauth2_json_string(o, "access_token"));
+	t->refresh_token = g_strdup(hm_oauth2_json_string(o, "refresh_token"));
+	t->scope = g_strdup(hm_oauth2_json_string(o, "scope"));
+	t->expires_at = MAX(hm_oauth2_json_int(o, "expires_at"), 0);
 	return 0;
 }
 
@@ -268,9 +226,8 @@ hm_oauth2_token_unlock(int fd)
 		close(fd);  /* drops the flock */
 }
 
-/* "name=value" with value form-encoded (RFC 6749 appendix B). */
-static void
-form_add(GString *form, const char *name, const char *value)
+void
+hm_oauth2_form_add(GString *form, const char *name, const char *value)
 {
 	g_autofree char *esc = g_uri_escape_string(value, NULL, FALSE);
 
@@ -279,44 +236,67 @@ form_add(GString *form, const char *name, const char *value)
 }
 
 int
-hm_oauth2_token_refresh(const HmOauth2Conf *c, HmOauth2Token *t, GError **err)
+hm_oauth2_post(const HmOauth2Conf *c, const char *url, GString *form, HmHttpResponse *resp,
+               GError **err)
 {
-	g_autoptr(GString) form = g_string_new(NULL);
 	const char *const headers[] = { "Content-Type: application/x-www-form-urlencoded",
 		                        "Accept: application/json", NULL };
-	HmHttpRequest req = { .method = "POST", .url = c->token_url, .headers = headers,
+	HmHttpRequest req = { .method = "POST", .url = url, .headers = headers, .body = form->str,
 		              .secret = TRUE, .ca_file = c->ca_file };
+	int rc = hm_http_request(&req, resp, err);
+
+	explicit_bzero(form->str, form->len);
+	if (rc < 0 && *err != NULL && (*err)->domain == HM_ERROR) {
+		GError *e = *err;
+
+		*err = g_error_new(HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_TEMPORARY, "%s", e->message);
+		g_error_free(e);
+	}
+	return rc;
+}
+
+/* The client's own part of every token request: its ID, and its secret
+ * when it has one (RFC 6749 2.3.1, in the body). */
+void
+hm_oauth2_form_client(GString *form, const HmOauth2Conf *c)
+{
+	hm_oauth2_form_add(form, "client_id", c->client_id);
+	if (c->client_secret.value != NULL)
+		hm_oauth2_form_add(form, "client_secret", c->client_secret.value);
+}
+
+int
+hm_oauth2_token_request(const HmOauth2Conf *c, GString *form, HmOauth2Token *t, GError **err)
+{
 	HmHttpResponse resp = { 0 };
-	g_autofree char *old_refresh = g_strdup(t->refresh_token);
-	gsize len;
 	const char *body;
+	gsize len;
 	int rc;
 
-	form_add(form, "grant_type", "refresh_token");
-	form_add(form, "refresh_token", t->refresh_token);
-	form_add(form, "client_id", c->client_id);
-	if (c->client_secret.value != NULL)
-		form_add(form, "client_secret", c->client_secret.value);
-	req.body = form->str;
-	rc = hm_http_request(&req, &resp, err);
-	explicit_bzero(form->str, form->len);
-	if (rc < 0) {
-		g_prefix_error(err, "token refresh: ");
-		if (*err != NULL && (*err)->domain == HM_ERROR) {
-			GError *e = *err;
-
-			*err = g_error_new(HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_TEMPORARY, "%s", e->message);
-			g_error_free(e);
-		}
-		wipe_free(g_steal_pointer(&old_refresh));
+	hm_oauth2_form_client(form, c);
+	if (hm_oauth2_post(c, c->token_url, form, &resp, err) < 0)
 		return -1;
-	}
 	body = g_bytes_get_data(resp.body, &len);
 	rc = hm_oauth2_token_parse(resp.status, body, len, g_get_real_time() / G_USEC_PER_SEC, t, err);
 	hm_http_response_clear(&resp);
+	return rc;
+}
+
+int
+hm_oauth2_token_refresh(const HmOauth2Conf *c, HmOauth2Token *t, GError **err)
+{
+	g_autoptr(GString) form = g_string_new(NULL);
+	char *old_refresh = g_strdup(t->refresh_token);
+	int rc;
+
+	hm_oauth2_form_add(form, "grant_type", "refresh_token");
+	hm_oauth2_form_add(form, "refresh_token", t->refresh_token);
+	rc = hm_oauth2_token_request(c, form, t, err);
+	if (rc < 0)
+		g_prefix_error(err, "token refresh: ");
 	if (rc == 0 && t->refresh_token == NULL)
 		t->refresh_token = g_steal_pointer(&old_refresh);
-	wipe_free(g_steal_pointer(&old_refresh));
+	wipe_free(old_refresh);
 	return rc;
 }
 

@@ -9,6 +9,7 @@
 
 #include <glib.h>
 
+#include "http.h"
 #include "oauth2.h"
 
 #define HM_OAUTH2_ERROR hm_oauth2_error_quark()
@@ -25,6 +26,8 @@ typedef enum {
 	HM_OAUTH2_ERROR_TEMPORARY,      /* network, TLS, 5xx, 429: try later */
 	HM_OAUTH2_ERROR_PROTOCOL,       /* an answer that is not what RFC 6749
 	                                 * describes */
+	HM_OAUTH2_ERROR_PENDING,        /* device grant: authorization_pending */
+	HM_OAUTH2_ERROR_SLOW_DOWN,      /* device grant: slow_down */
 } HmOauth2Error;
 
 /* Refresh this long before the access token expires: a fetch or a smart
@@ -73,6 +76,23 @@ int hm_oauth2_token_save(const char *path, const HmOauth2Token *t, GError **err)
  * The fd to pass to hm_oauth2_token_unlock(), or -1 with *err. */
 int hm_oauth2_token_lock(const char *path, GError **err);
 void hm_oauth2_token_unlock(int fd);
+
+/* Appends name=value, the value form-encoded (RFC 6749 appendix B). */
+void hm_oauth2_form_add(GString *form, const char *name, const char *value);
+
+/* Appends c's client_id, and client_secret when it has one. */
+void hm_oauth2_form_client(GString *form, const HmOauth2Conf *c);
+
+/* POSTs form (then wiped) to url, trusting c's ca_file; refused over
+ * plain http. 0 when the server answered (any status), or -1 with *err
+ * (HM_OAUTH2_ERROR_TEMPORARY: network, TLS, timeout). */
+int hm_oauth2_post(const HmOauth2Conf *c, const char *url, GString *form, HmHttpResponse *resp,
+                   GError **err);
+
+/* Sends form plus the client's part to c's token endpoint and reads the
+ * answer into *t (hm_oauth2_token_parse()). 0, or -1 with *err. */
+int hm_oauth2_token_request(const HmOauth2Conf *c, GString *form, HmOauth2Token *t,
+                            GError **err);
 
 /* Asks c's token endpoint for a new access token with t's refresh token
  * (grant_type=refresh_token, the client secret when there is one) and

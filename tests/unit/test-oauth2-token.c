@@ -1,4 +1,5 @@
-/* OAuth2 token answers and the token store (lib/oauth2-token.c). The
+/* OAuth2 token answers and the token store (lib/oauth2-token.c), and the
+ * pure steps of the sign-in flows (lib/oauth2-flow.c). The
  * refresh against a token endpoint is tested with the OAuth2 server
  * fixture in tests/integration. */
 #include <config.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include "lib/error.h"
+#include "lib/oauth2-flow.h"
 #include "lib/oauth2-token.h"
 #include "testutil.h"
 
@@ -48,6 +50,12 @@ test_parse(void)
 	g_assert_cmpstr(err->message, ==, "the token endpoint answered 400 invalid_grant (Token "
 	                                  "has been expired or revoked.)");
 	g_assert_null(t.access_token);
+	g_clear_error(&err);
+	g_assert_cmpint(parse(400, "{\"error\":\"authorization_pending\"}", &t, &err), ==, -1);
+	g_assert_error(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_PENDING);
+	g_clear_error(&err);
+	g_assert_cmpint(parse(400, "{\"error\":\"slow_down\"}", &t, &err), ==, -1);
+	g_assert_error(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_SLOW_DOWN);
 	g_clear_error(&err);
 	g_assert_cmpint(parse(401, "{\"error\":\"invalid_client\"}", &t, &err), ==, -1);
 	g_assert_error(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_REFUSED);
@@ -220,6 +228,67 @@ test_lock(void)
 	hm_test_remove_tree(dir);
 }
 
+/* RFC 7636 appendix B's example, and what a verifier of ours looks like. */
+static void
+test_pkce(void)
+{
+	char ch[48];
+	HmOauth2Pkce p, q;
+
+	hm_oauth2_pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", ch, sizeof(ch));
+	g_assert_cmpstr(ch, ==, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+	g_assert_cmpint(hm_oauth2_pkce_new(&p, NULL), ==, 0);
+	g_assert_cmpint(hm_oauth2_pkce_new(&q, NULL), ==, 0);
+	g_assert_cmpuint(strlen(p.verifier), ==, 43);
+	g_assert_cmpuint(strspn(p.verifier, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	                                    "0123456789-._~"), ==, 43);
+	g_assert_cmpstr(p.verifier, !=, q.verifier);
+	g_assert_cmpstr(p.state, !=, q.state);
+	hm_oauth2_pkce_challenge(p.verifier, ch, sizeof(ch));
+	g_assert_cmpstr(ch, ==, p.challenge);
+}
+
+static void
+test_authorize_url(void)
+{
+	HmOauth2Conf c = { .provider = (char *)"google", .client_id = (char *)"id 1",
+		           .authorize_url = (char *)"https://idp.example/auth",
+		           .scope = (char *)"https://mail.google.com/" };
+	HmOauth2Pkce p = { .verifier = "v", .challenge = "CH", .state = "ST" };
+	g_autofree char *url = hm_oauth2_authorize_url(&c, "http://127.0.0.1:8080/", &p);
+
+	g_assert_cmpstr(url, ==, "https://idp.example/auth?response_type=code&client_id=id%201"
+	                         "&redirect_uri=http%3A%2F%2F127.0.0.1%3A8080%2F"
+	                         "&scope=https%3A%2F%2Fmail.google.com%2F&state=ST&code_challenge=CH"
+	                         "&code_challenge_method=S256&access_type=offline&prompt=consent");
+}
+
+static void
+test_redirect(void)
+{
+	g_autoptr(GError) err = NULL;
+	char *code;
+
+	code = hm_oauth2_redirect_code(" http://127.0.0.1:8080/?state=ST&code=4%2F0Ab+c&scope=x \n",
+	                               "ST", &err);
+	g_assert_no_error(err);
+	g_assert_cmpstr(code, ==, "4/0Ab c");
+	g_free(code);
+	code = hm_oauth2_redirect_code("code=abc&state=ST", "ST", &err);
+	g_assert_cmpstr(code, ==, "abc");
+	g_free(code);
+	g_assert_null(hm_oauth2_redirect_code("http://x/?code=abc&state=OTHER", "ST", &err));
+	g_assert_error(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_PROTOCOL);
+	g_clear_error(&err);
+	g_assert_null(hm_oauth2_redirect_code("http://x/?error=access_denied&error_description="
+	                                      "The+user+said+no&state=ST", "ST", &err));
+	g_assert_error(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_REFUSED);
+	g_assert_cmpstr(err->message, ==, "the sign-in was refused: access_denied (The user said no)");
+	g_clear_error(&err);
+	g_assert_null(hm_oauth2_redirect_code("http://x/?state=ST", "ST", &err));
+	g_assert_error(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_PROTOCOL);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -229,5 +298,8 @@ main(int argc, char **argv)
 	g_test_add_func("/oauth2-token/store", test_store);
 	g_test_add_func("/oauth2-token/folder-link", test_folder_link);
 	g_test_add_func("/oauth2-token/lock", test_lock);
+	g_test_add_func("/oauth2-flow/pkce", test_pkce);
+	g_test_add_func("/oauth2-flow/authorize-url", test_authorize_url);
+	g_test_add_func("/oauth2-flow/redirect", test_redirect);
 	return g_test_run();
 }
