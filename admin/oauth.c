@@ -165,38 +165,74 @@ browser_visit(int lfd)
 	return line;
 }
 
+/* The first complete line in buf, taken out of it; NULL when there is none. */
+static char *
+take_line(GString *buf)
+{
+	char *nl = memchr(buf->str, '\n', buf->len);
+	char *line;
+
+	if (nl == NULL)
+		return NULL;
+	line = g_strndup(buf->str, (gsize)(nl - buf->str));
+	g_string_erase(buf, 0, nl - buf->str + 1);
+	return line;
+}
+
+/* Appends what stdin has to buf, with read(2): stdio would buffer past
+ * what poll() saw. Sets *eof at its end. */
+static void
+read_pasted(GString *buf, gboolean *eof)
+{
+	char chunk[1024];
+	ssize_t n = read(STDIN_FILENO, chunk, sizeof(chunk));
+
+	if (n <= 0) {
+		*eof = n == 0 || (errno != EINTR && errno != EAGAIN);
+		return;
+	}
+	if (buf->len + (gsize)n > REQUEST_MAX)
+		g_string_truncate(buf, 0);  /* no honest paste is that long */
+	g_string_append_len(buf, chunk, n);
+}
+
+/* The answer a browser visit to lfd brought: the target of its request
+ * line ("/?code=..&state=.."), or NULL (a favicon request, garbage). */
+static char *
+visit_target(int lfd)
+{
+	g_autofree char *req = browser_visit(lfd);
+	char *sp;
+
+	if (req == NULL || !g_str_has_prefix(req, "GET /?") || (sp = strchr(req + 4, ' ')) == NULL)
+		return NULL;
+	return g_strndup(req + 4, (gsize)(sp - req - 4));
+}
+
 /* Waits for the code: from the browser at lfd, or pasted on stdin. */
 static char *
 wait_for_code(int lfd, const HmOauth2Pkce *p, GError **err)
 {
 	gint64 end = g_get_monotonic_time() + LOGIN_TIMEOUT_S * G_USEC_PER_SEC;
+	g_autoptr(GString) typed = g_string_new(NULL);
+	gboolean eof = FALSE;
 
-	while (g_get_monotonic_time() < end) {
-		struct pollfd pfd[2] = { { .fd = STDIN_FILENO, .events = POLLIN },
+	while (g_get_monotonic_time() < end && !(eof && lfd < 0 && typed->len == 0)) {
+		struct pollfd pfd[2] = { { .fd = eof ? -1 : STDIN_FILENO, .events = POLLIN },
 			                 { .fd = lfd, .events = POLLIN } };
-		g_autofree char *text = NULL;
-		char line[REQUEST_MAX];
+		g_autofree char *text = take_line(typed);
 
-		if (poll(pfd, lfd >= 0 ? 2 : 1, 1000) <= 0)
-			continue;
-		if (pfd[0].revents & (POLLIN | POLLHUP)) {
-			if (fgets(line, sizeof(line), stdin) == NULL)
-				break;
-			if (g_strstrip(line)[0] == '\0')
-				continue;
-			text = g_strdup(line);
-		} else if (lfd >= 0 && (pfd[1].revents & POLLIN)) {
-			g_autofree char *req = browser_visit(lfd);
-			char *sp;
-
-			/* "GET /?code=..&state=.. HTTP/1.1": the target is the answer;
-			 * a favicon request or the like is not. */
-			if (req == NULL || !g_str_has_prefix(req, "GET /?") ||
-			    (sp = strchr(req + 4, ' ')) == NULL)
-				continue;
-			text = g_strndup(req + 4, (gsize)(sp - req - 4));
+		if (text == NULL && poll(pfd, 2, 1000) > 0) {
+			if (pfd[0].revents & (POLLIN | POLLHUP)) {
+				read_pasted(typed, &eof);
+				if (eof && typed->len > 0)
+					g_string_append_c(typed, '\n');
+				text = take_line(typed);
+			} else if (pfd[1].revents & POLLIN) {
+				text = visit_target(lfd);
+			}
 		}
-		if (text != NULL)
+		if (text != NULL && g_strstrip(text)[0] != '\0')
 			return hm_oauth2_redirect_code(text, p->state, err);
 	}
 	g_set_error(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_REFUSED,

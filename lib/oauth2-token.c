@@ -148,8 +148,15 @@ hm_oauth2_token_load(const char *path, HmOauth2Token *t, GError **err)
 static int
 ensure_folder(const char *dir, GError **err)
 {
+	g_autofree char *parent = g_path_get_dirname(dir);
 	struct stat st;
 
+	/* The state folder may not be there yet: sign-in can come before the
+	 * daemons' first start. */
+	if (g_mkdir_with_parents(parent, 0755) < 0) {
+		hm_set_error_errno(err, errno, "create %s", parent);
+		return -1;
+	}
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		hm_set_error_errno(err, errno, "create %s", dir);
 		return -1;
