@@ -1,5 +1,6 @@
 /* Fuzzes the decoder of the OAuth2 failure challenge (base64 JSON, RFC
- * 7628 section 3.2.2) and the client exchange that answers it: what the
+ * 7628 section 3.2.2), fed as the base64 a server sends and as the JSON
+ * inside it, and the client exchange that answers it: what the
  * decoder accepts has a status and fields within their bounds, in
  * printable ASCII; what it refuses leaves nothing behind; and the client,
  * whatever the challenge, answers it with the dummy response or cancels,
@@ -9,6 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "lib/base64.h"
 #include "lib/sasl.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -115,7 +117,13 @@ check_client(const uint8_t *data, size_t size)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	char *b64 = hm_base64_encode(data, size);
+
 	check_parse(data, size);
+	/* The input as the JSON itself, so mutations reach the parser
+	 * instead of breaking the base64. */
+	check_parse((const uint8_t *)b64, strlen(b64));
+	g_free(b64);
 	check_client(data, size);
 	return 0;
 }
