@@ -120,9 +120,9 @@ const HmSaslMech *hm_sasl_client_pick(const char *const *offered);
 typedef struct {
 	const char *user;   /* the identity to log in as */
 	const char *secret; /* the password, or for XOAUTH2 and OAUTHBEARER
-	                      * the OAuth2 access token */
+	                     * the OAuth2 access token */
 	const char *host;   /* OAUTHBEARER's host= (the server's name as
-	                      * configured), or NULL to leave it out */
+	                     * configured), or NULL to leave it out */
 	guint16 port;       /* OAUTHBEARER's port=, or 0 to leave it out */
 } HmSaslCreds;
 
@@ -144,8 +144,8 @@ typedef struct HmSaslOauthError HmSaslOauthError;
  * Returns 0 when the server accepted. -1 with *err: HM_ERROR_AUTH with
  * the server's words when it refused; after an OAuth2 failure challenge,
  * its meaning first: "the access token is invalid or expired
- * (invalid_token; scope https://mail.google.com/); the server said: NO
- * ..." (refusal->kind HM_SASL_OAUTH_INVALID_TOKEN is what tells the caller
+ * (invalid_token; scope https://mail.google.com/); the server said:
+ * [AUTHENTICATIONFAILED] ..." (refusal->kind HM_SASL_OAUTH_INVALID_TOKEN is what tells the caller
  * to refresh the token and try once more); HM_ERROR_PROTOCOL when it sent
  * a challenge the mechanism cannot answer or one that is not base64 (the
  * exchange is cancelled with "*" and its answer read); HM_ERROR_FAILED,
