@@ -23,12 +23,15 @@ print_listeners(const char *what, const HmListenSpec *l, gsize n)
 	printf("%s\n", n == 0 ? " none" : "");
 }
 
+/* How the endpoint logs in, as far as a summary line needs to say. */
 static const char *
-secret_state(const HmSecret *s)
+login_state(const HmEndpoint *ep)
 {
-	if (s->value != NULL)
+	if (ep->auth == HM_AUTH_OAUTH2)
+		return " oauth2";
+	if (ep->password.value != NULL)
 		return "";
-	return s->file != NULL ? " (password file not readable here)" : "";
+	return ep->password.file != NULL ? " (password file not readable here)" : "";
 }
 
 static void
@@ -47,7 +50,7 @@ print_summary(const HmConfig *cfg)
 		const HmSmarthostConf *h = &cfg->relay.smarthosts[i];
 
 		printf("smart host %s: %s port %u %s%s%s\n", h->name, h->ep.host, h->ep.port,
-		       tls_name(h->ep.tls), h->ep.has_pin ? " pinned" : "", secret_state(&h->ep.password));
+		       tls_name(h->ep.tls), h->ep.has_pin ? " pinned" : "", login_state(&h->ep));
 	}
 	for (gsize i = 0; i < cfg->fetcher.n_accounts; i++) {
 		const HmAccountConf *a = &cfg->fetcher.accounts[i];
@@ -55,7 +58,7 @@ print_summary(const HmConfig *cfg)
 		printf("fetch account %s: %s %s port %u %s%s -> %s%s\n", a->name,
 		       a->protocol == HM_PROTO_IMAP ? "imap" : "pop3", a->ep.host, a->ep.port,
 		       tls_name(a->ep.tls), a->ep.has_pin ? " pinned" : "", a->to,
-		       secret_state(&a->ep.password));
+		       login_state(&a->ep));
 	}
 	if (cfg->fetcher.n_accounts == 0)
 		printf("fetch accounts: none\n");

@@ -47,4 +47,14 @@ int hm_cmd_queue(int argc, char **argv, const HmGlobalOpts *opts);
  * cannot be read, 2 on a usage error. */
 int hm_cmd_status(int argc, char **argv, const HmGlobalOpts *opts);
 
+/* `homemail oauth [-c FILE] [--port N] login NAME | status`: signs the
+ * account or smart host NAME (auth = "oauth2") in at its identity
+ * provider — the device grant where the provider allows it for mail,
+ * else the code grant with PKCE, its answer taken by a loopback listener
+ * (port N) or pasted — and stores the tokens; or shows, per account and
+ * smart host, whether it is signed in, how long its access token lives,
+ * and its scope, never a token. Returns 0, 1 on failure, 2 on a usage
+ * error. */
+int hm_cmd_oauth(int argc, char **argv, const HmGlobalOpts *opts);
+
 #endif

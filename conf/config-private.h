@@ -151,6 +151,15 @@ void hm_cfg_check_secret_path(HmCfgCtx *ctx, const config_setting_t *s, const ch
 /* DNS names compare without case; they are stored lower-cased. */
 void hm_cfg_lower_in_place(char *s);
 
+/* Reads how to log in to the server described by group g into ep: `auth`
+ * ("password", the default, or "oauth2"), `user`, and either `password` /
+ * `password_file` or the `oauth2` group, completed by its provider's
+ * presets. A user is required with user_required, and always with
+ * "oauth2"; a password needs a user and a user needs a password. Every
+ * mistake fails at its FILE:LINE (config-auth.c). */
+int hm_cfg_read_auth(HmCfgCtx *ctx, const config_setting_t *g, gboolean user_required,
+                     HmEndpoint *ep, GError **err);
+
 /* Reads the dyndns section (config-dyndns.c). */
 int hm_cfg_read_dyndns(HmCfgCtx *ctx, const config_setting_t *root, HmDyndnsConf *d,
                        GError **err);

@@ -338,28 +338,11 @@ endpoint_read(HmCfgCtx *ctx, const config_setting_t *g, char **name,
 }
 
 static int
-user_and_secret(HmCfgCtx *ctx, const config_setting_t *g, gboolean user_required,
-                char **user, HmSecret *password, GError **err)
-{
-	if (hm_cfg_string(ctx, g, "user", user, err) < 0 ||
-	    hm_cfg_secret(ctx, g, "password", "password_file", password, err) < 0)
-		return -1;
-	if (*user == NULL && user_required)
-		return hm_cfg_fail_at(ctx, g, "user", err, "required");
-	if (*user != NULL && password->value == NULL && password->file == NULL)
-		return hm_cfg_fail_at(ctx, g, "password_file", err,
-		                      "required with user (or password)");
-	if (*user == NULL && (password->value != NULL || password->file != NULL))
-		return hm_cfg_fail_at(ctx, g, "user", err, "required with a password");
-	return 0;
-}
-
-static int
 read_smarthost(HmCfgCtx *ctx, const config_setting_t *g, HmSmarthostConf *h, GError **err)
 {
 	static const char *const keys[] = {
 		"name", "host", "port", "tls", "allow_plaintext", "user", "password",
-		"password_file", "ca_file", "fingerprint", "senders", NULL,
+		"password_file", "auth", "oauth2", "ca_file", "fingerprint", "senders", NULL,
 	};
 	const EndpointDefaults def = { 465, 587, HM_TLS_MODE_STARTTLS };
 	const config_setting_t *list;
@@ -367,7 +350,7 @@ read_smarthost(HmCfgCtx *ctx, const config_setting_t *g, HmSmarthostConf *h, GEr
 	hm_cfg_check_keys(ctx, g, keys);
 	h->line = (int)config_setting_source_line(g);
 	if (endpoint_read(ctx, g, &h->name, &def, &h->ep, err) < 0 ||
-	    user_and_secret(ctx, g, FALSE, &h->ep.user, &h->ep.password, err) < 0 ||
+	    hm_cfg_read_auth(ctx, g, FALSE, &h->ep, err) < 0 ||
 	    hm_cfg_strv(ctx, g, "senders", &h->senders, err) < 0 ||
 	    hm_cfg_list(ctx, g, "senders", &list, err) < 0)
 		return -1;
@@ -565,8 +548,8 @@ read_account(HmCfgCtx *ctx, const config_setting_t *g, const HmConfig *cfg, HmAc
 {
 	static const char *const keys[] = {
 		"name", "protocol", "host", "port", "tls", "allow_plaintext", "ca_file",
-		"fingerprint", "user", "password", "password_file", "folders", "keep", "idle",
-		"max_size", "to", NULL,
+		"fingerprint", "user", "password", "password_file", "auth", "oauth2", "folders",
+		"keep", "idle", "max_size", "to", NULL,
 	};
 	static const char *const protos[] = { "pop3", "imap", NULL };
 	EndpointDefaults def = { 993, 143, HM_TLS_MODE_TLS };
@@ -585,7 +568,7 @@ read_account(HmCfgCtx *ctx, const config_setting_t *g, const HmConfig *cfg, HmAc
 		def.plain_port = 110;
 	}
 	if (endpoint_read(ctx, g, &a->name, &def, &a->ep, err) < 0 ||
-	    user_and_secret(ctx, g, TRUE, &a->ep.user, &a->ep.password, err) < 0 ||
+	    hm_cfg_read_auth(ctx, g, TRUE, &a->ep, err) < 0 ||
 	    hm_cfg_strv(ctx, g, "folders", &a->folders, err) < 0 ||
 	    hm_cfg_bool(ctx, g, "keep", &a->keep, err) < 0 ||
 	    hm_cfg_bool(ctx, g, "idle", &a->idle, err) < 0 ||

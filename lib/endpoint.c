@@ -1,4 +1,4 @@
-/* The endpoint and its secret as data: what the config loader needs, with
+/* The endpoint and its credentials as data: what the config loader needs, with
  * no TLS library behind it (endpoint-connect.c is the policy). */
 #include <config.h>
 
@@ -7,23 +7,13 @@
 #include "endpoint.h"
 
 void
-hm_secret_clear(HmSecret *s)
-{
-	if (s->value != NULL) {
-		explicit_bzero(s->value, strlen(s->value));
-		g_free(s->value);
-	}
-	g_free(s->file);
-	s->value = s->file = NULL;
-}
-
-void
 hm_endpoint_clear(HmEndpoint *ep)
 {
 	g_free(ep->host);
 	g_free(ep->ca_file);
 	g_free(ep->user);
 	hm_secret_clear(&ep->password);
+	hm_oauth2_conf_clear(&ep->oauth2);
 	memset(ep, 0, sizeof(*ep));
 }
 

@@ -11,6 +11,8 @@
 #include <openssl/ssl.h>
 
 #include "conn.h"
+#include "oauth2.h"
+#include "secret.h"
 #include "tls.h"
 
 typedef enum {
@@ -18,13 +20,6 @@ typedef enum {
 	HM_TLS_MODE_STARTTLS,  /* upgrade in the protocol; never falls back */
 	HM_TLS_MODE_NONE,      /* plain text: loopback, or allow_plaintext */
 } HmTlsMode;
-
-/* A secret read from a password_file (or given inline). Never logged;
- * wiped by hm_secret_clear(). */
-typedef struct {
-	char *value;   /* NULL when none was configured, or it could not be read */
-	char *file;    /* the file it came from, NULL when inline */
-} HmSecret;
 
 typedef struct {
 	char *host;
@@ -35,13 +30,12 @@ typedef struct {
 	gboolean has_pin;
 	guint8 pin[HM_SHA256_LEN]; /* SHA-256 of the server's certificate */
 	char *user;                /* NULL: no login */
-	HmSecret password;
+	HmAuthKind auth;
+	HmSecret password;         /* auth = "password" */
+	HmOauth2Conf oauth2;       /* auth = "oauth2" */
 } HmEndpoint;
 
-/* Wipes the secret's value and frees both fields. */
-void hm_secret_clear(HmSecret *s);
-
-/* Frees every field of ep (the secret wiped) and zeroes it. */
+/* Frees every field of ep (the secrets wiped) and zeroes it. */
 void hm_endpoint_clear(HmEndpoint *ep);
 
 /* The TLS client context for ep (its ca_file, or the system CAs), or NULL

@@ -1,15 +1,15 @@
 /* The OAuth2 SASL mechanisms, client side: XOAUTH2 (Google's and
  * Microsoft's) and OAUTHBEARER (RFC 7628), and the decoder of their
  * failure challenge. A file of its own because the decoder links
- * json-glib, which the programs that never sign in with OAuth2 (popd,
- * deliver, sendmail) must not load. */
+ * json-glib (through lib/oauth2-json), which the programs that never sign
+ * in with OAuth2 (popd, deliver, sendmail) must not load. */
 #include <config.h>
 
-#include <json-glib/json-glib.h>
 #include <string.h>
 
 #include "base64.h"
 #include "error.h"
+#include "oauth2-json.h"
 #include "sasl-private.h"
 
 /* RFC 7628 section 3.2.2's JSON is a few hundred octets; a server that
@@ -124,35 +124,31 @@ copy_field(const char *s, char *out, gsize max)
 	return TRUE;
 }
 
-/* An optional string member (absent or null: ""). */
+/* An optional string member: absent, null or not a string is "" (the
+ * status is what we act on), but a string we would print must be sane. */
 static gboolean
 string_member(JsonObject *o, const char *name, char *out, gsize max)
 {
-	JsonNode *n = json_object_get_member(o, name);
+	const char *v = hm_oauth2_json_string(o, name);
 
-	if (n == NULL || JSON_NODE_HOLDS_NULL(n))
-		return TRUE;
-	if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING)
-		return FALSE;
-	return copy_field(json_node_get_string(n), out, max);
+	return v == NULL || copy_field(v, out, max);
 }
 
 /* The status: a string, or an integer (a "401" written as a number). */
 static gboolean
 status_member(JsonObject *o, char *out)
 {
-	JsonNode *n = json_object_get_member(o, "status");
+	const char *v = hm_oauth2_json_string(o, "status");
+	gint64 n;
 	char num[24];
 
-	if (n == NULL || !JSON_NODE_HOLDS_VALUE(n))
-		return FALSE;
-	if (json_node_get_value_type(n) == G_TYPE_INT64) {
-		g_snprintf(num, sizeof(num), "%" G_GINT64_FORMAT, json_node_get_int(n));
-		return copy_field(num, out, HM_SASL_OAUTH_STATUS_MAX);
+	if (v == NULL) {
+		if ((n = hm_oauth2_json_int(o, "status")) < 0)
+			return FALSE;
+		g_snprintf(num, sizeof(num), "%" G_GINT64_FORMAT, n);
+		v = num;
 	}
-	if (json_node_get_value_type(n) != G_TYPE_STRING)
-		return FALSE;
-	return copy_field(json_node_get_string(n), out, HM_SASL_OAUTH_STATUS_MAX) && *out != '\0';
+	return copy_field(v, out, HM_SASL_OAUTH_STATUS_MAX) && *out != '\0';
 }
 
 /* RFC 6750 section 3.1's error codes, and the HTTP statuses Google's
@@ -183,7 +179,6 @@ static gboolean
 parse_json(const char *data, gsize len, HmSaslOauthError *out)
 {
 	g_autoptr(JsonParser) parser = NULL;
-	JsonNode *root;
 	JsonObject *o;
 
 	memset(out, 0, sizeof(*out));
@@ -191,11 +186,8 @@ parse_json(const char *data, gsize len, HmSaslOauthError *out)
 	/* json-glib would stop at a NUL and take the rest as read. */
 	if (len == 0 || len > OAUTH_CHALLENGE_MAX || memchr(data, '\0', len) != NULL)
 		return FALSE;
-	parser = json_parser_new_immutable();
-	if (!json_parser_load_from_data(parser, data, (gssize)len, NULL) ||
-	    (root = json_parser_get_root(parser)) == NULL || !JSON_NODE_HOLDS_OBJECT(root))
+	if ((o = hm_oauth2_json_object(data, len, &parser)) == NULL)
 		return FALSE;
-	o = json_node_get_object(root);
 	if (!status_member(o, out->status) ||
 	    !string_member(o, "scope", out->scope, HM_SASL_OAUTH_SCOPE_MAX) ||
 	    !string_member(o, "schemes", out->schemes, HM_SASL_OAUTH_SCHEMES_MAX)) {

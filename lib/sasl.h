@@ -158,7 +158,7 @@ int hm_sasl_client_run_creds(const HmSaslProto *proto, gpointer io, const HmSasl
 
 /* ---- OAuth2: XOAUTH2 and OAUTHBEARER (lib/sasl-oauth.c) ---------------
  * Client side only; our servers offer HM_SASL_SERVER_MECHS. The file links
- * json-glib (HM_OAUTH_LIBS in Makefile.am), so only what calls one of the
+ * json-glib (HM_OAUTH2_LIBS in Makefile.am), so only what calls one of the
  * functions below pays for it; hm_sasl_mech_find() does not know these
  * mechanisms, for it is the servers' lookup. */
 
@@ -198,11 +198,12 @@ struct HmSaslOauthError {
 /* Decodes a failure challenge as the server sent it (b64[0..len), base64
  * of a JSON object, e.g. {"status":"invalid_token","scope":"...",
  * "schemes":"bearer"}): status (a string, or an integer as some servers
- * send) is required, scope and schemes optional, other members ignored.
- * Returns TRUE and fills *out; FALSE for anything else (bad base64, not a
- * JSON object, over 4096 octets decoded, a field of the wrong type, over
- * its bound or with a byte outside printable ASCII), with *out zeroed
- * but kind HM_SASL_OAUTH_UNREADABLE. */
+ * send) is required, scope and schemes optional (one that is not a string
+ * is taken as absent), other members ignored. Returns TRUE and fills
+ * *out; FALSE for anything else (bad base64, not a JSON object, over 4096
+ * octets decoded, no usable status, a string over its bound or with a
+ * byte outside printable ASCII), with *out zeroed but kind
+ * HM_SASL_OAUTH_UNREADABLE. */
 gboolean hm_sasl_oauth_error_parse(const char *b64, gsize len, HmSaslOauthError *out);
 
 /* The failure in words, for a log line: "the access token is invalid or

@@ -59,6 +59,13 @@ auth(RelaySmarthostConn *h, GError **err)
 	const HmEndpoint *ep = &h->conf->ep;
 	GError *aerr = NULL;
 
+	if (ep->auth == HM_AUTH_OAUTH2) {
+		/* Issue 12 in progress: the mail waits in the queue meanwhile. */
+		g_set_error(err, HM_ERROR, HM_ERROR_AUTH,
+		            "auth = \"oauth2\" is not supported by this version yet; the mail "
+		            "waits in the queue");
+		return -1;
+	}
 	if (ep->password.value == NULL) {
 		g_set_error(err, HM_ERROR, HM_ERROR_AUTH,
 		            "no password for user %s (password_file %s)", ep->user,

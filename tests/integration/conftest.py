@@ -19,6 +19,14 @@ Module scope:
   postfix_smarthost   postfix_smarthost(users={"alice@isp.example": "pw"}, **kw) -> a
                       started fixtures.postfix.PostfixSmarthost (the ISP's submission
                       server: STARTTLS/implicit TLS + AUTH); all stopped at module end
+                      (oauth2_url=oauth2_server.introspect_url, oauth2_ca=tls_cert.cert
+                      adds XOAUTH2/OAUTHBEARER)
+  oauth2_server       a running fixtures.oauth2.OAuth2Server (HTTPS, tls_cert): device
+                      flow, code + PKCE, refresh, introspection; call .reset() between
+                      tests that change its knobs
+  oauth2_dovecot      a Dovecot like `dovecot` that also takes XOAUTH2 and OAUTHBEARER,
+                      tokens checked at oauth2_server's introspection endpoint;
+                      refused logins answered at once (auth_penalty=False)
 Function scope:
   relay               relay(users=..., smarthosts=..., extra=..., start=True) -> a
                       fixtures.relay.Relay (homemail-relay with its own config and
@@ -43,6 +51,7 @@ from fixtures import corpus as corpusmod  # noqa: E402
 from fixtures.dovecot import Dovecot, DovecotError  # noqa: E402
 from fixtures.dynhttp import PASSWORD as DYN_PASSWORD, DynHttp  # noqa: E402
 from fixtures.imap4d import Imap4d, Imap4dError  # noqa: E402
+from fixtures.oauth2 import OAuth2Server  # noqa: E402
 from fixtures.postfix import Postfix, PostfixError, PostfixSmarthost  # noqa: E402
 from fixtures.relay import Relay  # noqa: E402
 from fixtures.scriptpeer import ScriptPeer  # noqa: E402
@@ -146,6 +155,22 @@ def local_dovecot(hm_tmp, tls_cert, request):
     """A second Dovecot (user "localuser"): a local delivery target (LMTP)
     that fetched mail cannot reach the upstream mailbox through."""
     yield from _running_dovecot(hm_tmp, tls_cert, request, "dc-local-", user="localuser")
+
+
+@pytest.fixture(scope="module")
+def oauth2_server(tls_cert):
+    s = OAuth2Server(tls_cert).start()
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture(scope="module")
+def oauth2_dovecot(hm_tmp, tls_cert, oauth2_server, request):
+    yield from _running_dovecot(hm_tmp, tls_cert, request, "dc-oauth2-",
+                                oauth2_url=oauth2_server.introspect_url,
+                                oauth2_ca=tls_cert.cert, auth_penalty=False)
 
 
 @pytest.fixture(scope="module")

@@ -1101,6 +1101,103 @@ test_relay_keys(Fixture *f, gconstpointer data)
 	             ":3: relay.max_recipients: must be 100-100000");
 }
 
+#define ACCT(body)                                                                                 \
+	HOST "fetcher = { accounts = ( { protocol = \"imap\"; host = \"imap.example\";\n" body       \
+	     " to = \"u@x.example\"; } ); };\n"
+
+/* auth = "oauth2": presets, a custom provider, and each mistake at its line. */
+static void
+test_oauth2(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) err = NULL;
+	g_autoptr(HmConfig) cfg = NULL;
+	const HmOauth2Conf *o;
+
+	cfg = load_text(f, HOST "fetcher = { accounts = (\n"
+	                "{ name = \"ms\"; protocol = \"imap\"; host = \"outlook.office365.com\";\n"
+	                "  user = \"a@work.example\"; auth = \"oauth2\"; to = \"u@x.example\";\n"
+	                "  oauth2 = { provider = \"microsoft\"; client_id = \"cid\"; "
+	                "tenant = \"consumers\"; }; },\n"
+	                "{ name = \"g\"; protocol = \"pop3\"; host = \"pop.gmail.com\";\n"
+	                "  user = \"a@gmail.example\"; auth = \"oauth2\"; to = \"u@x.example\";\n"
+	                "  oauth2 = { provider = \"google\"; client_id = \"gid\"; "
+	                "client_secret = \"gsecret\"; }; } ); };\n"
+	                "relay = { smarthosts = ( { host = \"idp.example\"; user = \"u\"; "
+	                "auth = \"oauth2\";\n  oauth2 = { provider = \"custom\"; client_id = \"c\"; "
+	                "token_url = \"https://idp.example/token\";\n"
+	                "  device_url = \"https://idp.example/device\"; scope = \"mail\"; }; } ); };\n",
+	                0, &err);
+	g_assert_no_error(err);
+	o = &cfg->fetcher.accounts[0].ep.oauth2;
+	g_assert_cmpint(cfg->fetcher.accounts[0].ep.auth, ==, HM_AUTH_OAUTH2);
+	g_assert_null(cfg->fetcher.accounts[0].ep.password.value);
+	g_assert_cmpstr(o->token_url, ==,
+	                "https://login.microsoftonline.com/consumers/oauth2/v2.0/token");
+	g_assert_cmpstr(o->device_url, ==,
+	                "https://login.microsoftonline.com/consumers/oauth2/v2.0/devicecode");
+	g_assert_nonnull(strstr(o->scope, "https://outlook.office.com/IMAP.AccessAsUser.All"));
+	g_assert_nonnull(strstr(o->scope, "offline_access"));
+	g_assert_cmpint(hm_oauth2_conf_flow(o), ==, HM_OAUTH2_FLOW_DEVICE);
+	o = &cfg->fetcher.accounts[1].ep.oauth2;
+	g_assert_cmpstr(o->client_secret.value, ==, "gsecret");
+	g_assert_cmpstr(o->scope, ==, "https://mail.google.com/");
+	g_assert_cmpstr(o->token_url, ==, "https://oauth2.googleapis.com/token");
+	g_assert_null(o->device_url);
+	g_assert_cmpint(hm_oauth2_conf_flow(o), ==, HM_OAUTH2_FLOW_CODE);
+	o = &cfg->relay.smarthosts[0].ep.oauth2;
+	g_assert_cmpint(cfg->relay.smarthosts[0].ep.auth, ==, HM_AUTH_OAUTH2);
+	g_assert_cmpstr(o->scope, ==, "mail");
+	g_assert_null(o->authorize_url);
+	g_assert_cmpint(hm_oauth2_conf_flow(o), ==, HM_OAUTH2_FLOW_DEVICE);
+	g_assert_cmpint(cfg->fetcher.accounts[0].ep.auth == HM_AUTH_PASSWORD, ==, FALSE);
+
+	expect_error(f, ACCT(" user = \"u\"; auth = \"oauth2\";\n"),
+	             ":2: fetcher.accounts.[0].oauth2: required with auth = \"oauth2\" "
+	             "(provider, client_id)");
+	expect_error(f, ACCT(" user = \"u\"; auth = \"token\";\n"),
+	             ":3: fetcher.accounts.[0].auth: must be \"password\" or \"oauth2\"");
+	expect_error(f, ACCT(" auth = \"oauth2\"; oauth2 = { provider = \"google\"; client_id = \"c\"; };\n"),
+	             ":2: fetcher.accounts.[0].user: required with auth = \"oauth2\"");
+	expect_error(f, ACCT(" user = \"u\"; auth = \"oauth2\";\n password = \"p\";\n"
+	                     " oauth2 = { provider = \"google\"; client_id = \"c\"; };\n"),
+	             ":4: fetcher.accounts.[0].password: not used with auth = \"oauth2\"");
+	expect_error(f, ACCT(" user = \"u\"; password = \"p\";\n"
+	                     " oauth2 = { provider = \"google\"; client_id = \"c\"; };\n"),
+	             ":4: fetcher.accounts.[0].oauth2: needs auth = \"oauth2\"");
+	expect_error(f, ACCT(" user = \"u\"; auth = \"oauth2\";\n"
+	                     " oauth2 = { client_id = \"c\"; };\n"),
+	             ":4: fetcher.accounts.[0].oauth2.provider: required (\"google\", \"microsoft\" "
+	             "or \"custom\")");
+	expect_error(f, ACCT(" user = \"u\"; auth = \"oauth2\";\n"
+	                     " oauth2 = { provider = \"yahoo\"; client_id = \"c\"; };\n"),
+	             ":4: fetcher.accounts.[0].oauth2.provider: must be \"google\", \"microsoft\" "
+	             "or \"custom\"");
+	expect_error(f, ACCT(" user = \"u\"; auth = \"oauth2\";\n"
+	                     " oauth2 = { provider = \"google\"; };\n"),
+	             ":4: fetcher.accounts.[0].oauth2.client_id: required");
+	expect_error(f, ACCT(" user = \"u\"; auth = \"oauth2\";\n"
+	                     " oauth2 = { provider = \"custom\"; client_id = \"c\";\n"
+	                     "  token_url = \"http://idp.example/token\"; };\n"),
+	             ":5: fetcher.accounts.[0].oauth2.token_url: must be an https:// URL");
+	expect_error(f, ACCT(" user = \"u\"; auth = \"oauth2\";\n"
+	                     " oauth2 = { provider = \"custom\"; client_id = \"c\";\n"
+	                     "  token_url = \"https://idp.example/token\"; };\n"),
+	             ":4: fetcher.accounts.[0].oauth2: a custom provider needs device_url or "
+	             "authorize_url");
+	expect_error(f, ACCT(" user = \"u\"; auth = \"oauth2\";\n"
+	                     " oauth2 = { provider = \"microsoft\"; client_id = \"c\";\n"
+	                     "  tenant = \"../evil\"; };\n"),
+	             ":4: fetcher.accounts.[0].oauth2: tenant must be \"common\", \"consumers\", "
+	             "\"organizations\", a domain or a tenant ID");
+	expect_error(f, ACCT(" user = \"u\"; auth = \"oauth2\";\n"
+	                     " oauth2 = { provider = \"google\"; client_id = \"c\";\n"
+	                     "  tenant = \"common\"; };\n"),
+	             ":5: fetcher.accounts.[0].oauth2.tenant: only for provider \"microsoft\"");
+	expect_error(f, ACCT(" user = \"u\"; auth = \"oauth2\";\n"
+	                     " oauth2 = ( \"google\" );\n"),
+	             ":4: fetcher.accounts.[0].oauth2: must be a group: oauth2 = { ... }");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1138,6 +1235,7 @@ main(int argc, char **argv)
 		{ "/config/examples", test_examples },
 		{ "/config/tls-profile", test_tls_profile },
 		{ "/config/relay-keys", test_relay_keys },
+		{ "/config/oauth2", test_oauth2 },
 	};
 
 	g_test_init(&argc, &argv, NULL);

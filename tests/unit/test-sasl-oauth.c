@@ -479,6 +479,13 @@ test_parse(void)
 	g_assert_true(parse_json("{\"status\":\"invalid_token\",\"schemes\":\"bearer\","
 	                         "\"scope\":\"mail\",\"openid-configuration\":\"https://x/\"}",
 	                         &e));
+	/* What Dovecot 2.3 sends (tests/integration/fixtures/dovecot.py's
+	 * OAUTH2_FAILURES): XOAUTH2 above, OAUTHBEARER the status alone. */
+	g_assert_true(parse_json("{\"status\":\"invalid_token\"}", &e));
+	g_assert_cmpint(e.kind, ==, HM_SASL_OAUTH_INVALID_TOKEN);
+	words = hm_sasl_oauth_error_describe(&e);
+	g_assert_cmpstr(words, ==, "the access token is invalid or expired (invalid_token)");
+	g_clear_pointer(&words, g_free);
 	g_assert_true(parse_json("{\"status\":\"INVALID_REQUEST\"}", &e));
 	g_assert_cmpint(e.kind, ==, HM_SASL_OAUTH_INVALID_REQUEST);
 	g_assert_cmpstr(e.scope, ==, "");
@@ -491,6 +498,11 @@ test_parse(void)
 	g_assert_cmpstr(e.status, ==, "401");
 	g_assert_true(parse_json(" {\"status\":\"403\"} ", &e));
 	g_assert_cmpint(e.kind, ==, HM_SASL_OAUTH_INSUFFICIENT_SCOPE);
+	/* An optional member of another type is taken as absent. */
+	g_assert_true(parse_json("{\"status\":\"401\",\"scope\":7,\"schemes\":{}}", &e));
+	g_assert_cmpint(e.kind, ==, HM_SASL_OAUTH_INVALID_TOKEN);
+	g_assert_cmpstr(e.scope, ==, "");
+	g_assert_cmpstr(e.schemes, ==, "");
 	json = g_strdup_printf("{\"status\":\"invalid_token\",\"scope\":\"%s\"}", max_scope);
 	g_assert_true(parse_json(json, &e));
 	g_assert_cmpuint(strlen(e.scope), ==, HM_SASL_OAUTH_SCOPE_MAX);
@@ -506,8 +518,7 @@ test_parse(void)
 	check_junk("{\"status\":true}");
 	check_junk("{\"status\":1.5}");
 	check_junk("{\"status\":[\"401\"]}");
-	check_junk("{\"status\":\"401\",\"scope\":7}");
-	check_junk("{\"status\":\"401\",\"schemes\":{}}");
+	check_junk("{\"status\":-401}");
 	check_junk("{\"status\":\"40\\n1\"}");
 	check_junk("{\"status\":\"\\u00e9\"}");
 	check_junk("{\"status\":\"401\"");

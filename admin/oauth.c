@@ -1,0 +1,324 @@
+/* `homemail oauth login NAME` and `homemail oauth status`: signing in to
+ * an account's or smart host's identity provider, and what the token store
+ * holds (never a token). */
+#include <config.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "admin/commands.h"
+#include "lib/log.h"
+#include "lib/net.h"
+#include "lib/oauth2-flow.h"
+
+/* How long a person has to finish signing in. */
+#define LOGIN_TIMEOUT_S (15 * 60)
+/* The browser's request to the loopback listener: its first line is all
+ * we read, and nothing honest is longer. */
+#define REQUEST_MAX 8192
+
+typedef struct {
+	const char *kind;  /* "account" or "smart host" */
+	const char *name;
+	const HmEndpoint *ep;
+} Target;
+
+/* Every account and smart host that signs in with OAuth2. */
+static GArray *
+targets(const HmConfig *cfg)
+{
+	GArray *t = g_array_new(FALSE, FALSE, sizeof(Target));
+
+	for (gsize i = 0; i < cfg->fetcher.n_accounts; i++) {
+		const HmAccountConf *a = &cfg->fetcher.accounts[i];
+		Target x = { "account", a->name, &a->ep };
+
+		if (a->ep.auth == HM_AUTH_OAUTH2)
+			g_array_append_val(t, x);
+	}
+	for (gsize i = 0; i < cfg->relay.n_smarthosts; i++) {
+		const HmSmarthostConf *h = &cfg->relay.smarthosts[i];
+		Target x = { "smart host", h->name, &h->ep };
+
+		if (h->ep.auth == HM_AUTH_OAUTH2)
+			g_array_append_val(t, x);
+	}
+	return t;
+}
+
+static int
+save_token(const HmConfig *cfg, const Target *t, HmOauth2Token *tok)
+{
+	g_autoptr(GError) err = NULL;
+	g_autofree char *path = hm_oauth2_token_path(cfg->state_dir, &t->ep->oauth2, t->ep->user);
+	int lock = hm_oauth2_token_lock(path, &err);
+	int rc = lock >= 0 ? hm_oauth2_token_save(path, tok, &err) : -1;
+
+	hm_oauth2_token_unlock(lock);
+	if (rc < 0) {
+		fprintf(stderr, "homemail oauth: %s\n", err->message);
+		return 1;
+	}
+	printf("Signed in as %s; the token is stored in %s%s.\n", t->ep->user, path,
+	       tok->refresh_token != NULL ? ""
+	                                  : " (without a refresh token: you will have to sign in "
+	                                    "again when it expires)");
+	return 0;
+}
+
+static int
+login_device(const HmConfig *cfg, const Target *t)
+{
+	const HmOauth2Conf *c = &t->ep->oauth2;
+	HmOauth2Device d = { 0 };
+	HmOauth2Token tok = { 0 };
+	g_autoptr(GError) err = NULL;
+	int rc = 1;
+
+	if (hm_oauth2_device_start(c, &d, &err) < 0) {
+		fprintf(stderr, "homemail oauth: %s\n", err->message);
+		return 1;
+	}
+	printf("To sign in %s %s as %s, open\n\n    %s\n\nin any browser and enter the code\n\n"
+	       "    %s\n\nWaiting for you to finish there...\n",
+	       t->kind, t->name, t->ep->user, d.verification_uri, d.user_code);
+	fflush(stdout);
+	for (;;) {
+		HmOauth2Poll p;
+
+		g_usleep((gulong)d.interval * G_USEC_PER_SEC);
+		p = hm_oauth2_device_poll(c, &d, &tok, &err);
+		if (p == HM_OAUTH2_POLL_DONE) {
+			rc = save_token(cfg, t, &tok);
+			break;
+		}
+		if (p == HM_OAUTH2_POLL_FAILED) {
+			fprintf(stderr, "homemail oauth: %s\n", err->message);
+			break;
+		}
+	}
+	hm_oauth2_token_clear(&tok);
+	hm_oauth2_device_clear(&d);
+	return rc;
+}
+
+/* A loopback listener for the browser's return, on port (0: any). The fd
+ * and *redirect_uri, or -1 (no listener: the person pastes the URL). */
+static int
+listen_loopback(guint16 port, char **redirect_uri)
+{
+	g_autoptr(GError) err = NULL;
+	HmListenSpec spec = { .host = (char *)"127.0.0.1", .port = port };
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	int fd = hm_listen_open(&spec, 4, &err);
+
+	if (fd < 0 || getsockname(fd, (struct sockaddr *)&sin, &len) < 0) {
+		fprintf(stderr, "homemail oauth: no loopback listener (%s): paste the URL instead\n",
+		        err != NULL ? err->message : g_strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	*redirect_uri = g_strdup_printf("http://127.0.0.1:%u/", ntohs(sin.sin_port));
+	return fd;
+}
+
+/* The request line of one browser visit to the listener ("GET /?code=..."),
+ * answered with a page saying where to look; NULL when it sent nothing
+ * usable. */
+static char *
+browser_visit(int lfd)
+{
+	static const char page[] =
+		"HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
+		"homemail has the answer; see the terminal. You can close this window.\r\n";
+	char buf[REQUEST_MAX + 1];
+	gsize got = 0;
+	int fd = accept(lfd, NULL, NULL);
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	char *line = NULL, *eol;
+
+	if (fd < 0)
+		return NULL;
+	while (got < REQUEST_MAX && poll(&pfd, 1, 10000) > 0) {
+		ssize_t n = read(fd, buf + got, REQUEST_MAX - got);
+
+		if (n <= 0)
+			break;
+		got += (gsize)n;
+		buf[got] = '\0';
+		if ((eol = strstr(buf, "\r\n")) != NULL) {
+			*eol = '\0';
+			line = g_strdup(buf);
+			break;
+		}
+	}
+	if (line != NULL && write(fd, page, sizeof(page) - 1) < 0)
+		hm_debug("oauth: answer to the browser: %s", g_strerror(errno));
+	close(fd);
+	return line;
+}
+
+/* Waits for the code: from the browser at lfd, or pasted on stdin. */
+static char *
+wait_for_code(int lfd, const HmOauth2Pkce *p, GError **err)
+{
+	gint64 end = g_get_monotonic_time() + LOGIN_TIMEOUT_S * G_USEC_PER_SEC;
+
+	while (g_get_monotonic_time() < end) {
+		struct pollfd pfd[2] = { { .fd = STDIN_FILENO, .events = POLLIN },
+			                 { .fd = lfd, .events = POLLIN } };
+		g_autofree char *text = NULL;
+		char line[REQUEST_MAX];
+
+		if (poll(pfd, lfd >= 0 ? 2 : 1, 1000) <= 0)
+			continue;
+		if (pfd[0].revents & (POLLIN | POLLHUP)) {
+			if (fgets(line, sizeof(line), stdin) == NULL)
+				break;
+			if (g_strstrip(line)[0] == '\0')
+				continue;
+			text = g_strdup(line);
+		} else if (lfd >= 0 && (pfd[1].revents & POLLIN)) {
+			g_autofree char *req = browser_visit(lfd);
+			char *sp;
+
+			/* "GET /?code=..&state=.. HTTP/1.1": the target is the answer;
+			 * a favicon request or the like is not. */
+			if (req == NULL || !g_str_has_prefix(req, "GET /?") ||
+			    (sp = strchr(req + 4, ' ')) == NULL)
+				continue;
+			text = g_strndup(req + 4, (gsize)(sp - req - 4));
+		}
+		if (text != NULL)
+			return hm_oauth2_redirect_code(text, p->state, err);
+	}
+	g_set_error(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_REFUSED,
+	            "no answer from the browser: start again");
+	return NULL;
+}
+
+static int
+login_code(const HmConfig *cfg, const Target *t, guint16 port)
+{
+	const HmOauth2Conf *c = &t->ep->oauth2;
+	g_autoptr(GError) err = NULL;
+	g_autofree char *redirect = NULL, *url = NULL, *code = NULL;
+	HmOauth2Pkce p;
+	HmOauth2Token tok = { 0 };
+	int lfd, rc = 1;
+
+	if (hm_oauth2_pkce_new(&p, &err) < 0) {
+		fprintf(stderr, "homemail oauth: %s\n", err->message);
+		return 1;
+	}
+	lfd = listen_loopback(port, &redirect);
+	if (redirect == NULL)
+		redirect = g_strdup("http://127.0.0.1/");
+	url = hm_oauth2_authorize_url(c, redirect, &p);
+	printf("To sign in %s %s as %s, open this URL in a browser:\n\n    %s\n\n"
+	       "If the browser runs on this machine, homemail sees the answer by itself.\n"
+	       "Otherwise the browser ends on a page that does not load: copy that page's\n"
+	       "whole address (it begins %s) and paste it here.\n",
+	       t->kind, t->name, t->ep->user, url, redirect);
+	fflush(stdout);
+	code = wait_for_code(lfd, &p, &err);
+	if (lfd >= 0)
+		close(lfd);
+	if (code == NULL || hm_oauth2_code_exchange(c, code, redirect, &p, &tok, &err) < 0)
+		fprintf(stderr, "homemail oauth: %s\n", err->message);
+	else
+		rc = save_token(cfg, t, &tok);
+	hm_oauth2_token_clear(&tok);
+	explicit_bzero(&p, sizeof(p));
+	return rc;
+}
+
+static void
+print_status(const HmConfig *cfg, const Target *t, gint64 now)
+{
+	g_autofree char *path = hm_oauth2_token_path(cfg->state_dir, &t->ep->oauth2, t->ep->user);
+	g_autoptr(GError) err = NULL;
+	HmOauth2Token tok = { 0 };
+
+	printf("%s %s: %s at %s\n", t->kind, t->name, t->ep->user, t->ep->oauth2.provider);
+	if (hm_oauth2_token_load(path, &tok, &err) < 0) {
+		if (g_error_matches(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_NOT_SIGNED_IN))
+			printf("  not signed in: run homemail oauth login %s\n", t->name);
+		else
+			printf("  token store: %s\n", err->message);
+		return;
+	}
+	if (tok.expires_at > now)
+		printf("  access token valid for %" G_GINT64_FORMAT " more minutes\n",
+		       (tok.expires_at - now) / 60);
+	else
+		printf("  access token expired%s\n",
+		       tok.refresh_token != NULL ? " (renewed at the next use)" : "");
+	printf("  refresh token: %s\n", tok.refresh_token != NULL ? "yes" : "no: sign in again when "
+	                                                               "the access token expires");
+	printf("  scope: %s\n", tok.scope != NULL ? tok.scope : "(as asked)");
+	hm_oauth2_token_clear(&tok);
+}
+
+static int
+usage(void)
+{
+	fprintf(stderr, "usage: homemail oauth [-c FILE] [--port N] login NAME | status\n");
+	return 2;
+}
+
+int
+hm_cmd_oauth(int argc, char **argv, const HmGlobalOpts *opts)
+{
+	g_autofree char *cpath = NULL;
+	int port = 0;
+	const GOptionEntry entries[] = {
+		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &cpath, "configuration file", "FILE" },
+		{ "port", 0, 0, G_OPTION_ARG_INT, &port,
+		  "loopback port for the browser's return (code flow; default: any)", "N" },
+		G_OPTION_ENTRY_NULL
+	};
+	g_autoptr(GOptionContext) octx = g_option_context_new("login NAME | status");
+	g_autoptr(GError) err = NULL;
+	g_autoptr(HmConfig) cfg = NULL;
+	g_autoptr(GArray) all = NULL;
+	const Target *t = NULL;
+
+	g_option_context_add_main_entries(octx, entries, NULL);
+	if (!g_option_context_parse(octx, &argc, &argv, &err)) {
+		fprintf(stderr, "homemail oauth: %s\n", err->message);
+		return 2;
+	}
+	if (argc < 2 || port < 0 || port > 65535 ||
+	    (strcmp(argv[1], "status") == 0 ? argc != 2 : strcmp(argv[1], "login") != 0 || argc != 3))
+		return usage();
+	if ((cfg = hm_cmd_load_config(cpath, opts, NULL)) == NULL)
+		return 1;
+	all = targets(cfg);
+	if (strcmp(argv[1], "status") == 0) {
+		if (all->len == 0)
+			printf("No account or smart host signs in with OAuth2 (auth = \"oauth2\").\n");
+		for (guint i = 0; i < all->len; i++)
+			print_status(cfg, &g_array_index(all, Target, i),
+			             g_get_real_time() / G_USEC_PER_SEC);
+		return 0;
+	}
+	for (guint i = 0; i < all->len && t == NULL; i++)
+		if (strcmp(g_array_index(all, Target, i).name, argv[2]) == 0)
+			t = &g_array_index(all, Target, i);
+	if (t == NULL) {
+		fprintf(stderr, "homemail oauth: no account or smart host \"%s\" with auth = \"oauth2\"\n",
+		        argv[2]);
+		return 1;
+	}
+	if (hm_oauth2_conf_flow(&t->ep->oauth2) == HM_OAUTH2_FLOW_DEVICE)
+		return login_device(cfg, t);
+	return login_code(cfg, t, (guint16)port);
+}
