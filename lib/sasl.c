@@ -116,7 +116,7 @@ plain_split(const char *msg, gsize len, HmSaslPlain *out, GError **err)
 }
 
 static HmSaslSecret *
-plain_client_start(const char *user, const char *password)
+plain_message(const char *user, const char *password)
 {
 	gsize ulen = strlen(user), plen = strlen(password);
 	g_autofree char *msg = g_malloc(ulen + plen + 2);
@@ -129,6 +129,12 @@ plain_client_start(const char *user, const char *password)
 	s = hm_sasl_secret_new(msg, ulen + plen + 2);
 	explicit_bzero(msg, ulen + plen + 2);
 	return s;
+}
+
+static HmSaslSecret *
+plain_client_start(const HmSaslCreds *creds)
+{
+	return plain_message(creds->user, creds->secret);
 }
 
 static int
@@ -161,12 +167,13 @@ plain_server_step(HmSaslServer *s, const HmSaslSecret *resp, HmSaslSecret **chal
 /* The client answers the challenges in order, whatever their words
  * (servers say "Username:" and "Password:", not all in English). */
 static HmSaslSecret *
-login_client_step(const char *user, const char *password, guint step, GError **err)
+login_client_step(HmSaslClient *c, guint step, const HmSaslSecret *chal, GError **err)
 {
+	(void)chal;
 	if (step == 0)
-		return hm_sasl_secret_new(user, strlen(user));
+		return hm_sasl_secret_new(c->creds->user, strlen(c->creds->user));
 	if (step == 1)
-		return hm_sasl_secret_new(password, strlen(password));
+		return hm_sasl_secret_new(c->creds->secret, strlen(c->creds->secret));
 	g_set_error(err, HM_ERROR, HM_ERROR_PROTOCOL, "LOGIN: unexpected third challenge");
 	return NULL;
 }
@@ -200,8 +207,8 @@ login_server_step(HmSaslServer *s, const HmSaslSecret *resp, HmSaslSecret **chal
 /* --- the descriptors ----------------------------------------------------- */
 
 static const HmSaslMech mechs[] = {
-	{ "PLAIN", plain_client_start, NULL, plain_server_step },
-	{ "LOGIN", NULL, login_client_step, login_server_step },
+	{ "PLAIN", NULL, plain_client_start, NULL, plain_server_step },
+	{ "LOGIN", NULL, NULL, login_client_step, login_server_step },
 };
 
 const HmSaslMech *
@@ -355,7 +362,7 @@ hm_sasl_plain_clear(HmSaslPlain *p)
 char *
 hm_sasl_plain_encode(const char *authcid, const char *password)
 {
-	HmSaslSecret *msg = plain_client_start(authcid, password);
+	HmSaslSecret *msg = plain_message(authcid, password);
 	char *b64 = hm_base64_encode(msg->data, msg->len);
 
 	hm_sasl_secret_free(msg);

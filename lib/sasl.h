@@ -1,9 +1,10 @@
 /* SASL (RFC 4422): one implementation of the mechanisms for the servers
  * (popd AUTH, relay AUTH) and the clients (fetcher POP3 AUTH and IMAP
- * AUTHENTICATE, smart-host SMTP AUTH). A mechanism is a descriptor in
- * sasl.c (PLAIN RFC 4616, LOGIN draft-murchison-sasl-login); a client
- * protocol is a descriptor of its framing (HmSaslProto, after curl's
- * SASLproto), so a new mechanism (XOAUTH2, OAUTHBEARER) is one new
+ * AUTHENTICATE, smart-host SMTP AUTH). A mechanism is a descriptor: in
+ * sasl.c (PLAIN RFC 4616, LOGIN draft-murchison-sasl-login), or in
+ * sasl-oauth.c for the OAuth2 ones only clients use (XOAUTH2, OAUTHBEARER
+ * RFC 7628); a client protocol is a descriptor of its framing
+ * (HmSaslProto, after curl's SASLproto), so a new mechanism is one new
  * descriptor, not an edit of every protocol. Everything on the wire is
  * base64; credentials are wiped from memory after use. */
 #ifndef HM_SASL_H
@@ -109,19 +110,105 @@ typedef struct {
 	gsize max_start_line;
 } HmSaslProto;
 
-/* The first of our mechanisms, in our order of preference (PLAIN, LOGIN),
- * that offered (any case; NULL-terminated) names; NULL when none is. */
+/* The first of our password mechanisms, in our order of preference
+ * (PLAIN, LOGIN), that offered (any case; NULL-terminated) names; NULL
+ * when none is. Never an OAuth2 mechanism: those take a token, not a
+ * password (hm_sasl_client_pick_oauth()). */
 const HmSaslMech *hm_sasl_client_pick(const char *const *offered);
 
-/* Authenticates user with password over proto: sends the initial response
- * with the command when ir_ok and it fits, answers each challenge, and
- * reads the verdict. Returns 0 when the server accepted. -1 with *err:
- * HM_ERROR_AUTH "refused: <server's words>" when it refused; HM_ERROR_PROTOCOL
- * when it sent a challenge the mechanism cannot answer or one that is not
- * base64 (the exchange is cancelled with "*" and its answer read); else
- * what a callback set. */
+/* What a client logs in with. */
+typedef struct {
+	const char *user;   /* the identity to log in as */
+	const char *secret; /* the password, or for XOAUTH2 and OAUTHBEARER
+	                     * the OAuth2 access token */
+	const char *host;   /* OAUTHBEARER's host= (the server's name as
+	                     * configured), or NULL to leave it out */
+	guint16 port;       /* OAUTHBEARER's port=, or 0 to leave it out */
+} HmSaslCreds;
+
+/* Authenticates user with password over proto, as hm_sasl_client_run_creds()
+ * with no host, no port and no refusal wanted. */
 int hm_sasl_client_run(const HmSaslProto *proto, gpointer io, const HmSaslMech *mech,
                        const char *user, const char *password, gboolean ir_ok, GError **err);
+
+typedef struct HmSaslOauthError HmSaslOauthError;
+
+/* Authenticates creds over proto with mech (any of ours, the OAuth2 ones
+ * included): sends the initial response with the command when ir_ok and
+ * "AUTH " mech " " response CRLF fits max_start_line, else when the
+ * server asks with an empty challenge; answers each challenge, and reads
+ * the verdict. An OAuth2 mechanism's failure challenge (base64 JSON) is
+ * decoded into *refusal (when not NULL; zeroed first, so kind stays
+ * HM_SASL_OAUTH_NONE when there was none) and answered with the dummy
+ * response its mechanism requires, and the server's final refusal read.
+ * Returns 0 when the server accepted. -1 with *err: HM_ERROR_AUTH with
+ * the server's words when it refused; after an OAuth2 failure challenge,
+ * its meaning first: "the access token is invalid or expired
+ * (invalid_token; scope https://mail.google.com/); the server said:
+ * [AUTHENTICATIONFAILED] ..." (refusal->kind HM_SASL_OAUTH_INVALID_TOKEN is what tells the caller
+ * to refresh the token and try once more); HM_ERROR_PROTOCOL when it sent
+ * a challenge the mechanism cannot answer or one that is not base64 (the
+ * exchange is cancelled with "*" and its answer read); HM_ERROR_FAILED,
+ * before anything is sent, when creds cannot be framed by mech (an OAuth2
+ * token, user or host with a control character, an empty token); else
+ * what a callback set. Traces see every response as "********". */
+int hm_sasl_client_run_creds(const HmSaslProto *proto, gpointer io, const HmSaslMech *mech,
+                             const HmSaslCreds *creds, gboolean ir_ok, HmSaslOauthError *refusal,
+                             GError **err);
+
+/* ---- OAuth2: XOAUTH2 and OAUTHBEARER (lib/sasl-oauth.c) ---------------
+ * Client side only; our servers offer HM_SASL_SERVER_MECHS. The file links
+ * json-glib (HM_OAUTH2_LIBS in Makefile.am), so only what calls one of the
+ * functions below pays for it; hm_sasl_mech_find() does not know these
+ * mechanisms, for it is the servers' lookup. */
+
+/* OAUTHBEARER (RFC 7628) when offered (any case; NULL-terminated names),
+ * else XOAUTH2 (Google's and Microsoft's), else NULL. */
+const HmSaslMech *hm_sasl_client_pick_oauth(const char *const *offered);
+
+/* The OAuth2 mechanism called name (any case), or NULL. */
+const HmSaslMech *hm_sasl_oauth_mech_find(const char *name);
+
+/* What a failure challenge says, as far as we act on it. */
+typedef enum {
+	HM_SASL_OAUTH_NONE = 0,           /* no failure challenge seen */
+	HM_SASL_OAUTH_INVALID_TOKEN,      /* "invalid_token" or "401": refresh, retry */
+	HM_SASL_OAUTH_INSUFFICIENT_SCOPE, /* "insufficient_scope" or "403" */
+	HM_SASL_OAUTH_INVALID_REQUEST,    /* "invalid_request" or "400" */
+	HM_SASL_OAUTH_OTHER,              /* another status */
+	HM_SASL_OAUTH_UNREADABLE,         /* a challenge that is not the JSON
+	                                    * of RFC 7628 section 3.2.2 */
+} HmSaslOauthKind;
+
+/* Bounds on the fields kept (octets, without the NUL): a longer one makes
+ * the challenge junk. The scope holds a list of URLs. */
+#define HM_SASL_OAUTH_STATUS_MAX 64
+#define HM_SASL_OAUTH_SCOPE_MAX 1024
+#define HM_SASL_OAUTH_SCHEMES_MAX 64
+
+/* A decoded failure challenge. Fields are printable ASCII, "" when
+ * absent; no member is owned, so it needs no freeing. */
+struct HmSaslOauthError {
+	HmSaslOauthKind kind;
+	char status[HM_SASL_OAUTH_STATUS_MAX + 1];
+	char scope[HM_SASL_OAUTH_SCOPE_MAX + 1];
+	char schemes[HM_SASL_OAUTH_SCHEMES_MAX + 1];
+};
+
+/* Decodes a failure challenge as the server sent it (b64[0..len), base64
+ * of a JSON object, e.g. {"status":"invalid_token","scope":"...",
+ * "schemes":"bearer"}): status (a string, or an integer as some servers
+ * send) is required, scope and schemes optional (one that is not a string
+ * is taken as absent), other members ignored. Returns TRUE and fills
+ * *out; FALSE for anything else (bad base64, not a JSON object, over 4096
+ * octets decoded, no usable status, a string over its bound or with a
+ * byte outside printable ASCII), with *out zeroed but kind
+ * HM_SASL_OAUTH_UNREADABLE. */
+gboolean hm_sasl_oauth_error_parse(const char *b64, gsize len, HmSaslOauthError *out);
+
+/* The failure in words, for a log line: "the access token is invalid or
+ * expired (invalid_token; scope https://mail.google.com/)". g_free() it. */
+char *hm_sasl_oauth_error_describe(const HmSaslOauthError *e);
 
 /* ---- PLAIN by hand (tests, fuzzing) ----------------------------------- */
 
