@@ -10,6 +10,7 @@
 #include "lib/error.h"
 #include "lib/header.h"
 #include "lib/log.h"
+#include "lib/oauth2-token.h"
 #include "lib/received.h"
 #include "lib/tls.h"
 
@@ -39,13 +40,7 @@ hm_account_init(HmAccount *a, const HmConfig *cfg, const HmAccountConf *acct, GE
 	a->params.window = HM_FETCH_WINDOW;
 	a->rcpt = strchr(acct->to, '@') != NULL ? g_strdup(acct->to)
 	                                        : g_strdup_printf("%s@%s", acct->to, cfg->hostname);
-	if (acct->ep.auth == HM_AUTH_OAUTH2) {
-		/* Issue 12 in progress: the config is read, sign-in is not there. */
-		g_set_error(err, HM_FETCH_ERROR, HM_FETCH_ERROR_AUTH,
-		            "auth = \"oauth2\" is not supported by this version yet");
-		return -1;
-	}
-	if (acct->ep.password.value == NULL) {
+	if (acct->ep.auth != HM_AUTH_OAUTH2 && acct->ep.password.value == NULL) {
 		g_set_error(err, HM_FETCH_ERROR, HM_FETCH_ERROR_AUTH,
 		            acct->ep.password.file != NULL ? "cannot read password_file %s"
 		                                        : "no password configured%s",
@@ -54,6 +49,69 @@ hm_account_init(HmAccount *a, const HmConfig *cfg, const HmAccountConf *acct, GE
 	}
 	a->params.tls_ctx = hm_endpoint_tls_ctx(&acct->ep, err);
 	return a->params.tls_ctx != NULL || acct->ep.tls == HM_TLS_MODE_NONE ? 0 : -1;
+}
+
+/* The access token for a's login into a->params.token; 0, or -1 with
+ * *err as hm_account_open() describes. */
+static int
+take_token(HmAccount *a, gboolean force, GError **err)
+{
+	const HmEndpoint *ep = &a->acct->ep;
+	g_autoptr(GError) e = NULL;
+	char *token = hm_oauth2_access_token(a->cfg->state_dir, &ep->oauth2, ep->user,
+	                                     g_get_real_time() / G_USEC_PER_SEC, force, &e);
+
+	if (token != NULL) {
+		a->params.token = token;
+		return 0;
+	}
+	if (g_error_matches(e, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_NOT_SIGNED_IN) ||
+	    g_error_matches(e, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_INVALID_GRANT))
+		g_set_error(err, HM_FETCH_ERROR, HM_FETCH_ERROR_AUTH,
+		            "OAuth2: %s; run homemail oauth login %s (the mail stays upstream)",
+		            e->message, a->acct->name);
+	else
+		g_set_error(err, HM_FETCH_ERROR,
+		            g_error_matches(e, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_TEMPORARY)
+		                    ? HM_FETCH_ERROR_NETWORK
+		                    : HM_FETCH_ERROR_AUTH,
+		            "OAuth2: %s", e->message);
+	return -1;
+}
+
+static void
+drop_token(HmAccount *a)
+{
+	char *token = (char *)a->params.token;
+
+	if (token != NULL) {
+		explicit_bzero(token, strlen(token));
+		g_free(token);
+	}
+	a->params.token = NULL;
+}
+
+HmFetchSession *
+hm_account_open(HmAccount *a, GError **err)
+{
+	HmFetchSession *s;
+
+	if (a->acct->ep.auth != HM_AUTH_OAUTH2)
+		return a->backend->open(&a->params, err);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (take_token(a, attempt > 0, err) < 0)
+			return NULL;
+		s = a->backend->open(&a->params, err);
+		drop_token(a);
+		if (s != NULL || !g_error_matches(*err, HM_FETCH_ERROR, HM_FETCH_ERROR_TOKEN) ||
+		    attempt > 0)
+			break;
+		hm_info("%s: %s; refreshing the access token once", a->acct->name, (*err)->message);
+		g_clear_error(err);
+	}
+	if (s == NULL && g_error_matches(*err, HM_FETCH_ERROR, HM_FETCH_ERROR_TOKEN))
+		(*err)->code = HM_FETCH_ERROR_AUTH;
+	return s;
 }
 
 void
@@ -660,7 +718,7 @@ hm_account_run(HmAccount *a, int lock_wait_ms, GError **err)
 
 	if (lock < 0)
 		return -1;
-	s = a->backend->open(&a->params, err);
+	s = hm_account_open(a, err);
 	if (s == NULL) {
 		hm_fetch_unlock(lock);
 		return -1;

@@ -42,6 +42,14 @@ int hm_account_init(HmAccount *a, const HmConfig *cfg, const HmAccountConf *acct
                     GError **err);
 void hm_account_clear(HmAccount *a);
 
+/* Opens a session for a with its backend. With auth = "oauth2" it takes
+ * the access token from the store (refreshed when due) and, when the
+ * server refuses it, refreshes it once and tries again. A sign-in that
+ * only `homemail oauth login` can mend (none yet, or the provider refused
+ * the refresh token) is HM_FETCH_ERROR_AUTH saying so; a token endpoint
+ * out of reach HM_FETCH_ERROR_NETWORK. NULL with *err. */
+HmFetchSession *hm_account_open(HmAccount *a, GError **err);
+
 /* Fetches folder on an open session (the account lock held by the
  * caller). A message the local side refuses for good is left upstream,
  * recorded as skipped, logged, and makes the result -1 after the rest of

@@ -47,3 +47,41 @@ hm_fetch_trace(const HmFetchParams *p, gboolean from_client, const char *line)
 {
 	hm_log_trace(from_client, line, "%s", p->acct->name);
 }
+
+const char *
+hm_fetch_secret(const HmFetchParams *p)
+{
+	return p->acct->ep.auth == HM_AUTH_OAUTH2 ? p->token : p->acct->ep.password.value;
+}
+
+const HmSaslMech *
+hm_fetch_pick_mech(const HmFetchParams *p, const char *const *offered)
+{
+	if (p->acct->ep.auth == HM_AUTH_OAUTH2)
+		return hm_sasl_client_pick_oauth(offered);
+	return hm_sasl_client_pick(offered);
+}
+
+HmSaslCreds
+hm_fetch_creds(const HmFetchParams *p)
+{
+	const HmEndpoint *ep = &p->acct->ep;
+
+	return (HmSaslCreds){ ep->user, hm_fetch_secret(p), ep->host, ep->port };
+}
+
+int
+hm_fetch_oauth_refused(GError **err, const HmSaslOauthError *r, const char *words)
+{
+	/* Microsoft often refuses a dead token without a challenge: a fresh
+	 * token is worth one more try whenever the server did not name
+	 * another cause. */
+	gboolean token = r->kind == HM_SASL_OAUTH_INVALID_TOKEN || r->kind == HM_SASL_OAUTH_NONE ||
+	                 r->kind == HM_SASL_OAUTH_UNREADABLE;
+	g_autofree char *why = r->kind != HM_SASL_OAUTH_NONE ? hm_sasl_oauth_error_describe(r) : NULL;
+
+	g_clear_error(err);
+	g_set_error(err, HM_FETCH_ERROR, token ? HM_FETCH_ERROR_TOKEN : HM_FETCH_ERROR_AUTH,
+	            "login refused%s%s: %s", why != NULL ? ", " : "", why != NULL ? why : "", words);
+	return -1;
+}

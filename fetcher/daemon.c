@@ -147,7 +147,7 @@ idle_loop(Worker *w, HmAccount *a)
 
 	while (!stopping(sh)) {
 		g_autoptr(GError) err = NULL;
-		HmFetchSession *s = a->backend->open(&a->params, &err);
+		HmFetchSession *s = hm_account_open(a, &err);
 		int r = s != NULL ? 1 : -1;
 
 		while (r > 0 && !stopping(sh)) {

@@ -20,6 +20,8 @@ typedef enum {
 	HM_FETCH_ERROR_PROTOCOL,  /* malformed, oversized or out-of-range reply; unexpected BYE */
 	HM_FETCH_ERROR_SERVER,    /* a well-formed refusal (-ERR, NO, BAD) of a command we need */
 	HM_FETCH_ERROR_LOCAL,     /* the local side failed (injection, state): temporary */
+	HM_FETCH_ERROR_TOKEN,     /* the server refused the OAuth2 access token: a
+	                           * refreshed one may pass (hm_account_open()) */
 } HmFetchError;
 
 /* Moves an error of another domain (lib/'s HM_ERROR) into HM_FETCH_ERROR
@@ -64,6 +66,7 @@ typedef struct {
 	                       * tls = "none", which never starts TLS */
 	int timeout_ms;       /* deadline for each read and write */
 	guint window;         /* most commands pipelined at once (>= 1) */
+	const char *token;    /* auth = "oauth2": the access token for this open */
 } HmFetchParams;
 
 /* Called for each retrieved message, in order. data is the message as the

@@ -330,12 +330,13 @@ offered_mechs(HmFetchSession *s)
 
 /* AUTHENTICATE with mech: 0 and the final reply in *tagged, or -1. */
 static int
-authenticate(HmFetchSession *s, const HmSaslMech *mech, HmImapResponse **tagged, GError **err)
+authenticate(HmFetchSession *s, const HmSaslMech *mech, HmSaslOauthError *refusal,
+             HmImapResponse **tagged, GError **err)
 {
-	const HmAccountConf *acct = s->p.acct;
 	AuthIo io = { s, 0, NULL };
-	int rc = hm_sasl_client_run(&imap_sasl, &io, mech, acct->ep.user, acct->ep.password.value,
-	                            has_cap(s, "SASL-IR"), err);
+	HmSaslCreds creds = hm_fetch_creds(&s->p);
+	int rc = hm_sasl_client_run_creds(&imap_sasl, &io, mech, &creds, has_cap(s, "SASL-IR"),
+	                                  refusal, err);
 
 	/* A refusal is the tagged NO the caller reports, as for LOGIN. */
 	if (rc < 0 && io.tagged != NULL && g_error_matches(*err, HM_ERROR, HM_ERROR_AUTH)) {
@@ -358,21 +359,36 @@ login(HmFetchSession *s, GError **err)
 	g_autoptr(HmImapResponse) t = NULL;
 	g_autofree const char **mechs = NULL;
 	const HmSaslMech *mech;
+	HmSaslOauthError refusal = { 0 };
 	guint gen = s->caps_gen;
 	int rc;
 
-	if (a->ep.password.value == NULL)
+	if (hm_fetch_secret(&s->p) == NULL)
 		return hm_imap_fail(err, HM_FETCH_ERROR_AUTH, "no password configured");
 	if (!hm_fetch_may_send_password(&s->p, s->ic.pp.conn))
 		return hm_imap_fail(err, HM_FETCH_ERROR_TLS, "refusing to send the password in "
 		                    "clear to %s (use tls, or allow_plaintext = true)", a->ep.host);
 	mechs = offered_mechs(s);
-	mech = hm_sasl_client_pick(mechs);
+	mech = hm_fetch_pick_mech(&s->p, mechs);
+	if (a->ep.auth == HM_AUTH_OAUTH2) {
+		g_autofree char *words = NULL;
+
+		if (mech == NULL)
+			return hm_imap_fail(err, HM_FETCH_ERROR_AUTH, "the server offers neither "
+			                    "AUTH=XOAUTH2 nor AUTH=OAUTHBEARER");
+		if (authenticate(s, mech, &refusal, &t, err) < 0)
+			return -1;
+		if (t->status != HM_IMAP_OK) {
+			words = g_strdup_printf("%s %s", t->keyword, t->rest != NULL ? t->rest : "");
+			return hm_fetch_oauth_refused(err, &refusal, g_strstrip(words));
+		}
+		return s->caps_gen == gen ? capability(s, err) : 0;
+	}
 	/* PLAIN when offered; LOGIN (the command) before the LOGIN mechanism,
 	 * which only exists for servers that have disabled the command. */
 	if (mech != NULL && (strcmp(hm_sasl_mech_name(mech), "PLAIN") == 0 ||
 	                     has_cap(s, "LOGINDISABLED"))) {
-		rc = authenticate(s, mech, &t, err);
+		rc = authenticate(s, mech, &refusal, &t, err);
 	} else if (has_cap(s, "LOGINDISABLED")) {
 		return hm_imap_fail(err, HM_FETCH_ERROR_AUTH, "login refused: the server has "
 		                    "LOGINDISABLED and does not offer AUTH=PLAIN or AUTH=LOGIN");

@@ -289,11 +289,13 @@ static const HmSaslProto pop3_sasl = {
 static int
 auth(HmFetchSession *s, const HmSaslMech *mech, GError **err)
 {
-	const HmAccountConf *a = s->p.acct;
+	HmSaslCreds creds = hm_fetch_creds(&s->p);
+	HmSaslOauthError refusal = { 0 };
 
-	if (hm_sasl_client_run(&pop3_sasl, s, mech, a->ep.user, a->ep.password.value, TRUE,
-	                       err) == 0)
+	if (hm_sasl_client_run_creds(&pop3_sasl, s, mech, &creds, TRUE, &refusal, err) == 0)
 		return 0;
+	if (g_error_matches(*err, HM_ERROR, HM_ERROR_AUTH) && s->p.acct->ep.auth == HM_AUTH_OAUTH2)
+		return hm_fetch_oauth_refused(err, &refusal, (*err)->message);
 	if (g_error_matches(*err, HM_ERROR, HM_ERROR_AUTH))
 		g_prefix_error(err, "login refused: ");
 	/* A challenge the mechanism could not answer: the exchange was
@@ -319,7 +321,11 @@ login(HmFetchSession *s, GError **err)
 		            "allow_plaintext = true)", a->ep.host);
 	for (guint i = 0; i < MIN(s->capa.n_sasl, HM_POP3_CAPA_MECHS); i++)
 		offered[i] = s->capa.sasl[i];
-	mech = hm_sasl_client_pick(offered);
+	mech = hm_fetch_pick_mech(&s->p, offered);
+	if (a->ep.auth == HM_AUTH_OAUTH2)
+		return mech != NULL ? auth(s, mech, err)
+		                    : fail(err, HM_FETCH_ERROR_AUTH, "the server offers neither "
+		                           "SASL XOAUTH2 nor OAUTHBEARER (CAPA)");
 	if (mech != NULL && (s->capa.sasl_plain || !s->capa.user))
 		return auth(s, mech, err);
 	return user_pass(s, err);
@@ -353,13 +359,13 @@ pop3_open(const HmFetchParams *p, GError **err)
 	HmFetchSession *s;
 	HmConn *conn;
 
-	if (a->ep.password.value == NULL || a->ep.user == NULL) {
+	if (hm_fetch_secret(p) == NULL || a->ep.user == NULL) {
 		fail(err, HM_FETCH_ERROR_AUTH, a->ep.user == NULL ? "no user configured"
 		                                               : "no password configured");
 		return NULL;
 	}
 	/* A line break would end the command early and smuggle in another. */
-	if (strpbrk(a->ep.user, "\r\n") != NULL || strpbrk(a->ep.password.value, "\r\n") != NULL) {
+	if (strpbrk(a->ep.user, "\r\n") != NULL || strpbrk(hm_fetch_secret(p), "\r\n") != NULL) {
 		fail(err, HM_FETCH_ERROR_AUTH, "user name or password contains a line break");
 		return NULL;
 	}
