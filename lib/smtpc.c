@@ -291,19 +291,14 @@ static const HmSaslProto smtp_sasl = {
 };
 
 int
-hm_smtpc_auth(HmSmtpClient *c, const char *user, const char *password, GError **err)
+hm_smtpc_auth_creds(HmSmtpClient *c, const HmSaslMech *mech, const HmSaslCreds *creds,
+                    HmSaslOauthError *refusal, GError **err)
 {
-	const HmSaslMech *mech = hm_sasl_client_pick((const char *const *)c->ext.auth_mechs);
 	AuthIo io = { c, { 0 } };
 	int rc;
 
-	if (mech == NULL) {
-		g_set_error(err, HM_ERROR, HM_ERROR_FAILED,
-		            "server offers no AUTH mechanism we have (PLAIN or LOGIN)");
-		return -1;
-	}
 	hm_smtp_reply_init(&io.last);
-	rc = hm_sasl_client_run(&smtp_sasl, &io, mech, user, password, TRUE, err);
+	rc = hm_sasl_client_run_creds(&smtp_sasl, &io, mech, creds, TRUE, refusal, err);
 	/* A refusal keeps its code, as every other refusal of the server. */
 	if (rc < 0 && g_error_matches(*err, HM_ERROR, HM_ERROR_AUTH) && io.last.code >= 400) {
 		g_autofree char *one = hm_smtp_reply_oneline(&io.last);
@@ -313,6 +308,26 @@ hm_smtpc_auth(HmSmtpClient *c, const char *user, const char *password, GError **
 	}
 	hm_smtp_reply_clear(&io.last);
 	return rc;
+}
+
+const char *const *
+hm_smtpc_mechs(const HmSmtpClient *c)
+{
+	return (const char *const *)c->ext.auth_mechs;
+}
+
+int
+hm_smtpc_auth(HmSmtpClient *c, const char *user, const char *password, GError **err)
+{
+	const HmSaslMech *mech = hm_sasl_client_pick(hm_smtpc_mechs(c));
+	HmSaslCreds creds = { user, password, NULL, 0 };
+
+	if (mech == NULL) {
+		g_set_error(err, HM_ERROR, HM_ERROR_FAILED,
+		            "server offers no AUTH mechanism we have (PLAIN or LOGIN)");
+		return -1;
+	}
+	return hm_smtpc_auth_creds(c, mech, &creds, NULL, err);
 }
 
 void

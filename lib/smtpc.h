@@ -19,6 +19,7 @@
 #include <openssl/ssl.h>
 
 #include "conn.h"
+#include "sasl.h"
 #include "smtp-reply.h"
 
 /* Longest address we put in MAIL FROM/RCPT TO (RFC 5321 4.5.3.1.3 path). */
@@ -89,6 +90,15 @@ int hm_smtpc_starttls(HmSmtpClient *c, SSL_CTX *ctx, const char *host, const gui
  * 454...), HM_ERROR_FAILED when no mechanism fits (nothing is sent), or
  * what broke the session. Credentials never reach the trace. */
 int hm_smtpc_auth(HmSmtpClient *c, const char *user, const char *password, GError **err);
+
+/* The AUTH mechanisms the server's EHLO listed (NULL-terminated). */
+const char *const *hm_smtpc_mechs(const HmSmtpClient *c);
+
+/* As hm_smtpc_auth() with mech and creds (an OAuth2 mechanism of
+ * hm_sasl_client_pick_oauth(hm_smtpc_mechs(c)) and a token); what an
+ * OAuth2 failure challenge said goes into *refusal (may be NULL). */
+int hm_smtpc_auth_creds(HmSmtpClient *c, const HmSaslMech *mech, const HmSaslCreds *creds,
+                        HmSaslOauthError *refusal, GError **err);
 
 /* The outcome for one recipient of a transaction. */
 typedef struct {

@@ -10,6 +10,7 @@
 #include "lib/endpoint.h"
 #include "lib/error.h"
 #include "lib/log.h"
+#include "lib/oauth2-token.h"
 #include "relay/limits.h"
 #include "relay/smarthost-private.h"
 
@@ -49,6 +50,79 @@ starttls(RelaySmarthostConn *h, GError **err)
 	return -1;
 }
 
+/* One AUTH with the stored access token (force: refreshed first). 0; 1
+ * when the server refused a token a refresh may mend; -1 with *err. */
+static int
+auth_token(RelaySmarthostConn *h, const HmSaslMech *mech, gboolean force, GError **err)
+{
+	const HmEndpoint *ep = &h->conf->ep;
+	g_autoptr(GError) e = NULL;
+	HmSaslOauthError refusal = { 0 };
+	char *token = hm_oauth2_access_token(h->state_dir, &ep->oauth2, ep->user,
+	                                     g_get_real_time() / G_USEC_PER_SEC, force, &e);
+	HmSaslCreds creds = { ep->user, token, ep->host, ep->port };
+	int rc;
+
+	if (token == NULL) {
+		gboolean login = g_error_matches(e, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_NOT_SIGNED_IN) ||
+		                 g_error_matches(e, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_INVALID_GRANT);
+
+		g_set_error(err, HM_ERROR, HM_ERROR_AUTH, "OAuth2: %s%s%s; the mail waits in the queue",
+		            e->message, login ? "; run homemail oauth login " : "",
+		            login ? h->conf->name : "");
+		return -1;
+	}
+	rc = hm_smtpc_auth_creds(h->smtp, mech, &creds, &refusal, &e);
+	explicit_bzero(token, strlen(token));
+	g_free(token);
+	if (rc == 0)
+		return 0;
+	if (e->domain == HM_SMTP_ERROR && !force &&
+	    (refusal.kind == HM_SASL_OAUTH_INVALID_TOKEN || refusal.kind == HM_SASL_OAUTH_NONE ||
+	     refusal.kind == HM_SASL_OAUTH_UNREADABLE)) {
+		hm_info("smarthost %s: token refused (%s); refreshing it once", h->conf->name,
+		        e->message);
+		return 1;
+	}
+	if (e->domain == HM_SMTP_ERROR) {
+		g_autofree char *why = refusal.kind != HM_SASL_OAUTH_NONE
+		                               ? hm_sasl_oauth_error_describe(&refusal)
+		                               : g_strdup("no reason given");
+
+		g_set_error(err, HM_ERROR, HM_ERROR_AUTH,
+		            "AUTH as %s with an OAuth2 token refused (%s; %s); the mail waits in the "
+		            "queue", ep->user, e->message, why);
+		return -1;
+	}
+	g_propagate_prefixed_error(err, g_steal_pointer(&e), "AUTH as %s: ", ep->user);
+	return -1;
+}
+
+/* AUTH with an OAuth2 access token: OAUTHBEARER, else XOAUTH2; a refused
+ * token is refreshed once. Failures keep the mail queued, as for a
+ * password. */
+static int
+auth_oauth2(RelaySmarthostConn *h, GError **err)
+{
+	const HmSaslMech *mech = hm_sasl_client_pick_oauth(hm_smtpc_mechs(h->smtp));
+	int rc;
+
+	if (mech == NULL) {
+		g_set_error(err, HM_ERROR, HM_ERROR_AUTH,
+		            "%s offers neither AUTH XOAUTH2 nor OAUTHBEARER; the mail waits in the queue",
+		            h->conf->ep.host);
+		return -1;
+	}
+	if (!hm_endpoint_may_send_password(&h->conf->ep, hm_smtpc_conn(h->smtp))) {
+		g_set_error(err, HM_ERROR, HM_ERROR_AUTH,
+		            "refusing to send the token in clear text to %s: use tls = \"tls\" or "
+		            "\"starttls\"", h->conf->ep.host);
+		return -1;
+	}
+	rc = auth_token(h, mech, FALSE, err);
+	return rc == 1 ? auth_token(h, mech, TRUE, err) : rc;
+}
+
 /* AUTH with the configured user and password. A refusal, even 535, is
  * reported as a failure to reach the smart host, so its messages wait in
  * the queue: the password is in our config, not in the message, and a
@@ -59,13 +133,8 @@ auth(RelaySmarthostConn *h, GError **err)
 	const HmEndpoint *ep = &h->conf->ep;
 	GError *aerr = NULL;
 
-	if (ep->auth == HM_AUTH_OAUTH2) {
-		/* Issue 12 in progress: the mail waits in the queue meanwhile. */
-		g_set_error(err, HM_ERROR, HM_ERROR_AUTH,
-		            "auth = \"oauth2\" is not supported by this version yet; the mail "
-		            "waits in the queue");
-		return -1;
-	}
+	if (ep->auth == HM_AUTH_OAUTH2)
+		return auth_oauth2(h, err);
 	if (ep->password.value == NULL) {
 		g_set_error(err, HM_ERROR, HM_ERROR_AUTH,
 		            "no password for user %s (password_file %s)", ep->user,

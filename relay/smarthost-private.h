@@ -13,6 +13,7 @@
 typedef struct {
 	const HmSmarthostConf *conf;
 	const char *helo_name; /* cfg->hostname */
+	const char *state_dir; /* cfg->state_dir: the OAuth2 token store */
 	HmSmtpClient *smtp;    /* the open session, NULL when there is none */
 	SSL_CTX *tls;          /* loaded on the first connect; NULL for tls = "none" */
 	gint64 down_until;     /* g_get_monotonic_time(): no new attempt before */

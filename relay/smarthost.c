@@ -51,6 +51,7 @@ relay_smarthosts_new(const HmConfig *cfg, const RelayRewriter *rw)
 	for (gsize i = 0; i < cfg->relay.n_smarthosts; i++) {
 		sh->hosts[i].conf = &cfg->relay.smarthosts[i];
 		sh->hosts[i].helo_name = cfg->hostname;
+		sh->hosts[i].state_dir = cfg->state_dir;
 	}
 	return sh;
 }
