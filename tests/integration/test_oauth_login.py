@@ -217,34 +217,32 @@ def test_code_login_browser_returns(bin, hm_tmp, tls_cert, oauth2_server, monkey
     assert s.token_info(tok["access_token"])["user"] == USER
 
 
-def test_code_login_pasted(bin, hm_tmp, tls_cert, oauth2_server, monkeypatch):
-    s = oauth2_server
-    monkeypatch.setenv("HM_TEST_CA", tls_cert.cert)
-    d = os.path.join(hm_tmp, "oauth-paste")
+def _paste(bin, hm_tmp, tls_cert, s, name, change=lambda url: url):
+    """A code-flow login whose answer is pasted (after an empty line),
+    changed by CHANGE first; returns (rc, out, err, folder)."""
+    d = os.path.join(hm_tmp, name)
     conf = write_conf(d, s, tls_cert, device=False)
     login = Login(bin, conf)
     location = _browser(_authorize_url(login))
-    login.p.stdin.write("\n" + location + "\n")
+    login.p.stdin.write("\n" + change(location) + "\n")
     login.p.stdin.flush()
-    rc, out, err = login.finish()
+    return login.finish() + (d,)
+
+
+def test_code_login_pasted(bin, hm_tmp, tls_cert, oauth2_server, monkeypatch):
+    monkeypatch.setenv("HM_TEST_CA", tls_cert.cert)
+    rc, out, err, d = _paste(bin, hm_tmp, tls_cert, oauth2_server, "oauth-paste")
     assert rc == 0, (out, err)
     _, tok = stored(d)
-    assert s.token_info(tok["access_token"])["user"] == USER
+    assert oauth2_server.token_info(tok["access_token"])["user"] == USER
 
 
 def test_code_login_other_state_refused(bin, hm_tmp, tls_cert, oauth2_server, monkeypatch):
-    s = oauth2_server
     monkeypatch.setenv("HM_TEST_CA", tls_cert.cert)
-    d = os.path.join(hm_tmp, "oauth-state")
-    conf = write_conf(d, s, tls_cert, device=False)
-    login = Login(bin, conf)
-    location = _browser(_authorize_url(login))
-    forged = location.replace("state=", "state=x")
-    login.p.stdin.write(forged + "\n")
-    login.p.stdin.flush()
-    rc, out, err = login.finish()
+    rc, out, err, _ = _paste(bin, hm_tmp, tls_cert, oauth2_server, "oauth-state",
+                             lambda url: url.replace("state=", "state=x"))
     assert rc == 1 and "state differs" in err, (out, err)
-    assert s.by_path("/token") == []  # the code was never spent
+    assert oauth2_server.by_path("/token") == []  # the code was never spent
 
 
 # ---- the store: refresh, rotation, revocation, two takers ------------------

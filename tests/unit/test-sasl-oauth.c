@@ -8,17 +8,12 @@
 #include "lib/base64.h"
 #include "lib/error.h"
 #include "lib/sasl.h"
+#include "sasl-script.h"
 
 #define TOKEN "ya29.a0AfH6SMBx-token_value/with+chars=="
 
 /* --- a framing that records and replays (as in test-sasl.c) -------------- */
 
-typedef struct {
-	const char *const *replies; /* "+ B64", "OK", "NO words", "!" for an I/O error */
-	guint next;
-	GString *sent;     /* every line sent, '|'-separated */
-	const char *token; /* must never show in a trace */
-} Script;
 
 static int
 script_start(gpointer io, const char *args, const char *shown, GError **err)
@@ -26,44 +21,21 @@ script_start(gpointer io, const char *args, const char *shown, GError **err)
 	Script *sc = io;
 
 	(void)err;
-	g_assert_null(strstr(shown, sc->token));
+	g_assert_null(strstr(shown, sc->secret));
 	g_assert_null(strstr(shown, "Bearer"));
 	g_assert_true(strchr(args, ' ') == NULL || g_str_has_suffix(shown, " ********"));
 	g_string_append_printf(sc->sent, "AUTH %s|", args);
 	return 0;
 }
 
-static int
-script_line(gpointer io, const char *line, const char *shown, GError **err)
-{
-	(void)err;
-	g_assert_true(strcmp(line, "*") == 0 ? strcmp(shown, "*") == 0
-	                                     : strcmp(shown, "********") == 0);
-	g_string_append_printf(((Script *)io)->sent, "%s|", line);
-	return 0;
-}
 
-static int
-script_reply(gpointer io, HmSaslVerdict *v, char **text, GError **err)
-{
-	Script *sc = io;
-	const char *r = sc->replies[sc->next] != NULL ? sc->replies[sc->next++] : "!";
-
-	if (r[0] == '!') {
-		g_set_error(err, HM_ERROR, HM_ERROR_IO, "connection lost");
-		return -1;
-	}
-	*v = r[0] == '+' ? HM_SASL_CONTINUE : r[0] == 'O' ? HM_SASL_SUCCESS : HM_SASL_FAILURE;
-	*text = g_strdup(r[0] == '+' ? r + 2 : strlen(r) > 3 ? r + 3 : "");
-	return 0;
-}
 
 /* Runs mech with creds against replies; what was sent lands in sent. */
 static int
 run(const char *mech, const HmSaslCreds *creds, gsize max_line, gboolean ir_ok,
     const char *const *replies, GString *sent, HmSaslOauthError *refusal, GError **err)
 {
-	HmSaslProto proto = { script_start, script_line, script_reply, max_line };
+	HmSaslProto proto = { script_start, hm_script_line, hm_script_reply, max_line };
 	Script sc = { replies, 0, sent, creds->secret };
 	const HmSaslMech *m = hm_sasl_oauth_mech_find(mech);
 

@@ -8,6 +8,7 @@
 #include "lib/error.h"
 #include "lib/passwd.h"
 #include "lib/sasl.h"
+#include "sasl-script.h"
 
 /* Decodes the base64 of raw[0..len). */
 static int
@@ -278,11 +279,6 @@ test_server(void)
 
 /* --- the client side: a framing that records and replays ---------------- */
 
-typedef struct {
-	const char *const *replies;  /* "+ B64", "OK", "NO words", "!" for an I/O error */
-	guint next;
-	GString *sent;               /* every line sent, '|'-separated */
-} Script;
 
 static int
 script_start(gpointer io, const char *args, const char *shown, GError **err)
@@ -294,36 +290,13 @@ script_start(gpointer io, const char *args, const char *shown, GError **err)
 	return 0;
 }
 
-static int
-script_line(gpointer io, const char *line, const char *shown, GError **err)
-{
-	g_assert_true(strcmp(line, "*") == 0 ? strcmp(shown, "*") == 0
-	                                     : strcmp(shown, "********") == 0);
-	g_string_append_printf(((Script *)io)->sent, "%s|", line);
-	return 0;
-}
 
-static int
-script_reply(gpointer io, HmSaslVerdict *v, char **text, GError **err)
-{
-	Script *sc = io;
-	const char *r = sc->replies[sc->next] != NULL ? sc->replies[sc->next++] : "!";
-
-	if (r[0] == '!') {
-		g_set_error(err, HM_ERROR, HM_ERROR_IO, "connection lost");
-		return -1;
-	}
-	*v = r[0] == '+' ? HM_SASL_CONTINUE : r[0] == 'O' ? HM_SASL_SUCCESS : HM_SASL_FAILURE;
-	/* "+ B64", "OK", "NO words": the text after the verdict, if any. */
-	*text = g_strdup(r[0] == '+' ? r + 2 : strlen(r) > 3 ? r + 3 : "");
-	return 0;
-}
 
 static int
 client(const char *mech, gsize max_line, gboolean ir_ok, const char *const *replies,
        GString *sent, GError **err)
 {
-	HmSaslProto proto = { script_start, script_line, script_reply, max_line };
+	HmSaslProto proto = { script_start, hm_script_line, hm_script_reply, max_line };
 	Script sc = { replies, 0, sent };
 
 	g_string_truncate(sent, 0);
