@@ -297,7 +297,7 @@ client(const char *mech, gsize max_line, gboolean ir_ok, const char *const *repl
        GString *sent, GError **err)
 {
 	HmSaslProto proto = { script_start, hm_script_line, hm_script_reply, max_line };
-	Script sc = { replies, 0, sent };
+	Script sc = { replies, 0, sent, NULL };
 
 	g_string_truncate(sent, 0);
 	return hm_sasl_client_run(&proto, &sc, hm_sasl_mech_find(mech), "tim", "tanstaaftanstaaf",
