@@ -174,6 +174,15 @@ def oauth2_dovecot(hm_tmp, tls_cert, oauth2_server, request):
 
 
 @pytest.fixture(scope="module")
+def oauth2_dovecot_xoauth2(hm_tmp, tls_cert, oauth2_server, request):
+    """As oauth2_dovecot, offering XOAUTH2 but not OAUTHBEARER."""
+    yield from _running_dovecot(hm_tmp, tls_cert, request, "dc-xoauth2-",
+                                oauth2_url=oauth2_server.introspect_url,
+                                oauth2_ca=tls_cert.cert, auth_penalty=False,
+                                oauth2_mechs="xoauth2")
+
+
+@pytest.fixture(scope="module")
 def imap4d(hm_tmp, tls_cert, request):
     yield from _running_peer(hm_tmp, request, "mu-", lambda base: Imap4d(base, tls_cert).start(),
                              Imap4dError)

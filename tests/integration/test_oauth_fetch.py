@@ -5,6 +5,7 @@ without TLS on loopback; a token the server refuses is refreshed once; a
 refresh token the provider refuses stops the account with one clear line
 and leaves the mail upstream."""
 import os
+import re
 
 import pytest
 
@@ -114,3 +115,23 @@ def test_revoked_sign_in_stops_account(bin, hm_tmp, tls_cert, oauth2_server, oau
     assert len(dc.read_maildir()) == 4  # the mail stays upstream
     assert delivered(d) == {}
     assert tok["refresh_token"] not in r.err and tok["access_token"] not in r.err
+
+
+@pytest.mark.parametrize("protocol,portname", [("imap", "imaps_port"), ("pop3", "pop3s_port")])
+def test_xoauth2_and_its_refusal(bin, hm_tmp, tls_cert, oauth2_server, oauth2_dovecot_xoauth2,
+                                 corpus, protocol, portname):
+    """Where only XOAUTH2 is offered (Microsoft): it is used, and Google's
+    style of refusal ({"status":"401",...}) leads to one refresh."""
+    s, dc = oauth2_server, oauth2_dovecot_xoauth2
+    s.user = dc.user
+    d, conf = signed_in_account(bin, hm_tmp, "oa-x-" + protocol, s, dc, tls_cert, protocol,
+                                getattr(dc, portname), "tls")
+    s.revoke(stored_token(d)["access_token"])
+    dc.load(corpus.messages[:2])
+    r = fetch(bin, conf)
+    assert r.rc == 0, r
+    assert re.search(r"(AUTHENTICATE|AUTH) XOAUTH2", r.err), r.err
+    assert not re.search(r"(AUTHENTICATE|AUTH) OAUTHBEARER", r.err), r.err
+    assert "the access token is invalid or expired" in r.err, r.err
+    assert "refreshing the access token once" in r.err
+    assert len(delivered(d)) == 2
