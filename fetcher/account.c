@@ -12,6 +12,7 @@
 #include "lib/log.h"
 #include "lib/oauth2-token.h"
 #include "lib/received.h"
+#include "lib/sasl.h"
 #include "lib/tls.h"
 
 /* One folder pass. */
@@ -65,8 +66,7 @@ take_token(HmAccount *a, gboolean force, GError **err)
 		a->params.token = token;
 		return 0;
 	}
-	if (g_error_matches(e, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_NOT_SIGNED_IN) ||
-	    g_error_matches(e, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_INVALID_GRANT))
+	if (hm_oauth2_error_needs_login(e))
 		g_set_error(err, HM_FETCH_ERROR, HM_FETCH_ERROR_AUTH,
 		            "OAuth2: %s; run homemail oauth login %s (the mail stays upstream)",
 		            e->message, a->acct->name);
@@ -82,12 +82,7 @@ take_token(HmAccount *a, gboolean force, GError **err)
 static void
 drop_token(HmAccount *a)
 {
-	char *token = (char *)a->params.token;
-
-	if (token != NULL) {
-		explicit_bzero(token, strlen(token));
-		g_free(token);
-	}
+	hm_sasl_free_secret((char *)a->params.token);
 	a->params.token = NULL;
 }
 

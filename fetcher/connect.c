@@ -73,11 +73,7 @@ hm_fetch_creds(const HmFetchParams *p)
 int
 hm_fetch_oauth_refused(GError **err, const HmSaslOauthError *r, const char *words)
 {
-	/* Microsoft often refuses a dead token without a challenge: a fresh
-	 * token is worth one more try whenever the server did not name
-	 * another cause. */
-	gboolean token = r->kind == HM_SASL_OAUTH_INVALID_TOKEN || r->kind == HM_SASL_OAUTH_NONE ||
-	                 r->kind == HM_SASL_OAUTH_UNREADABLE;
+	gboolean token = hm_sasl_oauth_may_be_token(r);
 	g_autofree char *why = r->kind != HM_SASL_OAUTH_NONE ? hm_sasl_oauth_error_describe(r) : NULL;
 
 	g_clear_error(err);

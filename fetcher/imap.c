@@ -370,24 +370,15 @@ login(HmFetchSession *s, GError **err)
 		                    "clear to %s (use tls, or allow_plaintext = true)", a->ep.host);
 	mechs = offered_mechs(s);
 	mech = hm_fetch_pick_mech(&s->p, mechs);
-	if (a->ep.auth == HM_AUTH_OAUTH2) {
-		g_autofree char *words = NULL;
-
-		if (mech == NULL)
-			return hm_imap_fail(err, HM_FETCH_ERROR_AUTH, "the server offers neither "
-			                    "AUTH=XOAUTH2 nor AUTH=OAUTHBEARER");
-		if (authenticate(s, mech, &refusal, &t, err) < 0)
-			return -1;
-		if (t->status != HM_IMAP_OK) {
-			words = g_strdup_printf("%s %s", t->keyword, t->rest != NULL ? t->rest : "");
-			return hm_fetch_oauth_refused(err, &refusal, g_strstrip(words));
-		}
-		return s->caps_gen == gen ? capability(s, err) : 0;
-	}
-	/* PLAIN when offered; LOGIN (the command) before the LOGIN mechanism,
-	 * which only exists for servers that have disabled the command. */
-	if (mech != NULL && (strcmp(hm_sasl_mech_name(mech), "PLAIN") == 0 ||
-	                     has_cap(s, "LOGINDISABLED"))) {
+	if (a->ep.auth == HM_AUTH_OAUTH2 && mech == NULL)
+		return hm_imap_fail(err, HM_FETCH_ERROR_AUTH, "the server offers neither "
+		                    "AUTH=XOAUTH2 nor AUTH=OAUTHBEARER");
+	/* OAuth2 and PLAIN when offered; LOGIN (the command) before the LOGIN
+	 * mechanism, which only exists for servers that have disabled the
+	 * command. */
+	if (a->ep.auth == HM_AUTH_OAUTH2 ||
+	    (mech != NULL &&
+	     (strcmp(hm_sasl_mech_name(mech), "PLAIN") == 0 || has_cap(s, "LOGINDISABLED")))) {
 		rc = authenticate(s, mech, &refusal, &t, err);
 	} else if (has_cap(s, "LOGINDISABLED")) {
 		return hm_imap_fail(err, HM_FETCH_ERROR_AUTH, "login refused: the server has "
@@ -399,6 +390,12 @@ login(HmFetchSession *s, GError **err)
 	}
 	if (rc < 0)
 		return -1;
+	if (t->status != HM_IMAP_OK && a->ep.auth == HM_AUTH_OAUTH2) {
+		g_autofree char *words =
+			g_strdup_printf("%s %s", t->keyword, t->rest != NULL ? t->rest : "");
+
+		return hm_fetch_oauth_refused(err, &refusal, g_strstrip(words));
+	}
 	if (t->status != HM_IMAP_OK)
 		return hm_imap_refused(err, HM_FETCH_ERROR_AUTH, "login refused", t);
 	/* Capabilities may change after login; most servers say so in the OK. */

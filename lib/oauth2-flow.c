@@ -69,31 +69,25 @@ hm_oauth2_pkce_new(HmOauth2Pkce *p, GError **err)
 	return 0;
 }
 
-static void
-query_add(GString *url, const char *name, const char *value)
-{
-	g_autofree char *esc = g_uri_escape_string(value, NULL, FALSE);
-
-	g_string_append_printf(url, "&%s=%s", name, esc);
-}
-
 char *
 hm_oauth2_authorize_url(const HmOauth2Conf *c, const char *redirect_uri, const HmOauth2Pkce *p)
 {
 	GString *url = g_string_new(c->authorize_url);
 
+	/* After the "?" (or the URL's own query) each parameter comes as
+	 * "&name=value", as in a form body. */
 	g_string_append(url, strchr(c->authorize_url, '?') != NULL ? "&" : "?");
 	g_string_append(url, "response_type=code");
-	query_add(url, "client_id", c->client_id);
-	query_add(url, "redirect_uri", redirect_uri);
+	hm_oauth2_form_add(url, "client_id", c->client_id);
+	hm_oauth2_form_add(url, "redirect_uri", redirect_uri);
 	if (c->scope != NULL)
-		query_add(url, "scope", c->scope);
-	query_add(url, "state", p->state);
-	query_add(url, "code_challenge", p->challenge);
-	query_add(url, "code_challenge_method", "S256");
+		hm_oauth2_form_add(url, "scope", c->scope);
+	hm_oauth2_form_add(url, "state", p->state);
+	hm_oauth2_form_add(url, "code_challenge", p->challenge);
+	hm_oauth2_form_add(url, "code_challenge_method", "S256");
 	if (g_strcmp0(c->provider, "google") == 0) {
-		query_add(url, "access_type", "offline");
-		query_add(url, "prompt", "consent");
+		hm_oauth2_form_add(url, "access_type", "offline");
+		hm_oauth2_form_add(url, "prompt", "consent");
 	}
 	return g_string_free(url, FALSE);
 }
@@ -198,14 +192,12 @@ hm_oauth2_device_start(const HmOauth2Conf *c, HmOauth2Device *d, GError **err)
 	                          : hm_oauth2_json_string(o, "verification_url");
 	if (resp.status != 200 || o == NULL || hm_oauth2_json_string(o, "device_code") == NULL ||
 	    hm_oauth2_json_string(o, "user_code") == NULL || uri == NULL) {
-		const char *code = o != NULL ? hm_oauth2_json_string(o, "error") : NULL;
-		const char *desc = o != NULL ? hm_oauth2_json_string(o, "error_description") : NULL;
+		gboolean refused = o != NULL && hm_oauth2_json_string(o, "error") != NULL;
+		g_autofree char *words = hm_oauth2_json_error_words(o, "without a device code");
 
-		g_set_error(err, HM_OAUTH2_ERROR, code != NULL ? HM_OAUTH2_ERROR_REFUSED
-		                                               : HM_OAUTH2_ERROR_PROTOCOL,
-		            "the device endpoint answered %ld %s%s%s%s", resp.status,
-		            code != NULL ? code : "without a device code", desc != NULL ? " (" : "",
-		            desc != NULL ? desc : "", desc != NULL ? ")" : "");
+		g_set_error(err, HM_OAUTH2_ERROR,
+		            refused ? HM_OAUTH2_ERROR_REFUSED : HM_OAUTH2_ERROR_PROTOCOL,
+		            "the device endpoint answered %ld %s", resp.status, words);
 		hm_http_response_clear(&resp);
 		return -1;
 	}

@@ -39,3 +39,14 @@ hm_oauth2_json_int(JsonObject *o, const char *name)
 		return (gint64)v;
 	return -1;
 }
+
+char *
+hm_oauth2_json_error_words(JsonObject *o, const char *none)
+{
+	const char *code = o != NULL ? hm_oauth2_json_string(o, "error") : NULL;
+	const char *desc = o != NULL ? hm_oauth2_json_string(o, "error_description") : NULL;
+
+	if (code == NULL)
+		return g_strdup(none);
+	return desc != NULL ? g_strdup_printf("%s (%s)", code, desc) : g_strdup(code);
+}

@@ -19,4 +19,9 @@ const char *hm_oauth2_json_string(JsonObject *o, const char *name);
  * send expires_in so), or -1 (absent, negative, not a number). */
 gint64 hm_oauth2_json_int(JsonObject *o, const char *name);
 
+/* An error answer's "error" code and "error_description" in words,
+ * "CODE (DESCRIPTION)", or none when o (may be NULL) has no code.
+ * g_free() it. */
+char *hm_oauth2_json_error_words(JsonObject *o, const char *none);
+
 #endif

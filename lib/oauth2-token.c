@@ -13,25 +13,17 @@
 #include "log.h"
 #include "oauth2-json.h"
 #include "oauth2-token.h"
+#include "sasl.h"
 
 G_DEFINE_QUARK(homemail-oauth2-error-quark, hm_oauth2_error)
-
-static void
-wipe_free(char *s)
-{
-	if (s != NULL) {
-		explicit_bzero(s, strlen(s));
-		g_free(s);
-	}
-}
 
 void
 hm_oauth2_token_clear(HmOauth2Token *t)
 {
 	if (t == NULL)
 		return;
-	wipe_free(t->access_token);
-	wipe_free(t->refresh_token);
+	hm_sasl_free_secret(t->access_token);
+	hm_sasl_free_secret(t->refresh_token);
 	g_free(t->scope);
 	memset(t, 0, sizeof(*t));
 }
@@ -41,7 +33,7 @@ static void
 error_answer(long status, JsonObject *o, GError **err)
 {
 	const char *code = hm_oauth2_json_string(o, "error");
-	const char *desc = hm_oauth2_json_string(o, "error_description");
+	g_autofree char *words = hm_oauth2_json_error_words(o, "without an error code");
 	int kind = HM_OAUTH2_ERROR_REFUSED;
 
 	if (g_strcmp0(code, "invalid_grant") == 0)
@@ -52,9 +44,7 @@ error_answer(long status, JsonObject *o, GError **err)
 		kind = HM_OAUTH2_ERROR_SLOW_DOWN;
 	else if (status >= 500 || status == 429 || g_strcmp0(code, "temporarily_unavailable") == 0)
 		kind = HM_OAUTH2_ERROR_TEMPORARY;
-	g_set_error(err, HM_OAUTH2_ERROR, kind, "the token endpoint answered %ld %s%s%s%s", status,
-	            code != NULL ? code : "without an error code", desc != NULL ? " (" : "",
-	            desc != NULL ? desc : "", desc != NULL ? ")" : "");
+	g_set_error(err, HM_OAUTH2_ERROR, kind, "the token endpoint answered %ld %s", status, words);
 }
 
 int
@@ -116,7 +106,7 @@ hm_oauth2_token_load(const char *path, HmOauth2Token *t, GError **err)
 	g_autoptr(GBytes) data = NULL;
 	g_autoptr(JsonParser) parser = NULL;
 	JsonObject *o;
-	struct stat st;
+	struct stat st = { 0 };
 	gsize len;
 	const char *text;
 
@@ -125,7 +115,8 @@ hm_oauth2_token_load(const char *path, HmOauth2Token *t, GError **err)
 		g_set_error(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_NOT_SIGNED_IN, "not signed in");
 		return -1;
 	}
-	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+	/* Another lstat() failure is left to hm_read_file() to report. */
+	if (st.st_mode != 0 && !S_ISREG(st.st_mode)) {
 		g_set_error(err, HM_ERROR, HM_ERROR_IO, "%s is not a regular file", path);
 		return -1;
 	}
@@ -198,7 +189,7 @@ hm_oauth2_token_save(const char *path, const HmOauth2Token *t, GError **err)
 	json_generator_set_root(gen, root);
 	text = json_generator_to_data(gen, NULL);
 	rc = hm_atomic_write(path, text, strlen(text), 0600, err);
-	wipe_free(text);
+	hm_sasl_free_secret(text);
 	return rc;
 }
 
@@ -303,8 +294,15 @@ hm_oauth2_token_refresh(const HmOauth2Conf *c, HmOauth2Token *t, GError **err)
 		g_prefix_error(err, "token refresh: ");
 	if (rc == 0 && t->refresh_token == NULL)
 		t->refresh_token = g_steal_pointer(&old_refresh);
-	wipe_free(old_refresh);
+	hm_sasl_free_secret(old_refresh);
 	return rc;
+}
+
+gboolean
+hm_oauth2_error_needs_login(const GError *e)
+{
+	return g_error_matches(e, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_NOT_SIGNED_IN) ||
+	       g_error_matches(e, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_INVALID_GRANT);
 }
 
 char *

@@ -94,6 +94,10 @@ int hm_oauth2_post(const HmOauth2Conf *c, const char *url, GString *form, HmHttp
 int hm_oauth2_token_request(const HmOauth2Conf *c, GString *form, HmOauth2Token *t,
                             GError **err);
 
+/* Whether e (from hm_oauth2_access_token()) means only a new sign-in
+ * (`homemail oauth login`) can help: NOT_SIGNED_IN or INVALID_GRANT. */
+gboolean hm_oauth2_error_needs_login(const GError *e);
+
 /* Asks c's token endpoint for a new access token with t's refresh token
  * (grant_type=refresh_token, the client secret when there is one) and
  * replaces *t with the answer, keeping the old refresh token when none

@@ -288,6 +288,13 @@ static const HmSaslMech oauth_mechs[] = {
 	{ "XOAUTH2", oauth_check, xoauth2_start, xoauth2_step, NULL },
 };
 
+gboolean
+hm_sasl_oauth_may_be_token(const HmSaslOauthError *e)
+{
+	return e->kind == HM_SASL_OAUTH_INVALID_TOKEN || e->kind == HM_SASL_OAUTH_NONE ||
+	       e->kind == HM_SASL_OAUTH_UNREADABLE;
+}
+
 const HmSaslMech *
 hm_sasl_oauth_mech_find(const char *name)
 {

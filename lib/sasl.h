@@ -210,6 +210,12 @@ gboolean hm_sasl_oauth_error_parse(const char *b64, gsize len, HmSaslOauthError 
  * expired (invalid_token; scope https://mail.google.com/)". g_free() it. */
 char *hm_sasl_oauth_error_describe(const HmSaslOauthError *e);
 
+/* Whether a refused OAuth2 login may pass with a refreshed token: the
+ * server said the token is invalid or expired, or said nothing we could
+ * read (Microsoft often refuses a dead token without a challenge, and
+ * Postfix answers the same 535 when its own token check fails). */
+gboolean hm_sasl_oauth_may_be_token(const HmSaslOauthError *e);
+
 /* ---- PLAIN by hand (tests, fuzzing) ----------------------------------- */
 
 typedef struct {

@@ -50,6 +50,8 @@ relay_queue_entry_free(RelayQueueEntry *e)
 	g_free(e->auth_user);
 	g_free(e->envid);
 	g_array_unref(e->rcpts);
+	if (e->file != NULL)
+		g_bytes_unref(e->file);
 	g_free(e);
 }
 
@@ -256,6 +258,10 @@ relay_queue_load(const char *dir, const char *id, GError **err)
 	}
 	e->data_offset = (goffset)header_len;
 	e->id = g_strdup(id);
+	/* A small file came whole with its envelope: the message needs no
+	 * second read. */
+	if (g_bytes_get_size(head) == len)
+		e->file = g_bytes_ref(head);
 	state_path = g_build_filename(dir, state_name, NULL);
 	state = hm_read_file(state_path, ENVELOPE_MAX, &state_err);
 	/* No state file: no attempt yet. */
@@ -287,6 +293,8 @@ relay_queue_message(const char *dir, const RelayQueueEntry *e, GError **err)
 	GBytes *all;
 	GBytes *msg;
 
+	if (e->file != NULL && g_bytes_get_size(e->file) == len)
+		return g_bytes_new_from_bytes(e->file, (gsize)e->data_offset, e->size);
 	/* Small files are read (see read_head()); large ones mapped, so a
 	 * big message does not sit in the runner's memory twice. */
 	if (len <= QUEUE_READ_MAX) {

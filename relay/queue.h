@@ -68,6 +68,9 @@ typedef struct {
 	GArray *rcpts;          /* of RelayQueueRcpt */
 	guint64 size;           /* octets of the message */
 	goffset data_offset;    /* where the message starts in the file */
+	GBytes *file;           /* the whole file when relay_queue_load() read all
+	                         * of it with the envelope, for
+	                         * relay_queue_message(); else NULL */
 } RelayQueueEntry;
 
 /* A new entry: empty recipients, arrival now. Free with

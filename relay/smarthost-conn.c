@@ -64,8 +64,7 @@ auth_token(RelaySmarthostConn *h, const HmSaslMech *mech, gboolean force, GError
 	int rc;
 
 	if (token == NULL) {
-		gboolean login = g_error_matches(e, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_NOT_SIGNED_IN) ||
-		                 g_error_matches(e, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_INVALID_GRANT);
+		gboolean login = hm_oauth2_error_needs_login(e);
 
 		g_set_error(err, HM_ERROR, HM_ERROR_AUTH, "OAuth2: %s%s%s; the mail waits in the queue",
 		            e->message, login ? "; run homemail oauth login " : "",
@@ -73,13 +72,10 @@ auth_token(RelaySmarthostConn *h, const HmSaslMech *mech, gboolean force, GError
 		return -1;
 	}
 	rc = hm_smtpc_auth_creds(h->smtp, mech, &creds, &refusal, &e);
-	explicit_bzero(token, strlen(token));
-	g_free(token);
+	hm_sasl_free_secret(token);
 	if (rc == 0)
 		return 0;
-	if (e->domain == HM_SMTP_ERROR && !force &&
-	    (refusal.kind == HM_SASL_OAUTH_INVALID_TOKEN || refusal.kind == HM_SASL_OAUTH_NONE ||
-	     refusal.kind == HM_SASL_OAUTH_UNREADABLE)) {
+	if (e->domain == HM_SMTP_ERROR && !force && hm_sasl_oauth_may_be_token(&refusal)) {
 		hm_info("smarthost %s: token refused (%s); refreshing it once", h->conf->name,
 		        e->message);
 		return 1;

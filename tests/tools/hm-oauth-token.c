@@ -18,6 +18,7 @@
 #include "conf/hmconfig.h"
 #include "lib/log.h"
 #include "lib/oauth2-token.h"
+#include "lib/sasl.h"
 
 static const HmEndpoint *
 find(const HmConfig *cfg, const char *name)
@@ -71,7 +72,6 @@ main(int argc, char **argv)
 	}
 	g_checksum_update(sum, (const guchar *)token, (gssize)strlen(token));
 	printf("sha256=%s\n", g_checksum_get_string(sum));
-	explicit_bzero(token, strlen(token));
-	g_free(token);
+	hm_sasl_free_secret(token);
 	return 0;
 }
