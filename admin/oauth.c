@@ -291,6 +291,13 @@ print_status(const HmConfig *cfg, const Target *t, gint64 now)
 			printf("  token store: %s\n", err->message);
 		return;
 	}
+	if (tok.signed_out != NULL) {
+		g_autofree char *why = hm_oauth2_token_signed_out_words(&tok);
+
+		printf("  %s\n  run homemail oauth login %s\n", why, t->name);
+		hm_oauth2_token_clear(&tok);
+		return;
+	}
 	if (tok.expires_at > now)
 		printf("  access token valid for %" G_GINT64_FORMAT " more minutes\n",
 		       (tok.expires_at - now) / 60);

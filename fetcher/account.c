@@ -67,7 +67,7 @@ take_token(HmAccount *a, gboolean force, GError **err)
 		return 0;
 	}
 	if (hm_oauth2_error_needs_login(e))
-		g_set_error(err, HM_FETCH_ERROR, HM_FETCH_ERROR_AUTH,
+		g_set_error(err, HM_FETCH_ERROR, HM_FETCH_ERROR_SIGN_IN,
 		            "OAuth2: %s; run homemail oauth login %s (the mail stays upstream)",
 		            e->message, a->acct->name);
 	else

@@ -21,6 +21,7 @@ typedef struct {
 	const HmAccountConf *acct;
 	const char *folder;       /* IDLE worker: its folder; NULL: whole account */
 	gboolean failed;
+	gboolean told_sign_in;    /* the "run homemail oauth login" line is out */
 } Worker;
 
 static gboolean
@@ -46,6 +47,25 @@ static void
 log_failure(const HmAccountConf *acct, const GError *err)
 {
 	hm_err("%s: %s", acct->name, err->message);
+}
+
+/* A daemon's failure: as log_failure(), except that a sign-in the provider
+ * ended is said once, not at each retry, until the account works again
+ * (as fetchmail mails its "authfail" notice once). The retries only read
+ * the token store, which remembers the refusal: the provider is not asked.
+ * Returns the level for the lines that go with it. */
+static HmLogLevel
+log_daemon_failure(Worker *w, const GError *err)
+{
+	gboolean sign_in = g_error_matches(err, HM_FETCH_ERROR, HM_FETCH_ERROR_SIGN_IN);
+	HmLogLevel level = sign_in && w->told_sign_in ? HM_LOG_DEBUG : HM_LOG_INFO;
+
+	if (level == HM_LOG_DEBUG)
+		hm_debug("%s: still: %s", w->acct->name, err->message);
+	else
+		log_failure(w->acct, err);
+	w->told_sign_in = sign_in;
+	return level;
 }
 
 static gpointer
@@ -155,6 +175,7 @@ idle_loop(Worker *w, HmAccount *a)
 			if (r < 0)
 				break;
 			failures = 0;
+			w->told_sign_in = FALSE;
 			if (!a->backend->can_wait(s)) {
 				hm_warn("%s: %s: server has no IDLE: polling every %u s", w->acct->name,
 				        w->folder, w->cfg->fetcher.interval);
@@ -172,8 +193,8 @@ idle_loop(Worker *w, HmAccount *a)
 		if (r >= 0)
 			break;
 		failures++;
-		log_failure(w->acct, err);
-		hm_info("%s: %s: retrying in %u s", w->acct->name, w->folder, backoff(failures));
+		hm_log(log_daemon_failure(w, err), "%s: %s: retrying in %u s", w->acct->name,
+		       w->folder, backoff(failures));
 		nap(sh, backoff(failures));
 	}
 }
@@ -192,10 +213,11 @@ poll_loop(Worker *w, HmAccount *a)
 
 		if (hm_account_run(a, HM_FETCH_LOCK_WAIT_MS, &err) < 0) {
 			failures++;
-			log_failure(w->acct, err);
+			log_daemon_failure(w, err);
 			pause = MIN(pause, backoff(failures));
 		} else {
 			failures = 0;
+			w->told_sign_in = FALSE;
 		}
 		if (!nap(sh, pause))
 			break;

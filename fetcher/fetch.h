@@ -22,6 +22,8 @@ typedef enum {
 	HM_FETCH_ERROR_LOCAL,     /* the local side failed (injection, state): temporary */
 	HM_FETCH_ERROR_TOKEN,     /* the server refused the OAuth2 access token: a
 	                           * refreshed one may pass (hm_account_open()) */
+	HM_FETCH_ERROR_SIGN_IN,   /* no OAuth2 sign-in, or the provider ended it:
+	                           * only `homemail oauth login` helps */
 } HmFetchError;
 
 /* Moves an error of another domain (lib/'s HM_ERROR) into HM_FETCH_ERROR

@@ -25,6 +25,7 @@ hm_oauth2_token_clear(HmOauth2Token *t)
 	hm_sasl_free_secret(t->access_token);
 	hm_sasl_free_secret(t->refresh_token);
 	g_free(t->scope);
+	g_free(t->signed_out);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -124,6 +125,11 @@ hm_oauth2_token_load(const char *path, HmOauth2Token *t, GError **err)
 		return -1;
 	text = g_bytes_get_data(data, &len);
 	o = hm_oauth2_json_object(text, len, &parser);
+	if (o != NULL && hm_oauth2_json_string(o, "signed_out") != NULL) {
+		t->signed_out = g_strdup(hm_oauth2_json_string(o, "signed_out"));
+		t->signed_out_at = MAX(hm_oauth2_json_int(o, "signed_out_at"), 0);
+		return 0;
+	}
 	if (o == NULL || hm_oauth2_json_string(o, "access_token") == NULL) {
 		g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "%s: not a stored token", path);
 		return -1;
@@ -159,6 +165,23 @@ ensure_folder(const char *dir, GError **err)
 	return 0;
 }
 
+/* A string member; a NULL value is left out. */
+static void
+add_string(JsonBuilder *b, const char *name, const char *value)
+{
+	if (value == NULL)
+		return;
+	json_builder_set_member_name(b, name);
+	json_builder_add_string_value(b, value);
+}
+
+static void
+add_int(JsonBuilder *b, const char *name, gint64 value)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_add_int_value(b, value);
+}
+
 int
 hm_oauth2_token_save(const char *path, const HmOauth2Token *t, GError **err)
 {
@@ -172,18 +195,15 @@ hm_oauth2_token_save(const char *path, const HmOauth2Token *t, GError **err)
 	if (ensure_folder(dir, err) < 0)
 		return -1;
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "access_token");
-	json_builder_add_string_value(b, t->access_token);
-	if (t->refresh_token != NULL) {
-		json_builder_set_member_name(b, "refresh_token");
-		json_builder_add_string_value(b, t->refresh_token);
+	if (t->signed_out != NULL) {
+		add_string(b, "signed_out", t->signed_out);
+		add_int(b, "signed_out_at", t->signed_out_at);
+	} else {
+		add_string(b, "access_token", t->access_token);
+		add_string(b, "refresh_token", t->refresh_token);
+		add_string(b, "scope", t->scope);
+		add_int(b, "expires_at", t->expires_at);
 	}
-	if (t->scope != NULL) {
-		json_builder_set_member_name(b, "scope");
-		json_builder_add_string_value(b, t->scope);
-	}
-	json_builder_set_member_name(b, "expires_at");
-	json_builder_add_int_value(b, t->expires_at);
 	json_builder_end_object(b);
 	root = json_builder_get_root(b);
 	json_generator_set_root(gen, root);
@@ -306,6 +326,31 @@ hm_oauth2_error_needs_login(const GError *e)
 }
 
 char *
+hm_oauth2_token_signed_out_words(const HmOauth2Token *t)
+{
+	g_autoptr(GDateTime) when = g_date_time_new_from_unix_utc(t->signed_out_at);
+	g_autofree char *date = when != NULL ? g_date_time_format(when, "%F %R UTC") : NULL;
+
+	return g_strdup_printf("signed out by the provider on %s (%s)", date != NULL ? date : "?",
+	                       t->signed_out);
+}
+
+/* Remembers the provider's refusal of the refresh token in the store
+ * (HmOauth2Token.signed_out). Best effort: when it cannot be saved, the
+ * next use asks the provider again and gets the same refusal. */
+static void
+sign_out(const char *path, HmOauth2Token *t, const char *why, gint64 now)
+{
+	g_autoptr(GError) err = NULL;
+
+	hm_oauth2_token_clear(t);
+	t->signed_out = g_strdup(why);
+	t->signed_out_at = now;
+	if (hm_oauth2_token_save(path, t, &err) < 0)
+		hm_warn("oauth2: the refused sign-in not remembered: %s", err->message);
+}
+
+char *
 hm_oauth2_access_token(const char *state_dir, const HmOauth2Conf *c, const char *user,
                        gint64 now, gboolean force, GError **err)
 {
@@ -322,6 +367,12 @@ hm_oauth2_access_token(const char *state_dir, const HmOauth2Conf *c, const char 
 		access = g_strdup(t.access_token);
 		goto out;
 	}
+	if (t.signed_out != NULL) {
+		g_autofree char *why = hm_oauth2_token_signed_out_words(&t);
+
+		g_set_error_literal(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_NOT_SIGNED_IN, why);
+		goto out;
+	}
 	if (t.refresh_token == NULL) {
 		g_set_error(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_NOT_SIGNED_IN,
 		            "the access token has expired and there is no refresh token");
@@ -329,7 +380,12 @@ hm_oauth2_access_token(const char *state_dir, const HmOauth2Conf *c, const char 
 	}
 	/* Saved before it is used: a rotated refresh token lost here would
 	 * leave the user signed out. */
-	if (hm_oauth2_token_refresh(c, &t, err) < 0 || hm_oauth2_token_save(path, &t, err) < 0)
+	if (hm_oauth2_token_refresh(c, &t, err) < 0) {
+		if (g_error_matches(*err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_INVALID_GRANT))
+			sign_out(path, &t, (*err)->message, now);
+		goto out;
+	}
+	if (hm_oauth2_token_save(path, &t, err) < 0)
 		goto out;
 	hm_info("oauth2 %s: access token refreshed, valid for %" G_GINT64_FORMAT " s", user,
 	        t.expires_at > now ? t.expires_at - now : 0);

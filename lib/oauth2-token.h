@@ -40,8 +40,16 @@ typedef struct {
 	char *scope;          /* as granted; NULL: as asked */
 	gint64 expires_at;    /* Unix time; 0: unknown (treated as expired
 	                       * HM_OAUTH2_MARGIN_S after it was obtained) */
+	/* Set when the provider refused the refresh token (invalid_grant): why,
+	 * in words, and when (Unix time). The tokens are then NULL: the store
+	 * remembers the refusal so that no program asks the provider again
+	 * with a dead refresh token at each retry. */
+	char *signed_out;
+	gint64 signed_out_at;
 } HmOauth2Token;
 
+/* "signed out by the provider on DATE (WHY)" for a signed-out t. */
+char *hm_oauth2_token_signed_out_words(const HmOauth2Token *t);
 /* Wipes the tokens and frees every field. NULL-safe. */
 void hm_oauth2_token_clear(HmOauth2Token *t);
 
@@ -63,7 +71,8 @@ int hm_oauth2_token_parse(long status, const char *body, gsize len, gint64 now,
  * sign-in serves both. */
 char *hm_oauth2_token_path(const char *state_dir, const HmOauth2Conf *c, const char *user);
 
-/* Loads the token at path into *t. -1 with *err: HM_OAUTH2_ERROR_NOT_SIGNED_IN
+/* Loads the token at path into *t (a signed-out store: t->signed_out set,
+ * no tokens). -1 with *err: HM_OAUTH2_ERROR_NOT_SIGNED_IN
  * when there is no such file, HM_ERROR_* when it cannot be read (a FIFO or
  * a link in its place included) or is not a stored token. */
 int hm_oauth2_token_load(const char *path, HmOauth2Token *t, GError **err);
@@ -107,7 +116,10 @@ int hm_oauth2_token_refresh(const HmOauth2Conf *c, HmOauth2Token *t, GError **er
 /* An access token for user at c's provider, from the store of state_dir:
  * the stored one while it lives HM_OAUTH2_MARGIN_S more after now, else
  * (or with force: the server refused the stored one) a refreshed one,
- * saved before it is returned. Under the token's lock. Returns the token
+ * saved before it is returned. Under the token's lock. A refresh token the
+ * provider refuses (INVALID_GRANT) leaves the store signed out: later
+ * calls fail with NOT_SIGNED_IN, the refusal's words and date, and do not
+ * ask the provider again until `homemail oauth login` saves a new token. Returns the token
  * (free it with hm_sasl_free_secret() or wipe it), or NULL with *err as
  * above; NOT_SIGNED_IN and INVALID_GRANT mean "sign in again". */
 char *hm_oauth2_access_token(const char *state_dir, const HmOauth2Conf *c, const char *user,

@@ -50,6 +50,25 @@ starttls(RelaySmarthostConn *h, GError **err)
 	return -1;
 }
 
+/* The access token for h's login from the token store (force: refreshed
+ * first), or NULL with *err in words; h->needs_login tells whether only a
+ * new sign-in helps. */
+static char *
+take_token(RelaySmarthostConn *h, gboolean force, GError **err)
+{
+	const HmEndpoint *ep = &h->conf->ep;
+	g_autoptr(GError) e = NULL;
+	char *token = hm_oauth2_access_token(h->state_dir, &ep->oauth2, ep->user,
+	                                     g_get_real_time() / G_USEC_PER_SEC, force, &e);
+
+	h->needs_login = token == NULL && hm_oauth2_error_needs_login(e);
+	if (token == NULL)
+		g_set_error(err, HM_ERROR, HM_ERROR_AUTH, "OAuth2: %s%s%s; the mail waits in the queue",
+		            e->message, h->needs_login ? "; run homemail oauth login " : "",
+		            h->needs_login ? h->conf->name : "");
+	return token;
+}
+
 /* One AUTH with the stored access token (force: refreshed first). 0; 1
  * when the server refused a token a refresh may mend; -1 with *err. */
 static int
@@ -58,19 +77,12 @@ auth_token(RelaySmarthostConn *h, const HmSaslMech *mech, gboolean force, GError
 	const HmEndpoint *ep = &h->conf->ep;
 	g_autoptr(GError) e = NULL;
 	HmSaslOauthError refusal = { 0 };
-	char *token = hm_oauth2_access_token(h->state_dir, &ep->oauth2, ep->user,
-	                                     g_get_real_time() / G_USEC_PER_SEC, force, &e);
+	char *token = take_token(h, force, err);
 	HmSaslCreds creds = { ep->user, token, ep->host, ep->port };
 	int rc;
 
-	if (token == NULL) {
-		gboolean login = hm_oauth2_error_needs_login(e);
-
-		g_set_error(err, HM_ERROR, HM_ERROR_AUTH, "OAuth2: %s%s%s; the mail waits in the queue",
-		            e->message, login ? "; run homemail oauth login " : "",
-		            login ? h->conf->name : "");
+	if (token == NULL)
 		return -1;
-	}
 	rc = hm_smtpc_auth_creds(h->smtp, mech, &creds, &refusal, &e);
 	hm_sasl_free_secret(token);
 	if (rc == 0)
@@ -164,6 +176,15 @@ open_session(RelaySmarthostConn *h, GError **err)
 	const HmEndpoint *ep = &h->conf->ep;
 	HmConn *conn;
 
+	h->needs_login = FALSE;
+	/* Without a usable sign-in, the smart host is not worth a connection. */
+	if (ep->auth == HM_AUTH_OAUTH2 && ep->user != NULL) {
+		char *token = take_token(h, FALSE, err);
+
+		if (token == NULL)
+			return -1;
+		hm_sasl_free_secret(token);
+	}
 	if (h->tls == NULL && ep->tls != HM_TLS_MODE_NONE &&
 	    (h->tls = hm_endpoint_tls_ctx(ep, err)) == NULL)
 		return -1;
@@ -233,7 +254,7 @@ relay_smarthost_session(RelaySmarthostConn *h, char **why)
 		return h->smtp;
 	}
 	h->down_reason = g_strdup_printf("smart host %s: %s", h->conf->name, err->message);
-	h->down_until = now + (gint64)RELAY_SMARTHOST_DOWN_MS * 1000;
+	h->down_until = h->needs_login ? now : now + (gint64)RELAY_SMARTHOST_DOWN_MS * 1000;
 	*why = g_strdup(h->down_reason);
 	return NULL;
 }

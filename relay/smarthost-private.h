@@ -18,6 +18,9 @@ typedef struct {
 	SSL_CTX *tls;          /* loaded on the first connect; NULL for tls = "none" */
 	gint64 down_until;     /* g_get_monotonic_time(): no new attempt before */
 	char *down_reason;     /* why the last attempt failed; NULL when it did not */
+	gboolean needs_login;  /* ... because only `homemail oauth login` helps:
+	                        * not held down, so that a new sign-in counts at
+	                        * the next retry (checking costs no network) */
 	gint64 opened;         /* g_get_monotonic_time() when smtp was opened */
 	gint64 last_used;      /* ... when its last transaction ended */
 	guint used;            /* transactions begun on smtp */

@@ -292,8 +292,15 @@ def test_rotation_and_revocation(bin, hm_tmp, tls_cert, oauth2_server):
     r = token_cmd(bin, conf, "--force")
     assert r.rc == 1 and r.out.startswith("error=1 "), r  # HM_OAUTH2_ERROR_INVALID_GRANT
     assert "invalid_grant" in r.out
+    # A refused refresh token is dropped; the store says why and when.
     _, tok3 = stored(d)
-    assert tok3 == tok2  # a refused refresh changes nothing stored
+    assert set(tok3) == {"signed_out", "signed_out_at"}, tok3
+    assert "invalid_grant" in tok3["signed_out"]
+    asked = len(s.by_path("/token"))
+    r = token_cmd(bin, conf, "--force")
+    assert r.rc == 1 and r.out.startswith("error=0 "), r  # NOT_SIGNED_IN, provider not asked
+    assert "signed out by the provider on" in r.out and "invalid_grant" in r.out, r
+    assert len(s.by_path("/token")) == asked
 
 
 def test_two_processes_keep_the_rotated_token(bin, hm_tmp, tls_cert, oauth2_server):

@@ -6,11 +6,15 @@ sign-in only `homemail oauth login` can mend keeps the mail queued and
 says so."""
 import json
 import os
+import pathlib
 import re
+import smtplib
+import time
 
 import pytest
 
 import fixtures
+from fixtures.relay import smarthost_conf
 
 ALICE = "alice@isp.example"
 MSG = b"From: Alice <alice@box.lan>\r\nTo: x@remote.example\r\nSubject: t\r\n\r\nbody\r\n"
@@ -98,3 +102,75 @@ def test_revoked_sign_in_keeps_mail_queued(bin, tmp_path, tls_cert, oauth2_serve
     assert code == 0, r  # not attempted: the message would stay queued
     assert "run homemail oauth login isp" in reply, reply
     assert tok["refresh_token"] not in r.out + r.err
+
+
+# -- the relay itself: its queue, its runner and its retries -------------------
+
+def oauth_relay(bin, relay, s, sh, cert):
+    """A started homemail-relay whose smart host is osh with OAuth2,
+    signed in with `homemail oauth login isp` on the relay's config."""
+    o2 = {"provider": "custom", "client_id": s.client_id, "scope": "mail",
+          "token_url": s.token_url, "device_url": s.device_url, "ca_file": cert.cert}
+    r = relay(users={"alice": {"send_as": ALICE}},
+              smarthosts=[smarthost_conf(sh, login=ALICE, password=None, senders=None,
+                                         auth="oauth2", oauth2=o2)])
+    out = fixtures.run([bin("admin/homemail"), "-c", r.conf, "oauth", "login", "isp"], timeout=60)
+    assert out.rc == 0, out
+    return r
+
+
+def lan_send(r, tag):
+    data = ("From: Alice <alice@box.test>\r\nTo: x@remote.example\r\nSubject: %s\r\n"
+            "Message-ID: <%s@pc1.lan>\r\n\r\nhello\r\n" % (tag, tag))
+    with smtplib.SMTP("127.0.0.1", r.port, local_hostname="pc1.lan", timeout=15) as c:
+        assert c.sendmail("alice@box.test", ["x@remote.example"], data.encode()) == {}
+
+
+def refreshes(s):
+    return [x for x in s.by_path("/token") if x.form.get("grant_type") == "refresh_token"]
+
+
+def test_relay_refreshes_an_expiring_token_before_auth(bin, relay, tls_cert, oauth2_server, osh):
+    """Signed in with a token that lives 60 s (inside the 120 s margin):
+    the runner refreshes it before AUTH, so the smart host never refuses."""
+    oauth2_server.expires_in = 60
+    r = oauth_relay(bin, relay, oauth2_server, osh, tls_cert)
+    oauth2_server.expires_in = 3600  # what the refresh gives
+    old = stored(pathlib.Path(r.base))
+    lan_send(r, "oauth-expiring")
+    (m,) = osh.wait_messages(1)
+    assert m.mail_from == ALICE and b"oauth-expiring" in m.raw
+    r.wait_queue_empty()
+    log = r.log()
+    assert "access token refreshed" in log, log
+    assert "refreshing it once" not in log, log
+    assert len(refreshes(oauth2_server)) == 1
+    asked = [x.form.get("token") for x in oauth2_server.by_path("/introspect")]
+    assert old["access_token"] not in asked
+
+
+def test_relay_keeps_mail_while_signed_out_then_sends(bin, relay, tls_cert, oauth2_server, osh):
+    """A revoked sign-in: the message stays queued through the retries
+    (every 2-4 s here), the provider is asked once, `homemail queue` says
+    what to run; after `homemail oauth login` the next retry sends it."""
+    r = oauth_relay(bin, relay, oauth2_server, osh, tls_cert)
+    tok = stored(pathlib.Path(r.base))
+    oauth2_server.revoke(tok["access_token"])
+    oauth2_server.revoke(tok["refresh_token"])
+    lan_send(r, "oauth-revoked")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and r.log().count("signed out by the provider") < 2:
+        time.sleep(0.2)
+    log = r.log()
+    assert log.count("signed out by the provider") >= 2, log
+    assert len(refreshes(oauth2_server)) == 1
+    assert len(r.queue_ids()) == 1
+    q = r.homemail(["queue"])
+    assert "run homemail oauth login isp" in q.out, q
+    assert osh.messages() == []
+    assert tok["refresh_token"] not in log and tok["access_token"] not in log
+    out = fixtures.run([bin("admin/homemail"), "-c", r.conf, "oauth", "login", "isp"], timeout=60)
+    assert out.rc == 0, out
+    (m,) = osh.wait_messages(1, timeout=20)
+    assert b"oauth-revoked" in m.raw
+    r.wait_queue_empty()

@@ -164,6 +164,47 @@ test_store(void)
 	hm_test_remove_tree(dir);
 }
 
+/* A store the provider signed out: it keeps the refusal, no token, and
+ * an access token is refused without asking the endpoint (conf()'s URL
+ * leads nowhere: asking it would fail as TEMPORARY instead). */
+static void
+test_signed_out(void)
+{
+	g_autofree char *dir = hm_test_tmpdir("oauth2-out");
+	HmOauth2Conf c = conf();
+	g_autofree char *path = hm_oauth2_token_path(dir, &c, "carol");
+	HmOauth2Token t = { .signed_out = g_strdup("token refresh: invalid_grant (revoked)"),
+		            .signed_out_at = 1796515200, .refresh_token = g_strdup("rt-dead") };
+	HmOauth2Token back = { 0 };
+	g_autoptr(GError) err = NULL;
+	g_autofree char *text = NULL;
+	g_autofree char *words = NULL;
+	char *access;
+
+	g_assert_cmpint(hm_oauth2_token_save(path, &t, &err), ==, 0);
+	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	g_assert_null(strstr(text, "rt-dead"));  /* a dead refresh token is not kept */
+	g_assert_cmpint(hm_oauth2_token_load(path, &back, &err), ==, 0);
+	g_assert_no_error(err);
+	g_assert_null(back.access_token);
+	g_assert_null(back.refresh_token);
+	g_assert_cmpstr(back.signed_out, ==, t.signed_out);
+	g_assert_cmpint(back.signed_out_at, ==, 1796515200);
+	words = hm_oauth2_token_signed_out_words(&back);
+	g_assert_cmpstr(words, ==, "signed out by the provider on 2026-12-06 00:00 UTC "
+	                           "(token refresh: invalid_grant (revoked))");
+	for (int force = 0; force < 2; force++) {
+		access = hm_oauth2_access_token(dir, &c, "carol", NOW, force, &err);
+		g_assert_null(access);
+		g_assert_error(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_NOT_SIGNED_IN);
+		g_assert_cmpstr(err->message, ==, words);
+		g_clear_error(&err);
+	}
+	hm_oauth2_token_clear(&back);
+	hm_oauth2_token_clear(&t);
+	hm_test_remove_tree(dir);
+}
+
 /* The store's folder as a link is refused: writing through it would put
  * a token wherever the link points. */
 static void
@@ -296,6 +337,7 @@ main(int argc, char **argv)
 	g_test_add_func("/oauth2-token/parse", test_parse);
 	g_test_add_func("/oauth2-token/path", test_path);
 	g_test_add_func("/oauth2-token/store", test_store);
+	g_test_add_func("/oauth2-token/signed-out", test_signed_out);
 	g_test_add_func("/oauth2-token/folder-link", test_folder_link);
 	g_test_add_func("/oauth2-token/lock", test_lock);
 	g_test_add_func("/oauth2-flow/pkce", test_pkce);
