@@ -49,8 +49,10 @@ answer(const HmSaslMech *mech, HmSaslClient *c, const HmSaslSecret *ir, guint n,
 	HmSaslSecret *chal = hm_sasl_decode(chal64, SASL_CHALLENGE_MAX, mech->name, err);
 	HmSaslSecret *resp = NULL;
 
-	if (chal == NULL)
+	if (chal == NULL) {
+		g_prefix_error(err, "the server's %s challenge: ", mech->name);
 		return NULL;
+	}
 	if (n == 0 && ir != NULL && chal->len == 0) {
 		resp = hm_sasl_secret_new(ir->data, ir->len);
 		c->ir_asked = TRUE;

@@ -268,7 +268,8 @@ hm_sasl_decode(const char *b64, gsize max, const char *mech, GError **err)
 	if (strcmp(b64, "=") == 0)
 		return hm_sasl_secret_new("", 0);
 	if (len > (max + 2) / 3 * 4) {
-		bad(err, mech, "too long");
+		g_set_error(err, HM_ERROR, HM_ERROR_PROTOCOL, "SASL %s data over %zu octets: too long",
+		            mech, max);
 		return NULL;
 	}
 	if ((bytes = hm_base64_decode(b64, len, err)) == NULL)
