@@ -350,6 +350,46 @@ sign_out(const char *path, HmOauth2Token *t, const char *why, gint64 now)
 		hm_warn("oauth2: the refused sign-in not remembered: %s", err->message);
 }
 
+typedef enum {
+	TOKEN_FRESH,       /* the access token lives on: use it */
+	TOKEN_STALE,       /* expiring (or forced): refresh it */
+	TOKEN_SIGNED_OUT,  /* only a new sign-in helps (*err says why) */
+} TokenState;
+
+static TokenState
+token_state(const HmOauth2Token *t, gint64 now, gboolean force, GError **err)
+{
+	if (t->signed_out != NULL) {
+		g_autofree char *why = hm_oauth2_token_signed_out_words(t);
+
+		g_set_error_literal(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_NOT_SIGNED_IN, why);
+		return TOKEN_SIGNED_OUT;
+	}
+	if (!force && t->expires_at > now + HM_OAUTH2_MARGIN_S)
+		return TOKEN_FRESH;
+	if (t->refresh_token == NULL) {
+		g_set_error(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_NOT_SIGNED_IN,
+		            "the access token has expired and there is no refresh token");
+		return TOKEN_SIGNED_OUT;
+	}
+	return TOKEN_STALE;
+}
+
+gboolean
+hm_oauth2_signed_in(const char *state_dir, const HmOauth2Conf *c, const char *user, gint64 now,
+                    GError **err)
+{
+	g_autofree char *path = hm_oauth2_token_path(state_dir, c, user);
+	HmOauth2Token t = { 0 };
+	gboolean ok;
+
+	/* No lock: a writer replaces the file whole (rename). */
+	ok = hm_oauth2_token_load(path, &t, err) == 0 &&
+	     token_state(&t, now, FALSE, err) != TOKEN_SIGNED_OUT;
+	hm_oauth2_token_clear(&t);
+	return ok;
+}
+
 char *
 hm_oauth2_access_token(const char *state_dir, const HmOauth2Conf *c, const char *user,
                        gint64 now, gboolean force, GError **err)
@@ -357,27 +397,18 @@ hm_oauth2_access_token(const char *state_dir, const HmOauth2Conf *c, const char 
 	g_autofree char *path = hm_oauth2_token_path(state_dir, c, user);
 	HmOauth2Token t = { 0 };
 	char *access = NULL;
+	TokenState state;
 	int lock = hm_oauth2_token_lock(path, err);
 
 	if (lock < 0)
 		return NULL;
 	if (hm_oauth2_token_load(path, &t, err) < 0)
 		goto out;
-	if (!force && t.expires_at > now + HM_OAUTH2_MARGIN_S) {
+	state = token_state(&t, now, force, err);
+	if (state == TOKEN_FRESH)
 		access = g_strdup(t.access_token);
+	if (state != TOKEN_STALE)
 		goto out;
-	}
-	if (t.signed_out != NULL) {
-		g_autofree char *why = hm_oauth2_token_signed_out_words(&t);
-
-		g_set_error_literal(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_NOT_SIGNED_IN, why);
-		goto out;
-	}
-	if (t.refresh_token == NULL) {
-		g_set_error(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_NOT_SIGNED_IN,
-		            "the access token has expired and there is no refresh token");
-		goto out;
-	}
 	/* Saved before it is used: a rotated refresh token lost here would
 	 * leave the user signed out. */
 	if (hm_oauth2_token_refresh(c, &t, err) < 0) {

@@ -125,4 +125,11 @@ int hm_oauth2_token_refresh(const HmOauth2Conf *c, HmOauth2Token *t, GError **er
 char *hm_oauth2_access_token(const char *state_dir, const HmOauth2Conf *c, const char *user,
                              gint64 now, gboolean force, GError **err);
 
+/* Whether the store of state_dir holds a sign-in for user at c's provider
+ * that may yield an access token (a live one, or a refresh token), without
+ * asking the provider. FALSE with *err as hm_oauth2_access_token() would
+ * fail for it (NOT_SIGNED_IN: no token, signed out, expired without a
+ * refresh token; HM_ERROR_*: an unreadable store). */
+gboolean hm_oauth2_signed_in(const char *state_dir, const HmOauth2Conf *c, const char *user,
+                             gint64 now, GError **err);
 #endif

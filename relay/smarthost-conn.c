@@ -50,9 +50,19 @@ starttls(RelaySmarthostConn *h, GError **err)
 	return -1;
 }
 
+/* Sets *err for a token that could not be had (e from the token store);
+ * h->needs_login tells whether only a new sign-in helps. */
+static void
+token_failed(RelaySmarthostConn *h, const GError *e, GError **err)
+{
+	h->needs_login = hm_oauth2_error_needs_login(e);
+	g_set_error(err, HM_ERROR, HM_ERROR_AUTH, "OAuth2: %s%s%s; the mail waits in the queue",
+	            e->message, h->needs_login ? "; run homemail oauth login " : "",
+	            h->needs_login ? h->conf->name : "");
+}
+
 /* The access token for h's login from the token store (force: refreshed
- * first), or NULL with *err in words; h->needs_login tells whether only a
- * new sign-in helps. */
+ * first), or NULL with *err in words. */
 static char *
 take_token(RelaySmarthostConn *h, gboolean force, GError **err)
 {
@@ -61,11 +71,8 @@ take_token(RelaySmarthostConn *h, gboolean force, GError **err)
 	char *token = hm_oauth2_access_token(h->state_dir, &ep->oauth2, ep->user,
 	                                     g_get_real_time() / G_USEC_PER_SEC, force, &e);
 
-	h->needs_login = token == NULL && hm_oauth2_error_needs_login(e);
 	if (token == NULL)
-		g_set_error(err, HM_ERROR, HM_ERROR_AUTH, "OAuth2: %s%s%s; the mail waits in the queue",
-		            e->message, h->needs_login ? "; run homemail oauth login " : "",
-		            h->needs_login ? h->conf->name : "");
+		token_failed(h, e, err);
 	return token;
 }
 
@@ -177,13 +184,15 @@ open_session(RelaySmarthostConn *h, GError **err)
 	HmConn *conn;
 
 	h->needs_login = FALSE;
-	/* Without a usable sign-in, the smart host is not worth a connection. */
+	/* Without a sign-in, the smart host is not worth a connection. */
 	if (ep->auth == HM_AUTH_OAUTH2 && ep->user != NULL) {
-		char *token = take_token(h, FALSE, err);
+		g_autoptr(GError) e = NULL;
 
-		if (token == NULL)
+		if (!hm_oauth2_signed_in(h->state_dir, &ep->oauth2, ep->user,
+		                         g_get_real_time() / G_USEC_PER_SEC, &e)) {
+			token_failed(h, e, err);
 			return -1;
-		hm_sasl_free_secret(token);
+		}
 	}
 	if (h->tls == NULL && ep->tls != HM_TLS_MODE_NONE &&
 	    (h->tls = hm_endpoint_tls_ctx(ep, err)) == NULL)

@@ -126,6 +126,9 @@ test_store(void)
 	g_assert_null(access);
 	g_assert_error(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_NOT_SIGNED_IN);
 	g_clear_error(&err);
+	g_assert_false(hm_oauth2_signed_in(dir, &c, "alice@x.example", NOW, &err));
+	g_assert_error(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_NOT_SIGNED_IN);
+	g_clear_error(&err);
 
 	g_assert_cmpint(hm_oauth2_token_save(path, &t, &err), ==, 0);
 	g_assert_no_error(err);
@@ -139,6 +142,8 @@ test_store(void)
 	g_assert_cmpstr(back.scope, ==, "mail");
 	g_assert_cmpint(back.expires_at, ==, NOW + 3600);
 
+	g_assert_true(hm_oauth2_signed_in(dir, &c, "alice@x.example", NOW, &err));
+	g_assert_no_error(err);
 	/* Alive: the stored one, no endpoint asked (its URL leads nowhere). */
 	access = hm_oauth2_access_token(dir, &c, "alice@x.example", NOW, FALSE, &err);
 	g_assert_no_error(err);
@@ -150,6 +155,11 @@ test_store(void)
 	access = hm_oauth2_access_token(dir, &c, "alice@x.example",
 	                                NOW + 3600 - HM_OAUTH2_MARGIN_S, FALSE, &err);
 	g_assert_null(access);
+	g_assert_error(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_NOT_SIGNED_IN);
+	g_clear_error(&err);
+	g_assert_true(hm_oauth2_signed_in(dir, &c, "alice@x.example", NOW, &err));
+	g_assert_false(hm_oauth2_signed_in(dir, &c, "alice@x.example",
+	                                   NOW + 3600 - HM_OAUTH2_MARGIN_S, &err));
 	g_assert_error(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_NOT_SIGNED_IN);
 	g_clear_error(&err);
 
@@ -193,6 +203,9 @@ test_signed_out(void)
 	words = hm_oauth2_token_signed_out_words(&back);
 	g_assert_cmpstr(words, ==, "signed out by the provider on 2026-12-06 00:00 UTC "
 	                           "(token refresh: invalid_grant (revoked))");
+	g_assert_false(hm_oauth2_signed_in(dir, &c, "carol", NOW, &err));
+	g_assert_error(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_NOT_SIGNED_IN);
+	g_clear_error(&err);
 	for (int force = 0; force < 2; force++) {
 		access = hm_oauth2_access_token(dir, &c, "carol", NOW, force, &err);
 		g_assert_null(access);
