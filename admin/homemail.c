@@ -20,6 +20,7 @@ static const HmCommand commands[] = {
 	{ "oauth", hm_cmd_oauth, "sign an account or smart host in with OAuth2, or show the tokens" },
 	{ "passwd", hm_cmd_passwd, "set a user's password" },
 	{ "queue", hm_cmd_queue, "list, show, delete or flush the relay's queue" },
+	{ "setup", hm_cmd_setup, "guided set-up: ask, write the config, start the services" },
 	{ "status", hm_cmd_status, "what the relay's queue and the dyndns records look like now" },
 };
 

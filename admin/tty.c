@@ -99,26 +99,35 @@ hm_tty_password_check(const char *buf, gsize n, GError **err)
 }
 
 HmTtyPassword
-hm_tty_new_password(int tty, const char *prompt, const char *again_prompt, char *buf,
-                    GError **err)
+hm_tty_confirm_password(int tty, const char *prompt, const char *buf, gsize n, GError **err)
 {
 	char again[HM_TTY_SECRET_BUF];
 	HmTtyPassword res = HM_TTY_PASSWORD_OK;
-	gssize n, m;
+	gssize m = hm_tty_read_secret(tty, prompt, again, err);
 
-	n = hm_tty_read_secret(tty, prompt, buf, err);
-	if (n < 0)
-		return HM_TTY_PASSWORD_ERROR;
-	if (hm_tty_password_check(buf, (gsize)n, err) < 0)
-		return HM_TTY_PASSWORD_BAD;
-	m = hm_tty_read_secret(tty, again_prompt, again, err);
 	if (m < 0) {
 		res = HM_TTY_PASSWORD_ERROR;
-	} else if (m != n || memcmp(buf, again, (gsize)n) != 0) {
+	} else if ((gsize)m != n || memcmp(buf, again, n) != 0) {
 		g_set_error_literal(err, HM_ERROR, HM_ERROR_FAILED, "the passwords do not match");
 		res = HM_TTY_PASSWORD_MISMATCH;
 	}
 	explicit_bzero(again, sizeof(again));
+	return res;
+}
+
+HmTtyPassword
+hm_tty_new_password(int tty, const char *prompt, const char *again_prompt, char *buf,
+                    GError **err)
+{
+	HmTtyPassword res;
+	gssize n = hm_tty_read_secret(tty, prompt, buf, err);
+
+	if (n < 0)
+		return HM_TTY_PASSWORD_ERROR;
+	if (hm_tty_password_check(buf, (gsize)n, err) < 0)
+		res = HM_TTY_PASSWORD_BAD;
+	else
+		res = hm_tty_confirm_password(tty, again_prompt, buf, (gsize)n, err);
 	if (res != HM_TTY_PASSWORD_OK)
 		explicit_bzero(buf, HM_TTY_SECRET_BUF);
 	return res;

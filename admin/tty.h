@@ -46,6 +46,12 @@ typedef enum {
 	HM_TTY_PASSWORD_ERROR,    /* the terminal failed */
 } HmTtyPassword;
 
+/* Reads the password again on tty without echo (prompt) and compares it
+ * with the n octets in buf, the first typing. Returns HM_TTY_PASSWORD_OK,
+ * HM_TTY_PASSWORD_MISMATCH or HM_TTY_PASSWORD_ERROR (with *err). */
+HmTtyPassword hm_tty_confirm_password(int tty, const char *prompt, const char *buf, gsize n,
+                                      GError **err);
+
 /* Asks for a new password twice on tty without echo (prompt, then
  * again_prompt) into buf (HM_TTY_SECRET_BUF bytes); the copy is wiped.
  * Anything but HM_TTY_PASSWORD_OK comes with *err set. */
