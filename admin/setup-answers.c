@@ -28,7 +28,7 @@ secret_target(const char *id)
 }
 
 static int
-read_line(HmSetup *s, const char *path, guint lineno, char *line, GError **err)
+read_line(HmSetup *s, GHashTable *into, const char *path, guint lineno, char *line, GError **err)
 {
 	char *eq, *id, *value, *target;
 
@@ -37,31 +37,35 @@ read_line(HmSetup *s, const char *path, guint lineno, char *line, GError **err)
 		return 0;
 	eq = strchr(line, '=');
 	if (eq == NULL) {
-		g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "%s:%u: not \"id = value\"", path, lineno);
+		g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "%s:%u: not \"id = value\"", path,
+		            lineno);
 		return -1;
 	}
 	*eq = '\0';
 	id = g_strstrip(line);
 	value = g_strstrip(eq + 1);
 	target = secret_target(id);
-	if (*id == '\0' || strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	                              "0123456789._-") != strlen(id) ||
-	    g_hash_table_contains(s->answers, id) ||
+	if (*id == '\0' ||
+	    strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	               "0123456789._-") != strlen(id) ||
+	    g_hash_table_contains(into, id) ||
 	    (target != NULL && g_hash_table_contains(s->secrets, target))) {
 		g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "%s:%u: %s \"%s\"", path, lineno,
 		            *id == '\0' ? "no id before" : "bad or repeated id", id);
 		g_free(target);
 		return -1;
 	}
-	if (target != NULL)
+	if (target != NULL && into == s->answers)
 		g_hash_table_replace(s->secrets, target, g_strdup(value));
+	else if (target == NULL)
+		g_hash_table_replace(into, g_strdup(id), g_strdup(value));
 	else
-		g_hash_table_replace(s->answers, g_strdup(id), g_strdup(value));
+		g_free(target);
 	return 0;
 }
 
 int
-hm_setup_answers_read(HmSetup *s, const char *path, GError **err)
+hm_setup_answers_read(HmSetup *s, const char *path, gboolean as_current, GError **err)
 {
 	g_autoptr(GBytes) data = hm_read_file(path, ANSWERS_MAX, err);
 	g_auto(GStrv) lines = NULL;
@@ -83,7 +87,8 @@ hm_setup_answers_read(HmSetup *s, const char *path, GError **err)
 		lines = g_strsplit(copy, "\n", -1);
 	}
 	for (guint i = 0; lines[i] != NULL; i++)
-		if (read_line(s, path, i + 1, lines[i], err) < 0)
+		if (read_line(s, as_current ? s->current : s->answers, path, i + 1, lines[i], err) <
+		    0)
 			return -1;
 	return 0;
 }
@@ -107,4 +112,10 @@ hm_setup_answers_render(const HmSetup *s, GPtrArray *plan)
 			g_string_append_printf(t, "%s = %s\n", st->id, v);
 	}
 	return g_string_free(t, FALSE);
+}
+
+char *
+hm_setup_answers_path(const HmSetup *s)
+{
+	return g_strconcat(s->config_path, ".answers", NULL);
 }

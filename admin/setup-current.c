@@ -3,6 +3,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -15,7 +16,8 @@ static void
 put(HmSetup *s, const char *prefix, const char *suffix, const char *value)
 {
 	if (value != NULL)
-		g_hash_table_replace(s->current, g_strconcat(prefix, suffix, NULL), g_strdup(value));
+		g_hash_table_replace(s->current, g_strconcat(prefix, suffix, NULL),
+		                     g_strdup(value));
 }
 
 static void
@@ -38,7 +40,8 @@ listen_text(const HmListenSpec *l, gsize n)
 
 	for (gsize i = 0; i < n; i++)
 		g_string_append_printf(t, strchr(l[i].host, ':') ? "%s[%s]:%u%s" : "%s%s:%u%s",
-		                       i > 0 ? " " : "", l[i].host, l[i].port, l[i].tls ? "/tls" : "");
+		                       i > 0 ? " " : "", l[i].host, l[i].port,
+		                       l[i].tls ? "/tls" : "");
 	return g_string_free(t, FALSE);
 }
 
@@ -146,8 +149,10 @@ put_dyndns(HmSetup *s, const HmConfig *cfg)
 static void
 put_config(HmSetup *s, const HmConfig *cfg)
 {
-	put(s, "", "mail_type", cfg->relay.n_smarthosts > 0 ? "smarthost" :
-	                        cfg->fetcher.n_accounts > 0 ? "fetch" : "local");
+	put(s, "", "mail_type",
+	    cfg->relay.n_smarthosts > 0   ? "smarthost"
+	    : cfg->fetcher.n_accounts > 0 ? "fetch"
+	                                  : "local");
 	put(s, "", "hostname", cfg->hostname);
 	put_take(s, "", "local_domains", g_strjoinv(" ", cfg->local_domains));
 	put_lan(s, cfg);
@@ -175,6 +180,8 @@ hm_setup_load_current(HmSetup *s, GError **err)
 {
 	g_autoptr(HmConfig) cfg = NULL;
 	g_autoptr(GBytes) text = NULL;
+	g_autofree char *saved = NULL;
+	g_autoptr(GError) why = NULL;
 
 	if (access(s->config_path, F_OK) < 0 && errno == ENOENT)
 		return 0;
@@ -187,6 +194,11 @@ hm_setup_load_current(HmSetup *s, GError **err)
 		return -1;
 	}
 	s->old_text = g_strndup(g_bytes_get_data(text, NULL), g_bytes_get_size(text));
+	/* The config wins where both have a value: it may have been edited
+	 * by hand since. A saved file that does not read is only missed. */
+	saved = hm_setup_answers_path(s);
+	if (access(saved, F_OK) == 0 && hm_setup_answers_read(s, saved, TRUE, &why) < 0)
+		fprintf(stderr, "homemail: setup: warning: %s\n", why->message);
 	put_config(s, cfg);
 	return 0;
 }

@@ -60,8 +60,9 @@ hm_setup_detect_lan(char **address, char **network)
 		    (i->ifa_flags & IFF_UP) == 0 || (i->ifa_flags & IFF_LOOPBACK) != 0)
 			continue;
 		len = prefix_len((const void *)i->ifa_netmask);
-		n.s_addr = a->sin_addr.s_addr & ((const struct sockaddr_in *)(const void *)
-		                                         i->ifa_netmask)->sin_addr.s_addr;
+		n.s_addr =
+			a->sin_addr.s_addr &
+			((const struct sockaddr_in *)(const void *)i->ifa_netmask)->sin_addr.s_addr;
 		inet_ntop(AF_INET, &a->sin_addr, text, sizeof(text));
 		inet_ntop(AF_INET, &n, net, sizeof(net));
 		*address = g_strdup(text);

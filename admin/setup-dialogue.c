@@ -30,8 +30,7 @@ is_back(const char *line)
 	return strcmp(line, "<") == 0 || g_ascii_strcasecmp(line, "back") == 0;
 }
 
-static void
-say(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+static void say(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 
 static void
 say(const char *fmt, ...)
@@ -183,7 +182,8 @@ ask_secret(HmSetup *s, const HmStep *st, GError **err)
 			break;
 		}
 		if (hm_tty_password_check(buf, (gsize)n, &why) < 0) {
-			say("  %s; try again.\n", n == 0 ? "An answer is required here" : why->message);
+			say("  %s; try again.\n",
+			    n == 0 ? "An answer is required here" : why->message);
 			continue;
 		}
 		g_hash_table_replace(s->secrets, g_strdup(st->id), g_strdup(buf));
@@ -229,7 +229,8 @@ show_section(const HmStep *st, const char **shown)
 	else if (strcmp(st->item, "smarthost") == 0)
 		what = "Outgoing smart host";
 	if (what != NULL)
-		say("\n== %s %s ==\n", what, strcmp(st->item, "smarthost") == 0 ? "" : item_name(st));
+		say("\n== %s %s ==\n", what,
+		    strcmp(st->item, "smarthost") == 0 ? "" : item_name(st));
 }
 
 static AskResult
@@ -334,9 +335,9 @@ hm_setup_dialogue(HmSetup *s, GError **err)
 static int
 missing(const HmStep *st, GError **err)
 {
-	const char *alias = st->q->kind == HM_Q_PASSWORD ? " (or its plain text as .password)" :
-	                    st->q->kind == HM_Q_SECRET   ? " (or the secret itself as .password)" :
-	                                                   "";
+	const char *alias = st->q->kind == HM_Q_PASSWORD ? " (or its plain text as .password)"
+	                    : st->q->kind == HM_Q_SECRET ? " (or the secret itself as .password)"
+	                                                 : "";
 
 	g_set_error(err, HM_ERROR, HM_ERROR_FAILED, "missing answer: %s%s", st->id, alias);
 	return -1;
@@ -388,7 +389,8 @@ take(HmSetup *s, const HmStep *st, GError **err)
 		g_autoptr(GError) why = NULL;
 
 		if (hm_setup_run_check(s, st->item, &why) == HM_SETUP_CHECK_FAILED)
-			fprintf(stderr, "homemail: setup: warning: %s: %s\n", st->item, why->message);
+			fprintf(stderr, "homemail: setup: warning: %s: %s\n", st->item,
+			        why->message);
 		return 0;
 	}
 	def = hm_setup_default(s, st);

@@ -50,7 +50,8 @@ make_dir(const char *dir, mode_t mode, gboolean give_it, GError **err)
 static char *
 resolve(const HmSetup *s, const char *path)
 {
-	return g_path_is_absolute(path) ? g_strdup(path) : g_build_filename(s->config_dir, path, NULL);
+	return g_path_is_absolute(path) ? g_strdup(path)
+	                                : g_build_filename(s->config_dir, path, NULL);
 }
 
 /* A file for the daemons alone: 0600, the service user's. */
@@ -152,9 +153,10 @@ write_config(const HmSetup *s, GError **err)
 		return NULL;
 	if (dropped > 0)
 		printf("homemail: setup: %u line(s) of the old config belonged to what was removed "
-		       "and were dropped\n", dropped);
-	cfg = hm_config_load_flags(s->config_path, HM_CONFIG_SECRETS_OPTIONAL, print_warning,
-	                           NULL, &why);
+		       "and were dropped\n",
+		       dropped);
+	cfg = hm_config_load_flags(s->config_path, HM_CONFIG_SECRETS_OPTIONAL, print_warning, NULL,
+	                           &why);
 	if (cfg != NULL)
 		return cfg;
 	if (s->old_text != NULL)
@@ -193,7 +195,7 @@ hm_setup_write(HmSetup *s, GError **err)
 {
 	g_autoptr(GPtrArray) plan = hm_setup_plan(s);
 	g_autofree char *answers = hm_setup_answers_render(s, plan);
-	g_autofree char *answers_path = g_strconcat(s->config_path, ".answers", NULL);
+	g_autofree char *answers_path = hm_setup_answers_path(s);
 	g_autoptr(HmConfig) cfg = NULL;
 
 	if (make_dir(s->config_dir, 0755, FALSE, err) < 0 || write_secrets(s, err) < 0 ||

@@ -12,7 +12,9 @@
 #include "admin/setup.h"
 
 static const char *const units[] = {
-	"homemail-relay.service", "homemail-popd.service", "homemail-fetcher.timer",
+	"homemail-relay.service",
+	"homemail-popd.service",
+	"homemail-fetcher.timer",
 	"homemail-dyndns.timer",
 };
 
@@ -40,8 +42,8 @@ enable_units(const HmSetup *s)
 	g_ptr_array_add(argv, NULL);
 	fflush(stdout);
 	if (!g_spawn_sync(NULL, (char **)argv->pdata, NULL,
-	                  G_SPAWN_SEARCH_PATH | G_SPAWN_CHILD_INHERITS_STDIN, NULL, NULL, NULL, NULL,
-	                  &status, &err) ||
+	                  G_SPAWN_SEARCH_PATH | G_SPAWN_CHILD_INHERITS_STDIN, NULL, NULL, NULL,
+	                  NULL, &status, &err) ||
 	    !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		fprintf(stderr, "homemail: setup: systemctl enable --now failed%s%s\n",
 		        err != NULL ? ": " : "", err != NULL ? err->message : "");
@@ -117,7 +119,9 @@ hm_setup_finish(const HmSetup *s, gboolean no_start)
 		       "homemail-popd.service homemail-fetcher.timer%s\n"
 		       "or, without systemd:\n  homemail -c %s up\n",
 		       strcmp((const char *)g_hash_table_lookup(s->answers, "dyndns.provider"),
-		              "none") != 0 ? " homemail-dyndns.timer" : "",
+		              "none") != 0
+		               ? " homemail-dyndns.timer"
+		               : "",
 		       s->config_path);
 	print_client(s);
 	fflush(stdout);

@@ -32,33 +32,77 @@
 
 /* The paths setup writes ("*" is any list element). */
 static const char *const owned[] = {
-	"hostname", "state_dir", "mail_dir", "local_domains", "tls", "tls/cert", "tls/key",
-	"run_as", "users", "users/*", "users/*/name", "users/*/password", "users/*/send_as",
-	"aliases", "aliases/postmaster", "aliases/root", "relay", "relay/listen",
-	"relay/trusted_networks", "relay/allow_plaintext_from", "relay/smarthosts",
-	"relay/smarthosts/*", "relay/smarthosts/*/*", "relay/smarthosts/*/oauth2/*", "fetcher",
-	"fetcher/accounts", "fetcher/accounts/*", "fetcher/accounts/*/*",
-	"fetcher/accounts/*/oauth2/*", "popd", "popd/listen", "popd/allow_plaintext_from",
-	"dyndns", "dyndns/detect", "dyndns/detect_url4", "dyndns/records", "dyndns/records/*",
+	"hostname",
+	"state_dir",
+	"mail_dir",
+	"local_domains",
+	"tls",
+	"tls/cert",
+	"tls/key",
+	"run_as",
+	"users",
+	"users/*",
+	"users/*/name",
+	"users/*/password",
+	"users/*/send_as",
+	"aliases",
+	"aliases/postmaster",
+	"aliases/root",
+	"relay",
+	"relay/listen",
+	"relay/trusted_networks",
+	"relay/allow_plaintext_from",
+	"relay/smarthosts",
+	"relay/smarthosts/*",
+	"relay/smarthosts/*/*",
+	"relay/smarthosts/*/oauth2/*",
+	"fetcher",
+	"fetcher/accounts",
+	"fetcher/accounts/*",
+	"fetcher/accounts/*/*",
+	"fetcher/accounts/*/oauth2/*",
+	"popd",
+	"popd/listen",
+	"popd/allow_plaintext_from",
+	"dyndns",
+	"dyndns/detect",
+	"dyndns/detect_url4",
+	"dyndns/records",
+	"dyndns/records/*",
 	"dyndns/records/*/*",
 };
 
 /* The settings of a smart host, account or record that are not setup's:
  * "*" above would take them all. */
 static const char *const endpoint_keys[] = {
-	"name", "protocol", "host", "port", "tls", "user", "auth", "password_file", "oauth2",
-	"to", "keep", "provider", "hostname", "server", "token_file", "client_id",
-	"client_secret_file", NULL,
+	"name",
+	"protocol",
+	"host",
+	"port",
+	"tls",
+	"user",
+	"auth",
+	"password_file",
+	"oauth2",
+	"to",
+	"keep",
+	"provider",
+	"hostname",
+	"server",
+	"token_file",
+	"client_id",
+	"client_secret_file",
+	NULL,
 };
 
 typedef struct Frame Frame;
 struct Frame {
 	Frame *parent;
-	char *comp;        /* "relay", "[#0]", "[alice]"; "" for the top */
-	guint nelem;       /* elements opened so far (lists) */
-	gboolean element;  /* a list element: named by its first `name` */
+	char *comp;       /* "relay", "[#0]", "[alice]"; "" for the top */
+	guint nelem;      /* elements opened so far (lists) */
+	gboolean element; /* a list element: named by its first `name` */
 	gboolean named;
-	gboolean opaque;   /* its lines belong to the line that opened it */
+	gboolean opaque; /* its lines belong to the line that opened it */
 };
 
 typedef enum { LN_BLANK, LN_COMMENT, LN_SET, LN_ELEM, LN_END, LN_CONT } LineKind;
@@ -125,8 +169,8 @@ inside_opaque(const Frame *f)
 typedef struct {
 	Text *t;
 	Frame *top;
-	gboolean in_block;   /* inside a comment across lines */
-	char *pending;       /* a setting name waiting for its value */
+	gboolean in_block; /* inside a comment across lines */
+	char *pending;     /* a setting name waiting for its value */
 } Scanner;
 
 static Frame *
@@ -169,13 +213,14 @@ scan_open(Scanner *sc, Line *l, char c)
 
 	if (sc->pending != NULL) {
 		g_autofree char *up = frame_path(sc->top);
-		g_autofree char *path = *up == '\0' ? g_strdup(sc->pending) :
-		                                      g_strconcat(up, "/", sc->pending, NULL);
+		g_autofree char *path = *up == '\0' ? g_strdup(sc->pending)
+		                                    : g_strconcat(up, "/", sc->pending, NULL);
 
 		f = push(sc, sc->pending, FALSE);
 		f->opaque = c == '[' || !path_owned(path);
 	} else {
-		g_autofree char *comp = g_strdup_printf("[#%u]", sc->top != NULL ? sc->top->nelem : 0);
+		g_autofree char *comp = g_strdup_printf("[#%u]",
+		                                        sc->top != NULL ? sc->top->nelem : 0);
 
 		if (sc->top != NULL)
 			sc->top->nelem++;
@@ -415,7 +460,7 @@ static guint
 collect(const Text *old, GHashTable *new_keys, GHashTable *anchored, GHashTable *trailing)
 {
 	const char *where = NULL;
-	gboolean replaced = FALSE;   /* in the lines of a setting setup writes anew */
+	gboolean replaced = FALSE; /* in the lines of a setting setup writes anew */
 	guint dropped = 0;
 
 	for (guint i = 0; i < old->lines->len; i++) {
@@ -426,9 +471,11 @@ collect(const Text *old, GHashTable *new_keys, GHashTable *anchored, GHashTable 
 			if (l->comment_at >= 0) {
 				gssize at = l->comment_at;
 
-				while (at > 0 && (l->text[at - 1] == ' ' || l->text[at - 1] == '\t'))
+				while (at > 0 &&
+				       (l->text[at - 1] == ' ' || l->text[at - 1] == '\t'))
 					at--;
-				g_hash_table_replace(trailing, g_strdup(l->key), g_strdup(l->text + at));
+				g_hash_table_replace(trailing, g_strdup(l->key),
+				                     g_strdup(l->text + at));
 			}
 			continue;
 		}
@@ -485,8 +532,8 @@ hm_setup_merge(const char *old_text, const char *new_text, guint *dropped)
 	g_autoptr(GHashTable) old_keys = g_hash_table_new(g_str_hash, g_str_equal);
 	g_autoptr(GHashTable) anchored = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 	                                                       (GDestroyNotify)g_ptr_array_unref);
-	g_autoptr(GHashTable) trailing = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-	                                                       g_free);
+	g_autoptr(GHashTable)
+		trailing = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	GString *out = g_string_new(NULL);
 
 	for (guint i = 0; i < new->lines->len; i++)

@@ -9,14 +9,9 @@
  * OAuth2) are one table used for the accounts and the smart host. */
 #include <config.h>
 
-#include <arpa/inet.h>
-#include <stdarg.h>
 #include <string.h>
 
-#include "lib/address.h"
-#include "lib/cidr.h"
 #include "lib/error.h"
-#include "lib/net.h"
 #include "lib/parse.h"
 #include "admin/setup.h"
 
@@ -49,190 +44,6 @@ static char *
 dup_or_null(const char *v)
 {
 	return v != NULL && *v != '\0' ? g_strdup(v) : NULL;
-}
-
-/* --- validity ------------------------------------------------------------ */
-
-static gboolean
-bad(GError **err, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-
-static gboolean
-bad(GError **err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	g_set_error_literal(err, HM_ERROR, HM_ERROR_PARSE, g_strdup_vprintf(fmt, ap));
-	va_end(ap);
-	return FALSE;
-}
-
-static gboolean
-dns_name_ok(const char *v)
-{
-	gsize label = 0, len = strlen(v);
-
-	if (len == 0 || len > 253 || v[0] == '.' || v[len - 1] == '.')
-		return FALSE;
-	for (const char *p = v; *p != '\0'; p++) {
-		if (*p == '.') {
-			if (label == 0 || p[-1] == '-')
-				return FALSE;
-			label = 0;
-		} else if (g_ascii_isalnum(*p) || (*p == '-' && label > 0)) {
-			if (++label > 63)
-				return FALSE;
-		} else {
-			return FALSE;
-		}
-	}
-	return TRUE;
-}
-
-static gboolean
-valid_dns_name(const HmSetup *s, const char *item, const char *v, GError **err)
-{
-	if (!dns_name_ok(v))
-		return bad(err, "\"%s\" is not a host name (letters, digits, '-' and dots).", v);
-	return TRUE;
-}
-
-static gboolean
-valid_domains(const HmSetup *s, const char *item, const char *v, GError **err)
-{
-	g_auto(GStrv) names = hm_setup_split(v);
-
-	for (char **n = names; *n != NULL; n++)
-		if (!valid_dns_name(s, item, *n, err))
-			return FALSE;
-	return TRUE;
-}
-
-static gboolean
-valid_ip(const HmSetup *s, const char *item, const char *v, GError **err)
-{
-	guint8 buf[16];
-
-	if (inet_pton(AF_INET, v, buf) != 1 && inet_pton(AF_INET6, v, buf) != 1)
-		return bad(err, "\"%s\" is not an IPv4 or IPv6 address.", v);
-	return TRUE;
-}
-
-static gboolean
-valid_cidr(const HmSetup *s, const char *item, const char *v, GError **err)
-{
-	HmCidr c;
-
-	if (hm_cidr_parse(v, &c, err) < 0) {
-		g_prefix_error(err, "\"%s\" is not a network like 192.168.1.0/24: ", v);
-		return FALSE;
-	}
-	return TRUE;
-}
-
-static gboolean
-valid_listen(const HmSetup *s, const char *item, const char *v, GError **err)
-{
-	g_auto(GStrv) specs = hm_setup_split(v);
-
-	for (char **p = specs; *p != NULL; p++) {
-		HmListenSpec spec;
-
-		if (hm_listen_spec_parse(*p, &spec, err) < 0) {
-			g_prefix_error(err, "\"%s\" is not ADDRESS:PORT (\"/tls\" for implicit TLS): ",
-			               *p);
-			return FALSE;
-		}
-		hm_listen_spec_clear(&spec);
-	}
-	return TRUE;
-}
-
-static gboolean
-valid_port(const HmSetup *s, const char *item, const char *v, GError **err)
-{
-	guint64 port;
-
-	if (hm_parse_uint(v, 1, 65535, &port) < 0)
-		return bad(err, "\"%s\" is not a port: give a number from 1 to 65535.", v);
-	return TRUE;
-}
-
-static gboolean
-valid_address(const HmSetup *s, const char *item, const char *v, GError **err)
-{
-	HmAddress a;
-	g_autoptr(GError) why = NULL;
-
-	if (hm_address_parse(v, strlen(v), 0, &a, &why) < 0) {
-		g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "\"%s\" is not an e-mail address (%s).",
-		            v, why->message);
-		return FALSE;
-	}
-	hm_address_clear(&a);
-	return TRUE;
-}
-
-/* Names that become file names and ids: no dots, so an id's parts stay
- * apart. */
-static gboolean
-valid_names(const HmSetup *s, const char *item, const char *v, GError **err)
-{
-	g_auto(GStrv) names = hm_setup_split(v);
-
-	for (char **n = names; *n != NULL; n++) {
-		if (strlen(*n) > 32 || !g_ascii_isalnum(**n) ||
-		    strspn(*n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
-		            strlen(*n))
-			return bad(err, "\"%s\" is not a name: letters, digits, '-' and '_', up to 32.",
-			           *n);
-		for (char **m = names; m < n; m++)
-			if (strcmp(*m, *n) == 0)
-				return bad(err, "\"%s\" is named twice.", *n);
-	}
-	return TRUE;
-}
-
-static gboolean
-valid_to(const HmSetup *s, const char *item, const char *v, GError **err)
-{
-	g_auto(GStrv) users = hm_setup_split(hm_setup_value(s, "users"));
-
-	if (strchr(v, '@') != NULL)
-		return valid_address(s, item, v, err);
-	if (users != NULL && g_strv_contains((const char *const *)users, v))
-		return TRUE;
-	return bad(err, "\"%s\" is not one of the local users (or an address).", v);
-}
-
-static gboolean
-valid_url(const HmSetup *s, const char *item, const char *v, GError **err)
-{
-	if (!g_str_has_prefix(v, "https://") && !g_str_has_prefix(v, "http://"))
-		return bad(err, "\"%s\" is not a URL (https://...).", v);
-	return TRUE;
-}
-
-static gboolean
-valid_detect(const HmSetup *s, const char *item, const char *v, GError **err)
-{
-	g_auto(GStrv) ways = hm_setup_split(v);
-
-	for (char **w = ways; *w != NULL; w++)
-		if (strcmp(*w, "router") != 0 && strcmp(*w, "web") != 0 &&
-		    !g_str_has_prefix(*w, "interface:") && !g_str_has_prefix(*w, "static:"))
-			return bad(err, "\"%s\": say router, web, interface:NAME or static:ADDRESS.",
-			           *w);
-	return TRUE;
-}
-
-static gboolean
-valid_system_user(const HmSetup *s, const char *item, const char *v, GError **err)
-{
-	if (strcmp(v, "homemail") == 0 && !hm_setup_service_user_exists())
-		return bad(err, "there is no system user \"%s\" (leave it empty to run as started).",
-		           v);
-	return valid_names(s, item, v, err);
 }
 
 /* --- when a question applies --------------------------------------------- */
@@ -294,7 +105,8 @@ web_detect(const HmSetup *s, const char *item)
 {
 	g_auto(GStrv) ways = hm_setup_split(hm_setup_value(s, "dyndns.detect"));
 
-	return dyndns_on(s, item) && ways != NULL && g_strv_contains((const char *const *)ways, "web");
+	return dyndns_on(s, item) && ways != NULL &&
+	       g_strv_contains((const char *const *)ways, "web");
 }
 
 /* --- defaults ------------------------------------------------------------ */
@@ -354,7 +166,8 @@ listen_on(const HmSetup *s, const char *local, const char *lan_ports)
 
 	for (char **p = ports; *p != NULL; p++) {
 		if (lan != NULL && *lan != '\0')
-			g_string_append_printf(l, strchr(lan, ':') ? " [%s]:%s" : " %s:%s", lan, *p);
+			g_string_append_printf(l, strchr(lan, ':') ? " [%s]:%s" : " %s:%s", lan,
+			                       *p);
 		else if (strchr(*p, '/') != NULL)
 			g_string_append_printf(l, " 127.0.0.1:%s", *p);
 	}
@@ -461,8 +274,9 @@ def_oauth2_provider(const HmSetup *s, const char *item)
 {
 	const char *host = val(s, item, ".host");
 
-	return g_strdup(host != NULL && (strstr(host, "gmail") || strstr(host, "google")) ?
-	                        "google" : "microsoft");
+	return g_strdup(host != NULL && (strstr(host, "gmail") || strstr(host, "google"))
+	                        ? "google"
+	                        : "microsoft");
 }
 
 static char *
@@ -559,7 +373,9 @@ static const HmChoice auths[] = {
 	{ NULL, NULL },
 };
 static const HmChoice providers[] = {
-	{ "microsoft", "Microsoft 365, Outlook.com" }, { "google", "Gmail" }, { NULL, NULL },
+	{ "microsoft", "Microsoft 365, Outlook.com" },
+	{ "google", "Gmail" },
+	{ NULL, NULL },
 };
 static const HmChoice yes_no[] = { { "no", "no" }, { "yes", "yes" }, { NULL, NULL } };
 static const HmChoice dyn_providers[] = {
@@ -576,30 +392,31 @@ static const HmQuestion q_head[] = {
 	  NULL },
 	{ "hostname", HM_Q_TEXT, "System mail name",
 	  "The fully qualified name of this box, used in HELO and Received: lines; it "
-	  "need not resolve anywhere.", NULL, FALSE, NULL, def_hostname, valid_dns_name },
+	  "need not resolve anywhere.",
+	  NULL, FALSE, NULL, def_hostname, hm_setup_valid_dns_name },
 	{ "dns_name", HM_Q_TEXT, "The box's DNS name on the internet (empty: none)",
-	  "A name that dynamic DNS keeps pointing at this box, if you have one.", NULL, TRUE,
-	  NULL, NULL, valid_dns_name },
+	  "A name that dynamic DNS keeps pointing at this box, if you have one.", NULL, TRUE, NULL,
+	  NULL, hm_setup_valid_dns_name },
 	{ "local_domains", HM_Q_LIST, "Other destinations for which mail is accepted",
 	  "Mail to these domains is delivered on this box (separate them with spaces).", NULL,
-	  FALSE, NULL, def_domains, valid_domains },
+	  FALSE, NULL, def_domains, hm_setup_valid_domains },
 	{ "lan_address", HM_Q_TEXT, "LAN address of this box (empty: no LAN)",
 	  "The address desktop mail clients on the LAN connect to.", NULL, TRUE, NULL,
-	  def_lan_address, valid_ip },
+	  def_lan_address, hm_setup_valid_ip },
 	{ "lan_network", HM_Q_TEXT, "Machines to relay mail for",
 	  "The LAN, which may send mail out without logging in.", NULL, FALSE, has_lan,
-	  def_lan_network, valid_cidr },
-	{ "relay.listen", HM_Q_LIST, "IP addresses and ports to listen on for incoming SMTP",
-	  NULL, NULL, FALSE, NULL, def_relay_listen, valid_listen },
+	  def_lan_network, hm_setup_valid_cidr },
+	{ "relay.listen", HM_Q_LIST, "IP addresses and ports to listen on for incoming SMTP", NULL,
+	  NULL, FALSE, NULL, def_relay_listen, hm_setup_valid_listen },
 	{ "state_dir", HM_Q_TEXT, "Directory for the queue and state", NULL, NULL, FALSE, NULL,
 	  def_state_dir, NULL },
 	{ "mail_dir", HM_Q_TEXT, "Directory for the users' Maildirs", NULL, NULL, FALSE, NULL,
 	  def_mail_dir, NULL },
 	{ "run_as", HM_Q_TEXT, "System user the daemons run as (empty: as started)", NULL, NULL,
-	  TRUE, NULL, def_run_as, valid_system_user },
+	  TRUE, NULL, def_run_as, hm_setup_valid_system_user },
 	{ "users", HM_Q_LIST, "Local users",
-	  "The people who read mail on this box (names separated by spaces).", NULL, FALSE,
-	  NULL, def_users, valid_names },
+	  "The people who read mail on this box (names separated by spaces).", NULL, FALSE, NULL,
+	  def_users, hm_setup_valid_names },
 };
 
 static const HmQuestion q_user[] = {
@@ -609,29 +426,29 @@ static const HmQuestion q_user[] = {
 static const HmQuestion q_accounts[] = {
 	{ "accounts", HM_Q_LIST, "Upstream mailboxes",
 	  "A short name for each mailbox to fetch from, separated by spaces (e.g. \"isp work\").",
-	  NULL, FALSE, fetching, def_accounts, valid_names },
+	  NULL, FALSE, fetching, def_accounts, hm_setup_valid_names },
 };
 
 static const HmQuestion q_endpoint[] = {
 	{ "*.address", HM_Q_TEXT, "E-mail address", NULL, NULL, FALSE, account_only, NULL,
-	  valid_address },
-	{ "*.protocol", HM_Q_CHOICE, "Protocol", NULL, protocols, FALSE, account_only,
-	  def_protocol, NULL },
-	{ "*.host", HM_Q_TEXT, "Server", NULL, NULL, FALSE, NULL, NULL, valid_dns_name },
+	  hm_setup_valid_address },
+	{ "*.protocol", HM_Q_CHOICE, "Protocol", NULL, protocols, FALSE, account_only, def_protocol,
+	  NULL },
+	{ "*.host", HM_Q_TEXT, "Server", NULL, NULL, FALSE, NULL, NULL, hm_setup_valid_dns_name },
 	{ "*.tls", HM_Q_CHOICE, "Encryption", NULL, tls_modes, FALSE, NULL, def_tls, NULL },
-	{ "*.port", HM_Q_TEXT, "Port", NULL, NULL, FALSE, NULL, def_port, valid_port },
+	{ "*.port", HM_Q_TEXT, "Port", NULL, NULL, FALSE, NULL, def_port, hm_setup_valid_port },
 	{ "*.user", HM_Q_TEXT, "User name", NULL, NULL, FALSE, NULL, def_user, NULL },
 	{ "*.auth", HM_Q_CHOICE, "Log in with", NULL, auths, FALSE, NULL, def_auth, NULL },
-	{ "*.password_file", HM_Q_SECRET, "Password (not shown)", NULL, NULL, FALSE,
-	  password_auth, NULL, NULL },
-	{ "*.oauth2_provider", HM_Q_CHOICE, "OAuth2 provider", NULL, providers, FALSE,
-	  oauth2_auth, def_oauth2_provider, NULL },
+	{ "*.password_file", HM_Q_SECRET, "Password (not shown)", NULL, NULL, FALSE, password_auth,
+	  NULL, NULL },
+	{ "*.oauth2_provider", HM_Q_CHOICE, "OAuth2 provider", NULL, providers, FALSE, oauth2_auth,
+	  def_oauth2_provider, NULL },
 	{ "*.client_id", HM_Q_TEXT, "OAuth2 client ID (see README, OAuth2)", NULL, NULL, FALSE,
 	  oauth2_auth, NULL, NULL },
 	{ "*.client_secret_file", HM_Q_SECRET, "OAuth2 client secret (not shown)", NULL, NULL,
 	  FALSE, google_auth, NULL, NULL },
 	{ "*.to", HM_Q_TEXT, "Deliver its mail to local user", NULL, NULL, FALSE, account_only,
-	  def_to, valid_to },
+	  def_to, hm_setup_valid_to },
 	{ "*.keep", HM_Q_CHOICE, "Leave fetched mail on the server", NULL, yes_no, FALSE,
 	  account_only, def_no, NULL },
 	{ "*.check", HM_Q_CHECK, NULL, NULL, NULL, FALSE, NULL, NULL, NULL },
@@ -639,31 +456,32 @@ static const HmQuestion q_endpoint[] = {
 
 static const HmQuestion q_send_as[] = {
 	{ "*.send_as", HM_Q_TEXT, "Sender address on the internet (empty: keep the local one)",
-	  NULL, NULL, TRUE, NULL, def_send_as, valid_address },
+	  NULL, NULL, TRUE, NULL, def_send_as, hm_setup_valid_address },
 };
 
 static const HmQuestion q_tail[] = {
 	{ "popd.listen", HM_Q_LIST, "IP addresses and ports for the POP3 server",
 	  "Where the LAN's mail clients fetch mail (\"/tls\": implicit TLS).", NULL, FALSE, NULL,
-	  def_popd_listen, valid_listen },
-	{ "tls.cert", HM_Q_TEXT, "TLS certificate (PEM; made self-signed when missing)", NULL,
-	  NULL, FALSE, NULL, def_cert, NULL },
+	  def_popd_listen, hm_setup_valid_listen },
+	{ "tls.cert", HM_Q_TEXT, "TLS certificate (PEM; made self-signed when missing)", NULL, NULL,
+	  FALSE, NULL, def_cert, NULL },
 	{ "tls.key", HM_Q_TEXT, "TLS key (PEM)", NULL, NULL, FALSE, NULL, def_key, NULL },
-	{ "dyndns.provider", HM_Q_CHOICE, "Dynamic DNS provider", NULL, dyn_providers, FALSE,
-	  NULL, def_none, NULL },
+	{ "dyndns.provider", HM_Q_CHOICE, "Dynamic DNS provider", NULL, dyn_providers, FALSE, NULL,
+	  def_none, NULL },
 	{ "dyndns.hostname", HM_Q_TEXT, "Name to keep up to date", NULL, NULL, FALSE, dyndns_on,
-	  def_dyn_hostname, valid_dns_name },
+	  def_dyn_hostname, hm_setup_valid_dns_name },
 	{ "dyndns.server", HM_Q_TEXT, "Update server URL", NULL, NULL, FALSE, dyndns2_on, NULL,
-	  valid_url },
+	  hm_setup_valid_url },
 	{ "dyndns.user", HM_Q_TEXT, "User name at the provider", NULL, NULL, FALSE, dyndns2_on,
 	  NULL, NULL },
 	{ "dyndns.password_file", HM_Q_SECRET, "Password or token (not shown)", NULL, NULL, FALSE,
 	  dyndns_on, NULL, NULL },
 	{ "dyndns.detect", HM_Q_LIST, "How to find the public address",
 	  "In order: router (UPnP/NAT-PMP), web (a check-IP page), interface:NAME, "
-	  "static:ADDRESS.", NULL, FALSE, dyndns_on, def_detect, valid_detect },
-	{ "dyndns.detect_url4", HM_Q_TEXT, "Check-IP page for IPv4", NULL, NULL, FALSE,
-	  web_detect, NULL, valid_url },
+	  "static:ADDRESS.",
+	  NULL, FALSE, dyndns_on, def_detect, hm_setup_valid_detect },
+	{ "dyndns.detect_url4", HM_Q_TEXT, "Check-IP page for IPv4", NULL, NULL, FALSE, web_detect,
+	  NULL, hm_setup_valid_url },
 	{ "dyndns.check", HM_Q_CHECK, NULL, NULL, NULL, FALSE, dyndns_on, NULL, NULL },
 };
 
@@ -690,8 +508,8 @@ add(GPtrArray *plan, const HmSetup *s, const HmQuestion *qs, gsize n, const char
 		st = g_new0(HmStep, 1);
 		st->q = &qs[i];
 		st->item = g_strdup(item);
-		st->id = qs[i].id[0] == '*' ? g_strconcat(item, qs[i].id + 1, NULL) :
-		                              g_strdup(qs[i].id);
+		st->id = qs[i].id[0] == '*' ? g_strconcat(item, qs[i].id + 1, NULL)
+		                            : g_strdup(qs[i].id);
 		g_ptr_array_add(plan, st);
 	}
 }
@@ -765,8 +583,10 @@ accept_choice(const HmStep *st, const char *value, GError **err)
 		g_string_free(words, TRUE);
 		return g_strdup(st->q->choices[n - 1].word);
 	}
-	g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "\"%s\" is not one of the choices: give %s, "
-	            "or its number.", value, words->str);
+	g_set_error(err, HM_ERROR, HM_ERROR_PARSE,
+	            "\"%s\" is not one of the choices: give %s, "
+	            "or its number.",
+	            value, words->str);
 	g_string_free(words, TRUE);
 	return NULL;
 }
@@ -774,12 +594,19 @@ accept_choice(const HmStep *st, const char *value, GError **err)
 /* What any answer may not hold: it becomes a quoted string in the config
  * and one line of the answers file. */
 static gboolean
+bad(GError **err, const char *msg)
+{
+	g_set_error_literal(err, HM_ERROR, HM_ERROR_PARSE, msg);
+	return FALSE;
+}
+
+static gboolean
 quotable(const char *value, GError **err)
 {
 	for (const char *p = value; *p != '\0'; p++)
 		if (*p == '"' || *p == '\\' || (guchar)*p < 0x20 || *p == 0x7f)
-			return bad(err, "%s", "Quotes, backslashes and control characters cannot be "
-			                      "used here.");
+			return bad(err, "Quotes, backslashes and control characters cannot be "
+			                "used here.");
 	return TRUE;
 }
 

@@ -75,8 +75,9 @@ render_users(GString *t, const HmSetup *s)
 	}
 	g_string_append(t, ");\n");
 	if (users[0] != NULL)
-		g_string_append_printf(t, "aliases = {\n  postmaster = \"%s\";\n  root = \"%s\";\n};\n",
-		                       users[0], users[0]);
+		g_string_append_printf(
+			t, "aliases = {\n  postmaster = \"%s\";\n  root = \"%s\";\n};\n", users[0],
+			users[0]);
 }
 
 /* host, port, TLS, user and login of an account or the smart host. */
@@ -129,9 +130,9 @@ render_fetcher(GString *t, const HmSetup *s)
 			str(t, "      ", "protocol", get(s, prefix, ".protocol"));
 			render_endpoint(t, s, prefix);
 			str(t, "      ", "to", get(s, prefix, ".to"));
-			g_string_append_printf(t, "      keep = %s;\n",
-			                       strcmp(get(s, prefix, ".keep"), "yes") == 0 ? "true" :
-			                                                                    "false");
+			g_string_append_printf(
+				t, "      keep = %s;\n",
+				strcmp(get(s, prefix, ".keep"), "yes") == 0 ? "true" : "false");
 			g_string_append_printf(t, "    }%s\n", n[1] != NULL ? "," : "");
 		}
 		g_string_append(t, "  );\n");

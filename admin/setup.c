@@ -31,9 +31,9 @@ hm_setup_new(const char *config_path)
 	s->current = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	s->found = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	s->secrets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, wipe_free);
-	s->config_path = g_path_is_absolute(config_path) ?
-	                         g_strdup(config_path) :
-	                         g_build_filename(g_get_current_dir(), config_path, NULL);
+	s->config_path = g_path_is_absolute(config_path)
+	                         ? g_strdup(config_path)
+	                         : g_build_filename(g_get_current_dir(), config_path, NULL);
 	s->config_dir = g_path_get_dirname(s->config_path);
 	return s;
 }
@@ -80,15 +80,13 @@ hm_cmd_setup(int argc, char **argv, const HmGlobalOpts *opts)
 	g_autofree char *cpath = NULL;
 	g_autofree char *answers = NULL;
 	gboolean no_start = FALSE;
-	const GOptionEntry entries[] = {
-		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &cpath, "configuration file to write",
-		  "FILE" },
-		{ "answers", 0, 0, G_OPTION_ARG_FILENAME, &answers,
-		  "take the answers from FILE, without asking", "FILE" },
-		{ "no-start", 0, 0, G_OPTION_ARG_NONE, &no_start,
-		  "do not enable and start the systemd units", NULL },
-		G_OPTION_ENTRY_NULL
-	};
+	const GOptionEntry entries[] = { { "config", 'c', 0, G_OPTION_ARG_FILENAME, &cpath,
+		                           "configuration file to write", "FILE" },
+		                         { "answers", 0, 0, G_OPTION_ARG_FILENAME, &answers,
+		                           "take the answers from FILE, without asking", "FILE" },
+		                         { "no-start", 0, 0, G_OPTION_ARG_NONE, &no_start,
+		                           "do not enable and start the systemd units", NULL },
+		                         G_OPTION_ENTRY_NULL };
 	g_autoptr(GOptionContext) octx = g_option_context_new("- guided set-up");
 	g_autoptr(GError) err = NULL;
 	g_autoptr(HmSetup) s = NULL;
@@ -96,15 +94,17 @@ hm_cmd_setup(int argc, char **argv, const HmGlobalOpts *opts)
 
 	g_option_context_add_main_entries(octx, entries, NULL);
 	if (!g_option_context_parse(octx, &argc, &argv, &err) || argc != 1) {
-		fprintf(stderr, "homemail: setup: %s\n", err != NULL ? err->message :
-		        "usage: homemail setup [-c FILE] [--answers FILE] [--no-start]");
+		fprintf(stderr, "homemail: setup: %s\n",
+		        err != NULL
+		                ? err->message
+		                : "usage: homemail setup [-c FILE] [--answers FILE] [--no-start]");
 		return 2;
 	}
 	path = cpath != NULL ? cpath : opts->config_path;
 	s = hm_setup_new(path != NULL ? path : hm_config_default_path());
 	s->interactive = answers == NULL;
 	if (hm_setup_load_current(s, &err) < 0 ||
-	    (answers != NULL && hm_setup_answers_read(s, answers, &err) < 0) ||
+	    (answers != NULL && hm_setup_answers_read(s, answers, FALSE, &err) < 0) ||
 	    (answers != NULL ? hm_setup_unattended(s, &err) : hm_setup_dialogue(s, &err)) < 0 ||
 	    hm_setup_write(s, &err) < 0) {
 		fprintf(stderr, "homemail: setup: %s\n", err->message);

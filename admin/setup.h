@@ -14,11 +14,11 @@
 
 /* Server settings for one service, as discovery finds them. */
 typedef struct {
-	char *protocol;  /* "imap", "pop3" (incoming), "smtp" (outgoing) */
+	char *protocol; /* "imap", "pop3" (incoming), "smtp" (outgoing) */
 	char *host;
 	guint16 port;
-	char *tls;       /* "tls", "starttls", "none" */
-	char *user;      /* NULL: the address */
+	char *tls;  /* "tls", "starttls", "none" */
+	char *user; /* NULL: the address */
 } HmSetupServer;
 
 /* What a live check tests: an upstream mailbox ("account.NAME"), the smart
@@ -27,14 +27,14 @@ typedef struct {
  * typed in this run, if any. */
 typedef struct {
 	const char *prefix;
-	GHashTable *answers;   /* id -> value, read-only */
-	const char *secret;    /* the password or token, or NULL */
+	GHashTable *answers; /* id -> value, read-only */
+	const char *secret;  /* the password or token, or NULL */
 } HmSetupCheck;
 
 typedef enum {
 	HM_SETUP_CHECK_SKIPPED, /* nothing was tested */
 	HM_SETUP_CHECK_OK,
-	HM_SETUP_CHECK_FAILED,  /* *err says what failed and how to fix it */
+	HM_SETUP_CHECK_FAILED, /* *err says what failed and how to fix it */
 } HmSetupCheckResult;
 
 typedef struct {
@@ -56,14 +56,14 @@ void hm_setup_server_clear(HmSetupServer *s);
 /* --- the run ------------------------------------------------------------- */
 
 typedef struct {
-	GHashTable *answers;    /* id -> value: what this run decided */
-	GHashTable *current;    /* id -> value: from the existing config */
-	GHashTable *found;      /* id -> value: from discovery in this run */
-	GHashTable *secrets;    /* id -> secret typed or given in this run;
+	GHashTable *answers; /* id -> value: what this run decided */
+	GHashTable *current; /* id -> value: from the existing config */
+	GHashTable *found;   /* id -> value: from discovery in this run */
+	GHashTable *secrets; /* id -> secret typed or given in this run;
 	                         * wiped when freed */
-	char *config_path;      /* absolute */
+	char *config_path;   /* absolute */
 	char *config_dir;
-	char *old_text;         /* the existing config, or NULL */
+	char *old_text; /* the existing config, or NULL */
 	gboolean interactive;
 } HmSetup;
 
@@ -81,13 +81,13 @@ char **hm_setup_split(const char *value);
 /* --- questions (admin/setup-questions.c) -------------------------------- */
 
 typedef enum {
-	HM_Q_TEXT,          /* one line */
-	HM_Q_LIST,          /* words separated by spaces or commas */
-	HM_Q_CHOICE,        /* one of choices[], by word or number */
-	HM_Q_PASSWORD,      /* a new local password, twice, stored hashed */
-	HM_Q_SECRET,        /* a password or token, once, stored in a file;
+	HM_Q_TEXT,     /* one line */
+	HM_Q_LIST,     /* words separated by spaces or commas */
+	HM_Q_CHOICE,   /* one of choices[], by word or number */
+	HM_Q_PASSWORD, /* a new local password, twice, stored hashed */
+	HM_Q_SECRET,   /* a password or token, once, stored in a file;
 	                     * the answer is the file's path */
-	HM_Q_CHECK,         /* no question: the live check of the group */
+	HM_Q_CHECK,    /* no question: the live check of the group */
 } HmQuestionKind;
 
 typedef struct {
@@ -98,12 +98,12 @@ typedef struct {
 typedef struct HmQuestion HmQuestion;
 
 struct HmQuestion {
-	const char *id;            /* "%s" stands for the item */
+	const char *id; /* "%s" stands for the item */
 	HmQuestionKind kind;
 	const char *prompt;
-	const char *help;          /* shown before the prompt, or NULL */
-	const HmChoice *choices;   /* HM_Q_CHOICE: ends with { NULL, NULL } */
-	gboolean optional;         /* an empty answer is a valid one */
+	const char *help;        /* shown before the prompt, or NULL */
+	const HmChoice *choices; /* HM_Q_CHOICE: ends with { NULL, NULL } */
+	gboolean optional;       /* an empty answer is a valid one */
 	/* NULL: always asked. */
 	gboolean (*applies)(const HmSetup *s, const char *item);
 	/* The default when neither this run nor the config has one; NULL. */
@@ -116,7 +116,7 @@ struct HmQuestion {
  * account...). */
 typedef struct {
 	const HmQuestion *q;
-	char *item;   /* "" when the question has none */
+	char *item; /* "" when the question has none */
 	char *id;
 } HmStep;
 
@@ -144,6 +144,26 @@ char *hm_setup_secret_path(const HmSetup *s, const char *id);
  * and records what it found as defaults. */
 void hm_setup_discover(HmSetup *s, const char *prefix);
 
+/* --- valid answers (admin/setup-valid.c) -------------------------------- */
+
+/* The checks of HmQuestion.valid: host names, lists of them, IP
+ * addresses, networks, listen addresses, ports, e-mail addresses, names of
+ * users and accounts, where an account's mail goes, URLs, dyndns detection
+ * methods, the system user. */
+gboolean hm_setup_valid_dns_name(const HmSetup *s, const char *item, const char *v, GError **err);
+gboolean hm_setup_valid_domains(const HmSetup *s, const char *item, const char *v, GError **err);
+gboolean hm_setup_valid_ip(const HmSetup *s, const char *item, const char *v, GError **err);
+gboolean hm_setup_valid_cidr(const HmSetup *s, const char *item, const char *v, GError **err);
+gboolean hm_setup_valid_listen(const HmSetup *s, const char *item, const char *v, GError **err);
+gboolean hm_setup_valid_port(const HmSetup *s, const char *item, const char *v, GError **err);
+gboolean hm_setup_valid_address(const HmSetup *s, const char *item, const char *v, GError **err);
+gboolean hm_setup_valid_names(const HmSetup *s, const char *item, const char *v, GError **err);
+gboolean hm_setup_valid_to(const HmSetup *s, const char *item, const char *v, GError **err);
+gboolean hm_setup_valid_url(const HmSetup *s, const char *item, const char *v, GError **err);
+gboolean hm_setup_valid_detect(const HmSetup *s, const char *item, const char *v, GError **err);
+gboolean hm_setup_valid_system_user(const HmSetup *s, const char *item, const char *v,
+                                    GError **err);
+
 /* --- detection (admin/setup-detect.c) ----------------------------------- */
 
 /* The host's name, made fully qualified through getaddrinfo()'s canonical
@@ -164,8 +184,8 @@ gboolean hm_setup_service_user_exists(void);
 /* --- the existing config (admin/setup-current.c) ------------------------ */
 
 /* Loads the existing config at s->config_path (if there is one) into
- * s->current, as the answers that would write it, and its text into
- * s->old_text. Returns 0 (also when there is no file), or -1 with *err
+ * s->current, as the answers that would write it, over the answers the
+ * last run saved, and its text into s->old_text. Returns 0 (also when there is no file), or -1 with *err
  * when there is a file that does not load. */
 int hm_setup_load_current(HmSetup *s, GError **err);
 
@@ -173,8 +193,15 @@ int hm_setup_load_current(HmSetup *s, GError **err);
 
 /* Reads an answers file into s->answers (`id = value` lines, # comments);
  * plain passwords ("user.X.password", "....password") go to s->secrets.
- * Returns 0, or -1 with *err naming the file and line. */
-int hm_setup_answers_read(HmSetup *s, const char *path, GError **err);
+ * as_current: into s->current instead, plain passwords ignored (the file
+ * the last run saved: what the config cannot show, such as the LAN
+ * address, comes back from it). Returns 0, or -1 with *err naming the
+ * file and line. */
+int hm_setup_answers_read(HmSetup *s, const char *path, gboolean as_current, GError **err);
+
+/* Where the answers of a run are saved: beside the config, FILE.answers;
+ * g_free() it. */
+char *hm_setup_answers_path(const HmSetup *s);
 
 /* The answers file for the plan, every saved step in order. */
 char *hm_setup_answers_render(const HmSetup *s, GPtrArray *plan);

@@ -116,8 +116,7 @@ hm_tty_confirm_password(int tty, const char *prompt, const char *buf, gsize n, G
 }
 
 HmTtyPassword
-hm_tty_new_password(int tty, const char *prompt, const char *again_prompt, char *buf,
-                    GError **err)
+hm_tty_new_password(int tty, const char *prompt, const char *again_prompt, char *buf, GError **err)
 {
 	HmTtyPassword res;
 	gssize n = hm_tty_read_secret(tty, prompt, buf, err);

@@ -55,7 +55,7 @@ HmTtyPassword hm_tty_confirm_password(int tty, const char *prompt, const char *b
 /* Asks for a new password twice on tty without echo (prompt, then
  * again_prompt) into buf (HM_TTY_SECRET_BUF bytes); the copy is wiped.
  * Anything but HM_TTY_PASSWORD_OK comes with *err set. */
-HmTtyPassword hm_tty_new_password(int tty, const char *prompt, const char *again_prompt,
-                                  char *buf, GError **err);
+HmTtyPassword hm_tty_new_password(int tty, const char *prompt, const char *again_prompt, char *buf,
+                                  GError **err);
 
 #endif
