@@ -57,4 +57,13 @@ int hm_cmd_status(int argc, char **argv, const HmGlobalOpts *opts);
  * error. */
 int hm_cmd_oauth(int argc, char **argv, const HmGlobalOpts *opts);
 
+/* `homemail setup [-c FILE] [--answers FILE] [--no-start]`: asks the
+ * questions of the guided set-up on the terminal (or takes them from an
+ * answers file), writes the config, its secrets, a certificate when none
+ * is given and the Maildirs, then enables the systemd units (unless
+ * --no-start or systemd is not running) and says what a mail client
+ * needs. Returns 0, 1 on failure (nothing half-written: a config that
+ * does not load back is replaced by the old one), 2 on a usage error. */
+int hm_cmd_setup(int argc, char **argv, const HmGlobalOpts *opts);
+
 #endif

@@ -10,18 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "lib/atomic.h"
 #include "lib/error.h"
 #include "lib/passwd.h"
 #include "admin/commands.h"
+#include "admin/tty.h"
 #include "conf/hmconfig.h"
-
-/* Room for the longest password (HM_PASSWORD_MAX), the newline that may
- * follow it on stdin, and a NUL. */
-#define PASSWD_BUF (HM_PASSWORD_MAX + 2)
 
 static int
 fail(GError **err, const char *msg)
@@ -32,77 +28,11 @@ fail(GError **err, const char *msg)
 
 /* --- reading the password ------------------------------------------------ */
 
-/* A longer password could be stored, but no login could carry it. */
-static int
-too_long(GError **err)
-{
-	g_set_error(err, HM_ERROR, HM_ERROR_FAILED,
-	            "password longer than %d octets (the most a POP3 login carries)",
-	            HM_PASSWORD_MAX);
-	return -1;
-}
-
-/* Reads from fd into buf (PASSWD_BUF bytes) up to a newline (when
- * stop_at_newline; not stored) or end of file. Returns the length, or -1
- * with *err set. */
-static gssize
-read_secret(int fd, char *buf, gboolean stop_at_newline, GError **err)
-{
-	gsize n = 0;
-
-	for (;;) {
-		char c;
-		ssize_t r = read(fd, &c, 1);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			hm_set_error_errno(err, errno, "read password");
-			return -1;
-		}
-		if (r == 0 || (stop_at_newline && c == '\n'))
-			break;
-		if (n == PASSWD_BUF - 1) {
-			too_long(err);
-			return -1;
-		}
-		buf[n++] = c;
-	}
-	buf[n] = '\0';
-	return (gssize)n;
-}
-
-/* Prompts on the terminal and reads a line without echo. If the process
- * is killed meanwhile, the shell restores the terminal it saved for the
- * job; catching signals here would need global state. */
-static gssize
-tty_prompt(int tty, const char *prompt, char *buf, GError **err)
-{
-	struct termios old, quiet;
-	gssize n;
-
-	if (tcgetattr(tty, &old) < 0) {
-		hm_set_error_errno(err, errno, "/dev/tty");
-		return -1;
-	}
-	quiet = old;
-	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK);
-	quiet.c_lflag |= ECHONL;
-	if (write(tty, prompt, strlen(prompt)) < 0 || tcsetattr(tty, TCSAFLUSH, &quiet) < 0) {
-		hm_set_error_errno(err, errno, "/dev/tty");
-		return -1;
-	}
-	n = read_secret(tty, buf, TRUE, err);
-	tcsetattr(tty, TCSAFLUSH, &old);
-	return n;
-}
-
 /* The new password, typed twice on /dev/tty, into buf. */
 static gssize
 password_from_tty(char *buf, GError **err)
 {
-	char again[PASSWD_BUF];
-	gssize n, m = -1;
+	HmTtyPassword res;
 	int tty;
 
 	tty = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -110,16 +40,9 @@ password_from_tty(char *buf, GError **err)
 		hm_set_error_errno(err, errno, "/dev/tty (without a terminal, use --stdin)");
 		return -1;
 	}
-	n = tty_prompt(tty, "New password: ", buf, err);
-	if (n >= 0)
-		m = tty_prompt(tty, "Retype new password: ", again, err);
-	if (n >= 0 && m >= 0 && (m != n || memcmp(buf, again, (gsize)n) != 0)) {
-		fail(err, "the passwords do not match");
-		n = -1;
-	}
-	explicit_bzero(again, sizeof(again));
+	res = hm_tty_new_password(tty, "New password: ", "Retype new password: ", buf, err);
 	close(tty);
-	return m < 0 ? -1 : n;
+	return res == HM_TTY_PASSWORD_OK ? (gssize)strlen(buf) : -1;
 }
 
 /* The new password from standard input, all of it but one trailing
@@ -127,8 +50,11 @@ password_from_tty(char *buf, GError **err)
 static gssize
 password_from_stdin(char *buf, GError **err)
 {
-	gssize n = read_secret(STDIN_FILENO, buf, FALSE, err);
+	gboolean eof;
+	gssize n = hm_tty_read_line(STDIN_FILENO, buf, HM_TTY_SECRET_BUF, FALSE, &eof, err);
 
+	if (n == -2)
+		return hm_tty_password_too_long(err);
 	if (n > 0 && buf[n - 1] == '\n')
 		buf[--n] = '\0';
 	return n;
@@ -142,15 +68,7 @@ read_password(gboolean from_stdin, char *buf, GError **err)
 
 	if (n < 0)
 		return -1;
-	if (n == 0)
-		return fail(err, "empty password refused");
-	if (n > HM_PASSWORD_MAX)
-		return too_long(err);
-	/* A POP3 PASS line cannot carry these, nor can a C string. */
-	if (memchr(buf, '\0', (gsize)n) != NULL || memchr(buf, '\n', (gsize)n) != NULL ||
-	    memchr(buf, '\r', (gsize)n) != NULL)
-		return fail(err, "the password contains a line break or NUL");
-	return 0;
+	return hm_tty_password_check(buf, (gsize)n, err);
 }
 
 /* --- editing the file as text -------------------------------------------- */
@@ -458,12 +376,12 @@ update_file(const char *path, const HmUserConf *u, const char *hash, GError **er
 static char *
 new_hash(gboolean from_stdin, GError **err)
 {
-	char *password = g_malloc(PASSWD_BUF);
+	char *password = g_malloc(HM_TTY_SECRET_BUF);
 	char *hash = NULL;
 
 	if (read_password(from_stdin, password, err) == 0)
 		hash = hm_password_hash(password, err);
-	explicit_bzero(password, PASSWD_BUF);
+	explicit_bzero(password, HM_TTY_SECRET_BUF);
 	g_free(password);
 	/* crypt(3) output never holds these, and the file is written
 	 * without escaping on the strength of that. */

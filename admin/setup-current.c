@@ -1,0 +1,204 @@
+/* A re-run of `homemail setup` starts from the config it finds: each value
+ * becomes the default of the question that would write it. */
+#include <config.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/atomic.h"
+#include "lib/cidr.h"
+#include "admin/setup.h"
+#include "conf/hmconfig.h"
+
+static void
+put(HmSetup *s, const char *prefix, const char *suffix, const char *value)
+{
+	if (value != NULL)
+		g_hash_table_replace(s->current, g_strconcat(prefix, suffix, NULL),
+		                     g_strdup(value));
+}
+
+static void
+put_take(HmSetup *s, const char *prefix, const char *suffix, char *value)
+{
+	put(s, prefix, suffix, value);
+	g_free(value);
+}
+
+static const char *
+tls_word(HmTlsMode m)
+{
+	return m == HM_TLS_MODE_TLS ? "tls" : m == HM_TLS_MODE_STARTTLS ? "starttls" : "none";
+}
+
+static char *
+listen_text(const HmListenSpec *l, gsize n)
+{
+	GString *t = g_string_new(NULL);
+
+	for (gsize i = 0; i < n; i++)
+		g_string_append_printf(t, strchr(l[i].host, ':') ? "%s[%s]:%u%s" : "%s%s:%u%s",
+		                       i > 0 ? " " : "", l[i].host, l[i].port,
+		                       l[i].tls ? "/tls" : "");
+	return g_string_free(t, FALSE);
+}
+
+static gboolean
+lan_host(const char *host)
+{
+	return strcmp(host, "0.0.0.0") != 0 && strcmp(host, "::") != 0 &&
+	       !g_str_has_prefix(host, "127.") && strcmp(host, "::1") != 0;
+}
+
+/* The LAN as the config shows it: the first listener not on loopback,
+ * and the first trusted network that is not loopback. */
+static void
+put_lan(HmSetup *s, const HmConfig *cfg)
+{
+	for (gsize i = 0; i < cfg->relay.n_listen; i++)
+		if (lan_host(cfg->relay.listen[i].host)) {
+			put(s, "", "lan_address", cfg->relay.listen[i].host);
+			break;
+		}
+	for (gsize i = 0; i < cfg->relay.n_trusted_networks; i++) {
+		g_autofree char *net = hm_cidr_to_string(&cfg->relay.trusted_networks[i]);
+
+		if (strcmp(net, "127.0.0.1/32") != 0 && strcmp(net, "::1/128") != 0) {
+			put(s, "", "lan_network", net);
+			break;
+		}
+	}
+}
+
+static void
+put_endpoint(HmSetup *s, const char *prefix, const HmEndpoint *ep)
+{
+	put(s, prefix, ".host", ep->host);
+	put(s, prefix, ".tls", tls_word(ep->tls));
+	put_take(s, prefix, ".port", g_strdup_printf("%u", ep->port));
+	put(s, prefix, ".user", ep->user);
+	put(s, prefix, ".auth", ep->auth == HM_AUTH_OAUTH2 ? "oauth2" : "password");
+	put(s, prefix, ".password_file", ep->password.file);
+	if (ep->auth == HM_AUTH_OAUTH2) {
+		put(s, prefix, ".oauth2_provider", ep->oauth2.provider);
+		put(s, prefix, ".client_id", ep->oauth2.client_id);
+		put(s, prefix, ".client_secret_file", ep->oauth2.client_secret.file);
+	}
+}
+
+static void
+put_users(HmSetup *s, const HmConfig *cfg)
+{
+	g_autoptr(GString) names = g_string_new(NULL);
+
+	for (gsize i = 0; i < cfg->n_users; i++) {
+		const HmUserConf *u = &cfg->users[i];
+		g_autofree char *prefix = g_strconcat("user.", u->name, NULL);
+
+		g_string_append_printf(names, "%s%s", i > 0 ? " " : "", u->name);
+		put(s, prefix, ".password_hash", u->password_hash);
+		put(s, prefix, ".send_as", u->send_as != NULL ? u->send_as : "");
+	}
+	if (cfg->n_users > 0)
+		put(s, "", "users", names->str);
+}
+
+static void
+put_accounts(HmSetup *s, const HmConfig *cfg)
+{
+	g_autoptr(GString) names = g_string_new(NULL);
+
+	for (gsize i = 0; i < cfg->fetcher.n_accounts; i++) {
+		const HmAccountConf *a = &cfg->fetcher.accounts[i];
+		g_autofree char *prefix = g_strconcat("account.", a->name, NULL);
+
+		g_string_append_printf(names, "%s%s", i > 0 ? " " : "", a->name);
+		if (a->ep.user != NULL && strchr(a->ep.user, '@') != NULL)
+			put(s, prefix, ".address", a->ep.user);
+		put(s, prefix, ".protocol", a->protocol == HM_PROTO_POP3 ? "pop3" : "imap");
+		put_endpoint(s, prefix, &a->ep);
+		put(s, prefix, ".to", a->to);
+		put(s, prefix, ".keep", a->keep ? "yes" : "no");
+	}
+	if (cfg->fetcher.n_accounts > 0)
+		put(s, "", "accounts", names->str);
+}
+
+static void
+put_dyndns(HmSetup *s, const HmConfig *cfg)
+{
+	const HmDnsRecordConf *r = cfg->dyndns.n_records > 0 ? &cfg->dyndns.records[0] : NULL;
+
+	if (r == NULL || strcmp(r->provider, "rfc2136") == 0) {
+		put(s, "", "dyndns.provider", "none");
+		return;
+	}
+	put(s, "", "dyndns.provider", r->provider);
+	put(s, "", "dns_name", r->hostname);
+	put(s, "", "dyndns.hostname", r->hostname);
+	put(s, "", "dyndns.server", r->server);
+	put(s, "", "dyndns.user", r->user);
+	put(s, "", "dyndns.password_file", r->password.file);
+	put_take(s, "", "dyndns.detect", g_strjoinv(" ", cfg->dyndns.detect));
+	if (cfg->dyndns.detect_url4 != NULL)
+		put(s, "", "dyndns.detect_url4", cfg->dyndns.detect_url4[0]);
+}
+
+static void
+put_config(HmSetup *s, const HmConfig *cfg)
+{
+	put(s, "", "mail_type",
+	    cfg->relay.n_smarthosts > 0   ? "smarthost"
+	    : cfg->fetcher.n_accounts > 0 ? "fetch"
+	                                  : "local");
+	put(s, "", "hostname", cfg->hostname);
+	put_take(s, "", "local_domains", g_strjoinv(" ", cfg->local_domains));
+	put_lan(s, cfg);
+	put_take(s, "", "relay.listen", listen_text(cfg->relay.listen, cfg->relay.n_listen));
+	put(s, "", "state_dir", cfg->state_dir);
+	put(s, "", "mail_dir", cfg->mail_dir);
+	put(s, "", "run_as", cfg->run_as != NULL ? cfg->run_as : "");
+	put_users(s, cfg);
+	put_accounts(s, cfg);
+	if (cfg->relay.n_smarthosts > 0)
+		put_endpoint(s, "smarthost", &cfg->relay.smarthosts[0].ep);
+	put_take(s, "", "popd.listen", listen_text(cfg->popd.listen, cfg->popd.n_listen));
+	put(s, "", "tls.cert", cfg->tls_cert);
+	put(s, "", "tls.key", cfg->tls_key);
+	put_dyndns(s, cfg);
+}
+
+static void
+ignore_warning(const char *line, gpointer data)
+{
+}
+
+int
+hm_setup_load_current(HmSetup *s, GError **err)
+{
+	g_autoptr(HmConfig) cfg = NULL;
+	g_autoptr(GBytes) text = NULL;
+	g_autofree char *saved = NULL;
+	g_autoptr(GError) why = NULL;
+
+	if (access(s->config_path, F_OK) < 0 && errno == ENOENT)
+		return 0;
+	text = hm_read_file(s->config_path, HM_CONFIG_FILE_MAX, err);
+	if (text == NULL)
+		return -1;
+	cfg = hm_config_load_flags(s->config_path, HM_CONFIG_NO_SECRETS, ignore_warning, NULL, err);
+	if (cfg == NULL) {
+		g_prefix_error(err, "the existing config does not load (fix it or move it away): ");
+		return -1;
+	}
+	s->old_text = g_strndup(g_bytes_get_data(text, NULL), g_bytes_get_size(text));
+	/* The config wins where both have a value: it may have been edited
+	 * by hand since. A saved file that does not read is only missed. */
+	saved = hm_setup_answers_path(s);
+	if (access(saved, F_OK) == 0 && hm_setup_answers_read(s, saved, TRUE, &why) < 0)
+		fprintf(stderr, "homemail: setup: warning: %s\n", why->message);
+	put_config(s, cfg);
+	return 0;
+}

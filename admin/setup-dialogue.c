@@ -1,0 +1,433 @@
+/* The two ways `homemail setup` gets its answers: the dialogue on the
+ * terminal, and an answers file. Both walk the same plan of questions and
+ * store the same ids.
+ *
+ * The dialogue is plain lines (it works over ssh, in any terminal): each
+ * question shows its default in brackets, Enter takes it, "<" or "back"
+ * returns to the previous question, a bad answer is explained and the
+ * question asked again. Everything is read with read(2) on fd 0, so no
+ * stdio buffer holds typed-ahead text while echo is off for a password. */
+#include <config.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/error.h"
+#include "lib/passwd.h"
+#include "admin/setup.h"
+#include "admin/tty.h"
+
+/* The longest answer: host names, paths and lists are far shorter. */
+#define ANSWER_MAX 1024
+
+typedef enum { ASK_NEXT, ASK_BACK, ASK_GOTO, ASK_FAIL } AskResult;
+
+static gboolean
+is_back(const char *line)
+{
+	return strcmp(line, "<") == 0 || g_ascii_strcasecmp(line, "back") == 0;
+}
+
+static void say(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+
+static void
+say(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	fflush(stdout);
+}
+
+/* One line from the terminal; -1 with *err when it closed. */
+static int
+read_answer(char *buf, GError **err)
+{
+	gboolean eof;
+	gssize n;
+
+	for (;;) {
+		n = hm_tty_read_line(STDIN_FILENO, buf, ANSWER_MAX, TRUE, &eof, err);
+		if (n == -2) {
+			say("  That answer is too long (at most %d characters); try again: ",
+			    ANSWER_MAX - 1);
+			continue;
+		}
+		if (n < 0)
+			return -1;
+		if (eof && n == 0) {
+			g_set_error_literal(err, HM_ERROR, HM_ERROR_FAILED,
+			                    "the input ended; nothing was written");
+			return -1;
+		}
+		g_strstrip(buf);
+		return 0;
+	}
+}
+
+static void
+show_question(const HmStep *st, const char *def)
+{
+	if (st->q->help != NULL)
+		say("%s\n", st->q->help);
+	for (const HmChoice *c = st->q->choices; c != NULL && c->word != NULL; c++)
+		say("  %d. %-10s %s\n", (int)(c - st->q->choices) + 1, c->word, c->text);
+	say("%s [%s]: ", st->q->prompt, def != NULL ? def : "");
+}
+
+static AskResult
+ask_text(HmSetup *s, const HmStep *st, GError **err)
+{
+	g_autofree char *def = hm_setup_default(s, st);
+	char line[ANSWER_MAX];
+
+	for (;;) {
+		g_autoptr(GError) why = NULL;
+		char *v;
+
+		show_question(st, def);
+		if (read_answer(line, err) < 0)
+			return ASK_FAIL;
+		if (is_back(line))
+			return ASK_BACK;
+		v = hm_setup_accept(s, st, *line == '\0' && def != NULL ? def : line, &why);
+		if (v != NULL) {
+			g_hash_table_replace(s->answers, g_strdup(st->id), v);
+			return ASK_NEXT;
+		}
+		say("  %s\n", why->message);
+	}
+}
+
+/* The item's name: "alice" for "user.alice". */
+static const char *
+item_name(const HmStep *st)
+{
+	const char *dot = strchr(st->item, '.');
+
+	return dot != NULL ? dot + 1 : st->item;
+}
+
+/* A new password for a local user, typed twice; Enter keeps the current
+ * hash. */
+static AskResult
+ask_password(HmSetup *s, const HmStep *st, GError **err)
+{
+	g_autofree char *def = hm_setup_default(s, st);
+	g_autofree char *prompt = g_strdup_printf("Password for %s (not shown%s): ", item_name(st),
+	                                          def != NULL ? "; Enter keeps it" : "");
+	char buf[HM_TTY_SECRET_BUF];
+	AskResult res = ASK_FAIL;
+
+	for (;;) {
+		g_autoptr(GError) why = NULL;
+		gssize n = hm_tty_read_secret(STDIN_FILENO, prompt, buf, err);
+		char *hash;
+
+		if (n < 0)
+			break;
+		if (n == 0 && def != NULL) {
+			g_hash_table_replace(s->answers, g_strdup(st->id), g_strdup(def));
+			res = ASK_NEXT;
+			break;
+		}
+		if (is_back(buf)) {
+			res = ASK_BACK;
+			break;
+		}
+		if (hm_tty_password_check(buf, (gsize)n, &why) < 0 ||
+		    hm_tty_confirm_password(STDIN_FILENO, "Retype the password: ", buf, (gsize)n,
+		                            &why) != HM_TTY_PASSWORD_OK) {
+			say("  %s; try again.\n", why->message);
+			continue;
+		}
+		if ((hash = hm_password_hash(buf, err)) == NULL)
+			break;
+		g_hash_table_replace(s->answers, g_strdup(st->id), hash);
+		res = ASK_NEXT;
+		break;
+	}
+	explicit_bzero(buf, sizeof(buf));
+	return res;
+}
+
+/* A password or token for a server, typed once (the live check tells a
+ * typo), kept for its file; Enter keeps the current file. */
+static AskResult
+ask_secret(HmSetup *s, const HmStep *st, GError **err)
+{
+	g_autofree char *def = hm_setup_default(s, st);
+	g_autofree char *prompt = g_strdup_printf("%s [%s]: ", st->q->prompt,
+	                                          def != NULL ? "Enter keeps the current one" : "");
+	char buf[HM_TTY_SECRET_BUF];
+	AskResult res = ASK_FAIL;
+
+	for (;;) {
+		g_autoptr(GError) why = NULL;
+		gssize n = hm_tty_read_secret(STDIN_FILENO, prompt, buf, err);
+
+		if (n < 0)
+			break;
+		if (n == 0 && def != NULL) {
+			g_hash_table_replace(s->answers, g_strdup(st->id), g_strdup(def));
+			res = ASK_NEXT;
+			break;
+		}
+		if (is_back(buf)) {
+			res = ASK_BACK;
+			break;
+		}
+		if (hm_tty_password_check(buf, (gsize)n, &why) < 0) {
+			say("  %s; try again.\n",
+			    n == 0 ? "An answer is required here" : why->message);
+			continue;
+		}
+		g_hash_table_replace(s->secrets, g_strdup(st->id), g_strdup(buf));
+		g_hash_table_replace(s->answers, g_strdup(st->id),
+		                     def != NULL ? g_strdup(def) : hm_setup_secret_path(s, st->id));
+		res = ASK_NEXT;
+		break;
+	}
+	explicit_bzero(buf, sizeof(buf));
+	return res;
+}
+
+/* The live check; when it fails, the person may go back to the server
+ * settings of the group. */
+static AskResult
+ask_check(HmSetup *s, const HmStep *st, GError **err)
+{
+	g_autoptr(GError) why = NULL;
+	char line[ANSWER_MAX];
+
+	if (hm_setup_run_check(s, st->item, &why) != HM_SETUP_CHECK_FAILED)
+		return ASK_NEXT;
+	say("  %s: the check failed: %s\nChange the settings? [yes]: ", st->item, why->message);
+	if (read_answer(line, err) < 0)
+		return ASK_FAIL;
+	if (is_back(line))
+		return ASK_BACK;
+	return *line == '\0' || g_ascii_strncasecmp(line, "y", 1) == 0 ? ASK_GOTO : ASK_NEXT;
+}
+
+static void
+show_section(const HmStep *st, const char **shown)
+{
+	const char *what = NULL;
+
+	if (strcmp(st->item, *shown) == 0)
+		return;
+	*shown = st->item;
+	if (g_str_has_prefix(st->item, "user."))
+		what = st->q->kind == HM_Q_PASSWORD ? "Local user" : "Sender of local user";
+	else if (g_str_has_prefix(st->item, "account."))
+		what = "Upstream mailbox";
+	else if (strcmp(st->item, "smarthost") == 0)
+		what = "Outgoing smart host";
+	if (what != NULL)
+		say("\n== %s %s ==\n", what,
+		    strcmp(st->item, "smarthost") == 0 ? "" : item_name(st));
+}
+
+static AskResult
+ask(HmSetup *s, const HmStep *st, GError **err)
+{
+	if (st->q->kind != HM_Q_CHECK)
+		say("\n");
+	switch (st->q->kind) {
+	case HM_Q_PASSWORD:
+		return ask_password(s, st, err);
+	case HM_Q_SECRET:
+		return ask_secret(s, st, err);
+	case HM_Q_CHECK:
+		return ask_check(s, st, err);
+	default:
+		return ask_text(s, st, err);
+	}
+}
+
+/* The index of id in plan, or -1. */
+static int
+find_step(GPtrArray *plan, const char *id)
+{
+	for (guint i = 0; i < plan->len; i++)
+		if (strcmp(((HmStep *)g_ptr_array_index(plan, i))->id, id) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* After an account's address is answered: discovery, unless the address
+ * is the one the config already has (its settings are the defaults). */
+static void
+after_answer(HmSetup *s, const HmStep *st)
+{
+	const char *now = g_hash_table_lookup(s->answers, st->id);
+	const char *before = g_hash_table_lookup(s->current, st->id);
+
+	if (g_str_has_suffix(st->id, ".address") && g_str_has_prefix(st->id, "account.") &&
+	    (before == NULL || g_ascii_strcasecmp(before, now) != 0))
+		hm_setup_discover(s, st->item);
+}
+
+/* Where the dialogue goes after step id ended with r. */
+static int
+next_index(HmSetup *s, GPtrArray *plan, const char *id, const char *item, AskResult r)
+{
+	int i = find_step(plan, id);
+
+	if (r == ASK_NEXT)
+		return i + 1;
+	if (r == ASK_GOTO) {
+		g_autofree char *host = g_strconcat(item, ".host", NULL);
+
+		return find_step(plan, host);
+	}
+	do
+		i--;
+	while (i >= 0 && ((HmStep *)g_ptr_array_index(plan, i))->q->kind == HM_Q_CHECK);
+	if (i < 0) {
+		say("  This is the first question.\n");
+		return 0;
+	}
+	return i;
+}
+
+int
+hm_setup_dialogue(HmSetup *s, GError **err)
+{
+	g_autoptr(GPtrArray) plan = hm_setup_plan(s);
+	const char *shown = "";
+	int i = 0;
+
+	if (!isatty(STDIN_FILENO)) {
+		g_set_error_literal(err, HM_ERROR, HM_ERROR_FAILED,
+		                    "the dialogue needs a terminal (or use --answers FILE)");
+		return -1;
+	}
+	say("homemail setup: Enter takes the answer in [brackets], \"<\" goes back.\n");
+	while ((guint)i < plan->len) {
+		const HmStep *st = g_ptr_array_index(plan, i);
+		g_autofree char *id = g_strdup(st->id);
+		g_autofree char *item = g_strdup(st->item);
+		AskResult r;
+
+		show_section(st, &shown);
+		r = ask(s, st, err);
+		if (r == ASK_FAIL)
+			return -1;
+		if (r == ASK_NEXT)
+			after_answer(s, st);
+		g_ptr_array_unref(plan);
+		plan = hm_setup_plan(s);
+		i = next_index(s, plan, id, item, r);
+		if (r != ASK_NEXT)
+			shown = "";
+	}
+	return 0;
+}
+
+/* --- unattended ---------------------------------------------------------- */
+
+static int
+missing(const HmStep *st, GError **err)
+{
+	const char *alias = st->q->kind == HM_Q_PASSWORD ? " (or its plain text as .password)"
+	                    : st->q->kind == HM_Q_SECRET ? " (or the secret itself as .password)"
+	                                                 : "";
+
+	g_set_error(err, HM_ERROR, HM_ERROR_FAILED, "missing answer: %s%s", st->id, alias);
+	return -1;
+}
+
+/* A password or secret of the answers file: given in plain (hashed, or
+ * kept for its file), as a hash or path, or kept from the config. */
+static int
+take_secret(HmSetup *s, const HmStep *st, GError **err)
+{
+	const char *plain = g_hash_table_lookup(s->secrets, st->id);
+	g_autofree char *def = hm_setup_default(s, st);
+
+	if (plain != NULL) {
+		char *v;
+
+		if (hm_tty_password_check(plain, strlen(plain), err) < 0) {
+			g_prefix_error(err, "%s: ", st->id);
+			return -1;
+		}
+		if (st->q->kind == HM_Q_PASSWORD)
+			v = hm_password_hash(plain, err);
+		else
+			v = def != NULL ? g_strdup(def) : hm_setup_secret_path(s, st->id);
+		if (v == NULL)
+			return -1;
+		g_hash_table_replace(s->answers, g_strdup(st->id), v);
+		return 0;
+	}
+	if (def == NULL || *def == '\0')
+		return missing(st, err);
+	if (st->q->kind == HM_Q_PASSWORD && def[0] != '$') {
+		g_set_error(err, HM_ERROR, HM_ERROR_FAILED, "%s: not a crypt(3) hash", st->id);
+		return -1;
+	}
+	g_hash_table_replace(s->answers, g_strdup(st->id), g_steal_pointer(&def));
+	return 0;
+}
+
+static int
+take(HmSetup *s, const HmStep *st, GError **err)
+{
+	g_autofree char *def = NULL;
+	char *v;
+
+	if (st->q->kind == HM_Q_PASSWORD || st->q->kind == HM_Q_SECRET)
+		return take_secret(s, st, err);
+	if (st->q->kind == HM_Q_CHECK) {
+		g_autoptr(GError) why = NULL;
+
+		if (hm_setup_run_check(s, st->item, &why) == HM_SETUP_CHECK_FAILED)
+			fprintf(stderr, "homemail: setup: warning: %s: %s\n", st->item,
+			        why->message);
+		return 0;
+	}
+	def = hm_setup_default(s, st);
+	if (def == NULL && !st->q->optional)
+		return missing(st, err);
+	v = hm_setup_accept(s, st, def != NULL ? def : "", err);
+	if (v == NULL) {
+		g_prefix_error(err, "%s: ", st->id);
+		return -1;
+	}
+	g_hash_table_replace(s->answers, g_strdup(st->id), v);
+	return 0;
+}
+
+int
+hm_setup_unattended(HmSetup *s, GError **err)
+{
+	g_autoptr(GPtrArray) plan = hm_setup_plan(s);
+	GHashTableIter it;
+	gpointer key;
+
+	for (guint i = 0; i < plan->len; i++) {
+		const HmStep *st = g_ptr_array_index(plan, i);
+		g_autofree char *id = g_strdup(st->id);
+
+		if (take(s, st, err) < 0)
+			return -1;
+		if (st->q->kind != HM_Q_CHECK)
+			after_answer(s, st);
+		g_ptr_array_unref(plan);
+		plan = hm_setup_plan(s);
+		i = (guint)find_step(plan, id);
+	}
+	g_hash_table_iter_init(&it, s->answers);
+	while (g_hash_table_iter_next(&it, &key, NULL))
+		if (find_step(plan, key) < 0)
+			fprintf(stderr, "homemail: setup: warning: answer %s is not used\n",
+			        (const char *)key);
+	return 0;
+}

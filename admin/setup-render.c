@@ -1,0 +1,179 @@
+/* The config text `homemail setup` writes from its answers. Each setting
+ * it manages stands on a line of its own and every group opens and closes
+ * on lines of their own, so that a re-run can tell its lines from the
+ * person's (admin/setup-merge.c). Same answers, same bytes. */
+#include <config.h>
+
+#include <string.h>
+
+#include "admin/setup.h"
+
+static const char *
+get(const HmSetup *s, const char *prefix, const char *suffix)
+{
+	g_autofree char *id = g_strconcat(prefix, suffix, NULL);
+	const char *v = g_hash_table_lookup(s->answers, id);
+
+	return v != NULL ? v : "";
+}
+
+/* `key = "value";` at indent, when value is not empty. Values were
+ * checked to hold no quote, backslash or control character. */
+static void
+str(GString *t, const char *indent, const char *key, const char *value)
+{
+	if (*value != '\0')
+		g_string_append_printf(t, "%s%s = \"%s\";\n", indent, key, value);
+}
+
+/* `key = [ "a", "b" ];` of a list answer (and extra words after it). */
+static void
+array(GString *t, const char *indent, const char *key, const char *list, const char *extra)
+{
+	g_auto(GStrv) words = hm_setup_split(list);
+	g_auto(GStrv) more = hm_setup_split(extra);
+	gboolean first = TRUE;
+
+	g_string_append_printf(t, "%s%s = [", indent, key);
+	for (char **w = more; *w != NULL; w++, first = FALSE)
+		g_string_append_printf(t, "%s \"%s\"", first ? "" : ",", *w);
+	for (char **w = words; *w != NULL; w++, first = FALSE)
+		g_string_append_printf(t, "%s \"%s\"", first ? "" : ",", *w);
+	g_string_append(t, " ];\n");
+}
+
+static void
+render_head(GString *t, const HmSetup *s)
+{
+	g_string_append(t, "// homemail.conf, written by `homemail setup` (see homemail.conf(5)).\n"
+	                   "// Run `homemail setup` again to change the answers: it keeps the\n"
+	                   "// comments and settings you add here on lines of their own.\n\n");
+	str(t, "", "hostname", get(s, "", "hostname"));
+	str(t, "", "state_dir", get(s, "", "state_dir"));
+	str(t, "", "mail_dir", get(s, "", "mail_dir"));
+	array(t, "", "local_domains", get(s, "", "local_domains"), NULL);
+	g_string_append(t, "tls = {\n");
+	str(t, "  ", "cert", get(s, "", "tls.cert"));
+	str(t, "  ", "key", get(s, "", "tls.key"));
+	g_string_append(t, "};\n");
+	str(t, "", "run_as", get(s, "", "run_as"));
+}
+
+static void
+render_users(GString *t, const HmSetup *s)
+{
+	g_auto(GStrv) users = hm_setup_split(get(s, "", "users"));
+
+	g_string_append(t, "\nusers = (\n");
+	for (char **u = users; *u != NULL; u++) {
+		g_autofree char *prefix = g_strconcat("user.", *u, NULL);
+
+		g_string_append_printf(t, "  { name = \"%s\";\n", *u);
+		str(t, "    ", "password", get(s, prefix, ".password_hash"));
+		str(t, "    ", "send_as", get(s, prefix, ".send_as"));
+		g_string_append_printf(t, "  }%s\n", u[1] != NULL ? "," : "");
+	}
+	g_string_append(t, ");\n");
+	if (users[0] != NULL)
+		g_string_append_printf(
+			t, "aliases = {\n  postmaster = \"%s\";\n  root = \"%s\";\n};\n", users[0],
+			users[0]);
+}
+
+/* host, port, TLS, user and login of an account or the smart host. */
+static void
+render_endpoint(GString *t, const HmSetup *s, const char *prefix)
+{
+	str(t, "      ", "host", get(s, prefix, ".host"));
+	g_string_append_printf(t, "      port = %s;\n", get(s, prefix, ".port"));
+	str(t, "      ", "tls", get(s, prefix, ".tls"));
+	str(t, "      ", "user", get(s, prefix, ".user"));
+	if (strcmp(get(s, prefix, ".auth"), "oauth2") != 0) {
+		str(t, "      ", "password_file", get(s, prefix, ".password_file"));
+		return;
+	}
+	g_string_append(t, "      auth = \"oauth2\";\n      oauth2 = {\n");
+	str(t, "        ", "provider", get(s, prefix, ".oauth2_provider"));
+	str(t, "        ", "client_id", get(s, prefix, ".client_id"));
+	if (strcmp(get(s, prefix, ".oauth2_provider"), "google") == 0)
+		str(t, "        ", "client_secret_file", get(s, prefix, ".client_secret_file"));
+	g_string_append(t, "      };\n");
+}
+
+static void
+render_relay(GString *t, const HmSetup *s)
+{
+	g_string_append(t, "\nrelay = {\n");
+	array(t, "  ", "listen", get(s, "", "relay.listen"), NULL);
+	array(t, "  ", "trusted_networks", get(s, "", "lan_network"), "127.0.0.1/32 ::1/128");
+	array(t, "  ", "allow_plaintext_from", NULL, "127.0.0.1/32 ::1/128");
+	if (strcmp(get(s, "", "mail_type"), "smarthost") == 0) {
+		g_string_append(t, "  smarthosts = (\n    { name = \"smarthost\";\n");
+		render_endpoint(t, s, "smarthost");
+		g_string_append(t, "    }\n  );\n");
+	}
+	g_string_append(t, "};\n");
+}
+
+static void
+render_fetcher(GString *t, const HmSetup *s)
+{
+	g_auto(GStrv) names = hm_setup_split(get(s, "", "accounts"));
+
+	g_string_append(t, "\nfetcher = {\n");
+	if (strcmp(get(s, "", "mail_type"), "local") != 0 && names[0] != NULL) {
+		g_string_append(t, "  accounts = (\n");
+		for (char **n = names; *n != NULL; n++) {
+			g_autofree char *prefix = g_strconcat("account.", *n, NULL);
+
+			g_string_append_printf(t, "    { name = \"%s\";\n", *n);
+			str(t, "      ", "protocol", get(s, prefix, ".protocol"));
+			render_endpoint(t, s, prefix);
+			str(t, "      ", "to", get(s, prefix, ".to"));
+			g_string_append_printf(
+				t, "      keep = %s;\n",
+				strcmp(get(s, prefix, ".keep"), "yes") == 0 ? "true" : "false");
+			g_string_append_printf(t, "    }%s\n", n[1] != NULL ? "," : "");
+		}
+		g_string_append(t, "  );\n");
+	}
+	g_string_append(t, "};\n");
+}
+
+static void
+render_dyndns(GString *t, const HmSetup *s)
+{
+	const char *prov = get(s, "", "dyndns.provider");
+
+	g_string_append(t, "\ndyndns = {\n");
+	if (*prov != '\0' && strcmp(prov, "none") != 0) {
+		array(t, "  ", "detect", get(s, "", "dyndns.detect"), NULL);
+		str(t, "  ", "detect_url4", get(s, "", "dyndns.detect_url4"));
+		g_string_append_printf(t, "  records = (\n    { provider = \"%s\";\n", prov);
+		str(t, "      ", "hostname", get(s, "", "dyndns.hostname"));
+		str(t, "      ", "server", get(s, "", "dyndns.server"));
+		str(t, "      ", "user", get(s, "", "dyndns.user"));
+		/* dyndns2 logs in with a password; the others send an API token. */
+		str(t, "      ", strcmp(prov, "dyndns2") == 0 ? "password_file" : "token_file",
+		    get(s, "", "dyndns.password_file"));
+		g_string_append(t, "    }\n  );\n");
+	}
+	g_string_append(t, "};\n");
+}
+
+char *
+hm_setup_render(const HmSetup *s)
+{
+	GString *t = g_string_new(NULL);
+
+	render_head(t, s);
+	render_users(t, s);
+	render_relay(t, s);
+	render_fetcher(t, s);
+	g_string_append(t, "\npopd = {\n");
+	array(t, "  ", "listen", get(s, "", "popd.listen"), NULL);
+	array(t, "  ", "allow_plaintext_from", NULL, "127.0.0.1/32 ::1/128");
+	g_string_append(t, "};\n");
+	render_dyndns(t, s);
+	return g_string_free(t, FALSE);
+}

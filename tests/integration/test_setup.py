@@ -1,0 +1,306 @@
+"""`homemail setup` driven through a real pseudo-terminal (pexpect): a full
+run writes a config `homemail check` accepts, passwords are never echoed, a
+mismatched retype and bad answers are explained and asked again, "<" goes
+back, a re-run offers the old values and keeps a hand-written comment, and
+`--answers` of the saved answers file writes the same config byte for
+byte."""
+import io
+import os
+import re
+import stat
+import tempfile
+import warnings
+
+import pexpect
+
+import fixtures
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import crypt  # deprecated, still in 3.11; the libc crypt(3) is what we check against
+
+ALICE_PW = "Al1ce-pw-typed"
+UPSTREAM_PW = "Upstr3am-secret"
+SMTP_PW = "Sm4rt-secret"
+
+
+def homemail():
+    return fixtures.program("admin/homemail")
+
+
+def workdir(hm_tmp):
+    return tempfile.mkdtemp(prefix="setup-", dir=hm_tmp)
+
+
+def spawn(conf, *extra):
+    child = pexpect.spawn(homemail(), ["setup", "-c", conf, "--no-start", *extra],
+                          timeout=30, echo=True, encoding="utf-8")
+    # Everything the terminal showed, to look for a password in.
+    child.logfile_read = io.StringIO()
+    return child
+
+
+def full_answers(d, popd_port):
+    """(prompt regex, reply) in the order the dialogue asks."""
+    return [
+        (r"General type of mail configuration \[smarthost\]: ", ""),
+        (r"System mail name \[.*\]: ", "box.example.test"),
+        (r"DNS name on the internet \(empty: none\) \[\]: ", ""),
+        (r"Other destinations .*\[box.example.test localhost\]: ", ""),
+        (r"LAN address of this box \(empty: no LAN\) \[.*\]: ", "192.168.77.2"),
+        (r"Machines to relay mail for \[.*\]: ", "192.168.77.0/24"),
+        (r"listen on for incoming SMTP \[127.0.0.1:25 192.168.77.2:587\]: ",
+         "127.0.0.1:%d" % fixtures.free_port()),
+        (r"Directory for the queue and state \[/var/lib/homemail\]: ", d + "/state"),
+        (r"Directory for the users' Maildirs \[%s/state/mail\]: " % re.escape(d), ""),
+        (r"run as \(empty: as started\) \[\]: ", ""),
+        (r"Local users \[.*\]: ", "alice"),
+        (r"Password for alice \(not shown\): ", ALICE_PW),
+        (r"Retype the password: ", ALICE_PW),
+        (r"Upstream mailboxes \[isp\]: ", ""),
+        (r"E-mail address \[\]: ", "alice@isp.example"),
+        (r"Protocol \[imap\]: ", "pop3"),
+        (r"Server \[\]: ", "pop.isp.example"),
+        (r"Encryption \[tls\]: ", ""),
+        (r"Port \[995\]: ", ""),
+        (r"User name \[alice@isp.example\]: ", ""),
+        (r"Log in with \[password\]: ", ""),
+        (r"Password \(not shown\) \[\]: ", UPSTREAM_PW),
+        (r"Deliver its mail to local user \[alice\]: ", ""),
+        (r"Leave fetched mail on the server \[no\]: ", "yes"),
+        (r"Server \[\]: ", "smtp.isp.example"),
+        (r"Encryption \[starttls\]: ", ""),
+        (r"Port \[587\]: ", ""),
+        (r"User name \[alice@isp.example\]: ", ""),
+        (r"Log in with \[password\]: ", ""),
+        (r"Password \(not shown\) \[\]: ", SMTP_PW),
+        (r"Sender address on the internet .*\[alice@isp.example\]: ", ""),
+        (r"IP addresses and ports for the POP3 server \[.*\]: ",
+         "127.0.0.1:%d 127.0.0.1:%d/tls" % (popd_port, fixtures.free_port())),
+        (r"TLS certificate .*\[%s/cert.pem\]: " % re.escape(d), ""),
+        (r"TLS key \(PEM\) \[%s/key.pem\]: " % re.escape(d), ""),
+        (r"Dynamic DNS provider \[none\]: ", ""),
+    ]
+
+
+def drive(child, steps):
+    for prompt, reply in steps:
+        child.expect(prompt)
+        child.sendline(reply)
+
+
+def finish(child):
+    child.expect(pexpect.EOF)
+    child.close()
+    return child.exitstatus, child.logfile_read.getvalue()
+
+
+def check_ok(conf):
+    r = fixtures.run([homemail(), "check", "-c", conf])
+    assert r.rc == 0, r
+    return r
+
+
+def interactive_run(hm_tmp):
+    d = workdir(hm_tmp)
+    conf = os.path.join(d, "homemail.conf")
+    child = spawn(conf)
+    drive(child, full_answers(d, fixtures.free_port()))
+    rc, out = finish(child)
+    assert rc == 0, out
+    return d, conf, out
+
+
+def test_full_run_writes_a_config_check_accepts(hm_tmp):
+    d, conf, out = interactive_run(hm_tmp)
+    check_ok(conf)
+    text = open(conf).read()
+    assert stat.S_IMODE(os.stat(conf).st_mode) == 0o640
+    h = re.search(r'password = "([^"]+)"', text).group(1)
+    assert crypt.crypt(ALICE_PW, h) == h
+    assert 'protocol = "pop3";' in text and "keep = true;" in text
+    assert 'send_as = "alice@isp.example";' in text
+    # Secrets are in files of their own, 0600, never in the config.
+    for name, pw in (("isp", UPSTREAM_PW), ("smarthost", SMTP_PW)):
+        path = os.path.join(d, "secret", name)
+        assert open(path).read() == pw + "\n"
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        assert 'password_file = "%s";' % path in text
+    for pw in (ALICE_PW, UPSTREAM_PW, SMTP_PW):
+        assert pw not in text
+        assert pw not in out, "a password was echoed"
+        assert pw not in open(conf + ".answers").read()
+    # A self-signed certificate the key matches, and alice's Maildir.
+    assert "BEGIN CERTIFICATE" in open(os.path.join(d, "cert.pem")).read()
+    assert stat.S_IMODE(os.stat(os.path.join(d, "key.pem")).st_mode) == 0o600
+    for sub in ("cur", "new", "tmp"):
+        assert os.path.isdir(os.path.join(d, "state", "mail", "alice", sub))
+    # The end: what to run, what a client needs, what is not needed.
+    assert "homemail -c %s up" % conf in out
+    assert "incoming: POP3, server 192.168.77.2" in out
+    assert "no MX" not in out and "an MX record" in out
+
+
+def test_answers_file_gives_the_same_config(hm_tmp):
+    d, conf, _ = interactive_run(hm_tmp)
+    other = os.path.join(workdir(hm_tmp), "homemail.conf")
+    r = fixtures.run([homemail(), "setup", "-c", other, "--no-start",
+                      "--answers", conf + ".answers"])
+    assert r.rc == 0, r
+    assert open(other, "rb").read() == open(conf, "rb").read()
+    check_ok(other)
+
+
+def test_mismatched_password_is_asked_again(hm_tmp):
+    d = workdir(hm_tmp)
+    conf = os.path.join(d, "homemail.conf")
+    child = spawn(conf)
+    steps = full_answers(d, fixtures.free_port())
+    i = [p for p, _ in steps].index(r"Retype the password: ")
+    steps[i:i + 1] = [
+        (r"Retype the password: ", "something-else"),
+        (r"the passwords do not match; try again", None),
+        (r"Password for alice \(not shown\): ", "second-pw"),
+        (r"Retype the password: ", "second-pw"),
+    ]
+    for prompt, reply in steps:
+        child.expect(prompt)
+        if reply is not None:
+            child.sendline(reply)
+    rc, out = finish(child)
+    assert rc == 0, out
+    h = re.search(r'password = "([^"]+)"', open(conf).read()).group(1)
+    assert crypt.crypt("second-pw", h) == h
+    assert "second-pw" not in out and "something-else" not in out
+
+
+def test_back_goes_to_the_previous_question(hm_tmp):
+    d = workdir(hm_tmp)
+    conf = os.path.join(d, "homemail.conf")
+    child = spawn(conf)
+    steps = full_answers(d, fixtures.free_port())
+    i = [p for p, _ in steps].index(r"Port \[995\]: ")
+    # At the port, go back to the encryption, make it STARTTLS: the port's
+    # default follows (110), and the first answer given is shown again.
+    steps[i:i + 1] = [
+        (r"Port \[995\]: ", "<"),
+        (r"Encryption \[tls\]: ", "starttls"),
+        (r"Port \[110\]: ", ""),
+    ]
+    j = [p for p, _ in steps].index(r"Local users \[.*\]: ")
+    steps[j + 1:j + 1] = [
+        (r"Password for alice \(not shown\): ", "back"),
+        (r"Local users \[alice\]: ", "alice"),
+    ]
+    drive(child, steps)
+    rc, out = finish(child)
+    assert rc == 0, out
+    text = open(conf).read()
+    assert re.search(r'host = "pop.isp.example";\n\s+port = 110;\n\s+tls = "starttls";', text)
+    check_ok(conf)
+
+
+def test_bad_answers_are_explained_and_asked_again(hm_tmp):
+    d = workdir(hm_tmp)
+    conf = os.path.join(d, "homemail.conf")
+    child = spawn(conf)
+    steps = full_answers(d, fixtures.free_port())
+    i = [p for p, _ in steps].index(r"Server \[\]: ")
+    steps[i:i + 1] = [
+        (r"Server \[\]: ", ""),
+        (r"An answer is required here.", None),
+        (r"Server \[\]: ", "pop.isp.example"),
+    ]
+    j = [p for p, _ in steps].index(r"Port \[995\]: ")
+    steps[j:j + 1] = [
+        (r"Port \[995\]: ", "70000"),
+        (r'"70000" is not a port: give a number from 1 to 65535.', None),
+        (r"Port \[995\]: ", "10995"),
+    ]
+    k = [p for p, _ in steps].index(r"Protocol \[imap\]: ")
+    steps[k:k + 1] = [
+        (r"Protocol \[imap\]: ", "smtp"),
+        (r'"smtp" is not one of the choices: give imap, pop3, or its number.', None),
+        (r"Protocol \[imap\]: ", "2"),
+    ]
+    for prompt, reply in steps:
+        child.expect(prompt)
+        if reply is not None:
+            child.sendline(reply)
+    rc, out = finish(child)
+    assert rc == 0, out
+    text = open(conf).read()
+    assert "port = 10995;" in text and 'protocol = "pop3";' in text
+    check_ok(conf)
+
+
+def test_rerun_offers_old_values_and_keeps_comments(hm_tmp):
+    d, conf, _ = interactive_run(hm_tmp)
+    first = open(conf).read()
+    edited = first.replace('hostname = "box.example.test";',
+                           '# the box in the hall\nhostname = "box.example.test";  // mine')
+    edited = edited.replace("relay = {\n", "relay = {\n  max_message_size = 1048576;\n")
+    assert edited != first
+    with open(conf, "w") as f:
+        f.write(edited)
+    child = spawn(conf)
+    # Enter everywhere: each prompt must show the value given last time.
+    for prompt in [r"General type of mail configuration \[smarthost\]: ",
+                   r"System mail name \[box.example.test\]: ",
+                   r"DNS name on the internet \(empty: none\) \[\]: ",
+                   r"Other destinations .*\[box.example.test localhost\]: ",
+                   r"LAN address of this box \(empty: no LAN\) \[192.168.77.2\]: ",
+                   r"Machines to relay mail for \[192.168.77.0/24\]: ",
+                   r"listen on for incoming SMTP \[127.0.0.1:\d+\]: ",
+                   r"Directory for the queue and state \[%s/state\]: " % re.escape(d),
+                   r"Directory for the users' Maildirs \[%s/state/mail\]: " % re.escape(d),
+                   r"run as \(empty: as started\) \[\]: ",
+                   r"Local users \[alice\]: ",
+                   r"Password for alice \(not shown; Enter keeps it\): ",
+                   r"Upstream mailboxes \[isp\]: ",
+                   r"E-mail address \[alice@isp.example\]: ",
+                   r"Protocol \[pop3\]: ", r"Server \[pop.isp.example\]: ",
+                   r"Encryption \[tls\]: ", r"Port \[995\]: ",
+                   r"User name \[alice@isp.example\]: ", r"Log in with \[password\]: ",
+                   r"Password \(not shown\) \[Enter keeps the current one\]: ",
+                   r"Deliver its mail to local user \[alice\]: ",
+                   r"Leave fetched mail on the server \[yes\]: ",
+                   r"Server \[smtp.isp.example\]: ",
+                   r"Encryption \[starttls\]: ", r"Port \[587\]: ",
+                   r"User name \[alice@isp.example\]: ", r"Log in with \[password\]: ",
+                   r"Password \(not shown\) \[Enter keeps the current one\]: ",
+                   r"Sender address on the internet .*\[alice@isp.example\]: ",
+                   r"POP3 server \[127.0.0.1:\d+ 127.0.0.1:\d+/tls\]: ",
+                   r"TLS certificate .*\[%s/cert.pem\]: " % re.escape(d),
+                   r"TLS key \(PEM\) \[%s/key.pem\]: " % re.escape(d),
+                   r"Dynamic DNS provider \[none\]: "]:
+        child.expect(prompt)
+        child.sendline("")
+    rc, out = finish(child)
+    assert rc == 0, out
+    text = open(conf).read()
+    assert "# the box in the hall\n" in text
+    assert 'hostname = "box.example.test";  // mine\n' in text
+    assert "relay = {\n  max_message_size = 1048576;\n  listen" in text
+    # Nothing else changed: the same answers, the same settings.
+    assert text == edited
+    check_ok(conf)
+
+
+def test_missing_answer_is_named(hm_tmp):
+    d = workdir(hm_tmp)
+    conf = os.path.join(d, "homemail.conf")
+    answers = os.path.join(d, "answers")
+    with open(answers, "w") as f:
+        f.write("# unattended\nhostname = box.example.test\nusers = alice\n"
+                "user.alice.password = pw\nstate_dir = %s/state\n"
+                "accounts = isp\naccount.isp.address = alice@isp.example\n" % d)
+    r = fixtures.run([homemail(), "setup", "-c", conf, "--no-start", "--answers", answers])
+    assert r.rc == 1
+    assert "homemail: setup: missing answer: account.isp.host" in r.err
+    assert not os.path.exists(conf)
+    with open(answers, "a") as f:
+        f.write("account.isp.host = imap.isp.example\naccount.isp.port = 70000\n")
+    r = fixtures.run([homemail(), "setup", "-c", conf, "--no-start", "--answers", answers])
+    assert r.rc == 1
+    assert "account.isp.port: \"70000\" is not a port" in r.err
