@@ -13,7 +13,7 @@ static const char *const default_local_nets[] = { "127.0.0.1/32", "::1/128", NUL
 static const char *const default_relay_listen[] = { "127.0.0.1:25", NULL };
 static const char *const default_popd_listen[] = { "127.0.0.1:110", NULL };
 
-#define DEFAULT_STATE_DIR "/var/lib/homemail"
+#define DEFAULT_STATE_DIR HM_STATE_DIR
 #define DEFAULT_MAX_MESSAGE_SIZE 52428800u
 #define MAX_MESSAGE_SIZE_MAX 2147483648u
 
