@@ -25,21 +25,21 @@ enum { DEPTH_ROOT = 1, DEPTH_PROVIDER, DEPTH_SERVER, DEPTH_FIELD };
 
 /* One incomingServer/outgoingServer as read, before it is judged. */
 typedef struct {
-	int proto;               /* HmDiscProto, or -1 for a type we do not use */
+	int proto; /* HmDiscProto, or -1 for a type we do not use */
 	char *hostname, *port, *socket_type, *username;
 	gboolean auth_password, auth_oauth2;
 } Candidate;
 
 typedef struct {
 	const char *address;
-	char *source;            /* "autoconfig from URL" */
+	char *source; /* "autoconfig from URL" */
 	int depth;
-	int providers;           /* emailProvider elements seen; only the first is read */
+	int providers; /* emailProvider elements seen; only the first is read */
 	gboolean in_provider, in_server, in_display_name;
 	Candidate cur;
-	GString *text;           /* the text of the field being read */
+	GString *text; /* the text of the field being read */
 	char *display_name;
-	HmDiscovery found;       /* filled in here, moved to the caller on success */
+	HmDiscovery found; /* filled in here, moved to the caller on success */
 } Parse;
 
 static void
@@ -63,8 +63,9 @@ server_proto(const char *element, const char **names, const char **values)
 	if (type == NULL)
 		return -1;
 	if (strcmp(element, "incomingServer") == 0)
-		return strcmp(type, "imap") == 0 ? HM_DISC_IMAP
-		       : strcmp(type, "pop3") == 0 ? HM_DISC_POP3 : -1;
+		return strcmp(type, "imap") == 0   ? HM_DISC_IMAP
+		       : strcmp(type, "pop3") == 0 ? HM_DISC_POP3
+		                                   : -1;
 	return strcmp(type, "smtp") == 0 ? HM_DISC_SMTP : -1;
 }
 
@@ -81,12 +82,13 @@ on_start(GMarkupParseContext *ctx, const char *element, const char **names, cons
 		return;
 	}
 	if (p->depth == DEPTH_ROOT && strcmp(element, "clientConfig") != 0) {
-		g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "the root element is <%s>, not <clientConfig>",
-		            element);
+		g_set_error(err, HM_ERROR, HM_ERROR_PARSE,
+		            "the root element is <%s>, not <clientConfig>", element);
 	} else if (p->depth == DEPTH_PROVIDER && strcmp(element, "emailProvider") == 0) {
 		p->in_provider = p->providers++ == 0;
 	} else if (p->depth == DEPTH_SERVER && p->in_provider) {
-		if (strcmp(element, "incomingServer") == 0 || strcmp(element, "outgoingServer") == 0) {
+		if (strcmp(element, "incomingServer") == 0 ||
+		    strcmp(element, "outgoingServer") == 0) {
 			p->in_server = TRUE;
 			p->cur.proto = server_proto(element, names, values);
 		}
@@ -99,11 +101,11 @@ on_start(GMarkupParseContext *ctx, const char *element, const char **names, cons
 static void
 server_field(Parse *p, const char *element, const char *text)
 {
-	char **slot = strcmp(element, "hostname") == 0      ? &p->cur.hostname
-	              : strcmp(element, "port") == 0        ? &p->cur.port
-	              : strcmp(element, "socketType") == 0  ? &p->cur.socket_type
-	              : strcmp(element, "username") == 0    ? &p->cur.username
-	                                                    : NULL;
+	char **slot = strcmp(element, "hostname") == 0     ? &p->cur.hostname
+	              : strcmp(element, "port") == 0       ? &p->cur.port
+	              : strcmp(element, "socketType") == 0 ? &p->cur.socket_type
+	              : strcmp(element, "username") == 0   ? &p->cur.username
+	                                                   : NULL;
 
 	if (slot != NULL && *slot == NULL)
 		*slot = g_strdup(text);
@@ -166,7 +168,8 @@ judge(Parse *p, const char *source)
 		return;
 	if (login != HM_DISC_LOGIN_UNKNOWN)
 		user = hm_discover_expand(c->username, p->address);
-	if (user != NULL && (strlen(user) > HM_AUTOCONFIG_TEXT_MAX || strpbrk(user, "\r\n") != NULL))
+	if (user != NULL &&
+	    (strlen(user) > HM_AUTOCONFIG_TEXT_MAX || strpbrk(user, "\r\n") != NULL))
 		return;
 	s = &p->found.server[c->proto];
 	if (s->host != NULL && !(s->tls == HM_TLS_MODE_NONE && tls != HM_TLS_MODE_NONE))
@@ -209,8 +212,8 @@ on_text(GMarkupParseContext *ctx, const char *text, gsize len, gpointer user, GE
 
 	(void)ctx;
 	if (p->text->len + len > HM_AUTOCONFIG_TEXT_MAX) {
-		g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "an element's text is longer than %d bytes",
-		            HM_AUTOCONFIG_TEXT_MAX);
+		g_set_error(err, HM_ERROR, HM_ERROR_PARSE,
+		            "an element's text is longer than %d bytes", HM_AUTOCONFIG_TEXT_MAX);
 		return;
 	}
 	g_string_append_len(p->text, text, (gssize)len);
@@ -220,8 +223,7 @@ on_text(GMarkupParseContext *ctx, const char *text, gsize len, gpointer user, GE
  * would not expand its entities, but a file that declares some is not
  * one we should guess about. */
 static void
-on_passthrough(GMarkupParseContext *ctx, const char *text, gsize len, gpointer user,
-               GError **err)
+on_passthrough(GMarkupParseContext *ctx, const char *text, gsize len, gpointer user, GError **err)
 {
 	(void)ctx;
 	(void)user;
@@ -268,7 +270,8 @@ hm_autoconfig_parse(const char *xml, gsize len, const char *address, const char 
 	int n = -1;
 
 	if (len > HM_AUTOCONFIG_MAX) {
-		g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "larger than %d bytes", HM_AUTOCONFIG_MAX);
+		g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "larger than %d bytes",
+		            HM_AUTOCONFIG_MAX);
 		g_string_free(p.text, TRUE);
 		return -1;
 	}
@@ -304,8 +307,12 @@ fetch_one(const char *url, const char *address, const HmDiscoverOptions *opt, Hm
           char **why)
 {
 	HmHttpRequest req = {
-		.url = url, .ca_file = opt->ca_file, .timeout_s = opt->timeout_s,
-		.max_body = HM_AUTOCONFIG_MAX, .max_redirects = 3, .connect_to = opt->connect_to,
+		.url = url,
+		.ca_file = opt->ca_file,
+		.timeout_s = opt->timeout_s,
+		.max_body = HM_AUTOCONFIG_MAX,
+		.max_redirects = 3,
+		.connect_to = opt->connect_to,
 	};
 	HmHttpResponse resp;
 	g_autoptr(GError) err = NULL;
@@ -335,10 +342,10 @@ hm_autoconfig_lookup(const char *address, const char *domain, const HmDiscoverOp
                      HmDiscovery *out)
 {
 	g_autofree char *q = g_uri_escape_string(address, NULL, FALSE);
-	g_autofree char *first =
-		g_strdup_printf("https://autoconfig.%s/mail/config-v1.1.xml?emailaddress=%s", domain, q);
-	g_autofree char *second =
-		g_strdup_printf("https://%s/.well-known/autoconfig/mail/config-v1.1.xml", domain);
+	g_autofree char *first = g_strdup_printf(
+		"https://autoconfig.%s/mail/config-v1.1.xml?emailaddress=%s", domain, q);
+	g_autofree char *second = g_strdup_printf(
+		"https://%s/.well-known/autoconfig/mail/config-v1.1.xml", domain);
 	const char *urls[] = { first, second };
 
 	for (gsize i = 0; i < G_N_ELEMENTS(urls); i++) {

@@ -29,8 +29,8 @@
  * deeper than HM_AUTOCONFIG_DEPTH_MAX, an element's text over
  * HM_AUTOCONFIG_TEXT_MAX, a root other than clientConfig, no
  * emailProvider, or no usable server at all. */
-int hm_autoconfig_parse(const char *xml, gsize len, const char *address,
-                        const char *source_url, HmDiscovery *out, GError **err);
+int hm_autoconfig_parse(const char *xml, gsize len, const char *address, const char *source_url,
+                        HmDiscovery *out, GError **err);
 
 /* Fetches the autoconfig file for address (whose domain is domain) from
  * the two URLs in turn (up to 3 redirects, to https only) and reads the
@@ -38,7 +38,7 @@ int hm_autoconfig_parse(const char *xml, gsize len, const char *address,
  * Each URL that fails (connection, TLS, timeout, HTTP status, bad file)
  * adds one line to out->tried. Returns the number of servers filled, 0
  * when neither URL gave any. */
-int hm_autoconfig_lookup(const char *address, const char *domain,
-                         const HmDiscoverOptions *opt, HmDiscovery *out);
+int hm_autoconfig_lookup(const char *address, const char *domain, const HmDiscoverOptions *opt,
+                         HmDiscovery *out);
 
 #endif

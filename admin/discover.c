@@ -59,7 +59,8 @@ hm_discover_split(const char *address, char **local, char **domain, GError **err
 	for (const char *p = address; p < at; p++)
 		if ((guchar)*p <= ' ' || *p == 0x7f) {
 			g_set_error(err, HM_ERROR, HM_ERROR_PARSE,
-			            "'%s': the name part holds a space or a control character", address);
+			            "'%s': the name part holds a space or a control character",
+			            address);
 			return -1;
 		}
 	dom = g_ascii_strdown(at + 1, -1);

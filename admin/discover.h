@@ -43,39 +43,49 @@ typedef enum {
 } HmDiscAuth;
 
 typedef struct {
-	char *host;              /* NULL: no source offered this protocol */
+	/* NULL: no source offered this protocol */
+	char *host;
 	guint16 port;
 	HmTlsMode tls;
 	HmDiscLogin login;
-	char *user;              /* the login name for the address; NULL when
-	                          * login is UNKNOWN */
+	/* the login name for the address; NULL when login is UNKNOWN */
+	char *user;
 	HmDiscAuth auth;
-	char *oauth2_provider;   /* lib/oauth2.h's "google" or "microsoft" when
-	                          * auth is OAUTH2 and it is known; else NULL */
-	char *source;            /* "preset Gmail", "autoconfig from https://...",
-	                          * "SRV record _imaps._tcp.example.org" */
+	/* lib/oauth2.h's "google" or "microsoft" when auth is OAUTH2 and it
+	 * is known; else NULL */
+	char *oauth2_provider;
+	/* "preset Gmail", "autoconfig from https://...", "SRV record
+	 * _imaps._tcp.example.org" */
+	char *source;
 } HmDiscServer;
 
 typedef struct {
-	char *address;           /* as asked, domain lower-cased */
-	char *provider;          /* a name for the person (the preset's, or the
-	                          * autoconfig file's displayName), or NULL */
-	char *note;              /* one line for the person, or NULL */
+	/* as asked, the domain lower-cased */
+	char *address;
+	/* a name for the person (the preset's, or the autoconfig file's
+	 * displayName), or NULL */
+	char *provider;
+	/* one line for the person, or NULL */
+	char *note;
 	HmDiscServer server[HM_DISC_N];
-	GPtrArray *tried;        /* what did not work on the way, one line each
-	                          * ("https://...: HTTP 404", "SRV ...: no
-	                          * reply ..."), in order; never NULL after
-	                          * hm_discover() */
+	/* what did not work on the way, one line each ("https://...: HTTP
+	 * 404", "SRV ...: no reply ..."), in order; never NULL after
+	 * hm_discover() */
+	GPtrArray *tried;
 } HmDiscovery;
 
 typedef struct {
-	const char *resolver;    /* "HOST:PORT" for SRV lookups; NULL: the
-	                          * HM_DISCOVER_RESOLVER hook, else resolv.conf */
-	const char *connect_to;  /* NULL: the HM_DISCOVER_CONNECT_TO hook */
-	const char *ca_file;     /* NULL: the HM_DISCOVER_CA_FILE hook, else the
-	                          * system CAs */
-	guint timeout_s;         /* per HTTP request and DNS query; 0: 10 */
-	gboolean presets_only;   /* no network: the preset or nothing */
+	/* "HOST:PORT" for SRV lookups; NULL: the HM_DISCOVER_RESOLVER hook,
+	 * else resolv.conf */
+	const char *resolver;
+	/* NULL: the HM_DISCOVER_CONNECT_TO hook */
+	const char *connect_to;
+	/* NULL: the HM_DISCOVER_CA_FILE hook, else the system CAs */
+	const char *ca_file;
+	/* per HTTP request and DNS query; 0: HM_DISCOVER_TIMEOUT_S */
+	guint timeout_s;
+	/* no network: the preset or nothing */
+	gboolean presets_only;
 } HmDiscoverOptions;
 
 /* Default wait for one autoconfig request or SRV query: setup waits for
@@ -88,8 +98,7 @@ typedef struct {
  * -1 with *err when the address is not one (HM_ERROR_PARSE, no network
  * asked) or nothing was found (HM_ERROR_FAILED "no settings published
  * for DOMAIN"; out->tried says what was tried). */
-int hm_discover(const char *address, const HmDiscoverOptions *opt, HmDiscovery *out,
-                GError **err);
+int hm_discover(const char *address, const HmDiscoverOptions *opt, HmDiscovery *out, GError **err);
 
 /* Frees what out holds and zeroes it. */
 void hm_discovery_clear(HmDiscovery *d);
@@ -119,8 +128,7 @@ void hm_discover_endpoint(const HmDiscServer *s, HmEndpoint *ep);
 /* Clears s and sets it from the arguments (strings copied; user may be
  * NULL). */
 void hm_disc_server_set(HmDiscServer *s, const char *host, guint16 port, HmTlsMode tls,
-                        HmDiscLogin login, const char *user, HmDiscAuth auth,
-                        const char *source);
+                        HmDiscLogin login, const char *user, HmDiscAuth auth, const char *source);
 
 /* Frees s's strings and zeroes it. */
 void hm_disc_server_clear(HmDiscServer *s);

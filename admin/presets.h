@@ -9,22 +9,22 @@
 #include "admin/discover.h"
 
 typedef struct {
-	const char *host;        /* NULL: the provider does not offer it */
+	const char *host; /* NULL: the provider does not offer it */
 	guint16 port;
 	HmTlsMode tls;
-	HmDiscLogin login;       /* ADDRESS or LOCALPART */
+	HmDiscLogin login; /* ADDRESS or LOCALPART */
 } HmPresetServer;
 
 typedef struct {
-	const char *id;          /* short name for --answers ("gmail") */
-	const char *name;        /* for the person ("Gmail") */
-	const char *const *domains; /* lower-case, NULL-terminated; may be empty
-	                          * (chosen by id only: a provider that hosts
-	                          * its customers' own domains) */
+	const char *id;   /* short name for --answers ("gmail") */
+	const char *name; /* for the person ("Gmail") */
+	/* lower-case, NULL-terminated; may be empty (chosen by id only: a
+	 * provider that hosts its customers' own domains) */
+	const char *const *domains;
 	HmPresetServer server[HM_DISC_N];
 	HmDiscAuth auth;
 	const char *oauth2_provider; /* lib/oauth2.h's name when auth is OAUTH2 */
-	const char *note;        /* one line for the person */
+	const char *note;            /* one line for the person */
 } HmPreset;
 
 /* Every preset, "other" (no servers) last. */

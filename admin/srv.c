@@ -18,8 +18,10 @@ static const struct {
 	const char *service;
 	HmTlsMode tls;
 } services[HM_DISC_N][2] = {
-	[HM_DISC_IMAP] = { { "_imaps._tcp", HM_TLS_MODE_TLS }, { "_imap._tcp", HM_TLS_MODE_STARTTLS } },
-	[HM_DISC_POP3] = { { "_pop3s._tcp", HM_TLS_MODE_TLS }, { "_pop3._tcp", HM_TLS_MODE_STARTTLS } },
+	[HM_DISC_IMAP] = { { "_imaps._tcp", HM_TLS_MODE_TLS },
+	                   { "_imap._tcp", HM_TLS_MODE_STARTTLS } },
+	[HM_DISC_POP3] = { { "_pop3s._tcp", HM_TLS_MODE_TLS },
+	                   { "_pop3._tcp", HM_TLS_MODE_STARTTLS } },
 	[HM_DISC_SMTP] = { { "_submissions._tcp", HM_TLS_MODE_TLS },
 	                   { "_submission._tcp", HM_TLS_MODE_STARTTLS } },
 };
@@ -106,7 +108,8 @@ hm_srv_from_reply(const ldns_pkt *reply, const ldns_rdf *qname, GArray *out, cha
 		*why = g_strdup_printf("rcode %s", t != NULL ? t->name : "?");
 		return -1;
 	}
-	for (size_t i = 0; an != NULL && i < ldns_rr_list_rr_count(an) && n < SRV_RECORDS_MAX; i++) {
+	for (size_t i = 0; an != NULL && i < ldns_rr_list_rr_count(an) && n < SRV_RECORDS_MAX;
+	     i++) {
 		HmSrvRecord r;
 
 		if (srv_record(ldns_rr_list_rr(an, i), &r)) {
@@ -149,7 +152,8 @@ static gboolean
 lookup_proto(ldns_resolver *r, const char *domain, HmDiscProto proto, HmDiscovery *out)
 {
 	for (int k = 0; k < 2; k++) {
-		g_autofree char *name = g_strdup_printf("%s.%s", services[proto][k].service, domain);
+		g_autofree char *name = g_strdup_printf("%s.%s", services[proto][k].service,
+		                                        domain);
 		g_autoptr(GArray) recs = g_array_new(FALSE, TRUE, sizeof(HmSrvRecord));
 		g_autofree char *source = NULL;
 		char *why = NULL;
@@ -162,7 +166,8 @@ lookup_proto(ldns_resolver *r, const char *domain, HmDiscProto proto, HmDiscover
 			g_free(why);
 			continue;
 		}
-		best = hm_srv_best((const HmSrvRecord *)(void *)recs->data, recs->len, &not_offered);
+		best = hm_srv_best((const HmSrvRecord *)(void *)recs->data, recs->len,
+		                   &not_offered);
 		if (best == NULL) {
 			g_ptr_array_add(out->tried,
 			                g_strdup_printf("SRV %s: %s", name,

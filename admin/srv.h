@@ -10,8 +10,9 @@
 
 typedef struct {
 	guint16 priority, weight, port;
-	char *target;            /* without the final dot; "." when the
-	                          * service is not offered (RFC 2782) */
+	/* without the final dot; "." when the service is not offered (RFC
+	 * 2782) */
+	char *target;
 } HmSrvRecord;
 
 /* Sorts r[0..n) in the order to try them: priority ascending, then weight
