@@ -279,8 +279,12 @@ hm_autoconfig_parse(const char *xml, gsize len, const char *address, const char 
 	ctx = g_markup_parse_context_new(&parser, 0, &p, NULL);
 	if (!g_markup_parse_context_parse(ctx, xml, (gssize)len, &perr) ||
 	    !g_markup_parse_context_end_parse(ctx, &perr)) {
-		g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "not a valid autoconfig file: %s",
-		            perr->message);
+		/* Our own refusals (from the callbacks) say what is wrong already. */
+		if (perr->domain == HM_ERROR)
+			g_propagate_error(err, g_steal_pointer(&perr));
+		else
+			g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "not a valid autoconfig file: %s",
+			            perr->message);
 	} else if (p.providers == 0) {
 		g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "no <emailProvider> in <clientConfig>");
 	} else if (!found_any(&p)) {
