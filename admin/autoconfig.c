@@ -283,8 +283,8 @@ hm_autoconfig_parse(const char *xml, gsize len, const char *address, const char 
 		if (perr->domain == HM_ERROR)
 			g_propagate_error(err, g_steal_pointer(&perr));
 		else
-			g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "not a valid autoconfig file: %s",
-			            perr->message);
+			g_set_error(err, HM_ERROR, HM_ERROR_PARSE,
+			            "not a valid autoconfig file: %s", perr->message);
 	} else if (p.providers == 0) {
 		g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "no <emailProvider> in <clientConfig>");
 	} else if (!found_any(&p)) {
