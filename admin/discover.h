@@ -120,7 +120,7 @@ char *hm_discover_expand(const char *tmpl, const char *address);
  * digits, '-' and '.', not starting with '.' or '-', no empty label. */
 gboolean hm_discover_host_ok(const char *s);
 
-/* Fills ep (cleared first) from s: host, port, tls, user (NULL when not
+/* Fills ep (zeroed, or an endpoint whose old content is freed) from s: host, port, tls, user (NULL when not
  * known), auth, and oauth2.provider for a known OAuth2 provider. Nothing
  * secret: setup asks for that. */
 void hm_discover_endpoint(const HmDiscServer *s, HmEndpoint *ep);

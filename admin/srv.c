@@ -126,7 +126,8 @@ record_clear(gpointer p)
 	g_free(((HmSrvRecord *)p)->target);
 }
 
-/* Asks for name's SRV records; fills out (sorted) or returns -1 with *why. */
+/* Asks for name's SRV records; fills out (sorted) or returns -1 with
+ * *why, -2 when the resolver did not answer at all. */
 static int
 ask_srv(ldns_resolver *r, const char *name, GArray *out, char **why)
 {
@@ -139,7 +140,7 @@ ask_srv(ldns_resolver *r, const char *name, GArray *out, char **why)
 		return -1;
 	}
 	reply = hm_dns_ask(r, qname, LDNS_RR_TYPE_SRV, why);
-	n = reply != NULL ? hm_srv_from_reply(reply, qname, out, why) : -1;
+	n = reply != NULL ? hm_srv_from_reply(reply, qname, out, why) : -2;
 	ldns_pkt_free(reply);
 	ldns_rdf_deep_free(qname);
 	if (n > 0)
@@ -147,8 +148,9 @@ ask_srv(ldns_resolver *r, const char *name, GArray *out, char **why)
 	return n;
 }
 
-/* Tries the services of proto in turn; TRUE when one filled the server. */
-static gboolean
+/* Tries the services of proto in turn: 1 when one filled the server, 0
+ * when none did, -1 when the resolver did not answer. */
+static int
 lookup_proto(ldns_resolver *r, const char *domain, HmDiscProto proto, HmDiscovery *out)
 {
 	for (int k = 0; k < 2; k++) {
@@ -159,11 +161,14 @@ lookup_proto(ldns_resolver *r, const char *domain, HmDiscProto proto, HmDiscover
 		char *why = NULL;
 		const HmSrvRecord *best;
 		gboolean not_offered;
+		int rc;
 
 		g_array_set_clear_func(recs, record_clear);
-		if (ask_srv(r, name, recs, &why) < 0) {
+		if ((rc = ask_srv(r, name, recs, &why)) < 0) {
 			g_ptr_array_add(out->tried, g_strdup_printf("SRV %s: %s", name, why));
 			g_free(why);
+			if (rc == -2)
+				return -1;
 			continue;
 		}
 		best = hm_srv_best((const HmSrvRecord *)(void *)recs->data, recs->len,
@@ -180,9 +185,9 @@ lookup_proto(ldns_resolver *r, const char *domain, HmDiscProto proto, HmDiscover
 		hm_disc_server_set(&out->server[proto], best->target, best->port,
 		                   services[proto][k].tls, HM_DISC_LOGIN_UNKNOWN, NULL,
 		                   HM_DISC_AUTH_UNKNOWN, source);
-		return TRUE;
+		return 1;
 	}
-	return FALSE;
+	return 0;
 }
 
 int
@@ -198,9 +203,14 @@ hm_srv_lookup(const char *domain, const HmDiscoverOptions *opt, HmDiscovery *out
 		g_free(why);
 		return 0;
 	}
-	for (int p = 0; p < HM_DISC_N; p++)
-		if (out->server[p].host == NULL && lookup_proto(r, domain, (HmDiscProto)p, out))
-			n++;
+	/* A resolver that did not answer once will not answer the next
+	 * question either: setup does not wait for it five more times. */
+	for (int p = 0, rc = 0; p < HM_DISC_N && rc >= 0; p++) {
+		if (out->server[p].host != NULL)
+			continue;
+		rc = lookup_proto(r, domain, (HmDiscProto)p, out);
+		n += rc > 0;
+	}
 	ldns_resolver_deep_free(r);
 	return n;
 }

@@ -38,7 +38,8 @@ int hm_srv_from_reply(const ldns_pkt *reply, const ldns_rdf *qname, GArray *out,
  * STARTTLS one (never plain text), and fills the server from the best
  * record (login and auth UNKNOWN: SRV records do not say), with source
  * "SRV record _imaps._tcp.DOMAIN". Each lookup that gives nothing adds a
- * line to out->tried. Returns the number of servers filled. */
+ * line to out->tried; after a query the resolver did not answer, no more
+ * are sent. Returns the number of servers filled. */
 int hm_srv_lookup(const char *domain, const HmDiscoverOptions *opt, HmDiscovery *out);
 
 #endif

@@ -259,3 +259,20 @@ def test_not_an_address(discover, web):
     r = discover("alice@exa mple.test")
     assert r.rc == 1 and "not a domain name" in r.fields["error"], r
     assert web.requests == [], web.requests
+
+
+def test_silent_resolver_asked_once(bin, web):
+    """A DNS server that never answers costs one timeout, not six."""
+    import socket
+    web.reset()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        r = fixtures.run([bin("tests/tools/hm-discover"), "--resolver",
+                          "127.0.0.1:%d" % silent.getsockname()[1], "--connect-to",
+                          web.connect_to, "--ca-file", web.cert.cert, "--timeout", 1,
+                          ADDR % "srv.test"], timeout=60)
+    assert r.rc == 1, r
+    srv = [line for line in r.out.splitlines() if line.startswith("tried=SRV")]
+    assert srv == ["tried=SRV _imaps._tcp.srv.test: no reply (timeout or network error): "
+                   + srv[0].split("error): ", 1)[1]], r
+    assert r.elapsed < 5, r
