@@ -9,8 +9,8 @@
 
 /* What the global options (before the subcommand) set. */
 typedef struct {
-	const char *config_path;   /* -c FILE; NULL: the default path */
-	int verbosity;             /* one per -v */
+	const char *config_path; /* -c FILE; NULL: the default path */
+	int verbosity;           /* one per -v */
 } HmGlobalOpts;
 
 /* Loads the config file a subcommand works on: cpath (the subcommand's own

@@ -128,7 +128,7 @@ header_list(const HmHttpRequest *req)
 
 static void
 set_options(CURL *h, const HmHttpRequest *req, Sink *sink, struct curl_slist *headers,
-            char *errbuf)
+            struct curl_slist *connect_to, char *errbuf)
 {
 	curl_easy_setopt(h, CURLOPT_URL, req->url);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -138,7 +138,13 @@ set_options(CURL *h, const HmHttpRequest *req, Sink *sink, struct curl_slist *he
 #else
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, req->max_redirects > 0 ? 1L : 0L);
+	curl_easy_setopt(h, CURLOPT_MAXREDIRS, (long)req->max_redirects);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+#else
+	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS, (long)CURLPROTO_HTTPS);
+#endif
 	if (req->direct)
 		curl_easy_setopt(h, CURLOPT_PROXY, ""); /* "" overrides the environment */
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
@@ -156,6 +162,7 @@ set_options(CURL *h, const HmHttpRequest *req, Sink *sink, struct curl_slist *he
 	curl_easy_setopt(h, CURLOPT_USERAGENT,
 	                 req->user_agent != NULL ? req->user_agent : PACKAGE_NAME "/" PACKAGE_VERSION);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(h, CURLOPT_CONNECT_TO, connect_to);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, sink);
 	if (req->method != NULL)
@@ -178,8 +185,8 @@ hm_http_request(const HmHttpRequest *req, HmHttpResponse *resp, GError **err)
 	const char *method = req->method != NULL ? req->method : "GET";
 	char errbuf[CURL_ERROR_SIZE] = "";
 	Sink sink = { g_byte_array_new(), req->max_body ? req->max_body : HM_HTTP_MAX_BODY, FALSE };
-	struct curl_slist *headers;
-	char *ctype = NULL;
+	struct curl_slist *headers, *connect_to = NULL;
+	char *ctype = NULL, *where = NULL;
 	CURLcode rc;
 	CURL *h;
 
@@ -191,12 +198,19 @@ hm_http_request(const HmHttpRequest *req, HmHttpResponse *resp, GError **err)
 	global_init_once();
 	h = curl_easy_init();
 	headers = header_list(req);
-	set_options(h, req, &sink, headers, errbuf);
+	if (req->connect_to != NULL) {
+		g_autofree char *rule = g_strconcat("::", req->connect_to, NULL);
+
+		connect_to = curl_slist_append(NULL, rule);
+	}
+	set_options(h, req, &sink, headers, connect_to, errbuf);
 	rc = curl_easy_perform(h);
 	if (rc == CURLE_OK) {
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
 		if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK && ctype)
 			resp->content_type = g_strdup(ctype);
+		curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &where);
+		resp->url = g_strdup(where != NULL ? where : req->url);
 		resp->body = g_byte_array_free_to_bytes(sink.buf);
 		hm_debug("%s %s -> %ld (%zu bytes)", method, shown, resp->status,
 		         g_bytes_get_size(resp->body));
@@ -206,6 +220,7 @@ hm_http_request(const HmHttpRequest *req, HmHttpResponse *resp, GError **err)
 		g_byte_array_unref(sink.buf);
 	}
 	curl_slist_free_all(headers);
+	curl_slist_free_all(connect_to);
 	curl_easy_cleanup(h);
 	return rc == CURLE_OK ? 0 : -1;
 }
@@ -215,6 +230,7 @@ hm_http_response_clear(HmHttpResponse *resp)
 {
 	g_clear_pointer(&resp->body, g_bytes_unref);
 	g_clear_pointer(&resp->content_type, g_free);
+	g_clear_pointer(&resp->url, g_free);
 }
 
 char *

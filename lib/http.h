@@ -1,7 +1,8 @@
 /* HTTP(S) through libcurl: the one way homemail speaks HTTP (dyndns
  * providers and address detection; OAuth2 token endpoints later). TLS is
- * verified, redirects are not followed (a redirect could carry a password
- * to another host, or to plain http), answers are bounded, every request
+ * verified, redirects are not followed unless asked for, and then only to
+ * https (a redirect could carry a password to another host, or to plain
+ * http), answers are bounded, every request
  * has a deadline, and nothing secret reaches the log. */
 #ifndef HM_HTTP_H
 #define HM_HTTP_H
@@ -32,12 +33,21 @@ typedef struct {
 	/* Never through a proxy, whatever http_proxy says: a device on the
 	 * LAN (the router) is not reachable from the proxy, or is another. */
 	gboolean direct;
+	/* Follow up to this many redirects, to https:// only (never down to
+	 * plain http); 0: none, the 3xx is the answer. */
+	guint max_redirects;
+	/* Test hook: connect to this "HOST:PORT" ("[V6]:PORT") whatever host
+	 * and port the URL names, while TLS still verifies the URL's host
+	 * name (libcurl's CONNECT_TO). NULL: where the URL says. */
+	const char *connect_to;
 } HmHttpRequest;
 
 typedef struct {
 	long status;                 /* the HTTP status code */
 	GBytes *body;                /* never NULL after success */
 	char *content_type;          /* or NULL */
+	char *url;                   /* where the answer came from (after
+	                              * redirects) */
 } HmHttpResponse;
 
 /* Sends req and waits for the whole answer. Returns 0 when the server

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/net.h"
+#include "lib/dns.h"
 
 /* A TXT record longer than this is cut before it is sanitised: the reason
  * keeps RELAY_DNSBL_REASON_MAX bytes anyway, and a hostile zone must not
@@ -129,20 +129,6 @@ relay_dnsbl_sanitize(const char *txt)
 	return txt == NULL ? g_strdup("") : sanitize_n(txt, strlen(txt));
 }
 
-/* TRUE if reply answers qname/type/IN: a response with that one question. */
-static gboolean
-reply_matches(const ldns_pkt *reply, const ldns_rdf *qname, ldns_rr_type type)
-{
-	const ldns_rr *q;
-
-	if (!ldns_pkt_qr(reply) || ldns_pkt_qdcount(reply) != 1 ||
-	    ldns_rr_list_rr_count(ldns_pkt_question(reply)) != 1)
-		return FALSE;
-	q = ldns_rr_list_rr(ldns_pkt_question(reply), 0);
-	return ldns_rr_get_type(q) == type && ldns_rr_get_class(q) == LDNS_RR_CLASS_IN &&
-	       ldns_rr_owner(q) != NULL && ldns_dname_compare(ldns_rr_owner(q), qname) == 0;
-}
-
 /* The IPv4 address of an A record in the answer, FALSE if rr is none. */
 static gboolean
 rr_a(const ldns_rr *rr, struct in_addr *out)
@@ -193,7 +179,7 @@ relay_dnsbl_a_reply(const ldns_pkt *reply, const ldns_rdf *qname, char **detail)
 	struct in_addr a, worst_a = { 0 };
 
 	*detail = NULL;
-	if (!reply_matches(reply, qname, LDNS_RR_TYPE_A)) {
+	if (!hm_dns_reply_matches(reply, qname, LDNS_RR_TYPE_A)) {
 		*detail = g_strdup("reply does not match the query");
 		return RELAY_DNSBL_ERROR;
 	}
@@ -246,7 +232,7 @@ relay_dnsbl_txt_reply(const ldns_pkt *reply, const ldns_rdf *qname)
 	const ldns_rr_list *an = ldns_pkt_answer(reply);
 	g_autoptr(GString) raw = g_string_new(NULL);
 
-	if (!reply_matches(reply, qname, LDNS_RR_TYPE_TXT) ||
+	if (!hm_dns_reply_matches(reply, qname, LDNS_RR_TYPE_TXT) ||
 	    ldns_pkt_get_rcode(reply) != LDNS_RCODE_NOERROR)
 		return g_strdup("");
 	for (size_t i = 0; an != NULL && i < ldns_rr_list_rr_count(an); i++) {
@@ -261,87 +247,6 @@ relay_dnsbl_txt_reply(const ldns_pkt *reply, const ldns_rdf *qname)
 	}
 	/* sanitize_n() because a TXT string may carry NUL bytes. */
 	return sanitize_n(raw->str, raw->len);
-}
-
-/* An ldns resolver for resolver ("HOST:PORT", NULL: /etc/resolv.conf) that
- * sends each query once and waits timeout_ms for it. NULL with *why set. */
-static ldns_resolver *
-resolver_new(const char *resolver, guint timeout_ms, char **why)
-{
-	ldns_resolver *r = NULL;
-	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
-	ldns_status st;
-
-	if (resolver == NULL) {
-		st = ldns_resolver_new_frm_file(&r, NULL);
-		if (st != LDNS_STATUS_OK || r == NULL) {
-			*why = g_strdup_printf("resolv.conf: %s", ldns_get_errorstr_by_id(st));
-			return NULL;
-		}
-	} else {
-		HmListenSpec spec;
-		g_autoptr(GError) err = NULL;
-		ldns_rdf *ns;
-
-		if (hm_listen_spec_parse(resolver, &spec, &err) < 0 || spec.tls) {
-			*why = g_strdup_printf("resolver %s: %s", resolver,
-			                       err != NULL ? err->message : "no /tls for DNS");
-			if (err == NULL)
-				hm_listen_spec_clear(&spec);
-			return NULL;
-		}
-		ns = ldns_rdf_new_frm_str(LDNS_RDF_TYPE_A, spec.host);
-		if (ns == NULL)
-			ns = ldns_rdf_new_frm_str(LDNS_RDF_TYPE_AAAA, spec.host);
-		if (ns == NULL || (r = ldns_resolver_new()) == NULL ||
-		    ldns_resolver_push_nameserver(r, ns) != LDNS_STATUS_OK) {
-			*why = g_strdup_printf("resolver %s: not a numeric address", resolver);
-			ldns_rdf_deep_free(ns);
-			if (r != NULL)
-				ldns_resolver_deep_free(r);
-			hm_listen_spec_clear(&spec);
-			return NULL;
-		}
-		ldns_rdf_deep_free(ns);
-		ldns_resolver_set_port(r, spec.port);
-		hm_listen_spec_clear(&spec);
-	}
-	ldns_resolver_set_timeout(r, tv);
-	ldns_resolver_set_retry(r, 1);
-	ldns_resolver_set_retrans(r, 0);
-	ldns_resolver_set_recursive(r, true);
-	ldns_resolver_set_dnssec(r, false);
-	ldns_resolver_set_random(r, false);
-	return r;
-}
-
-/* Sends one query for name/type and returns its reply (ldns_pkt_free()),
- * which carries the query's ID; NULL with *why set. */
-static ldns_pkt *
-ask(ldns_resolver *r, const ldns_rdf *name, ldns_rr_type type, char **why)
-{
-	ldns_pkt *q = NULL, *reply = NULL;
-	ldns_status st;
-
-	st = ldns_resolver_prepare_query_pkt(&q, r, name, type, LDNS_RR_CLASS_IN, LDNS_RD);
-	if (st != LDNS_STATUS_OK) {
-		*why = g_strdup_printf("query: %s", ldns_get_errorstr_by_id(st));
-		return NULL;
-	}
-	st = ldns_resolver_send_pkt(&reply, r, q);
-	if (st == LDNS_STATUS_OK && reply != NULL && ldns_pkt_id(reply) != ldns_pkt_id(q)) {
-		st = LDNS_STATUS_ERR;
-		*why = g_strdup("reply with another ID");
-	} else if (st != LDNS_STATUS_OK || reply == NULL) {
-		*why = g_strdup_printf("no reply (timeout or network error): %s",
-		                       ldns_get_errorstr_by_id(st));
-	}
-	ldns_pkt_free(q);
-	if (st != LDNS_STATUS_OK || reply == NULL) {
-		ldns_pkt_free(reply);
-		return NULL;
-	}
-	return reply;
 }
 
 /* One zone: the verdict, and in *reason the TXT (LISTED) or the problem. */
@@ -360,7 +265,7 @@ check_zone(ldns_resolver *r, const char *zone, const char *ip, char **reason)
 		*reason = g_strdup_printf("cannot look up %s in %s", ip, zone);
 		return RELAY_DNSBL_ERROR;
 	}
-	reply = ask(r, dname, LDNS_RR_TYPE_A, reason);
+	reply = hm_dns_ask(r, dname, LDNS_RR_TYPE_A, reason);
 	if (reply == NULL) {
 		ldns_rdf_deep_free(dname);
 		return RELAY_DNSBL_ERROR;
@@ -371,7 +276,7 @@ check_zone(ldns_resolver *r, const char *zone, const char *ip, char **reason)
 		g_autofree char *ignored = NULL;
 
 		/* The listing stands without its TXT: the reason is a courtesy. */
-		reply = ask(r, dname, LDNS_RR_TYPE_TXT, &ignored);
+		reply = hm_dns_ask(r, dname, LDNS_RR_TYPE_TXT, &ignored);
 		if (reply != NULL)
 			txt = relay_dnsbl_txt_reply(reply, dname);
 		ldns_pkt_free(reply);
@@ -393,7 +298,7 @@ relay_dnsbl_check(const char *const *zones, const char *ip, const char *resolver
 	relay_dnsbl_result_clear(res);
 	if (zones == NULL || zones[0] == NULL)
 		return RELAY_DNSBL_CLEAN;
-	r = resolver_new(resolver, timeout_ms, &why);
+	r = hm_dns_resolver_new(resolver, timeout_ms, &why);
 	if (r == NULL) {
 		res->verdict = RELAY_DNSBL_ERROR;
 		res->zone = g_strdup(zones[0]);
