@@ -80,6 +80,7 @@ hm_fetch_last_load(const char *state_dir, const char *account, HmFetchLast *last
 	g_autoptr(GError) rerr = NULL;
 	g_autoptr(GBytes) data = NULL;
 	g_auto(GStrv) lines = NULL;
+	g_autofree char *copy = NULL;
 	guint seen = 0;
 	gsize len;
 	const char *text;
@@ -94,7 +95,9 @@ hm_fetch_last_load(const char *state_dir, const char *account, HmFetchLast *last
 	text = g_bytes_get_data(data, &len);
 	if (memchr(text, '\0', len) != NULL || len == 0 || text[len - 1] != '\n')
 		return bad(err, path, "binary or cut short");
-	lines = g_strsplit(g_bytes_get_data(data, NULL), "\n", -1);
+	/* The bytes carry no NUL of their own. */
+	copy = g_strndup(text, len);
+	lines = g_strsplit(copy, "\n", -1);
 	if (strcmp(lines[0], MAGIC) != 0)
 		return bad(err, path, "unknown first line");
 	for (guint i = 1; lines[i] != NULL && lines[i][0] != '\0'; i++)
