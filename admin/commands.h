@@ -40,11 +40,15 @@ int hm_cmd_passwd(int argc, char **argv, const HmGlobalOpts *opts);
  * 1 on failure, 2 on a usage error. */
 int hm_cmd_queue(int argc, char **argv, const HmGlobalOpts *opts);
 
-/* `homemail status [-c FILE]`: what the programs last did, from their
- * state files: the relay's queue in one line; per dyndns record and
- * family the address the provider accepted and when, the last request's
- * outcome in words, and any back-off. Returns 0, 1 when a state file
- * cannot be read, 2 on a usage error. */
+/* `homemail status [-c FILE]`: what the programs do and last did: for
+ * each relay and popd listener (when the config has that group) whether
+ * something accepts on it; the relay's queue (count, size, oldest entry,
+ * next retry); per fetcher account its last fetch (when, how many, or
+ * why it failed); per dyndns record and family the address the provider
+ * accepted and when, the last request's outcome in words, and any
+ * back-off; the OAuth2 tokens as `homemail oauth status` shows them.
+ * Returns 0, 1 when a listener does not accept or a state file cannot be
+ * read, 2 on a usage error. */
 int hm_cmd_status(int argc, char **argv, const HmGlobalOpts *opts);
 
 /* `homemail oauth [-c FILE] [--port N] login NAME | status`: signs the
@@ -65,5 +69,20 @@ int hm_cmd_oauth(int argc, char **argv, const HmGlobalOpts *opts);
  * needs. Returns 0, 1 on failure (nothing half-written: a config that
  * does not load back is replaced by the old one), 2 on a usage error. */
 int hm_cmd_setup(int argc, char **argv, const HmGlobalOpts *opts);
+
+/* `homemail up [-c FILE]`: runs homemail-relay, homemail-popd,
+ * homemail-fetcher and homemail-dyndns (each when the config gives it
+ * work) in the foreground with the same -c and -v, restarts a child that
+ * dies (back-off 1 s doubling to 60 s), runs the network-up actions on
+ * SIGUSR1, passes SIGHUP on, and on SIGTERM or SIGINT stops them all.
+ * Returns 0 after a stop, 1 when it cannot start, 2 on a usage error. */
+int hm_cmd_up(int argc, char **argv, const HmGlobalOpts *opts);
+
+/* `homemail network-up [-c FILE]`: the network is back: tells the running
+ * `homemail up` (SIGUSR1), or flushes the relay's queue and, under
+ * systemd, starts homemail-fetcher.service (or wakes
+ * homemail-fetcher-push.service) and homemail-dyndns.service without
+ * waiting. Returns 0, 1 on failure, 2 on a usage error. */
+int hm_cmd_network_up(int argc, char **argv, const HmGlobalOpts *opts);
 
 #endif

@@ -17,12 +17,15 @@ typedef struct {
 
 static const HmCommand commands[] = {
 	{ "check", hm_cmd_check, "validate the configuration and summarise it" },
+	{ "network-up", hm_cmd_network_up,
+	  "the network is back: flush the queue, fetch and update dyndns now" },
 	{ "oauth", hm_cmd_oauth,
 	  "sign an account or smart host in with OAuth2, or show the tokens" },
 	{ "passwd", hm_cmd_passwd, "set a user's password" },
 	{ "queue", hm_cmd_queue, "list, show, delete or flush the relay's queue" },
 	{ "setup", hm_cmd_setup, "guided set-up: ask, write the config, start the services" },
-	{ "status", hm_cmd_status, "what the relay's queue and the dyndns records look like now" },
+	{ "status", hm_cmd_status, "listeners, queue, last fetches, dyndns records, tokens" },
+	{ "up", hm_cmd_up, "run relay, popd, fetcher and dyndns in the foreground" },
 };
 
 static char *

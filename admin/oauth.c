@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "admin/commands.h"
+#include "admin/oauth-status.h"
 #include "lib/log.h"
 #include "lib/net.h"
 #include "lib/oauth2-flow.h"
@@ -22,37 +23,8 @@
  * we read, and nothing honest is longer. */
 #define REQUEST_MAX 8192
 
-typedef struct {
-	const char *kind;  /* "account" or "smart host" */
-	const char *name;
-	const HmEndpoint *ep;
-} Target;
-
-/* Every account and smart host that signs in with OAuth2. */
-static GArray *
-targets(const HmConfig *cfg)
-{
-	GArray *t = g_array_new(FALSE, FALSE, sizeof(Target));
-
-	for (gsize i = 0; i < cfg->fetcher.n_accounts; i++) {
-		const HmAccountConf *a = &cfg->fetcher.accounts[i];
-		Target x = { "account", a->name, &a->ep };
-
-		if (a->ep.auth == HM_AUTH_OAUTH2)
-			g_array_append_val(t, x);
-	}
-	for (gsize i = 0; i < cfg->relay.n_smarthosts; i++) {
-		const HmSmarthostConf *h = &cfg->relay.smarthosts[i];
-		Target x = { "smart host", h->name, &h->ep };
-
-		if (h->ep.auth == HM_AUTH_OAUTH2)
-			g_array_append_val(t, x);
-	}
-	return t;
-}
-
 static int
-save_token(const HmConfig *cfg, const Target *t, HmOauth2Token *tok)
+save_token(const HmConfig *cfg, const HmOauthTarget *t, HmOauth2Token *tok)
 {
 	g_autoptr(GError) err = NULL;
 	g_autofree char *path = hm_oauth2_token_path(cfg->state_dir, &t->ep->oauth2, t->ep->user);
@@ -72,7 +44,7 @@ save_token(const HmConfig *cfg, const Target *t, HmOauth2Token *tok)
 }
 
 static int
-login_device(const HmConfig *cfg, const Target *t)
+login_device(const HmConfig *cfg, const HmOauthTarget *t)
 {
 	const HmOauth2Conf *c = &t->ep->oauth2;
 	HmOauth2Device d = { 0 };
@@ -241,7 +213,7 @@ wait_for_code(int lfd, const HmOauth2Pkce *p, GError **err)
 }
 
 static int
-login_code(const HmConfig *cfg, const Target *t, guint16 port)
+login_code(const HmConfig *cfg, const HmOauthTarget *t, guint16 port)
 {
 	const HmOauth2Conf *c = &t->ep->oauth2;
 	g_autoptr(GError) err = NULL;
@@ -276,40 +248,6 @@ login_code(const HmConfig *cfg, const Target *t, guint16 port)
 	return rc;
 }
 
-static void
-print_status(const HmConfig *cfg, const Target *t, gint64 now)
-{
-	g_autofree char *path = hm_oauth2_token_path(cfg->state_dir, &t->ep->oauth2, t->ep->user);
-	g_autoptr(GError) err = NULL;
-	HmOauth2Token tok = { 0 };
-
-	printf("%s %s: %s at %s\n", t->kind, t->name, t->ep->user, t->ep->oauth2.provider);
-	if (hm_oauth2_token_load(path, &tok, &err) < 0) {
-		if (g_error_matches(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_NOT_SIGNED_IN))
-			printf("  not signed in: run homemail oauth login %s\n", t->name);
-		else
-			printf("  token store: %s\n", err->message);
-		return;
-	}
-	if (tok.signed_out != NULL) {
-		g_autofree char *why = hm_oauth2_token_signed_out_words(&tok);
-
-		printf("  %s\n  run homemail oauth login %s\n", why, t->name);
-		hm_oauth2_token_clear(&tok);
-		return;
-	}
-	if (tok.expires_at > now)
-		printf("  access token valid for %" G_GINT64_FORMAT " more minutes\n",
-		       (tok.expires_at - now) / 60);
-	else
-		printf("  access token expired%s\n",
-		       tok.refresh_token != NULL ? " (renewed at the next use)" : "");
-	printf("  refresh token: %s\n", tok.refresh_token != NULL ? "yes" : "no: sign in again when "
-	                                                               "the access token expires");
-	printf("  scope: %s\n", tok.scope != NULL ? tok.scope : "(as asked)");
-	hm_oauth2_token_clear(&tok);
-}
-
 static int
 usage(void)
 {
@@ -332,7 +270,7 @@ hm_cmd_oauth(int argc, char **argv, const HmGlobalOpts *opts)
 	g_autoptr(GError) err = NULL;
 	g_autoptr(HmConfig) cfg = NULL;
 	g_autoptr(GArray) all = NULL;
-	const Target *t = NULL;
+	const HmOauthTarget *t = NULL;
 
 	g_option_context_add_main_entries(octx, entries, NULL);
 	if (!g_option_context_parse(octx, &argc, &argv, &err)) {
@@ -344,18 +282,18 @@ hm_cmd_oauth(int argc, char **argv, const HmGlobalOpts *opts)
 		return usage();
 	if ((cfg = hm_cmd_load_config(cpath, opts, NULL)) == NULL)
 		return 1;
-	all = targets(cfg);
+	all = hm_oauth_targets(cfg);
 	if (strcmp(argv[1], "status") == 0) {
 		if (all->len == 0)
 			printf("No account or smart host signs in with OAuth2 (auth = \"oauth2\").\n");
 		for (guint i = 0; i < all->len; i++)
-			print_status(cfg, &g_array_index(all, Target, i),
-			             g_get_real_time() / G_USEC_PER_SEC);
+			hm_oauth_print_status(cfg, &g_array_index(all, HmOauthTarget, i),
+			                      g_get_real_time() / G_USEC_PER_SEC);
 		return 0;
 	}
 	for (guint i = 0; i < all->len && t == NULL; i++)
-		if (strcmp(g_array_index(all, Target, i).name, argv[2]) == 0)
-			t = &g_array_index(all, Target, i);
+		if (strcmp(g_array_index(all, HmOauthTarget, i).name, argv[2]) == 0)
+			t = &g_array_index(all, HmOauthTarget, i);
 	if (t == NULL) {
 		fprintf(stderr, "homemail oauth: no account or smart host \"%s\" with auth = \"oauth2\"\n",
 		        argv[2]);

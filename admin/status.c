@@ -1,16 +1,25 @@
 /* `homemail status`: what the bundle's programs last did, read from their
- * state files, so it works whoever runs it and whether or not they run.
- * Today: the relay's queue in one line and each dyndns record; the setup
- * issue adds listeners, fetches and tokens. */
+ * state files, so it works whoever runs it and whether or not they run:
+ * whether each listener accepts, the relay's queue, each account's last
+ * fetch, each dyndns record, and the OAuth2 tokens. */
 #include <config.h>
 
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "admin/commands.h"
+#include "admin/oauth-status.h"
 #include "dyndns/cache.h"
+#include "fetcher/lastrun.h"
+#include "lib/net.h"
+#include "relay/queue-show.h"
 #include "relay/queue.h"
+
+/* A listener that does not accept a connection on loopback this fast is
+ * as good as down. */
+#define CONNECT_TIMEOUT_MS 2000
 
 /* "2026-12-05 10:00 UTC (3 h ago)" for Unix time t; g_free() it. */
 static char *
@@ -112,23 +121,122 @@ show_dyndns(const HmConfig *cfg)
 }
 
 static gboolean
-show_queue(const HmConfig *cfg)
+show_queue(const HmConfig *cfg, gint64 now)
 {
 	g_autofree char *dir = g_build_filename(cfg->state_dir, "queue", NULL);
 	g_autoptr(GError) err = NULL;
-	g_autoptr(GPtrArray) ids = NULL;
+	RelayQueueSummary sum;
 
 	if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
 		printf("relay queue: not created yet (the relay has not run)\n");
 		return TRUE;
 	}
-	if ((ids = relay_queue_list(dir, &err)) == NULL) {
+	if (relay_queue_summary(dir, &sum, &err) < 0) {
 		printf("relay queue: %s\n", err->message);
 		return FALSE;
 	}
-	printf("relay queue: %u message%s%s\n", ids->len, ids->len == 1 ? "" : "s",
-	       ids->len > 0 ? " (homemail queue lists them)" : "");
+	printf("relay queue: %u message%s", sum.count, sum.count == 1 ? "" : "s");
+	if (sum.count > 0)
+		printf(", %" G_GUINT64_FORMAT " KB (homemail queue lists them)",
+		       (sum.octets + 1023) / 1024);
+	printf("\n");
+	if (sum.unreadable > 0)
+		printf("  %u unreadable (homemail queue shows why)\n", sum.unreadable);
+	if (sum.oldest != 0) {
+		g_autofree char *t = when(sum.oldest, now);
+
+		printf("  oldest: %s\n", t);
+	}
+	if (sum.due_now) {
+		printf("  next retry: at the next queue run\n");
+	} else if (sum.next_try != 0) {
+		g_autofree char *t = when(sum.next_try, now);
+
+		printf("  next retry: %s\n", t);
+	}
+	return sum.unreadable == 0;
+}
+
+/* Whether something accepts a connection on l (closed at once); a
+ * wildcard address is tried on the loopback address of its family. */
+static gboolean
+show_listener(const HmListenSpec *l)
+{
+	g_autoptr(GError) err = NULL;
+	const char *host = l->host;
+	int fd;
+
+	if (strcmp(host, "0.0.0.0") == 0)
+		host = "127.0.0.1";
+	else if (strcmp(host, "::") == 0)
+		host = "::1";
+	fd = hm_connect_tcp(host, l->port, NULL, CONNECT_TIMEOUT_MS, &err);
+	printf(strchr(l->host, ':') != NULL ? "  [%s]:%u%s: " : "  %s:%u%s: ", l->host, l->port,
+	       l->tls ? "/tls" : "");
+	if (fd < 0) {
+		printf("nothing accepts (%s)\n", err->message);
+		return FALSE;
+	}
+	close(fd);
+	printf("accepting\n");
 	return TRUE;
+}
+
+static gboolean
+show_listeners(const char *what, const HmListenSpec *l, gsize n, gboolean present)
+{
+	gboolean ok = TRUE;
+
+	if (!present)
+		return TRUE;
+	printf("%s:\n", what);
+	for (gsize i = 0; i < n; i++)
+		ok &= show_listener(&l[i]);
+	return ok;
+}
+
+static gboolean
+show_fetches(const HmConfig *cfg, gint64 now)
+{
+	gboolean ok = TRUE;
+
+	if (cfg->fetcher.n_accounts == 0)
+		return TRUE;
+	printf("fetcher:\n");
+	for (gsize i = 0; i < cfg->fetcher.n_accounts; i++) {
+		const HmAccountConf *a = &cfg->fetcher.accounts[i];
+		g_autoptr(GError) err = NULL;
+		g_autofree char *t = NULL;
+		HmFetchLast last;
+		int rc = hm_fetch_last_load(cfg->state_dir, a->name, &last, &err);
+
+		printf("  %s (%s@%s): ", a->name, a->ep.user != NULL ? a->ep.user : "?",
+		       a->ep.host);
+		if (rc <= 0) {
+			printf("%s\n", rc == 0 ? "never fetched" : err->message);
+			ok &= rc == 0;
+			continue;
+		}
+		t = when(last.time, now);
+		if (last.ok)
+			printf("last fetch %s: ok, %u new\n", t, last.fetched);
+		else
+			printf("last fetch %s: failed: %s\n", t, last.error);
+		hm_fetch_last_clear(&last);
+	}
+	return ok;
+}
+
+static void
+show_tokens(const HmConfig *cfg, gint64 now)
+{
+	g_autoptr(GArray) all = hm_oauth_targets(cfg);
+
+	if (all->len == 0)
+		return;
+	printf("oauth2:\n");
+	for (guint i = 0; i < all->len; i++)
+		hm_oauth_print_status(cfg, &g_array_index(all, HmOauthTarget, i), now);
 }
 
 int
@@ -143,6 +251,7 @@ hm_cmd_status(int argc, char **argv, const HmGlobalOpts *opts)
 	g_autoptr(GError) err = NULL;
 	g_autoptr(HmConfig) cfg = NULL;
 	gboolean ok;
+	gint64 now;
 
 	g_option_context_add_main_entries(octx, entries, NULL);
 	if (!g_option_context_parse(octx, &argc, &argv, &err) || argc > 1) {
@@ -152,7 +261,12 @@ hm_cmd_status(int argc, char **argv, const HmGlobalOpts *opts)
 	}
 	if ((cfg = hm_cmd_load_config(cpath, opts, NULL)) == NULL)
 		return 1;
-	ok = show_queue(cfg);
+	now = g_get_real_time() / G_USEC_PER_SEC;
+	ok = show_listeners("relay", cfg->relay.listen, cfg->relay.n_listen, cfg->relay.present);
+	ok &= show_listeners("popd", cfg->popd.listen, cfg->popd.n_listen, cfg->popd.present);
+	ok &= show_queue(cfg, now);
+	ok &= show_fetches(cfg, now);
 	ok &= show_dyndns(cfg);
+	show_tokens(cfg, now);
 	return ok ? 0 : 1;
 }

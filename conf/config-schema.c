@@ -432,6 +432,7 @@ read_relay(HmCfgCtx *ctx, const config_setting_t *root, HmConfig *cfg, GError **
 	r->rewrite_header_from = TRUE;
 	if (hm_cfg_group(ctx, root, "relay", &g, err) < 0)
 		return -1;
+	r->present = g != NULL;
 	hm_cfg_check_keys(ctx, g, keys);
 	if (read_listen(ctx, g, default_relay_listen, cfg->tls_cert != NULL, &r->listen,
 	                &r->n_listen, err) < 0 ||
@@ -636,6 +637,7 @@ read_popd(HmCfgCtx *ctx, const config_setting_t *root, HmConfig *cfg, GError **e
 
 	if (hm_cfg_group(ctx, root, "popd", &g, err) < 0)
 		return -1;
+	p->present = g != NULL;
 	hm_cfg_check_keys(ctx, g, keys);
 	return read_listen(ctx, g, default_popd_listen, cfg->tls_cert != NULL, &p->listen,
 	                   &p->n_listen, err) < 0 ||

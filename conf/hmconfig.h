@@ -51,6 +51,8 @@ typedef struct {
 } HmRetryConf;
 
 typedef struct {
+	gboolean present;        /* the file has a relay group (homemail up runs
+	                          * the relay for it) */
 	HmListenSpec *listen;    /* n_listen entries */
 	gsize n_listen;
 	HmCidr *trusted_networks;
@@ -93,6 +95,7 @@ typedef struct {
 } HmFetcherConf;
 
 typedef struct {
+	gboolean present; /* the file has a popd group (homemail up runs popd) */
 	HmListenSpec *listen;
 	gsize n_listen;
 	HmCidr *allow_plaintext_from;

@@ -223,6 +223,9 @@ hm_dyn_daemon(HmConfig *cfg, const HmDynRunOptions *opt)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	/* SIGUSR1 (the network is back: `homemail network-up`) ends the wait:
+	 * the loop runs again at once. */
+	sigaddset(&set, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	for (;;) {
 		struct timespec ts = { .tv_sec = current->dyndns.interval };
@@ -234,6 +237,8 @@ hm_dyn_daemon(HmConfig *cfg, const HmDynRunOptions *opt)
 		while (sig < 0 && errno == EINTR);
 		if (sig == SIGTERM || sig == SIGINT)
 			break;
+		if (sig == SIGUSR1)
+			hm_info("signal %d: running now", sig);
 		if (sig == SIGHUP) {
 			g_autoptr(GError) err = NULL;
 			HmConfig *c = hm_config_load_flags(cfg->file, HM_CONFIG_SECRETS_OPTIONAL, NULL,

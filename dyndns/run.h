@@ -20,7 +20,8 @@ typedef struct {
 guint hm_dyn_run_once(const HmConfig *cfg, const HmDynRunOptions *opt);
 
 /* Runs a pass every dyndns.interval until SIGTERM or SIGINT; SIGHUP
- * re-reads the config from cfg->file and runs at once. Returns 0, or 1 if
+ * re-reads the config from cfg->file and runs at once; SIGUSR1 (the
+ * network is back) runs at once. Returns 0, or 1 if
  * a reloaded config was broken (the old one stays in use). */
 int hm_dyn_daemon(HmConfig *cfg, const HmDynRunOptions *opt);
 

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "fetcher/account.h"
+#include "fetcher/lastrun.h"
 #include "fetcher/lock.h"
 #include "fetcher/stage.h"
 #include "fetcher/state.h"
@@ -683,6 +684,18 @@ log_summary(const HmAccount *a, const HmFetchStats *st, gint64 started, gboolean
 	        st->recognised, st->listed, secs);
 }
 
+/* For `homemail status`: a record it cannot write costs only that line,
+ * never the fetch. */
+static void
+record_pass(const HmAccount *a, const HmFetchStats *st, const GError *failure)
+{
+	g_autoptr(GError) err = NULL;
+
+	if (hm_fetch_last_save(a->cfg->state_dir, a->acct->name, g_get_real_time() / G_USEC_PER_SEC,
+	                       st->delivered, failure != NULL ? failure->message : NULL, &err) < 0)
+		hm_warn("%s: %s", a->acct->name, err->message);
+}
+
 int
 hm_account_pass_folder(HmAccount *a, HmFetchSession *s, const char *folder, int lock_wait_ms,
                        GError **err)
@@ -696,6 +709,7 @@ hm_account_pass_folder(HmAccount *a, HmFetchSession *s, const char *folder, int 
 	rc = hm_account_fetch_folder(a, s, folder, &stats, err);
 	hm_injector_close(a->inj);
 	a->inj = NULL;
+	record_pass(a, &stats, rc < 0 && err != NULL ? *err : NULL);
 	hm_fetch_unlock(lock);
 	log_summary(a, &stats, started, rc < 0);
 	return rc;
@@ -715,6 +729,7 @@ hm_account_run(HmAccount *a, int lock_wait_ms, GError **err)
 		return -1;
 	s = hm_account_open(a, err);
 	if (s == NULL) {
+		record_pass(a, &stats, *err);
 		hm_fetch_unlock(lock);
 		return -1;
 	}
@@ -748,6 +763,7 @@ hm_account_run(HmAccount *a, int lock_wait_ms, GError **err)
 	/* The injector's connection is kept only within one pass. */
 	hm_injector_close(a->inj);
 	a->inj = NULL;
+	record_pass(a, &stats, first);
 	hm_fetch_unlock(lock);
 	log_summary(a, &stats, started, first != NULL);
 	if (first != NULL) {

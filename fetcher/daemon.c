@@ -8,11 +8,14 @@
 #include "lib/log.h"
 
 /* What every worker of one run shares: the stop flag and a condition to
- * sleep on, so a stop request ends every sleep at once. */
+ * sleep on, so a stop request ends every sleep at once; and the count of
+ * "poll now" requests (SIGUSR1: the network is back), which ends every
+ * sleep too but not the run. */
 typedef struct {
 	GMutex lock;
 	GCond cond;
 	volatile gint stop;
+	guint polls;
 } Shared;
 
 typedef struct {
@@ -22,6 +25,7 @@ typedef struct {
 	const char *folder;       /* IDLE worker: its folder; NULL: whole account */
 	gboolean failed;
 	gboolean told_sign_in;    /* the "run homemail oauth login" line is out */
+	guint polls_seen;         /* "poll now" requests taken (see nap()) */
 } Worker;
 
 static gboolean
@@ -30,15 +34,19 @@ stopping(const Shared *sh)
 	return g_atomic_int_get(&sh->stop) != 0;
 }
 
-/* Sleeps up to secs; returns early (FALSE) when told to stop. */
+/* Sleeps up to secs, or not at all once a "poll now" came that *seen
+ * (the worker's count of them) has not taken yet, even one that came
+ * while the worker was busy; returns early (FALSE) when told to stop. */
 static gboolean
-nap(Shared *sh, guint secs)
+nap(Shared *sh, guint secs, guint *seen)
 {
 	gint64 until = g_get_monotonic_time() + (gint64)secs * G_USEC_PER_SEC;
 
 	g_mutex_lock(&sh->lock);
-	while (!stopping(sh) && g_cond_wait_until(&sh->cond, &sh->lock, until))
+	while (!stopping(sh) && sh->polls == *seen &&
+	       g_cond_wait_until(&sh->cond, &sh->lock, until))
 		;
+	*seen = sh->polls;
 	g_mutex_unlock(&sh->lock);
 	return !stopping(sh);
 }
@@ -179,7 +187,7 @@ idle_loop(Worker *w, HmAccount *a)
 			if (!a->backend->can_wait(s)) {
 				hm_warn("%s: %s: server has no IDLE: polling every %u s", w->acct->name,
 				        w->folder, w->cfg->fetcher.interval);
-				r = nap(sh, w->cfg->fetcher.interval) ? 1 : 0;
+				r = nap(sh, w->cfg->fetcher.interval, &w->polls_seen) ? 1 : 0;
 				continue;
 			}
 			do
@@ -195,7 +203,7 @@ idle_loop(Worker *w, HmAccount *a)
 		failures++;
 		hm_log(log_daemon_failure(w, err), "%s: %s: retrying in %u s", w->acct->name,
 		       w->folder, backoff(failures));
-		nap(sh, backoff(failures));
+		nap(sh, backoff(failures), &w->polls_seen);
 	}
 }
 
@@ -219,7 +227,7 @@ poll_loop(Worker *w, HmAccount *a)
 			failures = 0;
 			w->told_sign_in = FALSE;
 		}
-		if (!nap(sh, pause))
+		if (!nap(sh, pause, &w->polls_seen))
 			break;
 	}
 }
@@ -244,20 +252,39 @@ daemon_worker(gpointer data)
 }
 
 static void
+daemon_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGUSR1);
+}
+
+/* SIGUSR1 wakes every sleeping worker to poll at once (an IDLE session
+ * waiting for the server is not disturbed: it hears of new mail anyway);
+ * SIGTERM and SIGINT stop them all. */
+static void
 wait_for_signal(Shared *sh)
 {
 	sigset_t set;
 	int sig = 0;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigwait(&set, &sig);
-	hm_info("signal %d: stopping", sig);
-	g_mutex_lock(&sh->lock);
-	g_atomic_int_set(&sh->stop, 1);
-	g_cond_broadcast(&sh->cond);
-	g_mutex_unlock(&sh->lock);
+	daemon_signals(&set);
+	for (;;) {
+		sigwait(&set, &sig);
+		g_mutex_lock(&sh->lock);
+		if (sig == SIGUSR1) {
+			hm_info("signal %d: polling every account now", sig);
+			sh->polls++;
+		} else {
+			hm_info("signal %d: stopping", sig);
+			g_atomic_int_set(&sh->stop, 1);
+		}
+		g_cond_broadcast(&sh->cond);
+		g_mutex_unlock(&sh->lock);
+		if (sig != SIGUSR1)
+			return;
+	}
 }
 
 guint
@@ -269,9 +296,7 @@ hm_fetcher_daemon(const HmConfig *cfg, const char *only)
 
 	/* Blocked before any thread starts, so every thread inherits the mask
 	 * and only sigwait() here receives them. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
+	daemon_signals(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	g_mutex_init(&sh.lock);
 	g_cond_init(&sh.cond);

@@ -22,7 +22,9 @@ guint hm_fetcher_run_once(const HmConfig *cfg, const char *only);
 
 /* Runs the daemon until SIGTERM or SIGINT (blocked in every thread and
  * taken with sigwait() by the calling thread), then tells every worker to
- * stop, closes their sessions politely and returns. Returns the number of
+ * stop, closes their sessions politely and returns. SIGUSR1 makes every
+ * worker that sleeps (until the next poll, or after a failure) poll now:
+ * `homemail network-up` sends it when the network comes back. Returns the number of
  * accounts that could not even be set up. */
 guint hm_fetcher_daemon(const HmConfig *cfg, const char *only);
 

@@ -70,6 +70,10 @@ struct HmFetchState {
  * in *acct (g_free()). NULL with *err on failure. */
 char *hm_fetch_dir(const char *state_dir, const char *account, char **acct, GError **err);
 
+/* <state_dir>/fetch/<escaped account><suffix>, creating nothing (for
+ * readers such as `homemail status`); g_free() it. */
+char *hm_fetch_account_file(const char *state_dir, const char *account, const char *suffix);
+
 /* --- state-format.c ------------------------------------------------------- */
 
 /* TRUE for a UID we can record: 1-HM_FETCH_UID_MAX octets 0x21-0x7E. */

@@ -72,6 +72,15 @@ hm_fetch_dir(const char *state_dir, const char *account, char **acct, GError **e
 	return g_steal_pointer(&dir);
 }
 
+char *
+hm_fetch_account_file(const char *state_dir, const char *account, const char *suffix)
+{
+	g_autofree char *acct = escape_name(account, TRUE);
+	g_autofree char *name = g_strconcat(acct, suffix, NULL);
+
+	return g_build_filename(state_dir, "fetch", name, NULL);
+}
+
 /* --- the API -------------------------------------------------------------- */
 
 HmFetchState *

@@ -63,6 +63,44 @@ relay_queue_show_list(const char *queue_dir, FILE *out, GError **err)
 	return 0;
 }
 
+static void
+summary_add(RelayQueueSummary *sum, const RelayQueueEntry *e)
+{
+	sum->count++;
+	sum->octets += e->size;
+	if (sum->oldest == 0 || e->arrival < sum->oldest)
+		sum->oldest = e->arrival;
+	for (guint k = 0; k < e->rcpts->len; k++) {
+		const RelayQueueRcpt *r = relay_queue_rcpt(e, k);
+
+		if (r->state != RELAY_RCPT_PENDING)
+			continue;
+		if (r->next_try == 0)
+			sum->due_now = TRUE;
+		else if (sum->next_try == 0 || r->next_try < sum->next_try)
+			sum->next_try = r->next_try;
+	}
+}
+
+int
+relay_queue_summary(const char *queue_dir, RelayQueueSummary *sum, GError **err)
+{
+	g_autoptr(GPtrArray) ids = relay_queue_list(queue_dir, err);
+
+	memset(sum, 0, sizeof(*sum));
+	if (ids == NULL)
+		return -1;
+	for (guint i = 0; i < ids->len; i++) {
+		g_autoptr(RelayQueueEntry) e = relay_queue_load(queue_dir, ids->pdata[i], NULL);
+
+		if (e != NULL)
+			summary_add(sum, e);
+		else
+			sum->unreadable++;
+	}
+	return 0;
+}
+
 int
 relay_queue_show_entry(const char *queue_dir, const char *id, FILE *out, GError **err)
 {

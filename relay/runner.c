@@ -544,6 +544,8 @@ relay_runner_pass(RelayRunner *r, gint64 now, gboolean force)
 	gint64 next = G_MAXINT64;
 
 	r->queued = FALSE;
+	if (force)
+		relay_smarthosts_forget_down(r->sh);
 	/* What homemail-sendmail left goes into the queue first. */
 	relay_drop_import(r->p.cfg, r->p.rw, r->p.queue_dir, r->p.gc);
 	if ((ids = relay_queue_list(r->p.queue_dir, &err)) == NULL) {

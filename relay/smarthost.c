@@ -67,6 +67,13 @@ relay_smarthosts_expire(RelaySmarthosts *sh, gint64 now)
 }
 
 void
+relay_smarthosts_forget_down(RelaySmarthosts *sh)
+{
+	for (gsize i = 0; i < sh->cfg->relay.n_smarthosts; i++)
+		g_clear_pointer(&sh->hosts[i].down_reason, g_free);
+}
+
+void
 relay_smarthosts_free(RelaySmarthosts *sh)
 {
 	if (sh == NULL)

@@ -47,6 +47,12 @@ RelaySmarthosts *relay_smarthosts_new(const HmConfig *cfg, const RelayRewriter *
  * the ISP much longer than that. */
 gint64 relay_smarthosts_expire(RelaySmarthosts *sh, gint64 now);
 
+/* Forgets which smart hosts were found down (see relay_smarthosts_send()),
+ * so the next call tries them again: for a forced queue run, which
+ * `homemail queue flush` and `homemail network-up` ask for because the
+ * reason may be gone. */
+void relay_smarthosts_forget_down(RelaySmarthosts *sh);
+
 /* Says QUIT on every open connection and frees. NULL-safe. */
 void relay_smarthosts_free(RelaySmarthosts *sh);
 

@@ -2,6 +2,7 @@
 record's accepted address and last outcome in words (also while held or
 backing off), and the relay queue's size; it never shows a secret."""
 import os
+import re
 
 from test_dyndns import PW, dyndns, write_conf
 
@@ -68,3 +69,38 @@ def test_status_queue_count(bin, hm_tmp, dyn, dyn_cert):
     r = status(bin, conf)
     assert r.rc == 0, r
     assert "relay queue: 0 messages" in r.out
+
+
+def test_status_last_fetch_and_listeners(bin, hm_tmp):
+    """The fetcher's record of its last pass, after a failure and after a
+    damaged record; a configured listener nobody serves makes status 1."""
+    d = os.path.join(hm_tmp, "status-fetch")
+    os.makedirs(d)
+    closed = fixtures.free_port()
+    conf = os.path.join(d, "homemail.conf")
+    with open(conf, "w") as f:
+        f.write('hostname = "box.lan";\nstate_dir = "%s/state";\nmail_dir = "%s/mail";\n'
+                'users = ( { name = "alice"; } );\n'
+                'popd = { listen = [ "127.0.0.1:%d" ]; };\n'
+                'fetcher = { deliver = "local"; accounts = ( { name = "isp"; protocol = "pop3"; '
+                'host = "127.0.0.1"; port = %d; tls = "none"; user = "u"; password = "p"; '
+                'to = "alice"; } ); };\n' % (d, d, closed, closed))
+    os.chmod(conf, 0o600)
+    r = status(bin, conf)
+    assert r.rc == 1, r
+    assert "isp (u@127.0.0.1): never fetched" in r.out
+    assert re.search(r"127\.0\.0\.1:%d: nothing accepts \(.*refused" % closed, r.out), r.out
+    f = fixtures.run([bin("fetcher/homemail-fetcher"), "-c", conf, "--once"])
+    assert f.rc == 1, f
+    r = status(bin, conf)
+    assert re.search(r"isp \(u@127\.0\.0\.1\): last fetch .* \(\d+ s ago\): failed: .*refused",
+                     r.out), r.out
+    last = os.path.join(d, "state", "fetch", "isp.last")
+    with open(last) as fh:
+        text = fh.read()
+    assert text.startswith("homemail-fetch-last 1\n") and "result failed\n" in text, text
+    assert "p\n" not in text.split("error", 1)[1]
+    with open(last, "w") as fh:
+        fh.write("homemail-fetch-last 1\ntime x\n")
+    r = status(bin, conf)
+    assert r.rc == 1 and "not a fetch record" in r.out, r

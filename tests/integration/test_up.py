@@ -1,0 +1,368 @@
+"""`homemail up` runs the whole bundle on one config against real peers:
+relay, popd, the fetcher's daemon (fetching from a real Dovecot into the
+relay) and the dyndns daemon (against the dyndns2 fixture). A child
+killed with SIGKILL is started again and works; SIGTERM stops every
+process (checked by PID and start time). `homemail network-up` (and the
+NetworkManager / networkd-dispatcher hooks that run it) makes a running
+`up` catch up at once: a message queued while the smart host was down is
+sent, the fetcher polls and dyndns updates, each long before its timer.
+`homemail status` reports all of it from the real state files."""
+import os
+import poplib
+import re
+import shutil
+import signal
+import smtplib
+import subprocess
+import time
+
+import pytest
+
+import fixtures
+from fixtures import corpus as corpusmod
+from fixtures.dynhttp import PASSWORD as DYN_PW
+from fixtures.popd import crypt_hash
+from fixtures.proxy import Proxy
+from fixtures.relay import conf_group, conf_value
+
+PASSWORD = "Corr3ct horse"
+CHILDREN = ("homemail-relay", "homemail-popd", "homemail-fetcher", "homemail-dyndns")
+# Every timer far beyond the test: whatever happens at once was asked for.
+LONG = 3600
+
+
+class Up:
+    """A config for every program and `homemail up -v` running it."""
+
+    def __init__(self, base, tls_cert, dovecot=None, dyn=None, dyn_cert=None, smarthost=None):
+        self.base = base
+        self.conf = os.path.join(base, "homemail.conf")
+        self.state = os.path.join(base, "state")
+        self.mail = os.path.join(base, "mail")
+        self.logfile = os.path.join(base, "up.log")
+        self.smtp_port = fixtures.free_port()
+        self.pop_port = fixtures.free_port()
+        while self.pop_port == self.smtp_port:
+            self.pop_port = fixtures.free_port()
+        relay = {"listen": ["127.0.0.1:%d" % self.smtp_port],
+                 "trusted_networks": ["127.0.0.1/32"], "allow_plaintext_from": ["127.0.0.1/32"],
+                 "retry": {"first": LONG, "max_interval": LONG}}
+        text = ('hostname = "box.test";\nstate_dir = "%s";\nmail_dir = "%s";\n'
+                'local_domains = [ "box.test", "localhost" ];\n'
+                'tls = { cert = "%s"; key = "%s"; };\n'
+                'users = ( { name = "alice"; password = "%s"; send_as = "alice@isp.example"; } );\n'
+                % (self.state, self.mail, tls_cert.cert, tls_cert.key, crypt_hash(PASSWORD)))
+        if smarthost is not None:
+            relay["smarthosts"] = "SMARTHOSTS"
+        text += "relay = %s;\n" % conf_group(relay)
+        if smarthost is not None:
+            text = text.replace('smarthosts = "SMARTHOSTS";',
+                                "smarthosts = ( %s );" % conf_group(smarthost))
+        text += "popd = %s;\n" % conf_group({"listen": ["127.0.0.1:%d" % self.pop_port],
+                                             "allow_plaintext_from": ["127.0.0.1/32"]})
+        if dovecot is not None:
+            acct = {"name": "isp", "protocol": "pop3", "host": "127.0.0.1",
+                    "port": dovecot.pop3_port, "tls": "none", "user": dovecot.user,
+                    "password": dovecot.password, "keep": True, "to": "alice"}
+            text += "fetcher = { interval = %d; accounts = ( %s ); };\n" % (LONG, conf_group(acct))
+        if dyn is not None:
+            secret = fixtures.write_secret(os.path.join(base, "dyn.secret"), DYN_PW)
+            rec = {"provider": "dyndns2", "server": dyn.url, "hostname": "box.dyn.test",
+                   "user": "dynuser", "password_file": secret, "ca_file": dyn_cert.cert}
+            text += ('dyndns = { interval = %d; detect = "web"; detect_url4 = "%s/ip4"; '
+                     'ca_file = "%s"; records = ( %s ); };\n'
+                     % (LONG, dyn.url, dyn_cert.cert, conf_group(rec)))
+        with open(self.conf, "w") as f:
+            f.write(text)
+        os.chmod(self.conf, 0o600)  # it holds passwords inline
+        self.expected = ("homemail-relay", "homemail-popd") + \
+            (("homemail-fetcher",) if dovecot is not None else ()) + \
+            (("homemail-dyndns",) if dyn is not None else ())
+        self.proc = None
+        self.seen = {}  # {pid: starttime} of every child ever seen
+
+    def start(self):
+        log = open(self.logfile, "ab")
+        self.proc = subprocess.Popen([fixtures.program("admin/homemail"), "-v", "-c", self.conf,
+                                      "up"], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                     start_new_session=True)
+        log.close()
+        self.wait_children(self.expected)
+        for port in (self.smtp_port, self.pop_port):
+            assert fixtures.wait_port("127.0.0.1", port), self.log()
+        return self
+
+    def children(self):
+        """{program name: pid} of up's children now."""
+        out = {}
+        for pid, start in fixtures.descendants(self.proc.pid).items():
+            try:
+                with open("/proc/%d/cmdline" % pid, "rb") as f:
+                    argv0 = f.read().split(b"\0")[0].decode()
+                with open("/proc/%d/stat" % pid) as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == self.proc.pid:
+                out[os.path.basename(argv0)] = pid
+                self.seen[pid] = start
+        return out
+
+    def wait_children(self, names, other_than=(), timeout=15.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            now = self.children()
+            if all(n in now and now[n] not in other_than for n in names):
+                return now
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                pytest.fail("children %r not running (have %r); log:\n%s"
+                            % (names, now, self.log()), pytrace=False)
+            time.sleep(0.1)
+
+    def homemail(self, *args):
+        return fixtures.run([fixtures.program("admin/homemail"), "-c", self.conf] + list(args))
+
+    def stop(self):
+        """SIGTERM to up; its exit status. Fails the test when a process it
+        ever started is still alive afterwards."""
+        if self.proc is None:
+            return None
+        self.children()
+        os.kill(self.proc.pid, signal.SIGTERM)
+        try:
+            rc = self.proc.wait(20)
+        finally:
+            left = [p for p, s in self.seen.items() if fixtures.same_process_alive(p, s)]
+            if self.proc.poll() is None:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+            for p in left:
+                os.kill(p, signal.SIGKILL)
+            self.proc = None
+        assert not left, "still running after up stopped: %r\n%s" % (left, self.log())
+        return rc
+
+    def log(self):
+        try:
+            with open(self.logfile, "rb") as f:
+                return f.read()[-20000:].decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def maildir(self):
+        return corpusmod.read_maildir(os.path.join(self.mail, "alice"))
+
+    def wait_mail(self, n, timeout=15.0):
+        deadline = time.monotonic() + timeout
+        while len(self.maildir()) < n:
+            if time.monotonic() > deadline:
+                pytest.fail("alice has %d of %d messages; log:\n%s"
+                            % (len(self.maildir()), n, self.log()), pytrace=False)
+            time.sleep(0.1)
+        return self.maildir()
+
+
+@pytest.fixture
+def make_up(hm_tmp):
+    made = []
+
+    def make(**kw):
+        d = os.path.join(hm_tmp, "up-%d" % len(os.listdir(hm_tmp)))
+        os.makedirs(d)
+        u = Up(d, **kw)
+        made.append(u)
+        return u
+
+    yield make
+    for u in made:
+        if u.proc is not None:
+            u.stop()
+
+
+def wait_for(cond, what, timeout=10.0, log=lambda: ""):
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            pytest.fail("%s not within %.0f s; log:\n%s" % (what, timeout, log()), pytrace=False)
+        time.sleep(0.1)
+
+
+def pop3_count(port):
+    p = poplib.POP3("127.0.0.1", port, timeout=10)
+    try:
+        p.user("alice")
+        p.pass_(PASSWORD)
+        return p.stat()[0]
+    finally:
+        p.quit()
+
+
+def smtp_send(port, rcpt, subject):
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as s:
+        s.sendmail("alice@box.test", [rcpt], "From: alice@box.test\r\nTo: %s\r\nSubject: %s\r\n"
+                   "\r\nhello\r\n" % (rcpt, subject))
+
+
+def test_up_runs_all_and_restarts_each(make_up, tls_cert, dovecot, dyn, dyn_cert):
+    dovecot.load(corpusmod.generate(count=2, seed=13, n_big=0))
+    up = make_up(tls_cert=tls_cert, dovecot=dovecot, dyn=dyn, dyn_cert=dyn_cert).start()
+
+    # Each child works: the fetcher fetched into the relay, which
+    # delivered; popd serves it; dyndns published the address.
+    up.wait_mail(2)
+    assert pop3_count(up.pop_port) == 2
+    wait_for(lambda: len(dyn.updates()) == 1, "the first dyndns update", log=up.log)
+    r = up.homemail("status")
+    assert r.rc == 0, r
+    assert re.search(r"127\.0\.0\.1:%d: accepting" % up.smtp_port, r.out), r.out
+    assert re.search(r"127\.0\.0\.1:%d: accepting" % up.pop_port, r.out), r.out
+    assert re.search(r"isp \(%s@127\.0\.0\.1\): last fetch .*: ok, 2 new" % dovecot.user, r.out)
+    assert "address: 81.2.69.160, accepted" in r.out
+
+    for name in CHILDREN:
+        old = up.children()[name]
+        os.kill(old, signal.SIGKILL)
+        new = up.wait_children([name], other_than=(old,))[name]
+        assert new != old
+        assert re.search(r"%s: pid=%d killed by signal 9.*restarting in 1 s" % (name, old),
+                         up.log()), up.log()
+        # ...and works again.
+        if name == "homemail-relay":
+            assert fixtures.wait_port("127.0.0.1", up.smtp_port)
+            smtp_send(up.smtp_port, "alice@box.test", "after the relay's restart")
+            up.wait_mail(3)
+        elif name == "homemail-popd":
+            assert fixtures.wait_port("127.0.0.1", up.pop_port)
+            wait_for(lambda: pop3_count(up.pop_port) == 3, "popd serving again")
+        elif name == "homemail-fetcher":
+            # It polls at its start: one more message upstream is fetched.
+            before = len(up.maildir())
+            dovecot.load(corpusmod.generate(count=3, seed=14, n_big=0))
+            os.kill(new, signal.SIGKILL)
+            new = up.wait_children([name], other_than=(new,), timeout=20)[name]
+            up.wait_mail(before + 3, timeout=20)
+        else:
+            dyn.ip4 = "81.2.69.161"
+            os.kill(new, signal.SIGKILL)
+            up.wait_children([name], other_than=(new,), timeout=20)
+            wait_for(lambda: len(dyn.updates()) == 2, "dyndns updating after its restart",
+                     timeout=20, log=up.log)
+
+    # A second kill soon after doubles the back-off (the fetcher above).
+    assert re.search(r"homemail-fetcher: pid=\d+ killed by signal 9.*restarting in 2 s",
+                     up.log()), up.log()
+    pids = dict(up.children())
+    assert up.stop() == 0
+    for name, pid in pids.items():
+        assert re.search(r"%s: pid=%d exited with status 0" % (name, pid), up.log()), up.log()
+    assert not os.path.exists(os.path.join(up.state, "up.pid"))
+
+
+def test_up_killed_leaves_no_child(make_up, tls_cert, dovecot, dyn, dyn_cert):
+    """Even SIGKILL to up itself: its children get SIGTERM from the kernel
+    (PR_SET_PDEATHSIG) and stop."""
+    up = make_up(tls_cert=tls_cert, dovecot=dovecot, dyn=dyn, dyn_cert=dyn_cert).start()
+    kids = {pid: fixtures.descendants(up.proc.pid).get(pid) for pid in up.children().values()}
+    os.kill(up.proc.pid, signal.SIGKILL)
+    up.proc.wait(5)
+    up.proc = None
+    wait_for(lambda: not any(fixtures.same_process_alive(p, s) for p, s in kids.items()),
+             "every child gone after up was killed")
+    # The pid file it left is stale: network-up does not signal anyone.
+    r = fixtures.run([fixtures.program("admin/homemail"), "-c", up.conf, "network-up"])
+    assert r.rc == 0 and "catching up now" not in r.out and "no homemail up" in r.out, r
+
+
+def test_up_refuses_second_and_empty(make_up, tls_cert, hm_tmp):
+    up = make_up(tls_cert=tls_cert).start()  # relay and popd only
+    r = up.homemail("up")
+    assert r.rc == 1 and "already runs" in r.err, r
+    assert up.stop() == 0
+    empty = os.path.join(hm_tmp, "up-empty.conf")
+    with open(empty, "w") as f:
+        f.write('hostname = "box.test";\nstate_dir = "%s/up-empty";\n' % hm_tmp)
+    r = fixtures.run([fixtures.program("admin/homemail"), "-c", empty, "up"])
+    assert r.rc == 1 and "gives no program work" in r.err, r
+
+
+def test_network_up_catches_up(make_up, tls_cert, dovecot, dyn, dyn_cert, postfix_smarthost):
+    sh = postfix_smarthost(users={"alice@isp.example": "pw"})
+    down_port = fixtures.free_port()
+    smarthost = {"name": "isp", "host": "127.0.0.1", "port": down_port, "tls": "starttls",
+                 "user": "alice@isp.example", "password": "pw", "ca_file": sh.ca_file,
+                 "senders": ["*@isp.example"]}
+    dovecot.load(corpusmod.generate(count=1, seed=15, n_big=0))
+    up = make_up(tls_cert=tls_cert, dovecot=dovecot, dyn=dyn, dyn_cert=dyn_cert,
+                 smarthost=smarthost).start()
+    up.wait_mail(1)
+    wait_for(lambda: len(dyn.updates()) == 1, "the first dyndns update", log=up.log)
+
+    # Offline: the smart host cannot be reached; the message waits an hour.
+    smtp_send(up.smtp_port, "bob@example.org", "queued while offline")
+    wait_for(lambda: "Connection refused" in up.homemail("queue").out or
+             "refused" in up.homemail("queue").out, "a failed attempt", log=up.log)
+    r = up.homemail("status")
+    assert "relay queue: 1 message" in r.out and "next retry:" in r.out, r.out
+    assert "oldest:" in r.out
+    # Meanwhile new mail upstream and a new address.
+    dovecot.load(corpusmod.generate(count=2, seed=16, n_big=0))
+    dyn.ip4 = "81.2.69.170"
+    time.sleep(2.5)  # older than HM_UP_YOUNG_S, so up signals them
+    assert len(up.maildir()) == 1 and len(dyn.updates()) == 1
+
+    # The network is back: the NetworkManager hook runs network-up.
+    with Proxy(sh.port, port=down_port):
+        run_nm_hook(up, "eth0", "down")
+        time.sleep(1.5)
+        assert sh.messages() == [] and len(dyn.updates()) == 1
+        run_nm_hook(up, "eth0", "up")
+        wait_for(lambda: sh.messages(), "the queued message at the smart host", timeout=15,
+                 log=up.log)
+        msgs = sh.messages()
+        assert msgs[0].mail_from == "alice@isp.example"
+        up.wait_mail(3)
+        wait_for(lambda: len(dyn.updates()) == 2, "dyndns after network-up", log=up.log)
+        assert dyn.updates()[1]["query"]["myip"] == "81.2.69.170"
+    assert "network up: flushing the queue" in up.log()
+    assert up.stop() == 0
+
+
+def run_nm_hook(up, iface, action):
+    """The installed NetworkManager dispatcher script, its homemail being a
+    wrapper that adds this test's -c."""
+    bindir = os.path.join(up.base, "bin")
+    os.makedirs(bindir, exist_ok=True)
+    wrapper = os.path.join(bindir, "homemail")
+    with open(wrapper, "w") as f:
+        f.write('#!/bin/sh\nexec "%s" -c "%s" "$@"\n' % (fixtures.program("admin/homemail"),
+                                                        up.conf))
+    os.chmod(wrapper, 0o755)
+    hook = os.path.join(up.base, "nm-hook")
+    with open(os.path.join(fixtures.srcdir(), "systemd", "NetworkManager", "50-homemail.in")) as f:
+        text = f.read().replace("@bindir@", bindir)
+    with open(hook, "w") as f:
+        f.write(text)
+    os.chmod(hook, 0o755)
+    r = fixtures.run([hook, iface, action])
+    assert r.rc == 0, r
+    return r
+
+
+def test_networkd_hook_runs_network_up(make_up, tls_cert):
+    up = make_up(tls_cert=tls_cert).start()
+    bindir = os.path.join(up.base, "bin")
+    os.makedirs(bindir)
+    with open(os.path.join(bindir, "homemail"), "w") as f:
+        f.write('#!/bin/sh\nexec "%s" -c "%s" "$@"\n' % (fixtures.program("admin/homemail"),
+                                                        up.conf))
+    os.chmod(os.path.join(bindir, "homemail"), 0o755)
+    src = os.path.join(fixtures.srcdir(), "systemd", "networkd-dispatcher", "50-homemail.in")
+    hook = os.path.join(up.base, "networkd-hook")
+    with open(src) as f, open(hook, "w") as g:
+        g.write(f.read().replace("@bindir@", bindir))
+    os.chmod(hook, 0o755)
+    r = fixtures.run([hook], env=dict(os.environ, IFACE="eth0", STATE="routable"))
+    assert r.rc == 0 and "catching up now" in r.out, r
+    wait_for(lambda: "network up: flushing the queue" in up.log(), "up's network-up", log=up.log)
+    assert up.stop() == 0
+    shutil.rmtree(bindir)
