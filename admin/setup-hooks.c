@@ -1,20 +1,12 @@
 /* The two seams of `homemail setup`: discovering a provider's servers
- * from an e-mail address, and testing an account live. The built-in
- * versions know nothing and test nothing; the real ones (presets,
- * autoconfig and SRV; the live checks) replace them in hm_setup_hooks. */
+ * from an e-mail address (admin/setup-discover.c), and testing an account
+ * live. */
 #include <config.h>
 
 #include <stdio.h>
 #include <string.h>
 
 #include "admin/setup.h"
-
-/* No discovery: host, port and TLS are asked without a default. */
-static gboolean
-discover_nothing(const char *address, HmSetupServer *in, HmSetupServer *out)
-{
-	return FALSE;
-}
 
 /* No live check yet. */
 static HmSetupCheckResult
@@ -24,7 +16,7 @@ check_nothing(const HmSetupCheck *what, GError **err)
 }
 
 const HmSetupHooks hm_setup_hooks = {
-	.discover = discover_nothing,
+	.discover = hm_setup_discover_servers,
 	.check = check_nothing,
 };
 

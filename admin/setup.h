@@ -51,6 +51,10 @@ typedef struct {
 /* The hooks setup uses. */
 extern const HmSetupHooks hm_setup_hooks;
 
+/* The discover hook: presets, autoconfig, SRV (admin/discover.h), saying
+ * where each value came from. */
+gboolean hm_setup_discover_servers(const char *address, HmSetupServer *in, HmSetupServer *out);
+
 void hm_setup_server_clear(HmSetupServer *s);
 
 /* --- the run ------------------------------------------------------------- */

@@ -12,8 +12,10 @@ import tempfile
 import warnings
 
 import pexpect
+import pytest
 
 import fixtures
+from fixtures.bind import Bind, BindError
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -32,9 +34,35 @@ def workdir(hm_tmp):
     return tempfile.mkdtemp(prefix="setup-", dir=hm_tmp)
 
 
+DNS = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def empty_dns(hm_tmp):
+    """A real BIND 9 serving isp.example with no SRV records, for settings
+    discovery (admin/discover.h's test hooks keep it on loopback)."""
+    ns = Bind(tempfile.mkdtemp(prefix="bind-setup-", dir=hm_tmp), zones={"isp.example": ""})
+    try:
+        ns.start()
+    except BindError as e:
+        pytest.fail(str(e), pytrace=False)
+    DNS["resolver"] = ns.resolver
+    try:
+        yield ns
+    finally:
+        ns.stop()
+
+
+def offline_env():
+    """Discovery finds nothing for isp.example, at once: no SRV records,
+    and every autoconfig request goes to a port where nothing listens."""
+    dead = "127.0.0.1:%d" % fixtures.free_port()
+    return dict(os.environ, HM_DISCOVER_RESOLVER=DNS["resolver"], HM_DISCOVER_CONNECT_TO=dead)
+
+
 def spawn(conf, *extra):
     child = pexpect.spawn(homemail(), ["setup", "-c", conf, "--no-start", *extra],
-                          timeout=30, echo=True, encoding="utf-8")
+                          timeout=30, echo=True, encoding="utf-8", env=offline_env())
     # Everything the terminal showed, to look for a password in.
     child.logfile_read = io.StringIO()
     return child
@@ -145,7 +173,7 @@ def test_answers_file_gives_the_same_config(hm_tmp):
     d, conf, _ = interactive_run(hm_tmp)
     other = os.path.join(workdir(hm_tmp), "homemail.conf")
     r = fixtures.run([homemail(), "setup", "-c", other, "--no-start",
-                      "--answers", conf + ".answers"])
+                      "--answers", conf + ".answers"], env=offline_env())
     assert r.rc == 0, r
     assert open(other, "rb").read() == open(conf, "rb").read()
     check_ok(other)
@@ -295,12 +323,33 @@ def test_missing_answer_is_named(hm_tmp):
         f.write("# unattended\nhostname = box.example.test\nusers = alice\n"
                 "user.alice.password = pw\nstate_dir = %s/state\n"
                 "accounts = isp\naccount.isp.address = alice@isp.example\n" % d)
-    r = fixtures.run([homemail(), "setup", "-c", conf, "--no-start", "--answers", answers])
+    r = fixtures.run([homemail(), "setup", "-c", conf, "--no-start", "--answers", answers],
+                     env=offline_env())
     assert r.rc == 1
     assert "homemail: setup: missing answer: account.isp.host" in r.err
     assert not os.path.exists(conf)
     with open(answers, "a") as f:
         f.write("account.isp.host = imap.isp.example\naccount.isp.port = 70000\n")
-    r = fixtures.run([homemail(), "setup", "-c", conf, "--no-start", "--answers", answers])
+    r = fixtures.run([homemail(), "setup", "-c", conf, "--no-start", "--answers", answers],
+                     env=offline_env())
     assert r.rc == 1
     assert "account.isp.port: \"70000\" is not a port" in r.err
+
+
+def test_a_known_provider_fills_the_servers(hm_tmp):
+    """An address at Gmail: the presets (admin/presets.c) give the IMAP
+    server and the smart host as defaults, and setup says where they came
+    from; no network is asked for them."""
+    d = workdir(hm_tmp)
+    conf = os.path.join(d, "homemail.conf")
+    child = spawn(conf)
+    answers = full_answers(d, fixtures.free_port())
+    i = next(k for k, (prompt, _) in enumerate(answers) if prompt.startswith(r"E-mail address"))
+    drive(child, answers[:i] + [(answers[i][0], "alice@gmail.com")])
+    child.expect(r"provider: Gmail")
+    child.expect(r"imap: imap\.gmail\.com port 993 \(tls\), from preset")
+    child.expect(r"smtp: smtp\.gmail\.com port \d+ \((tls|starttls)\), from preset")
+    child.expect(r"Protocol \[imap\]: ")
+    child.sendline("")
+    child.expect(r"Server \[imap\.gmail\.com\]: ")
+    child.terminate(force=True)
