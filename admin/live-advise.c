@@ -38,10 +38,12 @@ interface_addresses(void)
 		return out;
 	for (struct ifaddrs *i = all; i != NULL; i = i->ifa_next) {
 		HmIpAddr a = { .family = AF_INET };
+		struct sockaddr_in sin;
 
 		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET)
 			continue;
-		a.u.v4 = ((const struct sockaddr_in *)i->ifa_addr)->sin_addr;
+		memcpy(&sin, i->ifa_addr, sizeof(sin));
+		a.u.v4 = sin.sin_addr;
 		if (hm_ip_kind(&a) != HM_IP_LOOPBACK)
 			g_array_append_val(out, a);
 	}
