@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "admin/commands.h"
+#include "admin/live.h"
 #include "conf/hmconfig.h"
 
 static const char *
@@ -73,12 +74,78 @@ print_summary(const HmConfig *cfg)
 	}
 }
 
+/* The exit status of `check --live` for a failed live check: the first
+ * failure's kind (homemail(8)). */
+static int
+live_status(const GError *e)
+{
+	switch (e->code) {
+	case HM_LIVE_ERROR_NETWORK:
+		return 3;
+	case HM_LIVE_ERROR_TLS:
+		return 4;
+	case HM_LIVE_ERROR_AUTH:
+	case HM_LIVE_ERROR_SIGN_IN:
+		return 5;
+	default:
+		return 6;
+	}
+}
+
+/* Prints what r holds now (a check may wait for a slow server, so each
+ * shows as soon as it is done) and keeps the first failure. */
+static void
+flush_report(GString *r, GError **first, GError *e)
+{
+	fputs(r->str, stdout);
+	fflush(stdout);
+	g_string_truncate(r, 0);
+	if (*first == NULL)
+		*first = e;
+	else
+		g_clear_error(&e);
+}
+
+/* Every server in turn, then the advice. Returns 0, or live_status() of
+ * the first failure. */
+static int
+run_live(const HmConfig *cfg)
+{
+	g_autoptr(GString)
+		r = g_string_new("\nlive checks (nothing is fetched, sent or updated):\n");
+	g_autoptr(GError) first = NULL;
+	GError *e = NULL;
+
+	for (gsize i = 0; i < cfg->fetcher.n_accounts; i++, e = NULL) {
+		hm_live_account(cfg, &cfg->fetcher.accounts[i], r, &e);
+		flush_report(r, &first, e);
+	}
+	for (gsize i = 0; i < cfg->relay.n_smarthosts; i++, e = NULL) {
+		hm_live_smarthost(cfg, &cfg->relay.smarthosts[i], r, &e);
+		flush_report(r, &first, e);
+	}
+	for (gsize i = 0; i < cfg->dyndns.n_records; i++, e = NULL) {
+		hm_live_dyndns(cfg, &cfg->dyndns.records[i], r, &e);
+		flush_report(r, &first, e);
+	}
+	if (cfg->fetcher.n_accounts + cfg->relay.n_smarthosts + cfg->dyndns.n_records == 0)
+		g_string_append(r, "  no fetch account, smart host or dyndns record to test\n");
+	g_string_append_c(r, '\n');
+	hm_live_advise(cfg, r);
+	fputs(r->str, stdout);
+	return first != NULL ? live_status(first) : 0;
+}
+
 int
 hm_cmd_check(int argc, char **argv, const HmGlobalOpts *opts)
 {
 	g_autofree char *cpath = NULL;
+	gboolean live = FALSE;
 	const GOptionEntry entries[] = {
 		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &cpath, "configuration file", "FILE" },
+		{ "live", 0, 0, G_OPTION_ARG_NONE, &live,
+		  "also log in to every server (nothing is fetched, sent or updated) and give advice",
+		  NULL },
 		G_OPTION_ENTRY_NULL
 	};
 	g_autoptr(GOptionContext) octx = g_option_context_new("- validate the configuration");
@@ -97,5 +164,5 @@ hm_cmd_check(int argc, char **argv, const HmGlobalOpts *opts)
 	if ((cfg = hm_cmd_load_config(cpath, opts, NULL)) == NULL)
 		return 1;
 	print_summary(cfg);
-	return 0;
+	return live ? run_live(cfg) : 0;
 }

@@ -63,6 +63,10 @@ extern const HmDynProvider hm_dyn_rfc2136;
 /* The provider named name, or NULL. */
 const HmDynProvider *hm_dyn_provider(const char *name);
 
+/* The secret r's provider sends (the TSIG secret for rfc2136, else the
+ * password or token); NULL when it could not be read. */
+const char *hm_dyn_record_secret(const HmDnsRecordConf *r);
+
 /* Sets res (freeing what it held) to outcome, code (may be NULL) and the
  * printf-formatted text. */
 void hm_dyn_result_set(HmDynResult *res, HmDynOutcome outcome, const char *code,

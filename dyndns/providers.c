@@ -19,6 +19,12 @@ hm_dyn_provider(const char *name)
 	return NULL;
 }
 
+const char *
+hm_dyn_record_secret(const HmDnsRecordConf *r)
+{
+	return strcmp(r->provider, "rfc2136") == 0 ? r->tsig_secret.value : r->password.value;
+}
+
 void
 hm_dyn_result_set(HmDynResult *res, HmDynOutcome outcome, const char *code, const char *fmt,
                   ...)

@@ -38,12 +38,6 @@ pending_free(gpointer p)
 	g_free(x);
 }
 
-static const char *
-record_secret(const HmDnsRecordConf *r)
-{
-	return strcmp(r->provider, "rfc2136") == 0 ? r->tsig_secret.value : r->password.value;
-}
-
 /* Decides for one record and family; returns the pending update to send,
  * or NULL (*failed set when the record counts as failed). */
 static Pending *
@@ -58,7 +52,7 @@ check_record(const HmConfig *cfg, const HmDnsRecordConf *r, const HmIpAddr *addr
 
 	p->u.rec = r;
 	p->u.addr = *addr;
-	p->u.secret = record_secret(r);
+	p->u.secret = hm_dyn_record_secret(r);
 	p->prov = hm_dyn_provider(r->provider);
 	p->path = hm_dyn_cache_path(cfg->state_dir, r, addr->family);
 	*failed = TRUE;

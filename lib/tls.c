@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -177,6 +178,47 @@ hm_tls_client_prepare(SSL *ssl, const char *host, const guint8 *pin, GError **er
 	return 0;
 }
 
+/* notAfter/notBefore as a date in UTC ("2024-05-01"), for error text. */
+static char *
+cert_date(const ASN1_TIME *t)
+{
+	struct tm tm;
+	char buf[32];
+
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1 ||
+	    strftime(buf, sizeof(buf), "%Y-%m-%d", &tm) == 0)
+		return g_strdup("an unknown date");
+	return g_strdup(buf);
+}
+
+/* The chain verdict res in words a user can act on: why it is not
+ * trusted. g_free() it. */
+static char *
+untrusted_words(long res, X509 *cert)
+{
+	switch (res) {
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+		return g_strdup("self-signed");
+	case X509_V_ERR_CERT_HAS_EXPIRED: {
+		g_autofree char *date = cert_date(X509_get0_notAfter(cert));
+
+		return g_strdup_printf("expired on %s", date);
+	}
+	case X509_V_ERR_CERT_NOT_YET_VALID: {
+		g_autofree char *date = cert_date(X509_get0_notBefore(cert));
+
+		return g_strdup_printf("not valid before %s", date);
+	}
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+		return g_strdup("issued by an unknown certificate authority");
+	default:
+		return g_strdup(X509_verify_cert_error_string(res));
+	}
+}
+
 int
 hm_tls_verify_peer(SSL *ssl, const char *host, const guint8 *pin, GError **err)
 {
@@ -208,15 +250,30 @@ hm_tls_verify_peer(SSL *ssl, const char *host, const guint8 *pin, GError **err)
 		            "TLS: certificate does not match host name %s (pin %s to trust it)",
 		            host, fptext);
 		return -1;
-	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+	default: {
+		g_autofree char *why = untrusted_words(res, cert);
+
 		g_set_error(err, HM_ERROR, HM_ERROR_TLS,
-		            "TLS: certificate not trusted (self-signed; pin %s to trust it)", fptext);
-		return -1;
-	default:
-		g_set_error(err, HM_ERROR, HM_ERROR_TLS,
-		            "TLS: certificate not trusted (%s; pin %s to trust it)",
-		            X509_verify_cert_error_string(res), fptext);
+		            "TLS: certificate not trusted (%s; pin %s to trust it)", why, fptext);
 		return -1;
 	}
+	}
+}
+
+char *
+hm_tls_error_pin(const GError *err)
+{
+	/* "sha256:" and 32 hex pairs joined by colons, as
+	 * hm_tls_fingerprint_format() writes it. */
+	const gsize len = 7 + HM_SHA256_LEN * 3 - 1;
+	const char *p = err != NULL ? strstr(err->message, "sha256:") : NULL;
+	g_autofree char *text = NULL;
+	guint8 fp[HM_SHA256_LEN];
+
+	if (p == NULL || strlen(p) < len)
+		return NULL;
+	text = g_strndup(p, len);
+	if (hm_tls_fingerprint_parse(text, fp, NULL) < 0)
+		return NULL;
+	return g_steal_pointer(&text);
 }

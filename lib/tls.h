@@ -46,6 +46,11 @@ int hm_tls_client_prepare(SSL *ssl, const char *host, const guint8 *pin, GError 
  * "certificate not trusted (self-signed; pin sha256:... to trust it)". */
 int hm_tls_verify_peer(SSL *ssl, const char *host, const guint8 *pin, GError **err);
 
+/* The certificate's fingerprint that a failure of hm_tls_verify_peer()
+ * names ("... pin sha256:AB:... to trust it"), in the form to paste into
+ * the config; NULL when err names none. g_free() it. */
+char *hm_tls_error_pin(const GError *err);
+
 /* The last OpenSSL error queue entry as text (and clears the queue), for
  * error messages. g_free() it. */
 char *hm_tls_error_string(void);

@@ -13,6 +13,7 @@
 #include "lib/oauth2-token.h"
 #include "relay/limits.h"
 #include "relay/smarthost-private.h"
+#include "relay/smarthost.h"
 
 static void
 trace(gboolean from_client, const char *line, gpointer data)
@@ -56,8 +57,8 @@ static void
 token_failed(RelaySmarthostConn *h, const GError *e, GError **err)
 {
 	h->needs_login = hm_oauth2_error_needs_login(e);
-	g_set_error(err, HM_ERROR, HM_ERROR_AUTH, "OAuth2: %s%s%s; the mail waits in the queue",
-	            e->message, h->needs_login ? "; run homemail oauth login " : "",
+	g_set_error(err, HM_ERROR, HM_ERROR_AUTH, "OAuth2: %s%s%s", e->message,
+	            h->needs_login ? "; run homemail oauth login " : "",
 	            h->needs_login ? h->conf->name : "");
 }
 
@@ -104,9 +105,10 @@ auth_token(RelaySmarthostConn *h, const HmSaslMech *mech, gboolean force, GError
 		                               ? hm_sasl_oauth_error_describe(&refusal)
 		                               : g_strdup("no reason given");
 
+		h->refused = TRUE;
 		g_set_error(err, HM_ERROR, HM_ERROR_AUTH,
-		            "AUTH as %s with an OAuth2 token refused (%s; %s); the mail waits in the "
-		            "queue", ep->user, e->message, why);
+		            "AUTH as %s with an OAuth2 token refused (%s; %s)", ep->user,
+		            e->message, why);
 		return -1;
 	}
 	g_propagate_prefixed_error(err, g_steal_pointer(&e), "AUTH as %s: ", ep->user);
@@ -124,8 +126,7 @@ auth_oauth2(RelaySmarthostConn *h, GError **err)
 
 	if (mech == NULL) {
 		g_set_error(err, HM_ERROR, HM_ERROR_AUTH,
-		            "%s offers neither AUTH XOAUTH2 nor OAUTHBEARER; the mail waits in the queue",
-		            h->conf->ep.host);
+		            "%s offers neither AUTH XOAUTH2 nor OAUTHBEARER", h->conf->ep.host);
 		return -1;
 	}
 	if (!hm_endpoint_may_send_password(&h->conf->ep, hm_smtpc_conn(h->smtp))) {
@@ -165,10 +166,11 @@ auth(RelaySmarthostConn *h, GError **err)
 	}
 	if (hm_smtpc_auth(h->smtp, ep->user, ep->password.value, &aerr) == 0)
 		return 0;
-	if (aerr->domain == HM_SMTP_ERROR)
+	h->refused = aerr->domain == HM_SMTP_ERROR;
+	if (h->refused)
 		g_set_error(err, HM_ERROR, HM_ERROR_AUTH,
 		            "AUTH as %s refused (%s): check user and password of "
-		            "relay.smarthosts [%s]; the mail waits in the queue",
+		            "relay.smarthosts [%s]",
 		            ep->user, aerr->message, h->conf->name);
 	else
 		g_propagate_prefixed_error(err, g_steal_pointer(&aerr), "AUTH as %s: ", ep->user);
@@ -183,7 +185,7 @@ open_session(RelaySmarthostConn *h, GError **err)
 	const HmEndpoint *ep = &h->conf->ep;
 	HmConn *conn;
 
-	h->needs_login = FALSE;
+	h->needs_login = h->refused = FALSE;
 	/* Without a sign-in, the smart host is not worth a connection. */
 	if (ep->auth == HM_AUTH_OAUTH2 && ep->user != NULL) {
 		g_autoptr(GError) e = NULL;
@@ -262,7 +264,12 @@ relay_smarthost_session(RelaySmarthostConn *h, char **why)
 		h->used = 0;
 		return h->smtp;
 	}
-	h->down_reason = g_strdup_printf("smart host %s: %s", h->conf->name, err->message);
+	/* A refused login is no reason to bounce: the password is in our
+	 * config, not in the message. */
+	h->down_reason = g_strdup_printf("smart host %s: %s%s", h->conf->name, err->message,
+	                                 g_error_matches(err, HM_ERROR, HM_ERROR_AUTH)
+	                                         ? "; the mail waits in the queue"
+	                                         : "");
 	h->down_until = h->needs_login ? now : now + (gint64)RELAY_SMARTHOST_DOWN_MS * 1000;
 	*why = g_strdup(h->down_reason);
 	return NULL;
@@ -313,4 +320,35 @@ relay_smarthost_conn_clear(RelaySmarthostConn *h)
 		SSL_CTX_free(h->tls);
 	g_free(h->down_reason);
 	memset(h, 0, sizeof(*h));
+}
+
+void
+relay_smarthost_probe_clear(RelaySmarthostProbe *p)
+{
+	g_free(p->tls);
+	memset(p, 0, sizeof(*p));
+}
+
+int
+relay_smarthost_probe(const HmConfig *cfg, const HmSmarthostConf *conf, RelaySmarthostProbe *out,
+                      GError **err)
+{
+	RelaySmarthostConn h = { .conf = conf,
+		                 .helo_name = cfg->hostname,
+		                 .state_dir = cfg->state_dir };
+	int rc = open_session(&h, err);
+
+	memset(out, 0, sizeof(*out));
+	out->refused = h.refused;
+	out->needs_login = h.needs_login;
+	if (rc == 0) {
+		SSL *ssl = hm_conn_ssl(hm_smtpc_conn(h.smtp));
+
+		if (ssl != NULL)
+			out->tls = g_strdup_printf("%s %s", SSL_get_version(ssl),
+			                           SSL_get_cipher_name(ssl));
+		out->logged_in = conf->ep.user != NULL;
+	}
+	relay_smarthost_conn_clear(&h);
+	return rc;
 }

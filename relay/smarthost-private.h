@@ -21,6 +21,8 @@ typedef struct {
 	gboolean needs_login;  /* ... because only `homemail oauth login` helps:
 	                        * not held down, so that a new sign-in counts at
 	                        * the next retry (checking costs no network) */
+	gboolean refused;      /* ... because the server refused the login (a
+	                        * wrong password, or a token even once refreshed) */
 	gint64 opened;         /* g_get_monotonic_time() when smtp was opened */
 	gint64 last_used;      /* ... when its last transaction ended */
 	guint used;            /* transactions begun on smtp */

@@ -74,4 +74,26 @@ void relay_smarthosts_free(RelaySmarthosts *sh);
 void relay_smarthosts_send(RelaySmarthosts *sh, const RelayQueueEntry *e, GBytes *msg,
                            const guint *idx, guint n, RelayRcptResult *results);
 
+/* What relay_smarthost_probe() learnt. */
+typedef struct {
+	char *tls;            /* "TLSv1.3 TLS_AES_256_GCM_SHA384"; NULL: plain text */
+	gboolean logged_in;   /* AUTH succeeded (FALSE without a user) */
+	gboolean refused;     /* on failure: the server refused the login (a
+	                        * wrong user or password, or the token) */
+	gboolean needs_login; /* on failure: only `homemail oauth login` helps */
+} RelaySmarthostProbe;
+
+void relay_smarthost_probe_clear(RelaySmarthostProbe *p);
+
+/* `homemail check --live`: opens a session to conf exactly as the relay
+ * does (connect, EHLO as cfg->hostname, STARTTLS, AUTH; the OAuth2 token
+ * taken from the store under cfg->state_dir), then says QUIT without a
+ * MAIL command, so nothing is sent. Fills *out (clear it after). Returns
+ * 0, or -1 with *err: HM_ERROR_AUTH (out->refused, out->needs_login tell
+ * which), HM_ERROR_TLS, HM_ERROR_IO or HM_ERROR_TIMEOUT (the network),
+ * HM_SMTP_ERROR (the server refused EHLO or STARTTLS) or
+ * HM_ERROR_PROTOCOL. */
+int relay_smarthost_probe(const HmConfig *cfg, const HmSmarthostConf *conf,
+                          RelaySmarthostProbe *out, GError **err);
+
 #endif

@@ -3,6 +3,7 @@
 #include <config.h>
 
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -143,6 +144,39 @@ test_ca_file_and_name(void)
 	SSL_CTX_free(ctx);
 }
 
+/* Expired and not yet valid said in words with the date, and the pin in
+ * the text hm_tls_error_pin() finds: the client's clock is moved rather
+ * than the certificate's dates (made 2 days valid, from now). */
+static void
+test_untrusted_words(void)
+{
+	SSL_CTX *ctx = hm_tls_client_ctx(cert_pem, NULL);
+	X509_VERIFY_PARAM *param = SSL_CTX_get0_param(ctx);
+	g_autoptr(GError) err = NULL;
+	g_autofree char *fptext = NULL;
+	g_autofree char *pin = NULL;
+	guint8 fp[HM_SHA256_LEN];
+
+	cert_fp(fp);
+	fptext = hm_tls_fingerprint_format(fp);
+	X509_VERIFY_PARAM_set_time(param, time(NULL) + 10 * 86400);
+	g_assert_cmpint(try_client(ctx, "localhost", NULL, &err), ==, -1);
+	g_assert_nonnull(strstr(err->message, "certificate not trusted (expired on 2"));
+	pin = hm_tls_error_pin(err);
+	g_assert_cmpstr(pin, ==, fptext);
+	g_clear_error(&err);
+	X509_VERIFY_PARAM_set_time(param, time(NULL) - 10 * 86400);
+	g_assert_cmpint(try_client(ctx, "localhost", NULL, &err), ==, -1);
+	g_assert_nonnull(strstr(err->message, "certificate not trusted (not valid before 2"));
+	g_clear_error(&err);
+	g_set_error(&err, HM_ERROR, HM_ERROR_TLS, "TLS: handshake failed");
+	g_assert_null(hm_tls_error_pin(err));
+	g_clear_error(&err);
+	g_set_error(&err, HM_ERROR, HM_ERROR_TLS, "pin sha256:AB:CD to trust it");
+	g_assert_null(hm_tls_error_pin(err));
+	SSL_CTX_free(ctx);
+}
+
 static void
 test_pin(void)
 {
@@ -278,6 +312,7 @@ main(int argc, char **argv)
 	g_test_add_func("/tls/self-signed-refused", test_self_signed_refused);
 	g_test_add_func("/tls/ca-file-and-name", test_ca_file_and_name);
 	g_test_add_func("/tls/pin", test_pin);
+	g_test_add_func("/tls/untrusted-words", test_untrusted_words);
 	g_test_add_func("/tls/old-protocol-refused", test_old_protocol_refused);
 	g_test_add_func("/tls/profiles", test_profiles);
 	g_test_add_func("/tls/fingerprint-text", test_fingerprint_text);
