@@ -85,7 +85,9 @@ static void
 render_endpoint(GString *t, const HmSetup *s, const char *prefix)
 {
 	str(t, "      ", "host", get(s, prefix, ".host"));
-	g_string_append_printf(t, "      port = %s;\n", get(s, prefix, ".port"));
+	/* Empty only in a config rendered half-way, for a live check. */
+	if (*get(s, prefix, ".port") != '\0')
+		g_string_append_printf(t, "      port = %s;\n", get(s, prefix, ".port"));
 	str(t, "      ", "tls", get(s, prefix, ".tls"));
 	str(t, "      ", "user", get(s, prefix, ".user"));
 	if (strcmp(get(s, prefix, ".auth"), "oauth2") != 0) {
@@ -107,7 +109,7 @@ render_relay(GString *t, const HmSetup *s)
 	array(t, "  ", "listen", get(s, "", "relay.listen"), NULL);
 	array(t, "  ", "trusted_networks", get(s, "", "lan_network"), "127.0.0.1/32 ::1/128");
 	array(t, "  ", "allow_plaintext_from", NULL, "127.0.0.1/32 ::1/128");
-	if (strcmp(get(s, "", "mail_type"), "smarthost") == 0) {
+	if (strcmp(get(s, "", "mail_type"), "smarthost") == 0 && *get(s, "smarthost", ".host") != '\0') {
 		g_string_append(t, "  smarthosts = (\n    { name = \"smarthost\";\n");
 		render_endpoint(t, s, "smarthost");
 		g_string_append(t, "    }\n  );\n");

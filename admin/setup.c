@@ -1,4 +1,4 @@
-/* `homemail setup [-c FILE] [--answers FILE] [--no-start]`: the guided
+/* `homemail setup [-c FILE] [--answers FILE] [--no-start] [--no-check]`: the guided
  * set-up. The questions are in setup-questions.c, asked by
  * setup-dialogue.c (or read from an answers file, setup-answers.c),
  * starting from the existing config (setup-current.c); the config is
@@ -79,13 +79,15 @@ hm_cmd_setup(int argc, char **argv, const HmGlobalOpts *opts)
 {
 	g_autofree char *cpath = NULL;
 	g_autofree char *answers = NULL;
-	gboolean no_start = FALSE;
+	gboolean no_start = FALSE, no_check = FALSE;
 	const GOptionEntry entries[] = { { "config", 'c', 0, G_OPTION_ARG_FILENAME, &cpath,
 		                           "configuration file to write", "FILE" },
 		                         { "answers", 0, 0, G_OPTION_ARG_FILENAME, &answers,
 		                           "take the answers from FILE, without asking", "FILE" },
 		                         { "no-start", 0, 0, G_OPTION_ARG_NONE, &no_start,
 		                           "do not enable and start the systemd units", NULL },
+		                         { "no-check", 0, 0, G_OPTION_ARG_NONE, &no_check,
+		                           "do not test the servers live (offline)", NULL },
 		                         G_OPTION_ENTRY_NULL };
 	g_autoptr(GOptionContext) octx = g_option_context_new("- guided set-up");
 	g_autoptr(GError) err = NULL;
@@ -97,12 +99,14 @@ hm_cmd_setup(int argc, char **argv, const HmGlobalOpts *opts)
 		fprintf(stderr, "homemail: setup: %s\n",
 		        err != NULL
 		                ? err->message
-		                : "usage: homemail setup [-c FILE] [--answers FILE] [--no-start]");
+		                : "usage: homemail setup [-c FILE] [--answers FILE] [--no-start] "
+		                  "[--no-check]");
 		return 2;
 	}
 	path = cpath != NULL ? cpath : opts->config_path;
 	s = hm_setup_new(path != NULL ? path : hm_config_default_path());
 	s->interactive = answers == NULL;
+	s->no_check = no_check;
 	if (hm_setup_load_current(s, &err) < 0 ||
 	    (answers != NULL && hm_setup_answers_read(s, answers, FALSE, &err) < 0) ||
 	    (answers != NULL ? hm_setup_unattended(s, &err) : hm_setup_dialogue(s, &err)) < 0 ||

@@ -25,10 +25,13 @@ typedef struct {
  * host ("smarthost") or the dyndns record ("dyndns"), with the answers
  * given so far (look them up by prefix + ".host" etc.) and the secret
  * typed in this run, if any. */
+typedef struct _HmSetup HmSetup;
+
 typedef struct {
 	const char *prefix;
-	GHashTable *answers; /* id -> value, read-only */
-	const char *secret;  /* the password or token, or NULL */
+	GHashTable *answers;   /* id -> value, read-only */
+	const char *secret;    /* the password or token, or NULL */
+	const HmSetup *setup;  /* the whole run, to render the config so far */
 } HmSetupCheck;
 
 typedef enum {
@@ -55,11 +58,15 @@ extern const HmSetupHooks hm_setup_hooks;
  * where each value came from. */
 gboolean hm_setup_discover_servers(const char *address, HmSetupServer *in, HmSetupServer *out);
 
+/* The check hook: the live checks of admin/live.h on the config the
+ * answers so far make, with the secret typed in this run. */
+HmSetupCheckResult hm_setup_check_live(const HmSetupCheck *what, GError **err);
+
 void hm_setup_server_clear(HmSetupServer *s);
 
 /* --- the run ------------------------------------------------------------- */
 
-typedef struct {
+struct _HmSetup {
 	GHashTable *answers; /* id -> value: what this run decided */
 	GHashTable *current; /* id -> value: from the existing config */
 	GHashTable *found;   /* id -> value: from discovery in this run */
@@ -69,7 +76,8 @@ typedef struct {
 	char *config_dir;
 	char *old_text; /* the existing config, or NULL */
 	gboolean interactive;
-} HmSetup;
+	gboolean no_check; /* --no-check: no live test of any server */
+};
 
 HmSetup *hm_setup_new(const char *config_path);
 void hm_setup_free(HmSetup *s);

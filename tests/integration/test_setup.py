@@ -60,9 +60,12 @@ def offline_env():
     return dict(os.environ, HM_DISCOVER_RESOLVER=DNS["resolver"], HM_DISCOVER_CONNECT_TO=dead)
 
 
-def spawn(conf, *extra):
-    child = pexpect.spawn(homemail(), ["setup", "-c", conf, "--no-start", *extra],
-                          timeout=30, echo=True, encoding="utf-8", env=offline_env())
+def spawn(conf, *extra, check=False, env=None):
+    """setup on a pty; without check, --no-check (the servers of these
+    runs are names only: testing them would leave loopback)."""
+    args = ["setup", "-c", conf, "--no-start"] + ([] if check else ["--no-check"])
+    child = pexpect.spawn(homemail(), args + list(extra), timeout=30, echo=True,
+                          encoding="utf-8", env=env or offline_env())
     # Everything the terminal showed, to look for a password in.
     child.logfile_read = io.StringIO()
     return child
@@ -172,7 +175,7 @@ def test_full_run_writes_a_config_check_accepts(hm_tmp):
 def test_answers_file_gives_the_same_config(hm_tmp):
     d, conf, _ = interactive_run(hm_tmp)
     other = os.path.join(workdir(hm_tmp), "homemail.conf")
-    r = fixtures.run([homemail(), "setup", "-c", other, "--no-start",
+    r = fixtures.run([homemail(), "setup", "-c", other, "--no-start", "--no-check",
                       "--answers", conf + ".answers"], env=offline_env())
     assert r.rc == 0, r
     assert open(other, "rb").read() == open(conf, "rb").read()
@@ -323,14 +326,16 @@ def test_missing_answer_is_named(hm_tmp):
         f.write("# unattended\nhostname = box.example.test\nusers = alice\n"
                 "user.alice.password = pw\nstate_dir = %s/state\n"
                 "accounts = isp\naccount.isp.address = alice@isp.example\n" % d)
-    r = fixtures.run([homemail(), "setup", "-c", conf, "--no-start", "--answers", answers],
+    r = fixtures.run([homemail(), "setup", "-c", conf, "--no-start", "--no-check", "--answers",
+                      answers],
                      env=offline_env())
     assert r.rc == 1
     assert "homemail: setup: missing answer: account.isp.host" in r.err
     assert not os.path.exists(conf)
     with open(answers, "a") as f:
         f.write("account.isp.host = imap.isp.example\naccount.isp.port = 70000\n")
-    r = fixtures.run([homemail(), "setup", "-c", conf, "--no-start", "--answers", answers],
+    r = fixtures.run([homemail(), "setup", "-c", conf, "--no-start", "--no-check", "--answers",
+                      answers],
                      env=offline_env())
     assert r.rc == 1
     assert "account.isp.port: \"70000\" is not a port" in r.err
@@ -353,3 +358,68 @@ def test_a_known_provider_fills_the_servers(hm_tmp):
     child.sendline("")
     child.expect(r"Server \[imap\.gmail\.com\]: ")
     child.terminate(force=True)
+
+
+@pytest.fixture(scope="module")
+def setup_sh(postfix_smarthost):
+    return postfix_smarthost(users={"alice@isp.example": SMTP_PW})
+
+
+def test_live_checks_against_real_servers(hm_tmp, dovecot, setup_sh):
+    """Setup tests each server as it is entered, against a real Dovecot
+    (POP3 over TLS) and a real Postfix smart host (STARTTLS + AUTH): a wrong
+    upstream password is reported, the person goes back and types the right
+    one, both checks pass, and the config it writes passes `homemail check
+    --live`. The test's CAs are trusted through SSL_CERT_FILE (setup asks no
+    ca_file: a person's servers have public certificates)."""
+    d = workdir(hm_tmp)
+    conf = os.path.join(d, "homemail.conf")
+    bundle = os.path.join(d, "test-cas.pem")
+    with open(bundle, "w") as out:
+        for ca in (dovecot.cafile, setup_sh.ca_file):
+            out.write(open(ca).read())
+    env = dict(offline_env(), SSL_CERT_FILE=bundle)
+    child = spawn(conf, check=True, env=env)
+    steps = full_answers(d, fixtures.free_port())
+    replace = {
+        r"Server \[\]: ": iter(["127.0.0.1", "127.0.0.1"]),
+        r"Port \[995\]: ": iter([str(dovecot.pop3s_port)]),
+        r"Port \[587\]: ": iter([str(setup_sh.port)]),
+        r"User name \[alice@isp.example\]: ": iter([dovecot.user, None]),
+        r"Password \(not shown\) \[\]: ": iter(["wrong-" + dovecot.password, SMTP_PW]),
+    }
+    steps = [(p, next(replace[p]) if p in replace else r) for p, r in steps]
+    # The smart host's login defaults to the mailbox's, which is now
+    # Dovecot's user: it is typed.
+    steps = [(r"User name \[%s\]: " % dovecot.user, "alice@isp.example") if r is None else (p, r)
+             for p, r in steps]
+    i = next(k for k, (p, _) in enumerate(steps) if p.startswith(r"Deliver its mail"))
+    drive(child, steps[:i + 2])            # through "Leave fetched mail ..."
+    try:
+        child.expect(r"account\.isp: the check failed: .*refused.*\r\nChange the settings\? \[yes\]: ")
+    except pexpect.TIMEOUT:
+        pytest.fail(child.logfile_read.getvalue()[-3000:], pytrace=False)
+    child.sendline("")
+    # Back at the mailbox's settings, the earlier answers as defaults:
+    # Enter until the password, then the right one.
+    while True:
+        k = child.expect([r"Password \(not shown\) \[.*\]: ", r"\]: "])
+        if k == 0:
+            child.sendline(dovecot.password)
+            break
+        child.sendline("")
+    child.expect(r"Deliver its mail to local user \[alice\]: ")
+    child.sendline("")
+    child.expect(r"Leave fetched mail on the server \[yes\]: ")
+    child.sendline("")
+    child.expect(r"account\.isp: checked, it works")
+    j = next(k for k, (p, _) in enumerate(steps) if p.startswith(r"Sender address"))
+    drive(child, steps[i + 2:j])           # the smart host
+    child.expect(r"smarthost: checked, it works")
+    drive(child, steps[j:])
+    rc, out = finish(child)
+    assert rc == 0, out
+    assert dovecot.password not in out and SMTP_PW not in out
+    r = fixtures.run([homemail(), "check", "--live", "-c", conf], env=env, timeout=120)
+    assert r.rc == 0, r
+    assert setup_sh.messages() == []       # tested, nothing sent

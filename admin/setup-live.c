@@ -1,0 +1,92 @@
+/* Setup's live-check seam filled by admin/live.c: the answers given so far
+ * are rendered into a config of their own (beside the real one, so that
+ * relative paths mean the same), loaded as every program would load it,
+ * and the server just entered is tested with the secret just typed, which
+ * never touches the disk. */
+#include <config.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "admin/live.h"
+#include "admin/setup.h"
+#include "lib/atomic.h"
+#include "lib/error.h"
+#include "lib/sasl.h"
+
+/* The answers so far as a loaded config, or NULL with *err. */
+static HmConfig *
+load_answers(const HmSetup *s, GError **err)
+{
+	g_autofree char *text = hm_setup_render(s);
+	g_autofree char *path = NULL;
+	HmConfig *cfg;
+
+	if (g_mkdir_with_parents(s->config_dir, 0755) < 0) {
+		hm_set_error_errno(err, errno, "create %s", s->config_dir);
+		return NULL;
+	}
+	path = g_strdup_printf("%s/.homemail-setup-check.%d.conf", s->config_dir, (int)getpid());
+	if (hm_atomic_write(path, text, strlen(text), 0600, err) < 0)
+		return NULL;
+	cfg = hm_config_load_flags(path, HM_CONFIG_SECRETS_OPTIONAL, NULL, NULL, err);
+	unlink(path);
+	return cfg;
+}
+
+static void
+use_secret(HmSecret *sec, const char *secret)
+{
+	if (secret == NULL)
+		return;
+	hm_sasl_free_secret(sec->value);
+	sec->value = g_strdup(secret);
+}
+
+/* Runs the live check prefix names against cfg; 0, -1 with *err, or 1
+ * when cfg has no such item. */
+static int
+run(HmConfig *cfg, const char *prefix, const char *secret, GString *report, GError **err)
+{
+	if (g_str_has_prefix(prefix, "account.")) {
+		for (gsize i = 0; i < cfg->fetcher.n_accounts; i++) {
+			HmAccountConf *a = &cfg->fetcher.accounts[i];
+
+			if (strcmp(a->name, prefix + strlen("account.")) == 0) {
+				use_secret(&a->ep.password, secret);
+				return hm_live_account(cfg, a, report, err);
+			}
+		}
+	} else if (strcmp(prefix, "smarthost") == 0 && cfg->relay.n_smarthosts > 0) {
+		use_secret(&cfg->relay.smarthosts[0].ep.password, secret);
+		return hm_live_smarthost(cfg, &cfg->relay.smarthosts[0], report, err);
+	} else if (strcmp(prefix, "dyndns") == 0 && cfg->dyndns.n_records > 0) {
+		use_secret(&cfg->dyndns.records[0].password, secret);
+		return hm_live_dyndns(cfg, &cfg->dyndns.records[0], report, err);
+	}
+	return 1;
+}
+
+HmSetupCheckResult
+hm_setup_check_live(const HmSetupCheck *what, GError **err)
+{
+	g_autoptr(GString) report = g_string_new(NULL);
+	g_autoptr(GError) why = NULL;
+	g_autoptr(HmConfig) cfg = load_answers(what->setup, &why);
+	int rc;
+
+	if (cfg == NULL) {
+		printf("  %s: not tested: %s\n", what->prefix, why->message);
+		return HM_SETUP_CHECK_SKIPPED;
+	}
+	printf("Testing %s ...\n", what->prefix);
+	fflush(stdout);
+	rc = run(cfg, what->prefix, what->secret, report, err);
+	fputs(report->str, stdout);
+	fflush(stdout);
+	if (rc > 0)
+		return HM_SETUP_CHECK_SKIPPED;
+	return rc == 0 ? HM_SETUP_CHECK_OK : HM_SETUP_CHECK_FAILED;
+}
