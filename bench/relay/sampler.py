@@ -4,6 +4,8 @@
     ...                                    # the load
     res = s.stop()   # {"relay": {"cpu": s, "rss_peak": B, "pss_peak": B, "procs_peak": n}, ...}
     snapshot(pid)    # {"rss": B, "pss": B, "procs": n} of one tree, now
+    processes(pid)   # [{"pid", "name", "rss", "pss"}] of every process of one tree, now
+    mappings(pid)    # {"libcrypto.so.3": {"rss": B, "pss": B}, "[heap]": ...} of one process
     a = split(pid); ...; split_delta(a, split(pid))   # {"own", "reaped", "helpers"} CPU s
 
 CPU of a tree is utime+stime+cutime+cstime over the root and all its
@@ -85,6 +87,44 @@ def snapshot(root):
     """{"rss", "pss", "procs"} of ROOT's tree now (bytes)."""
     _, rss, ps, n = _tree(root, children_map())
     return {"rss": rss, "pss": ps, "procs": n}
+
+
+def processes(root):
+    """[{"pid", "name" (comm), "rss", "pss"}] of ROOT's tree now (bytes);
+    a process that ended meanwhile is left out."""
+    out = []
+    for p in tree(root, children_map()):
+        r = _proc(p)
+        try:
+            with open("/proc/%d/comm" % p) as f:
+                name = f.read().strip()
+        except OSError:
+            continue
+        if r is not None:
+            out.append({"pid": p, "name": name, "rss": r[1], "pss": r[2]})
+    return out
+
+
+def mappings(pid):
+    """{mapping: {"rss", "pss"}} of one process now (bytes), from
+    /proc/PID/smaps: a file mapping by its base name (all its segments
+    together), the others as the kernel names them ("[heap]", "[stack]")
+    or "[anon]"; {} if the process is gone."""
+    out, name = {}, None
+    try:
+        with open("/proc/%d/smaps" % pid) as f:
+            for line in f:
+                key = line.split(None, 1)[0]
+                if not key.endswith(":"):      # a mapping's header line
+                    fields = line.split(None, 5)
+                    path = fields[5].strip() if len(fields) > 5 else ""
+                    name = os.path.basename(path) if path.startswith("/") else (path or "[anon]")
+                    out.setdefault(name, {"rss": 0, "pss": 0})
+                elif key in ("Rss:", "Pss:") and name is not None:
+                    out[name][key[:-1].lower()] += int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return {}
+    return out
 
 
 class Sampler:
