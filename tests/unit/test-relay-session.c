@@ -195,8 +195,8 @@ test_smuggling(void)
 	                                    "B\r\n.\r\nC\r\n.\r\nD\r.\rE\r\n"));
 	/* One 250 for the message, then QUIT: nothing else was a command. */
 	g_assert_true(g_str_has_suffix(out, "\n221 2.0.0 Bye\n"));
-	g_assert_null(strstr(out, "503"));
-	g_assert_null(strstr(out, "502"));
+	/* As reply codes at the start of a line: a queue ID may hold "502". */
+	g_assert_false(g_regex_match_simple("^50[23] ", out, G_REGEX_MULTILINE, 0));
 }
 
 static void
