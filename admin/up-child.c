@@ -72,9 +72,22 @@ hm_up_plan(HmUp *up, const HmConfig *cfg)
 	return n;
 }
 
+/* The environment of child c: this one without NOTIFY_SOCKET, plus the
+ * relay's own. */
+static char **
+child_env(const HmUp *up, HmUpWhich c)
+{
+	char **env = g_get_environ();
+
+	env = g_environ_unsetenv(env, "NOTIFY_SOCKET");
+	if (c == HM_UP_RELAY && up->notify_path != NULL)
+		env = g_environ_setenv(env, "NOTIFY_SOCKET", up->notify_path, TRUE);
+	return env;
+}
+
 /* Between fork() and exec(): async-signal-safe calls only. */
 static G_GNUC_NORETURN void
-exec_child(const HmUp *up, char **argv, pid_t parent)
+exec_child(const HmUp *up, char **argv, char **envp, pid_t parent)
 {
 	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
@@ -86,7 +99,7 @@ exec_child(const HmUp *up, char **argv, pid_t parent)
 	if (null >= 0)
 		dup2(null, STDIN_FILENO);
 	sigprocmask(SIG_SETMASK, &up->old_mask, NULL);
-	execv(argv[0], argv);
+	execve(argv[0], argv, envp);
 	_exit(127);
 }
 
@@ -95,6 +108,7 @@ hm_up_start(HmUp *up, HmUpWhich c)
 {
 	HmUpChild *ch = &up->child[c];
 	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	g_auto(GStrv) envp = NULL;
 	pid_t parent = getpid(), pid;
 
 	if (access(ch->path, X_OK) < 0) {
@@ -107,13 +121,14 @@ hm_up_start(HmUp *up, HmUpWhich c)
 	for (int i = 0; i < up->verbosity; i++)
 		g_ptr_array_add(argv, (gpointer) "-v");
 	g_ptr_array_add(argv, NULL);
+	envp = child_env(up, c);
 	pid = fork();
 	if (pid < 0) {
 		hm_err("%s: fork: %s", ch->name, g_strerror(errno));
 		return -1;
 	}
 	if (pid == 0)
-		exec_child(up, (char **)argv->pdata, parent);
+		exec_child(up, (char **)argv->pdata, envp, parent);
 	/* Also here, so a killpg() right after the fork finds the group. */
 	setpgid(pid, pid);
 	ch->pid = pid;
@@ -192,4 +207,7 @@ hm_up_clear(HmUp *up)
 {
 	for (guint c = 0; c < HM_UP_N_CHILDREN; c++)
 		g_clear_pointer(&up->child[c].path, g_free);
+	if (up->notify_path != NULL)
+		unlink(up->notify_path);
+	g_clear_pointer(&up->notify_path, g_free);
 }

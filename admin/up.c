@@ -10,7 +10,10 @@
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -142,12 +145,91 @@ stop_all(Supervisor *sv)
 	}
 }
 
+/* The relay's readiness channel, in sd_notify's protocol (the relay sends
+ * READY=1 once it listens, as under systemd): a datagram socket in
+ * state_dir. -1 when it cannot be made; the fetcher then starts at once
+ * and its first delivery may find the relay not yet listening (it
+ * retries). */
+static int
+open_notify(Supervisor *sv)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	g_autofree char *path = g_build_filename(sv->cfg->state_dir, "up.notify", NULL);
+	int fd;
+
+	if (strlen(path) >= sizeof(a.sun_path))
+		return -1;
+	memcpy(a.sun_path, path, strlen(path) + 1);
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
+		sv->up.notify_path = g_steal_pointer(&path);
+		return fd;
+	}
+	hm_warn("%s: %s: not waiting for the relay", path, g_strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/* Waits for the relay's READY=1, at most HM_UP_READY_WAIT_S; a signal
+ * (the relay died, a stop) ends the wait for the main loop to handle. */
+static void
+wait_ready(Supervisor *sv, int fd)
+{
+	gint64 until = g_get_monotonic_time() + (gint64)HM_UP_READY_WAIT_S * G_USEC_PER_SEC;
+	char buf[256];
+
+	for (;;) {
+		struct pollfd p[2] = { { .fd = fd, .events = POLLIN },
+			               { .fd = sv->sig_fd, .events = POLLIN } };
+		gint64 left_ms = (until - g_get_monotonic_time()) / 1000;
+		ssize_t n;
+
+		if (left_ms <= 0 || poll(p, 2, (int)left_ms) <= 0) {
+			hm_warn("homemail-relay: not ready after %d s; starting the others",
+			        HM_UP_READY_WAIT_S);
+			return;
+		}
+		if (p[1].revents != 0)
+			return;
+		n = recv(fd, buf, sizeof(buf) - 1, 0);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		if (strstr(buf, "READY=1") != NULL)
+			return;
+	}
+}
+
+/* Starts every wanted child. The relay comes first and, when the fetcher
+ * delivers into it, the others wait until it listens: the fetcher's first
+ * pass would otherwise find no relay, leave the mail upstream and try
+ * again only after its back-off. */
+static void
+start_all(Supervisor *sv)
+{
+	HmUp *up = &sv->up;
+	int fd = -1;
+
+	if (up->child[HM_UP_RELAY].wanted && up->child[HM_UP_FETCHER].wanted)
+		fd = open_notify(sv);
+	for (guint c = 0; c < HM_UP_N_CHILDREN; c++) {
+		if (!up->child[c].wanted)
+			continue;
+		if (hm_up_start(up, c) < 0)
+			up->child[c].restart_at = g_get_monotonic_time();
+		else if (c == HM_UP_RELAY && fd >= 0)
+			wait_ready(sv, fd);
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
 static void
 supervise(Supervisor *sv)
 {
-	for (guint c = 0; c < HM_UP_N_CHILDREN; c++)
-		if (sv->up.child[c].wanted && hm_up_start(&sv->up, c) < 0)
-			sv->up.child[c].restart_at = g_get_monotonic_time();
+	start_all(sv);
 	while (!sv->stopping) {
 		struct pollfd p = { .fd = sv->sig_fd, .events = POLLIN };
 		int timeout = hm_up_restart_due(&sv->up);

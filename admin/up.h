@@ -19,6 +19,9 @@
 /* A child this young polls at its start anyway: no SIGUSR1 for it (its
  * handler may not be set up yet, and the default action ends it). */
 #define HM_UP_YOUNG_S 2
+/* How long the first start waits for the relay's READY=1 before it starts
+ * the fetcher anyway. */
+#define HM_UP_READY_WAIT_S 10
 
 typedef enum { HM_UP_RELAY, HM_UP_POPD, HM_UP_FETCHER, HM_UP_DYNDNS, HM_UP_N_CHILDREN } HmUpWhich;
 
@@ -38,6 +41,7 @@ typedef struct {
 	const char *config_path; /* passed as -c to every child */
 	int verbosity;           /* as many -v for every child */
 	sigset_t old_mask;       /* the mask the children get back */
+	char *notify_path;       /* the relay's NOTIFY_SOCKET, or NULL */
 } HmUp;
 
 /* Fills up->child: which programs cfg gives work (relay: a relay group,
@@ -49,7 +53,9 @@ typedef struct {
 guint hm_up_plan(HmUp *up, const HmConfig *cfg);
 
 /* Starts child c (its own process group; SIGTERM when `up` dies; stdin
- * from /dev/null; signals unblocked). 0, or -1 after logging why. */
+ * from /dev/null; signals unblocked; NOTIFY_SOCKET only for the relay,
+ * pointing at up->notify_path, so no child talks to a service manager
+ * `up` itself may run under). 0, or -1 after logging why. */
 int hm_up_start(HmUp *up, HmUpWhich c);
 
 /* Handles the end of a child found by waitpid(): logs how it ended and,
