@@ -211,6 +211,10 @@ def test_up_runs_all_and_restarts_each(make_up, tls_cert, dovecot, dyn, dyn_cert
     # delivered; popd serves it; dyndns published the address.
     up.wait_mail(2)
     assert pop3_count(up.pop_port) == 2
+    # The fetcher started only once the relay said READY=1: its first pass
+    # delivered, none met a relay not yet listening.
+    assert "local delivery failed" not in up.log(), up.log()
+    assert up.log().index("homemail-relay: started") < up.log().index("homemail-fetcher: started")
     wait_for(lambda: len(dyn.updates()) == 1, "the first dyndns update", log=up.log)
     r = up.homemail("status")
     assert r.rc == 0, r
