@@ -214,14 +214,17 @@ ask_check(HmSetup *s, const HmStep *st, GError **err)
 	return *line == '\0' || g_ascii_strncasecmp(line, "y", 1) == 0 ? ASK_GOTO : ASK_NEXT;
 }
 
+/* A heading when the item changes; *shown (owned: the plan it came from
+ * is rebuilt after each answer) is the item of the last heading. */
 static void
-show_section(const HmStep *st, const char **shown)
+show_section(const HmStep *st, char **shown)
 {
 	const char *what = NULL;
 
 	if (strcmp(st->item, *shown) == 0)
 		return;
-	*shown = st->item;
+	g_free(*shown);
+	*shown = g_strdup(st->item);
 	if (g_str_has_prefix(st->item, "user."))
 		what = st->q->kind == HM_Q_PASSWORD ? "Local user" : "Sender of local user";
 	else if (g_str_has_prefix(st->item, "account."))
@@ -300,7 +303,7 @@ int
 hm_setup_dialogue(HmSetup *s, GError **err)
 {
 	g_autoptr(GPtrArray) plan = hm_setup_plan(s);
-	const char *shown = "";
+	g_autofree char *shown = g_strdup("");
 	int i = 0;
 
 	if (!isatty(STDIN_FILENO)) {
@@ -324,8 +327,10 @@ hm_setup_dialogue(HmSetup *s, GError **err)
 		g_ptr_array_unref(plan);
 		plan = hm_setup_plan(s);
 		i = next_index(s, plan, id, item, r);
-		if (r != ASK_NEXT)
-			shown = "";
+		if (r != ASK_NEXT) {
+			g_free(shown);
+			shown = g_strdup("");
+		}
 	}
 	return 0;
 }

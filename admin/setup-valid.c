@@ -22,7 +22,7 @@ bad(GError **err, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	g_set_error_literal(err, HM_ERROR, HM_ERROR_PARSE, g_strdup_vprintf(fmt, ap));
+	g_propagate_error(err, g_error_new_valist(HM_ERROR, HM_ERROR_PARSE, fmt, ap));
 	va_end(ap);
 	return FALSE;
 }
