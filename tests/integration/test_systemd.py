@@ -391,8 +391,10 @@ def strace_argv(out):
 def traced_wrapper(base, exe, out):
     """A script to stand for EXE in a fixture: runs it under strace."""
     path = os.path.join(base, "traced-" + os.path.basename(exe))
+    asan = fixtures.wrapped_env()["ASAN_OPTIONS"]  # LeakSanitizer cannot run under ptrace
     with open(path, "w") as f:
-        f.write("#!/bin/sh\nexec %s \"%s\" \"$@\"\n" % (" ".join(strace_argv(out)), exe))
+        f.write("#!/bin/sh\nASAN_OPTIONS='%s' exec %s \"%s\" \"$@\"\n"
+                % (asan, " ".join(strace_argv(out)), exe))
     os.chmod(path, 0o755)
     return path
 
@@ -480,7 +482,7 @@ def test_fetcher_within_its_sandbox(hm_tmp, tls_cert, units):
         out = os.path.join(base, "strace")
         argv = strace_argv(out) + [fixtures.program("fetcher/homemail-fetcher"), "-c",
                                    env.conf, "--once"]
-        r = fixtures.run(argv, timeout=120)
+        r = fixtures.run(argv, timeout=120, env=fixtures.wrapped_env())
         assert r.rc == 0, r
         assert [b"fetched" in m for m in env.delivered()] == [True]
     finally:
@@ -495,7 +497,8 @@ def test_dyndns_within_its_sandbox(hm_tmp, dyn, dyn_cert, units):
     conf = write_dyndns_conf(base, dyn, dyn_cert.cert, detect='[ "interface:lo", "web" ]')
     out = os.path.join(base, "strace")
     r = fixtures.run(strace_argv(out) + [fixtures.program("dyndns/homemail-dyndns"), "-c",
-                                         conf, "--once"], timeout=120)
+                                         conf, "--once"], timeout=120,
+                     env=fixtures.wrapped_env())
     assert r.rc == 0, r
     assert len(dyn.updates()) == 1
     text = wait_trace_done(out)
