@@ -78,6 +78,8 @@ put_endpoint(HmSetup *s, const char *prefix, const HmEndpoint *ep)
 	put(s, prefix, ".host", ep->host);
 	put(s, prefix, ".tls", tls_word(ep->tls));
 	put_take(s, prefix, ".port", g_strdup_printf("%u", ep->port));
+	if (ep->has_pin)
+		put_take(s, prefix, ".fingerprint", hm_tls_fingerprint_format(ep->pin));
 	put(s, prefix, ".user", ep->user);
 	put(s, prefix, ".auth", ep->auth == HM_AUTH_OAUTH2 ? "oauth2" : "password");
 	put(s, prefix, ".password_file", ep->password.file);

@@ -15,6 +15,7 @@
 #include "lib/atomic.h"
 #include "lib/error.h"
 #include "lib/sasl.h"
+#include "lib/tls.h"
 
 /* The answers so far as a loaded config, or NULL with *err. */
 static HmConfig *
@@ -89,4 +90,12 @@ hm_setup_check_live(const HmSetupCheck *what, GError **err)
 	if (rc > 0)
 		return HM_SETUP_CHECK_SKIPPED;
 	return rc == 0 ? HM_SETUP_CHECK_OK : HM_SETUP_CHECK_FAILED;
+}
+
+char *
+hm_setup_check_pin(const GError *err)
+{
+	if (!g_error_matches(err, HM_LIVE_ERROR, HM_LIVE_ERROR_TLS))
+		return NULL;
+	return hm_tls_error_pin(err);
 }

@@ -74,6 +74,17 @@ password_auth(const HmSetup *s, const char *item)
 	return !is(s, item, ".auth", "oauth2");
 }
 
+/* A pin is asked for only once there is one (the person chose to trust
+ * a certificate a check showed, or the config has one): then it can be
+ * kept or cleared. */
+static gboolean
+pinned(const HmSetup *s, const char *item)
+{
+	const char *v = val(s, item, ".fingerprint");
+
+	return v != NULL && *v != '\0' && !is(s, item, ".tls", "none");
+}
+
 static gboolean
 oauth2_auth(const HmSetup *s, const char *item)
 {
@@ -437,6 +448,8 @@ static const HmQuestion q_endpoint[] = {
 	{ "*.host", HM_Q_TEXT, "Server", NULL, NULL, FALSE, NULL, NULL, hm_setup_valid_dns_name },
 	{ "*.tls", HM_Q_CHOICE, "Encryption", NULL, tls_modes, FALSE, NULL, def_tls, NULL },
 	{ "*.port", HM_Q_TEXT, "Port", NULL, NULL, FALSE, NULL, def_port, hm_setup_valid_port },
+	{ "*.fingerprint", HM_Q_TEXT, "Certificate pin (empty: trust the usual authorities)",
+	  NULL, NULL, TRUE, pinned, NULL, hm_setup_valid_fingerprint },
 	{ "*.user", HM_Q_TEXT, "User name", NULL, NULL, FALSE, NULL, def_user, NULL },
 	{ "*.auth", HM_Q_CHOICE, "Log in with", NULL, auths, FALSE, NULL, def_auth, NULL },
 	{ "*.password_file", HM_Q_SECRET, "Password (not shown)", NULL, NULL, FALSE, password_auth,

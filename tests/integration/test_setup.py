@@ -4,9 +4,11 @@ mismatched retype and bad answers are explained and asked again, "<" goes
 back, a re-run offers the old values and keeps a hand-written comment, and
 `--answers` of the saved answers file writes the same config byte for
 byte."""
+import hashlib
 import io
 import os
 import re
+import ssl
 import stat
 import tempfile
 import warnings
@@ -423,3 +425,71 @@ def test_live_checks_against_real_servers(hm_tmp, dovecot, setup_sh):
     r = fixtures.run([homemail(), "check", "--live", "-c", conf], env=env, timeout=120)
     assert r.rc == 0, r
     assert setup_sh.messages() == []       # tested, nothing sent
+
+
+def fetch_only_answers(d):
+    """full_answers for a box that fetches and sends nothing out: no smart
+    host questions."""
+    steps = full_answers(d, fixtures.free_port())
+    steps[0] = (steps[0][0], "fetch")
+    i = next(k for k, (p, _) in enumerate(steps) if p.startswith(r"Leave fetched mail"))
+    j = next(k for k, (p, _) in enumerate(steps) if p.startswith(r"IP addresses and ports"))
+    return steps[:i + 1] + steps[j:]
+
+
+def cert_pin(pem_file):
+    """The pin of a PEM certificate as homemail writes it."""
+    der = ssl.PEM_cert_to_DER_cert(open(pem_file).read())
+    digest = hashlib.sha256(der).hexdigest().upper()
+    return "sha256:" + ":".join(digest[k:k + 2] for k in range(0, len(digest), 2))
+
+
+def rerun_with_enter(conf, env=None):
+    """A re-run that takes every default; returns the terminal text."""
+    child = spawn(conf, env=env)
+    while child.expect([r"\]: ", r"Enter keeps it\): ", pexpect.EOF]) != 2:
+        child.sendline("")
+    child.close()
+    assert child.exitstatus == 0, child.logfile_read.getvalue()
+    return child.logfile_read.getvalue()
+
+
+def test_untrusted_certificate_is_pinned(hm_tmp, dovecot):
+    """A Dovecot whose CA the box does not trust (no SSL_CERT_FILE): the
+    check fails, setup shows the fingerprint and offers to pin it, the
+    person says yes, the check passes with the pin, the config carries it
+    and passes `homemail check --live`, and a re-run keeps it."""
+    d = workdir(hm_tmp)
+    conf = os.path.join(d, "homemail.conf")
+    env = offline_env()
+    env.pop("SSL_CERT_FILE", None)
+    child = spawn(conf, check=True, env=env)
+    replace = {r"Server \[\]: ": "127.0.0.1", r"Port \[995\]: ": str(dovecot.pop3s_port),
+               r"User name \[alice@isp.example\]: ": dovecot.user,
+               r"Password \(not shown\) \[\]: ": dovecot.password}
+    steps = [(p, replace.get(p, r)) for p, r in fetch_only_answers(d)]
+    i = next(k for k, (p, _) in enumerate(steps) if p.startswith(r"Leave fetched mail"))
+    drive(child, steps[:i + 1])
+    pin = cert_pin(dovecot.cafile)
+    try:
+        child.expect(r"account\.isp: the check failed: .*not trusted")
+        child.expect(r"\s+%s\r\n" % re.escape(pin))
+        child.expect(r"Trust this certificate anyway \(pin it\)\? \[no\]: ")
+    except pexpect.TIMEOUT:
+        pytest.fail(child.logfile_read.getvalue()[-3000:], pytrace=False)
+    child.sendline("yes")
+    child.expect(r"account\.isp: checked, it works")
+    drive(child, steps[i + 1:])
+    rc, out = finish(child)
+    assert rc == 0, out
+    assert dovecot.password not in out
+    assert '      fingerprint = "%s";\n' % pin in open(conf).read()
+    assert "account.isp.fingerprint = %s\n" % pin in open(conf + ".answers").read()
+    r = fixtures.run([homemail(), "check", "--live", "-c", conf], env=env, timeout=120)
+    assert r.rc == 0, r
+    # A re-run offers the pin as the default and keeps it; the config is
+    # unchanged.
+    first = open(conf).read()
+    out = rerun_with_enter(conf)
+    assert re.search(r"Certificate pin .*\[%s\]: " % re.escape(pin), out), out
+    assert open(conf).read() == first
