@@ -2,7 +2,8 @@
  * are rendered into a config of their own (beside the real one, so that
  * relative paths mean the same), loaded as every program would load it,
  * and the server just entered is tested with the secret just typed, which
- * never touches the disk. */
+ * never touches the disk. At the end, the advice of `check --live` on the
+ * config written. */
 #include <config.h>
 
 #include <errno.h>
@@ -98,4 +99,23 @@ hm_setup_check_pin(const GError *err)
 	if (!g_error_matches(err, HM_LIVE_ERROR, HM_LIVE_ERROR_TLS))
 		return NULL;
 	return hm_tls_error_pin(err);
+}
+
+void
+hm_setup_advise(const HmSetup *s)
+{
+	g_autoptr(GError) err = NULL;
+	g_autoptr(HmConfig) cfg = hm_config_load_flags(s->config_path, HM_CONFIG_SECRETS_OPTIONAL,
+	                                               NULL, NULL, &err);
+	g_autoptr(GString) report = g_string_new(NULL);
+
+	if (cfg == NULL) {
+		printf("\nNo advice: %s\n", err->message);
+		return;
+	}
+	printf("\n");
+	fflush(stdout);
+	hm_live_advise(cfg, report);
+	fputs(report->str, stdout);
+	fflush(stdout);
 }

@@ -67,6 +67,11 @@ HmSetupCheckResult hm_setup_check_live(const HmSetupCheck *what, GError **err);
  * no fingerprint. g_free() it. */
 char *hm_setup_check_pin(const GError *err);
 
+/* Prints the advice of hm_live_advise() (NAT, host name, blocklist, the
+ * smart host's port) on the config s wrote: it explains, and never
+ * changes the outcome of the run. */
+void hm_setup_advise(const HmSetup *s);
+
 void hm_setup_server_clear(HmSetupServer *s);
 
 /* --- the run ------------------------------------------------------------- */

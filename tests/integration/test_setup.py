@@ -483,6 +483,7 @@ def test_untrusted_certificate_is_pinned(hm_tmp, dovecot):
     rc, out = finish(child)
     assert rc == 0, out
     assert dovecot.password not in out
+    assert "\nadvice (explains, changes nothing):\r\n" in out, out
     assert '      fingerprint = "%s";\n' % pin in open(conf).read()
     assert "account.isp.fingerprint = %s\n" % pin in open(conf + ".answers").read()
     r = fixtures.run([homemail(), "check", "--live", "-c", conf], env=env, timeout=120)
@@ -493,3 +494,39 @@ def test_untrusted_certificate_is_pinned(hm_tmp, dovecot):
     out = rerun_with_enter(conf)
     assert re.search(r"Certificate pin .*\[%s\]: " % re.escape(pin), out), out
     assert open(conf).read() == first
+
+
+def test_advice_at_the_end_of_an_answers_run(hm_tmp):
+    """An --answers run with checks ends with the advice of `check --live`;
+    it explains and does not change the outcome (the servers here refuse
+    connections: the run still succeeds). Everything stays on loopback:
+    the servers are 127.0.0.1 ports where nothing listens, no dyndns record
+    means no public address to look up on a blocklist, and a UTS namespace
+    of its own names the host "localhost"."""
+    d, conf, _ = interactive_run(hm_tmp)
+    text = open(conf + ".answers").read()
+    for key in ("account.isp", "smarthost"):
+        text = re.sub(r"^%s\.host = .*$" % re.escape(key), "%s.host = 127.0.0.1" % key,
+                      text, flags=re.M)
+        text = re.sub(r"^%s\.port = .*$" % re.escape(key),
+                      "%s.port = %d" % (key, fixtures.free_port()), text, flags=re.M)
+    answers = os.path.join(d, "loopback.answers")
+    with open(answers, "w") as f:
+        f.write(text)
+    other = os.path.join(workdir(hm_tmp), "homemail.conf")
+    r = fixtures.run(["unshare", "--uts", "sh", "-c", 'hostname localhost && exec "$@"', "sh",
+                      homemail(), "setup", "-c", other, "--no-start", "--answers", answers],
+                     env=offline_env(), timeout=120)
+    assert r.rc == 0, r
+    assert "warning: account.isp: cannot reach 127.0.0.1" in r.err, r
+    advice = r.out[r.out.index("A mail client on the LAN needs:"):]
+    assert "\nadvice (explains, changes nothing):\n" in advice, r
+    assert re.search(r"^  host name: localhost resolves to (127\.0\.0\.1|::1), a loopback",
+                     advice, re.M), r
+    assert "\n  blocklist: not checked: the public address is not known\n" in advice, r
+    assert re.search(r"^  smart host smarthost.*: ", advice, re.M), r
+    # --no-check: no advice either.
+    r = fixtures.run([homemail(), "setup", "-c", other, "--no-start", "--no-check",
+                      "--answers", answers], env=offline_env())
+    assert r.rc == 0, r
+    assert "advice (explains" not in r.out, r
