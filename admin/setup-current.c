@@ -88,6 +88,12 @@ put_endpoint(HmSetup *s, const char *prefix, const HmEndpoint *ep)
 		put(s, prefix, ".client_id", ep->oauth2.client_id);
 		put(s, prefix, ".client_secret_file", ep->oauth2.client_secret.file);
 	}
+	if (ep->auth == HM_AUTH_OAUTH2 && strcmp(ep->oauth2.provider, "custom") == 0) {
+		put(s, prefix, ".token_url", ep->oauth2.token_url);
+		put(s, prefix, ".device_url", ep->oauth2.device_url);
+		put(s, prefix, ".authorize_url", ep->oauth2.authorize_url);
+		put(s, prefix, ".oauth2_ca_file", ep->oauth2.ca_file);
+	}
 }
 
 static void

@@ -2,7 +2,8 @@
  * are rendered into a config of their own (beside the real one, so that
  * relative paths mean the same), loaded as every program would load it,
  * and the server just entered is tested with the secret just typed, which
- * never touches the disk. At the end, the advice of `check --live` on the
+ * never touches the disk. An OAuth2 account or smart host that is not
+ * signed in yet signs in first, as `homemail oauth login NAME` does. At the end, the advice of `check --live` on the
  * config written. */
 #include <config.h>
 
@@ -12,9 +13,11 @@
 #include <unistd.h>
 
 #include "admin/live.h"
+#include "admin/oauth-login.h"
 #include "admin/setup.h"
 #include "lib/atomic.h"
 #include "lib/error.h"
+#include "lib/oauth2-token.h"
 #include "lib/sasl.h"
 #include "lib/tls.h"
 
@@ -71,6 +74,52 @@ run(HmConfig *cfg, const char *prefix, const char *secret, GString *report, GErr
 	return 1;
 }
 
+/* The OAuth2 sign-in prefix names in cfg, or NULL when it has none. */
+static const HmOauthTarget *
+oauth_target(GArray *all, const char *prefix)
+{
+	gboolean account = g_str_has_prefix(prefix, "account.");
+
+	for (guint i = 0; i < all->len; i++) {
+		const HmOauthTarget *t = &g_array_index(all, HmOauthTarget, i);
+
+		if (account ? strcmp(t->kind, "account") == 0 &&
+		                      strcmp(t->name, prefix + strlen("account.")) == 0
+		            : strcmp(t->kind, "smart host") == 0)
+			return t;
+	}
+	return NULL;
+}
+
+static gboolean
+signed_in(const HmConfig *cfg, const HmEndpoint *ep)
+{
+	g_autofree char *path = hm_oauth2_token_path(cfg->state_dir, &ep->oauth2, ep->user);
+	HmOauth2Token tok = { 0 };
+	gboolean yes = hm_oauth2_token_load(path, &tok, NULL) == 0 && tok.signed_out == NULL;
+
+	hm_oauth2_token_clear(&tok);
+	return yes;
+}
+
+/* In the dialogue, an OAuth2 endpoint not signed in yet signs in now: the
+ * check that follows then tests the token. The answers file's runs leave
+ * it to `homemail oauth login` (nobody may be there to open a browser). */
+static void
+sign_in(const HmSetup *s, const HmConfig *cfg, const char *prefix)
+{
+	g_autoptr(GArray) all = hm_oauth_targets(cfg);
+	const HmOauthTarget *t = oauth_target(all, prefix);
+
+	if (!s->interactive || t == NULL || signed_in(cfg, t->ep))
+		return;
+	printf("Signing %s in with OAuth2 ...\n", prefix);
+	fflush(stdout);
+	if (hm_oauth_login(cfg, t, 0) != 0)
+		printf("  Not signed in: the check will say so; `homemail oauth login %s` "
+		       "signs in later.\n", t->name);
+}
+
 HmSetupCheckResult
 hm_setup_check_live(const HmSetupCheck *what, GError **err)
 {
@@ -83,6 +132,7 @@ hm_setup_check_live(const HmSetupCheck *what, GError **err)
 		printf("  %s: not tested: %s\n", what->prefix, why->message);
 		return HM_SETUP_CHECK_SKIPPED;
 	}
+	sign_in(what->setup, cfg, what->prefix);
 	printf("Testing %s ...\n", what->prefix);
 	fflush(stdout);
 	rc = run(cfg, what->prefix, what->secret, report, err);

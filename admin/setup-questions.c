@@ -98,6 +98,21 @@ google_auth(const HmSetup *s, const char *item)
 }
 
 static gboolean
+custom_auth(const HmSetup *s, const char *item)
+{
+	return oauth2_auth(s, item) && is(s, item, ".oauth2_provider", "custom");
+}
+
+/* Without a device flow, a custom provider signs in in a browser. */
+static gboolean
+custom_browser(const HmSetup *s, const char *item)
+{
+	const char *device = val(s, item, ".device_url");
+
+	return custom_auth(s, item) && (device == NULL || *device == '\0');
+}
+
+static gboolean
 dyndns_on(const HmSetup *s, const char *item)
 {
 	const char *v = hm_setup_value(s, "dyndns.provider");
@@ -386,6 +401,7 @@ static const HmChoice auths[] = {
 static const HmChoice providers[] = {
 	{ "microsoft", "Microsoft 365, Outlook.com" },
 	{ "google", "Gmail" },
+	{ "custom", "another provider: its URLs are asked" },
 	{ NULL, NULL },
 };
 static const HmChoice yes_no[] = { { "no", "no" }, { "yes", "yes" }, { NULL, NULL } };
@@ -460,6 +476,15 @@ static const HmQuestion q_endpoint[] = {
 	  oauth2_auth, NULL, NULL },
 	{ "*.client_secret_file", HM_Q_SECRET, "OAuth2 client secret (not shown)", NULL, NULL,
 	  FALSE, google_auth, NULL, NULL },
+	{ "*.token_url", HM_Q_TEXT, "OAuth2 token URL", NULL, NULL, FALSE, custom_auth, NULL,
+	  hm_setup_valid_https },
+	{ "*.device_url", HM_Q_TEXT, "OAuth2 device authorization URL (empty: sign in in a browser)",
+	  NULL, NULL, TRUE, custom_auth, NULL, hm_setup_valid_https },
+	{ "*.authorize_url", HM_Q_TEXT, "OAuth2 authorization URL", NULL, NULL, FALSE,
+	  custom_browser, NULL, hm_setup_valid_https },
+	{ "*.oauth2_ca_file", HM_Q_TEXT,
+	  "CA certificates of the identity provider (PEM; empty: the system's)", NULL, NULL, TRUE,
+	  custom_auth, NULL, NULL },
 	{ "*.to", HM_Q_TEXT, "Deliver its mail to local user", NULL, NULL, FALSE, account_only,
 	  def_to, hm_setup_valid_to },
 	{ "*.keep", HM_Q_CHOICE, "Leave fetched mail on the server", NULL, yes_no, FALSE,

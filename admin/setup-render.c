@@ -102,6 +102,12 @@ render_endpoint(GString *t, const HmSetup *s, const char *prefix)
 	str(t, "        ", "client_id", get(s, prefix, ".client_id"));
 	if (strcmp(get(s, prefix, ".oauth2_provider"), "google") == 0)
 		str(t, "        ", "client_secret_file", get(s, prefix, ".client_secret_file"));
+	if (strcmp(get(s, prefix, ".oauth2_provider"), "custom") == 0) {
+		str(t, "        ", "token_url", get(s, prefix, ".token_url"));
+		str(t, "        ", "device_url", get(s, prefix, ".device_url"));
+		str(t, "        ", "authorize_url", get(s, prefix, ".authorize_url"));
+		str(t, "        ", "ca_file", get(s, prefix, ".oauth2_ca_file"));
+	}
 	g_string_append(t, "      };\n");
 }
 

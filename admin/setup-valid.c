@@ -178,6 +178,14 @@ hm_setup_valid_url(const HmSetup *s, const char *item, const char *v, GError **e
 }
 
 gboolean
+hm_setup_valid_https(const HmSetup *s, const char *item, const char *v, GError **err)
+{
+	if (!g_str_has_prefix(v, "https://") || v[strlen("https://")] == '\0')
+		return bad(err, "\"%s\" is not an https URL (https://...).", v);
+	return TRUE;
+}
+
+gboolean
 hm_setup_valid_detect(const HmSetup *s, const char *item, const char *v, GError **err)
 {
 	g_auto(GStrv) ways = hm_setup_split(v);

@@ -530,3 +530,53 @@ def test_advice_at_the_end_of_an_answers_run(hm_tmp):
                       "--answers", answers], env=offline_env())
     assert r.rc == 0, r
     assert "advice (explains" not in r.out, r
+
+
+def test_oauth2_sign_in_started_by_setup(hm_tmp, tls_cert, oauth2_server, oauth2_dovecot):
+    """A mailbox that logs in with OAuth2 at a custom provider (the OAuth2
+    server fixture, its URLs asked): after its questions setup runs the
+    device flow of `homemail oauth login`, prints the code, the provider
+    approves it, and the live check logs in to Dovecot with the token; the
+    config written passes `homemail check --live`. Nothing leaves
+    loopback."""
+    s, dc = oauth2_server, oauth2_dovecot
+    s.reset()
+    s.user = dc.user
+    s.interval = 1
+    s.device_pending = None
+    d = workdir(hm_tmp)
+    conf = os.path.join(d, "homemail.conf")
+    env = dict(offline_env(), SSL_CERT_FILE=dc.cafile)   # Dovecot's CA
+    child = spawn(conf, check=True, env=env)
+    steps = fetch_only_answers(d)
+    i = next(k for k, (p, _) in enumerate(steps) if p.startswith(r"Log in with"))
+    steps = [(p, {r"Server \[\]: ": "127.0.0.1", r"Port \[995\]: ": str(dc.pop3s_port),
+                  r"User name \[alice@isp.example\]: ": dc.user}.get(p, r))
+             for p, r in steps[:i]] + [
+        (r"Log in with \[password\]: ", "oauth2"),
+        (r"OAuth2 provider \[microsoft\]: ", "custom"),
+        (r"OAuth2 client ID .*\[\]: ", s.client_id),
+        (r"OAuth2 token URL \[\]: ", s.token_url),
+        (r"OAuth2 device authorization URL \(empty: sign in in a browser\) \[\]: ",
+         s.device_url),
+        (r"CA certificates of the identity provider .*\[\]: ", tls_cert.cert),
+    ] + steps[i + 2:]                    # past the password
+    k = next(n for n, (p, _) in enumerate(steps) if p.startswith(r"Leave fetched mail"))
+    drive(child, steps[:k + 1])
+    try:
+        child.expect(r"Signing account\.isp in with OAuth2")
+        child.expect(r"enter the code\s+(\S+)\s")
+    except pexpect.TIMEOUT:
+        pytest.fail(child.logfile_read.getvalue()[-3000:], pytrace=False)
+    s.approve(child.match.group(1))
+    child.expect(r"Signed in as %s" % re.escape(dc.user), timeout=30)
+    child.expect(r"account\.isp: checked, it works")
+    drive(child, steps[k + 1:])
+    rc, out = finish(child)
+    assert rc == 0, out
+    text = open(conf).read()
+    assert 'auth = "oauth2";' in text and 'provider = "custom";' in text, text
+    assert 'device_url = "%s";' % s.device_url in text, text
+    r = fixtures.run([homemail(), "check", "--live", "-c", conf], env=env, timeout=120)
+    assert r.rc == 0, r
+    assert any(req.path == "/device" for req in s.requests), s.requests
