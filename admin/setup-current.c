@@ -78,6 +78,8 @@ put_endpoint(HmSetup *s, const char *prefix, const HmEndpoint *ep)
 	put(s, prefix, ".host", ep->host);
 	put(s, prefix, ".tls", tls_word(ep->tls));
 	put_take(s, prefix, ".port", g_strdup_printf("%u", ep->port));
+	if (ep->has_pin)
+		put_take(s, prefix, ".fingerprint", hm_tls_fingerprint_format(ep->pin));
 	put(s, prefix, ".user", ep->user);
 	put(s, prefix, ".auth", ep->auth == HM_AUTH_OAUTH2 ? "oauth2" : "password");
 	put(s, prefix, ".password_file", ep->password.file);
@@ -85,6 +87,12 @@ put_endpoint(HmSetup *s, const char *prefix, const HmEndpoint *ep)
 		put(s, prefix, ".oauth2_provider", ep->oauth2.provider);
 		put(s, prefix, ".client_id", ep->oauth2.client_id);
 		put(s, prefix, ".client_secret_file", ep->oauth2.client_secret.file);
+	}
+	if (ep->auth == HM_AUTH_OAUTH2 && strcmp(ep->oauth2.provider, "custom") == 0) {
+		put(s, prefix, ".token_url", ep->oauth2.token_url);
+		put(s, prefix, ".device_url", ep->oauth2.device_url);
+		put(s, prefix, ".authorize_url", ep->oauth2.authorize_url);
+		put(s, prefix, ".oauth2_ca_file", ep->oauth2.ca_file);
 	}
 }
 

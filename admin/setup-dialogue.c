@@ -196,17 +196,54 @@ ask_secret(HmSetup *s, const HmStep *st, GError **err)
 	return res;
 }
 
-/* The live check; when it fails, the person may go back to the server
- * settings of the group. */
+/* Offers to pin the certificate a failed check did not trust. Returns
+ * ASK_NEXT when the person pinned it (check again), ASK_GOTO when not,
+ * ASK_BACK or ASK_FAIL. */
+static AskResult
+offer_pin(HmSetup *s, const HmStep *st, const char *pin, GError **err)
+{
+	char line[ANSWER_MAX];
+
+	say("  The certificate's fingerprint is\n    %s\n"
+	    "  Pin it only if the server's operator confirms this fingerprint: homemail\n"
+	    "  then trusts this one certificate and no other for %s.\n"
+	    "Trust this certificate anyway (pin it)? [no]: ",
+	    pin, st->item);
+	if (read_answer(line, err) < 0)
+		return ASK_FAIL;
+	if (is_back(line))
+		return ASK_BACK;
+	if (g_ascii_strncasecmp(line, "y", 1) != 0)
+		return ASK_GOTO;
+	g_hash_table_replace(s->answers, g_strconcat(st->item, ".fingerprint", NULL),
+	                     g_strdup(pin));
+	return ASK_NEXT;
+}
+
+/* The live check; when the certificate is not trusted, the person may pin
+ * it and check again; when it fails, go back to the server settings of
+ * the group. */
 static AskResult
 ask_check(HmSetup *s, const HmStep *st, GError **err)
 {
-	g_autoptr(GError) why = NULL;
 	char line[ANSWER_MAX];
 
-	if (hm_setup_run_check(s, st->item, &why) != HM_SETUP_CHECK_FAILED)
-		return ASK_NEXT;
-	say("  %s: the check failed: %s\nChange the settings? [yes]: ", st->item, why->message);
+	for (;;) {
+		g_autoptr(GError) why = NULL;
+		g_autofree char *pin = NULL;
+		AskResult r;
+
+		if (hm_setup_run_check(s, st->item, &why) != HM_SETUP_CHECK_FAILED)
+			return ASK_NEXT;
+		say("  %s: the check failed: %s\n", st->item, why->message);
+		if ((pin = hm_setup_check_pin(why)) == NULL)
+			break;
+		if ((r = offer_pin(s, st, pin, err)) != ASK_NEXT && r != ASK_GOTO)
+			return r;
+		if (r == ASK_GOTO)
+			break;
+	}
+	say("Change the settings? [yes]: ");
 	if (read_answer(line, err) < 0)
 		return ASK_FAIL;
 	if (is_back(line))

@@ -28,7 +28,7 @@ take(const HmDiscovery *d, HmDiscProto p, HmSetupServer *to)
 	printf("  %s: %s port %u (%s), from %s\n", to->protocol, s->host, s->port, to->tls,
 	       s->source);
 	if (s->auth == HM_DISC_AUTH_OAUTH2)
-		printf("  %s signs in with OAuth2%s%s: run homemail oauth login after setup.\n",
+		printf("  %s signs in with OAuth2%s%s: setup signs you in after its questions.\n",
 		       to->protocol, s->oauth2_provider != NULL ? " at " : "",
 		       s->oauth2_provider != NULL ? s->oauth2_provider : "");
 	else if (s->auth == HM_DISC_AUTH_APP_PASSWORD)

@@ -80,6 +80,7 @@ static const char *const endpoint_keys[] = {
 	"host",
 	"port",
 	"tls",
+	"fingerprint",
 	"user",
 	"auth",
 	"password_file",

@@ -74,6 +74,17 @@ password_auth(const HmSetup *s, const char *item)
 	return !is(s, item, ".auth", "oauth2");
 }
 
+/* A pin is asked for only once there is one (the person chose to trust
+ * a certificate a check showed, or the config has one): then it can be
+ * kept or cleared. */
+static gboolean
+pinned(const HmSetup *s, const char *item)
+{
+	const char *v = val(s, item, ".fingerprint");
+
+	return v != NULL && *v != '\0' && !is(s, item, ".tls", "none");
+}
+
 static gboolean
 oauth2_auth(const HmSetup *s, const char *item)
 {
@@ -84,6 +95,21 @@ static gboolean
 google_auth(const HmSetup *s, const char *item)
 {
 	return oauth2_auth(s, item) && is(s, item, ".oauth2_provider", "google");
+}
+
+static gboolean
+custom_auth(const HmSetup *s, const char *item)
+{
+	return oauth2_auth(s, item) && is(s, item, ".oauth2_provider", "custom");
+}
+
+/* Without a device flow, a custom provider signs in in a browser. */
+static gboolean
+custom_browser(const HmSetup *s, const char *item)
+{
+	const char *device = val(s, item, ".device_url");
+
+	return custom_auth(s, item) && (device == NULL || *device == '\0');
 }
 
 static gboolean
@@ -375,6 +401,7 @@ static const HmChoice auths[] = {
 static const HmChoice providers[] = {
 	{ "microsoft", "Microsoft 365, Outlook.com" },
 	{ "google", "Gmail" },
+	{ "custom", "another provider: its URLs are asked" },
 	{ NULL, NULL },
 };
 static const HmChoice yes_no[] = { { "no", "no" }, { "yes", "yes" }, { NULL, NULL } };
@@ -437,6 +464,8 @@ static const HmQuestion q_endpoint[] = {
 	{ "*.host", HM_Q_TEXT, "Server", NULL, NULL, FALSE, NULL, NULL, hm_setup_valid_dns_name },
 	{ "*.tls", HM_Q_CHOICE, "Encryption", NULL, tls_modes, FALSE, NULL, def_tls, NULL },
 	{ "*.port", HM_Q_TEXT, "Port", NULL, NULL, FALSE, NULL, def_port, hm_setup_valid_port },
+	{ "*.fingerprint", HM_Q_TEXT, "Certificate pin (empty: trust the usual authorities)",
+	  NULL, NULL, TRUE, pinned, NULL, hm_setup_valid_fingerprint },
 	{ "*.user", HM_Q_TEXT, "User name", NULL, NULL, FALSE, NULL, def_user, NULL },
 	{ "*.auth", HM_Q_CHOICE, "Log in with", NULL, auths, FALSE, NULL, def_auth, NULL },
 	{ "*.password_file", HM_Q_SECRET, "Password (not shown)", NULL, NULL, FALSE, password_auth,
@@ -447,6 +476,15 @@ static const HmQuestion q_endpoint[] = {
 	  oauth2_auth, NULL, NULL },
 	{ "*.client_secret_file", HM_Q_SECRET, "OAuth2 client secret (not shown)", NULL, NULL,
 	  FALSE, google_auth, NULL, NULL },
+	{ "*.token_url", HM_Q_TEXT, "OAuth2 token URL", NULL, NULL, FALSE, custom_auth, NULL,
+	  hm_setup_valid_https },
+	{ "*.device_url", HM_Q_TEXT, "OAuth2 device authorization URL (empty: sign in in a browser)",
+	  NULL, NULL, TRUE, custom_auth, NULL, hm_setup_valid_https },
+	{ "*.authorize_url", HM_Q_TEXT, "OAuth2 authorization URL", NULL, NULL, FALSE,
+	  custom_browser, NULL, hm_setup_valid_https },
+	{ "*.oauth2_ca_file", HM_Q_TEXT,
+	  "CA certificates of the identity provider (PEM; empty: the system's)", NULL, NULL, TRUE,
+	  custom_auth, NULL, NULL },
 	{ "*.to", HM_Q_TEXT, "Deliver its mail to local user", NULL, NULL, FALSE, account_only,
 	  def_to, hm_setup_valid_to },
 	{ "*.keep", HM_Q_CHOICE, "Leave fetched mail on the server", NULL, yes_no, FALSE,

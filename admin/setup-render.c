@@ -89,6 +89,9 @@ render_endpoint(GString *t, const HmSetup *s, const char *prefix)
 	if (*get(s, prefix, ".port") != '\0')
 		g_string_append_printf(t, "      port = %s;\n", get(s, prefix, ".port"));
 	str(t, "      ", "tls", get(s, prefix, ".tls"));
+	/* A pin without TLS does not load: kept in the answers, left out. */
+	if (strcmp(get(s, prefix, ".tls"), "none") != 0)
+		str(t, "      ", "fingerprint", get(s, prefix, ".fingerprint"));
 	str(t, "      ", "user", get(s, prefix, ".user"));
 	if (strcmp(get(s, prefix, ".auth"), "oauth2") != 0) {
 		str(t, "      ", "password_file", get(s, prefix, ".password_file"));
@@ -99,6 +102,12 @@ render_endpoint(GString *t, const HmSetup *s, const char *prefix)
 	str(t, "        ", "client_id", get(s, prefix, ".client_id"));
 	if (strcmp(get(s, prefix, ".oauth2_provider"), "google") == 0)
 		str(t, "        ", "client_secret_file", get(s, prefix, ".client_secret_file"));
+	if (strcmp(get(s, prefix, ".oauth2_provider"), "custom") == 0) {
+		str(t, "        ", "token_url", get(s, prefix, ".token_url"));
+		str(t, "        ", "device_url", get(s, prefix, ".device_url"));
+		str(t, "        ", "authorize_url", get(s, prefix, ".authorize_url"));
+		str(t, "        ", "ca_file", get(s, prefix, ".oauth2_ca_file"));
+	}
 	g_string_append(t, "      };\n");
 }
 

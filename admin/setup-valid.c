@@ -10,6 +10,7 @@
 #include "lib/address.h"
 #include "lib/cidr.h"
 #include "lib/error.h"
+#include "lib/fingerprint.h"
 #include "lib/net.h"
 #include "lib/parse.h"
 #include "admin/setup.h"
@@ -177,6 +178,14 @@ hm_setup_valid_url(const HmSetup *s, const char *item, const char *v, GError **e
 }
 
 gboolean
+hm_setup_valid_https(const HmSetup *s, const char *item, const char *v, GError **err)
+{
+	if (!g_str_has_prefix(v, "https://") || v[strlen("https://")] == '\0')
+		return bad(err, "\"%s\" is not an https URL (https://...).", v);
+	return TRUE;
+}
+
+gboolean
 hm_setup_valid_detect(const HmSetup *s, const char *item, const char *v, GError **err)
 {
 	g_auto(GStrv) ways = hm_setup_split(v);
@@ -187,6 +196,17 @@ hm_setup_valid_detect(const HmSetup *s, const char *item, const char *v, GError 
 			return bad(err,
 			           "\"%s\": say router, web, interface:NAME or static:ADDRESS.",
 			           *w);
+	return TRUE;
+}
+
+gboolean
+hm_setup_valid_fingerprint(const HmSetup *s, const char *item, const char *v, GError **err)
+{
+	guint8 fp[HM_SHA256_LEN];
+	g_autoptr(GError) why = NULL;
+
+	if (hm_tls_fingerprint_parse(v, fp, &why) < 0)
+		return bad(err, "%s.", why->message);
 	return TRUE;
 }
 

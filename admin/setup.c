@@ -93,6 +93,7 @@ hm_cmd_setup(int argc, char **argv, const HmGlobalOpts *opts)
 	g_autoptr(GError) err = NULL;
 	g_autoptr(HmSetup) s = NULL;
 	const char *path;
+	int rc;
 
 	g_option_context_add_main_entries(octx, entries, NULL);
 	if (!g_option_context_parse(octx, &argc, &argv, &err) || argc != 1) {
@@ -114,5 +115,8 @@ hm_cmd_setup(int argc, char **argv, const HmGlobalOpts *opts)
 		fprintf(stderr, "homemail: setup: %s\n", err->message);
 		return 1;
 	}
-	return hm_setup_finish(s, no_start);
+	rc = hm_setup_finish(s, no_start);
+	if (!s->no_check)
+		hm_setup_advise(s);
+	return rc;
 }

@@ -62,6 +62,16 @@ gboolean hm_setup_discover_servers(const char *address, HmSetupServer *in, HmSet
  * answers so far make, with the secret typed in this run. */
 HmSetupCheckResult hm_setup_check_live(const HmSetupCheck *what, GError **err);
 
+/* The pin ("sha256:...") of the certificate a failed check did not trust,
+ * to offer the person; NULL when err is no certificate failure or names
+ * no fingerprint. g_free() it. */
+char *hm_setup_check_pin(const GError *err);
+
+/* Prints the advice of hm_live_advise() (NAT, host name, blocklist, the
+ * smart host's port) on the config s wrote: it explains, and never
+ * changes the outcome of the run. */
+void hm_setup_advise(const HmSetup *s);
+
 void hm_setup_server_clear(HmSetupServer *s);
 
 /* --- the run ------------------------------------------------------------- */
@@ -160,8 +170,9 @@ void hm_setup_discover(HmSetup *s, const char *prefix);
 
 /* The checks of HmQuestion.valid: host names, lists of them, IP
  * addresses, networks, listen addresses, ports, e-mail addresses, names of
- * users and accounts, where an account's mail goes, URLs, dyndns detection
- * methods, the system user. */
+ * users and accounts, where an account's mail goes, URLs (https only for
+ * OAuth2), dyndns detection
+ * methods, certificate pins, the system user. */
 gboolean hm_setup_valid_dns_name(const HmSetup *s, const char *item, const char *v, GError **err);
 gboolean hm_setup_valid_domains(const HmSetup *s, const char *item, const char *v, GError **err);
 gboolean hm_setup_valid_ip(const HmSetup *s, const char *item, const char *v, GError **err);
@@ -172,7 +183,10 @@ gboolean hm_setup_valid_address(const HmSetup *s, const char *item, const char *
 gboolean hm_setup_valid_names(const HmSetup *s, const char *item, const char *v, GError **err);
 gboolean hm_setup_valid_to(const HmSetup *s, const char *item, const char *v, GError **err);
 gboolean hm_setup_valid_url(const HmSetup *s, const char *item, const char *v, GError **err);
+gboolean hm_setup_valid_https(const HmSetup *s, const char *item, const char *v, GError **err);
 gboolean hm_setup_valid_detect(const HmSetup *s, const char *item, const char *v, GError **err);
+gboolean hm_setup_valid_fingerprint(const HmSetup *s, const char *item, const char *v,
+                                    GError **err);
 gboolean hm_setup_valid_system_user(const HmSetup *s, const char *item, const char *v,
                                     GError **err);
 

@@ -4,9 +4,11 @@ mismatched retype and bad answers are explained and asked again, "<" goes
 back, a re-run offers the old values and keeps a hand-written comment, and
 `--answers` of the saved answers file writes the same config byte for
 byte."""
+import hashlib
 import io
 import os
 import re
+import ssl
 import stat
 import tempfile
 import warnings
@@ -423,3 +425,158 @@ def test_live_checks_against_real_servers(hm_tmp, dovecot, setup_sh):
     r = fixtures.run([homemail(), "check", "--live", "-c", conf], env=env, timeout=120)
     assert r.rc == 0, r
     assert setup_sh.messages() == []       # tested, nothing sent
+
+
+def fetch_only_answers(d):
+    """full_answers for a box that fetches and sends nothing out: no smart
+    host questions."""
+    steps = full_answers(d, fixtures.free_port())
+    steps[0] = (steps[0][0], "fetch")
+    i = next(k for k, (p, _) in enumerate(steps) if p.startswith(r"Leave fetched mail"))
+    j = next(k for k, (p, _) in enumerate(steps) if p.startswith(r"IP addresses and ports"))
+    return steps[:i + 1] + steps[j:]
+
+
+def cert_pin(pem_file):
+    """The pin of a PEM certificate as homemail writes it."""
+    der = ssl.PEM_cert_to_DER_cert(open(pem_file).read())
+    digest = hashlib.sha256(der).hexdigest().upper()
+    return "sha256:" + ":".join(digest[k:k + 2] for k in range(0, len(digest), 2))
+
+
+def rerun_with_enter(conf, env=None):
+    """A re-run that takes every default; returns the terminal text."""
+    child = spawn(conf, env=env)
+    while child.expect([r"\]: ", r"Enter keeps it\): ", pexpect.EOF]) != 2:
+        child.sendline("")
+    child.close()
+    assert child.exitstatus == 0, child.logfile_read.getvalue()
+    return child.logfile_read.getvalue()
+
+
+def test_untrusted_certificate_is_pinned(hm_tmp, dovecot):
+    """A Dovecot whose CA the box does not trust (no SSL_CERT_FILE): the
+    check fails, setup shows the fingerprint and offers to pin it, the
+    person says yes, the check passes with the pin, the config carries it
+    and passes `homemail check --live`, and a re-run keeps it."""
+    d = workdir(hm_tmp)
+    conf = os.path.join(d, "homemail.conf")
+    env = offline_env()
+    env.pop("SSL_CERT_FILE", None)
+    child = spawn(conf, check=True, env=env)
+    replace = {r"Server \[\]: ": "127.0.0.1", r"Port \[995\]: ": str(dovecot.pop3s_port),
+               r"User name \[alice@isp.example\]: ": dovecot.user,
+               r"Password \(not shown\) \[\]: ": dovecot.password}
+    steps = [(p, replace.get(p, r)) for p, r in fetch_only_answers(d)]
+    i = next(k for k, (p, _) in enumerate(steps) if p.startswith(r"Leave fetched mail"))
+    drive(child, steps[:i + 1])
+    pin = cert_pin(dovecot.cafile)
+    try:
+        child.expect(r"account\.isp: the check failed: .*not trusted")
+        child.expect(r"\s+%s\r\n" % re.escape(pin))
+        child.expect(r"Trust this certificate anyway \(pin it\)\? \[no\]: ")
+    except pexpect.TIMEOUT:
+        pytest.fail(child.logfile_read.getvalue()[-3000:], pytrace=False)
+    child.sendline("yes")
+    child.expect(r"account\.isp: checked, it works")
+    drive(child, steps[i + 1:])
+    rc, out = finish(child)
+    assert rc == 0, out
+    assert dovecot.password not in out
+    assert "\nadvice (explains, changes nothing):\r\n" in out, out
+    assert '      fingerprint = "%s";\n' % pin in open(conf).read()
+    assert "account.isp.fingerprint = %s\n" % pin in open(conf + ".answers").read()
+    r = fixtures.run([homemail(), "check", "--live", "-c", conf], env=env, timeout=120)
+    assert r.rc == 0, r
+    # A re-run offers the pin as the default and keeps it; the config is
+    # unchanged.
+    first = open(conf).read()
+    out = rerun_with_enter(conf)
+    assert re.search(r"Certificate pin .*\[%s\]: " % re.escape(pin), out), out
+    assert open(conf).read() == first
+
+
+def test_advice_at_the_end_of_an_answers_run(hm_tmp):
+    """An --answers run with checks ends with the advice of `check --live`;
+    it explains and does not change the outcome (the servers here refuse
+    connections: the run still succeeds). Everything stays on loopback:
+    the servers are 127.0.0.1 ports where nothing listens, no dyndns record
+    means no public address to look up on a blocklist, and a UTS namespace
+    of its own names the host "localhost"."""
+    d, conf, _ = interactive_run(hm_tmp)
+    text = open(conf + ".answers").read()
+    for key in ("account.isp", "smarthost"):
+        text = re.sub(r"^%s\.host = .*$" % re.escape(key), "%s.host = 127.0.0.1" % key,
+                      text, flags=re.M)
+        text = re.sub(r"^%s\.port = .*$" % re.escape(key),
+                      "%s.port = %d" % (key, fixtures.free_port()), text, flags=re.M)
+    answers = os.path.join(d, "loopback.answers")
+    with open(answers, "w") as f:
+        f.write(text)
+    other = os.path.join(workdir(hm_tmp), "homemail.conf")
+    r = fixtures.run(["unshare", "--uts", "sh", "-c", 'hostname localhost && exec "$@"', "sh",
+                      homemail(), "setup", "-c", other, "--no-start", "--answers", answers],
+                     env=offline_env(), timeout=120)
+    assert r.rc == 0, r
+    assert "warning: account.isp: cannot reach 127.0.0.1" in r.err, r
+    advice = r.out[r.out.index("A mail client on the LAN needs:"):]
+    assert "\nadvice (explains, changes nothing):\n" in advice, r
+    assert re.search(r"^  host name: localhost resolves to (127\.0\.0\.1|::1), a loopback",
+                     advice, re.M), r
+    assert "\n  blocklist: not checked: the public address is not known\n" in advice, r
+    assert re.search(r"^  smart host smarthost.*: ", advice, re.M), r
+    # --no-check: no advice either.
+    r = fixtures.run([homemail(), "setup", "-c", other, "--no-start", "--no-check",
+                      "--answers", answers], env=offline_env())
+    assert r.rc == 0, r
+    assert "advice (explains" not in r.out, r
+
+
+def test_oauth2_sign_in_started_by_setup(hm_tmp, tls_cert, oauth2_server, oauth2_dovecot):
+    """A mailbox that logs in with OAuth2 at a custom provider (the OAuth2
+    server fixture, its URLs asked): after its questions setup runs the
+    device flow of `homemail oauth login`, prints the code, the provider
+    approves it, and the live check logs in to Dovecot with the token; the
+    config written passes `homemail check --live`. Nothing leaves
+    loopback."""
+    s, dc = oauth2_server, oauth2_dovecot
+    s.reset()
+    s.user = dc.user
+    s.interval = 1
+    s.device_pending = None
+    d = workdir(hm_tmp)
+    conf = os.path.join(d, "homemail.conf")
+    env = dict(offline_env(), SSL_CERT_FILE=dc.cafile)   # Dovecot's CA
+    child = spawn(conf, check=True, env=env)
+    steps = fetch_only_answers(d)
+    i = next(k for k, (p, _) in enumerate(steps) if p.startswith(r"Log in with"))
+    steps = [(p, {r"Server \[\]: ": "127.0.0.1", r"Port \[995\]: ": str(dc.pop3s_port),
+                  r"User name \[alice@isp.example\]: ": dc.user}.get(p, r))
+             for p, r in steps[:i]] + [
+        (r"Log in with \[password\]: ", "oauth2"),
+        (r"OAuth2 provider \[microsoft\]: ", "custom"),
+        (r"OAuth2 client ID .*\[\]: ", s.client_id),
+        (r"OAuth2 token URL \[\]: ", s.token_url),
+        (r"OAuth2 device authorization URL \(empty: sign in in a browser\) \[\]: ",
+         s.device_url),
+        (r"CA certificates of the identity provider .*\[\]: ", tls_cert.cert),
+    ] + steps[i + 2:]                    # past the password
+    k = next(n for n, (p, _) in enumerate(steps) if p.startswith(r"Leave fetched mail"))
+    drive(child, steps[:k + 1])
+    try:
+        child.expect(r"Signing account\.isp in with OAuth2")
+        child.expect(r"enter the code\s+(\S+)\s")
+    except pexpect.TIMEOUT:
+        pytest.fail(child.logfile_read.getvalue()[-3000:], pytrace=False)
+    s.approve(child.match.group(1))
+    child.expect(r"Signed in as %s" % re.escape(dc.user), timeout=30)
+    child.expect(r"account\.isp: checked, it works")
+    drive(child, steps[k + 1:])
+    rc, out = finish(child)
+    assert rc == 0, out
+    text = open(conf).read()
+    assert 'auth = "oauth2";' in text and 'provider = "custom";' in text, text
+    assert 'device_url = "%s";' % s.device_url in text, text
+    r = fixtures.run([homemail(), "check", "--live", "-c", conf], env=env, timeout=120)
+    assert r.rc == 0, r
+    assert any(req.path == "/device" for req in s.requests), s.requests
