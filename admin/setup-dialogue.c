@@ -200,7 +200,7 @@ ask_secret(HmSetup *s, const HmStep *st, GError **err)
  * ASK_NEXT when the person pinned it (check again), ASK_GOTO when not,
  * ASK_BACK or ASK_FAIL. */
 static AskResult
-offer_pin(HmSetup *s, const HmStep *st, const char *pin, GError **err)
+offer_pin(HmSetup *s, const char *group, const char *pin, GError **err)
 {
 	char line[ANSWER_MAX];
 
@@ -208,16 +208,25 @@ offer_pin(HmSetup *s, const HmStep *st, const char *pin, GError **err)
 	    "  Pin it only if the server's operator confirms this fingerprint: homemail\n"
 	    "  then trusts this one certificate and no other for %s.\n"
 	    "Trust this certificate anyway (pin it)? [no]: ",
-	    pin, st->item);
+	    pin, group);
 	if (read_answer(line, err) < 0)
 		return ASK_FAIL;
 	if (is_back(line))
 		return ASK_BACK;
 	if (g_ascii_strncasecmp(line, "y", 1) != 0)
 		return ASK_GOTO;
-	g_hash_table_replace(s->answers, g_strconcat(st->item, ".fingerprint", NULL),
+	g_hash_table_replace(s->answers, g_strconcat(group, ".fingerprint", NULL),
 	                     g_strdup(pin));
 	return ASK_NEXT;
+}
+
+/* What a check step checks: its id without ".check" ("account.NAME",
+ * "smarthost", "dyndns"); the answers of that group share the prefix. */
+static char *
+check_group(const char *id)
+{
+	return g_str_has_suffix(id, ".check") ? g_strndup(id, strlen(id) - strlen(".check"))
+	                                      : g_strdup(id);
 }
 
 /* The live check; when the certificate is not trusted, the person may pin
@@ -227,18 +236,19 @@ static AskResult
 ask_check(HmSetup *s, const HmStep *st, GError **err)
 {
 	char line[ANSWER_MAX];
+	g_autofree char *group = check_group(st->id);
 
 	for (;;) {
 		g_autoptr(GError) why = NULL;
 		g_autofree char *pin = NULL;
 		AskResult r;
 
-		if (hm_setup_run_check(s, st->item, &why) != HM_SETUP_CHECK_FAILED)
+		if (hm_setup_run_check(s, group, &why) != HM_SETUP_CHECK_FAILED)
 			return ASK_NEXT;
-		say("  %s: the check failed: %s\n", st->item, why->message);
+		say("  %s: the check failed: %s\n", group, why->message);
 		if ((pin = hm_setup_check_pin(why)) == NULL)
 			break;
-		if ((r = offer_pin(s, st, pin, err)) != ASK_NEXT && r != ASK_GOTO)
+		if ((r = offer_pin(s, group, pin, err)) != ASK_NEXT && r != ASK_GOTO)
 			return r;
 		if (r == ASK_GOTO)
 			break;
@@ -315,16 +325,20 @@ after_answer(HmSetup *s, const HmStep *st)
 
 /* Where the dialogue goes after step id ended with r. */
 static int
-next_index(HmSetup *s, GPtrArray *plan, const char *id, const char *item, AskResult r)
+next_index(HmSetup *s, GPtrArray *plan, const char *id, AskResult r)
 {
 	int i = find_step(plan, id);
 
 	if (r == ASK_NEXT)
 		return i + 1;
 	if (r == ASK_GOTO) {
-		g_autofree char *host = g_strconcat(item, ".host", NULL);
+		/* A server's settings start at its host; dyndns's at the provider. */
+		g_autofree char *group = check_group(id);
+		g_autofree char *host = g_strconcat(group, ".host", NULL);
+		g_autofree char *provider = g_strconcat(group, ".provider", NULL);
 
-		return find_step(plan, host);
+		return find_step(plan, host) >= 0 ? find_step(plan, host)
+		                                  : MAX(find_step(plan, provider), 0);
 	}
 	do
 		i--;
@@ -352,7 +366,6 @@ hm_setup_dialogue(HmSetup *s, GError **err)
 	while ((guint)i < plan->len) {
 		const HmStep *st = g_ptr_array_index(plan, i);
 		g_autofree char *id = g_strdup(st->id);
-		g_autofree char *item = g_strdup(st->item);
 		AskResult r;
 
 		show_section(st, &shown);
@@ -363,7 +376,7 @@ hm_setup_dialogue(HmSetup *s, GError **err)
 			after_answer(s, st);
 		g_ptr_array_unref(plan);
 		plan = hm_setup_plan(s);
-		i = next_index(s, plan, id, item, r);
+		i = next_index(s, plan, id, r);
 		if (r != ASK_NEXT) {
 			g_free(shown);
 			shown = g_strdup("");
@@ -430,9 +443,10 @@ take(HmSetup *s, const HmStep *st, GError **err)
 	if (st->q->kind == HM_Q_CHECK) {
 		g_autoptr(GError) why = NULL;
 
-		if (hm_setup_run_check(s, st->item, &why) == HM_SETUP_CHECK_FAILED)
-			fprintf(stderr, "homemail: setup: warning: %s: %s\n", st->item,
-			        why->message);
+		g_autofree char *group = check_group(st->id);
+
+		if (hm_setup_run_check(s, group, &why) == HM_SETUP_CHECK_FAILED)
+			fprintf(stderr, "homemail: setup: warning: %s: %s\n", group, why->message);
 		return 0;
 	}
 	def = hm_setup_default(s, st);

@@ -1,10 +1,12 @@
 /* HTTP(S) requests through libcurl (see http.h). */
 #include <config.h>
 
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include <curl/curl.h>
+#include <openssl/x509.h>
 
 #include "lib/error.h"
 #include "lib/http.h"
@@ -152,6 +154,17 @@ set_options(CURL *h, const HmHttpRequest *req, Sink *sink, struct curl_slist *he
 	if (req->ca_file != NULL) {
 		curl_easy_setopt(h, CURLOPT_CAINFO, req->ca_file);
 		curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
+	} else {
+		/* lib/tls trusts OpenSSL's default store, which honours these two;
+		 * libcurl does not, so a box with its own CA would trust it for
+		 * mail and not for its dyndns provider or its OAuth2 sign-in. */
+		const char *file = getenv(X509_get_default_cert_file_env());
+		const char *dir = getenv(X509_get_default_cert_dir_env());
+
+		if (file != NULL && *file != '\0')
+			curl_easy_setopt(h, CURLOPT_CAINFO, file);
+		if (dir != NULL && *dir != '\0')
+			curl_easy_setopt(h, CURLOPT_CAPATH, dir);
 	}
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)(req->timeout_s ? req->timeout_s
 	                                                            : HM_HTTP_TIMEOUT_S));

@@ -18,6 +18,7 @@ import pytest
 
 import fixtures
 from fixtures.bind import Bind, BindError
+from fixtures.dynhttp import PASSWORD as DYN_PW
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -367,22 +368,38 @@ def setup_sh(postfix_smarthost):
     return postfix_smarthost(users={"alice@isp.example": SMTP_PW})
 
 
-def test_live_checks_against_real_servers(hm_tmp, dovecot, setup_sh):
+def dyndns2_answers(dyn, password):
+    """The dialogue's dyndns part for the dyndns2 fixture, found by the web
+    detection."""
+    return [
+        (r"Dynamic DNS provider \[none\]: ", "dyndns2"),
+        (r"Name to keep up to date \[\]: ", "box.dyn.test"),
+        (r"Update server URL \[\]: ", dyn.url),
+        (r"User name at the provider \[\]: ", "dynuser"),
+        (r"Password or token \(not shown\) \[\]: ", password),
+        (r"How to find the public address \[router\]: ", "web"),
+        (r"Check-IP page for IPv4 \[\]: ", dyn.url + "/ip4"),
+    ]
+
+
+def test_live_checks_against_real_servers(hm_tmp, dovecot, setup_sh, dyn, dyn_cert):
     """Setup tests each server as it is entered, against a real Dovecot
-    (POP3 over TLS) and a real Postfix smart host (STARTTLS + AUTH): a wrong
-    upstream password is reported, the person goes back and types the right
-    one, both checks pass, and the config it writes passes `homemail check
-    --live`. The test's CAs are trusted through SSL_CERT_FILE (setup asks no
-    ca_file: a person's servers have public certificates)."""
+    (POP3 over TLS), a real Postfix smart host (STARTTLS + AUTH) and the
+    dyndns2 fixture (a dry run): a wrong upstream password is reported, the
+    person goes back and types the right one, the checks pass, and the
+    config it writes passes `homemail check --live`. Nothing is sent and no
+    record is updated. The test's CAs are trusted through SSL_CERT_FILE
+    (setup asks no ca_file: a person's servers have public certificates),
+    by the mail protocols and by HTTPS alike."""
     d = workdir(hm_tmp)
     conf = os.path.join(d, "homemail.conf")
     bundle = os.path.join(d, "test-cas.pem")
     with open(bundle, "w") as out:
-        for ca in (dovecot.cafile, setup_sh.ca_file):
+        for ca in (dovecot.cafile, setup_sh.ca_file, dyn_cert.cert):
             out.write(open(ca).read())
     env = dict(offline_env(), SSL_CERT_FILE=bundle)
     child = spawn(conf, check=True, env=env)
-    steps = full_answers(d, fixtures.free_port())
+    steps = full_answers(d, fixtures.free_port())[:-1] + dyndns2_answers(dyn, DYN_PW)
     replace = {
         r"Server \[\]: ": iter(["127.0.0.1", "127.0.0.1"]),
         r"Port \[995\]: ": iter([str(dovecot.pop3s_port)]),
@@ -419,12 +436,78 @@ def test_live_checks_against_real_servers(hm_tmp, dovecot, setup_sh):
     drive(child, steps[i + 2:j])           # the smart host
     child.expect(r"smarthost: checked, it works")
     drive(child, steps[j:])
+    try:
+        child.expect(r"dyndns: checked, it works")
+    except (pexpect.TIMEOUT, pexpect.EOF):
+        pytest.fail(child.logfile_read.getvalue()[-3000:], pytrace=False)
     rc, out = finish(child)
     assert rc == 0, out
-    assert dovecot.password not in out and SMTP_PW not in out
+    assert dovecot.password not in out and SMTP_PW not in out and DYN_PW not in out
+    assert "box.dyn.test" in open(conf).read()
+    assert [q["path"] for q in dyn.requests if q["path"] != "/ip4"] == []
     r = fixtures.run([homemail(), "check", "--live", "-c", conf], env=env, timeout=120)
     assert r.rc == 0, r
+    assert "dyndns record box.dyn.test (dyndns2): ok" in r.out, r
     assert setup_sh.messages() == []       # tested, nothing sent
+    assert dyn.updates() == []             # checked, nothing changed
+
+
+def test_failed_dyndns_check_goes_back_to_the_provider(hm_tmp, dyn, dyn_cert):
+    """The dyndns dry run fails (the check-IP page shows a private address):
+    setup says why, "Change the settings?" goes back to the provider
+    question with the answers as defaults, and once the page shows a public
+    address the check passes. No update is sent either time."""
+    d = workdir(hm_tmp)
+    conf = os.path.join(d, "homemail.conf")
+    dyn.ip4 = "192.168.1.5"
+    child = spawn(conf, check=True, env=dict(offline_env(), SSL_CERT_FILE=dyn_cert.cert))
+    steps = full_answers(d, fixtures.free_port())
+    steps[0] = (steps[0][0], "local")
+    steps = [st for st in steps if st[0].startswith((r"General", r"System", r"Other", r"LAN",
+                                                      r"Machines", r"IP addresses", r"TLS",
+                                                      r"Local", r"Password for", r"Retype",
+                                                      r"Directory", r"run as"))]
+    replies = dict(steps)
+    done = False
+    try:
+        while not done:
+            k = child.expect([r"dyndns: the check failed: (.*)\r\nChange the settings\? \[yes\]: ",
+                              r"Dynamic DNS provider \[none\]: ",
+                              r"Dynamic DNS provider \[dyndns2\]: ",
+                              r"dyndns: checked, it works", r"\]: "] + [p for p, _ in steps])
+            if k == 0:
+                assert "no publishable IPv4 address detected" in child.match.group(1)
+                dyn.ip4 = "81.2.69.160"
+                child.sendline("")
+                child.expect(r"[^\n]*\]: ")     # the next question: the provider's
+                assert child.after.strip() == "Dynamic DNS provider [dyndns2]:", child.after
+                k = 2
+            if k == 1:
+                drive(child, [(r"", "dyndns2")] + dyndns2_answers(dyn, DYN_PW)[1:])
+            elif k == 2:               # back: every earlier answer is the default
+                child.sendline("")
+                for prompt in (r"Name to keep up to date \[box\.dyn\.test\]: ",
+                               r"Update server URL \[%s\]: " % re.escape(dyn.url),
+                               r"User name at the provider \[dynuser\]: ",
+                               r"Password or token \(not shown\).*: ",
+                               r"How to find the public address \[web\]: ",
+                               r"Check-IP page for IPv4 \[%s/ip4\]: " % re.escape(dyn.url)):
+                    child.expect(prompt)
+                    child.sendline(DYN_PW if "not shown" in prompt else "")
+            elif k == 3:
+                done = True
+            elif k == 4:
+                child.sendline("")
+            else:
+                child.sendline(replies[steps[k - 5][0]])
+    except (pexpect.TIMEOUT, pexpect.EOF):
+        pytest.fail(child.logfile_read.getvalue()[-3000:], pytrace=False)
+    rc, out = finish(child)
+    assert rc == 0, out
+    assert out.count("dyndns: the check failed") == 1, out
+    assert DYN_PW not in out
+    assert dyn.updates() == []
+    assert "box.dyn.test" in open(conf).read()
 
 
 def fetch_only_answers(d):
