@@ -13,6 +13,8 @@
  * Test hooks, read only here and only when the options leave them unset
  * (for the integration tests; a person has no reason to set them):
  *   HM_DISCOVER_RESOLVER=HOST:PORT    the DNS server asked for SRV records
+ *                                     (and, by live-advise.c, for the
+ *                                     blocklist, without relay.dns_resolver)
  *   HM_DISCOVER_CONNECT_TO=HOST:PORT  where every autoconfig request
  *                                     connects (TLS still checks the
  *                                     URL's name)

@@ -169,8 +169,12 @@ advise_dnsbl(const HmConfig *cfg, const HmIpAddr *pub, GString *report)
 		para(report, "blocklist", "not checked: the public address is not known");
 		return;
 	}
-	switch (relay_dnsbl_check(zones, ip, cfg->relay.dns_resolver, RELAY_DNSBL_TIMEOUT_MS,
-	                          &res)) {
+	/* Without relay.dns_resolver, discovery's test hook (discover.h) keeps
+	 * the tests' lookups on loopback too. */
+	const char *resolver = cfg->relay.dns_resolver != NULL ? cfg->relay.dns_resolver
+	                                                       : g_getenv("HM_DISCOVER_RESOLVER");
+
+	switch (relay_dnsbl_check(zones, ip, resolver, RELAY_DNSBL_TIMEOUT_MS, &res)) {
 	case RELAY_DNSBL_LISTED:
 		t = g_strdup_printf(
 			"%s is listed on %s (%s). Usual for a home line: lists such as "

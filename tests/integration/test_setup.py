@@ -443,6 +443,9 @@ def test_live_checks_against_real_servers(hm_tmp, dovecot, setup_sh, dyn, dyn_ce
     rc, out = finish(child)
     assert rc == 0, out
     assert dovecot.password not in out and SMTP_PW not in out and DYN_PW not in out
+    # The blocklist lookup of the advice went to the test's BIND (no
+    # recursion: it refuses), not to the system's resolver.
+    assert "blocklist: could not be checked on zen.spamhaus.org (rcode REFUSED)" in out, out
     assert "box.dyn.test" in open(conf).read()
     assert [q["path"] for q in dyn.requests if q["path"] != "/ip4"] == []
     r = fixtures.run([homemail(), "check", "--live", "-c", conf], env=env, timeout=120)
