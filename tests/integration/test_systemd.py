@@ -1,9 +1,8 @@
 """The systemd units, timers, sysusers.d and tmpfiles.d snippets of systemd/,
 as the build substituted them (build/systemd/; `make install` copies these).
 
-This machine has no systemd as PID 1 (a container), so no unit is started
-here. What is checked instead, each with systemd's own tools or the real
-programs:
+test_systemd_start.py starts them under a real systemd (a user manager).
+What is checked here, each with systemd's own tools or the real programs:
   - `systemd-analyze verify` of every unit is clean, in a scratch root
     (--root) that holds the units, the programs at their ExecStart paths,
     systemd's targets, and the man pages Documentation= names;
