@@ -1,4 +1,5 @@
-/* HTTP(S) requests through libcurl (see http.h). */
+/* HTTP(S) requests through libcurl (see http.h), which lib/curl-load
+ * opens at the first request. */
 #include <config.h>
 
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <curl/curl.h>
 #include <openssl/x509.h>
 
+#include "lib/curl-load.h"
 #include "lib/error.h"
 #include "lib/http.h"
 #include "lib/log.h"
@@ -30,17 +32,6 @@ sink_write(char *data, size_t size, size_t n, void *user)
 	}
 	g_byte_array_append(s->buf, (const guint8 *)data, (guint)n);
 	return size * n;
-}
-
-static void
-global_init_once(void)
-{
-	static gsize done;
-
-	if (g_once_init_enter(&done)) {
-		curl_global_init(CURL_GLOBAL_DEFAULT);
-		g_once_init_leave(&done, 1);
-	}
 }
 
 /* A password or token may travel in clear only to this machine. */
@@ -204,12 +195,16 @@ hm_http_request(const HmHttpRequest *req, HmHttpResponse *resp, GError **err)
 	CURL *h;
 
 	memset(resp, 0, sizeof(*resp));
-	if (check_plaintext(req, shown, err) < 0) {
+	if (hm_curl_load(err) < 0 || check_plaintext(req, shown, err) < 0) {
 		g_byte_array_unref(sink.buf);
 		return -1;
 	}
-	global_init_once();
 	h = curl_easy_init();
+	if (h == NULL) {
+		g_set_error(err, HM_ERROR, HM_ERROR_FAILED, "%s: curl_easy_init failed", shown);
+		g_byte_array_unref(sink.buf);
+		return -1;
+	}
 	headers = header_list(req);
 	if (req->connect_to != NULL) {
 		g_autofree char *rule = g_strconcat("::", req->connect_to, NULL);
