@@ -21,7 +21,6 @@ address; both timers are armed; a reload reaches the relay and keeps it
 running; stopping the manager stops every process.
 """
 import os
-import poplib
 import re
 import shutil
 import subprocess
@@ -35,9 +34,9 @@ from fixtures import corpus as corpusmod
 from fixtures.dynhttp import PASSWORD as DYN_PW
 from fixtures.popd import crypt_hash
 from fixtures.relay import conf_group
+from test_up import PASSWORD, pop3_count, wait_for
 from test_systemd import SERVICES, TIMERS, STATE_DIR, built, built_program
 
-PASSWORD = "Corr3ct horse"
 PREFIX = "/usr/local"
 ETC = PREFIX + "/etc/homemail"
 
@@ -267,25 +266,6 @@ def manager(hm_tmp):
     shutil.rmtree(root, ignore_errors=True)
 
 
-def wait_for(cond, what, log, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            pytest.fail("%s not within %.0f s; manager's log:\n%s" % (what, timeout, log()),
-                        pytrace=False)
-        time.sleep(0.2)
-
-
-def pop3_count(port):
-    p = poplib.POP3("127.0.0.1", port, timeout=10)
-    try:
-        p.user("alice")
-        p.pass_(PASSWORD)
-        return p.stat()[0]
-    finally:
-        p.quit()
-
-
 def test_units_start_under_a_user_manager(manager, tls_cert, dyn_cert, dovecot, dyn):
     assert unit_prefix_ok(), "the build's units name another prefix than %s" % PREFIX
     dovecot.load(corpusmod.generate(count=2, seed=31, n_big=0))
@@ -317,7 +297,8 @@ def test_units_start_under_a_user_manager(manager, tls_cert, dyn_cert, dovecot, 
     # The oneshot fetcher: fetched into the relay, delivered, served.
     manager.ctl("start", "homemail-fetcher.service")
     assert manager.show("homemail-fetcher.service", "Result") == "success"
-    wait_for(lambda: pop3_count(ports["pop3"]) == 2, "two messages over POP3", manager.text)
+    wait_for(lambda: pop3_count(ports["pop3"]) == 2, "two messages over POP3", timeout=20,
+             log=manager.text)
 
     # The oneshot dyndns: the address published through the fixture.
     manager.ctl("start", "homemail-dyndns.service")
@@ -334,7 +315,7 @@ def test_units_start_under_a_user_manager(manager, tls_cert, dyn_cert, dovecot, 
     time.sleep(0.5)
     assert int(manager.show("homemail-relay.service", "MainPID")) == relay_pid
     assert manager.show("homemail-relay.service", "ActiveState") == "active"
-    wait_for(lambda: pop3_count(ports["pop3"]) == 2, "popd still serving", manager.text)
+    wait_for(lambda: pop3_count(ports["pop3"]) == 2, "popd still serving", log=manager.text)
 
     manager.stop()
     assert manager.proc.returncode == 0, manager.text()
