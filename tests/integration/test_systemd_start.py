@@ -80,13 +80,13 @@ def built_prefix():
     return exe
 
 
-def copy_at_prefix(src, dest):
-    """SRC with the build's prefix replaced by PREFIX, where the namespace
-    has the programs and the config."""
+def copy_at_prefix(src, dest, built_at):
+    """SRC with the build's prefix BUILT_AT replaced by PREFIX, where the
+    namespace has the programs and the config."""
     with open(src) as f:
         text = f.read()
     with open(dest, "w") as f:
-        f.write(text.replace(built_prefix() + "/", PREFIX + "/"))
+        f.write(text.replace(built_at + "/", PREFIX + "/"))
 
 
 class Manager:
@@ -127,16 +127,17 @@ class Manager:
             time.sleep(0.2)
         # The system manager's notify socket is everyone's (srwxrwxrwx); a
         # user manager's is its user's, and the units run as homemail.
-        r = fixtures.run(["nsenter", "-t", str(self.proc.pid), "-m", "--", "chmod", "0777",
-                          self.env["XDG_RUNTIME_DIR"] + "/systemd/notify"])
+        r = self.inside("chmod", "0777", self.env["XDG_RUNTIME_DIR"] + "/systemd/notify")
         assert r.rc == 0, r
         return self
 
+    def inside(self, *argv, timeout=30):
+        """ARGV run in the manager's mount namespace, where the units' paths are."""
+        return fixtures.run(["nsenter", "-t", str(self.proc.pid), "-m", "--", *argv],
+                            timeout=timeout, env=self.env)
+
     def ctl(self, *args, check=True):
-        # In the manager's mount namespace: the units' paths are there.
-        r = fixtures.run(["nsenter", "-t", str(self.proc.pid), "-m", "--",
-                          "systemctl", "--user", "--no-ask-password", *args],
-                         timeout=60, env=self.env)
+        r = self.inside("systemctl", "--user", "--no-ask-password", *args, timeout=60)
         if check:
             assert r.rc == 0, "%s\n%s" % (r, self.text())
         return r
@@ -184,14 +185,6 @@ def copy_tty(master, path):
     os.close(master)
 
 
-def pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
-        return False
-
-
 def install_tree(root, tls_cert, dyn_cert, dovecot, dyn, ports):
     """ROOT/prefix: what `make install` puts below the prefix, and the
     config with its secrets as setup writes them (root:homemail 0640 where
@@ -208,7 +201,9 @@ def install_tree(root, tls_cert, dyn_cert, dovecot, dyn, ports):
     with open(os.path.join(etc, "passwd")) as f:
         assert any(l.startswith("root:") for l in f), "sysusers lost root"
 
-    copy_at_prefix(built("tmpfiles.d/homemail.conf"), os.path.join(root, "tmpfiles.conf"))
+    built_at = built_prefix()
+    copy_at_prefix(built("tmpfiles.d/homemail.conf"), os.path.join(root, "tmpfiles.conf"),
+                   built_at)
     prefix = os.path.join(root, "prefix")
     bindir = os.path.join(prefix, "bin")
     os.makedirs(bindir)
@@ -253,7 +248,7 @@ def install_tree(root, tls_cert, dyn_cert, dovecot, dyn, ports):
            conf_group({"listen": ["127.0.0.1:%d" % ports["pop3"]],
                        "allow_plaintext_from": ["127.0.0.1/32"]}),
            conf_group(acct), dyn.url, dyn_ca, conf_group(rec)))
-    for path, _, files in os.walk(prefix):
+    for path, _, _ in os.walk(prefix):
         if path != conf and not path.startswith(conf + "/"):
             os.chmod(path, 0o755)
     os.chmod(conf, 0o755)
@@ -263,7 +258,7 @@ def install_tree(root, tls_cert, dyn_cert, dovecot, dyn, ports):
     units = os.path.join(root, "home/.config/systemd/user")
     os.makedirs(units)
     for name in SERVICES + TIMERS:
-        copy_at_prefix(built(name), os.path.join(units, name))
+        copy_at_prefix(built(name), os.path.join(units, name), built_at)
     return uid, gid
 
 
@@ -293,6 +288,9 @@ def test_units_start_under_a_user_manager(manager, tls_cert, dyn_cert, dovecot, 
     assert fixtures.wait_port("127.0.0.1", ports["pop3"]), manager.text()
     relay_pid = int(manager.show("homemail-relay.service", "MainPID"))
     popd_pid = int(manager.show("homemail-popd.service", "MainPID"))
+    started = {pid: start for pid, start in fixtures.descendants(manager.proc.pid).items()
+               if pid in (relay_pid, popd_pid)}
+    assert len(started) == 2, "relay and popd are not the manager's children"
     with open("/proc/%d/status" % relay_pid) as f:
         status = f.read()
     assert re.search(r"^Uid:\s+%d\s" % uid, status, re.M), status
@@ -328,5 +326,5 @@ def test_units_start_under_a_user_manager(manager, tls_cert, dyn_cert, dovecot, 
 
     manager.stop()
     assert manager.proc.returncode == 0, manager.text()
-    for pid in (relay_pid, popd_pid):
-        assert not pid_alive(pid), "pid %d outlived its manager" % pid
+    for pid, start in started.items():
+        assert not fixtures.same_process_alive(pid, start), "pid %d outlived its manager" % pid
