@@ -412,6 +412,26 @@ send_message(const Args *a, const HmConfig *cfg, const char *login)
 	return EX_OK;
 }
 
+/* Secrets are the daemons' business: any user may run this. A user who
+ * may not read the config (setup makes it root:homemail 0640, for the
+ * password hashes in it) gets what the relay published for them. */
+static HmConfig *
+load_config(const char *path, GError **err)
+{
+	HmConfig *cfg = hm_config_load_flags(path, HM_CONFIG_NO_SECRETS, NULL, NULL, err);
+	g_autoptr(GError) why = NULL;
+
+	if (cfg != NULL || access(path, R_OK) == 0 || errno != EACCES)
+		return cfg;
+	g_clear_error(err);
+	cfg = relay_spool_load_published(&why);
+	if (cfg == NULL)
+		g_set_error(err, why->domain, why->code,
+		            "%s: %s, and the relay's settings for local users cannot be used: %s",
+		            path, g_strerror(EACCES), why->message);
+	return cfg;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -433,9 +453,7 @@ main(int argc, char **argv)
 		a.mode = 'p';
 	else if (strcmp(called, "newaliases") == 0)
 		a.mode = 'i';
-	/* Secrets are the daemons' business: any user may run this. */
-	cfg = hm_config_load_flags(a.config != NULL ? a.config : hm_config_default_path(),
-	                           HM_CONFIG_NO_SECRETS, NULL, NULL, &err);
+	cfg = load_config(a.config != NULL ? a.config : hm_config_default_path(), &err);
 	if (cfg == NULL) {
 		fprintf(stderr, "homemail-sendmail: %s\n", err->message);
 		status = EX_CONFIG;

@@ -129,6 +129,9 @@ reload(gpointer data)
 	rl->rw = new_rewriter(cfg);
 	g_free(rl->dummy_hash);
 	rl->dummy_hash = hm_login_dummy_hash(cfg);
+	if (relay_spool_publish(cfg, &err) < 0)
+		hm_warn("relay reload: %s (homemail-sendmail keeps the settings before)",
+		        err->message);
 	hm_info("relay reloaded %s", cfg->file);
 	hm_server_signal_helpers(rl->server, SIGTERM);
 }
@@ -202,7 +205,7 @@ relay_server_run(HmProgram *prog, HmConfig *cfg, GError **err)
 	if ((rl.server = hm_server_new(&sp, err)) == NULL)
 		goto out;
 	/* After the drop of privileges: the queue is the run_as user's. */
-	if (relay_spool_prepare(cfg->state_dir, err) < 0 ||
+	if (relay_spool_prepare(cfg->state_dir, err) < 0 || relay_spool_publish(cfg, err) < 0 ||
 	    (rl.pickup_fd = relay_spool_open_pickup(rl.queue_dir, err)) < 0 ||
 	    (rl.gc = hm_group_commit_new(rl.queue_dir, err)) == NULL)
 		goto out;

@@ -2,9 +2,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/atomic.h"
 #include "lib/error.h"
 #include "relay/queue.h"
 #include "relay/spool.h"
@@ -90,4 +92,71 @@ relay_spool_poke(const char *queue_dir, char c)
 		rc = 0;
 	close(fd);
 	return rc;
+}
+
+/* s as a libconfig string literal. */
+static void
+append_quoted(GString *t, const char *s)
+{
+	g_string_append_c(t, '"');
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			g_string_append_c(t, '\\');
+		if ((guchar)*s < 0x20)
+			g_string_append_printf(t, "\\x%02x", (guchar)*s);
+		else
+			g_string_append_c(t, *s);
+	}
+	g_string_append_c(t, '"');
+}
+
+int
+relay_spool_publish(const HmConfig *cfg, GError **err)
+{
+	g_autofree char *path =
+		g_build_filename(cfg->state_dir, "queue", RELAY_SPOOL_SENDMAIL_CONF, NULL);
+	g_autoptr(GString) t = g_string_new(NULL);
+	const char *host;
+	const HmListenSpec *l = hm_config_relay_local(&cfg->relay, &host);
+
+	g_string_append_printf(t, "// Written by homemail-relay from %s at each start and reload:\n"
+	                          "// homemail-sendmail reads this when a user may not read that.\n"
+	                          "hostname = ",
+	                       cfg->file);
+	append_quoted(t, cfg->hostname);
+	g_string_append_printf(t, ";\nrelay = {\n  max_message_size = %" G_GUINT64_FORMAT ";\n",
+	                       cfg->relay.max_message_size);
+	if (l != NULL) {
+		g_autofree char *where = strchr(host, ':') != NULL
+		                                 ? g_strdup_printf("[%s]:%u", host, l->port)
+		                                 : g_strdup_printf("%s:%u", host, l->port);
+
+		g_string_append(t, "  listen = [ ");
+		append_quoted(t, where);
+		g_string_append(t, " ];\n");
+	}
+	g_string_append(t, "};\n");
+	return hm_atomic_write(path, t->str, t->len, 0644, err);
+}
+
+HmConfig *
+relay_spool_load_published(GError **err)
+{
+	g_autofree char *queue = g_build_filename(HM_STATE_DIR, "queue", NULL);
+	g_autofree char *path = g_build_filename(queue, RELAY_SPOOL_SENDMAIL_CONF, NULL);
+	struct stat dir, st;
+
+	/* Whoever may change it decides where local mail goes: only the
+	 * relay's user (the queue's owner) or root may. */
+	if (lstat(queue, &dir) < 0 || lstat(path, &st) < 0) {
+		hm_set_error_errno(err, errno, "%s", path);
+		return NULL;
+	}
+	if (!S_ISDIR(dir.st_mode) || (dir.st_mode & 022) != 0 || !S_ISREG(st.st_mode) ||
+	    (st.st_mode & 022) != 0 || (st.st_uid != dir.st_uid && st.st_uid != 0)) {
+		g_set_error(err, HM_ERROR, HM_ERROR_IO,
+		            "%s: not a file that only the relay's user may change", path);
+		return NULL;
+	}
+	return hm_config_load_flags(path, HM_CONFIG_NO_SECRETS, NULL, NULL, err);
 }

@@ -7,11 +7,18 @@
  *   state_dir/queue/pickup    FIFO 0622: a byte written here wakes the
  *                             runner ('m' new mail, 'f' flush everything)
  *   state_dir/queue/done/     0700: finished entries waiting to be removed
- *                             (relay_queue_retire(), relay_queue_reap()) */
+ *                             (relay_queue_retire(), relay_queue_reap())
+ *   state_dir/queue/sendmail.conf
+ *                             0644: what homemail-sendmail needs to know,
+ *                             for the users who may not read the config
+ *                             (it holds password hashes: root:homemail
+ *                             0640) */
 #ifndef RELAY_SPOOL_H
 #define RELAY_SPOOL_H
 
 #include <glib.h>
+
+#include "conf/hmconfig.h"
 
 /* Creates what is missing of the layout above with those modes. Refuses
  * (-1 with *err) a path that exists as something else, a symlink
@@ -27,5 +34,19 @@ int relay_spool_open_pickup(const char *queue_dir, GError **err);
  * listens (the relay is down: the message waits for its start) or the
  * FIFO is missing; quiet either way. */
 int relay_spool_poke(const char *queue_dir, char c);
+
+/* The name of that file in the queue directory. */
+#define RELAY_SPOOL_SENDMAIL_CONF "sendmail.conf"
+
+/* Writes state_dir/queue/sendmail.conf from cfg: the host name, the
+ * message size limit and the first listener without TLS, as a config
+ * file homemail-sendmail can load. Nothing in it is a secret. 0, or -1
+ * with *err. */
+int relay_spool_publish(const HmConfig *cfg, GError **err);
+
+/* Loads what relay_spool_publish() wrote in the default state_dir, after
+ * checking that only its owner may change it; for homemail-sendmail
+ * when the config is not readable. The config, or NULL with *err. */
+HmConfig *relay_spool_load_published(GError **err);
 
 #endif

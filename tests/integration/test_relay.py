@@ -253,6 +253,59 @@ def test_sendmail_f_root_and_nobody(relay):
     assert return_path(got) == "nobody@box.test", got[:800]
 
 
+def test_sendmail_with_a_config_it_may_not_read(relay):
+    """setup writes the config root:homemail 0640 (it holds password hashes),
+    yet cron, mail(1) or PHP of any local user must be able to send: the
+    relay publishes what homemail-sendmail needs in the default state_dir
+    (queue/sendmail.conf, 0644), which it falls back to. /var/lib is a
+    tmpfs in a mount namespace of the test's own, so the default state_dir
+    (/var/lib/homemail) is the test's."""
+    r = relay(start=False)
+    r.state_dir = None
+    r.write_conf()
+    os.chmod(r.conf, 0o600)
+    r.wrap = ["unshare", "--mount", "--propagation", "private", "sh", "-ec",
+              'mount -t tmpfs -o mode=0755 hm-var-lib /var/lib && exec "$@"', "sh"]
+    r.start()
+    inside = ["nsenter", "-t", str(r.proc.pid), "-m", "--"]
+    published = "/var/lib/homemail/queue/sendmail.conf"
+
+    def send(tok):
+        return r.sendmail(["bob@box.test"], b"Subject: cron " + tok.encode() + b"\n\nx\n",
+                          user="nobody", wrap=inside)
+
+    res = fixtures.run(inside + ["stat", "-c", "%a %U", published])
+    assert res.rc == 0 and res.out.split() == ["644", "root"], res
+    text = fixtures.run(inside + ["cat", published]).out
+    assert 'hostname = "box.test"' in text and "127.0.0.1:%d" % r.port in text, text
+    assert "$6$" not in text and "password" not in text, text
+    tok = token()
+    res = send(tok)
+    assert res.rc == 0, res
+    got = one_with(r, "bob", tok)
+    assert return_path(got) == "nobody@box.test", got[:800]
+    assert b"(homemail, from userid 65534)" in got, got[:800]
+
+    # Without it (the relay never ran, or state_dir is elsewhere): a clear
+    # error, EX_CONFIG; and one anyone could have changed is not used.
+    assert fixtures.run(inside + ["rm", published]).rc == 0
+    res = send(token())
+    assert res.rc == 78, res
+    assert "Permission denied" in res.err and published in res.err, res
+    r.reload()  # SIGHUP publishes it again
+    deadline = time.monotonic() + 10
+    while fixtures.run(inside + ["test", "-f", published]).rc != 0:
+        assert time.monotonic() < deadline, r.log()
+        time.sleep(0.1)
+    assert fixtures.run(inside + ["chmod", "0666", published]).rc == 0
+    res = send(token())
+    assert res.rc == 78 and "only the relay's user may change" in res.err, res
+    assert fixtures.run(inside + ["chmod", "0644", published]).rc == 0
+    tok = token()
+    assert send(tok).rc == 0
+    one_with(r, "bob", tok)
+
+
 def test_sendmail_while_relay_down(relay):
     r = relay()
     r.stop()
