@@ -17,8 +17,13 @@ Checked, against real peers (Dovecot upstream, the dyndns2 fixture):
 the relay (Type=notify) and popd start and listen; the fetcher's oneshot
 unit fetches into the relay, which delivers as the homemail user into its
 Maildir, read back over POP3 from popd; the dyndns oneshot publishes the
-address; both timers are armed; a reload reaches the relay and keeps it
-running; stopping the manager stops every process.
+address; both timers are armed; homemail-sendmail run as nobody, who may
+not read the config (root:homemail 0640), hands a message to the relay;
+`homemail network-up` (its systemctl told to talk to this user manager:
+the one change to what the dispatcher hooks run) flushes the relay and
+starts the fetcher, which fetches a new upstream message at once, and
+dyndns; a reload reaches the relay and keeps it running; stopping the
+manager stops every process.
 """
 import os
 import re
@@ -31,6 +36,7 @@ import pytest
 
 import fixtures
 from fixtures import corpus as corpusmod
+from fixtures.dovecot import MAIL_GID, MAIL_UID
 from fixtures.dynhttp import PASSWORD as DYN_PW
 from fixtures.popd import crypt_hash
 from fixtures.relay import conf_group
@@ -131,10 +137,10 @@ class Manager:
         assert r.rc == 0, r
         return self
 
-    def inside(self, *argv, timeout=30):
+    def inside(self, *argv, timeout=30, **kw):
         """ARGV run in the manager's mount namespace, where the units' paths are."""
         return fixtures.run(["nsenter", "-t", str(self.proc.pid), "-m", "--", *argv],
-                            timeout=timeout, env=self.env)
+                            timeout=timeout, env=self.env, **kw)
 
     def ctl(self, *args, check=True):
         r = self.inside("systemctl", "--user", "--no-ask-password", *args, timeout=60)
@@ -210,6 +216,8 @@ def install_tree(root, tls_cert, dyn_cert, dovecot, dyn, ports):
     for svc in SERVICES:
         base = "homemail-" + svc.split("-")[1].split(".")[0]
         shutil.copy2(fixtures.program(built_program(base)), bindir)
+    for cmd in ("admin/homemail", "relay/homemail-sendmail"):
+        shutil.copy2(fixtures.program(cmd), bindir)
     conf = os.path.join(prefix, "etc/homemail")
     os.makedirs(os.path.join(conf, "secret"))
 
@@ -317,12 +325,44 @@ def test_units_start_under_a_user_manager(manager, tls_cert, dyn_cert, dovecot, 
         assert manager.show(timer, "ActiveState") == "active"
         assert manager.show(timer, "NextElapseUSecRealtime") not in ("", "0", "n/a")
 
+    # Any local user sends with homemail-sendmail, though the config
+    # (root:homemail 0640) is not theirs to read.
+    r = manager.inside("setpriv", "--reuid", "nobody", "--regid", "nogroup", "--clear-groups",
+                       PREFIX + "/bin/homemail-sendmail", "-C", ETC + "/homemail.conf",
+                       "alice@box.test", input=b"Subject: from cron\n\nhello\n")
+    assert r.rc == 0, r
+    wait_for(lambda: pop3_count(ports["pop3"]) == 3, "the local submission over POP3",
+             log=manager.text)
+
+    # network-up, as the NetworkManager or networkd-dispatcher hook runs
+    # it: the relay flushes, and the fetcher and dyndns units start now.
+    # Its systemctl is the real one, told to talk to this user manager.
+    # A third upstream message, beside the two the fetcher has seen.
+    corpusmod.write_maildir(corpusmod.generate(count=3, seed=31, n_big=0).messages[2:],
+                            dovecot.maildir, MAIL_UID, MAIL_GID)
+    dyndns_ran = manager.show("homemail-dyndns.service", "ExecMainStartTimestampMonotonic")
+    shim = os.path.join(manager.root, "shim")
+    os.makedirs(shim)
+    with open(os.path.join(shim, "systemctl"), "w") as f:
+        f.write('#!/bin/sh\nexec /bin/systemctl --user "$@"\n')
+    os.chmod(os.path.join(shim, "systemctl"), 0o755)
+    r = manager.inside("env", "PATH=%s:%s" % (shim, os.environ["PATH"]),
+                       PREFIX + "/bin/homemail", "network-up", "-c", ETC + "/homemail.conf")
+    assert r.rc == 0, r
+    for said in ("relay: delivering the queue now", "fetcher: polling now",
+                 "dyndns: checking the address now"):
+        assert said in r.out, r
+    wait_for(lambda: pop3_count(ports["pop3"]) == 4, "the new upstream message over POP3",
+             log=manager.text)
+    wait_for(lambda: manager.show("homemail-dyndns.service", "ExecMainStartTimestampMonotonic")
+             != dyndns_ran, "dyndns started again", log=manager.text)
+
     # ExecReload (SIGHUP) reaches the relay, which keeps running.
     manager.ctl("reload", "homemail-relay.service")
     time.sleep(0.5)
     assert int(manager.show("homemail-relay.service", "MainPID")) == relay_pid
     assert manager.show("homemail-relay.service", "ActiveState") == "active"
-    wait_for(lambda: pop3_count(ports["pop3"]) == 2, "popd still serving", log=manager.text)
+    wait_for(lambda: pop3_count(ports["pop3"]) == 4, "popd still serving", log=manager.text)
 
     manager.stop()
     assert manager.proc.returncode == 0, manager.text()
