@@ -99,7 +99,8 @@ hm_curl_load(GError **err)
 
 	if (why == NULL)
 		return 0;
-	g_set_error(err, HM_ERROR, HM_ERROR_FAILED, "HTTP is not available: %s", why);
+	g_set_error(err, HM_ERROR, HM_ERROR_FAILED,
+	            "HTTP is not available: %s (Debian's package libcurl4 has it)", why);
 	return -1;
 }
 

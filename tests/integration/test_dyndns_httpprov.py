@@ -303,3 +303,25 @@ def test_cloudflare_dry_run_masks_and_sends_nothing(bin, hm_tmp, web, cf):
     assert "would send: GET %s/zones?name=box.example.test" % cf.url in r.out, r.out
     assert "Bearer ********" in r.out and no_token_in(r)
     assert cf.requests == []
+
+
+def test_without_libcurl_a_clear_error_and_no_harm(bin, hm_tmp, web):
+    """libcurl is opened at the first HTTP request (lib/curl-load.c): a box
+    whose libcurl is missing or broken (here an empty file bound over it,
+    in a mount namespace of the test's own) gets an error that names it,
+    no update and no held record; once it loads again the record is
+    published at the first run."""
+    d, conf = duck_conf(hm_tmp, "duck-nocurl", web, duck_record(web))
+    lib = [l.split(" => ")[1] for l in fixtures.run(["ldconfig", "-p"]).out.splitlines()
+           if l.strip().startswith("libcurl.so.4 ") and "x86-64" in l][0]
+    empty = os.path.join(d, "empty.so")
+    open(empty, "w").close()
+    r = fixtures.run(["unshare", "--mount", "--propagation", "private", "sh", "-ec",
+                      'mount --bind "$1" "$(readlink -f "$2")"; shift 2; exec "$@"', "sh",
+                      empty, lib, bin("dyndns/homemail-dyndns"), "-c", conf, "--once"])
+    assert r.rc == 1, r
+    assert "HTTP is not available" in r.err and lib in r.err and "libcurl4" in r.err, r
+    assert web.duck_updates() == []
+    r = dyndns(bin, conf)
+    assert r.rc == 0, r
+    assert [u["query"]["ip"] for u in web.duck_updates()] == ["81.2.69.160"]
