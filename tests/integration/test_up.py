@@ -216,6 +216,12 @@ def test_up_runs_all_and_restarts_each(make_up, tls_cert, dovecot, dyn, dyn_cert
     assert "local delivery failed" not in up.log(), up.log()
     assert up.log().index("homemail-relay: started") < up.log().index("homemail-fetcher: started")
     wait_for(lambda: len(dyn.updates()) == 1, "the first dyndns update", log=up.log)
+    # Each dyndns pass runs in a process of its own (dyndns/run.c): the
+    # daemon between passes maps nothing a pass loaded (libcurl's tree).
+    dyn_pid = up.children()["homemail-dyndns"]
+    wait_for(lambda: not fixtures.descendants(dyn_pid), "the dyndns pass ending", log=up.log)
+    with open("/proc/%d/maps" % dyn_pid) as f:
+        assert "libcurl" not in f.read()
     r = up.homemail("status")
     assert r.rc == 0, r
     assert re.search(r"127\.0\.0\.1:%d: accepting" % up.smtp_port, r.out), r.out
