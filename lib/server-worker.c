@@ -132,7 +132,7 @@ serve(HmServer *sv, int fd, const HmServerHandoff *h)
 	ERR_clear_error();
 	if (sv->p.finish_on_stop)
 		stop_between_commands(conn);
-	if (l->spec->tls && hm_conn_start_tls_server(conn, sv->p.tls_ctx, &err) < 0) {
+	if (l->spec->tls && hm_tls_server_start(sv->p.tls, conn, &err) < 0) {
 		hm_info("%s TLS handshake failed peer=%s: %s", sv->p.name, ip, err->message);
 		rc = 1;
 	} else {

@@ -15,6 +15,7 @@
 #include "conn.h"
 #include "loginbar.h"
 #include "net.h"
+#include "tls.h"
 
 /* Who a session talks to and how it came in. */
 typedef struct {
@@ -34,7 +35,7 @@ typedef struct {
 	const char *name;            /* "popd": prefix of the log lines */
 	const HmListenSpec *listen;  /* numeric addresses (hm_listen_open) */
 	gsize n_listen;
-	SSL_CTX *tls_ctx;            /* for "/tls" listeners; NULL when none is configured */
+	HmTlsServer *tls;            /* for "/tls" listeners; NULL when none is configured */
 	guint max_sessions;          /* in total */
 	guint max_sessions_per_ip;
 	/* Sessions one process serves before it exits (0 or 1: one each, a

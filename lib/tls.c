@@ -6,8 +6,10 @@
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "atomic.h"
 #include "error.h"
 #include "tls.h"
 
@@ -108,9 +110,64 @@ set_profile(SSL_CTX *ctx, HmTlsProfile profile)
 	}
 }
 
+/* The certificate, then its chain, from PEM text (as OpenSSL's
+ * SSL_CTX_use_certificate_chain_file() reads a file). 1 or 0. */
+static int
+use_chain(SSL_CTX *ctx, GBytes *pem)
+{
+	gsize len;
+	const void *data = g_bytes_get_data(pem, &len);
+	BIO *bio = BIO_new_mem_buf(data, (int)len);
+	X509 *x = bio != NULL ? PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL) : NULL;
+	int ok = x != NULL && SSL_CTX_use_certificate(ctx, x) == 1;
+
+	X509_free(x);
+	while (ok) {
+		X509 *ca = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+		unsigned long e = ERR_peek_last_error();
+
+		if (ca == NULL) {
+			/* Only "no more certificates" ends a good chain. */
+			ok = ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE;
+			if (ok)
+				ERR_clear_error();
+			break;
+		}
+		if (SSL_CTX_add0_chain_cert(ctx, ca) != 1) {
+			X509_free(ca);
+			ok = 0;
+		}
+	}
+	BIO_free(bio);
+	return ok;
+}
+
+/* A daemon never asks for a passphrase: an encrypted key fails. */
+static int
+no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf, (void)size, (void)rwflag, (void)u;
+	return 0;
+}
+
+static int
+use_key(SSL_CTX *ctx, GBytes *pem)
+{
+	gsize len;
+	const void *data = g_bytes_get_data(pem, &len);
+	BIO *bio = BIO_new_mem_buf(data, (int)len);
+	EVP_PKEY *key = bio != NULL ? PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL) : NULL;
+	int ok = key != NULL && SSL_CTX_use_PrivateKey(ctx, key) == 1 &&
+	         SSL_CTX_check_private_key(ctx) == 1;
+
+	EVP_PKEY_free(key);
+	BIO_free(bio);
+	return ok;
+}
+
 SSL_CTX *
-hm_tls_server_ctx(const char *cert_file, const char *key_file, HmTlsProfile profile,
-                  GError **err)
+hm_tls_server_ctx_pem(GBytes *cert, const char *cert_name, GBytes *key, const char *key_name,
+                      HmTlsProfile profile, GError **err)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 	const char *failed = NULL;
@@ -121,11 +178,10 @@ hm_tls_server_ctx(const char *cert_file, const char *key_file, HmTlsProfile prof
 		common_options(ctx);
 		if (set_profile(ctx, profile) != 1)
 			failed = "TLS profile";
-		else if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1)
-			failed = cert_file;
-		else if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1 ||
-		         SSL_CTX_check_private_key(ctx) != 1)
-			failed = key_file;
+		else if (use_chain(ctx, cert) != 1)
+			failed = cert_name;
+		else if (use_key(ctx, key) != 1)
+			failed = key_name;
 	}
 	if (failed != NULL) {
 		g_autofree char *why = hm_tls_error_string();
@@ -135,6 +191,18 @@ hm_tls_server_ctx(const char *cert_file, const char *key_file, HmTlsProfile prof
 		return NULL;
 	}
 	return ctx;
+}
+
+SSL_CTX *
+hm_tls_server_ctx(const char *cert_file, const char *key_file, HmTlsProfile profile,
+                  GError **err)
+{
+	g_autoptr(GBytes) cert = hm_read_file(cert_file, HM_TLS_PEM_MAX, err);
+	g_autoptr(GBytes) key = cert != NULL ? hm_read_file(key_file, HM_TLS_PEM_MAX, err) : NULL;
+
+	if (key == NULL)
+		return NULL;
+	return hm_tls_server_ctx_pem(cert, cert_file, key, key_file, profile, err);
 }
 
 void

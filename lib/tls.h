@@ -7,6 +7,7 @@
 #include <glib.h>
 #include <openssl/ssl.h>
 
+#include "conn.h"
 #include "fingerprint.h"
 
 /* A client context: TLS 1.2 minimum, the system CA store, or only ca_file
@@ -26,11 +27,42 @@ typedef enum {
 	HM_TLS_PROFILE_OLD,
 } HmTlsProfile;
 
+/* A certificate chain or key file larger than this is refused. */
+#define HM_TLS_PEM_MAX (1024 * 1024)
+
 /* A server context with the certificate chain and key from PEM files,
  * offering what profile says. Returns NULL with *err naming the file that
  * failed. */
 SSL_CTX *hm_tls_server_ctx(const char *cert_file, const char *key_file, HmTlsProfile profile,
                            GError **err);
+
+/* The same from PEM text already read; the names are for messages. */
+SSL_CTX *hm_tls_server_ctx_pem(GBytes *cert, const char *cert_name, GBytes *key,
+                               const char *key_name, HmTlsProfile profile, GError **err);
+
+/* A server context made where it is first used. A daemon's listening
+ * process would otherwise hold OpenSSL's algorithms and the key, parsed,
+ * for nothing (3 MB resident of 8, bench/bundle): its session processes
+ * make the context when a client asks for TLS, from the files read at
+ * start (while the daemon may still read what its user may not). */
+typedef struct HmTlsServer HmTlsServer;
+
+/* Reads cert_file and key_file and makes sure they make a context, in a
+ * child process, so that a bad file still fails the start. NULL with
+ * *err naming the file. */
+HmTlsServer *hm_tls_server_new(const char *cert_file, const char *key_file,
+                               HmTlsProfile profile, GError **err);
+
+/* The context, made at the first call (in this process). NULL with *err
+ * when that fails, which hm_tls_server_new() has ruled out but for lack
+ * of memory. */
+SSL_CTX *hm_tls_server_get(HmTlsServer *ts, GError **err);
+
+/* hm_conn_start_tls_server() with that context. */
+int hm_tls_server_start(HmTlsServer *ts, HmConn *conn, GError **err);
+
+/* NULL-safe. */
+void hm_tls_server_free(HmTlsServer *ts);
 
 /* SHA-256 of the DER encoding of cert. */
 void hm_tls_cert_fingerprint(X509 *cert, guint8 out[HM_SHA256_LEN]);

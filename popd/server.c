@@ -12,7 +12,7 @@
 
 typedef struct {
 	const HmConfig *cfg;
-	SSL_CTX *tls_ctx;
+	HmTlsServer *tls;
 	char *dummy_hash;
 	HmServer *server;
 } Popd;
@@ -23,7 +23,7 @@ session(HmConn *conn, const HmServerPeer *peer, gpointer data)
 	Popd *pd = data;
 	PopdSessionParams p = {
 		.cfg = pd->cfg,
-		.tls_ctx = pd->tls_ctx,
+		.tls = pd->tls,
 		.plaintext_ok = hm_cidr_list_match(pd->cfg->popd.allow_plaintext_from,
 		                                   pd->cfg->popd.n_allow_plaintext_from, peer->addr),
 		.peer = peer->ip,
@@ -62,9 +62,9 @@ popd_server_run(const HmConfig *cfg, GError **err)
 		return -1;
 	}
 	if (cfg->tls_cert != NULL && cfg->tls_key != NULL &&
-	    (pd.tls_ctx = hm_tls_server_ctx(cfg->tls_cert, cfg->tls_key, cfg->tls_profile, err)) == NULL)
+	    (pd.tls = hm_tls_server_new(cfg->tls_cert, cfg->tls_key, cfg->tls_profile, err)) == NULL)
 		return -1;
-	sp.tls_ctx = pd.tls_ctx;
+	sp.tls = pd.tls;
 	/* Once, before the sessions fork: a login for an unknown user then
 	 * costs one hash computation, as for a known one. */
 	pd.dummy_hash = hm_login_dummy_hash(cfg);
@@ -75,7 +75,6 @@ popd_server_run(const HmConfig *cfg, GError **err)
 	}
 	hm_server_free(pd.server);
 	g_free(pd.dummy_hash);
-	if (pd.tls_ctx != NULL)
-		SSL_CTX_free(pd.tls_ctx);
+	hm_tls_server_free(pd.tls);
 	return rc;
 }

@@ -131,7 +131,7 @@ cmd_capa(Session *s, Pop3Command *cmd)
 	         "EXPIRE NEVER\r\nIMPLEMENTATION homemail");
 	if (auth && plaintext_allowed(s))
 		reply(s, "USER\r\nSASL " HM_SASL_SERVER_MECHS);
-	if (auth && s->p->tls_ctx != NULL && !hm_conn_is_tls(s->conn))
+	if (auth && s->p->tls != NULL && !hm_conn_is_tls(s->conn))
 		reply(s, "STLS");
 	return reply(s, ".");
 }
@@ -141,10 +141,10 @@ cmd_stls(Session *s, Pop3Command *cmd)
 {
 	g_autoptr(GError) err = NULL;
 
-	if (s->p->tls_ctx == NULL || hm_conn_is_tls(s->conn))
+	if (s->p->tls == NULL || hm_conn_is_tls(s->conn))
 		return reply(s, "-ERR TLS is not available here.");
 	if (reply(s, "+OK Begin TLS negotiation now.") < 0 ||
-	    hm_conn_start_tls_server(s->conn, s->p->tls_ctx, &err) < 0) {
+	    hm_tls_server_start(s->p->tls, s->conn, &err) < 0) {
 		hm_info("popd[%s] STLS failed peer=%s: %s", s->id, s->p->peer,
 		        err != NULL ? err->message : "write failed");
 		return -1;

@@ -11,10 +11,11 @@
 #include "conf/hmconfig.h"
 #include "lib/conn.h"
 #include "lib/loginbar.h"
+#include "lib/tls.h"
 
 typedef struct {
 	const HmConfig *cfg;
-	SSL_CTX *tls_ctx;        /* offers STLS when not NULL */
+	HmTlsServer *tls;        /* offers STLS when not NULL */
 	gboolean plaintext_ok;   /* the peer is in popd.allow_plaintext_from */
 	const char *peer;        /* the peer's address, for the log */
 	/* The failed-login bar every session of the server shares (each

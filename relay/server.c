@@ -29,7 +29,7 @@ typedef struct {
 	HmConfig *cfg;           /* in use: orig (the listeners point into it, so it
 	                          * stays), or the last one SIGHUP loaded */
 	RelayRewriter *rw;
-	SSL_CTX *tls_ctx;
+	HmTlsServer *tls;
 	char *dummy_hash;
 	char *queue_dir;
 	HmGroupCommit *gc;
@@ -45,7 +45,7 @@ session(HmConn *conn, const HmServerPeer *peer, gpointer data)
 	RelaySessionParams p = {
 		.cfg = rl->cfg,
 		.rw = rl->rw,
-		.tls_ctx = rl->tls_ctx,
+		.tls = rl->tls,
 		.peer = peer->ip,
 		.trusted = hm_cidr_list_match(rc->trusted_networks, rc->n_trusted_networks, peer->addr),
 		.plaintext_ok = hm_cidr_list_match(rc->allow_plaintext_from, rc->n_allow_plaintext_from,
@@ -152,7 +152,7 @@ server_params(Relay *rl)
 		.name = "relay",
 		.listen = rl->cfg->relay.listen,
 		.n_listen = rl->cfg->relay.n_listen,
-		.tls_ctx = rl->tls_ctx,
+		.tls = rl->tls,
 		.max_sessions = RELAY_MAX_SESSIONS,
 		.max_sessions_per_ip = RELAY_MAX_SESSIONS_PER_IP,
 		.max_use = RELAY_SESSION_MAX_USE,
@@ -180,8 +180,7 @@ relay_clear(Relay *rl)
 	if (rl->pickup_fd >= 0)
 		close(rl->pickup_fd);
 	relay_rewriter_free(rl->rw);
-	if (rl->tls_ctx != NULL)
-		SSL_CTX_free(rl->tls_ctx);
+	hm_tls_server_free(rl->tls);
 	g_free(rl->dummy_hash);
 	g_free(rl->queue_dir);
 }
@@ -195,7 +194,7 @@ relay_server_run(HmProgram *prog, HmConfig *cfg, GError **err)
 
 	rl.queue_dir = g_build_filename(cfg->state_dir, "queue", NULL);
 	if (cfg->tls_cert != NULL && cfg->tls_key != NULL &&
-	    (rl.tls_ctx = hm_tls_server_ctx(cfg->tls_cert, cfg->tls_key, cfg->tls_profile, err)) == NULL)
+	    (rl.tls = hm_tls_server_new(cfg->tls_cert, cfg->tls_key, cfg->tls_profile, err)) == NULL)
 		goto out;
 	rl.rw = new_rewriter(cfg);
 	/* Once, before the sessions fork: an AUTH for an unknown user then

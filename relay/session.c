@@ -184,7 +184,7 @@ cmd_helo_ehlo(Session *s, const char *args, gboolean ehlo)
 	} else {
 		send_text(s, "250-SIZE\r\n");
 	}
-	if (s->p->tls_ctx != NULL && !tls)
+	if (s->p->tls != NULL && !tls)
 		send_text(s, "250-STARTTLS\r\n");
 	if (s->auth_user == NULL && (tls || s->p->plaintext_ok))
 		send_text(s, "250-AUTH PLAIN LOGIN\r\n");
@@ -343,7 +343,7 @@ cmd_starttls(Session *s, const char *args)
 
 	gsize injected;
 
-	if (s->p->tls_ctx == NULL || hm_conn_is_tls(s->conn))
+	if (s->p->tls == NULL || hm_conn_is_tls(s->conn))
 		return session_reply(s, 454, "4.7.0", "TLS not available");
 	if (session_reply(s, 220, "2.0.0", "Ready to start TLS") < 0 || session_flush(s) < 0)
 		return -1;
@@ -352,7 +352,7 @@ cmd_starttls(Session *s, const char *args)
 	if ((injected = hm_conn_discard_input(s->conn)) > 0)
 		hm_info("relay[%s] STARTTLS peer=%s: %" G_GSIZE_FORMAT " octets sent after it in "
 		        "clear, discarded", s->id, s->p->peer, injected);
-	if (hm_conn_start_tls_server(s->conn, s->p->tls_ctx, &err) < 0) {
+	if (hm_tls_server_start(s->p->tls, s->conn, &err) < 0) {
 		hm_info("relay[%s] STARTTLS failed peer=%s: %s", s->id, s->p->peer,
 		        err != NULL ? err->message : "write failed");
 		return -1;

@@ -16,12 +16,13 @@
 #include "lib/conn.h"
 #include "lib/groupcommit.h"
 #include "lib/loginbar.h"
+#include "lib/tls.h"
 #include "relay/rewrite.h"
 
 typedef struct {
 	const HmConfig *cfg;
 	const RelayRewriter *rw;
-	SSL_CTX *tls_ctx;           /* NULL: no STARTTLS */
+	HmTlsServer *tls;           /* NULL: no STARTTLS */
 	const char *peer;           /* numeric client address */
 	gboolean trusted;           /* in relay.trusted_networks */
 	gboolean plaintext_ok;      /* AUTH allowed without TLS (relay.allow_plaintext_from) */

@@ -14,8 +14,9 @@
 #include "lib/tls.h"
 
 static char *tmpdir, *cert_pem, *key_pem;
-/* What try_client()'s server offers. */
+/* What try_client()'s server offers; its context, when not NULL. */
 static HmTlsProfile server_profile = HM_TLS_PROFILE_INTERMEDIATE;
+static SSL_CTX *server_ctx;
 
 static void
 make_cert(void)
@@ -91,7 +92,8 @@ try_client(SSL_CTX *client_ctx, const char *host, const guint8 *pin, GError **er
 
 	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
 	s.fd = sv[1];
-	s.ctx = hm_tls_server_ctx(cert_pem, key_pem, server_profile, NULL);
+	s.ctx = server_ctx != NULL ? server_ctx
+	                           : hm_tls_server_ctx(cert_pem, key_pem, server_profile, NULL);
 	g_assert_nonnull(s.ctx);
 	t = g_thread_new("server", server_thread, &s);
 	c = hm_conn_new(sv[0], 3000);
@@ -106,7 +108,8 @@ try_client(SSL_CTX *client_ctx, const char *host, const guint8 *pin, GError **er
 	}
 	hm_conn_free(c);
 	g_thread_join(t);
-	SSL_CTX_free(s.ctx);
+	if (s.ctx != server_ctx)
+		SSL_CTX_free(s.ctx);
 	return rc;
 }
 
@@ -302,6 +305,111 @@ test_server_ctx_errors(void)
 	g_assert_nonnull(strstr(err->message, "/nonexistent/ca.pem"));
 }
 
+/* Runs script with sh -e in tmpdir. */
+static void
+shell(const char *script)
+{
+	g_autoptr(GError) err = NULL;
+	g_autofree char *out = NULL, *errout = NULL;
+	const char *argv[] = { "/bin/sh", "-ec", script, NULL };
+	int status = 0;
+
+	g_spawn_sync(tmpdir, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &errout,
+	             &status, &err);
+	g_assert_no_error(err);
+	if (status != 0)
+		g_error("%s: %s", script, errout);
+}
+
+static char *
+in_tmp(const char *name)
+{
+	return g_build_filename(tmpdir, name, NULL);
+}
+
+/* hm_tls_server_new() reads the files at once, checks them (in a child
+ * process) and makes the context at the first hm_tls_server_get(). */
+static void
+test_server_lazy(void)
+{
+	g_autoptr(GError) err = NULL;
+	g_autofree char *enc = in_tmp("enc.pem");
+	g_autofree char *copy = in_tmp("copy.pem"), *copy_key = in_tmp("copy-key.pem");
+	HmTlsServer *ts;
+	SSL_CTX *ctx;
+
+	shell("cp cert.pem copy.pem && cp key.pem copy-key.pem");
+	ts = hm_tls_server_new(copy, copy_key, HM_TLS_PROFILE_INTERMEDIATE, &err);
+	g_assert_no_error(err);
+	/* Read at start: the files may go (or become unreadable) after it. */
+	unlink(copy);
+	unlink(copy_key);
+	ctx = hm_tls_server_get(ts, &err);
+	g_assert_no_error(err);
+	g_assert_true(hm_tls_server_get(ts, NULL) == ctx);
+	server_ctx = ctx;
+	g_assert_cmpint(try_client(hm_tls_client_ctx(cert_pem, NULL), "localhost", NULL, &err), ==,
+	                0);
+	server_ctx = NULL;
+	hm_tls_server_free(ts);
+
+	g_assert_null(hm_tls_server_new("/nonexistent/cert.pem", key_pem,
+	                                HM_TLS_PROFILE_INTERMEDIATE, &err));
+	g_assert_nonnull(strstr(err->message, "/nonexistent/cert.pem"));
+	g_clear_error(&err);
+	/* Found bad by the checking child, whose words come back. */
+	g_assert_null(hm_tls_server_new(cert_pem, cert_pem, HM_TLS_PROFILE_INTERMEDIATE, &err));
+	g_assert_nonnull(strstr(err->message, cert_pem));
+	g_clear_error(&err);
+	/* An encrypted key: a daemon never asks for the passphrase. */
+	shell("openssl pkey -in key.pem -aes256 -passout pass:secret -out enc.pem");
+	g_assert_null(hm_tls_server_new(cert_pem, enc, HM_TLS_PROFILE_INTERMEDIATE, &err));
+	g_assert_nonnull(strstr(err->message, enc));
+	unlink(enc);
+}
+
+/* The certificate file's chain goes to the client: with only the root
+ * CA, it verifies through the intermediate the server sends, and fails
+ * without it. */
+static void
+test_server_chain(void)
+{
+	g_autoptr(GError) err = NULL;
+	g_autofree char *root = in_tmp("root.pem"), *chain = in_tmp("chain.pem");
+	g_autofree char *leaf = in_tmp("leaf.pem"), *leaf_key = in_tmp("leaf.key");
+	SSL_CTX *client;
+	HmTlsServer *ts;
+
+	shell("set -e; ec='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes'\n"
+	      "printf 'basicConstraints=critical,CA:TRUE\\nkeyUsage=critical,keyCertSign\\n' >ca.ext\n"
+	      "printf 'subjectAltName=DNS:localhost\\n' >leaf.ext\n"
+	      "openssl req -x509 $ec -days 2 -subj /CN=root -keyout root.key -out root.pem "
+	      "-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign\n"
+	      "openssl req $ec -subj /CN=inter -keyout inter.key -out inter.csr\n"
+	      "openssl x509 -req -in inter.csr -CA root.pem -CAkey root.key -days 2 -extfile ca.ext "
+	      "-out inter.pem 2>/dev/null\n"
+	      "openssl req $ec -subj /CN=localhost -keyout leaf.key -out leaf.csr\n"
+	      "openssl x509 -req -in leaf.csr -CA inter.pem -CAkey inter.key -days 2 "
+	      "-extfile leaf.ext -out leaf.pem 2>/dev/null\n"
+	      "cat leaf.pem inter.pem >chain.pem\n");
+	client = hm_tls_client_ctx(root, &err);
+	g_assert_no_error(err);
+	ts = hm_tls_server_new(chain, leaf_key, HM_TLS_PROFILE_INTERMEDIATE, &err);
+	g_assert_no_error(err);
+	server_ctx = hm_tls_server_get(ts, &err);
+	g_assert_cmpint(try_client(client, "localhost", NULL, &err), ==, 0);
+	hm_tls_server_free(ts);
+	ts = hm_tls_server_new(leaf, leaf_key, HM_TLS_PROFILE_INTERMEDIATE, &err);
+	g_assert_no_error(err);
+	server_ctx = hm_tls_server_get(ts, &err);
+	g_assert_cmpint(try_client(client, "localhost", NULL, &err), ==, -1);
+	g_assert_nonnull(strstr(err->message, "not trusted"));
+	server_ctx = NULL;
+	hm_tls_server_free(ts);
+	SSL_CTX_free(client);
+	shell("rm -f root.* inter.* leaf.* chain.pem ca.ext");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -317,6 +425,8 @@ main(int argc, char **argv)
 	g_test_add_func("/tls/profiles", test_profiles);
 	g_test_add_func("/tls/fingerprint-text", test_fingerprint_text);
 	g_test_add_func("/tls/server-ctx-errors", test_server_ctx_errors);
+	g_test_add_func("/tls/server-lazy", test_server_lazy);
+	g_test_add_func("/tls/server-chain", test_server_chain);
 	rc = g_test_run();
 	unlink(cert_pem);
 	unlink(key_pem);
