@@ -336,7 +336,7 @@ test_server_lazy(void)
 	g_autofree char *enc = in_tmp("enc.pem");
 	g_autofree char *copy = in_tmp("copy.pem"), *copy_key = in_tmp("copy-key.pem");
 	HmTlsServer *ts;
-	SSL_CTX *ctx;
+	SSL_CTX *ctx, *client;
 
 	shell("cp cert.pem copy.pem && cp key.pem copy-key.pem");
 	ts = hm_tls_server_new(copy, copy_key, HM_TLS_PROFILE_INTERMEDIATE, &err);
@@ -348,9 +348,10 @@ test_server_lazy(void)
 	g_assert_no_error(err);
 	g_assert_true(hm_tls_server_get(ts, NULL) == ctx);
 	server_ctx = ctx;
-	g_assert_cmpint(try_client(hm_tls_client_ctx(cert_pem, NULL), "localhost", NULL, &err), ==,
-	                0);
+	client = hm_tls_client_ctx(cert_pem, NULL);
+	g_assert_cmpint(try_client(client, "localhost", NULL, &err), ==, 0);
 	server_ctx = NULL;
+	SSL_CTX_free(client);
 	hm_tls_server_free(ts);
 
 	g_assert_null(hm_tls_server_new("/nonexistent/cert.pem", key_pem,
