@@ -110,23 +110,32 @@ set_profile(SSL_CTX *ctx, HmTlsProfile profile)
 	}
 }
 
+/* A read-only BIO over b (which must outlive it). */
+static BIO *
+bytes_bio(GBytes *b)
+{
+	gsize len;
+	const void *data = g_bytes_get_data(b, &len);
+
+	return BIO_new_mem_buf(data, (int)len);
+}
+
 /* The certificate, then its chain, from PEM text (as OpenSSL's
  * SSL_CTX_use_certificate_chain_file() reads a file). 1 or 0. */
 static int
 use_chain(SSL_CTX *ctx, GBytes *pem)
 {
-	gsize len;
-	const void *data = g_bytes_get_data(pem, &len);
-	BIO *bio = BIO_new_mem_buf(data, (int)len);
+	BIO *bio = bytes_bio(pem);
 	X509 *x = bio != NULL ? PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL) : NULL;
 	int ok = x != NULL && SSL_CTX_use_certificate(ctx, x) == 1;
 
 	X509_free(x);
 	while (ok) {
 		X509 *ca = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-		unsigned long e = ERR_peek_last_error();
 
 		if (ca == NULL) {
+			unsigned long e = ERR_peek_last_error();
+
 			/* Only "no more certificates" ends a good chain. */
 			ok = ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE;
 			if (ok)
@@ -153,9 +162,7 @@ no_passphrase(char *buf, int size, int rwflag, void *u)
 static int
 use_key(SSL_CTX *ctx, GBytes *pem)
 {
-	gsize len;
-	const void *data = g_bytes_get_data(pem, &len);
-	BIO *bio = BIO_new_mem_buf(data, (int)len);
+	BIO *bio = bytes_bio(pem);
 	EVP_PKEY *key = bio != NULL ? PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL) : NULL;
 	int ok = key != NULL && SSL_CTX_use_PrivateKey(ctx, key) == 1 &&
 	         SSL_CTX_check_private_key(ctx) == 1;
