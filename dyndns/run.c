@@ -221,8 +221,12 @@ wait_pass(pid_t pid, const sigset_t *set)
 
 		if (sig < 0)
 			continue;  /* EINTR: nothing else can fail here */
-		if (sig == SIGCHLD && waitpid(pid, NULL, WNOHANG) == pid)
-			return later;
+		if (sig == SIGCHLD) {
+			pid_t r = waitpid(pid, NULL, WNOHANG);
+
+			if (r == pid || (r < 0 && errno == ECHILD))
+				return later;
+		}
 		if (sig == SIGTERM || sig == SIGINT) {
 			kill(pid, SIGTERM);
 			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
@@ -279,6 +283,9 @@ hm_dyn_daemon(HmConfig *cfg, const HmDynRunOptions *opt)
 	sigaddset(&set, SIGUSR1);
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, NULL);
+	/* An ignored SIGCHLD (inherited across exec) would reap the passes
+	 * before wait_pass() could. */
+	signal(SIGCHLD, SIG_DFL);
 	for (;;) {
 		struct timespec ts = { .tv_sec = current->dyndns.interval };
 		int sig = pass(current, opt, &set);

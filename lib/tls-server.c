@@ -29,16 +29,18 @@ hm_tls_server_get(HmTlsServer *ts, GError **err)
 	return ts->ctx;
 }
 
-/* Makes the context once in a child process, which says what failed
- * through a pipe: the files are checked at start-up while this process
- * loads none of OpenSSL's algorithms. Where fork() fails, the context is
- * made here instead. 0, or -1 with *err. */
+/* Makes the context once in a child process, which answers through a
+ * pipe (a NUL byte when it worked, else what failed): the files are
+ * checked at start-up while this process loads none of OpenSSL's
+ * algorithms. The answer, not the exit status, counts: a parent that
+ * ignores SIGCHLD has none. Where fork() fails, the context is made here
+ * instead. 0, or -1 with *err. */
 static int
 check_in_child(HmTlsServer *ts, GError **err)
 {
 	char why[1024];
 	gsize got = 0;
-	int fds[2], status = 0;
+	int fds[2];
 	pid_t pid;
 
 	if (pipe2(fds, O_CLOEXEC) < 0)
@@ -53,10 +55,8 @@ check_in_child(HmTlsServer *ts, GError **err)
 
 		close(fds[0]);
 		if (hm_tls_server_get(ts, &e) != NULL)
-			_exit(0);
-		if (write(fds[1], e->message, strlen(e->message)) < 0)
-			_exit(2);
-		_exit(1);
+			_exit(write(fds[1], "", 1) == 1 ? 0 : 2);
+		_exit(write(fds[1], e->message, strlen(e->message)) > 0 ? 1 : 2);
 	}
 	close(fds[1]);
 	while (got < sizeof(why) - 1) {
@@ -70,9 +70,9 @@ check_in_child(HmTlsServer *ts, GError **err)
 	}
 	why[got] = '\0';
 	close(fds[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	if (got == 1 && why[0] == '\0')
 		return 0;
 	g_set_error(err, HM_ERROR, HM_ERROR_TLS, "%s",
 	            got > 0 ? why : "TLS: checking the certificate and key failed");
