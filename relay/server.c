@@ -107,6 +107,19 @@ new_rewriter(const HmConfig *cfg)
 	return relay_rewriter_new(cfg, names);
 }
 
+/* What homemail-sendmail reads when the config is not readable to its
+ * user. Failing to write it (a full disk) is no reason not to relay. */
+static void
+publish_for_sendmail(const HmConfig *cfg)
+{
+	g_autoptr(GError) err = NULL;
+
+	if (relay_spool_publish(cfg, &err) < 0)
+		hm_warn("relay: %s (homemail-sendmail run by users who may not read the config "
+		        "keeps what was written before)",
+		        err->message);
+}
+
 /* SIGHUP: a new config for the sessions to come and a new runner; the
  * listeners stay (they may need privileges we dropped). */
 static void
@@ -131,9 +144,7 @@ reload(gpointer data)
 	rl->rw = new_rewriter(cfg);
 	g_free(rl->dummy_hash);
 	rl->dummy_hash = hm_login_dummy_hash(cfg);
-	if (relay_spool_publish(cfg, &err) < 0)
-		hm_warn("relay reload: %s (homemail-sendmail keeps the settings before)",
-		        err->message);
+	publish_for_sendmail(cfg);
 	hm_info("relay reloaded %s", cfg->file);
 	hm_server_signal_helpers(rl->server, SIGTERM);
 }
@@ -220,10 +231,11 @@ relay_server_run(HmProgram *prog, HmConfig *cfg, GError **err)
 	if ((rl.server = hm_server_new(&sp, err)) == NULL)
 		goto out;
 	/* After the drop of privileges: the queue is the run_as user's. */
-	if (relay_spool_prepare(cfg->state_dir, err) < 0 || relay_spool_publish(cfg, err) < 0 ||
+	if (relay_spool_prepare(cfg->state_dir, err) < 0 ||
 	    (rl.pickup_fd = relay_spool_open_pickup(rl.queue_dir, err)) < 0 ||
 	    (rl.gc = hm_group_commit_new(rl.queue_dir, err)) == NULL)
 		goto out;
+	publish_for_sendmail(cfg);
 	hm_server_add_helper_on_demand(rl.server, "runner", runner, &rl, rl.pickup_fd);
 	notify_ready();
 	hm_server_run(rl.server);
