@@ -38,8 +38,9 @@ hm_tls_server_get(HmTlsServer *ts, GError **err)
 static int
 check_in_child(HmTlsServer *ts, GError **err)
 {
-	char why[1024];
-	gsize got = 0;
+	g_autoptr(GBytes) answer = NULL;
+	gsize len = 0;
+	const char *why;
 	int fds[2];
 	pid_t pid;
 
@@ -59,23 +60,15 @@ check_in_child(HmTlsServer *ts, GError **err)
 		_exit(write(fds[1], e->message, strlen(e->message)) > 0 ? 1 : 2);
 	}
 	close(fds[1]);
-	while (got < sizeof(why) - 1) {
-		gssize n = read(fds[0], why + got, sizeof(why) - 1 - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (gsize)n;
-	}
-	why[got] = '\0';
+	answer = hm_read_fd(fds[0], 1024, "the TLS check", NULL);
 	close(fds[0]);
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
-	if (got == 1 && why[0] == '\0')
+	why = answer != NULL ? g_bytes_get_data(answer, &len) : NULL;
+	if (len == 1 && why[0] == '\0')
 		return 0;
-	g_set_error(err, HM_ERROR, HM_ERROR_TLS, "%s",
-	            got > 0 ? why : "TLS: checking the certificate and key failed");
+	g_set_error(err, HM_ERROR, HM_ERROR_TLS, "%.*s", (int)len,
+	            len > 0 ? why : "TLS: checking the certificate and key failed");
 	return -1;
 }
 
@@ -112,10 +105,8 @@ hm_tls_server_free(HmTlsServer *ts)
 		return;
 	if (ts->ctx != NULL)
 		SSL_CTX_free(ts->ctx);
-	if (ts->key != NULL)
-		g_bytes_unref(ts->key);
-	if (ts->cert != NULL)
-		g_bytes_unref(ts->cert);
+	g_clear_pointer(&ts->key, g_bytes_unref);
+	g_clear_pointer(&ts->cert, g_bytes_unref);
 	g_free(ts->cert_file);
 	g_free(ts->key_file);
 	g_free(ts);

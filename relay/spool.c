@@ -94,22 +94,6 @@ relay_spool_poke(const char *queue_dir, char c)
 	return rc;
 }
 
-/* s as a libconfig string literal. */
-static void
-append_quoted(GString *t, const char *s)
-{
-	g_string_append_c(t, '"');
-	for (; *s != '\0'; s++) {
-		if (*s == '"' || *s == '\\')
-			g_string_append_c(t, '\\');
-		if ((guchar)*s < 0x20)
-			g_string_append_printf(t, "\\x%02x", (guchar)*s);
-		else
-			g_string_append_c(t, *s);
-	}
-	g_string_append_c(t, '"');
-}
-
 int
 relay_spool_publish(const HmConfig *cfg, GError **err)
 {
@@ -119,22 +103,18 @@ relay_spool_publish(const HmConfig *cfg, GError **err)
 	const char *host;
 	const HmListenSpec *l = hm_config_relay_local(&cfg->relay, &host);
 
-	g_string_append_printf(t, "// Written by homemail-relay from %s at each start and reload:\n"
-	                          "// homemail-sendmail reads this when a user may not read that.\n"
-	                          "hostname = ",
-	                       cfg->file);
-	append_quoted(t, cfg->hostname);
-	g_string_append_printf(t, ";\nrelay = {\n  max_message_size = %" G_GUINT64_FORMAT ";\n",
-	                       cfg->relay.max_message_size);
-	if (l != NULL) {
-		g_autofree char *where = strchr(host, ':') != NULL
-		                                 ? g_strdup_printf("[%s]:%u", host, l->port)
-		                                 : g_strdup_printf("%s:%u", host, l->port);
-
-		g_string_append(t, "  listen = [ ");
-		append_quoted(t, where);
-		g_string_append(t, " ];\n");
-	}
+	/* Nothing here needs quoting: the loader checked that the host name is
+	 * a domain name and that listen addresses are numeric. */
+	g_string_append_printf(t,
+	                       "// Written by homemail-relay from its config at each start and\n"
+	                       "// reload: homemail-sendmail reads this when a user may not read that.\n"
+	                       "hostname = \"%s\";\n"
+	                       "relay = {\n  max_message_size = %" G_GUINT64_FORMAT ";\n",
+	                       cfg->hostname, cfg->relay.max_message_size);
+	if (l != NULL)
+		g_string_append_printf(t, strchr(host, ':') != NULL ? "  listen = [ \"[%s]:%u\" ];\n"
+		                                                    : "  listen = [ \"%s:%u\" ];\n",
+		                       host, l->port);
 	g_string_append(t, "};\n");
 	return hm_atomic_write(path, t->str, t->len, 0644, err);
 }
