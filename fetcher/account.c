@@ -230,14 +230,15 @@ refused(FolderRun *r, const HmFetchItem *item, const GError *why, GError **err)
 	                             err);
 }
 
-/* Settles the messages sent back to back: each one the local side holds
- * is recorded (one state sync for the group) and queued for removal like
- * any delivered message; a refused one is recorded as skipped; a
- * temporary failure stops the run after the others are recorded. */
+/* Settles the first n (at most) of the messages sent back to back: each
+ * one the local side holds is recorded (one state sync for the group) and
+ * queued for removal like any delivered message; a refused one is
+ * recorded as skipped; a temporary failure stops the run after the
+ * others are recorded. */
 static int
-settle_queued(FolderRun *r, GError **err)
+settle_queued(FolderRun *r, guint max, GError **err)
 {
-	guint n = r->queued != NULL ? r->queued->len : 0;
+	guint n = r->queued != NULL ? MIN(r->queued->len, max) : 0;
 	g_autofree HmInjectResult *res = g_new0(HmInjectResult, MAX(n, 1));
 	g_autofree GError **errs = g_new0(GError *, MAX(n, 1));
 	GError *temp = NULL;
@@ -263,7 +264,7 @@ settle_queued(FolderRun *r, GError **err)
 		}
 		g_clear_error(&errs[i]);
 	}
-	g_array_set_size(r->queued, 0);
+	g_array_remove_range(r->queued, 0, n);
 	if (rc == 0)
 		rc = hm_fetch_state_sync(r->st, err);
 	if (rc == 0 && temp != NULL)
@@ -273,7 +274,11 @@ settle_queued(FolderRun *r, GError **err)
 }
 
 /* Sends the message back to back with others when the injector can
- * (pipelined BDAT to the relay); settled in groups of HM_FETCH_GROUP. */
+ * (pipelined BDAT to the relay); settled in groups of HM_FETCH_GROUP,
+ * each one only once the group after it has been sent: the relay makes a
+ * group durable while the next one is on its way, and its flush does not
+ * stall the retrieval (a crash may then duplicate two groups, never lose
+ * one). */
 static int
 queue_message(FolderRun *r, const HmFetchItem *item, const char *data, gsize len, GError **err)
 {
@@ -291,11 +296,12 @@ queue_message(FolderRun *r, const HmFetchItem *item, const char *data, gsize len
 			g_array_set_clear_func(r->queued, queued_clear);
 		}
 		g_array_append_val(r->queued, q);
-		return r->queued->len >= HM_FETCH_GROUP ? settle_queued(r, err) : 0;
+		return r->queued->len >= 2 * HM_FETCH_GROUP ? settle_queued(r, HM_FETCH_GROUP, err)
+		                                             : 0;
 	}
 	g_free(q.message_id);
 	/* What went before is settled first: it may be held already. */
-	if (settle_queued(r, err) < 0)
+	if (settle_queued(r, G_MAXUINT, err) < 0)
 		return -1;
 	if (res == HM_INJECT_PERM)
 		return refused(r, item, ierr, err);
@@ -603,7 +609,7 @@ fetch_listed(FolderRun *r, HmFetchSession *s, GPtrArray **items, GError **err)
 	 * retrieval. */
 	if (commit_batch(r, rc < 0 ? NULL : err) < 0 && rc == 0)
 		rc = -1;
-	if (settle_queued(r, rc < 0 ? NULL : err) < 0 && rc == 0)
+	if (settle_queued(r, G_MAXUINT, rc < 0 ? NULL : err) < 0 && rc == 0)
 		rc = -1;
 	/* What was delivered is removed even when a local failure stopped the
 	 * run: it is durable locally and recorded, so deleting it is safe, and

@@ -221,7 +221,7 @@ smtp_collect(HmInjector *inj, HmInjectResult *results, GError **errors, guint n)
 	g_autofree HmSmtpRcptStatus *st = g_new0(HmSmtpRcptStatus, n);
 	g_autoptr(GError) err = NULL;
 
-	if (s->smtp == NULL || s->queued != n ||
+	if (s->smtp == NULL || s->queued < n ||
 	    hm_smtpc_collect(s->smtp, st, n, &err) < 0) {
 		if (err == NULL)
 			g_set_error(&err, HM_ERROR, HM_ERROR_IO, "session lost");
@@ -241,10 +241,13 @@ smtp_collect(HmInjector *inj, HmInjectResult *results, GError **errors, guint n)
 		}
 	}
 	hm_smtp_rcpt_status_clear(st, n);
-	s->queued = 0;
+	s->queued -= MIN(s->queued, n);
+	/* The transactions sent after these have no session to answer them
+	 * any more: their collect finds none and says so. */
 	if (s->smtp != NULL && hm_smtpc_broken(s->smtp)) {
 		hm_smtpc_free(s->smtp);
 		s->smtp = NULL;
+		s->queued = 0;
 	}
 }
 

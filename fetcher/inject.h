@@ -69,7 +69,8 @@ HmInjectResult hm_injector_queue(HmInjector *inj, const char *sender, const char
                                  const char *head, gsize head_len, const char *msg, gsize len,
                                  GError **err);
 
-/* Settles the n messages queued since the last call, in order:
+/* Settles the first n of the messages queued and not yet settled (those
+ * queued after them stay for a later call), in order:
  * results[i] as hm_injector_send() would have said, errors[i] (NULL for
  * HM_INJECT_OK; the caller frees the others) why not. HM_INJECT_OK means
  * the local side holds that message durably. */

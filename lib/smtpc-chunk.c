@@ -115,12 +115,12 @@ hm_smtpc_collect(HmSmtpClient *c, HmSmtpRcptStatus *status, guint n, GError **er
 	int rc = 0;
 
 	memset(status, 0, sizeof(*status) * n);
-	if (n != c->chunked) {
+	if (n > c->chunked) {
 		g_set_error(err, HM_ERROR, HM_ERROR_FAILED, "%u transactions sent, %u to collect",
 		            c->chunked, n);
 		return -1;
 	}
-	c->chunked = 0;
+	c->chunked -= n;
 	if (n == 0)
 		return 0;
 	if (hm_pp_flush(&c->pp, err) < 0)

@@ -194,12 +194,14 @@ int hm_smtpc_send_chunked(HmSmtpClient *c, const char *sender, const char *rcpt,
                           const char *head, gsize head_len, const char *msg, gsize len,
                           GError **err);
 
-/* Flushes and reads the replies of the n transactions sent with
- * hm_smtpc_send_chunked() since the last call, in order, within the final
- * deadline: status[i] is the first refusal of MAIL or RCPT, else the
- * reply to BDAT (2xx: the server holds the message). Returns 0; or -1
- * with *err when n does not match or the session broke (status holds
- * what was read: code 0 for the rest). Clear status with
+/* Flushes and reads the replies of the first n transactions sent with
+ * hm_smtpc_send_chunked() and not yet collected, in order, within the
+ * final deadline: status[i] is the first refusal of MAIL or RCPT, else
+ * the reply to BDAT (2xx: the server holds the message). Those sent after
+ * them stay to be collected by a later call, so a caller may send the next
+ * group while the server makes this one durable. Returns 0; or -1 with
+ * *err when fewer than n are outstanding or the session broke (status
+ * holds what was read: code 0 for the rest). Clear status with
  * hm_smtp_rcpt_status_clear(). */
 int hm_smtpc_collect(HmSmtpClient *c, HmSmtpRcptStatus *status, guint n, GError **err);
 

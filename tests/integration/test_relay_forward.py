@@ -235,3 +235,43 @@ def test_fetcher_into_relay(relay, dovecot):
         assert re.search(rb"\bby box\.test \(homemail\) with E?SMTP", m), m[:800]
     assert dovecot.read_maildir() == {}
     r.wait_queue_empty()
+
+
+def test_fetcher_sends_the_next_group_while_the_relay_commits(relay, dovecot):
+    """More than two groups of 64 back to back (BDAT), one message among
+    them over the relay's size limit. The fetcher reads a group's replies
+    only once the group after it is on its way, so the relay's flush does
+    not stall the retrieval; every reply still lands on its own message:
+    the refused one stays upstream, every other arrives once, and the
+    next run fetches nothing again."""
+    corpus = corpusmod.generate(count=64 * 3 + 10, seed=9, n_big=1)
+    big = [m for m in corpus.messages if len(m.data) > 200000]
+    assert len(big) == 1
+    dovecot.load(corpus)
+    r = relay(start=False, users=USERS, relay_extra="  max_message_size = 200000;\n")
+    r.extra = ("fetcher = { accounts = ( { name = \"isp\"; protocol = \"pop3\"; "
+               "host = \"127.0.0.1\"; port = %d; tls = \"tls\"; ca_file = \"%s\"; "
+               "user = \"%s\"; password = \"%s\"; keep = false; to = \"alice\"; } ); };\n"
+               % (dovecot.pop3s_port, dovecot.cafile, dovecot.user, dovecot.password))
+    r.write_conf()
+    r.start()
+    fetch = [fixtures.program("fetcher/homemail-fetcher"), "-c", r.conf, "--once"]
+    res = fixtures.run(fetch + ["-v"], timeout=120)
+    assert res.rc == 1, res
+    assert "refused by the local side" in res.err and "552" in res.err, res.err
+    # The 65th message went out before the first group's replies were read.
+    trace = [l for l in res.err.splitlines() if ": inject " in l or "inject smtp" in l]
+    mails = [i for i, l in enumerate(trace) if " C: MAIL FROM:" in l]
+    queued = [i for i, l in enumerate(trace) if " S: 250 2.0.0" in l]
+    assert len(mails) == len(corpus.messages) and queued, trace[:20]
+    assert mails[64] < queued[0], (mails[64], queued[0])
+    got = r.wait_mail("alice", len(corpus.messages) - 1, timeout=30)
+    have = sorted(corpusmod.msgid_of(m) for m in got.values())
+    want = sorted(corpusmod.msgid_of(m.data) for m in corpus.messages if m is not big[0])
+    assert have == want
+    left = dovecot.read_maildir()
+    assert [corpusmod.msgid_of(d) for d in left.values()] == [corpusmod.msgid_of(big[0].data)]
+    res = fixtures.run(fetch, timeout=60)
+    assert res.rc == 0, res
+    time.sleep(0.5)
+    assert len(r.maildir("alice")) == len(corpus.messages) - 1
