@@ -192,24 +192,33 @@ durable_close(HmDurable *d, guint flags, GError **err)
 	return 0;
 }
 
-int
-hm_durable_commit(HmDurable *d, guint flags, GError **err)
+/* hm_durable_commit() and hm_durable_commit_unique(): with rename, or
+ * with link and, when next is given, another name for each one taken. */
+static int
+commit(HmDurable *d, guint flags, HmDurableNextPath next, gpointer data, GError **err)
 {
 	g_autofree char *dir = g_path_get_dirname(d->path);
+	gboolean by_link = (flags & HM_DURABLE_LINK) || next != NULL;
 	int rc;
 
 	if (durable_close(d, flags, err) < 0) {
 		hm_durable_abort(d);
 		return -1;
 	}
-	rc = (flags & HM_DURABLE_LINK) ? link(d->tmp, d->path) : rename(d->tmp, d->path);
+	for (int i = 0;; i++) {
+		rc = by_link ? link(d->tmp, d->path) : rename(d->tmp, d->path);
+		if (rc == 0 || errno != EEXIST || next == NULL || i + 1 >= ATOMIC_NAME_TRIES)
+			break;
+		g_free(d->path);
+		d->path = next(data);
+	}
 	if (rc < 0) {
-		hm_set_error_errno(err, errno, "%s %s to %s", (flags & HM_DURABLE_LINK) ? "link" : "rename",
-		                   d->tmp, d->path);
+		hm_set_error_errno(err, errno, "%s %s to %s", by_link ? "link" : "rename", d->tmp,
+		                   d->path);
 		hm_durable_abort(d);
 		return -1;
 	}
-	if (flags & HM_DURABLE_LINK)
+	if (by_link)
 		unlink(d->tmp);
 	g_free(d->tmp);
 	g_free(d->path);
@@ -217,6 +226,19 @@ hm_durable_commit(HmDurable *d, guint flags, GError **err)
 	/* Past the rename the new content is in place; a failed directory
 	 * fsync is still an error because durability is not guaranteed. */
 	return (flags & HM_DURABLE_NO_DIRSYNC) ? 0 : hm_fsync_dir(dir, err);
+}
+
+int
+hm_durable_commit(HmDurable *d, guint flags, GError **err)
+{
+	return commit(d, flags, NULL, NULL, err);
+}
+
+int
+hm_durable_commit_unique(HmDurable *d, guint flags, HmDurableNextPath next, gpointer data,
+                         GError **err)
+{
+	return commit(d, flags, next, data, err);
 }
 
 int

@@ -9,6 +9,7 @@
 
 #include "lib/atomic.h"
 #include "lib/error.h"
+#include "lib/log.h"
 #include "relay/queue.h"
 
 /* An envelope is a few hundred octets per recipient; this bounds what a
@@ -90,8 +91,9 @@ char *
 relay_queue_new_id(void)
 {
 	/* Seconds (9 digits last to 2106), microseconds (5), and 2 digits of
-	 * a per-process counter mixed with the pid: a clash is possible but
-	 * link() refuses it (the client is then asked to retry). */
+	 * a per-process counter mixed with the pid: two sessions can clash
+	 * in the same microsecond; link() refuses the second, which then
+	 * takes another (relay_queue_file_commit()). */
 	static guint counter;
 	gint64 now = g_get_real_time();
 
@@ -105,6 +107,8 @@ struct RelayQueueFile {
 	HmDurable *d;
 	gsize size_at;          /* offset of the size digits */
 	guint64 size;
+	RelayQueueEntry *e;     /* whose id names the file */
+	char *dir;
 };
 
 RelayQueueFile *
@@ -130,6 +134,8 @@ relay_queue_file_new(const char *dir, RelayQueueEntry *e, GError **err)
 	qf = g_new0(RelayQueueFile, 1);
 	qf->d = d;
 	qf->size_at = env->len - RELAY_QUEUE_SIZE_WIDTH - 2;
+	qf->e = e;
+	qf->dir = g_strdup(dir);
 	return qf;
 }
 
@@ -148,21 +154,34 @@ relay_queue_file_size(const RelayQueueFile *qf)
 	return qf->size;
 }
 
+/* The next name for a file whose ID another message took meanwhile. */
+static char *
+another_id(gpointer data)
+{
+	RelayQueueFile *qf = data;
+	g_autofree char *taken = qf->e->id;
+
+	qf->e->id = relay_queue_new_id();
+	hm_info("relay queue: ID %s taken in the same microsecond; stored as %s", taken,
+	        qf->e->id);
+	return g_build_filename(qf->dir, qf->e->id, NULL);
+}
+
 int
 relay_queue_file_commit(RelayQueueFile *qf, GError **err)
 {
 	char digits[RELAY_QUEUE_SIZE_WIDTH + 1];
-	HmDurable *d = qf->d;
-	gsize at = qf->size_at;
+	int rc = -1;
 
 	g_snprintf(digits, sizeof(digits), "%0*" G_GUINT64_FORMAT, RELAY_QUEUE_SIZE_WIDTH, qf->size);
+	if (hm_durable_pwrite(qf->d, digits, RELAY_QUEUE_SIZE_WIDTH, (goffset)qf->size_at, err) < 0)
+		hm_durable_abort(qf->d);
+	else
+		rc = hm_durable_commit_unique(qf->d, HM_DURABLE_NO_FSYNC | HM_DURABLE_NO_DIRSYNC,
+		                              another_id, qf, err);
+	g_free(qf->dir);
 	g_free(qf);
-	if (hm_durable_pwrite(d, digits, RELAY_QUEUE_SIZE_WIDTH, (goffset)at, err) < 0) {
-		hm_durable_abort(d);
-		return -1;
-	}
-	return hm_durable_commit(d, HM_DURABLE_LINK | HM_DURABLE_NO_FSYNC | HM_DURABLE_NO_DIRSYNC,
-	                         err);
+	return rc;
 }
 
 void
@@ -171,6 +190,7 @@ relay_queue_file_abort(RelayQueueFile *qf)
 	if (qf == NULL)
 		return;
 	hm_durable_abort(qf->d);
+	g_free(qf->dir);
 	g_free(qf);
 }
 

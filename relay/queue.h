@@ -118,8 +118,11 @@ guint64 relay_queue_file_size(const RelayQueueFile *qf);
 
 /* Fills in the size and links the file into place as dir/ID, without
  * syncing: the caller makes it durable (hm_group_commit_sync()) and, if
- * that fails, removes it with relay_queue_remove(). Frees qf either way.
- * 0, or -1 with *err (nothing left behind). */
+ * that fails, removes it with relay_queue_remove(). An ID another message
+ * took in the same microsecond is replaced with a new one in the entry
+ * (the Received: field written keeps the first: the log says so), so a
+ * clash never fails a message. Frees qf either way. 0, or -1 with *err
+ * (nothing left behind). The entry must outlive qf. */
 int relay_queue_file_commit(RelayQueueFile *qf, GError **err);
 
 /* Removes the unfinished file and frees qf. NULL-safe. */

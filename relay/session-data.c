@@ -99,7 +99,6 @@ finish_message(Session *s, RelayMsgWriter *w)
 	g_autoptr(GError) err = NULL;
 	gboolean too_big = relay_msg_writer_too_big(w);
 	guint64 size = relay_msg_writer_size(w);
-	g_autofree char *id = g_strdup(s->tx->id);
 	int rc;
 
 	if (relay_msg_writer_finish(w, &err) < 0) {
@@ -108,7 +107,8 @@ finish_message(Session *s, RelayMsgWriter *w)
 		else
 			rc = queue_trouble(s, err);
 	} else {
-		session_hold_commit(s, id, size);
+		/* The ID the file got: another when its first was taken. */
+		session_hold_commit(s, s->tx->id, size);
 		rc = 0;
 	}
 	session_reset(s);

@@ -19,7 +19,7 @@ import time
 
 import confs
 import sinkcheck
-from fixtures import corpus as corpusmod
+from fixtures import corpus as corpusmod, log_tail
 from fixtures.dovecot import Dovecot
 from fixtures.tls import make_cert
 from peers import BenchSmarthost, OurRelay, PostfixLocal, PostfixRelay
@@ -203,7 +203,10 @@ def relay_run(ctx, system, rep, body):
                 res["relay"]["pss_peak"] / 2**20, idle["rss"] / 2**20, idle["pss"] / 2**20,
                 r["connects"], v["summary"]))
     if not r["ok"]:
+        # What the client was told, then what the relay did: a run that
+        # failed says why without the work directory it wipes.
         r["log_tail"] = relay.log_tail(15)
+        ctx.log(log_tail((os.path.join(ctx.w, "logs", "smtp-source.log"),), 15))
         ctx.log(r["log_tail"])
     ctx.stop(relay)
     sh.clear()

@@ -250,6 +250,39 @@ test_ids(void)
 	g_assert_true(relay_queue_id_valid("0123456789ABCDEF"));
 }
 
+/* Two sessions that picked the same ID in the same microsecond: the
+ * second file takes another instead of failing its message, and the
+ * first is left as it was. */
+static void
+test_id_clash(void)
+{
+	g_autofree char *dir = hm_test_tmpdir("queue-clash");
+	g_autoptr(RelayQueueEntry) first = sample();
+	g_autoptr(RelayQueueEntry) second = sample();
+	g_autofree char *id1 = write_entry(dir, first, "first\r\n");
+	g_autofree char *id2 = NULL;
+	g_autoptr(GError) err = NULL;
+	g_autoptr(GBytes) data = NULL;
+	g_autoptr(RelayQueueEntry) back = NULL;
+
+	second->id = g_strdup(id1);
+	id2 = write_entry(dir, second, "second\r\n");
+	g_assert_cmpstr(id2, !=, id1);
+	g_assert_true(relay_queue_id_valid(id2));
+	back = relay_queue_load(dir, id1, &err);
+	g_assert_no_error(err);
+	data = relay_queue_message(dir, back, &err);
+	g_assert_no_error(err);
+	g_assert_cmpmem(g_bytes_get_data(data, NULL), g_bytes_get_size(data), "first\r\n", 7);
+	g_clear_pointer(&data, g_bytes_unref);
+	g_clear_pointer(&back, relay_queue_entry_free);
+	back = relay_queue_load(dir, id2, &err);
+	g_assert_no_error(err);
+	data = relay_queue_message(dir, back, &err);
+	g_assert_no_error(err);
+	g_assert_cmpmem(g_bytes_get_data(data, NULL), g_bytes_get_size(data), "second\r\n", 8);
+}
+
 /* A finished entry leaves the queue at once (a rename into done/) and
  * its files go when reaped; without done/ it is removed on the spot. */
 static void
@@ -305,6 +338,7 @@ main(int argc, char **argv)
 	g_test_add_func("/queue/bad-envelopes", test_bad_envelopes);
 	g_test_add_func("/queue/bad-state", test_bad_state);
 	g_test_add_func("/queue/ids", test_ids);
+	g_test_add_func("/queue/id-clash", test_id_clash);
 	g_test_add_func("/queue/retire", test_retire);
 	return g_test_run();
 }
