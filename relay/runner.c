@@ -14,6 +14,7 @@
 #include "lib/maildir.h"
 #include "relay/bounce.h"
 #include "relay/drop.h"
+#include "relay/limits.h"
 #include "relay/policy.h"
 #include "relay/queue.h"
 #include "relay/runner.h"
@@ -37,7 +38,9 @@ typedef struct {
 
 struct RelayRunner {
 	RelayRunnerParams p;
-	RelaySmarthosts *sh;
+	/* One connection cache per smart-host session a pass may have open at
+	 * once; [0] carries every message when only one is due. */
+	RelaySmarthosts *sh[RELAY_SMARTHOST_SESSIONS];
 	RelayBounceCtx bc;
 	int stop_fd;             /* readable once SIGTERM came; -1: none */
 	gboolean queued;         /* this pass queued notices: they are due now */
@@ -74,7 +77,16 @@ typedef struct {
 	GArray *delivered;       /* rcpt indexes delivered now */
 	GPtrArray *remote_mta;   /* per rcpt (indexed like e->rcpts): who answered */
 	gboolean dsn_passed;     /* the smart host took NOTIFY for the remote ones */
+	GArray *remote;          /* rcpt indexes this attempt sends to a smart host */
+	GArray *fwd;             /* of Forwarded: those sent under another address */
 } Item;
+
+/* A recipient sent under the address an alias forwards it to, and what
+ * it had before. */
+typedef struct {
+	guint rcpt;
+	char *addr, *orcpt;
+} Forwarded;
 
 static void
 item_free(gpointer p)
@@ -87,6 +99,8 @@ item_free(gpointer p)
 	g_array_unref(it->failed);
 	g_array_unref(it->delivered);
 	g_ptr_array_unref(it->remote_mta);
+	g_array_unref(it->remote);
+	g_array_unref(it->fwd);
 	g_bytes_unref(it->msg);
 	relay_queue_entry_free(it->e);
 	g_free(it);
@@ -99,7 +113,8 @@ relay_runner_new(const RelayRunnerParams *p)
 
 	r->p = *p;
 	r->stop_fd = -1;
-	r->sh = relay_smarthosts_new(p->cfg, p->rw);
+	for (guint k = 0; k < RELAY_SMARTHOST_SESSIONS; k++)
+		r->sh[k] = relay_smarthosts_new(p->cfg, p->rw);
 	r->bc = (RelayBounceCtx){ .cfg = p->cfg, .queue_dir = p->queue_dir, .gc = p->gc };
 	r->known = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	r->retired = 1;  /* what a crash may have left in done/ */
@@ -111,7 +126,8 @@ relay_runner_free(RelayRunner *r)
 {
 	if (r == NULL)
 		return;
-	relay_smarthosts_free(r->sh);
+	for (guint k = 0; k < RELAY_SMARTHOST_SESSIONS; k++)
+		relay_smarthosts_free(r->sh[k]);
 	g_hash_table_unref(r->known);
 	g_free(r);
 }
@@ -179,12 +195,15 @@ deliver_local(RelayRunner *r, Item *it, guint i, char **forward)
 	outcome(it, i, temp ? 450 : 550, why);
 }
 
+/* Sends the item's remote recipients through sh. Touches nothing but the
+ * item: items go out from more than one thread (send_remote()). */
 static void
-deliver_remote(RelayRunner *r, Item *it, GArray *idx)
+deliver_remote(RelaySmarthosts *sh, Item *it)
 {
+	GArray *idx = it->remote;
 	g_autofree RelayRcptResult *res = g_new0(RelayRcptResult, idx->len);
 
-	relay_smarthosts_send(r->sh, it->e, it->msg, indexes(idx), idx->len, res);
+	relay_smarthosts_send(sh, it->e, it->msg, indexes(idx), idx->len, res);
 	for (guint k = 0; k < idx->len; k++) {
 		guint i = g_array_index(idx, guint, k);
 
@@ -262,6 +281,8 @@ load(RelayRunner *r, const char *id, gint64 now, gboolean force, gint64 *next)
 	it->delivered = g_array_new(FALSE, FALSE, sizeof(guint));
 	it->remote_mta = g_ptr_array_new();
 	g_ptr_array_set_size(it->remote_mta, (gint)e->rcpts->len);
+	it->remote = g_array_new(FALSE, FALSE, sizeof(guint));
+	it->fwd = g_array_new(FALSE, FALSE, sizeof(Forwarded));
 	if ((it->msg = relay_queue_message(r->p.queue_dir, e, &err)) == NULL) {
 		hm_warn("relay queue: %s", err->message);
 		item_free(it);
@@ -270,22 +291,14 @@ load(RelayRunner *r, const char *id, gint64 now, gboolean force, gint64 *next)
 	return it;
 }
 
-/* A recipient sent under the address an alias forwards it to, and what
- * it had before. */
-typedef struct {
-	guint rcpt;
-	char *addr, *orcpt;
-} Forwarded;
-
-/* Attempts every due recipient of the item (local ones staged). A
- * forwarded one goes to the smart host under its new address only for
- * the sending: notices name the address the sender used, and ORCPT tells
- * the next hop what it was. */
+/* Attempts every due recipient of the item that is local (staged), and
+ * lists the others in it->remote for send_remote(). A forwarded one goes
+ * to the smart host under its new address only for the sending (see
+ * unforward()). */
 static void
 attempt(RelayRunner *r, Item *it, gint64 now, gboolean force)
 {
-	g_autoptr(GArray) remote = g_array_new(FALSE, FALSE, sizeof(guint));
-	g_autoptr(GArray) fwd = g_array_new(FALSE, FALSE, sizeof(Forwarded));
+	GArray *remote = it->remote, *fwd = it->fwd;
 
 	for (guint i = 0; i < it->e->rcpts->len; i++) {
 		RelayQueueRcpt *q = relay_queue_rcpt(it->e, i);
@@ -309,10 +322,15 @@ attempt(RelayRunner *r, Item *it, gint64 now, gboolean force)
 			g_array_append_val(remote, i);
 		}
 	}
-	if (remote->len > 0)
-		deliver_remote(r, it, remote);
-	for (guint k = 0; k < fwd->len; k++) {
-		Forwarded *f = &g_array_index(fwd, Forwarded, k);
+}
+
+/* After the sending, forwarded recipients get back the address the sender
+ * used: notices name that one, and ORCPT told the next hop what it was. */
+static void
+unforward(Item *it)
+{
+	for (guint k = 0; k < it->fwd->len; k++) {
+		Forwarded *f = &g_array_index(it->fwd, Forwarded, k);
 		RelayQueueRcpt *q = relay_queue_rcpt(it->e, f->rcpt);
 
 		g_free(q->addr);
@@ -320,6 +338,62 @@ attempt(RelayRunner *r, Item *it, gint64 now, gboolean force)
 		q->addr = f->addr;
 		q->orcpt = f->orcpt;
 	}
+	g_array_set_size(it->fwd, 0);
+	g_array_set_size(it->remote, 0);
+}
+
+/* The batch's items with recipients for a smart host, and the next one to
+ * take: each sender takes them one at a time, so a slow message holds up
+ * only its own session. */
+typedef struct {
+	GPtrArray *work;
+	gint next;
+} Sending;
+
+typedef struct {
+	Sending *s;
+	RelaySmarthosts *sh;
+} Sender;
+
+static gpointer
+sender_run(gpointer p)
+{
+	Sender *t = p;
+	guint k;
+
+	while ((k = (guint)g_atomic_int_add(&t->s->next, 1)) < t->s->work->len)
+		deliver_remote(t->sh, t->s->work->pdata[k]);
+	return NULL;
+}
+
+/* Sends the batch's remote recipients, over up to RELAY_SMARTHOST_SESSIONS
+ * sessions at once when more than one message is due (relay/limits.h
+ * says why that many). The runner's own thread is the first sender and
+ * the only one for a single message, so a message at a time keeps one
+ * session; the others are threads that live for this batch only. */
+static void
+send_remote(RelayRunner *r, GPtrArray *batch)
+{
+	g_autoptr(GPtrArray) work = g_ptr_array_new();
+	GThread *helper[RELAY_SMARTHOST_SESSIONS] = { NULL };
+	Sender sender[RELAY_SMARTHOST_SESSIONS];
+	Sending s = { .work = work, .next = 0 };
+	guint n;
+
+	for (guint b = 0; b < batch->len; b++)
+		if (((Item *)batch->pdata[b])->remote->len > 0)
+			g_ptr_array_add(work, batch->pdata[b]);
+	n = MIN(work->len, RELAY_SMARTHOST_SESSIONS);
+	for (guint k = 0; k < n; k++)
+		sender[k] = (Sender){ .s = &s, .sh = r->sh[k] };
+	/* A thread that cannot be had leaves its share to the others. */
+	for (guint k = 1; k < n; k++)
+		helper[k] = g_thread_try_new("smarthost", sender_run, &sender[k], NULL);
+	if (n > 0)
+		sender_run(&sender[0]);
+	for (guint k = 1; k < n; k++)
+		if (helper[k] != NULL)
+			g_thread_join(helper[k]);
 }
 
 /* Makes the batch's local deliveries durable with one syncfs, then
@@ -483,6 +557,9 @@ run_batch(RelayRunner *r, GPtrArray *batch, gint64 now, gboolean force, gint64 *
 {
 	for (guint b = 0; b < batch->len; b++)
 		attempt(r, batch->pdata[b], now, force);
+	send_remote(r, batch);
+	for (guint b = 0; b < batch->len; b++)
+		unforward(batch->pdata[b]);
 	publish(r, batch);
 	for (guint b = 0; b < batch->len; b++) {
 		Item *it = batch->pdata[b];
@@ -545,7 +622,8 @@ relay_runner_pass(RelayRunner *r, gint64 now, gboolean force)
 
 	r->queued = FALSE;
 	if (force)
-		relay_smarthosts_forget_down(r->sh);
+		for (guint k = 0; k < RELAY_SMARTHOST_SESSIONS; k++)
+			relay_smarthosts_forget_down(r->sh[k]);
 	/* What homemail-sendmail left goes into the queue first. */
 	relay_drop_import(r->p.cfg, r->p.rw, r->p.queue_dir, r->p.gc);
 	if ((ids = relay_queue_list(r->p.queue_dir, &err)) == NULL) {
@@ -598,7 +676,11 @@ drain(int fd)
 gint64
 relay_runner_idle(RelayRunner *r, gint64 mono_now)
 {
-	return relay_smarthosts_expire(r->sh, mono_now);
+	gint64 next = G_MAXINT64;
+
+	for (guint k = 0; k < RELAY_SMARTHOST_SESSIONS; k++)
+		next = MIN(next, relay_smarthosts_expire(r->sh[k], mono_now));
+	return next;
 }
 
 /* Milliseconds to wait for: the next due attempt (real seconds), the

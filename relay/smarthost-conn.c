@@ -63,15 +63,22 @@ token_failed(RelaySmarthostConn *h, const GError *e, GError **err)
 }
 
 /* The access token for h's login from the token store (force: refreshed
- * first), or NULL with *err in words. */
+ * first), or NULL with *err in words. One at a time in the process: the
+ * runner's sessions to a smart host log in from threads of their own, and
+ * two refreshes at once would spend the same refresh token twice, which a
+ * provider that rotates them takes for a stolen one. */
 static char *
 take_token(RelaySmarthostConn *h, gboolean force, GError **err)
 {
+	static GMutex one_at_a_time;
 	const HmEndpoint *ep = &h->conf->ep;
 	g_autoptr(GError) e = NULL;
-	char *token = hm_oauth2_access_token(h->state_dir, &ep->oauth2, ep->user,
-	                                     g_get_real_time() / G_USEC_PER_SEC, force, &e);
+	char *token;
 
+	g_mutex_lock(&one_at_a_time);
+	token = hm_oauth2_access_token(h->state_dir, &ep->oauth2, ep->user,
+	                               g_get_real_time() / G_USEC_PER_SEC, force, &e);
+	g_mutex_unlock(&one_at_a_time);
 	if (token == NULL)
 		token_failed(h, e, err);
 	return token;

@@ -120,6 +120,37 @@ def test_one_session_for_a_burst_then_quit(relay, smarthost):
     assert r.proc.poll() is None
 
 
+def test_a_backlog_goes_over_two_sessions(relay, smarthost):
+    """Twenty messages due at once (dropped by homemail-sendmail while the
+    relay was down) go out over two smart-host sessions side by side
+    (RELAY_SMARTHOST_SESSIONS), each logged in once and carrying a share;
+    every message arrives once, and both sessions end with QUIT."""
+    r = relay(users=USERS, smarthosts=[smarthost_conf(smarthost)])
+    r.stop()
+    toks = [token() for _ in range(20)]
+    for tok in toks:
+        res = r.sendmail(["-f", "alice@box.test", "bob@remote.example"],
+                         ("Subject: backlog %s\n\nqueued while the relay was down\n" % tok)
+                         .encode())
+        assert res.rc == 0, res
+    before = len(smarthost_sessions(smarthost))
+    r.start()
+    msgs = smarthost.wait_messages(len(toks))
+    got = sorted(t for t in toks for m in msgs if t.encode() in m.raw)
+    assert got == sorted(toks) and len(msgs) == len(toks)
+    r.wait_queue_empty()
+    deadline = time.monotonic() + 10
+    while len(smarthost_sessions(smarthost)) < before + 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)
+    sessions = smarthost_sessions(smarthost)[before:]
+    assert len(sessions) == 2, sessions
+    mails = [int(re.search(r" mail=(\d+)", line).group(1)) for line in sessions]
+    assert sum(mails) == len(toks) and min(mails) > 0, sessions
+    for line in sessions:
+        assert " auth=1 " in line and " quit=1 " in line, line
+
+
 def test_permanent_failure_bounces(relay, smarthost):
     smarthost.set_fail_rcpt({"carol@remote.example": "550 5.1.1 carol is unknown at isp.example"})
     r = relay(users=USERS, smarthosts=[smarthost_conf(smarthost)])
