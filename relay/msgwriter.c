@@ -143,12 +143,47 @@ spill(RelayMsgWriter *w)
 	g_string_erase(w->pending, 0, (gssize)n);
 }
 
+/* The whole lines at data that end in CRLF, once past the header section
+ * and between lines: they are stored as they came, so they go on in one
+ * piece instead of a line at a time (a BDAT body is nearly all such
+ * lines). Returns how many bytes it took. */
+static gsize
+body_lines(RelayMsgWriter *w, const char *data, gsize len)
+{
+	const char *p = data, *end = data + len, *nl;
+	gsize n;
+
+	if (w->in_header || !w->line_start || w->pending->len > 0 || w->error != NULL ||
+	    w->too_big)
+		return 0;
+	while (p < end && (nl = memchr(p, '\n', (gsize)(end - p))) != NULL && nl > p &&
+	       nl[-1] == '\r')
+		p = nl + 1;
+	n = (gsize)(p - data);
+	w->size += n;
+	if (w->mp.max_size != 0 && w->size > w->mp.max_size) {
+		w->too_big = TRUE;
+		return n;
+	}
+	g_string_append_len(w->out, data, (gssize)n);
+	if (w->out->len >= WRITE_CHUNK)
+		write_out(w);
+	return n;
+}
+
 void
 relay_msg_writer_bytes(RelayMsgWriter *w, const char *data, gsize len)
 {
 	while (len > 0) {
-		const char *nl = memchr(data, '\n', len);
-		gsize n = nl != NULL ? (gsize)(nl - data) : len;
+		gsize taken = body_lines(w, data, len);
+		const char *nl = memchr(data + taken, '\n', len - taken);
+		gsize n;
+
+		data += taken;
+		len -= taken;
+		if (len == 0)
+			break;
+		n = nl != NULL ? (gsize)(nl - data) : len;
 
 		g_string_append_len(w->pending, data, (gssize)n);
 		data += n;

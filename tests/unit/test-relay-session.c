@@ -284,6 +284,28 @@ test_bdat(void)
 	g_assert_true(g_str_has_suffix(msg, "Subject: a\r\n\r\nx\r\n.\r\nend\r\n"));
 }
 
+/* Body lines in CRLF go on whole; a CR at the end of one chunk and its LF
+ * at the start of the next, bare LF lines among CRLF ones, and a last line
+ * without an end are each stored as one CRLF line. */
+static void
+test_bdat_body_lines(void)
+{
+	static const char input[] = "EHLO x\r\nMAIL FROM:<bob@remote.example>\r\n"
+	                            "RCPT TO:<alice@box.example>\r\n"
+	                            "BDAT 33\r\nSubject: b\r\n\r\nline one\r\nline two\r"
+	                            "BDAT 15\r\n\nbare\nthree\r\n\r\n"
+	                            "BDAT 12 LAST\r\nlast\r\nno end"
+	                            "QUIT\r\n";
+	g_autofree char *out = run(&stranger, input);
+	g_autoptr(GPtrArray) ids = queued(out);
+	g_autofree char *msg = NULL;
+
+	g_assert_cmpuint(ids->len, ==, 1);
+	msg = message_of(ids->pdata[0], NULL);
+	g_assert_true(g_str_has_suffix(msg, "Subject: b\r\n\r\nline one\r\nline two\r\nbare\r\n"
+	                                    "three\r\n\r\nlast\r\nno end\r\n"));
+}
+
 /* A BDAT whose transaction has no recipient still has its chunk read:
  * its data must never be taken for commands. */
 static void
@@ -388,6 +410,7 @@ main(int argc, char **argv)
 	g_test_add_func("/relay-session/size", test_size);
 	g_test_add_func("/relay-session/auth", test_auth);
 	g_test_add_func("/relay-session/bdat", test_bdat);
+	g_test_add_func("/relay-session/bdat-body-lines", test_bdat_body_lines);
 	g_test_add_func("/relay-session/bdat-out-of-sequence", test_bdat_out_of_sequence);
 	g_test_add_func("/relay-session/add-missing", test_add_missing);
 	g_test_add_func("/relay-session/sequence-and-abuse", test_sequence_and_abuse);
