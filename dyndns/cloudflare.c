@@ -8,6 +8,7 @@
 
 #include "dyndns/cloudflare.h"
 #include "lib/http.h"
+#include "lib/json-load.h"
 #include "lib/log.h"
 
 typedef struct {
@@ -180,6 +181,14 @@ update_one(const Api *api, HmDynResult *res)
 static void
 update(const HmDynUpdate *u, guint n, HmDynResult *res)
 {
+	g_autoptr(GError) err = NULL;
+
+	/* Without json-glib nothing is sent: the answers could not be read. */
+	if (hm_json_load(&err) < 0) {
+		for (guint i = 0; i < n; i++)
+			hm_dyn_result_set(&res[i], HM_DYN_RETRY, NULL, "%s", err->message);
+		return;
+	}
 	for (guint i = 0; i < n; i++) {
 		Api api = { &u[i], base_url(u[i].rec), NULL };
 

@@ -14,13 +14,12 @@
  * each; none does (Makefile.am: HM_HTTP_LIBS). */
 #include <config.h>
 
-#include <dlfcn.h>
 #include <stdarg.h>
-#include <string.h>
 
 #include <curl/curl.h>
 
 #include "lib/curl-load.h"
+#include "lib/dl.h"
 #include "lib/error.h"
 
 /* libcurl's soname since 7.16 (2006); configure asks for 7.74 or later. */
@@ -43,48 +42,35 @@ static struct {
 	void (*free)(void *);
 } fn;
 
-/* dlsym() gives an object pointer; POSIX guarantees it converts to the
- * function's pointer, which memcpy does without a cast C forbids. */
-#define RESOLVE(field, name) resolve(lib, name, &fn.field, sizeof(fn.field), &missing)
+#define SYM(field, name) { name, &fn.field, sizeof(fn.field) }
 
-static void
-resolve(void *lib, const char *name, void *field, size_t size, const char **missing)
-{
-	void *p = dlsym(lib, name);
-
-	if (p == NULL && *missing == NULL)
-		*missing = name;
-	memcpy(field, &p, size);
-}
+static const HmDlSym syms[] = {
+	SYM(global_init, "curl_global_init"),
+	SYM(easy_init, "curl_easy_init"),
+	SYM(easy_setopt, "curl_easy_setopt"),
+	SYM(easy_perform, "curl_easy_perform"),
+	SYM(easy_getinfo, "curl_easy_getinfo"),
+	SYM(easy_cleanup, "curl_easy_cleanup"),
+	SYM(easy_strerror, "curl_easy_strerror"),
+	SYM(slist_append, "curl_slist_append"),
+	SYM(slist_free_all, "curl_slist_free_all"),
+	SYM(url, "curl_url"),
+	SYM(url_set, "curl_url_set"),
+	SYM(url_get, "curl_url_get"),
+	SYM(url_cleanup, "curl_url_cleanup"),
+	SYM(free, "curl_free"),
+};
 
 /* NULL when libcurl is ready, or why it is not (kept for every caller). */
 static gpointer
 load(gpointer unused)
 {
-	const char *missing = NULL;
-	void *lib;
+	char *why;
 	CURLcode rc;
 
 	(void)unused;
-	lib = dlopen(LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL);
-	if (lib == NULL)
-		return g_strdup(dlerror());
-	RESOLVE(global_init, "curl_global_init");
-	RESOLVE(easy_init, "curl_easy_init");
-	RESOLVE(easy_setopt, "curl_easy_setopt");
-	RESOLVE(easy_perform, "curl_easy_perform");
-	RESOLVE(easy_getinfo, "curl_easy_getinfo");
-	RESOLVE(easy_cleanup, "curl_easy_cleanup");
-	RESOLVE(easy_strerror, "curl_easy_strerror");
-	RESOLVE(slist_append, "curl_slist_append");
-	RESOLVE(slist_free_all, "curl_slist_free_all");
-	RESOLVE(url, "curl_url");
-	RESOLVE(url_set, "curl_url_set");
-	RESOLVE(url_get, "curl_url_get");
-	RESOLVE(url_cleanup, "curl_url_cleanup");
-	RESOLVE(free, "curl_free");
-	if (missing != NULL)
-		return g_strdup_printf("%s has no %s", LIBCURL_SONAME, missing);
+	if ((why = hm_dl_open(LIBCURL_SONAME, syms, G_N_ELEMENTS(syms))) != NULL)
+		return why;
 	rc = fn.global_init(CURL_GLOBAL_DEFAULT);
 	if (rc != CURLE_OK)
 		return g_strdup_printf("curl_global_init: %s", fn.easy_strerror(rc));

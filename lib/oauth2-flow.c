@@ -178,6 +178,8 @@ hm_oauth2_device_start(const HmOauth2Conf *c, HmOauth2Device *d, GError **err)
 	gint64 expires, interval;
 
 	hm_oauth2_device_clear(d);
+	if (hm_json_load(err) < 0)
+		return -1;
 	hm_oauth2_form_client(form, c);
 	if (c->scope != NULL)
 		hm_oauth2_form_add(form, "scope", c->scope);

@@ -5,6 +5,8 @@
 
 #include <json-glib/json-glib.h>
 
+#include "json-load.h"
+
 /* Answers and stored tokens are a few KB; anything near this is not one. */
 #define HM_OAUTH2_JSON_MAX (64 * 1024)
 

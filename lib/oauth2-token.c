@@ -53,11 +53,14 @@ hm_oauth2_token_parse(long status, const char *body, gsize len, gint64 now,
                       HmOauth2Token *t, GError **err)
 {
 	g_autoptr(JsonParser) parser = NULL;
-	JsonObject *o = hm_oauth2_json_object(body, len, &parser);
+	JsonObject *o;
 	const char *access, *type;
 	gint64 expires_in;
 
 	hm_oauth2_token_clear(t);
+	if (hm_json_load(err) < 0)
+		return -1;
+	o = hm_oauth2_json_object(body, len, &parser);
 	if (o == NULL || (status != 200 && hm_oauth2_json_string(o, "error") == NULL)) {
 		g_set_error(err, HM_OAUTH2_ERROR,
 		            status >= 500 || status == 429 ? HM_OAUTH2_ERROR_TEMPORARY
@@ -112,6 +115,8 @@ hm_oauth2_token_load(const char *path, HmOauth2Token *t, GError **err)
 	const char *text;
 
 	hm_oauth2_token_clear(t);
+	if (hm_json_load(err) < 0)
+		return -1;
 	if (lstat(path, &st) < 0 && errno == ENOENT) {
 		g_set_error(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_NOT_SIGNED_IN, "not signed in");
 		return -1;
@@ -186,14 +191,16 @@ int
 hm_oauth2_token_save(const char *path, const HmOauth2Token *t, GError **err)
 {
 	g_autofree char *dir = g_path_get_dirname(path);
-	g_autoptr(JsonBuilder) b = json_builder_new();
-	g_autoptr(JsonGenerator) gen = json_generator_new();
+	g_autoptr(JsonBuilder) b = NULL;
+	g_autoptr(JsonGenerator) gen = NULL;
 	g_autoptr(JsonNode) root = NULL;
 	char *text;
 	int rc;
 
-	if (ensure_folder(dir, err) < 0)
+	if (hm_json_load(err) < 0 || ensure_folder(dir, err) < 0)
 		return -1;
+	b = json_builder_new();
+	gen = json_generator_new();
 	json_builder_begin_object(b);
 	if (t->signed_out != NULL) {
 		add_string(b, "signed_out", t->signed_out);

@@ -184,7 +184,8 @@ parse_json(const char *data, gsize len, HmSaslOauthError *out)
 	memset(out, 0, sizeof(*out));
 	out->kind = HM_SASL_OAUTH_UNREADABLE;
 	/* json-glib would stop at a NUL and take the rest as read. */
-	if (len == 0 || len > OAUTH_CHALLENGE_MAX || memchr(data, '\0', len) != NULL)
+	if (len == 0 || len > OAUTH_CHALLENGE_MAX || memchr(data, '\0', len) != NULL ||
+	    hm_json_load(NULL) < 0)
 		return FALSE;
 	if ((o = hm_oauth2_json_object(data, len, &parser)) == NULL)
 		return FALSE;

@@ -305,6 +305,18 @@ def test_cloudflare_dry_run_masks_and_sends_nothing(bin, hm_tmp, web, cf):
     assert cf.requests == []
 
 
+def run_without(soname, d, argv):
+    """Runs ARGV with the shared library SONAME (x86-64) covered by an empty
+    file, in a mount namespace of its own; (the library's path, the Result)."""
+    lib = [l.split(" => ")[1] for l in fixtures.run(["ldconfig", "-p"]).out.splitlines()
+           if l.strip().startswith(soname + " ") and "x86-64" in l][0]
+    empty = os.path.join(d, "empty.so")
+    open(empty, "w").close()
+    return lib, fixtures.run(["unshare", "--mount", "--propagation", "private", "sh", "-ec",
+                              'mount --bind "$1" "$(readlink -f "$2")"; shift 2; exec "$@"',
+                              "sh", empty, lib] + list(argv))
+
+
 def test_without_libcurl_a_clear_error_and_no_harm(bin, hm_tmp, web):
     """libcurl is opened at the first HTTP request (lib/curl-load.c): a box
     whose libcurl is missing or broken (here an empty file bound over it,
@@ -312,16 +324,26 @@ def test_without_libcurl_a_clear_error_and_no_harm(bin, hm_tmp, web):
     no update and no held record; once it loads again the record is
     published at the first run."""
     d, conf = duck_conf(hm_tmp, "duck-nocurl", web, duck_record(web))
-    lib = [l.split(" => ")[1] for l in fixtures.run(["ldconfig", "-p"]).out.splitlines()
-           if l.strip().startswith("libcurl.so.4 ") and "x86-64" in l][0]
-    empty = os.path.join(d, "empty.so")
-    open(empty, "w").close()
-    r = fixtures.run(["unshare", "--mount", "--propagation", "private", "sh", "-ec",
-                      'mount --bind "$1" "$(readlink -f "$2")"; shift 2; exec "$@"', "sh",
-                      empty, lib, bin("dyndns/homemail-dyndns"), "-c", conf, "--once"])
+    lib, r = run_without("libcurl.so.4", d, [bin("dyndns/homemail-dyndns"), "-c", conf, "--once"])
     assert r.rc == 1, r
     assert "HTTP is not available" in r.err and lib in r.err and "libcurl4" in r.err, r
     assert web.duck_updates() == []
     r = dyndns(bin, conf)
     assert r.rc == 0, r
     assert [u["query"]["ip"] for u in web.duck_updates()] == ["81.2.69.160"]
+
+
+def test_without_json_glib_a_clear_error_and_no_harm(bin, hm_tmp, web, cf):
+    """json-glib is opened at the first use of JSON (lib/json-load.c): with
+    it missing, a Cloudflare record gets an error that names it and is
+    neither sent nor held; once it loads again the record is created."""
+    d, conf = cf_conf(hm_tmp, "cf-nojson", web, cf_record(cf))
+    lib, r = run_without("libjson-glib-1.0.so.0", d,
+                         [bin("dyndns/homemail-dyndns"), "-c", conf, "--once"])
+    assert r.rc == 1, r
+    assert ("JSON is not available" in r.err and lib in r.err
+            and "libjson-glib-1.0-0" in r.err), r
+    assert cf.requests == []
+    r = dyndns(bin, conf)
+    assert r.rc == 0, r
+    assert [r["content"] for r in cf.records("A", "box.example.test")] == ["81.2.69.160"]
