@@ -195,7 +195,7 @@ durable_close(HmDurable *d, guint flags, GError **err)
 /* hm_durable_commit() and hm_durable_commit_unique(): with rename, or
  * with link and, when next is given, another name for each one taken. */
 static int
-commit(HmDurable *d, guint flags, HmDurableNextPath next, gpointer data, GError **err)
+commit(HmDurable *d, guint flags, HmDurableNextName next, gpointer data, GError **err)
 {
 	g_autofree char *dir = g_path_get_dirname(d->path);
 	gboolean by_link = (flags & HM_DURABLE_LINK) || next != NULL;
@@ -207,10 +207,13 @@ commit(HmDurable *d, guint flags, HmDurableNextPath next, gpointer data, GError 
 	}
 	for (int i = 0;; i++) {
 		rc = by_link ? link(d->tmp, d->path) : rename(d->tmp, d->path);
+		g_autofree char *name = NULL;
+
 		if (rc == 0 || errno != EEXIST || next == NULL || i + 1 >= ATOMIC_NAME_TRIES)
 			break;
+		name = next(data);
 		g_free(d->path);
-		d->path = next(data);
+		d->path = g_build_filename(dir, name, NULL);
 	}
 	if (rc < 0) {
 		hm_set_error_errno(err, errno, "%s %s to %s", by_link ? "link" : "rename", d->tmp,
@@ -235,7 +238,7 @@ hm_durable_commit(HmDurable *d, guint flags, GError **err)
 }
 
 int
-hm_durable_commit_unique(HmDurable *d, guint flags, HmDurableNextPath next, gpointer data,
+hm_durable_commit_unique(HmDurable *d, guint flags, HmDurableNextName next, gpointer data,
                          GError **err)
 {
 	return commit(d, flags, next, data, err);

@@ -60,16 +60,16 @@ int hm_durable_pwrite(HmDurable *d, const void *data, gsize len, goffset off, GE
  * -1 is returned with *err set and errno preserved. */
 int hm_durable_commit(HmDurable *d, guint flags, GError **err);
 
-/* Another final path for a file whose name only needs to be unique
- * (g_malloc()ed; the file's directory must stay the same). */
-typedef char *(*HmDurableNextPath)(gpointer data);
+/* Another name, in the same directory, for a file whose name only needs
+ * to be unique (g_malloc()ed, no '/'). */
+typedef char *(*HmDurableNextName)(gpointer data);
 
 /* As hm_durable_commit() with HM_DURABLE_LINK, but a final path that is
- * taken already is no failure: next(data) gives another, and another,
- * up to a few times. For names made of a time and a little randomness
+ * taken already is no failure: next(data) names another beside it, and
+ * another, up to a few times. For names made of a time and a little randomness
  * (queue IDs), where two writers can hit the same one in the same
  * microsecond. */
-int hm_durable_commit_unique(HmDurable *d, guint flags, HmDurableNextPath next, gpointer data,
+int hm_durable_commit_unique(HmDurable *d, guint flags, HmDurableNextName next, gpointer data,
                              GError **err);
 
 /* Removes the temporary file and frees d. NULL-safe. */

@@ -176,13 +176,14 @@ relay_msg_writer_bytes(RelayMsgWriter *w, const char *data, gsize len)
 {
 	while (len > 0) {
 		gsize taken = body_lines(w, data, len);
-		const char *nl = memchr(data + taken, '\n', len - taken);
+		const char *nl;
 		gsize n;
 
 		data += taken;
 		len -= taken;
 		if (len == 0)
 			break;
+		nl = memchr(data, '\n', len);
 		n = nl != NULL ? (gsize)(nl - data) : len;
 
 		g_string_append_len(w->pending, data, (gssize)n);

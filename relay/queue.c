@@ -108,7 +108,6 @@ struct RelayQueueFile {
 	gsize size_at;          /* offset of the size digits */
 	guint64 size;
 	RelayQueueEntry *e;     /* whose id names the file */
-	char *dir;
 };
 
 RelayQueueFile *
@@ -135,7 +134,6 @@ relay_queue_file_new(const char *dir, RelayQueueEntry *e, GError **err)
 	qf->d = d;
 	qf->size_at = env->len - RELAY_QUEUE_SIZE_WIDTH - 2;
 	qf->e = e;
-	qf->dir = g_strdup(dir);
 	return qf;
 }
 
@@ -158,13 +156,12 @@ relay_queue_file_size(const RelayQueueFile *qf)
 static char *
 another_id(gpointer data)
 {
-	RelayQueueFile *qf = data;
-	g_autofree char *taken = qf->e->id;
+	RelayQueueEntry *e = data;
+	g_autofree char *taken = e->id;
 
-	qf->e->id = relay_queue_new_id();
-	hm_info("relay queue: ID %s taken in the same microsecond; stored as %s", taken,
-	        qf->e->id);
-	return g_build_filename(qf->dir, qf->e->id, NULL);
+	e->id = relay_queue_new_id();
+	hm_info("relay queue: ID %s taken in the same microsecond; stored as %s", taken, e->id);
+	return g_strdup(e->id);
 }
 
 int
@@ -178,8 +175,7 @@ relay_queue_file_commit(RelayQueueFile *qf, GError **err)
 		hm_durable_abort(qf->d);
 	else
 		rc = hm_durable_commit_unique(qf->d, HM_DURABLE_NO_FSYNC | HM_DURABLE_NO_DIRSYNC,
-		                              another_id, qf, err);
-	g_free(qf->dir);
+		                              another_id, qf->e, err);
 	g_free(qf);
 	return rc;
 }
@@ -190,7 +186,6 @@ relay_queue_file_abort(RelayQueueFile *qf)
 	if (qf == NULL)
 		return;
 	hm_durable_abort(qf->d);
-	g_free(qf->dir);
 	g_free(qf);
 }
 
