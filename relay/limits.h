@@ -10,6 +10,11 @@
  * (RFC 5321 4.5.3.1.6 says 1000; longer lines are passed on as they are,
  * as Postfix does up to its line_length_limit). */
 #define RELAY_DATA_SEGMENT 8192
+/* A message that may be delivered at once (relay/inline.h) is held in the
+ * session's memory up to this size, and written to no queue file; a
+ * larger one goes through the queue. Most mail is far smaller, and a
+ * session process holds one message at a time. */
+#define RELAY_INLINE_MAX (1024 * 1024)
 /* RFC 5321 4.5.3.2: initial 220 wait 5 min, MAIL/RCPT 5 min, DATA
  * initiation 2 min, data block 3 min, "." termination 10 min; a server
  * should wait at least 5 minutes for the next command. One idle timeout

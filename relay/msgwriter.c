@@ -40,7 +40,7 @@ RelayMsgWriter *
 relay_msg_writer_new(const char *queue_dir, RelayQueueEntry *e, const RelayMsgParams *mp,
                      GError **err)
 {
-	RelayQueueFile *qf = relay_queue_file_new(queue_dir, e, err);
+	RelayQueueFile *qf = relay_queue_file_new_held(queue_dir, e, mp->hold, err);
 	RelayMsgWriter *w;
 
 	if (qf == NULL)
@@ -226,8 +226,8 @@ writer_free(RelayMsgWriter *w)
 	g_free(w);
 }
 
-int
-relay_msg_writer_finish(RelayMsgWriter *w, GError **err)
+RelayQueueFile *
+relay_msg_writer_end(RelayMsgWriter *w, GError **err)
 {
 	RelayQueueFile *qf = w->qf;
 
@@ -247,10 +247,18 @@ relay_msg_writer_finish(RelayMsgWriter *w, GError **err)
 		relay_queue_file_abort(qf);
 		writer_free(w);
 		errno = saved;
-		return -1;
+		return NULL;
 	}
 	writer_free(w);
-	return relay_queue_file_commit(qf, err);
+	return qf;
+}
+
+int
+relay_msg_writer_finish(RelayMsgWriter *w, GError **err)
+{
+	RelayQueueFile *qf = relay_msg_writer_end(w, err);
+
+	return qf != NULL ? relay_queue_file_commit(qf, err) : -1;
 }
 
 void

@@ -18,6 +18,8 @@ typedef struct {
 	gboolean add_missing;    /* add Message-ID: and Date: when absent */
 	const char *hostname;    /* right side of the Message-ID */
 	const char *trace;       /* our Received: field (CRLF included) or NULL */
+	gsize hold;              /* keep a message up to this size in memory
+	                          * (relay_queue_file_new_held()); 0: none */
 } RelayMsgParams;
 
 typedef struct RelayMsgWriter RelayMsgWriter;
@@ -46,6 +48,11 @@ guint64 relay_msg_writer_size(const RelayMsgWriter *w);
  * and nothing left behind: the first write error, or HM_ERROR_FAILED
  * with errno EFBIG when the message was too big. */
 int relay_msg_writer_finish(RelayMsgWriter *w, GError **err);
+
+/* As relay_msg_writer_finish(), but hands the file over unlinked (and
+ * still held in memory when it is small enough), for the caller to
+ * commit or abort. NULL with *err as there. */
+RelayQueueFile *relay_msg_writer_end(RelayMsgWriter *w, GError **err);
 
 /* Drops the message and frees w. NULL-safe. */
 void relay_msg_writer_abort(RelayMsgWriter *w);

@@ -104,42 +104,68 @@ relay_queue_new_id(void)
 }
 
 struct RelayQueueFile {
-	HmDurable *d;
+	HmDurable *d;           /* NULL while the file is held in memory */
+	char *path;
+	GString *held;          /* the file's bytes until it is written */
+	gsize hold_max;
 	gsize size_at;          /* offset of the size digits */
+	gsize data_at;          /* offset of the message */
 	guint64 size;
 	RelayQueueEntry *e;     /* whose id names the file */
 };
 
 RelayQueueFile *
-relay_queue_file_new(const char *dir, RelayQueueEntry *e, GError **err)
+relay_queue_file_new_held(const char *dir, RelayQueueEntry *e, gsize hold_max, GError **err)
 {
-	g_autoptr(GString) env = g_string_new(NULL);
-	g_autofree char *path = NULL;
-	RelayQueueFile *qf;
-	HmDurable *d;
+	RelayQueueFile *qf = g_new0(RelayQueueFile, 1);
 
 	if (e->id == NULL)
 		e->id = relay_queue_new_id();
 	e->size = 0;
-	path = g_build_filename(dir, e->id, NULL);
-	d = hm_durable_new(path, 0600, err);
-	if (d == NULL)
-		return NULL;
-	relay_queue_envelope_format(e, env);
-	if (hm_durable_write(d, env->str, env->len, err) < 0) {
-		hm_durable_abort(d);
+	qf->path = g_build_filename(dir, e->id, NULL);
+	qf->e = e;
+	qf->hold_max = hold_max;
+	qf->held = g_string_new(NULL);
+	relay_queue_envelope_format(e, qf->held);
+	qf->data_at = qf->held->len;
+	qf->size_at = qf->data_at - RELAY_QUEUE_SIZE_WIDTH - 2;
+	if (hold_max == 0 && relay_queue_file_spill(qf, err) < 0) {
+		relay_queue_file_abort(qf);
 		return NULL;
 	}
-	qf = g_new0(RelayQueueFile, 1);
-	qf->d = d;
-	qf->size_at = env->len - RELAY_QUEUE_SIZE_WIDTH - 2;
-	qf->e = e;
 	return qf;
+}
+
+RelayQueueFile *
+relay_queue_file_new(const char *dir, RelayQueueEntry *e, GError **err)
+{
+	return relay_queue_file_new_held(dir, e, 0, err);
+}
+
+int
+relay_queue_file_spill(RelayQueueFile *qf, GError **err)
+{
+	if (qf->d != NULL)
+		return 0;
+	if ((qf->d = hm_durable_new(qf->path, 0600, err)) == NULL)
+		return -1;
+	if (hm_durable_write(qf->d, qf->held->str, qf->held->len, err) < 0) {
+		hm_durable_abort(qf->d);
+		qf->d = NULL;
+		return -1;
+	}
+	g_string_free(g_steal_pointer(&qf->held), TRUE);
+	return 0;
 }
 
 int
 relay_queue_file_write(RelayQueueFile *qf, const void *data, gsize len, GError **err)
 {
+	if (qf->d == NULL) {
+		g_string_append_len(qf->held, data, (gssize)len);
+		qf->size += len;
+		return qf->size > qf->hold_max ? relay_queue_file_spill(qf, err) : 0;
+	}
 	if (hm_durable_write(qf->d, data, len, err) < 0)
 		return -1;
 	qf->size += len;
@@ -150,6 +176,24 @@ guint64
 relay_queue_file_size(const RelayQueueFile *qf)
 {
 	return qf->size;
+}
+
+const char *
+relay_queue_file_held(const RelayQueueFile *qf, gsize *len)
+{
+	if (qf->d != NULL)
+		return NULL;
+	*len = qf->held->len - qf->data_at;
+	return qf->held->str + qf->data_at;
+}
+
+static void
+file_free(RelayQueueFile *qf)
+{
+	if (qf->held != NULL)
+		g_string_free(qf->held, TRUE);
+	g_free(qf->path);
+	g_free(qf);
 }
 
 /* The next name for a file whose ID another message took meanwhile. */
@@ -171,12 +215,15 @@ relay_queue_file_commit(RelayQueueFile *qf, GError **err)
 	int rc = -1;
 
 	g_snprintf(digits, sizeof(digits), "%0*" G_GUINT64_FORMAT, RELAY_QUEUE_SIZE_WIDTH, qf->size);
-	if (hm_durable_pwrite(qf->d, digits, RELAY_QUEUE_SIZE_WIDTH, (goffset)qf->size_at, err) < 0)
-		hm_durable_abort(qf->d);
-	else
-		rc = hm_durable_commit_unique(qf->d, HM_DURABLE_NO_FSYNC | HM_DURABLE_NO_DIRSYNC,
-		                              another_id, qf->e, err);
-	g_free(qf);
+	if (relay_queue_file_spill(qf, err) == 0) {
+		if (hm_durable_pwrite(qf->d, digits, RELAY_QUEUE_SIZE_WIDTH, (goffset)qf->size_at,
+		                      err) < 0)
+			hm_durable_abort(qf->d);
+		else
+			rc = hm_durable_commit_unique(qf->d, HM_DURABLE_NO_FSYNC | HM_DURABLE_NO_DIRSYNC,
+			                              another_id, qf->e, err);
+	}
+	file_free(qf);
 	return rc;
 }
 
@@ -185,8 +232,9 @@ relay_queue_file_abort(RelayQueueFile *qf)
 {
 	if (qf == NULL)
 		return;
-	hm_durable_abort(qf->d);
-	g_free(qf);
+	if (qf->d != NULL)
+		hm_durable_abort(qf->d);
+	file_free(qf);
 }
 
 /* The first max bytes of dir/name (all of a smaller file), and its

@@ -109,6 +109,22 @@ typedef struct RelayQueueFile RelayQueueFile;
  * with *err. */
 RelayQueueFile *relay_queue_file_new(const char *dir, RelayQueueEntry *e, GError **err);
 
+/* As relay_queue_file_new(), but the file is only held in memory until
+ * its message passes hold_max octets or it is committed: a session that
+ * may deliver the message at once (relay/inline.h) then never makes a
+ * queue file for it. An error creating the file comes from the write or
+ * the commit that makes it. */
+RelayQueueFile *relay_queue_file_new_held(const char *dir, RelayQueueEntry *e, gsize hold_max,
+                                          GError **err);
+
+/* Writes a held file out (nothing when it is written already). 0, or -1
+ * with *err; qf can then only be aborted. */
+int relay_queue_file_spill(RelayQueueFile *qf, GError **err);
+
+/* The message of a file still held in memory, and its length in *len;
+ * NULL once the file is written out. */
+const char *relay_queue_file_held(const RelayQueueFile *qf, gsize *len);
+
 /* Appends message data (CRLF line ends already). 0, or -1 with *err
  * (HM_ERROR_NOSPACE for a full disk); the file can then only be aborted. */
 int relay_queue_file_write(RelayQueueFile *qf, const void *data, gsize len, GError **err);

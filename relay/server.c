@@ -35,6 +35,7 @@ typedef struct {
 	char *dummy_hash;
 	char *queue_dir;
 	HmGroupCommit *gc;
+	HmGroupCommit *mail_gc;  /* NULL: local mail is queued too */
 	HmServer *server;
 	int pickup_fd;
 } Relay;
@@ -54,6 +55,7 @@ session(HmConn *conn, const HmServerPeer *peer, gpointer data)
 		                                   peer->addr),
 		.queue_dir = rl->queue_dir,
 		.gc = rl->gc,
+		.mail_gc = rl->mail_gc,
 		.bar = hm_server_login_bar(rl->server),
 		.dummy_hash = rl->dummy_hash,
 		.auth_fail_delay_ms = RELAY_AUTH_FAIL_DELAY_MS,
@@ -120,6 +122,27 @@ publish_for_sendmail(const HmConfig *cfg)
 		        err->message);
 }
 
+/* The group commit for the messages sessions deliver at once
+ * (relay/inline.h), on the file system of mail_dir, which is made here
+ * when missing as the first delivery would make it. Without it (mail_dir
+ * not the run_as user's to make or open) local mail goes through the
+ * queue, as any other. */
+static void
+open_mail_gc(Relay *rl)
+{
+	const char *dir = rl->cfg->mail_dir;
+	g_autoptr(GError) err = NULL;
+
+	hm_group_commit_free(rl->mail_gc);
+	rl->mail_gc = NULL;
+	if (!g_file_test(dir, G_FILE_TEST_IS_DIR) && g_mkdir_with_parents(dir, 0700) < 0)
+		hm_set_error_errno(&err, errno, "create %s", dir);
+	else
+		rl->mail_gc = hm_group_commit_new(dir, &err);
+	if (rl->mail_gc == NULL)
+		hm_info("relay: local mail is queued before delivery: %s", err->message);
+}
+
 /* SIGHUP: a new config for the sessions to come and a new runner; the
  * listeners stay (they may need privileges we dropped). */
 static void
@@ -144,6 +167,7 @@ reload(gpointer data)
 	rl->rw = new_rewriter(cfg);
 	g_free(rl->dummy_hash);
 	rl->dummy_hash = hm_login_dummy_hash(cfg);
+	open_mail_gc(rl);
 	publish_for_sendmail(cfg);
 	hm_info("relay reloaded %s", cfg->file);
 	hm_server_signal_helpers(rl->server, SIGTERM);
@@ -204,6 +228,7 @@ relay_clear(Relay *rl)
 {
 	hm_server_free(rl->server);
 	hm_group_commit_free(rl->gc);
+	hm_group_commit_free(rl->mail_gc);
 	if (rl->pickup_fd >= 0)
 		close(rl->pickup_fd);
 	relay_rewriter_free(rl->rw);
@@ -235,6 +260,7 @@ relay_server_run(HmProgram *prog, HmConfig *cfg, GError **err)
 	    (rl.pickup_fd = relay_spool_open_pickup(rl.queue_dir, err)) < 0 ||
 	    (rl.gc = hm_group_commit_new(rl.queue_dir, err)) == NULL)
 		goto out;
+	open_mail_gc(&rl);
 	publish_for_sendmail(cfg);
 	hm_server_add_helper_on_demand(rl.server, "runner", runner, &rl, rl.pickup_fd);
 	notify_ready();

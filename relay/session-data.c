@@ -78,6 +78,8 @@ start_message(Session *s, GError **err)
 		.max_size = s->p->cfg->relay.max_message_size,
 		.add_missing = s->p->trusted || s->p->local || s->auth_user != NULL,
 		.hostname = s->p->cfg->hostname,
+		/* Only a message that may be delivered at once is held. */
+		.hold = s->p->mail_gc != NULL && !s->tx_remote ? RELAY_INLINE_MAX : 0,
 	};
 	RelayMsgWriter *w;
 
@@ -91,26 +93,35 @@ start_message(Session *s, GError **err)
 	return w;
 }
 
-/* Ends a message: into the queue (its 250 after the commit), or the error
- * reply. The transaction is over either way. */
+/* Ends a message: into the Maildirs or the queue (its 250 after the
+ * commit), or the error reply. The transaction is over either way. */
 static int
 finish_message(Session *s, RelayMsgWriter *w)
 {
 	g_autoptr(GError) err = NULL;
 	gboolean too_big = relay_msg_writer_too_big(w);
 	guint64 size = relay_msg_writer_size(w);
-	int rc;
+	RelayQueueFile *qf = relay_msg_writer_end(w, &err);
+	RelayInline *in = NULL;
+	gboolean stored = FALSE;
+	const char *msg;
+	gsize len;
+	int rc = 0;
 
-	if (relay_msg_writer_finish(w, &err) < 0) {
-		if (too_big)
-			rc = session_reply(s, 552, "5.3.4", "Error: message file too big");
-		else
-			rc = queue_trouble(s, err);
-	} else {
-		/* The ID the file got: another when its first was taken. */
-		session_hold_commit(s, s->tx->id, size);
-		rc = 0;
+	if (qf != NULL && (msg = relay_queue_file_held(qf, &len)) != NULL &&
+	    (in = relay_inline_stage(s->p->cfg, s->p->rw, s->tx, msg, len)) != NULL) {
+		relay_queue_file_abort(qf);
+		stored = TRUE;
+	} else if (qf != NULL) {
+		stored = relay_queue_file_commit(qf, &err) == 0;
 	}
+	if (stored)
+		/* The ID the file got: another when its first was taken. */
+		session_hold_commit(s, s->tx->id, size, in);
+	else if (too_big)
+		rc = session_reply(s, 552, "5.3.4", "Error: message file too big");
+	else
+		rc = queue_trouble(s, err);
 	session_reset(s);
 	return rc;
 }

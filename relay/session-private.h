@@ -4,6 +4,7 @@
 #ifndef RELAY_SESSION_PRIVATE_H
 #define RELAY_SESSION_PRIVATE_H
 
+#include "relay/inline.h"
 #include "relay/msgwriter.h"
 #include "relay/queue.h"
 #include "relay/session.h"
@@ -48,9 +49,10 @@ int session_reply(Session *s, guint code, const char *enhanced, const char *fmt,
 	G_GNUC_PRINTF(4, 5);
 /* Queues the reply a parser or policy check filled. */
 int session_reply_text(Session *s, const RelayReplyText *r);
-/* Queues the reply for a message just put in the queue: 250 with its ID
- * once the commit succeeds, 451 (and the file removed) if it fails. */
-void session_hold_commit(Session *s, const char *id, gsize size);
+/* Queues the reply for a message just put in the queue (in NULL) or
+ * staged for delivery at once: 250 with its ID once the commit succeeds,
+ * 451 (and the file or the copies removed) if it fails. Takes in. */
+void session_hold_commit(Session *s, const char *id, gsize size, RelayInline *in);
 /* Makes held messages durable and sends every queued reply. -1 when the
  * connection failed. */
 int session_flush(Session *s);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "lib/address.h"
+#include "lib/atomic.h"
 #include "lib/error.h"
 #include "lib/log.h"
 #include "relay/dnsbl.h"
@@ -16,11 +17,13 @@
 #include "relay/session-private.h"
 
 /* A reply waiting in s->held: text to send, or (id set) the place of a
- * message's 250 once its commit is known. */
+ * message's 250 once its commit is known: a queued message's, or (in
+ * set) one delivered at once, whose copies wait in tmp/. */
 typedef struct {
 	char *text;
 	char *id;
 	gsize size;
+	RelayInline *in;
 } Held;
 
 static void
@@ -30,6 +33,7 @@ held_free(gpointer p)
 
 	g_free(h->text);
 	g_free(h->id);
+	relay_inline_free(h->in);
 	g_free(h);
 }
 
@@ -78,47 +82,120 @@ session_reply_text(Session *s, const RelayReplyText *r)
 }
 
 void
-session_hold_commit(Session *s, const char *id, gsize size)
+session_hold_commit(Session *s, const char *id, gsize size, RelayInline *in)
 {
 	Held *h = g_new0(Held, 1);
 
 	h->id = g_strdup(id);
 	h->size = size;
+	h->in = in;
 	g_ptr_array_add(s->held, h);
 }
 
-/* The one flush for every message of the pipelined group, then the
+/* The reply when a message could not be made durable: try again. */
+static const char *
+not_stored(const GError *err)
+{
+	return g_error_matches(err, HM_ERROR, HM_ERROR_NOSPACE)
+	               ? "452 4.3.1 Error: insufficient system storage\r\n"
+	               : "451 4.3.0 Error: queue file write error\r\n";
+}
+
+/* The flush of each file system that holds messages of the group: the
+ * queue's for queued ones, the mail's for those delivered at once. */
+static void
+commit(Session *s, GError **qerr, GError **merr, gboolean *queued)
+{
+	gboolean inline_any = FALSE;
+
+	*queued = FALSE;
+	for (guint i = 0; i < s->held->len; i++) {
+		const Held *h = s->held->pdata[i];
+
+		if (h->id != NULL && h->in == NULL)
+			*queued = TRUE;
+		else if (h->in != NULL)
+			inline_any = TRUE;
+	}
+	if (*queued)
+		hm_group_commit_sync(s->p->gc, qerr);
+	if (inline_any)
+		hm_group_commit_sync(s->p->mail_gc, merr);
+}
+
+/* Links the durable copies of the messages delivered at once into new/
+ * and makes the links durable: each one's error in its h->text (NULL:
+ * delivered). */
+static void
+publish_inline(Session *s, const GError *merr)
+{
+	g_autoptr(GHashTable) dirs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	g_autoptr(GError) derr = NULL;
+	GHashTableIter hi;
+	gpointer dir;
+
+	for (guint i = 0; i < s->held->len; i++) {
+		Held *h = s->held->pdata[i];
+		g_autoptr(GError) err = NULL;
+
+		if (h->in == NULL)
+			continue;
+		if (merr == NULL && relay_inline_publish(h->in, dirs, &err) == 0)
+			continue;
+		hm_warn("relay[%s] deliver id=%s: %s", s->id, h->id, (merr != NULL ? merr : err)->message);
+		h->text = g_strdup(not_stored(merr != NULL ? merr : err));
+	}
+	/* One fsync per Maildir makes every link in it durable; without it
+	 * nothing of this group may be answered 250 (the copies already
+	 * linked stay: a client that sends again gets a duplicate, never a
+	 * loss). */
+	g_hash_table_iter_init(&hi, dirs);
+	while (g_hash_table_iter_next(&hi, &dir, NULL) && derr == NULL)
+		hm_fsync_dir(dir, &derr);
+	for (guint i = 0; i < s->held->len && derr != NULL; i++) {
+		Held *h = s->held->pdata[i];
+
+		if (h->in != NULL && h->text == NULL) {
+			hm_warn("relay[%s] deliver id=%s: %s", s->id, h->id, derr->message);
+			h->text = g_strdup(not_stored(derr));
+		}
+	}
+}
+
+/* The flushes for every message of the pipelined group, then the
  * replies in the order of the commands. */
 int
 session_flush(Session *s)
 {
-	g_autoptr(GError) err = NULL;
-	gboolean ok = TRUE;
+	g_autoptr(GError) qerr = NULL;
+	g_autoptr(GError) merr = NULL;
+	gboolean queued;
 	guint n = s->held->len;
 
-	if (commit_pending(s))
-		ok = hm_group_commit_sync(s->p->gc, &err) == 0;
+	commit(s, &qerr, &merr, &queued);
+	publish_inline(s, merr);
 	for (guint i = 0; i < n; i++) {
 		Held *h = s->held->pdata[i];
 		g_autofree char *text = NULL;
 
-		if (h->id == NULL) {
+		if (h->id == NULL || h->text != NULL) {
 			text = g_steal_pointer(&h->text);
-		} else if (ok) {
+		} else if (h->in != NULL) {
+			hm_info("relay[%s] delivered id=%s size=%" G_GSIZE_FORMAT, s->id, h->id, h->size);
+			text = g_strdup_printf("250 2.0.0 Ok: delivered as %s\r\n", h->id);
+		} else if (qerr == NULL) {
 			hm_info("relay[%s] queued id=%s size=%" G_GSIZE_FORMAT, s->id, h->id, h->size);
 			text = g_strdup_printf("250 2.0.0 Ok: queued as %s\r\n", h->id);
 		} else {
-			hm_warn("relay[%s] queue id=%s: %s", s->id, h->id, err->message);
+			hm_warn("relay[%s] queue id=%s: %s", s->id, h->id, qerr->message);
 			relay_queue_remove(s->p->queue_dir, h->id, NULL);
-			text = g_strdup(g_error_matches(err, HM_ERROR, HM_ERROR_NOSPACE)
-			                        ? "452 4.3.1 Error: insufficient system storage\r\n"
-			                        : "451 4.3.0 Error: queue file write error\r\n");
+			text = g_strdup(not_stored(qerr));
 		}
 		if (hm_conn_write(s->conn, text, strlen(text), NULL) < 0)
 			return -1;
 	}
 	g_ptr_array_set_size(s->held, 0);
-	if (ok && n > 0 && s->p->pickup_fd >= 0) {
+	if (queued && qerr == NULL && s->p->pickup_fd >= 0) {
 		/* Wakes the queue runner; a full pipe means it is awake. */
 		if (write(s->p->pickup_fd, "m", 1) < 0 && errno != EAGAIN)
 			hm_debug("relay[%s] pickup: %s", s->id, g_strerror(errno));

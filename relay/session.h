@@ -1,9 +1,10 @@
 /* One SMTP session of homemail-relay (RFC 5321 with PIPELINING, SIZE,
  * 8BITMIME, ENHANCEDSTATUSCODES, STARTTLS, AUTH, SMTPUTF8, DSN and
  * CHUNKING), in a process of its own (lib/server.h). A message is
- * written to the queue as it arrives; its 250 leaves only once the group
- * commit has made it durable (DESIGN.md invariant 2), so pipelined
- * transactions share one flush. */
+ * written to the queue as it arrives (or, when it is for local Maildir
+ * users only, into their Maildirs: relay/inline.h); its 250 leaves only
+ * once the group commit has made it durable (DESIGN.md invariant 2), so
+ * pipelined transactions share one flush. */
 #ifndef RELAY_SESSION_H
 #define RELAY_SESSION_H
 
@@ -29,6 +30,7 @@ typedef struct {
 	gboolean local;             /* a program on this box (homemail-sendmail -bs) */
 	const char *queue_dir;
 	HmGroupCommit *gc;
+	HmGroupCommit *mail_gc;     /* for mail_dir: delivery at once (relay/inline.h); NULL: none */
 	HmLoginBar *bar;            /* NULL: none (tests) */
 	const char *dummy_hash;     /* see hm_login_check() */
 	guint auth_fail_delay_ms;

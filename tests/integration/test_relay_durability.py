@@ -1,6 +1,7 @@
 """homemail-relay never loses a message it answered 250 for (DESIGN.md
-invariants 1 and 2): kill -9 in the middle of a stream, and a full disk
-under the queue."""
+invariants 1 and 2): kill -9 in the middle of a stream, a full disk under
+the queue, and a full disk under the Maildirs only (a session delivering
+local mail at once queues it instead)."""
 import os
 import random
 import re
@@ -130,8 +131,12 @@ def send(port, tok, size=2000):
 
 
 def test_full_disk(relay):
+    """The queue and the Maildirs on one full file system: refused, then
+    taken once there is room again."""
     r = relay(start=False)
     os.makedirs(r.state_dir)
+    r.mail_dir = os.path.join(r.state_dir, "mail")
+    r.write_conf()
     with fixtures.tmpfs(r.state_dir, "2m"):
         try:
             r.start()
@@ -158,5 +163,43 @@ def test_full_disk(relay):
             assert "while-full" not in got
             r.wait_queue_empty()
             assert r.alive()
+        finally:
+            r.stop()
+
+
+def data_reply(port, tok, size):
+    """Sends one message to bob; the reply to its data."""
+    with smtplib.SMTP("127.0.0.1", port, timeout=15) as s:
+        s.ehlo()
+        s.mail("alice@box.test")
+        s.rcpt("bob@box.test")
+        return s.data(("Subject: durable %s\r\n\r\n%s\r\n" % (tok, "z" * size)).encode())
+
+
+def test_full_mail_disk_queues(relay):
+    """Only the Maildirs' file system full: the session cannot deliver the
+    message at once, so it is queued (250 queued as), nothing of it stays
+    in tmp/, and the runner delivers it once there is room."""
+    r = relay(start=False)
+    os.makedirs(r.mail_dir)
+    with fixtures.tmpfs(r.mail_dir, "2m"):
+        try:
+            r.start()
+            code, text = data_reply(r.port, "before", 10)
+            assert code == 250 and b"delivered as" in text, (code, text, r.log())
+            assert tokens_in(r, "bob") == {"before": 1}
+            filler = fill(r.mail_dir)
+            code, text = data_reply(r.port, "while-full", 100000)
+            assert code == 250 and b"queued as" in text, (code, text, r.log())
+            tmp = os.path.join(r.maildir_path("bob"), "tmp")
+            assert os.listdir(tmp) == [], os.listdir(tmp)
+            assert tokens_in(r, "bob") == {"before": 1}
+            os.unlink(filler)
+            deadline = time.monotonic() + 20
+            while tokens_in(r, "bob").get("while-full") != 1 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert tokens_in(r, "bob") == {"before": 1, "while-full": 1}, r.log()
+            r.wait_queue_empty()
+            assert os.listdir(tmp) == []
         finally:
             r.stop()

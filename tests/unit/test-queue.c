@@ -283,6 +283,73 @@ test_id_clash(void)
 	g_assert_cmpmem(g_bytes_get_data(data, NULL), g_bytes_get_size(data), "second\r\n", 8);
 }
 
+/* The names in dir (none but "." and ".."). */
+static guint
+entries_in(const char *dir)
+{
+	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+	guint n = 0;
+
+	g_assert_nonnull(d);
+	while (g_dir_read_name(d) != NULL)
+		n++;
+	return n;
+}
+
+/* A held file makes no file until it grows past its bound or is
+ * committed; what it commits loads as a file written at once does, and
+ * one dropped while held leaves nothing. */
+static void
+test_held(void)
+{
+	g_autofree char *dir = hm_test_tmpdir("queue-held");
+	g_autoptr(RelayQueueEntry) e = sample();
+	g_autoptr(RelayQueueEntry) big = sample();
+	g_autoptr(RelayQueueEntry) dropped = sample();
+	g_autoptr(RelayQueueEntry) back = NULL;
+	g_autoptr(GBytes) data = NULL;
+	g_autoptr(GError) err = NULL;
+	RelayQueueFile *qf = relay_queue_file_new_held(dir, e, 16, &err);
+	const char *held;
+	gsize len = 0;
+
+	g_assert_no_error(err);
+	g_assert_cmpint(relay_queue_file_write(qf, "Subject: a\r\n", 12, &err), ==, 0);
+	g_assert_nonnull(relay_queue_file_held(qf, &len));
+	g_assert_cmpuint(entries_in(dir), ==, 0);
+	g_assert_cmpint(relay_queue_file_write(qf, "\r\nb\r\n", 5, &err), ==, 0);
+	/* 17 octets: past 16, so written out now, and no longer held. */
+	g_assert_null(relay_queue_file_held(qf, &len));
+	g_assert_cmpuint(entries_in(dir), ==, 1);
+	g_assert_cmpint(relay_queue_file_commit(qf, &err), ==, 0);
+	g_assert_no_error(err);
+	back = relay_queue_load(dir, e->id, &err);
+	g_assert_no_error(err);
+	data = relay_queue_message(dir, back, &err);
+	g_assert_no_error(err);
+	g_assert_cmpmem(g_bytes_get_data(data, NULL), g_bytes_get_size(data), "Subject: a\r\n\r\nb\r\n", 17);
+	g_clear_pointer(&data, g_bytes_unref);
+	g_clear_pointer(&back, relay_queue_entry_free);
+
+	/* Within the bound it stays in memory until the commit. */
+	qf = relay_queue_file_new_held(dir, big, 1024, &err);
+	g_assert_cmpint(relay_queue_file_write(qf, "x\r\n", 3, &err), ==, 0);
+	held = relay_queue_file_held(qf, &len);
+	g_assert_cmpmem(held, len, "x\r\n", 3);
+	g_assert_cmpuint(entries_in(dir), ==, 1);
+	g_assert_cmpint(relay_queue_file_commit(qf, &err), ==, 0);
+	back = relay_queue_load(dir, big->id, &err);
+	g_assert_no_error(err);
+	data = relay_queue_message(dir, back, &err);
+	g_assert_no_error(err);
+	g_assert_cmpmem(g_bytes_get_data(data, NULL), g_bytes_get_size(data), "x\r\n", 3);
+
+	qf = relay_queue_file_new_held(dir, dropped, 1024, &err);
+	g_assert_cmpint(relay_queue_file_write(qf, "y\r\n", 3, &err), ==, 0);
+	relay_queue_file_abort(qf);
+	g_assert_cmpuint(entries_in(dir), ==, 2);
+}
+
 /* A finished entry leaves the queue at once (a rename into done/) and
  * its files go when reaped; without done/ it is removed on the spot. */
 static void
@@ -340,5 +407,6 @@ main(int argc, char **argv)
 	g_test_add_func("/queue/ids", test_ids);
 	g_test_add_func("/queue/id-clash", test_id_clash);
 	g_test_add_func("/queue/retire", test_retire);
+	g_test_add_func("/queue/held", test_held);
 	return g_test_run();
 }

@@ -23,10 +23,12 @@ static char *queue_dir;
 static HmConfig *cfg;
 static RelayRewriter *rw;
 static HmGroupCommit *gc;
+static HmGroupCommit *mail_gc;
 
 typedef struct {
 	gboolean trusted;
 	gboolean plaintext_ok;
+	gboolean at_once;      /* the session may deliver local mail at once */
 } Client;
 
 typedef struct {
@@ -67,6 +69,7 @@ transcript(const Client *c, const char *input, gsize len)
 		.plaintext_ok = c->plaintext_ok,
 		.queue_dir = queue_dir,
 		.gc = gc,
+		.mail_gc = c->at_once ? mail_gc : NULL,
 		.pickup_fd = -1,
 	};
 	th = g_thread_new("session", server_thread, &sv);
@@ -122,8 +125,9 @@ message_of(const char *id, RelayQueueEntry **entry)
 	return g_strndup(g_bytes_get_data(b, NULL), g_bytes_get_size(b));
 }
 
-static const Client stranger = { FALSE, FALSE };
-static const Client lan = { TRUE, TRUE };
+static const Client stranger = { FALSE, FALSE, FALSE };
+static const Client lan = { TRUE, TRUE, FALSE };
+static const Client lan_at_once = { TRUE, TRUE, TRUE };
 
 static void
 test_ehlo(void)
@@ -174,6 +178,115 @@ test_deliver_local(void)
 	g_assert_true(g_str_has_suffix(msg, "Subject: hi\r\n\r\n.dot\r\nbody\r\nbare\r\n"));
 	g_assert_null(strstr(msg, "Message-ID:"));
 	relay_queue_entry_free(e);
+}
+
+/* The files in a Maildir subfolder of alice's. */
+static GPtrArray *
+alice_files(const char *sub)
+{
+	g_autofree char *dir = g_build_filename(tmpdir, "mail", "alice", sub, NULL);
+	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+	const char *n;
+
+	while (d != NULL && (n = g_dir_read_name(d)) != NULL)
+		g_ptr_array_add(names, g_build_filename(dir, n, NULL));
+	return names;
+}
+
+static guint
+queue_size(void)
+{
+	g_autoptr(GPtrArray) ids = relay_queue_list(queue_dir, NULL);
+
+	return ids->len;
+}
+
+/* Mail for local Maildir users only is delivered in the session: one
+ * copy per recipient in new/ (with the trace, Return-Path: and
+ * Delivered-To:), nothing in tmp/ or the queue, and the 250 says so.
+ * Whatever the runner must handle is queued as before. */
+static void
+test_deliver_at_once(void)
+{
+	static const char two[] = "EHLO pc\r\n"
+	                          "MAIL FROM:<bob@remote.example>\r\nRCPT TO:<alice@box.example>\r\n"
+	                          "RCPT TO:<postmaster@box.example>\r\nDATA\r\n"
+	                          "Subject: one\r\n\r\nbody one\r\n.\r\n"
+	                          "MAIL FROM:<>\r\nRCPT TO:<alice@box.example>\r\n"
+	                          "BDAT 21 LAST\r\nSubject: two\r\n\r\ntwo\r\nQUIT\r\n";
+	guint before = queue_size();
+	g_autoptr(GPtrArray) was = alice_files("new");
+	g_autofree char *out = run(&lan_at_once, two);
+	g_autoptr(GPtrArray) now = alice_files("new");
+	g_autoptr(GPtrArray) tmp = alice_files("tmp");
+	g_autoptr(GPtrArray) ids = queued(out);
+	guint ones = 0, twos = 0;
+
+	g_assert_cmpuint(ids->len, ==, 0);
+	g_assert_true(g_regex_match_simple("^250 2.0.0 Ok: delivered as \\S+\n.*"
+	                                   "^250 2.0.0 Ok: delivered as \\S+\n221 ",
+	                                   out, G_REGEX_MULTILINE | G_REGEX_DOTALL, 0));
+	g_assert_cmpuint(queue_size(), ==, before);
+	g_assert_cmpuint(tmp->len, ==, 0);
+	/* Two copies of the first (alice, and postmaster her alias), one of
+	 * the second. */
+	g_assert_cmpuint(now->len, ==, was->len + 3);
+	for (guint i = 0; i < now->len; i++) {
+		g_autofree char *text = NULL;
+
+		g_assert_true(g_file_get_contents(now->pdata[i], &text, NULL, NULL));
+		if (strstr(text, "Subject: one") != NULL) {
+			ones++;
+			g_assert_true(g_str_has_prefix(text, "Return-Path: <bob@remote.example>\n"));
+			g_assert_true(g_str_has_suffix(text, "\n\nbody one\n"));
+		} else if (strstr(text, "Subject: two") != NULL) {
+			twos++;
+			g_assert_true(g_str_has_prefix(text, "Return-Path: <>\nDelivered-To: alice@box.example\n"
+			                                     "Received: from pc ([192.0.2.7])\n"));
+		}
+	}
+	g_assert_cmpuint(ones, ==, 2);
+	g_assert_cmpuint(twos, ==, 1);
+}
+
+/* What the session must not deliver itself is queued: a success notice
+ * asked for, a recipient off the box, a Maildir that cannot be written
+ * (nothing of the message is left in alice's Maildir then). */
+static void
+test_at_once_or_queued(void)
+{
+	g_autofree char *maildir = g_build_filename(tmpdir, "mail", "alice", NULL);
+	g_autofree char *saved = g_build_filename(tmpdir, "mail", "alice.saved", NULL);
+	g_autoptr(GPtrArray) was = NULL, now = NULL;
+	g_autofree char *notify = run(&lan_at_once,
+	                              "EHLO pc\r\nMAIL FROM:<bob@remote.example>\r\n"
+	                              "RCPT TO:<alice@box.example> NOTIFY=SUCCESS\r\n"
+	                              "DATA\r\nx\r\n.\r\nQUIT\r\n");
+	g_autofree char *mixed = run(&lan_at_once,
+	                             "EHLO pc\r\nMAIL FROM:<bob@remote.example>\r\n"
+	                             "RCPT TO:<alice@box.example>\r\nRCPT TO:<carol@elsewhere.example>\r\n"
+	                             "DATA\r\nx\r\n.\r\nQUIT\r\n");
+	g_autofree char *broken = NULL;
+	g_autoptr(GPtrArray) a = queued(notify), b = queued(mixed), c = NULL;
+
+	g_assert_cmpuint(a->len, ==, 1);
+	g_assert_cmpuint(b->len, ==, 1);
+
+	/* alice's Maildir a file: her copy cannot be staged, and postmaster's
+	 * (the same Maildir) neither. */
+	(void)run(&lan_at_once, "EHLO pc\r\nMAIL FROM:<>\r\nRCPT TO:<alice@box.example>\r\n"
+	                        "DATA\r\nfirst\r\n.\r\nQUIT\r\n");
+	g_assert_cmpint(g_rename(maildir, saved), ==, 0);
+	g_assert_true(g_file_set_contents(maildir, "not a Maildir", -1, NULL));
+	broken = run(&lan_at_once, "EHLO pc\r\nMAIL FROM:<>\r\nRCPT TO:<alice@box.example>\r\n"
+	                           "DATA\r\nx\r\n.\r\nQUIT\r\n");
+	g_assert_cmpint(g_unlink(maildir), ==, 0);
+	g_assert_cmpint(g_rename(saved, maildir), ==, 0);
+	c = queued(broken);
+	g_assert_cmpuint(c->len, ==, 1);
+	was = alice_files("tmp");
+	g_assert_cmpuint(was->len, ==, 0);
 }
 
 /* SMTP smuggling: only <CRLF>.<CRLF> ends DATA; every other dot line is
@@ -252,7 +365,7 @@ test_auth(void)
 	                                      b64);
 	g_autofree char *clear_in = g_strdup_printf("EHLO x\r\nAUTH PLAIN %s\r\nQUIT\r\n", b64);
 	g_autofree char *bad_in = g_strdup_printf("EHLO x\r\nAUTH PLAIN %s\r\nQUIT\r\n", bad_b64);
-	Client lan_clear_ok = { FALSE, TRUE };
+	Client lan_clear_ok = { FALSE, TRUE, FALSE };
 	g_autofree char *out = run(&lan_clear_ok, in);
 	g_autofree char *refused = run(&stranger, clear_in);
 	g_autofree char *bad = run(&lan_clear_ok, bad_in);
@@ -373,6 +486,7 @@ setup(void)
 {
 	g_autofree char *path = NULL;
 	g_autofree char *text = NULL;
+	g_autofree char *mail = NULL;
 	g_autoptr(GError) err = NULL;
 	const char *names[] = { "localhost", NULL };
 
@@ -394,6 +508,10 @@ setup(void)
 	rw = relay_rewriter_new(cfg, names);
 	gc = hm_group_commit_new(queue_dir, &err);
 	g_assert_no_error(err);
+	mail = g_build_filename(tmpdir, "mail", NULL);
+	g_assert_cmpint(g_mkdir(mail, 0700), ==, 0);
+	mail_gc = hm_group_commit_new(mail, &err);
+	g_assert_no_error(err);
 }
 
 int
@@ -405,6 +523,8 @@ main(int argc, char **argv)
 	setup();
 	g_test_add_func("/relay-session/ehlo", test_ehlo);
 	g_test_add_func("/relay-session/deliver-local", test_deliver_local);
+	g_test_add_func("/relay-session/deliver-at-once", test_deliver_at_once);
+	g_test_add_func("/relay-session/at-once-or-queued", test_at_once_or_queued);
 	g_test_add_func("/relay-session/smuggling", test_smuggling);
 	g_test_add_func("/relay-session/not-open-relay", test_not_open_relay);
 	g_test_add_func("/relay-session/size", test_size);
@@ -416,6 +536,7 @@ main(int argc, char **argv)
 	g_test_add_func("/relay-session/sequence-and-abuse", test_sequence_and_abuse);
 	rc = g_test_run();
 	hm_group_commit_free(gc);
+	hm_group_commit_free(mail_gc);
 	relay_rewriter_free(rw);
 	hm_config_free(cfg);
 	hm_test_remove_tree(tmpdir);
