@@ -252,12 +252,11 @@ test_deliver_at_once(void)
 
 /* What the session must not deliver itself is queued: a success notice
  * asked for, a recipient off the box, a Maildir that cannot be written
- * (nothing of the message is left in alice's Maildir then). */
+ * (nothing of the message is left in the other recipient's then). */
 static void
 test_at_once_or_queued(void)
 {
-	g_autofree char *maildir = g_build_filename(tmpdir, "mail", "alice", NULL);
-	g_autofree char *saved = g_build_filename(tmpdir, "mail", "alice.saved", NULL);
+	g_autofree char *dave = g_build_filename(tmpdir, "mail", "dave", NULL);
 	g_autoptr(GPtrArray) was = NULL, now = NULL;
 	g_autofree char *notify = run(&lan_at_once,
 	                              "EHLO pc\r\nMAIL FROM:<bob@remote.example>\r\n"
@@ -273,20 +272,22 @@ test_at_once_or_queued(void)
 	g_assert_cmpuint(a->len, ==, 1);
 	g_assert_cmpuint(b->len, ==, 1);
 
-	/* alice's Maildir a file: her copy cannot be staged, and postmaster's
-	 * (the same Maildir) neither. */
-	(void)run(&lan_at_once, "EHLO pc\r\nMAIL FROM:<>\r\nRCPT TO:<alice@box.example>\r\n"
-	                        "DATA\r\nfirst\r\n.\r\nQUIT\r\n");
-	g_assert_cmpint(g_rename(maildir, saved), ==, 0);
-	g_assert_true(g_file_set_contents(maildir, "not a Maildir", -1, NULL));
+	/* dave's Maildir a file: his copy cannot be staged, so the message
+	 * is queued, and alice's copy, staged first, is removed. */
+	g_free(run(&lan_at_once, "EHLO pc\r\nMAIL FROM:<>\r\nRCPT TO:<alice@box.example>\r\n"
+	                         "DATA\r\nfirst\r\n.\r\nQUIT\r\n"));
+	was = alice_files("new");
+	g_assert_true(g_file_set_contents(dave, "not a Maildir", -1, NULL));
 	broken = run(&lan_at_once, "EHLO pc\r\nMAIL FROM:<>\r\nRCPT TO:<alice@box.example>\r\n"
-	                           "DATA\r\nx\r\n.\r\nQUIT\r\n");
-	g_assert_cmpint(g_unlink(maildir), ==, 0);
-	g_assert_cmpint(g_rename(saved, maildir), ==, 0);
+	                           "RCPT TO:<dave@box.example>\r\nDATA\r\nx\r\n.\r\nQUIT\r\n");
+	g_assert_cmpint(g_unlink(dave), ==, 0);
 	c = queued(broken);
 	g_assert_cmpuint(c->len, ==, 1);
-	was = alice_files("tmp");
-	g_assert_cmpuint(was->len, ==, 0);
+	now = alice_files("new");
+	g_assert_cmpuint(now->len, ==, was->len);
+	g_clear_pointer(&now, g_ptr_array_unref);
+	now = alice_files("tmp");
+	g_assert_cmpuint(now->len, ==, 0);
 }
 
 /* SMTP smuggling: only <CRLF>.<CRLF> ends DATA; every other dot line is
@@ -498,10 +499,11 @@ setup(void)
 	                       "state_dir = \"%s\";\nmail_dir = \"%s/mail\";\n"
 	                       "local_domains = [ \"box.example\", \"localhost\" ];\n"
 	                       "users = ( { name = \"alice\"; password = \"%s\";\n"
-	                       "            send_as = \"alice@isp.example\"; } );\n"
+	                       "            send_as = \"alice@isp.example\"; },\n"
+	                       "          { name = \"dave\"; password = \"%s\"; } );\n"
 	                       "aliases = { postmaster = \"alice\"; };\n"
 	                       "relay = { max_message_size = 1000000; };\n",
-	                       tmpdir, tmpdir, HASH);
+	                       tmpdir, tmpdir, HASH, HASH);
 	g_assert_true(g_file_set_contents(path, text, -1, NULL));
 	cfg = hm_config_load(path, NULL, NULL, &err);
 	g_assert_no_error(err);
