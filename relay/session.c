@@ -94,11 +94,12 @@ session_hold_commit(Session *s, const char *id, gsize size, RelayInline *in)
 
 /* The reply when a message could not be made durable: try again. */
 static const char *
-not_stored(const GError *err)
+not_stored(const GError *err, gboolean delivering)
 {
-	return g_error_matches(err, HM_ERROR, HM_ERROR_NOSPACE)
-	               ? "452 4.3.1 Error: insufficient system storage\r\n"
-	               : "451 4.3.0 Error: queue file write error\r\n";
+	if (g_error_matches(err, HM_ERROR, HM_ERROR_NOSPACE))
+		return "452 4.3.1 Error: insufficient system storage\r\n";
+	return delivering ? "451 4.3.0 Error: mailbox write error\r\n"
+	                  : "451 4.3.0 Error: queue file write error\r\n";
 }
 
 /* The flush of each file system that holds messages of the group: the
@@ -143,7 +144,7 @@ publish_inline(Session *s, const GError *merr)
 		if (merr == NULL && relay_inline_publish(h->in, dirs, &err) == 0)
 			continue;
 		hm_warn("relay[%s] deliver id=%s: %s", s->id, h->id, (merr != NULL ? merr : err)->message);
-		h->text = g_strdup(not_stored(merr != NULL ? merr : err));
+		h->text = g_strdup(not_stored(merr != NULL ? merr : err, TRUE));
 	}
 	/* One fsync per Maildir makes every link in it durable; without it
 	 * nothing of this group may be answered 250 (the copies already
@@ -157,7 +158,7 @@ publish_inline(Session *s, const GError *merr)
 
 		if (h->in != NULL && h->text == NULL) {
 			hm_warn("relay[%s] deliver id=%s: %s", s->id, h->id, derr->message);
-			h->text = g_strdup(not_stored(derr));
+			h->text = g_strdup(not_stored(derr, TRUE));
 		}
 	}
 }
@@ -189,7 +190,7 @@ session_flush(Session *s)
 		} else {
 			hm_warn("relay[%s] queue id=%s: %s", s->id, h->id, qerr->message);
 			relay_queue_remove(s->p->queue_dir, h->id, NULL);
-			text = g_strdup(not_stored(qerr));
+			text = g_strdup(not_stored(qerr, FALSE));
 		}
 		if (hm_conn_write(s->conn, text, strlen(text), NULL) < 0)
 			return -1;
