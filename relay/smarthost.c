@@ -146,7 +146,8 @@ check_offer(Outgoing *o, const HmSmtpExt *ext)
 {
 	guint64 size;
 
-	/* BINARYMIME needs BDAT, which lib/smtpc does not speak; the SMTP
+	/* BINARYMIME needs BDAT, which lib/smtpc speaks only for the
+	 * fetcher's transactions (one recipient, no DSN parameters); the SMTP
 	 * server does not offer it either, so only a damaged queue gets here. */
 	if (o->e->body == RELAY_BODY_BINARYMIME) {
 		all_results(o, 554,

@@ -273,8 +273,9 @@ def test_fetcher_sends_the_next_group_while_the_relay_commits(relay, dovecot):
     them over the relay's size limit. The fetcher reads a group's replies
     only once the group after it is on its way, so the relay's flush does
     not stall the retrieval; every reply still lands on its own message:
-    the refused one stays upstream, every other arrives once, and the
-    next run fetches nothing again."""
+    the refused one stays upstream, every other arrives once (delivered
+    by the relay's session at once, no queue file), and the next run
+    fetches nothing again."""
     corpus = corpusmod.generate(count=64 * 3 + 10, seed=9, n_big=1)
     big = [m for m in corpus.messages if len(m.data) > 200000]
     assert len(big) == 1
@@ -296,6 +297,12 @@ def test_fetcher_sends_the_next_group_while_the_relay_commits(relay, dovecot):
     queued = [i for i, l in enumerate(trace) if " S: 250 2.0.0" in l]
     assert len(mails) == len(corpus.messages) and queued, trace[:20]
     assert mails[64] < queued[0], (mails[64], queued[0])
+    # Mail for a local user only is delivered by the relay's session
+    # (relay/inline.h): in the Maildir before its 250, never queued.
+    delivered = [l for l in trace if " S: 250 2.0.0 Ok: delivered as " in l]
+    assert len(delivered) == len(corpus.messages) - 1, trace[:20]
+    assert len(r.maildir("alice")) == len(corpus.messages) - 1
+    assert "queued id=" not in r.log() and r.queue_ids() == [], r.log()
     got = r.wait_mail("alice", len(corpus.messages) - 1, timeout=30)
     have = sorted(corpusmod.msgid_of(m) for m in got.values())
     want = sorted(corpusmod.msgid_of(m.data) for m in corpus.messages if m is not big[0])
