@@ -490,3 +490,28 @@ def test_queue_dir_modes(relay):
     r = relay()
     assert stat.S_IMODE(os.stat(r.queue_dir).st_mode) == 0o711
     assert stat.S_IMODE(os.stat(os.path.join(r.queue_dir, "drop")).st_mode) == 0o1733
+
+
+def test_local_mail_at_once_unless_large(relay):
+    """Mail for local users only is delivered by the session (in the
+    Maildir before its 250, which says "delivered as"); one over the 1 MB
+    the session holds in memory (relay/limits.h RELAY_INLINE_MAX) goes
+    through the queue instead, and arrives once all the same, whole."""
+    r = relay()
+    small, large = token(), token()
+    with smtplib.SMTP("127.0.0.1", r.port, timeout=30) as s:
+        s.ehlo()
+        s.mail("alice@box.test")
+        s.rcpt("bob@box.test")
+        code, text = s.data(message("at once " + small).as_bytes())
+        assert code == 250 and text.startswith(b"2.0.0 Ok: delivered as "), text
+        assert len(with_token(r.maildir("bob"), small)) == 1
+        body = ("%s\n" % ("x" * 77)) * 16000  # 1.25 MB
+        s.mail("alice@box.test")
+        s.rcpt("bob@box.test")
+        code, text = s.data(message("queued " + large, body=body).as_bytes())
+        assert code == 250 and text.startswith(b"2.0.0 Ok: queued as "), text
+    got = one_with(r, "bob", large)
+    assert got.count(b"x" * 77) == 16000
+    assert "queued id=" in r.log() and "delivered id=" in r.log()
+    r.wait_queue_empty()
