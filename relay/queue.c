@@ -114,6 +114,24 @@ struct RelayQueueFile {
 	RelayQueueEntry *e;     /* whose id names the file */
 };
 
+/* Writes a held file out (nothing when it is written already). 0, or -1
+ * with *err; qf can then only be aborted. */
+static int
+spill(RelayQueueFile *qf, GError **err)
+{
+	if (qf->d != NULL)
+		return 0;
+	if ((qf->d = hm_durable_new(qf->path, 0600, err)) == NULL)
+		return -1;
+	if (hm_durable_write(qf->d, qf->held->str, qf->held->len, err) < 0) {
+		hm_durable_abort(qf->d);
+		qf->d = NULL;
+		return -1;
+	}
+	g_string_free(g_steal_pointer(&qf->held), TRUE);
+	return 0;
+}
+
 RelayQueueFile *
 relay_queue_file_new_held(const char *dir, RelayQueueEntry *e, gsize hold_max, GError **err)
 {
@@ -129,7 +147,7 @@ relay_queue_file_new_held(const char *dir, RelayQueueEntry *e, gsize hold_max, G
 	relay_queue_envelope_format(e, qf->held);
 	qf->data_at = qf->held->len;
 	qf->size_at = qf->data_at - RELAY_QUEUE_SIZE_WIDTH - 2;
-	if (hold_max == 0 && relay_queue_file_spill(qf, err) < 0) {
+	if (hold_max == 0 && spill(qf, err) < 0) {
 		relay_queue_file_abort(qf);
 		return NULL;
 	}
@@ -143,28 +161,12 @@ relay_queue_file_new(const char *dir, RelayQueueEntry *e, GError **err)
 }
 
 int
-relay_queue_file_spill(RelayQueueFile *qf, GError **err)
-{
-	if (qf->d != NULL)
-		return 0;
-	if ((qf->d = hm_durable_new(qf->path, 0600, err)) == NULL)
-		return -1;
-	if (hm_durable_write(qf->d, qf->held->str, qf->held->len, err) < 0) {
-		hm_durable_abort(qf->d);
-		qf->d = NULL;
-		return -1;
-	}
-	g_string_free(g_steal_pointer(&qf->held), TRUE);
-	return 0;
-}
-
-int
 relay_queue_file_write(RelayQueueFile *qf, const void *data, gsize len, GError **err)
 {
 	if (qf->d == NULL) {
 		g_string_append_len(qf->held, data, (gssize)len);
 		qf->size += len;
-		return qf->size > qf->hold_max ? relay_queue_file_spill(qf, err) : 0;
+		return qf->size > qf->hold_max ? spill(qf, err) : 0;
 	}
 	if (hm_durable_write(qf->d, data, len, err) < 0)
 		return -1;
@@ -215,7 +217,7 @@ relay_queue_file_commit(RelayQueueFile *qf, GError **err)
 	int rc = -1;
 
 	g_snprintf(digits, sizeof(digits), "%0*" G_GUINT64_FORMAT, RELAY_QUEUE_SIZE_WIDTH, qf->size);
-	if (relay_queue_file_spill(qf, err) == 0) {
+	if (spill(qf, err) == 0) {
 		if (hm_durable_pwrite(qf->d, digits, RELAY_QUEUE_SIZE_WIDTH, (goffset)qf->size_at,
 		                      err) < 0)
 			hm_durable_abort(qf->d);

@@ -117,10 +117,6 @@ RelayQueueFile *relay_queue_file_new(const char *dir, RelayQueueEntry *e, GError
 RelayQueueFile *relay_queue_file_new_held(const char *dir, RelayQueueEntry *e, gsize hold_max,
                                           GError **err);
 
-/* Writes a held file out (nothing when it is written already). 0, or -1
- * with *err; qf can then only be aborted. */
-int relay_queue_file_spill(RelayQueueFile *qf, GError **err);
-
 /* The message of a file still held in memory, and its length in *len;
  * NULL once the file is written out. */
 const char *relay_queue_file_held(const RelayQueueFile *qf, gsize *len);

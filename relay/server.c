@@ -135,7 +135,7 @@ open_mail_gc(Relay *rl)
 
 	hm_group_commit_free(rl->mail_gc);
 	rl->mail_gc = NULL;
-	if (!g_file_test(dir, G_FILE_TEST_IS_DIR) && g_mkdir_with_parents(dir, 0700) < 0)
+	if (g_mkdir_with_parents(dir, 0700) < 0)
 		hm_set_error_errno(&err, errno, "create %s", dir);
 	else
 		rl->mail_gc = hm_group_commit_new(dir, &err);

@@ -113,10 +113,8 @@ commit(Session *s, GError **qerr, GError **merr, gboolean *queued)
 	for (guint i = 0; i < s->held->len; i++) {
 		const Held *h = s->held->pdata[i];
 
-		if (h->id != NULL && h->in == NULL)
-			*queued = TRUE;
-		else if (h->in != NULL)
-			inline_any = TRUE;
+		*queued |= h->id != NULL && h->in == NULL;
+		inline_any |= h->in != NULL;
 	}
 	if (*queued)
 		hm_group_commit_sync(s->p->gc, qerr);

@@ -125,6 +125,17 @@ message_of(const char *id, RelayQueueEntry **entry)
 	return g_strndup(g_bytes_get_data(b, NULL), g_bytes_get_size(b));
 }
 
+/* The text of the one message a transcript queued (fails on none or
+ * more). */
+static char *
+only_message(const char *out)
+{
+	g_autoptr(GPtrArray) ids = queued(out);
+
+	g_assert_cmpuint(ids->len, ==, 1);
+	return message_of(ids->pdata[0], NULL);
+}
+
 static const Client stranger = { FALSE, FALSE, FALSE };
 static const Client lan = { TRUE, TRUE, FALSE };
 static const Client lan_at_once = { TRUE, TRUE, TRUE };
@@ -300,11 +311,8 @@ test_smuggling(void)
 	                            "Subject: one\r\n\r\nA\n.\nMAIL FROM:<evil@x>\r\n"
 	                            "B\r\n.\nC\n.\r\nD\r.\rE\r\n.\r\nQUIT\r\n";
 	g_autofree char *out = run(&stranger, input);
-	g_autoptr(GPtrArray) ids = queued(out);
-	g_autofree char *msg = NULL;
+	g_autofree char *msg = only_message(out);
 
-	g_assert_cmpuint(ids->len, ==, 1);
-	msg = message_of(ids->pdata[0], NULL);
 	g_assert_true(g_str_has_suffix(msg, "\r\n\r\nA\r\n.\r\nMAIL FROM:<evil@x>\r\n"
 	                                    "B\r\n.\r\nC\r\n.\r\nD\r.\rE\r\n"));
 	/* One 250 for the message, then QUIT: nothing else was a command. */
@@ -389,12 +397,9 @@ test_bdat(void)
 	                            "BDAT 8 LAST\r\nx\n.\nend\n"
 	                            "QUIT\r\n";
 	g_autofree char *out = run(&stranger, input);
-	g_autoptr(GPtrArray) ids = queued(out);
-	g_autofree char *msg = NULL;
+	g_autofree char *msg = only_message(out);
 
 	g_assert_nonnull(strstr(out, "250 2.0.0 12 octets received\n"));
-	g_assert_cmpuint(ids->len, ==, 1);
-	msg = message_of(ids->pdata[0], NULL);
 	g_assert_true(g_str_has_suffix(msg, "Subject: a\r\n\r\nx\r\n.\r\nend\r\n"));
 }
 
@@ -411,11 +416,8 @@ test_bdat_body_lines(void)
 	                            "BDAT 12 LAST\r\nlast\r\nno end"
 	                            "QUIT\r\n";
 	g_autofree char *out = run(&stranger, input);
-	g_autoptr(GPtrArray) ids = queued(out);
-	g_autofree char *msg = NULL;
+	g_autofree char *msg = only_message(out);
 
-	g_assert_cmpuint(ids->len, ==, 1);
-	msg = message_of(ids->pdata[0], NULL);
 	g_assert_true(g_str_has_suffix(msg, "Subject: b\r\n\r\nline one\r\nline two\r\nbare\r\n"
 	                                    "three\r\n\r\nlast\r\nno end\r\n"));
 }
