@@ -103,9 +103,10 @@ hm_srv_from_reply(const ldns_pkt *reply, const ldns_rdf *qname, GArray *out, cha
 		return -1;
 	}
 	if (rc != LDNS_RCODE_NOERROR && rc != LDNS_RCODE_NXDOMAIN) {
-		const ldns_lookup_table *t = ldns_lookup_by_id(ldns_rcodes, (int)rc);
+		char *name = ldns_pkt_rcode2str(rc);
 
-		*why = g_strdup_printf("rcode %s", t != NULL ? t->name : "?");
+		*why = g_strdup_printf("rcode %s", name != NULL ? name : "?");
+		free(name);
 		return -1;
 	}
 	for (size_t i = 0; an != NULL && i < ldns_rr_list_rr_count(an) && n < SRV_RECORDS_MAX;

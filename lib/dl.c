@@ -1,9 +1,11 @@
 #include <config.h>
 
 #include <dlfcn.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/dl.h"
+#include "lib/log.h"
 
 char *
 hm_dl_open(const char *soname, const HmDlSym *syms, gsize n)
@@ -23,4 +25,32 @@ hm_dl_open(const char *soname, const HmDlSym *syms, gsize n)
 		memcpy(syms[i].field, &p, syms[i].size);
 	}
 	return NULL;
+}
+
+typedef struct {
+	const char *soname;
+	const HmDlSym *syms;
+	gsize n;
+} Want;
+
+static gpointer
+open_once(gpointer data)
+{
+	const Want *w = data;
+
+	return hm_dl_open(w->soname, w->syms, w->n);
+}
+
+void
+hm_dl_require(GOnce *once, const char *soname, const HmDlSym *syms, gsize n,
+              const char *package)
+{
+	Want w = { soname, syms, n };
+	const char *why = g_once(once, open_once, &w);
+
+	if (G_UNLIKELY(why != NULL)) {
+		hm_log(HM_LOG_ERR, "cannot load %s: %s (Debian's package %s has it)", soname, why,
+		       package);
+		abort();
+	}
 }

@@ -18,4 +18,31 @@ typedef struct {
  * otherwise why not, in words (g_free()). */
 char *hm_dl_open(const char *soname, const HmDlSym *syms, gsize n);
 
+/* For the files that define a library's functions under the library's
+ * own names and forward each call (lib/ssl-load.c, lib/ldns-load.c):
+ * hm_dl_open() the first time, once in the process whatever the threads.
+ * A library that cannot be opened ends the process with a message naming
+ * the Debian package that has it, as the dynamic loader would have ended
+ * it at start had the library been linked: a forwarder has no way to say
+ * "not loaded" that its callers would check. */
+void hm_dl_require(GOnce *once, const char *soname, const HmDlSym *syms, gsize n,
+                   const char *package);
+
+/* The pieces of such a file, for its list of
+ * F(return type, name, (parameters), (arguments)). */
+#define HM_DL_FIELD(ret, name, params, args) ret(*name) params;
+#define HM_DL_SYM(ret, name, params, args) { #name, &fn.name, sizeof(fn.name) },
+#define HM_DL_FORWARD(ret, name, params, args) \
+	ret name params                                \
+	{                                              \
+		load();                                \
+		return fn.name args;                   \
+	}
+#define HM_DL_FORWARD_VOID(ret, name, params, args) \
+	ret name params                                     \
+	{                                                   \
+		load();                                     \
+		fn.name args;                               \
+	}
+
 #endif
