@@ -37,7 +37,8 @@
 #define LIBSSL_SONAME "libssl.so.3"
 
 /* F(return type, name, (parameters), (arguments)); V for those returning
- * nothing. EVP_PKEY_Q_keygen(), variadic, is written out below. */
+ * nothing. ERR_clear_error() and EVP_PKEY_Q_keygen() are written out
+ * below. */
 #define HM_SSL_FUNCS(F, V) \
 	F(const char *, SSL_CIPHER_get_name, (const SSL_CIPHER *a), (a)) \
 	F(int, SSL_CTX_check_private_key, (const SSL_CTX *a), (a)) \
@@ -80,7 +81,6 @@
 	V(void, BN_free, (BIGNUM *a), (a)) \
 	F(ASN1_INTEGER *, BN_to_ASN1_INTEGER, (const BIGNUM *a, ASN1_INTEGER *b), (a, b)) \
 	F(int, CRYPTO_memcmp, (const void *a, const void *b, size_t c), (a, b, c)) \
-	V(void, ERR_clear_error, (void), ()) \
 	F(unsigned long, ERR_peek_last_error, (void), ()) \
 	F(const char *, ERR_reason_error_string, (unsigned long a), (a)) \
 	V(void, EVP_PKEY_free, (EVP_PKEY *a), (a)) \
@@ -121,23 +121,40 @@
 
 static struct {
 	HM_SSL_FUNCS(HM_DL_FIELD, HM_DL_FIELD)
+	void (*ERR_clear_error)(void);
 	EVP_PKEY *(*EVP_PKEY_Q_keygen)(OSSL_LIB_CTX *, const char *, const char *, ...);
 } fn;
 
 static const HmDlSym syms[] = {
 	HM_SSL_FUNCS(HM_DL_SYM, HM_DL_SYM)
+	HM_DL_SYM(, ERR_clear_error, , )
 	HM_DL_SYM(, EVP_PKEY_Q_keygen, , )
 };
+
+static gint loaded;
 
 static void
 load(void)
 {
 	static GOnce once = G_ONCE_INIT;
 
+	if (G_LIKELY(g_atomic_int_get(&loaded)))
+		return;
 	hm_dl_require(&once, LIBSSL_SONAME, syms, G_N_ELEMENTS(syms), "libssl3");
+	g_atomic_int_set(&loaded, 1);
 }
 
 HM_SSL_FUNCS(HM_DL_FORWARD, HM_DL_FORWARD_VOID)
+
+/* Before OpenSSL is loaded its error queue is empty: the server's session
+ * process clears it before each session (lib/server-worker.c), TLS or
+ * not, and must not load OpenSSL for that. */
+void
+ERR_clear_error(void)
+{
+	if (g_atomic_int_get(&loaded))
+		fn.ERR_clear_error();
+}
 
 /* The key type says what follows it: a curve name for EC (EVP_EC_gen()),
  * the bits for RSA (EVP_RSA_gen()), nothing for the others. */

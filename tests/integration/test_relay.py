@@ -515,3 +515,41 @@ def test_local_mail_at_once_unless_large(relay):
     assert got.count(b"x" * 77) == 16000
     assert "queued id=" in r.log() and "delivered id=" in r.log()
     r.wait_queue_empty()
+
+
+
+def _maps_tls_library(pid):
+    with open("/proc/%d/maps" % pid) as f:
+        return any("/libssl.so" in line or "/libcrypto.so" in line for line in f)
+
+
+def _serving(relay_pid, client):
+    """The relay's process that holds the other end of CLIENT's socket."""
+    port = client.getsockname()[1]
+    with open("/proc/net/tcp") as f:
+        inodes = {l.split()[9] for l in f.readlines()[1:]
+                  if int(l.split()[2].split(":")[1], 16) == port}
+    for pid in fixtures.descendants(relay_pid):
+        for fd in os.listdir("/proc/%d/fd" % pid):
+            try:
+                if os.readlink("/proc/%d/fd/%s" % (pid, fd)) in {"socket:[%s]" % i for i in inodes}:
+                    return pid
+            except FileNotFoundError:
+                pass
+    raise AssertionError("no relay process holds the session's socket")
+
+
+def test_openssl_loaded_only_where_tls_is_spoken(relay, tls_cert):
+    """OpenSSL is opened at first use, not linked (lib/ssl-load.c): the
+    listening relay and the process of a session without TLS never load
+    it; the process of a session that starts TLS does."""
+    r = relay()
+    with smtplib.SMTP("127.0.0.1", r.port, timeout=15) as s:
+        s.send_message(message("plain " + token()))
+        assert not _maps_tls_library(_serving(r.proc.pid, s.sock))
+    ctx = ssl.create_default_context(cafile=tls_cert.cert)
+    with smtplib.SMTP("127.0.0.1", r.port, timeout=15) as s:
+        s.starttls(context=ctx)
+        s.noop()
+        assert _maps_tls_library(_serving(r.proc.pid, s.sock))
+    assert not _maps_tls_library(r.proc.pid)
