@@ -5,6 +5,7 @@
 
 #include "fetcher/account.h"
 #include "fetcher/daemon.h"
+#include "lib/heap.h"
 #include "lib/log.h"
 
 /* What every worker of one run shares: the stop flag and a condition to
@@ -42,6 +43,7 @@ nap(Shared *sh, guint secs, guint *seen)
 {
 	gint64 until = g_get_monotonic_time() + (gint64)secs * G_USEC_PER_SEC;
 
+	hm_heap_give_back();
 	g_mutex_lock(&sh->lock);
 	while (!stopping(sh) && sh->polls == *seen &&
 	       g_cond_wait_until(&sh->cond, &sh->lock, until))
@@ -190,6 +192,7 @@ idle_loop(Worker *w, HmAccount *a)
 				r = nap(sh, w->cfg->fetcher.interval, &w->polls_seen) ? 1 : 0;
 				continue;
 			}
+			hm_heap_give_back();
 			do
 				r = a->backend->wait(s, HM_FETCH_IDLE_RENEW_S * 1000, &sh->stop, &err);
 			while (r == 0 && !stopping(sh));

@@ -10,4 +10,10 @@
  * it only past 16 MB free: the process holds a few MB more while it works. */
 void hm_heap_keep_buffers(void);
 
+/* For such a program about to sleep for long (the fetcher's daemon
+ * before IDLE or its nap): gives the kept buffers back to the kernel, so
+ * that an idle daemon holds only what it uses; the next burst faults them
+ * in once again. */
+void hm_heap_give_back(void);
+
 #endif

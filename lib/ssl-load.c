@@ -49,6 +49,10 @@
 	F(SSL_CTX *, SSL_CTX_new, (const SSL_METHOD *a), (a)) \
 	F(int, SSL_CTX_set_cipher_list, (SSL_CTX *a, const char *b), (a, b)) \
 	F(int, SSL_CTX_set_default_verify_paths, (SSL_CTX *a), (a)) \
+	F(int, SSL_CTX_load_verify_dir, (SSL_CTX *a, const char *b), (a, b)) \
+	F(X509_STORE *, SSL_CTX_get_cert_store, (const SSL_CTX *a), (a)) \
+	F(STACK_OF(X509_OBJECT) *, X509_STORE_get0_objects, (const X509_STORE *a), (a)) \
+	F(int, OPENSSL_sk_num, (const OPENSSL_STACK *a), (a)) \
 	F(uint64_t, SSL_CTX_set_options, (SSL_CTX *a, uint64_t b), (a, b)) \
 	V(void, SSL_CTX_set_security_level, (SSL_CTX *a, int b), (a, b)) \
 	V(void, SSL_CTX_set_verify, (SSL_CTX *a, int b, SSL_verify_cb c), (a, b, c)) \
@@ -106,6 +110,7 @@
 	F(const ASN1_TIME *, X509_get0_notAfter, (const X509 *a), (a)) \
 	F(const ASN1_TIME *, X509_get0_notBefore, (const X509 *a), (a)) \
 	F(const char *, X509_get_default_cert_dir_env, (void), ()) \
+	F(const char *, X509_get_default_cert_dir, (void), ()) \
 	F(const char *, X509_get_default_cert_file_env, (void), ()) \
 	F(ASN1_INTEGER *, X509_get_serialNumber, (X509 *a), (a)) \
 	F(X509_NAME *, X509_get_subject_name, (const X509 *a), (a)) \

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <openssl/pem.h>
+#include <openssl/x509_vfy.h>
 
 #include "lib/conn.h"
 #include "lib/error.h"
@@ -111,6 +112,46 @@ try_client(SSL_CTX *client_ctx, const char *host, const guint8 *pin, GError **er
 	if (s.ctx != server_ctx)
 		SSL_CTX_free(s.ctx);
 	return rc;
+}
+
+/* Without SSL_CERT_FILE or SSL_CERT_DIR, the system store of a machine
+ * whose CA directory has hash links (Debian's /etc/ssl/certs) reads no
+ * certificate up front; with SSL_CERT_FILE, that file is read. */
+static void
+test_system_store(void)
+{
+	g_autofree char *file = g_strdup(g_getenv("SSL_CERT_FILE"));
+	g_autofree char *dir = g_strdup(g_getenv("SSL_CERT_DIR"));
+	GDir *d = g_dir_open(X509_get_default_cert_dir(), 0, NULL);
+	gboolean hashed = FALSE;
+	const char *name;
+	guint n;
+	SSL_CTX *ctx;
+
+	g_unsetenv("SSL_CERT_FILE");
+	g_unsetenv("SSL_CERT_DIR");
+	while (d != NULL && !hashed && (name = g_dir_read_name(d)) != NULL)
+		hashed = g_regex_match_simple("^[0-9a-f]{8}\\.[0-9]+$", name, 0, 0);
+	if (d != NULL)
+		g_dir_close(d);
+	ctx = hm_tls_client_ctx(NULL, NULL);
+	g_assert_nonnull(ctx);
+	n = sk_X509_OBJECT_num(X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx)));
+	if (hashed)
+		g_assert_cmpuint(n, ==, 0);
+	else
+		g_assert_cmpuint(n, >, 0);
+	SSL_CTX_free(ctx);
+	g_setenv("SSL_CERT_FILE", cert_pem, TRUE);
+	ctx = hm_tls_client_ctx(NULL, NULL);
+	g_assert_cmpint(sk_X509_OBJECT_num(X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx))), ==, 1);
+	SSL_CTX_free(ctx);
+	if (file != NULL)
+		g_setenv("SSL_CERT_FILE", file, TRUE);
+	else
+		g_unsetenv("SSL_CERT_FILE");
+	if (dir != NULL)
+		g_setenv("SSL_CERT_DIR", dir, TRUE);
 }
 
 static void
@@ -418,6 +459,7 @@ main(int argc, char **argv)
 
 	g_test_init(&argc, &argv, NULL);
 	make_cert();
+	g_test_add_func("/tls/system-store", test_system_store);
 	g_test_add_func("/tls/self-signed-refused", test_self_signed_refused);
 	g_test_add_func("/tls/ca-file-and-name", test_ca_file_and_name);
 	g_test_add_func("/tls/pin", test_pin);
