@@ -54,3 +54,10 @@ hm_dl_require(GOnce *once, const char *soname, const HmDlSym *syms, gsize n,
 		abort();
 	}
 }
+
+gboolean
+hm_dl_loaded(GOnce *once)
+{
+	/* As g_once() reads it on its fast path. */
+	return __atomic_load_n(&once->status, __ATOMIC_ACQUIRE) == G_ONCE_STATUS_READY;
+}

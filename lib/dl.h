@@ -28,6 +28,10 @@ char *hm_dl_open(const char *soname, const HmDlSym *syms, gsize n);
 void hm_dl_require(GOnce *once, const char *soname, const HmDlSym *syms, gsize n,
                    const char *package);
 
+/* Whether hm_dl_require(once, ...) has opened its library in this process
+ * (it never returns otherwise); loads nothing. */
+gboolean hm_dl_loaded(GOnce *once);
+
 /* The pieces of such a file, for its list of
  * F(return type, name, (parameters), (arguments)). */
 #define HM_DL_FIELD(ret, name, params, args) ret(*name) params;

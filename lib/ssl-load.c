@@ -136,17 +136,12 @@ static const HmDlSym syms[] = {
 	HM_DL_SYM(, EVP_PKEY_Q_keygen, , )
 };
 
-static gint loaded;
+static GOnce once = G_ONCE_INIT;
 
 static void
 load(void)
 {
-	static GOnce once = G_ONCE_INIT;
-
-	if (G_LIKELY(g_atomic_int_get(&loaded)))
-		return;
 	hm_dl_require(&once, LIBSSL_SONAME, syms, G_N_ELEMENTS(syms), "libssl3");
-	g_atomic_int_set(&loaded, 1);
 }
 
 HM_SSL_FUNCS(HM_DL_FORWARD, HM_DL_FORWARD_VOID)
@@ -157,7 +152,7 @@ HM_SSL_FUNCS(HM_DL_FORWARD, HM_DL_FORWARD_VOID)
 void
 ERR_clear_error(void)
 {
-	if (g_atomic_int_get(&loaded))
+	if (hm_dl_loaded(&once))
 		fn.ERR_clear_error();
 }
 

@@ -77,10 +77,15 @@ hashed_dir(const char *dir)
 static int
 load_system_cas(SSL_CTX *ctx)
 {
+	/* The directory is OpenSSL's built-in one: looked at once, not at
+	 * every context (each smart-host or upstream connection makes one). */
+	static gsize hashed;
 	const char *dir = X509_get_default_cert_dir();
 
+	if (g_once_init_enter(&hashed))
+		g_once_init_leave(&hashed, hashed_dir(dir) ? 2 : 1);
 	if (getenv(X509_get_default_cert_file_env()) == NULL &&
-	    getenv(X509_get_default_cert_dir_env()) == NULL && hashed_dir(dir))
+	    getenv(X509_get_default_cert_dir_env()) == NULL && hashed == 2)
 		return SSL_CTX_load_verify_dir(ctx, dir);
 	return SSL_CTX_set_default_verify_paths(ctx);
 }

@@ -527,12 +527,12 @@ def _serving(relay_pid, client):
     """The relay's process that holds the other end of CLIENT's socket."""
     port = client.getsockname()[1]
     with open("/proc/net/tcp") as f:
-        inodes = {l.split()[9] for l in f.readlines()[1:]
-                  if int(l.split()[2].split(":")[1], 16) == port}
+        sockets = {"socket:[%s]" % l.split()[9] for l in f.readlines()[1:]
+                   if int(l.split()[2].split(":")[1], 16) == port}
     for pid in fixtures.descendants(relay_pid):
         for fd in os.listdir("/proc/%d/fd" % pid):
             try:
-                if os.readlink("/proc/%d/fd/%s" % (pid, fd)) in {"socket:[%s]" % i for i in inodes}:
+                if os.readlink("/proc/%d/fd/%s" % (pid, fd)) in sockets:
                     return pid
             except FileNotFoundError:
                 pass
