@@ -108,6 +108,14 @@ hm_conn_free(HmConn *c)
 
 void hm_conn_set_timeout(HmConn *c, int timeout_ms) { c->timeout_ms = timeout_ms; }
 int hm_conn_fd(const HmConn *c) { return c->fd; }
+
+void
+hm_conn_quickack(HmConn *c)
+{
+	int one = 1;
+
+	setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+}
 gboolean hm_conn_is_tls(const HmConn *c) { return c->ssl != NULL; }
 SSL *hm_conn_ssl(const HmConn *c) { return c->ssl; }
 gsize hm_conn_pending(const HmConn *c) { return c->in_len - c->in_off; }

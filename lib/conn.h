@@ -60,6 +60,12 @@ void hm_conn_free(HmConn *conn);
 
 void hm_conn_set_timeout(HmConn *conn, int timeout_ms);
 int hm_conn_fd(const HmConn *conn);
+
+/* Asks the kernel to acknowledge at once what arrives next rather than
+ * delay the ACK (up to 40 ms): a peer that wrote one reply and holds the
+ * next for that ACK (Nagle) answers without the wait. Harmless on
+ * non-TCP sockets. */
+void hm_conn_quickack(HmConn *conn);
 gboolean hm_conn_is_tls(const HmConn *conn);
 SSL *hm_conn_ssl(const HmConn *conn);
 

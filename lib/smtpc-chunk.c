@@ -28,10 +28,8 @@ int
 hm_smtpc_send_chunked(HmSmtpClient *c, const char *sender, const char *rcpt, const char *head,
                       gsize head_len, const char *msg, gsize len, GError **err)
 {
-	g_autoptr(GString) buf = g_string_sized_new(CHUNK_STEP + CHUNK_STEP / 2);
 	g_autoptr(GString) mail = g_string_new(NULL);
 	HmCrlfCounter cc;
-	HmDotStuffer ds;
 	guint64 size;
 	int rc;
 
@@ -56,22 +54,34 @@ hm_smtpc_send_chunked(HmSmtpClient *c, const char *sender, const char *rcpt, con
 	rc = hm_pp_send(&c->pp, mail->str, NULL, err);
 	if (rc == 0) {
 		g_autofree char *rcpt_line = g_strdup_printf("RCPT TO:<%s>", rcpt);
-		g_autofree char *bdat = g_strdup_printf("BDAT %" G_GUINT64_FORMAT " LAST", size);
 
 		rc = hm_pp_send(&c->pp, rcpt_line, NULL, err);
-		if (rc == 0)
-			rc = hm_pp_send(&c->pp, bdat, NULL, err);
 	}
+	if (rc == 0)
+		return hm_smtpc_send_bdat(c, size, head, head != NULL ? head_len : 0, msg, len, err);
+	c->pp.broken = TRUE;
+	return rc;
+}
+
+int
+hm_smtpc_send_bdat(HmSmtpClient *c, guint64 size, const char *head, gsize head_len,
+                   const char *body, gsize body_len, GError **err)
+{
+	g_autoptr(GString) buf = g_string_sized_new(CHUNK_STEP + CHUNK_STEP / 2);
+	g_autofree char *bdat = g_strdup_printf("BDAT %" G_GUINT64_FORMAT " LAST", size);
+	HmDotStuffer ds;
+	int rc = hm_pp_send(&c->pp, bdat, NULL, err);
+
 	if (rc == 0 && c->pp.trace != NULL) {
 		g_autofree char *note = g_strdup_printf("<message, %" G_GUINT64_FORMAT " octets>", size);
 
 		c->pp.trace(TRUE, note, c->pp.trace_data);
 	}
 	hm_dotstuff_init_crlf(&ds);
-	if (rc == 0 && head != NULL)
+	if (rc == 0 && head_len > 0)
 		rc = hm_smtpc_send_stuffed(c, &ds, buf, head, head_len, err);
 	if (rc == 0)
-		rc = hm_smtpc_send_stuffed(c, &ds, buf, msg, len, err);
+		rc = hm_smtpc_send_stuffed(c, &ds, buf, body, body_len, err);
 	if (rc == 0) {
 		hm_dotstuff_finish(&ds, buf);
 		rc = hm_conn_write(c->pp.conn, buf->str, buf->len, err);
@@ -125,6 +135,9 @@ hm_smtpc_collect(HmSmtpClient *c, HmSmtpRcptStatus *status, guint n, GError **er
 		return 0;
 	if (hm_pp_flush(&c->pp, err) < 0)
 		return -1;
+	/* Postfix answers MAIL and RCPT before it reads the chunk, and holds
+	 * BDAT's reply until that answer is acknowledged. */
+	hm_conn_quickack(c->pp.conn);
 	/* The server may make the whole group durable before it answers. */
 	if (c->final_ms > 0)
 		hm_conn_set_timeout(c->pp.conn, c->final_ms);

@@ -117,7 +117,10 @@ void hm_smtp_rcpt_status_clear(HmSmtpRcptStatus *st, guint n);
  * become CRLF, a final CRLF is added when missing, dots are doubled; head
  * may be NULL, and lets a caller put trace fields in front of a large
  * message without copying it) and the reply to "." (SMTP: one
- * for all; LMTP: one per accepted recipient). After a refusal the session
+ * for all; LMTP: one per accepted recipient). An SMTP server that offers
+ * PIPELINING and CHUNKING gets "BDAT n LAST" and the message (nothing
+ * stuffed) in the group instead of DATA: one round trip, where DATA's 354
+ * costs a second. After a refusal the session
  * is RSET so it can carry the next transaction. sender is the address
  * without <> ("" for the null sender). status must have n entries; it is
  * overwritten (not freed) and filled in every case; free it with

@@ -146,9 +146,9 @@ check_offer(Outgoing *o, const HmSmtpExt *ext)
 {
 	guint64 size;
 
-	/* BINARYMIME needs BDAT, which lib/smtpc speaks only for the
-	 * fetcher's transactions (one recipient, no DSN parameters); the SMTP
-	 * server does not offer it either, so only a damaged queue gets here. */
+	/* BINARYMIME would need BDAT from the server however the message
+	 * is sent, and lib/smtpc falls back to DATA; the SMTP server does
+	 * not offer it either, so only a damaged queue gets here. */
 	if (o->e->body == RELAY_BODY_BINARYMIME) {
 		all_results(o, 554,
 		            "554 5.6.3 BINARYMIME content cannot be sent to the smart host");

@@ -85,6 +85,9 @@ def test_starttls_auth_rewrite_and_one_connection(bin, tmp_path, sh):
     assert b"\r\n\r\nbody line\r\n" in msgs[0].content
     assert r.err.count(": C: EHLO box.home.example") == 2  # before and after STARTTLS
     assert r.err.count(": C: STARTTLS") == 1  # one session for both messages
+    # Postfix offers PIPELINING and CHUNKING: each message goes with its
+    # envelope as one group, never DATA.
+    assert r.err.count(": C: BDAT ") == 2 and ": C: DATA" not in r.err, r.err
     assert "AUTH PLAIN ********" in r.err and ALICE_PW not in r.err
 
 

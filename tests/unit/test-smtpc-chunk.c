@@ -128,11 +128,95 @@ test_not_offered(void)
 	hm_test_peer_free(p);
 }
 
+/* hm_smtpc_transaction_params() with PIPELINING and CHUNKING offered: the
+ * whole transaction goes before any reply is read (the script answers only
+ * after the message), "BDAT n LAST" stands where DATA would, and the
+ * replies are matched as DATA's would be: a refused RCPT keeps its own, the
+ * others get BDAT's; a refused MAIL decides for all, not the 503s after
+ * it; either refusal is followed by RSET, and the session goes on. A 3xx
+ * to BDAT breaks it. */
+static void
+test_transaction(void)
+{
+	static const char *const script[] = {
+		"S:220 box.test ESMTP",
+		"C:EHLO client.test",
+		"R:250-box.test\r\n250-PIPELINING\r\n250-DSN\r\n250-8BITMIME\r\n250 CHUNKING\r\n",
+		"C:MAIL FROM:<s@x.example> BODY=8BITMIME RET=HDRS",
+		"C:RCPT TO:<a@y.example> NOTIFY=NEVER",
+		"C:RCPT TO:<b@y.example>",
+		"C:RCPT TO:<c@y.example>",
+		"C:BDAT 21 LAST",
+		"C:Received: x",
+		"C:",
+		"C:.dot",
+		"R:250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n550 5.1.1 no such user\r\n250 2.1.5 Ok\r\n"
+		"250 2.0.0 queued as Q\r\n",
+		"C:RSET",
+		"S:250 2.0.0 Ok",
+		"C:MAIL FROM:<s@x.example> BODY=8BITMIME",
+		"C:RCPT TO:<a@y.example>",
+		"C:BDAT 3 LAST",
+		"C:m",
+		"R:451 4.3.0 try later\r\n503 5.5.1 need MAIL\r\n554 5.5.1 no valid recipients\r\n",
+		"C:RSET",
+		"S:250 2.0.0 Ok",
+		"C:MAIL FROM:<> BODY=8BITMIME",
+		"C:RCPT TO:<a@y.example>",
+		"C:BDAT 3 LAST",
+		"C:m",
+		"R:250 Ok\r\n250 Ok\r\n354 what\r\n",
+		"EOF",
+		NULL,
+	};
+	HmTestPeer *p = hm_test_peer_new_script(hm_test_listen_tcp(NULL), script);
+	const char *rcpts[] = { "a@y.example", "b@y.example", "c@y.example" };
+	const char *rparams[] = { "NOTIFY=NEVER", NULL, NULL };
+	HmSmtpTxnParams prm = { .mail_params = "RET=HDRS", .rcpt_params = rparams };
+	HmSmtpRcptStatus st[3];
+	g_autoptr(GError) err = NULL;
+	HmSmtpClient *c;
+
+	hm_test_peer_start(p);
+	c = started(p);
+	/* The bare LF becomes CRLF, one is added at the end, and the leading
+	 * dot stays single: 13 + 2 + 6 octets. */
+	g_assert_cmpint(hm_smtpc_transaction_params(c, "s@x.example", rcpts, 3, &prm,
+	                                            "Received: x\r\n", 13, "\n.dot", 5, st, &err),
+	                ==, 0);
+	g_assert_no_error(err);
+	g_assert_cmpuint(st[0].code, ==, 250);
+	g_assert_cmpstr(st[0].reply, ==, "250 2.0.0 queued as Q");
+	g_assert_cmpuint(st[1].code, ==, 550);
+	g_assert_cmpstr(st[1].reply, ==, "550 5.1.1 no such user");
+	g_assert_cmpstr(st[2].reply, ==, "250 2.0.0 queued as Q");
+	hm_smtp_rcpt_status_clear(st, 3);
+	g_assert_false(hm_smtpc_broken(c));
+
+	g_assert_cmpint(hm_smtpc_transaction(c, "s@x.example", rcpts, 1, NULL, 0, "m", 1, st, &err),
+	                ==, 0);
+	g_assert_no_error(err);
+	g_assert_cmpuint(st[0].code, ==, 451);
+	g_assert_cmpstr(st[0].reply, ==, "451 4.3.0 try later");
+	hm_smtp_rcpt_status_clear(st, 1);
+	g_assert_false(hm_smtpc_broken(c));
+
+	g_assert_cmpint(hm_smtpc_transaction(c, "", rcpts, 1, NULL, 0, "m", 1, st, &err), ==, -1);
+	g_assert_nonnull(err);
+	g_assert_cmpuint(st[0].code, ==, 0);
+	hm_smtp_rcpt_status_clear(st, 1);
+	g_assert_true(hm_smtpc_broken(c));
+	hm_smtpc_free(c);
+	hm_test_peer_join(p);
+	hm_test_peer_free(p);
+}
+
 int
 main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/smtpc-chunk/group", test_group);
 	g_test_add_func("/smtpc-chunk/not-offered", test_not_offered);
+	g_test_add_func("/smtpc-chunk/transaction", test_transaction);
 	return g_test_run();
 }
