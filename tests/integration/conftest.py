@@ -21,6 +21,10 @@ Module scope:
                       server: STARTTLS/implicit TLS + AUTH); all stopped at module end
                       (oauth2_url=oauth2_server.introspect_url, oauth2_ca=tls_cert.cert
                       adds XOAUTH2/OAUTHBEARER)
+  dovecot_submission  dovecot_submission(relay=sh, users={...}, relay_user=..,
+                      relay_password=..) -> a started fixtures.submission.DovecotSubmission
+                      (Dovecot's submission service: STARTTLS + AUTH, tls_cert, relaying
+                      to the PostfixSmarthost sh); all stopped at module end
   oauth2_server       a running fixtures.oauth2.OAuth2Server (HTTPS, tls_cert): device
                       flow, code + PKCE, refresh, introspection; call .reset() between
                       tests that change its knobs
@@ -55,6 +59,7 @@ from fixtures.oauth2 import OAuth2Server  # noqa: E402
 from fixtures.postfix import Postfix, PostfixError, PostfixSmarthost  # noqa: E402
 from fixtures.relay import Relay  # noqa: E402
 from fixtures.scriptpeer import ScriptPeer  # noqa: E402
+from fixtures.submission import DovecotSubmission  # noqa: E402
 from fixtures.tls import make_cert  # noqa: E402
 
 
@@ -143,6 +148,28 @@ def postfix_smarthost(hm_tmp):
     finally:
         for sh in started:
             sh.stop()
+
+
+@pytest.fixture(scope="module")
+def dovecot_submission(hm_tmp, tls_cert):
+    """A factory: each call starts one more DovecotSubmission(base,
+    tls_cert, **kw) (see fixtures/submission.py), failing the test when it
+    cannot start; every one is stopped when the module is done."""
+    started = []
+
+    def make(**kw):
+        try:
+            sub = DovecotSubmission(peer_base(hm_tmp, "sub-"), tls_cert, **kw).start()
+        except DovecotError as e:
+            pytest.fail(str(e), pytrace=False)
+        started.append(sub)
+        return sub
+
+    try:
+        yield make
+    finally:
+        for sub in started:
+            sub.stop()
 
 
 @pytest.fixture(scope="module")
