@@ -109,15 +109,21 @@ def test_wrong_pin_waits_and_names_the_fingerprint(bin, tmp_path, sh):
     assert sh.messages() == []
 
 
-def test_wrong_password_waits(bin, tmp_path, sh):
-    """535 is a problem of our config, not of the message: code 0 (retry)."""
-    cfg = conf(tmp_path, sh, password="Wr0ng-Pw.x9", extra='ca_file = "%s";' % sh.ca_file)
+def wrong_password_waits(bin, tmp_path, peer, inbox):
+    """535 is a problem of our config, not of the message: code 0 (retry),
+    the password nowhere in the trace, nothing in INBOX (a PostfixSmarthost)."""
+    cfg = conf(tmp_path, peer, password="Wr0ng-Pw.x9", extra='ca_file = "%s";' % peer.ca_file)
     res, r = send(bin, tmp_path, cfg, ["x@remote.example", "y@remote.example"])
     for rcpt in ("x@remote.example", "y@remote.example"):
         code, via, _, reply = res[rcpt][0]
         assert code == 0, r
         assert "AUTH as %s refused (535 5.7.8" % ALICE in reply, reply
     assert "Wr0ng-Pw.x9" not in r.err
+    assert inbox.messages() == []
+
+
+def test_wrong_password_waits(bin, tmp_path, sh):
+    wrong_password_waits(bin, tmp_path, sh, sh)
 
 
 def test_per_recipient_outcomes_and_refused_sender(bin, tmp_path, sh):
