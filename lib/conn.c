@@ -107,6 +107,7 @@ hm_conn_free(HmConn *c)
 }
 
 void hm_conn_set_timeout(HmConn *c, int timeout_ms) { c->timeout_ms = timeout_ms; }
+int hm_conn_timeout(const HmConn *c) { return c->timeout_ms; }
 int hm_conn_fd(const HmConn *c) { return c->fd; }
 
 void

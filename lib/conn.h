@@ -59,6 +59,7 @@ HmConn *hm_conn_new(int fd, int timeout_ms);
 void hm_conn_free(HmConn *conn);
 
 void hm_conn_set_timeout(HmConn *conn, int timeout_ms);
+int hm_conn_timeout(const HmConn *conn);
 int hm_conn_fd(const HmConn *conn);
 
 /* Asks the kernel to acknowledge at once what arrives next rather than

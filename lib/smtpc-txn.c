@@ -14,6 +14,11 @@
  * needs a second, stuffed copy in memory. */
 #define SMTPC_BODY_CHUNK (64 * 1024)
 
+/* How long replies are awaited after the group could not be sent: what a
+ * server said before it closed or reset the connection is already here;
+ * this only bounds the wait on one that stopped reading. */
+#define SMTPC_AFTER_LOSS_MS 2000
+
 /* ---- the client: one transaction ----------------------------------------- */
 
 void
@@ -47,6 +52,8 @@ typedef struct {
 	guint n_accepted;
 	gboolean refused;      /* some refusal happened: RSET afterwards */
 	gboolean mail_answered; /* MAIL got a reply other than 421 */
+	gboolean mail_421;      /* MAIL got 421 */
+	gboolean chunk_sent;    /* the message went out with MAIL (BDAT), whole */
 	const char *head;      /* the message: head then body, back to back */
 	gsize head_len;
 	const char *body;
@@ -108,6 +115,7 @@ envelope_reply(Txn *t, int i, gboolean *mail_ok, GError **err)
 		rc = hm_smtpc_reply_error(t->c, &r, i < 0 ? "MAIL" : "RCPT", err);
 	if (rc == 0 && i < 0) {
 		t->mail_answered = r.code != 421;
+		t->mail_421 = r.code == 421;
 		*mail_ok = r.code / 100 == 2;
 		/* Every recipient fails with MAIL's refusal, not with the
 		 * "503 need MAIL" that follows it. */
@@ -330,40 +338,52 @@ hm_smtpc_transaction(HmSmtpClient *c, const char *sender, const char *const *rcp
  * since its 354 must be awaited before the message may follow. The server
  * reads the chunk whatever it answered before it (RFC 3030 2), so a
  * refused MAIL or RCPT costs the message's bytes on the wire, nothing
- * else. Returns 0 when every reply was read, -1 when the session broke. */
+ * else. When sending fails (a server that refused MAIL may close while a
+ * large message is still going out), the replies already sent are read
+ * all the same, so that refusal decides as it would after DATA. Returns 0
+ * when every reply was read, -1 when the session broke. */
 static int
 txn_chunked(Txn *t, const char *sender, const char *const *rcpts, GError **err)
 {
 	HmSmtpClient *c = t->c;
+	int saved_ms = hm_conn_timeout(c->pp.conn);
+	GError *serr = NULL;
 	HmCrlfCounter cc;
 	HmSmtpReply r;
 	gboolean mail_ok = FALSE;
-	int rc;
+	int sent, rc;
 
 	hm_crlf_counter_init(&cc);
 	hm_crlf_counter_feed(&cc, t->head, t->head_len);
 	hm_crlf_counter_feed(&cc, t->body, t->body_len);
-	if (send_mail_from(t, sender, err) < 0)
-		return -1;
-	for (guint i = 0; i < t->n; i++)
-		if (send_rcpt_to(t, rcpts, i, err) < 0)
-			return -1;
-	if (hm_smtpc_send_bdat(c, hm_crlf_counter_total(&cc), t->head, t->head_len, t->body,
-	                       t->body_len, err) < 0 || hm_smtpc_flush(c, err) < 0)
-		return -1;
+	sent = send_mail_from(t, sender, &serr);
+	for (guint i = 0; sent == 0 && i < t->n; i++)
+		sent = send_rcpt_to(t, rcpts, i, &serr);
+	if (sent == 0)
+		sent = hm_smtpc_send_bdat(c, hm_crlf_counter_total(&cc), t->head, t->head_len,
+		                          t->body, t->body_len, &serr);
+	if (sent == 0)
+		sent = hm_smtpc_flush(c, &serr);
+	t->chunk_sent = sent == 0;
 	/* Postfix answers MAIL and RCPT before it reads the chunk, and holds
 	 * BDAT's reply until that answer is acknowledged. */
 	hm_conn_quickack(c->pp.conn);
 	/* The replies come once the server has made the message durable. */
-	if (c->final_ms > 0)
+	if (sent < 0)
+		hm_conn_set_timeout(c->pp.conn, MIN(saved_ms, SMTPC_AFTER_LOSS_MS));
+	else if (c->final_ms > 0)
 		hm_conn_set_timeout(c->pp.conn, c->final_ms);
-	rc = envelope_reply(t, -1, &mail_ok, err);
+	rc = envelope_reply(t, -1, &mail_ok, sent < 0 ? NULL : err);
 	for (guint i = 0; rc == 0 && i < t->n; i++)
-		rc = envelope_reply(t, (int)i, &mail_ok, err);
-	if (rc == 0)
+		rc = envelope_reply(t, (int)i, &mail_ok, sent < 0 ? NULL : err);
+	if (rc == 0 && sent == 0)
 		rc = hm_smtpc_read_reply(c, &r, err);
-	if (c->final_ms > 0)
-		hm_conn_set_timeout(c->pp.conn, c->command_ms);
+	hm_conn_set_timeout(c->pp.conn, saved_ms);
+	if (sent < 0) {
+		c->pp.broken = TRUE;
+		g_propagate_error(err, serr);
+		return -1;
+	}
 	if (rc < 0)
 		return -1;
 	if (r.code < 400 && r.code / 100 != 2)
@@ -446,8 +466,10 @@ hm_smtpc_transaction_params(HmSmtpClient *c, const char *sender, const char *con
 	}
 	rc = run_txn(&t, sender, rcpts, &terr);
 	/* A closed connection shows as EOF or a reset (IO), or as a 421 read
-	 * before it (stepwise: then nothing failed on our side). */
-	c->lost_at_mail = c->pp.broken && !t.mail_answered &&
+	 * before it (stepwise: then nothing failed on our side). A message
+	 * that went out whole with MAIL (BDAT) may be held by a server that
+	 * answers only once it is durable, unless MAIL got 421. */
+	c->lost_at_mail = c->pp.broken && !t.mail_answered && (!t.chunk_sent || t.mail_421) &&
 	                  (terr == NULL || g_error_matches(terr, HM_ERROR, HM_ERROR_IO));
 	if (terr != NULL)
 		g_propagate_error(err, terr);

@@ -142,7 +142,9 @@ int hm_smtpc_transaction(HmSmtpClient *c, const char *sender, const char *const 
  * it over a session kept idle (which the server may close at any time)
  * may send it again at once over a new session, without a duplicate and
  * without counting a failed attempt. FALSE after a timeout, a malformed
- * reply or any later failure, when the server may have the message. */
+ * reply or any later failure, when the server may have the message; and
+ * FALSE when the message went out whole with MAIL (BDAT) and MAIL got no
+ * 421, since a server may answer the group only once it holds it. */
 gboolean hm_smtpc_lost_at_mail(const HmSmtpClient *c);
 
 /* What a transaction may add to MAIL and RCPT (RFC 3461 DSN, RFC 6531

@@ -211,6 +211,104 @@ test_transaction(void)
 	hm_test_peer_free(p);
 }
 
+/* The group went out whole and the connection died before any reply: the
+ * server may hold the message (it may answer only once it is durable), so
+ * this is no "lost at MAIL" that could be resent at once. */
+static void
+test_lost_after_group(void)
+{
+	static const char *const script[] = {
+		"S:220 box.test ESMTP",
+		"C:EHLO client.test",
+		"R:250-box.test\r\n250-PIPELINING\r\n250 CHUNKING\r\n",
+		"C:MAIL FROM:<s@x.example>",
+		"C:RCPT TO:<a@y.example>",
+		"C:BDAT 3 LAST",
+		"C:m",
+		"CLOSE",
+		"ACCEPT",
+		"S:220 box.test ESMTP",
+		"C:EHLO client.test",
+		"R:250-box.test\r\n250-PIPELINING\r\n250 CHUNKING\r\n",
+		"C:MAIL FROM:<s@x.example>",
+		"C:RCPT TO:<a@y.example>",
+		"C:BDAT 3 LAST",
+		"C:m",
+		"R:421 4.3.2 shutting down\r\n",
+		"CLOSE",
+		NULL,
+	};
+	HmTestPeer *p = hm_test_peer_new_script(hm_test_listen_tcp(NULL), script);
+	const char *rcpts[] = { "a@y.example" };
+	HmSmtpRcptStatus st[1];
+	g_autoptr(GError) err = NULL;
+	HmSmtpClient *c;
+
+	hm_test_peer_start(p);
+	c = started(p);
+	g_assert_cmpint(hm_smtpc_transaction(c, "s@x.example", rcpts, 1, NULL, 0, "m", 1, st, &err),
+	                ==, -1);
+	g_assert_error(err, HM_ERROR, HM_ERROR_IO);
+	g_assert_cmpuint(st[0].code, ==, 0);
+	g_assert_false(hm_smtpc_lost_at_mail(c));
+	hm_smtp_rcpt_status_clear(st, 1);
+	hm_smtpc_free(c);
+	g_clear_error(&err);
+	/* A 421 to MAIL says the server took nothing. */
+	c = started(p);
+	hm_smtpc_transaction(c, "s@x.example", rcpts, 1, NULL, 0, "m", 1, st, &err);
+	g_assert_true(hm_smtpc_broken(c));
+	g_assert_true(hm_smtpc_lost_at_mail(c));
+	hm_smtp_rcpt_status_clear(st, 1);
+	hm_smtpc_free(c);
+	hm_test_peer_join(p);
+	hm_test_peer_free(p);
+}
+
+/* The server refuses MAIL and closes while a large message is still going
+ * out: sending fails, but the refusal it had sent still decides, as it
+ * would have after DATA, rather than "session lost" and a resend. */
+static void
+test_refused_then_closed(void)
+{
+	static const char *const script[] = {
+		"S:220 box.test ESMTP",
+		"C:EHLO client.test",
+		"R:250-box.test\r\n250-PIPELINING\r\n250 CHUNKING\r\n",
+		"C:MAIL FROM:<s@x.example>",
+		"R:550 5.7.1 sender refused\r\n",
+		"CLOSE",
+		NULL,
+	};
+	HmTestPeer *p = hm_test_peer_new_script(hm_test_listen_tcp(NULL), script);
+	const char *rcpts[] = { "a@y.example", "b@y.example" };
+	HmSmtpRcptStatus st[2];
+	g_autoptr(GError) err = NULL;
+	gsize big = 32 * 1024 * 1024;
+	g_autofree char *msg = g_malloc(big);
+	HmSmtpClient *c;
+
+	/* More than any socket buffers hold, so sending must fail. */
+	memset(msg, 'x', big);
+	for (gsize i = 70; i < big; i += 72)
+		msg[i] = '\n';
+	hm_test_peer_start(p);
+	c = started(p);
+	g_assert_cmpint(hm_smtpc_transaction(c, "s@x.example", rcpts, 2, NULL, 0, msg, big, st, &err),
+	                ==, -1);
+	g_assert_error(err, HM_ERROR, HM_ERROR_IO);
+	for (guint i = 0; i < 2; i++) {
+		g_assert_cmpuint(st[i].code, ==, 550);
+		g_assert_cmpstr(st[i].reply, ==, "550 5.7.1 sender refused");
+	}
+	g_assert_false(hm_smtpc_lost_at_mail(c));
+	g_assert_true(hm_smtpc_broken(c));
+	hm_smtp_rcpt_status_clear(st, 2);
+	hm_smtpc_free(c);
+	hm_test_peer_join(p);
+	hm_test_peer_free(p);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -218,5 +316,7 @@ main(int argc, char **argv)
 	g_test_add_func("/smtpc-chunk/group", test_group);
 	g_test_add_func("/smtpc-chunk/not-offered", test_not_offered);
 	g_test_add_func("/smtpc-chunk/transaction", test_transaction);
+	g_test_add_func("/smtpc-chunk/lost-after-group", test_lost_after_group);
+	g_test_add_func("/smtpc-chunk/refused-then-closed", test_refused_then_closed);
 	return g_test_run();
 }
