@@ -27,6 +27,17 @@ fail(HmPingpong *pp, GError **err, int code, const char *fmt, ...)
 	return -1;
 }
 
+/* A peer that stopped reading is not one that went away: a caller may
+ * resend at once after a lost connection (lib/smtpc's "lost at MAIL"),
+ * not after a stall. */
+static int
+send_failed(HmPingpong *pp, const GError *lerr, GError **err)
+{
+	if (g_error_matches(lerr, HM_ERROR, HM_ERROR_TIMEOUT))
+		return fail(pp, err, HM_ERROR_TIMEOUT, "timed out sending");
+	return fail(pp, err, HM_ERROR_IO, "connection lost while sending: %s", lerr->message);
+}
+
 int
 hm_pp_send(HmPingpong *pp, const char *line, const char *shown, GError **err)
 {
@@ -36,7 +47,7 @@ hm_pp_send(HmPingpong *pp, const char *line, const char *shown, GError **err)
 		pp->trace(TRUE, shown != NULL ? shown : line, pp->trace_data);
 	if (hm_conn_write(pp->conn, line, strlen(line), &lerr) < 0 ||
 	    hm_conn_write(pp->conn, "\r\n", 2, &lerr) < 0)
-		return fail(pp, err, HM_ERROR_IO, "connection lost while sending: %s", lerr->message);
+		return send_failed(pp, lerr, err);
 	return 0;
 }
 
@@ -46,7 +57,7 @@ hm_pp_flush(HmPingpong *pp, GError **err)
 	g_autoptr(GError) lerr = NULL;
 
 	if (hm_conn_flush(pp->conn, &lerr) < 0)
-		return fail(pp, err, HM_ERROR_IO, "connection lost while sending: %s", lerr->message);
+		return send_failed(pp, lerr, err);
 	return 0;
 }
 

@@ -6,7 +6,7 @@
  * Each protocol keeps its own reply parsing and pipelining on top.
  *
  * Errors (HM_ERROR), with what the caller names ("LIST reply"):
- *   HM_ERROR_TIMEOUT  "timed out waiting for WHAT"
+ *   HM_ERROR_TIMEOUT  "timed out waiting for WHAT", "timed out sending"
  *   HM_ERROR_PROTOCOL "NOUN line too long (over N octets) in WHAT",
  *                     "NUL byte in WHAT"
  *   HM_ERROR_IO       "connection lost while reading WHAT: ...",

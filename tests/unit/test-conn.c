@@ -9,6 +9,7 @@
 
 #include "lib/conn.h"
 #include "lib/error.h"
+#include "lib/pingpong.h"
 
 typedef struct {
 	int fd;
@@ -394,6 +395,45 @@ test_write_flush(void)
 	hm_conn_free(c);
 }
 
+/* lib/pingpong's sending: a peer that stops reading is a timeout, one that
+ * closed is a lost connection (lib/smtpc resends at once only after the
+ * latter); either leaves the engine broken. */
+static void
+test_pp_send_errors(void)
+{
+	g_autofree char *line = g_strnfill(1000, 'x');
+	int sv[2];
+	HmPingpong pp;
+	GError *err = NULL;
+	int rc = 0;
+
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+	hm_pp_init(&pp, hm_conn_new(sv[0], 200), "reply");
+	/* More than the socket buffers hold, never read. */
+	for (int i = 0; i < 10000 && rc == 0; i++)
+		rc = hm_pp_send(&pp, line, NULL, &err);
+	if (rc == 0)
+		rc = hm_pp_flush(&pp, &err);
+	g_assert_cmpint(rc, ==, -1);
+	g_assert_error(err, HM_ERROR, HM_ERROR_TIMEOUT);
+	g_assert_cmpstr(err->message, ==, "timed out sending");
+	g_assert_true(pp.broken);
+	g_clear_error(&err);
+	hm_conn_free(pp.conn);
+	close(sv[1]);
+
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+	hm_pp_init(&pp, hm_conn_new(sv[0], 200), "reply");
+	close(sv[1]);
+	g_assert_cmpint(hm_pp_send(&pp, "QUIT", NULL, &err), ==, 0);
+	g_assert_cmpint(hm_pp_flush(&pp, &err), ==, -1);
+	g_assert_error(err, HM_ERROR, HM_ERROR_IO);
+	g_assert_true(g_str_has_prefix(err->message, "connection lost while sending: "));
+	g_assert_true(pp.broken);
+	g_clear_error(&err);
+	hm_conn_free(pp.conn);
+}
+
 static volatile sig_atomic_t test_stop_flag;
 
 static void
@@ -467,5 +507,6 @@ main(int argc, char **argv)
 	g_test_add_func("/conn/segment-at-buffer-end", test_segment_at_buffer_end);
 	g_test_add_func("/conn/starttls-injection", test_starttls_injection);
 	g_test_add_func("/conn/write-flush", test_write_flush);
+	g_test_add_func("/conn/pp-send-errors", test_pp_send_errors);
 	return g_test_run();
 }

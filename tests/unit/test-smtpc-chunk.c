@@ -309,6 +309,44 @@ test_refused_then_closed(void)
 	hm_test_peer_free(p);
 }
 
+/* A server that stops reading mid-message is a timeout, not a lost
+ * connection: nothing says it holds nothing, so no resend at once. */
+static void
+test_stalled(void)
+{
+	static const char *const script[] = {
+		"S:220 box.test ESMTP",
+		"C:EHLO client.test",
+		"R:250-box.test\r\n250-PIPELINING\r\n250 CHUNKING\r\n",
+		"Z:1500",
+		"CLOSE",
+		NULL,
+	};
+	HmTestPeer *p = hm_test_peer_new_script(hm_test_listen_tcp(NULL), script);
+	const char *rcpts[] = { "a@y.example" };
+	HmSmtpRcptStatus st[1];
+	g_autoptr(GError) err = NULL;
+	gsize big = 32 * 1024 * 1024;
+	g_autofree char *msg = g_malloc(big);
+	HmSmtpClient *c;
+
+	memset(msg, 'x', big);
+	for (gsize i = 70; i < big; i += 72)
+		msg[i] = '\n';
+	hm_test_peer_start(p);
+	c = started(p);
+	hm_smtpc_set_timeouts(c, 300, 300);
+	g_assert_cmpint(hm_smtpc_transaction(c, "s@x.example", rcpts, 1, NULL, 0, msg, big, st, &err),
+	                ==, -1);
+	g_assert_error(err, HM_ERROR, HM_ERROR_TIMEOUT);
+	g_assert_cmpuint(st[0].code, ==, 0);
+	g_assert_false(hm_smtpc_lost_at_mail(c));
+	hm_smtp_rcpt_status_clear(st, 1);
+	hm_smtpc_free(c);
+	hm_test_peer_join(p);
+	hm_test_peer_free(p);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -318,5 +356,6 @@ main(int argc, char **argv)
 	g_test_add_func("/smtpc-chunk/transaction", test_transaction);
 	g_test_add_func("/smtpc-chunk/lost-after-group", test_lost_after_group);
 	g_test_add_func("/smtpc-chunk/refused-then-closed", test_refused_then_closed);
+	g_test_add_func("/smtpc-chunk/stalled", test_stalled);
 	return g_test_run();
 }
