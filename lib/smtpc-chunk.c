@@ -57,10 +57,9 @@ hm_smtpc_send_chunked(HmSmtpClient *c, const char *sender, const char *rcpt, con
 
 		rc = hm_pp_send(&c->pp, rcpt_line, NULL, err);
 	}
-	if (rc == 0)
-		return hm_smtpc_send_bdat(c, size, head, head != NULL ? head_len : 0, msg, len, err);
-	c->pp.broken = TRUE;
-	return rc;
+	/* A failed send has marked the session broken already. */
+	return rc == 0 ? hm_smtpc_send_bdat(c, size, head, head != NULL ? head_len : 0, msg, len, err)
+	               : -1;
 }
 
 int

@@ -51,9 +51,9 @@ typedef struct {
 	gboolean *accepted;    /* RCPT got 2xx; outcome still open */
 	guint n_accepted;
 	gboolean refused;      /* some refusal happened: RSET afterwards */
-	gboolean mail_answered; /* MAIL got a reply other than 421 */
-	gboolean mail_421;      /* MAIL got 421 */
-	gboolean chunk_sent;    /* the message went out with MAIL (BDAT), whole */
+	guint mail_code;       /* MAIL's reply, 0 before it */
+	gboolean chunk_sent;   /* the message went out with MAIL (BDAT), whole */
+	guint64 size;          /* the message's wire size (CRLF), 0 before wire_size() */
 	const char *head;      /* the message: head then body, back to back */
 	gsize head_len;
 	const char *body;
@@ -71,6 +71,22 @@ set_status(Txn *t, guint i, const HmSmtpReply *r)
 		t->refused = TRUE;
 }
 
+/* The message's size on the wire, line ends made CRLF: SIZE= and BDAT
+ * both need it, and counting means reading the whole message. */
+static guint64
+wire_size(Txn *t)
+{
+	if (t->size == 0) {
+		HmCrlfCounter cc;
+
+		hm_crlf_counter_init(&cc);
+		hm_crlf_counter_feed(&cc, t->head, t->head_len);
+		hm_crlf_counter_feed(&cc, t->body, t->body_len);
+		t->size = hm_crlf_counter_total(&cc);
+	}
+	return t->size;
+}
+
 static int
 send_mail_from(Txn *t, const char *sender, GError **err)
 {
@@ -78,14 +94,8 @@ send_mail_from(Txn *t, const char *sender, GError **err)
 	g_autoptr(GString) cmd = g_string_new(NULL);
 
 	g_string_printf(cmd, "MAIL FROM:<%s>", sender);
-	if (c->ext.flags & HM_SMTP_EXT_SIZE) {
-		HmCrlfCounter cc;
-
-		hm_crlf_counter_init(&cc);
-		hm_crlf_counter_feed(&cc, t->head, t->head_len);
-		hm_crlf_counter_feed(&cc, t->body, t->body_len);
-		g_string_append_printf(cmd, " SIZE=%" G_GUINT64_FORMAT, hm_crlf_counter_total(&cc));
-	}
+	if (c->ext.flags & HM_SMTP_EXT_SIZE)
+		g_string_append_printf(cmd, " SIZE=%" G_GUINT64_FORMAT, wire_size(t));
 	if ((c->ext.flags & HM_SMTP_EXT_8BITMIME) && !t->params->body_7bit)
 		g_string_append(cmd, " BODY=8BITMIME");
 	if (t->params->mail_params != NULL)
@@ -114,8 +124,7 @@ envelope_reply(Txn *t, int i, gboolean *mail_ok, GError **err)
 	if (rc == 0 && r.code < 400 && r.code / 100 != 2)
 		rc = hm_smtpc_reply_error(t->c, &r, i < 0 ? "MAIL" : "RCPT", err);
 	if (rc == 0 && i < 0) {
-		t->mail_answered = r.code != 421;
-		t->mail_421 = r.code == 421;
+		t->mail_code = r.code;
 		*mail_ok = r.code / 100 == 2;
 		/* Every recipient fails with MAIL's refusal, not with the
 		 * "503 need MAIL" that follows it. */
@@ -348,20 +357,16 @@ txn_chunked(Txn *t, const char *sender, const char *const *rcpts, GError **err)
 	HmSmtpClient *c = t->c;
 	int saved_ms = hm_conn_timeout(c->pp.conn);
 	GError *serr = NULL;
-	HmCrlfCounter cc;
 	HmSmtpReply r;
 	gboolean mail_ok = FALSE;
 	int sent, rc;
 
-	hm_crlf_counter_init(&cc);
-	hm_crlf_counter_feed(&cc, t->head, t->head_len);
-	hm_crlf_counter_feed(&cc, t->body, t->body_len);
 	sent = send_mail_from(t, sender, &serr);
 	for (guint i = 0; sent == 0 && i < t->n; i++)
 		sent = send_rcpt_to(t, rcpts, i, &serr);
 	if (sent == 0)
-		sent = hm_smtpc_send_bdat(c, hm_crlf_counter_total(&cc), t->head, t->head_len,
-		                          t->body, t->body_len, &serr);
+		sent = hm_smtpc_send_bdat(c, wire_size(t), t->head, t->head_len, t->body,
+		                          t->body_len, &serr);
 	if (sent == 0)
 		sent = hm_smtpc_flush(c, &serr);
 	t->chunk_sent = sent == 0;
@@ -380,7 +385,6 @@ txn_chunked(Txn *t, const char *sender, const char *const *rcpts, GError **err)
 		rc = hm_smtpc_read_reply(c, &r, err);
 	hm_conn_set_timeout(c->pp.conn, saved_ms);
 	if (sent < 0) {
-		c->pp.broken = TRUE;
 		g_propagate_error(err, serr);
 		return -1;
 	}
@@ -469,7 +473,8 @@ hm_smtpc_transaction_params(HmSmtpClient *c, const char *sender, const char *con
 	 * before it (stepwise: then nothing failed on our side). A message
 	 * that went out whole with MAIL (BDAT) may be held by a server that
 	 * answers only once it is durable, unless MAIL got 421. */
-	c->lost_at_mail = c->pp.broken && !t.mail_answered && (!t.chunk_sent || t.mail_421) &&
+	c->lost_at_mail = c->pp.broken &&
+	                  (t.mail_code == 421 || (t.mail_code == 0 && !t.chunk_sent)) &&
 	                  (terr == NULL || g_error_matches(terr, HM_ERROR, HM_ERROR_IO));
 	if (terr != NULL)
 		g_propagate_error(err, terr);

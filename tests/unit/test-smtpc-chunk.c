@@ -265,6 +265,21 @@ test_lost_after_group(void)
 	hm_test_peer_free(p);
 }
 
+/* 32 MB of 71-octet lines: more than any socket buffers hold, so
+ * sending it to a server that does not read must fail. */
+static char *
+big_message(gsize *len)
+{
+	char *msg;
+
+	*len = 32 * 1024 * 1024;
+	msg = g_malloc(*len);
+	memset(msg, 'x', *len);
+	for (gsize i = 70; i < *len; i += 72)
+		msg[i] = '\n';
+	return msg;
+}
+
 /* The server refuses MAIL and closes while a large message is still going
  * out: sending fails, but the refusal it had sent still decides, as it
  * would have after DATA, rather than "session lost" and a resend. */
@@ -284,14 +299,10 @@ test_refused_then_closed(void)
 	const char *rcpts[] = { "a@y.example", "b@y.example" };
 	HmSmtpRcptStatus st[2];
 	g_autoptr(GError) err = NULL;
-	gsize big = 32 * 1024 * 1024;
-	g_autofree char *msg = g_malloc(big);
+	gsize big;
+	g_autofree char *msg = big_message(&big);
 	HmSmtpClient *c;
 
-	/* More than any socket buffers hold, so sending must fail. */
-	memset(msg, 'x', big);
-	for (gsize i = 70; i < big; i += 72)
-		msg[i] = '\n';
 	hm_test_peer_start(p);
 	c = started(p);
 	g_assert_cmpint(hm_smtpc_transaction(c, "s@x.example", rcpts, 2, NULL, 0, msg, big, st, &err),
@@ -326,13 +337,10 @@ test_stalled(void)
 	const char *rcpts[] = { "a@y.example" };
 	HmSmtpRcptStatus st[1];
 	g_autoptr(GError) err = NULL;
-	gsize big = 32 * 1024 * 1024;
-	g_autofree char *msg = g_malloc(big);
+	gsize big;
+	g_autofree char *msg = big_message(&big);
 	HmSmtpClient *c;
 
-	memset(msg, 'x', big);
-	for (gsize i = 70; i < big; i += 72)
-		msg[i] = '\n';
 	hm_test_peer_start(p);
 	c = started(p);
 	hm_smtpc_set_timeouts(c, 300, 300);
