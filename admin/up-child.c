@@ -73,14 +73,14 @@ hm_up_plan(HmUp *up, const HmConfig *cfg)
 }
 
 /* The environment of child c: this one without NOTIFY_SOCKET, plus the
- * relay's own. */
+ * readiness channel for the relay and popd while `up` listens on it. */
 static char **
 child_env(const HmUp *up, HmUpWhich c)
 {
 	char **env = g_get_environ();
 
 	env = g_environ_unsetenv(env, "NOTIFY_SOCKET");
-	if (c == HM_UP_RELAY && up->notify_path != NULL)
+	if ((c == HM_UP_RELAY || c == HM_UP_POPD) && up->notify_path != NULL)
 		env = g_environ_setenv(env, "NOTIFY_SOCKET", up->notify_path, TRUE);
 	return env;
 }

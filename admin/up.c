@@ -145,56 +145,93 @@ stop_all(Supervisor *sv)
 	}
 }
 
-/* The relay's readiness channel, in sd_notify's protocol (the relay sends
- * READY=1 once it listens, as under systemd): a datagram socket in
- * state_dir. -1 when it cannot be made; the fetcher then starts at once
- * and its first delivery may find the relay not yet listening (it
- * retries). */
+/* The readiness channel of the relay and popd, in sd_notify's protocol
+ * (each sends READY=1 once it listens, as under systemd): a datagram
+ * socket in state_dir, given to run_as, since the children say it after
+ * they dropped to that user. SO_PASSCRED makes the kernel name each
+ * sender, so a late READY=1 of one child is never taken for another's.
+ * -1 when it cannot be made, or in a build whose programs cannot say it
+ * (no libsystemd): the fetcher then starts at once and its first pass may
+ * find the relay or popd not yet listening (it tries again). */
 static int
 open_notify(Supervisor *sv)
 {
+#ifdef HAVE_LIBSYSTEMD
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	g_autofree char *path = g_build_filename(sv->cfg->state_dir, "up.notify", NULL);
-	int fd;
+	const struct passwd *pw;
+	int fd, on = 1;
 
 	if (strlen(path) >= sizeof(a.sun_path))
 		return -1;
 	memcpy(a.sun_path, path, strlen(path) + 1);
 	unlink(path);
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
+	if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) == 0 &&
+	    bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    (sv->cfg->run_as == NULL || geteuid() != 0 ||
+	     (pw = getpwnam(sv->cfg->run_as)) == NULL || chown(path, pw->pw_uid, pw->pw_gid) == 0)) {
 		sv->up.notify_path = g_steal_pointer(&path);
 		return fd;
 	}
-	hm_warn("%s: %s: not waiting for the relay", path, g_strerror(errno));
+	hm_warn("%s: %s: not waiting for the relay and popd", path, g_strerror(errno));
 	if (fd >= 0)
 		close(fd);
+	unlink(path);
+#else
+	(void)sv;
+#endif
 	return -1;
 }
 
-/* Waits for the relay's READY=1, at most HM_UP_READY_WAIT_S; a signal
- * (the relay died, a stop) ends the wait for the main loop to handle. */
+/* The pid that sent the datagram msg came with (SO_PASSCRED), or 0. */
+static pid_t
+sender_pid(struct msghdr *msg)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR(msg, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
+			struct ucred cred;
+
+			memcpy(&cred, CMSG_DATA(c), sizeof(cred));
+			return cred.pid;
+		}
+	}
+	return 0;
+}
+
+/* Waits for child ch's READY=1, at most HM_UP_READY_WAIT_S; a signal
+ * (a child died, a stop) ends the wait for the main loop to handle. */
 static void
-wait_ready(Supervisor *sv, int fd)
+wait_ready(Supervisor *sv, int fd, const HmUpChild *ch)
 {
 	gint64 until = g_get_monotonic_time() + (gint64)HM_UP_READY_WAIT_S * G_USEC_PER_SEC;
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(struct ucred))];
+	} control;
 	char buf[256];
 
 	for (;;) {
 		struct pollfd p[2] = { { .fd = fd, .events = POLLIN },
 			               { .fd = sv->sig_fd, .events = POLLIN } };
 		gint64 left_ms = (until - g_get_monotonic_time()) / 1000;
+		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) - 1 };
+		struct msghdr msg = { .msg_iov = &iov,
+			              .msg_iovlen = 1,
+			              .msg_control = &control,
+			              .msg_controllen = sizeof(control) };
 		ssize_t n;
 
 		if (left_ms <= 0 || poll(p, 2, (int)left_ms) <= 0) {
-			hm_warn("homemail-relay: not ready after %d s; starting the others",
+			hm_warn("%s: not ready after %d s; starting the others", ch->name,
 			        HM_UP_READY_WAIT_S);
 			return;
 		}
 		if (p[1].revents != 0)
 			return;
-		n = recv(fd, buf, sizeof(buf) - 1, 0);
-		if (n <= 0)
+		n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+		if (n <= 0 || sender_pid(&msg) != ch->pid)
 			continue;
 		buf[n] = '\0';
 		if (strstr(buf, "READY=1") != NULL)
@@ -202,28 +239,34 @@ wait_ready(Supervisor *sv, int fd)
 	}
 }
 
-/* Starts every wanted child. The relay comes first and, when the fetcher
- * delivers into it, the others wait until it listens: the fetcher's first
- * pass would otherwise find no relay, leave the mail upstream and try
- * again only after its back-off. */
+/* Starts every wanted child. The relay and popd come first and, when the
+ * fetcher is to run, it waits until they listen: its first pass would
+ * otherwise find no relay to deliver into (or, fetching from this box's
+ * own popd as the demo does, no popd), leave the mail upstream and try
+ * again only after its back-off. The channel is for the first start only:
+ * a child started again later is not waited for. */
 static void
 start_all(Supervisor *sv)
 {
 	HmUp *up = &sv->up;
 	int fd = -1;
 
-	if (up->child[HM_UP_RELAY].wanted && up->child[HM_UP_FETCHER].wanted)
+	if (up->child[HM_UP_FETCHER].wanted &&
+	    (up->child[HM_UP_RELAY].wanted || up->child[HM_UP_POPD].wanted))
 		fd = open_notify(sv);
 	for (guint c = 0; c < HM_UP_N_CHILDREN; c++) {
 		if (!up->child[c].wanted)
 			continue;
 		if (hm_up_start(up, c) < 0)
 			up->child[c].restart_at = g_get_monotonic_time();
-		else if (c == HM_UP_RELAY && fd >= 0)
-			wait_ready(sv, fd);
+		else if ((c == HM_UP_RELAY || c == HM_UP_POPD) && fd >= 0)
+			wait_ready(sv, fd, &up->child[c]);
 	}
-	if (fd >= 0)
+	if (fd >= 0) {
 		close(fd);
+		unlink(up->notify_path);
+		g_clear_pointer(&up->notify_path, g_free);
+	}
 }
 
 static void

@@ -19,8 +19,8 @@
 /* A child this young polls at its start anyway: no SIGUSR1 for it (its
  * handler may not be set up yet, and the default action ends it). */
 #define HM_UP_YOUNG_S 2
-/* How long the first start waits for the relay's READY=1 before it starts
- * the fetcher anyway. */
+/* How long the first start waits for the relay's or popd's READY=1 before
+ * it starts the next anyway. */
 #define HM_UP_READY_WAIT_S 10
 
 typedef enum { HM_UP_RELAY, HM_UP_POPD, HM_UP_FETCHER, HM_UP_DYNDNS, HM_UP_N_CHILDREN } HmUpWhich;
@@ -41,7 +41,7 @@ typedef struct {
 	const char *config_path; /* passed as -c to every child */
 	int verbosity;           /* as many -v for every child */
 	sigset_t old_mask;       /* the mask the children get back */
-	char *notify_path;       /* the relay's NOTIFY_SOCKET, or NULL */
+	char *notify_path;       /* NOTIFY_SOCKET of relay and popd, or NULL */
 } HmUp;
 
 /* Fills up->child: which programs cfg gives work (relay: a relay group,
@@ -53,8 +53,8 @@ typedef struct {
 guint hm_up_plan(HmUp *up, const HmConfig *cfg);
 
 /* Starts child c (its own process group; SIGTERM when `up` dies; stdin
- * from /dev/null; signals unblocked; NOTIFY_SOCKET only for the relay,
- * pointing at up->notify_path, so no child talks to a service manager
+ * from /dev/null; signals unblocked; NOTIFY_SOCKET only for the relay and
+ * popd, pointing at up->notify_path, so no child talks to a service manager
  * `up` itself may run under). 0, or -1 after logging why. */
 int hm_up_start(HmUp *up, HmUpWhich c);
 

@@ -4,6 +4,7 @@
 #include "lib/cidr.h"
 #include "lib/error.h"
 #include "lib/log.h"
+#include "lib/notify.h"
 #include "lib/server.h"
 #include "lib/tls.h"
 #include "popd/limits.h"
@@ -70,6 +71,8 @@ popd_server_run(const HmConfig *cfg, GError **err)
 	pd.dummy_hash = hm_login_dummy_hash(cfg);
 	pd.server = hm_server_new(&sp, err);
 	if (pd.server != NULL) {
+		/* Type=notify (systemd/): the listeners are open. */
+		hm_notify_ready("popd");
 		hm_server_run(pd.server);
 		rc = 0;
 	}

@@ -7,16 +7,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#ifdef HAVE_LIBSYSTEMD
-#include <dlfcn.h>
-#include <stdlib.h>
-#include <systemd/sd-daemon.h>
-#endif
-
 #include "conf/login.h"
 #include "lib/cidr.h"
 #include "lib/error.h"
 #include "lib/log.h"
+#include "lib/notify.h"
 #include "lib/server.h"
 #include "lib/tls.h"
 #include "relay/limits.h"
@@ -173,29 +168,6 @@ reload(gpointer data)
 	hm_server_signal_helpers(rl->server, SIGTERM);
 }
 
-/* Type=notify (systemd/): the listeners are open, mail can come. Said
- * once, so libsystemd is opened for it and closed again: linked, it and
- * the libraries under it (libgcrypt, the compressors) stayed resident,
- * 1 MB of an idle relay's 7.8. No NOTIFY_SOCKET: no one listens. */
-static void
-notify_ready(void)
-{
-#ifdef HAVE_LIBSYSTEMD
-	void *lib;
-	__typeof__(sd_notify) *notify;
-
-	if (getenv("NOTIFY_SOCKET") == NULL)
-		return;
-	lib = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
-	notify = lib != NULL ? (__typeof__(sd_notify) *)dlsym(lib, "sd_notify") : NULL;
-	if (notify == NULL || notify(0, "READY=1") < 0)
-		hm_err("cannot tell systemd the relay is ready: %s",
-		       notify == NULL ? dlerror() : "sd_notify failed");
-	if (lib != NULL)
-		dlclose(lib);
-#endif
-}
-
 static HmServerParams
 server_params(Relay *rl)
 {
@@ -263,7 +235,8 @@ relay_server_run(HmProgram *prog, HmConfig *cfg, GError **err)
 	open_mail_gc(&rl);
 	publish_for_sendmail(cfg);
 	hm_server_add_helper_on_demand(rl.server, "runner", runner, &rl, rl.pickup_fd);
-	notify_ready();
+	/* Type=notify (systemd/): the listeners are open, mail can come. */
+	hm_notify_ready("the relay");
 	hm_server_run(rl.server);
 	rc = 0;
 out:

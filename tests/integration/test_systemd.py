@@ -9,12 +9,12 @@ What is checked here, each with systemd's own tools or the real programs:
   - `systemd-analyze security --offline=true` rates every service 2.0 or
     lower (issue 13);
   - the units say what DESIGN.md says (parsed, not grepped): Type=notify
-    relay with a SIGHUP reload, a oneshot `--once` fetcher every 5 minutes
+    relay with a SIGHUP reload and Type=notify popd, a oneshot `--once` fetcher every 5 minutes
     (systemd-analyze calendar), Persistent, the push daemon in conflict
     with the timer, CAP_NET_BIND_SERVICE for relay and popd only...;
   - systemd-sysusers and systemd-tmpfiles apply the snippets to a scratch
     root: the user, the directories, their owners and modes;
-  - the relay sends READY=1 to $NOTIFY_SOCKET once it listens;
+  - the relay and popd send READY=1 to $NOTIFY_SOCKET once they listen;
   - the sandbox does not break the programs: relay, popd, fetcher and
     dyndns do real work under strace, and every system call they make is
     one their unit's SystemCallFilter= lets through, every socket family
@@ -194,6 +194,13 @@ def exec_argv(unit):
     return one(unit, "Service", "ExecStart").split()
 
 
+def test_popd_unit(units):
+    u = units["homemail-popd.service"]
+    assert one(u, "Service", "Type") == "notify"
+    assert "--once" not in exec_argv(u)
+    assert "multi-user.target" in words(u, "Install", "WantedBy")
+
+
 def test_relay_unit(units):
     u = units["homemail-relay.service"]
     assert one(u, "Service", "Type") == "notify"
@@ -299,38 +306,67 @@ def parse_tmpfiles(path):
 
 # --- Type=notify ---------------------------------------------------------------
 
-def relay_has_libsystemd():
-    with open(fixtures.program("relay/homemail-relay"), "rb") as f:
+def has_libsystemd(exe):
+    with open(exe, "rb") as f:
         return b"sd_notify" in f.read()
 
 
-def test_relay_sends_ready_once_it_listens(relay, hm_tmp):
-    assert relay_has_libsystemd(), \
-        "homemail-relay is built without libsystemd (configure found no libsystemd-dev)"
-    r = relay(start=False)
+def start_notifying(server, hm_tmp):
+    """Starts server (a relay or popd fixture, not started) with
+    NOTIFY_SOCKET on a socket of ours; the first datagram it sends there."""
+    assert has_libsystemd(server.exe), \
+        "%s is built without libsystemd (configure found no libsystemd-dev)" % server.exe
     path = os.path.join(tempfile.mkdtemp(prefix="notify-", dir=hm_tmp), "notify")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     try:
         sock.bind(path)
         sock.settimeout(15)
-        log = open(r.logfile, "ab")
-        r.proc = subprocess.Popen([r.exe, "-c", r.conf, "-v"], stdin=subprocess.DEVNULL,
-                                  stdout=log, stderr=log, start_new_session=True,
-                                  env=dict(os.environ, NOTIFY_SOCKET=path))
+        log = open(server.logfile, "ab")
+        server.proc = subprocess.Popen([server.exe, "-c", server.conf, "-v"],
+                                       stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                       start_new_session=True,
+                                       env=dict(os.environ, NOTIFY_SOCKET=path))
         log.close()
         try:
-            msg = sock.recv(4096)
+            return sock.recv(4096)
         except socket.timeout:
-            pytest.fail("no notification within 15 s; log:\n" + r.log())
+            pytest.fail("no notification within 15 s; log:\n" + server.log())
+    finally:
+        sock.close()
+
+
+def listening_now(server):
+    """Ready means listening: every listener answers at once, no retry."""
+    for host, port in (("127.0.0.1", server.port), ("127.0.0.1", server.tls_port),
+                       ("::1", server.port6)):
+        socket.create_connection((host, port), timeout=5).close()
+
+
+def test_relay_sends_ready_once_it_listens(relay, hm_tmp):
+    r = relay(start=False)
+    try:
+        msg = start_notifying(r, hm_tmp)
         assert b"READY=1" in msg.split(b"\n"), msg
-        # Ready means listening: every listener answers at once, no retry.
-        for host, port in (("127.0.0.1", r.port), ("127.0.0.1", r.tls_port), ("::1", r.port6)):
-            socket.create_connection((host, port), timeout=5).close()
+        listening_now(r)
         with smtplib.SMTP("127.0.0.1", r.port, timeout=10) as s:
             assert s.noop()[0] == 250
     finally:
-        sock.close()
         assert r.stop() == 0, r.log()
+
+
+def test_popd_sends_ready_once_it_listens(hm_tmp, tls_cert):
+    p = Popd(tempfile.mkdtemp(prefix="notify-popd-", dir=hm_tmp), tls_cert, users=("alice",))
+    try:
+        msg = start_notifying(p, hm_tmp)
+        assert b"READY=1" in msg.split(b"\n"), msg
+        listening_now(p)
+        c = poplib.POP3("127.0.0.1", p.port, timeout=10)
+        c.user("alice")
+        c.pass_(POPD_PASSWORD)
+        assert c.stat()[0] == 0
+        c.quit()
+    finally:
+        assert p.stop() == 0, p.log()
 
 
 # --- the sandbox against what the programs really do ------------------------------

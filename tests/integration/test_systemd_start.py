@@ -14,7 +14,7 @@ Inside the namespace, and only there:
 So nothing outside the test's directory changes.
 
 Checked, against real peers (Dovecot upstream, the dyndns2 fixture):
-the relay (Type=notify) and popd start and listen; the fetcher's oneshot
+the relay and popd (both Type=notify) start and listen; the fetcher's oneshot
 unit fetches into the relay, which delivers as the homemail user into its
 Maildir, read back over POP3 from popd; the dyndns oneshot publishes the
 address; both timers are armed; homemail-sendmail run as nobody, who may
@@ -293,7 +293,7 @@ def test_units_start_under_a_user_manager(manager, tls_cert, dyn_cert, dovecot, 
         assert manager.show(svc, "ActiveState") == "active", manager.text()
     # Type=notify: active means READY=1 came, and READY means listening.
     assert fixtures.wait_port("127.0.0.1", ports["smtp"], timeout=1), manager.text()
-    assert fixtures.wait_port("127.0.0.1", ports["pop3"]), manager.text()
+    assert fixtures.wait_port("127.0.0.1", ports["pop3"], timeout=1), manager.text()
     relay_pid = int(manager.show("homemail-relay.service", "MainPID"))
     popd_pid = int(manager.show("homemail-popd.service", "MainPID"))
     started = {pid: start for pid, start in fixtures.descendants(manager.proc.pid).items()

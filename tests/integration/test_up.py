@@ -9,6 +9,7 @@ sent, the fetcher polls and dyndns updates, each long before its timer.
 `homemail status` reports all of it from the real state files."""
 import os
 import poplib
+import pwd
 import re
 import shutil
 import signal
@@ -34,7 +35,11 @@ LONG = 3600
 class Up:
     """A config for every program and `homemail up -v` running it."""
 
-    def __init__(self, base, tls_cert, dovecot=None, dyn=None, dyn_cert=None, smarthost=None):
+    def __init__(self, base, tls_cert, dovecot=None, dyn=None, dyn_cert=None, smarthost=None,
+                 run_as=None, fetch_own_popd=False):
+        """run_as: the config's run_as, with the state and mail folders its
+        own; fetch_own_popd: the fetcher's one account is alice's mailbox
+        at this bundle's popd (as in the demo), not the Dovecot."""
         self.base = base
         self.conf = os.path.join(base, "homemail.conf")
         self.state = os.path.join(base, "state")
@@ -47,7 +52,8 @@ class Up:
         relay = {"listen": ["127.0.0.1:%d" % self.smtp_port],
                  "trusted_networks": ["127.0.0.1/32"], "allow_plaintext_from": ["127.0.0.1/32"],
                  "retry": {"first": LONG, "max_interval": LONG}}
-        text = ('hostname = "box.test";\nstate_dir = "%s";\nmail_dir = "%s";\n'
+        text = ('run_as = "%s";\n' % run_as) if run_as else ""
+        text += ('hostname = "box.test";\nstate_dir = "%s";\nmail_dir = "%s";\n'
                 'local_domains = [ "box.test", "localhost" ];\n'
                 'tls = { cert = "%s"; key = "%s"; };\n'
                 'users = ( { name = "alice"; password = "%s"; send_as = "alice@isp.example"; } );\n'
@@ -60,7 +66,12 @@ class Up:
                                 "smarthosts = ( %s );" % conf_group(smarthost))
         text += "popd = %s;\n" % conf_group({"listen": ["127.0.0.1:%d" % self.pop_port],
                                              "allow_plaintext_from": ["127.0.0.1/32"]})
-        if dovecot is not None:
+        if fetch_own_popd:
+            acct = {"name": "own", "protocol": "pop3", "host": "127.0.0.1",
+                    "port": self.pop_port, "tls": "none", "user": "alice",
+                    "password": PASSWORD, "keep": True, "to": "alice"}
+            text += "fetcher = { interval = %d; accounts = ( %s ); };\n" % (LONG, conf_group(acct))
+        elif dovecot is not None:
             acct = {"name": "isp", "protocol": "pop3", "host": "127.0.0.1",
                     "port": dovecot.pop3_port, "tls": "none", "user": dovecot.user,
                     "password": dovecot.password, "keep": True, "to": "alice"}
@@ -75,8 +86,13 @@ class Up:
         with open(self.conf, "w") as f:
             f.write(text)
         os.chmod(self.conf, 0o600)  # it holds passwords inline
+        if run_as:
+            pw = pwd.getpwnam(run_as)
+            os.chmod(base, 0o755)
+            os.makedirs(self.mail)
+            os.chown(self.mail, pw.pw_uid, pw.pw_gid)
         self.expected = ("homemail-relay", "homemail-popd") + \
-            (("homemail-fetcher",) if dovecot is not None else ()) + \
+            (("homemail-fetcher",) if dovecot is not None or fetch_own_popd else ()) + \
             (("homemail-dyndns",) if dyn is not None else ())
         self.proc = None
         self.seen = {}  # {pid: starttime} of every child ever seen
@@ -258,6 +274,9 @@ def test_up_runs_all_and_restarts_each(make_up, tls_cert, dovecot, dyn, dyn_cert
             wait_for(lambda: len(dyn.updates()) == 2, "dyndns updating after its restart",
                      timeout=20, log=up.log)
 
+    # A child started again is not waited for and gets no NOTIFY_SOCKET:
+    # nothing listens there any more.
+    assert "cannot tell" not in up.log(), up.log()
     # A second kill soon after doubles the back-off (the fetcher above).
     assert re.search(r"homemail-fetcher: pid=\d+ killed by signal 9.*restarting in 2 s",
                      up.log()), up.log()
@@ -266,6 +285,28 @@ def test_up_runs_all_and_restarts_each(make_up, tls_cert, dovecot, dyn, dyn_cert
     for name, pid in pids.items():
         assert re.search(r"%s: pid=%d exited with status 0" % (name, pid), up.log()), up.log()
     assert not os.path.exists(os.path.join(up.state, "up.pid"))
+
+
+def test_up_as_root_waits_for_relay_and_popd(make_up, tls_cert):
+    """As an install runs it: root with run_as. The relay and popd say
+    READY=1 after they dropped to run_as, and `up` hears both before it
+    starts the fetcher, whose first pass (at this bundle's own popd, as in
+    the demo) then finds popd listening."""
+    assert os.geteuid() == 0, "this test starts up as root, as CI does"
+    up = make_up(tls_cert=tls_cert, run_as="nobody", fetch_own_popd=True).start()
+    wait_for(lambda: "own: no new mail" in up.log(), "the fetcher's first pass", log=up.log)
+    log = up.log()
+    assert "not ready after" not in log and "cannot tell" not in log, log
+    assert "Connection refused" not in log, log
+    assert log.index("popd listening") < log.index("homemail-fetcher: started"), log
+    assert log.index("relay listening") < log.index("homemail-popd: started"), log
+    kids = up.children()
+    for name in ("homemail-relay", "homemail-popd"):
+        with open("/proc/%d/status" % kids[name]) as f:
+            uids = [l.split()[1:] for l in f if l.startswith("Uid:")][0]
+        assert uids == [str(pwd.getpwnam("nobody").pw_uid)] * 4, (name, uids)
+    assert not os.path.exists(os.path.join(up.state, "up.notify"))
+    assert up.stop() == 0
 
 
 def test_up_killed_leaves_no_child(make_up, tls_cert, dovecot, dyn, dyn_cert):
