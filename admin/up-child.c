@@ -80,8 +80,8 @@ child_env(const HmUp *up, HmUpWhich c)
 	char **env = g_get_environ();
 
 	env = g_environ_unsetenv(env, "NOTIFY_SOCKET");
-	if ((c == HM_UP_RELAY || c == HM_UP_POPD) && up->notify_path != NULL)
-		env = g_environ_setenv(env, "NOTIFY_SOCKET", up->notify_path, TRUE);
+	if ((c == HM_UP_RELAY || c == HM_UP_POPD) && up->notify_socket != NULL)
+		env = g_environ_setenv(env, "NOTIFY_SOCKET", up->notify_socket, TRUE);
 	return env;
 }
 
@@ -207,7 +207,5 @@ hm_up_clear(HmUp *up)
 {
 	for (guint c = 0; c < HM_UP_N_CHILDREN; c++)
 		g_clear_pointer(&up->child[c].path, g_free);
-	if (up->notify_path != NULL)
-		unlink(up->notify_path);
-	g_clear_pointer(&up->notify_path, g_free);
+	g_clear_pointer(&up->notify_socket, g_free);
 }

@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -147,37 +148,36 @@ stop_all(Supervisor *sv)
 
 /* The readiness channel of the relay and popd, in sd_notify's protocol
  * (each sends READY=1 once it listens, as under systemd): a datagram
- * socket in state_dir, given to run_as, since the children say it after
- * they dropped to that user. SO_PASSCRED makes the kernel name each
- * sender, so a late READY=1 of one child is never taken for another's.
- * -1 when it cannot be made, or in a build whose programs cannot say it
- * (no libsystemd): the fetcher then starts at once and its first pass may
+ * socket with an abstract address, so there is no file to make, own or
+ * remove in state_dir, which belongs to run_as (the children say READY=1
+ * after they dropped to that user, and a path a run_as process could swap
+ * for a symlink between bind() and a chown() would let it take any file).
+ * Any local process can reach an abstract address; SO_PASSCRED makes the
+ * kernel name each sender, and only the child waited for counts. -1 when
+ * it cannot be made, or in a build whose programs cannot say it (no
+ * libsystemd): the fetcher then starts at once and its first pass may
  * find the relay or popd not yet listening (it tries again). */
 static int
 open_notify(Supervisor *sv)
 {
 #ifdef HAVE_LIBSYSTEMD
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	g_autofree char *path = g_build_filename(sv->cfg->state_dir, "up.notify", NULL);
-	const struct passwd *pw;
+	g_autofree char *name =
+	        g_strdup_printf("homemail-up-%d-%08x", (int)getpid(), g_random_int());
 	int fd, on = 1;
 
-	if (strlen(path) >= sizeof(a.sun_path))
-		return -1;
-	memcpy(a.sun_path, path, strlen(path) + 1);
-	unlink(path);
+	/* sun_path[0] == '\0': abstract; NOTIFY_SOCKET spells that '@'. */
+	memcpy(a.sun_path + 1, name, strlen(name));
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) == 0 &&
-	    bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-	    (sv->cfg->run_as == NULL || geteuid() != 0 ||
-	     (pw = getpwnam(sv->cfg->run_as)) == NULL || chown(path, pw->pw_uid, pw->pw_gid) == 0)) {
-		sv->up.notify_path = g_steal_pointer(&path);
+	    bind(fd, (struct sockaddr *)&a,
+	         (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(name))) == 0) {
+		sv->up.notify_socket = g_strconcat("@", name, NULL);
 		return fd;
 	}
-	hm_warn("%s: %s: not waiting for the relay and popd", path, g_strerror(errno));
+	hm_warn("readiness socket: %s: not waiting for the relay and popd", g_strerror(errno));
 	if (fd >= 0)
 		close(fd);
-	unlink(path);
 #else
 	(void)sv;
 #endif
@@ -200,8 +200,18 @@ sender_pid(struct msghdr *msg)
 	return 0;
 }
 
-/* Waits for child ch's READY=1, at most HM_UP_READY_WAIT_S; a signal
- * (a child died, a stop) ends the wait for the main loop to handle. */
+/* Whether the datagram text has the line READY=1. */
+static gboolean
+says_ready(const char *text)
+{
+	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+
+	return g_strv_contains((const char *const *)lines, "READY=1");
+}
+
+/* Waits for child ch's READY=1, at most HM_UP_READY_WAIT_S. Signals that
+ * come meanwhile are handled as in the main loop; the wait ends early
+ * only when ch died or `up` is to stop. */
 static void
 wait_ready(Supervisor *sv, int fd, const HmUpChild *ch)
 {
@@ -212,7 +222,7 @@ wait_ready(Supervisor *sv, int fd, const HmUpChild *ch)
 	} control;
 	char buf[256];
 
-	for (;;) {
+	while (ch->pid > 0 && !sv->stopping) {
 		struct pollfd p[2] = { { .fd = fd, .events = POLLIN },
 			               { .fd = sv->sig_fd, .events = POLLIN } };
 		gint64 left_ms = (until - g_get_monotonic_time()) / 1000;
@@ -229,12 +239,14 @@ wait_ready(Supervisor *sv, int fd, const HmUpChild *ch)
 			return;
 		}
 		if (p[1].revents != 0)
-			return;
-		n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+			handle_signals(sv);
+		if (p[0].revents == 0)
+			continue;
+		n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 		if (n <= 0 || sender_pid(&msg) != ch->pid)
 			continue;
 		buf[n] = '\0';
-		if (strstr(buf, "READY=1") != NULL)
+		if (says_ready(buf))
 			return;
 	}
 }
@@ -254,7 +266,7 @@ start_all(Supervisor *sv)
 	if (up->child[HM_UP_FETCHER].wanted &&
 	    (up->child[HM_UP_RELAY].wanted || up->child[HM_UP_POPD].wanted))
 		fd = open_notify(sv);
-	for (guint c = 0; c < HM_UP_N_CHILDREN; c++) {
+	for (guint c = 0; c < HM_UP_N_CHILDREN && !sv->stopping; c++) {
 		if (!up->child[c].wanted)
 			continue;
 		if (hm_up_start(up, c) < 0)
@@ -264,8 +276,7 @@ start_all(Supervisor *sv)
 	}
 	if (fd >= 0) {
 		close(fd);
-		unlink(up->notify_path);
-		g_clear_pointer(&up->notify_path, g_free);
+		g_clear_pointer(&up->notify_socket, g_free);
 	}
 }
 

@@ -41,7 +41,7 @@ typedef struct {
 	const char *config_path; /* passed as -c to every child */
 	int verbosity;           /* as many -v for every child */
 	sigset_t old_mask;       /* the mask the children get back */
-	char *notify_path;       /* NOTIFY_SOCKET of relay and popd, or NULL */
+	char *notify_socket;     /* NOTIFY_SOCKET of relay and popd, or NULL */
 } HmUp;
 
 /* Fills up->child: which programs cfg gives work (relay: a relay group,
@@ -54,7 +54,7 @@ guint hm_up_plan(HmUp *up, const HmConfig *cfg);
 
 /* Starts child c (its own process group; SIGTERM when `up` dies; stdin
  * from /dev/null; signals unblocked; NOTIFY_SOCKET only for the relay and
- * popd, pointing at up->notify_path, so no child talks to a service manager
+ * popd, set to up->notify_socket, so no child talks to a service manager
  * `up` itself may run under). 0, or -1 after logging why. */
 int hm_up_start(HmUp *up, HmUpWhich c);
 

@@ -15,6 +15,7 @@ import shutil
 import signal
 import smtplib
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -97,12 +98,16 @@ class Up:
         self.proc = None
         self.seen = {}  # {pid: starttime} of every child ever seen
 
-    def start(self):
+    def start(self, env=None, wait=True):
+        """Starts up; with wait, until every child runs and the relay and
+        popd listen."""
         log = open(self.logfile, "ab")
         self.proc = subprocess.Popen([fixtures.program("admin/homemail"), "-v", "-c", self.conf,
                                       "up"], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                     start_new_session=True)
+                                     start_new_session=True, env=env)
         log.close()
+        if not wait:
+            return self
         self.wait_children(self.expected)
         for port in (self.smtp_port, self.pop_port):
             assert fixtures.wait_port("127.0.0.1", port), self.log()
@@ -193,6 +198,11 @@ def make_up(hm_tmp):
     for u in made:
         if u.proc is not None:
             u.stop()
+
+
+def has_libsystemd():
+    with open(fixtures.program("relay/homemail-relay"), "rb") as f:
+        return b"sd_notify" in f.read()
 
 
 def wait_for(cond, what, timeout=10.0, log=lambda: ""):
@@ -293,6 +303,7 @@ def test_up_as_root_waits_for_relay_and_popd(make_up, tls_cert):
     starts the fetcher, whose first pass (at this bundle's own popd, as in
     the demo) then finds popd listening."""
     assert os.geteuid() == 0, "this test starts up as root, as CI does"
+    assert has_libsystemd(), "built without libsystemd: relay and popd cannot say READY=1"
     up = make_up(tls_cert=tls_cert, run_as="nobody", fetch_own_popd=True).start()
     wait_for(lambda: "own: no new mail" in up.log(), "the fetcher's first pass", log=up.log)
     log = up.log()
@@ -305,7 +316,51 @@ def test_up_as_root_waits_for_relay_and_popd(make_up, tls_cert):
         with open("/proc/%d/status" % kids[name]) as f:
             uids = [l.split()[1:] for l in f if l.startswith("Uid:")][0]
         assert uids == [str(pwd.getpwnam("nobody").pw_uid)] * 4, (name, uids)
-    assert not os.path.exists(os.path.join(up.state, "up.notify"))
+    assert up.stop() == 0
+
+
+FAKE_RELAY = r"""#!/usr/bin/python3
+# A relay that is slow to get ready, and whose child says READY=1 first.
+import os, signal, socket, sys, time
+addr = os.environ["NOTIFY_SOCKET"]
+addr = "\0" + addr[1:] if addr.startswith("@") else addr
+def ready():
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.sendto(b"READY=1", addr)
+    s.close()
+if os.fork() == 0:
+    ready()
+    os._exit(0)
+time.sleep(2)
+sys.stderr.write("fake relay: ready now\n")
+sys.stderr.flush()
+ready()
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+while True:
+    time.sleep(1)
+"""
+
+
+def test_up_waits_for_the_child_itself(make_up, tls_cert, hm_tmp):
+    """A READY=1 from another process (the relay's own child here) is not
+    the relay's, and a signal that comes while up waits (SIGUSR1, as from
+    network-up at boot) does not end the wait: popd starts only once the
+    relay itself said it."""
+    progs = tempfile.mkdtemp(prefix="progs-", dir=hm_tmp)
+    with open(os.path.join(progs, "homemail-relay"), "w") as f:
+        f.write(FAKE_RELAY)
+    os.chmod(os.path.join(progs, "homemail-relay"), 0o755)
+    for prog in ("popd/homemail-popd", "fetcher/homemail-fetcher"):
+        os.symlink(fixtures.program(prog), os.path.join(progs, os.path.basename(prog)))
+    up = make_up(tls_cert=tls_cert, fetch_own_popd=True)
+    up.start(env=dict(os.environ, HOMEMAIL_PROGRAM_DIR=progs), wait=False)
+    wait_for(lambda: "homemail-relay: started" in up.log(), "the fake relay", log=up.log)
+    os.kill(up.proc.pid, signal.SIGUSR1)
+    wait_for(lambda: "homemail-popd: started" in up.log(), "popd", timeout=15, log=up.log)
+    log = up.log()
+    assert "network up:" in log, log
+    assert log.index("fake relay: ready now") < log.index("homemail-popd: started"), log
+    assert "not ready after" not in log, log
     assert up.stop() == 0
 
 
