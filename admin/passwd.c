@@ -277,30 +277,25 @@ check_owner(const char *path, const struct stat *st, GError **err)
 	return 0;
 }
 
-/* Writes data over path with the mode, owner and group in st. */
+/* Writes data over path with the mode, owner and group in st; the owner
+ * and mode are set through a descriptor opened without following a
+ * symlink (hm_chown_at()), as root must. */
 static int
 write_like(const char *path, const char *data, gsize len, const struct stat *st, GError **err)
 {
-	struct stat now;
+	int fd, rc = 0;
 
-	if (hm_atomic_write(path, data, len, st->st_mode & 07777, err) < 0)
+	if (hm_atomic_write(path, data, len, st->st_mode & 07777, err) < 0 ||
+	    hm_chown_at(AT_FDCWD, path, path, st->st_uid, st->st_gid, &fd, err) < 0)
 		return -1;
-	if (stat(path, &now) < 0) {
-		hm_set_error_errno(err, errno, "stat %s", path);
-		return -1;
-	}
-	if ((now.st_uid != st->st_uid || now.st_gid != st->st_gid) &&
-	    chown(path, st->st_uid, st->st_gid) < 0) {
-		hm_set_error_errno(err, errno, "chown %s", path);
-		return -1;
-	}
 	/* chown() may clear set-id bits; a config file has none, but the
 	 * mode given is the one kept. */
-	if (chmod(path, st->st_mode & 07777) < 0) {
+	if (fchmod(fd, st->st_mode & 07777) < 0) {
 		hm_set_error_errno(err, errno, "chmod %s", path);
-		return -1;
+		rc = -1;
 	}
-	return 0;
+	close(fd);
+	return rc;
 }
 
 /* The reload after the edit warns again what the first load warned about,

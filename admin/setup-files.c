@@ -20,7 +20,9 @@
 #include "deliver/deliver.h"
 
 /* Gives path to the service user (owner) or its group (group_only), when
- * there is such a user and we may. */
+ * there is such a user and we may; never through a symlink at path
+ * (hm_chown_nofollow()): some of these paths are in the service user's
+ * own folders. */
 static int
 give(const char *path, gboolean group_only, GError **err)
 {
@@ -28,11 +30,7 @@ give(const char *path, gboolean group_only, GError **err)
 
 	if (pw == NULL || geteuid() != 0)
 		return 0;
-	if (chown(path, group_only ? (uid_t)-1 : pw->pw_uid, pw->pw_gid) < 0) {
-		hm_set_error_errno(err, errno, "chown %s", path);
-		return -1;
-	}
-	return 0;
+	return hm_chown_nofollow(path, group_only ? (uid_t)-1 : pw->pw_uid, pw->pw_gid, err);
 }
 
 static int
@@ -171,21 +169,27 @@ write_config(const HmSetup *s, GError **err)
 static int
 make_maildirs(const HmConfig *cfg, GError **err)
 {
+	struct passwd *pw = getpwnam("homemail");
+
 	if (make_dir(cfg->state_dir, 0750, TRUE, err) < 0 ||
 	    make_dir(cfg->mail_dir, 0750, TRUE, err) < 0)
 		return -1;
 	for (gsize i = 0; i < cfg->n_users; i++) {
 		g_autofree char *dir = hm_deliver_maildir_path(cfg, cfg->users[i].name);
-		static const char *const subs[] = { "", "cur", "new", "tmp" };
+		struct stat st;
 
-		if (hm_maildir_create(dir, err) < 0)
+		/* mail_dir is the service user's: what is there may be its
+		 * doing, and root makes nothing through a symlink in it. */
+		if (lstat(dir, &st) == 0 && S_ISLNK(st.st_mode)) {
+			g_set_error(err, HM_ERROR, HM_ERROR_IO,
+			            "%s: is a symbolic link; a Maildir must be a folder", dir);
 			return -1;
-		for (gsize j = 0; j < G_N_ELEMENTS(subs); j++) {
-			g_autofree char *p = g_build_filename(dir, subs[j], NULL);
-
-			if (give(p, FALSE, err) < 0)
-				return -1;
 		}
+		if (hm_maildir_create(dir, err) < 0 ||
+		    (pw != NULL && geteuid() == 0 &&
+		     hm_maildir_chown(cfg->mail_dir, cfg->users[i].name, pw->pw_uid, pw->pw_gid,
+		                      err) < 0))
+			return -1;
 	}
 	return 0;
 }

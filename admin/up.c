@@ -21,6 +21,7 @@
 #include "admin/commands.h"
 #include "admin/up.h"
 #include "admin/uppid.h"
+#include "lib/atomic.h"
 #include "lib/log.h"
 #include "relay/spool.h"
 
@@ -300,6 +301,7 @@ static int
 make_state_dir(const HmConfig *cfg)
 {
 	const struct passwd *pw;
+	g_autoptr(GError) err = NULL;
 
 	if (g_file_test(cfg->state_dir, G_FILE_TEST_IS_DIR))
 		return 0;
@@ -308,8 +310,8 @@ make_state_dir(const HmConfig *cfg)
 		return -1;
 	}
 	if (cfg->run_as != NULL && geteuid() == 0 && (pw = getpwnam(cfg->run_as)) != NULL &&
-	    chown(cfg->state_dir, pw->pw_uid, pw->pw_gid) < 0) {
-		fprintf(stderr, "homemail up: chown %s: %s\n", cfg->state_dir, g_strerror(errno));
+	    hm_chown_nofollow(cfg->state_dir, pw->pw_uid, pw->pw_gid, &err) < 0) {
+		fprintf(stderr, "homemail up: %s\n", err->message);
 		return -1;
 	}
 	return 0;

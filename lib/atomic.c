@@ -74,6 +74,61 @@ hm_write_all(int fd, const void *data, gsize len)
 	return 0;
 }
 
+/* Changes the owner of what fd is, after checking it is a directory or a
+ * regular file; path names it in errors. */
+static int
+chown_fd(int fd, const char *path, uid_t uid, gid_t gid, GError **err)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0) {
+		hm_set_error_errno(err, errno, "%s", path);
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
+		g_set_error(err, HM_ERROR, HM_ERROR_IO,
+		            "%s: not a directory or a regular file; its owner is left as it is", path);
+		return -1;
+	}
+	if (fchown(fd, uid, gid) < 0) {
+		hm_set_error_errno(err, errno, "chown %s", path);
+		return -1;
+	}
+	return 0;
+}
+
+int
+hm_chown_at(int dir_fd, const char *name, const char *path, uid_t uid, gid_t gid, int *fd_out,
+            GError **err)
+{
+	/* O_NONBLOCK: a FIFO put there must not hang the open. */
+	int fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0) {
+		if (errno == ELOOP)
+			g_set_error(err, HM_ERROR, HM_ERROR_IO,
+			            "%s: is a symbolic link; not following it to change an owner", path);
+		else
+			hm_set_error_errno(err, errno, "%s", path);
+		return -1;
+	}
+	if (chown_fd(fd, path, uid, gid, err) < 0) {
+		close(fd);
+		return -1;
+	}
+	if (fd_out != NULL)
+		*fd_out = fd;
+	else
+		close(fd);
+	return 0;
+}
+
+int
+hm_chown_nofollow(const char *path, uid_t uid, gid_t gid, GError **err)
+{
+	return hm_chown_at(AT_FDCWD, path, path, uid, gid, NULL, err);
+}
+
 int
 hm_syncfs(const char *path, GError **err)
 {

@@ -16,6 +16,19 @@ int hm_fsync_dir(const char *dir, GError **err);
  * Returns 0, or -1 with *err. */
 int hm_mkdir_durable(const char *dir, mode_t mode, GError **err);
 
+/* Gives path, a directory or a regular file, to uid:gid ((uid_t)-1 or
+ * (gid_t)-1 leaves that one as it is) through a descriptor opened without
+ * following a symbolic link at path: root changing the owner of a name in
+ * a directory that a less trusted user may write must not be steered to
+ * the file a symlink put there points to. Returns 0, or -1 with *err. */
+int hm_chown_nofollow(const char *path, uid_t uid, gid_t gid, GError **err);
+
+/* The same for name in the directory dir_fd (path names it in errors);
+ * with fd_out, the descriptor stays open there (a directory, to go on
+ * from it with openat()); the caller closes it. */
+int hm_chown_at(int dir_fd, const char *name, const char *path, uid_t uid, gid_t gid, int *fd_out,
+                GError **err);
+
 /* Writes all of data to fd, retrying short writes and EINTR. A write()
  * that makes no progress on a regular file is taken as ENOSPC. Returns 0,
  * or -1 with errno set. */

@@ -81,6 +81,31 @@ hm_maildir_create(const char *dir, GError **err)
 	return 0;
 }
 
+int
+hm_maildir_chown(const char *mail_dir, const char *user, uid_t uid, gid_t gid, GError **err)
+{
+	static const char *const subs[] = { "cur", "new", "tmp" };
+	g_autofree char *dir = g_build_filename(mail_dir, user, NULL);
+	int top = open(mail_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), fd = -1;
+	int rc = -1;
+
+	if (top < 0) {
+		hm_set_error_errno(err, errno, "%s", mail_dir);
+		return -1;
+	}
+	if (hm_chown_at(top, user, dir, uid, gid, &fd, err) == 0) {
+		rc = 0;
+		for (gsize i = 0; i < G_N_ELEMENTS(subs) && rc == 0; i++) {
+			g_autofree char *sub = g_build_filename(dir, subs[i], NULL);
+
+			rc = hm_chown_at(fd, subs[i], sub, uid, gid, NULL, err);
+		}
+		close(fd);
+	}
+	close(top);
+	return rc;
+}
+
 /* The host part of a unique name, with '/' and ':' escaped as the Maildir
  * specification asks (they would break paths and the ":2," info). */
 static void

@@ -11,6 +11,16 @@
  * included (0700 too). Returns 0 or -1 with *err set. */
 int hm_maildir_create(const char *dir, GError **err);
 
+/* Gives the Maildir of user in mail_dir (mail_dir/user and its cur/, new/
+ * and tmp/) to uid:gid. Each level is opened from the one above it with
+ * O_NOFOLLOW, starting at mail_dir, and changed through its descriptor:
+ * mail_dir and the Maildirs belong to the service user, and a symlink one
+ * of its processes puts at any level, even between two of these steps,
+ * is refused, never followed (hm_chown_at()). What is above mail_dir is
+ * taken as it is. Returns 0, or -1 with *err. */
+int hm_maildir_chown(const char *mail_dir, const char *user, uid_t uid, gid_t gid,
+                     GError **err);
+
 /* A new unique base name "SECS.MUSECPPIDQCOUNT.HOST" (the host with '/' and
  * ':' escaped as \057 and \072, as the spec asks); g_free() it. */
 char *hm_maildir_unique_name(void);

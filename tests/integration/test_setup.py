@@ -666,3 +666,52 @@ def test_oauth2_sign_in_started_by_setup(hm_tmp, tls_cert, oauth2_server, oauth2
     r = fixtures.run([homemail(), "check", "--live", "-c", conf], env=env, timeout=120)
     assert r.rc == 0, r
     assert any(req.path == "/device" for req in s.requests), s.requests
+
+
+def test_maildirs_given_to_the_service_user_never_through_a_symlink(hm_tmp):
+    """Run as root where a `homemail` user exists (here in a mount namespace
+    whose /etc/passwd has one), setup gives state_dir, mail_dir and each
+    Maildir to it. Those folders are the service user's, so a symlink one
+    of its processes left there must not make root chown what it points
+    to: setup refuses it and names it."""
+    assert os.geteuid() == 0, "this test runs setup as root, as CI does"
+    d, _, _ = interactive_run(hm_tmp)
+    new = workdir(hm_tmp)
+    with open(os.path.join(d, "homemail.conf.answers")) as f:
+        text = f.read().replace(d, new)
+    answers = os.path.join(new, "answers")
+    with open(answers, "w") as f:
+        f.write(text)
+    uid = 64999
+    passwd = os.path.join(new, "passwd")
+    with open("/etc/passwd") as f, open(passwd, "w") as out:
+        out.write(f.read() + "homemail:x:%d:%d::/nonexistent:/usr/sbin/nologin\n" % (uid, uid))
+    conf = os.path.join(new, "homemail.conf")
+
+    def setup():
+        return fixtures.run(["unshare", "--mount", "sh", "-c",
+                             'mount --bind "$0" /etc/passwd && exec "$@"', passwd,
+                             homemail(), "setup", "-c", conf, "--no-start", "--no-check",
+                             "--answers", answers], env=offline_env())
+
+    r = setup()
+    assert r.rc == 0, r
+    mail = os.path.join(new, "state", "mail")
+    alice = os.path.join(mail, "alice")
+    for p in (os.path.join(new, "state"), mail, alice, os.path.join(alice, "cur"),
+              os.path.join(alice, "new"), os.path.join(alice, "tmp")):
+        assert os.lstat(p).st_uid == uid, p
+    target = tempfile.mkdtemp(prefix="not-yours-", dir=hm_tmp)
+    # A symlink for one of the Maildir's folders...
+    os.rmdir(os.path.join(alice, "cur"))
+    os.symlink(target, os.path.join(alice, "cur"))
+    r = setup()
+    assert r.rc == 1 and "alice/cur: is a symbolic link" in r.err, r
+    assert os.lstat(target).st_uid == 0
+    # ...or for the Maildir itself.
+    os.rename(alice, alice + ".moved")
+    os.symlink(target, alice)
+    r = setup()
+    assert r.rc == 1 and "alice: is a symbolic link; a Maildir must be a folder" in r.err, r
+    assert os.lstat(target).st_uid == 0
+    assert not os.path.exists(os.path.join(target, "cur"))

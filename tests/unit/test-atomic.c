@@ -378,6 +378,41 @@ test_read_symlink(void)
 	hm_test_remove_tree(dir);
 }
 
+static void
+test_chown_nofollow(void)
+{
+	g_autofree char *dir = hm_test_tmpdir("hm-atomic");
+	g_autofree char *sub = g_build_filename(dir, "sub", NULL);
+	g_autofree char *file = g_build_filename(dir, "file", NULL);
+	g_autofree char *target = g_build_filename(dir, "target", NULL);
+	g_autofree char *link = g_build_filename(dir, "link", NULL);
+	g_autofree char *fifo = g_build_filename(dir, "fifo", NULL);
+	g_autoptr(GError) err = NULL;
+
+	g_assert_cmpint(g_mkdir(sub, 0700), ==, 0);
+	g_assert_cmpint(g_mkdir(target, 0700), ==, 0);
+	g_assert_cmpint(hm_atomic_write(file, "x", 1, 0600, NULL), ==, 0);
+	g_assert_cmpint(symlink(target, link), ==, 0);
+	hm_test_mkfifo(fifo);
+
+	g_assert_cmpint(hm_chown_nofollow(sub, hm_test_other_uid(), (gid_t)-1, &err), ==, 0);
+	g_assert_no_error(err);
+	g_assert_cmpint(hm_test_owner(sub), ==, hm_test_other_uid());
+	g_assert_cmpint(hm_chown_nofollow(file, hm_test_other_uid(), (gid_t)-1, &err), ==, 0);
+	g_assert_cmpint(hm_test_owner(file), ==, hm_test_other_uid());
+	/* The symlink is refused and what it points to keeps its owner. */
+	g_assert_cmpint(hm_chown_nofollow(link, hm_test_other_uid(), (gid_t)-1, &err), ==, -1);
+	g_assert_nonnull(strstr(err->message, "symbolic link"));
+	g_assert_cmpint(hm_test_owner(target), ==, geteuid());
+	g_clear_error(&err);
+	/* A FIFO neither hangs the open nor gets a new owner. */
+	g_assert_cmpint(hm_chown_nofollow(fifo, hm_test_other_uid(), (gid_t)-1, &err), ==, -1);
+	g_assert_nonnull(strstr(err->message, "not a directory or a regular file"));
+	g_assert_cmpint(hm_test_owner(fifo), ==, geteuid());
+	g_clear_error(&err);
+	hm_test_remove_tree(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -392,6 +427,7 @@ main(int argc, char **argv)
 	g_test_add_func("/atomic/enospc", test_enospc);
 	g_test_add_func("/atomic/fsync-dir", test_fsync_dir);
 	g_test_add_func("/atomic/read-file", test_read_file);
+	g_test_add_func("/atomic/chown-nofollow", test_chown_nofollow);
 	g_test_add_func("/atomic/durable", test_durable);
 	g_test_add_func("/atomic/syncfs", test_syncfs);
 	g_test_add_func("/atomic/read-fd", test_read_fd);

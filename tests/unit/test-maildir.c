@@ -604,6 +604,43 @@ test_stem(void)
 	}
 }
 
+/* hm_maildir_chown() gives every level, and refuses a symlink at any of
+ * them: a Maildir in the service user's mail_dir, changed by root. */
+static void
+test_chown(void)
+{
+	uid_t other = hm_test_other_uid();
+	g_autofree char *mail = hm_test_tmpdir("hm-maildir");
+	g_autofree char *alice = g_build_filename(mail, "alice", NULL);
+	g_autofree char *cur = g_build_filename(alice, "cur", NULL);
+	g_autofree char *target = g_build_filename(mail, "target", NULL);
+	g_autofree char *bob = g_build_filename(mail, "bob", NULL);
+	g_autoptr(GError) err = NULL;
+	static const char *const levels[] = { "", "cur", "new", "tmp" };
+
+	g_assert_cmpint(hm_maildir_create(alice, NULL), ==, 0);
+	g_assert_cmpint(hm_maildir_chown(mail, "alice", other, (gid_t)-1, &err), ==, 0);
+	g_assert_no_error(err);
+	for (gsize i = 0; i < G_N_ELEMENTS(levels); i++) {
+		g_autofree char *p = g_build_filename(alice, levels[i], NULL);
+
+		g_assert_cmpint(hm_test_owner(p), ==, other);
+	}
+	g_assert_cmpint(g_mkdir(target, 0700), ==, 0);
+	/* A symlink for the Maildir itself... */
+	g_assert_cmpint(symlink(target, bob), ==, 0);
+	g_assert_cmpint(hm_maildir_chown(mail, "bob", other, (gid_t)-1, &err), ==, -1);
+	g_assert_nonnull(strstr(err->message, "symbolic link"));
+	g_clear_error(&err);
+	/* ...or for one of its folders. */
+	g_assert_cmpint(g_rmdir(cur), ==, 0);
+	g_assert_cmpint(symlink(target, cur), ==, 0);
+	g_assert_cmpint(hm_maildir_chown(mail, "alice", other, (gid_t)-1, &err), ==, -1);
+	g_assert_nonnull(strstr(err->message, "symbolic link"));
+	g_assert_cmpint(hm_test_owner(target), ==, geteuid());
+	hm_test_remove_tree(mail);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -626,5 +663,6 @@ main(int argc, char **argv)
 	g_test_add_func("/maildir/mark-seen", test_mark_seen);
 	g_test_add_func("/maildir/mark-seen-no-replace", test_mark_seen_no_replace);
 	g_test_add_func("/maildir/sweep-tmp", test_sweep_tmp);
+	g_test_add_func("/maildir/chown", test_chown);
 	return g_test_run();
 }

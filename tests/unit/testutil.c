@@ -90,6 +90,21 @@ hm_test_in_child(guint seconds)
 	return FALSE;
 }
 
+uid_t
+hm_test_owner(const char *path)
+{
+	GStatBuf st;
+
+	g_assert_cmpint(g_lstat(path, &st), ==, 0);
+	return st.st_uid;
+}
+
+uid_t
+hm_test_other_uid(void)
+{
+	return geteuid() == 0 ? 65534 : geteuid();
+}
+
 void
 hm_test_mkfifo(const char *path)
 {

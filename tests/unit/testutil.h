@@ -40,6 +40,13 @@ gboolean hm_test_in_child(guint seconds);
 /* Creates a FIFO at path (asserting success). */
 void hm_test_mkfifo(const char *path);
 
+/* The owner of path itself (lstat), asserting it exists. */
+uid_t hm_test_owner(const char *path);
+
+/* An owner other than the one of the test's files: nobody when the test
+ * runs as root, else ourselves (then only refusals can be checked). */
+uid_t hm_test_other_uid(void);
+
 /* Writes a self-signed EC certificate for localhost (subjectAltName
  * DNS:localhost and IP:127.0.0.1, valid for two days) and its key as
  * cert.pem and key.pem into dir, and returns their paths in *cert and
