@@ -23,12 +23,20 @@
  * there is such a user and we may; never through a symlink at path
  * (hm_chown_nofollow()): some of these paths are in the service user's
  * own folders. */
+/* The service user when there is one and we run as root (and so give it
+ * its files), else NULL. */
+static const struct passwd *
+service_user(void)
+{
+	return geteuid() == 0 ? getpwnam("homemail") : NULL;
+}
+
 static int
 give(const char *path, gboolean group_only, GError **err)
 {
-	struct passwd *pw = getpwnam("homemail");
+	const struct passwd *pw = service_user();
 
-	if (pw == NULL || geteuid() != 0)
+	if (pw == NULL)
 		return 0;
 	return hm_chown_nofollow(path, group_only ? (uid_t)-1 : pw->pw_uid, pw->pw_gid, err);
 }
@@ -169,7 +177,7 @@ write_config(const HmSetup *s, GError **err)
 static int
 make_maildirs(const HmConfig *cfg, GError **err)
 {
-	struct passwd *pw = getpwnam("homemail");
+	const struct passwd *pw = service_user();
 
 	if (make_dir(cfg->state_dir, 0750, TRUE, err) < 0 ||
 	    make_dir(cfg->mail_dir, 0750, TRUE, err) < 0)
@@ -186,7 +194,7 @@ make_maildirs(const HmConfig *cfg, GError **err)
 			return -1;
 		}
 		if (hm_maildir_create(dir, err) < 0 ||
-		    (pw != NULL && geteuid() == 0 &&
+		    (pw != NULL &&
 		     hm_maildir_chown(cfg->mail_dir, cfg->users[i].name, pw->pw_uid, pw->pw_gid,
 		                      err) < 0))
 			return -1;

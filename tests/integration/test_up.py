@@ -26,6 +26,7 @@ from fixtures.dynhttp import PASSWORD as DYN_PW
 from fixtures.popd import crypt_hash
 from fixtures.proxy import Proxy
 from fixtures.relay import conf_group, conf_value
+from test_systemd import has_libsystemd
 
 PASSWORD = "Corr3ct horse"
 CHILDREN = ("homemail-relay", "homemail-popd", "homemail-fetcher", "homemail-dyndns")
@@ -200,11 +201,6 @@ def make_up(hm_tmp):
             u.stop()
 
 
-def has_libsystemd():
-    with open(fixtures.program("relay/homemail-relay"), "rb") as f:
-        return b"sd_notify" in f.read()
-
-
 def wait_for(cond, what, timeout=10.0, log=lambda: ""):
     deadline = time.monotonic() + timeout
     while not cond():
@@ -303,7 +299,8 @@ def test_up_as_root_waits_for_relay_and_popd(make_up, tls_cert):
     starts the fetcher, whose first pass (at this bundle's own popd, as in
     the demo) then finds popd listening."""
     assert os.geteuid() == 0, "this test starts up as root, as CI does"
-    assert has_libsystemd(), "built without libsystemd: relay and popd cannot say READY=1"
+    assert has_libsystemd(fixtures.program("relay/homemail-relay")), \
+        "built without libsystemd: relay and popd cannot say READY=1"
     up = make_up(tls_cert=tls_cert, run_as="nobody", fetch_own_popd=True).start()
     wait_for(lambda: "own: no new mail" in up.log(), "the fetcher's first pass", log=up.log)
     log = up.log()

@@ -10,6 +10,12 @@
 #include "lib/smtpc.h"
 #include "testutil.h"
 
+/* The start of a script whose server offers PIPELINING and CHUNKING, so
+ * that transactions go as one MAIL/RCPT/BDAT group. */
+#define CHUNKING_GREETING                             \
+	"S:220 box.test ESMTP", "C:EHLO client.test", \
+		"R:250-box.test\r\n250-PIPELINING\r\n250 CHUNKING\r\n"
+
 static HmSmtpClient *
 started(HmTestPeer *p)
 {
@@ -218,18 +224,14 @@ static void
 test_lost_after_group(void)
 {
 	static const char *const script[] = {
-		"S:220 box.test ESMTP",
-		"C:EHLO client.test",
-		"R:250-box.test\r\n250-PIPELINING\r\n250 CHUNKING\r\n",
+		CHUNKING_GREETING,
 		"C:MAIL FROM:<s@x.example>",
 		"C:RCPT TO:<a@y.example>",
 		"C:BDAT 3 LAST",
 		"C:m",
 		"CLOSE",
 		"ACCEPT",
-		"S:220 box.test ESMTP",
-		"C:EHLO client.test",
-		"R:250-box.test\r\n250-PIPELINING\r\n250 CHUNKING\r\n",
+		CHUNKING_GREETING,
 		"C:MAIL FROM:<s@x.example>",
 		"C:RCPT TO:<a@y.example>",
 		"C:BDAT 3 LAST",
@@ -287,9 +289,7 @@ static void
 test_refused_then_closed(void)
 {
 	static const char *const script[] = {
-		"S:220 box.test ESMTP",
-		"C:EHLO client.test",
-		"R:250-box.test\r\n250-PIPELINING\r\n250 CHUNKING\r\n",
+		CHUNKING_GREETING,
 		"C:MAIL FROM:<s@x.example>",
 		"R:550 5.7.1 sender refused\r\n",
 		"CLOSE",
@@ -326,9 +326,7 @@ static void
 test_stalled(void)
 {
 	static const char *const script[] = {
-		"S:220 box.test ESMTP",
-		"C:EHLO client.test",
-		"R:250-box.test\r\n250-PIPELINING\r\n250 CHUNKING\r\n",
+		CHUNKING_GREETING,
 		"Z:1500",
 		"CLOSE",
 		NULL,
