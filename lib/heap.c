@@ -4,6 +4,14 @@
 
 #include "lib/heap.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define HM_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HM_ASAN 1
+#endif
+#endif
+
 void
 hm_heap_keep_buffers(void)
 {
@@ -14,5 +22,12 @@ hm_heap_keep_buffers(void)
 void
 hm_heap_give_back(void)
 {
+#ifndef HM_ASAN
 	malloc_trim(0);
+#else
+	/* AddressSanitizer's allocator owns the heap. glibc's malloc_trim()
+	 * would walk glibc's own arenas, never set up in such a process, and
+	 * the fetcher's IDLE threads calling it first at the same moment race
+	 * on setting them up (a SEGV in mtrim() seen under load). */
+#endif
 }
