@@ -27,10 +27,50 @@
  * that old. */
 #define MAILDIR_TMP_ABANDONED_S (36 * 3600)
 
+static const char *
+kind_of(mode_t mode)
+{
+	if (S_ISREG(mode))
+		return "a file";
+	if (S_ISLNK(mode))
+		return "a symbolic link";
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	return "a device";
+}
+
+/* Opens a Maildir subdirectory without following a symbolic link: a
+ * link there could point a reader or a delivery (popd, the relay, the
+ * fetcher or homemail-deliver running as root, while the Maildir belongs
+ * to the service user or a mail user) at any directory of the system.
+ * The Maildir itself may be a link (~/Maildir on another disk): the admin
+ * made that one. Returns the descriptor, or -1 with *err set and errno
+ * kept. */
+static int
+open_sub(const char *path, GError **err)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int e = errno;
+	struct stat sb;
+
+	if (fd < 0 && (e == ENOTDIR || e == ELOOP) && lstat(path, &sb) == 0)
+		g_set_error(err, HM_ERROR, HM_ERROR_IO, "%s is %s, not a directory", path,
+		            kind_of(sb.st_mode));
+	else if (fd < 0)
+		hm_set_error_errno(err, e, "open directory %s", path);
+	errno = e;
+	return fd;
+}
+
 struct HmMaildirDelivery {
 	char *dir;
 	char *base;          /* unique name of the tmp/ file */
 	char *tmp_path;
+	int tmp_fd;          /* tmp/ */
 	int fd;              /* -1 once closed */
 	guint64 size;
 	HmCrlfCounter crlf;
@@ -149,33 +189,49 @@ delivery_free(HmMaildirDelivery *d)
 {
 	if (d->fd >= 0)
 		close(d->fd);
+	if (d->tmp_fd >= 0)
+		close(d->tmp_fd);
 	g_free(d->dir);
 	g_free(d->base);
 	g_free(d->tmp_path);
 	g_free(d);
 }
 
-/* Opens a fresh tmp/ file for d; creates the Maildir when tmp/ is missing. */
+/* Opens the Maildir dir's sub (tmp/ or new/) as open_sub() does, first
+ * creating the Maildir when sub is missing. */
+static int
+open_sub_made(const char *dir, const char *sub, GError **err)
+{
+	g_autofree char *path = g_build_filename(dir, sub, NULL);
+	g_autoptr(GError) local = NULL;
+	int fd = open_sub(path, &local);
+
+	if (fd < 0 && errno == ENOENT) {
+		g_clear_error(&local);
+		if (hm_maildir_create(dir, err) < 0)
+			return -1;
+		fd = open_sub(path, &local);
+	}
+	if (fd < 0)
+		g_propagate_error(err, g_steal_pointer(&local));
+	return fd;
+}
+
+/* Opens tmp/ and a fresh file in it for d. */
 static int
 open_tmp(HmMaildirDelivery *d, GError **err)
 {
-	gboolean tried_create = FALSE;
-
+	if ((d->tmp_fd = open_sub_made(d->dir, "tmp", err)) < 0)
+		return -1;
 	for (int i = 0; i < MAILDIR_NAME_TRIES; i++) {
 		g_free(d->base);
 		g_free(d->tmp_path);
 		d->base = hm_maildir_unique_name();
 		d->tmp_path = g_strconcat(d->dir, "/tmp/", d->base, NULL);
-		d->fd = open(d->tmp_path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
-		             0600);
+		d->fd = openat(d->tmp_fd, d->base,
+		               O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (d->fd >= 0)
 			return 0;
-		if (errno == ENOENT && !tried_create) {
-			tried_create = TRUE;
-			if (hm_maildir_create(d->dir, err) < 0)
-				return -1;
-			continue;
-		}
 		if (errno != EEXIST) {
 			hm_set_error_errno(err, errno, "create %s", d->tmp_path);
 			return -1;
@@ -192,6 +248,7 @@ hm_maildir_delivery_begin(const char *dir, GError **err)
 
 	d->dir = g_strdup(dir);
 	d->fd = -1;
+	d->tmp_fd = -1;
 	hm_crlf_counter_init(&d->crlf);
 	if (open_tmp(d, err) < 0) {
 		delivery_free(d);
@@ -232,10 +289,10 @@ sync_close(HmMaildirDelivery *d, GError **err)
 	return 0;
 }
 
-/* Links the tmp/ file into new/ under a name carrying the sizes; on EEXIST
- * a new base name is tried. Returns the "new/..." name or NULL. */
+/* Links the tmp/ file into new/ (new_fd) under a name carrying the sizes;
+ * on EEXIST a new base name is tried. Returns the "new/..." name or NULL. */
 static char *
-link_new(HmMaildirDelivery *d, GError **err)
+link_new(HmMaildirDelivery *d, int new_fd, GError **err)
 {
 	guint64 vsize = hm_crlf_counter_total(&d->crlf);
 
@@ -244,15 +301,11 @@ link_new(HmMaildirDelivery *d, GError **err)
 		g_autofree char *name = g_strdup_printf("new/%s,S=%" G_GUINT64_FORMAT
 		                                        ",W=%" G_GUINT64_FORMAT,
 		                                        base, d->size, vsize);
-		g_autofree char *path = g_build_filename(d->dir, name, NULL);
 
-		if (link(d->tmp_path, path) == 0)
-			return g_steal_pointer(&name);
-		if (errno == ENOENT && i == 0 && hm_maildir_create(d->dir, NULL) == 0 &&
-		    link(d->tmp_path, path) == 0)
+		if (linkat(d->tmp_fd, d->base, new_fd, name + strlen("new/"), 0) == 0)
 			return g_steal_pointer(&name);
 		if (errno != EEXIST) {
-			hm_set_error_errno(err, errno, "link %s to %s", d->tmp_path, path);
+			hm_set_error_errno(err, errno, "link %s to %s/%s", d->tmp_path, d->dir, name);
 			return NULL;
 		}
 	}
@@ -264,25 +317,28 @@ int
 hm_maildir_delivery_commit(HmMaildirDelivery *d, char **name_out, GError **err)
 {
 	g_autofree char *name = NULL;
-	g_autofree char *new_dir = NULL;
+	int new_fd = -1;
 
-	if (sync_close(d, err) < 0 || (name = link_new(d, err)) == NULL) {
+	if (sync_close(d, err) < 0 || (new_fd = open_sub_made(d->dir, "new", err)) < 0 ||
+	    (name = link_new(d, new_fd, err)) == NULL) {
+		if (new_fd >= 0)
+			close(new_fd);
 		hm_maildir_delivery_abort(d);
 		return -1;
 	}
 	/* The tmp/ name is only scaffolding now; failing to remove it does not
 	 * undo a delivery (readers clean tmp/ after 36 hours). */
-	unlink(d->tmp_path);
-	new_dir = g_build_filename(d->dir, "new", NULL);
-	if (hm_fsync_dir(new_dir, err) < 0) {
+	unlinkat(d->tmp_fd, d->base, 0);
+	if (fsync(new_fd) < 0) {
 		/* Not durable, so not delivered: take it back so that the
 		 * caller's retry cannot make a duplicate. */
-		g_autofree char *path = g_build_filename(d->dir, name, NULL);
-
-		unlink(path);
+		hm_set_error_errno(err, errno, "fsync %s/new", d->dir);
+		unlinkat(new_fd, name + strlen("new/"), 0);
+		close(new_fd);
 		delivery_free(d);
 		return -1;
 	}
+	close(new_fd);
 	delivery_free(d);
 	if (name_out != NULL)
 		*name_out = g_steal_pointer(&name);
@@ -298,7 +354,7 @@ hm_maildir_delivery_abort(HmMaildirDelivery *d)
 		close(d->fd);
 		d->fd = -1;
 	}
-	unlink(d->tmp_path);
+	unlinkat(d->tmp_fd, d->base, 0);
 	delivery_free(d);
 }
 
@@ -320,6 +376,26 @@ hm_maildir_delivery_stage(HmMaildirDelivery *d, char **tmp_path, char **new_path
 	return 0;
 }
 
+/* The directory of path ("DIR/tmp/X" or "DIR/new/X") opened as open_sub()
+ * does, with *name pointing at path's last component. */
+static int
+open_parent(const char *path, const char **name, GError **err)
+{
+	const char *slash = strrchr(path, '/');
+	g_autofree char *dir = NULL;
+
+	g_return_val_if_fail(slash != NULL, -1);
+	dir = g_strndup(path, (gsize)(slash - path));
+	*name = slash + 1;
+	return open_sub(dir, err);
+}
+
+static gboolean
+exists_at(int dir_fd, const char *name)
+{
+	return faccessat(dir_fd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
 /* Creates what is missing of the Maildir that holds path ("DIR/new/X"). */
 static int
 repair(const char *path, GError **err)
@@ -330,29 +406,45 @@ repair(const char *path, GError **err)
 	return hm_maildir_create(dir, err);
 }
 
+/* Links tmp_name in tmp_fd to new_name in new_fd and removes the tmp/
+ * name. Base names are unique, so an existing new name is this very
+ * message, published before a crash. */
+static int
+publish_at(int tmp_fd, const char *tmp_name, int new_fd, const char *new_name)
+{
+	if (linkat(tmp_fd, tmp_name, new_fd, new_name, 0) == 0 || errno == EEXIST) {
+		unlinkat(tmp_fd, tmp_name, 0);
+		return 0;
+	}
+	if (errno == ENOENT && exists_at(new_fd, new_name))
+		return 0;
+	return -1;
+}
+
 int
 hm_maildir_publish(const char *tmp_path, const char *new_path, GError **err)
 {
-	int e;
+	const char *tmp_name, *new_name;
+	int tmp_fd = open_parent(tmp_path, &tmp_name, err), new_fd = -1, rc = -1;
 
-	/* Base names are unique, so an existing new_path is this very
-	 * message, published before a crash. */
-	if (link(tmp_path, new_path) == 0 || errno == EEXIST) {
-		unlink(tmp_path);
-		return 0;
-	}
-	e = errno;
-	if (e == ENOENT && access(new_path, F_OK) == 0)
-		return 0;
+	if (tmp_fd < 0)
+		return -1;
+	new_fd = open_parent(new_path, &new_name, err);
 	/* A Maildir whose new/ is missing (its creation was cut short) is
 	 * completed rather than left failing for ever. */
-	if (e == ENOENT && access(tmp_path, F_OK) == 0 && repair(new_path, NULL) == 0 &&
-	    link(tmp_path, new_path) == 0) {
-		unlink(tmp_path);
-		return 0;
+	if (new_fd < 0 && errno == ENOENT && exists_at(tmp_fd, tmp_name) &&
+	    repair(new_path, NULL) == 0) {
+		g_clear_error(err);
+		new_fd = open_parent(new_path, &new_name, err);
 	}
-	hm_set_error_errno(err, e, "link %s to %s", tmp_path, new_path);
-	return -1;
+	if (new_fd >= 0) {
+		rc = publish_at(tmp_fd, tmp_name, new_fd, new_name);
+		if (rc < 0)
+			hm_set_error_errno(err, errno, "link %s to %s", tmp_path, new_path);
+		close(new_fd);
+	}
+	close(tmp_fd);
+	return rc;
 }
 
 int
@@ -373,19 +465,25 @@ guint
 hm_maildir_sweep_tmp(const char *dir)
 {
 	g_autofree char *tmp = g_build_filename(dir, "tmp", NULL);
-	g_autoptr(GDir) d = g_dir_open(tmp, 0, NULL);
+	int fd = open_sub(tmp, NULL);
+	DIR *dp = fd >= 0 ? fdopendir(fd) : NULL;
 	time_t old = time(NULL) - MAILDIR_TMP_ABANDONED_S;
-	const char *name;
+	struct dirent *de;
 	guint removed = 0;
 
-	while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
-		g_autofree char *path = g_build_filename(tmp, name, NULL);
+	if (dp == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	while ((de = readdir(dp)) != NULL) {
 		struct stat sb;
 
-		if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_mtime < old &&
-		    sb.st_atime < old && unlink(path) == 0)
+		if (fstatat(fd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) &&
+		    sb.st_mtime < old && sb.st_atime < old && unlinkat(fd, de->d_name, 0) == 0)
 			removed++;
 	}
+	closedir(dp);
 	return removed;
 }
 
@@ -423,42 +521,6 @@ entry_parse(HmMaildirEntry *e, const char *base)
 			*(f[0] == 'S' ? &e->size : &e->vsize) = v;
 		i += len + 1;
 	}
-}
-
-static const char *
-kind_of(mode_t mode)
-{
-	if (S_ISREG(mode))
-		return "a file";
-	if (S_ISLNK(mode))
-		return "a symbolic link";
-	if (S_ISDIR(mode))
-		return "a directory";
-	if (S_ISFIFO(mode))
-		return "a FIFO";
-	if (S_ISSOCK(mode))
-		return "a socket";
-	return "a device";
-}
-
-/* Opens a Maildir subdirectory without following a symbolic link: a
- * link there could point a reader (popd runs as root when run_as is
- * unset) at any directory of the system. Returns the descriptor, or -1
- * with *err set and errno kept. */
-static int
-open_sub(const char *path, GError **err)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	int e = errno;
-	struct stat sb;
-
-	if (fd < 0 && (e == ENOTDIR || e == ELOOP) && lstat(path, &sb) == 0)
-		g_set_error(err, HM_ERROR, HM_ERROR_IO, "%s is %s, not a directory", path,
-		            kind_of(sb.st_mode));
-	else if (fd < 0)
-		hm_set_error_errno(err, e, "open directory %s", path);
-	errno = e;
-	return fd;
 }
 
 /* Logs an entry of new/ or cur/ that readers leave alone, and says why in
@@ -562,25 +624,40 @@ hm_maildir_scan(const char *dir, GError **err)
 int
 hm_maildir_mark_seen(const char *dir, const char *name, GError **err)
 {
-	g_autofree char *from = NULL, *to = NULL, *shown = NULL;
+	g_autofree char *new_dir = NULL, *cur_dir = NULL, *to = NULL, *shown = NULL;
+	const char *base;
+	int new_fd, cur_fd = -1, rc = -1;
 
 	g_return_val_if_fail(g_str_has_prefix(name, "new/"), -1);
-	from = g_build_filename(dir, name, NULL);
-	to = g_strdup_printf("%s/cur/%s:2,S", dir, name + strlen("new/"));
+	base = name + strlen("new/");
+	new_dir = g_build_filename(dir, "new", NULL);
+	cur_dir = g_build_filename(dir, "cur", NULL);
+	if ((new_fd = open_sub(new_dir, err)) < 0 || (cur_fd = open_sub(cur_dir, err)) < 0) {
+		if (new_fd >= 0)
+			close(new_fd);
+		return -1;
+	}
+	to = g_strconcat(base, ":2,S", NULL);
 	/* Never over an existing cur/ name: that is another message (a name
 	 * delivered twice, a copy restored from a backup), which a plain
 	 * rename() would destroy. */
-	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
-		return 0;
+	if (renameat2(new_fd, base, cur_fd, to, RENAME_NOREPLACE) == 0)
+		rc = 0;
 	/* File systems without RENAME_NOREPLACE (NFS, some FUSE): link()
 	 * refuses an existing name the same way. */
-	if ((errno == EINVAL || errno == ENOSYS) && link(from, to) == 0) {
-		unlink(from);
-		return 0;
+	else if ((errno == EINVAL || errno == ENOSYS) && linkat(new_fd, base, cur_fd, to, 0) == 0) {
+		unlinkat(new_fd, base, 0);
+		rc = 0;
 	}
-	shown = g_strescape(name, NULL);
-	hm_set_error_errno(err, errno, "move %s/%s to cur/", dir, shown);
-	return -1;
+	if (rc < 0) {
+		int e = errno;
+
+		shown = g_strescape(name, NULL);
+		hm_set_error_errno(err, e, "move %s/%s to cur/", dir, shown);
+	}
+	close(cur_fd);
+	close(new_fd);
+	return rc;
 }
 
 char *

@@ -139,6 +139,26 @@ def test_temporary_75(box):
     assert err.startswith("homemail-deliver: ")
 
 
+@pytest.mark.parametrize("sub", ["tmp", "new"])
+def test_linked_maildir_sub_75(box, sub):
+    """Run as root (another MTA's mailbox_command, or by hand) on a Maildir
+    whose owner made tmp/ or new/ a symbolic link to a directory of the
+    system: nothing is written there, the message is not lost (75: the
+    MTA keeps it) and the error names the link."""
+    md = os.path.join(box.mail, "alice")
+    rc, err = box.run(["-f", ENVELOPE, RCPT], MSG)
+    assert rc == 0, err
+    victim = os.path.join(box.dir, "etc-cron.d")
+    os.makedirs(victim)
+    shutil.rmtree(os.path.join(md, sub))
+    os.symlink(victim, os.path.join(md, sub))
+    rc, err = box.run(["-f", ENVELOPE, RCPT], MSG)
+    assert rc == 75, err
+    assert "%s/%s is a symbolic link" % (md, sub) in err, err
+    assert os.listdir(victim) == []
+    assert len(box.files(subs=("new", "cur"))) == (1 if sub == "tmp" else 0)
+
+
 def test_bad_config_75(box):
     with open(box.conf, "a") as f:
         f.write("this is not libconfig\n")

@@ -456,6 +456,85 @@ test_sweep_tmp(void)
 	hm_test_remove_tree(tmp);
 }
 
+/* Replaces md's sub with a symbolic link to other's. */
+static void
+link_sub(const char *md, const char *other, const char *sub)
+{
+	g_autofree char *path = g_build_filename(md, sub, NULL);
+	g_autofree char *target = g_build_filename(other, sub, NULL);
+
+	g_assert_cmpint(rmdir(path), ==, 0);
+	g_assert_cmpint(symlink(target, path), ==, 0);
+}
+
+static void
+assert_refused_link(GError **err)
+{
+	g_assert_nonnull(*err);
+	g_assert_nonnull(strstr((*err)->message, "symbolic link"));
+	g_clear_error(err);
+}
+
+/* Writers refuse a tmp/, new/ or cur/ that is a symbolic link rather
+ * than write, link, rename or remove through it: run as root on a
+ * Maildir its user owns, they would otherwise create files in (or, for
+ * the tmp/ sweep, remove old files from) any directory of the system. */
+static void
+test_write_linked_sub(void)
+{
+	g_autofree char *tmp = hm_test_tmpdir("hm-test-maildir");
+	g_autofree char *md = g_build_filename(tmp, "md", NULL);
+	g_autofree char *other = g_build_filename(tmp, "other", NULL);
+	g_autofree char *other_tmp = g_build_filename(other, "tmp", NULL);
+	g_autofree char *other_new = g_build_filename(other, "new", NULL);
+	g_autofree char *other_cur = g_build_filename(other, "cur", NULL);
+	g_autofree char *md_tmp = g_build_filename(md, "tmp", NULL);
+	g_autofree char *md_new = g_build_filename(md, "new", NULL);
+	g_autofree char *old = g_build_filename(other_tmp, "1.old", NULL);
+	g_autofree char *tmp_path = NULL, *new_path = NULL, *name = NULL;
+	time_t past = time(NULL) - 37 * 3600;
+	GError *err = NULL;
+	HmMaildirDelivery *d;
+
+	g_assert_cmpint(hm_maildir_create(md, &err), ==, 0);
+	g_assert_cmpint(hm_maildir_create(other, &err), ==, 0);
+
+	link_sub(md, other, "tmp");
+	g_assert_cmpint(hm_maildir_deliver(md, "a: b\n", 5, NULL, &err), ==, -1);
+	assert_refused_link(&err);
+	g_assert_cmpint(count_entries(other_tmp), ==, 0);
+	make_aged(old, past, past);
+	g_assert_cmpuint(hm_maildir_sweep_tmp(md), ==, 0);
+	g_assert_cmpint(count_entries(other_tmp), ==, 1);
+	g_assert_cmpint(unlink(md_tmp), ==, 0);
+	g_assert_cmpint(mkdir(md_tmp, 0700), ==, 0);
+
+	link_sub(md, other, "new");
+	g_assert_cmpint(hm_maildir_deliver(md, "a: b\n", 5, NULL, &err), ==, -1);
+	assert_refused_link(&err);
+	g_assert_cmpint(count_entries(other_new), ==, 0);
+	g_assert_cmpint(count_entries(md_tmp), ==, 0);
+	d = hm_maildir_delivery_begin(md, &err);
+	g_assert_nonnull(d);
+	g_assert_cmpint(hm_maildir_delivery_write(d, "a: c\n", 5, &err), ==, 0);
+	g_assert_cmpint(hm_maildir_delivery_stage(d, &tmp_path, &new_path, &err), ==, 0);
+	g_assert_cmpint(hm_maildir_publish(tmp_path, new_path, &err), ==, -1);
+	assert_refused_link(&err);
+	g_assert_cmpint(count_entries(other_new), ==, 0);
+	g_assert_cmpint(unlink(md_new), ==, 0);
+	g_assert_cmpint(mkdir(md_new, 0700), ==, 0);
+	g_assert_cmpint(hm_maildir_publish(tmp_path, new_path, &err), ==, 0);
+	g_assert_no_error(err);
+
+	link_sub(md, other, "cur");
+	name = g_strconcat("new/", strrchr(new_path, '/') + 1, NULL);
+	g_assert_cmpint(hm_maildir_mark_seen(md, name, &err), ==, -1);
+	assert_refused_link(&err);
+	g_assert_cmpint(count_entries(other_cur), ==, 0);
+	g_assert_true(g_file_test(new_path, G_FILE_TEST_IS_REGULAR));
+	hm_test_remove_tree(tmp);
+}
+
 /* This test is linked with -Wl,--wrap=readdir: while unknown_types is set,
  * the Maildir code's readdir() reports every entry as DT_UNKNOWN, as file
  * systems that do not fill d_type in do, so the scan must lstat. */
@@ -663,6 +742,7 @@ main(int argc, char **argv)
 	g_test_add_func("/maildir/mark-seen", test_mark_seen);
 	g_test_add_func("/maildir/mark-seen-no-replace", test_mark_seen_no_replace);
 	g_test_add_func("/maildir/sweep-tmp", test_sweep_tmp);
+	g_test_add_func("/maildir/write-linked-sub", test_write_linked_sub);
 	g_test_add_func("/maildir/chown", test_chown);
 	return g_test_run();
 }
