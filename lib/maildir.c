@@ -622,42 +622,82 @@ hm_maildir_scan(const char *dir, GError **err)
 }
 
 int
-hm_maildir_mark_seen(const char *dir, const char *name, GError **err)
+hm_maildir_subs_open(const char *dir, HmMaildirSubs *s, GError **err)
 {
-	g_autofree char *new_dir = NULL, *cur_dir = NULL, *to = NULL, *shown = NULL;
-	const char *base;
-	int new_fd, cur_fd = -1, rc = -1;
+	g_autofree char *new_dir = g_build_filename(dir, "new", NULL);
+	g_autofree char *cur_dir = g_build_filename(dir, "cur", NULL);
 
-	g_return_val_if_fail(g_str_has_prefix(name, "new/"), -1);
-	base = name + strlen("new/");
-	new_dir = g_build_filename(dir, "new", NULL);
-	cur_dir = g_build_filename(dir, "cur", NULL);
-	if ((new_fd = open_sub(new_dir, err)) < 0 || (cur_fd = open_sub(cur_dir, err)) < 0) {
-		if (new_fd >= 0)
-			close(new_fd);
+	s->cur_fd = -1;
+	if ((s->new_fd = open_sub(new_dir, err)) < 0)
+		return -1;
+	if ((s->cur_fd = open_sub(cur_dir, err)) < 0) {
+		close(s->new_fd);
 		return -1;
 	}
+	s->dir = g_strdup(dir);
+	return 0;
+}
+
+void
+hm_maildir_subs_close(HmMaildirSubs *s)
+{
+	close(s->new_fd);
+	close(s->cur_fd);
+	g_clear_pointer(&s->dir, g_free);
+}
+
+/* The descriptor of name's sub ("new/..." or "cur/..."), and in *base
+ * what follows the slash. */
+static int
+sub_fd(const HmMaildirSubs *s, const char *name, const char **base)
+{
+	*base = name + strlen("new/");
+	return g_str_has_prefix(name, "new/") ? s->new_fd : s->cur_fd;
+}
+
+int
+hm_maildir_mark_seen(const HmMaildirSubs *s, const char *name, GError **err)
+{
+	g_autofree char *to = NULL, *shown = NULL;
+	const char *base;
+	int new_fd = sub_fd(s, name, &base), e;
+
+	g_return_val_if_fail(g_str_has_prefix(name, "new/"), -1);
 	to = g_strconcat(base, ":2,S", NULL);
 	/* Never over an existing cur/ name: that is another message (a name
 	 * delivered twice, a copy restored from a backup), which a plain
 	 * rename() would destroy. */
-	if (renameat2(new_fd, base, cur_fd, to, RENAME_NOREPLACE) == 0)
-		rc = 0;
+	if (renameat2(new_fd, base, s->cur_fd, to, RENAME_NOREPLACE) == 0)
+		return 0;
 	/* File systems without RENAME_NOREPLACE (NFS, some FUSE): link()
 	 * refuses an existing name the same way. */
-	else if ((errno == EINVAL || errno == ENOSYS) && linkat(new_fd, base, cur_fd, to, 0) == 0) {
+	if ((errno == EINVAL || errno == ENOSYS) && linkat(new_fd, base, s->cur_fd, to, 0) == 0) {
 		unlinkat(new_fd, base, 0);
-		rc = 0;
+		return 0;
 	}
-	if (rc < 0) {
-		int e = errno;
+	e = errno;
+	shown = g_strescape(name, NULL);
+	hm_set_error_errno(err, e, "move %s/%s to cur/", s->dir, shown);
+	return -1;
+}
 
-		shown = g_strescape(name, NULL);
-		hm_set_error_errno(err, e, "move %s/%s to cur/", dir, shown);
+int
+hm_maildir_remove(const HmMaildirSubs *s, const char *name)
+{
+	const char *base;
+	int fd = sub_fd(s, name, &base);
+
+	return unlinkat(fd, base, 0);
+}
+
+int
+hm_maildir_subs_sync(const HmMaildirSubs *s, GError **err)
+{
+	if (fsync(s->cur_fd) < 0 || fsync(s->new_fd) < 0) {
+		hm_set_error_errno(err, errno, "fsync %s/cur and new", s->dir);
+		return -1;
 	}
-	close(cur_fd);
-	close(new_fd);
-	return rc;
+	return 0;
 }
 
 char *

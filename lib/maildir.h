@@ -104,11 +104,33 @@ char *hm_maildir_stem(const HmMaildirEntry *e);
  * there but is not a regular file, HM_ERROR_IO otherwise (it is gone). */
 int hm_maildir_open_message(const char *dir, const char *name, GError **err);
 
+/* new/ and cur/ of a Maildir, opened once, as the readers open them (a
+ * symbolic link is refused), by a reader that moves or removes many
+ * messages at the end of a session. */
+typedef struct {
+	char *dir;
+	int new_fd;
+	int cur_fd;
+} HmMaildirSubs;
+
+/* Opens dir's new/ and cur/ into s. Returns 0, or -1 with *err set (and
+ * s needs no closing). */
+int hm_maildir_subs_open(const char *dir, HmMaildirSubs *s, GError **err);
+
+void hm_maildir_subs_close(HmMaildirSubs *s);
+
 /* Marks a message seen, as a Maildir reader does once a client has it:
- * renames name ("new/BASE", relative to dir) to "cur/BASE:2,S", never over
- * an existing file of that name (the message then stays in new/). Does not
- * fsync the directories (a caller moving many does that once). Returns 0,
- * or -1 with *err set. */
-int hm_maildir_mark_seen(const char *dir, const char *name, GError **err);
+ * renames name ("new/BASE") to "cur/BASE:2,S", never over an existing
+ * file of that name (the message then stays in new/). Returns 0, or -1
+ * with *err set. */
+int hm_maildir_mark_seen(const HmMaildirSubs *s, const char *name, GError **err);
+
+/* Removes the message name ("new/BASE" or "cur/BASE"). Returns 0, or -1
+ * with errno set. */
+int hm_maildir_remove(const HmMaildirSubs *s, const char *name);
+
+/* fsyncs new/ and cur/, which makes the moves and removals durable.
+ * Returns 0, or -1 with *err set. */
+int hm_maildir_subs_sync(const HmMaildirSubs *s, GError **err);
 
 #endif

@@ -335,41 +335,52 @@ popd_mailbox_send(PopdMailbox *mb, guint n, gint64 body_lines, HmConn *conn, GEr
 	return rc;
 }
 
+static gboolean
+has_update(const Message *m)
+{
+	return m->deleted || (m->retrieved && m->e->in_new);
+}
+
 int
 popd_mailbox_commit(PopdMailbox *mb, GError **err)
 {
-	guint failed = 0, moved = 0, removed = 0;
+	guint failed = 0, changed = 0, todo = 0;
+	HmMaildirSubs subs;
+	int rc = 0;
 
+	for (guint n = 1; n <= mb->msgs->len; n++)
+		todo += has_update(msg(mb, n)) ? 1 : 0;
+	if (todo == 0)
+		return 0;
+	/* Through descriptors of new/ and cur/ opened once, never following
+	 * a link put there since the scan. */
+	if (hm_maildir_subs_open(mb->dir, &subs, err) < 0)
+		return -1;
 	for (guint n = 1; n <= mb->msgs->len; n++) {
 		Message *m = msg(mb, n);
-		g_autofree char *path = g_build_filename(mb->dir, m->e->name, NULL);
 
 		if (m->deleted) {
-			if (unlink(path) == 0)
-				removed++;
+			if (hm_maildir_remove(&subs, m->e->name) == 0)
+				changed++;
 			else if (errno != ENOENT)
 				failed++;
 		} else if (m->retrieved && m->e->in_new) {
 			g_autoptr(GError) e = NULL;
 
 			/* Not an error for the client: the message stays in new/. */
-			if (hm_maildir_mark_seen(mb->dir, m->e->name, &e) == 0)
-				moved++;
+			if (hm_maildir_mark_seen(&subs, m->e->name, &e) == 0)
+				changed++;
 			else
 				hm_warn("popd %s", e->message);
 		}
 	}
-	if (removed + moved > 0) {
-		g_autofree char *cur = g_build_filename(mb->dir, "cur", NULL);
-		g_autofree char *new = g_build_filename(mb->dir, "new", NULL);
-
-		if (hm_fsync_dir(cur, err) < 0 || hm_fsync_dir(new, err) < 0)
-			return -1;
-	}
-	if (failed > 0) {
+	if (changed > 0)
+		rc = hm_maildir_subs_sync(&subs, err);
+	hm_maildir_subs_close(&subs);
+	if (rc == 0 && failed > 0) {
 		g_set_error(err, POPD_MAILBOX_ERROR, POPD_MAILBOX_FAILED,
 		            "%u messages could not be removed", failed);
-		return -1;
+		rc = -1;
 	}
-	return 0;
+	return rc;
 }

@@ -366,6 +366,20 @@ test_scan_speed(void)
 	hm_test_remove_tree(tmp);
 }
 
+/* hm_maildir_mark_seen() with new/ and cur/ opened for it alone. */
+static int
+mark_seen(const char *dir, const char *name, GError **err)
+{
+	HmMaildirSubs subs;
+	int rc;
+
+	if (hm_maildir_subs_open(dir, &subs, err) < 0)
+		return -1;
+	rc = hm_maildir_mark_seen(&subs, name, err);
+	hm_maildir_subs_close(&subs);
+	return rc;
+}
+
 /* A message a client has: new/BASE becomes cur/BASE:2,S, content and all,
  * and the scan still finds it by the same unique part. */
 static void
@@ -377,7 +391,7 @@ test_mark_seen(void)
 	GError *err = NULL;
 
 	g_assert_cmpint(hm_maildir_deliver(tmp, "S: x\n\nbody\n", 12, &name, &err), ==, 0);
-	g_assert_cmpint(hm_maildir_mark_seen(tmp, name, &err), ==, 0);
+	g_assert_cmpint(mark_seen(tmp, name, &err), ==, 0);
 	g_assert_no_error(err);
 	seen = g_strdup_printf("%s/cur/%s:2,S", tmp, name + 4);
 	hm_test_assert_file(seen, "S: x\n\nbody\n");
@@ -387,7 +401,7 @@ test_mark_seen(void)
 	                strrchr(seen, '/') + 1);
 	g_assert_false(g_array_index(list, HmMaildirEntry, 0).in_new);
 	/* Gone meanwhile (another reader moved it): an error, nothing made. */
-	g_assert_cmpint(hm_maildir_mark_seen(tmp, name, &err), ==, -1);
+	g_assert_cmpint(mark_seen(tmp, name, &err), ==, -1);
 	g_assert_error(err, HM_ERROR, HM_ERROR_IO);
 	g_clear_error(&err);
 	hm_test_remove_tree(tmp);
@@ -406,7 +420,7 @@ test_mark_seen_no_replace(void)
 	g_assert_cmpint(hm_maildir_create(tmp, &err), ==, 0);
 	g_assert_true(g_file_set_contents(new, "new one\n", -1, NULL));
 	g_assert_true(g_file_set_contents(cur, "old one\n", -1, NULL));
-	g_assert_cmpint(hm_maildir_mark_seen(tmp, "new/1.M1P1Q1.h", &err), ==, -1);
+	g_assert_cmpint(mark_seen(tmp, "new/1.M1P1Q1.h", &err), ==, -1);
 	g_assert_error(err, HM_ERROR, HM_ERROR_IO);
 	g_clear_error(&err);
 	hm_test_assert_file(new, "new one\n");
@@ -528,7 +542,7 @@ test_write_linked_sub(void)
 
 	link_sub(md, other, "cur");
 	name = g_strconcat("new/", strrchr(new_path, '/') + 1, NULL);
-	g_assert_cmpint(hm_maildir_mark_seen(md, name, &err), ==, -1);
+	g_assert_cmpint(mark_seen(md, name, &err), ==, -1);
 	assert_refused_link(&err);
 	g_assert_cmpint(count_entries(other_cur), ==, 0);
 	g_assert_true(g_file_test(new_path, G_FILE_TEST_IS_REGULAR));
