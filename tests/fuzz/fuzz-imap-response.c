@@ -15,6 +15,8 @@ static const HmImapLimits lim = {
 	.max_text = 4096, .max_literal = 512, .max_literals = 1024, .max_depth = 8,
 };
 
+/* depth: the lists around toks. The parser's bound counts lists alone,
+ * in the arguments as in a response code. */
 static void
 check_tokens(const GPtrArray *toks, guint depth)
 {
@@ -45,7 +47,7 @@ check_response(const HmImapResponse *r)
 	if (r->kind != HM_IMAP_CONTINUE && r->keyword == NULL)
 		__builtin_trap();
 	check_tokens(r->code_args, 0);
-	check_tokens(r->args, 1);
+	check_tokens(r->args, 0);
 	(void)hm_imap_fetch_att(r, "UID");
 	(void)hm_imap_fetch_att_prefix(r, "BODY[");
 }
