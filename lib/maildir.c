@@ -658,12 +658,11 @@ sub_fd(const HmMaildirSubs *s, const char *name, const char **base)
 int
 hm_maildir_mark_seen(const HmMaildirSubs *s, const char *name, GError **err)
 {
-	g_autofree char *to = NULL, *shown = NULL;
-	const char *base;
-	int new_fd = sub_fd(s, name, &base), e;
+	const char *base = name + strlen("new/");
+	g_autofree char *to = g_strconcat(base, ":2,S", NULL), *shown = NULL;
+	int new_fd = s->new_fd, e;
 
 	g_return_val_if_fail(g_str_has_prefix(name, "new/"), -1);
-	to = g_strconcat(base, ":2,S", NULL);
 	/* Never over an existing cur/ name: that is another message (a name
 	 * delivered twice, a copy restored from a backup), which a plain
 	 * rename() would destroy. */

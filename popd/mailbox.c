@@ -344,27 +344,26 @@ has_update(const Message *m)
 int
 popd_mailbox_commit(PopdMailbox *mb, GError **err)
 {
-	guint failed = 0, changed = 0, todo = 0;
-	HmMaildirSubs subs;
+	guint failed = 0, changed = 0;
+	HmMaildirSubs subs = { NULL, -1, -1 };
 	int rc = 0;
 
-	for (guint n = 1; n <= mb->msgs->len; n++)
-		todo += has_update(msg(mb, n)) ? 1 : 0;
-	if (todo == 0)
-		return 0;
-	/* Through descriptors of new/ and cur/ opened once, never following
-	 * a link put there since the scan. */
-	if (hm_maildir_subs_open(mb->dir, &subs, err) < 0)
-		return -1;
 	for (guint n = 1; n <= mb->msgs->len; n++) {
 		Message *m = msg(mb, n);
 
+		if (!has_update(m))
+			continue;
+		/* Through descriptors of new/ and cur/, opened at the first
+		 * change (a session that changed nothing opens nothing), never
+		 * following a link put there since the scan. */
+		if (subs.dir == NULL && hm_maildir_subs_open(mb->dir, &subs, err) < 0)
+			return -1;
 		if (m->deleted) {
 			if (hm_maildir_remove(&subs, m->e->name) == 0)
 				changed++;
 			else if (errno != ENOENT)
 				failed++;
-		} else if (m->retrieved && m->e->in_new) {
+		} else {
 			g_autoptr(GError) e = NULL;
 
 			/* Not an error for the client: the message stays in new/. */
@@ -374,6 +373,8 @@ popd_mailbox_commit(PopdMailbox *mb, GError **err)
 				hm_warn("popd %s", e->message);
 		}
 	}
+	if (subs.dir == NULL)
+		return 0;
 	if (changed > 0)
 		rc = hm_maildir_subs_sync(&subs, err);
 	hm_maildir_subs_close(&subs);
