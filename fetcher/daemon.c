@@ -301,6 +301,7 @@ hm_fetcher_daemon(const HmConfig *cfg, const char *only)
 	 * and only sigwait() here receives them. */
 	daemon_signals(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	hm_heap_one_arena();
 	g_mutex_init(&sh.lock);
 	g_cond_init(&sh.cond);
 	hm_info("fetcher started: %zu account(s), interval %u s", cfg->fetcher.n_accounts,

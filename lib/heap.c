@@ -20,6 +20,12 @@ hm_heap_keep_buffers(void)
 }
 
 void
+hm_heap_one_arena(void)
+{
+	mallopt(M_ARENA_MAX, 1);
+}
+
+void
 hm_heap_give_back(void)
 {
 #ifndef HM_ASAN

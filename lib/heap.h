@@ -16,4 +16,13 @@ void hm_heap_keep_buffers(void);
  * in once again. */
 void hm_heap_give_back(void);
 
+/* For such a program whose threads sleep for long between bursts (the
+ * fetcher's daemon: a thread per IDLE folder or polled account): every
+ * thread allocates from the one main heap. glibc would give each thread an
+ * arena of its own, and neither malloc_trim() nor a free() below the trim
+ * threshold shrinks the top of any arena but the main one, so a message
+ * fetched by one thread would stay resident until that thread fetched
+ * again. Call before the threads start. */
+void hm_heap_one_arena(void);
+
 #endif
