@@ -63,7 +63,11 @@ ap.add_argument("--results", default=os.path.join(REPO, "bench", "RESULTS.md"))
 ap.add_argument("--no-results", action="store_true")
 ap.add_argument("--keep", action="store_true")
 ap.add_argument("--note", default="", help="a line for the results")
+ap.add_argument("--ours-only", action="store_true",
+                help="run only our bundle and print its samples, for a quick look while changing "
+                     "code (implies --no-results: the results compare both bundles)")
 A = ap.parse_args()
+A.no_results = A.no_results or A.ours_only
 A.cmdline = ("HM_BUILDDIR=%s " % shlex.quote(os.environ["HM_BUILDDIR"]) if os.environ.get("HM_BUILDDIR") else "") + \
     "bench/bundle/run.sh " + " ".join(shlex.quote(x) for x in sys.argv[1:])
 MARK = ".hm-bench-bundle"
@@ -293,11 +297,19 @@ def main():
         ctx.log("upstream: IMAPS :%d, POP3S :%d, dyndns2 %s, smart host :%d"
                 % (up.imap.imaps_port, up.pop3.pop3s_port, up.dyn.url, up.sh.port))
         for rnd in range(A.rounds):
-            for kind in (("ours", "peers") if rnd % 2 == 0 else ("peers", "ours")):
+            for kind in (("ours",) if A.ours_only else ("ours", "peers") if rnd % 2 == 0 else ("peers", "ours")):
                 res["runs"].append(one(ctx, up, kind, rnd))
     finally:
         ctx.stop_all()
         up.stop()
+    if A.ours_only:
+        for r in res["runs"]:
+            s = r.get("settled", r["idle"])
+            print("round %d: %s" % (r["round"], "; ".join(
+                "%s %s" % (p, _top(v["maps"], 8)) for p, v in s["programs"].items())))
+        if not A.keep:
+            shutil.rmtree(A.workdir, ignore_errors=True)
+        return
     res["load"] = " ".join(open("/proc/loadavg").read().split()[:3])
     text = build(res)
     print()

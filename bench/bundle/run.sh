@@ -34,6 +34,8 @@
 #   --timeout S          for a bundle's first work (60)
 #   --note TEXT          a line for the results
 #   --results FILE | --no-results     --keep (keep the work directory)
+#   --ours-only          only our bundle, its samples printed (no results): a
+#                        quick look while changing code, ~10 s a round
 # Needs: root, postfix, dovecot-imapd, dovecot-pop3d, fetchmail, ddclient,
 # openssl, /usr/bin/python3. Loopback ports only, picked free at start;
 # every process started is stopped by PID, also on Ctrl-C or failure.
