@@ -33,6 +33,32 @@ hm_log_debug_enabled(void)
 	return log_state.verbosity > 0;
 }
 
+/* One event per line, as it was meant: an embedded newline would let a
+ * peer forge log lines (shown as a space), and other control characters,
+ * C1 ones in UTF-8 too (U+0080-U+009F), would let it drive the terminal
+ * of whoever reads the log (shown as '?'). In place: never longer. */
+static void
+sanitize(char *msg)
+{
+	char *out = msg;
+
+	for (const char *p = msg; *p != '\0'; p++) {
+		guchar c = (guchar)*p;
+
+		if (c == '\r' || c == '\n' || c == '\t') {
+			*out++ = ' ';
+		} else if (c < 0x20 || c == 0x7f) {
+			*out++ = '?';
+		} else if (c == 0xc2 && (guchar)p[1] >= 0x80 && (guchar)p[1] <= 0x9f) {
+			*out++ = '?';
+			p++;
+		} else {
+			*out++ = (char)c;
+		}
+	}
+	*out = '\0';
+}
+
 void
 hm_log(HmLogLevel level, const char *fmt, ...)
 {
@@ -46,9 +72,7 @@ hm_log(HmLogLevel level, const char *fmt, ...)
 	va_start(ap, fmt);
 	msg = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
-	/* One event per line: an embedded newline would let a peer forge
-	 * log lines, so it is shown as a space. */
-	g_strdelimit(msg, "\r\n", ' ');
+	sanitize(msg);
 	if (log_state.use_syslog)
 		syslog(prio[level], "%s%s", tag[level], msg);
 	else

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -184,6 +185,19 @@ hand_over(HmServer *sv, int fd, const HmServerHandoff *h, char **ip)
 	return FALSE;
 }
 
+/* In a child just forked: GLib's g_random_*() state was copied from the
+ * parent, so without a new seed every session process would draw the
+ * numbers its siblings draw (the session IDs in the log, among others). */
+static void
+reseed_random(void)
+{
+	guint32 seed;
+
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed))
+		seed = (guint32)getpid() ^ (guint32)g_get_monotonic_time();
+	g_random_set_seed(seed);
+}
+
 /* Forks a session process for fd, with a control socket when it may
  * serve more clients after this one. */
 static void
@@ -197,6 +211,7 @@ fork_worker(HmServer *sv, int fd, const HmServerHandoff *h, char **ip)
 		hm_warn("%s socketpair: %s", sv->p.name, g_strerror(errno));
 	pid = fork();
 	if (pid == 0) {
+		reseed_random();
 		if (pair[0] >= 0)
 			close(pair[0]);
 		hm_server_worker_main(sv, fd, h, pair[1]);
@@ -297,6 +312,7 @@ spawn(HmServer *sv, Helper *h)
 	pid_t pid = fork();
 
 	if (pid == 0) {
+		reseed_random();
 		hm_server_close_inherited(sv, -1);
 		_exit(h->fn(h->data));
 	}

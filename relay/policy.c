@@ -39,6 +39,27 @@ relay_policy_mail(const RelayClient *c, const char *sender, RelayReplyText *repl
 	              sender, c->auth_user);
 }
 
+/* Neither on a trusted network, nor a program on this box, nor logged in. */
+static gboolean
+outsider(const RelayClient *c)
+{
+	return !c->trusted && !c->local && c->auth_user == NULL;
+}
+
+/* TRUE if sender is one the smart-host rewriting would turn into
+ * another address: a local user's (or a local domain's) address. */
+static gboolean
+claims_local_user(const RelayClient *c, const char *sender)
+{
+	g_autofree char *rewritten = NULL;
+	RelayRewriteResult rr = relay_rewrite_sender(c->rw, sender, &rewritten, NULL);
+
+	if (sender[0] == '\0')
+		return FALSE;
+	return rr == RELAY_REWRITE_NO_SEND_AS || rr == RELAY_REWRITE_UNKNOWN_LOCAL ||
+	       (rr == RELAY_REWRITE_DONE && g_ascii_strcasecmp(rewritten, sender) != 0);
+}
+
 /* A local recipient: resolves it to its user, or to the address an alias
  * forwards it to (the runner sends it there through the smart host). */
 static int
@@ -62,9 +83,19 @@ relay_policy_rcpt(const RelayClient *c, const char *sender, const char *rcpt, ch
 	RelayRewriteResult rr;
 
 	*user = NULL;
-	if (relay_policy_is_local(c->cfg, c->rw, rcpt))
-		return local_rcpt(c, rcpt, user, reply);
-	if (!c->trusted && !c->local && c->auth_user == NULL)
+	if (relay_policy_is_local(c->cfg, c->rw, rcpt)) {
+		int dest = local_rcpt(c, rcpt, user, reply);
+
+		/* An alias that forwards off the box sends through the smart
+		 * host, where a local sender becomes the user's send_as: from a
+		 * stranger that would be mail in the user's name. */
+		if (dest == RELAY_DEST_REMOTE && outsider(c) && claims_local_user(c, sender))
+			return refuse(reply, 553, "5.7.1",
+			              "<%s>: Sender address rejected: <%s> is a local user's; "
+			              "log in (AUTH) to send as it", rcpt, sender);
+		return dest;
+	}
+	if (outsider(c))
 		return refuse(reply, 554, "5.7.1", "<%s>: Relay access denied", rcpt);
 	rr = relay_rewrite_sender(c->rw, sender, &rewritten, &sender_user);
 	if (rr == RELAY_REWRITE_FOREIGN || rr == RELAY_REWRITE_DONE)

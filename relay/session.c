@@ -202,10 +202,28 @@ session_flush(Session *s)
 	return hm_conn_flush(s->conn, NULL);
 }
 
+/* Counts one more error of a kind; at its limit says 421 (RFC 5321
+ * 3.8: a server that closes on its own initiative says so) and returns
+ * TRUE: the session ends. */
+static gboolean
+one_too_many(Session *s, guint *count, guint limit, const char *what)
+{
+	if (++*count < limit)
+		return FALSE;
+	session_reply(s, 421, "4.7.0", "%s Error: too many %s", s->p->cfg->hostname, what);
+	return TRUE;
+}
+
 gboolean
 session_bad_command(Session *s)
 {
-	return ++s->bad_commands >= RELAY_MAX_BAD_COMMANDS;
+	return one_too_many(s, &s->bad_commands, RELAY_MAX_BAD_COMMANDS, "errors");
+}
+
+static gboolean
+refused_rcpt(Session *s)
+{
+	return one_too_many(s, &s->refused_rcpts, RELAY_MAX_REFUSED_RCPTS, "refused recipients");
 }
 
 void
@@ -361,14 +379,14 @@ cmd_rcpt(Session *s, const char *args)
 	addr = a.addr.domain != NULL ? hm_address_format(&a.addr) : g_strdup(a.addr.local);
 	if (listed(s)) {
 		relay_rcpt_args_clear(&a);
-		return ++s->refused_rcpts >= RELAY_MAX_REFUSED_RCPTS ? -1 : 0;
+		return refused_rcpt(s) ? -1 : 0;
 	}
 	dest = relay_policy_rcpt(&c, s->tx->sender, addr, &user, &r);
 	if (dest < 0) {
 		hm_info("relay[%s] refused rcpt=<%s> from=<%s> peer=%s: %u %s", s->id, addr,
 		        s->tx->sender, s->p->peer, r.code, r.text);
 		relay_rcpt_args_clear(&a);
-		if (session_reply_text(s, &r) < 0 || ++s->refused_rcpts >= RELAY_MAX_REFUSED_RCPTS)
+		if (session_reply_text(s, &r) < 0 || refused_rcpt(s))
 			return -1;
 		return 0;
 	}
@@ -428,14 +446,19 @@ cmd_starttls(Session *s, const char *args)
 	if ((injected = hm_conn_discard_input(s->conn)) > 0)
 		hm_info("relay[%s] STARTTLS peer=%s: %" G_GSIZE_FORMAT " octets sent after it in "
 		        "clear, discarded", s->id, s->p->peer, injected);
+	/* The handshake gets the implicit-TLS listener's deadline, not a
+	 * command's 5 minutes. */
+	hm_conn_set_timeout(s->conn, RELAY_HANDSHAKE_TIMEOUT_MS);
 	if (hm_tls_server_start(s->p->tls, s->conn, &err) < 0) {
 		hm_info("relay[%s] STARTTLS failed peer=%s: %s", s->id, s->p->peer,
 		        err != NULL ? err->message : "write failed");
 		return -1;
 	}
+	hm_conn_set_timeout(s->conn, RELAY_COMMAND_TIMEOUT_MS);
 	/* RFC 3207 4.2: forget everything learnt before the handshake. */
 	session_reset(s);
 	g_clear_pointer(&s->helo, g_free);
+	g_clear_pointer(&s->auth_user, g_free);
 	s->state = ST_START;
 	return 0;
 }
@@ -519,24 +542,35 @@ dispatch(Session *s, const char *line, gsize len)
 	return session_bad_command(s) ? -1 : 0;
 }
 
-/* The form of a command the -v log may show: AUTH lines may carry a
- * password, so they show only their mechanism. */
+/* The form of a command the -v log may show. AUTH lines may carry a
+ * password, so they show only their mechanism; a line that is no command
+ * we know is shown only by its length: it may be the next line of an AUTH
+ * the client sent without waiting for our refusal (its password). */
 static void
-log_command(const Session *s, const char *line)
+log_command(const Session *s, const char *line, gsize len)
 {
-	const char *shown = line;
-	g_autofree char *masked = NULL;
+	char verb[RELAY_VERB_MAX];
+	const char *args = NULL;
+	RelayReplyText r;
+	gboolean known = FALSE;
 
 	if (!hm_log_debug_enabled())
 		return;
-	if (g_ascii_strncasecmp(line, "AUTH ", 5) == 0) {
-		gsize mech = strcspn(line + 5, " ");
+	if (relay_cmd_split(line, len, verb, sizeof(verb), &args, &r) == 0)
+		for (gsize i = 0; i < G_N_ELEMENTS(commands) && !known; i++)
+			known = strcmp(commands[i].name, verb) == 0;
+	if (!known) {
+		hm_debug("relay[%s] C: (no command, %" G_GSIZE_FORMAT " octets)", s->id, len);
+	} else if (strcmp(verb, "AUTH") == 0) {
+		gsize mech = args != NULL ? strspn(args, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		                                         "abcdefghijklmnopqrstuvwxyz0123456789-_") : 0;
 
-		masked = g_strdup_printf("AUTH %.*s%s", (int)MIN(mech, 20), line + 5,
-		                         line[5 + mech] != '\0' ? " ********" : "");
-		shown = masked;
+		hm_debug("relay[%s] C: AUTH %.*s%s", s->id, (int)(mech <= 20 ? mech : 0),
+		         args != NULL ? args : "",
+		         args != NULL && (mech > 20 || args[mech] != '\0') ? " ********" : "");
+	} else {
+		hm_debug("relay[%s] C: %s", s->id, line);
 	}
-	hm_debug("relay[%s] C: %s", s->id, shown);
 }
 
 static int
@@ -573,7 +607,7 @@ serve(Session *s)
 		}
 		if (st != HM_IO_OK)
 			return -1;
-		log_command(s, line.data);
+		log_command(s, line.data, line.len);
 		if (dispatch(s, line.data, line.len) < 0)
 			break;
 	}

@@ -5,6 +5,7 @@ untrusted address (127.0.0.2); SIGHUP and SIGTERM.
 The smart host, durability and fetcher cases are in test_relay_forward.py
 and test_relay_durability.py.
 """
+import base64
 import email.message
 import os
 import re
@@ -435,6 +436,102 @@ def test_unknown_local_user_and_auth_without_tls(relay, tls_cert):
         code, text = c.cmd("RCPT TO:<friend@remote.example>")
         assert code == 250, (code, text)
         c.cmd("RSET")
+
+
+def test_stranger_cannot_send_as_a_local_user_through_an_alias(relay):
+    """An alias that forwards off the box sends through the smart host,
+    where alice@box.test would become alice's send_as: a stranger may not
+    give a local user's address as the sender of such mail; a foreign
+    sender, or the LAN, may."""
+    r = relay(users={"alice": {"send_as": "alice@isp.example"}, "bob": {}},
+              aliases={"postmaster": "alice", "fwd": "someone@far.example"})
+    with RawSMTP("127.0.0.1", r.port, source="127.0.0.2") as c:
+        c.ehlo("stranger.example")
+        for sender in ("alice@box.test", "Alice@BOX.test", "alice+x@box.test", "root@box.test",
+                       "nosuch@box.test", "bob@box.test"):
+            assert c.cmd("MAIL FROM:<%s>" % sender)[0] == 250
+            code, text = c.cmd("RCPT TO:<fwd@box.test>")
+            assert code == 553 and text.startswith("5.7.1") and "AUTH" in text, (sender, code, text)
+            code, text = c.cmd("RCPT TO:<bob@box.test>")
+            assert code == 250, (sender, code, text)
+            assert c.cmd("RSET")[0] == 250
+        assert c.cmd("MAIL FROM:<friend@elsewhere.example>")[0] == 250
+        assert c.cmd("RCPT TO:<fwd@box.test>")[0] == 250
+    with RawSMTP("127.0.0.1", r.port) as c:
+        c.ehlo("laptop.lan")
+        assert c.cmd("MAIL FROM:<alice@box.test>")[0] == 250
+        assert c.cmd("RCPT TO:<fwd@box.test>")[0] == 250
+
+
+def _log_since(r, mark):
+    with open(r.logfile, "rb") as f:
+        f.seek(mark)
+        return f.read()
+
+
+def test_v_log_shows_no_secret_and_no_control_character(relay):
+    """With -v the relay logs each command. No form of AUTH shows its
+    initial response, the lines a client pipelines after a refused AUTH
+    (the password) are not shown, and a client's control characters
+    come out as '?'."""
+    r = relay()
+    mark = os.path.getsize(r.logfile)
+    user_b64, pass_b64 = "YWxpY2U=", "TEVBS1BXNHh5eg=="          # alice, LEAKPW4xyz
+    plain = "AGFsaWNlAExFQUtQVzF4eXo="                            # \0alice\0LEAKPW1xyz
+    with RawSMTP("127.0.0.1", r.port, source="127.0.0.2") as c:
+        c.ehlo("stranger.example")
+        c.send(("AUTH LOGIN\r\n%s\r\n%s\r\n" % (user_b64, pass_b64)).encode())
+        assert c.reply()[0] == 538
+        c.reply(), c.reply()
+        for line in ("AUTH " + plain, "AUTH\tPLAIN " + plain, "AUTH=PLAIN " + plain,
+                     "AUTH PLAIN " + plain, "LEAKPW2abcdef"):
+            assert 500 <= c.cmd(line)[0] < 600, line
+        assert c.cmd("NOOP \x1b]0;pwned\x07 \x1b[2J")[0] == 250
+    time.sleep(0.3)
+    log = _log_since(r, mark)
+    for secret in (user_b64, pass_b64, plain[:12], "LEAKPW", "AGFsaWNl"):
+        assert secret.encode() not in log, (secret, log)
+    assert b"C: AUTH PLAIN ********" in log, log
+    assert b"C: NOOP ?]0;pwned? ?[2J" in log, log
+    assert not any(ch in log for ch in (b"\x1b", b"\x07")), log
+
+
+def test_auth_is_forgotten_at_starttls(relay, tls_cert):
+    """RFC 3207 4.2: after STARTTLS the client starts over; a login made
+    in plain text (allowed from 127.0.0.1) does not carry into TLS."""
+    r = relay(users={"alice": {"send_as": "alice@isp.example"}, "bob": {}})
+    bob = base64.b64encode(b"\0bob\0" + PASSWORD.encode()).decode()
+    alice = base64.b64encode(b"\0alice\0" + PASSWORD.encode()).decode()
+    with RawSMTP("127.0.0.1", r.port) as c:
+        c.ehlo("laptop.lan")
+        assert c.cmd("AUTH PLAIN " + bob)[0] == 235
+        assert c.starttls(tls_cert.cert)[0] == 220
+        code, ext = c.ehlo("laptop.lan")
+        assert any(e.upper().startswith("AUTH") for e in ext), ext
+        assert c.cmd("AUTH PLAIN " + alice)[0] == 235
+
+
+def test_sessions_have_their_own_ids_and_421_before_hanging_up(relay):
+    """Concurrent sessions (each a forked process) log under different IDs;
+    after too many bad commands the relay says 421 before it closes."""
+    r = relay()
+    mark = os.path.getsize(r.logfile)
+    conns = [RawSMTP("127.0.0.1", r.port) for _ in range(8)]
+    try:
+        for c in conns:
+            assert c.greeting[0] == 220
+        c = conns[0]
+        replies = [c.cmd("BOGUS%d" % i)[0] for i in range(20)]
+        assert replies == [502] * 20, replies
+        code, text = c.reply()
+        assert code == 421 and "too many errors" in text, (code, text)
+        assert c.reply() == (0, "")
+    finally:
+        for c in conns:
+            c.sock.close()
+    time.sleep(0.3)
+    ids = re.findall(rb"relay\[([0-9a-f]{8})\] connect", _log_since(r, mark))
+    assert len(ids) >= 8 and len(set(ids)) == len(ids), ids
 
 
 # -- signals -------------------------------------------------------------------

@@ -33,28 +33,46 @@ test_mask(void)
 	check("APOP alice c4c9334bac560ecc979e58001b3e22fb", FALSE, "APOP alice ********");
 }
 
+/* stderr captured between capture_begin() and capture_end(). */
+static struct {
+	FILE *tmp;
+	int saved;
+} cap;
+
+static void
+capture_begin(int v)
+{
+	cap.tmp = tmpfile();
+	g_assert_nonnull(cap.tmp);
+	cap.saved = dup(STDERR_FILENO);
+	fflush(stderr);
+	dup2(fileno(cap.tmp), STDERR_FILENO);
+	hm_log_init("t", FALSE, v);
+}
+
+static char *
+capture_end(void)
+{
+	char buf[512] = "";
+	size_t n;
+
+	fflush(stderr);
+	dup2(cap.saved, STDERR_FILENO);
+	close(cap.saved);
+	rewind(cap.tmp);
+	n = fread(buf, 1, sizeof(buf) - 1, cap.tmp);
+	buf[n] = '\0';
+	fclose(cap.tmp);
+	return g_strdup(buf);
+}
+
 /* What hm_log_trace() writes to stderr at verbosity v. */
 static char *
 traced(int v, gboolean from_client, const char *line)
 {
-	FILE *tmp = tmpfile();
-	int saved = dup(STDERR_FILENO);
-	char buf[512] = "";
-	size_t n;
-
-	g_assert_nonnull(tmp);
-	fflush(stderr);
-	dup2(fileno(tmp), STDERR_FILENO);
-	hm_log_init("t", FALSE, v);
+	capture_begin(v);
 	hm_log_trace(from_client, line, "acct %s", "isp");
-	fflush(stderr);
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	rewind(tmp);
-	n = fread(buf, 1, sizeof(buf) - 1, tmp);
-	buf[n] = '\0';
-	fclose(tmp);
-	return g_strdup(buf);
+	return capture_end();
 }
 
 static void
@@ -70,11 +88,25 @@ test_trace(void)
 	g_assert_cmpstr(quiet, ==, "");
 }
 
+/* Whatever a peer put into a logged value, the line stays one line and
+ * carries no control character: no forged lines, no terminal escapes. */
+static void
+test_controls(void)
+{
+	g_autofree char *out = NULL;
+
+	capture_begin(0);
+	hm_info("rcpt=<%s> helo=%s", "x\r\nt: forged line\x1b[2J\x07", "a\tb\x7f\xc2\x85y\xc2\x9b" "31m\xc3\xa9");
+	out = capture_end();
+	g_assert_cmpstr(out, ==, "t: rcpt=<x  t: forged line?[2J?> helo=a b??y?31m\xc3\xa9\n");
+}
+
 int
 main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/log/mask", test_mask);
 	g_test_add_func("/log/trace", test_trace);
+	g_test_add_func("/log/controls", test_controls);
 	return g_test_run();
 }
