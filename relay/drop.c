@@ -15,6 +15,7 @@
 #include "relay/drop.h"
 #include "relay/limits.h"
 #include "relay/msgwriter.h"
+#include "relay/policy.h"
 
 /* Drop file names: 32 hex digits, 128 random bits, so that a user who
  * may create files in the folder but not list it cannot guess another's. */
@@ -67,20 +68,20 @@ drop_name(const char *name)
 }
 
 /* A local user may not send as another: a sender address that belongs
- * to a local user other than the invoker's becomes the invoker's own.
- * root and the relay's own user are trusted, as sendmail's trusted users. */
+ * to a local user other than the invoker (one of theirs or their
+ * send_as, as at AUTH) becomes the invoker's own. root and the relay's
+ * own user are trusted, as sendmail's trusted users. */
 static void
 check_sender(const HmConfig *cfg, const RelayRewriter *rw, RelayQueueEntry *e, uid_t uid,
              const char *login)
 {
 	g_autofree char *own = g_strdup_printf("%s@%s", login, cfg->hostname);
-	g_autofree char *owner = NULL, *mine = NULL;
+	g_autofree char *mine = NULL;
 
-	if (uid == 0 || uid == geteuid() || e->sender[0] == '\0')
+	if (uid == 0 || uid == geteuid())
 		return;
-	owner = relay_sender_user(rw, e->sender);
 	mine = relay_sender_user(rw, own);
-	if (owner == NULL || g_strcmp0(owner, mine) == 0)
+	if (relay_policy_sender_claim(cfg, rw, mine, e->sender) != RELAY_SENDER_OTHERS)
 		return;
 	hm_warn("relay drop: uid %u may not send as <%s>; sender set to <%s>", (guint)uid, e->sender,
 	        own);

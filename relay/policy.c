@@ -17,23 +17,38 @@ relay_policy_is_local(const HmConfig *cfg, const RelayRewriter *rw, const char *
 	return relay_rewriter_is_ours(rw, at != NULL ? at + 1 : NULL);
 }
 
-/* TRUE if user may send as sender: one of their own addresses (any that
- * resolves to them) or their send_as. */
 static gboolean
-owns(const RelayClient *c, const char *user, const char *sender)
+has_send_as(const HmUserConf *u, const char *sender)
 {
-	const HmUserConf *u = hm_config_find_user(c->cfg, user);
-	g_autofree char *owner = relay_sender_user(c->rw, sender);
+	return u->send_as != NULL && g_ascii_strcasecmp(u->send_as, sender) == 0;
+}
 
-	if (owner != NULL)
-		return strcmp(owner, user) == 0;
-	return u != NULL && u->send_as != NULL && g_ascii_strcasecmp(u->send_as, sender) == 0;
+RelaySenderClaim
+relay_policy_sender_claim(const HmConfig *cfg, const RelayRewriter *rw, const char *user,
+                          const char *sender)
+{
+	const HmUserConf *u = user != NULL ? hm_config_find_user(cfg, user) : NULL;
+	g_autofree char *owner = NULL;
+
+	if (sender[0] == '\0')
+		return RELAY_SENDER_FOREIGN;
+	if ((owner = relay_sender_user(rw, sender)) != NULL)
+		return g_strcmp0(owner, user) == 0 ? RELAY_SENDER_OWN : RELAY_SENDER_OTHERS;
+	/* The user's own first: users who share one ISP account (a family)
+	 * each own its address. */
+	if (u != NULL && has_send_as(u, sender))
+		return RELAY_SENDER_OWN;
+	for (gsize i = 0; i < cfg->n_users; i++)
+		if (has_send_as(&cfg->users[i], sender))
+			return RELAY_SENDER_OTHERS;
+	return RELAY_SENDER_FOREIGN;
 }
 
 int
 relay_policy_mail(const RelayClient *c, const char *sender, RelayReplyText *reply)
 {
-	if (c->auth_user == NULL || sender[0] == '\0' || owns(c, c->auth_user, sender))
+	if (c->auth_user == NULL || sender[0] == '\0' ||
+	    relay_policy_sender_claim(c->cfg, c->rw, c->auth_user, sender) == RELAY_SENDER_OWN)
 		return 0;
 	return refuse(reply, 553, "5.7.1", "<%s>: Sender address rejected: not owned by user %s",
 	              sender, c->auth_user);

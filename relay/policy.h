@@ -8,7 +8,8 @@
  * - Other recipients only from relay.trusted_networks, after AUTH, or
  *   from homemail-sendmail on this box; otherwise 554 5.7.1.
  * - An authenticated user may use as sender only their own addresses or
- *   their send_as (or the null sender).
+ *   their send_as (or the null sender); a user of homemail-sendmail any
+ *   but another local user's (relay/drop.h), by the same rule.
  * - Mail for the internet must have a sender that can leave the box:
  *   one of ours without send_as, or an unknown local name, is refused at
  *   RCPT for non-local recipients (553 5.7.1 naming the setting), while
@@ -39,6 +40,23 @@ typedef enum {
  * domain (any case) that is one of the box's names: local_domains,
  * hostname, and the system names the rewriter knows. */
 gboolean relay_policy_is_local(const HmConfig *cfg, const RelayRewriter *rw, const char *addr);
+
+typedef enum {
+	/* No local user's: the null sender, or an address that is neither
+	 * ours nor anyone's send_as. */
+	RELAY_SENDER_FOREIGN,
+	RELAY_SENDER_OWN,    /* one of user's addresses, or their send_as */
+	RELAY_SENDER_OTHERS, /* another local user's address or send_as */
+} RelaySenderClaim;
+
+/* The one rule of who may use which sender, for AUTH (a user may send as
+ * their own only) and for homemail-sendmail (as anyone but another local
+ * user): whose sender is, seen from user (a configured user name, or NULL
+ * for a login that is none and owns nothing). An address of ours counts
+ * for the user it resolves to (aliases, +tags, `addresses`, any case), a
+ * send_as (any case) for each user who has it. */
+RelaySenderClaim relay_policy_sender_claim(const HmConfig *cfg, const RelayRewriter *rw,
+                                           const char *user, const char *sender);
 
 /* Checks MAIL FROM:<sender> ("" for the null sender). 0, or -1 with
  * *reply (553 5.7.1 when an authenticated user names another's address). */
