@@ -22,10 +22,42 @@
 #define DROP_NAME_LEN 32
 /* A temporary file of a sendmail that was killed is removed after this. */
 #define DROP_STALE_S (24 * 3600)
+/* A drop file's envelope may take this much: its recipients, mostly
+ * (some 15,000 of ordinary length). sendmail refuses more, the import
+ * keeps such a file aside; the message itself has relay.max_message_size. */
+#define DROP_ENVELOPE_MAX (1024 * 1024)
+/* The shortest recipient line takes 13 octets, so an envelope within
+ * DROP_ENVELOPE_MAX is also within the queue format's recipient count. */
+G_STATIC_ASSERT((sizeof("rcpt - - <a>\n") - 1) * RELAY_QUEUE_MAX_RCPTS > DROP_ENVELOPE_MAX);
+/* A drop file is read in pieces of this size, each passed on at once. */
+#define DROP_CHUNK (64 * 1024)
+
+/* The limits the import applies, checked before anything is written:
+ * HM_ERROR_PARSE when e and msg are more than it takes. */
+static int
+check_limits(const RelayQueueEntry *e, gsize env_len, const char *msg, gsize len, guint64 max,
+             GError **err)
+{
+	if (env_len > DROP_ENVELOPE_MAX) {
+		g_set_error(err, HM_ERROR, HM_ERROR_PARSE,
+		            "the envelope (%u recipients) is larger than the %u octets a local "
+		            "submission may have",
+		            e->rcpts->len, (guint)DROP_ENVELOPE_MAX);
+		return -1;
+	}
+	if (max != 0 && relay_msg_stored_size(msg, len) > max) {
+		g_set_error(err, HM_ERROR, HM_ERROR_PARSE,
+		            "message larger than %" G_GUINT64_FORMAT
+		            " octets (relay.max_message_size, counted with CRLF line ends)",
+		            max);
+		return -1;
+	}
+	return 0;
+}
 
 int
 relay_drop_write(const char *queue_dir, RelayQueueEntry *e, const char *msg, gsize len,
-                 char **name, GError **err)
+                 guint64 max_size, char **name, GError **err)
 {
 	g_autofree char *base = g_strdup_printf("%08x%08x%08x%08x", g_random_int(), g_random_int(),
 	                                        g_random_int(), g_random_int());
@@ -35,6 +67,8 @@ relay_drop_write(const char *queue_dir, RelayQueueEntry *e, const char *msg, gsi
 
 	e->size = len;
 	relay_queue_envelope_format(e, env);
+	if (check_limits(e, env->len, msg, len, max_size, err) < 0)
+		return -1;
 	/* Readable by the relay, which is another user; the folder is not
 	 * listable, so only who knows the name can open it. */
 	if ((d = hm_durable_new(path, 0644, err)) == NULL)
@@ -90,16 +124,17 @@ check_sender(const HmConfig *cfg, const RelayRewriter *rw, RelayQueueEntry *e, u
 }
 
 /* Opens a drop file the way it must be: a regular file, one link, not a
- * symlink, not too large. Returns the mapping, *st filled. */
-static GMappedFile *
+ * symlink, not too large. Returns the descriptor, *st filled. The file
+ * is read, never mapped: its owner may truncate it while the relay reads,
+ * and a mapping would then kill the runner with SIGBUS. */
+static int
 open_drop(const char *path, guint64 max, struct stat *st, GError **err)
 {
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	GMappedFile *m = NULL;
 
 	if (fd < 0) {
 		hm_set_error_errno(err, errno, "%s", path);
-		return NULL;
+		return -1;
 	}
 	if (fstat(fd, st) < 0)
 		hm_set_error_errno(err, errno, "%s", path);
@@ -108,10 +143,91 @@ open_drop(const char *path, guint64 max, struct stat *st, GError **err)
 	else if (max != 0 && (guint64)st->st_size > max)
 		g_set_error(err, HM_ERROR, HM_ERROR_IO, "%s: larger than %" G_GUINT64_FORMAT " octets",
 		            path, max);
-	else if ((m = g_mapped_file_new_from_fd(fd, FALSE, NULL)) == NULL)
-		hm_set_error_errno(err, errno, "%s: cannot map", path);
+	else
+		return fd;
 	close(fd);
-	return m;
+	return -1;
+}
+
+/* Reads up to DROP_CHUNK octets onto the end of buf. The count (0 at the
+ * end of the file), or -1 with *err. */
+static gssize
+read_more(int fd, GString *buf, const char *path, GError **err)
+{
+	gsize old = buf->len;
+	ssize_t n;
+
+	g_string_set_size(buf, old + DROP_CHUNK);
+	while ((n = read(fd, buf->str + old, DROP_CHUNK)) < 0 && errno == EINTR)
+		;
+	g_string_set_size(buf, old + (n > 0 ? (gsize)n : 0));
+	if (n < 0)
+		hm_set_error_errno(err, errno, "%s", path);
+	return n;
+}
+
+/* The start of a drop file, read until it holds the blank line that ends
+ * the envelope, or all of a file without one (the parser says what is
+ * wrong with it). NULL with *err when the envelope is over
+ * DROP_ENVELOPE_MAX or the file cannot be read. */
+static GString *
+read_envelope(int fd, const char *path, GError **err)
+{
+	g_autoptr(GString) head = g_string_new(NULL);
+	const char *blank = NULL;
+	gssize n;
+
+	do {
+		gsize from = head->len > 0 ? head->len - 1 : 0;
+
+		if ((n = read_more(fd, head, path, err)) < 0)
+			return NULL;
+		blank = memmem(head->str + from, head->len - from, "\n\n", 2);
+	} while (blank == NULL && n > 0 && head->len < DROP_ENVELOPE_MAX);
+	if (blank != NULL ? (gsize)(blank - head->str) + 2 > DROP_ENVELOPE_MAX
+	                  : head->len >= DROP_ENVELOPE_MAX) {
+		g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "%s: envelope larger than %u octets",
+		            path, (guint)DROP_ENVELOPE_MAX);
+		return NULL;
+	}
+	return g_steal_pointer(&head);
+}
+
+/* Passes the message of a drop file to w, in pieces: size octets, the
+ * first n of them already read (at data), the rest from fd. A file that
+ * now ends before or after that was changed by its owner behind our back
+ * and is refused. Stops early once w has more than it takes. */
+static int
+copy_message(int fd, RelayMsgWriter *w, const char *data, gsize n, guint64 size, const char *path,
+             GError **err)
+{
+	g_autoptr(GString) buf = g_string_sized_new(DROP_CHUNK);
+	guint64 done = 0;
+	gssize got = (gssize)n;
+
+	for (;;) {
+		if ((guint64)got > size - done) {
+			g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "%s: grew while it was read",
+			            path);
+			return -1;
+		}
+		relay_msg_writer_bytes(w, data, (gsize)got);
+		done += (guint64)got;
+		if (relay_msg_writer_too_big(w))
+			return 0;
+		g_string_truncate(buf, 0);
+		if ((got = read_more(fd, buf, path, err)) < 0)
+			return -1;
+		if (got == 0)
+			break;
+		data = buf->str;
+	}
+	if (done != size) {
+		g_set_error(err, HM_ERROR, HM_ERROR_PARSE,
+		            "%s: " RELAY_QUEUE_CUT_SHORT " while it was read", path);
+		return -1;
+	}
+	return 0;
 }
 
 /* The trace field of a local submission: no host, the user's ID. */
@@ -126,49 +242,50 @@ trace_field(const HmConfig *cfg, const char *id, uid_t uid)
 	return g_string_free(out, FALSE);
 }
 
-/* Imports one drop file. -1 with *err and *bad TRUE when the file is at
- * fault, FALSE when the queue is (full disk, I/O error: try later). */
+/* Imports the drop file open on fd (st its fstat()), as import_one(). */
 static int
-import_one(const HmConfig *cfg, const RelayRewriter *rw, const char *queue_dir,
-           HmGroupCommit *gc, const char *path, gboolean *bad, GError **err)
+import_fd(const HmConfig *cfg, const RelayRewriter *rw, const char *queue_dir, HmGroupCommit *gc,
+          const char *path, int fd, const struct stat *st, gboolean *bad, GError **err)
 {
 	g_autoptr(RelayQueueEntry) e = relay_queue_entry_new();
-	g_autoptr(GMappedFile) m = NULL;
+	g_autoptr(GString) head = NULL;
 	g_autofree char *trace = NULL, *login = NULL;
-	guint64 max = cfg->relay.max_message_size;
-	struct stat st;
 	struct passwd *pw;
 	RelayMsgWriter *w;
-	const char *data;
-	gsize len, hl;
-	RelayMsgParams mp = { .max_size = max, .add_missing = TRUE, .hostname = cfg->hostname };
+	gsize hl;
+	guint64 size;
+	RelayMsgParams mp = { .max_size = cfg->relay.max_message_size,
+		              .add_missing = TRUE,
+		              .hostname = cfg->hostname };
 
-	*bad = TRUE;
-	if ((m = open_drop(path, max != 0 ? max + 1024 * 1024 : 0, &st, err)) == NULL)
+	if ((head = read_envelope(fd, path, err)) == NULL ||
+	    relay_queue_envelope_parse(head->str, head->len, e, &hl, err) < 0)
 		return -1;
-	data = g_mapped_file_get_contents(m);
-	len = g_mapped_file_get_length(m);
-	if (relay_queue_envelope_parse(data, len, e, &hl, err) < 0)
-		return -1;
-	if (len - hl != e->size) {
-		g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "%s: cut short", path);
+	/* The queue file counts e->size anew as it is written. */
+	size = e->size;
+	if ((guint64)st->st_size - hl != size) {
+		g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "%s: " RELAY_QUEUE_CUT_SHORT, path);
 		return -1;
 	}
-	pw = getpwuid(st.st_uid);
-	login = pw != NULL ? g_strdup(pw->pw_name) : g_strdup_printf("uid%u", (guint)st.st_uid);
-	check_sender(cfg, rw, e, st.st_uid, login);
+	pw = getpwuid(st->st_uid);
+	login = pw != NULL ? g_strdup(pw->pw_name) : g_strdup_printf("uid%u", (guint)st->st_uid);
+	check_sender(cfg, rw, e, st->st_uid, login);
 	e->origin = RELAY_ORIGIN_SENDMAIL;
 	g_free(e->client);
-	e->client = g_strdup_printf("uid %u", (guint)st.st_uid);
+	e->client = g_strdup_printf("uid %u", (guint)st->st_uid);
 	g_free(e->auth_user);
 	e->auth_user = g_steal_pointer(&login);
 	e->id = relay_queue_new_id();
-	trace = trace_field(cfg, e->id, st.st_uid);
+	trace = trace_field(cfg, e->id, st->st_uid);
 	*bad = FALSE;
 	mp.trace = trace;
 	if ((w = relay_msg_writer_new(queue_dir, e, &mp, err)) == NULL)
 		return -1;
-	relay_msg_writer_bytes(w, data + hl, len - hl);
+	if (copy_message(fd, w, head->str + hl, head->len - hl, size, path, err) < 0) {
+		relay_msg_writer_abort(w);
+		*bad = TRUE;
+		return -1;
+	}
 	*bad = relay_msg_writer_too_big(w);
 	if (relay_msg_writer_finish(w, err) < 0)
 		return -1;
@@ -176,8 +293,27 @@ import_one(const HmConfig *cfg, const RelayRewriter *rw, const char *queue_dir,
 		relay_queue_remove(queue_dir, e->id, NULL);
 		return -1;
 	}
-	hm_info("relay queued id=%s from=<%s> uid=%u (sendmail)", e->id, e->sender, (guint)st.st_uid);
+	hm_info("relay queued id=%s from=<%s> uid=%u (sendmail)", e->id, e->sender,
+	        (guint)st->st_uid);
 	return 0;
+}
+
+/* Imports one drop file. -1 with *err and *bad TRUE when the file is at
+ * fault, FALSE when the queue is (full disk, I/O error: try later). */
+static int
+import_one(const HmConfig *cfg, const RelayRewriter *rw, const char *queue_dir, HmGroupCommit *gc,
+           const char *path, gboolean *bad, GError **err)
+{
+	guint64 max = cfg->relay.max_message_size;
+	struct stat st;
+	int fd, rc;
+
+	*bad = TRUE;
+	if ((fd = open_drop(path, max != 0 ? max + DROP_ENVELOPE_MAX : 0, &st, err)) < 0)
+		return -1;
+	rc = import_fd(cfg, rw, queue_dir, gc, path, fd, &st, bad, err);
+	close(fd);
+	return rc;
 }
 
 /* A temporary file left by a sendmail that was killed mid-write. */

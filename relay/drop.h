@@ -23,15 +23,21 @@
 /* sendmail's side: writes e (sender, recipients, DSN parameters) and msg
  * (the message as read, LF or CRLF lines) into queue_dir/drop/, fsynced
  * before it returns 0; -1 with *err (HM_ERROR_NOSPACE for a full disk).
- * *name (may be NULL) receives the file's name. */
+ * *name (may be NULL) receives the file's name. What the import would
+ * refuse is refused here first, with HM_ERROR_PARSE and nothing written:
+ * a message over max_size (relay.max_message_size, 0 for none) once its
+ * lines end in CRLF, an envelope over the size a drop file may have (too
+ * many recipients). */
 int relay_drop_write(const char *queue_dir, RelayQueueEntry *e, const char *msg, gsize len,
-                     char **name, GError **err);
+                     guint64 max_size, char **name, GError **err);
 
 /* The relay's side: moves every complete drop file into the queue (its
  * Received: field, Message-ID: and Date: where missing, CRLF lines), made
  * durable with gc before the drop file goes. A file that cannot be
- * imported is renamed ".bad.NAME" and logged, so it is kept for a person
- * to look at but not tried again. Returns the number imported. */
+ * imported (over the limits relay_drop_write() names, damaged, or
+ * changed by its owner while it was read) is renamed ".bad.NAME" and
+ * logged, so it is kept for a person to look at but not tried again.
+ * Returns the number imported. */
 guint relay_drop_import(const HmConfig *cfg, const RelayRewriter *rw, const char *queue_dir,
                         HmGroupCommit *gc);
 

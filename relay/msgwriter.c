@@ -216,6 +216,20 @@ relay_msg_writer_size(const RelayMsgWriter *w)
 	return w->size;
 }
 
+guint64
+relay_msg_stored_size(const char *data, gsize len)
+{
+	const char *p = data, *end = data + len, *nl;
+	guint64 size = len;
+
+	while ((nl = memchr(p, '\n', (gsize)(end - p))) != NULL) {
+		if (nl == data || nl[-1] != '\r')
+			size++;
+		p = nl + 1;
+	}
+	return p < end ? size + 2 : size;
+}
+
 static void
 writer_free(RelayMsgWriter *w)
 {

@@ -43,6 +43,12 @@ gboolean relay_msg_writer_too_big(const RelayMsgWriter *w);
 /* Octets of client content so far. */
 guint64 relay_msg_writer_size(const RelayMsgWriter *w);
 
+/* The octets data[0..len) counts against max_size when it is all given
+ * to relay_msg_writer_bytes(): its lines with CRLF ends (a bare LF
+ * counts two, an unended last line gets its CRLF). For a sender that
+ * must know beforehand whether the writer will take a message. */
+guint64 relay_msg_stored_size(const char *data, gsize len);
+
 /* Ends the message and links the file into place without syncing (the
  * caller commits: hm_group_commit_sync()). Frees w. 0, or -1 with *err
  * and nothing left behind: the first write error, or HM_ERROR_FAILED

@@ -174,6 +174,8 @@ read_message(gboolean dot_ok, guint64 max, int *status)
 				break;
 			}
 		}
+		/* A lower bound of the size the relay counts (relay_drop_write()
+		 * applies the exact one): stdin is not read without end. */
 		if (msg->len > max) {
 			fprintf(stderr, "homemail-sendmail: message larger than %" G_GUINT64_FORMAT
 			                " octets (relay.max_message_size)\n", max);
@@ -398,8 +400,14 @@ send_message(const Args *a, const HmConfig *cfg, const char *login)
 		g_string_free(msg, TRUE);
 		return status;
 	}
-	status = relay_drop_write(queue_dir, e, msg->str, msg->len, &name, &err);
+	status = relay_drop_write(queue_dir, e, msg->str, msg->len, cfg->relay.max_message_size,
+	                          &name, &err);
 	g_string_free(msg, TRUE);
+	if (status < 0 && g_error_matches(err, HM_ERROR, HM_ERROR_PARSE)) {
+		/* More than the relay takes: refused here, not lost there. */
+		fprintf(stderr, "homemail-sendmail: %s\n", err->message);
+		return EX_DATAERR;
+	}
 	if (status < 0) {
 		fprintf(stderr, "homemail-sendmail: cannot queue the message: %s\n", err->message);
 		return g_error_matches(err, HM_ERROR, HM_ERROR_NOSPACE) || errno == ENOENT

@@ -7,8 +7,11 @@ The everyday cases (-t and Bcc:, -f as root and nobody, the relay down,
 """
 import os
 import re
+import secrets
 import time
 import uuid
+
+import fixtures
 
 
 def token():
@@ -31,6 +34,112 @@ def wait_for(r, user, tok, timeout=15.0):
 def return_path(msg):
     m = re.search(rb"^Return-Path: <([^>]*)>", msg, re.M)
     return m.group(1).decode() if m else None
+
+
+def bad_drops(r):
+    d = os.path.join(r.queue_dir, "drop")
+    return sorted(n for n in os.listdir(d) if n.startswith(".bad."))
+
+
+def poke(r):
+    fd = os.open(os.path.join(r.queue_dir, "pickup"), os.O_WRONLY | os.O_NONBLOCK)
+    try:
+        os.write(fd, b"m")
+    finally:
+        os.close(fd)
+
+
+# -- a drop file that shrinks while the runner imports it ----------------------
+
+def reading(r, path):
+    """True once a process of the relay has PATH open or mapped."""
+    for pid in fixtures.descendants(r.proc.pid):
+        try:
+            with open("/proc/%d/maps" % pid) as f:
+                if path in f.read():
+                    return True
+            fd_dir = "/proc/%d/fd" % pid
+            for fd in os.listdir(fd_dir):
+                if os.readlink(os.path.join(fd_dir, fd)) == path:
+                    return True
+        except OSError:
+            continue
+    return False
+
+
+def test_drop_file_truncated_during_import(relay):
+    """The sender owns its drop file and may truncate it while the runner
+    reads it: a mapping of it would die of SIGBUS. The runner must live
+    on, keep no half-written queue file, and go on delivering. The file is
+    cut as soon as the runner has it open (or mapped)."""
+    r = relay()
+    # Short lines: many of them, slow to import, a wide window.
+    body = b"Subject: big\n\n" + (b"y" * 9 + b"\n") * 4000000
+    for _ in range(3):
+        env = (b"HMQ1\narrival %d\norigin sendmail\nsender <>\nbody 7BIT\n"
+               b"rcpt - - <bob>\nsize %020d\n\n" % (int(time.time()), len(body)))
+        path = os.path.join(r.queue_dir, "drop", secrets.token_hex(16))
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        try:
+            os.write(fd, env)
+            view = memoryview(body)
+            off = 0
+            while off < len(body):
+                off += os.write(fd, view[off:off + (1 << 20)])
+            poke(r)
+            deadline = time.monotonic() + 10
+            while not reading(r, path) and os.path.exists(path):
+                assert time.monotonic() < deadline, r.log()
+            os.ftruncate(fd, len(env) + 100)
+        finally:
+            os.close(fd)
+        deadline = time.monotonic() + 15
+        while os.path.exists(path):
+            assert time.monotonic() < deadline, r.log()
+            time.sleep(0.02)
+        assert "died of signal" not in r.log(), r.log()
+        assert "while it was read" in r.log(), r.log()
+    tok = token()
+    res = r.sendmail(["bob@box.test"], b"Subject: after " + tok.encode() + b"\n\nx\n")
+    assert res.rc == 0, res
+    wait_for(r, "bob", tok, timeout=5.0)
+    assert not [n for n in os.listdir(r.queue_dir) if n.startswith(".")], os.listdir(r.queue_dir)
+    assert "died of signal" not in r.log(), r.log()
+
+
+# -- limits: refused by sendmail exactly where the import would refuse --------
+
+def test_size_limit_counts_crlf(relay):
+    """relay.max_message_size counts the message as stored, CRLF line ends:
+    one under the limit with LF ends is over it with CRLF ones."""
+    r = relay(relay_extra="  max_message_size = 100000;\n")
+    head = b"From: <root@box.test>\nSubject: near\n\n"
+    lines = (100000 - len(head)) // 100
+    msg = head + (b"z" * 99 + b"\n") * lines
+    assert len(msg) <= 100000 < len(msg) + msg.count(b"\n")
+    res = r.sendmail(["-i", "bob@box.test"], msg)
+    assert res.rc == 65, res
+    assert "larger than 100000" in res.err, res
+    assert not r.drop_files() and not bad_drops(r)
+    # What fits with CRLF ends goes through.
+    tok = token()
+    small = b"Subject: " + tok.encode() + b"\n\n" + (b"z" * 99 + b"\n") * (lines - 50)
+    res = r.sendmail(["-i", "bob@box.test"], small)
+    assert res.rc == 0, res
+    wait_for(r, "bob", tok)
+    assert not bad_drops(r), r.log()
+
+
+def test_too_many_recipients_for_the_envelope(relay):
+    """20000 long recipients make an envelope over what the import takes:
+    refused at once, nothing left in drop/."""
+    r = relay()
+    rcpts = ["bob+%05d-%s@box.test" % (i, "x" * 40) for i in range(20000)]
+    res = r.sendmail(rcpts, b"Subject: many\n\nx\n")
+    assert res.rc == 65, res
+    assert "envelope" in res.err, res
+    time.sleep(0.5)
+    assert not r.drop_files() and not bad_drops(r), r.log()
 
 
 # -- -f ------------------------------------------------------------------------

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "lib/error.h"
+#include "relay/msgwriter.h"
 #include "relay/queue.h"
 #include "testutil.h"
 
@@ -395,6 +396,63 @@ test_retire(void)
 	g_assert_true(g_file_test(outside, G_FILE_TEST_IS_REGULAR));
 }
 
+/* TRUE if the message writer, given msg in pieces of step octets, finds
+ * it over max. */
+static gboolean
+writer_too_big(const char *dir, const char *msg, gsize len, gsize step, guint64 max)
+{
+	g_autoptr(RelayQueueEntry) e = sample();
+	g_autoptr(GError) err = NULL;
+	RelayMsgParams mp = { .max_size = max, .hostname = "box.lan" };
+	RelayMsgWriter *w = relay_msg_writer_new(dir, e, &mp, &err);
+	RelayQueueFile *qf;
+	gboolean big;
+
+	g_assert_no_error(err);
+	for (gsize at = 0; at < len; at += step)
+		relay_msg_writer_bytes(w, msg + at, MIN(step, len - at));
+	qf = relay_msg_writer_end(w, &err);
+	big = qf == NULL;
+	g_assert_true(big ? g_error_matches(err, HM_ERROR, HM_ERROR_FAILED) : err == NULL);
+	relay_queue_file_abort(qf);
+	return big;
+}
+
+/* relay_msg_stored_size() is the size the writer holds against max_size,
+ * whatever the line ends and however the message arrives: a sender that
+ * checks with it is refused exactly where the writer would refuse. */
+static void
+test_stored_size(void)
+{
+	g_autofree char *dir = hm_test_tmpdir("queue-size");
+	static const struct {
+		const char *msg;
+		guint64 size;
+	} cases[] = {
+		{ "", 0 },
+		{ "a", 3 },
+		{ "a\n", 3 },
+		{ "a\r\n", 3 },
+		{ "a\r", 4 },
+		{ "\n\n", 4 },
+		{ "Subject: x\n\nbody\r\n.\nend", 28 },
+		{ "cr\ralone\r\r\nlf\n", 15 },
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		const char *msg = cases[i].msg;
+		gsize len = strlen(msg);
+		guint64 size = relay_msg_stored_size(msg, len);
+
+		g_assert_cmpuint(size, ==, cases[i].size);
+		for (gsize step = 1; step <= MAX(len, 1); step++) {
+			g_assert_false(writer_too_big(dir, msg, len, step, size + (size == 0)));
+			if (size > 0)
+				g_assert_true(writer_too_big(dir, msg, len, step, size - (size > 1)));
+		}
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -408,5 +466,6 @@ main(int argc, char **argv)
 	g_test_add_func("/queue/id-clash", test_id_clash);
 	g_test_add_func("/queue/retire", test_retire);
 	g_test_add_func("/queue/held", test_held);
+	g_test_add_func("/queue/stored-size", test_stored_size);
 	return g_test_run();
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "conf/hmconfig.h"
+#include "lib/error.h"
 #include "lib/groupcommit.h"
 #include "relay/drop.h"
 #include "relay/limits.h"
@@ -280,7 +281,7 @@ test_drop(Fixture *f, gconstpointer data)
 
 	e->sender = g_strdup("root@box.example");
 	relay_queue_entry_add_rcpt(e, "alice", 0, NULL);
-	g_assert_cmpint(relay_drop_write(f->queue_dir, e, msg, strlen(msg), &name, &err), ==, 0);
+	g_assert_cmpint(relay_drop_write(f->queue_dir, e, msg, strlen(msg), 0, &name, &err), ==, 0);
 	/* A symlink in the folder is never followed. */
 	bad = g_build_filename(f->queue_dir, "drop", "0123456789abcdef0123456789abcdef", NULL);
 	g_assert_cmpint(symlink("/etc/passwd", bad), ==, 0);
@@ -298,6 +299,86 @@ test_drop(Fixture *f, gconstpointer data)
 	g_free(path);
 	path = g_build_filename(f->queue_dir, "drop", ".bad.0123456789abcdef0123456789abcdef", NULL);
 	g_assert_true(g_file_test(path, G_FILE_TEST_IS_SYMLINK));
+}
+
+/* relay_drop_write() of msg from sender to alice and extra recipients
+ * more, under the limit max: its result. What it refuses is refused with
+ * HM_ERROR_PARSE and leaves nothing in the drop folder. */
+static int
+drop_write(Fixture *f, const char *sender, guint extra, const GString *msg, guint64 max)
+{
+	g_autoptr(RelayQueueEntry) e = relay_queue_entry_new();
+	g_autoptr(GError) err = NULL;
+	g_autofree char *drop = g_build_filename(f->queue_dir, "drop", NULL);
+	g_autofree char *before = hm_test_dir_list(drop), *after = NULL;
+	int rc;
+
+	e->sender = g_strdup(sender);
+	relay_queue_entry_add_rcpt(e, "alice", 0, NULL);
+	for (guint k = 0; k < extra; k++) {
+		g_autofree char *r = g_strdup_printf("alice+%05u-%040u@box.example", k, 0);
+
+		relay_queue_entry_add_rcpt(e, r, 0, NULL);
+	}
+	rc = relay_drop_write(f->queue_dir, e, msg->str, msg->len, max, NULL, &err);
+	after = hm_test_dir_list(drop);
+	if (rc < 0) {
+		g_assert_error(err, HM_ERROR, HM_ERROR_PARSE);
+		g_assert_cmpstr(after, ==, before);
+	} else {
+		g_assert_no_error(err);
+	}
+	return rc;
+}
+
+/* sendmail's side refuses what the import would refuse: a message over
+ * the limit once its lines end in CRLF, an envelope over what a drop
+ * file may hold. */
+static void
+test_drop_limits(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GString) msg = g_string_new(NULL);
+
+	for (int i = 0; i < 25; i++)
+		g_string_append(msg, "abc\n");  /* 100 octets, 125 with CRLF ends */
+	g_assert_cmpint(drop_write(f, "root@box.example", 0, msg, 124), ==, -1);
+	g_assert_cmpint(drop_write(f, "root@box.example", 20000, msg, 0), ==, -1);
+	g_assert_cmpint(drop_write(f, "root@box.example", 0, msg, 125), ==, 0);
+}
+
+/* A drop file, as a user may write it by hand, beside one that is fine:
+ * bad is kept aside as .bad, and does not hold up the other. */
+static void
+import_beside_good(Fixture *f, const char *bad, gsize len)
+{
+	static const char good[] = "HMQ1\narrival 1\norigin sendmail\nsender <>\n"
+	                           "rcpt - - <alice>\nsize 00000000000000000015\n\nSubject: x\n\nhi\n";
+	g_autofree char *dir = g_build_filename(f->queue_dir, "drop", NULL);
+	g_autofree char *p1 = g_build_filename(dir, "0123456789abcdef0123456789abcde1", NULL);
+	g_autofree char *p2 = g_build_filename(dir, "0123456789abcdef0123456789abcde2", NULL);
+	g_autofree char *box = NULL, *listing = NULL;
+	guint n;
+
+	g_assert_true(g_file_set_contents(p1, bad, (gssize)len, NULL));
+	g_assert_true(g_file_set_contents(p2, good, -1, NULL));
+	relay_runner_pass(f->runner, T0, FALSE);
+	relay_runner_pass(f->runner, T0, FALSE);
+	box = mailbox(f, "alice", &n);
+	g_assert_cmpuint(n, ==, 1);
+	listing = hm_test_dir_list(dir);
+	g_assert_cmpstr(listing, ==, ".bad.0123456789abcdef0123456789abcde1");
+}
+
+/* An envelope over what sendmail would write. */
+static void
+test_drop_big_envelope(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GString) big = g_string_new("HMQ1\narrival 1\norigin sendmail\nsender <>\n");
+
+	while (big->len <= 1024 * 1024)
+		g_string_append(big, "rcpt - - <alice+0123456789012345678901234567890123456789>\n");
+	g_string_append(big, "size 00000000000000000015\n\nSubject: x\n\nhi\n");
+	import_beside_good(f, big->str, big->len);
 }
 
 /* A deferred entry is known from the pass that deferred it: a pass that
@@ -559,6 +640,8 @@ main(int argc, char **argv)
 	ADD("null-sender", test_null_sender);
 	ADD("notify-never", test_notify_never);
 	ADD("drop", test_drop);
+	ADD("drop-limits", test_drop_limits);
+	ADD("drop-big-envelope", test_drop_big_envelope);
 	ADD("index", test_index);
 	g_test_add_func("/runner/smarthost-kept", test_smarthost_kept);
 	g_test_add_func("/runner/smarthost-closed", test_smarthost_closed);
