@@ -66,6 +66,8 @@ relay_drop_write(const char *queue_dir, RelayQueueEntry *e, const char *msg, gsi
 	HmDurable *d;
 
 	e->size = len;
+	if (relay_queue_envelope_check(e, err) < 0)
+		return -1;
 	relay_queue_envelope_format(e, env);
 	if (check_limits(e, env->len, msg, len, max_size, err) < 0)
 		return -1;
@@ -259,7 +261,8 @@ import_fd(const HmConfig *cfg, const RelayRewriter *rw, const char *queue_dir, H
 		              .hostname = cfg->hostname };
 
 	if ((head = read_envelope(fd, path, err)) == NULL ||
-	    relay_queue_envelope_parse(head->str, head->len, e, &hl, err) < 0)
+	    relay_queue_envelope_parse(head->str, head->len, e, &hl, err) < 0 ||
+	    relay_queue_envelope_check(e, err) < 0)
 		return -1;
 	/* The queue file counts e->size anew as it is written. */
 	size = e->size;

@@ -65,6 +65,34 @@ relay_queue_envelope_format(const RelayQueueEntry *e, GString *out)
 	g_string_append_printf(out, "size %0*" G_GUINT64_FORMAT "\n\n", SIZE_WIDTH, e->size);
 }
 
+/* TRUE if s (NULL: not written) holds an octet below 0x20 or DEL. */
+static gboolean
+has_control(const char *s)
+{
+	for (; s != NULL && *s != '\0'; s++)
+		if ((guchar)*s < 0x20 || *s == 0x7f)
+			return TRUE;
+	return FALSE;
+}
+
+int
+relay_queue_envelope_check(const RelayQueueEntry *e, GError **err)
+{
+	const char *what = has_control(e->sender)      ? "sender"
+	                   : has_control(e->client)    ? "client"
+	                   : has_control(e->helo)      ? "helo"
+	                   : has_control(e->auth_user) ? "auth"
+	                                               : NULL;
+
+	for (guint i = 0; what == NULL && i < e->rcpts->len; i++)
+		if (has_control(relay_queue_rcpt(e, i)->addr))
+			what = "recipient";
+	if (what == NULL)
+		return 0;
+	g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "control character in the envelope's %s", what);
+	return -1;
+}
+
 static int
 bad(GError **err, const char *what, const char *line, gsize len)
 {

@@ -135,8 +135,11 @@ spill(RelayQueueFile *qf, GError **err)
 RelayQueueFile *
 relay_queue_file_new_held(const char *dir, RelayQueueEntry *e, gsize hold_max, GError **err)
 {
-	RelayQueueFile *qf = g_new0(RelayQueueFile, 1);
+	RelayQueueFile *qf;
 
+	if (relay_queue_envelope_check(e, err) < 0)
+		return NULL;
+	qf = g_new0(RelayQueueFile, 1);
 	if (e->id == NULL)
 		e->id = relay_queue_new_id();
 	e->size = 0;

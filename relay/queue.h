@@ -106,7 +106,8 @@ typedef struct RelayQueueFile RelayQueueFile;
 /* Starts the message file for e in dir under e->id (a new ID when it is
  * NULL: a caller that names the ID in the message, as Received: does,
  * sets it first), and writes the envelope with room for the size. NULL
- * with *err. */
+ * with *err (HM_ERROR_PARSE for an envelope field that
+ * relay_queue_envelope_check() refuses). */
 RelayQueueFile *relay_queue_file_new(const char *dir, RelayQueueEntry *e, GError **err);
 
 /* As relay_queue_file_new(), but the file is only held in memory until
@@ -197,6 +198,13 @@ GPtrArray *relay_queue_list(const char *dir, GError **err);
  * buf[0..len) up to and including the blank line and sets *header_len;
  * -1 with *err (HM_ERROR_PARSE) for anything malformed. */
 void relay_queue_envelope_format(const RelayQueueEntry *e, GString *out);
+/* 0 if every field relay_queue_envelope_format() writes as it is
+ * (sender, client, helo, auth, recipients) is free of control octets,
+ * else -1 with *err (HM_ERROR_PARSE): a CR or LF would end the line and
+ * let the value write lines of its own (a recipient). The queue and the
+ * drop folder check before they write; the SMTP parser let none through
+ * in the first place. */
+int relay_queue_envelope_check(const RelayQueueEntry *e, GError **err);
 int relay_queue_envelope_parse(const char *buf, gsize len, RelayQueueEntry *e, gsize *header_len,
                                GError **err);
 void relay_queue_state_format(const RelayQueueEntry *e, GString *out);

@@ -243,11 +243,40 @@ extract_rcpts(GString *msg, GPtrArray *rcpts)
 	return 0;
 }
 
-/* Who runs us, and the sender that makes: -f, or login@hostname. */
+/* The envelope sender: login@hostname, or -f f checked as the SMTP
+ * server checks MAIL FROM (and as recipients are: a bare local name, as
+ * in "-f root", is one of ours). "" and "<>" are the null sender, "<a@b>"
+ * is a@b, as sendmail takes them. NULL, said on stderr, when f is no
+ * address: the relay could not take it, or it would add envelope lines. */
 static char *
-default_sender(const HmConfig *cfg, const char *login)
+envelope_sender(const char *f, const HmConfig *cfg, const char *login)
 {
-	return g_strdup_printf("%s@%s", login, cfg->hostname);
+	const guint flags = HM_ADDR_UTF8 | HM_ADDR_NO_DOMAIN;
+	g_autoptr(GError) err = NULL;
+	g_autofree char *shown = NULL;
+	HmAddress addr = { 0 };
+	gboolean is_null = FALSE, ok;
+	gsize end = 0;
+	char *sender;
+
+	if (f == NULL)
+		return g_strdup_printf("%s@%s", login, cfg->hostname);
+	if (f[0] == '\0')
+		return g_strdup("");
+	if (f[0] == '<')
+		ok = hm_path_parse(f, flags, &addr, &is_null, &end, &err) == 0 && f[end] == '\0';
+	else
+		ok = hm_address_parse(f, strlen(f), flags, &addr, &err) == 0;
+	if (ok) {
+		sender = is_null ? g_strdup("") : hm_address_format(&addr);
+		hm_address_clear(&addr);
+		return sender;
+	}
+	hm_address_clear(&addr);
+	shown = g_strescape(f, NULL);
+	fprintf(stderr, "homemail-sendmail: -f \"%s\": bad sender address: %s\n", shown,
+	        err != NULL ? err->message : "junk after the path");
+	return NULL;
 }
 
 /* A From: for a message without one (as Postfix adds). */
@@ -378,7 +407,7 @@ static int
 send_message(const Args *a, const HmConfig *cfg, const char *login)
 {
 	g_autofree char *queue_dir = g_build_filename(cfg->state_dir, "queue", NULL);
-	g_autofree char *sender = a->sender != NULL ? g_strdup(a->sender) : default_sender(cfg, login);
+	g_autofree char *sender = envelope_sender(a->sender, cfg, login);
 	g_autoptr(RelayQueueEntry) e = relay_queue_entry_new();
 	g_autoptr(GError) err = NULL;
 	g_autofree char *name = NULL;
@@ -386,11 +415,8 @@ send_message(const Args *a, const HmConfig *cfg, const char *login)
 	int status = 0;
 	GString *msg;
 
-	/* "<>" and "<a@b>" as -f values, as sendmail takes them. */
-	if (sender[0] == '<' && g_str_has_suffix(sender, ">")) {
-		memmove(sender, sender + 1, strlen(sender) - 2);
-		sender[strlen(sender) - 2] = '\0';
-	}
+	if (sender == NULL)
+		return EX_DATAERR;
 	if ((msg = read_message(a->dot_ok, max, &status)) == NULL)
 		return status;
 	if (a->extract)

@@ -144,6 +144,35 @@ def test_too_many_recipients_for_the_envelope(relay):
 
 # -- -f ------------------------------------------------------------------------
 
+BAD_SENDERS = [
+    "x@y\rz",
+    "x@y>\nrcpt - - <alice@box.test",
+    "\x1b[31mred@x.example",
+    "alice@box.test <x@y.example>",
+    "<x@y.example",
+    "a@@b.example",
+]
+
+
+def test_f_is_validated(relay):
+    r = relay()
+    for sender in BAD_SENDERS:
+        res = r.sendmail(["-f", sender, "bob@box.test"], b"Subject: f\n\nx\n", user="nobody")
+        assert res.rc == 65, (repr(sender), res)
+        assert "sender" in res.err, (repr(sender), res)
+    time.sleep(0.5)
+    assert not r.drop_files() and not bad_drops(r), r.log()
+    assert not r.maildir("alice") and not r.maildir("bob")
+    # The null sender and the forms sendmail takes still do.
+    for sender, want in (("", ""), ("<>", ""), ("<carol@remote.example>", "carol@remote.example"),
+                         ("carol@remote.example", "carol@remote.example")):
+        tok = token()
+        res = r.sendmail(["-f", sender, "bob@box.test"], b"Subject: " + tok.encode() + b"\n\nx\n",
+                         user="nobody")
+        assert res.rc == 0, (sender, res)
+        assert return_path(wait_for(r, "bob", tok)) == want, sender
+
+
 def test_f_send_as_of_another_user(relay):
     """A local user may not claim another's address, and another's send_as
     is theirs too: it becomes the invoker's own, as at SMTP AUTH."""

@@ -453,6 +453,39 @@ test_stored_size(void)
 	}
 }
 
+/* No envelope field may hold a control character: a CR or LF in one would
+ * add lines of its own to the queue file (a recipient). */
+static void
+test_envelope_controls(void)
+{
+	g_autofree char *dir = hm_test_tmpdir("queue-controls");
+	static const char *const bad[] = { "x@y>\nrcpt - - <alice@box.lan", "x@y\rz", "\x1b[31mx@y",
+		                           "x\x7f@y" };
+
+	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+		for (int field = 0; field < 3; field++) {
+			g_autoptr(RelayQueueEntry) e = sample();
+			g_autoptr(GError) err = NULL;
+
+			if (field == 0) {
+				g_free(e->sender);
+				e->sender = g_strdup(bad[i]);
+			} else if (field == 1) {
+				relay_queue_entry_add_rcpt(e, bad[i], 0, NULL);
+			} else {
+				g_free(e->helo);
+				e->helo = g_strdup(bad[i]);
+			}
+			g_assert_cmpint(relay_queue_envelope_check(e, &err), ==, -1);
+			g_assert_error(err, HM_ERROR, HM_ERROR_PARSE);
+			g_clear_error(&err);
+			g_assert_null(relay_queue_file_new(dir, e, &err));
+			g_assert_error(err, HM_ERROR, HM_ERROR_PARSE);
+		}
+	}
+	g_assert_cmpuint(entries_in(dir), ==, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -467,5 +500,6 @@ main(int argc, char **argv)
 	g_test_add_func("/queue/retire", test_retire);
 	g_test_add_func("/queue/held", test_held);
 	g_test_add_func("/queue/stored-size", test_stored_size);
+	g_test_add_func("/queue/envelope-controls", test_envelope_controls);
 	return g_test_run();
 }

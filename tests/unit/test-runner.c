@@ -333,7 +333,7 @@ drop_write(Fixture *f, const char *sender, guint extra, const GString *msg, guin
 
 /* sendmail's side refuses what the import would refuse: a message over
  * the limit once its lines end in CRLF, an envelope over what a drop
- * file may hold. */
+ * file may hold, a control character in it. */
 static void
 test_drop_limits(Fixture *f, gconstpointer data)
 {
@@ -343,6 +343,7 @@ test_drop_limits(Fixture *f, gconstpointer data)
 		g_string_append(msg, "abc\n");  /* 100 octets, 125 with CRLF ends */
 	g_assert_cmpint(drop_write(f, "root@box.example", 0, msg, 124), ==, -1);
 	g_assert_cmpint(drop_write(f, "root@box.example", 20000, msg, 0), ==, -1);
+	g_assert_cmpint(drop_write(f, "x@y>\nrcpt - - <bob", 0, msg, 0), ==, -1);
 	g_assert_cmpint(drop_write(f, "root@box.example", 0, msg, 125), ==, 0);
 }
 
@@ -379,6 +380,17 @@ test_drop_big_envelope(Fixture *f, gconstpointer data)
 		g_string_append(big, "rcpt - - <alice+0123456789012345678901234567890123456789>\n");
 	g_string_append(big, "size 00000000000000000015\n\nSubject: x\n\nhi\n");
 	import_beside_good(f, big->str, big->len);
+}
+
+/* A control character in an envelope field: an ESC, which the queue
+ * format's parser lets through. */
+static void
+test_drop_controls(Fixture *f, gconstpointer data)
+{
+	static const char esc[] = "HMQ1\narrival 1\norigin sendmail\nsender <\x1b[31mx@y.example>\n"
+	                          "rcpt - - <alice>\nsize 00000000000000000015\n\nSubject: x\n\nhi\n";
+
+	import_beside_good(f, esc, strlen(esc));
 }
 
 /* A deferred entry is known from the pass that deferred it: a pass that
@@ -642,6 +654,7 @@ main(int argc, char **argv)
 	ADD("drop", test_drop);
 	ADD("drop-limits", test_drop_limits);
 	ADD("drop-big-envelope", test_drop_big_envelope);
+	ADD("drop-controls", test_drop_controls);
 	ADD("index", test_index);
 	g_test_add_func("/runner/smarthost-kept", test_smarthost_kept);
 	g_test_add_func("/runner/smarthost-closed", test_smarthost_closed);
