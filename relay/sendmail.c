@@ -139,6 +139,24 @@ parse_args(int argc, char **argv, Args *a)
 	return 0;
 }
 
+/* Where the content ends before a line holding a lone "." (ended by LF
+ * or CRLF) that starts in buf[from..len): the offset just past the LF
+ * before it, or -1. A bounded search, since the input may hold NULs. */
+static gssize
+dot_line(const char *buf, gsize len, gsize from)
+{
+	const char *end = buf + len;
+
+	for (const char *p = buf + from;
+	     p < end && (p = memmem(p, (gsize)(end - p), "\n.", 2)) != NULL; p++) {
+		gsize left = (gsize)(end - p);
+
+		if ((left >= 3 && p[2] == '\n') || (left >= 4 && p[2] == '\r' && p[3] == '\n'))
+			return p - buf + 1;
+	}
+	return -1;
+}
+
 /* Reads the message from stdin: to its end, or (without -i) to a line
  * holding a lone ".". NULL with *status set when it is too large. */
 static GString *
@@ -149,8 +167,9 @@ read_message(gboolean dot_ok, guint64 max, int *status)
 	ssize_t n;
 
 	while ((n = read(0, buf, sizeof(buf))) != 0) {
-		gsize scan_from = msg->len > 2 ? msg->len - 2 : 0;
-		const char *p;
+		/* "\n.\r\n" may have begun in the last read, its 3 octets before. */
+		gsize scan_from = msg->len > 3 ? msg->len - 3 : 0;
+		gssize dot;
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -166,11 +185,8 @@ read_message(gboolean dot_ok, guint64 max, int *status)
 				g_string_truncate(msg, 0);
 				break;
 			}
-			for (p = msg->str + scan_from; (p = strstr(p, "\n.")) != NULL; p++)
-				if (p[2] == '\n' || (p[2] == '\r' && p[3] == '\n'))
-					break;
-			if (p != NULL) {
-				g_string_truncate(msg, (gsize)(p - msg->str) + 1);
+			if ((dot = dot_line(msg->str, msg->len, scan_from)) >= 0) {
+				g_string_truncate(msg, (gsize)dot);
 				break;
 			}
 		}

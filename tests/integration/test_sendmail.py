@@ -8,6 +8,7 @@ The everyday cases (-t and Bcc:, -f as root and nobody, the relay down,
 import os
 import re
 import secrets
+import subprocess
 import time
 import uuid
 
@@ -190,3 +191,37 @@ def test_f_send_as_of_another_user(relay):
                          b"Subject: " + tok.encode() + b"\n\nx\n", user="nobody")
         assert res.rc == 0, res
         assert return_path(wait_for(r, "bob", tok)) == sender
+
+
+# -- the end of the input ------------------------------------------------------
+
+def test_lone_dot_split_across_reads(relay):
+    """A "." line ended by CRLF whose LF comes in a later read still ends
+    the message; so does one after a NUL octet."""
+    r = relay()
+    tok = token()
+    argv = [fixtures.program("relay/homemail-sendmail"), "-C", r.conf, "bob@box.test"]
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    p.stdin.write(b"Subject: d " + tok.encode() + b"\n\nline1\n.\r")
+    p.stdin.flush()
+    time.sleep(0.5)
+    try:
+        p.stdin.write(b"\nAFTER\n")
+        p.stdin.close()
+    except BrokenPipeError:
+        pass
+    assert p.wait(30) == 0, p.stderr.read()
+    p.stdout.close()
+    p.stderr.close()
+    got = wait_for(r, "bob", tok)
+    assert b"line1" in got and b"AFTER" not in got, got
+
+    # Delivery refuses a NUL (it bounces): the drop file shows what was read.
+    r.stop()
+    res = r.sendmail(["bob@box.test"], b"Subject: n\n\nbin\0ary\n.\nAFTER\n")
+    assert res.rc == 0, res
+    (name,) = r.drop_files()
+    with open(os.path.join(r.queue_dir, "drop", name), "rb") as f:
+        got = f.read()
+    assert got.endswith(b"\n\nbin\0ary\n"), got
