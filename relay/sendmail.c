@@ -203,17 +203,60 @@ read_message(gboolean dot_ok, guint64 max, int *status)
 	return msg;
 }
 
+/* The items of a list value split at its commas, those outside quoted
+ * strings, comments and angle brackets; comments left out. */
+static GPtrArray *
+split_list(const char *value)
+{
+	GPtrArray *items = g_ptr_array_new_with_free_func(g_free);
+	GString *item = g_string_new(NULL);
+	gboolean quoted = FALSE;
+	guint comment = 0, angle = 0;
+
+	for (const char *p = value;; p++) {
+		if (*p == '\0' || (*p == ',' && !quoted && comment == 0 && angle == 0)) {
+			g_ptr_array_add(items, g_string_free(g_steal_pointer(&item), FALSE));
+			if (*p == '\0')
+				return items;
+			item = g_string_new(NULL);
+			continue;
+		}
+		if (*p == '\\' && (quoted || comment > 0) && p[1] != '\0') {
+			if (comment == 0)
+				g_string_append_len(item, p, 2);
+			p++;
+			continue;
+		}
+		if (quoted) {
+			quoted = *p != '"';
+		} else if (*p == '(' || comment > 0) {
+			if (*p == '(')
+				comment++;
+			else if (*p == ')')
+				comment--;
+			continue;
+		} else if (*p == '"') {
+			quoted = TRUE;
+		} else if (*p == '<') {
+			angle++;
+		} else if (*p == '>' && angle > 0) {
+			angle--;
+		}
+		g_string_append_c(item, *p);
+	}
+}
+
 /* Local programs write "To: root, alice" (bare local names in a list),
- * which RFC 5322 does not allow: each comma-separated item is taken on
- * its own, as sendmail does. */
+ * which RFC 5322 does not allow: each item of the list is taken on its
+ * own, as sendmail does. */
 static void
 add_loose(GPtrArray *rcpts, const HmHeaderField *f)
 {
 	g_autofree char *value = hm_header_value(f);
-	g_auto(GStrv) items = g_strsplit(value, ",", -1);
+	g_autoptr(GPtrArray) items = split_list(value);
 
-	for (char **p = items; *p != NULL; p++) {
-		g_autofree char *addr = hm_header_addr_spec(g_strstrip(*p));
+	for (guint i = 0; i < items->len; i++) {
+		g_autofree char *addr = hm_header_addr_spec(g_strstrip((char *)items->pdata[i]));
 
 		if (addr[0] != '\0')
 			g_ptr_array_add(rcpts, g_steal_pointer(&addr));

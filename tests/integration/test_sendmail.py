@@ -225,3 +225,22 @@ def test_lone_dot_split_across_reads(relay):
     with open(os.path.join(r.queue_dir, "drop", name), "rb") as f:
         got = f.read()
     assert got.endswith(b"\n\nbin\0ary\n"), got
+
+
+# -- -t ------------------------------------------------------------------------
+
+def test_t_quoted_comma_and_bare_names(relay):
+    r = relay(users=("alice", "bob", "carol"))
+    tok = token()
+    res = r.sendmail(["-t", "-i"], ('From: alice@box.test\n'
+                                    'To: "Smith, John" <bob@box.test>, carol\n'
+                                    'Subject: q %s\n\nbody\n' % tok).encode())
+    assert res.rc == 0, res
+    wait_for(r, "bob", tok)
+    wait_for(r, "carol", tok)
+    tok = token()
+    res = r.sendmail(["-t", "-i"], ("From: alice@box.test\nTo: carol, bob (Bob B.)\n"
+                                    "Subject: plain %s\n\nbody\n" % tok).encode())
+    assert res.rc == 0, res
+    wait_for(r, "bob", tok)
+    wait_for(r, "carol", tok)
