@@ -289,6 +289,7 @@ endpoint_tls(HmCfgCtx *ctx, const config_setting_t *g, const EndpointDefaults *d
 	const config_setting_t *ts = config_setting_get_member(g, "tls");
 	const config_setting_t *fs = config_setting_get_member(g, "fingerprint");
 	g_autofree char *fp = NULL;
+	g_autofree char *refused = NULL;
 	g_autoptr(GError) ferr = NULL;
 	int mode = -1;
 	guint64 port = 0;
@@ -308,10 +309,9 @@ endpoint_tls(HmCfgCtx *ctx, const config_setting_t *g, const EndpointDefaults *d
 	    hm_cfg_path(ctx, g, "ca_file", &ep->ca_file, err) < 0 ||
 	    hm_cfg_string(ctx, g, "fingerprint", &fp, err) < 0)
 		return -1;
-	if (mode == HM_TLS_MODE_NONE && !ep->allow_plaintext && !hm_host_is_loopback(ep->host))
-		return hm_cfg_fail(ctx, ts, err, "\"none\" would send the password in clear to %s; "
-		                   "use \"tls\" or \"starttls\", or set allow_plaintext = true",
-		                   ep->host);
+	if (mode == HM_TLS_MODE_NONE &&
+	    (refused = hm_config_plaintext_refused(ep->host, ep->allow_plaintext)) != NULL)
+		return hm_cfg_fail(ctx, ts, err, "%s", refused);
 	if (fp == NULL || *fp == '\0')
 		return 0;
 	if (hm_tls_fingerprint_parse(fp, ep->pin, &ferr) < 0)
@@ -320,6 +320,16 @@ endpoint_tls(HmCfgCtx *ctx, const config_setting_t *g, const EndpointDefaults *d
 		return hm_cfg_fail(ctx, fs, err, "needs tls = \"tls\" or \"starttls\"");
 	ep->has_pin = TRUE;
 	return 0;
+}
+
+char *
+hm_config_plaintext_refused(const char *host, gboolean allow_plaintext)
+{
+	if (allow_plaintext || hm_host_is_loopback(host))
+		return NULL;
+	return g_strdup_printf("\"none\" would send the password in clear to %s; "
+	                       "use \"tls\" or \"starttls\", or set allow_plaintext = true",
+	                       host);
 }
 
 /* name defaults to host; user and secret are read by the caller. */

@@ -210,6 +210,13 @@ const HmUserConf *hm_config_find_user(const HmConfig *cfg, const char *name);
  * its family. NULL when every listener is implicit TLS. */
 const HmListenSpec *hm_config_relay_local(const HmRelayConf *relay, const char **host);
 
+/* Why tls = "none" may not be used to host: the password would cross the
+ * network in clear. NULL when it may (a loopback host, or allow_plaintext
+ * set on that account or smart host); else the reason in words, to show
+ * as it is. The rule the loader applies; `homemail setup` asks it too.
+ * g_free() it. */
+char *hm_config_plaintext_refused(const char *host, gboolean allow_plaintext);
+
 /* TRUE if domain (any case) is one of local_domains. */
 gboolean hm_config_is_local_domain(const HmConfig *cfg, const char *domain);
 

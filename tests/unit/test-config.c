@@ -262,6 +262,22 @@ test_tls_none(Fixture *f, gconstpointer data)
 	g_assert_true(cfg->fetcher.accounts[1].ep.allow_plaintext);
 }
 
+/* The rule the loader applies to tls = "none", as `homemail setup` asks
+ * it at its question. */
+static void
+test_plaintext_refused(Fixture *f, gconstpointer data)
+{
+	g_autofree char *why = hm_config_plaintext_refused("pop.isp.example", FALSE);
+
+	g_assert_cmpstr(why, ==,
+	                "\"none\" would send the password in clear to pop.isp.example; use "
+	                "\"tls\" or \"starttls\", or set allow_plaintext = true");
+	g_assert_null(hm_config_plaintext_refused("pop.isp.example", TRUE));
+	g_assert_null(hm_config_plaintext_refused("127.0.0.2", FALSE));
+	g_assert_null(hm_config_plaintext_refused("::1", FALSE));
+	g_assert_null(hm_config_plaintext_refused("localhost", FALSE));
+}
+
 static void
 test_bad_fingerprint(Fixture *f, gconstpointer data)
 {
@@ -1214,6 +1230,7 @@ main(int argc, char **argv)
 		{ "/config/empty-and-missing", test_empty_and_missing },
 		{ "/config/binary", test_binary },
 		{ "/config/tls-none", test_tls_none },
+		{ "/config/plaintext-refused", test_plaintext_refused },
 		{ "/config/bad-fingerprint", test_bad_fingerprint },
 		{ "/config/password-and-file", test_password_and_file },
 		{ "/config/users", test_users },
