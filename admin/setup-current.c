@@ -77,6 +77,7 @@ put_endpoint(HmSetup *s, const char *prefix, const HmEndpoint *ep)
 {
 	put(s, prefix, ".host", ep->host);
 	put(s, prefix, ".tls", tls_word(ep->tls));
+	put(s, prefix, ".allow_plaintext", ep->allow_plaintext ? "yes" : "no");
 	put_take(s, prefix, ".port", g_strdup_printf("%u", ep->port));
 	if (ep->has_pin)
 		put_take(s, prefix, ".fingerprint", hm_tls_fingerprint_format(ep->pin));

@@ -462,7 +462,8 @@ static const HmQuestion q_endpoint[] = {
 	{ "*.protocol", HM_Q_CHOICE, "Protocol", NULL, protocols, FALSE, account_only, def_protocol,
 	  NULL },
 	{ "*.host", HM_Q_TEXT, "Server", NULL, NULL, FALSE, NULL, NULL, hm_setup_valid_dns_name },
-	{ "*.tls", HM_Q_CHOICE, "Encryption", NULL, tls_modes, FALSE, NULL, def_tls, NULL },
+	{ "*.tls", HM_Q_CHOICE, "Encryption", NULL, tls_modes, FALSE, NULL, def_tls,
+	  hm_setup_valid_tls },
 	{ "*.port", HM_Q_TEXT, "Port", NULL, NULL, FALSE, NULL, def_port, hm_setup_valid_port },
 	{ "*.fingerprint", HM_Q_TEXT, "Certificate pin (empty: trust the usual authorities)",
 	  NULL, NULL, TRUE, pinned, NULL, hm_setup_valid_fingerprint },
@@ -661,8 +662,14 @@ hm_setup_accept(const HmSetup *s, const HmStep *st, const char *value, GError **
 		g_set_error_literal(err, HM_ERROR, HM_ERROR_PARSE, "An answer is required here.");
 		return NULL;
 	}
-	if (st->q->kind == HM_Q_CHOICE)
-		return accept_choice(st, value, err);
+	if (st->q->kind == HM_Q_CHOICE) {
+		g_autofree char *word = accept_choice(st, value, err);
+
+		/* A choice may still not fit the answers before it. */
+		if (word == NULL || (st->q->valid != NULL && !st->q->valid(s, st->item, word, err)))
+			return NULL;
+		return g_steal_pointer(&word);
+	}
 	if (st->q->valid != NULL && !st->q->valid(s, st->item, value, err))
 		return NULL;
 	if (st->q->kind != HM_Q_LIST)

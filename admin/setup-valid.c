@@ -14,6 +14,7 @@
 #include "lib/net.h"
 #include "lib/parse.h"
 #include "admin/setup.h"
+#include "conf/hmconfig.h"
 
 static gboolean bad(GError **err, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
@@ -207,6 +208,25 @@ hm_setup_valid_fingerprint(const HmSetup *s, const char *item, const char *v, GE
 
 	if (hm_tls_fingerprint_parse(v, fp, &why) < 0)
 		return bad(err, "%s.", why->message);
+	return TRUE;
+}
+
+/* "none" where the loader takes it: to a loopback host, or where the
+ * config sets allow_plaintext for this server (the merge keeps it). */
+gboolean
+hm_setup_valid_tls(const HmSetup *s, const char *item, const char *v, GError **err)
+{
+	g_autofree char *host_id = g_strconcat(item, ".host", NULL);
+	g_autofree char *allow_id = g_strconcat(item, ".allow_plaintext", NULL);
+	const char *host = hm_setup_value(s, host_id);
+	const char *allow = hm_setup_value(s, allow_id);
+	g_autofree char *refused = NULL;
+
+	if (strcmp(v, "none") != 0 || host == NULL)
+		return TRUE;
+	refused = hm_config_plaintext_refused(host, allow != NULL && strcmp(allow, "yes") == 0);
+	if (refused != NULL)
+		return bad(err, "%s.", refused);
 	return TRUE;
 }
 

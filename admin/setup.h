@@ -171,8 +171,8 @@ void hm_setup_discover(HmSetup *s, const char *prefix);
 /* The checks of HmQuestion.valid: host names, lists of them, IP
  * addresses, networks, listen addresses, ports, e-mail addresses, names of
  * users and accounts, where an account's mail goes, URLs (https only for
- * OAuth2), dyndns detection
- * methods, certificate pins, the system user. */
+ * OAuth2), dyndns detection methods, the encryption of a server (the
+ * loader's rule for "none"), certificate pins, the system user. */
 gboolean hm_setup_valid_dns_name(const HmSetup *s, const char *item, const char *v, GError **err);
 gboolean hm_setup_valid_domains(const HmSetup *s, const char *item, const char *v, GError **err);
 gboolean hm_setup_valid_ip(const HmSetup *s, const char *item, const char *v, GError **err);
@@ -185,6 +185,7 @@ gboolean hm_setup_valid_to(const HmSetup *s, const char *item, const char *v, GE
 gboolean hm_setup_valid_url(const HmSetup *s, const char *item, const char *v, GError **err);
 gboolean hm_setup_valid_https(const HmSetup *s, const char *item, const char *v, GError **err);
 gboolean hm_setup_valid_detect(const HmSetup *s, const char *item, const char *v, GError **err);
+gboolean hm_setup_valid_tls(const HmSetup *s, const char *item, const char *v, GError **err);
 gboolean hm_setup_valid_fingerprint(const HmSetup *s, const char *item, const char *v,
                                     GError **err);
 gboolean hm_setup_valid_system_user(const HmSetup *s, const char *item, const char *v,
