@@ -114,6 +114,23 @@ put_users(HmSetup *s, const HmConfig *cfg)
 		put(s, "", "users", names->str);
 }
 
+/* The aliases' names (an account may deliver to one), and the targets of
+ * the two setup writes. */
+static void
+put_aliases(HmSetup *s, const HmConfig *cfg)
+{
+	g_autoptr(GString) names = g_string_new(NULL);
+
+	for (gsize i = 0; i < cfg->n_aliases; i++) {
+		const HmAliasConf *a = &cfg->aliases[i];
+
+		g_string_append_printf(names, "%s%s", i > 0 ? " " : "", a->name);
+		if (strcmp(a->name, "postmaster") == 0 || strcmp(a->name, "root") == 0)
+			put(s, "alias.", a->name, a->target);
+	}
+	put(s, "", "aliases", names->str);
+}
+
 static void
 put_accounts(HmSetup *s, const HmConfig *cfg)
 {
@@ -170,6 +187,7 @@ put_config(HmSetup *s, const HmConfig *cfg)
 	put(s, "", "mail_dir", cfg->mail_dir);
 	put(s, "", "run_as", cfg->run_as != NULL ? cfg->run_as : "");
 	put_users(s, cfg);
+	put_aliases(s, cfg);
 	put_accounts(s, cfg);
 	if (cfg->relay.n_smarthosts > 0)
 		put_endpoint(s, "smarthost", &cfg->relay.smarthosts[0].ep);

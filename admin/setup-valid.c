@@ -158,16 +158,22 @@ hm_setup_valid_names(const HmSetup *s, const char *item, const char *v, GError *
 	return TRUE;
 }
 
+/* What the loader takes for `to`: an address, or the name of a user or
+ * alias of the config written. Its aliases are postmaster and root (setup
+ * writes them) and those of the existing config (the merge keeps them). */
 gboolean
 hm_setup_valid_to(const HmSetup *s, const char *item, const char *v, GError **err)
 {
 	g_auto(GStrv) users = hm_setup_split(hm_setup_value(s, "users"));
+	g_auto(GStrv) aliases = hm_setup_split(hm_setup_value(s, "aliases"));
 
 	if (strchr(v, '@') != NULL)
 		return hm_setup_valid_address(s, item, v, err);
-	if (users != NULL && g_strv_contains((const char *const *)users, v))
+	if (g_strv_contains((const char *const *)users, v) ||
+	    g_strv_contains((const char *const *)aliases, v) ||
+	    (users[0] != NULL && (strcmp(v, "postmaster") == 0 || strcmp(v, "root") == 0)))
 		return TRUE;
-	return bad(err, "\"%s\" is not one of the local users (or an address).", v);
+	return bad(err, "\"%s\" is not one of the local users or aliases (or an address).", v);
 }
 
 gboolean

@@ -1,6 +1,7 @@
-"""`homemail setup` answers checked as the loader checks them: tls = "none"
-is refused at its question, with the loader's reason, for a server that
-is not on loopback."""
+"""`homemail setup` answers checked as the loader checks them: an account
+may deliver to an alias, as the loader allows; tls = "none" is refused at
+its question, with the loader's reason, for a server that is not on
+loopback."""
 import os
 
 import fixtures
@@ -43,6 +44,26 @@ def edit(conf, pairs):
     with open(conf, "w") as f:
         f.write(text)
     return text
+
+
+def test_an_account_may_deliver_to_an_alias(hm_tmp):
+    """`homemail check` takes `to = "family"` when family is an alias: so
+    does setup, on a re-run and as an answer; a name that is neither a user
+    nor an alias is refused by both."""
+    d, conf = first_run(hm_tmp)
+    text = edit(conf, [('  root = "alice";', '  root = "alice";\n  family = "alice";'),
+                       ('to = "alice";', 'to = "family";')])
+    check_ok(conf)
+    r = answer(conf, "hostname = box.example.test\n", d)
+    assert r.rc == 0, r
+    assert open(conf).read() == text
+    r = answer(conf, "account.isp.to = root\n", d)
+    assert r.rc == 0, r
+    assert 'to = "root";' in open(conf).read()
+    r = answer(conf, "account.isp.to = nobody\n", d)
+    assert r.rc == 1, r
+    assert ('account.isp.to: "nobody" is not one of the local users or aliases '
+            '(or an address).') in r.err, r
 
 
 def test_tls_none_is_refused_where_the_loader_refuses_it(hm_tmp):
