@@ -1,8 +1,15 @@
 /* A re-run of `homemail setup` starts from the config it finds: each value
- * becomes the default of the question that would write it. */
+ * becomes the default of the question that would write it. What setup
+ * writes without asking (the smart host's name, the trusted networks
+ * beside the LAN, the aliases, where plain-text logins are allowed) is
+ * carried the same way, so that a re-run writes it back unchanged; the
+ * smart hosts and dyndns records the dialogue does not edit are left to
+ * the merge (setup-merge.c), which keeps them as they are. */
 #include <config.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -45,6 +52,19 @@ listen_text(const HmListenSpec *l, gsize n)
 	return g_string_free(t, FALSE);
 }
 
+static char *
+cidrs_text(const HmCidr *c, gsize n)
+{
+	GString *t = g_string_new(NULL);
+
+	for (gsize i = 0; i < n; i++) {
+		g_autofree char *net = hm_cidr_to_string(&c[i]);
+
+		g_string_append_printf(t, "%s%s", i > 0 ? " " : "", net);
+	}
+	return g_string_free(t, FALSE);
+}
+
 static gboolean
 lan_host(const char *host)
 {
@@ -52,24 +72,58 @@ lan_host(const char *host)
 	       !g_str_has_prefix(host, "127.") && strcmp(host, "::1") != 0;
 }
 
-/* The LAN as the config shows it: the first listener not on loopback,
- * and the first trusted network that is not loopback. */
+/* TRUE if the network holds the address. */
+static gboolean
+holds(const HmCidr *net, const char *address)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
+
+	if (inet_pton(AF_INET, address, &sin.sin_addr) == 1)
+		return hm_cidr_match(net, (const struct sockaddr *)&sin);
+	if (inet_pton(AF_INET6, address, &sin6.sin6_addr) == 1)
+		return hm_cidr_match(net, (const struct sockaddr *)&sin6);
+	return FALSE;
+}
+
+/* The LAN as the config shows it: the first listener not on loopback
+ * (else the address the last run saved; else none), and the trusted
+ * network that holds its address (else the first that is not loopback).
+ * The trusted networks besides these and loopback, which setup writes
+ * anyway, are carried as "relay.trusted_networks". */
 static void
 put_lan(HmSetup *s, const HmConfig *cfg)
 {
-	for (gsize i = 0; i < cfg->relay.n_listen; i++)
-		if (lan_host(cfg->relay.listen[i].host)) {
-			put(s, "", "lan_address", cfg->relay.listen[i].host);
+	const char *lan = NULL;
+	gssize pick = -1;
+	g_autoptr(GString) others = g_string_new(NULL);
+
+	for (gsize i = 0; i < cfg->relay.n_listen && lan == NULL; i++)
+		if (lan_host(cfg->relay.listen[i].host))
+			lan = cfg->relay.listen[i].host;
+	if (lan != NULL || g_hash_table_lookup(s->current, "lan_address") == NULL)
+		put(s, "", "lan_address", lan != NULL ? lan : "");
+	lan = g_hash_table_lookup(s->current, "lan_address");
+	for (gsize i = 0; i < cfg->relay.n_trusted_networks && *lan != '\0'; i++) {
+		g_autofree char *net = hm_cidr_to_string(&cfg->relay.trusted_networks[i]);
+
+		if (holds(&cfg->relay.trusted_networks[i], lan) ||
+		    (pick < 0 && strcmp(net, "127.0.0.1/32") != 0 && strcmp(net, "::1/128") != 0))
+			pick = (gssize)i;
+		if (holds(&cfg->relay.trusted_networks[i], lan))
 			break;
-		}
+	}
 	for (gsize i = 0; i < cfg->relay.n_trusted_networks; i++) {
 		g_autofree char *net = hm_cidr_to_string(&cfg->relay.trusted_networks[i]);
 
-		if (strcmp(net, "127.0.0.1/32") != 0 && strcmp(net, "::1/128") != 0) {
+		if ((gssize)i == pick)
 			put(s, "", "lan_network", net);
-			break;
-		}
+		else if (strcmp(net, "127.0.0.1/32") != 0 && strcmp(net, "::1/128") != 0)
+			g_string_append_printf(others, "%s%s", others->len > 0 ? " " : "", net);
 	}
+	put(s, "", "relay.trusted_networks", others->str);
+	put_take(s, "", "relay.allow_plaintext_from",
+	         cidrs_text(cfg->relay.allow_plaintext_from, cfg->relay.n_allow_plaintext_from));
 }
 
 static void
@@ -152,12 +206,59 @@ put_accounts(HmSetup *s, const HmConfig *cfg)
 		put(s, "", "accounts", names->str);
 }
 
+/* The providers the dialogue offers (dyn_providers in
+ * setup-questions.c). */
+gboolean
+hm_setup_dyndns_provider_asked(const char *provider)
+{
+	static const char *const asked[] = { "dyndns2", "duckdns", "cloudflare", NULL };
+
+	return provider != NULL && g_strv_contains(asked, provider);
+}
+
+/* The smart host the dialogue edits is the first (the default one); the
+ * others stay as they are. */
+static void
+put_smarthosts(HmSetup *s, const HmConfig *cfg)
+{
+	if (cfg->relay.n_smarthosts == 0)
+		return;
+	put_endpoint(s, "smarthost", &cfg->relay.smarthosts[0].ep);
+	put(s, "", "smarthost.name", cfg->relay.smarthosts[0].name);
+	for (gsize i = 1; i < cfg->relay.n_smarthosts; i++)
+		printf("homemail: setup: smart host %s is kept as it is (the questions are about "
+		       "the first one, %s)\n",
+		       cfg->relay.smarthosts[i].name, cfg->relay.smarthosts[0].name);
+}
+
+/* The record the dialogue edits: the first of a provider it offers. The
+ * others stay as they are, and so does how the address is found when
+ * there are such others. */
 static void
 put_dyndns(HmSetup *s, const HmConfig *cfg)
 {
-	const HmDnsRecordConf *r = cfg->dyndns.n_records > 0 ? &cfg->dyndns.records[0] : NULL;
+	const HmDnsRecordConf *r = NULL;
+	gboolean others = FALSE;
 
-	if (r == NULL || strcmp(r->provider, "rfc2136") == 0) {
+	for (gsize i = 0; i < cfg->dyndns.n_records; i++) {
+		const HmDnsRecordConf *rec = &cfg->dyndns.records[i];
+
+		if (r == NULL && hm_setup_dyndns_provider_asked(rec->provider)) {
+			r = rec;
+			continue;
+		}
+		others = TRUE;
+		printf("homemail: setup: dyndns record %s (%s) is kept as it is (the questions "
+		       "are about the first dyndns2, duckdns or cloudflare record)\n",
+		       rec->hostname, rec->provider);
+	}
+	put(s, "", "dyndns.others", others ? "yes" : "no");
+	if (others || r != NULL) {
+		put_take(s, "", "dyndns.detect", g_strjoinv(" ", cfg->dyndns.detect));
+		if (cfg->dyndns.detect_url4 != NULL)
+			put(s, "", "dyndns.detect_url4", cfg->dyndns.detect_url4[0]);
+	}
+	if (r == NULL) {
 		put(s, "", "dyndns.provider", "none");
 		return;
 	}
@@ -167,9 +268,6 @@ put_dyndns(HmSetup *s, const HmConfig *cfg)
 	put(s, "", "dyndns.server", r->server);
 	put(s, "", "dyndns.user", r->user);
 	put(s, "", "dyndns.password_file", r->password.file);
-	put_take(s, "", "dyndns.detect", g_strjoinv(" ", cfg->dyndns.detect));
-	if (cfg->dyndns.detect_url4 != NULL)
-		put(s, "", "dyndns.detect_url4", cfg->dyndns.detect_url4[0]);
 }
 
 static void
@@ -189,9 +287,10 @@ put_config(HmSetup *s, const HmConfig *cfg)
 	put_users(s, cfg);
 	put_aliases(s, cfg);
 	put_accounts(s, cfg);
-	if (cfg->relay.n_smarthosts > 0)
-		put_endpoint(s, "smarthost", &cfg->relay.smarthosts[0].ep);
+	put_smarthosts(s, cfg);
 	put_take(s, "", "popd.listen", listen_text(cfg->popd.listen, cfg->popd.n_listen));
+	put_take(s, "", "popd.allow_plaintext_from",
+	         cidrs_text(cfg->popd.allow_plaintext_from, cfg->popd.n_allow_plaintext_from));
 	put(s, "", "tls.cert", cfg->tls_cert);
 	put(s, "", "tls.key", cfg->tls_key);
 	put_dyndns(s, cfg);

@@ -22,6 +22,12 @@
  *    file had no such setting (the old ones stand in their place), and a
  *    comment after a setting on the same line stays after it.
  *
+ * Of the smart hosts and the dyndns records setup edits one: the first
+ * smart host, and the first record of a provider the dialogue offers. The
+ * other elements of these lists are the person's: each is kept whole, as
+ * it is, in its place in the list, and the commas between the elements are
+ * put right.
+ *
  * A setting that shares a line with one setup manages (`a = 1; b = 2;`)
  * goes with it; setup itself never writes two on a line. */
 #include <config.h>
@@ -30,71 +36,81 @@
 
 #include "admin/setup.h"
 
-/* The paths setup writes ("*" is any list element). */
-static const char *const owned[] = {
-	"hostname",
-	"state_dir",
-	"mail_dir",
-	"local_domains",
-	"tls",
-	"tls/cert",
-	"tls/key",
-	"run_as",
-	"users",
-	"users/*",
-	"users/*/name",
-	"users/*/password",
-	"users/*/send_as",
-	"aliases",
-	"aliases/postmaster",
-	"aliases/root",
-	"relay",
-	"relay/listen",
-	"relay/trusted_networks",
-	"relay/allow_plaintext_from",
-	"relay/smarthosts",
-	"relay/smarthosts/*",
-	"relay/smarthosts/*/*",
-	"relay/smarthosts/*/oauth2/*",
-	"fetcher",
-	"fetcher/accounts",
-	"fetcher/accounts/*",
-	"fetcher/accounts/*/*",
-	"fetcher/accounts/*/oauth2/*",
-	"popd",
-	"popd/listen",
-	"popd/allow_plaintext_from",
-	"dyndns",
-	"dyndns/detect",
-	"dyndns/detect_url4",
-	"dyndns/records",
-	"dyndns/records/*",
-	"dyndns/records/*/*",
+/* The settings setup writes in a smart host or an account, in its oauth2
+ * group and in a dyndns record: where a path below ends in "*" for a
+ * setting name, the others there are the person's (ca_file, senders,
+ * allow_plaintext, scope, zone, ttl...). */
+static const char *const endpoint_keys[] = {
+	"name",          "protocol", "host", "port", "tls", "fingerprint", "user",
+	"auth",          "password_file", "oauth2", "to", "keep", NULL,
+};
+static const char *const oauth2_keys[] = {
+	"provider",  "client_id",  "client_secret_file", "token_url",
+	"device_url", "authorize_url", "ca_file",        NULL,
+};
+static const char *const record_keys[] = {
+	"provider", "hostname", "server", "user", "password_file", "token_file", NULL,
 };
 
-/* The settings of a smart host, account or record that are not setup's:
- * "*" above would take them all. */
-static const char *const endpoint_keys[] = {
-	"name",
-	"protocol",
-	"host",
-	"port",
-	"tls",
-	"fingerprint",
-	"user",
-	"auth",
-	"password_file",
-	"oauth2",
-	"to",
-	"keep",
-	"provider",
-	"hostname",
-	"server",
-	"token_file",
-	"client_id",
-	"client_secret_file",
-	NULL,
+/* The paths setup writes ("*" is any list element, or any setting of
+ * keys). */
+static const struct {
+	const char *path;
+	const char *const *keys;
+} owned[] = {
+	{ "hostname", NULL },
+	{ "state_dir", NULL },
+	{ "mail_dir", NULL },
+	{ "local_domains", NULL },
+	{ "tls", NULL },
+	{ "tls/cert", NULL },
+	{ "tls/key", NULL },
+	{ "run_as", NULL },
+	{ "users", NULL },
+	{ "users/*", NULL },
+	{ "users/*/name", NULL },
+	{ "users/*/password", NULL },
+	{ "users/*/send_as", NULL },
+	{ "aliases", NULL },
+	{ "aliases/postmaster", NULL },
+	{ "aliases/root", NULL },
+	{ "relay", NULL },
+	{ "relay/listen", NULL },
+	{ "relay/trusted_networks", NULL },
+	{ "relay/allow_plaintext_from", NULL },
+	{ "relay/smarthosts", NULL },
+	{ "relay/smarthosts/*", NULL },
+	{ "relay/smarthosts/*/*", endpoint_keys },
+	{ "relay/smarthosts/*/oauth2/*", oauth2_keys },
+	{ "fetcher", NULL },
+	{ "fetcher/accounts", NULL },
+	{ "fetcher/accounts/*", NULL },
+	{ "fetcher/accounts/*/*", endpoint_keys },
+	{ "fetcher/accounts/*/oauth2/*", oauth2_keys },
+	{ "popd", NULL },
+	{ "popd/listen", NULL },
+	{ "popd/allow_plaintext_from", NULL },
+	{ "dyndns", NULL },
+	{ "dyndns/detect", NULL },
+	{ "dyndns/detect_url4", NULL },
+	{ "dyndns/records", NULL },
+	{ "dyndns/records/*", NULL },
+	{ "dyndns/records/*/*", record_keys },
 };
+
+/* The lists of which setup edits one element: the first whose provider
+ * edited() takes (NULL: the first of all). */
+static const struct {
+	const char *path;
+	gboolean (*edited)(const char *provider);
+} partial[] = {
+	{ "relay/smarthosts", NULL },
+	{ "dyndns/records", hm_setup_dyndns_provider_asked },
+};
+
+/* The name of the element setup edits in a list of partial[], in the old
+ * text and the new alike, whatever its `name`. */
+#define EDITED_ELEMENT "[setup]"
 
 typedef struct Frame Frame;
 struct Frame {
@@ -104,6 +120,9 @@ struct Frame {
 	gboolean element; /* a list element: named by its first `name` */
 	gboolean named;
 	gboolean opaque; /* its lines belong to the line that opened it */
+	char *provider;  /* an element's first `provider` */
+	int partial;     /* a list of partial[]: its index, else -1 */
+	gboolean kept;   /* an element of such a list setup does not edit */
 };
 
 typedef enum { LN_BLANK, LN_COMMENT, LN_SET, LN_ELEM, LN_END, LN_CONT } LineKind;
@@ -115,10 +134,21 @@ typedef struct {
 	Frame *context;    /* the innermost frame at the start of the line */
 	char *name;        /* LN_SET */
 	gssize comment_at; /* where a comment after a setting starts, or -1 */
+	GArray *shut;      /* of Shut: the frames the line closes */
 	char *key;         /* filled after the scan */
 	char *container;
 	gboolean owned;
+	Frame *block;      /* the kept element whose lines this one continues */
+	gboolean opens;    /* opens an element of a list of partial[] */
+	gssize closes;     /* where the last bracket that closes an element of
+	                    * such a list is, or -1 */
+	gboolean ends;     /* closes such a list */
 } Line;
+
+typedef struct {
+	Frame *frame;
+	gsize at;
+} Shut;
 
 typedef struct {
 	GPtrArray *lines;  /* of Line* */
@@ -144,14 +174,14 @@ path_owned(const char *path)
 	guint n = g_strv_length(have);
 
 	for (gsize i = 0; i < G_N_ELEMENTS(owned); i++) {
-		g_auto(GStrv) want = g_strsplit(owned[i], "/", -1);
+		g_auto(GStrv) want = g_strsplit(owned[i].path, "/", -1);
 		gboolean match = g_strv_length(want) == n;
 
 		for (guint j = 0; match && j < n; j++)
 			match = strcmp(want[j], "*") == 0 || strcmp(want[j], have[j]) == 0;
 		/* A "*" that stands for a setting name, not an element. */
-		if (match && n >= 3 && strcmp(want[n - 1], "*") == 0 && have[n - 1][0] != '[')
-			match = g_strv_contains(endpoint_keys, have[n - 1]);
+		if (match && owned[i].keys != NULL)
+			match = have[n - 1][0] != '[' && g_strv_contains(owned[i].keys, have[n - 1]);
 		if (match)
 			return TRUE;
 	}
@@ -182,13 +212,14 @@ push(Scanner *sc, const char *comp, gboolean element)
 	f->parent = sc->top;
 	f->comp = g_strdup(comp);
 	f->element = element;
+	f->partial = -1;
 	g_ptr_array_add(sc->t->frames, f);
 	sc->top = f;
 	return f;
 }
 
 /* A string literal at line[i]; returns the index after it. Names an
- * element by its `name` setting. */
+ * element by its `name` setting, and notes its `provider`. */
 static gsize
 scan_string(Scanner *sc, const char *line, gsize i)
 {
@@ -202,6 +233,9 @@ scan_string(Scanner *sc, const char *line, gsize i)
 		sc->top->comp = g_strdup_printf("[%.*s]", (int)(i - start), line + start);
 		sc->top->named = TRUE;
 	}
+	if (sc->pending != NULL && strcmp(sc->pending, "provider") == 0 && sc->top != NULL &&
+	    sc->top->element && sc->top->provider == NULL)
+		sc->top->provider = g_strndup(line + start, i - start);
 	return line[i] == '"' ? i + 1 : i;
 }
 
@@ -235,12 +269,15 @@ scan_open(Scanner *sc, Line *l, char c)
 }
 
 static void
-scan_close(Scanner *sc, Line *l)
+scan_close(Scanner *sc, Line *l, gsize at)
 {
+	Shut shut = { sc->top, at };
+
 	if (l->kind == LN_BLANK) {
 		l->kind = LN_END;
 		l->frame = sc->top;
 	}
+	g_array_append_val(l->shut, shut);
 	if (sc->top != NULL && sc->top->parent != NULL)
 		sc->top = sc->top->parent;
 	g_clear_pointer(&sc->pending, g_free);
@@ -314,7 +351,7 @@ scan_line(Scanner *sc, Line *l)
 		} else if (s[i] == '{' || s[i] == '(' || s[i] == '[') {
 			scan_open(sc, l, s[i++]);
 		} else if (s[i] == '}' || s[i] == ')' || s[i] == ']') {
-			scan_close(sc, l);
+			scan_close(sc, l, i);
 			i++;
 		} else {
 			if (s[i] == ';' || s[i] == ',')
@@ -336,6 +373,7 @@ line_free(gpointer p)
 	Line *l = p;
 
 	g_free(l->text);
+	g_array_unref(l->shut);
 	g_free(l->name);
 	g_free(l->key);
 	g_free(l->container);
@@ -348,6 +386,7 @@ frame_free(gpointer p)
 	Frame *f = p;
 
 	g_free(f->comp);
+	g_free(f->provider);
 	g_free(f);
 }
 
@@ -372,7 +411,62 @@ make_key(Line *l)
 		l->container = frame_path(l->context);
 		return;
 	}
-	l->owned = path_owned(path);
+	l->owned = path_owned(path) && !(l->kind == LN_ELEM && l->frame->kept);
+}
+
+static Frame *
+kept_element(Frame *f)
+{
+	for (; f != NULL; f = f->parent)
+		if (f->kept)
+			return f;
+	return NULL;
+}
+
+/* In each list of partial[], names the element setup edits EDITED_ELEMENT
+ * and marks the others kept: every line inside one continues the line
+ * that opens it. */
+static void
+mark_partial(Text *t)
+{
+	for (guint i = 0; i < t->frames->len; i++) {
+		Frame *list = g_ptr_array_index(t->frames, i);
+		g_autofree char *path = list->element ? NULL : frame_path(list);
+		gboolean found = FALSE;
+
+		for (gsize k = 0; path != NULL && k < G_N_ELEMENTS(partial); k++)
+			if (strcmp(path, partial[k].path) == 0)
+				list->partial = (int)k;
+		for (guint j = i + 1; list->partial >= 0 && j < t->frames->len; j++) {
+			Frame *f = g_ptr_array_index(t->frames, j);
+
+			if (f->parent != list)
+				continue;
+			if (!found && (partial[list->partial].edited == NULL ||
+			               partial[list->partial].edited(f->provider))) {
+				g_free(f->comp);
+				f->comp = g_strdup(EDITED_ELEMENT);
+				found = TRUE;
+			} else {
+				f->kept = TRUE;
+			}
+		}
+	}
+	for (guint i = 0; i < t->lines->len; i++) {
+		Line *l = g_ptr_array_index(t->lines, i);
+
+		l->opens = l->kind == LN_ELEM && l->frame->parent->partial >= 0;
+		l->closes = -1;
+		for (guint j = 0; j < l->shut->len; j++) {
+			const Shut *sh = &g_array_index(l->shut, Shut, j);
+
+			if (sh->frame->element && sh->frame->parent->partial >= 0)
+				l->closes = (gssize)sh->at;
+			l->ends |= sh->frame->partial >= 0;
+		}
+		if ((l->block = kept_element(l->context)) != NULL)
+			l->kind = LN_CONT;
+	}
 }
 
 static Text *
@@ -394,10 +488,12 @@ scan(const char *text)
 		Line *l = g_new0(Line, 1);
 
 		l->text = g_strdup(lines[i]);
+		l->shut = g_array_new(FALSE, FALSE, sizeof(Shut));
 		scan_line(&sc, l);
 		g_ptr_array_add(t->lines, l);
 	}
 	g_free(sc.pending);
+	mark_partial(t);
 	for (guint i = 0; i < t->lines->len; i++)
 		make_key(g_ptr_array_index(t->lines, i));
 	return t;
@@ -451,7 +547,7 @@ keep(GHashTable *anchored, const char *key, const Line *l)
 		a = g_ptr_array_new();
 		g_hash_table_insert(anchored, g_strdup(key), a);
 	}
-	g_ptr_array_add(a, l->text);
+	g_ptr_array_add(a, (gpointer)l);
 }
 
 /* Sorts the old lines that are not setup's by the key they go before;
@@ -480,8 +576,12 @@ collect(const Text *old, GHashTable *new_keys, GHashTable *anchored, GHashTable 
 			}
 			continue;
 		}
-		if (l->kind == LN_CONT && replaced)
+		/* A kept element that does not open on a line of its own
+		 * ("}, {") goes with the line it shares: counted, not kept. */
+		if (l->kind == LN_CONT && replaced) {
+			dropped += l->block != NULL;
 			continue;
+		}
 		if (l->kind != LN_CONT) {
 			replaced = FALSE;
 			where = anchor(old, i + 1, l->container, new_keys);
@@ -494,25 +594,87 @@ collect(const Text *old, GHashTable *new_keys, GHashTable *anchored, GHashTable 
 	return dropped;
 }
 
-/* The new line, with the comment the old one had after it. */
-static void
-emit_head(GString *out, const Line *l, GHashTable *trailing)
-{
-	const char *comment = g_hash_table_lookup(trailing, l->key);
+typedef struct {
+	GString *text;
+	const Line *line; /* the line it came from, new or old */
+} Out;
 
-	g_string_append(out, l->text);
-	if (comment != NULL && l->comment_at < 0)
-		g_string_append(out, comment);
-	g_string_append_c(out, '\n');
+static void
+out_free(gpointer p)
+{
+	Out *o = p;
+
+	g_string_free(o->text, TRUE);
+	g_free(o);
 }
 
 static void
-emit_kept(GString *out, GHashTable *anchored, const char *key)
+put(GPtrArray *out, const Line *l, const char *comment)
+{
+	Out *o = g_new0(Out, 1);
+
+	o->text = g_string_new(l->text);
+	if (comment != NULL)
+		g_string_append(o->text, comment);
+	o->line = l;
+	g_ptr_array_add(out, o);
+}
+
+/* The new line, with the comment the old one had after it. */
+static void
+emit_head(GPtrArray *out, const Line *l, GHashTable *trailing)
+{
+	const char *comment = g_hash_table_lookup(trailing, l->key);
+
+	put(out, l, comment != NULL && l->comment_at < 0 ? comment : NULL);
+}
+
+static void
+emit_kept(GPtrArray *out, GHashTable *anchored, const char *key)
 {
 	GPtrArray *a = g_hash_table_lookup(anchored, key);
 
 	for (guint i = 0; a != NULL && i < a->len; i++)
-		g_string_append_printf(out, "%s\n", (const char *)g_ptr_array_index(a, i));
+		put(out, g_ptr_array_index(a, i), NULL);
+}
+
+/* The comma after the bracket that closes an element, wanted or not. */
+static void
+set_comma(Out *o, gboolean want)
+{
+	gsize at = (gsize)o->line->closes + 1, i = at;
+
+	while (i < o->text->len && (o->text->str[i] == ' ' || o->text->str[i] == '\t'))
+		i++;
+	if (want && (i >= o->text->len || o->text->str[i] != ','))
+		g_string_insert_c(o->text, (gssize)at, ',');
+	else if (!want && i < o->text->len && o->text->str[i] == ',')
+		g_string_erase(o->text, (gssize)i, 1);
+}
+
+/* In the lists of partial[], where kept elements now stand beside the one
+ * setup wrote: a comma after every element but the last. */
+static void
+fix_commas(GPtrArray *out)
+{
+	Out *last = NULL; /* the element closed last, in the list open */
+
+	for (guint i = 0; i < out->len; i++) {
+		Out *o = g_ptr_array_index(out, i);
+
+		/* A line may open an element, close it, and close the list,
+		 * in this order. */
+		if (last != NULL && (o->line->opens || o->line->closes >= 0)) {
+			set_comma(last, TRUE);
+			last = NULL;
+		}
+		if (o->line->closes >= 0)
+			last = o;
+		if (last != NULL && o->line->ends) {
+			set_comma(last, FALSE);
+			last = NULL;
+		}
+	}
 }
 
 /* The key of the first setup line at or after i in the new text. */
@@ -535,7 +697,8 @@ hm_setup_merge(const char *old_text, const char *new_text, guint *dropped)
 	                                                       (GDestroyNotify)g_ptr_array_unref);
 	g_autoptr(GHashTable)
 		trailing = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	GString *out = g_string_new(NULL);
+	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(out_free);
+	GString *text = g_string_new(NULL);
 
 	for (guint i = 0; i < new->lines->len; i++)
 		if (is_head(line_at(new, i)))
@@ -551,11 +714,14 @@ hm_setup_merge(const char *old_text, const char *new_text, guint *dropped)
 			emit_kept(out, anchored, l->key);
 			emit_head(out, l, trailing);
 		} else if (!g_hash_table_contains(old_keys, next_head(new, i))) {
-			g_string_append_printf(out, "%s\n", l->text);
+			put(out, l, NULL);
 		}
 	}
 	emit_kept(out, anchored, "eof");
+	fix_commas(out);
+	for (guint i = 0; i < out->len; i++)
+		g_string_append_printf(text, "%s\n", ((Out *)g_ptr_array_index(out, i))->text->str);
 	text_free(old);
 	text_free(new);
-	return g_string_free(out, FALSE);
+	return g_string_free(text, FALSE);
 }

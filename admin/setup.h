@@ -212,9 +212,15 @@ gboolean hm_setup_service_user_exists(void);
 
 /* Loads the existing config at s->config_path (if there is one) into
  * s->current, as the answers that would write it, over the answers the
- * last run saved, and its text into s->old_text. Returns 0 (also when there is no file), or -1 with *err
- * when there is a file that does not load. */
+ * last run saved, and its text into s->old_text. Prints which smart
+ * hosts and dyndns records the dialogue leaves as they are. Returns 0
+ * (also when there is no file), or -1 with *err when there is a file that
+ * does not load. */
 int hm_setup_load_current(HmSetup *s, GError **err);
+
+/* TRUE if the dialogue asks about dyndns records of this provider (the
+ * first such record of the config is the one it edits). */
+gboolean hm_setup_dyndns_provider_asked(const char *provider);
 
 /* --- the answers file (admin/setup-answers.c) --------------------------- */
 

@@ -1,12 +1,17 @@
-"""`homemail setup` answers checked as the loader checks them: an account
-may deliver to an alias, as the loader allows; tls = "none" is refused at
-its question, with the loader's reason, for a server that is not on
-loopback."""
+"""A re-run of `homemail setup` changes only what was answered: what the
+dialogue does not ask about (a second smart host, the first one's name and
+ca_file, an rfc2136 record, trusted networks beside the LAN, aliases) is
+kept as it is, byte for byte, whether the answers come from a file or the
+terminal; an account may deliver to an alias, as the loader allows; and
+tls = "none" is refused at its question, with the loader's reason, for a
+server that is not on loopback."""
 import os
+import re
 
 import fixtures
 from test_setup import (  # noqa: F401 (empty_dns: the module's BIND, for discovery)
-    check_ok, empty_dns, finish, full_answers, homemail, offline_env, spawn, workdir)
+    check_ok, empty_dns, finish, full_answers, homemail, offline_env,
+    rerun_with_enter, spawn, workdir)
 
 
 def answer(conf, answers_text, d):
@@ -44,6 +49,142 @@ def edit(conf, pairs):
     with open(conf, "w") as f:
         f.write(text)
     return text
+
+
+def hand_edited(hm_tmp):
+    """The person's additions to a config setup wrote, none of which the
+    dialogue asks about."""
+    d, conf = first_run(hm_tmp)
+    tsig = os.path.join(d, "secret", "tsig")
+    with open(tsig, "w") as f:
+        f.write("c2VjcmV0LXNlY3JldC1zZWNyZXQ=\n")
+    os.chmod(tsig, 0o600)
+    text = edit(conf, [
+        ('"192.168.77.0/24" ];',
+         '"192.168.77.0/24", "192.168.1.0/24", "10.8.0.0/24" ];'),
+        ('  root = "alice";', '  root = "bob";\n  family = "alice";'),
+        ('    { name = "smarthost";\n',
+         '    { name = "work";\n      ca_file = "%s/cert.pem";\n'
+         '      senders = [ "*@isp.example" ];\n' % d),
+        ('secret/smarthost";\n    }\n',
+         'secret/smarthost";\n    },\n'
+         '    // the other way out\n'
+         '    { name = "backup";\n'
+         '      host = "smtp.backup.example";\n'
+         '      port = 465;\n'
+         '      user = "alice@backup.example";\n'
+         '      password_file = "%s/secret/smarthost";\n'
+         '      senders = [ "*@backup.example" ];\n'
+         '    }\n' % d),
+        ("dyndns = {\n};",
+         'dyndns = {\n  detect = [ "interface:lo" ];\n  records = (\n'
+         '    { provider = "rfc2136"; server = "127.0.0.1:53"; zone = "dyn.example";\n'
+         '      hostname = "box.dyn.example"; tsig_name = "box-key";\n'
+         '      tsig_secret_file = "%s"; ttl = 60; ipv4 = true; ipv6 = true; }\n'
+         '  );\n};' % tsig),
+    ])
+    return d, conf, text
+
+
+def loaded(conf):
+    """What the loader sees, as `homemail check` shows it."""
+    return check_ok(conf).out
+
+
+def test_rerun_with_the_same_answers_changes_nothing(hm_tmp):
+    """The reviewer's case: only the host name, its current value, is
+    answered. Nothing is renamed, dropped or changed, and setup says
+    which smart host and record it leaves as they are."""
+    d, conf, text = hand_edited(hm_tmp)
+    before = loaded(conf)
+    assert "smart host backup:" in before and "rfc2136 box.dyn.example" in before
+    r = answer(conf, "hostname = box.example.test\n", d)
+    assert r.rc == 0, r
+    assert "dropped" not in r.out, r
+    assert "smart host backup is kept as it is" in r.out, r
+    assert "dyndns record box.dyn.example (rfc2136) is kept as it is" in r.out, r
+    assert open(conf).read() == text
+    assert loaded(conf) == before
+
+
+def test_interactive_rerun_keeps_them_too(hm_tmp):
+    d, conf, text = hand_edited(hm_tmp)
+    out = rerun_with_enter(conf)
+    assert "Machines to relay mail for [192.168.77.0/24]" in out, out
+    assert open(conf).read() == text
+
+
+def test_rerun_without_the_saved_answers(hm_tmp):
+    """The answers file gone, the LAN address is what the listeners show:
+    none here, so nothing is detected and added; the LAN's network stays
+    with the other trusted networks."""
+    d, conf, text = hand_edited(hm_tmp)
+    os.unlink(conf + ".answers")
+    r = answer(conf, "hostname = box.example.test\n", d)
+    assert r.rc == 0, r
+    assert open(conf).read() == text
+
+
+def test_oauth2_settings_setup_does_not_ask_are_kept(hm_tmp):
+    """A scope added to a custom provider's oauth2 group stays, and the
+    URLs setup writes there are not written twice."""
+    d, conf = first_run(hm_tmp)
+    r = answer(conf, "\n".join([
+        "account.isp.auth = oauth2", "account.isp.oauth2_provider = custom",
+        "account.isp.client_id = homemail-test", "account.isp.token_url = https://id.test/token",
+        "account.isp.device_url = https://id.test/device", ""]), d)
+    assert r.rc == 0, r
+    text = edit(conf, [('device_url = "https://id.test/device";\n',
+                        'device_url = "https://id.test/device";\n'
+                        '        scope = "https://mail.test/all offline_access";\n')])
+    r = answer(conf, "hostname = box.example.test\n", d)
+    assert r.rc == 0, r
+    assert open(conf).read() == text
+
+
+def test_an_answer_changes_its_setting_and_nothing_else(hm_tmp):
+    """The smart host setup edits gets a new server: it keeps its name,
+    ca_file and senders; the second one, the rfc2136 record and the
+    networks stay. Then a dyndns2 record comes and goes again: the rfc2136
+    record stays, the commas between the records follow."""
+    d, conf, text = hand_edited(hm_tmp)
+    r = answer(conf, "smarthost.host = smtp2.isp.example\n", d)
+    assert r.rc == 0, r
+    text = text.replace('host = "smtp.isp.example";', 'host = "smtp2.isp.example";')
+    assert open(conf).read() == text
+    r = answer(conf, "\n".join(["dyndns.provider = dyndns2", "dyndns.hostname = box.dyn.test",
+                               "dyndns.server = https://members.dyn.test", "dyndns.user = me",
+                               "dyndns.password = Dyn-secret", "dyndns.detect = interface:lo",
+                               ""]), d)
+    assert r.rc == 0, r
+    new = open(conf).read()
+    assert re.search(r'\{ provider = "dyndns2";\n(      .*\n)+    \},\n'
+                     r'    \{ provider = "rfc2136";', new), new
+    out = loaded(conf)
+    assert "dyndns2 box.dyn.test" in out and "rfc2136 box.dyn.example" in out, out
+    r = answer(conf, "dyndns.provider = none\n", d)
+    assert r.rc == 0, r
+    assert open(conf).read() == text
+
+
+def test_the_rfc2136_record_first_keeps_its_comma(hm_tmp):
+    """A record the dialogue does not edit before the one it does: turning
+    dynamic DNS off leaves it last, without the comma after it."""
+    d, conf, _ = hand_edited(hm_tmp)
+    text = edit(conf, [
+        ("ipv6 = true; }\n  );",
+         "ipv6 = true; },\n"
+         '    { provider = "dyndns2";\n      hostname = "box.dyn.test";\n'
+         '      server = "https://members.dyn.test";\n      user = "me";\n'
+         '      password_file = "%s/secret/smarthost";\n      ipv6 = true;\n    }\n  );' % d)])
+    r = answer(conf, "hostname = box.example.test\n", d)
+    assert r.rc == 0, r
+    assert open(conf).read() == text
+    r = answer(conf, "dyndns.provider = none\n", d)
+    assert r.rc == 0, r
+    out = loaded(conf)
+    assert "dyndns2" not in out and "rfc2136 box.dyn.example" in out, out
+    assert "ipv6 = true; }\n  );" in open(conf).read()
 
 
 def test_an_account_may_deliver_to_an_alias(hm_tmp):
