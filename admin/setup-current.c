@@ -11,11 +11,14 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/atomic.h"
 #include "lib/cidr.h"
+#include "lib/error.h"
 #include "admin/setup.h"
 #include "conf/hmconfig.h"
 
@@ -301,6 +304,27 @@ ignore_warning(const char *line, gpointer data)
 {
 }
 
+/* A config that is a symbolic link is edited where it points, as
+ * `homemail passwd` does: replacing the link with a file would leave the
+ * file it pointed to, which something else may read, behind. */
+static int
+follow_link(HmSetup *s, GError **err)
+{
+	struct stat st;
+	char *real;
+
+	if (lstat(s->config_path, &st) < 0 || !S_ISLNK(st.st_mode))
+		return 0;
+	if ((real = realpath(s->config_path, NULL)) == NULL) {
+		hm_set_error_errno(err, errno, "%s: a symbolic link to nothing that can be edited",
+		                   s->config_path);
+		return -1;
+	}
+	g_free(s->config_path);
+	s->config_path = real;
+	return 0;
+}
+
 int
 hm_setup_load_current(HmSetup *s, GError **err)
 {
@@ -309,6 +333,8 @@ hm_setup_load_current(HmSetup *s, GError **err)
 	g_autofree char *saved = NULL;
 	g_autoptr(GError) why = NULL;
 
+	if (follow_link(s, err) < 0)
+		return -1;
 	if (access(s->config_path, F_OK) < 0 && errno == ENOENT)
 		return 0;
 	text = hm_read_file(s->config_path, HM_CONFIG_FILE_MAX, err);

@@ -212,10 +212,11 @@ gboolean hm_setup_service_user_exists(void);
 
 /* Loads the existing config at s->config_path (if there is one) into
  * s->current, as the answers that would write it, over the answers the
- * last run saved, and its text into s->old_text. Prints which smart
- * hosts and dyndns records the dialogue leaves as they are. Returns 0
- * (also when there is no file), or -1 with *err when there is a file that
- * does not load. */
+ * last run saved, and its text into s->old_text. A config_path that is a
+ * symbolic link becomes the file it points to (that file is edited).
+ * Prints which smart hosts and dyndns records the dialogue leaves as they
+ * are. Returns 0 (also when there is no file), or -1 with *err when there
+ * is a file that does not load, or a link to nothing. */
 int hm_setup_load_current(HmSetup *s, GError **err);
 
 /* TRUE if the dialogue asks about dyndns records of this provider (the

@@ -252,3 +252,22 @@ def test_tls_none_is_asked_again_in_the_dialogue(hm_tmp):
     assert rc == 0, out
     assert 'tls = "starttls";' in open(conf).read()
     check_ok(conf)
+
+
+def test_a_symlinked_config_is_edited_where_it_points(hm_tmp):
+    """As `homemail passwd` does: the link stays a link, the file it points
+    to gets the change."""
+    d, conf = first_run(hm_tmp)
+    real = os.path.join(d, "real.conf")
+    os.rename(conf, real)
+    os.rename(conf + ".answers", real + ".answers")
+    os.symlink("real.conf", conf)
+    r = answer(conf, "hostname = other.example.test\n", d)
+    assert r.rc == 0, r
+    assert os.readlink(conf) == "real.conf"
+    assert 'hostname = "other.example.test";' in open(real).read()
+    assert "wrote %s " % real in r.out, r
+    os.symlink("nowhere.conf", os.path.join(d, "dangling.conf"))
+    r = answer(os.path.join(d, "dangling.conf"), "hostname = other.example.test\n", d)
+    assert r.rc == 1 and "a symbolic link to nothing that can be edited" in r.err, r
+    assert not os.path.exists(os.path.join(d, "nowhere.conf"))
