@@ -25,6 +25,21 @@ supported_hash(const char *hash)
 	return FALSE;
 }
 
+gboolean
+hm_password_is_hash(const char *hash)
+{
+	static const char alphabet[] = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				       "abcdefghijklmnopqrstuvwxyz$=";
+	guint fields = 0;
+
+	if (hash == NULL || !supported_hash(hash) || strspn(hash, alphabet) != strlen(hash))
+		return FALSE;
+	for (const char *p = hash; *p != '\0'; p++)
+		fields += *p == '$';
+	/* Every scheme has "$id$", a salt, '$' and the hash itself. */
+	return fields >= 3 && hash[strlen(hash) - 1] != '$';
+}
+
 /* struct crypt_data is some 32 KB: too big for a server's stack, so it
  * lives on the heap and is wiped before it is freed, since it holds
  * state derived from the password. */

@@ -17,6 +17,14 @@
  * matches. */
 gboolean hm_password_verify(const char *hash, const char *password);
 
+/* TRUE if hash has the form of a hash hm_password_verify() can check: a
+ * supported scheme's "$id$" and only the characters crypt(3) writes
+ * ([./0-9A-Za-z], '$' between the fields, '=' in sha-crypt's
+ * "rounds=N"). Whatever else a hash may hold (quotes, backslashes, white
+ * space, control characters) it can only have been typed or made up, and
+ * would change the meaning of the config line it is written into. */
+gboolean hm_password_is_hash(const char *hash);
+
 /* A new yescrypt hash of password with a fresh random salt; g_free() it.
  * NULL with *err set if libcrypt fails. */
 char *hm_password_hash(const char *password, GError **err);

@@ -68,6 +68,33 @@ test_weak_schemes_refused(void)
 	g_assert_false(hm_password_verify("abzlUXK5ed5rs", "pw"));
 }
 
+/* What setup writes into the config as a hash: only the shapes and
+ * characters crypt(3) makes, never a quote that would end the string. */
+static void
+test_is_hash(void)
+{
+	static const char *const good[] = {
+		YESCRYPT_HASH, SHA512_HASH, SHA512_ROUNDS_HASH,
+		"$2b$10$abcdefghijklmnopqrstuu5Zc6Q4sG8dW7VZGqkbgK0QkCqrDzCma",
+	};
+	static const char *const bad[] = {
+		"", "*", "!", "plain", "$1$abcdefgh$IQtUouv7y7Q9dRWkQEPCc.", "$y$", "$y$j9T$",
+		"$6$saltsalt", "$6$saltsalt$", "$y$x\"; send_as = \"ceo@bank.example",
+		"$y$j9T$salt$ha sh", "$y$j9T$salt$ha\\sh", "$y$j9T$salt$ha\nsh",
+		"$y$j9T$salt$h:sh", "!" SHA512_HASH,
+	};
+	g_autofree char *fresh = hm_password_hash("x", NULL);
+
+	for (gsize i = 0; i < G_N_ELEMENTS(good); i++)
+		if (!hm_password_is_hash(good[i]))
+			g_error("\"%s\" refused", good[i]);
+	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++)
+		if (hm_password_is_hash(bad[i]))
+			g_error("\"%s\" taken for a hash", bad[i]);
+	g_assert_false(hm_password_is_hash(NULL));
+	g_assert_true(hm_password_is_hash(fresh));
+}
+
 static void
 test_round_trip(void)
 {
@@ -150,6 +177,7 @@ main(int argc, char **argv)
 	g_test_add_func("/passwd/tampered", test_tampered);
 	g_test_add_func("/passwd/never-match", test_never_match);
 	g_test_add_func("/passwd/weak-schemes-refused", test_weak_schemes_refused);
+	g_test_add_func("/passwd/is-hash", test_is_hash);
 	g_test_add_func("/passwd/round-trip", test_round_trip);
 	g_test_add_func("/passwd/empty-password", test_empty_password);
 	g_test_add_func("/passwd/dummy", test_dummy);
