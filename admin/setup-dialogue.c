@@ -112,6 +112,34 @@ item_name(const HmStep *st)
 	return dot != NULL ? dot + 1 : st->item;
 }
 
+/* The dialogue ends on why (the terminal closed or failed), before
+ * anything was written. */
+static void
+stop(GError **err, GError *why)
+{
+	g_set_error(err, HM_ERROR, HM_ERROR_FAILED, "%s; nothing was written", why->message);
+	g_error_free(why);
+}
+
+/* Reads a password or secret: the length, -1 (*err) when the terminal
+ * failed or closed; a password too long is explained and asked again. */
+static gssize
+read_secret(const char *prompt, char *buf, GError **err)
+{
+	for (;;) {
+		g_autoptr(GError) why = NULL;
+		gssize n = hm_tty_read_secret(STDIN_FILENO, prompt, buf, &why);
+
+		if (n >= 0)
+			return n;
+		if (n == -1) {
+			stop(err, g_steal_pointer(&why));
+			return -1;
+		}
+		say("  %s; try again.\n", why->message);
+	}
+}
+
 /* A new password for a local user, typed twice; Enter keeps the current
  * hash. */
 static AskResult
@@ -125,7 +153,8 @@ ask_password(HmSetup *s, const HmStep *st, GError **err)
 
 	for (;;) {
 		g_autoptr(GError) why = NULL;
-		gssize n = hm_tty_read_secret(STDIN_FILENO, prompt, buf, err);
+		gssize n = read_secret(prompt, buf, err);
+		HmTtyPassword ok = HM_TTY_PASSWORD_BAD;
 		char *hash;
 
 		if (n < 0)
@@ -139,9 +168,14 @@ ask_password(HmSetup *s, const HmStep *st, GError **err)
 			res = ASK_BACK;
 			break;
 		}
-		if (hm_tty_password_check(buf, (gsize)n, &why) < 0 ||
-		    hm_tty_confirm_password(STDIN_FILENO, "Retype the password: ", buf, (gsize)n,
-		                            &why) != HM_TTY_PASSWORD_OK) {
+		if (hm_tty_password_check(buf, (gsize)n, &why) == 0)
+			ok = hm_tty_confirm_password(STDIN_FILENO, "Retype the password: ", buf,
+			                             (gsize)n, &why);
+		if (ok == HM_TTY_PASSWORD_ERROR) {
+			stop(err, g_steal_pointer(&why));
+			break;
+		}
+		if (ok != HM_TTY_PASSWORD_OK) {
 			say("  %s; try again.\n", why->message);
 			continue;
 		}
@@ -168,7 +202,7 @@ ask_secret(HmSetup *s, const HmStep *st, GError **err)
 
 	for (;;) {
 		g_autoptr(GError) why = NULL;
-		gssize n = hm_tty_read_secret(STDIN_FILENO, prompt, buf, err);
+		gssize n = read_secret(prompt, buf, err);
 
 		if (n < 0)
 			break;

@@ -23,11 +23,17 @@ gssize hm_tty_read_line(int fd, char *buf, gsize size, gboolean stop_at_newline,
                         GError **err);
 
 /* Writes prompt to tty and reads one line from it without echo into buf
- * (HM_TTY_SECRET_BUF bytes). The echo is back on when it returns. Returns
- * the length, or -1 with *err set (a line too long for a password is
- * reported as such). If the process is killed meanwhile, the shell
- * restores the terminal it saved for the job; catching signals here would
- * need global state. */
+ * (HM_TTY_SECRET_BUF bytes). The echo is back on when it returns, and
+ * when a signal from the terminal or the session (SIGINT, SIGQUIT,
+ * SIGTERM, SIGHUP, SIGTSTP) comes meanwhile: those are held while echo is
+ * off, the terminal is put back, and then the signal takes its effect (the
+ * process ends, or stops and asks again when continued). For a process
+ * with no other thread that could take those signals. Returns the length;
+ * -1 with *err set when the input ended before anything was typed
+ * (Ctrl-D), or on an error of the terminal; -2 with *err set (by
+ * hm_tty_password_too_long()) when the line was longer than a password
+ * can be, and was read to its end so that the next read starts on the
+ * next line. */
 gssize hm_tty_read_secret(int tty, const char *prompt, char *buf, GError **err);
 
 /* The error for a password over HM_PASSWORD_MAX octets. Returns -1. */
