@@ -112,6 +112,52 @@ item_name(const HmStep *st)
 	return dot != NULL ? dot + 1 : st->item;
 }
 
+/* The answer of a password or secret question kept from the config or
+ * an answers file (a hash, a file's path), checked as every answer is: it
+ * goes into the config as a quoted string. NULL when there is none, or
+ * (with *err) when it is no valid answer. */
+static char *
+kept_secret(const HmSetup *s, const HmStep *st, GError **err)
+{
+	g_autofree char *def = hm_setup_default(s, st);
+	char *v;
+
+	if (def == NULL || *def == '\0')
+		return NULL;
+	if ((v = hm_setup_accept(s, st, def, err)) == NULL)
+		g_prefix_error(err, "%s: ", st->id);
+	return v;
+}
+
+/* Where a secret given in this run goes: the file the answers name for
+ * it, else a file of its own (hm_setup_secret_path()). NULL with *err
+ * when the answer cannot be a path in the config. */
+static char *
+secret_file(const HmSetup *s, const HmStep *st, GError **err)
+{
+	const char *given = g_hash_table_lookup(s->answers, st->id);
+	char *v;
+
+	if (given == NULL || *given == '\0')
+		return hm_setup_secret_path(s, st->id);
+	if ((v = hm_setup_accept(s, st, given, err)) == NULL)
+		g_prefix_error(err, "%s: ", st->id);
+	return v;
+}
+
+/* The default of a password or secret question, said when it cannot be
+ * kept (then there is none). */
+static char *
+secret_default(const HmSetup *s, const HmStep *st)
+{
+	g_autoptr(GError) bad = NULL;
+	char *def = kept_secret(s, st, &bad);
+
+	if (bad != NULL)
+		say("  %s\n  It cannot be kept: give a new one.\n", bad->message);
+	return def;
+}
+
 /* The dialogue ends on why (the terminal closed or failed), before
  * anything was written. */
 static void
@@ -145,7 +191,7 @@ read_secret(const char *prompt, char *buf, GError **err)
 static AskResult
 ask_password(HmSetup *s, const HmStep *st, GError **err)
 {
-	g_autofree char *def = hm_setup_default(s, st);
+	g_autofree char *def = secret_default(s, st);
 	g_autofree char *prompt = g_strdup_printf("Password for %s (not shown%s): ", item_name(st),
 	                                          def != NULL ? "; Enter keeps it" : "");
 	char buf[HM_TTY_SECRET_BUF];
@@ -160,7 +206,7 @@ ask_password(HmSetup *s, const HmStep *st, GError **err)
 		if (n < 0)
 			break;
 		if (n == 0 && def != NULL) {
-			g_hash_table_replace(s->answers, g_strdup(st->id), g_strdup(def));
+			g_hash_table_replace(s->answers, g_strdup(st->id), g_steal_pointer(&def));
 			res = ASK_NEXT;
 			break;
 		}
@@ -194,7 +240,7 @@ ask_password(HmSetup *s, const HmStep *st, GError **err)
 static AskResult
 ask_secret(HmSetup *s, const HmStep *st, GError **err)
 {
-	g_autofree char *def = hm_setup_default(s, st);
+	g_autofree char *def = secret_default(s, st);
 	g_autofree char *prompt = g_strdup_printf("%s [%s]: ", st->q->prompt,
 	                                          def != NULL ? "Enter keeps the current one" : "");
 	char buf[HM_TTY_SECRET_BUF];
@@ -203,11 +249,12 @@ ask_secret(HmSetup *s, const HmStep *st, GError **err)
 	for (;;) {
 		g_autoptr(GError) why = NULL;
 		gssize n = read_secret(prompt, buf, err);
+		char *path;
 
 		if (n < 0)
 			break;
 		if (n == 0 && def != NULL) {
-			g_hash_table_replace(s->answers, g_strdup(st->id), g_strdup(def));
+			g_hash_table_replace(s->answers, g_strdup(st->id), g_steal_pointer(&def));
 			res = ASK_NEXT;
 			break;
 		}
@@ -220,9 +267,10 @@ ask_secret(HmSetup *s, const HmStep *st, GError **err)
 			    n == 0 ? "An answer is required here" : why->message);
 			continue;
 		}
+		if ((path = secret_file(s, st, err)) == NULL)
+			break;
 		g_hash_table_replace(s->secrets, g_strdup(st->id), g_strdup(buf));
-		g_hash_table_replace(s->answers, g_strdup(st->id),
-		                     def != NULL ? g_strdup(def) : hm_setup_secret_path(s, st->id));
+		g_hash_table_replace(s->answers, g_strdup(st->id), path);
 		res = ASK_NEXT;
 		break;
 	}
@@ -438,31 +486,26 @@ static int
 take_secret(HmSetup *s, const HmStep *st, GError **err)
 {
 	const char *plain = g_hash_table_lookup(s->secrets, st->id);
-	g_autofree char *def = hm_setup_default(s, st);
+	GError *why = NULL;
+	char *v;
 
-	if (plain != NULL) {
-		char *v;
-
-		if (hm_tty_password_check(plain, strlen(plain), err) < 0) {
-			g_prefix_error(err, "%s: ", st->id);
+	if (plain == NULL) {
+		if ((v = kept_secret(s, st, &why)) == NULL && why == NULL)
+			return missing(st, err);
+		if (v == NULL) {
+			g_propagate_error(err, why);
 			return -1;
 		}
-		if (st->q->kind == HM_Q_PASSWORD)
-			v = hm_password_hash(plain, err);
-		else
-			v = def != NULL ? g_strdup(def) : hm_setup_secret_path(s, st->id);
-		if (v == NULL)
+	} else if (hm_tty_password_check(plain, strlen(plain), err) < 0) {
+		g_prefix_error(err, "%s: ", st->id);
+		return -1;
+	} else if (st->q->kind == HM_Q_PASSWORD) {
+		if ((v = hm_password_hash(plain, err)) == NULL)
 			return -1;
-		g_hash_table_replace(s->answers, g_strdup(st->id), v);
-		return 0;
-	}
-	if (def == NULL || *def == '\0')
-		return missing(st, err);
-	if (st->q->kind == HM_Q_PASSWORD && def[0] != '$') {
-		g_set_error(err, HM_ERROR, HM_ERROR_FAILED, "%s: not a crypt(3) hash", st->id);
+	} else if ((v = secret_file(s, st, err)) == NULL) {
 		return -1;
 	}
-	g_hash_table_replace(s->answers, g_strdup(st->id), g_steal_pointer(&def));
+	g_hash_table_replace(s->answers, g_strdup(st->id), v);
 	return 0;
 }
 

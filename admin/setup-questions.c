@@ -13,6 +13,7 @@
 
 #include "lib/error.h"
 #include "lib/parse.h"
+#include "lib/passwd.h"
 #include "admin/setup.h"
 
 /* --- looking things up --------------------------------------------------- */
@@ -378,6 +379,21 @@ def_detect(const HmSetup *s, const char *item)
 	return g_strdup("router");
 }
 
+/* --- checks of their own ------------------------------------------------- */
+
+/* A hash the config may hold: the answers file, or the config a re-run
+ * starts from, could give anything there. */
+static gboolean
+valid_hash(const HmSetup *s, const char *item, const char *v, GError **err)
+{
+	if (hm_password_is_hash(v))
+		return TRUE;
+	g_set_error_literal(err, HM_ERROR, HM_ERROR_PARSE,
+	                    "This is not a crypt(3) hash homemail can check (yescrypt, "
+	                    "sha512-crypt, bcrypt): give the password itself instead.");
+	return FALSE;
+}
+
 /* --- the tables ---------------------------------------------------------- */
 
 static const HmChoice mail_types[] = {
@@ -447,7 +463,7 @@ static const HmQuestion q_head[] = {
 };
 
 static const HmQuestion q_user[] = {
-	{ "*.password_hash", HM_Q_PASSWORD, "Password", NULL, NULL, FALSE, NULL, NULL, NULL },
+	{ "*.password_hash", HM_Q_PASSWORD, "Password", NULL, NULL, FALSE, NULL, NULL, valid_hash },
 };
 
 static const HmQuestion q_accounts[] = {
@@ -686,21 +702,4 @@ gboolean
 hm_setup_step_saved(const HmStep *st)
 {
 	return st->q->kind != HM_Q_CHECK;
-}
-
-char *
-hm_setup_secret_path(const HmSetup *s, const char *id)
-{
-	const char *cur = g_hash_table_lookup(s->current, id);
-	g_autofree char *item = g_strdup(id);
-	char *dot = strrchr(item, '.');
-
-	if (cur != NULL)
-		return g_strdup(cur);
-	*dot = '\0';
-	if (g_str_has_prefix(id, "account."))
-		memmove(item, item + strlen("account."), strlen(item) - strlen("account.") + 1);
-	if (g_str_has_suffix(id, ".client_secret_file"))
-		return g_strdup_printf("%s/secret/%s-client-secret", s->config_dir, item);
-	return g_strdup_printf("%s/secret/%s", s->config_dir, item);
 }

@@ -3,8 +3,9 @@
  * setup-dialogue.c (or read from an answers file, setup-answers.c),
  * starting from the existing config (setup-current.c); the config is
  * rendered (setup-render.c), merged with the old one (setup-merge.c) and
- * written with its secrets, certificate and Maildirs (setup-files.c,
- * setup-cert.c); setup-finish.c starts the services. */
+ * written with its secrets (in the files setup-secrets.c names),
+ * certificate and Maildirs (setup-files.c, setup-cert.c); setup-finish.c
+ * starts the services. */
 #include <config.h>
 
 #include <stdio.h>

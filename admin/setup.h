@@ -158,13 +158,20 @@ char *hm_setup_accept(const HmSetup *s, const HmStep *step, const char *value, G
 /* Whether step's answer goes into the answers file. */
 gboolean hm_setup_step_saved(const HmStep *step);
 
-/* The path of the file for a secret id ("account.isp.password_file")
- * when the config has none yet: <config dir>/secret/<item>. */
-char *hm_setup_secret_path(const HmSetup *s, const char *id);
 
 /* Calls discovery for the account prefix ("account.isp") from its address
  * and records what it found as defaults. */
 void hm_setup_discover(HmSetup *s, const char *prefix);
+
+/* --- secret files (admin/setup-secrets.c) ------------------------------- */
+
+/* The path of the file for a new secret of id ("account.isp.password_file"):
+ * the one the config has for it, unless another secret has that file too
+ * (an older setup named them alike); else <config dir>/secret/ and a name
+ * of the kind and item that no other secret can have ("account-isp",
+ * "smarthost", "dyndns", "oauth-account-work"), and that no other secret
+ * of the config or this run uses. */
+char *hm_setup_secret_path(const HmSetup *s, const char *id);
 
 /* --- valid answers (admin/setup-valid.c) -------------------------------- */
 

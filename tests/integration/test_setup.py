@@ -155,7 +155,7 @@ def test_full_run_writes_a_config_check_accepts(hm_tmp):
     assert 'protocol = "pop3";' in text and "keep = true;" in text
     assert 'send_as = "alice@isp.example";' in text
     # Secrets are in files of their own, 0600, never in the config.
-    for name, pw in (("isp", UPSTREAM_PW), ("smarthost", SMTP_PW)):
+    for name, pw in (("account-isp", UPSTREAM_PW), ("smarthost", SMTP_PW)):
         path = os.path.join(d, "secret", name)
         assert open(path).read() == pw + "\n"
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600

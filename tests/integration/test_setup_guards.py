@@ -1,6 +1,7 @@
-"""`homemail setup` and `homemail passwd` never damage what is there: the
-terminal's echo comes back when a password prompt is interrupted, and a
-too long password is asked again."""
+"""`homemail setup` and `homemail passwd` never damage what is there: an
+answer cannot smuggle settings into the config, two secrets never share a
+file, the terminal's echo comes back when a password prompt is
+interrupted, and a too long password is asked again."""
 import os
 import re
 import signal
@@ -63,6 +64,126 @@ def new_setup(hm_tmp, d=None, answers=None):
 def read(path):
     with open(path) as f:
         return f.read()
+
+
+# --- 1. answers become quoted strings: nothing may end the string ---------
+
+@pytest.mark.parametrize("key, value, plain, why", [
+    ("user.bob.password_hash", '$y$x"; send_as = "ceo@bank.example', "user.bob.password",
+     "Quotes, backslashes and control characters cannot be used here"),
+    ("account.isp.password_file", '/tmp/x"; fingerprint = "%s' % PIN, "account.isp.password",
+     "Quotes, backslashes and control characters cannot be used here"),
+    ("user.bob.password_hash", "$y$j9T$salt$ha\\sh", "user.bob.password",
+     "Quotes, backslashes and control characters cannot be used here"),
+    ("user.bob.password_hash", "battery staple", "user.bob.password", "not a crypt(3) hash"),
+    ("user.bob.password_hash", "$1$abcdefgh$IQtUouv7y7Q9dRWkQEPCc.", "user.bob.password",
+     "not a crypt(3) hash"),
+])
+def test_a_hash_or_file_answer_cannot_add_settings(hm_tmp, key, value, plain, why):
+    """A password hash or a secret file's path given in an answers file is
+    checked as every other answer: one that would end its quoted string
+    (and go on with settings of its own: a sender for bob, a pin for the
+    account) is refused naming the answer, and nothing is written; a hash
+    must also be a crypt(3) hash homemail can check."""
+    d = workdir(hm_tmp)
+    conf = os.path.join(d, "homemail.conf")
+    answers = base_answers(d)
+    del answers[plain]
+    answers[key] = value
+    r = run_setup(conf, answers)
+    assert r.rc == 1, r
+    assert r.err.startswith("homemail: setup: %s: " % key) and why in r.err, r
+    assert not os.path.exists(conf)
+    assert not os.path.exists(os.path.join(d, "secret"))
+    # The same on a re-run: the config stays as it was.
+    d, conf = new_setup(hm_tmp)
+    before = read(conf)
+    answers = base_answers(d)
+    del answers[plain]
+    answers[key] = value
+    r = run_setup(conf, answers)
+    assert r.rc == 1 and r.err.startswith("homemail: setup: %s: " % key), r
+    assert read(conf) == before
+    check_ok(conf)
+
+
+# --- 4. one file per secret -----------------------------------------------
+
+def account(name, password):
+    return {"account.%s.address" % name: "alice@isp.example",
+            "account.%s.host" % name: "imap.isp.example",
+            "account.%s.password" % name: password}
+
+
+def test_secrets_of_different_kinds_never_share_a_file(hm_tmp):
+    """Mailboxes named like the smart host, like dyndns, and like another
+    mailbox's OAuth2 client secret: every secret gets a file of its own
+    and holds what was given for it."""
+    d = workdir(hm_tmp)
+    answers = base_answers(d)
+    answers["accounts"] = "isp smarthost dyndns work work-client-secret"
+    for name in ("smarthost", "dyndns", "work-client-secret"):
+        answers.update(account(name, "secret of " + name))
+    answers.update({
+        "account.work.address": "alice@work.example", "account.work.host": "imap.work.example",
+        "account.work.auth": "oauth2", "account.work.oauth2_provider": "google",
+        "account.work.client_id": "the-client-id", "account.work.client_secret": "client secret",
+        "dyndns.provider": "dyndns2", "dyndns.hostname": "box.dyn.example",
+        "dyndns.server": "https://dyn.example/", "dyndns.user": "u",
+        "dyndns.password": "dyndns secret",
+    })
+    conf = os.path.join(d, "homemail.conf")
+    r = run_setup(conf, answers)
+    assert r.rc == 0, r
+    want = {
+        "account.isp.password_file": "old isp secret",
+        "account.smarthost.password_file": "secret of smarthost",
+        "account.dyndns.password_file": "secret of dyndns",
+        "account.work-client-secret.password_file": "secret of work-client-secret",
+        "account.work.client_secret_file": "client secret",
+        "smarthost.password_file": "smtp secret",
+        "dyndns.password_file": "dyndns secret",
+    }
+    files = {k: v for k, v in saved(conf).items() if k in want}
+    assert len(files) == len(want) and len(set(files.values())) == len(files), files
+    for k, path in files.items():
+        assert read(path) == want[k] + "\n", k
+    check_ok(conf)
+
+
+def test_a_rerun_keeps_each_secrets_file_and_splits_a_shared_one(hm_tmp):
+    """A config an older setup wrote: the secrets in secret/NAME, and the
+    mailbox named "smarthost" sharing the smart host's file. A re-run keeps
+    each secret where the config has it; a new password for one of the two
+    sharing a file goes to a file of its own."""
+    d = workdir(hm_tmp)
+    answers = base_answers(d)
+    answers["accounts"] = "isp smarthost"
+    answers.update(account("smarthost", "lost"))
+    d, conf = new_setup(hm_tmp, d, answers)
+    old_isp = os.path.join(d, "secret", "isp")
+    old_shared = os.path.join(d, "secret", "smarthost")
+    text = read(conf)
+    for key, path in (("account.isp", old_isp), ("account.smarthost", old_shared),
+                      ("smarthost", old_shared)):
+        text = text.replace('"%s"' % saved(conf)[key + ".password_file"], '"%s"' % path)
+    os.remove(conf + ".answers")
+    with open(conf, "w") as f:
+        f.write(text)
+    fixtures.write_secret(old_isp, "old isp secret")
+    fixtures.write_secret(old_shared, "smtp secret")
+    r = run_setup(conf, {"account.isp.password": "newer isp secret"})
+    assert r.rc == 0, r
+    assert saved(conf)["account.isp.password_file"] == old_isp
+    assert read(old_isp) == "newer isp secret\n"
+    r = run_setup(conf, {"account.smarthost.password": "mailbox secret"})
+    assert r.rc == 0, r
+    now = saved(conf)
+    assert now["smarthost.password_file"] == old_shared
+    assert read(old_shared) == "smtp secret\n"
+    assert now["account.smarthost.password_file"] not in (old_shared, old_isp)
+    assert read(now["account.smarthost.password_file"]) == "mailbox secret\n"
+    check_ok(conf)
 
 
 # --- 6. an interrupted password prompt gives the echo back ----------------
