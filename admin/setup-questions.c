@@ -394,6 +394,44 @@ valid_hash(const HmSetup *s, const char *item, const char *v, GError **err)
 	return FALSE;
 }
 
+/* Relative paths are taken from the config's directory, as the loader
+ * does. */
+static gboolean
+file_exists(const HmSetup *s, const char *path)
+{
+	g_autofree char *abs = g_path_is_absolute(path)
+	                               ? g_strdup(path)
+	                               : g_build_filename(s->config_dir, path, NULL);
+
+	return g_file_test(abs, G_FILE_TEST_EXISTS);
+}
+
+/* The key, after the certificate: a self-signed pair is made only when
+ * both are missing, so one that is there (a real certificate, a real
+ * key) is never replaced. */
+static gboolean
+valid_key(const HmSetup *s, const char *item, const char *v, GError **err)
+{
+	const char *cert = hm_setup_value(s, "tls.cert");
+	gboolean have_cert = cert != NULL && *cert != '\0' && file_exists(s, cert);
+
+	if (have_cert == file_exists(s, v))
+		return TRUE;
+	if (have_cert)
+		g_set_error(err, HM_ERROR, HM_ERROR_PARSE,
+		            "%s does not exist, but the certificate %s does: give the key that "
+		            "goes with it (setup makes a self-signed pair only when both are "
+		            "missing).",
+		            v, cert);
+	else
+		g_set_error(err, HM_ERROR, HM_ERROR_PARSE,
+		            "The certificate %s does not exist, but this key does: give the "
+		            "certificate that goes with it (setup makes a self-signed pair only "
+		            "when both are missing).",
+		            cert != NULL ? cert : "");
+	return FALSE;
+}
+
 /* --- the tables ---------------------------------------------------------- */
 
 static const HmChoice mail_types[] = {
@@ -520,7 +558,7 @@ static const HmQuestion q_tail[] = {
 	  def_popd_listen, hm_setup_valid_listen },
 	{ "tls.cert", HM_Q_TEXT, "TLS certificate (PEM; made self-signed when missing)", NULL, NULL,
 	  FALSE, NULL, def_cert, NULL },
-	{ "tls.key", HM_Q_TEXT, "TLS key (PEM)", NULL, NULL, FALSE, NULL, def_key, NULL },
+	{ "tls.key", HM_Q_TEXT, "TLS key (PEM)", NULL, NULL, FALSE, NULL, def_key, valid_key },
 	{ "dyndns.provider", HM_Q_CHOICE, "Dynamic DNS provider", NULL, dyn_providers, FALSE, NULL,
 	  def_none, NULL },
 	{ "dyndns.hostname", HM_Q_TEXT, "Name to keep up to date", NULL, NULL, FALSE, dyndns_on,

@@ -272,9 +272,11 @@ char *hm_setup_merge(const char *old_text, const char *new_text, guint *dropped)
 
 /* --- writing (admin/setup-files.c, admin/setup-cert.c) ------------------ */
 
-/* Writes secrets, the config (merged with the old one), the answers
- * file, the certificate when missing, and the Maildirs. Returns 0, or -1
- * with *err (the old config is then left in place). */
+/* Writes secrets, the certificate and key when both are missing, the
+ * config (merged with the old one), the answers file and the Maildirs.
+ * Returns 0, or -1 with *err; when the config does not load, the files
+ * written before it (secrets, certificate, the config itself) are put
+ * back as they were. */
 int hm_setup_write(HmSetup *s, GError **err);
 
 /* A self-signed certificate for names (DNS names or IP addresses) and its

@@ -1,7 +1,9 @@
 """`homemail setup` and `homemail passwd` never damage what is there: an
-answer cannot smuggle settings into the config, two secrets never share a
-file, the terminal's echo comes back when a password prompt is
-interrupted, and a too long password is asked again."""
+answer cannot smuggle settings into the config, a failed run leaves the old
+config (its owner, group and mode too) and the old secrets, two secrets
+never share a file, an existing certificate or key is never replaced, the
+terminal's echo comes back when a password prompt is interrupted, and a
+too long password is asked again."""
 import os
 import re
 import signal
@@ -107,6 +109,68 @@ def test_a_hash_or_file_answer_cannot_add_settings(hm_tmp, key, value, plain, wh
     check_ok(conf)
 
 
+# --- 2, 3. a run that fails leaves everything as it was -------------------
+
+def failed_rerun(d, conf):
+    """A re-run with a new mailbox password, whose config then does not
+    load: the smart host's password file is a folder."""
+    folder = os.path.join(d, "a-folder")
+    os.mkdir(folder)
+    r = run_setup(conf, {"account.isp.password": "new isp secret",
+                         "smarthost.password_file": folder})
+    assert r.rc == 1, r
+    assert "the new config does not load" in r.err and "put back" in r.err, r
+
+
+def test_a_failed_run_puts_back_the_old_secrets(hm_tmp):
+    """The mailbox's secret file holds the old password again, as it was,
+    and no temporary file is left."""
+    d, conf = new_setup(hm_tmp)
+    secret = saved(conf)["account.isp.password_file"]
+    smarthost_secret = saved(conf)["smarthost.password_file"]
+    assert read(secret) == "old isp secret\n"
+    before = read(conf)
+    secret_dir = sorted(os.listdir(os.path.dirname(secret)))
+    failed_rerun(d, conf)
+    assert read(conf) == before
+    assert read(secret) == "old isp secret\n"
+    assert stat.S_IMODE(os.stat(secret).st_mode) == 0o600
+    assert read(smarthost_secret) == "smtp secret\n"
+    assert sorted(os.listdir(os.path.dirname(secret))) == secret_dir
+    assert sorted(os.listdir(d)) == sorted(["a-folder", "cert.pem", "given.answers",
+                                            "homemail.conf", "homemail.conf.answers",
+                                            "key.pem", "secret", "state"])
+
+
+def test_a_failed_run_puts_back_the_config_with_its_owner_group_and_mode(hm_tmp):
+    """The config put back belongs to whom it belonged to (root:homemail
+    0640 on a real box), not to the user running setup."""
+    assert os.geteuid() == 0, "this test gives the config away, as root can"
+    d, conf = new_setup(hm_tmp)
+    os.chown(conf, 1234, 4321)
+    os.chmod(conf, 0o604)
+    before = read(conf)
+    failed_rerun(d, conf)
+    assert read(conf) == before
+    st = os.stat(conf)
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (1234, 4321, 0o604)
+
+
+def test_a_failed_first_run_leaves_no_file(hm_tmp):
+    """Without an old config, a run whose config does not load removes
+    what it wrote: the config, the secrets, the certificate it made."""
+    d = workdir(hm_tmp)
+    conf = os.path.join(d, "homemail.conf")
+    folder = os.path.join(d, "a-folder")
+    os.mkdir(folder)
+    answers = base_answers(d)
+    del answers["smarthost.password"]
+    answers["smarthost.password_file"] = folder
+    r = run_setup(conf, answers)
+    assert r.rc == 1 and "the new config does not load" in r.err, r
+    assert sorted(os.listdir(d)) == ["a-folder", "given.answers"]
+
+
 # --- 4. one file per secret -----------------------------------------------
 
 def account(name, password):
@@ -184,6 +248,29 @@ def test_a_rerun_keeps_each_secrets_file_and_splits_a_shared_one(hm_tmp):
     assert now["account.smarthost.password_file"] not in (old_shared, old_isp)
     assert read(now["account.smarthost.password_file"]) == "mailbox secret\n"
     check_ok(conf)
+
+
+# --- 5. a certificate or key that is there stays --------------------------
+
+@pytest.mark.parametrize("there", ["cert", "key"])
+def test_an_existing_certificate_or_key_is_never_replaced(hm_tmp, there):
+    """tls.cert names a certificate that is there and tls.key a file that
+    is not (or the other way round): setup makes no self-signed pair over
+    it, and says which file is missing."""
+    d = workdir(hm_tmp)
+    conf = os.path.join(d, "homemail.conf")
+    real = os.path.join(d, "fullchain.pem" if there == "cert" else "privkey.pem")
+    missing = os.path.join(d, "privkey.pem" if there == "cert" else "fullchain.pem")
+    with open(real, "w") as f:
+        f.write("the real one\n")
+    answers = base_answers(d)
+    answers["tls.cert"], answers["tls.key"] = (real, missing) if there == "cert" else (missing,
+                                                                                       real)
+    r = run_setup(conf, answers)
+    assert r.rc == 1, r
+    assert "homemail: setup: tls.key: " in r.err and missing + " does not exist" in r.err, r
+    assert read(real) == "the real one\n"
+    assert not os.path.exists(missing) and not os.path.exists(conf)
 
 
 # --- 6. an interrupted password prompt gives the echo back ----------------
