@@ -3,10 +3,11 @@
  * store the same ids.
  *
  * The dialogue is plain lines (it works over ssh, in any terminal): each
- * question shows its default in brackets, Enter takes it, "<" or "back"
- * returns to the previous question, a bad answer is explained and the
- * question asked again. Everything is read with read(2) on fd 0, so no
- * stdio buffer holds typed-ahead text while echo is off for a password. */
+ * question shows its default in brackets, Enter takes it (as debconf's
+ * questions do), "-" empties an optional answer, "<" or "back" returns to
+ * the previous question, a bad answer is explained and the question asked
+ * again. Everything is read with read(2) on fd 0, so no stdio buffer holds
+ * typed-ahead text while echo is off for a password. */
 #include <config.h>
 
 #include <stdarg.h>
@@ -69,14 +70,35 @@ read_answer(char *buf, GError **err)
 	}
 }
 
+/* What an optional answer is emptied with: Enter takes the default, and
+ * no optional answer can be "-" itself (a name, an address, a pin, a URL,
+ * a path). */
+#define EMPTY_ANSWER "-"
+
+static gboolean
+is_empty_answer(const HmStep *st, const char *line)
+{
+	return st->q->optional && strcmp(line, EMPTY_ANSWER) == 0;
+}
+
 static void
 show_question(const HmStep *st, const char *def)
 {
+	const char *p = st->q->prompt;
+	gsize n = strlen(p);
+
 	if (st->q->help != NULL)
 		say("%s\n", st->q->help);
 	for (const HmChoice *c = st->q->choices; c != NULL && c->word != NULL; c++)
 		say("  %d. %-10s %s\n", (int)(c - st->q->choices) + 1, c->word, c->text);
-	say("%s [%s]: ", st->q->prompt, def != NULL ? def : "");
+	/* "(empty: no LAN)" becomes "(empty: no LAN; "-" empties it)" when
+	 * Enter would keep an answer. */
+	if (st->q->optional && def != NULL && *def != '\0' && n > 0 && p[n - 1] == ')')
+		say("%.*s; \"" EMPTY_ANSWER "\" empties it) [%s]: ", (int)(n - 1), p, def);
+	else if (st->q->optional && def != NULL && *def != '\0')
+		say("%s (\"" EMPTY_ANSWER "\" empties it) [%s]: ", p, def);
+	else
+		say("%s [%s]: ", p, def != NULL ? def : "");
 }
 
 static AskResult
@@ -87,6 +109,7 @@ ask_text(HmSetup *s, const HmStep *st, GError **err)
 
 	for (;;) {
 		g_autoptr(GError) why = NULL;
+		const char *answer = line;
 		char *v;
 
 		show_question(st, def);
@@ -94,7 +117,11 @@ ask_text(HmSetup *s, const HmStep *st, GError **err)
 			return ASK_FAIL;
 		if (is_back(line))
 			return ASK_BACK;
-		v = hm_setup_accept(s, st, *line == '\0' && def != NULL ? def : line, &why);
+		if (is_empty_answer(st, line))
+			answer = "";
+		else if (*line == '\0' && def != NULL)
+			answer = def;
+		v = hm_setup_accept(s, st, answer, &why);
 		if (v != NULL) {
 			g_hash_table_replace(s->answers, g_strdup(st->id), v);
 			return ASK_NEXT;
@@ -405,14 +432,31 @@ after_answer(HmSetup *s, const HmStep *st)
 		hm_setup_discover(s, st->item);
 }
 
-/* Where the dialogue goes after step id ended with r. */
-static int
-next_index(HmSetup *s, GPtrArray *plan, const char *id, AskResult r)
+/* Where the plan goes on after step i of old, in plan (made again after
+ * its answer): at the step after it or, when the answer took the step
+ * itself out (an emptied pin is not asked for), at the first of those
+ * that followed it and are still there. */
+static guint
+after_step(GPtrArray *old, guint i, GPtrArray *plan)
 {
+	for (guint k = i; k < old->len; k++) {
+		int j = find_step(plan, ((HmStep *)g_ptr_array_index(old, k))->id);
+
+		if (j >= 0)
+			return (guint)j + (k == i ? 1 : 0);
+	}
+	return plan->len;
+}
+
+/* Where the dialogue goes in plan after step i of old ended with r. */
+static int
+next_index(GPtrArray *old, guint i_old, GPtrArray *plan, AskResult r)
+{
+	const char *id = ((HmStep *)g_ptr_array_index(old, i_old))->id;
 	int i = find_step(plan, id);
 
 	if (r == ASK_NEXT)
-		return i + 1;
+		return (int)after_step(old, i_old, plan);
 	if (r == ASK_GOTO) {
 		/* A server's settings start at its host; dyndns's at the provider. */
 		g_autofree char *group = check_group(id);
@@ -444,10 +488,11 @@ hm_setup_dialogue(HmSetup *s, GError **err)
 		                    "the dialogue needs a terminal (or use --answers FILE)");
 		return -1;
 	}
-	say("homemail setup: Enter takes the answer in [brackets], \"<\" goes back.\n");
+	say("homemail setup: Enter takes the answer in [brackets], \"" EMPTY_ANSWER
+	    "\" empties an optional one, \"<\" goes back.\n");
 	while ((guint)i < plan->len) {
 		const HmStep *st = g_ptr_array_index(plan, i);
-		g_autofree char *id = g_strdup(st->id);
+		g_autoptr(GPtrArray) old = NULL;
 		AskResult r;
 
 		show_section(st, &shown);
@@ -456,9 +501,9 @@ hm_setup_dialogue(HmSetup *s, GError **err)
 			return -1;
 		if (r == ASK_NEXT)
 			after_answer(s, st);
-		g_ptr_array_unref(plan);
+		old = g_steal_pointer(&plan);
 		plan = hm_setup_plan(s);
-		i = next_index(s, plan, id, r);
+		i = next_index(old, (guint)i, plan, r);
 		if (r != ASK_NEXT) {
 			g_free(shown);
 			shown = g_strdup("");
@@ -543,23 +588,24 @@ hm_setup_unattended(HmSetup *s, GError **err)
 {
 	g_autoptr(GPtrArray) plan = hm_setup_plan(s);
 	GHashTableIter it;
-	gpointer key;
+	gpointer key, value;
 
-	for (guint i = 0; i < plan->len; i++) {
+	for (guint i = 0; i < plan->len;) {
 		const HmStep *st = g_ptr_array_index(plan, i);
-		g_autofree char *id = g_strdup(st->id);
+		g_autoptr(GPtrArray) old = NULL;
 
 		if (take(s, st, err) < 0)
 			return -1;
 		if (st->q->kind != HM_Q_CHECK)
 			after_answer(s, st);
-		g_ptr_array_unref(plan);
+		old = g_steal_pointer(&plan);
 		plan = hm_setup_plan(s);
-		i = (guint)find_step(plan, id);
+		i = after_step(old, i, plan);
 	}
 	g_hash_table_iter_init(&it, s->answers);
-	while (g_hash_table_iter_next(&it, &key, NULL))
-		if (find_step(plan, key) < 0)
+	/* An empty one may have taken its own question away (a pin). */
+	while (g_hash_table_iter_next(&it, &key, &value))
+		if (find_step(plan, key) < 0 && *(const char *)value != '\0')
 			fprintf(stderr, "homemail: setup: warning: answer %s is not used\n",
 			        (const char *)key);
 	return 0;

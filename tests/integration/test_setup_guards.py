@@ -2,8 +2,8 @@
 answer cannot smuggle settings into the config, a failed run leaves the old
 config (its owner, group and mode too) and the old secrets, two secrets
 never share a file, an existing certificate or key is never replaced, the
-terminal's echo comes back when a password prompt is interrupted, and a
-too long password is asked again."""
+terminal's echo comes back when a password prompt is interrupted, a too
+long password is asked again, and an optional answer can be cleared."""
 import os
 import re
 import signal
@@ -360,3 +360,60 @@ def test_end_of_input_at_a_password_prompt_ends_the_run(hm_tmp):
     rc, out = finish(child)
     assert rc == 1, out
     assert not os.path.exists(os.path.join(d, "homemail.conf"))
+
+
+# --- 8. an optional answer can be cleared ---------------------------------
+
+def test_dash_clears_an_optional_answer_in_the_dialogue(hm_tmp):
+    """A re-run shows the LAN address, alice's sender and the pin as
+    defaults; Enter would keep them, "-" clears them, and the config then
+    has none of them (nor does the next re-run bring them back)."""
+    d, conf, _ = interactive_run(hm_tmp)
+    r = run_setup(conf, {"account.isp.fingerprint": PIN})
+    assert r.rc == 0, r
+    assert 'fingerprint = "%s";' % PIN in read(conf)
+    clear = {"LAN address of this box": "-", "Sender address on the internet": "-",
+             "Certificate pin": "-"}
+    child = spawn(conf)
+    seen = set()
+    while child.expect([r"\n([^\n]*)\]: ", r"Enter keeps it\): ", pexpect.EOF]) != 2:
+        line = child.match.group(1) if child.match.re.groups else ""
+        reply = next((v for k, v in clear.items() if line.startswith(k)), "")
+        if reply:
+            assert '"-" empties it) [' in line, line
+            seen.add(line.split(" (")[0])
+        child.sendline(reply)
+    child.close()
+    assert child.exitstatus == 0, child.logfile_read.getvalue()
+    assert seen == {"LAN address of this box", "Sender address on the internet",
+                    "Certificate pin"}
+    text = read(conf)
+    assert "192.168.77.2" not in text and "send_as" not in text and "fingerprint" not in text
+    answers = saved(conf)
+    assert answers["lan_address"] == "" and answers["user.alice.send_as"] == ""
+    check_ok(conf)
+    r = run_setup(conf, {})
+    assert r.rc == 0, r
+    assert read(conf) == text
+
+
+def test_an_empty_value_clears_an_optional_answer_in_an_answers_file(hm_tmp):
+    d = workdir(hm_tmp)
+    answers = base_answers(d)
+    answers.update({"dns_name": "box.dyn.example", "lan_address": "192.168.77.2",
+                    "lan_network": "192.168.77.0/24", "user.alice.send_as": "al@isp.example",
+                    "account.isp.fingerprint": PIN})
+    d, conf = new_setup(hm_tmp, d, answers)
+    text = read(conf)
+    for v in ("192.168.77.", "al@isp.example", PIN):
+        assert v in text, v
+    r = run_setup(conf, {"dns_name": "", "lan_address": "", "user.alice.send_as": "",
+                         "account.isp.fingerprint": ""})
+    assert r.rc == 0, r
+    text = read(conf)
+    for v in ("192.168.77.", "send_as", "fingerprint"):
+        assert v not in text, v
+    now = saved(conf)
+    for k in ("dns_name", "lan_address", "user.alice.send_as"):
+        assert now[k] == "", k
+    check_ok(conf)
