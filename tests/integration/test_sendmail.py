@@ -10,26 +10,9 @@ import re
 import secrets
 import subprocess
 import time
-import uuid
 
 import fixtures
-
-
-def token():
-    return uuid.uuid4().hex[:16]
-
-
-def wait_for(r, user, tok, timeout=15.0):
-    """The one message holding TOK in USER's Maildir, once it is there."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = [m for m in r.maildir(user).values() if tok.encode() in m]
-        if found or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
-    assert len(found) == 1, "%d messages with %s for %s; log:\n%s" % (len(found), tok, user,
-                                                                    r.log())
-    return found[0]
+from test_relay import one_with as wait_for, token
 
 
 def return_path(msg):

@@ -8,6 +8,7 @@ import hashlib
 import io
 import os
 import re
+import signal
 import ssl
 import stat
 import tempfile
@@ -63,12 +64,20 @@ def offline_env():
     return dict(os.environ, HM_DISCOVER_RESOLVER=DNS["resolver"], HM_DISCOVER_CONNECT_TO=dead)
 
 
+def terminal_signals():
+    """In a spawned child: the signals a terminal's user sends act as in a
+    shell's foreground job, whatever the test runner ignores (a background
+    job ignores SIGINT and SIGQUIT, nohup SIGHUP; ignoring is inherited)."""
+    for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGTERM, signal.SIGTSTP):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def spawn(conf, *extra, check=False, env=None):
     """setup on a pty; without check, --no-check (the servers of these
     runs are names only: testing them would leave loopback)."""
     args = ["setup", "-c", conf, "--no-start"] + ([] if check else ["--no-check"])
     child = pexpect.spawn(homemail(), args + list(extra), timeout=30, echo=True,
-                          encoding="utf-8", env=env or offline_env())
+                          encoding="utf-8", env=env or offline_env(), preexec_fn=terminal_signals)
     # Everything the terminal showed, to look for a password in.
     child.logfile_read = io.StringIO()
     return child
@@ -118,9 +127,12 @@ def full_answers(d, popd_port):
 
 
 def drive(child, steps):
+    """Answers each prompt of STEPS in turn; a reply of None only waits
+    for the text (a message between prompts)."""
     for prompt, reply in steps:
         child.expect(prompt)
-        child.sendline(reply)
+        if reply is not None:
+            child.sendline(reply)
 
 
 def finish(child):
@@ -197,10 +209,7 @@ def test_mismatched_password_is_asked_again(hm_tmp):
         (r"Password for alice \(not shown\): ", "second-pw"),
         (r"Retype the password: ", "second-pw"),
     ]
-    for prompt, reply in steps:
-        child.expect(prompt)
-        if reply is not None:
-            child.sendline(reply)
+    drive(child, steps)
     rc, out = finish(child)
     assert rc == 0, out
     h = re.search(r'password = "([^"]+)"', open(conf).read()).group(1)
@@ -257,10 +266,7 @@ def test_bad_answers_are_explained_and_asked_again(hm_tmp):
         (r'"smtp" is not one of the choices: give imap, pop3, or its number.', None),
         (r"Protocol \[imap\]: ", "2"),
     ]
-    for prompt, reply in steps:
-        child.expect(prompt)
-        if reply is not None:
-            child.sendline(reply)
+    drive(child, steps)
     rc, out = finish(child)
     assert rc == 0, out
     text = open(conf).read()

@@ -18,7 +18,7 @@ import fixtures
 # dialogue's driver.
 from test_setup import (ALICE_PW, UPSTREAM_PW, check_ok, drive, empty_dns,  # noqa: F401
                         finish, full_answers, homemail, interactive_run, offline_env, spawn,
-                        workdir)
+                        terminal_signals, workdir)
 
 PIN = "sha256:" + ":".join(["AB"] * 32)
 
@@ -317,7 +317,8 @@ def test_interrupted_setup_password_prompt_gives_the_echo_back(hm_tmp, how):
 def test_interrupted_passwd_prompt_gives_the_echo_back(hm_tmp):
     d, conf = new_setup(hm_tmp)
     before = read(conf)
-    child = pexpect.spawn(homemail(), ["passwd", "-c", conf, "alice"], timeout=30)
+    child = pexpect.spawn(homemail(), ["passwd", "-c", conf, "alice"], timeout=30,
+                          preexec_fn=terminal_signals)
     child.expect("New password: ")
     echo, sig = interrupted(child, "^C")
     assert echo, "the terminal was left without echo"
@@ -343,10 +344,7 @@ def test_a_too_long_password_is_asked_again(hm_tmp):
     steps[j:j + 1] = [(steps[j][0], "u" * 2000),
                       (r"password longer than 255 octets", None),
                       (steps[j][0], UPSTREAM_PW)]
-    for prompt, reply in steps:
-        child.expect(prompt)
-        if reply is not None:
-            child.sendline(reply)
+    drive(child, steps)
     rc, out = finish(child)
     assert rc == 0, out
     assert read(saved(conf)["account.isp.password_file"]) == UPSTREAM_PW + "\n"

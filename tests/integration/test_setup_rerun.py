@@ -10,7 +10,7 @@ import re
 
 import fixtures
 from test_setup import (  # noqa: F401 (empty_dns: the module's BIND, for discovery)
-    check_ok, empty_dns, finish, full_answers, homemail, offline_env,
+    check_ok, drive, empty_dns, finish, full_answers, homemail, offline_env,
     rerun_with_enter, spawn, workdir)
 
 
@@ -244,10 +244,7 @@ def test_tls_none_is_asked_again_in_the_dialogue(hm_tmp):
         (r'"none" would send the password', None),
         (r"Encryption \[starttls\]: ", ""),
     ]
-    for prompt, reply in steps:
-        child.expect(prompt)
-        if reply is not None:
-            child.sendline(reply)
+    drive(child, steps)
     rc, out = finish(child)
     assert rc == 0, out
     assert 'tls = "starttls";' in open(conf).read()
