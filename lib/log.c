@@ -35,25 +35,30 @@ hm_log_debug_enabled(void)
 
 /* One event per line, as it was meant: an embedded newline would let a
  * peer forge log lines (shown as a space), and other control characters,
- * C1 ones in UTF-8 too (U+0080-U+009F), would let it drive the terminal
- * of whoever reads the log (shown as '?'). In place: never longer. */
+ * C1 ones (U+0080-U+009F) and octets that are no UTF-8 too (a lone 0x9b
+ * is CSI to some terminals), would let it drive the terminal of whoever
+ * reads the log (shown as '?'). In place: never longer. */
 static void
 sanitize(char *msg)
 {
 	char *out = msg;
 
-	for (const char *p = msg; *p != '\0'; p++) {
+	for (const char *p = msg; *p != '\0';) {
 		guchar c = (guchar)*p;
+		gunichar u;
 
-		if (c == '\r' || c == '\n' || c == '\t') {
-			*out++ = ' ';
-		} else if (c < 0x20 || c == 0x7f) {
-			*out++ = '?';
-		} else if (c == 0xc2 && (guchar)p[1] >= 0x80 && (guchar)p[1] <= 0x9f) {
-			*out++ = '?';
+		if (c < 0x80) {
+			*out++ = c == '\r' || c == '\n' || c == '\t' ? ' '
+			         : c < 0x20 || c == 0x7f            ? '?'
+			                                            : (char)c;
 			p++;
+		} else if ((u = g_utf8_get_char_validated(p, -1)) >= 0x110000 ||
+		           (u >= 0x80 && u <= 0x9f)) {
+			*out++ = '?';
+			p += u < 0x110000 ? 2 : 1;
 		} else {
-			*out++ = (char)c;
+			for (const char *next = g_utf8_next_char(p); p < next;)
+				*out++ = *p++;
 		}
 	}
 	*out = '\0';

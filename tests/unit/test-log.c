@@ -99,6 +99,11 @@ test_controls(void)
 	hm_info("rcpt=<%s> helo=%s", "x\r\nt: forged line\x1b[2J\x07", "a\tb\x7f\xc2\x85y\xc2\x9b" "31m\xc3\xa9");
 	out = capture_end();
 	g_assert_cmpstr(out, ==, "t: rcpt=<x  t: forged line?[2J?> helo=a b??y?31m\xc3\xa9\n");
+	capture_begin(0);
+	hm_info("answer %s", "\x9b" "31m \xff\xfe ok \xe2\x82 \xe2\x82\xac");
+	g_free(out);
+	out = capture_end();
+	g_assert_cmpstr(out, ==, "t: answer ?31m ?? ok ?? \xe2\x82\xac\n");
 }
 
 int
