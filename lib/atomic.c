@@ -328,15 +328,34 @@ file_kind(const struct stat *st)
 	return "not a file";
 }
 
+/* hm_open_regular_flags() when O_NOFOLLOW met a link (or a path whose
+ * directories loop). */
+static int
+refuse_link(const char *path, struct stat *st, GError **err)
+{
+	if (lstat(path, st) == 0 && S_ISLNK(st->st_mode)) {
+		g_set_error(err, HM_ERROR, HM_ERROR_IO, "%s is a symbolic link (not followed)",
+		            path);
+	} else {
+		memset(st, 0, sizeof(*st));
+		hm_set_error_errno(err, ELOOP, "%s: cannot read", path);
+	}
+	errno = ELOOP;
+	return -1;
+}
+
 int
-hm_open_regular(const char *path, struct stat *st, GError **err)
+hm_open_regular_flags(const char *path, guint flags, struct stat *st, GError **err)
 {
 	/* O_NONBLOCK makes open() return at once on a FIFO; it changes
 	 * nothing for a regular file, so the fd is left as it is. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
+	                            ((flags & HM_OPEN_NOFOLLOW) ? O_NOFOLLOW : 0));
 	int saved;
 
 	memset(st, 0, sizeof(*st));
+	if (fd < 0 && errno == ELOOP && (flags & HM_OPEN_NOFOLLOW))
+		return refuse_link(path, st, err);
 	if (fd < 0 || fstat(fd, st) < 0) {
 		saved = errno;
 		hm_set_error_errno(err, saved, "%s: cannot read", path);
@@ -353,6 +372,12 @@ hm_open_regular(const char *path, struct stat *st, GError **err)
 		return -1;
 	}
 	return fd;
+}
+
+int
+hm_open_regular(const char *path, struct stat *st, GError **err)
+{
+	return hm_open_regular_flags(path, 0, st, err);
 }
 
 GBytes *
@@ -383,9 +408,9 @@ hm_read_fd(int fd, gsize max, const char *what, GError **err)
 }
 
 GBytes *
-hm_read_file_stat(const char *path, gsize max, struct stat *st, GError **err)
+hm_read_file_flags(const char *path, gsize max, guint flags, struct stat *st, GError **err)
 {
-	int fd = hm_open_regular(path, st, err);
+	int fd = hm_open_regular_flags(path, flags, st, err);
 	GBytes *b;
 	int saved;
 
@@ -396,6 +421,12 @@ hm_read_file_stat(const char *path, gsize max, struct stat *st, GError **err)
 	close(fd);
 	errno = saved;
 	return b;
+}
+
+GBytes *
+hm_read_file_stat(const char *path, gsize max, struct stat *st, GError **err)
+{
+	return hm_read_file_flags(path, max, 0, st, err);
 }
 
 GBytes *

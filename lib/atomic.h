@@ -110,6 +110,20 @@ GBytes *hm_read_fd(int fd, gsize max, const char *what, GError **err);
  * after a failure means "there, but not a regular file". */
 int hm_open_regular(const char *path, struct stat *st, GError **err);
 
+typedef enum {
+	/* Refuse a symbolic link as the last part of path ("PATH is a
+	 * symbolic link (not followed)", errno ELOOP, *st filled from
+	 * lstat()): for files in a directory that a less trusted user may
+	 * write, read by a more trusted one (root running `homemail queue`),
+	 * who must not be steered to a file of its own. Not for files a
+	 * person configures (certificates, secrets, the config), which are
+	 * often links on purpose. */
+	HM_OPEN_NOFOLLOW = 1 << 0,
+} HmOpenFlags;
+
+/* hm_open_regular() with HmOpenFlags. */
+int hm_open_regular_flags(const char *path, guint flags, struct stat *st, GError **err);
+
 /* Reads a whole regular file (see hm_open_regular()) of at most max bytes
  * (hm_read_fd()). Returns a GBytes, or NULL with *err set (cannot be
  * opened, not a regular file, too large, I/O error). */
@@ -117,5 +131,8 @@ GBytes *hm_read_file(const char *path, gsize max, GError **err);
 
 /* As hm_read_file(), and fills *st as hm_open_regular() does. */
 GBytes *hm_read_file_stat(const char *path, gsize max, struct stat *st, GError **err);
+
+/* As hm_read_file_stat(), opened with hm_open_regular_flags(). */
+GBytes *hm_read_file_flags(const char *path, gsize max, guint flags, struct stat *st, GError **err);
 
 #endif

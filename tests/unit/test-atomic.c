@@ -378,6 +378,36 @@ test_read_symlink(void)
 	hm_test_remove_tree(dir);
 }
 
+/* With HM_OPEN_NOFOLLOW a link is refused, naming it, and what it points
+ * to is not read; a plain file reads as without the flag. */
+static void
+test_read_nofollow(void)
+{
+	g_autofree char *dir = hm_test_tmpdir("hm-atomic");
+	g_autofree char *path = g_build_filename(dir, "f", NULL);
+	g_autofree char *link = g_build_filename(dir, "l", NULL);
+	g_autofree char *want = g_strconcat(link, " is a symbolic link (not followed)", NULL);
+	g_autoptr(GBytes) b = NULL, f = NULL;
+	g_autoptr(GError) err = NULL;
+	struct stat st;
+
+	g_assert_true(g_file_set_contents(path, "secret", 6, NULL));
+	g_assert_cmpint(symlink("f", link), ==, 0);
+	g_assert_cmpint(hm_open_regular_flags(link, HM_OPEN_NOFOLLOW, &st, &err), ==, -1);
+	g_assert_cmpint(errno, ==, ELOOP);
+	g_assert_error(err, HM_ERROR, HM_ERROR_IO);
+	g_assert_cmpstr(err->message, ==, want);
+	g_assert_true(S_ISLNK(st.st_mode));
+	g_clear_error(&err);
+	b = hm_read_file_flags(link, 100, HM_OPEN_NOFOLLOW, &st, &err);
+	g_assert_null(b);
+	g_assert_cmpstr(err->message, ==, want);
+	f = hm_read_file_flags(path, 100, HM_OPEN_NOFOLLOW, &st, NULL);
+	g_assert_nonnull(f);
+	g_assert_cmpmem(g_bytes_get_data(f, NULL), g_bytes_get_size(f), "secret", 6);
+	hm_test_remove_tree(dir);
+}
+
 static void
 test_chown_nofollow(void)
 {
@@ -433,5 +463,6 @@ main(int argc, char **argv)
 	g_test_add_func("/atomic/read-fd", test_read_fd);
 	g_test_add_func("/atomic/read-not-regular", test_read_not_regular);
 	g_test_add_func("/atomic/read-symlink", test_read_symlink);
+	g_test_add_func("/atomic/read-nofollow", test_read_nofollow);
 	return g_test_run();
 }
