@@ -93,11 +93,20 @@ relay_queue_envelope_check(const RelayQueueEntry *e, GError **err)
 	return -1;
 }
 
+/* A parse error quoting the start of line; with line NULL, quoting
+ * nothing: what does not begin as our file may be anything (a file a
+ * link or a damaged disk put under a queue name), and an error message
+ * must not show it to whoever reads the error (root, in the log). */
 static int
 bad(GError **err, const char *what, const char *line, gsize len)
 {
-	g_autofree char *shown = g_strndup(line != NULL ? line : "", line != NULL ? MIN(len, 60) : 0);
+	g_autofree char *shown = NULL;
 
+	if (line == NULL) {
+		g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "%s", what);
+		return -1;
+	}
+	shown = g_strndup(line, MIN(len, 60));
 	g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "%s: \"%s\"", what, g_strdelimit(shown, "\r", '?'));
 	return -1;
 }
@@ -194,31 +203,32 @@ relay_queue_envelope_parse(const char *buf, gsize len, RelayQueueEntry *e, gsize
 		char *sp;
 
 		if (nl == NULL)
-			return bad(err, "queue file: envelope " RELAY_QUEUE_CUT_SHORT, line, len - pos);
+			return bad(err, "queue file: envelope " RELAY_QUEUE_CUT_SHORT,
+			           first ? NULL : line, len - pos);
 		n = (gsize)(nl - line);
 		pos += n + 1;
+		if (first && (n != strlen(ENVELOPE_MAGIC) || memcmp(line, ENVELOPE_MAGIC, n) != 0))
+			return bad(err, "not a queue file", NULL, 0);
 		if (memchr(line, '\0', n) != NULL || memchr(line, '\r', n) != NULL)
 			return bad(err, "queue file: bad envelope line", line, n);
 		if (n == 0) {
-			if (first || !got_size || e->sender == NULL || e->rcpts->len == 0)
-				return bad(err, "queue file: incomplete envelope", buf, 0);
+			if (!got_size || e->sender == NULL || e->rcpts->len == 0)
+				return bad(err, "queue file: incomplete envelope", NULL, 0);
 			*header_len = pos;
 			return 0;
 		}
-		text = g_strndup(line, n);
 		if (first) {
-			if (strcmp(text, ENVELOPE_MAGIC) != 0)
-				return bad(err, "not a queue file", line, n);
 			first = FALSE;
 			continue;
 		}
+		text = g_strndup(line, n);
 		sp = strchr(text, ' ');
 		if (sp != NULL)
 			*sp++ = '\0';
 		if (parse_field(e, text, sp != NULL ? sp : "", &got_size) < 0)
 			return bad(err, "queue file: bad envelope line", line, n);
 	}
-	return bad(err, "queue file: envelope " RELAY_QUEUE_CUT_SHORT, buf, 0);
+	return bad(err, "queue file: envelope " RELAY_QUEUE_CUT_SHORT, NULL, 0);
 }
 
 void
@@ -272,11 +282,13 @@ relay_queue_state_parse(const char *buf, gsize len, RelayQueueEntry *e, GError *
 	guint n;
 
 	if (strlen(copy) != len || len == 0 || buf[len - 1] != '\n' || e->rcpts->len == 0)
-		return bad(err, "queue state: damaged", buf, len);
+		return bad(err, "queue state: damaged", NULL, 0);
 	copy[len - 1] = '\0';
 	lines = g_strsplit(copy, "\n", -1);
 	n = g_strv_length(lines);
-	if (n == 0 || strcmp(lines[0], STATE_MAGIC) != 0 || n - 1 != e->rcpts->len)
+	if (n == 0 || strcmp(lines[0], STATE_MAGIC) != 0)
+		return bad(err, "queue state: damaged", NULL, 0);
+	if (n - 1 != e->rcpts->len)
 		return bad(err, "queue state: damaged", buf, len);
 	for (guint i = 1; i < n; i++)
 		if (strchr(lines[i], '\r') != NULL || parse_state_line(e, lines[i]) < 0)

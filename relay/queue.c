@@ -251,7 +251,7 @@ read_head(const char *dir, const char *name, gsize max, gsize *len, GError **err
 {
 	g_autofree char *path = g_build_filename(dir, name, NULL);
 	struct stat st;
-	int fd = hm_open_regular(path, &st, err);
+	int fd = hm_open_regular_flags(path, HM_OPEN_NOFOLLOW, &st, err);
 	gsize want, got = 0;
 	char *buf;
 
@@ -284,7 +284,7 @@ map(const char *dir, const char *name, GError **err)
 	g_autofree char *path = g_build_filename(dir, name, NULL);
 	struct stat st;
 	GMappedFile *m;
-	int fd = hm_open_regular(path, &st, err);
+	int fd = hm_open_regular_flags(path, HM_OPEN_NOFOLLOW, &st, err);
 
 	if (fd < 0)
 		return NULL;
@@ -304,6 +304,7 @@ relay_queue_load(const char *dir, const char *id, GError **err)
 	g_autoptr(GError) state_err = NULL;
 	g_autoptr(GBytes) state = NULL;
 	g_autofree char *state_path = NULL;
+	struct stat st;
 	gsize len, header_len;
 
 	if (!relay_queue_id_valid(id)) {
@@ -331,7 +332,7 @@ relay_queue_load(const char *dir, const char *id, GError **err)
 	if (g_bytes_get_size(head) == len)
 		e->file = g_bytes_ref(head);
 	state_path = g_build_filename(dir, state_name, NULL);
-	state = hm_read_file(state_path, ENVELOPE_MAX, &state_err);
+	state = hm_read_file_flags(state_path, ENVELOPE_MAX, HM_OPEN_NOFOLLOW, &st, &state_err);
 	/* No state file: no attempt yet. */
 	if (state == NULL && (errno != ENOENT || !g_error_matches(state_err, HM_ERROR, HM_ERROR_IO))) {
 		g_propagate_error(err, g_steal_pointer(&state_err));

@@ -143,9 +143,12 @@ void relay_queue_file_abort(RelayQueueFile *qf);
 
 /* --- reading and updating ---------------------------------------------- */
 
-/* Loads entry id (envelope and delivery state, not the message). NULL
- * with *err: HM_ERROR_IO (errno ENOENT when it is gone), HM_ERROR_PARSE
- * for a damaged file (a truncated one included: see above). */
+/* Loads entry id (envelope and delivery state, not the message). A
+ * symbolic link by that name is refused, not followed (nor for ID.s):
+ * `homemail queue` runs as root in a directory the relay's user writes.
+ * NULL with *err: HM_ERROR_IO (errno ENOENT when it is gone, ELOOP for a
+ * link), HM_ERROR_PARSE for a damaged file (a truncated one included:
+ * see above). */
 RelayQueueEntry *relay_queue_load(const char *dir, const char *id, GError **err);
 
 /* TRUE if err, from relay_queue_load(), says the file is shorter than

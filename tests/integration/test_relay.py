@@ -583,6 +583,26 @@ def test_sigterm_exits_cleanly_queue_intact(relay):
     assert q.rc == 0 and "friend@remote.example" in q.out, q
 
 
+def test_queue_does_not_follow_links(relay, hm_tmp):
+    """`homemail queue` runs as root in a directory the relay's user
+    writes: a link put there under a queue ID is named as a link, never
+    followed, and nothing of what it points to is shown."""
+    r = relay()
+    secret = os.path.join(hm_tmp, "secret")
+    with open(secret, "w") as f:
+        f.write("TOPSECRET root:x:0:0\nmore\n")
+    os.chmod(secret, 0o600)
+    qid = "06B1720000000003"
+    os.symlink(secret, os.path.join(r.queue_dir, qid))
+    q = r.homemail(["queue", "list"])
+    assert q.rc == 0, q
+    assert qid in q.out and "symbolic link" in q.out, q
+    assert "TOPSECRET" not in q.out + q.err, q
+    q = r.homemail(["queue", "show", qid])
+    assert q.rc == 1 and "symbolic link" in q.err, q
+    assert "TOPSECRET" not in q.out + q.err, q
+
+
 def test_queue_dir_modes(relay):
     r = relay()
     assert stat.S_IMODE(os.stat(r.queue_dir).st_mode) == 0o711

@@ -3,10 +3,12 @@
 
 #include <errno.h>
 #include <glib/gstdio.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "lib/error.h"
 #include "relay/msgwriter.h"
+#include "relay/queue-show.h"
 #include "relay/queue.h"
 #include "testutil.h"
 
@@ -486,6 +488,70 @@ test_envelope_controls(void)
 	g_assert_cmpuint(entries_in(dir), ==, 0);
 }
 
+/* What is under a queue name but no queue file of ours is neither
+ * followed (a link) nor shown (its content, in an error): `homemail
+ * queue` runs as root in the relay user's directory. */
+static void
+test_not_queue_files(void)
+{
+	g_autofree char *dir = hm_test_tmpdir("queue-links");
+	g_autofree char *out = hm_test_tmpdir("queue-outside");
+	g_autofree char *secret = g_build_filename(out, "secret", NULL);
+	g_autofree char *state = g_build_filename(out, "state", NULL);
+	g_autoptr(RelayQueueEntry) e = sample();
+	g_autofree char *id = write_entry(dir, e, "x\r\n");
+	g_autofree char *state_name = g_strconcat(id, ".s", NULL);
+	g_autofree char *state_path = g_build_filename(dir, state_name, NULL);
+	g_autofree char *link = g_build_filename(dir, "06B1720000000003", NULL);
+	g_autofree char *plain = g_build_filename(dir, "06B1720000000004", NULL);
+	g_autoptr(GError) err = NULL;
+	g_autoptr(GString) text = g_string_new(NULL);
+	g_autofree char *listed = NULL;
+	gsize len = 0;
+	FILE *f;
+
+	g_assert_true(g_file_set_contents(secret, "TOPSECRET root:x:0:0\nmore\n", -1, NULL));
+	g_assert_cmpint(symlink(secret, link), ==, 0);
+	g_assert_true(g_file_set_contents(plain, "TOPSECRET plain\n\nbody\n", -1, NULL));
+	g_assert_null(relay_queue_load(dir, "06B1720000000003", &err));
+	g_assert_error(err, HM_ERROR, HM_ERROR_IO);
+	g_assert_nonnull(strstr(err->message, "symbolic link"));
+	g_clear_error(&err);
+	g_assert_null(relay_queue_load(dir, "06B1720000000004", &err));
+	g_assert_error(err, HM_ERROR, HM_ERROR_PARSE);
+	g_assert_null(strstr(err->message, "TOPSECRET"));
+	g_clear_error(&err);
+	f = open_memstream(&listed, &len);
+	g_assert_cmpint(relay_queue_show_list(dir, f, &err), ==, 0);
+	g_assert_cmpint(relay_queue_show_entry(dir, "06B1720000000003", f, &err), ==, -1);
+	fputs(err->message, f);
+	g_clear_error(&err);
+	g_assert_cmpint(relay_queue_show_entry(dir, "06B1720000000004", f, &err), ==, -1);
+	fputs(err->message, f);
+	g_clear_error(&err);
+	fclose(f);
+	g_assert_nonnull(strstr(listed, id));
+	g_assert_nonnull(strstr(listed, "06B1720000000003 (unreadable"));
+	g_assert_null(strstr(listed, "TOPSECRET"));
+
+	/* Nor is the state beside an entry: a link to a good state file
+	 * is refused all the same; a file that is no state is not shown. */
+	relay_queue_state_format(e, text);
+	g_assert_true(g_file_set_contents(state, text->str, (gssize)text->len, NULL));
+	g_assert_cmpint(symlink(state, state_path), ==, 0);
+	g_assert_null(relay_queue_load(dir, id, &err));
+	g_assert_nonnull(strstr(err->message, "symbolic link"));
+	g_clear_error(&err);
+	g_assert_cmpint(unlink(state_path), ==, 0);
+	g_assert_true(g_file_set_contents(state_path, "TOPSECRET state\n", -1, NULL));
+	g_assert_null(relay_queue_load(dir, id, &err));
+	g_assert_error(err, HM_ERROR, HM_ERROR_PARSE);
+	g_assert_null(strstr(err->message, "TOPSECRET"));
+	hm_test_assert_file(secret, "TOPSECRET root:x:0:0\nmore\n");
+	hm_test_remove_tree(dir);
+	hm_test_remove_tree(out);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -501,5 +567,6 @@ main(int argc, char **argv)
 	g_test_add_func("/queue/held", test_held);
 	g_test_add_func("/queue/stored-size", test_stored_size);
 	g_test_add_func("/queue/envelope-controls", test_envelope_controls);
+	g_test_add_func("/queue/not-queue-files", test_not_queue_files);
 	return g_test_run();
 }
