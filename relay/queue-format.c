@@ -13,7 +13,7 @@
 #include "relay/queue.h"
 #include "relay/smtp-parse.h"
 
-#define ENVELOPE_MAGIC "HMQ1"
+#define ENVELOPE_MAGIC RELAY_QUEUE_MAGIC
 #define STATE_MAGIC "HMS1"
 #define SIZE_WIDTH RELAY_QUEUE_SIZE_WIDTH
 

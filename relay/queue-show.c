@@ -5,10 +5,17 @@
 
 #include "lib/error.h"
 #include "lib/header.h"
+#include "relay/limits.h"
 #include "relay/queue-show.h"
 #include "relay/queue.h"
 
 static const char *const state_words[] = { "waiting", "delivered", "failed", "expired" };
+
+/* Octets of a message read to show its header section: at most as much
+ * as the relay scans of one (relay/limits.h), never the whole of a large
+ * one; a first read of SHOW_HEADER_FIRST holds most header sections. */
+#define SHOW_HEADER_MAX RELAY_HEADER_SCAN_MAX
+#define SHOW_HEADER_FIRST (16 * 1024)
 
 /* "Fri Dec  4 17:55:28" in local time, as mailq shows it. */
 static void
@@ -101,15 +108,33 @@ relay_queue_summary(const char *queue_dir, RelayQueueSummary *sum, GError **err)
 	return 0;
 }
 
+/* The start of e's message that holds its header section, up to
+ * SHOW_HEADER_MAX octets; NULL with *err. */
+static GBytes *
+header_section(const char *queue_dir, const RelayQueueEntry *e, GError **err)
+{
+	for (gsize max = SHOW_HEADER_FIRST;; max *= 4) {
+		GBytes *head = relay_queue_message_head(queue_dir, e, MIN(max, SHOW_HEADER_MAX),
+		                                        err);
+		gsize len;
+		const char *data = head != NULL ? g_bytes_get_data(head, &len) : NULL;
+
+		if (head == NULL || hm_header_section_end(data, len) < len || len == e->size ||
+		    len >= SHOW_HEADER_MAX)
+			return head;
+		g_bytes_unref(head);
+	}
+}
+
 int
 relay_queue_show_entry(const char *queue_dir, const char *id, FILE *out, GError **err)
 {
 	g_autoptr(RelayQueueEntry) e = relay_queue_load(queue_dir, id, err);
 	g_autoptr(GBytes) msg = NULL;
 	const char *data;
-	gsize len;
+	gsize len, end;
 
-	if (e == NULL || (msg = relay_queue_message(queue_dir, e, err)) == NULL)
+	if (e == NULL || (msg = header_section(queue_dir, e, err)) == NULL)
 		return -1;
 	fprintf(out, "id: %s\narrival: ", e->id);
 	put_time(out, e->arrival);
@@ -133,6 +158,11 @@ relay_queue_show_entry(const char *queue_dir, const char *id, FILE *out, GError 
 	}
 	data = g_bytes_get_data(msg, &len);
 	fputs("\n", out);
-	fwrite(data, 1, hm_header_section_end(data, len), out);
+	end = hm_header_section_end(data, len);
+	fwrite(data, 1, end, out);
+	if (end == len && len < e->size)
+		fprintf(out,
+		        "\n[header section longer than %" G_GSIZE_FORMAT " octets: cut here]\n",
+		        len);
 	return 0;
 }

@@ -242,6 +242,36 @@ relay_queue_file_abort(RelayQueueFile *qf)
 	file_free(qf);
 }
 
+/* Opens dir/name, a regular file and not a link (relay_queue_load()
+ * says why); *path receives the path. */
+static int
+open_entry(const char *dir, const char *name, struct stat *st, char **path, GError **err)
+{
+	*path = g_build_filename(dir, name, NULL);
+	return hm_open_regular_flags(*path, HM_OPEN_NOFOLLOW, st, err);
+}
+
+/* Reads len octets at off of fd into buf; a file that ends before is an
+ * error (EIO), since a queue file never changes. 0, or -1 with *err. */
+static int
+pread_all(int fd, const char *path, char *buf, gsize len, goffset off, GError **err)
+{
+	gsize got = 0;
+
+	while (got < len) {
+		ssize_t n = pread(fd, buf + got, len - got, (off_t)(off + (goffset)got));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			hm_set_error_errno(err, n < 0 ? errno : EIO, "%s: cannot read", path);
+			return -1;
+		}
+		got += (gsize)n;
+	}
+	return 0;
+}
+
 /* The first max bytes of dir/name (all of a smaller file), and its
  * length in *len; NULL with *err. Read, not mapped: a runner loads
  * thousands of small files, and a mapping costs a fault per page and, in
@@ -249,10 +279,10 @@ relay_queue_file_abort(RelayQueueFile *qf)
 static GBytes *
 read_head(const char *dir, const char *name, gsize max, gsize *len, GError **err)
 {
-	g_autofree char *path = g_build_filename(dir, name, NULL);
+	g_autofree char *path = NULL;
 	struct stat st;
-	int fd = hm_open_regular_flags(path, HM_OPEN_NOFOLLOW, &st, err);
-	gsize want, got = 0;
+	int fd = open_entry(dir, name, &st, &path, err);
+	gsize want;
 	char *buf;
 
 	if (fd < 0)
@@ -260,31 +290,23 @@ read_head(const char *dir, const char *name, gsize max, gsize *len, GError **err
 	*len = (gsize)st.st_size;
 	want = MIN(*len, max);
 	buf = g_malloc(want + 1);
-	while (got < want) {
-		ssize_t n = pread(fd, buf + got, want - got, (off_t)got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			hm_set_error_errno(err, n < 0 ? errno : EIO, "%s: cannot read", path);
-			g_free(buf);
-			close(fd);
-			return NULL;
-		}
-		got += (gsize)n;
+	if (pread_all(fd, path, buf, want, 0, err) < 0) {
+		g_free(buf);
+		close(fd);
+		return NULL;
 	}
 	close(fd);
-	return g_bytes_new_take(buf, got);
+	return g_bytes_new_take(buf, want);
 }
 
 /* Maps dir/name; NULL with *err. */
 static GMappedFile *
 map(const char *dir, const char *name, GError **err)
 {
-	g_autofree char *path = g_build_filename(dir, name, NULL);
+	g_autofree char *path = NULL;
 	struct stat st;
 	GMappedFile *m;
-	int fd = hm_open_regular_flags(path, HM_OPEN_NOFOLLOW, &st, err);
+	int fd = open_entry(dir, name, &st, &path, err);
 
 	if (fd < 0)
 		return NULL;
@@ -293,6 +315,62 @@ map(const char *dir, const char *name, GError **err)
 		hm_set_error_errno(err, errno, "%s: cannot map", path);
 	close(fd);
 	return m;
+}
+
+GBytes *
+relay_queue_envelope_read(int fd, RelayQueueEntry *e, gsize *header_len, GError **err)
+{
+	g_autoptr(GByteArray) buf = g_byte_array_new();
+	const gsize magic = strlen(RELAY_QUEUE_MAGIC "\n");
+	gsize scanned = 0; /* where the blank line is looked for next */
+	g_autofree guint8 *chunk = g_malloc(RELAY_QUEUE_ENVELOPE_CHUNK);
+
+	while (buf->len < ENVELOPE_MAX) {
+		ssize_t n = read(fd, chunk,
+		                 MIN(RELAY_QUEUE_ENVELOPE_CHUNK, ENVELOPE_MAX - buf->len));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			hm_set_error_errno(err, errno, "cannot read");
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		g_byte_array_append(buf, chunk, (guint)n);
+		/* Only a queue file is read on: anything else has shown enough. */
+		if (buf->len >= magic && memcmp(buf->data, RELAY_QUEUE_MAGIC "\n", magic) != 0)
+			break;
+		if (memmem(buf->data + scanned, buf->len - scanned, "\n\n", 2) != NULL)
+			break;
+		scanned = buf->len - 1;
+	}
+	if (relay_queue_envelope_parse((const char *)buf->data, buf->len, e, header_len, err) < 0)
+		return NULL;
+	return g_byte_array_free_to_bytes(g_steal_pointer(&buf));
+}
+
+/* Reads the envelope of dir/id into e; the file's size in *len. NULL
+ * with *err (prefixed with id). */
+static GBytes *
+load_envelope(const char *dir, const char *id, RelayQueueEntry *e, gsize *header_len, gsize *len,
+              GError **err)
+{
+	g_autofree char *path = NULL;
+	struct stat st;
+	int fd = open_entry(dir, id, &st, &path, err);
+	GBytes *head;
+
+	if (fd < 0)
+		return NULL;
+	head = relay_queue_envelope_read(fd, e, header_len, err);
+	close(fd);
+	if (head == NULL) {
+		g_prefix_error(err, "%s: ", id);
+		return NULL;
+	}
+	*len = (gsize)st.st_size;
+	return head;
 }
 
 RelayQueueEntry *
@@ -305,24 +383,21 @@ relay_queue_load(const char *dir, const char *id, GError **err)
 	g_autoptr(GBytes) state = NULL;
 	g_autofree char *state_path = NULL;
 	struct stat st;
-	gsize len, header_len;
+	gsize len = 0, header_len = 0;
 
 	if (!relay_queue_id_valid(id)) {
 		g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "%s: not a queue ID", id);
 		return NULL;
 	}
-	if ((head = read_head(dir, id, ENVELOPE_MAX, &len, err)) == NULL)
+	if ((head = load_envelope(dir, id, e, &header_len, &len, err)) == NULL)
 		return NULL;
-	if (relay_queue_envelope_parse(g_bytes_get_data(head, NULL), g_bytes_get_size(head), e,
-	                               &header_len, err) < 0) {
-		g_prefix_error(err, "%s: ", id);
-		return NULL;
-	}
-	if (len - header_len != e->size) {
+	/* The size the file has, not what was read of it: a file cut short
+	 * by a crash before its commit is found without reading the message. */
+	if (len < header_len || len - header_len != e->size) {
 		g_set_error(err, HM_ERROR, HM_ERROR_PARSE,
-		            "%s: queue file " RELAY_QUEUE_CUT_SHORT " (%" G_GSIZE_FORMAT " of %" G_GUINT64_FORMAT
-		            " octets): it was never committed",
-		            id, len - header_len, e->size);
+		            "%s: queue file " RELAY_QUEUE_CUT_SHORT " (%" G_GSIZE_FORMAT
+		            " of %" G_GUINT64_FORMAT " octets): it was never committed",
+		            id, len - MIN(len, header_len), e->size);
 		return NULL;
 	}
 	e->data_offset = (goffset)header_len;
@@ -392,6 +467,29 @@ relay_queue_message(const char *dir, const RelayQueueEntry *e, GError **err)
 	msg = g_bytes_new_from_bytes(all, (gsize)e->data_offset, e->size);
 	g_bytes_unref(all);
 	return msg;
+}
+
+GBytes *
+relay_queue_message_head(const char *dir, const RelayQueueEntry *e, gsize max, GError **err)
+{
+	gsize want = (gsize)MIN((guint64)max, e->size);
+	g_autofree char *path = NULL;
+	struct stat st;
+	char *buf;
+	int fd;
+
+	if (e->file != NULL)
+		return g_bytes_new_from_bytes(e->file, (gsize)e->data_offset, want);
+	if ((fd = open_entry(dir, e->id, &st, &path, err)) < 0)
+		return NULL;
+	buf = g_malloc(want + 1);
+	if (pread_all(fd, path, buf, want, e->data_offset, err) < 0) {
+		g_free(buf);
+		close(fd);
+		return NULL;
+	}
+	close(fd);
+	return g_bytes_new_take(buf, want);
 }
 
 int

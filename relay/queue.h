@@ -69,7 +69,8 @@ typedef struct {
 	guint64 size;           /* octets of the message */
 	goffset data_offset;    /* where the message starts in the file */
 	GBytes *file;           /* the whole file when relay_queue_load() read all
-	                         * of it with the envelope, for
+	                         * of it with the envelope (a file no larger
+	                         * than RELAY_QUEUE_ENVELOPE_CHUNK), for
 	                         * relay_queue_message(); else NULL */
 } RelayQueueEntry;
 
@@ -143,12 +144,14 @@ void relay_queue_file_abort(RelayQueueFile *qf);
 
 /* --- reading and updating ---------------------------------------------- */
 
-/* Loads entry id (envelope and delivery state, not the message). A
- * symbolic link by that name is refused, not followed (nor for ID.s):
- * `homemail queue` runs as root in a directory the relay's user writes.
- * NULL with *err: HM_ERROR_IO (errno ENOENT when it is gone, ELOOP for a
- * link), HM_ERROR_PARSE for a damaged file (a truncated one included:
- * see above). */
+/* Loads entry id (envelope and delivery state, not the message): reads
+ * the file only up to the chunk that holds the envelope's end
+ * (relay_queue_envelope_read()), and compares the file's size with the
+ * size field. A symbolic link by that name is refused, not followed (nor
+ * for ID.s): `homemail queue` runs as root in a directory the relay's
+ * user writes. NULL with *err: HM_ERROR_IO (errno ENOENT when it is
+ * gone, ELOOP for a link), HM_ERROR_PARSE for a damaged file (a
+ * truncated one included: see above). */
 RelayQueueEntry *relay_queue_load(const char *dir, const char *id, GError **err);
 
 /* TRUE if err, from relay_queue_load(), says the file is shorter than
@@ -162,6 +165,12 @@ gboolean relay_queue_error_uncommitted(const GError *err);
 /* The message of a loaded entry, mapped read-only. NULL with *err (also
  * when the file no longer has e->size octets of message). */
 GBytes *relay_queue_message(const char *dir, const RelayQueueEntry *e, GError **err);
+
+/* The first max octets of the message of a loaded entry (all of a
+ * shorter one), read: for what shows its header section, which must not
+ * read a large message whole. NULL with *err. */
+GBytes *relay_queue_message_head(const char *dir, const RelayQueueEntry *e, gsize max,
+                                 GError **err);
 
 /* Saves e's delivery state in dir/ID.s, atomically and durably. 0, or -1
  * with *err. */
@@ -193,6 +202,15 @@ GPtrArray *relay_queue_list(const char *dir, GError **err);
  * the message is complete. */
 #define RELAY_QUEUE_SIZE_WIDTH 20
 
+/* The envelope's first line. */
+#define RELAY_QUEUE_MAGIC "HMQ1"
+
+/* The envelope is read in reads of this many octets: one holds the
+ * envelope of nearly every entry (a few hundred octets per recipient),
+ * and the whole file of most, which the runner then sends without a
+ * second read. */
+#define RELAY_QUEUE_ENVELOPE_CHUNK (64 * 1024)
+
 /* Where relay_queue_retire() puts finished entries (relay/spool.h). */
 #define RELAY_QUEUE_DONE "done"
 
@@ -212,5 +230,16 @@ int relay_queue_envelope_parse(const char *buf, gsize len, RelayQueueEntry *e, g
                                GError **err);
 void relay_queue_state_format(const RelayQueueEntry *e, GString *out);
 int relay_queue_state_parse(const char *buf, gsize len, RelayQueueEntry *e, GError **err);
+
+/* Reads the envelope from fd (at its offset: the start of a queue or
+ * drop file) and parses it into e as relay_queue_envelope_parse() does.
+ * Reads RELAY_QUEUE_ENVELOPE_CHUNK octets at a time and stops after the
+ * read that brought the blank line, at the end of the file, after the
+ * first read when the file does not begin as an envelope, or at the
+ * bound on an envelope's size: fd is left less than a chunk past the
+ * envelope, the message is not read. Returns what was read (the envelope
+ * first, *header_len octets of it), or NULL with *err (HM_ERROR_IO for a
+ * read error, errno kept; HM_ERROR_PARSE as the parser). */
+GBytes *relay_queue_envelope_read(int fd, RelayQueueEntry *e, gsize *header_len, GError **err);
 
 #endif

@@ -2,11 +2,14 @@
 #include <config.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/error.h"
+#include "relay/limits.h"
 #include "relay/msgwriter.h"
 #include "relay/queue-show.h"
 #include "relay/queue.h"
@@ -488,6 +491,255 @@ test_envelope_controls(void)
 	g_assert_cmpuint(entries_in(dir), ==, 0);
 }
 
+/* An entry whose message is body_len octets ("Subject: big" and 'b's),
+ * written in large pieces. */
+static char *
+write_big(const char *dir, RelayQueueEntry *e, gsize body_len)
+{
+	static const char head[] = "Subject: big\r\n\r\n";
+	g_autoptr(GError) err = NULL;
+	g_autofree char *piece = g_malloc(65536);
+	RelayQueueFile *qf = relay_queue_file_new(dir, e, &err);
+
+	memset(piece, 'b', 65536);
+	g_assert_no_error(err);
+	g_assert_cmpint(relay_queue_file_write(qf, head, strlen(head), &err), ==, 0);
+	for (gsize left = body_len; left > 0; left -= MIN(left, 65536))
+		g_assert_cmpint(relay_queue_file_write(qf, piece, MIN(left, 65536), &err), ==, 0);
+	g_assert_cmpint(relay_queue_file_commit(qf, &err), ==, 0);
+	return g_strdup(e->id);
+}
+
+/* The envelope reader stops at the read that brought the blank line: the
+ * message behind it is not read. */
+static void
+test_envelope_read(void)
+{
+	g_autofree char *dir = hm_test_tmpdir("queue-read");
+	g_autoptr(RelayQueueEntry) e = sample();
+	g_autofree char *id = write_big(dir, e, 8 * RELAY_QUEUE_ENVELOPE_CHUNK);
+	g_autofree char *path = g_build_filename(dir, id, NULL);
+	g_autoptr(RelayQueueEntry) back = relay_queue_entry_new();
+	g_autoptr(GBytes) head = NULL;
+	g_autoptr(GError) err = NULL;
+	struct stat st;
+	gsize hl = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	off_t at;
+
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(fstat(fd, &st), ==, 0);
+	head = relay_queue_envelope_read(fd, back, &hl, &err);
+	g_assert_no_error(err);
+	at = lseek(fd, 0, SEEK_CUR);
+	close(fd);
+	g_assert_cmpstr(back->sender, ==, "alice@box.lan");
+	g_assert_cmpuint(back->rcpts->len, ==, 3);
+	g_assert_cmpuint(back->size, ==, 8 * RELAY_QUEUE_ENVELOPE_CHUNK + 16);
+	g_assert_cmpuint(hl, ==, (gsize)st.st_size - back->size);
+	/* One read: the envelope and what followed it in that read. */
+	g_assert_cmpint(at, ==, RELAY_QUEUE_ENVELOPE_CHUNK);
+	g_assert_cmpuint(g_bytes_get_size(head), ==, (gsize)at);
+	hm_test_remove_tree(dir);
+}
+
+/* A file with env as its content; an open fd on it. */
+static int
+open_with(const char *dir, const char *name, const char *data, gsize len)
+{
+	g_autofree char *path = g_build_filename(dir, name, NULL);
+	int fd;
+
+	g_assert_true(g_file_set_contents(path, data, (gssize)len, NULL));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	g_assert_cmpint(fd, >=, 0);
+	return fd;
+}
+
+/* An envelope larger than a read, and one whose blank line is split
+ * between two reads, are read whole; a file that does not begin as an
+ * envelope is read no further than its first read. */
+static void
+test_envelope_read_chunks(void)
+{
+	g_autofree char *dir = hm_test_tmpdir("queue-read");
+	g_autoptr(RelayQueueEntry) many = sample();
+	g_autoptr(RelayQueueEntry) split = sample();
+	g_autoptr(GString) text = g_string_new(NULL);
+	g_autoptr(GString) junk = g_string_new("TOPSECRET first line\n");
+	gsize base;
+
+	for (guint i = 0; i < 5000; i++) {
+		g_autofree char *addr = g_strdup_printf("rcpt%u@example.org", i);
+
+		relay_queue_entry_add_rcpt(many, addr, 0, NULL);
+	}
+	relay_queue_envelope_format(many, text);
+	g_assert_cmpuint(text->len, >, 2 * RELAY_QUEUE_ENVELOPE_CHUNK);
+	for (int k = 0; k < 2; k++) {
+		g_autoptr(RelayQueueEntry) back = relay_queue_entry_new();
+		g_autoptr(GBytes) head = NULL;
+		g_autoptr(GError) err = NULL;
+		gsize hl = 0;
+		int fd;
+
+		if (k == 1) {
+			/* The client field sized so that the blank line's two
+			 * octets fall on either side of the first read's end. */
+			g_string_truncate(text, 0);
+			relay_queue_envelope_format(split, text);
+			base = text->len - strlen(split->client);
+			g_free(split->client);
+			split->client = g_strnfill(RELAY_QUEUE_ENVELOPE_CHUNK + 1 - base, 'c');
+			g_string_truncate(text, 0);
+			relay_queue_envelope_format(split, text);
+			g_assert_cmpuint(text->len, ==, RELAY_QUEUE_ENVELOPE_CHUNK + 1);
+			g_assert_cmpint(text->str[RELAY_QUEUE_ENVELOPE_CHUNK - 1], ==, '\n');
+			g_assert_cmpint(text->str[RELAY_QUEUE_ENVELOPE_CHUNK], ==, '\n');
+		}
+		fd = open_with(dir, "env", text->str, text->len);
+		head = relay_queue_envelope_read(fd, back, &hl, &err);
+		close(fd);
+		g_assert_no_error(err);
+		g_assert_cmpuint(hl, ==, text->len);
+		g_assert_cmpuint(back->rcpts->len, ==, k == 0 ? 5003 : 3);
+	}
+	{
+		g_autoptr(RelayQueueEntry) back = relay_queue_entry_new();
+		g_autoptr(GError) err = NULL;
+		gsize hl = 0;
+		int fd;
+
+		for (guint i = 0; i < 3 * RELAY_QUEUE_ENVELOPE_CHUNK / 8; i++)
+			g_string_append(junk, "x-x-x-\n");
+		fd = open_with(dir, "junk", junk->str, junk->len);
+		g_assert_null(relay_queue_envelope_read(fd, back, &hl, &err));
+		g_assert_error(err, HM_ERROR, HM_ERROR_PARSE);
+		g_assert_null(strstr(err->message, "TOPSECRET"));
+		g_assert_cmpint(lseek(fd, 0, SEEK_CUR), ==, RELAY_QUEUE_ENVELOPE_CHUNK);
+		close(fd);
+	}
+	hm_test_remove_tree(dir);
+}
+
+/* Octets this thread has read (read(2), pread(2)) so far. */
+static guint64
+bytes_read(void)
+{
+	g_autofree char *io = NULL;
+	const char *at;
+	guint64 n = 0;
+
+	g_assert_true(g_file_get_contents("/proc/thread-self/io", &io, NULL, NULL));
+	at = strstr(io, "rchar: ");
+	g_assert_nonnull(at);
+	n = g_ascii_strtoull(at + 7, NULL, 10);
+	return n;
+}
+
+/* Listing, showing and counting the queue read each entry's envelope
+ * (and the head of the message for show), not the message: a queue of
+ * large messages costs what a queue of small ones does. The kernel's
+ * count of octets read proves it. */
+static void
+test_reads_envelope_only(void)
+{
+	g_autofree char *dir = hm_test_tmpdir("queue-read");
+	g_autoptr(RelayQueueEntry) e = sample();
+	/* Under the size that relay_queue_message() maps instead of reading. */
+	g_autofree char *id = write_big(dir, e, 3 * 1024 * 1024);
+	g_autoptr(RelayQueueEntry) back = NULL;
+	g_autoptr(GError) err = NULL;
+	g_autoptr(GBytes) msg = NULL;
+	RelayQueueSummary sum;
+	FILE *null = fopen("/dev/null", "w");
+	guint64 before = bytes_read();
+
+	back = relay_queue_load(dir, id, &err);
+	g_assert_no_error(err);
+	g_assert_null(back->file);
+	g_assert_cmpint(relay_queue_show_list(dir, null, &err), ==, 0);
+	g_assert_cmpint(relay_queue_show_entry(dir, id, null, &err), ==, 0);
+	g_assert_cmpint(relay_queue_summary(dir, &sum, &err), ==, 0);
+	g_assert_no_error(err);
+	g_assert_cmpuint(sum.count, ==, 1);
+	/* Four loads and a header section: a read each, far from one
+	 * message's 3 MiB. */
+	g_assert_cmpuint(bytes_read() - before, <, 1024 * 1024);
+	/* Where the message is wanted, it is read. */
+	msg = relay_queue_message(dir, back, &err);
+	g_assert_no_error(err);
+	g_assert_cmpuint(g_bytes_get_size(msg), ==, 3 * 1024 * 1024 + 16);
+	g_assert_cmpuint(bytes_read() - before, >, 3 * 1024 * 1024);
+	fclose(null);
+	hm_test_remove_tree(dir);
+}
+
+/* `homemail queue show` prints the header section whole (one longer than
+ * its first read too) and nothing of the body; a header section past
+ * what it reads is cut, and says so. */
+static void
+test_show_header(void)
+{
+	g_autofree char *dir = hm_test_tmpdir("queue-show");
+	g_autofree char *longer = g_strnfill(40000, 'h');
+	g_autofree char *huge = g_strnfill(300000, 'H');
+	const char *heads[] = { "Subject: short\r\n\r\nBODY\r\n", NULL, NULL };
+	g_autofree char *h1 = g_strdup_printf("X-Long: %s\r\nSubject: long\r\n\r\nBODY\r\n", longer);
+	g_autofree char *h2 = g_strdup_printf("X-Huge: %s\r\n\r\nBODY\r\n", huge);
+	g_autofree char *cut = g_strdup_printf("[header section longer than %d octets: cut here]\n",
+	                                       RELAY_HEADER_SCAN_MAX);
+
+	heads[1] = h1;
+	heads[2] = h2;
+	for (gsize i = 0; i < G_N_ELEMENTS(heads); i++) {
+		g_autoptr(RelayQueueEntry) e = sample();
+		g_autofree char *id = write_entry(dir, e, heads[i]);
+		g_autofree char *shown = NULL;
+		g_autoptr(GError) err = NULL;
+		gsize len = 0;
+		FILE *f = open_memstream(&shown, &len);
+
+		g_assert_cmpint(relay_queue_show_entry(dir, id, f, &err), ==, 0);
+		g_assert_no_error(err);
+		fclose(f);
+		g_assert_null(strstr(shown, "BODY"));
+		if (i < 2)
+			g_assert_true(g_str_has_suffix(shown, "\r\n\r\n"));
+		if (i == 1)
+			g_assert_nonnull(strstr(shown, "Subject: long"));
+		if (i == 2)
+			g_assert_true(g_str_has_suffix(shown, cut));
+	}
+	hm_test_remove_tree(dir);
+}
+
+/* A large file cut short at its end by a crash before its commit is
+ * still found at load, though the load no longer reads that far: the
+ * file's size is compared with the size field. */
+static void
+test_large_truncated(void)
+{
+	g_autofree char *dir = hm_test_tmpdir("queue-read");
+	g_autoptr(RelayQueueEntry) e = sample();
+	g_autofree char *id = write_big(dir, e, 4 * RELAY_QUEUE_ENVELOPE_CHUNK);
+	g_autofree char *path = g_build_filename(dir, id, NULL);
+	struct stat st;
+
+	g_assert_cmpint(stat(path, &st), ==, 0);
+	for (int delta = -1; delta <= 1; delta += 2) {
+		g_autoptr(RelayQueueEntry) back = NULL;
+		g_autoptr(GError) err = NULL;
+
+		g_assert_cmpint(truncate(path, st.st_size + delta), ==, 0);
+		back = relay_queue_load(dir, id, &err);
+		g_assert_null(back);
+		g_assert_error(err, HM_ERROR, HM_ERROR_PARSE);
+		g_assert_true(relay_queue_error_uncommitted(err));
+	}
+	hm_test_remove_tree(dir);
+}
+
 /* What is under a queue name but no queue file of ours is neither
  * followed (a link) nor shown (its content, in an error): `homemail
  * queue` runs as root in the relay user's directory. */
@@ -567,6 +819,11 @@ main(int argc, char **argv)
 	g_test_add_func("/queue/held", test_held);
 	g_test_add_func("/queue/stored-size", test_stored_size);
 	g_test_add_func("/queue/envelope-controls", test_envelope_controls);
+	g_test_add_func("/queue/envelope-read", test_envelope_read);
+	g_test_add_func("/queue/envelope-read-chunks", test_envelope_read_chunks);
+	g_test_add_func("/queue/reads-envelope-only", test_reads_envelope_only);
+	g_test_add_func("/queue/show-header", test_show_header);
+	g_test_add_func("/queue/large-truncated", test_large_truncated);
 	g_test_add_func("/queue/not-queue-files", test_not_queue_files);
 	return g_test_run();
 }
