@@ -1,11 +1,13 @@
 #include <config.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "atomic.h"
@@ -15,6 +17,11 @@
  * means a stale temp file or a racing writer, and one retry is usually
  * enough; looping forever would hide a bug. */
 #define ATOMIC_NAME_TRIES 16
+/* What sets a temporary file's name apart: ".BASE" TEMP_MARK "PID.RANDOM",
+ * RANDOM in TEMP_RANDOM_DIGITS lower-case hex digits (hm_durable_new(),
+ * hm_durable_temp_name()). */
+#define TEMP_MARK ".tmp."
+#define TEMP_RANDOM_DIGITS 8
 
 /* Opens path with oflags and runs sync (fsync, syncfs) on it; kind is
  * put before the path in errors ("directory "). */
@@ -148,8 +155,9 @@ hm_durable_new(const char *path, mode_t mode, GError **err)
 	g_autofree char *base = g_path_get_basename(path);
 
 	for (int i = 0; i < ATOMIC_NAME_TRIES; i++) {
-		g_autofree char *tmp = g_strdup_printf("%s/.%s.tmp.%ld.%08x", dir, base,
-		                                       (long)getpid(), g_random_int());
+		g_autofree char *tmp = g_strdup_printf("%s/.%s" TEMP_MARK "%ld.%0*x", dir, base,
+		                                       (long)getpid(), TEMP_RANDOM_DIGITS,
+		                                       g_random_int());
 		int fd = open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, mode);
 		HmDurable *d;
 
@@ -222,6 +230,58 @@ hm_durable_abort(HmDurable *d)
 	g_free(d->path);
 	g_free(d);
 	errno = saved;
+}
+
+gboolean
+hm_durable_temp_name(const char *name)
+{
+	gsize n = strlen(name), mark = strlen(TEMP_MARK);
+	const char *p, *pid_end;
+
+	/* Read from the end: BASE may hold anything but "/". */
+	if (n < 2 + mark + 2 + TEMP_RANDOM_DIGITS || name[0] != '.')
+		return FALSE;
+	for (p = name + n - TEMP_RANDOM_DIGITS; *p != '\0'; p++)
+		if (!g_ascii_isxdigit(*p) || g_ascii_isupper(*p))
+			return FALSE;
+	pid_end = name + n - TEMP_RANDOM_DIGITS - 1;
+	if (*pid_end != '.')
+		return FALSE;
+	for (p = pid_end; p > name && g_ascii_isdigit(p[-1]); p--)
+		;
+	return p < pid_end && (gsize)(p - name) >= 2 + mark &&
+	       memcmp(p - mark, TEMP_MARK, mark) == 0;
+}
+
+guint
+hm_durable_clear_stale(const char *dir, gint64 min_age_s)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	gint64 now = (gint64)time(NULL);
+	struct dirent *de;
+	guint n = 0;
+
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+
+		if (!hm_durable_temp_name(de->d_name) ||
+		    fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !(S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) ||
+		    (min_age_s > 0 && now - (gint64)st.st_mtime < min_age_s))
+			continue;
+		/* unlinkat() without AT_REMOVEDIR removes the name itself,
+		 * a link included, and never a directory. */
+		if (unlinkat(fd, de->d_name, 0) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
 }
 
 /* Syncs (unless told not to) and closes the file; -1 with *err. */

@@ -88,6 +88,19 @@ int hm_durable_commit_unique(HmDurable *d, guint flags, HmDurableNextName next, 
 /* Removes the temporary file and frees d. NULL-safe. */
 void hm_durable_abort(HmDurable *d);
 
+/* TRUE if name (a file name, no directory) has the form of the temporary
+ * files hm_durable_new() makes: ".BASE.tmp.PID.RANDOM". */
+gboolean hm_durable_temp_name(const char *name);
+
+/* Removes, in dir, the temporary files (hm_durable_temp_name()) that a
+ * writer killed before its commit or abort left: those not written to
+ * for min_age_s seconds (by their mtime; 0: all, for a caller that knows
+ * no writer of its own can be at work in dir). Only regular files and
+ * symbolic links go, and a link is removed itself, never what it points
+ * at; anything else by such a name stays. Returns how many were removed;
+ * a dir that cannot be read is left alone (0). */
+guint hm_durable_clear_stale(const char *dir, gint64 min_age_s);
+
 /* Replaces path with data atomically and durably (hm_durable_new(), one
  * write, hm_durable_commit() without flags). On any error path is left as
  * it was, and -1 is returned with *err set and errno preserved (so callers

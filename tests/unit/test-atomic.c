@@ -1,9 +1,11 @@
 #include <config.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -408,6 +410,93 @@ test_read_nofollow(void)
 	hm_test_remove_tree(dir);
 }
 
+/* The names hm_durable_new() makes are told apart from every other. */
+static void
+test_temp_name(void)
+{
+	static const char *const not_temp[] = {
+		"06B1720000000003", "06B1720000000003.s", ".06B1720000000003", ".bad.0123abcd",
+		".x.tmp.12.0000abc", ".x.tmp.12.0000abcg", ".x.tmp.12.0000ABCD", ".x.tmp..0000abcd",
+		"..tmp.12.0000abcd", "x.tmp.12.0000abcd", ".x.tmp.12-0000abcd", ".x.tmp.1a.0000abcd",
+		".x.tmp.12.0000abcd.", "",
+	};
+	g_autofree char *dir = hm_test_tmpdir("hm-atomic");
+	g_autofree char *path = g_build_filename(dir, "06B1720000000003.s", NULL);
+	HmDurable *d = hm_durable_new(path, 0600, NULL);
+	g_autoptr(GDir) gd = g_dir_open(dir, 0, NULL);
+	const char *made = g_dir_read_name(gd);
+
+	g_assert_nonnull(made);
+	g_assert_true(hm_durable_temp_name(made));
+	g_assert_true(hm_durable_temp_name(".x.tmp.1.0000abcd"));
+	g_assert_true(hm_durable_temp_name(".a.tmp.b.tmp.99.ffffffff"));
+	for (gsize i = 0; i < G_N_ELEMENTS(not_temp); i++)
+		g_assert_false(hm_durable_temp_name(not_temp[i]));
+	hm_durable_abort(d);
+	hm_test_remove_tree(dir);
+}
+
+/* Sets the modification time of path itself (a link, not its target)
+ * to age seconds ago. */
+static void
+age(const char *path, gint64 seconds)
+{
+	struct timespec ts[2] = { { .tv_sec = time(NULL) - seconds }, { .tv_sec = time(NULL) - seconds } };
+
+	g_assert_cmpint(utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW), ==, 0);
+}
+
+/* What a writer killed mid-write left goes; only old enough ones unless
+ * the age is 0; a link goes but what it points to stays; what has
+ * another name, or is a directory or a FIFO, stays. */
+static void
+test_clear_stale(void)
+{
+	g_autofree char *dir = hm_test_tmpdir("hm-atomic");
+	g_autofree char *out = hm_test_tmpdir("hm-atomic-outside");
+	g_autofree char *target = g_build_filename(out, "target", NULL);
+	g_autofree char *old = g_build_filename(dir, ".06B1720000000003.tmp.77.0badf00d", NULL);
+	g_autofree char *young = g_build_filename(dir, ".06B1720000000004.tmp.77.0badf00d", NULL);
+	g_autofree char *link = g_build_filename(dir, ".06B1720000000005.s.tmp.77.0badf00d", NULL);
+	g_autofree char *sub = g_build_filename(dir, ".sub.tmp.77.0badf00d", NULL);
+	g_autofree char *fifo = g_build_filename(dir, ".fifo.tmp.77.0badf00d", NULL);
+	g_autofree char *entry = g_build_filename(dir, "06B1720000000003", NULL);
+	g_autofree char *other = g_build_filename(dir, ".bad.0123", NULL);
+	g_autofree char *listing = NULL;
+
+	g_assert_cmpuint(hm_durable_clear_stale(out, 0), ==, 0);
+	g_assert_true(g_file_set_contents(target, "keep", -1, NULL));
+	g_assert_true(g_file_set_contents(old, "partial", -1, NULL));
+	g_assert_true(g_file_set_contents(young, "being written", -1, NULL));
+	g_assert_true(g_file_set_contents(entry, "entry", -1, NULL));
+	g_assert_true(g_file_set_contents(other, "kept", -1, NULL));
+	g_assert_cmpint(symlink(target, link), ==, 0);
+	g_assert_cmpint(g_mkdir(sub, 0700), ==, 0);
+	hm_test_mkfifo(fifo);
+	age(old, 7200);
+	age(link, 7200);
+	age(entry, 7200);
+	age(other, 7200);
+	age(sub, 7200);
+	age(fifo, 7200);
+
+	g_assert_cmpuint(hm_durable_clear_stale(dir, 3600), ==, 2);
+	listing = hm_test_dir_list(dir);
+	g_assert_cmpstr(listing, ==,
+	                ".06B1720000000004.tmp.77.0badf00d .bad.0123 .fifo.tmp.77.0badf00d "
+	                ".sub.tmp.77.0badf00d 06B1720000000003");
+	g_clear_pointer(&listing, g_free);
+	assert_content(target, "keep");
+
+	g_assert_cmpuint(hm_durable_clear_stale(dir, 0), ==, 1);
+	listing = hm_test_dir_list(dir);
+	g_assert_cmpstr(listing, ==,
+	                ".bad.0123 .fifo.tmp.77.0badf00d .sub.tmp.77.0badf00d 06B1720000000003");
+	g_assert_cmpuint(hm_durable_clear_stale("/nonexistent/dir", 0), ==, 0);
+	hm_test_remove_tree(dir);
+	hm_test_remove_tree(out);
+}
+
 static void
 test_chown_nofollow(void)
 {
@@ -464,5 +553,7 @@ main(int argc, char **argv)
 	g_test_add_func("/atomic/read-not-regular", test_read_not_regular);
 	g_test_add_func("/atomic/read-symlink", test_read_symlink);
 	g_test_add_func("/atomic/read-nofollow", test_read_nofollow);
+	g_test_add_func("/atomic/temp-name", test_temp_name);
+	g_test_add_func("/atomic/clear-stale", test_clear_stale);
 	return g_test_run();
 }
