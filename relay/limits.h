@@ -48,6 +48,13 @@
  * added: past it, nothing is added (a header that large is no plain
  * submission from a mail client). */
 #define RELAY_HEADER_SCAN_MAX (256 * 1024)
+/* A temporary file in the queue unchanged for this long has no writer
+ * left (relay_spool_clear_stale()): a session writes its message as the
+ * data comes, each read waiting at most RELAY_DATA_TIMEOUT_MS, and
+ * commits it at once after the last; the runner writes its files in one
+ * go. The margin is for clock steps, as on a box without a battery-backed
+ * clock that sets its time from the network after it booted. */
+#define RELAY_STALE_TEMP_S 3600
 /* Time allowed for a DNSBL answer before the client is accepted anyway. */
 #define RELAY_DNSBL_TIMEOUT_MS 5000
 /* The smart-host client (RFC 5321 4.5.3.2 for the client side): the TCP

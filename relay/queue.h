@@ -14,8 +14,9 @@
  * the file is dropped (relay_queue_load() says so).
  *
  * File names: IDs are 16 upper-case hex digits (time and a per-process
- * unique part); temporary files start with "." (lib/atomic.c); ID.s is
- * the status; "drop/" and "pickup" belong to homemail-sendmail. */
+ * unique part); temporary files start with "." (lib/atomic.c; what a
+ * crash leaves of them relay_spool_clear_stale() removes); ID.s is the
+ * status; "drop/" and "pickup" belong to homemail-sendmail. */
 #ifndef RELAY_QUEUE_H
 #define RELAY_QUEUE_H
 

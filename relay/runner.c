@@ -19,6 +19,7 @@
 #include "relay/queue.h"
 #include "relay/runner.h"
 #include "relay/smarthost.h"
+#include "relay/spool.h"
 
 /* Messages whose local deliveries share one syncfs (as the fetcher's
  * HM_FETCH_GROUP: past ~50 the cost per message hardly drops). */
@@ -29,6 +30,10 @@
  * more than delivering on some disks (relay_queue_retire()). */
 #define RUNNER_REAP_IDLE_US (G_USEC_PER_SEC / 2)
 #define RUNNER_REAP_MAX 4096
+/* Temporary files that a session killed mid-DATA left in the queue are
+ * looked for when a runner starts and then this often (seconds): the
+ * relay's start clears them all, but a relay runs for months. */
+#define RUNNER_SWEEP_S 3600
 
 /* What the runner knows of a queue entry without loading it. */
 typedef struct {
@@ -53,6 +58,7 @@ struct RelayRunner {
 	guint pass;
 	guint listed;            /* entries the last pass found in the queue */
 	guint retired;           /* entries put in done/ since the last reap */
+	gint64 swept;            /* when stale temporary files were last looked for */
 };
 
 /* The recipient indexes an array holds, as the callees take them. */
@@ -595,6 +601,18 @@ reap(RelayRunner *r)
 	r->retired = 0;
 }
 
+/* Removes what sessions and runners killed mid-write left in the queue
+ * (relay/spool.h): only files old enough that no one still writes them,
+ * since sessions run beside the runner. */
+static void
+sweep(RelayRunner *r, gint64 now)
+{
+	if (r->swept != 0 && now - r->swept < RUNNER_SWEEP_S)
+		return;
+	r->swept = now;
+	relay_spool_clear_stale(r->p.queue_dir, RELAY_STALE_TEMP_S);
+}
+
 static gboolean
 unlisted(gpointer key, gpointer value, gpointer data)
 {
@@ -624,6 +642,7 @@ relay_runner_pass(RelayRunner *r, gint64 now, gboolean force)
 	if (force)
 		for (guint k = 0; k < RELAY_SMARTHOST_SESSIONS; k++)
 			relay_smarthosts_forget_down(r->sh[k]);
+	sweep(r, now);
 	/* What homemail-sendmail left goes into the queue first. */
 	relay_drop_import(r->p.cfg, r->p.rw, r->p.queue_dir, r->p.gc);
 	if ((ids = relay_queue_list(r->p.queue_dir, &err)) == NULL) {

@@ -232,6 +232,9 @@ relay_server_run(HmProgram *prog, HmConfig *cfg, GError **err)
 	    (rl.pickup_fd = relay_spool_open_pickup(rl.queue_dir, err)) < 0 ||
 	    (rl.gc = hm_group_commit_new(rl.queue_dir, err)) == NULL)
 		goto out;
+	/* No session or runner of ours is forked yet: whatever temporary
+	 * file is in the queue now is a crash's. */
+	relay_spool_clear_stale(rl.queue_dir, 0);
 	open_mail_gc(&rl);
 	publish_for_sendmail(cfg);
 	hm_server_add_helper_on_demand(rl.server, "runner", runner, &rl, rl.pickup_fd);

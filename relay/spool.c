@@ -8,6 +8,7 @@
 
 #include "lib/atomic.h"
 #include "lib/error.h"
+#include "lib/log.h"
 #include "relay/queue.h"
 #include "relay/spool.h"
 
@@ -56,6 +57,17 @@ relay_spool_prepare(const char *state_dir, GError **err)
 	    ensure(pickup, S_IFIFO, 0622, err) < 0 || ensure(done, S_IFDIR, 0700, err) < 0)
 		return -1;
 	return 0;
+}
+
+guint
+relay_spool_clear_stale(const char *queue_dir, gint64 min_age_s)
+{
+	guint n = hm_durable_clear_stale(queue_dir, min_age_s);
+
+	if (n > 0)
+		hm_info("relay queue: %u temporary file%s left by a crash removed", n,
+		        n == 1 ? "" : "s");
+	return n;
 }
 
 int

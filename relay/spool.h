@@ -35,6 +35,15 @@ int relay_spool_open_pickup(const char *queue_dir, GError **err);
  * FIFO is missing; quiet either way. */
 int relay_spool_poke(const char *queue_dir, char c);
 
+/* Removes from queue_dir the temporary files (lib/atomic.h) that a
+ * session, runner or relay killed mid-write left, and that nothing lists
+ * (relay_queue_list() skips them): those unchanged for min_age_s, or all
+ * with 0, which only the relay's start may ask for, before it forks any
+ * session or runner: then no writer of ours can be at work there (a
+ * session a killed relay left behind would find its file gone at its
+ * commit, and answer 451). Logs and returns how many were removed. */
+guint relay_spool_clear_stale(const char *queue_dir, gint64 min_age_s);
+
 /* The name of that file in the queue directory. */
 #define RELAY_SPOOL_SENDMAIL_CONF "sendmail.conf"
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conf/hmconfig.h"
@@ -393,6 +394,39 @@ test_drop_controls(Fixture *f, gconstpointer data)
 	import_beside_good(f, esc, strlen(esc));
 }
 
+/* A file named name in the queue, last written age seconds ago. */
+static char *
+queue_file_aged(Fixture *f, const char *name, gint64 age)
+{
+	char *path = g_build_filename(f->queue_dir, name, NULL);
+	struct timespec ts[2] = { { .tv_sec = time(NULL) - age }, { .tv_sec = time(NULL) - age } };
+
+	g_assert_true(g_file_set_contents(path, "HMQ1\npartial", -1, NULL));
+	g_assert_cmpint(utimensat(AT_FDCWD, path, ts, 0), ==, 0);
+	return path;
+}
+
+/* Sessions run beside the runner: it removes what a killed one left in
+ * the queue only when it is too old to have a writer, when it starts and
+ * then once in a while. */
+static void
+test_stale_temp(Fixture *f, gconstpointer data)
+{
+	g_autofree char *old = queue_file_aged(f, ".06B1720000000003.tmp.77.0badf00d", 7200);
+	g_autofree char *young = queue_file_aged(f, ".06B1720000000004.tmp.77.0badf00d", 60);
+	g_autofree char *later = NULL;
+
+	g_assert_cmpint(relay_runner_pass(f->runner, T0, FALSE), ==, G_MAXINT64);
+	g_assert_false(g_file_test(old, G_FILE_TEST_EXISTS));
+	g_assert_true(g_file_test(young, G_FILE_TEST_EXISTS));
+	later = queue_file_aged(f, ".06B1720000000005.s.tmp.77.0badf00d", 7200);
+	g_assert_cmpint(relay_runner_pass(f->runner, T0 + 10, FALSE), ==, G_MAXINT64);
+	g_assert_true(g_file_test(later, G_FILE_TEST_EXISTS));
+	g_assert_cmpint(relay_runner_pass(f->runner, T0 + 3600, FALSE), ==, G_MAXINT64);
+	g_assert_false(g_file_test(later, G_FILE_TEST_EXISTS));
+	g_assert_true(g_file_test(young, G_FILE_TEST_EXISTS));
+}
+
 /* A deferred entry is known from the pass that deferred it: a pass that
  * is not forced does not read it again (its state, changed behind the
  * runner's back to make it due at once, goes unseen), a forced one does;
@@ -660,5 +694,6 @@ main(int argc, char **argv)
 	g_test_add_func("/runner/smarthost-closed", test_smarthost_closed);
 	g_test_add_func("/runner/loop-idle", test_loop_idle);
 	ADD("loop-sleeps", test_loop_sleeps);
+	ADD("stale-temp", test_stale_temp);
 	return g_test_run();
 }
