@@ -319,18 +319,6 @@ import_one(const HmConfig *cfg, const RelayRewriter *rw, const char *queue_dir, 
 	return rc;
 }
 
-/* A temporary file left by a sendmail that was killed mid-write. */
-static void
-clear_stale(const char *dir, const char *name)
-{
-	g_autofree char *path = g_build_filename(dir, name, NULL);
-	struct stat st;
-
-	if (g_str_has_prefix(name, ".") && !g_str_has_prefix(name, ".bad.") &&
-	    lstat(path, &st) == 0 && time(NULL) - st.st_mtime > DROP_STALE_S)
-		unlink(path);
-}
-
 guint
 relay_drop_import(const HmConfig *cfg, const RelayRewriter *rw, const char *queue_dir,
                   HmGroupCommit *gc)
@@ -342,15 +330,14 @@ relay_drop_import(const HmConfig *cfg, const RelayRewriter *rw, const char *queu
 
 	if (d == NULL)
 		return 0;
+	hm_durable_clear_stale(dir, DROP_STALE_S);
 	while ((name = g_dir_read_name(d)) != NULL) {
 		g_autofree char *path = g_build_filename(dir, name, NULL);
 		g_autoptr(GError) err = NULL;
 		gboolean bad = FALSE;
 
-		if (!drop_name(name)) {
-			clear_stale(dir, name);
+		if (!drop_name(name))
 			continue;
-		}
 		if (import_one(cfg, rw, queue_dir, gc, path, &bad, &err) == 0) {
 			unlink(path);
 			n++;

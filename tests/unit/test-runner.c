@@ -427,6 +427,26 @@ test_stale_temp(Fixture *f, gconstpointer data)
 	g_assert_true(g_file_test(young, G_FILE_TEST_EXISTS));
 }
 
+/* What a killed homemail-sendmail left in the drop folder goes after a
+ * day (its writer may still be at work before); kept-aside files stay. */
+static void
+test_drop_stale(Fixture *f, gconstpointer data)
+{
+	g_autofree char *dir = g_build_filename(f->queue_dir, "drop", NULL);
+	g_autofree char *old = NULL, *young = NULL, *bad = NULL;
+
+	g_assert_cmpint(g_mkdir_with_parents(dir, 0700), ==, 0);
+	old = queue_file_aged(f, "drop/.0123456789abcdef0123456789abcdef.tmp.77.0badf00d",
+	                      25 * 3600);
+	young = queue_file_aged(f, "drop/.0123456789abcdef0123456789abcde0.tmp.77.0badf00d",
+	                        23 * 3600);
+	bad = queue_file_aged(f, "drop/.bad.0123456789abcdef0123456789abcde1", 48 * 3600);
+	relay_runner_pass(f->runner, T0, FALSE);
+	g_assert_false(g_file_test(old, G_FILE_TEST_EXISTS));
+	g_assert_true(g_file_test(young, G_FILE_TEST_EXISTS));
+	g_assert_true(g_file_test(bad, G_FILE_TEST_EXISTS));
+}
+
 /* A deferred entry is known from the pass that deferred it: a pass that
  * is not forced does not read it again (its state, changed behind the
  * runner's back to make it due at once, goes unseen), a forced one does;
@@ -695,5 +715,6 @@ main(int argc, char **argv)
 	g_test_add_func("/runner/loop-idle", test_loop_idle);
 	ADD("loop-sleeps", test_loop_sleeps);
 	ADD("stale-temp", test_stale_temp);
+	ADD("drop-stale", test_drop_stale);
 	return g_test_run();
 }
