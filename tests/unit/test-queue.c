@@ -287,6 +287,7 @@ test_id_clash(void)
 	data = relay_queue_message(dir, back, &err);
 	g_assert_no_error(err);
 	g_assert_cmpmem(g_bytes_get_data(data, NULL), g_bytes_get_size(data), "second\r\n", 8);
+	hm_test_remove_tree(dir);
 }
 
 /* The names in dir (none but "." and ".."). */
@@ -354,6 +355,7 @@ test_held(void)
 	g_assert_cmpint(relay_queue_file_write(qf, "y\r\n", 3, &err), ==, 0);
 	relay_queue_file_abort(qf);
 	g_assert_cmpuint(entries_in(dir), ==, 2);
+	hm_test_remove_tree(dir);
 }
 
 /* A finished entry leaves the queue at once (a rename into done/) and
@@ -399,6 +401,7 @@ test_retire(void)
 	listing = hm_test_dir_list(done);
 	g_assert_cmpstr(listing, ==, "");
 	g_assert_true(g_file_test(outside, G_FILE_TEST_IS_REGULAR));
+	hm_test_remove_tree(dir);
 }
 
 /* TRUE if the message writer, given msg in pieces of step octets, finds
@@ -456,6 +459,7 @@ test_stored_size(void)
 				g_assert_true(writer_too_big(dir, msg, len, step, size - (size > 1)));
 		}
 	}
+	hm_test_remove_tree(dir);
 }
 
 /* No envelope field may hold a control character: a CR or LF in one would
@@ -489,6 +493,7 @@ test_envelope_controls(void)
 		}
 	}
 	g_assert_cmpuint(entries_in(dir), ==, 0);
+	hm_test_remove_tree(dir);
 }
 
 /* An entry whose message is body_len octets ("Subject: big" and 'b's),
