@@ -216,6 +216,26 @@ hm_durable_pwrite(HmDurable *d, const void *data, gsize len, goffset off, GError
 	return 0;
 }
 
+int
+hm_durable_reserve(HmDurable *d, gsize len, GError **err)
+{
+	int rc;
+
+	/* KEEP_SIZE: the blocks are the file's, its length stays what was
+	 * written, so nothing needs trimming at the commit. */
+	do
+		rc = fallocate(d->fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)len);
+	while (rc < 0 && errno == EINTR);
+	/* A file system that cannot reserve (EOPNOTSUPP) is written as
+	 * before: no worse than without the reservation. */
+	if (rc < 0 && errno != EOPNOTSUPP) {
+		hm_set_error_errno(err, errno, "reserve %" G_GSIZE_FORMAT " bytes for %s", len,
+		                   d->tmp);
+		return -1;
+	}
+	return 0;
+}
+
 void
 hm_durable_abort(HmDurable *d)
 {

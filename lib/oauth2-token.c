@@ -187,20 +187,14 @@ add_int(JsonBuilder *b, const char *name, gint64 value)
 	json_builder_add_int_value(b, value);
 }
 
-int
-hm_oauth2_token_save(const char *path, const HmOauth2Token *t, GError **err)
+/* The store's JSON text of t (free with hm_sasl_free_secret()). */
+static char *
+token_text(const HmOauth2Token *t)
 {
-	g_autofree char *dir = g_path_get_dirname(path);
-	g_autoptr(JsonBuilder) b = NULL;
-	g_autoptr(JsonGenerator) gen = NULL;
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	g_autoptr(JsonGenerator) gen = json_generator_new();
 	g_autoptr(JsonNode) root = NULL;
-	char *text;
-	int rc;
 
-	if (hm_json_load(err) < 0 || ensure_folder(dir, err) < 0)
-		return -1;
-	b = json_builder_new();
-	gen = json_generator_new();
 	json_builder_begin_object(b);
 	if (t->signed_out != NULL) {
 		add_string(b, "signed_out", t->signed_out);
@@ -214,10 +208,61 @@ hm_oauth2_token_save(const char *path, const HmOauth2Token *t, GError **err)
 	json_builder_end_object(b);
 	root = json_builder_get_root(b);
 	json_generator_set_root(gen, root);
-	text = json_generator_to_data(gen, NULL);
+	return json_generator_to_data(gen, NULL);
+}
+
+int
+hm_oauth2_token_save(const char *path, const HmOauth2Token *t, GError **err)
+{
+	g_autofree char *dir = g_path_get_dirname(path);
+	char *text;
+	int rc;
+
+	if (hm_json_load(err) < 0 || ensure_folder(dir, err) < 0)
+		return -1;
+	text = token_text(t);
 	rc = hm_atomic_write(path, text, strlen(text), 0600, err);
 	hm_sasl_free_secret(text);
 	return rc;
+}
+
+/* The store's next content, begun before the refresh token is spent,
+ * with room set aside for the answer: once the provider has rotated the
+ * refresh token, a full disk must not lose the new one (the old one is
+ * revoked, and the user would be signed out for good). A stored token
+ * is never larger than the answer it came from, at most
+ * HM_OAUTH2_JSON_MAX. NULL with *err (HM_OAUTH2_ERROR_TEMPORARY). */
+static HmDurable *
+reserve_store(const char *path, GError **err)
+{
+	g_autofree char *dir = g_path_get_dirname(path);
+	g_autoptr(GError) e = NULL;
+	HmDurable *d;
+
+	if (ensure_folder(dir, &e) == 0 && (d = hm_durable_new(path, 0600, &e)) != NULL) {
+		if (hm_durable_reserve(d, HM_OAUTH2_JSON_MAX, &e) == 0)
+			return d;
+		hm_durable_abort(d);
+	}
+	g_set_error(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_TEMPORARY,
+	            "token refresh not tried: no room to save its answer: %s", e->message);
+	return NULL;
+}
+
+/* Writes t to the store begun by reserve_store() and puts it in place;
+ * d is consumed. */
+static int
+save_reserved(HmDurable *d, const HmOauth2Token *t, GError **err)
+{
+	char *text = token_text(t);
+	int rc = hm_durable_write(d, text, strlen(text), err);
+
+	hm_sasl_free_secret(text);
+	if (rc < 0) {
+		hm_durable_abort(d);
+		return -1;
+	}
+	return hm_durable_commit(d, 0, err);
 }
 
 int
@@ -343,17 +388,18 @@ hm_oauth2_token_signed_out_words(const HmOauth2Token *t)
 }
 
 /* Remembers the provider's refusal of the refresh token in the store
- * (HmOauth2Token.signed_out). Best effort: when it cannot be saved, the
- * next use asks the provider again and gets the same refusal. */
+ * (HmOauth2Token.signed_out), through d (consumed). Best effort: when it
+ * cannot be saved, the next use asks the provider again and gets the same
+ * refusal. */
 static void
-sign_out(const char *path, HmOauth2Token *t, const char *why, gint64 now)
+sign_out(HmDurable *d, HmOauth2Token *t, const char *why, gint64 now)
 {
 	g_autoptr(GError) err = NULL;
 
 	hm_oauth2_token_clear(t);
 	t->signed_out = g_strdup(why);
 	t->signed_out_at = now;
-	if (hm_oauth2_token_save(path, t, &err) < 0)
+	if (save_reserved(d, t, &err) < 0)
 		hm_warn("oauth2: the refused sign-in not remembered: %s", err->message);
 }
 
@@ -404,6 +450,7 @@ hm_oauth2_access_token(const char *state_dir, const HmOauth2Conf *c, const char 
 	g_autofree char *path = hm_oauth2_token_path(state_dir, c, user);
 	HmOauth2Token t = { 0 };
 	char *access = NULL;
+	HmDurable *store;
 	TokenState state;
 	int lock = hm_oauth2_token_lock(path, err);
 
@@ -418,12 +465,16 @@ hm_oauth2_access_token(const char *state_dir, const HmOauth2Conf *c, const char 
 		goto out;
 	/* Saved before it is used: a rotated refresh token lost here would
 	 * leave the user signed out. */
+	if ((store = reserve_store(path, err)) == NULL)
+		goto out;
 	if (hm_oauth2_token_refresh(c, &t, err) < 0) {
 		if (g_error_matches(*err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_INVALID_GRANT))
-			sign_out(path, &t, (*err)->message, now);
+			sign_out(store, &t, (*err)->message, now);
+		else
+			hm_durable_abort(store);
 		goto out;
 	}
-	if (hm_oauth2_token_save(path, &t, err) < 0)
+	if (save_reserved(store, &t, err) < 0)
 		goto out;
 	hm_info("oauth2 %s: access token refreshed, valid for %" G_GINT64_FORMAT " s", user,
 	        t.expires_at > now ? t.expires_at - now : 0);

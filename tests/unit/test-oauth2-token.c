@@ -218,6 +218,48 @@ test_signed_out(void)
 	hm_test_remove_tree(dir);
 }
 
+/* A full disk: the refresh token is not spent (conf()'s URL leads
+ * nowhere; asking it would fail with a connection error instead), since
+ * the rotated one the provider answers with could not be saved. The
+ * stored token stays as it was. */
+static void
+test_full_disk(void)
+{
+	g_autofree char *dir = hm_test_tmpdir("oauth2-full");
+	HmOauth2Conf c = conf();
+	g_autofree char *path = hm_oauth2_token_path(dir, &c, "dave");
+	g_autofree char *filler = g_build_filename(dir, "filler", NULL);
+	HmOauth2Token t = { .access_token = g_strdup("at"), .refresh_token = g_strdup("rt0"),
+		            .expires_at = NOW + 10 };
+	HmOauth2Token back = { 0 };
+	g_autoptr(GError) err = NULL;
+	g_autofree char *fill = g_malloc0(4096);
+	FILE *f;
+
+	hm_test_mount_tmpfs(dir, "256k");
+	g_assert_cmpint(hm_oauth2_token_save(path, &t, &err), ==, 0);
+	f = fopen(filler, "w");
+	g_assert_nonnull(f);
+	while (fwrite(fill, 1, 4096, f) == 4096 && fflush(f) == 0)
+		;
+	fclose(f);
+	g_assert_null(hm_oauth2_access_token(dir, &c, "dave", NOW, FALSE, &err));
+	g_assert_error(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_TEMPORARY);
+	g_assert_nonnull(strstr(err->message, "not tried"));
+	g_clear_error(&err);
+	g_assert_cmpint(hm_oauth2_token_load(path, &back, &err), ==, 0);
+	g_assert_cmpstr(back.refresh_token, ==, "rt0");
+	/* With room again, it is tried (and fails on the dead URL). */
+	g_assert_cmpint(g_unlink(filler), ==, 0);
+	g_assert_null(hm_oauth2_access_token(dir, &c, "dave", NOW, FALSE, &err));
+	g_assert_error(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_TEMPORARY);
+	g_assert_null(strstr(err->message, "not tried"));
+	hm_oauth2_token_clear(&back);
+	hm_oauth2_token_clear(&t);
+	hm_test_umount(dir);
+	hm_test_remove_tree(dir);
+}
+
 /* The store's folder as a link is refused: writing through it would put
  * a token wherever the link points. */
 static void
@@ -351,6 +393,7 @@ main(int argc, char **argv)
 	g_test_add_func("/oauth2-token/path", test_path);
 	g_test_add_func("/oauth2-token/store", test_store);
 	g_test_add_func("/oauth2-token/signed-out", test_signed_out);
+	g_test_add_func("/oauth2-token/full-disk", test_full_disk);
 	g_test_add_func("/oauth2-token/folder-link", test_folder_link);
 	g_test_add_func("/oauth2-token/lock", test_lock);
 	g_test_add_func("/oauth2-flow/pkce", test_pkce);
