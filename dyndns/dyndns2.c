@@ -8,6 +8,7 @@
 #include "dyndns/dyndns2.h"
 #include "lib/http.h"
 #include "lib/log.h"
+#include "lib/printable.h"
 
 /* What each refusal means; asking again cannot change any of them. */
 static const struct {
@@ -28,6 +29,21 @@ static const struct {
 	{ "911", HM_DYN_BACKOFF, "the provider has trouble or is down for maintenance" },
 };
 
+/* Whether the address a "good"/"nochg" answer echoes (NULL when it
+ * gives none) is the one sent; compared as addresses, since a provider
+ * may spell an IPv6 address differently. */
+static gboolean
+echoes(const char *echo, const char *sent)
+{
+	HmIpAddr a, b;
+
+	if (echo == NULL || *echo == '\0')
+		return TRUE;
+	if (!hm_ip_parse(echo, &a) || !hm_ip_parse(sent, &b))
+		return g_strcmp0(echo, sent) == 0;
+	return hm_ip_equal(&a, &b);
+}
+
 /* One answer line: "good ADDR", "nochg ADDR", or a code. */
 static void
 parse_line(const char *line, const char *sent, HmDynResult *res)
@@ -41,7 +57,15 @@ parse_line(const char *line, const char *sent, HmDynResult *res)
 		if (w[1] != NULL && strcmp(w[1], "127.0.0.1") == 0 && strcmp(sent, "127.0.0.1") != 0)
 			hm_dyn_result_set(res, HM_DYN_HOLD, code,
 			                  "the provider ignored the update (answered good 127.0.0.1)");
-		else
+		else if (!echoes(w[1], sent)) {
+			g_autofree char *said = hm_printable(line, MIN(strlen(line), 80));
+
+			/* The record does not hold what we sent (a proxy's
+			 * address taken instead of myip, or a broken provider):
+			 * not published, so the next run is not skipped. */
+			hm_dyn_result_set(res, HM_DYN_BACKOFF, NULL,
+			                  "the provider answered \"%s\" to an update to %s", said, sent);
+		} else
 			hm_dyn_result_set(res, HM_DYN_OK, code, "%s %s", code, sent);
 		return;
 	}

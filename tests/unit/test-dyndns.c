@@ -104,6 +104,7 @@ test_dyndns2(void)
 		{ "badagent", HM_DYN_HOLD },        { "dnserr", HM_DYN_BACKOFF },
 		{ "911", HM_DYN_BACKOFF },          { "<html>oops</html>", HM_DYN_BACKOFF },
 		{ "good 127.0.0.1", HM_DYN_HOLD },  { "", HM_DYN_BACKOFF },
+		{ "good", HM_DYN_OK },              { "good 081.2.69.160", HM_DYN_BACKOFF },
 	};
 	HmDynResult res[3];
 
@@ -120,6 +121,19 @@ test_dyndns2(void)
 	g_assert_cmpint(res[2].outcome, ==, HM_DYN_BACKOFF);
 	for (guint i = 0; i < 3; i++)
 		hm_dyn_result_clear(&res[i]);
+	/* Another address echoed: not published, and the answer quoted. */
+	parse(200, "good 93.184.216.34\x1b[2J", 1, res);
+	g_assert_cmpint(res[0].outcome, ==, HM_DYN_BACKOFF);
+	g_assert_cmpstr(res[0].text, ==, "the provider answered \"good 93.184.216.34?[2J\" "
+	                                 "to an update to 81.2.69.160");
+	hm_dyn_result_clear(&res[0]);
+	parse(200, "nochg 10.0.0.1", 1, res);
+	g_assert_cmpint(res[0].outcome, ==, HM_DYN_BACKOFF);
+	hm_dyn_result_clear(&res[0]);
+	memset(res, 0, sizeof(res[0]));
+	hm_dyn_dyndns2_parse(200, "good 2001:DB8::0:1", "2001:db8::1", 1, res);
+	g_assert_cmpint(res[0].outcome, ==, HM_DYN_OK);
+	hm_dyn_result_clear(&res[0]);
 	parse(401, "", 1, res);
 	g_assert_cmpint(res[0].outcome, ==, HM_DYN_HOLD);
 	hm_dyn_result_clear(&res[0]);
