@@ -5,6 +5,21 @@
 
 #include "dyndns/policy.h"
 
+gint64
+hm_dyn_backoff_left(const HmDynCache *c, gint64 now)
+{
+	gint64 len = c->backoff_s > 0 ? MIN((gint64)c->backoff_s, HM_DYN_BACKOFF_MAX_S)
+	                              : HM_DYN_BACKOFF_MAX_S;
+
+	/* Ending further away than it lasts, it was set while the clock ran
+	 * ahead: then it is over, as "updated" in the future is unknown age;
+	 * else it would last for as long as the clock was wrong. A send
+	 * that fails again sets it anew, by the right clock. */
+	if (c->backoff_until <= now || c->backoff_until - now > len)
+		return 0;
+	return c->backoff_until - now;
+}
+
 HmDynDecision
 hm_dyn_decide(const HmDynCache *c, const char *addr, const char *config, gint64 now,
               guint refresh_days, gboolean force)
@@ -14,7 +29,7 @@ hm_dyn_decide(const HmDynCache *c, const char *addr, const char *config, gint64 
 	if (c->has_result && c->outcome == HM_DYN_HOLD &&
 	    g_strcmp0(c->held_config, config) == 0)
 		return HM_DYN_SKIP_HELD;
-	if (c->backoff_until > now)
+	if (hm_dyn_backoff_left(c, now) > 0)
 		return HM_DYN_SKIP_BACKOFF;
 	/* A clock that went backwards makes "updated" lie in the future:
 	 * then the age is unknown and a refresh is the safe side. */

@@ -27,6 +27,11 @@ typedef enum {
 HmDynDecision hm_dyn_decide(const HmDynCache *c, const char *addr, const char *config,
                             gint64 now, guint refresh_days, gboolean force);
 
+/* Seconds of c's back-off still to wait at time now: 0 when there is
+ * none, or when it ends further away than the length it was set with
+ * (the clock ran ahead when it was set). */
+gint64 hm_dyn_backoff_left(const HmDynCache *c, gint64 now);
+
 /* Records the answer res to sending addr at time now into c. */
 void hm_dyn_note_result(HmDynCache *c, const char *addr, const char *config,
                         const HmDynResult *res, gint64 now);

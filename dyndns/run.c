@@ -84,7 +84,7 @@ check_record(const HmConfig *cfg, const HmDnsRecordConf *r, const HmIpAddr *addr
 		break;
 	case HM_DYN_SKIP_BACKOFF:
 		hm_info("%s %s: backing off for another %" G_GINT64_FORMAT " s after: %s",
-		        r->hostname, rr, p->cache.backoff_until - now,
+		        r->hostname, rr, hm_dyn_backoff_left(&p->cache, now),
 		        p->cache.text != NULL ? p->cache.text : "an error");
 		break;
 	}

@@ -189,6 +189,14 @@ test_policy(void)
 	g_assert_cmpuint(c.backoff_s, ==, 0);
 	g_assert_cmpstr(c.address, ==, "81.2.69.161");
 
+	/* Set while the clock was 20 days ahead: over once the clock is right. */
+	answer(&c, HM_DYN_BACKOFF, "81.2.69.161", "cfg", t + 20 * 86400);
+	g_assert_cmpint(hm_dyn_backoff_left(&c, t + 20 * 86400 + 1), ==,
+	                HM_DYN_BACKOFF_FIRST_S - 1);
+	g_assert_cmpint(hm_dyn_backoff_left(&c, t), ==, 0);
+	g_assert_cmpint(hm_dyn_decide(&c, "81.2.69.163", "cfg", t, 25, FALSE), ==, HM_DYN_SEND);
+	answer(&c, HM_DYN_OK, "81.2.69.161", "cfg", t);
+
 	/* badauth: silent until the config changes. */
 	answer(&c, HM_DYN_HOLD, "81.2.69.162", "cfg", t);
 	g_assert_cmpint(hm_dyn_decide(&c, "81.2.69.162", "cfg", t + 86400 * 100, 25, FALSE), ==,
