@@ -103,10 +103,31 @@ hm_dyn_cache_load(const char *path, HmDynCache *c, GError **err)
 	return 0;
 }
 
-int
-hm_dyn_cache_save(const char *path, const HmDynCache *c, GError **err)
+HmDurable *
+hm_dyn_cache_reserve(const char *path, GError **err)
 {
 	g_autofree char *dir = g_path_get_dirname(path);
+	g_autofree char *state = g_path_get_dirname(dir);
+	HmDurable *d;
+
+	/* state_dir itself may not exist yet on a new box. */
+	if (g_mkdir_with_parents(state, 0700) < 0) {
+		hm_set_error_errno(err, errno, "create directory %s", state);
+		return NULL;
+	}
+	if (hm_mkdir_durable(dir, 0700, err) < 0 || (d = hm_durable_new(path, 0600, err)) == NULL)
+		return NULL;
+	/* More than a cache file can hold: the load would refuse it. */
+	if (hm_durable_reserve(d, CACHE_MAX, err) < 0) {
+		hm_durable_abort(d);
+		return NULL;
+	}
+	return d;
+}
+
+int
+hm_dyn_cache_commit(HmDurable *d, const HmDynCache *c, GError **err)
+{
 	g_autoptr(GString) out = g_string_new("");
 
 	if (c->address != NULL)
@@ -132,16 +153,19 @@ hm_dyn_cache_save(const char *path, const HmDynCache *c, GError **err)
 	if (c->backoff_s > 0)
 		g_string_append_printf(out, "backoff_until=%" G_GINT64_FORMAT "\nbackoff_s=%u\n",
 		                       c->backoff_until, c->backoff_s);
-	g_autofree char *state = g_path_get_dirname(dir);
-
-	/* state_dir itself may not exist yet on a new box. */
-	if (g_mkdir_with_parents(state, 0700) < 0) {
-		hm_set_error_errno(err, errno, "create directory %s", state);
+	if (hm_durable_write(d, out->str, out->len, err) < 0) {
+		hm_durable_abort(d);
 		return -1;
 	}
-	if (hm_mkdir_durable(dir, 0700, err) < 0)
-		return -1;
-	return hm_atomic_write(path, out->str, out->len, 0600, err);
+	return hm_durable_commit(d, 0, err);
+}
+
+int
+hm_dyn_cache_save(const char *path, const HmDynCache *c, GError **err)
+{
+	HmDurable *d = hm_dyn_cache_reserve(path, err);
+
+	return d != NULL ? hm_dyn_cache_commit(d, c, err) : -1;
 }
 
 void

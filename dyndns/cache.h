@@ -7,6 +7,8 @@
 
 #include <glib.h>
 
+#include "lib/atomic.h"
+
 #include "conf/hmconfig.h"
 #include "dyndns/provider.h"
 
@@ -36,6 +38,16 @@ int hm_dyn_cache_load(const char *path, HmDynCache *c, GError **err);
 /* Writes *c to path atomically (0600), creating the directory (0700).
  * Returns 0, or -1 with *err. */
 int hm_dyn_cache_save(const char *path, const HmDynCache *c, GError **err);
+
+/* The two halves of hm_dyn_cache_save(): the new file of path begun with
+ * its room reserved, before the update is sent — an answer that cannot
+ * be recorded would be asked for again at every run (a refusal repeated
+ * until the provider blocks the account) — and then written and put in
+ * place. reserve returns NULL with *err (a full disk: HM_ERROR_NOSPACE);
+ * commit consumes d and returns 0, or -1 with *err. hm_durable_abort()
+ * drops a reserved file. */
+HmDurable *hm_dyn_cache_reserve(const char *path, GError **err);
+int hm_dyn_cache_commit(HmDurable *d, const HmDynCache *c, GError **err);
 
 void hm_dyn_cache_clear(HmDynCache *c);
 

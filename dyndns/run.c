@@ -26,6 +26,7 @@ typedef struct {
 	char *path;                  /* its cache file */
 	char *config;                /* its fingerprint */
 	HmDynCache cache;
+	HmDurable *store;            /* its next cache file, room reserved */
 	gboolean done;
 } Pending;
 
@@ -34,6 +35,7 @@ pending_free(gpointer p)
 {
 	Pending *x = p;
 
+	hm_durable_abort(x->store);
 	g_free(x->path);
 	g_free(x->config);
 	hm_dyn_cache_clear(&x->cache);
@@ -72,6 +74,11 @@ check_record(const HmConfig *cfg, const HmDnsRecordConf *r, const HmIpAddr *addr
 	d = hm_dyn_decide(&p->cache, text, p->config, now, cfg->dyndns.refresh_days, opt->force);
 	switch (d) {
 	case HM_DYN_SEND:
+		if (!opt->dry_run && (p->store = hm_dyn_cache_reserve(p->path, &err)) == NULL) {
+			hm_err("%s %s: the answer could not be recorded (%s); not updated",
+			       r->hostname, rr, err->message);
+			goto skip;
+		}
 		*failed = FALSE;
 		return p;
 	case HM_DYN_SKIP_SAME:
@@ -148,9 +155,12 @@ send_batch(GPtrArray *pending, guint first, const HmDynRunOptions *opt, gint64 n
 
 		log_result(batch[i], &res[i]);
 		hm_dyn_note_result(&batch[i]->cache, text, batch[i]->config, &res[i], now);
-		if (hm_dyn_cache_save(batch[i]->path, &batch[i]->cache, &err) < 0)
+		if (hm_dyn_cache_commit(g_steal_pointer(&batch[i]->store), &batch[i]->cache, &err) < 0) {
 			hm_err("%s: %s", batch[i]->u.rec->hostname, err->message);
-		failed += res[i].outcome != HM_DYN_OK;
+			failed++;
+		} else {
+			failed += res[i].outcome != HM_DYN_OK;
+		}
 		hm_dyn_result_clear(&res[i]);
 	}
 	return failed;

@@ -107,6 +107,36 @@ def test_911_backs_off(bin, hm_tmp, dyn, dyn_cert):
     assert "backoff_s=1800" in state
 
 
+def test_full_disk_sends_nothing(bin, hm_tmp, dyn, dyn_cert):
+    """An answer that could not be recorded would be asked for again at
+    every run: three refused requests for three runs after badauth, and
+    providers block accounts for that. So nothing is sent while the cache
+    cannot be written, and the run fails."""
+    d = os.path.join(hm_tmp, "dyn-full")
+    conf = write_conf(d, dyn, dyn_cert.cert)
+    state = os.path.join(d, "state")
+    os.makedirs(state, exist_ok=True)
+    dyn.answer = "badauth"
+    with fixtures.tmpfs(state, "64k"):
+        fd = os.open(os.path.join(state, "filler"), os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            while os.write(fd, b"x" * 4096) > 0:
+                pass
+        except OSError:
+            pass
+        os.close(fd)
+        for _ in range(3):
+            r = dyndns(bin, conf)
+            assert r.rc == 1 and "could not be recorded" in r.err, r
+        assert dyn.updates() == []
+        os.unlink(os.path.join(state, "filler"))
+        r = dyndns(bin, conf)
+        assert r.rc == 1 and "badauth" in r.err, r
+        for _ in range(2):
+            assert dyndns(bin, conf).rc == 1
+        assert len(dyn.updates()) == 1
+
+
 def test_ipv4_and_ipv6_independent(bin, hm_tmp, dyn, dyn_cert):
     conf = write_conf(os.path.join(hm_tmp, "dyn-dual"), dyn, dyn_cert.cert, ipv6=True)
     assert dyndns(bin, conf).rc == 0
