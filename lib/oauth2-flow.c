@@ -211,7 +211,11 @@ hm_oauth2_device_start(const HmOauth2Conf *c, HmOauth2Device *d, GError **err)
 	interval = hm_oauth2_json_int(o, "interval");
 	/* RFC 8628 3.2: 5 s when the server names no interval. */
 	d->interval = interval >= 1 ? (guint)MIN(interval, 60) : 5;
-	d->expires_at = g_get_monotonic_time() + (expires > 0 ? expires : 900) * G_USEC_PER_SEC;
+	/* RFC 8628 3.2 requires expires_in; without it, 15 minutes. A code
+	 * is meant for minutes: more than an hour is taken as an hour, which
+	 * also keeps a huge value from overflowing. */
+	expires = expires > 0 ? MIN(expires, HM_OAUTH2_DEVICE_EXPIRES_MAX_S) : 900;
+	d->expires_at = g_get_monotonic_time() + expires * G_USEC_PER_SEC;
 	hm_http_response_clear(&resp);
 	return 0;
 }

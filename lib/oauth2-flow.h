@@ -44,6 +44,9 @@ int hm_oauth2_code_exchange(const HmOauth2Conf *c, const char *code, const char 
 
 /* ---- device authorization grant --------------------------------------- */
 
+/* The longest a device code is waited on, whatever its expires_in says. */
+#define HM_OAUTH2_DEVICE_EXPIRES_MAX_S 3600
+
 typedef struct {
 	char *device_code;
 	char *user_code;

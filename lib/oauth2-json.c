@@ -8,7 +8,9 @@ hm_oauth2_json_object(const char *text, gsize len, JsonParser **parser)
 	JsonNode *root;
 
 	*parser = json_parser_new();
-	if (len > HM_OAUTH2_JSON_MAX || !json_parser_load_from_data(*parser, text, (gssize)len, NULL))
+	/* json-glib takes NULL or empty data as a programming error
+	 * (g_return_val_if_fail): an empty body or file is just no object. */
+	if (text == NULL || len == 0 || len > HM_OAUTH2_JSON_MAX || !json_parser_load_from_data(*parser, text, (gssize)len, NULL))
 		return NULL;
 	root = json_parser_get_root(*parser);
 	return root != NULL && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;

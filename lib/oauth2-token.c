@@ -83,7 +83,9 @@ hm_oauth2_token_parse(long status, const char *body, gsize len, gint64 now,
 	t->refresh_token = g_strdup(hm_oauth2_json_string(o, "refresh_token"));
 	t->scope = g_strdup(hm_oauth2_json_string(o, "scope"));
 	expires_in = hm_oauth2_json_int(o, "expires_in");
-	t->expires_at = expires_in >= 0 ? now + expires_in : 0;
+	if (expires_in < 0)
+		expires_in = HM_OAUTH2_LIFETIME_DEFAULT_S;
+	t->expires_at = now + MIN(expires_in, HM_OAUTH2_LIFETIME_MAX_S);
 	return 0;
 }
 

@@ -34,12 +34,21 @@ typedef enum {
  * host session must not start with a token that dies on the way. */
 #define HM_OAUTH2_MARGIN_S 120
 
+/* An answer without expires_in (RFC 6749 5.1 makes it optional) lives an
+ * hour, what most providers give: counted as expired, it would be
+ * refreshed at every use, or fail with no refresh token. */
+#define HM_OAUTH2_LIFETIME_DEFAULT_S 3600
+
+/* No access token is believed to live longer than a year: a bogus
+ * expires_in must neither overflow nor keep a dead token for centuries. */
+#define HM_OAUTH2_LIFETIME_MAX_S (365 * 86400)
+
 typedef struct {
 	char *access_token;
 	char *refresh_token;  /* NULL: none (the provider gave none) */
 	char *scope;          /* as granted; NULL: as asked */
-	gint64 expires_at;    /* Unix time; 0: unknown (treated as expired
-	                       * HM_OAUTH2_MARGIN_S after it was obtained) */
+	gint64 expires_at;    /* Unix time; an answer without expires_in
+	                       * lives HM_OAUTH2_LIFETIME_DEFAULT_S */
 	/* Set when the provider refused the refresh token (invalid_grant): why,
 	 * in words, and when (Unix time). The tokens are then NULL: the store
 	 * remembers the refusal so that no program asks the provider again

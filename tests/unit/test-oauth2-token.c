@@ -42,7 +42,22 @@ test_parse(void)
 	g_assert_cmpint(t.expires_at, ==, NOW + 60);
 	g_assert_cmpint(parse(200, "{\"access_token\":\"at3\",\"token_type\":\"Bearer\"}", &t, &err),
 	                ==, 0);
-	g_assert_cmpint(t.expires_at, ==, 0);
+	/* Without expires_in: the default lifetime, not already expired. */
+	g_assert_cmpint(t.expires_at, ==, NOW + HM_OAUTH2_LIFETIME_DEFAULT_S);
+	/* A huge expires_in neither overflows nor lasts centuries. */
+	g_assert_cmpint(parse(200, "{\"access_token\":\"at4\",\"token_type\":\"Bearer\","
+	                           "\"expires_in\":9223372036854775807}", &t, &err), ==, 0);
+	g_assert_cmpint(t.expires_at, ==, NOW + HM_OAUTH2_LIFETIME_MAX_S);
+	g_assert_cmpint(parse(200, "{\"access_token\":\"at5\",\"token_type\":\"Bearer\","
+	                           "\"expires_in\":9000000000}", &t, &err), ==, 0);
+	g_assert_cmpint(t.expires_at, ==, NOW + 365 * 86400);
+	/* An empty 200 body is no token, and no json-glib critical. */
+	g_assert_cmpint(parse(200, "", &t, &err), ==, -1);
+	g_assert_error(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_PROTOCOL);
+	g_clear_error(&err);
+	g_assert_cmpint(hm_oauth2_token_parse(200, NULL, 0, NOW, &t, &err), ==, -1);
+	g_assert_error(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_PROTOCOL);
+	g_clear_error(&err);
 
 	g_assert_cmpint(parse(400, "{\"error\":\"invalid_grant\",\"error_description\":"
 	                           "\"Token has been expired or revoked.\"}", &t, &err), ==, -1);
@@ -161,6 +176,12 @@ test_store(void)
 	g_assert_false(hm_oauth2_signed_in(dir, &c, "alice@x.example",
 	                                   NOW + 3600 - HM_OAUTH2_MARGIN_S, &err));
 	g_assert_error(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_NOT_SIGNED_IN);
+	g_clear_error(&err);
+
+	/* A 0-byte store is not a token (and no json-glib critical). */
+	g_assert_true(g_file_set_contents(path, "", 0, NULL));
+	g_assert_cmpint(hm_oauth2_token_load(path, &back, &err), ==, -1);
+	g_assert_error(err, HM_ERROR, HM_ERROR_PARSE);
 	g_clear_error(&err);
 
 	/* A link in place of the token is not followed. */
