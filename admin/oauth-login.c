@@ -16,12 +16,17 @@
 #include "lib/log.h"
 #include "lib/net.h"
 #include "lib/oauth2-flow.h"
+#include "lib/printable.h"
 
 /* How long a person has to finish signing in. */
 #define LOGIN_TIMEOUT_S (15 * 60)
 /* The browser's request to the loopback listener: its first line is all
  * we read, and nothing honest is longer. */
 #define REQUEST_MAX 8192
+/* The whole request line of one visit, however slowly it comes: a client
+ * sending a byte every few seconds must not hold the listener (or the
+ * pasted answer) up. */
+#define VISIT_TIMEOUT_S 10
 
 static int
 save_token(const HmConfig *cfg, const HmOauthTarget *t, HmOauth2Token *tok)
@@ -50,15 +55,19 @@ login_device(const HmConfig *cfg, const HmOauthTarget *t)
 	HmOauth2Device d = { 0 };
 	HmOauth2Token tok = { 0 };
 	g_autoptr(GError) err = NULL;
+	g_autofree char *uri = NULL, *code = NULL;
 	int rc = 1;
 
 	if (hm_oauth2_device_start(c, &d, &err) < 0) {
 		fprintf(stderr, "homemail oauth: %s\n", err->message);
 		return 1;
 	}
+	/* The provider's text: no escape sequence of its own on the terminal. */
+	uri = hm_printable(d.verification_uri, -1);
+	code = hm_printable(d.user_code, -1);
 	printf("To sign in %s %s as %s, open\n\n    %s\n\nin any browser and enter the code\n\n"
 	       "    %s\n\nWaiting for you to finish there...\n",
-	       t->kind, t->name, t->ep->user, d.verification_uri, d.user_code);
+	       t->kind, t->name, t->ep->user, uri, code);
 	fflush(stdout);
 	for (;;) {
 		HmOauth2Poll p;
@@ -101,40 +110,74 @@ listen_loopback(guint16 port, char **redirect_uri)
 	return fd;
 }
 
-/* The request line of one browser visit to the listener ("GET /?code=..."),
- * answered with a page saying where to look; NULL when it sent nothing
- * usable. */
+/* The request line of one connection to the listener ("GET /?code=..."),
+ * read until deadline (monotonic µs); NULL when it sent nothing usable in
+ * time. */
 static char *
-browser_visit(int lfd)
+request_line(int fd, gint64 deadline)
 {
-	static const char page[] =
-		"HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
-		"homemail has the answer; see the terminal. You can close this window.\r\n";
 	char buf[REQUEST_MAX + 1];
 	gsize got = 0;
-	int fd = accept(lfd, NULL, NULL);
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	char *line = NULL, *eol;
+	char *eol;
 
-	if (fd < 0)
-		return NULL;
-	while (got < REQUEST_MAX && poll(&pfd, 1, 10000) > 0) {
-		ssize_t n = read(fd, buf + got, REQUEST_MAX - got);
+	for (;;) {
+		gint64 left = (deadline - g_get_monotonic_time()) / 1000;
+		ssize_t n;
 
-		if (n <= 0)
-			break;
+		if (got >= REQUEST_MAX || left <= 0 || poll(&pfd, 1, (int)MIN(left, 1000)) < 0)
+			return NULL;
+		if (pfd.revents == 0)
+			continue;
+		if ((n = read(fd, buf + got, REQUEST_MAX - got)) <= 0)
+			return NULL;
 		got += (gsize)n;
 		buf[got] = '\0';
 		if ((eol = strstr(buf, "\r\n")) != NULL) {
 			*eol = '\0';
-			line = g_strdup(buf);
-			break;
+			return g_strdup(buf);
 		}
 	}
-	if (line != NULL && write(fd, page, sizeof(page) - 1) < 0)
+}
+
+/* One browser visit to lfd: the code when it brought this sign-in's
+ * answer, else NULL — with *err when the provider refused the sign-in,
+ * without when it was not this sign-in's answer (no state or another
+ * one, a favicon request, garbage, too slow): then the browser gets a
+ * 400 and the wait goes on. */
+static char *
+browser_visit(int lfd, const HmOauth2Pkce *p, gint64 end, GError **err)
+{
+	static const char page[] =
+		"HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
+		"homemail has the answer; see the terminal. You can close this window.\r\n";
+	static const char other[] =
+		"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+		"Connection: close\r\n\r\nNot the answer homemail is waiting for.\r\n";
+	g_autoptr(GError) e = NULL;
+	g_autofree char *req = NULL;
+	char *code = NULL, *sp;
+	int fd = accept(lfd, NULL, NULL);
+
+	if (fd < 0)
+		return NULL;
+	req = request_line(fd, MIN(end, g_get_monotonic_time() + VISIT_TIMEOUT_S * G_USEC_PER_SEC));
+	if (req != NULL && g_str_has_prefix(req, "GET /?") && (sp = strchr(req + 4, ' ')) != NULL) {
+		*sp = '\0';
+		code = hm_oauth2_redirect_code(req + 4, p->state, &e);
+	}
+	if (code == NULL && (e == NULL || g_error_matches(e, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_STATE))) {
+		if (write(fd, other, sizeof(other) - 1) < 0)
+			hm_debug("oauth: answer to the browser: %s", g_strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if (write(fd, page, sizeof(page) - 1) < 0)
 		hm_debug("oauth: answer to the browser: %s", g_strerror(errno));
 	close(fd);
-	return line;
+	if (e != NULL)
+		g_propagate_error(err, g_steal_pointer(&e));
+	return code;
 }
 
 /* The first complete line in buf, taken out of it; NULL when there is none. */
@@ -168,19 +211,6 @@ read_pasted(GString *buf, gboolean *eof)
 	g_string_append_len(buf, chunk, n);
 }
 
-/* The answer a browser visit to lfd brought: the target of its request
- * line ("/?code=..&state=.."), or NULL (a favicon request, garbage). */
-static char *
-visit_target(int lfd)
-{
-	g_autofree char *req = browser_visit(lfd);
-	char *sp;
-
-	if (req == NULL || !g_str_has_prefix(req, "GET /?") || (sp = strchr(req + 4, ' ')) == NULL)
-		return NULL;
-	return g_strndup(req + 4, (gsize)(sp - req - 4));
-}
-
 /* Waits for the code: from the browser at lfd, or pasted on stdin. */
 static char *
 wait_for_code(int lfd, const HmOauth2Pkce *p, GError **err)
@@ -193,6 +223,8 @@ wait_for_code(int lfd, const HmOauth2Pkce *p, GError **err)
 		struct pollfd pfd[2] = { { .fd = eof ? -1 : STDIN_FILENO, .events = POLLIN },
 			                 { .fd = lfd, .events = POLLIN } };
 		g_autofree char *text = take_line(typed);
+		g_autoptr(GError) e = NULL;
+		char *code;
 
 		if (text == NULL && poll(pfd, 2, 1000) > 0) {
 			if (pfd[0].revents & (POLLIN | POLLHUP)) {
@@ -201,11 +233,20 @@ wait_for_code(int lfd, const HmOauth2Pkce *p, GError **err)
 					g_string_append_c(typed, '\n');
 				text = take_line(typed);
 			} else if (pfd[1].revents & POLLIN) {
-				text = visit_target(lfd);
+				if ((code = browser_visit(lfd, p, end, err)) != NULL || *err != NULL)
+					return code;
 			}
 		}
-		if (text != NULL && g_strstrip(text)[0] != '\0')
-			return hm_oauth2_redirect_code(text, p->state, err);
+		if (text == NULL || g_strstrip(text)[0] == '\0')
+			continue;
+		if ((code = hm_oauth2_redirect_code(text, p->state, &e)) != NULL ||
+		    !g_error_matches(e, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_STATE)) {
+			g_propagate_error(err, g_steal_pointer(&e));
+			return code;
+		}
+		/* A stale paste from an earlier try: the person can paste again. */
+		fprintf(stderr, "homemail oauth: %s: paste the address this sign-in ended on\n",
+		        e->message);
 	}
 	g_set_error(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_REFUSED,
 	            "no answer from the browser: start again");

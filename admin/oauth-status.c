@@ -4,6 +4,7 @@
 
 #include "admin/oauth-status.h"
 #include "lib/oauth2-token.h"
+#include "lib/printable.h"
 
 /* Every account and smart host that signs in with OAuth2. */
 GArray *
@@ -59,6 +60,12 @@ hm_oauth_print_status(const HmConfig *cfg, const HmOauthTarget *t, gint64 now)
 	printf("  refresh token: %s\n", tok.refresh_token != NULL ? "yes"
 	                                                          : "no: sign in again when "
 	                                                            "the access token expires");
-	printf("  scope: %s\n", tok.scope != NULL ? tok.scope : "(as asked)");
+	if (tok.scope != NULL) {
+		g_autofree char *scope = hm_printable(tok.scope, -1);
+
+		printf("  scope: %s\n", scope);
+	} else {
+		printf("  scope: (as asked)\n");
+	}
 	hm_oauth2_token_clear(&tok);
 }

@@ -8,6 +8,7 @@
 #include "error.h"
 #include "oauth2-flow.h"
 #include "oauth2-json.h"
+#include "printable.h"
 
 /* RFC 7636 4.1: 32 random octets give a 43-character verifier. */
 #define VERIFIER_OCTETS 32
@@ -121,15 +122,20 @@ hm_oauth2_redirect_code(const char *text, const char *want_state, GError **err)
 	error = query_value(query, "error");
 	desc = query_value(query, "error_description");
 	state = query_value(query, "state");
-	if (error != NULL) {
-		g_set_error(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_REFUSED, "the sign-in was refused: %s%s%s%s",
-		            error, desc != NULL ? " (" : "", desc != NULL ? desc : "",
-		            desc != NULL ? ")" : "");
+	if (g_strcmp0(state, want_state) != 0) {
+		g_set_error(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_STATE,
+		            "the answer is not for this sign-in (its state %s)",
+		            state == NULL ? "is missing" : "differs");
 		return NULL;
 	}
-	if (g_strcmp0(state, want_state) != 0) {
-		g_set_error(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_PROTOCOL,
-		            "the answer is not for this sign-in (its state differs): start again");
+	if (error != NULL) {
+		g_autofree char *words = g_strdup_printf("%s%s%s%s", error, desc != NULL ? " (" : "",
+		                                         desc != NULL ? desc : "",
+		                                         desc != NULL ? ")" : "");
+		g_autofree char *safe = hm_printable(words, -1);
+
+		g_set_error(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_REFUSED, "the sign-in was refused: %s",
+		            safe);
 		return NULL;
 	}
 	code = query_value(query, "code");

@@ -32,9 +32,12 @@ char *hm_oauth2_authorize_url(const HmOauth2Conf *c, const char *redirect_uri,
                               const HmOauth2Pkce *p);
 
 /* Reads what the browser came back with: a whole redirected URL, or its
- * query ("code=...&state=..."). Returns the code, or NULL with *err: the
- * provider's error (error=access_denied and its description), a state
- * other than want_state, no code. */
+ * query ("code=...&state=..."). Returns the code, or NULL with *err:
+ * HM_OAUTH2_ERROR_STATE when its state is missing or not want_state
+ * (checked first: anything on the machine can reach the listener, and
+ * an answer that is not this sign-in's must not end it), else the
+ * provider's error (error=access_denied and its description, made
+ * printable), or no code. */
 char *hm_oauth2_redirect_code(const char *text, const char *want_state, GError **err);
 
 /* Exchanges code (with the verifier and the same redirect_uri) at c's

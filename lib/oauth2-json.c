@@ -1,6 +1,7 @@
 #include <config.h>
 
 #include "oauth2-json.h"
+#include "printable.h"
 
 JsonObject *
 hm_oauth2_json_object(const char *text, gsize len, JsonParser **parser)
@@ -47,8 +48,11 @@ hm_oauth2_json_error_words(JsonObject *o, const char *none)
 {
 	const char *code = o != NULL ? hm_oauth2_json_string(o, "error") : NULL;
 	const char *desc = o != NULL ? hm_oauth2_json_string(o, "error_description") : NULL;
+	g_autofree char *words = NULL;
 
 	if (code == NULL)
 		return g_strdup(none);
-	return desc != NULL ? g_strdup_printf("%s (%s)", code, desc) : g_strdup(code);
+	/* The provider's words reach terminals and logs, and are stored. */
+	words = desc != NULL ? g_strdup_printf("%s (%s)", code, desc) : g_strdup(code);
+	return hm_printable(words, -1);
 }

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "oauth2-json.h"
 #include "oauth2-token.h"
+#include "printable.h"
 #include "sasl.h"
 
 G_DEFINE_QUARK(homemail-oauth2-error-quark, hm_oauth2_error)
@@ -384,9 +385,11 @@ hm_oauth2_token_signed_out_words(const HmOauth2Token *t)
 {
 	g_autoptr(GDateTime) when = g_date_time_new_from_unix_utc(t->signed_out_at);
 	g_autofree char *date = when != NULL ? g_date_time_format(when, "%F %R UTC") : NULL;
+	/* Stored by an older version, it may hold the provider's raw words. */
+	g_autofree char *why = hm_printable(t->signed_out, -1);
 
 	return g_strdup_printf("signed out by the provider on %s (%s)", date != NULL ? date : "?",
-	                       t->signed_out);
+	                       why);
 }
 
 /* Remembers the provider's refusal of the refresh token in the store

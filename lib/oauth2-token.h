@@ -28,6 +28,8 @@ typedef enum {
 	                                 * describes */
 	HM_OAUTH2_ERROR_PENDING,        /* device grant: authorization_pending */
 	HM_OAUTH2_ERROR_SLOW_DOWN,      /* device grant: slow_down */
+	HM_OAUTH2_ERROR_STATE,          /* a redirect without this sign-in's
+	                                 * state: not its answer, to be ignored */
 } HmOauth2Error;
 
 /* Refresh this long before the access token expires: a fetch or a smart

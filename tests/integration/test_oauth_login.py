@@ -8,10 +8,12 @@ import hashlib
 import os
 import queue
 import re
+import socket
 import stat
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -237,12 +239,60 @@ def test_code_login_pasted(bin, hm_tmp, tls_cert, oauth2_server, monkeypatch):
     assert oauth2_server.token_info(tok["access_token"])["user"] == USER
 
 
-def test_code_login_other_state_refused(bin, hm_tmp, tls_cert, oauth2_server, monkeypatch):
+def test_code_login_other_state_ignored(bin, hm_tmp, tls_cert, oauth2_server, monkeypatch):
+    """A pasted answer with another state (a stale tab) is not this
+    sign-in's: said so, and the right one pasted after it still works."""
     monkeypatch.setenv("HM_TEST_CA", tls_cert.cert)
     rc, out, err, _ = _paste(bin, hm_tmp, tls_cert, oauth2_server, "oauth-state",
-                             lambda url: url.replace("state=", "state=x"))
-    assert rc == 1 and "state differs" in err, (out, err)
-    assert oauth2_server.by_path("/token") == []  # the code was never spent
+                             lambda url: url.replace("state=", "state=x") + "\n" + url)
+    assert rc == 0 and "state differs" in err, (out, err)
+    assert len(oauth2_server.by_path("/token")) == 1  # the stale code never spent
+
+
+def test_code_listener_ignores_strangers_and_slow_clients(bin, hm_tmp, tls_cert, oauth2_server,
+                                                         monkeypatch):
+    """Anything on the machine can reach the listener: an error without
+    this sign-in's state, or a wrong state, is answered 400 and ignored,
+    and a client dripping a byte every 2 s holds it up 10 s at most."""
+    s = oauth2_server
+    monkeypatch.setenv("HM_TEST_CA", tls_cert.cert)
+    d = os.path.join(hm_tmp, "oauth-strangers")
+    conf = write_conf(d, s, tls_cert, device=False)
+    login = Login(bin, conf)
+    url = _authorize_url(login)
+    redirect = urllib.parse.parse_qs(urllib.parse.urlparse(url).query)["redirect_uri"][0]
+    for query in ("?error=access_denied", "?error=access_denied&state=x", "?code=c&state=x"):
+        try:
+            urllib.request.urlopen(redirect + query, timeout=15)
+            pytest.fail("not refused: " + query)
+        except urllib.error.HTTPError as e:
+            assert e.code == 400, e
+    port = int(urllib.parse.urlparse(redirect).port)
+    stop = threading.Event()
+
+    def drip():
+        with socket.create_connection(("127.0.0.1", port)) as c:
+            for b in b"GET /?code=slow&state=x HTTP/1.1\r\n":
+                if stop.wait(2):
+                    return
+                try:
+                    c.send(bytes([b]))
+                except OSError:
+                    return
+
+    t = threading.Thread(target=drip, daemon=True)
+    t.start()
+    time.sleep(0.5)
+    location = _browser(url)
+    start = time.monotonic()
+    with urllib.request.urlopen(location, timeout=30) as resp:
+        assert b"see the terminal" in resp.read()
+    assert time.monotonic() - start < 15
+    stop.set()
+    t.join()
+    rc, out, err = login.finish()
+    assert rc == 0, (out, err)
+    assert len(s.by_path("/token")) == 1
 
 
 # ---- the store: refresh, rotation, revocation, two takers ------------------

@@ -66,6 +66,12 @@ test_parse(void)
 	                                  "has been expired or revoked.)");
 	g_assert_null(t.access_token);
 	g_clear_error(&err);
+	/* The provider's words reach the terminal: no ESC, BEL, newline or C1. */
+	g_assert_cmpint(parse(400, "{\"error\":\"invalid_grant\",\"error_description\":"
+	                           "\"a\\u001b[2Jb\\u0007\\nc\\u0085d\\u00e9\"}", &t, &err), ==, -1);
+	g_assert_cmpstr(err->message, ==, "the token endpoint answered 400 invalid_grant "
+	                                  "(a?[2Jb?" "?c?d\xc3\xa9)");
+	g_clear_error(&err);
 	g_assert_cmpint(parse(400, "{\"error\":\"authorization_pending\"}", &t, &err), ==, -1);
 	g_assert_error(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_PENDING);
 	g_clear_error(&err);
@@ -234,6 +240,13 @@ test_signed_out(void)
 		g_assert_cmpstr(err->message, ==, words);
 		g_clear_error(&err);
 	}
+	/* A reason stored raw (by an older version) is shown printable. */
+	g_free(back.signed_out);
+	back.signed_out = g_strdup("x\033]0;pwned\007\r\n");
+	g_clear_pointer(&words, g_free);
+	words = hm_oauth2_token_signed_out_words(&back);
+	g_assert_cmpstr(words, ==, "signed out by the provider on 2026-12-06 00:00 UTC "
+	                           "(x?]0;pwned?" "?" "?)");
 	hm_oauth2_token_clear(&back);
 	hm_oauth2_token_clear(&t);
 	hm_test_remove_tree(dir);
@@ -395,7 +408,18 @@ test_redirect(void)
 	g_assert_cmpstr(code, ==, "abc");
 	g_free(code);
 	g_assert_null(hm_oauth2_redirect_code("http://x/?code=abc&state=OTHER", "ST", &err));
-	g_assert_error(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_PROTOCOL);
+	g_assert_error(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_STATE);
+	g_clear_error(&err);
+	/* An error without this sign-in's state is not its answer either. */
+	g_assert_null(hm_oauth2_redirect_code("/?error=access_denied", "ST", &err));
+	g_assert_error(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_STATE);
+	g_clear_error(&err);
+	g_assert_null(hm_oauth2_redirect_code("/?error=access_denied&state=X", "ST", &err));
+	g_assert_error(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_STATE);
+	g_clear_error(&err);
+	g_assert_null(hm_oauth2_redirect_code("/?error=x&error_description=a%1B%5B2J%07%0Ab&state=ST",
+	                                      "ST", &err));
+	g_assert_cmpstr(err->message, ==, "the sign-in was refused: x (a?[2J?" "?b)");
 	g_clear_error(&err);
 	g_assert_null(hm_oauth2_redirect_code("http://x/?error=access_denied&error_description="
 	                                      "The+user+said+no&state=ST", "ST", &err));
