@@ -102,6 +102,17 @@ kind6(const struct in6_addr *a)
 		return HM_IP_DOCUMENTATION;
 	if (b[0] == 0x3f && b[1] == 0xff && (b[2] & 0xf0) == 0x00)
 		return HM_IP_DOCUMENTATION;      /* 3fff::/20, RFC 9637 */
+	/* 2001:2::/48, benchmarking (RFC 5180), as 198.18/15 is. */
+	if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x00 && b[3] == 0x02 && b[4] == 0 && b[5] == 0)
+		return HM_IP_RESERVED;
+	/* 6to4 (2002::/16) reaches the IPv4 address it embeds: one that is
+	 * not public makes the IPv6 address unreachable too (RFC 3056 2). */
+	if (b[0] == 0x20 && b[1] == 0x02) {
+		HmIpKind k = kind4((guint32)b[2] << 24 | (guint32)b[3] << 16 | (guint32)b[4] << 8 | b[5]);
+
+		if (k != HM_IP_GLOBAL)
+			return k;
+	}
 	/* Global unicast is 2000::/3; the rest is unassigned or special. */
 	if ((b[0] & 0xe0) != 0x20)
 		return HM_IP_RESERVED;

@@ -28,6 +28,15 @@ static void
 test_kinds(void)
 {
 	g_assert_cmpint(kind_of("8.8.8.8"), ==, HM_IP_GLOBAL);
+	/* IPv6 benchmarking, as 198.18/15; 6to4 judged by its IPv4 address. */
+	g_assert_cmpint(kind_of("198.18.0.1"), ==, HM_IP_RESERVED);
+	g_assert_cmpint(kind_of("2001:2::1"), ==, HM_IP_RESERVED);
+	g_assert_cmpint(kind_of("2001:2:0:ffff::1"), ==, HM_IP_RESERVED);
+	g_assert_cmpint(kind_of("2001:2:1::1"), ==, HM_IP_GLOBAL);
+	g_assert_cmpint(kind_of("2002:a00:1::1"), ==, HM_IP_PRIVATE);
+	g_assert_cmpint(kind_of("2002:7f00:1::1"), ==, HM_IP_LOOPBACK);
+	g_assert_cmpint(kind_of("2002:6440:1::1"), ==, HM_IP_CGNAT);
+	g_assert_cmpint(kind_of("2002:808:808::1"), ==, HM_IP_GLOBAL);
 	g_assert_cmpint(kind_of("192.168.1.5"), ==, HM_IP_PRIVATE);
 	g_assert_cmpint(kind_of("10.0.0.1"), ==, HM_IP_PRIVATE);
 	g_assert_cmpint(kind_of("172.31.255.255"), ==, HM_IP_PRIVATE);
