@@ -6,6 +6,7 @@
 #include <syslog.h>
 
 #include "log.h"
+#include "printable.h"
 
 /* Written once at start-up (and again after fork), read everywhere: the one
  * piece of process-wide state besides the loaded config. */
@@ -33,43 +34,12 @@ hm_log_debug_enabled(void)
 	return log_state.verbosity > 0;
 }
 
-/* One event per line, as it was meant: an embedded newline would let a
- * peer forge log lines (shown as a space), and other control characters,
- * C1 ones (U+0080-U+009F) and octets that are no UTF-8 too (a lone 0x9b
- * is CSI to some terminals), would let it drive the terminal of whoever
- * reads the log (shown as '?'). In place: never longer. */
-static void
-sanitize(char *msg)
-{
-	char *out = msg;
-
-	for (const char *p = msg; *p != '\0';) {
-		guchar c = (guchar)*p;
-		gunichar u;
-
-		if (c < 0x80) {
-			*out++ = c == '\r' || c == '\n' || c == '\t' ? ' '
-			         : c < 0x20 || c == 0x7f            ? '?'
-			                                            : (char)c;
-			p++;
-		} else if ((u = g_utf8_get_char_validated(p, -1)) >= 0x110000 ||
-		           (u >= 0x80 && u <= 0x9f)) {
-			*out++ = '?';
-			p += u < 0x110000 ? 2 : 1;
-		} else {
-			for (const char *next = g_utf8_next_char(p); p < next;)
-				*out++ = *p++;
-		}
-	}
-	*out = '\0';
-}
-
 void
 hm_log(HmLogLevel level, const char *fmt, ...)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 	static const char *const tag[] = { "error: ", "warning: ", "", "debug: " };
-	g_autofree char *msg = NULL;
+	g_autofree char *msg = NULL, *shown = NULL;
 	va_list ap;
 
 	if (level == HM_LOG_DEBUG && !hm_log_debug_enabled())
@@ -77,11 +47,16 @@ hm_log(HmLogLevel level, const char *fmt, ...)
 	va_start(ap, fmt);
 	msg = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
-	sanitize(msg);
+	/* One event per line: an embedded newline would let a peer forge log
+	 * lines (shown as a space); any other control character, or octet
+	 * that is no UTF-8, would let it drive the terminal of whoever reads
+	 * the log (shown as '?'). */
+	g_strdelimit(msg, "\r\n\t", ' ');
+	shown = hm_printable(msg, -1);
 	if (log_state.use_syslog)
-		syslog(prio[level], "%s%s", tag[level], msg);
+		syslog(prio[level], "%s%s", tag[level], shown);
 	else
-		fprintf(stderr, "%s: %s%s\n", log_state.ident, tag[level], msg);
+		fprintf(stderr, "%s: %s%s\n", log_state.ident, tag[level], shown);
 }
 
 /* Commands whose arguments after the n-th word are secrets. */
