@@ -168,33 +168,6 @@ read_more(int fd, GString *buf, const char *path, GError **err)
 	return n;
 }
 
-/* The start of a drop file, read until it holds the blank line that ends
- * the envelope, or all of a file without one (the parser says what is
- * wrong with it). NULL with *err when the envelope is over
- * DROP_ENVELOPE_MAX or the file cannot be read. */
-static GString *
-read_envelope(int fd, const char *path, GError **err)
-{
-	g_autoptr(GString) head = g_string_new(NULL);
-	const char *blank = NULL;
-	gssize n;
-
-	do {
-		gsize from = head->len > 0 ? head->len - 1 : 0;
-
-		if ((n = read_more(fd, head, path, err)) < 0)
-			return NULL;
-		blank = memmem(head->str + from, head->len - from, "\n\n", 2);
-	} while (blank == NULL && n > 0 && head->len < DROP_ENVELOPE_MAX);
-	if (blank != NULL ? (gsize)(blank - head->str) + 2 > DROP_ENVELOPE_MAX
-	                  : head->len >= DROP_ENVELOPE_MAX) {
-		g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "%s: envelope larger than %u octets",
-		            path, (guint)DROP_ENVELOPE_MAX);
-		return NULL;
-	}
-	return g_steal_pointer(&head);
-}
-
 /* Passes the message of a drop file to w, in pieces: size octets, the
  * first n of them already read (at data), the rest from fd. A file that
  * now ends before or after that was changed by its owner behind our back
@@ -250,7 +223,9 @@ import_fd(const HmConfig *cfg, const RelayRewriter *rw, const char *queue_dir, H
           const char *path, int fd, const struct stat *st, gboolean *bad, GError **err)
 {
 	g_autoptr(RelayQueueEntry) e = relay_queue_entry_new();
-	g_autoptr(GString) head = NULL;
+	g_autoptr(GBytes) head = NULL;
+	const char *data;
+	gsize read_len;
 	g_autofree char *trace = NULL, *login = NULL;
 	struct passwd *pw;
 	RelayMsgWriter *w;
@@ -260,10 +235,13 @@ import_fd(const HmConfig *cfg, const RelayRewriter *rw, const char *queue_dir, H
 		              .add_missing = TRUE,
 		              .hostname = cfg->hostname };
 
-	if ((head = read_envelope(fd, path, err)) == NULL ||
-	    relay_queue_envelope_parse(head->str, head->len, e, &hl, err) < 0 ||
-	    relay_queue_envelope_check(e, err) < 0)
+	if ((head = relay_queue_envelope_read(fd, DROP_ENVELOPE_MAX, e, &hl, err)) == NULL) {
+		g_prefix_error(err, "%s: ", path);
 		return -1;
+	}
+	if (relay_queue_envelope_check(e, err) < 0)
+		return -1;
+	data = g_bytes_get_data(head, &read_len);
 	/* The queue file counts e->size anew as it is written. */
 	size = e->size;
 	if ((guint64)st->st_size - hl != size) {
@@ -284,7 +262,7 @@ import_fd(const HmConfig *cfg, const RelayRewriter *rw, const char *queue_dir, H
 	mp.trace = trace;
 	if ((w = relay_msg_writer_new(queue_dir, e, &mp, err)) == NULL)
 		return -1;
-	if (copy_message(fd, w, head->str + hl, head->len - hl, size, path, err) < 0) {
+	if (copy_message(fd, w, data + hl, read_len - hl, size, path, err) < 0) {
 		relay_msg_writer_abort(w);
 		*bad = TRUE;
 		return -1;

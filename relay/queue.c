@@ -318,16 +318,16 @@ map(const char *dir, const char *name, GError **err)
 }
 
 GBytes *
-relay_queue_envelope_read(int fd, RelayQueueEntry *e, gsize *header_len, GError **err)
+relay_queue_envelope_read(int fd, gsize max, RelayQueueEntry *e, gsize *header_len, GError **err)
 {
 	g_autoptr(GByteArray) buf = g_byte_array_new();
 	const gsize magic = strlen(RELAY_QUEUE_MAGIC "\n");
 	gsize scanned = 0; /* where the blank line is looked for next */
+	gboolean blank = FALSE;
 	g_autofree guint8 *chunk = g_malloc(RELAY_QUEUE_ENVELOPE_CHUNK);
 
-	while (buf->len < ENVELOPE_MAX) {
-		ssize_t n = read(fd, chunk,
-		                 MIN(RELAY_QUEUE_ENVELOPE_CHUNK, ENVELOPE_MAX - buf->len));
+	while (buf->len < max) {
+		ssize_t n = read(fd, chunk, MIN(RELAY_QUEUE_ENVELOPE_CHUNK, max - buf->len));
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -341,9 +341,14 @@ relay_queue_envelope_read(int fd, RelayQueueEntry *e, gsize *header_len, GError 
 		/* Only a queue file is read on: anything else has shown enough. */
 		if (buf->len >= magic && memcmp(buf->data, RELAY_QUEUE_MAGIC "\n", magic) != 0)
 			break;
-		if (memmem(buf->data + scanned, buf->len - scanned, "\n\n", 2) != NULL)
+		if ((blank = memmem(buf->data + scanned, buf->len - scanned, "\n\n", 2) != NULL))
 			break;
 		scanned = buf->len - 1;
+	}
+	if (!blank && buf->len >= max) {
+		g_set_error(err, HM_ERROR, HM_ERROR_PARSE,
+		            "envelope larger than %" G_GSIZE_FORMAT " octets", max);
+		return NULL;
 	}
 	if (relay_queue_envelope_parse((const char *)buf->data, buf->len, e, header_len, err) < 0)
 		return NULL;
@@ -363,7 +368,7 @@ load_envelope(const char *dir, const char *id, RelayQueueEntry *e, gsize *header
 
 	if (fd < 0)
 		return NULL;
-	head = relay_queue_envelope_read(fd, e, header_len, err);
+	head = relay_queue_envelope_read(fd, ENVELOPE_MAX, e, header_len, err);
 	close(fd);
 	if (head == NULL) {
 		g_prefix_error(err, "%s: ", id);

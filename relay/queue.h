@@ -236,11 +236,13 @@ int relay_queue_state_parse(const char *buf, gsize len, RelayQueueEntry *e, GErr
  * drop file) and parses it into e as relay_queue_envelope_parse() does.
  * Reads RELAY_QUEUE_ENVELOPE_CHUNK octets at a time and stops after the
  * read that brought the blank line, at the end of the file, after the
- * first read when the file does not begin as an envelope, or at the
- * bound on an envelope's size: fd is left less than a chunk past the
- * envelope, the message is not read. Returns what was read (the envelope
- * first, *header_len octets of it), or NULL with *err (HM_ERROR_IO for a
- * read error, errno kept; HM_ERROR_PARSE as the parser). */
-GBytes *relay_queue_envelope_read(int fd, RelayQueueEntry *e, gsize *header_len, GError **err);
+ * first read when the file does not begin as an envelope: fd is left
+ * less than a chunk past the envelope, the message is not read. An
+ * envelope of max octets or more is HM_ERROR_PARSE. Returns what was
+ * read (the envelope first, *header_len octets of it), or NULL with *err
+ * (HM_ERROR_IO for a read error, errno kept; HM_ERROR_PARSE as the
+ * parser). */
+GBytes *relay_queue_envelope_read(int fd, gsize max, RelayQueueEntry *e, gsize *header_len,
+                                  GError **err);
 
 #endif

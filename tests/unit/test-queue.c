@@ -534,7 +534,7 @@ test_envelope_read(void)
 
 	g_assert_cmpint(fd, >=, 0);
 	g_assert_cmpint(fstat(fd, &st), ==, 0);
-	head = relay_queue_envelope_read(fd, back, &hl, &err);
+	head = relay_queue_envelope_read(fd, G_MAXSIZE, back, &hl, &err);
 	g_assert_no_error(err);
 	at = lseek(fd, 0, SEEK_CUR);
 	close(fd);
@@ -603,7 +603,7 @@ test_envelope_read_chunks(void)
 			g_assert_cmpint(text->str[RELAY_QUEUE_ENVELOPE_CHUNK], ==, '\n');
 		}
 		fd = open_with(dir, "env", text->str, text->len);
-		head = relay_queue_envelope_read(fd, back, &hl, &err);
+		head = relay_queue_envelope_read(fd, G_MAXSIZE, back, &hl, &err);
 		close(fd);
 		g_assert_no_error(err);
 		g_assert_cmpuint(hl, ==, text->len);
@@ -618,7 +618,7 @@ test_envelope_read_chunks(void)
 		for (guint i = 0; i < 3 * RELAY_QUEUE_ENVELOPE_CHUNK / 8; i++)
 			g_string_append(junk, "x-x-x-\n");
 		fd = open_with(dir, "junk", junk->str, junk->len);
-		g_assert_null(relay_queue_envelope_read(fd, back, &hl, &err));
+		g_assert_null(relay_queue_envelope_read(fd, G_MAXSIZE, back, &hl, &err));
 		g_assert_error(err, HM_ERROR, HM_ERROR_PARSE);
 		g_assert_null(strstr(err->message, "TOPSECRET"));
 		g_assert_cmpint(lseek(fd, 0, SEEK_CUR), ==, RELAY_QUEUE_ENVELOPE_CHUNK);
