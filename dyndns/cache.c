@@ -108,21 +108,16 @@ hm_dyn_cache_reserve(const char *path, GError **err)
 {
 	g_autofree char *dir = g_path_get_dirname(path);
 	g_autofree char *state = g_path_get_dirname(dir);
-	HmDurable *d;
 
 	/* state_dir itself may not exist yet on a new box. */
 	if (g_mkdir_with_parents(state, 0700) < 0) {
 		hm_set_error_errno(err, errno, "create directory %s", state);
 		return NULL;
 	}
-	if (hm_mkdir_durable(dir, 0700, err) < 0 || (d = hm_durable_new(path, 0600, err)) == NULL)
+	if (hm_mkdir_durable(dir, 0700, err) < 0)
 		return NULL;
 	/* More than a cache file can hold: the load would refuse it. */
-	if (hm_durable_reserve(d, CACHE_MAX, err) < 0) {
-		hm_durable_abort(d);
-		return NULL;
-	}
-	return d;
+	return hm_durable_new_reserved(path, 0600, CACHE_MAX, err);
 }
 
 int

@@ -216,8 +216,24 @@ hm_durable_pwrite(HmDurable *d, const void *data, gsize len, goffset off, GError
 	return 0;
 }
 
-int
-hm_durable_reserve(HmDurable *d, gsize len, GError **err)
+void
+hm_durable_abort(HmDurable *d)
+{
+	int saved = errno;
+
+	if (d == NULL)
+		return;
+	if (d->fd >= 0)
+		close(d->fd);
+	unlink(d->tmp);
+	g_free(d->tmp);
+	g_free(d->path);
+	g_free(d);
+	errno = saved;
+}
+
+static int
+reserve(HmDurable *d, gsize len, GError **err)
 {
 	int rc;
 
@@ -236,20 +252,16 @@ hm_durable_reserve(HmDurable *d, gsize len, GError **err)
 	return 0;
 }
 
-void
-hm_durable_abort(HmDurable *d)
+HmDurable *
+hm_durable_new_reserved(const char *path, mode_t mode, gsize len, GError **err)
 {
-	int saved = errno;
+	HmDurable *d = hm_durable_new(path, mode, err);
 
-	if (d == NULL)
-		return;
-	if (d->fd >= 0)
-		close(d->fd);
-	unlink(d->tmp);
-	g_free(d->tmp);
-	g_free(d->path);
-	g_free(d);
-	errno = saved;
+	if (d != NULL && reserve(d, len, err) < 0) {
+		hm_durable_abort(d);
+		return NULL;
+	}
+	return d;
 }
 
 gboolean

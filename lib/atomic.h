@@ -67,14 +67,13 @@ int hm_durable_write(HmDurable *d, const void *data, gsize len, GError **err);
  * 0, or -1 with *err; the file can then only be aborted. */
 int hm_durable_pwrite(HmDurable *d, const void *data, gsize len, goffset off, GError **err);
 
-/* Sets aside len bytes of disk for the file before anything is written,
- * so that writing up to len bytes later cannot fail for lack of space:
- * for a write that must not fail once something irrevocable happened
- * (a refresh token spent). A file system that cannot reserve space
- * (EOPNOTSUPP) is not an error. Returns 0, or -1 with *err
- * (HM_ERROR_NOSPACE when the disk is full); the file can then only be
- * aborted. */
-int hm_durable_reserve(HmDurable *d, gsize len, GError **err);
+/* hm_durable_new() with len bytes of disk set aside for the file before
+ * anything is written, so that writing up to len bytes later cannot fail
+ * for lack of space: for a write that must not fail once something
+ * irrevocable happened (a refresh token spent). A file system that cannot
+ * reserve space (EOPNOTSUPP) is not an error. NULL with *err
+ * (HM_ERROR_NOSPACE when the disk is full); nothing is left behind. */
+HmDurable *hm_durable_new_reserved(const char *path, mode_t mode, gsize len, GError **err);
 
 /* Puts the file in place: fsync, close, rename over path (or link, see
  * HmDurableFlags), fsync the directory. Frees d whether or not it

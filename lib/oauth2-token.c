@@ -242,11 +242,9 @@ reserve_store(const char *path, GError **err)
 	g_autoptr(GError) e = NULL;
 	HmDurable *d;
 
-	if (ensure_folder(dir, &e) == 0 && (d = hm_durable_new(path, 0600, &e)) != NULL) {
-		if (hm_durable_reserve(d, HM_OAUTH2_JSON_MAX, &e) == 0)
-			return d;
-		hm_durable_abort(d);
-	}
+	if (ensure_folder(dir, &e) == 0 &&
+	    (d = hm_durable_new_reserved(path, 0600, HM_OAUTH2_JSON_MAX, &e)) != NULL)
+		return d;
 	g_set_error(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_TEMPORARY,
 	            "token refresh not tried: no room to save its answer: %s", e->message);
 	return NULL;
