@@ -259,7 +259,7 @@ put_dyndns(HmSetup *s, const HmConfig *cfg)
 	if (others || r != NULL) {
 		put_take(s, "", "dyndns.detect", g_strjoinv(" ", cfg->dyndns.detect));
 		if (cfg->dyndns.detect_url4 != NULL)
-			put(s, "", "dyndns.detect_url4", cfg->dyndns.detect_url4[0]);
+			put_take(s, "", "dyndns.detect_url4", g_strjoinv(" ", cfg->dyndns.detect_url4));
 	}
 	if (r == NULL) {
 		put(s, "", "dyndns.provider", "none");
@@ -306,7 +306,9 @@ ignore_warning(const char *line, gpointer data)
 
 /* A config that is a symbolic link is edited where it points, as
  * `homemail passwd` does: replacing the link with a file would leave the
- * file it pointed to, which something else may read, behind. */
+ * file it pointed to, which something else may read, behind. It is
+ * still read through the link (load_path), as the daemons read it, so
+ * that its relative paths keep meaning what they mean to them. */
 static int
 follow_link(HmSetup *s, GError **err)
 {
@@ -325,6 +327,50 @@ follow_link(HmSetup *s, GError **err)
 	return 0;
 }
 
+static void
+copy_table(GHashTable *to, GHashTable *from)
+{
+	GHashTableIter it;
+	gpointer key, value;
+
+	g_hash_table_iter_init(&it, from);
+	while (g_hash_table_iter_next(&it, &key, &value))
+		g_hash_table_replace(to, g_strdup(key), g_strdup(value));
+}
+
+/* Setup edits the main file only. Before a single question, the config
+ * it would write if every answer were the default must load: otherwise
+ * (a setting it manages, `users` say, set in an @included file, which
+ * the rewrite then sets twice) the person would learn it only after
+ * answering every question. A config whose defaults do not make a whole
+ * set of answers (a secret missing) is not judged here. */
+static int
+check_round_trip(const HmSetup *s, GError **err)
+{
+	g_autoptr(HmSetup) dry = hm_setup_new(s->config_path);
+	g_autofree char *text = NULL;
+	g_autoptr(HmConfig) cfg = NULL;
+	g_autoptr(GError) why = NULL;
+	guint dropped;
+
+	copy_table(dry->current, s->current);
+	copy_table(dry->found, s->found);
+	dry->old_text = g_strdup(s->old_text);
+	dry->no_check = TRUE;
+	if (hm_setup_unattended(dry, &why) < 0)
+		return 0;
+	text = hm_setup_text(dry, &dropped);
+	cfg = hm_setup_load_text(s, text, HM_CONFIG_NO_SECRETS, &why);
+	if (cfg != NULL)
+		return 0;
+	g_set_error(err, HM_ERROR, HM_ERROR_FAILED,
+	            "%s cannot be edited by setup: written back as it is, it would not load (%s). "
+	            "Setup rewrites the settings it manages in this file only; move any of them "
+	            "that an @include'd file sets into this file, or edit the config by hand",
+	            s->config_path, why->message);
+	return -1;
+}
+
 int
 hm_setup_load_current(HmSetup *s, GError **err)
 {
@@ -340,7 +386,7 @@ hm_setup_load_current(HmSetup *s, GError **err)
 	text = hm_read_file(s->config_path, HM_CONFIG_FILE_MAX, err);
 	if (text == NULL)
 		return -1;
-	cfg = hm_config_load_flags(s->config_path, HM_CONFIG_NO_SECRETS, ignore_warning, NULL, err);
+	cfg = hm_config_load_flags(s->load_path, HM_CONFIG_NO_SECRETS, ignore_warning, NULL, err);
 	if (cfg == NULL) {
 		g_prefix_error(err, "the existing config does not load (fix it or move it away): ");
 		return -1;
@@ -352,5 +398,5 @@ hm_setup_load_current(HmSetup *s, GError **err)
 	if (access(saved, F_OK) == 0 && hm_setup_answers_read(s, saved, TRUE, &why) < 0)
 		fprintf(stderr, "homemail: setup: warning: %s\n", why->message);
 	put_config(s, cfg);
-	return 0;
+	return check_round_trip(s, err);
 }

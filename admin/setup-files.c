@@ -247,28 +247,50 @@ print_warning(const char *line, gpointer data)
 	fprintf(stderr, "homemail: setup: warning: %s\n", line);
 }
 
+HmConfig *
+hm_setup_load_text(const HmSetup *s, const char *text, guint flags, GError **err)
+{
+	g_autofree char *path = NULL;
+	HmConfig *cfg;
+
+	if (g_mkdir_with_parents(s->config_dir, 0755) < 0) {
+		hm_set_error_errno(err, errno, "create %s", s->config_dir);
+		return NULL;
+	}
+	/* Beside the config, so that its relative paths and @includes
+	 * resolve as they will. */
+	path = g_strdup_printf("%s/.homemail-setup-check.%d.conf", s->config_dir, (int)getpid());
+	if (hm_atomic_write(path, text, strlen(text), 0600, err) < 0)
+		return NULL;
+	cfg = hm_config_load_flags(path, flags, NULL, NULL, err);
+	unlink(path);
+	/* The person knows the config by its name, not by this file's. */
+	if (cfg == NULL && err != NULL && *err != NULL) {
+		g_autoptr(GString) msg = g_string_new((*err)->message);
+
+		g_string_replace(msg, path, s->load_path, 0);
+		g_free((*err)->message);
+		(*err)->message = g_string_free(g_steal_pointer(&msg), FALSE);
+	}
+	return cfg;
+}
+
 /* Writes the config (keeping the old one in undo) and loads it back.
  * Returns the loaded config, or NULL (the caller puts back the old
  * files). */
 static HmConfig *
 write_config(const HmSetup *s, GPtrArray *undo, GError **err)
 {
-	g_autofree char *text = hm_setup_render(s);
+	guint dropped = 0;
+	g_autofree char *text = hm_setup_text(s, &dropped);
 	g_autoptr(GError) why = NULL;
 	HmConfig *cfg;
-	guint dropped = 0;
 
-	if (s->old_text != NULL) {
-		char *merged = hm_setup_merge(s->old_text, text, &dropped);
-
-		g_free(text);
-		text = merged;
-	}
 	if (remember(undo, s->config_path, 0755, err) < 0 ||
 	    hm_atomic_write(s->config_path, text, strlen(text), 0640, err) < 0 ||
 	    give(s->config_path, TRUE, err) < 0)
 		return NULL;
-	cfg = hm_config_load_flags(s->config_path, HM_CONFIG_SECRETS_OPTIONAL, print_warning, NULL,
+	cfg = hm_config_load_flags(s->load_path, HM_CONFIG_SECRETS_OPTIONAL, print_warning, NULL,
 	                           &why);
 	if (cfg == NULL) {
 		g_set_error(err, HM_ERROR, HM_ERROR_FAILED, "the new config does not load (%s); %s",

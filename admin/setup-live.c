@@ -21,26 +21,6 @@
 #include "lib/sasl.h"
 #include "lib/tls.h"
 
-/* The answers so far as a loaded config, or NULL with *err. */
-static HmConfig *
-load_answers(const HmSetup *s, GError **err)
-{
-	g_autofree char *text = hm_setup_render(s);
-	g_autofree char *path = NULL;
-	HmConfig *cfg;
-
-	if (g_mkdir_with_parents(s->config_dir, 0755) < 0) {
-		hm_set_error_errno(err, errno, "create %s", s->config_dir);
-		return NULL;
-	}
-	path = g_strdup_printf("%s/.homemail-setup-check.%d.conf", s->config_dir, (int)getpid());
-	if (hm_atomic_write(path, text, strlen(text), 0600, err) < 0)
-		return NULL;
-	cfg = hm_config_load_flags(path, HM_CONFIG_SECRETS_OPTIONAL, NULL, NULL, err);
-	unlink(path);
-	return cfg;
-}
-
 static void
 use_secret(HmSecret *sec, const char *secret)
 {
@@ -125,7 +105,9 @@ hm_setup_check_live(const HmSetupCheck *what, GError **err)
 {
 	g_autoptr(GString) report = g_string_new(NULL);
 	g_autoptr(GError) why = NULL;
-	g_autoptr(HmConfig) cfg = load_answers(what->setup, &why);
+	g_autofree char *text = hm_setup_render(what->setup);
+	g_autoptr(HmConfig) cfg =
+	        hm_setup_load_text(what->setup, text, HM_CONFIG_SECRETS_OPTIONAL, &why);
 	int rc;
 
 	if (cfg == NULL) {
@@ -155,7 +137,7 @@ void
 hm_setup_advise(const HmSetup *s)
 {
 	g_autoptr(GError) err = NULL;
-	g_autoptr(HmConfig) cfg = hm_config_load_flags(s->config_path, HM_CONFIG_SECRETS_OPTIONAL,
+	g_autoptr(HmConfig) cfg = hm_config_load_flags(s->load_path, HM_CONFIG_SECRETS_OPTIONAL,
 	                                               NULL, NULL, &err);
 	g_autoptr(GString) report = g_string_new(NULL);
 

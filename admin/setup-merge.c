@@ -577,7 +577,8 @@ collect(const Text *old, GHashTable *new_keys, GHashTable *anchored, GHashTable 
 			continue;
 		}
 		/* A kept element that does not open on a line of its own
-		 * ("}, {") goes with the line it shares: counted, not kept. */
+		 * (hm_setup_split_elements() leaves only "( {" so) goes with the line
+		 * it shares: counted, not kept. */
 		if (l->kind == LN_CONT && replaced) {
 			dropped += l->block != NULL;
 			continue;
@@ -690,7 +691,8 @@ next_head(const Text *t, guint i)
 char *
 hm_setup_merge(const char *old_text, const char *new_text, guint *dropped)
 {
-	Text *old = scan(old_text), *new = scan(new_text);
+	g_autofree char *split = hm_setup_split_elements(old_text);
+	Text *old = scan(split), *new = scan(new_text);
 	g_autoptr(GHashTable) new_keys = g_hash_table_new(g_str_hash, g_str_equal);
 	g_autoptr(GHashTable) old_keys = g_hash_table_new(g_str_hash, g_str_equal);
 	g_autoptr(GHashTable) anchored = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
@@ -724,4 +726,18 @@ hm_setup_merge(const char *old_text, const char *new_text, guint *dropped)
 	text_free(old);
 	text_free(new);
 	return g_string_free(text, FALSE);
+}
+
+char *
+hm_setup_text(const HmSetup *s, guint *dropped)
+{
+	char *text = hm_setup_render(s);
+	char *merged;
+
+	*dropped = 0;
+	if (s->old_text == NULL)
+		return text;
+	merged = hm_setup_merge(s->old_text, text, dropped);
+	g_free(text);
+	return merged;
 }

@@ -573,8 +573,8 @@ static const HmQuestion q_tail[] = {
 	  "In order: router (UPnP/NAT-PMP), web (a check-IP page), interface:NAME, "
 	  "static:ADDRESS.",
 	  NULL, FALSE, dyndns_on, def_detect, hm_setup_valid_detect },
-	{ "dyndns.detect_url4", HM_Q_TEXT, "Check-IP page for IPv4", NULL, NULL, FALSE, web_detect,
-	  NULL, hm_setup_valid_url },
+	{ "dyndns.detect_url4", HM_Q_LIST, "Check-IP page(s) for IPv4",
+	  "Tried in order until one answers.", NULL, FALSE, web_detect, NULL, hm_setup_valid_urls },
 	{ "dyndns.check", HM_Q_CHECK, NULL, NULL, NULL, FALSE, dyndns_on, NULL, NULL },
 };
 

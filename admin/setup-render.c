@@ -86,6 +86,19 @@ array(GString *t, const char *indent, const char *key, const char *list, const c
 	g_string_append(t, " ];\n");
 }
 
+/* A setting that takes a string or a list: one word as a string (as
+ * setup wrote it before it took lists), more as a list. */
+static void
+str_or_array(GString *t, const char *indent, const char *key, const char *value)
+{
+	g_auto(GStrv) words = hm_setup_split(value);
+
+	if (g_strv_length(words) > 1)
+		array(t, indent, key, value, NULL);
+	else
+		str(t, indent, key, words[0] != NULL ? words[0] : "");
+}
+
 static void
 render_head(GString *t, const HmSetup *s)
 {
@@ -241,10 +254,10 @@ render_dyndns(GString *t, const HmSetup *s)
 	g_string_append(t, "\ndyndns = {\n");
 	if (on) {
 		array(t, "  ", "detect", get(s, "", "dyndns.detect"), NULL);
-		str(t, "  ", "detect_url4", get(s, "", "dyndns.detect_url4"));
+		str_or_array(t, "  ", "detect_url4", get(s, "", "dyndns.detect_url4"));
 	} else if (others) {
 		array(t, "  ", "detect", carried_or(s, "dyndns.detect", ""), NULL);
-		str(t, "  ", "detect_url4", carried_or(s, "dyndns.detect_url4", ""));
+		str_or_array(t, "  ", "detect_url4", carried_or(s, "dyndns.detect_url4", ""));
 	}
 	if (on || others)
 		g_string_append(t, "  records = (\n");

@@ -185,6 +185,17 @@ hm_setup_valid_url(const HmSetup *s, const char *item, const char *v, GError **e
 }
 
 gboolean
+hm_setup_valid_urls(const HmSetup *s, const char *item, const char *v, GError **err)
+{
+	g_auto(GStrv) urls = hm_setup_split(v);
+
+	for (char **u = urls; *u != NULL; u++)
+		if (!hm_setup_valid_url(s, item, *u, err))
+			return FALSE;
+	return TRUE;
+}
+
+gboolean
 hm_setup_valid_https(const HmSetup *s, const char *item, const char *v, GError **err)
 {
 	if (!g_str_has_prefix(v, "https://") || v[strlen("https://")] == '\0')

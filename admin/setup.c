@@ -36,6 +36,7 @@ hm_setup_new(const char *config_path)
 	                         ? g_strdup(config_path)
 	                         : g_build_filename(g_get_current_dir(), config_path, NULL);
 	s->config_dir = g_path_get_dirname(s->config_path);
+	s->load_path = g_strdup(s->config_path);
 	return s;
 }
 
@@ -50,6 +51,7 @@ hm_setup_free(HmSetup *s)
 	g_hash_table_unref(s->secrets);
 	g_free(s->config_path);
 	g_free(s->config_dir);
+	g_free(s->load_path);
 	g_free(s->old_text);
 	g_free(s);
 }

@@ -10,6 +10,8 @@
 
 #include <glib.h>
 
+#include "conf/hmconfig.h"
+
 /* --- the seams other parts plug into (admin/setup-hooks.c) -------------- */
 
 /* Server settings for one service, as discovery finds them. */
@@ -82,7 +84,10 @@ struct _HmSetup {
 	GHashTable *found;   /* id -> value: from discovery in this run */
 	GHashTable *secrets; /* id -> secret typed or given in this run;
 	                         * wiped when freed */
-	char *config_path;   /* absolute */
+	char *config_path;   /* absolute; where a link to it points */
+	char *load_path;     /* the config as its readers name it: config_path,
+	                         * or the link; relative paths in it are from its
+	                         * folder, config_dir */
 	char *config_dir;
 	char *old_text; /* the existing config, or NULL */
 	gboolean interactive;
@@ -190,6 +195,7 @@ gboolean hm_setup_valid_address(const HmSetup *s, const char *item, const char *
 gboolean hm_setup_valid_names(const HmSetup *s, const char *item, const char *v, GError **err);
 gboolean hm_setup_valid_to(const HmSetup *s, const char *item, const char *v, GError **err);
 gboolean hm_setup_valid_url(const HmSetup *s, const char *item, const char *v, GError **err);
+gboolean hm_setup_valid_urls(const HmSetup *s, const char *item, const char *v, GError **err);
 gboolean hm_setup_valid_https(const HmSetup *s, const char *item, const char *v, GError **err);
 gboolean hm_setup_valid_detect(const HmSetup *s, const char *item, const char *v, GError **err);
 gboolean hm_setup_valid_tls(const HmSetup *s, const char *item, const char *v, GError **err);
@@ -270,7 +276,19 @@ char *hm_setup_render(const HmSetup *s);
  * counts the old lines that had nowhere to go. */
 char *hm_setup_merge(const char *old_text, const char *new_text, guint *dropped);
 
+/* text with each list element that opens where the one before it closes
+ * ("}, {") moved to a line of its own (admin/setup-split.c). */
+char *hm_setup_split_elements(const char *text);
+
+/* The config text setup writes: hm_setup_render() merged with the old
+ * config when there is one. */
+char *hm_setup_text(const HmSetup *s, guint *dropped);
+
 /* --- writing (admin/setup-files.c, admin/setup-cert.c) ------------------ */
+
+/* text loaded as a config with HmConfigFlags flags, from a file beside
+ * the config; NULL with *err when it does not load. */
+HmConfig *hm_setup_load_text(const HmSetup *s, const char *text, guint flags, GError **err);
 
 /* Writes secrets, the certificate and key when both are missing, the
  * config (merged with the old one), the answers file and the Maildirs.

@@ -384,7 +384,7 @@ def dyndns2_answers(dyn, password):
         (r"User name at the provider \[\]: ", "dynuser"),
         (r"Password or token \(not shown\) \[\]: ", password),
         (r"How to find the public address \[router\]: ", "web"),
-        (r"Check-IP page for IPv4 \[\]: ", dyn.url + "/ip4"),
+        (r"Check-IP page\(s\) for IPv4 \[\]: ", dyn.url + "/ip4"),
     ]
 
 
@@ -500,7 +500,7 @@ def test_failed_dyndns_check_goes_back_to_the_provider(hm_tmp, dyn, dyn_cert):
                                r"User name at the provider \[dynuser\]: ",
                                r"Password or token \(not shown\).*: ",
                                r"How to find the public address \[web\]: ",
-                               r"Check-IP page for IPv4 \[%s/ip4\]: " % re.escape(dyn.url)):
+                               r"Check-IP page\(s\) for IPv4 \[%s/ip4\]: " % re.escape(dyn.url)):
                     child.expect(prompt)
                     child.sendline(DYN_PW if "not shown" in prompt else "")
             elif k == 3:

@@ -8,6 +8,8 @@ server that is not on loopback."""
 import os
 import re
 
+import pexpect
+
 import fixtures
 from test_setup import (  # noqa: F401 (empty_dns: the module's BIND, for discovery)
     check_ok, drive, empty_dns, finish, full_answers, homemail, offline_env,
@@ -268,3 +270,90 @@ def test_a_symlinked_config_is_edited_where_it_points(hm_tmp):
     r = answer(os.path.join(d, "dangling.conf"), "hostname = other.example.test\n", d)
     assert r.rc == 1 and "a symbolic link to nothing that can be edited" in r.err, r
     assert not os.path.exists(os.path.join(d, "nowhere.conf"))
+
+
+def test_users_in_an_included_file_are_refused_before_any_question(hm_tmp):
+    """Setup rewrites `users` in the main file: with them @included too,
+    the config it wrote would define them twice. It says so at the start
+    (an interactive run before its first question), names the setting,
+    and changes nothing."""
+    d, conf = first_run(hm_tmp)
+    text = open(conf).read()
+    m = re.search(r"^users = \(\n.*?^\);\n", text, re.M | re.S)
+    assert m, text
+    with open(os.path.join(d, "users.conf"), "w") as f:
+        f.write(m.group(0))
+    text = text.replace(m.group(0), '@include "users.conf"\n')
+    with open(conf, "w") as f:
+        f.write(text)
+    check_ok(conf)
+    r = answer(conf, "hostname = other.example.test\n", d)
+    assert r.rc == 1, r
+    assert "cannot be edited by setup" in r.err and "users" in r.err, r
+    assert open(conf).read() == text
+    child = spawn(conf)
+    child.expect(pexpect.EOF)
+    child.close()
+    shown = child.logfile_read.getvalue()
+    assert child.exitstatus == 1 and "cannot be edited by setup" in shown, shown
+    assert "]: " not in shown, shown
+    assert not [n for n in os.listdir(d) if n.startswith(".homemail-setup-check")]
+
+
+def test_several_check_ip_pages_are_asked_and_kept(hm_tmp):
+    """detect_url4 may list pages to try in order: setup writes the list it
+    is given, and a re-run keeps every page (it once kept the first)."""
+    d, conf = first_run(hm_tmp)
+    r = answer(conf, "\n".join([
+        "dyndns.provider = dyndns2", "dyndns.hostname = box.dyn.example",
+        "dyndns.server = https://dyn.example/", "dyndns.user = u",
+        "dyndns.password = Dyn-secret-1", "dyndns.detect = web",
+        "dyndns.detect_url4 = https://ip1.example/ https://ip2.example/", ""]), d)
+    assert r.rc == 0, r
+    text = open(conf).read()
+    assert 'detect_url4 = [ "https://ip1.example/", "https://ip2.example/" ];' in text, text
+    check_ok(conf)
+    text = edit(conf, [('"https://ip2.example/" ]', '"https://ip2.example/", "http://ip3.example/" ]')])
+    r = answer(conf, "hostname = box.example.test\n", d)
+    assert r.rc == 0, r
+    assert open(conf).read() == text
+    r = answer(conf, "dyndns.detect_url4 = https://ip9.example/\n", d)
+    assert r.rc == 0, r
+    assert 'detect_url4 = "https://ip9.example/";' in open(conf).read()
+
+
+def test_a_smart_host_opened_on_the_line_of_the_one_before_is_kept(hm_tmp):
+    """`}, { name = "backup";` on one line: the backup smart host stays,
+    moved to a line of its own; nothing is dropped."""
+    d, conf, _ = hand_edited(hm_tmp)
+    text = edit(conf, [('secret/smarthost";\n    },\n    // the other way out\n    { name = "backup";',
+                        'secret/smarthost";\n    }, { name = "backup"; // the other way out')])
+    before = loaded(conf)
+    assert "smart host backup:" in before, before
+    r = answer(conf, "hostname = box.example.test\n", d)
+    assert r.rc == 0, r
+    assert "dropped" not in r.out, r
+    assert loaded(conf) == before
+    assert open(conf).read() == text.replace(
+        '    }, { name = "backup";', '    },\n    { name = "backup";')
+
+
+def test_a_symlinked_config_keeps_its_relative_paths(hm_tmp):
+    """The daemons read a linked config through the link, and take its
+    relative paths from the link's folder: setup reads it the same way
+    (it once took them from the folder of the file the link points to)."""
+    d, conf = first_run(hm_tmp)
+    edit(conf, [('password_file = "%s/secret/smarthost";' % d,
+                 'password_file = "secret/smarthost";')])
+    before = loaded(conf)
+    os.mkdir(os.path.join(d, "real"))
+    real = os.path.join(d, "real", "homemail.conf")
+    os.rename(conf, real)
+    os.rename(conf + ".answers", real + ".answers")
+    os.symlink("real/homemail.conf", conf)
+    r = answer(conf, "hostname = box.example.test\n", d)
+    assert r.rc == 0, r
+    assert loaded(conf) == before
+    text = open(real).read()
+    assert "/real/secret" not in text, text
+    assert re.search(r'password_file = "(%s/)?secret/smarthost";' % re.escape(d), text), text
