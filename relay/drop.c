@@ -33,7 +33,8 @@ G_STATIC_ASSERT((sizeof("rcpt - - <a>\n") - 1) * RELAY_QUEUE_MAX_RCPTS > DROP_EN
 #define DROP_CHUNK (64 * 1024)
 
 /* The limits the import applies, checked before anything is written:
- * HM_ERROR_PARSE when e and msg are more than it takes. */
+ * HM_ERROR_PARSE when e and msg are more than it takes, or msg holds a
+ * NUL octet. */
 static int
 check_limits(const RelayQueueEntry *e, gsize env_len, const char *msg, gsize len, guint64 max,
              GError **err)
@@ -50,6 +51,10 @@ check_limits(const RelayQueueEntry *e, gsize env_len, const char *msg, gsize len
 		            "message larger than %" G_GUINT64_FORMAT
 		            " octets (relay.max_message_size, counted with CRLF line ends)",
 		            max);
+		return -1;
+	}
+	if (memchr(msg, '\0', len) != NULL) {
+		g_set_error_literal(err, HM_ERROR, HM_ERROR_PARSE, RELAY_MSG_NUL);
 		return -1;
 	}
 	return 0;
@@ -188,7 +193,7 @@ copy_message(int fd, RelayMsgWriter *w, const char *data, gsize n, guint64 size,
 		}
 		relay_msg_writer_bytes(w, data, (gsize)got);
 		done += (guint64)got;
-		if (relay_msg_writer_too_big(w))
+		if (relay_msg_writer_too_big(w) || relay_msg_writer_has_nul(w))
 			return 0;
 		g_string_truncate(buf, 0);
 		if ((got = read_more(fd, buf, path, err)) < 0)
@@ -267,7 +272,7 @@ import_fd(const HmConfig *cfg, const RelayRewriter *rw, const char *queue_dir, H
 		*bad = TRUE;
 		return -1;
 	}
-	*bad = relay_msg_writer_too_big(w);
+	*bad = relay_msg_writer_too_big(w) || relay_msg_writer_has_nul(w);
 	if (relay_msg_writer_finish(w, err) < 0)
 		return -1;
 	if (hm_group_commit_sync(gc, err) < 0) {

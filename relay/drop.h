@@ -27,7 +27,8 @@
  * refuse is refused here first, with HM_ERROR_PARSE and nothing written:
  * a message over max_size (relay.max_message_size, 0 for none) once its
  * lines end in CRLF, an envelope over the size a drop file may have (too
- * many recipients), a control character in an envelope field. */
+ * many recipients), a control character in an envelope field, a NUL
+ * octet in msg. */
 int relay_drop_write(const char *queue_dir, RelayQueueEntry *e, const char *msg, gsize len,
                      guint64 max_size, char **name, GError **err);
 

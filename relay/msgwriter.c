@@ -25,6 +25,7 @@ struct RelayMsgWriter {
 	gboolean in_header;
 	gboolean have_msgid, have_date;
 	gboolean too_big;
+	gboolean nul;            /* the content held a NUL octet */
 	GError *error;
 };
 
@@ -110,16 +111,27 @@ scan_header(RelayMsgWriter *w, const char *data, gsize len, gboolean partial)
 	w->have_date |= field_is(data, len, "Date");
 }
 
+/* Whether the content is refused already: the rest is counted, not kept. */
+static gboolean
+refused(const RelayMsgWriter *w)
+{
+	return w->error != NULL || w->too_big || w->nul;
+}
+
 void
 relay_msg_writer_line(RelayMsgWriter *w, const char *data, gsize len, gboolean partial)
 {
-	if (w->error != NULL || w->too_big)
+	if (refused(w))
 		return;
 	if (w->line_start && w->in_header)
 		scan_header(w, data, len, partial);
 	w->size += len + (partial ? 0 : 2);
 	if (w->mp.max_size != 0 && w->size > w->mp.max_size) {
 		w->too_big = TRUE;
+		return;
+	}
+	if (memchr(data, '\0', len) != NULL) {
+		w->nul = TRUE;
 		return;
 	}
 	g_string_append_len(w->out, data, (gssize)len);
@@ -153,8 +165,7 @@ body_lines(RelayMsgWriter *w, const char *data, gsize len)
 	const char *p = data, *end = data + len, *nl;
 	gsize n;
 
-	if (w->in_header || !w->line_start || w->pending->len > 0 || w->error != NULL ||
-	    w->too_big)
+	if (w->in_header || !w->line_start || w->pending->len > 0 || refused(w))
 		return 0;
 	while (p < end && (nl = memchr(p, '\n', (gsize)(end - p))) != NULL && nl > p &&
 	       nl[-1] == '\r')
@@ -163,6 +174,10 @@ body_lines(RelayMsgWriter *w, const char *data, gsize len)
 	w->size += n;
 	if (w->mp.max_size != 0 && w->size > w->mp.max_size) {
 		w->too_big = TRUE;
+		return n;
+	}
+	if (memchr(data, '\0', n) != NULL) {
+		w->nul = TRUE;
 		return n;
 	}
 	g_string_append_len(w->out, data, (gssize)n);
@@ -210,6 +225,12 @@ relay_msg_writer_too_big(const RelayMsgWriter *w)
 	return w->too_big;
 }
 
+gboolean
+relay_msg_writer_has_nul(const RelayMsgWriter *w)
+{
+	return w->nul;
+}
+
 guint64
 relay_msg_writer_size(const RelayMsgWriter *w)
 {
@@ -247,15 +268,17 @@ relay_msg_writer_end(RelayMsgWriter *w, GError **err)
 
 	if (w->pending->len > 0)  /* BDAT data that did not end its last line */
 		relay_msg_writer_line(w, w->pending->str, w->pending->len, FALSE);
-	if (w->in_header && !w->too_big)
+	if (w->in_header && !refused(w))
 		add_missing(w);
 	write_out(w);
-	if (w->error != NULL || w->too_big) {
-		int saved = w->too_big ? EFBIG : EIO;
+	if (refused(w)) {
+		int saved = w->too_big ? EFBIG : w->nul ? EINVAL : EIO;
 
 		if (w->too_big)
 			g_set_error(err, HM_ERROR, HM_ERROR_FAILED, "message larger than %" G_GUINT64_FORMAT
 			            " octets", w->mp.max_size);
+		else if (w->nul)
+			g_set_error_literal(err, HM_ERROR, HM_ERROR_PARSE, RELAY_MSG_NUL);
 		else
 			g_propagate_error(err, g_steal_pointer(&w->error));
 		relay_queue_file_abort(qf);

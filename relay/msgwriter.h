@@ -4,7 +4,10 @@
  * Date: added at the end of the header section of a submission that
  * lacks them, and the size limit enforced as the data comes (the rest of
  * an oversized message is read and dropped, so the session stays in
- * step). Errors are sticky: after the first one the input is discarded
+ * step). A message holding a NUL octet is refused the same way: RFC 5322
+ * text (and 8BITMIME) cannot carry one, local delivery refuses it, and a
+ * downstream server may cut the message there; it is better refused now
+ * than bounced later. Errors are sticky: after the first one the input is discarded
  * and relay_msg_writer_finish() reports it. */
 #ifndef RELAY_MSGWRITER_H
 #define RELAY_MSGWRITER_H
@@ -24,6 +27,9 @@ typedef struct {
 
 typedef struct RelayMsgWriter RelayMsgWriter;
 
+/* Why a message with a NUL octet is refused, for every way in. */
+#define RELAY_MSG_NUL "message contains a NUL byte, which mail cannot carry"
+
 /* Starts the queue file for e in queue_dir (e->id is set). NULL with
  * *err when the file cannot be created. */
 RelayMsgWriter *relay_msg_writer_new(const char *queue_dir, RelayQueueEntry *e,
@@ -40,6 +46,9 @@ void relay_msg_writer_bytes(RelayMsgWriter *w, const char *data, gsize len);
 /* TRUE once the content went over max_size. */
 gboolean relay_msg_writer_too_big(const RelayMsgWriter *w);
 
+/* TRUE once the content held a NUL octet. */
+gboolean relay_msg_writer_has_nul(const RelayMsgWriter *w);
+
 /* Octets of client content so far. */
 guint64 relay_msg_writer_size(const RelayMsgWriter *w);
 
@@ -51,8 +60,9 @@ guint64 relay_msg_stored_size(const char *data, gsize len);
 
 /* Ends the message and links the file into place without syncing (the
  * caller commits: hm_group_commit_sync()). Frees w. 0, or -1 with *err
- * and nothing left behind: the first write error, or HM_ERROR_FAILED
- * with errno EFBIG when the message was too big. */
+ * and nothing left behind: the first write error, HM_ERROR_FAILED
+ * with errno EFBIG when the message was too big, or HM_ERROR_PARSE with
+ * errno EINVAL when it held a NUL octet. */
 int relay_msg_writer_finish(RelayMsgWriter *w, GError **err);
 
 /* As relay_msg_writer_finish(), but hands the file over unlinked (and

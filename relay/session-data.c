@@ -1,7 +1,9 @@
 /* DATA and BDAT: the message into the queue. Only <CRLF>.<CRLF> ends
  * DATA; a "." line ended by a bare LF, and every other dot variant, is
  * content (SMTP smuggling, CVE-2023-51764: DESIGN.md's SMTP input rule),
- * stored as data and dot-stuffed again on the way out. */
+ * stored as data and dot-stuffed again on the way out. A NUL octet is
+ * read through (the session stays in step) and the message refused at
+ * its end, as homemail-sendmail refuses it (relay/msgwriter.h). */
 #include <config.h>
 
 #include <errno.h>
@@ -100,6 +102,7 @@ finish_message(Session *s, RelayMsgWriter *w)
 {
 	g_autoptr(GError) err = NULL;
 	gboolean too_big = relay_msg_writer_too_big(w);
+	gboolean nul = relay_msg_writer_has_nul(w);
 	guint64 size = relay_msg_writer_size(w);
 	RelayQueueFile *qf = relay_msg_writer_end(w, &err);
 	RelayInline *in = NULL;
@@ -120,6 +123,8 @@ finish_message(Session *s, RelayMsgWriter *w)
 		session_hold_commit(s, s->tx->id, size, in);
 	else if (too_big)
 		rc = session_reply(s, 552, "5.3.4", "Error: message file too big");
+	else if (nul)
+		rc = session_reply(s, 554, "5.6.0", "Error: " RELAY_MSG_NUL);
 	else
 		rc = queue_trouble(s, err);
 	session_reset(s);

@@ -200,14 +200,58 @@ def test_lone_dot_split_across_reads(relay):
     got = wait_for(r, "bob", tok)
     assert b"line1" in got and b"AFTER" not in got, got
 
-    # Delivery refuses a NUL (it bounces): the drop file shows what was read.
+    # What follows the "." line is not read: its NUL does not matter.
     r.stop()
-    res = r.sendmail(["bob@box.test"], b"Subject: n\n\nbin\0ary\n.\nAFTER\n")
+    res = r.sendmail(["bob@box.test"], b"Subject: n\n\nbinary\n.\nAFT\0ER\n")
     assert res.rc == 0, res
     (name,) = r.drop_files()
     with open(os.path.join(r.queue_dir, "drop", name), "rb") as f:
         got = f.read()
-    assert got.endswith(b"\n\nbin\0ary\n"), got
+    assert got.endswith(b"\n\nbinary\n"), got
+
+
+def test_nul_refused_at_once(relay):
+    """A NUL octet in the message is refused by sendmail (exit 65), as the
+    relay refuses it over SMTP, instead of being queued and bounced: with
+    the relay down nothing reaches drop/, and with it up nothing arrives
+    and nothing is kept aside."""
+    r = relay()
+    r.stop()
+    for msg in (b"Subject: n\n\nbin\0ary\n.\nAFTER\n", b"Subject: n\0\n\nbody\n"):
+        res = r.sendmail(["bob@box.test"], msg)
+        assert res.rc == 65, res
+        assert "NUL byte" in res.err, res
+        assert not r.drop_files() and not bad_drops(r)
+    r.start()
+    res = r.sendmail(["-i", "bob@box.test"], b"Subject: n\n\nbin\0ary\n")
+    assert res.rc == 65, res
+    tok = token()
+    res = r.sendmail(["bob@box.test"], b"Subject: " + tok.encode() + b"\n\nafter\n")
+    assert res.rc == 0, res
+    got = wait_for(r, "bob", tok)
+    assert b"bin" not in got, got
+    assert len(r.maildir("bob")) == 1, r.maildir("bob")
+    assert not r.drop_files() and not bad_drops(r), r.log()
+
+
+def test_nul_drop_file_kept_aside(relay):
+    """A drop file with a NUL, written past sendmail, is kept as .bad.*
+    with the reason logged, as any file over the import's limits: not
+    queued to bounce later."""
+    r = relay()
+    body = b"Subject: n\n\nbin\0ary\n"
+    env = (b"HMQ1\narrival %d\norigin sendmail\nsender <>\nbody 7BIT\n"
+           b"rcpt - - <bob>\nsize %020d\n\n" % (int(time.time()), len(body)))
+    name = secrets.token_hex(16)
+    with open(os.path.join(r.queue_dir, "drop", name), "xb") as f:
+        f.write(env + body)
+    poke(r)
+    deadline = time.monotonic() + 10
+    while bad_drops(r) != [".bad." + name]:
+        assert time.monotonic() < deadline, r.log()
+        time.sleep(0.05)
+    assert "NUL byte" in r.log(), r.log()
+    assert not r.queue_ids() and not r.maildir("bob"), r.log()
 
 
 # -- -t ------------------------------------------------------------------------

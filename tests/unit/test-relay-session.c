@@ -441,6 +441,35 @@ test_bdat_out_of_sequence(void)
 	g_assert_null(strstr(out, "250 2.1.5"));
 }
 
+/* A NUL octet anywhere (header, a body line, a BDAT body in CRLF lines
+ * that goes on whole) refuses the message at its end, as
+ * homemail-sendmail refuses it; the session stays in step and the next
+ * message is taken. */
+static void
+test_nul(void)
+{
+	static const char input[] = "EHLO x\r\nMAIL FROM:<bob@remote.example>\r\n"
+	                            "RCPT TO:<alice@box.example>\r\nDATA\r\n"
+	                            "Subject: n\0l\r\n\r\nx\r\n.\r\n"
+	                            "MAIL FROM:<bob@remote.example>\r\n"
+	                            "RCPT TO:<alice@box.example>\r\nDATA\r\n"
+	                            "Subject: n\r\n\r\nbin\0ary\r\n.\r\n"
+	                            "MAIL FROM:<bob@remote.example>\r\n"
+	                            "RCPT TO:<alice@box.example>\r\n"
+	                            "BDAT 13\r\nSubject: b\r\n\r\n"
+	                            "BDAT 7 LAST\r\na\r\nb\0\r\n"
+	                            "MAIL FROM:<bob@remote.example>\r\n"
+	                            "RCPT TO:<alice@box.example>\r\nDATA\r\n"
+	                            "Subject: ok\r\n\r\nfine\r\n.\r\nQUIT\r\n";
+	g_autofree char *out = transcript(&stranger, input, sizeof(input) - 1);
+	g_auto(GStrv) parts = g_strsplit(out, "554 5.6.0 Error: message contains a NUL byte", -1);
+	g_autofree char *msg = only_message(out);
+
+	g_assert_cmpuint(g_strv_length(parts) - 1, ==, 3);
+	g_assert_true(g_str_has_suffix(msg, "Subject: ok\r\n\r\nfine\r\n"));
+	g_assert_true(g_str_has_suffix(out, "\n221 2.0.0 Bye\n"));
+}
+
 static void
 test_add_missing(void)
 {
@@ -536,6 +565,7 @@ main(int argc, char **argv)
 	g_test_add_func("/relay-session/bdat", test_bdat);
 	g_test_add_func("/relay-session/bdat-body-lines", test_bdat_body_lines);
 	g_test_add_func("/relay-session/bdat-out-of-sequence", test_bdat_out_of_sequence);
+	g_test_add_func("/relay-session/nul", test_nul);
 	g_test_add_func("/relay-session/add-missing", test_add_missing);
 	g_test_add_func("/relay-session/sequence-and-abuse", test_sequence_and_abuse);
 	rc = g_test_run();
