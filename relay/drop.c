@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/address.h"
 #include "lib/atomic.h"
 #include "lib/error.h"
 #include "lib/log.h"
@@ -58,6 +59,14 @@ check_limits(const RelayQueueEntry *e, gsize env_len, const char *msg, gsize len
 		return -1;
 	}
 	return 0;
+}
+
+char *
+relay_drop_local_address(const HmConfig *cfg, const char *login)
+{
+	HmAddress addr = { .local = (char *)login, .domain = cfg->hostname };
+
+	return hm_address_format(&addr);
 }
 
 int
@@ -116,7 +125,7 @@ static void
 check_sender(const HmConfig *cfg, const RelayRewriter *rw, RelayQueueEntry *e, uid_t uid,
              const char *login)
 {
-	g_autofree char *own = g_strdup_printf("%s@%s", login, cfg->hostname);
+	g_autofree char *own = relay_drop_local_address(cfg, login);
 	g_autofree char *mine = NULL;
 
 	if (uid == 0 || uid == geteuid())

@@ -20,6 +20,13 @@
 #include "relay/queue.h"
 #include "relay/rewrite.h"
 
+/* The address of the local user login on this box, login@hostname (the
+ * local part quoted where it must be): homemail-sendmail's default
+ * sender, what it makes of a bare -f name as Postfix appends its origin,
+ * and the sender the import gives a user who claimed another's address.
+ * g_free() it. */
+char *relay_drop_local_address(const HmConfig *cfg, const char *login);
+
 /* sendmail's side: writes e (sender, recipients, DSN parameters) and msg
  * (the message as read, LF or CRLF lines) into queue_dir/drop/, fsynced
  * before it returns 0; -1 with *err (HM_ERROR_NOSPACE for a full disk).

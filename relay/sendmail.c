@@ -304,9 +304,10 @@ extract_rcpts(GString *msg, GPtrArray *rcpts)
 
 /* The envelope sender: login@hostname, or -f f checked as the SMTP
  * server checks MAIL FROM (and as recipients are: a bare local name, as
- * in "-f root", is one of ours). "" and "<>" are the null sender, "<a@b>"
- * is a@b, as sendmail takes them. NULL, said on stderr, when f is no
- * address: the relay could not take it, or it would add envelope lines. */
+ * in "-f root", is one of ours, qualified as the default is, as Postfix
+ * appends its origin). "" and "<>" are the null sender, "<a@b>" is a@b,
+ * as sendmail takes them. NULL, said on stderr, when f is no address:
+ * the relay could not take it, or it would add envelope lines. */
 static char *
 envelope_sender(const char *f, const HmConfig *cfg, const char *login)
 {
@@ -319,7 +320,7 @@ envelope_sender(const char *f, const HmConfig *cfg, const char *login)
 	char *sender;
 
 	if (f == NULL)
-		return g_strdup_printf("%s@%s", login, cfg->hostname);
+		return relay_drop_local_address(cfg, login);
 	if (f[0] == '\0')
 		return g_strdup("");
 	if (f[0] == '<')
@@ -327,7 +328,9 @@ envelope_sender(const char *f, const HmConfig *cfg, const char *login)
 	else
 		ok = hm_address_parse(f, strlen(f), flags, &addr, &err) == 0;
 	if (ok) {
-		sender = is_null ? g_strdup("") : hm_address_format(&addr);
+		sender = is_null               ? g_strdup("")
+		         : addr.domain == NULL ? relay_drop_local_address(cfg, addr.local)
+		                               : hm_address_format(&addr);
 		hm_address_clear(&addr);
 		return sender;
 	}

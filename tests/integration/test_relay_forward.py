@@ -151,6 +151,26 @@ def test_a_backlog_goes_over_two_sessions(relay, smarthost):
         assert " auth=1 " in line and " quit=1 " in line, line
 
 
+def test_sendmail_root_goes_out_as_send_as(relay, smarthost):
+    """Mail from root (the default sender of root's cron, and -f root,
+    both qualified as root@box.test) goes out as the send_as of root's
+    alias owner (root = alice), in the envelope and the From: that
+    homemail-sendmail added."""
+    r = relay(users=USERS, smarthosts=[smarthost_conf(smarthost)])
+    toks = [token(), token()]
+    for tok, args in zip(toks, ([], ["-f", "root"])):
+        res = r.sendmail(args + ["bob@remote.example"],
+                         ("Subject: cron %s\n\nfrom root\n" % tok).encode())
+        assert res.rc == 0, res
+    msgs = smarthost.wait_messages(2)
+    for tok in toks:
+        (m,) = [m for m in msgs if tok.encode() in m.raw]
+        assert m.mail_from == "alice@isp.example", (tok, m.mail_from)
+        assert m.rcpt_to == ["bob@remote.example"]
+        assert re.search(rb"^From: <alice@isp\.example>\r$", m.content, re.M), m.content[:800]
+    r.wait_queue_empty()
+
+
 def test_permanent_failure_bounces(relay, smarthost):
     smarthost.set_fail_rcpt({"carol@remote.example": "550 5.1.1 carol is unknown at isp.example"})
     r = relay(users=USERS, smarthosts=[smarthost_conf(smarthost)])

@@ -176,6 +176,30 @@ def test_f_send_as_of_another_user(relay):
         assert return_path(wait_for(r, "bob", tok)) == sender
 
 
+def test_f_bare_name_is_qualified(relay):
+    """-f root is qualified as the default sender (the invoker's login) is:
+    root@hostname, in the queued envelope, the Return-Path and the From:
+    sendmail adds, as Postfix appends its origin; "<root>" too."""
+    r = relay()
+    r.stop()
+    res = r.sendmail(["-f", "root", "friend@remote.example"], b"Subject: q\n\nx\n")
+    assert res.rc == 0, res
+    (name,) = r.drop_files()
+    with open(os.path.join(r.queue_dir, "drop", name), "rb") as f:
+        got = f.read()
+    assert b"\nsender <root@box.test>\n" in got, got
+    assert b"\n\nFrom: <root@box.test>\n" in got, got
+    r.start()
+    for sender in ("root", "<root>", "nobody"):
+        tok = token()
+        res = r.sendmail(["-f", sender, "bob@box.test"], b"Subject: " + tok.encode() + b"\n\nx\n")
+        assert res.rc == 0, (sender, res)
+        got = wait_for(r, "bob", tok)
+        want = sender.strip("<>") + "@box.test"
+        assert return_path(got) == want, (sender, got[:800])
+        assert re.search(rb"^From: <%s>\r?$" % want.encode(), got, re.M), got[:800]
+
+
 # -- the end of the input ------------------------------------------------------
 
 def test_lone_dot_split_across_reads(relay):
