@@ -3,6 +3,7 @@
  * down (flush then waits for its start). */
 #include <config.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,10 +26,13 @@ delete_ids(const char *queue_dir, int n, char **ids)
 
 	for (int i = 0; i < n; i++) {
 		g_autoptr(GError) err = NULL;
-		g_autofree char *path = g_build_filename(queue_dir, ids[i], NULL);
 
-		if (!relay_queue_id_valid(ids[i]) || !g_file_test(path, G_FILE_TEST_EXISTS)) {
-			fprintf(stderr, "homemail: %s: no such queue entry\n", ids[i]);
+		/* A link is named, not followed: neither it nor its target is
+		 * removed (the relay made no such entry). */
+		if (relay_queue_entry_check(queue_dir, ids[i], &err) < 0) {
+			gboolean there = errno != ENOENT;
+
+			fprintf(stderr, "homemail: %s%s\n", err->message, there ? "; not deleted" : "");
 			status = 1;
 		} else if (relay_queue_remove(queue_dir, ids[i], &err) < 0) {
 			fprintf(stderr, "homemail: %s\n", err->message);

@@ -426,8 +426,8 @@ static int
 refuse_link(const char *path, struct stat *st, GError **err)
 {
 	if (lstat(path, st) == 0 && S_ISLNK(st->st_mode)) {
-		g_set_error(err, HM_ERROR, HM_ERROR_IO, "%s is a symbolic link (not followed)",
-		            path);
+		g_set_error(err, HM_ERROR, HM_ERROR_IO,
+		            "%s is not a regular file (a symbolic link, not followed)", path);
 	} else {
 		memset(st, 0, sizeof(*st));
 		hm_set_error_errno(err, ELOOP, "%s: cannot read", path);

@@ -132,13 +132,13 @@ GBytes *hm_read_fd(int fd, gsize max, const char *what, GError **err);
 int hm_open_regular(const char *path, struct stat *st, GError **err);
 
 typedef enum {
-	/* Refuse a symbolic link as the last part of path ("PATH is a
-	 * symbolic link (not followed)", errno ELOOP, *st filled from
-	 * lstat()): for files in a directory that a less trusted user may
-	 * write, read by a more trusted one (root running `homemail queue`),
-	 * who must not be steered to a file of its own. Not for files a
-	 * person configures (certificates, secrets, the config), which are
-	 * often links on purpose. */
+	/* Refuse a symbolic link as the last part of path ("PATH is not a
+	 * regular file (a symbolic link, not followed)", errno ELOOP, *st
+	 * filled from lstat()): for files in a directory that a less trusted
+	 * user may write, read by a more trusted one (root running `homemail
+	 * queue`), who must not be steered to a file of its own. Not for
+	 * files a person configures (certificates, secrets, the config),
+	 * which are often links on purpose. */
 	HM_OPEN_NOFOLLOW = 1 << 0,
 } HmOpenFlags;
 

@@ -129,12 +129,14 @@ header_section(const char *queue_dir, const RelayQueueEntry *e, GError **err)
 int
 relay_queue_show_entry(const char *queue_dir, const char *id, FILE *out, GError **err)
 {
-	g_autoptr(RelayQueueEntry) e = relay_queue_load(queue_dir, id, err);
+	g_autoptr(RelayQueueEntry) e = NULL;
 	g_autoptr(GBytes) msg = NULL;
 	const char *data;
 	gsize len, end;
 
-	if (e == NULL || (msg = header_section(queue_dir, e, err)) == NULL)
+	if (relay_queue_entry_check(queue_dir, id, err) < 0 ||
+	    (e = relay_queue_load(queue_dir, id, err)) == NULL ||
+	    (msg = header_section(queue_dir, e, err)) == NULL)
 		return -1;
 	fprintf(out, "id: %s\narrival: ", e->id);
 	put_time(out, e->arrival);

@@ -508,6 +508,32 @@ relay_queue_save_state(const char *dir, const RelayQueueEntry *e, GError **err)
 	return hm_atomic_write(path, text->str, text->len, 0600, err);
 }
 
+int
+relay_queue_entry_check(const char *dir, const char *id, GError **err)
+{
+	g_autofree char *path = NULL;
+	g_autoptr(GError) why = NULL;
+	struct stat st;
+	int fd, saved;
+
+	if (!relay_queue_id_valid(id)) {
+		g_set_error(err, HM_ERROR, HM_ERROR_IO, "%s: no such queue entry (not a queue ID)", id);
+		errno = ENOENT;
+		return -1;
+	}
+	if ((fd = open_entry(dir, id, &st, &path, &why)) >= 0) {
+		close(fd);
+		return 0;
+	}
+	saved = errno;
+	if (saved == ENOENT)
+		g_set_error(err, HM_ERROR, HM_ERROR_IO, "%s: no such queue entry", id);
+	else
+		g_propagate_error(err, g_steal_pointer(&why));
+	errno = saved;
+	return -1;
+}
+
 static int
 unlink_quiet(const char *dir, const char *name, GError **err)
 {

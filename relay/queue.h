@@ -177,6 +177,13 @@ GBytes *relay_queue_message_head(const char *dir, const RelayQueueEntry *e, gsiz
  * with *err. */
 int relay_queue_save_state(const char *dir, const RelayQueueEntry *e, GError **err);
 
+/* Checks that entry id is there to act on by hand (`homemail queue show`
+ * and `delete`): dir/ID a regular file, never followed when it is a link.
+ * 0, or -1 with *err: "ID: no such queue entry" (errno ENOENT; also for
+ * what is not a queue ID), "PATH is not a regular file (a symbolic link,
+ * not followed)" or "(a FIFO)"..., or why it cannot be read. */
+int relay_queue_entry_check(const char *dir, const char *id, GError **err);
+
 /* Removes entry id: the message file first, so a crash in between leaves
  * only a state file that relay_queue_list() clears away. 0 (also when
  * already gone), or -1 with *err. */

@@ -603,6 +603,36 @@ def test_queue_does_not_follow_links(relay, hm_tmp):
     assert "TOPSECRET" not in q.out + q.err, q
 
 
+def test_queue_delete_and_show_what_is_no_file(relay, hm_tmp):
+    """A dangling link, a link to a file and a FIFO under queue IDs: `queue
+    delete` and `queue show` say the entry is not a regular file (without
+    waiting on the FIFO), delete neither the name nor a link's target, and
+    keep "no such queue entry" for what is not there."""
+    r = relay()
+    target = os.path.join(hm_tmp, "precious")
+    with open(target, "w") as f:
+        f.write("keep me\n")
+    cases = {"06B1720000000011": "symbolic link", "06B1720000000012": "symbolic link",
+             "06B1720000000013": "FIFO"}
+    os.symlink(os.path.join(hm_tmp, "gone"), os.path.join(r.queue_dir, "06B1720000000011"))
+    os.symlink(target, os.path.join(r.queue_dir, "06B1720000000012"))
+    os.mkfifo(os.path.join(r.queue_dir, "06B1720000000013"), 0o600)
+    for qid, kind in cases.items():
+        path = os.path.join(r.queue_dir, qid)
+        for cmd in ("delete", "show"):
+            q = r.homemail(["queue", cmd, qid], timeout=10)
+            assert q.rc == 1, (cmd, q)
+            assert "%s is not a regular file (a %s" % (path, kind) in q.err, (cmd, q)
+            assert "no such queue entry" not in q.err and "keep me" not in q.out, (cmd, q)
+        assert "not deleted" in r.homemail(["queue", "delete", qid]).err
+        assert os.path.lexists(path), qid
+    with open(target) as f:
+        assert f.read() == "keep me\n"
+    for cmd in ("delete", "show"):
+        q = r.homemail(["queue", cmd, "06B1720000000019"])
+        assert q.rc == 1 and q.err == "homemail: 06B1720000000019: no such queue entry\n", q
+
+
 def test_queue_dir_modes(relay):
     r = relay()
     assert stat.S_IMODE(os.stat(r.queue_dir).st_mode) == 0o711

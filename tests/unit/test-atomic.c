@@ -388,7 +388,7 @@ test_read_nofollow(void)
 	g_autofree char *dir = hm_test_tmpdir("hm-atomic");
 	g_autofree char *path = g_build_filename(dir, "f", NULL);
 	g_autofree char *link = g_build_filename(dir, "l", NULL);
-	g_autofree char *want = g_strconcat(link, " is a symbolic link (not followed)", NULL);
+	g_autofree char *want = g_strconcat(link, " is not a regular file (a symbolic link, not followed)", NULL);
 	g_autoptr(GBytes) b = NULL, f = NULL;
 	g_autoptr(GError) err = NULL;
 	struct stat st;
