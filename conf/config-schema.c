@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lib/error.h"
+#include "lib/passwd.h"
 #include "conf/config-private.h"
 
 /* Defaults that are lists. Loopback only: 127.0.0.2 stays "foreign" so
@@ -110,19 +111,6 @@ read_local_domains(HmCfgCtx *ctx, const config_setting_t *root, HmConfig *cfg, G
 
 /* --- users and aliases --------------------------------------------------- */
 
-/* A crypt(3) hash is "$id$..." with no ':' (it would break a shadow-like
- * file) and no white space; anything else is most likely plain text. */
-static gboolean
-looks_like_crypt(const char *s)
-{
-	if (s[0] != '$' || strlen(s) < 4 || strchr(s + 1, '$') == NULL)
-		return FALSE;
-	for (const char *p = s; *p != '\0'; p++)
-		if (*p == ':' || g_ascii_isspace(*p) || !g_ascii_isprint(*p))
-			return FALSE;
-	return TRUE;
-}
-
 static int
 read_user(HmCfgCtx *ctx, const config_setting_t *g, HmUserConf *u, GError **err)
 {
@@ -146,9 +134,13 @@ read_user(HmCfgCtx *ctx, const config_setting_t *g, HmUserConf *u, GError **err)
 	if (u->password_hash != NULL)
 		u->password_line = (int)config_setting_source_line(
 			config_setting_get_member(g, "password"));
-	if (u->password_hash != NULL && !looks_like_crypt(u->password_hash))
+	/* The check setup applies before it writes a hash: one that no login
+	 * could ever match (plain text, a weak or unknown scheme, a mangled
+	 * one) is an error here, not a silent refusal at each login. */
+	if (u->password_hash != NULL && !hm_password_is_hash(u->password_hash))
 		return hm_cfg_fail(ctx, config_setting_get_member(g, "password"), err,
-		                   "must be a crypt(3) hash; set it with `homemail passwd`");
+		                   "must be a crypt(3) hash of a supported scheme (yescrypt, "
+		                   "sha512-crypt...); set it with `homemail passwd`");
 	if (hm_cfg_strv(ctx, g, "addresses", &u->addresses, err) < 0 ||
 	    hm_cfg_list(ctx, g, "addresses", &list, err) < 0)
 		return -1;

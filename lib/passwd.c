@@ -8,38 +8,6 @@
 #include "error.h"
 #include "passwd.h"
 
-/* The schemes we check: yescrypt, gost-yescrypt, scrypt, bcrypt,
- * sha512-crypt, sha256-crypt. md5-crypt, DES and anything unknown are
- * refused outright, so a weak or placeholder hash ("*", "!", "x") can
- * never be matched by some password. */
-static const char *const strong_prefixes[] = {
-	"$y$", "$gy$", "$7$", "$2b$", "$2y$", "$6$", "$5$",
-};
-
-static gboolean
-supported_hash(const char *hash)
-{
-	for (gsize i = 0; i < G_N_ELEMENTS(strong_prefixes); i++)
-		if (g_str_has_prefix(hash, strong_prefixes[i]))
-			return TRUE;
-	return FALSE;
-}
-
-gboolean
-hm_password_is_hash(const char *hash)
-{
-	static const char alphabet[] = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				       "abcdefghijklmnopqrstuvwxyz$=";
-	guint fields = 0;
-
-	if (hash == NULL || !supported_hash(hash) || strspn(hash, alphabet) != strlen(hash))
-		return FALSE;
-	for (const char *p = hash; *p != '\0'; p++)
-		fields += *p == '$';
-	/* Every scheme has "$id$", a salt, '$' and the hash itself. */
-	return fields >= 3 && hash[strlen(hash) - 1] != '$';
-}
-
 /* struct crypt_data is some 32 KB: too big for a server's stack, so it
  * lives on the heap and is wiped before it is freed, since it holds
  * state derived from the password. */
@@ -95,7 +63,7 @@ hm_password_verify(const char *hash, const char *password)
 	gsize len;
 	gboolean ok;
 
-	if (hash == NULL || password == NULL || !supported_hash(hash))
+	if (hash == NULL || password == NULL || !hm_password_scheme_supported(hash))
 		return FALSE;
 	computed = crypt_dup(password, hash);
 	if (computed == NULL)
@@ -158,7 +126,7 @@ like_setting(const char *like_hash)
 	g_autofree char *fresh = NULL;
 	const char *last, *salt_start, *fresh_salt;
 
-	if (!supported_hash(like_hash) || g_str_has_prefix(like_hash, "$2") ||
+	if (!hm_password_scheme_supported(like_hash) || g_str_has_prefix(like_hash, "$2") ||
 	    (scheme = scheme_of(like_hash)) == NULL)
 		return NULL;
 	last = strrchr(like_hash, '$');
@@ -202,7 +170,7 @@ hm_password_dummy_hash(const char *like_hash)
 	/* bcrypt, or a shape we could not take apart: the hash itself is a
 	 * setting of the same cost; reusing its salt is harmless because
 	 * the password is random and the result is never shown. */
-	if (hash == NULL && like_hash != NULL && supported_hash(like_hash))
+	if (hash == NULL && like_hash != NULL && hm_password_scheme_supported(like_hash))
 		hash = crypt_dup(password, like_hash);
 	if (hash == NULL)
 		hash = hm_password_hash(password, NULL);

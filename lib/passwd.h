@@ -1,5 +1,7 @@
 /* Password hashes in crypt(3) format (yescrypt "$y$", sha512-crypt "$6$"),
- * as in /etc/shadow. */
+ * as in /etc/shadow. Their form (hm_password_scheme_supported(),
+ * hm_password_is_hash()) is lib/passwd-form.c, which needs no libcrypt;
+ * hashing and checking are lib/passwd.c. */
 #ifndef HM_PASSWD_H
 #define HM_PASSWD_H
 
@@ -16,6 +18,11 @@
  * not a supported crypt(3) hash ("*", "!", "", unknown prefix) never
  * matches. */
 gboolean hm_password_verify(const char *hash, const char *password);
+
+/* TRUE if hash starts with the "$id$" of a scheme hm_password_verify()
+ * checks (yescrypt, scrypt, bcrypt, sha512- and sha256-crypt); md5-crypt,
+ * DES and unknown ones are refused. */
+gboolean hm_password_scheme_supported(const char *hash);
 
 /* TRUE if hash has the form of a hash hm_password_verify() can check: a
  * supported scheme's "$id$" and only the characters crypt(3) writes

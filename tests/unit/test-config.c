@@ -301,6 +301,34 @@ test_password_and_file(Fixture *f, gconstpointer data)
 	             ":2: relay.smarthosts.[0].password_file: required with user (or password)");
 }
 
+#define BAD_HASH "must be a crypt(3) hash of a supported scheme (yescrypt, sha512-crypt...); " \
+	"set it with `homemail passwd`"
+
+/* The loader checks a user's hash as setup does before writing one
+ * (hm_password_is_hash()): what no login could match is an error at its
+ * line, not a refusal at each login. */
+static void
+test_password_hash(Fixture *f, gconstpointer data)
+{
+	static const char *const bad[] = {
+		"$1$abcdefgh$IQtUouv7y7Q9dRWkQEPCc.",  /* md5-crypt: weak */
+		"$x$salt$hash",                        /* unknown scheme */
+		"$6$saltsalt$",                        /* no hash */
+		"$6$salt",                             /* no hash */
+		"$y$j9T$salt$ha\\\\sh",               /* not crypt(3)'s alphabet */
+		"$y$j9T$salt$h~sh",
+		"$6$salt$h\xc3\xa9sh",
+		"$6$salt$ha sh",
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autofree char *text = g_strdup_printf(HOST "users = (\n { name = \"alice\";\n"
+		                                        "   password = \"%s\"; }\n);\n", bad[i]);
+
+		expect_error(f, text, ":4: users.[0].password: " BAD_HASH);
+	}
+}
+
 static void
 test_users(Fixture *f, gconstpointer data)
 {
@@ -308,7 +336,7 @@ test_users(Fixture *f, gconstpointer data)
 	             " { name = \"alice\"; }\n);\n",
 	             ":5: users.[2].name: duplicate name \"alice\" (first at line 3)");
 	expect_error(f, HOST "users = (\n { name = \"alice\";\n password = \"hunter2\"; }\n);\n",
-	             ":4: users.[0].password: must be a crypt(3) hash; set it with `homemail passwd`");
+	             ":4: users.[0].password: " BAD_HASH);
 	expect_error(f, HOST "users = ( { name = \"../x\"; } );\n",
 	             ":2: users.[0].name: must be 1-64 letters, digits, '.', '_' or '-', "
 	             "not starting with '.' or '-'");
@@ -1234,6 +1262,7 @@ main(int argc, char **argv)
 		{ "/config/bad-fingerprint", test_bad_fingerprint },
 		{ "/config/password-and-file", test_password_and_file },
 		{ "/config/users", test_users },
+		{ "/config/password-hash", test_password_hash },
 		{ "/config/aliases", test_aliases },
 		{ "/config/deliver", test_deliver },
 		{ "/config/defaults", test_defaults },
