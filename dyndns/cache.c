@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 
 #include "dyndns/cache.h"
@@ -81,9 +82,13 @@ hm_dyn_cache_load(const char *path, HmDynCache *c, GError **err)
 	g_autoptr(GBytes) data = NULL;
 	g_auto(GStrv) lines = NULL;
 	g_autofree char *text = NULL;
+	struct stat st;
 
 	memset(c, 0, sizeof(*c));
-	data = hm_read_file(path, CACHE_MAX, &e);
+	/* Never through a link, nor from a FIFO or device (refused, without
+	 * waiting): the cache is only ever renamed into place by us, and
+	 * `homemail status` reads it as root. */
+	data = hm_read_file_flags(path, CACHE_MAX, HM_OPEN_NOFOLLOW, &st, &e);
 	if (data == NULL) {
 		if (g_error_matches(e, HM_ERROR, HM_ERROR_IO) && errno == ENOENT)
 			return 0;

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "fetcher/lastrun.h"
 #include "fetcher/state-private.h"
@@ -84,9 +85,12 @@ hm_fetch_last_load(const char *state_dir, const char *account, HmFetchLast *last
 	guint seen = 0;
 	gsize len;
 	const char *text;
+	struct stat sb;
 
 	memset(last, 0, sizeof(*last));
-	if ((data = hm_read_file(path, FILE_MAX, &rerr)) == NULL) {
+	/* As the fetch state (fetcher/state-format.c): a regular file, not
+	 * through a link. */
+	if ((data = hm_read_file_flags(path, FILE_MAX, HM_OPEN_NOFOLLOW, &sb, &rerr)) == NULL) {
 		if (errno == ENOENT)
 			return 0;
 		g_propagate_error(err, g_steal_pointer(&rerr));

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fetcher/stage.h"
@@ -239,7 +240,11 @@ hm_fetch_batch_recover(HmFetchState *st, GError **err)
 {
 	g_autofree char *intent = hm_fetch_state_sidecar(st, "staged");
 	g_autoptr(GError) local = NULL;
-	g_autoptr(GBytes) bytes = hm_read_file(intent, INTENT_MAX, &local);
+	struct stat sb;
+	/* As the fetch state (fetcher/state-format.c): a regular file, not
+	 * through a link. */
+	g_autoptr(GBytes) bytes =
+		hm_read_file_flags(intent, INTENT_MAX, HM_OPEN_NOFOLLOW, &sb, &local);
 	g_autoptr(GPtrArray) touched = g_ptr_array_new_with_free_func(g_free);
 	g_auto(GStrv) lines = NULL;
 	g_autofree char *copy = NULL;

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <glib.h>
 
@@ -325,7 +326,12 @@ hm_fetch_state_load(HmFetchState *st, gboolean journal, GError **err)
 {
 	const char *path = journal ? st->journal_path : st->base_path;
 	g_autoptr(GError) local = NULL;
-	g_autoptr(GBytes) bytes = hm_read_file(path, STATE_FILE_MAX, &local);
+	struct stat sb;
+	/* Never through a link, nor from a FIFO or device (refused, without
+	 * waiting): these files are only ever renamed into place by us, and
+	 * `homemail status` reads them as root. */
+	g_autoptr(GBytes) bytes =
+		hm_read_file_flags(path, STATE_FILE_MAX, HM_OPEN_NOFOLLOW, &sb, &local);
 	Cursor c = { NULL, NULL, path, 0 };
 	const char *line, *start;
 	gsize len;

@@ -112,25 +112,27 @@ hm_oauth2_token_load(const char *path, HmOauth2Token *t, GError **err)
 {
 	g_autoptr(GBytes) data = NULL;
 	g_autoptr(JsonParser) parser = NULL;
+	g_autoptr(GError) rerr = NULL;
 	JsonObject *o;
-	struct stat st = { 0 };
+	struct stat st;
 	gsize len;
 	const char *text;
 
 	hm_oauth2_token_clear(t);
 	if (hm_json_load(err) < 0)
 		return -1;
-	if (lstat(path, &st) < 0 && errno == ENOENT) {
+	/* A regular file, never read through a link (state_dir is the
+	 * daemons' user's to write, and `homemail oauth` may run as root),
+	 * nor waited on when it is a FIFO. */
+	data = hm_read_file_flags(path, HM_OAUTH2_JSON_MAX, HM_OPEN_NOFOLLOW, &st, &rerr);
+	if (data == NULL && errno == ENOENT) {
 		g_set_error(err, HM_OAUTH2_ERROR, HM_OAUTH2_ERROR_NOT_SIGNED_IN, "not signed in");
 		return -1;
 	}
-	/* Another lstat() failure is left to hm_read_file() to report. */
-	if (st.st_mode != 0 && !S_ISREG(st.st_mode)) {
-		g_set_error(err, HM_ERROR, HM_ERROR_IO, "%s is not a regular file", path);
+	if (data == NULL) {
+		g_propagate_error(err, g_steal_pointer(&rerr));
 		return -1;
 	}
-	if ((data = hm_read_file(path, HM_OAUTH2_JSON_MAX, err)) == NULL)
-		return -1;
 	text = g_bytes_get_data(data, &len);
 	o = hm_oauth2_json_object(text, len, &parser);
 	if (o != NULL && hm_oauth2_json_string(o, "signed_out") != NULL) {

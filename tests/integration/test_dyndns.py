@@ -107,6 +107,37 @@ def test_911_backs_off(bin, hm_tmp, dyn, dyn_cert):
     assert "backoff_s=1800" in state
 
 
+@pytest.mark.parametrize("kind", ["link", "dangling", "fifo"])
+def test_cache_only_regular(bin, hm_tmp, dyn, dyn_cert, kind):
+    """The update cache is read only from a regular file in state_dir: a
+    link there (to the good cache, or dangling: not "no cache yet") or a
+    FIFO (at once, not a hang) is a clear error and nothing is sent, here
+    and in `homemail status`."""
+    d = os.path.join(hm_tmp, "dyn-cache-" + kind)
+    conf = write_conf(d, dyn, dyn_cert.cert)
+    assert dyndns(bin, conf).rc == 0
+    assert len(dyn.updates()) == 1
+    cache = os.path.join(d, "state", "dyndns", "box.dyn.test-dyndns2-A")
+    elsewhere = os.path.join(d, "elsewhere")
+    os.rename(cache, elsewhere)
+    if kind == "fifo":
+        os.mkfifo(cache, 0o600)
+    else:
+        os.symlink(elsewhere if kind == "link" else "/nonexistent/cache", cache)
+    want = "%s is not a regular file (a %s)" % (
+        cache, "FIFO" if kind == "fifo" else "symbolic link, not followed")
+    dyn.ip4 = "81.2.69.161"
+    r = fixtures.run([bin("dyndns/homemail-dyndns"), "-c", conf, "--once"], timeout=30)
+    assert r.rc == 1 and want in r.err, r
+    assert len(dyn.updates()) == 1
+    r = fixtures.run([bin("admin/homemail"), "-c", conf, "status"], timeout=30)
+    assert want in r.out, r
+    os.unlink(cache)
+    os.rename(elsewhere, cache)
+    assert dyndns(bin, conf).rc == 0
+    assert [u["query"]["myip"] for u in dyn.updates()] == ["81.2.69.160", "81.2.69.161"]
+
+
 def test_full_disk_sends_nothing(bin, hm_tmp, dyn, dyn_cert):
     """An answer that could not be recorded would be asked for again at
     every run: three refused requests for three runs after badauth, and

@@ -272,6 +272,53 @@ def test_relay_down_deletes_nothing(env, dovecot, small, proto):
     assert_same_mail(env, small[:5])
 
 
+def _plant(path, kind, elsewhere):
+    """Moves the file at PATH to ELSEWHERE and puts at PATH a link to it
+    (kind "link"), a dangling link ("dangling") or a FIFO ("fifo")."""
+    os.rename(path, elsewhere)
+    if kind == "fifo":
+        os.mkfifo(path, 0o600)
+    else:
+        os.symlink(elsewhere if kind == "link" else "/nonexistent/state", path)
+
+
+def _not_regular(path, kind):
+    return "%s is not a regular file (a %s)" % (
+        path, "FIFO" if kind == "fifo" else "symbolic link, not followed")
+
+
+@pytest.mark.parametrize("kind", ["link", "dangling", "fifo"])
+def test_state_files_only_regular(env, dovecot, small, kind):
+    """The fetch state (journal and compacted state) and the record of the
+    last pass are read only from regular files in state_dir: a link there
+    (to the good file, or dangling: not "no state yet", which would fetch
+    everything again) or a FIFO (at once, not a hang) is a clear error;
+    upstream is left alone and nothing is delivered twice."""
+    dovecot.load(small[:3])
+    env.write_config([env.account("isp", "imap", dovecot.imap_port, keep=True)])
+    assert env.fetch("--once").rc == 0
+    fdir = os.path.join(env.state, "fetch")
+    elsewhere = os.path.join(env.base, "elsewhere")
+    names = [n for n in sorted(os.listdir(os.path.join(fdir, "isp"))) if n.startswith("INBOX.")]
+    assert "INBOX.journal" in names, names
+    for name in names:
+        path = os.path.join(fdir, "isp", name)
+        _plant(path, kind, elsewhere)
+        r = env.fetch("--once", timeout=30)
+        assert r.rc == 1, r
+        assert _not_regular(path, kind) in r.err, r
+        assert len(env.delivered()) == 3 and upstream_count(dovecot) == 3
+        os.unlink(path)
+        os.rename(elsewhere, path)
+    assert env.fetch("--once").rc == 0
+    assert len(env.delivered()) == 3
+    # The record of the last pass, read by `homemail status`.
+    last = os.path.join(fdir, "isp.last")
+    _plant(last, kind, elsewhere)
+    r = fixtures.run([fixtures.program("admin/homemail"), "-c", env.conf, "status"], timeout=30)
+    assert _not_regular(last, kind) in r.out, r
+
+
 def test_max_size_leaves_big_mail_upstream(env, dovecot, small):
     dovecot.load(small)
     env.write_config([env.account("isp", "imap", dovecot.imap_port, max_size=200000)])

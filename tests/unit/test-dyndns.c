@@ -13,6 +13,7 @@
 #include "dyndns/ipaddr.h"
 #include "dyndns/policy.h"
 #include "lib/atomic.h"
+#include "lib/error.h"
 #include "tests/unit/testutil.h"
 
 static HmIpKind
@@ -241,6 +242,7 @@ test_cache(void)
 	HmDnsRecordConf r = { .provider = "dyndns2", .hostname = "box.dyn.example" };
 	g_autofree char *state = g_build_filename(dir, "new", "state", NULL);
 	g_autofree char *path = hm_dyn_cache_path(state, &r, AF_INET6);
+	g_autofree char *elsewhere = NULL, *want = NULL;
 	g_autoptr(GError) err = NULL;
 	HmDynCache c = { 0 }, back;
 	struct stat st;
@@ -267,11 +269,28 @@ test_cache(void)
 	hm_dyn_cache_clear(&back);
 	hm_dyn_cache_clear(&c);
 
-	/* A FIFO where the cache should be is an error, not a hang. */
+	/* A link where the cache should be (to a good cache, or dangling:
+	 * not "no cache yet") is an error, not followed; a FIFO too, and not
+	 * a hang. */
+	elsewhere = g_build_filename(dir, "elsewhere", NULL);
+	g_assert_cmpint(rename(path, elsewhere), ==, 0);
+	g_assert_cmpint(symlink(elsewhere, path), ==, 0);
+	g_assert_cmpint(hm_dyn_cache_load(path, &back, &err), ==, -1);
+	want = g_strdup_printf("%s is not a regular file (a symbolic link, not followed)", path);
+	g_assert_error(err, HM_ERROR, HM_ERROR_IO);
+	g_assert_cmpstr(err->message, ==, want);
+	g_assert_null(back.address);
+	g_clear_error(&err);
+	g_assert_cmpint(unlink(path), ==, 0);
+	g_assert_cmpint(symlink("/nonexistent/cache", path), ==, 0);
+	g_assert_cmpint(hm_dyn_cache_load(path, &back, &err), ==, -1);
+	g_assert_cmpstr(err->message, ==, want);
+	g_clear_error(&err);
 	g_assert_cmpint(unlink(path), ==, 0);
 	hm_test_mkfifo(path);
 	g_assert_cmpint(hm_dyn_cache_load(path, &back, &err), ==, -1);
 	g_assert_nonnull(err);
+	g_assert_true(g_str_has_suffix(err->message, " is not a regular file (a FIFO)"));
 	hm_test_remove_tree(dir);
 }
 

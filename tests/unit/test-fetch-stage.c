@@ -231,6 +231,42 @@ test_recover_empty(Fixture *f, gconstpointer data)
 	g_assert_cmpuint(hm_fetch_state_count(f->st), ==, 0);
 }
 
+/* The intent log is read only from a regular file: a link (to a log, or
+ * dangling) or a FIFO at its path is an error that names it, and the
+ * link's target is neither read nor removed. */
+static void
+test_recover_not_regular(Fixture *f, gconstpointer data)
+{
+	g_autofree char *intent = hm_fetch_state_sidecar(f->st, "staged");
+	g_autofree char *elsewhere = g_build_filename(f->dir, "elsewhere", NULL);
+	const char *const targets[] = { elsewhere, "/nonexistent/staged" };
+
+	g_assert_true(g_file_set_contents(elsewhere, "uid-9 12 /nowhere/x -\n", -1, NULL));
+	for (guint i = 0; i < G_N_ELEMENTS(targets); i++) {
+		g_autofree char *want = g_strconcat(intent, " is not a regular file (a symbolic link, "
+		                                    "not followed)", NULL);
+		GError *err = NULL;
+
+		g_assert_cmpint(symlink(targets[i], intent), ==, 0);
+		g_assert_cmpint(hm_fetch_batch_recover(f->st, &err), ==, -1);
+		g_assert_nonnull(err);
+		g_assert_cmpstr(err->message, ==, want);
+		g_clear_error(&err);
+		g_assert_cmpint(g_unlink(intent), ==, 0);
+	}
+	g_assert_true(g_file_test(elsewhere, G_FILE_TEST_IS_REGULAR));
+	hm_test_mkfifo(intent);
+	{
+		g_autofree char *want = g_strconcat(intent, " is not a regular file (a FIFO)", NULL);
+		GError *err = NULL;
+
+		g_assert_cmpint(hm_fetch_batch_recover(f->st, &err), ==, -1);
+		g_assert_nonnull(err);
+		g_assert_cmpstr(err->message, ==, want);
+		g_clear_error(&err);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -242,5 +278,7 @@ main(int argc, char **argv)
 	g_test_add("/fetch-stage/sweep-tmp", Fixture, NULL, set_up, test_sweep_tmp, tear_down);
 	g_test_add("/fetch-stage/recover-empty", Fixture, NULL, set_up, test_recover_empty,
 	           tear_down);
+	g_test_add("/fetch-stage/recover-not-regular", Fixture, NULL, set_up,
+	           test_recover_not_regular, tear_down);
 	return g_test_run();
 }

@@ -14,6 +14,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include "fetcher/lastrun.h"
 #include "fetcher/lock.h"
 #include "fetcher/state.h"
 #include "lib/error.h"
@@ -565,6 +566,84 @@ test_corrupt(void)
 	}
 }
 
+/* Puts at path what is no regular file of ours: a link to a good copy
+ * of the file elsewhere (0), a dangling link (1) or a FIFO (2). */
+static void
+plant(const char *dir, const char *path, guint kind, const char *good)
+{
+	g_autofree char *elsewhere = g_build_filename(dir, "elsewhere", NULL);
+
+	g_unlink(path);
+	if (kind == 0) {
+		spit(elsewhere, good);
+		g_assert_cmpint(symlink(elsewhere, path), ==, 0);
+	} else if (kind == 1) {
+		g_assert_cmpint(symlink("/nonexistent/x", path), ==, 0);
+	} else {
+		hm_test_mkfifo(path);
+	}
+}
+
+/* The state, its journal and the record of the last pass are read only
+ * from regular files: a link (to a good file, or dangling: not "no state
+ * yet") or a FIFO (at once, not a hang) at their paths is an error that
+ * says what is there. */
+static void
+test_not_regular(void)
+{
+	static const char *const kinds[] = { "a symbolic link, not followed",
+		                             "a symbolic link, not followed", "a FIFO" };
+	static const char *const files[] = { "INBOX.state", "INBOX.journal" };
+
+	for (guint k = 0; k < G_N_ELEMENTS(kinds); k++) {
+		for (guint i = 0; i < G_N_ELEMENTS(files); i++) {
+			g_autofree char *dir = hm_test_tmpdir("hm-fstate");
+			g_autofree char *path = path_of(dir, files[i]);
+			g_autofree char *good = NULL, *want = NULL;
+			g_autoptr(GError) err = NULL;
+			HmFetchState *st = hm_fetch_state_open(dir, ACCT, "INBOX", &err);
+
+			g_autoptr(GHashTable) present = g_hash_table_new(g_str_hash, g_str_equal);
+
+			g_assert_no_error(err);
+			g_hash_table_add(present, (char *)"u1");
+			g_assert_cmpint(hm_fetch_state_record(st, "u1", HM_FETCH_MARK_DELIVERED, 10, NULL,
+			                                      &err), ==, 0);
+			/* Both files there: the state compacted, then one more record. */
+			g_assert_cmpint(hm_fetch_state_compact(st, present, &err), ==, 0);
+			g_assert_cmpint(hm_fetch_state_record(st, "u2", HM_FETCH_MARK_DELIVERED, 10, NULL,
+			                                      &err), ==, 0);
+			hm_fetch_state_free(st);
+			good = slurp(path);
+			plant(dir, path, k, good);
+			st = hm_fetch_state_open(dir, ACCT, "INBOX", &err);
+			g_assert_null(st);
+			g_assert_error(err, HM_ERROR, HM_ERROR_IO);
+			want = g_strdup_printf("%s is not a regular file (%s)", path, kinds[k]);
+			g_assert_cmpstr(err->message, ==, want);
+			hm_test_remove_tree(dir);
+		}
+		{
+			g_autofree char *dir = hm_test_tmpdir("hm-fstate");
+			g_autofree char *path = g_build_filename(dir, "fetch", ACCT ".last", NULL);
+			g_autofree char *good = NULL, *want = NULL;
+			g_autoptr(GError) err = NULL;
+			HmFetchLast last;
+
+			g_assert_cmpint(hm_fetch_last_save(dir, ACCT, 1767225600, 3, NULL, &err), ==, 0);
+			g_assert_cmpint(hm_fetch_last_load(dir, ACCT, &last, &err), ==, 1);
+			hm_fetch_last_clear(&last);
+			good = slurp(path);
+			plant(dir, path, k, good);
+			g_assert_cmpint(hm_fetch_last_load(dir, ACCT, &last, &err), ==, -1);
+			g_assert_error(err, HM_ERROR, HM_ERROR_IO);
+			want = g_strdup_printf("%s is not a regular file (%s)", path, kinds[k]);
+			g_assert_cmpstr(err->message, ==, want);
+			hm_test_remove_tree(dir);
+		}
+	}
+}
+
 static void
 test_escaped_names(void)
 {
@@ -863,6 +942,7 @@ main(int argc, char **argv)
 	g_test_add_func("/fetch-state/uidvalidity", test_uidvalidity);
 	g_test_add_func("/fetch-state/compact", test_compact);
 	g_test_add_func("/fetch-state/corrupt", test_corrupt);
+	g_test_add_func("/fetch-state/not-regular", test_not_regular);
 	g_test_add_func("/fetch-state/escaped-names", test_escaped_names);
 	g_test_add_func("/fetch-state/bad-input", test_bad_input);
 	g_test_add_func("/fetch-state/large", test_large);

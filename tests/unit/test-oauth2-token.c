@@ -190,11 +190,24 @@ test_store(void)
 	g_assert_error(err, HM_ERROR, HM_ERROR_PARSE);
 	g_clear_error(&err);
 
-	/* A link in place of the token is not followed. */
+	/* A link in place of the token is not followed, a dangling one is
+	 * no "not signed in", and a FIFO is refused at once. */
 	g_assert_cmpint(g_unlink(path), ==, 0);
 	g_assert_cmpint(symlink("/etc/hostname", path), ==, 0);
 	g_assert_cmpint(hm_oauth2_token_load(path, &back, &err), ==, -1);
 	g_assert_error(err, HM_ERROR, HM_ERROR_IO);
+	g_assert_nonnull(strstr(err->message, "(a symbolic link, not followed)"));
+	g_clear_error(&err);
+	g_assert_cmpint(g_unlink(path), ==, 0);
+	g_assert_cmpint(symlink("/nonexistent/token", path), ==, 0);
+	g_assert_cmpint(hm_oauth2_token_load(path, &back, &err), ==, -1);
+	g_assert_error(err, HM_ERROR, HM_ERROR_IO);
+	g_clear_error(&err);
+	g_assert_cmpint(g_unlink(path), ==, 0);
+	hm_test_mkfifo(path);
+	g_assert_cmpint(hm_oauth2_token_load(path, &back, &err), ==, -1);
+	g_assert_error(err, HM_ERROR, HM_ERROR_IO);
+	g_assert_nonnull(strstr(err->message, "is not a regular file (a FIFO)"));
 	g_clear_error(&err);
 	hm_oauth2_token_clear(&back);
 	hm_oauth2_token_clear(&t);
