@@ -95,19 +95,18 @@ hm_cmd_network_up(int argc, char **argv, const HmGlobalOpts *opts)
 	}
 	if ((cfg = hm_cmd_load_config(cpath, opts, NULL)) == NULL)
 		return 1;
-	up = hm_uppid_running(cfg->state_dir);
-	if (up < 0) {
+	switch (hm_uppid_signal(cfg->state_dir, SIGUSR1, &up, &err)) {
+	case HM_UPPID_STARTING:
 		printf("homemail up is starting: it catches up by itself\n");
 		return 0;
-	}
-	if (up > 0) {
-		if (kill(up, SIGUSR1) < 0) {
-			fprintf(stderr, "homemail network-up: homemail up (pid %d): %s\n", (int)up,
-			        g_strerror(errno));
-			return 1;
-		}
+	case HM_UPPID_SIGNALLED:
 		printf("homemail up (pid %d): catching up now\n", (int)up);
 		return 0;
+	case HM_UPPID_NONE:
+		break;
+	default:
+		fprintf(stderr, "homemail network-up: %s\n", err->message);
+		return 1;
 	}
 	queue_dir = g_build_filename(cfg->state_dir, "queue", NULL);
 	printf("relay: %s\n", relay_spool_poke(queue_dir, 'f') == 0

@@ -7,6 +7,7 @@ NetworkManager / networkd-dispatcher hooks that run it) makes a running
 `up` catch up at once: a message queued while the smart host was down is
 sent, the fetcher polls and dyndns updates, each long before its timer.
 `homemail status` reports all of it from the real state files."""
+import fcntl
 import os
 import poplib
 import pwd
@@ -469,3 +470,119 @@ def test_networkd_hook_runs_network_up(make_up, tls_cert):
     wait_for(lambda: "network up: flushing the queue" in up.log(), "up's network-up", log=up.log)
     assert up.stop() == 0
     shutil.rmtree(bindir)
+
+
+def as_user(user, argv):
+    """argv run as user (and its group), as the hooks' root would not."""
+    return ["setpriv", "--reuid", user, "--regid", "nogroup" if user == "nobody" else user,
+            "--clear-groups", "--"] + list(argv)
+
+
+def plain_conf(d, state, extra=""):
+    """A config with no secret in it (so any user may read it) and state."""
+    conf = os.path.join(d, "homemail.conf")
+    with open(conf, "w") as f:
+        f.write('hostname = "box.test";\nstate_dir = "%s";\n%s' % (state, extra))
+    os.chmod(conf, 0o644)
+    return conf
+
+
+def test_network_up_signals_nothing_but_up(hm_tmp):
+    """The hooks run network-up as root; up.pid lies in a state_dir that
+    the service user owns, who may write any PID there and hold its lock
+    (`echo $PID > up.pid; flock -x up.pid sleep 30`). Root must not send
+    SIGUSR1 (whose default action ends a process) to what the file
+    names: not a process of another user, and not one of that user's that
+    is not homemail."""
+    assert os.geteuid() == 0, "network-up runs as root, as the hooks run it"
+    nobody = pwd.getpwnam("nobody")
+    d = tempfile.mkdtemp(prefix="forged-", dir=hm_tmp)
+    state = os.path.join(d, "state")
+    os.makedirs(state)
+    os.chown(state, nobody.pw_uid, nobody.pw_gid)
+    conf = plain_conf(d, state)
+    pidfile = os.path.join(state, "up.pid")
+    victims = [subprocess.Popen(["sleep", "60"]),
+               subprocess.Popen(as_user("nobody", ["sleep", "60"]))]
+    try:
+        with open(pidfile, "w") as f:
+            f.write("%d\n" % victims[0].pid)
+        os.chown(pidfile, nobody.pw_uid, nobody.pw_gid)
+        with open(pidfile) as held:
+            fcntl.flock(held, fcntl.LOCK_EX)
+            # root's process, named by nobody's file
+            r = fixtures.run([fixtures.program("admin/homemail"), "-c", conf, "network-up"])
+            assert r.rc == 1 and "runs as another user" in r.err, r
+            assert "not signalling it" in r.err and "catching up" not in r.out, r
+            # nobody's own process, which is not homemail
+            with open(pidfile, "w") as f:
+                f.write("%d\n" % victims[1].pid)
+            r = fixtures.run([fixtures.program("admin/homemail"), "-c", conf, "network-up"])
+            assert r.rc == 1 and "not this homemail program" in r.err, r
+            # and root's, in a file of root's
+            with open(pidfile, "w") as f:
+                f.write("%d\n" % victims[0].pid)
+            os.chown(pidfile, 0, 0)
+            r = fixtures.run([fixtures.program("admin/homemail"), "-c", conf, "network-up"])
+            assert r.rc == 1 and "not this homemail program" in r.err, r
+        time.sleep(0.2)
+        assert [v.poll() for v in victims] == [None, None]
+    finally:
+        for v in victims:
+            v.kill()
+            v.wait()
+
+
+def test_network_up_reaches_an_up_of_another_user(hm_tmp):
+    """An up that the service user runs itself (its file, its process) is
+    signalled by root's network-up: with nobody's privileges."""
+    nobody = pwd.getpwnam("nobody")
+    d = tempfile.mkdtemp(prefix="up-nobody-", dir=hm_tmp)
+    os.chmod(d, 0o755)
+    state = os.path.join(d, "state")
+    os.makedirs(state)
+    os.chown(state, nobody.pw_uid, nobody.pw_gid)
+    # dyndns alone: a record whose server nobody serves, a fixed address.
+    conf = plain_conf(d, state, 'dyndns = { interval = %d; detect = "static:81.2.69.160"; '
+                      'records = ( { provider = "dyndns2"; server = "https://127.0.0.1:%d"; '
+                      'hostname = "box.dyn.test"; user = "u"; password = "p"; } ); };\n'
+                      % (LONG, fixtures.free_port()))
+    os.chown(conf, nobody.pw_uid, nobody.pw_gid)
+    os.chmod(conf, 0o600)
+    logfile = os.path.join(d, "up.log")
+    with open(logfile, "wb") as log:
+        proc = subprocess.Popen(as_user("nobody", [fixtures.program("admin/homemail"), "-v",
+                                                   "-c", conf, "up"]),
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                start_new_session=True)
+
+    def logtext():
+        with open(logfile, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+    try:
+        wait_for(lambda: "homemail-dyndns: started" in logtext(), "up as nobody", log=logtext)
+        wait_for(lambda: os.path.exists(os.path.join(state, "up.pid")), "up.pid", log=logtext)
+        r = fixtures.run([fixtures.program("admin/homemail"), "-c", conf, "network-up"])
+        assert r.rc == 0 and "homemail up (pid %d): catching up now" % proc.pid in r.out, r
+        wait_for(lambda: "network up: flushing the queue" in logtext(), "up's network-up",
+                 log=logtext)
+    finally:
+        kids = fixtures.descendants(proc.pid)
+        os.kill(proc.pid, signal.SIGTERM)
+        assert proc.wait(20) == 0, logtext()
+        assert not any(fixtures.same_process_alive(p, s) for p, s in kids.items())
+
+
+def test_network_up_cannot_read_state_dir(hm_tmp):
+    """Run by a user who may not look into state_dir, network-up does not
+    take an up.pid it cannot open for no up running: it names the file."""
+    d = tempfile.mkdtemp(prefix="netup-denied-", dir=hm_tmp)
+    os.chmod(d, 0o755)
+    state = os.path.join(d, "state")
+    os.makedirs(state, mode=0o700)
+    conf = plain_conf(d, state)
+    r = fixtures.run(as_user("nobody", [fixtures.program("admin/homemail"), "-c", conf,
+                                        "network-up"]))
+    assert r.rc == 1, r
+    assert "%s/up.pid: Permission denied" % state in r.err, r
+    assert "not running" not in r.out, r
