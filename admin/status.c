@@ -14,6 +14,7 @@
 #include "dyndns/cache.h"
 #include "fetcher/lastrun.h"
 #include "lib/net.h"
+#include "lib/printable.h"
 #include "relay/queue-show.h"
 #include "relay/queue.h"
 
@@ -72,22 +73,26 @@ show_record(const HmConfig *cfg, const HmDnsRecordConf *rec, int family, gint64 
 		printf("    cache: %s\n", err->message);
 		return FALSE;
 	}
+	/* Every field as the terminal must show it: the file is the service
+	 * user's, and the code and text are what the provider answered. */
 	if (c.address != NULL) {
 		g_autofree char *t = when(c.updated, now);
+		g_autofree char *address = hm_printable(c.address, -1);
 
-		printf("    address: %s, accepted %s\n", c.address, t);
+		printf("    address: %s, accepted %s\n", address, t);
 	} else {
 		printf("    address: never updated\n");
 	}
 	if (c.has_result) {
 		g_autofree char *t = when(c.attempted, now);
+		g_autofree char *sent = hm_printable(c.sent != NULL ? c.sent : "-", -1);
+		g_autofree char *code = hm_printable(c.code, -1);
+		g_autofree char *text = hm_printable(c.text, -1);
 
-		g_autofree char *code = c.code != NULL ? g_strdup_printf(" (%s)", c.code) : NULL;
-
-		printf("    last request: %s for %s: %s%s\n", t, c.sent != NULL ? c.sent : "-",
-		       outcome_word(c.outcome), code != NULL ? code : "");
-		if (c.outcome != HM_DYN_OK && c.text != NULL)
-			printf("      %s\n", c.text);
+		printf("    last request: %s for %s: %s%s%s%s\n", t, sent, outcome_word(c.outcome),
+		       code != NULL ? " (" : "", code != NULL ? code : "", code != NULL ? ")" : "");
+		if (c.outcome != HM_DYN_OK && text != NULL)
+			printf("      %s\n", text);
 	}
 	if (c.backoff_until > now) {
 		g_autofree char *t = when(c.backoff_until, now);
@@ -218,10 +223,14 @@ show_fetches(const HmConfig *cfg, gint64 now)
 			continue;
 		}
 		t = when(last.time, now);
-		if (last.ok)
+		if (last.ok) {
 			printf("last fetch %s: ok, %u new\n", t, last.fetched);
-		else
-			printf("last fetch %s: failed: %s\n", t, last.error);
+		} else {
+			/* A server's words, kept in a file of the service user. */
+			g_autofree char *why = hm_printable(last.error, -1);
+
+			printf("last fetch %s: failed: %s\n", t, why);
+		}
 		hm_fetch_last_clear(&last);
 	}
 	return ok;

@@ -10,6 +10,7 @@
 #include "dyndns/cache.h"
 #include "lib/atomic.h"
 #include "lib/error.h"
+#include "lib/printable.h"
 
 /* A cache file holds a dozen short lines. */
 #define CACHE_MAX 8192
@@ -34,16 +35,12 @@ number(const char *v)
 	return *end == '\0' && n >= 0 ? n : 0;
 }
 
-/* One-line text: a provider's answer may contain anything. */
+/* One-line text: a provider's answer may contain anything, and `homemail
+ * status` shows it on a terminal (lib/printable.h). */
 static char *
 one_line(const char *v)
 {
-	char *s = g_strdup(v);
-
-	for (char *p = s; *p != '\0'; p++)
-		if ((guchar)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	return s;
+	return hm_printable(v, -1);
 }
 
 static void

@@ -5,6 +5,7 @@
 
 #include "lib/error.h"
 #include "lib/header.h"
+#include "lib/printable.h"
 #include "relay/limits.h"
 #include "relay/queue-show.h"
 #include "relay/queue.h"
@@ -27,6 +28,47 @@ put_time(FILE *out, gint64 t)
 	fputs(s != NULL ? s : "?", out);
 }
 
+/* before, text, after: text came from a peer or a queue file (an
+ * address, the smart host's reply, the client's HELO, an error quoting
+ * the file) and may reach a terminal, where it is shown, never obeyed
+ * (lib/printable.h). */
+static void
+put_text(FILE *out, const char *before, const char *text, const char *after)
+{
+	g_autofree char *shown = hm_printable(text, -1);
+
+	fputs(before, out);
+	fputs(shown, out);
+	fputs(after, out);
+}
+
+/* The column of mailq's recipient lines. */
+#define RCPT_INDENT "                                               "
+
+/* The header section data[0..end), line by line: a line break in it is
+ * ours, CRs and other controls are shown as '?' and a tab of a folded
+ * line as a space. */
+static void
+put_header_section(FILE *out, const char *data, gsize end)
+{
+	for (gsize pos = 0; pos < end;) {
+		const char *nl = memchr(data + pos, '\n', end - pos);
+		gsize stop = nl != NULL ? (gsize)(nl - data) : end;
+		gsize n = stop - pos;
+		g_autofree char *line = g_memdup2(data + pos, n);
+		g_autofree char *shown = NULL;
+
+		if (n > 0 && line[n - 1] == '\r')
+			n--;
+		for (gsize i = 0; i < n; i++)
+			if (line[i] == '\t')
+				line[i] = ' ';
+		shown = hm_printable(line, (gssize)n);
+		fprintf(out, "%s\n", shown);
+		pos = stop + 1;
+	}
+}
+
 int
 relay_queue_show_list(const char *queue_dir, FILE *out, GError **err)
 {
@@ -46,22 +88,23 @@ relay_queue_show_list(const char *queue_dir, FILE *out, GError **err)
 		g_autoptr(RelayQueueEntry) e = relay_queue_load(queue_dir, ids->pdata[i], &lerr);
 
 		if (e == NULL) {
-			fprintf(out, "%s (unreadable: %s)\n\n", (char *)ids->pdata[i], lerr->message);
+			fputs((char *)ids->pdata[i], out);
+			put_text(out, " (unreadable: ", lerr->message, ")\n\n");
 			continue;
 		}
 		n++;
 		total += e->size;
 		fprintf(out, "%s %8" G_GUINT64_FORMAT " ", e->id, e->size);
 		put_time(out, e->arrival);
-		fprintf(out, "  %s\n", e->sender[0] != '\0' ? e->sender : "MAILER-DAEMON");
+		put_text(out, "  ", e->sender[0] != '\0' ? e->sender : "MAILER-DAEMON", "\n");
 		for (guint k = 0; k < e->rcpts->len; k++) {
 			const RelayQueueRcpt *r = relay_queue_rcpt(e, k);
 
 			if (r->state != RELAY_RCPT_PENDING)
 				continue;
 			if (r->reply != NULL)
-				fprintf(out, "%47s(%s)\n", "", r->reply);
-			fprintf(out, "%47s%s\n", "", r->addr);
+				put_text(out, RCPT_INDENT "(", r->reply, ")\n");
+			put_text(out, RCPT_INDENT, r->addr, "\n");
 		}
 		fputc('\n', out);
 	}
@@ -140,28 +183,34 @@ relay_queue_show_entry(const char *queue_dir, const char *id, FILE *out, GError 
 		return -1;
 	fprintf(out, "id: %s\narrival: ", e->id);
 	put_time(out, e->arrival);
-	fprintf(out, "\nsender: <%s>\nsize: %" G_GUINT64_FORMAT "\n", e->sender, e->size);
-	if (e->client != NULL)
-		fprintf(out, "client: %s%s%s\n", e->client, e->helo ? " helo=" : "", e->helo ? e->helo : "");
+	put_text(out, "\nsender: <", e->sender, ">\n");
+	fprintf(out, "size: %" G_GUINT64_FORMAT "\n", e->size);
+	if (e->client != NULL) {
+		put_text(out, "client: ", e->client, "");
+		if (e->helo != NULL)
+			put_text(out, " helo=", e->helo, "");
+		fputc('\n', out);
+	}
 	if (e->auth_user != NULL)
-		fprintf(out, "user: %s\n", e->auth_user);
+		put_text(out, "user: ", e->auth_user, "\n");
 	for (guint k = 0; k < e->rcpts->len; k++) {
 		const RelayQueueRcpt *r = relay_queue_rcpt(e, k);
 
-		fprintf(out, "recipient: <%s> %s, %u attempt%s", r->addr, state_words[r->state],
-		        r->attempts, r->attempts == 1 ? "" : "s");
+		put_text(out, "recipient: <", r->addr, ">");
+		fprintf(out, " %s, %u attempt%s", state_words[r->state], r->attempts,
+		        r->attempts == 1 ? "" : "s");
 		if (r->state == RELAY_RCPT_PENDING && r->next_try > 0) {
 			fputs(", next ", out);
 			put_time(out, r->next_try);
 		}
 		if (r->reply != NULL)
-			fprintf(out, "\n  last: %s", r->reply);
+			put_text(out, "\n  last: ", r->reply, "");
 		fputc('\n', out);
 	}
 	data = g_bytes_get_data(msg, &len);
 	fputs("\n", out);
 	end = hm_header_section_end(data, len);
-	fwrite(data, 1, end, out);
+	put_header_section(out, data, end);
 	if (end == len && len < e->size)
 		fprintf(out,
 		        "\n[header section longer than %" G_GSIZE_FORMAT " octets: cut here]\n",

@@ -583,6 +583,46 @@ def test_sigterm_exits_cleanly_queue_intact(relay):
     assert q.rc == 0 and "friend@remote.example" in q.out, q
 
 
+def test_queue_shows_no_terminal_controls(relay):
+    """`homemail queue` and mailq print what senders and smart hosts
+    wrote: a Subject with escape sequences, an SMTPUTF8 address with a C1
+    control (U+009B, CSI) and a reply with both reach the admin's terminal
+    as '?', while UTF-8 text stays readable."""
+    r = relay()
+    rcpt = "j\u00f6rg\u009b2J@remote.example"
+    res = r.sendmail(["-f", "alice@box.test", rcpt],
+                     "Subject: \x1b[31mred\x1b]0;title\x07 Gr\u00fc\u00dfe\n"
+                     "X-Folded: one\n\ttwo\n\nx\n".encode())
+    assert res.rc == 0, res
+    deadline = time.monotonic() + 10
+    state = None
+    while time.monotonic() < deadline:
+        ids = r.queue_ids()
+        state = os.path.join(r.queue_dir, ids[0] + ".s") if ids else None
+        if state and os.path.exists(state) and b" pending 1 " in open(state, "rb").read():
+            break
+        time.sleep(0.05)
+    assert state, r.log()
+    r.stop()  # so that it does not write the state file again
+    with open(state, "rb") as f:
+        text = f.read()
+    fields = text.split(b"\n")[1].split(b" ", 6)
+    fields[6] = "451 \x1b[2J\u009b1;1H gone \u00e9t\u00e9".encode()
+    with open(state, "wb") as f:
+        f.write(text.split(b"\n")[0] + b"\n" + b" ".join(fields) + b"\n")
+    show = r.homemail(["queue", "show", ids[0]])
+    listed = r.homemail(["queue", "list"])
+    mailq = r.sendmail(["-bp"], b"")
+    for q in (show, listed, mailq):
+        assert q.rc == 0, q
+        for c in ("\x1b", "\x07", "\u009b", "\r"):
+            assert c not in q.out, (c, q.out)
+        assert "j\u00f6rg?2J@remote.example" in q.out, q.out
+        assert "451 ?[2J?1;1H gone \u00e9t\u00e9" in q.out, q.out
+    assert "Subject: ?[31mred?]0;title? Gr\u00fc\u00dfe\n" in show.out, show.out
+    assert "X-Folded: one\n two\n" in show.out, show.out
+
+
 def test_queue_does_not_follow_links(relay, hm_tmp):
     """`homemail queue` runs as root in a directory the relay's user
     writes: a link put there under a queue ID is named as a link, never

@@ -3,6 +3,7 @@ record's accepted address and last outcome in words (also while held or
 backing off), and the relay queue's size; it never shows a secret."""
 import os
 import re
+import time
 
 from test_dyndns import PW, dyndns, write_conf
 
@@ -104,3 +105,36 @@ def test_status_last_fetch_and_listeners(bin, hm_tmp):
         fh.write("homemail-fetch-last 1\ntime x\n")
     r = status(bin, conf)
     assert r.rc == 1 and "not a fetch record" in r.out, r
+
+
+def test_status_shows_no_terminal_controls(bin, hm_tmp, dyn, dyn_cert):
+    """What status prints from state files (the service user's) and from
+    providers and servers (their answers, their errors) reaches the
+    admin's terminal with escape sequences and C1 controls as '?', UTF-8
+    text readable."""
+    d = os.path.join(hm_tmp, "status-esc")
+    conf = write_conf(d, dyn, dyn_cert.cert)
+    with open(conf, "a") as f:
+        f.write('fetcher = { deliver = "local"; accounts = ( { name = "isp"; '
+                'protocol = "pop3"; host = "127.0.0.1"; port = 1; tls = "none"; user = "u"; '
+                'password = "p"; to = "alice"; } ); };\nusers = ( { name = "alice"; } );\n')
+    os.chmod(conf, 0o600)
+    state = os.path.join(d, "state")
+    os.makedirs(os.path.join(state, "dyndns"))
+    os.makedirs(os.path.join(state, "fetch"))
+    now = int(time.time())
+    with open(os.path.join(state, "dyndns", "box.dyn.test-dyndns2-A"), "wb") as f:
+        f.write(("address=81.2.69.160\x1b[2J\nupdated=%d\nsent=81.2.69.161\u009b1;1H\n"
+                 "attempted=%d\noutcome=hold\ncode=badauth\x1b]0;x\x07\n"
+                 "text=Falsches Passwort \u00e4\x1b[31m\u0085\n" % (now, now)).encode())
+    with open(os.path.join(state, "fetch", "isp.last"), "wb") as f:
+        f.write(("homemail-fetch-last 1\ntime %d\nresult failed\nfetched 0\n"
+                 "error -ERR \x1b[41mno\u009b \u00fcber\n" % now).encode())
+    r = status(bin, conf)
+    for c in ("\x1b", "\x07", "\u009b", "\u0085"):
+        assert c not in r.out, (c, r.out)
+    assert "address: 81.2.69.160?[2J, accepted" in r.out, r.out
+    assert "for 81.2.69.161?1;1H: refused as configured" in r.out, r.out
+    assert "(badauth?]0;x?)" in r.out, r.out
+    assert "Falsches Passwort \u00e4?[31m?" in r.out, r.out
+    assert "failed: -ERR ?[41mno? \u00fcber" in r.out, r.out
