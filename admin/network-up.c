@@ -86,6 +86,7 @@ hm_cmd_network_up(int argc, char **argv, const HmGlobalOpts *opts)
 	g_autoptr(HmConfig) cfg = NULL;
 	g_autofree char *queue_dir = NULL;
 	pid_t up;
+	int rc = 0;
 
 	g_option_context_add_main_entries(octx, entries, NULL);
 	if (!g_option_context_parse(octx, &argc, &argv, &err) || argc > 1) {
@@ -109,12 +110,20 @@ hm_cmd_network_up(int argc, char **argv, const HmGlobalOpts *opts)
 		return 1;
 	}
 	queue_dir = g_build_filename(cfg->state_dir, "queue", NULL);
-	printf("relay: %s\n", relay_spool_poke(queue_dir, 'f') == 0
-	                              ? "delivering the queue now"
-	                              : "not running (it delivers the queue when it starts)");
+	switch (relay_spool_poke(queue_dir, 'f', &err)) {
+	case RELAY_POKE_SENT:
+		printf("relay: delivering the queue now\n");
+		break;
+	case RELAY_POKE_DOWN:
+		printf("relay: not running (it delivers the queue when it starts)\n");
+		break;
+	case RELAY_POKE_FAILED:
+		fprintf(stderr, "homemail network-up: relay: %s\n", err->message);
+		rc = 1;
+	}
 	/* sd_booted()'s test, without linking libsystemd for it. */
 	if (access("/run/systemd/system", F_OK) == 0)
-		return systemd_actions(cfg) == 0 ? 0 : 1;
+		return systemd_actions(cfg) == 0 ? rc : 1;
 	printf("no systemd and no homemail up: the fetcher and dyndns catch up at their next run\n");
-	return 0;
+	return rc;
 }

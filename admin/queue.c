@@ -77,10 +77,16 @@ hm_cmd_queue(int argc, char **argv, const HmGlobalOpts *opts)
 	} else if (strcmp(what, "delete") == 0 && argc >= 3) {
 		return delete_ids(queue_dir, argc - 2, argv + 2);
 	} else if (strcmp(what, "flush") == 0 && argc == 2) {
-		if (relay_spool_poke(queue_dir, 'f') == 0)
+		switch (relay_spool_poke(queue_dir, 'f', &err)) {
+		case RELAY_POKE_SENT:
 			return 0;
-		fprintf(stderr, "homemail: the relay is not running; it delivers the queue when it starts\n");
-		return 1;
+		case RELAY_POKE_DOWN:
+			fprintf(stderr, "homemail: the relay is not running; it delivers the queue "
+			                "when it starts\n");
+			return 1;
+		case RELAY_POKE_FAILED:
+			break;
+		}
 	} else {
 		return usage();
 	}

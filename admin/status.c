@@ -4,9 +4,11 @@
  * fetch, each dyndns record, and the OAuth2 tokens. */
 #include <config.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "admin/commands.h"
@@ -131,10 +133,18 @@ show_queue(const HmConfig *cfg, gint64 now)
 	g_autofree char *dir = g_build_filename(cfg->state_dir, "queue", NULL);
 	g_autoptr(GError) err = NULL;
 	RelayQueueSummary sum;
+	struct stat st;
 
-	if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
-		printf("relay queue: not created yet (the relay has not run)\n");
-		return TRUE;
+	/* Only a queue that is not there is one the relay has not made yet:
+	 * one that cannot be looked at (EACCES, for a user who may not enter
+	 * state_dir) is named. */
+	if (stat(dir, &st) < 0) {
+		if (errno == ENOENT) {
+			printf("relay queue: not created yet (the relay has not run)\n");
+			return TRUE;
+		}
+		printf("relay queue: %s: %s\n", dir, g_strerror(errno));
+		return FALSE;
 	}
 	if (relay_queue_summary(dir, &sum, &err) < 0) {
 		printf("relay queue: %s\n", err->message);

@@ -42,8 +42,19 @@ network_up(Supervisor *sv)
 	gint64 now = g_get_monotonic_time();
 
 	hm_info("network up: flushing the queue, polling, checking the address");
-	if (sv->up.child[HM_UP_RELAY].pid > 0 && relay_spool_poke(queue_dir, 'f') < 0)
-		hm_warn("network up: the relay's queue runner does not listen yet");
+	if (sv->up.child[HM_UP_RELAY].pid > 0) {
+		g_autoptr(GError) err = NULL;
+
+		switch (relay_spool_poke(queue_dir, 'f', &err)) {
+		case RELAY_POKE_SENT:
+			break;
+		case RELAY_POKE_DOWN:
+			hm_warn("network up: the relay's queue runner does not listen yet");
+			break;
+		case RELAY_POKE_FAILED:
+			hm_warn("network up: %s", err->message);
+		}
+	}
 	for (guint c = HM_UP_FETCHER; c <= HM_UP_DYNDNS; c++) {
 		const HmUpChild *ch = &sv->up.child[c];
 

@@ -504,7 +504,7 @@ send_message(const Args *a, const HmConfig *cfg, const char *login)
 	}
 	hm_debug("queued as drop/%s", name);
 	/* No relay listening: it imports the message when it starts. */
-	relay_spool_poke(queue_dir, 'm');
+	relay_spool_poke(queue_dir, 'm', NULL);
 	return EX_OK;
 }
 
@@ -526,6 +526,25 @@ load_config(const char *path, GError **err)
 		            "%s: %s, and the relay's settings for local users cannot be used: %s",
 		            path, g_strerror(EACCES), why->message);
 	return cfg;
+}
+
+/* -q: the running relay tries its whole queue now. */
+static int
+flush(const char *queue_dir)
+{
+	g_autoptr(GError) err = NULL;
+
+	switch (relay_spool_poke(queue_dir, 'f', &err)) {
+	case RELAY_POKE_SENT:
+		return EX_OK;
+	case RELAY_POKE_DOWN:
+		fprintf(stderr, "homemail-sendmail: the relay is not running\n");
+		return EX_UNAVAILABLE;
+	case RELAY_POKE_FAILED:
+		break;
+	}
+	fprintf(stderr, "homemail-sendmail: %s\n", err->message);
+	return EX_NOPERM;
 }
 
 int
@@ -563,9 +582,7 @@ main(int argc, char **argv)
 			fprintf(stderr, "homemail-sendmail: %s\n", err->message);
 		break;
 	case 'q':
-		status = relay_spool_poke(queue_dir, 'f') == 0 ? EX_OK : EX_UNAVAILABLE;
-		if (status != EX_OK)
-			fprintf(stderr, "homemail-sendmail: the relay is not running\n");
+		status = flush(queue_dir);
 		break;
 	case 'i':
 		status = EX_OK;  /* aliases live in the config: nothing to rebuild */

@@ -89,19 +89,27 @@ relay_spool_open_pickup(const char *queue_dir, GError **err)
 	return fd;
 }
 
-int
-relay_spool_poke(const char *queue_dir, char c)
+RelayPoke
+relay_spool_poke(const char *queue_dir, char c, GError **err)
 {
 	g_autofree char *path = g_build_filename(queue_dir, "pickup", NULL);
 	/* O_NONBLOCK: ENXIO at once when no one reads, never a hang. */
 	int fd = open(path, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
 	struct stat st;
-	int rc = -1;
+	RelayPoke rc = RELAY_POKE_SENT;
 
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) && write(fd, &c, 1) == 1)
-		rc = 0;
+	if (fd < 0 && (errno == ENXIO || errno == ENOENT))
+		return RELAY_POKE_DOWN;
+	if (fd < 0) {
+		hm_set_error_errno(err, errno, "open %s", path);
+		return RELAY_POKE_FAILED;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode)) {
+		g_set_error(err, HM_ERROR, HM_ERROR_IO, "%s: not a FIFO", path);
+		rc = RELAY_POKE_FAILED;
+	} else if (write(fd, &c, 1) != 1) {
+		rc = RELAY_POKE_DOWN;
+	}
 	close(fd);
 	return rc;
 }

@@ -30,10 +30,20 @@ int relay_spool_prepare(const char *state_dir, GError **err);
  * but a FIFO. The fd, or -1 with *err. */
 int relay_spool_open_pickup(const char *queue_dir, GError **err);
 
-/* Writes c to the pickup FIFO without blocking. 0, or -1 when no runner
- * listens (the relay is down: the message waits for its start) or the
- * FIFO is missing; quiet either way. */
-int relay_spool_poke(const char *queue_dir, char c);
+/* What relay_spool_poke() did. */
+typedef enum {
+	RELAY_POKE_SENT,   /* the runner has it */
+	RELAY_POKE_DOWN,   /* no runner listens, or there is no FIFO (no relay
+	                    * ran yet): the relay is down, and does the work
+	                    * when it starts */
+	RELAY_POKE_FAILED, /* *err: the FIFO cannot be opened for another
+	                    * reason (EACCES for a user who may not enter
+	                    * state_dir), or is not one */
+} RelayPoke;
+
+/* Writes c to the pickup FIFO without blocking. A RelayPoke; err may be
+ * NULL. */
+RelayPoke relay_spool_poke(const char *queue_dir, char c, GError **err);
 
 /* Removes from queue_dir the temporary files (lib/atomic.h) that a
  * session, runner or relay killed mid-write left, and that nothing lists

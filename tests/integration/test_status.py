@@ -138,3 +138,38 @@ def test_status_shows_no_terminal_controls(bin, hm_tmp, dyn, dyn_cert):
     assert "(badauth?]0;x?)" in r.out, r.out
     assert "Falsches Passwort \u00e4?[31m?" in r.out, r.out
     assert "failed: -ERR ?[41mno? \u00fcber" in r.out, r.out
+
+
+def test_state_dir_root_only(bin, hm_tmp):
+    """Run as a user who may not look into a root-owned 0700 state_dir,
+    status, queue flush, mailq's -q and network-up say so and fail: a
+    queue or relay they cannot see is not one that is not there."""
+    d = os.path.join(hm_tmp, "status-denied")
+    state = os.path.join(d, "state")
+    os.makedirs(os.path.join(state, "queue"))
+    os.chmod(state, 0o700)
+    os.mkfifo(os.path.join(state, "queue", "pickup"), 0o622)
+    conf = os.path.join(d, "homemail.conf")
+    with open(conf, "w") as f:
+        f.write('hostname = "box.lan";\nstate_dir = "%s";\n' % state)
+    os.chmod(conf, 0o644)
+
+    def as_nobody(*argv):
+        return fixtures.run(["setpriv", "--reuid", "nobody", "--regid", "nogroup",
+                             "--clear-groups", "--"] + list(argv))
+    denied = "Permission denied"
+    r = as_nobody(bin("admin/homemail"), "status", "-c", conf)
+    assert r.rc == 1, r
+    assert "relay queue: %s/queue: %s" % (state, denied) in r.out, r
+    assert "not created yet" not in r.out, r
+    r = as_nobody(bin("admin/homemail"), "-c", conf, "queue", "flush")
+    assert r.rc == 1 and "%s/queue/pickup: %s" % (state, denied) in r.err, r
+    assert "not running" not in r.err, r
+    r = as_nobody(bin("relay/homemail-sendmail"), "-C", conf, "-q")
+    assert r.rc == 77 and "%s/queue/pickup: %s" % (state, denied) in r.err, r
+    # state_dir may be entered (no up.pid there), its queue not.
+    os.chmod(state, 0o711)
+    os.chmod(os.path.join(state, "queue"), 0o700)
+    r = as_nobody(bin("admin/homemail"), "-c", conf, "network-up")
+    assert r.rc == 1 and "relay: open %s/queue/pickup: %s" % (state, denied) in r.err, r
+    assert "not running" not in r.out, r
