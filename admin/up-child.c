@@ -87,7 +87,7 @@ child_env(const HmUp *up, HmUpWhich c)
 
 /* Between fork() and exec(): async-signal-safe calls only. */
 static G_GNUC_NORETURN void
-exec_child(const HmUp *up, char **argv, char **envp, pid_t parent)
+exec_child(char **argv, char **envp, pid_t parent, const sigset_t *mask)
 {
 	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
@@ -98,7 +98,7 @@ exec_child(const HmUp *up, char **argv, char **envp, pid_t parent)
 		_exit(1);
 	if (null >= 0)
 		dup2(null, STDIN_FILENO);
-	sigprocmask(SIG_SETMASK, &up->old_mask, NULL);
+	sigprocmask(SIG_SETMASK, mask, NULL);
 	execve(argv[0], argv, envp);
 	_exit(127);
 }
@@ -110,6 +110,7 @@ hm_up_start(HmUp *up, HmUpWhich c)
 	g_autoptr(GPtrArray) argv = g_ptr_array_new();
 	g_auto(GStrv) envp = NULL;
 	pid_t parent = getpid(), pid;
+	sigset_t mask = up->old_mask;
 
 	if (access(ch->path, X_OK) < 0) {
 		hm_err("%s: %s: %s", ch->name, ch->path, g_strerror(errno));
@@ -122,13 +123,21 @@ hm_up_start(HmUp *up, HmUpWhich c)
 		g_ptr_array_add(argv, (gpointer) "-v");
 	g_ptr_array_add(argv, NULL);
 	envp = child_env(up, c);
+	/* The relay and dyndns take SIGHUP (a reload, which reload() in
+	 * up.c passes on) from a blocked set, through signalfd and sigwait:
+	 * started with it blocked, one that comes before they are that far
+	 * waits for them, pending across exec, where its default action
+	 * would have ended them. Deferring it instead would need a guess of
+	 * when a child is ready, and a slow start outlasts any guess. */
+	if (c == HM_UP_RELAY || c == HM_UP_DYNDNS)
+		sigaddset(&mask, SIGHUP);
 	pid = fork();
 	if (pid < 0) {
 		hm_err("%s: fork: %s", ch->name, g_strerror(errno));
 		return -1;
 	}
 	if (pid == 0)
-		exec_child(up, (char **)argv->pdata, envp, parent);
+		exec_child((char **)argv->pdata, envp, parent, &mask);
 	/* Also here, so a killpg() right after the fork finds the group. */
 	setpgid(pid, pid);
 	ch->pid = pid;

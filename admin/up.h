@@ -53,9 +53,12 @@ typedef struct {
 guint hm_up_plan(HmUp *up, const HmConfig *cfg);
 
 /* Starts child c (its own process group; SIGTERM when `up` dies; stdin
- * from /dev/null; signals unblocked; NOTIFY_SOCKET only for the relay and
- * popd, set to up->notify_socket, so no child talks to a service manager
- * `up` itself may run under). 0, or -1 after logging why. */
+ * from /dev/null; the signal mask `up` was started with, plus SIGHUP for
+ * the relay and dyndns, which take it from a blocked set themselves, so
+ * that one sent before they are ready waits for them; NOTIFY_SOCKET only
+ * for the relay and popd, set to up->notify_socket, so no child talks to
+ * a service manager `up` itself may run under). 0, or -1 after logging
+ * why. */
 int hm_up_start(HmUp *up, HmUpWhich c);
 
 /* Handles the end of a child found by waitpid(): logs how it ended and,

@@ -362,6 +362,39 @@ def test_up_waits_for_the_child_itself(make_up, tls_cert, hm_tmp):
     assert up.stop() == 0
 
 
+# The program, after a slow start: a SIGHUP meanwhile finds it not ready.
+# Not sh, which clears the signal mask it was started with.
+SLOW_START = """#!/usr/bin/python3
+import os, sys, time
+time.sleep(1)
+os.execv("%s", ["%s"] + sys.argv[1:])
+"""
+
+
+def test_sighup_waits_for_a_young_child(make_up, tls_cert, dyn, dyn_cert, hm_tmp):
+    """A SIGHUP to up that passes on before the relay or dyndns took over
+    their signals (here: while a wrapper sleeps before it execs them) is
+    neither a crash (default action: terminate) nor lost: each reloads
+    once it is ready."""
+    progs = tempfile.mkdtemp(prefix="progs-", dir=hm_tmp)
+    for prog in ("relay/homemail-relay", "dyndns/homemail-dyndns"):
+        path = os.path.join(progs, os.path.basename(prog))
+        with open(path, "w") as f:
+            f.write(SLOW_START % (fixtures.program(prog), fixtures.program(prog)))
+        os.chmod(path, 0o755)
+    os.symlink(fixtures.program("popd/homemail-popd"), os.path.join(progs, "homemail-popd"))
+    up = make_up(tls_cert=tls_cert, dyn=dyn, dyn_cert=dyn_cert)
+    up.start(env=dict(os.environ, HOMEMAIL_PROGRAM_DIR=progs), wait=False)
+    wait_for(lambda: "homemail-dyndns: started" in up.log(), "the children", log=up.log)
+    os.kill(up.proc.pid, signal.SIGHUP)
+    wait_for(lambda: "relay reloaded" in up.log() and "reloaded %s" % up.conf in up.log()
+             .replace("relay reloaded", ""), "the relay and dyndns reloading", log=up.log)
+    log = up.log()
+    assert "killed by signal" not in log and "restarting in" not in log, log
+    assert fixtures.wait_port("127.0.0.1", up.smtp_port), log
+    assert up.stop() == 0
+
+
 def test_up_killed_leaves_no_child(make_up, tls_cert, dovecot, dyn, dyn_cert):
     """Even SIGKILL to up itself: its children get SIGTERM from the kernel
     (PR_SET_PDEATHSIG) and stop."""
