@@ -24,25 +24,50 @@
  * as good as down. */
 #define CONNECT_TIMEOUT_MS 2000
 
-/* "2026-12-05 10:00 UTC (3 h ago)" for Unix time t; g_free() it. */
+/* "3 h" for s >= 0 seconds; g_free() it. */
 static char *
-when(gint64 t, gint64 now)
+span(gint64 s)
+{
+	if (s < 120)
+		return g_strdup_printf("%" G_GINT64_FORMAT " s", s);
+	if (s < 2 * 3600)
+		return g_strdup_printf("%" G_GINT64_FORMAT " min", s / 60);
+	if (s < 2 * 86400)
+		return g_strdup_printf("%" G_GINT64_FORMAT " h", s / 3600);
+	return g_strdup_printf("%" G_GINT64_FORMAT " days", s / 86400);
+}
+
+/* "2026-12-05 10:00 UTC (3 h ago)" for Unix time t; g_free() it. What
+ * is planned (planned) is "(in 3 h)" while ahead of now and "(due 3 h
+ * ago)" after. What happened and is ahead of now tells of a clock set
+ * back since, or wrong. */
+static char *
+at_time(gint64 t, gint64 now, gboolean planned)
 {
 	g_autoptr(GDateTime) dt = g_date_time_new_from_unix_local(t);
 	g_autofree char *at = dt != NULL ? g_date_time_format(dt, "%Y-%m-%d %H:%M %Z") : NULL;
-	gint64 ago = now - t;
+	g_autofree char *d = span(ABS(now - t));
 
 	if (at == NULL)
 		return g_strdup_printf("@%" G_GINT64_FORMAT, t);
-	if (ago < 0)
-		return g_strdup_printf("%s (in the future: check the clock)", at);
-	if (ago < 120)
-		return g_strdup_printf("%s (%" G_GINT64_FORMAT " s ago)", at, ago);
-	if (ago < 2 * 3600)
-		return g_strdup_printf("%s (%" G_GINT64_FORMAT " min ago)", at, ago / 60);
-	if (ago < 2 * 86400)
-		return g_strdup_printf("%s (%" G_GINT64_FORMAT " h ago)", at, ago / 3600);
-	return g_strdup_printf("%s (%" G_GINT64_FORMAT " days ago)", at, ago / 86400);
+	if (t > now)
+		return planned ? g_strdup_printf("%s (in %s)", at, d)
+		               : g_strdup_printf("%s (in the future: check the clock)", at);
+	return g_strdup_printf(planned ? "%s (due %s ago)" : "%s (%s ago)", at, d);
+}
+
+/* When something happened. */
+static char *
+when(gint64 t, gint64 now)
+{
+	return at_time(t, now, FALSE);
+}
+
+/* When something is planned: a retry, the end of a back-off. */
+static char *
+when_due(gint64 t, gint64 now)
+{
+	return at_time(t, now, TRUE);
 }
 
 static const char *
@@ -97,7 +122,7 @@ show_record(const HmConfig *cfg, const HmDnsRecordConf *rec, int family, gint64 
 			printf("      %s\n", text);
 	}
 	if (c.backoff_until > now) {
-		g_autofree char *t = when(c.backoff_until, now);
+		g_autofree char *t = when_due(c.backoff_until, now);
 
 		printf("    next request not before %s\n", t);
 	}
@@ -165,7 +190,7 @@ show_queue(const HmConfig *cfg, gint64 now)
 	if (sum.due_now) {
 		printf("  next retry: at the next queue run\n");
 	} else if (sum.next_try != 0) {
-		g_autofree char *t = when(sum.next_try, now);
+		g_autofree char *t = when_due(sum.next_try, now);
 
 		printf("  next retry: %s\n", t);
 	}

@@ -173,3 +173,33 @@ def test_state_dir_root_only(bin, hm_tmp):
     r = as_nobody(bin("admin/homemail"), "-c", conf, "network-up")
     assert r.rc == 1 and "relay: open %s/queue/pickup: %s" % (state, denied) in r.err, r
     assert "not running" not in r.out, r
+
+
+def test_status_times_ahead(bin, hm_tmp, relay, dyn, dyn_cert):
+    """A next retry and the end of a back-off are meant to lie ahead: they
+    are shown as "(in ...)", and only a past event found ahead of now
+    (the clock set back) gets the remark about the clock."""
+    r = relay(retry={"first": 3600, "max_interval": 3600})
+    res = r.sendmail(["-f", "alice@box.test", "friend@remote.example"], b"Subject: q\n\nx\n")
+    assert res.rc == 0, res
+    deadline = time.monotonic() + 10
+    while "next retry: " not in status(bin, r.conf).out and time.monotonic() < deadline:
+        time.sleep(0.1)
+    s = status(bin, r.conf)
+    assert re.search(r"next retry: [^\n]* \(in \d+ min\)\n", s.out), s.out
+    assert "check the clock" not in s.out, s.out
+
+    d = os.path.join(hm_tmp, "status-ahead")
+    conf = write_conf(d, dyn, dyn_cert.cert)
+    os.makedirs(os.path.join(d, "state", "dyndns"))
+    now = int(time.time())
+    with open(os.path.join(d, "state", "dyndns", "box.dyn.test-dyndns2-A"), "w") as f:
+        f.write("address=81.2.69.160\nupdated=%d\nsent=81.2.69.161\nattempted=%d\n"
+                "outcome=backoff\ncode=911\nbackoff_until=%d\nbackoff_s=7200\n"
+                % (now + 600, now - 30, now + 7200))
+    s = status(bin, conf)
+    assert re.search(r"next request not before [^\n]* \(in (119 min|2 h)\)\n", s.out), s.out
+    assert re.search(r"last request: [^\n]* \(3\d s ago\)", s.out), s.out
+    # updated lies ahead: that one is a past event, and the clock is off.
+    assert re.search(r"address: 81\.2\.69\.160, accepted [^\n]* "
+                     r"\(in the future: check the clock\)\n", s.out), s.out
