@@ -18,14 +18,25 @@ static const char *const state_words[] = { "waiting", "delivered", "failed", "ex
 #define SHOW_HEADER_MAX RELAY_HEADER_SCAN_MAX
 #define SHOW_HEADER_FIRST (16 * 1024)
 
-/* "Fri Dec  4 17:55:28" in local time, as mailq shows it. */
+/* "Fri Dec  4 17:55:28" in local time, as mailq shows it: ASCII in any
+ * locale. Not g_date_time_format(): its %e pads with U+2007 FIGURE SPACE
+ * (garbage in a C locale), and its %a and %b follow LC_TIME. */
 static void
 put_time(FILE *out, gint64 t)
 {
+	static const char *const days[] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
+	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+		                              "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 	g_autoptr(GDateTime) dt = g_date_time_new_from_unix_local(t);
-	g_autofree char *s = dt != NULL ? g_date_time_format(dt, "%a %b %e %H:%M:%S") : NULL;
 
-	fputs(s != NULL ? s : "?", out);
+	if (dt == NULL) {
+		fputs("?", out);
+		return;
+	}
+	/* g_date_time_get_day_of_week(): 1 is Monday. */
+	fprintf(out, "%s %s %2d %02d:%02d:%02d", days[g_date_time_get_day_of_week(dt) - 1],
+	        months[g_date_time_get_month(dt) - 1], g_date_time_get_day_of_month(dt),
+	        g_date_time_get_hour(dt), g_date_time_get_minute(dt), g_date_time_get_second(dt));
 }
 
 /* before, text, after: text came from a peer or a queue file (an

@@ -623,6 +623,40 @@ def test_queue_shows_no_terminal_controls(relay):
     assert "X-Folded: one\n two\n" in show.out, show.out
 
 
+def test_queue_dates_as_mailq(relay):
+    """Arrival and next-try times read as mailq's, "Wed Dec  4 17:55:28",
+    in ASCII whatever the locale: a day below 10 padded with a space (not
+    GLib's U+2007 FIGURE SPACE) and English names."""
+    r = relay()
+    res = r.sendmail(["-f", "alice@box.test", "friend@remote.example"], b"Subject: d\n\nx\n")
+    assert res.rc == 0, res
+    deadline = time.monotonic() + 10
+    while not r.queue_ids() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    qid = r.queue_ids()[0]
+    r.stop()
+    arrival, next_try = 1733334928, 1733594400  # 2024-12-04 17:55:28, 12-07 18:00:00 UTC
+    path = os.path.join(r.queue_dir, qid)
+    with open(path, "rb") as f:
+        data = f.read()
+    with open(path, "wb") as f:
+        f.write(re.sub(rb"\narrival \d+\n", b"\narrival %d\n" % arrival, data, count=1))
+    with open(path + ".s", "wb") as f:
+        f.write(b"HMS1\n0 pending 1 %d %d 0 451 try later\n" % (next_try, arrival))
+    for lc in ("C", "C.UTF-8"):
+        env = dict(os.environ, LC_ALL=lc, TZ="UTC")
+        listed = fixtures.run([fixtures.program("admin/homemail"), "-c", r.conf, "queue"],
+                              env=env)
+        shown = fixtures.run([fixtures.program("admin/homemail"), "-c", r.conf, "queue", "show",
+                              qid], env=env)
+        for q in (listed, shown):
+            assert q.rc == 0 and q.out.isascii(), (lc, q)
+        assert re.search(r"^%s +\d+ Wed Dec  4 17:55:28  alice@box\.test$" % qid, listed.out,
+                         re.M), listed.out
+        assert "arrival: Wed Dec  4 17:55:28\n" in shown.out, shown.out
+        assert "1 attempt, next Sat Dec  7 18:00:00\n" in shown.out, shown.out
+
+
 def test_queue_does_not_follow_links(relay, hm_tmp):
     """`homemail queue` runs as root in a directory the relay's user
     writes: a link put there under a queue ID is named as a link, never
