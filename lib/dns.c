@@ -51,6 +51,13 @@ hm_dns_resolver_new(const char *resolver, guint timeout_ms, char **why)
 	ldns_resolver_set_recursive(r, true);
 	ldns_resolver_set_dnssec(r, false);
 	ldns_resolver_set_random(r, false);
+	/* ldns retries a truncated answer over TCP, where its timeout bounds
+	 * each read and not the query: a server that drips its answer holds
+	 * the caller for minutes. The answers we ask for (A and TXT of a
+	 * blocklist, SRV) fit in one datagram of this size. */
+	ldns_resolver_set_fallback(r, false);
+	ldns_resolver_set_usevc(r, false);
+	ldns_resolver_set_edns_udp_size(r, 1232);
 	return r;
 }
 
@@ -72,6 +79,9 @@ hm_dns_ask(ldns_resolver *r, const ldns_rdf *name, ldns_rr_type type, char **why
 	} else if (st != LDNS_STATUS_OK || reply == NULL) {
 		*why = g_strdup_printf("no reply (timeout or network error): %s",
 		                       ldns_get_errorstr_by_id(st));
+	} else if (ldns_pkt_tc(reply)) {
+		st = LDNS_STATUS_ERR;
+		*why = g_strdup("truncated reply (not asked again over TCP)");
 	}
 	ldns_pkt_free(q);
 	if (st != LDNS_STATUS_OK || reply == NULL) {

@@ -41,6 +41,7 @@
 	V(void, ldns_pkt_set_random_id, (ldns_pkt *a), (a)) \
 	V(void, ldns_pkt_set_rcode, (ldns_pkt *a, uint8_t b), (a, b)) \
 	V(void, ldns_pkt_set_tsig, (ldns_pkt *a, ldns_rr *b), (a, b)) \
+	F(bool, ldns_pkt_tc, (const ldns_pkt *a), (a)) \
 	F(ldns_rr *, ldns_pkt_tsig, (const ldns_pkt *a), (a)) \
 	F(ldns_status, ldns_pkt_tsig_sign, (ldns_pkt *a, const char *b, const char *c, uint16_t d, const char *e, const ldns_rdf *f), (a, b, c, d, e, f)) \
 	F(bool, ldns_pkt_tsig_verify, (ldns_pkt *a, const uint8_t *b, size_t c, const char *d, const char *e, const ldns_rdf *f), (a, b, c, d, e, f)) \
@@ -59,12 +60,15 @@
 	F(ldns_pkt *, ldns_resolver_query, (const ldns_resolver *a, const ldns_rdf *b, ldns_rr_type c, ldns_rr_class d, uint16_t e), (a, b, c, d, e)) \
 	F(ldns_status, ldns_resolver_send_pkt, (ldns_pkt **a, ldns_resolver *b, ldns_pkt *c), (a, b, c)) \
 	V(void, ldns_resolver_set_dnssec, (ldns_resolver *a, bool b), (a, b)) \
+	V(void, ldns_resolver_set_edns_udp_size, (ldns_resolver *a, uint16_t b), (a, b)) \
+	V(void, ldns_resolver_set_fallback, (ldns_resolver *a, bool b), (a, b)) \
 	V(void, ldns_resolver_set_port, (ldns_resolver *a, uint16_t b), (a, b)) \
 	V(void, ldns_resolver_set_random, (ldns_resolver *a, bool b), (a, b)) \
 	V(void, ldns_resolver_set_recursive, (ldns_resolver *a, bool b), (a, b)) \
 	V(void, ldns_resolver_set_retrans, (ldns_resolver *a, uint8_t b), (a, b)) \
 	V(void, ldns_resolver_set_retry, (ldns_resolver *a, uint8_t b), (a, b)) \
 	V(void, ldns_resolver_set_timeout, (ldns_resolver *a, struct timeval b), (a, b)) \
+	V(void, ldns_resolver_set_usevc, (ldns_resolver *a, bool b), (a, b)) \
 	F(ldns_rr *, ldns_rr_clone, (const ldns_rr *a), (a)) \
 	V(void, ldns_rr_free, (ldns_rr *a), (a)) \
 	F(ldns_rr_class, ldns_rr_get_class, (const ldns_rr *a), (a)) \

@@ -180,6 +180,70 @@ def test_silent_resolver_times_out(check):
     assert queries[0][2] & 0x01
 
 
+def test_truncated_answer_is_not_chased_over_tcp(check):
+    """A resolver that answers every datagram with TC=1 and then drips its
+    TCP answer a byte a second: ldns's TCP retry bounded each read, not
+    the query, and held an SMTP session for minutes. The truncated answer
+    is an ERROR at once; no TCP connection is made."""
+    import threading
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+    port = udp.getsockname()[1]
+    tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    tcp.bind(("127.0.0.1", port))
+    tcp.listen(4)
+    tcp.settimeout(0.2)
+    connects = []
+    stop = threading.Event()
+
+    def serve_udp():
+        udp.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                q, peer = udp.recvfrom(4096)
+            except socket.timeout:
+                continue
+            # The query's ID and question back, QR and TC set, no answers.
+            end = 12 + q[12:].index(b"\x00") + 5
+            udp.sendto(q[:2] + b"\x83\x80\x00\x01\x00\x00\x00\x00\x00\x00" + q[12:end], peer)
+
+    def serve_tcp():
+        while not stop.is_set():
+            try:
+                c, _ = tcp.accept()
+            except socket.timeout:
+                continue
+            connects.append(c)
+            for b in b"\x00\x40" + b"\x00" * 64:
+                if stop.is_set():
+                    break
+                try:
+                    c.send(bytes([b]))
+                except OSError:
+                    break
+                time.sleep(1)
+
+    threads = [threading.Thread(target=f, daemon=True) for f in (serve_udp, serve_tcp)]
+    for t in threads:
+        t.start()
+    try:
+        t0 = time.monotonic()
+        r = check("127.0.0.2", "bl.test", resolver="127.0.0.1:%d" % port, timeout_ms=2000)
+        elapsed = time.monotonic() - t0
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+        for c in connects:
+            c.close()
+        udp.close()
+        tcp.close()
+    assert (r.verdict, r.zone) == ("error", "bl.test"), r
+    assert elapsed < 4.0, (elapsed, r)
+    assert connects == [], "the truncated answer was asked again over TCP"
+
+
 def test_bind_fixture_takes_tsig_updates(hm_tmp):
     """The fixture's TSIG side, which homemail-dyndns's rfc2136 tests use."""
     key = Tsig("hm-key", zones=["dyn.test"])
