@@ -4,6 +4,26 @@
 
 #include "printable.h"
 
+/* Besides controls: what ends a line in Unicode (U+2028, U+2029), and
+ * the bidirectional controls that make a line read in another order than
+ * it is written (Trojan Source, CVE-2021-42574). Other format characters
+ * (joiners, soft hyphens) stay: scripts and emoji need them. */
+static gboolean
+unsafe(gunichar c)
+{
+	if (c == 0 || g_unichar_iscntrl(c))
+		return TRUE;
+	switch (g_unichar_type(c)) {
+	case G_UNICODE_LINE_SEPARATOR:
+	case G_UNICODE_PARAGRAPH_SEPARATOR:
+		return TRUE;
+	default:
+		break;
+	}
+	return c == 0x061C || c == 0x200E || c == 0x200F || (c >= 0x202A && c <= 0x202E) ||
+	       (c >= 0x2066 && c <= 0x2069);
+}
+
 char *
 hm_printable(const char *text, gssize len)
 {
@@ -22,7 +42,7 @@ hm_printable(const char *text, gssize len)
 			p++;
 			continue;
 		}
-		if (g_unichar_iscntrl(c) || c == 0)
+		if (unsafe(c))
 			g_string_append_c(out, '?');
 		else
 			g_string_append_len(out, p, g_utf8_next_char(p) - p);

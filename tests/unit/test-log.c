@@ -104,6 +104,13 @@ test_controls(void)
 	g_free(out);
 	out = capture_end();
 	g_assert_cmpstr(out, ==, "t: answer ?31m ?? ok ?? \xe2\x82\xac\n");
+	/* U+2028 ends a line for some viewers; U+202E, U+2067 reorder one;
+	 * a zero-width joiner (U+200D) is text. */
+	capture_begin(0);
+	hm_info("reply %s", "a\xe2\x80\xa8" "b\xe2\x80\xa9" "c\xe2\x80\xae" "d\xe2\x81\xa7" "e\xe2\x80\x8d" "f");
+	g_free(out);
+	out = capture_end();
+	g_assert_cmpstr(out, ==, "t: reply a?b?c?d?e\xe2\x80\x8d" "f\n");
 }
 
 int
