@@ -249,15 +249,19 @@ append_crlf(GString *dst, const char *p, gsize len)
 }
 
 /* The send_as that replaces addr (a span's addr-spec), or NULL when addr
- * is no local user's or the user has no send_as. */
+ * is not one of user's addresses or user has no send_as. Another local
+ * user's address stays as it is: the envelope says who sends, and a
+ * header naming someone else must not come out as that user's real
+ * address (a forged From: would then be a genuine-looking one). */
 static char *
-header_target(const RelayRewriter *rw, const RelayAddrSpan *sp)
+header_target(const RelayRewriter *rw, const char *user, const RelayAddrSpan *sp)
 {
 	Verdict v;
 	char *out = NULL;
 
 	judge(rw, sp->addr, &v);
-	if (v.result == RELAY_REWRITE_DONE && v.user != NULL && strcmp(v.out, sp->addr) != 0)
+	if (v.result == RELAY_REWRITE_DONE && v.user != NULL && strcmp(v.user, user) == 0 &&
+	    strcmp(v.out, sp->addr) != 0)
 		out = g_steal_pointer(&v.out);
 	verdict_clear(&v);
 	return out;
@@ -334,10 +338,10 @@ among(const GPtrArray *only, const char *addr)
 }
 
 /* Rewrites the field norm[0..len) (CRLF line ends, the last included)
- * whose value starts at voff into dst, only the addresses among only
+ * whose value starts at voff into dst, only user's addresses among only
  * (NULL: all). Returns FALSE (dst untouched) when no address changes. */
 static gboolean
-rewrite_field(const RelayRewriter *rw, const char *norm, gsize len, gsize voff,
+rewrite_field(const RelayRewriter *rw, const char *user, const char *norm, gsize len, gsize voff,
               const GPtrArray *only, GString *dst)
 {
 	g_autoptr(GArray) spans = relay_addrlist_parse(norm + voff, len - 2 - voff);
@@ -352,7 +356,7 @@ rewrite_field(const RelayRewriter *rw, const char *norm, gsize len, gsize voff,
 	points = g_array_new(FALSE, TRUE, 1);
 	for (guint i = 0; i < spans->len; i++) {
 		const RelayAddrSpan *sp = &g_array_index(spans, RelayAddrSpan, i);
-		g_autofree char *to = among(only, sp->addr) ? header_target(rw, sp) : NULL;
+		g_autofree char *to = among(only, sp->addr) ? header_target(rw, user, sp) : NULL;
 		gsize start = voff + sp->start, end = voff + sp->end;
 		gsize outer_end = voff + sp->outer_end;
 
@@ -381,13 +385,13 @@ rewrite_field(const RelayRewriter *rw, const char *norm, gsize len, gsize voff,
 }
 
 /* Appends the raw field msg[0..len) (value at voff) to dst, rewritten
- * when it is From: or Sender: and holds a local address, or Reply-To:
- * holding one of the From: addresses (a reply must reach the user at the
- * address the world sees; any other Reply-To address is the user's
- * choice and stays). */
+ * when it is From: or Sender: and holds an address of user, or Reply-To:
+ * holding one of the From: addresses that is user's (a reply must reach
+ * the user at the address the world sees; any other Reply-To address is
+ * the user's choice and stays). */
 static gboolean
-append_field(const RelayRewriter *rw, const HmHeaderField *hf, const char *raw, gsize len,
-             const GPtrArray *from_addrs, GString *dst)
+append_field(const RelayRewriter *rw, const char *user, const HmHeaderField *hf, const char *raw,
+             gsize len, const GPtrArray *from_addrs, GString *dst)
 {
 	g_autoptr(GString) norm = NULL;
 	const GPtrArray *only = NULL;
@@ -402,7 +406,7 @@ append_field(const RelayRewriter *rw, const HmHeaderField *hf, const char *raw, 
 		g_string_append(norm, "\r\n");
 	/* The value starts after the colon, before which there is no line end
 	 * to normalise, so its offset is the same in norm. */
-	return rewrite_field(rw, norm->str, norm->len, (gsize)(hf->value - raw), only, dst);
+	return rewrite_field(rw, user, norm->str, norm->len, (gsize)(hf->value - raw), only, dst);
 }
 
 /* The addresses of the From: fields of the header section msg[0..end). */
@@ -427,8 +431,8 @@ from_addresses(const char *msg, gsize end)
 }
 
 int
-relay_rewrite_headers(const RelayRewriter *rw, const char *msg, gsize len, char **new_head,
-                      gsize *head_end)
+relay_rewrite_headers(const RelayRewriter *rw, const char *user, const char *msg, gsize len,
+                      char **new_head, gsize *head_end)
 {
 	gsize end = hm_header_section_end(msg, len);
 	g_autoptr(GString) out = NULL;
@@ -438,7 +442,7 @@ relay_rewrite_headers(const RelayRewriter *rw, const char *msg, gsize len, char 
 
 	*new_head = NULL;
 	*head_end = end;
-	if (!rw->cfg->relay.rewrite_header_from)
+	if (!rw->cfg->relay.rewrite_header_from || user == NULL)
 		return 0;
 	from = from_addresses(msg, end);
 	hm_header_iter_init(&it, msg, end);
@@ -449,7 +453,7 @@ relay_rewrite_headers(const RelayRewriter *rw, const char *msg, gsize len, char 
 
 		if (hm_header_next(&it, &f) != 1)
 			break;
-		changed = append_field(rw, &f, pos, (gsize)(it.p - pos), from, field);
+		changed = append_field(rw, user, &f, pos, (gsize)(it.p - pos), from, field);
 		if (changed && out == NULL) {
 			out = g_string_sized_new(end + 64);
 			append_crlf(out, msg, (gsize)(pos - msg));

@@ -2,9 +2,10 @@
  * smtp_generic_maps, driven by the users table): alice@box.lan and
  * root@myhost mean nothing on the internet, so before a message goes to
  * the smart host its envelope sender, and with relay.rewrite_header_from
- * its From: and Sender: fields (and Reply-To: where it repeats a From:
- * address), become the user's send_as. The other fields and the body are
- * never touched. Also the choice of smart host by rewritten sender. */
+ * that same user's addresses in its From: and Sender: fields (and
+ * Reply-To: where it repeats a From: address), become the user's send_as.
+ * The other fields and the body are never touched. Also the choice of
+ * smart host by rewritten sender. */
 #ifndef RELAY_REWRITE_H
 #define RELAY_REWRITE_H
 
@@ -74,20 +75,25 @@ char *relay_rewrite_refusal(const RelayRewriter *rw, RelayRewriteResult result, 
 
 /* Header rewriting, when relay.rewrite_header_from is true: scans msg's
  * header section (CRLF or bare LF line ends) and, when a From: or Sender:
- * field holds an address of a local user that has a send_as, returns in
- * *new_head a new header section (every line ended by CRLF; the empty line
- * that ends it included when msg had one) in which those addr-specs, and
- * nothing else, are replaced: display names, comments, groups and the
- * other addresses of the field stay ("Alice <alice@box.lan>" -> "Alice
- * <alice@isp.example>"). A rewritten field whose line would exceed
- * RELAY_REWRITE_LINE_MAX is refolded. A field that is no address-list
- * (relay_addrlist_parse() refuses it) is left as it is. *head_end
- * receives the length of msg's header section, so the caller sends
- * new_head + msg[head_end..len). Returns 0, with *new_head NULL (no copy
- * made) when nothing changed or the setting is off; never fails on bad
- * input (-1 is not returned today and is reserved). */
-int relay_rewrite_headers(const RelayRewriter *rw, const char *msg, gsize len, char **new_head,
-                          gsize *head_end);
+ * field holds an address of user (the local user the envelope sender was
+ * rewritten for: relay_rewrite_sender()'s *user with DONE) and user has a
+ * send_as, returns in *new_head a new header section (every line ended by
+ * CRLF; the empty line that ends it included when msg had one) in which
+ * those addr-specs, and nothing else, are replaced: display names,
+ * comments, groups and the other addresses of the field stay ("Alice
+ * <alice@box.lan>" -> "Alice <alice@isp.example>"). Only user's own
+ * addresses change: another local user's address in From: stays as it
+ * is, and with user NULL (a foreign or null envelope sender) nothing is
+ * rewritten, so that no one can make the relay put a user's real address
+ * on a message the user did not send. A rewritten field whose line would
+ * exceed RELAY_REWRITE_LINE_MAX is refolded. A field that is no
+ * address-list (relay_addrlist_parse() refuses it) is left as it is.
+ * *head_end receives the length of msg's header section, so the caller
+ * sends new_head + msg[head_end..len). Returns 0, with *new_head NULL (no
+ * copy made) when nothing changed or the setting is off; never fails on
+ * bad input (-1 is not returned today and is reserved). */
+int relay_rewrite_headers(const RelayRewriter *rw, const char *user, const char *msg, gsize len,
+                          char **new_head, gsize *head_end);
 
 /* The smart host for a rewritten envelope sender: the first whose
  * `senders` has a glob (fnmatch(3): "*@isp.example") matching it, compared

@@ -26,6 +26,7 @@ typedef struct {
 	const guint *idx;
 	guint n;
 	char *sender; /* rewritten */
+	char *user;   /* the local user sender was rewritten for; NULL: none */
 	char *head;   /* NULL when the header section was not rewritten */
 	gsize head_len;
 	const char *body;
@@ -307,25 +308,25 @@ transact(Outgoing *o, RelaySmarthostConn *h, HmSmtpClient *smtp)
 static int
 rewrite_sender(RelaySmarthosts *sh, Outgoing *o)
 {
-	g_autofree char *user = NULL;
 	g_autofree char *why = NULL;
-	RelayRewriteResult rr = relay_rewrite_sender(sh->rw, o->e->sender, &o->sender, &user);
+	RelayRewriteResult rr = relay_rewrite_sender(sh->rw, o->e->sender, &o->sender, &o->user);
 
 	if (rr == RELAY_REWRITE_FOREIGN || rr == RELAY_REWRITE_DONE)
 		return 0;
-	why = relay_rewrite_refusal(sh->rw, rr, o->e->sender, user);
+	why = relay_rewrite_refusal(sh->rw, rr, o->e->sender, o->user);
 	all_results(o, 553, "553 5.7.1 %s", why != NULL ? why : "sender cannot leave this box");
 	return -1;
 }
 
-/* With relay.rewrite_header_from, From: and Sender: as they leave. */
+/* With relay.rewrite_header_from, From: and Sender: as they leave: only
+ * the addresses of the user the envelope sender was rewritten for. */
 static void
 rewrite_headers(RelaySmarthosts *sh, Outgoing *o)
 {
 	gsize head_end = 0;
 
 	if (!sh->cfg->relay.rewrite_header_from ||
-	    relay_rewrite_headers(sh->rw, o->body, o->body_len, &o->head, &head_end) < 0 ||
+	    relay_rewrite_headers(sh->rw, o->user, o->body, o->body_len, &o->head, &head_end) < 0 ||
 	    o->head == NULL)
 		return;
 	o->head_len = strlen(o->head);
@@ -379,12 +380,15 @@ relay_smarthosts_send(RelaySmarthosts *sh, const RelayQueueEntry *e, GBytes *msg
 		all_results(&o, 0, "no smart host configured (relay.smarthosts)");
 		return;
 	}
-	if (rewrite_sender(sh, &o) < 0)
+	if (rewrite_sender(sh, &o) < 0) {
+		g_free(o.user);
 		return;
+	}
 	conf = relay_smarthost_for(sh->cfg, o.sender);
 	h = &sh->hosts[conf - sh->cfg->relay.smarthosts];
 	rewrite_headers(sh, &o);
 	send_over(&o, h);
 	g_free(o.sender);
+	g_free(o.user);
 	g_free(o.head);
 }

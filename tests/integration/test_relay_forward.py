@@ -227,6 +227,61 @@ def test_wrong_pin_not_sent(relay, smarthost):
     assert len(r.queue_ids()) == 1
 
 
+def header_of(m, name):
+    """The values of header field NAME in the message the smart host got."""
+    head = m.content.split(b"\r\n\r\n", 1)[0].decode()
+    return re.findall(r"(?mi)^%s: ([^\r\n]*)" % re.escape(name), head)
+
+
+def test_headers_rewritten_only_for_the_envelope_senders_user(relay, smarthost):
+    """relay.rewrite_header_from turns the sender's own box addresses into
+    her send_as, and nothing else: a stranger writing to an alias that
+    forwards off the box, or a logged-in bob, who put alice's box address
+    in From:/Reply-To:, must not get it turned into alice's real address
+    (a forgery the world would trust); it goes out as written, naming
+    only the private box."""
+    users = {"alice": {"send_as": "alice@isp.example"}, "bob": {"send_as": "bob@isp.example"}}
+    r = relay(users=users, smarthosts=[smarthost_conf(smarthost)],
+              aliases={"postmaster": "alice", "root": "alice", "fwd": "bob@gmail.example"})
+    forged = ("From: Alice <alice@box.test>\r\nReply-To: alice@box.test\r\n"
+              "Sender: root@box.test\r\nTo: %s\r\nSubject: %s\r\n\r\nwire money\r\n")
+    toks = [token() for _ in range(3)]
+    # A: a stranger from the internet, to the forwarding alias.
+    with RawSMTP("127.0.0.1", r.port, source="127.0.0.2") as c:
+        c.ehlo("evil.example")
+        assert c.cmd("MAIL FROM:<spam@evil.example>")[0] == 250
+        assert c.cmd("RCPT TO:<fwd@box.test>")[0] == 250
+        assert c.cmd("DATA")[0] == 354
+        c.send((forged % ("fwd@box.test", toks[0]) + ".\r\n").encode())
+        assert c.reply()[0] == 250
+    # B: bob, logged in, sends as himself with alice in the header.
+    with smtplib.SMTP("127.0.0.1", r.port, local_hostname="bobs-pc.lan", timeout=15) as s:
+        s.login("bob", r.password)
+        s.sendmail("bob@box.test", ["victim@remote.example"],
+                   (forged % ("victim@remote.example", toks[1])).encode())
+    # alice herself: her From:, Sender: (root is her alias) and Reply-To go
+    # out as her send_as.
+    assert lan_send(r, ["carol@remote.example"], toks[2],
+                    from_hdr="Alice <alice@box.test>\r\nReply-To: alice@box.test\r\n"
+                             "Sender: root@box.test") == {}
+    msgs = smarthost.wait_messages(3)
+    r.wait_queue_empty()
+    (a,) = [m for m in msgs if toks[0].encode() in m.raw]
+    (b,) = [m for m in msgs if toks[1].encode() in m.raw]
+    (ok,) = [m for m in msgs if toks[2].encode() in m.raw]
+    assert (a.mail_from, a.rcpt_to) == ("spam@evil.example", ["bob@gmail.example"])
+    assert (b.mail_from, b.rcpt_to) == ("bob@isp.example", ["victim@remote.example"])
+    for m in (a, b):
+        assert header_of(m, "From") == ["Alice <alice@box.test>"], m.content[:600]
+        assert header_of(m, "Reply-To") == ["alice@box.test"], m.content[:600]
+        assert header_of(m, "Sender") == ["root@box.test"], m.content[:600]
+        assert b"alice@isp.example" not in m.content
+    assert ok.mail_from == "alice@isp.example"
+    assert header_of(ok, "From") == ["Alice <alice@isp.example>"], ok.content[:600]
+    assert header_of(ok, "Reply-To") == ["alice@isp.example"], ok.content[:600]
+    assert header_of(ok, "Sender") == ["alice@isp.example"], ok.content[:600]
+
+
 SMUGGLE = [
     b"line one\n.\nMAIL FROM:<alice@box.test>\r\n",
     b"line one\r\n.\nMAIL FROM:<alice@box.test>\r\n",

@@ -194,18 +194,27 @@ test_envelope_refused(Fixture *f, gconstpointer data)
 	g_assert_null(none);
 }
 
-/* Rewrites msg; want NULL means "nothing changes". Checks that the caller's
+/* Rewrites msg sent by user (the envelope sender's local user, NULL for
+ * none); want NULL means "nothing changes". Checks that the caller's
  * new_head + msg[head_end..] makes the expected message. */
 static void
-assert_headers(Fixture *f, const char *msg, const char *want_head, const char *body)
+assert_headers_as(Fixture *f, const char *user, const char *msg, const char *want_head,
+                  const char *body)
 {
 	g_autofree char *head = NULL;
 	gsize end = 12345;
 	gsize len = strlen(msg);
 
-	g_assert_cmpint(relay_rewrite_headers(f->rw, msg, len, &head, &end), ==, 0);
+	g_assert_cmpint(relay_rewrite_headers(f->rw, user, msg, len, &head, &end), ==, 0);
 	g_assert_cmpstr(head, ==, want_head);
 	g_assert_cmpstr(msg + end, ==, body);
+}
+
+/* As assert_headers_as() for mail alice sends. */
+static void
+assert_headers(Fixture *f, const char *msg, const char *want_head, const char *body)
+{
+	assert_headers_as(f, "alice", msg, want_head, body);
 }
 
 static void
@@ -252,11 +261,15 @@ test_headers_basic(Fixture *f, gconstpointer data)
 static void
 test_headers_lists(Fixture *f, gconstpointer data)
 {
+	/* Only the sender's own addresses: carol's stays as it is. */
 	assert_headers(f, "From: alice@box.lan, Bob <bob@box.lan>, <carol@box.lan>\r\n\r\n",
-	               "From: alice@isp.example, Bob <bob@box.lan>, <carol.x@mail.example>\r\n\r\n",
-	               "");
+	               "From: alice@isp.example, Bob <bob@box.lan>, <carol@box.lan>\r\n\r\n", "");
+	assert_headers_as(f, "carol",
+	                  "From: alice@box.lan, Bob <bob@box.lan>, <carol@box.lan>\r\n\r\n",
+	                  "From: alice@box.lan, Bob <bob@box.lan>, <carol.x@mail.example>\r\n\r\n",
+	                  "");
 	assert_headers(f, "From: Team: alice@box.lan, \"C\" <carol@home.example>;, x@y.example\r\n\r\n",
-	               "From: Team: alice@isp.example, \"C\" <carol.x@mail.example>;, x@y.example\r\n"
+	               "From: Team: alice@isp.example, \"C\" <carol@home.example>;, x@y.example\r\n"
 	               "\r\n",
 	               "");
 	assert_headers(f, "From: undisclosed-recipients:;\r\n\r\n", NULL, "");
@@ -312,7 +325,7 @@ test_headers_long_line(Fixture *f, gconstpointer data)
 	g_free(msg);
 	msg = g_strdup_printf("From: root@box.lan, root@box.lan, root@box.lan, \"%.*s\" <x@y.z>\r\n\r\n",
 	                      930, pad);
-	g_assert_cmpint(relay_rewrite_headers(f->rw, msg, strlen(msg), &head, &end), ==, 0);
+	g_assert_cmpint(relay_rewrite_headers(f->rw, "alice", msg, strlen(msg), &head, &end), ==, 0);
 	g_assert_nonnull(head);
 	assert_lines_fit(head);
 	g_assert_nonnull(strstr(head, "alice@isp.example, alice@isp.example, alice@isp.example,"));
@@ -320,7 +333,8 @@ test_headers_long_line(Fixture *f, gconstpointer data)
 
 	/* No white space at all: folded where the grammar allows CFWS. */
 	spaced = g_strdup_printf("From: <root@box.lan>,\"%.*s\"<x@y.z>\r\n\r\n", 968, pad);
-	g_assert_cmpint(relay_rewrite_headers(f->rw, spaced, strlen(spaced), &head, &end), ==, 0);
+	g_assert_cmpint(relay_rewrite_headers(f->rw, "alice", spaced, strlen(spaced), &head, &end), ==,
+	                0);
 	g_assert_nonnull(head);
 	assert_lines_fit(head);
 	g_assert_true(g_str_has_prefix(head, "From: <alice@isp.example>,\"n"));
@@ -349,6 +363,33 @@ test_headers_only(Fixture *f, gconstpointer data)
 	               "Subject: x\r\nFrom: alice@isp.example\r\n", "");
 	assert_headers(f, "", NULL, "");
 	assert_headers(f, "\r\nbody", NULL, "body");
+}
+
+/* A header names only the user the envelope sender is: a forged From: of
+ * another local user, or any From: under a foreign envelope sender (a
+ * stranger writing to an alias that forwards off the box), must not go
+ * out as that user's real address. */
+static void
+test_headers_other_user(Fixture *f, gconstpointer data)
+{
+	const char *forged = "From: Alice <alice@box.lan>\r\nSender: root@box.lan\r\n"
+	                     "Reply-To: alice@box.lan\r\n\r\nbody";
+
+	assert_headers_as(f, NULL, forged, NULL, "body");
+	assert_headers_as(f, "carol", forged, NULL, "body");
+	/* A user without send_as: nothing to rewrite to. */
+	assert_headers_as(f, "bob", forged, NULL, "body");
+	assert_headers_as(f, "bob", "From: bob@box.lan\r\n\r\n", NULL, "");
+	/* carol sending with alice in From: and herself in Sender:. */
+	assert_headers_as(f, "carol",
+	                  "From: alice@box.lan\r\nSender: Carol <carol@box.lan>\r\n"
+	                  "Reply-To: alice@box.lan, carol@box.lan\r\n\r\n",
+	                  "From: alice@box.lan\r\nSender: Carol <carol.x@mail.example>\r\n"
+	                  "Reply-To: alice@box.lan, carol@box.lan\r\n\r\n",
+	                  "");
+	/* Aliases and extra addresses of the same user count as hers. */
+	assert_headers(f, "From: postmaster@box.lan, al@other.example\r\n\r\n",
+	               "From: alice@isp.example, alice@isp.example\r\n\r\n", "");
 }
 
 static void
@@ -478,6 +519,7 @@ main(int argc, char **argv)
 	ADD("/rewrite/headers/long-line", test_headers_long_line);
 	ADD("/rewrite/headers/bare-lf", test_headers_bare_lf);
 	ADD("/rewrite/headers/headers-only", test_headers_only);
+	ADD("/rewrite/headers/other-user", test_headers_other_user);
 	g_test_add("/rewrite/headers/off", Fixture, "off", set_up, test_headers_off, tear_down);
 	g_test_add_func("/rewrite/addrlist/cases", test_addrlist);
 	g_test_add_func("/rewrite/addrlist/spans", test_addrlist_spans);
