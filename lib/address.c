@@ -235,6 +235,12 @@ hm_address_parse(const char *text, gsize len, guint flags, HmAddress *out, GErro
 	} else if (domain_parse(text + pos + 1, len - pos - 1, flags, &domain, err) < 0) {
 		return -1;
 	}
+	/* Checked last, so that a part too long is named as such. A mailbox
+	 * longer than this fits no MAIL FROM or RCPT TO, so taking one here
+	 * (homemail-sendmail, the config) would only make mail that cannot
+	 * leave. */
+	if (len > HM_ADDR_MAILBOX_MAX)
+		return addr_fail(err, "address longer than 254 octets");
 	out->local = g_steal_pointer(&local);
 	out->domain = g_steal_pointer(&domain);
 	return 0;

@@ -7,6 +7,7 @@
 #define HM_ADDR_LOCAL_MAX 64    /* RFC 5321 4.5.3.1.1 */
 #define HM_ADDR_DOMAIN_MAX 255  /* RFC 5321 4.5.3.1.2 */
 #define HM_ADDR_PATH_MAX 256    /* RFC 5321 4.5.3.1.3, including "<>" */
+#define HM_ADDR_MAILBOX_MAX (HM_ADDR_PATH_MAX - 2) /* what a path leaves for the mailbox */
 
 typedef struct {
 	char *local;   /* as written, quotes removed and quoted-pairs resolved */
@@ -20,7 +21,10 @@ typedef enum {
 
 /* Parses a Mailbox (local-part "@" domain) occupying all of text[0..len):
  * Dot-string or Quoted-string local part; a domain of LDH labels or an
- * address literal ([192.0.2.1], [IPv6:...]). Enforces the RFC length limits.
+ * address literal ([192.0.2.1], [IPv6:...]). Enforces the RFC length limits:
+ * local part, domain, and the whole as written at most HM_ADDR_MAILBOX_MAX
+ * octets, so that an address taken here fits a path, as the SMTP server's
+ * MAIL and RCPT (hm_path_parse()) want it.
  * Returns 0 and fills *out (free with hm_address_clear()), or -1 with *err
  * set to a short reason ("empty local part", "bad character in domain"...). */
 int hm_address_parse(const char *text, gsize len, guint flags, HmAddress *out,

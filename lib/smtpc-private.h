@@ -39,8 +39,8 @@ int hm_smtpc_reply_error(HmSmtpClient *c, const HmSmtpReply *r, const char *afte
 int hm_smtpc_read_reply(HmSmtpClient *c, HmSmtpReply *r, GError **err);
 
 /* TRUE if addr can stand in MAIL FROM:<>/RCPT TO:<> as it is: no
- * control characters or angle brackets, at most HM_SMTP_PATH_MAX octets,
- * empty only when may_be_empty (the null sender). */
+ * control characters or angle brackets, at most HM_SMTP_PATH_MAX octets
+ * with its "<>", empty only when may_be_empty (the null sender). */
 gboolean hm_smtpc_usable_path(const char *addr, gboolean may_be_empty);
 
 /* Feeds data through ds (DATA's dot-stuffing, or BDAT's CRLF only) to

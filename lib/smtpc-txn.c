@@ -28,6 +28,7 @@ hm_smtp_rcpt_status_clear(HmSmtpRcptStatus *st, guint n)
 		g_free(st[i].reply);
 		st[i].reply = NULL;
 		st[i].code = 0;
+		st[i].unusable = FALSE;
 	}
 }
 
@@ -36,7 +37,8 @@ hm_smtpc_usable_path(const char *addr, gboolean may_be_empty)
 {
 	gsize len = strlen(addr);
 
-	if (len > HM_SMTP_PATH_MAX || (len == 0 && !may_be_empty))
+	/* The path is the address and its "<>". */
+	if (len + 2 > HM_SMTP_PATH_MAX || (len == 0 && !may_be_empty))
 		return FALSE;
 	for (const char *p = addr; *p != '\0'; p++)
 		if ((guchar)*p < 0x20 || *p == 0x7f || *p == '<' || *p == '>')
@@ -308,29 +310,50 @@ usable_params(const char *params)
 	return TRUE;
 }
 
+/* What fails the whole transaction before anything is sent: the sender
+ * or the MAIL parameters. */
 static int
-check_paths(const char *sender, const char *const *rcpts, guint n, const HmSmtpTxnParams *params,
-            GError **err)
+check_envelope(const char *sender, const HmSmtpTxnParams *params, GError **err)
 {
 	if (!hm_smtpc_usable_path(sender, TRUE)) {
 		g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "unusable sender address");
 		return -1;
 	}
-	for (guint i = 0; i < n; i++)
-		if (!hm_smtpc_usable_path(rcpts[i], FALSE)) {
-			g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "unusable recipient address");
-			return -1;
-		}
-	for (guint i = 0; params->rcpt_params != NULL && i < n; i++)
-		if (!usable_params(params->rcpt_params[i])) {
-			g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "unusable RCPT parameters");
-			return -1;
-		}
 	if (!usable_params(params->mail_params)) {
 		g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "unusable MAIL parameters");
 		return -1;
 	}
 	return 0;
+}
+
+/* Marks the recipients whose address or RCPT parameters cannot go on a
+ * command line (status[i].unusable) and lists the others in usable[].
+ * Returns how many are usable; with none, -1 with *err. */
+static int
+check_rcpts(const char *const *rcpts, guint n, const HmSmtpTxnParams *params,
+            HmSmtpRcptStatus *status, guint *usable, GError **err)
+{
+	const char *why = NULL;
+	guint n_usable = 0;
+
+	for (guint i = 0; i < n; i++) {
+		const char *bad = NULL;
+
+		if (!hm_smtpc_usable_path(rcpts[i], FALSE))
+			bad = "unusable recipient address";
+		else if (params->rcpt_params != NULL && !usable_params(params->rcpt_params[i]))
+			bad = "unusable RCPT parameters";
+		if (bad == NULL) {
+			usable[n_usable++] = i;
+		} else {
+			status[i].unusable = TRUE;
+			why = bad;
+		}
+	}
+	if (n_usable > 0)
+		return (int)n_usable;
+	g_set_error(err, HM_ERROR, HM_ERROR_PARSE, "%s", why);
+	return -1;
 }
 
 int
@@ -437,12 +460,13 @@ run_txn(Txn *t, const char *sender, const char *const *rcpts, GError **err)
 	return rc;
 }
 
-int
-hm_smtpc_transaction_params(HmSmtpClient *c, const char *sender, const char *const *rcpts, guint n,
-                            const HmSmtpTxnParams *params, const char *head, gsize head_len,
-                            const char *msg, gsize len, HmSmtpRcptStatus *status, GError **err)
+/* The transaction for recipients that were all checked: as
+ * hm_smtpc_transaction_params(). */
+static int
+txn_checked(HmSmtpClient *c, const char *sender, const char *const *rcpts, guint n,
+            const HmSmtpTxnParams *params, const char *head, gsize head_len, const char *msg,
+            gsize len, HmSmtpRcptStatus *status, GError **err)
 {
-	static const HmSmtpTxnParams none = { 0 };
 	g_autofree gboolean *accepted = g_new0(gboolean, MAX(n, 1));
 	Txn t = { .c = c,
 		  .n = n,
@@ -452,22 +476,10 @@ hm_smtpc_transaction_params(HmSmtpClient *c, const char *sender, const char *con
 		  .head_len = head != NULL ? head_len : 0,
 		  .body = msg,
 		  .body_len = len,
-		  .params = params != NULL ? params : &none };
+		  .params = params };
 	GError *terr = NULL;
 	int rc;
 
-	memset(status, 0, sizeof(*status) * n);
-	c->lost_at_mail = FALSE;
-	if (check_paths(sender, rcpts, n, t.params, err) < 0)
-		return -1;
-	if (n == 0) {
-		g_set_error(err, HM_ERROR, HM_ERROR_FAILED, "no recipients");
-		return -1;
-	}
-	if (c->pp.broken) {
-		g_set_error(err, HM_ERROR, HM_ERROR_IO, "session already broken");
-		return -1;
-	}
 	rc = run_txn(&t, sender, rcpts, &terr);
 	/* A closed connection shows as EOF or a reset (IO), or as a 421 read
 	 * before it (stepwise: then nothing failed on our side). A message
@@ -478,6 +490,54 @@ hm_smtpc_transaction_params(HmSmtpClient *c, const char *sender, const char *con
 	                  (terr == NULL || g_error_matches(terr, HM_ERROR, HM_ERROR_IO));
 	if (terr != NULL)
 		g_propagate_error(err, terr);
+	return rc;
+}
+
+int
+hm_smtpc_transaction_params(HmSmtpClient *c, const char *sender, const char *const *rcpts, guint n,
+                            const HmSmtpTxnParams *params, const char *head, gsize head_len,
+                            const char *msg, gsize len, HmSmtpRcptStatus *status, GError **err)
+{
+	static const HmSmtpTxnParams none = { 0 };
+	const HmSmtpTxnParams *prm = params != NULL ? params : &none;
+	g_autofree guint *usable = g_new0(guint, MAX(n, 1));
+	g_autofree const char **sub_rcpts = NULL;
+	g_autofree const char **sub_params = NULL;
+	g_autofree HmSmtpRcptStatus *sub_status = NULL;
+	HmSmtpTxnParams sub_prm;
+	int n_usable, rc;
+
+	memset(status, 0, sizeof(*status) * n);
+	c->lost_at_mail = FALSE;
+	if (check_envelope(sender, prm, err) < 0)
+		return -1;
+	if (n == 0) {
+		g_set_error(err, HM_ERROR, HM_ERROR_FAILED, "no recipients");
+		return -1;
+	}
+	if ((n_usable = check_rcpts(rcpts, n, prm, status, usable, err)) < 0)
+		return -1;
+	if (c->pp.broken) {
+		g_set_error(err, HM_ERROR, HM_ERROR_IO, "session already broken");
+		return -1;
+	}
+	if ((guint)n_usable == n)
+		return txn_checked(c, sender, rcpts, n, prm, head, head_len, msg, len, status, err);
+	/* One unusable recipient must not cost the others their delivery:
+	 * the transaction goes to the usable ones alone. */
+	sub_rcpts = g_new0(const char *, n_usable);
+	sub_params = g_new0(const char *, n_usable);
+	sub_status = g_new0(HmSmtpRcptStatus, n_usable);
+	for (int k = 0; k < n_usable; k++) {
+		sub_rcpts[k] = rcpts[usable[k]];
+		sub_params[k] = prm->rcpt_params != NULL ? prm->rcpt_params[usable[k]] : NULL;
+	}
+	sub_prm = *prm;
+	sub_prm.rcpt_params = prm->rcpt_params != NULL ? sub_params : NULL;
+	rc = txn_checked(c, sender, sub_rcpts, (guint)n_usable, &sub_prm, head, head_len, msg, len,
+	                 sub_status, err);
+	for (int k = 0; k < n_usable; k++)
+		status[usable[k]] = sub_status[k];
 	return rc;
 }
 

@@ -22,7 +22,8 @@
 #include "sasl.h"
 #include "smtp-reply.h"
 
-/* Longest address we put in MAIL FROM/RCPT TO (RFC 5321 4.5.3.1.3 path). */
+/* Longest path we put in MAIL FROM/RCPT TO, "<>" included (RFC 5321
+ * 4.5.3.1.3): what lib/address.h's HM_ADDR_PATH_MAX lets a server take. */
 #define HM_SMTP_PATH_MAX 256
 
 #define HM_SMTP_ERROR hm_smtp_error_quark()
@@ -106,6 +107,8 @@ typedef struct {
 	               * (LMTP: this recipient's own reply), or the refusal of
 	               * MAIL, RCPT or DATA; 0 when unknown (the session broke) */
 	char *reply;  /* that reply on one line; NULL with code 0 */
+	gboolean unusable; /* never sent: the address or its RCPT parameters
+	                    * cannot go on a command line (code 0) */
 } HmSmtpRcptStatus;
 
 void hm_smtp_rcpt_status_clear(HmSmtpRcptStatus *st, guint n);
@@ -125,12 +128,15 @@ void hm_smtp_rcpt_status_clear(HmSmtpRcptStatus *st, guint n);
  * without <> ("" for the null sender). status must have n entries; it is
  * overwritten (not freed) and filled in every case; free it with
  * hm_smtp_rcpt_status_clear().
+ * A recipient whose address is unusable (control characters, <>, or a
+ * path longer than HM_SMTP_PATH_MAX) is left out and marked
+ * status[i].unusable; the transaction goes to the others.
  * Returns 0 when the transaction ran to its end (each status[i] tells
- * whether recipient i was accepted); -1 with *err when an address is
- * unusable (HM_ERROR_PARSE: control characters, <>, or longer than
- * HM_SMTP_PATH_MAX; nothing sent, the session stays usable) or the session
- * broke (status[] then still holds what was learnt: an LMTP server may
- * have delivered to some recipients). */
+ * whether recipient i was accepted or was left out); -1 with *err when the
+ * sender or every recipient is unusable (HM_ERROR_PARSE; nothing sent, the
+ * session stays usable) or the session broke (status[] then still holds
+ * what was learnt: an LMTP server may have delivered to some
+ * recipients). */
 int hm_smtpc_transaction(HmSmtpClient *c, const char *sender, const char *const *rcpts,
                          guint n, const char *head, gsize head_len, const char *msg,
                          gsize len, HmSmtpRcptStatus *status, GError **err);
@@ -169,7 +175,8 @@ typedef struct {
 
 /* hm_smtpc_transaction() with params (NULL: none). Parameters must be
  * printable ASCII and spaces (xtext-encode values: RFC 3461 4); anything
- * else is HM_ERROR_PARSE with nothing sent, as for an unusable address. */
+ * else is treated as an unusable address: in MAIL, HM_ERROR_PARSE with
+ * nothing sent; in a recipient's RCPT, that recipient is left out. */
 int hm_smtpc_transaction_params(HmSmtpClient *c, const char *sender, const char *const *rcpts,
                                 guint n, const HmSmtpTxnParams *params, const char *head,
                                 gsize head_len, const char *msg, gsize len,

@@ -449,6 +449,11 @@ make_envelope(const Args *a, const char *sender, RelayQueueEntry *e)
 					g_ptr_array_add(a->rcpts, g_strdup(*p));
 			continue;
 		}
+		/* The rule the SMTP server's RCPT applies (hm_path_parse() parses
+		 * the address with hm_address_parse()), lengths included: what it
+		 * refuses could never leave. The whole command is refused, as
+		 * for any bad recipient: the caller learns at once, and nothing
+		 * goes half-sent. */
 		if (hm_address_parse(r, strlen(r), HM_ADDR_UTF8 | HM_ADDR_NO_DOMAIN, &addr, &err) < 0) {
 			fprintf(stderr, "homemail-sendmail: <%s>: %s\n", r, err->message);
 			return EX_DATAERR;

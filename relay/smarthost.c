@@ -246,21 +246,24 @@ static void
 take_status(Outgoing *o, const RelaySmarthostConn *h, HmSmtpRcptStatus *st, int rc,
             const GError *err, const gboolean *notify)
 {
+	/* An address or parameter lib/smtpc cannot put on a command line
+	 * will not go any better later: the sender's fails them all, a
+	 * recipient's only that recipient. */
+	gboolean all_unusable = rc < 0 && g_error_matches(err, HM_ERROR, HM_ERROR_PARSE);
+
 	for (guint i = 0; i < o->n; i++) {
 		RelayRcptResult *r = &o->results[i];
-
-		gboolean unusable = rc < 0 && g_error_matches(err, HM_ERROR, HM_ERROR_PARSE);
+		gboolean unusable = all_unusable || st[i].unusable;
 
 		g_free(r->reply);
-		/* An address or parameter lib/smtpc cannot put on a command line
-		 * will not go any better later. */
 		r->code = unusable ? 553 : st[i].code;
 		r->dsn_passed = notify[i] && st[i].code / 100 == 2;
 		if (st[i].code != 0)
 			r->reply = g_steal_pointer(&st[i].reply);
 		else if (unusable)
 			r->reply = g_strdup_printf("553 5.1.3 not sendable over SMTP: %s",
-			                           err->message);
+			                           st[i].unusable ? "unusable recipient address"
+			                                          : err->message);
 		else if (rc < 0)
 			r->reply = g_strdup_printf("smart host %s: session lost: %s", h->conf->name,
 			                           err->message);

@@ -12,6 +12,7 @@ import subprocess
 import time
 
 import fixtures
+from fixtures.smtpraw import RawSMTP
 from test_relay import one_with as wait_for, token
 
 
@@ -124,6 +125,36 @@ def test_too_many_recipients_for_the_envelope(relay):
     assert "envelope" in res.err, res
     time.sleep(0.5)
     assert not r.drop_files() and not bad_drops(r), r.log()
+
+
+def test_recipient_the_smtp_server_would_refuse(relay):
+    """A recipient the relay's SMTP server refuses at RCPT (here a path over
+    256 octets with its "<>") is refused by homemail-sendmail too: exit 65,
+    the address named, nothing queued (the other recipients of that
+    command neither: the caller learns at once and can send again). One
+    octet shorter, both take it."""
+    r = relay(users={"alice": {"send_as": "alice@isp.example"}, "bob": {}})
+    too_long = "%s@%s.%s.%s.remote.example" % ("a" * 60, "b" * 60, "c" * 60, "d" * 57)
+    fits = too_long[1:]
+    assert (len(too_long), len(fits)) == (255, 254)
+    with RawSMTP("127.0.0.1", r.port) as c:
+        c.ehlo("pc1.lan")
+        assert c.cmd("MAIL FROM:<alice@box.test>")[0] == 250
+        code, text = c.cmd("RCPT TO:<%s>" % too_long)
+        assert code == 553 and "longer than" in text, (code, text)
+        assert c.cmd("RCPT TO:<%s>" % fits)[0] == 250
+        assert c.cmd("RSET")[0] == 250
+    res = r.sendmail(["-f", "alice@box.test", "bob@box.test", too_long], b"Subject: long\n\nx\n")
+    assert res.rc == 65, res
+    assert too_long in res.err and "longer than 254 octets" in res.err, res
+    time.sleep(0.5)
+    assert not r.drop_files() and not bad_drops(r), r.log()
+    assert not r.maildir("bob")
+    tok = token()
+    res = r.sendmail(["-f", "alice@box.test", "bob@box.test", fits],
+                     b"Subject: " + tok.encode() + b"\n\nx\n")
+    assert res.rc == 0, res
+    wait_for(r, "bob", tok)
 
 
 # -- -f ------------------------------------------------------------------------

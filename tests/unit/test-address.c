@@ -170,8 +170,10 @@ test_domain_length(void)
 
 	g_assert_cmpuint(strlen(d255), ==, 255);
 	g_assert_cmpuint(strlen(d256), ==, 256);
-	check_ok(a255, 0, "u", d255);
-	check_bad(a256, 0, "longer than 255");
+	/* A domain of 255 octets is one, but with "u@" no mailbox fits a
+	 * path (test_mailbox_length()). */
+	check_bad(a255, 0, "address longer than 254");
+	check_bad(a256, 0, "domain longer than 255");
 	check_ok(a63, 0, "u", d63);
 	check_bad(a64, 0, "longer than 63");
 }
@@ -432,6 +434,32 @@ test_path_length(void)
 	check_path_bad(p257, 0, "path longer than 256");
 }
 
+/* What hm_address_parse() takes fits a path: homemail-sendmail checks its
+ * recipients with it, and must not take what the SMTP server's RCPT
+ * (hm_path_parse()) would refuse. */
+static void
+test_mailbox_length(void)
+{
+	g_autofree char *l60 = g_strnfill(60, 'a');
+	g_autofree char *d193 = domain_of(193);
+	g_autofree char *d194 = domain_of(194);
+	g_autofree char *a254 = g_strdup_printf("%s@%s", l60, d193);
+	g_autofree char *a255 = g_strdup_printf("%s@%s", l60, d194);
+	g_autofree char *p254 = g_strdup_printf("<%s>", a254);
+	g_autofree char *p255 = g_strdup_printf("<%s>", a255);
+
+	g_assert_cmpuint(strlen(a254), ==, 254);
+	check_ok(a254, 0, l60, d193);
+	check_path(p254, 0, l60, d193, 256);
+	check_bad(a255, 0, "address longer than 254 octets");
+	check_path_bad(p255, 0, "longer than");
+	/* Quotes count: the limit is on the address as written. */
+	g_free(a255);
+	a255 = g_strdup_printf("\"%.*s\"@%s", 58, l60, d194);
+	g_assert_cmpuint(strlen(a255), ==, 255);
+	check_bad(a255, 0, "address longer than 254 octets");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -440,6 +468,7 @@ main(int argc, char **argv)
 	g_test_add_func("/address/quoted", test_quoted);
 	g_test_add_func("/address/local-length", test_local_length);
 	g_test_add_func("/address/domain-length", test_domain_length);
+	g_test_add_func("/address/mailbox-length", test_mailbox_length);
 	g_test_add_func("/address/domain-labels", test_domain_labels);
 	g_test_add_func("/address/literals", test_literals);
 	g_test_add_func("/address/utf8", test_utf8);

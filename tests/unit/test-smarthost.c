@@ -204,6 +204,34 @@ test_per_recipient_and_reuse(void)
 	g_assert_true(g_str_has_prefix(got, "EHLO box.example\r\nMAIL FROM:<carol@elsewhere.example>"));
 }
 
+/* A recipient no SMTP command can carry (a path over 256 octets, as an
+ * old homemail-sendmail queued) fails alone, for good; the others of its
+ * message go. */
+static void
+test_unusable_recipient_alone(void)
+{
+	const char *const script[] = {
+		GREET, "C:EHLO box.example", EHLO_PIPE, "C:MAIL FROM:<carol@elsewhere.example> SIZE=3",
+		"C:RCPT TO:<a@far.example>", "C:DATA", PIPE_OK, ".", "S:250 2.0.0 queued", BYE, NULL,
+	};
+	g_autofree char *local = g_strnfill(60, 'l');
+	g_autofree char *domain = g_strnfill(190, 'd');
+	g_autofree char *huge = g_strdup_printf("%s@%s.example", local, domain);
+	const char *const rcpts[] = { huge, "a@far.example", NULL };
+	g_autoptr(RelayQueueEntry) e = entry("carol@elsewhere.example", rcpts);
+	RelayRcptResult *res;
+	Fx f;
+
+	if (!hm_test_in_child(DEADLINE_S))
+		return;
+	fx_init(&f, "tls = \"none\";", script);
+	res = send_msg(&f, e, "x\r\n");
+	assert_result(&res[0], 553, "553 5.1.3 ");
+	assert_result(&res[1], 250, "250 2.0.0 queued");
+	results_free(res, 2);
+	g_free(fx_finish(&f));
+}
+
 /* A session the server closed while idle is replaced before the next
  * message is sent. One found closed only by the MAIL group (EOF, or 421
  * then EOF: the server holds nothing) is replaced at once and the message
@@ -505,6 +533,7 @@ main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/smarthost/rewrite-and-dots", test_rewrite_and_dots);
 	g_test_add_func("/smarthost/per-recipient-and-reuse", test_per_recipient_and_reuse);
+	g_test_add_func("/smarthost/unusable-recipient-alone", test_unusable_recipient_alone);
 	g_test_add_func("/smarthost/reconnect", test_reconnect);
 	g_test_add_func("/smarthost/keep-and-expire", test_keep_and_expire);
 	g_test_add_func("/smarthost/refused-before-connecting", test_refused_before_connecting);

@@ -607,7 +607,8 @@ test_bad_address(void)
 	static const char *const bad[] = { "a@b>\r\nRCPT TO:<evil@x", "a\nb@x", "<a@b>", "" };
 	HmTestPeer *p = peer_start(script);
 	HmSmtpClient *c = started(p, HM_SMTP_PROTO_SMTP);
-	g_autofree char *huge = g_strnfill(HM_SMTP_PATH_MAX + 1, 'a');
+	/* With its "<>", one octet over the path limit. */
+	g_autofree char *huge = g_strnfill(HM_SMTP_PATH_MAX - 1, 'a');
 
 	for (gsize i = 0; i < G_N_ELEMENTS(bad) + 1; i++) {
 		g_autoptr(GError) err = NULL;
@@ -625,6 +626,52 @@ test_bad_address(void)
 	assert_got(p, "EHLO client.test\r\nQUIT\r\n");
 }
 
+/* A recipient that cannot go on a command line (a path over 256 octets
+ * with its "<>", a line end, RCPT parameters with one) is left out and
+ * marked; the transaction goes to the others. */
+static void
+test_unusable_recipient_left_out(void)
+{
+	const char *const script[] = {
+		"R:220 hi\r\n", ">", EHLO_PIPE, ">", ">", ">", ">", ">",
+		"R:250 ok\r\n250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n", ".", "R:250 queued\r\n", ">",
+		"R:221 bye\r\n", NULL,
+	};
+	g_autofree char *l60 = g_strnfill(60, 'l');
+	g_autofree char *d191 = g_strnfill(191, 'd');
+	g_autofree char *a254 = g_strdup_printf("%s@%s.x", l60, d191);
+	g_autofree char *a255 = g_strdup_printf("%sl@%s.x", l60, d191);
+	const char *rcpts[] = { "a@b", a255, "c@d", "e@f", a254 };
+	const char *rparams[] = { NULL, NULL, NULL, "NOTIFY=NEVER\r\nRCPT TO:<x@y>", NULL };
+	HmSmtpTxnParams prm = { NULL, rparams, FALSE };
+	HmTestPeer *p = peer_start(script);
+	HmSmtpClient *c = started(p, HM_SMTP_PROTO_SMTP);
+	HmSmtpRcptStatus st[5];
+	g_autoptr(GError) err = NULL;
+	g_autofree char *want = NULL;
+
+	g_assert_cmpuint(strlen(a254), ==, 254);
+	g_assert_cmpint(hm_smtpc_transaction_params(c, "s@x", rcpts, 5, &prm, NULL, 0, "x\r\n", 3,
+	                                            st, &err), ==, 0);
+	g_assert_no_error(err);
+	for (guint i = 0; i < 5; i++) {
+		gboolean left_out = i == 1 || i == 3;
+
+		g_assert_cmpint(st[i].unusable, ==, left_out);
+		g_assert_cmpuint(st[i].code, ==, left_out ? 0 : 250);
+		g_assert_cmpstr(st[i].reply, ==, left_out ? NULL : "250 queued");
+	}
+	hm_smtp_rcpt_status_clear(st, 5);
+	g_assert_false(hm_smtpc_broken(c));
+	hm_smtpc_quit(c);
+	hm_smtpc_free(c);
+	want = g_strdup_printf("EHLO client.test\r\nMAIL FROM:<s@x> SIZE=3 BODY=8BITMIME\r\n"
+	                       "RCPT TO:<a@b>\r\nRCPT TO:<c@d>\r\nRCPT TO:<%s>\r\nDATA\r\n"
+	                       "x\r\n.\r\nQUIT\r\n",
+	                       a254);
+	assert_got(p, want);
+}
+
 /* MAIL and RCPT parameters go out as given, after SIZE (and without
  * BODY=8BITMIME for a 7-bit message); one with a line end in it is
  * refused before anything is sent. (test-smarthost sends them stepwise.) */
@@ -639,7 +686,8 @@ test_params(void)
 	const char *rparams[] = { "NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;a+2Bx@b", NULL };
 	const char *evil[] = { "NOTIFY=NEVER\r\nRCPT TO:<x@y>", NULL };
 	HmSmtpTxnParams prm = { "RET=HDRS ENVID=q+2B1 SMTPUTF8", rparams, TRUE };
-	HmSmtpTxnParams bad = { NULL, evil, FALSE };
+	const char *evil2[] = { evil[0], evil[0] };
+	HmSmtpTxnParams bad = { NULL, evil2, FALSE };
 	HmTestPeer *p = peer_start(script);
 	HmSmtpClient *c = started(p, HM_SMTP_PROTO_SMTP);
 	HmSmtpRcptStatus st[2];
@@ -770,6 +818,7 @@ main(int argc, char **argv)
 	g_test_add_func("/smtpc/timeouts-loss", test_timeouts_and_loss);
 	g_test_add_func("/smtpc/bad-address", test_bad_address);
 	g_test_add_func("/smtpc/params", test_params);
+	g_test_add_func("/smtpc/unusable-recipient-left-out", test_unusable_recipient_left_out);
 	g_test_add_func("/smtpc/auth-plain", test_auth_plain);
 	g_test_add_func("/smtpc/starttls", test_starttls);
 	return g_test_run();
