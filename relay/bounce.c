@@ -5,6 +5,7 @@
 #include "lib/error.h"
 #include "lib/log.h"
 #include "relay/bounce.h"
+#include "relay/policy.h"
 
 char *
 relay_bounce_status(const char *reply, const char *fallback)
@@ -51,6 +52,26 @@ notice_to(const RelayBounceCtx *ctx, const RelayQueueEntry *e, RelayDsnAction ac
 			return NULL;
 		}
 	return g_strconcat("postmaster@", ctx->cfg->hostname, NULL);
+}
+
+/* The most octets a notice to to may have: relay.max_message_size (what
+ * this relay takes) and, for a remote address, the SIZE announced by the
+ * smart host a notice (the null sender) leaves through, when known; 0: no
+ * limit. */
+static guint64
+notice_limit(const RelayBounceCtx *ctx, const char *to)
+{
+	guint64 limit = ctx->cfg->relay.max_message_size;
+
+	if (ctx->rw != NULL && relay_policy_is_local(ctx->cfg, ctx->rw, to))
+		return limit;
+	for (guint k = 0; k < ctx->n_sh; k++) {
+		guint64 size = relay_smarthosts_size_max(ctx->sh[k], "");
+
+		if (size > 0 && (limit == 0 || size < limit))
+			limit = size;
+	}
+	return limit;
 }
 
 /* Writes the notice into the queue and makes it durable. */
@@ -118,6 +139,7 @@ relay_bounce_queue(const RelayBounceCtx *ctx, const RelayQueueEntry *e, GBytes *
 		*queued_id = NULL;
 	if (to == NULL)
 		return 0;
+	p.max_size = notice_limit(ctx, to);
 	for (guint i = 0; i < n; i++) {
 		const RelayQueueRcpt *r = relay_queue_rcpt(e, idx[i]);
 		char *status = relay_bounce_status(r->reply, fallback);

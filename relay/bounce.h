@@ -12,6 +12,8 @@
 #include "lib/groupcommit.h"
 #include "relay/dsn.h"
 #include "relay/queue.h"
+#include "relay/rewrite.h"
+#include "relay/smarthost.h"
 
 /* Where the runner keeps the outcome of a recipient for the notice:
  * each recipient's status and diagnostic come from its queue state
@@ -21,10 +23,18 @@ typedef struct {
 	const char *queue_dir;
 	HmGroupCommit *gc;      /* makes the notice durable before the state
 	                         * that says it was sent */
+	const RelayRewriter *rw; /* tells a local notice recipient from a remote
+	                          * one; NULL: every one is remote */
+	RelaySmarthosts *const *sh; /* the smart-host clients (n_sh of them):
+	                             * what SIZE the smart host announced */
+	guint n_sh;
 } RelayBounceCtx;
 
 /* Queues one DSN of kind action for e's recipients idx[0..n) whose
- * NOTIFY wants it. remote_mta[i] (may be NULL, or an entry NULL) names
+ * NOTIFY wants it. A bounce with RET=FULL returns the whole message only
+ * when the DSN then fits relay.max_message_size and, for a remote sender,
+ * the SIZE the smart host last announced (ctx->sh); else its header
+ * section (RFC 3461 4.3), so that it still reaches the sender. remote_mta[i] (may be NULL, or an entry NULL) names
  * the smart host that answered for idx[i]. Sets *queued_id (may be NULL;
  * g_free()) to the new entry, NULL when no notice was due. 0, or -1 with
  * *err (nothing queued: the caller retries later). */

@@ -21,6 +21,8 @@ typedef enum {
 	RELAY_DSN_RETURN_HEADERS, /* the header section, as asked or by default */
 	RELAY_DSN_RETURN_FULL,    /* the whole message (a bounce with RET=FULL) */
 	RELAY_DSN_RETURN_FORCED,  /* the header section: the whole could not travel */
+	RELAY_DSN_RETURN_TOO_BIG, /* the header section: with the whole, the DSN
+	                           * would exceed RelayDsnParams.max_size */
 } RelayDsnReturn;
 
 /* The kind of DSN an action makes: RELAY_NOTIFY_FAILURE, _DELAY or

@@ -79,21 +79,28 @@ opening(RelayNotify kind)
 	}
 }
 
-static const char *
-returned_text(RelayDsnReturn returned)
+/* What the third part holds, and why; g_free() it. */
+static char *
+returned_text(RelayDsnReturn returned, guint64 max_size)
 {
 	switch (returned) {
 	case RELAY_DSN_RETURN_FULL:
-		return "Your message is attached below.";
+		return g_strdup("Your message is attached below.");
 	case RELAY_DSN_RETURN_FORCED:
-		return "Only the header section of your message is attached below: the whole "
-		       "message could not be returned, because it has lines too long for mail "
-		       "or characters that mail cannot carry.";
+		return g_strdup("Only the header section of your message is attached below: the "
+		                "whole message could not be returned, because it has lines too "
+		                "long for mail or characters that mail cannot carry.");
+	case RELAY_DSN_RETURN_TOO_BIG:
+		return g_strdup_printf("Only the header section of your message is attached "
+		                       "below: with the whole message, this report would exceed "
+		                       "the %" G_GUINT64_FORMAT " octets that the way back to you "
+		                       "can carry.",
+		                       max_size);
 	case RELAY_DSN_RETURN_HEADERS:
 		break;
 	}
-	return "The header section of your message is attached below, so that you can "
-	       "tell which message this is.";
+	return g_strdup("The header section of your message is attached below, so that you can "
+	                "tell which message this is.");
 }
 
 /* What became of a failed or delayed recipient, when neither side left
@@ -174,12 +181,13 @@ relay_dsn_text_append(GString *out, const RelayDsnParams *p, const RelayDsnRcpt 
 {
 	g_autofree char *host = relay_dsn_host(p->reporting_mta);
 	g_autofree char *hello = g_strdup_printf("This is the mail system at %s.", host);
+	g_autofree char *what = returned_text(returned, p->max_size);
 
 	wrap_append(out, hello, 0);
 	g_string_append(out, "\r\n");
 	wrap_append(out, opening(kind), 0);
 	g_string_append(out, "\r\n");
-	wrap_append(out, returned_text(returned), 0);
+	wrap_append(out, what, 0);
 	if (p->postmaster != NULL) {
 		g_autofree char *pm = relay_dsn_clean(p->postmaster, TRUE);
 		g_autofree char *help = g_strdup_printf("If you need help, write to <%s> and "

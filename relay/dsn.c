@@ -215,22 +215,18 @@ original_type(const RelayDsnParams *p, RelayDsnReturn returned)
 	return p->smtputf8 ? "message/global-headers" : "text/rfc822-headers";
 }
 
-/* Builds the three parts, then the message around them. */
+/* Builds the three parts, then the message around them, with returned
+ * in the third. */
 static void
-assemble(GString *out, const RelayDsnParams *p, const RelayDsnRcpt *const *in, gsize n,
-         RelayNotify kind)
+assemble_as(GString *out, const RelayDsnParams *p, const RelayDsnRcpt *const *in, gsize n,
+            RelayNotify kind, RelayDsnReturn returned)
 {
 	g_autoptr(GString) text = g_string_new(NULL), status = g_string_new(NULL);
 	g_autoptr(GString) orig = g_string_new(NULL);
 	GString *parts[] = { text, status, orig };
-	RelayDsnReturn returned = RELAY_DSN_RETURN_HEADERS;
 	g_autofree char *boundary = NULL;
 	gboolean eight_bit = FALSE;
 
-	if (kind == RELAY_NOTIFY_FAILURE && p->ret == RELAY_RET_FULL)
-		returned = p->original == NULL || travels_intact(p->original, p->original_len)
-		                   ? RELAY_DSN_RETURN_FULL
-		                   : RELAY_DSN_RETURN_FORCED;
 	relay_dsn_text_append(text, p, in, n, kind, returned);
 	relay_dsn_status_append(status, p, in, n, p->smtputf8);
 	original_append(orig, p, returned);
@@ -249,6 +245,32 @@ assemble(GString *out, const RelayDsnParams *p, const RelayDsnRcpt *const *in, g
 	part_append(out, boundary, original_description(kind, returned), original_type(p, returned),
 	            orig);
 	g_string_append_printf(out, "\r\n--%s--\r\n", boundary);
+}
+
+/* Decides what of the original goes back, and builds the DSN. */
+static void
+assemble(GString *out, const RelayDsnParams *p, const RelayDsnRcpt *const *in, gsize n,
+         RelayNotify kind)
+{
+	RelayDsnReturn returned = RELAY_DSN_RETURN_HEADERS;
+	gsize start = out->len;
+
+	if (kind == RELAY_NOTIFY_FAILURE && p->ret == RELAY_RET_FULL)
+		returned = p->original == NULL || travels_intact(p->original, p->original_len)
+		                   ? RELAY_DSN_RETURN_FULL
+		                   : RELAY_DSN_RETURN_FORCED;
+	/* Only the finished DSN knows its size (the boundary depends on what
+	 * it holds), and a notice too large for the way back would reach no
+	 * one: it is built again with the header section, which is rare and
+	 * cheap beside carrying the whole original. */
+	if (returned == RELAY_DSN_RETURN_FULL && p->max_size > 0) {
+		assemble_as(out, p, in, n, kind, returned);
+		if (out->len - start <= p->max_size)
+			return;
+		g_string_truncate(out, start);
+		returned = RELAY_DSN_RETURN_TOO_BIG;
+	}
+	assemble_as(out, p, in, n, kind, returned);
 }
 
 int

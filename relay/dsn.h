@@ -53,6 +53,12 @@ typedef struct {
 	                                * return the header section (RFC 3461 4.3) */
 	const char *original;          /* the original message (CRLF or LF lines) */
 	gsize original_len;
+	/* Bounces with RET=FULL: the most octets the whole DSN may have
+	 * (what the way to the sender takes: the smart host's SIZE, our own
+	 * relay.max_message_size); an original that would make it larger
+	 * goes back as its header section, as RFC 3461 4.3 allows, and the
+	 * text says why. 0: no limit. */
+	guint64 max_size;
 	/* The original came with SMTPUTF8: the report uses the RFC 6533 types
 	 * (message/global-delivery-status, message/global...). */
 	gboolean smtputf8;
@@ -79,7 +85,8 @@ typedef struct {
  * ENVID, diagnostics) has control characters replaced by spaces and, in
  * the ASCII-only parts, non-ASCII by "?" (addresses by RFC 6533 "utf-8"
  * encoding). An original that cannot travel intact (a NUL, a lone CR, a
- * line over 998 octets) is returned as its header section only.
+ * line over 998 octets), or that would make the DSN larger than
+ * p->max_size, is returned as its header section only.
  *
  * The DSN must be sent with an empty envelope sender (MAIL FROM:<>), with
  * BODY=8BITMIME if it holds 8-bit octets, and with SMTPUTF8 if

@@ -121,7 +121,8 @@ relay_runner_new(const RelayRunnerParams *p)
 	r->stop_fd = -1;
 	for (guint k = 0; k < RELAY_SMARTHOST_SESSIONS; k++)
 		r->sh[k] = relay_smarthosts_new(p->cfg, p->rw);
-	r->bc = (RelayBounceCtx){ .cfg = p->cfg, .queue_dir = p->queue_dir, .gc = p->gc };
+	r->bc = (RelayBounceCtx){ .cfg = p->cfg, .queue_dir = p->queue_dir, .gc = p->gc,
+		                  .rw = p->rw, .sh = r->sh, .n_sh = RELAY_SMARTHOST_SESSIONS };
 	r->known = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	r->retired = 1;  /* what a crash may have left in done/ */
 	return r;

@@ -269,6 +269,9 @@ relay_smarthost_session(RelaySmarthostConn *h, char **why)
 		         h->conf->ep.host, h->conf->ep.port);
 		h->opened = h->last_used = now;
 		h->used = 0;
+		h->size_max = (hm_smtpc_ext(h->smtp)->flags & HM_SMTP_EXT_SIZE)
+		                      ? hm_smtpc_ext(h->smtp)->size_max
+		                      : 0;
 		return h->smtp;
 	}
 	/* A refused login is no reason to bounce: the password is in our

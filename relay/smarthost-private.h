@@ -26,6 +26,8 @@ typedef struct {
 	gint64 opened;         /* g_get_monotonic_time() when smtp was opened */
 	gint64 last_used;      /* ... when its last transaction ended */
 	guint used;            /* transactions begun on smtp */
+	guint64 size_max;      /* the SIZE (RFC 1870) its last session announced;
+	                        * 0: none known, or no limit */
 } RelaySmarthostConn;
 
 /* The open session to h, after a check that the server did not close it

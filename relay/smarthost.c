@@ -74,6 +74,14 @@ relay_smarthosts_forget_down(RelaySmarthosts *sh)
 		g_clear_pointer(&sh->hosts[i].down_reason, g_free);
 }
 
+guint64
+relay_smarthosts_size_max(const RelaySmarthosts *sh, const char *rewritten_sender)
+{
+	const HmSmarthostConf *conf = relay_smarthost_for(sh->cfg, rewritten_sender);
+
+	return conf != NULL ? sh->hosts[conf - sh->cfg->relay.smarthosts].size_max : 0;
+}
+
 void
 relay_smarthosts_free(RelaySmarthosts *sh)
 {

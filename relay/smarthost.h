@@ -53,6 +53,11 @@ gint64 relay_smarthosts_expire(RelaySmarthosts *sh, gint64 now);
  * reason may be gone. */
 void relay_smarthosts_forget_down(RelaySmarthosts *sh);
 
+/* The SIZE (RFC 1870) the smart host for rewritten_sender ("" for a
+ * notice: the first) announced in its last session: the largest message
+ * it takes. 0 when none is known (no session yet) or it set no limit. */
+guint64 relay_smarthosts_size_max(const RelaySmarthosts *sh, const char *rewritten_sender);
+
 /* Says QUIT on every open connection and frees. NULL-safe. */
 void relay_smarthosts_free(RelaySmarthosts *sh);
 

@@ -1,8 +1,11 @@
 /* Fuzzes the DSN builder with a hostile original and hostile words from
  * the remote: whatever goes in, the DSN has CRLF lines of at most 998
  * octets, no NUL, and its boundary only where the builder put it.
+ * A DSN that returns the whole original stays within its size limit.
  * Input: a flags octet, two octets of diagnostic length, the diagnostic
- * (also used as remote host, ORCPT and ENVID by some flags), the original. */
+ * (also used as remote host, ORCPT and ENVID by some flags), the original;
+ * a diagnostic length divisible by 3 sets a limit just above the
+ * original's length. */
 #include <config.h>
 
 #include <stdint.h>
@@ -74,6 +77,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	p.original = (const char *)data + 3 + dlen;
 	p.original_len = size - 3 - dlen;
 	p.ret = (flags & 1) ? RELAY_RET_FULL : RELAY_RET_HDRS;
+	p.max_size = dlen % 3 == 0 ? p.original_len + dlen * 8 : 0;
 	p.smtputf8 = (flags & 2) != 0;
 	r.action = actions[(flags >> 2) & 3];
 	r.diagnostic = diag;
@@ -89,5 +93,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		__builtin_trap();
 	check_lines(out);
 	check_boundary(out);
+	if (p.max_size > 0 && out->len > p.max_size &&
+	    strstr(out->str, "\r\nContent-Description: Undelivered Message\r\n") != NULL)
+		__builtin_trap();
 	return 0;
 }

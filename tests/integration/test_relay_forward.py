@@ -187,6 +187,55 @@ def test_permanent_failure_bounces(relay, smarthost):
     assert smarthost.messages() == []
 
 
+SMALL = 20000
+
+
+@pytest.fixture(scope="module")
+def small_sh(postfix_smarthost):
+    """An ISP whose smart host takes at most SMALL octets (SIZE)."""
+    return postfix_smarthost(users={"alice@isp.example": "pw"}, size_limit=SMALL)
+
+
+@pytest.mark.parametrize("limit", ["smart-host-size", "max_message_size"])
+def test_full_bounce_too_big_returns_the_headers(relay, smarthost, small_sh, limit):
+    """RET=FULL of a message near the size limit would make a bounce over
+    it, which the smart host (its SIZE) or this relay
+    (relay.max_message_size) would refuse, so the sender would never hear:
+    the bounce returns the header section only (RFC 3461 4.3), says why,
+    and reaches the remote sender through the smart host."""
+    if limit == "smart-host-size":
+        sh = small_sh
+        sh.clear()
+        r = relay(users=USERS, smarthosts=[smarthost_conf(sh)])
+    else:
+        sh = smarthost
+        r = relay(users=USERS, smarthosts=[smarthost_conf(sh)],
+                  relay_extra="  max_message_size = %d;\n" % SMALL)
+    sh.set_fail_rcpt({"gone@remote.example": "550 5.1.1 gone is unknown here"})
+    try:
+        tok = token()
+        body = ("filler line of a large message %s\r\n" % ("x" * 40)) * (18500 // 74)
+        data = ("From: <someone@remote.example>\r\nTo: gone@remote.example\r\n"
+                "Subject: big %s\r\n\r\n%s" % (tok, body)).encode()
+        assert SMALL - 2000 < len(data) < SMALL - 1000
+        with smtplib.SMTP("127.0.0.1", r.port, local_hostname="pc1.lan", timeout=15) as s:
+            s.sendmail("someone@remote.example", ["gone@remote.example"], data,
+                       mail_options=["RET=FULL"], rcpt_options=["NOTIFY=FAILURE"])
+        (dsn,) = sh.wait_messages(1, timeout=20)
+        r.wait_queue_empty()
+        assert (dsn.mail_from, dsn.rcpt_to) == ("", ["someone@remote.example"])
+        text = b" ".join(dsn.content.split())
+        assert b"Only the header section of your message is attached below" in text, text[:3000]
+        assert b"exceed the %d octets" % SMALL in text, text[:3000]
+        assert b"Content-Type: text/rfc822-headers" in dsn.content
+        assert b"gone is unknown here" in dsn.content and tok.encode() in dsn.content
+        assert b"filler line" not in dsn.content
+        assert len(dsn.content) < SMALL
+        assert r.maildir("alice") == {}  # postmaster was not told instead
+    finally:
+        sh.set_fail_rcpt({})
+
+
 def test_temporary_failure_retried(relay, smarthost):
     smarthost.set_fail_rcpt({"dave@remote.example": "450 4.2.0 dave is busy right now"})
     r = relay(users=USERS, smarthosts=[smarthost_conf(smarthost)])

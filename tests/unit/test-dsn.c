@@ -380,6 +380,39 @@ test_full_refused(void)
 	g_assert_null(strstr(out->str, "body"));
 }
 
+/* RET=FULL of a message that would make the DSN larger than the way
+ * back takes (RFC 3461 4.3): only the header section goes back, and the
+ * text says why; one octet more room and the whole message goes. */
+static void
+test_full_too_big(void)
+{
+	RelayDsnParams p = params();
+	RelayDsnRcpt r = bob_failed();
+	g_autoptr(GString) full = g_string_new(NULL), out = g_string_new("kept");
+	g_autoptr(GString) orig = g_string_new(original_crlf);
+
+	for (int i = 0; i < 60; i++)
+		g_string_append(orig, "A long letter, line after line of it, to fill the body.\r\n");
+	p.original = orig->str;
+	p.original_len = orig->len;
+	p.ret = RELAY_RET_FULL;
+	relay_dsn_build(&p, &r, 1, NULL, full);
+	p.max_size = full->len;
+	relay_dsn_build(&p, &r, 1, NULL, out);
+	g_assert_cmpstr(out->str + 4, ==, full->str);
+	g_string_truncate(out, 4);
+	p.max_size = full->len - 1;
+	relay_dsn_build(&p, &r, 1, NULL, out);
+	g_assert_true(g_str_has_prefix(out->str, "kept"));
+	g_assert_cmpuint(out->len - 4, <=, p.max_size);
+	g_assert_nonnull(strstr(out->str, "Content-Type: text/rfc822-headers\r\n"));
+	g_assert_null(strstr(out->str, "shall we meet"));
+	/* The golden file, with a round limit the text names. */
+	g_assert_cmpuint(full->len, >, 4000);
+	p.max_size = 4000;
+	build_golden(&p, &r, 1, NULL, "full-too-big");
+}
+
 static char *
 boundary_of(const GString *dsn)
 {
@@ -515,6 +548,7 @@ main(int argc, char **argv)
 	g_test_add_func("/dsn/long-diagnostic", test_long_diagnostic);
 	g_test_add_func("/dsn/hostile-diagnostic", test_hostile_diagnostic);
 	g_test_add_func("/dsn/full-refused", test_full_refused);
+	g_test_add_func("/dsn/full-too-big", test_full_too_big);
 	g_test_add_func("/dsn/boundary-collision", test_boundary_collision);
 	g_test_add_func("/dsn/mixed-kinds", test_mixed_kinds);
 	g_test_add_func("/dsn/wanted", test_wanted);
