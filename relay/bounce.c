@@ -7,33 +7,63 @@
 #include "relay/bounce.h"
 #include "relay/policy.h"
 
+/* The length of the RFC 3463 status at the start of s ("5.1.1": class 2,
+ * 4 or 5, then two groups of 1 to 3 digits) when a space or the end
+ * follows it, else 0. */
+static gsize
+status_len(const char *s)
+{
+	gsize n = 2;
+
+	if ((s[0] != '2' && s[0] != '4' && s[0] != '5') || s[1] != '.')
+		return 0;
+	for (int group = 0; group < 2; group++) {
+		gsize digits = 0;
+
+		while (g_ascii_isdigit(s[n]) && digits <= 3) {
+			n++;
+			digits++;
+		}
+		if (digits < 1 || digits > 3 || (group == 0 && s[n++] != '.'))
+			return 0;
+	}
+	return s[n] == ' ' || s[n] == '\0' ? n : 0;
+}
+
 char *
 relay_bounce_status(const char *reply, const char *fallback)
 {
 	const char *p = reply;
 	gsize n;
 
-	if (reply == NULL || !g_ascii_isdigit(p[0]) || !g_ascii_isdigit(p[1]) ||
-	    !g_ascii_isdigit(p[2]) || (p[3] != ' ' && p[3] != '-' && p[3] != '\0'))
+	if (reply == NULL)
+		return g_strdup(fallback);
+	/* Our own words, "5.1.1 text" (local delivery, our refusals). */
+	if ((n = status_len(p)) > 0)
+		return g_strndup(p, n);
+	if (!g_ascii_isdigit(p[0]) || !g_ascii_isdigit(p[1]) || !g_ascii_isdigit(p[2]) ||
+	    (p[3] != ' ' && p[3] != '-' && p[3] != '\0'))
 		return g_strdup(fallback);
 	/* "550 5.1.1 text": the enhanced code must agree with the class. */
-	if (p[3] != '\0' && p[4] == p[0] && p[5] == '.') {
-		n = strspn(p + 4, "0123456789.");
-		if (n >= 5 && n <= 11 && (p[4 + n] == ' ' || p[4 + n] == '\0'))
-			return g_strndup(p + 4, n);
-	}
+	if (p[3] != '\0' && p[4] == p[0] && (n = status_len(p + 4)) > 0)
+		return g_strndup(p + 4, n);
 	return g_strdup_printf("%c.0.0", p[0]);
 }
 
 /* The diagnostic of a reply: a remote's words are "smtp; ..." (RFC 3464
- * 2.3.6), ours get relay/dsn.c's own type. */
+ * 2.3.6), ours get relay/dsn.c's own type, without the status they begin
+ * with, which is the notice's Status: field. */
 static char *
 diagnostic(const char *reply)
 {
+	gsize n;
+
 	if (reply == NULL)
 		return NULL;
 	if (g_ascii_isdigit(reply[0]) && g_ascii_isdigit(reply[1]) && g_ascii_isdigit(reply[2]))
 		return g_strconcat("smtp; ", reply, NULL);
+	if ((n = status_len(reply)) > 0 && reply[n] == ' ')
+		return g_strdup(reply + n + 1);
 	return g_strdup(reply);
 }
 

@@ -44,8 +44,9 @@ int relay_bounce_queue(const RelayBounceCtx *ctx, const RelayQueueEntry *e, GByt
                        GError **err);
 
 /* The RFC 3463 status of a reply line ("550 5.1.1 ..." -> "5.1.1"), or
- * the class's X.0.0 when it has none; for our own words (no code), the
- * given fallback. */
+ * the class's X.0.0 when it has none; of our own words, the status they
+ * begin with ("5.1.1 no such user" -> "5.1.1"), or without one the given
+ * fallback. */
 char *relay_bounce_status(const char *reply, const char *fallback);
 
 #endif

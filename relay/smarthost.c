@@ -95,6 +95,8 @@ relay_smarthosts_free(RelaySmarthosts *sh)
 
 /* Every recipient gets the same outcome. */
 static void all_results(Outgoing *o, guint code, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+static void refuse_all(Outgoing *o, guint code, const char *status, const char *fmt, ...)
+	G_GNUC_PRINTF(4, 5);
 
 static void
 all_results(Outgoing *o, guint code, const char *fmt, ...)
@@ -109,6 +111,39 @@ all_results(Outgoing *o, guint code, const char *fmt, ...)
 		g_free(o->results[i].reply);
 		o->results[i].code = code;
 		o->results[i].reply = g_strdup(reply);
+	}
+}
+
+/* The words of a refusal of our own: "5.3.4 this relay refused ...". No
+ * reply code in front, so that the notice quotes it as this relay's
+ * (relay/bounce.c), not as something the smart host answered. */
+static char *
+own_refusal(const char *status, const char *fmt, va_list ap) G_GNUC_PRINTF(2, 0);
+
+static char *
+own_refusal(const char *status, const char *fmt, va_list ap)
+{
+	g_autofree char *words = g_strdup_vprintf(fmt, ap);
+
+	return g_strdup_printf("%s this relay refused %s", status, words);
+}
+
+/* Every recipient gets the same refusal of our own (own_refusal()): code
+ * 5xx, and no smart host named as the one that answered. */
+static void
+refuse_all(Outgoing *o, guint code, const char *status, const char *fmt, ...)
+{
+	va_list ap;
+	g_autofree char *reply = NULL;
+
+	va_start(ap, fmt);
+	reply = own_refusal(status, fmt, ap);
+	va_end(ap);
+	for (guint i = 0; i < o->n; i++) {
+		g_free(o->results[i].reply);
+		o->results[i].code = code;
+		o->results[i].reply = g_strdup(reply);
+		o->results[i].remote_mta = NULL;
 	}
 }
 
@@ -151,30 +186,36 @@ wire_size(const Outgoing *o)
 /* Our own refusals once the server's extensions are known: 0 when the
  * message may go. */
 static int
-check_offer(Outgoing *o, const HmSmtpExt *ext)
+check_offer(Outgoing *o, const RelaySmarthostConn *h, const HmSmtpExt *ext)
 {
+	const char *name = h->conf->name;
 	guint64 size;
 
 	/* BINARYMIME would need BDAT from the server however the message
 	 * is sent, and lib/smtpc falls back to DATA; the SMTP server does
 	 * not offer it either, so only a damaged queue gets here. */
 	if (o->e->body == RELAY_BODY_BINARYMIME) {
-		all_results(o, 554,
-		            "554 5.6.3 BINARYMIME content cannot be sent to the smart host");
+		refuse_all(o, 554, "5.6.3",
+		           "to send the message: BINARYMIME content cannot go to the smart host %s",
+		           name);
 		return -1;
 	}
 	/* RFC 6531 3.7.4.2 lets the message bounce: a downgrade would change
 	 * addresses the sender chose. */
 	if (!(ext->flags & HM_SMTP_EXT_SMTPUTF8) && needs_smtputf8(o)) {
-		all_results(o, 553, "553 5.6.7 SMTPUTF8 not offered by the smart host");
+		refuse_all(o, 553, "5.6.7",
+		           "to send the message: it needs SMTPUTF8 (UTF-8 addresses), which the "
+		           "smart host %s does not offer",
+		           name);
 		return -1;
 	}
 	if ((ext->flags & HM_SMTP_EXT_SIZE) && ext->size_max > 0 &&
 	    (size = wire_size(o)) > ext->size_max) {
-		all_results(o, 552,
-		            "552 5.3.4 message size %" G_GUINT64_FORMAT
-		            " exceeds the smart host's limit of %" G_GUINT64_FORMAT " octets",
-		            size, ext->size_max);
+		refuse_all(o, 552, "5.3.4",
+		           "to send the message: its size of %" G_GUINT64_FORMAT
+		           " octets exceeds the limit of %" G_GUINT64_FORMAT
+		           " octets that the smart host %s announces",
+		           size, ext->size_max, name);
 		return -1;
 	}
 	return 0;
@@ -266,12 +307,18 @@ take_status(Outgoing *o, const RelaySmarthostConn *h, HmSmtpRcptStatus *st, int 
 		g_free(r->reply);
 		r->code = unusable ? 553 : st[i].code;
 		r->dsn_passed = notify[i] && st[i].code / 100 == 2;
+		if (unusable)
+			r->remote_mta = NULL;
 		if (st[i].code != 0)
 			r->reply = g_steal_pointer(&st[i].reply);
+		else if (st[i].unusable)
+			r->reply = g_strdup("5.1.3 this relay refused to send to this address: no SMTP "
+			                    "command can carry it (over 254 octets, or characters "
+			                    "SMTP does not allow)");
 		else if (unusable)
-			r->reply = g_strdup_printf("553 5.1.3 not sendable over SMTP: %s",
-			                           st[i].unusable ? "unusable recipient address"
-			                                          : err->message);
+			r->reply = g_strdup_printf("5.1.3 this relay refused to send the message: no "
+			                           "SMTP command can carry it (%s)",
+			                           err->message);
 		else if (rc < 0)
 			r->reply = g_strdup_printf("smart host %s: session lost: %s", h->conf->name,
 			                           err->message);
@@ -325,7 +372,8 @@ rewrite_sender(RelaySmarthosts *sh, Outgoing *o)
 	if (rr == RELAY_REWRITE_FOREIGN || rr == RELAY_REWRITE_DONE)
 		return 0;
 	why = relay_rewrite_refusal(sh->rw, rr, o->e->sender, o->user);
-	all_results(o, 553, "553 5.7.1 %s", why != NULL ? why : "sender cannot leave this box");
+	refuse_all(o, 553, "5.7.1", "to send the message: %s",
+	           why != NULL ? why : "its sender cannot leave this box");
 	return -1;
 }
 
@@ -364,7 +412,7 @@ send_over(Outgoing *o, RelaySmarthostConn *h)
 		}
 		for (guint i = 0; i < o->n; i++)
 			o->results[i].remote_mta = h->conf->ep.host;
-		if (check_offer(o, hm_smtpc_ext(smtp)) == 0)
+		if (check_offer(o, h, hm_smtpc_ext(smtp)) == 0)
 			rc = transact(o, h, smtp);
 		relay_smarthost_release(h);
 		if (rc == 0 || !kept || tries > 0)

@@ -20,11 +20,13 @@
 typedef struct {
 	guint code;             /* 2xx accepted, 4xx try again, 5xx never; 0: not
 	                         * attempted or the session broke (try again) */
-	char *reply;            /* the smart host's reply on one line, or our own
-	                         * words when code is 0 or the refusal is ours */
+	char *reply;            /* the smart host's reply on one line; or our own
+	                         * words when code is 0; or, for a refusal of
+	                         * ours, "X.Y.Z this relay refused ..." (no reply
+	                         * code: relay/bounce.c reads the status) */
 	const char *remote_mta; /* the smart host's host name (it points into the
 	                         * config: valid as long as that is); NULL when
-	                         * none was reached */
+	                         * none was reached or the refusal is ours */
 	gboolean dsn_passed;    /* the smart host took our NOTIFY/ORCPT (DSN):
 	                         * success notices are its job from here */
 } RelayRcptResult;
@@ -65,9 +67,11 @@ void relay_smarthosts_free(RelaySmarthosts *sh);
  * the smart host for e's rewritten sender, filling results[i] for idx[i].
  * Never fails as a whole: every outcome is in results. Refusals of our
  * own: no smart host configured (code 0, "no smart host configured
- * (relay.smarthosts)"), a sender that cannot leave the box (553 5.7.1,
- * relay_rewrite_refusal()), a message that needs SMTPUTF8 or is larger
- * than the smart host's SIZE (5xx, RFC 6531 3.7.4 / RFC 1870). A smart
+ * (relay.smarthosts)"), a sender that cannot leave the box (553, "5.7.1
+ * this relay refused ...", relay_rewrite_refusal()), a message that needs
+ * SMTPUTF8 or is larger than the smart host's SIZE (553 5.6.7, 552 5.3.4;
+ * RFC 6531 3.7.4 / RFC 1870), a recipient no SMTP command can carry (553
+ * 5.1.3, that recipient alone). A smart
  * host that could not be reached, refused TLS, or refused our AUTH (535
  * included: a wrong password must not bounce mail) gives code 0 and the
  * reason, and for RELAY_SMARTHOST_DOWN_MS (relay/limits.h) later calls

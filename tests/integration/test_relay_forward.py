@@ -236,6 +236,44 @@ def test_full_bounce_too_big_returns_the_headers(relay, smarthost, small_sh, lim
         sh.set_fail_rcpt({})
 
 
+def unfolded(msg):
+    """MSG (bytes) as text with folded lines joined."""
+    return re.sub(r"\r?\n[ \t]+", " ", msg.decode(errors="replace"))
+
+
+def test_notices_name_who_refused(relay, small_sh):
+    """A bounce's Status: is the status of the failure, also when the words
+    are ours ("5.1.1 ..." from local delivery); and a refusal of this relay
+    (over the smart host's SIZE) is the relay's: Diagnostic-Code type
+    X-homemail, no Remote-MTA, and the text says this relay refused,
+    not that the smart host answered."""
+    small_sh.clear()
+    r = relay(users=USERS, smarthosts=[smarthost_conf(small_sh)])
+    res = r.sendmail(["-f", "alice@box.test", "nosuch@box.test"], b"Subject: unknown\n\nx\n")
+    assert res.rc == 0, res
+    (dsn,) = r.wait_mail("alice", 1).values()
+    text = unfolded(dsn)
+    assert "Final-Recipient: rfc822; nosuch@box.test" in text, text
+    assert re.search(r"(?m)^Status: 5\.1\.1\r?$", text), text
+    assert re.search(r"(?m)^Diagnostic-Code: X-homemail; nosuch@box\.test: no such user", text), text
+    tok = token()
+    with smtplib.SMTP("127.0.0.1", r.port, local_hostname="pc1.lan", timeout=15) as s:
+        s.sendmail("alice@box.test", ["bob@remote.example"],
+                   ("From: alice@box.test\r\nSubject: %s\r\n\r\n" % tok).encode() +
+                   (b"y" * 70 + b"\r\n") * (SMALL // 72 + 10))
+    got = r.wait_mail("alice", 2)
+    (dsn,) = [m for m in got.values() if tok.encode() in m]
+    text = unfolded(dsn)
+    assert re.search(r"(?m)^Status: 5\.3\.4\r?$", text), text
+    assert re.search(r"(?m)^Diagnostic-Code: X-homemail; this relay refused to send the "
+                     r"message: its size of \d+ octets exceeds the limit of %d octets that "
+                     r"the smart host isp announces" % SMALL, text), text
+    assert "Remote-MTA" not in text and "answered" not in text, text
+    assert "<bob@remote.example>: this relay refused to send the message" in text, text
+    assert small_sh.messages() == []
+    r.wait_queue_empty()
+
+
 def test_temporary_failure_retried(relay, smarthost):
     smarthost.set_fail_rcpt({"dave@remote.example": "450 4.2.0 dave is busy right now"})
     r = relay(users=USERS, smarthosts=[smarthost_conf(smarthost)])

@@ -11,6 +11,7 @@
 
 #include "conf/hmconfig.h"
 #include "lib/tls.h"
+#include "relay/bounce.h"
 #include "relay/limits.h"
 #include "relay/rewrite.h"
 #include "relay/smarthost.h"
@@ -226,8 +227,10 @@ test_unusable_recipient_alone(void)
 		return;
 	fx_init(&f, "tls = \"none\";", script);
 	res = send_msg(&f, e, "x\r\n");
-	assert_result(&res[0], 553, "553 5.1.3 ");
+	assert_result(&res[0], 553, "5.1.3 this relay refused to send to this address");
+	g_assert_null(res[0].remote_mta);
 	assert_result(&res[1], 250, "250 2.0.0 queued");
+	g_assert_cmpstr(res[1].remote_mta, ==, "127.0.0.1");
 	results_free(res, 2);
 	g_free(fx_finish(&f));
 }
@@ -336,7 +339,7 @@ test_keep_and_expire(void)
 
 /* Refusals made before any connection: no smart host configured (try
  * again: one may be added), a local sender without send_as and an
- * unknown local sender (553 5.7.1, never). */
+ * unknown local sender (553 5.7.1, never: our own refusals). */
 static void
 test_refused_before_connecting(void)
 {
@@ -357,12 +360,12 @@ test_refused_before_connecting(void)
 
 	fx_init(&f, "tls = \"none\";", NULL);
 	res = send_msg(&f, bob, "x\r\n");
-	assert_result(&res[0], 553, "553 5.7.1 ");
+	assert_result(&res[0], 553, "5.7.1 this relay refused to send the message: sender <bob");
 	g_assert_nonnull(strstr(res[0].reply, "send_as"));
 	g_assert_null(res[0].remote_mta);
 	results_free(res, 1);
 	res = send_msg(&f, nobody, "x\r\n");
-	assert_result(&res[0], 553, "553 5.7.1 ");
+	assert_result(&res[0], 553, "5.7.1 this relay refused ");
 	results_free(res, 1);
 	g_free(fx_finish(&f));
 }
@@ -443,17 +446,56 @@ test_offer_refusals(void)
 	e2->body = RELAY_BODY_8BITMIME;
 	fx_init(&f, "tls = \"none\";", script);
 	res = send_msg(&f, e1, "x\r\n");
-	assert_result(&res[0], 553, "553 5.6.7 SMTPUTF8 not offered by the smart host");
-	g_assert_cmpstr(res[0].remote_mta, ==, "127.0.0.1");
+	assert_result(&res[0], 553, "5.6.7 this relay refused to send the message: it needs SMTPUTF8");
+	g_assert_null(res[0].remote_mta);
 	results_free(res, 1);
 	res = send_msg(&f, e2, big);
-	assert_result(&res[0], 552, "552 5.3.4 message size 43 exceeds");
+	assert_result(&res[0], 552,
+	              "5.3.4 this relay refused to send the message: its size of 43 octets exceeds "
+	              "the limit of 40 octets that the smart host isp announces");
+	g_assert_null(res[0].remote_mta);
 	results_free(res, 1);
 	res = send_msg(&f, e2, "x\r\n");
 	assert_result(&res[0], 250, "250 ascii");
 	results_free(res, 1);
 	got = fx_finish(&f);
 	g_assert_null(strstr(got, "j\xc3\xb6rg"));
+}
+
+/* The status a notice gives (relay/bounce.c): the enhanced code of a
+ * smart host's reply, the one our own words begin with (our refusals
+ * above, and local delivery's "5.1.1 ..."), else the class's or the
+ * fallback. */
+static void
+test_notice_status(void)
+{
+	static const struct {
+		const char *reply, *want;
+	} cases[] = {
+		{ "550 5.1.1 <x@y>: no such user", "5.1.1" },
+		{ "550-5.7.1 multi", "5.7.1" },
+		{ "451 5.1.1 class disagrees", "4.0.0" },
+		{ "550 no enhanced code", "5.0.0" },
+		{ "550", "5.0.0" },
+		{ "5.1.1 nobody@box.lan: no such user", "5.1.1" },
+		{ "4.3.0 disk full", "4.3.0" },
+		{ "5.3.4 this relay refused to send the message: too big", "5.3.4" },
+		{ "5.123.456", "5.123.456" },
+		{ "5.1234.1 x", "fb" },
+		{ "5.1.1x", "fb" },
+		{ "3.1.1 odd", "fb" },
+		{ "smart host isp: session lost: reset", "fb" },
+		{ "", "fb" },
+	};
+	g_autofree char *none = relay_bounce_status(NULL, "fb");
+
+	g_assert_cmpstr(none, ==, "fb");
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *got = relay_bounce_status(cases[i].reply, "fb");
+
+		if (g_strcmp0(got, cases[i].want) != 0)
+			g_error("\"%s\": got %s, want %s", cases[i].reply, got, cases[i].want);
+	}
 }
 
 /* tls = "starttls" and the server does not offer it: nothing but EHLO and
@@ -539,6 +581,7 @@ main(int argc, char **argv)
 	g_test_add_func("/smarthost/refused-before-connecting", test_refused_before_connecting);
 	g_test_add_func("/smarthost/dsn", test_dsn);
 	g_test_add_func("/smarthost/offer-refusals", test_offer_refusals);
+	g_test_add_func("/smarthost/notice-status", test_notice_status);
 	g_test_add_func("/smarthost/starttls-missing", test_starttls_missing);
 	g_test_add_func("/smarthost/starttls-auth-refused", test_starttls_auth_refused);
 	return g_test_run();
