@@ -34,6 +34,11 @@ struct HmConn {
 	gboolean holding;
 	char held;
 	gboolean eof;
+	/* Why a write failed or timed out, NULL while none did: from then on
+	 * the peer has lost an unknown part of the stream, so nothing more
+	 * may go out (it would read as if whole) and the session is over. */
+	char *dead;
+	gboolean read_when_dead; /* hm_conn_read_after_write_failure() */
 	GString *out;
 	volatile sig_atomic_t *stop; /* hm_conn_set_stop(); NULL: none */
 	sigset_t stop_mask;
@@ -95,13 +100,17 @@ hm_conn_free(HmConn *c)
 	if (c == NULL)
 		return;
 	if (c->ssl != NULL) {
-		SSL_shutdown(c->ssl);  /* non-blocking: one best-effort close_notify */
+		/* Non-blocking: one best-effort close_notify, never after a
+		 * record that went out cut short. */
+		if (c->dead == NULL)
+			SSL_shutdown(c->ssl);
 		SSL_free(c->ssl);
 		ERR_clear_error();
 	}
 	if (c->fd >= 0)
 		close(c->fd);
 	g_free(c->in);
+	g_free(c->dead);
 	g_string_free(c->out, TRUE);
 	g_free(c);
 }
@@ -120,6 +129,19 @@ hm_conn_quickack(HmConn *c)
 gboolean hm_conn_is_tls(const HmConn *c) { return c->ssl != NULL; }
 SSL *hm_conn_ssl(const HmConn *c) { return c->ssl; }
 gsize hm_conn_pending(const HmConn *c) { return c->in_len - c->in_off; }
+const char *hm_conn_write_failure(const HmConn *c) { return c->dead; }
+void hm_conn_read_after_write_failure(HmConn *c) { c->read_when_dead = TRUE; }
+
+/* Refuses I/O on a dead connection: -1 with *err, else 0. */
+static int
+check_alive(const HmConn *c, gboolean reading, GError **err)
+{
+	if (c->dead == NULL || (reading && c->read_when_dead))
+		return 0;
+	g_set_error(err, HM_ERROR, HM_ERROR_IO, "connection unusable since a write failed: %s",
+	            c->dead);
+	return -1;
+}
 
 static gint64
 deadline_in(const HmConn *c)
@@ -338,6 +360,8 @@ hm_conn_read_line(HmConn *c, gsize max, guint flags, HmLine *line, GError **err)
 	gsize scanned = 0;
 
 	g_return_val_if_fail(max >= 2, HM_IO_ERROR);
+	if (check_alive(c, TRUE, err) < 0)
+		return HM_IO_ERROR;
 	unhold(c);
 	ensure_capacity(c, max);
 	if ((st = skip_rest(c, deadline, err)) != HM_IO_OK)
@@ -380,6 +404,8 @@ hm_conn_read_exact(HmConn *c, void *buf, gsize n, GError **err)
 	gint64 deadline = deadline_in(c);
 	char *dst = buf;
 
+	if (check_alive(c, TRUE, err) < 0)
+		return HM_IO_ERROR;
 	unhold(c);
 	if (c->skipping) {
 		g_set_error(err, HM_ERROR, HM_ERROR_PROTOCOL, "line too long");
@@ -412,6 +438,8 @@ hm_conn_read_exact(HmConn *c, void *buf, gsize n, GError **err)
 int
 hm_conn_write(HmConn *c, const void *data, gsize len, GError **err)
 {
+	if (check_alive(c, FALSE, err) < 0)
+		return -1;
 	g_string_append_len(c->out, data, (gssize)len);
 	if (c->out->len >= CONN_OUT_FLUSH_AT)
 		return hm_conn_flush(c, err);
@@ -423,6 +451,8 @@ hm_conn_printf(HmConn *c, GError **err, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (check_alive(c, FALSE, err) < 0)
+		return -1;
 	va_start(ap, fmt);
 	g_string_append_vprintf(c->out, fmt, ap);
 	va_end(ap);
@@ -462,11 +492,20 @@ hm_conn_flush(HmConn *c, GError **err)
 	gint64 deadline = deadline_in(c);
 	gsize off = 0;
 
+	if (check_alive(c, FALSE, err) < 0)
+		return -1;
 	while (off < c->out->len) {
-		gssize n = send_some(c, c->out->str + off, c->out->len - off, deadline, err);
+		GError *serr = NULL;
+		gssize n = send_some(c, c->out->str + off, c->out->len - off, deadline, &serr);
 
 		if (n < 0) {
+			/* What was queued is lost; output queued later must not
+			 * follow it as if the stream were whole. */
 			g_string_truncate(c->out, 0);
+			if (serr == NULL)  /* TLS closed by the peer */
+				g_set_error(&serr, HM_ERROR, HM_ERROR_IO, "connection closed");
+			c->dead = g_strdup(serr->message);
+			g_propagate_error(err, serr);
 			return -1;
 		}
 		off += (gsize)n;

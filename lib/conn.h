@@ -103,8 +103,22 @@ gsize hm_conn_discard_input(HmConn *conn);
 int hm_conn_write(HmConn *conn, const void *data, gsize len, GError **err);
 int hm_conn_printf(HmConn *conn, GError **err, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 
-/* Sends everything queued within the timeout. Returns 0 or -1 with *err. */
+/* Sends everything queued within the timeout. Returns 0 or -1 with *err.
+ * A write that failed or timed out (here or in the flush of a write)
+ * leaves the connection dead: what was queued is lost, so the peer holds
+ * an unknown part of the stream, and every later write, flush, read and
+ * TLS start fails at once (-1 or HM_IO_ERROR, HM_ERROR_IO), never sending
+ * more output as if the stream were whole. The caller ends the session. */
 int hm_conn_flush(HmConn *conn, GError **err);
+
+/* Why the connection is dead (see hm_conn_flush), or NULL while it is
+ * not. Valid until hm_conn_free(). */
+const char *hm_conn_write_failure(const HmConn *conn);
+
+/* Lets reads go on after a failed write (writes stay dead), for a client
+ * that wants what the peer said before it closed or stopped reading: an
+ * SMTP server's refusal of MAIL while the message was still going out. */
+void hm_conn_read_after_write_failure(HmConn *conn);
 
 /* Starts TLS on the connection as a client (implicit TLS, or after a
  * STARTTLS/STLS reply). Unsent output is flushed first. Received bytes

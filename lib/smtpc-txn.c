@@ -397,8 +397,10 @@ txn_chunked(Txn *t, const char *sender, const char *const *rcpts, GError **err)
 	 * BDAT's reply until that answer is acknowledged. */
 	hm_conn_quickack(c->pp.conn);
 	/* The replies come once the server has made the message durable. */
-	if (sent < 0)
+	if (sent < 0) {
+		hm_conn_read_after_write_failure(c->pp.conn);
 		hm_conn_set_timeout(c->pp.conn, MIN(saved_ms, SMTPC_AFTER_LOSS_MS));
+	}
 	else if (c->final_ms > 0)
 		hm_conn_set_timeout(c->pp.conn, c->final_ms);
 	rc = envelope_reply(t, -1, &mail_ok, sent < 0 ? NULL : err);

@@ -35,7 +35,9 @@ typedef struct {
 	gboolean done;             /* QUIT answered, or the session must end */
 } Session;
 
-/* Handlers return 0 to go on, -1 when the session must end at once. */
+/* Handlers return 0 to go on, -1 when the session must end at once: also
+ * when a reply could not be sent (the connection is then dead: see
+ * hm_conn_flush), so no command is obeyed after the client lost a reply. */
 typedef int (*Handler)(Session *s, Pop3Command *cmd);
 
 static int reply(Session *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
@@ -126,13 +128,12 @@ cmd_capa(Session *s, Pop3Command *cmd)
 {
 	gboolean auth = s->state == ST_AUTHORIZATION;
 
-	reply(s, "+OK Capability list follows");
-	reply(s, "TOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n"
-	         "EXPIRE NEVER\r\nIMPLEMENTATION homemail");
-	if (auth && plaintext_allowed(s))
-		reply(s, "USER\r\nSASL " HM_SASL_SERVER_MECHS);
-	if (auth && s->p->tls != NULL && !hm_conn_is_tls(s->conn))
-		reply(s, "STLS");
+	if (reply(s, "+OK Capability list follows\r\n"
+	             "TOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n"
+	             "EXPIRE NEVER\r\nIMPLEMENTATION homemail") < 0 ||
+	    (auth && plaintext_allowed(s) && reply(s, "USER\r\nSASL " HM_SASL_SERVER_MECHS) < 0) ||
+	    (auth && s->p->tls != NULL && !hm_conn_is_tls(s->conn) && reply(s, "STLS") < 0))
+		return -1;
 	return reply(s, ".");
 }
 
@@ -281,22 +282,21 @@ cmd_stat(Session *s, Pop3Command *cmd)
 	return reply(s, "+OK %u %" G_GUINT64_FORMAT, count, octets);
 }
 
-/* Resolves the message-number argument; answers -ERR itself when bad.
- * Returns the number, or 0 when the command is done. */
-static guint
-msgnum(Session *s, const char *arg)
+/* Resolves the message-number argument into *n; when it is bad, answers
+ * -ERR itself and sets *n to 0 (the command is done). Returns 0, or -1
+ * when that answer could not be sent. */
+static int
+msgnum(Session *s, const char *arg, guint *n)
 {
-	guint n;
-
-	if (pop3_parse_msgnum(arg, popd_mailbox_count(s->mb), &n) < 0) {
-		reply(s, "-ERR There is no such message.");
-		return 0;
+	if (pop3_parse_msgnum(arg, popd_mailbox_count(s->mb), n) < 0) {
+		*n = 0;
+		return reply(s, "-ERR There is no such message.");
 	}
-	if (popd_mailbox_deleted(s->mb, n)) {
-		reply(s, "-ERR Message is deleted.");
-		return 0;
+	if (popd_mailbox_deleted(s->mb, *n)) {
+		*n = 0;
+		return reply(s, "-ERR Message is deleted.");
 	}
-	return n;
+	return 0;
 }
 
 /* LIST and UIDL: one message, or all that are not deleted. */
@@ -304,27 +304,27 @@ static int
 listing(Session *s, Pop3Command *cmd, gboolean uidl)
 {
 	guint n;
+	int rc;
 
 	if (cmd->nargs > 1)
 		return reply(s, "-ERR Too many arguments.");
 	if (cmd->nargs == 1) {
-		if ((n = msgnum(s, cmd->args[0])) == 0)
-			return 0;
+		if ((rc = msgnum(s, cmd->args[0], &n)) < 0 || n == 0)
+			return rc;
 		if (uidl)
 			return reply(s, "+OK %u %s", n, popd_mailbox_uidl(s->mb, n));
 		return reply(s, "+OK %u %" G_GUINT64_FORMAT, n, popd_mailbox_size(s->mb, n));
 	}
-	reply(s, "+OK");
-	for (n = 1; n <= popd_mailbox_count(s->mb); n++) {
+	rc = reply(s, "+OK");
+	for (n = 1; rc == 0 && n <= popd_mailbox_count(s->mb); n++) {
 		if (popd_mailbox_deleted(s->mb, n))
 			continue;
 		if (uidl)
-			hm_conn_printf(s->conn, NULL, "%u %s\r\n", n, popd_mailbox_uidl(s->mb, n));
+			rc = reply(s, "%u %s", n, popd_mailbox_uidl(s->mb, n));
 		else
-			hm_conn_printf(s->conn, NULL, "%u %" G_GUINT64_FORMAT "\r\n", n,
-			               popd_mailbox_size(s->mb, n));
+			rc = reply(s, "%u %" G_GUINT64_FORMAT, n, popd_mailbox_size(s->mb, n));
 	}
-	return reply(s, ".");
+	return rc < 0 ? -1 : reply(s, ".");
 }
 
 static int cmd_list(Session *s, Pop3Command *cmd) { return listing(s, cmd, FALSE); }
@@ -347,11 +347,12 @@ static int
 cmd_retr(Session *s, Pop3Command *cmd)
 {
 	guint n;
+	int rc;
 
 	if (cmd->nargs != 1)
 		return reply(s, "-ERR Usage: RETR msg");
-	if ((n = msgnum(s, cmd->args[0])) == 0)
-		return 0;
+	if ((rc = msgnum(s, cmd->args[0], &n)) < 0 || n == 0)
+		return rc;
 	return send_message(s, n, -1);
 }
 
@@ -361,14 +362,15 @@ cmd_top(Session *s, Pop3Command *cmd)
 	guint n;
 	guint64 lines;
 	gsize len;
+	int rc;
 
 	if (cmd->nargs != 2)
 		return reply(s, "-ERR Usage: TOP msg lines");
 	len = strlen(cmd->args[1]);
 	if (hm_parse_uint_n(cmd->args[1], len, 0, G_MAXINT64, &lines) < 0)
 		return reply(s, "-ERR Invalid number of lines.");
-	if ((n = msgnum(s, cmd->args[0])) == 0)
-		return 0;
+	if ((rc = msgnum(s, cmd->args[0], &n)) < 0 || n == 0)
+		return rc;
 	return send_message(s, n, (gint64)lines);
 }
 
@@ -376,11 +378,12 @@ static int
 cmd_dele(Session *s, Pop3Command *cmd)
 {
 	guint n;
+	int rc;
 
 	if (cmd->nargs != 1)
 		return reply(s, "-ERR Usage: DELE msg");
-	if ((n = msgnum(s, cmd->args[0])) == 0)
-		return 0;
+	if ((rc = msgnum(s, cmd->args[0], &n)) < 0 || n == 0)
+		return rc;
 	popd_mailbox_delete(s->mb, n);
 	return reply(s, "+OK Marked to be deleted.");
 }
@@ -433,10 +436,8 @@ dispatch(Session *s, char *line)
 	Pop3Command cmd;
 	const char *why = NULL;
 
-	if (pop3_command_parse(line, &cmd, &why) < 0) {
-		reply(s, "-ERR %s", why);
-		return bad_command(s) ? -1 : 0;
-	}
+	if (pop3_command_parse(line, &cmd, &why) < 0)
+		return reply(s, "-ERR %s", why) < 0 || bad_command(s) ? -1 : 0;
 	for (gsize i = 0; i < G_N_ELEMENTS(commands); i++) {
 		if (strcmp(commands[i].name, cmd.keyword) != 0)
 			continue;
@@ -450,8 +451,7 @@ dispatch(Session *s, char *line)
 			                "non-secure (SSL/TLS) connections.");
 		return commands[i].handler(s, &cmd);
 	}
-	reply(s, "-ERR Unknown command.");
-	return bad_command(s) ? -1 : 0;
+	return reply(s, "-ERR Unknown command.") < 0 || bad_command(s) ? -1 : 0;
 }
 
 /* The command of the table whose name is the n letters at line, or NULL. */
@@ -528,9 +528,10 @@ serve(Session *s)
 			return 0;
 		st = hm_conn_read_line(s->conn, POPD_LINE_MAX, 0, &line, &err);
 		if (st == HM_IO_TOO_LONG || st == HM_IO_NUL) {
-			reply(s, "-ERR %s", st == HM_IO_NUL ? "NUL byte in command." : "Input line too long.");
 			s->secret_next = FALSE;
-			if (bad_command(s))
+			if (reply(s, "-ERR %s", st == HM_IO_NUL ? "NUL byte in command."
+			                                         : "Input line too long.") < 0 ||
+			    bad_command(s))
 				break;
 			continue;
 		}
@@ -563,8 +564,10 @@ popd_session_run(HmConn *conn, const PopdSessionParams *p)
 	g_snprintf(s.id, sizeof(s.id), "%08x", g_random_int());
 	hm_debug("popd[%s] connect peer=%s tls=%s", s.id, p->peer,
 	         hm_conn_is_tls(conn) ? "yes" : "no");
-	reply(&s, "+OK homemail POP3 ready.");
-	rc = serve(&s);
+	rc = reply(&s, "+OK homemail POP3 ready.") < 0 ? -1 : serve(&s);
+	if (hm_conn_write_failure(conn) != NULL)
+		hm_info("popd[%s] sending failed peer=%s: %s", s.id, p->peer,
+		        hm_conn_write_failure(conn));
 	if (s.mb != NULL && !s.done)
 		hm_info("popd[%s] disconnected user=%s: nothing deleted", s.id, s.user->name);
 	popd_mailbox_close(s.mb);

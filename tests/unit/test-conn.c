@@ -395,6 +395,84 @@ test_write_flush(void)
 	hm_conn_free(c);
 }
 
+/* Drains what is waiting on fd, returning how many bytes there were. */
+static gsize
+drain(int fd)
+{
+	char buf[65536];
+	gsize total = 0;
+	ssize_t n;
+
+	while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+		total += (gsize)n;
+	return total;
+}
+
+/* A write that timed out (the peer stopped reading) kills the connection:
+ * once the peer reads again it gets nothing sent after the lost bytes, as
+ * if the stream were whole, and neither writes nor reads go on. */
+static void
+test_write_timeout_kills(void)
+{
+	g_autofree char *chunk = g_strnfill(4096, 'x');
+	int sv[2];
+	HmConn *c;
+	HmLine line;
+	GError *err = NULL;
+	int rc = 0;
+	gint64 t0;
+
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+	c = hm_conn_new(sv[0], 200);
+	for (int i = 0; i < 10000 && rc == 0; i++)
+		rc = hm_conn_write(c, chunk, 4096, &err);
+	g_assert_cmpint(rc, ==, -1);
+	g_assert_error(err, HM_ERROR, HM_ERROR_TIMEOUT);
+	g_clear_error(&err);
+	g_assert_nonnull(hm_conn_write_failure(c));
+	g_assert_nonnull(strstr(hm_conn_write_failure(c), "timed out"));
+
+	/* The peer reads again: what was sent before the failure is all. */
+	g_assert_cmpuint(drain(sv[1]), >, 0);
+	t0 = g_get_monotonic_time();
+	g_assert_cmpint(hm_conn_write(c, "+OK\r\n", 5, &err), ==, -1);
+	g_assert_error(err, HM_ERROR, HM_ERROR_IO);
+	g_clear_error(&err);
+	g_assert_cmpint(hm_conn_printf(c, &err, "%s\r\n", "."), ==, -1);
+	g_clear_error(&err);
+	g_assert_cmpint(hm_conn_flush(c, &err), ==, -1);
+	g_assert_nonnull(strstr(err->message, "timed out"));
+	g_clear_error(&err);
+	g_assert_cmpuint(drain(sv[1]), ==, 0);
+
+	/* Nor are commands the peer pipelined read any more. */
+	g_assert_cmpint(write(sv[1], "DELE 1\r\n", 8), ==, 8);
+	g_assert_cmpint(hm_conn_read_line(c, 512, 0, &line, &err), ==, HM_IO_ERROR);
+	g_clear_error(&err);
+	g_assert_cmpint(hm_conn_read_exact(c, chunk, 1, &err), ==, HM_IO_ERROR);
+	g_clear_error(&err);
+	g_assert_cmpint(g_get_monotonic_time() - t0, <, G_USEC_PER_SEC / 10);
+
+	/* A client that asks for the peer's last words still reads them. */
+	hm_conn_read_after_write_failure(c);
+	g_assert_cmpint(hm_conn_read_line(c, 512, 0, &line, &err), ==, HM_IO_OK);
+	g_assert_cmpstr(line.data, ==, "DELE 1");
+	g_assert_cmpint(hm_conn_flush(c, NULL), ==, -1);
+	hm_conn_free(c);
+	close(sv[1]);
+
+	/* The same after a write the peer's close made fail. */
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+	c = hm_conn_new(sv[0], 1000);
+	close(sv[1]);
+	g_assert_cmpint(hm_conn_write(c, "+OK\r\n", 5, NULL), ==, 0);
+	g_assert_cmpint(hm_conn_flush(c, NULL), ==, -1);
+	g_assert_cmpint(hm_conn_write(c, "+OK\r\n", 5, &err), ==, -1);
+	g_assert_nonnull(strstr(err->message, "write failed"));
+	g_clear_error(&err);
+	hm_conn_free(c);
+}
+
 /* lib/pingpong's sending: a peer that stops reading is a timeout, one that
  * closed is a lost connection (lib/smtpc resends at once only after the
  * latter); either leaves the engine broken. */
@@ -507,6 +585,7 @@ main(int argc, char **argv)
 	g_test_add_func("/conn/segment-at-buffer-end", test_segment_at_buffer_end);
 	g_test_add_func("/conn/starttls-injection", test_starttls_injection);
 	g_test_add_func("/conn/write-flush", test_write_flush);
+	g_test_add_func("/conn/write-timeout-kills", test_write_timeout_kills);
 	g_test_add_func("/conn/pp-send-errors", test_pp_send_errors);
 	return g_test_run();
 }

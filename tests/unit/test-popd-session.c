@@ -345,6 +345,80 @@ test_pipelining(void)
 	g_assert_cmpint(finish(pr), ==, 0);
 }
 
+/* The expected reply stream of a UIDL listing of n messages put by
+ * many_messages(), line by line. */
+static GPtrArray *
+uidl_lines(guint n)
+{
+	GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
+
+	g_ptr_array_add(a, g_strdup("+OK"));
+	for (guint i = 1; i <= n; i++)
+		g_ptr_array_add(a, g_strdup_printf("%u 1700000001.M1P1Q%05u.test", i, i));
+	g_ptr_array_add(a, g_strdup("."));
+	return a;
+}
+
+static void
+many_messages(guint n)
+{
+	g_autofree char *mail = g_build_filename(tmpdir, "mail", NULL);
+
+	hm_test_remove_tree(mail);
+	for (guint i = 1; i <= n; i++) {
+		g_autofree char *name = g_strdup_printf("1700000001.M1P1Q%05u.test,S=2,W=3", i);
+
+		put_message(name, "x\n");
+	}
+}
+
+/* A client that pipelines listings and stops reading: once a write times
+ * out, the session ends (the maildrop unlocked at once), and what the
+ * client reads when it reads again is the start of the replies, whole,
+ * never replies with a piece missing in the middle (a pipelining client
+ * would take one reply for the next, and DELE the wrong message). */
+static void
+test_write_timeout_ends(void)
+{
+	const guint n = 2000, listings = 20;
+	g_autoptr(GPtrArray) want = uidl_lines(n);
+	g_autoptr(GString) cmds = g_string_new(NULL);
+	Pair *pr, *other;
+	guint got = 0;
+
+	many_messages(n);
+	pr = start_timeout(TRUE, 300);
+	ASSERT_PREFIX(line(pr), "+OK");
+	ASSERT_PREFIX(cmd(pr, "USER alice"), "+OK");
+	ASSERT_PREFIX(cmd(pr, "PASS secret"), "+OK");
+	for (guint i = 0; i < listings; i++)
+		g_string_append(cmds, "UIDL\r\n");
+	g_string_append(cmds, "NOOP\r\n");
+	g_assert_cmpint(write(hm_conn_fd(pr->client), cmds->str, cmds->len), ==, (gssize)cmds->len);
+	/* Not reading: the session's write times out and it ends, so
+	 * another may log in while this client is still connected. */
+	g_usleep(1500 * 1000);
+	other = start(TRUE);
+	ASSERT_PREFIX(line(other), "+OK");
+	ASSERT_PREFIX(cmd(other, "USER alice"), "+OK");
+	ASSERT_PREFIX(cmd(other, "PASS secret"), "+OK Logged in");
+	ASSERT_PREFIX(cmd(other, "QUIT"), "+OK");
+	g_assert_cmpint(finish(other), ==, 0);
+	for (;;) {
+		g_autofree char *l = line(pr);
+
+		if (l[0] == '<')
+			break;
+		if (strcmp(l, g_ptr_array_index(want, got % want->len)) != 0)
+			g_error("line %u: got \"%s\", want \"%s\"", got, l,
+			        (char *)g_ptr_array_index(want, got % want->len));
+		got++;
+	}
+	g_assert_cmpuint(got, >, 0);
+	g_assert_cmpuint(got, <, listings * want->len);
+	g_assert_cmpint(finish(pr), ==, -1);
+}
+
 static void
 setup(void)
 {
@@ -377,6 +451,7 @@ main(int argc, char **argv)
 	g_test_add_func("/popd-session/abuse", test_abuse);
 	g_test_add_func("/popd-session/pipelining", test_pipelining);
 	g_test_add_func("/popd-session/idle-timeout", test_idle_timeout);
+	g_test_add_func("/popd-session/write-timeout-ends", test_write_timeout_ends);
 	rc = g_test_run();
 	hm_config_free(cfg);
 	hm_test_remove_tree(tmpdir);
