@@ -12,6 +12,7 @@
 #include "deliver/deliver.h"
 #include "lib/atomic.h"
 #include "lib/log.h"
+#include "lib/privs.h"
 
 #define EX_OK_ 0
 #define EX_USAGE_ 64
@@ -204,6 +205,14 @@ run(Opts *o)
 	if ((cfg = hm_program_load(&o->prog, &rc)) == NULL)
 		return rc;
 	o->use_syslog = cfg->use_syslog;
+	/* Run as root (a cron job, an admin by hand) the mail must still be
+	 * the service user's, as what the daemons deliver is: a file or a
+	 * Maildir made by root is one popd, running as run_as, cannot read,
+	 * and one later deliveries cannot write into. With run_as unset
+	 * there is no one to become, and an MDA says nothing on success, so
+	 * no warning either. */
+	if (cfg->run_as != NULL && hm_drop_privileges(cfg->run_as, &err) < 0)
+		return fail(o, err);
 	msg = read_message(cfg->relay.max_message_size, &err);
 	if (msg == NULL)
 		return fail(o, err);

@@ -733,9 +733,20 @@ hm_maildir_open_message(const char *dir, const char *name, GError **err)
 	if (fd < 0 || fstat(fd, &sb) < 0) {
 		g_autofree char *shown = g_strescape(name, NULL);
 
-		hm_set_error_errno(err, fd < 0 ? e : errno, "open %s/%s", dir, shown);
-		if (fd >= 0)
+		if (fd >= 0) {
+			e = errno;
 			close(fd);
+		}
+		if (e == ENOENT) {
+			hm_set_error_errno(err, e, "open %s/%s", dir, shown);
+			return -1;
+		}
+		/* There but unreadable (EACCES: a file root or another user
+		 * made): never to be taken for one that is gone, since it
+		 * stays until someone fixes it. */
+		hm_warn("maildir %s: cannot read %s: %s", dir, shown, g_strerror(e));
+		g_set_error(err, HM_ERROR, HM_ERROR_FAILED, "open %s/%s: %s", dir, shown,
+		            g_strerror(e));
 		return -1;
 	}
 	if (!S_ISREG(sb.st_mode)) {

@@ -100,8 +100,9 @@ char *hm_maildir_stem(const HmMaildirEntry *e);
  * Maildir dir for reading, following no symbolic link (neither the entry
  * nor new/ or cur/) and never blocking: the entry may have been replaced
  * since it was listed. Returns the descriptor of a regular file, or -1
- * with *err set: HM_ERROR_FAILED (and a warning logged) when the entry is
- * there but is not a regular file, HM_ERROR_IO otherwise (it is gone). */
+ * with *err set: HM_ERROR_IO when it is gone (ENOENT), else
+ * HM_ERROR_FAILED and a warning logged: the entry is there but is not a
+ * regular file, or cannot be opened (EACCES: a file of another owner). */
 int hm_maildir_open_message(const char *dir, const char *name, GError **err);
 
 /* new/ and cur/ of a Maildir, opened once, as the readers open them (a

@@ -69,7 +69,9 @@ lock_maildrop(PopdMailbox *mb, GError **err)
 
 /* The CRLF size of a file whose name does not carry ",W=" (delivered by
  * another program). Returns FALSE when the file is gone, or is no longer
- * a regular file. */
+ * a regular file, or cannot be read; all but the first are logged, since
+ * the message is then left out of the session without a word to the
+ * client. */
 static gboolean
 measure(const char *dir, const char *name, guint64 *out)
 {
@@ -83,6 +85,11 @@ measure(const char *dir, const char *name, guint64 *out)
 	hm_crlf_counter_init(&c);
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
 		hm_crlf_counter_feed(&c, buf, (gsize)n);
+	if (n < 0) {
+		g_autofree char *shown = g_strescape(name, NULL);
+
+		hm_warn("maildir %s: cannot read %s: %s", dir, shown, g_strerror(errno));
+	}
 	close(fd);
 	*out = hm_crlf_counter_total(&c);
 	return n == 0;
@@ -316,12 +323,18 @@ int
 popd_mailbox_send(PopdMailbox *mb, guint n, gint64 body_lines, HmConn *conn, GError **err)
 {
 	Message *m = msg(mb, n);
-	int fd = hm_maildir_open_message(mb->dir, m->e->name, NULL);
+	g_autoptr(GError) oerr = NULL;
+	int fd = hm_maildir_open_message(mb->dir, m->e->name, &oerr);
 	int rc;
 
-	if (fd < 0) {
+	if (fd < 0 && g_error_matches(oerr, HM_ERROR, HM_ERROR_IO)) {
 		g_set_error(err, POPD_MAILBOX_ERROR, POPD_MAILBOX_GONE,
 		            "Message %u is no longer there.", n);
+		return -1;
+	}
+	if (fd < 0) {
+		g_set_error(err, POPD_MAILBOX_ERROR, POPD_MAILBOX_UNREADABLE,
+		            "[SYS/TEMP] Message %u cannot be read.", n);
 		return -1;
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);

@@ -33,6 +33,8 @@ GQuark popd_mailbox_error_quark(void);
 typedef enum {
 	POPD_MAILBOX_IN_USE,    /* another session holds the maildrop lock */
 	POPD_MAILBOX_GONE,      /* the message file vanished under us */
+	POPD_MAILBOX_UNREADABLE, /* it is there but is no regular file any more,
+	                          * or may not be read (logged) */
 	POPD_MAILBOX_FAILED,
 } PopdMailboxError;
 
@@ -66,10 +68,11 @@ void popd_mailbox_reset(PopdMailbox *mb);
 /* Sends message n in the wire form (CRLF, dot-stuffed, ".\r\n" at the
  * end): whole when body_lines < 0, else the header and that many body
  * lines (TOP). Only a regular file is sent (hm_maildir_open_message()):
- * nothing is sent when the file is gone or was replaced by a symbolic
- * link, a FIFO or the like (POPD_MAILBOX_GONE: the caller then answers
- * -ERR); a failure while sending returns -1 too, and the connection is
- * then unusable. */
+ * nothing is sent when the file is gone (POPD_MAILBOX_GONE), or was
+ * replaced by a symbolic link, a FIFO or the like, or may not be read
+ * (POPD_MAILBOX_UNREADABLE, and logged): the caller then answers -ERR
+ * with the message of *err. A failure while sending returns -1 too, and
+ * the connection is then unusable. */
 int popd_mailbox_send(PopdMailbox *mb, guint n, gint64 body_lines, HmConn *conn,
                       GError **err);
 

@@ -337,7 +337,8 @@ send_message(Session *s, guint n, gint64 lines)
 
 	if (popd_mailbox_send(s->mb, n, lines, s->conn, &err) == 0)
 		return 0;
-	if (g_error_matches(err, POPD_MAILBOX_ERROR, POPD_MAILBOX_GONE))
+	if (g_error_matches(err, POPD_MAILBOX_ERROR, POPD_MAILBOX_GONE) ||
+	    g_error_matches(err, POPD_MAILBOX_ERROR, POPD_MAILBOX_UNREADABLE))
 		return reply(s, "-ERR %s", err->message);
 	hm_info("popd[%s] sending message %u failed: %s", s->id, n, err->message);
 	return -1;

@@ -1,6 +1,7 @@
 """homemail-deliver, the real binary: sysexits codes, nothing partial on a
 full disk, a whole corpus stored byte for byte, concurrent deliveries."""
 import os
+import pwd
 import re
 import shutil
 import subprocess
@@ -190,6 +191,52 @@ def test_secrets_not_read(box):
     assert p.returncode == 0, p.stderr
     assert p.stderr == b""
     assert read(box.files()[0]) == prefix() + MSG
+
+
+def as_nobody(box, args, data):
+    pw = pwd.getpwnam("nobody")
+    return subprocess.run([box.exe, "-c", box.conf] + args, input=data, capture_output=True,
+                          timeout=60, user=pw.pw_uid, group=pw.pw_gid, extra_groups=[])
+
+
+def test_root_drops_to_run_as(box):
+    """Run as root with run_as set (the cron example of the man page), it
+    delivers as that user, as the daemons do: a message file or Maildir
+    made by root is one popd, running as run_as, cannot read, and one
+    later deliveries as run_as cannot write into."""
+    assert os.geteuid() == 0, "this test runs homemail-deliver as root, as CI does"
+    pw = pwd.getpwnam("nobody")
+    owner = (pw.pw_uid, pw.pw_gid)
+    with open(box.conf, "a") as f:
+        f.write('run_as = "nobody";\n')
+    os.chmod(box.dir, 0o755)
+    os.makedirs(box.mail)
+    os.chown(box.mail, *owner)
+    rc, err = box.run(["-f", "root", "-d", "alice"], MSG)
+    assert rc == 0, err
+    assert err == ""
+    md = os.path.join(box.mail, "alice")
+    made = [md] + [os.path.join(md, sub) for sub in ("cur", "new", "tmp")] + box.files()
+    assert len(made) == 5
+    for path in made:
+        st = os.stat(path)
+        assert (st.st_uid, st.st_gid) == owner, path
+    rc, err = box.run(["-d", "bob"], MSG)
+    assert rc == 0, err
+    st = os.stat(os.path.join(box.mail, "bob.mbox"))
+    assert (st.st_uid, st.st_gid) == owner
+    # The service user goes on delivering into what root's run made.
+    p = as_nobody(box, ["-d", "alice"], MSG)
+    assert p.returncode == 0, p.stderr
+    assert len(box.files()) == 2
+    # Where run_as may not write, the mail waits (75); root writes nothing.
+    os.chown(box.mail, 0, 0)
+    os.chmod(box.mail, 0o755)
+    shutil.rmtree(md)
+    rc, err = box.run(["-f", "root", "-d", "alice"], MSG)
+    assert rc == 75, err
+    assert "Permission denied" in err, err
+    assert not os.path.exists(md)
 
 
 def test_usage(box):

@@ -14,6 +14,7 @@ import fixtures
 from fixtures.popd import Popd, PASSWORD
 
 NOBODY = 65534
+NOGROUP = 65534
 
 
 def proc_uids(pid):
@@ -43,6 +44,11 @@ def children(ppid):
     return out
 
 
+def service_mail_dir(p):
+    os.makedirs(p.mail_dir)
+    os.chown(p.mail_dir, NOBODY, NOGROUP)
+
+
 @pytest.fixture
 def root_popd(hm_tmp, tls_cert):
     assert os.geteuid() == 0, "these tests start popd as root, as CI does"
@@ -55,10 +61,12 @@ def root_popd(hm_tmp, tls_cert):
 
 def test_sessions_run_as_run_as_user(root_popd):
     p = root_popd
+    # mail_dir belongs to the unprivileged user, as systemd's tmpfiles
+    # snippet arranges; homemail-deliver run as root (the cron example)
+    # drops to run_as, so the Maildir it makes and the message are that
+    # user's too.
+    service_mail_dir(p)
     p.deliver("alice", b"Subject: privs\n\nhello\n")
-    # The Maildir belongs to the unprivileged user, as systemd's tmpfiles
-    # snippet will arrange.
-    subprocess.run(["chown", "-R", "%d:%d" % (NOBODY, NOBODY), p.mail_dir], check=True)
     p.start()
     # The ports accept connections (what start() waits for) a moment before
     # the daemon drops root, so give it that moment, not more.
@@ -96,3 +104,41 @@ def test_unknown_run_as_user_refused(hm_tmp, tls_cert):
     r = subprocess.run([p.exe, "-c", p.conf], capture_output=True, timeout=20)
     assert r.returncode == 1
     assert b'run_as: no user "no-such-user-hm"' in r.stderr
+
+
+def test_unreadable_message_logged(root_popd):
+    """A message file popd, as run_as, may not read (root's, made by a
+    tool run as root) is not taken for one that is gone: RETR says it
+    cannot be read and the log names the file; one without a size in its
+    name, which must be read to be listed, is left out of the listing, but
+    logged too."""
+    p = root_popd
+    service_mail_dir(p)
+    p.deliver("alice", b"Subject: first\n\nfirst\n")
+    p.deliver("alice", b"Subject: gone\n\ngone\n")
+    new = os.path.join(p.maildir("alice"), "new")
+    sized = os.path.join(new, "1900000000.M1P1Q1.root,S=18,W=20")
+    unsized = os.path.join(new, "1900000001.M1P1Q1.root")
+    for path in (sized, unsized):
+        with open(path, "wb") as f:
+            f.write(b"Subject: root\n\nx\n")
+        os.chmod(path, 0o600)
+    p.start()
+    c = poplib.POP3("127.0.0.1", p.port, timeout=10)
+    c.user("alice")
+    c.pass_(PASSWORD)
+    assert c.stat()[0] == 3
+    assert "maildir %s: cannot read new/1900000001.M1P1Q1.root: Permission denied" % (
+        p.maildir("alice")) in p.log()
+    with pytest.raises(poplib.error_proto) as e:
+        c.retr(3)
+    assert e.value.args[0] == b"-ERR [SYS/TEMP] Message 3 cannot be read."
+    assert "maildir %s: cannot read new/1900000000.M1P1Q1.root,S=18,W=20: Permission denied" % (
+        p.maildir("alice")) in p.log()
+    # One that is really gone since login is told apart.
+    os.unlink(os.path.join(new, sorted(n for n in os.listdir(new) if ".root" not in n)[1]))
+    with pytest.raises(poplib.error_proto) as e:
+        c.retr(2)
+    assert e.value.args[0] == b"-ERR Message 2 is no longer there."
+    assert b"first" in b"\n".join(c.retr(1)[1])
+    c.quit()
