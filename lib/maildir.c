@@ -47,9 +47,9 @@ kind_of(mode_t mode)
  * link there could point a reader or a delivery (popd, the relay, the
  * fetcher or homemail-deliver running as root, while the Maildir belongs
  * to the service user or a mail user) at any directory of the system.
- * The Maildir itself may be a link (~/Maildir on another disk): the admin
- * made that one. Returns the descriptor, or -1 with *err set and errno
- * kept. */
+ * The Maildir itself may be a link (~/Maildir on another disk) when root
+ * or we made it (check_link()). Returns the descriptor, or -1 with *err
+ * set and errno kept. */
 static int
 open_sub(const char *path, GError **err)
 {
@@ -64,6 +64,30 @@ open_sub(const char *path, GError **err)
 		hm_set_error_errno(err, e, "open directory %s", path);
 	errno = e;
 	return fd;
+}
+
+/* Refuses a Maildir that is a symbolic link made by anyone but root or
+ * the user we run as: in a mail_dir others may write to (the 1777 one an
+ * MTA running the MDA as each recipient needs), one user's link named
+ * after another user (mail/frank -> mail/bob) would serve bob's mail to
+ * frank's login, and one to any directory would have us create a Maildir
+ * and a lock file there. This is the kernel's fs.protected_symlinks rule
+ * for sticky directories, which we apply whatever the directory and the
+ * sysctl. Returns 0 (no link, a trusted one, or nothing there), or -1
+ * with *err naming the link. */
+static int
+check_link(const char *dir, GError **err)
+{
+	struct stat sb;
+
+	if (lstat(dir, &sb) < 0 || !S_ISLNK(sb.st_mode) || sb.st_uid == 0 ||
+	    sb.st_uid == geteuid())
+		return 0;
+	g_set_error(err, HM_ERROR, HM_ERROR_FAILED,
+	            "%s is a symbolic link owned by uid %u, neither root nor uid %u that we run "
+	            "as: not followed",
+	            dir, (guint)sb.st_uid, (guint)geteuid());
+	return -1;
 }
 
 struct HmMaildirDelivery {
@@ -97,6 +121,8 @@ hm_maildir_create(const char *dir, GError **err)
 	static const char *const subs[] = { "cur", "new", "tmp" };
 	gboolean created = FALSE;
 
+	if (check_link(dir, err) < 0)
+		return -1;
 	if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
 		if (g_mkdir_with_parents(dir, 0700) < 0) {
 			hm_set_error_errno(err, errno, "create %s", dir);
@@ -221,7 +247,7 @@ open_sub_made(const char *dir, const char *sub, GError **err)
 static int
 open_tmp(HmMaildirDelivery *d, GError **err)
 {
-	if ((d->tmp_fd = open_sub_made(d->dir, "tmp", err)) < 0)
+	if (check_link(d->dir, err) < 0 || (d->tmp_fd = open_sub_made(d->dir, "tmp", err)) < 0)
 		return -1;
 	for (int i = 0; i < MAILDIR_NAME_TRIES; i++) {
 		g_free(d->base);

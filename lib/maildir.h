@@ -8,7 +8,12 @@
 #include <glib.h>
 
 /* Creates dir and its cur/ new/ tmp/ (mode 0700) where missing, parents
- * included (0700 too). Returns 0 or -1 with *err set. */
+ * included (0700 too). Returns 0 or -1 with *err set. A dir that is a
+ * symbolic link is followed only when the link belongs to root or to the
+ * user we run as (fs.protected_symlinks' rule): one that another user
+ * made (in a mail_dir others may write to) is an error naming it, and
+ * nothing is created. The readers open the Maildir through this first;
+ * deliveries apply the same rule (hm_maildir_delivery_begin()). */
 int hm_maildir_create(const char *dir, GError **err);
 
 /* Gives the Maildir of user in mail_dir (mail_dir/user and its cur/, new/
@@ -28,7 +33,9 @@ char *hm_maildir_unique_name(void);
 typedef struct HmMaildirDelivery HmMaildirDelivery;
 
 /* Starts a delivery into dir (created if missing): opens a fresh file in
- * tmp/. Returns NULL with *err set (HM_ERROR_NOSPACE for a full disk). */
+ * tmp/. Returns NULL with *err set (HM_ERROR_NOSPACE for a full disk; a
+ * dir that is a symbolic link of another user is refused as by
+ * hm_maildir_create()). */
 HmMaildirDelivery *hm_maildir_delivery_begin(const char *dir, GError **err);
 
 /* Appends message bytes (as stored: LF line ends). Returns 0 or -1. */

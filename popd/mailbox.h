@@ -40,7 +40,8 @@ typedef enum {
 
 typedef struct PopdMailbox PopdMailbox;
 
-/* Locks the Maildir dir (created if missing) for this session and takes
+/* Locks the Maildir dir (created if missing; a symbolic link only when
+ * root or we own it: hm_maildir_create()) for this session and takes
  * the snapshot of its regular files (hm_maildir_scan(): what is not one is
  * skipped and logged): messages delivered later are not seen until the
  * next login. Returns NULL with *err (POPD_MAILBOX_IN_USE when locked). */

@@ -142,3 +142,61 @@ def test_unreadable_message_logged(root_popd):
     assert e.value.args[0] == b"-ERR Message 2 is no longer there."
     assert b"first" in b"\n".join(c.retr(1)[1])
     c.quit()
+
+
+@pytest.mark.parametrize("mode,group", [(0o1777, 0), (0o775, NOGROUP)],
+                         ids=["sticky-1777", "group-writable"])
+def test_foreign_maildir_link_refused(hm_tmp, tls_cert, mode, group):
+    """popd running as root (run_as unset) and homemail-deliver run as
+    root, with a mail_dir others may write to (the Postfix
+    mailbox_command example makes it 1777): a user's Maildir that another
+    user replaced by a symbolic link is not followed, whatever
+    fs.protected_symlinks says (it covers sticky directories only, and
+    may be off), so frank's login does not show bob's mail, and nothing
+    is created where a link points. A link root made (a Maildir on
+    another disk) is followed."""
+    base = tempfile.mkdtemp(prefix="privs-link-", dir=hm_tmp)
+    os.chmod(base, 0o755)
+    p = Popd(base, tls_cert, users=("bob", "frank", "grace", "heidi"))
+    os.makedirs(p.mail_dir)
+    os.chown(p.mail_dir, 0, group)
+    os.chmod(p.mail_dir, mode)
+    p.deliver("bob", b"Subject: for bob\n\nsecret\n")
+    private = os.path.join(base, "private")
+    os.makedirs(private, 0o700)
+    elsewhere = os.path.join(base, "other-disk")
+    os.makedirs(elsewhere, 0o700)
+    for target, name in ((p.maildir("bob"), "frank"), (private, "grace")):
+        subprocess.run(["ln", "-s", target, os.path.join(p.mail_dir, name)], check=True,
+                       user=NOBODY, group=NOGROUP, extra_groups=[])
+    os.symlink(elsewhere, p.maildir("heidi"))
+    p.start()
+    try:
+        for user in ("frank", "grace"):
+            c = poplib.POP3("127.0.0.1", p.port, timeout=10)
+            c.user(user)
+            with pytest.raises(poplib.error_proto) as e:
+                c.pass_(PASSWORD)
+            assert e.value.args[0].startswith(b"-ERR [SYS/TEMP]")
+            c.close()
+            assert ("login refused user=%s: %s is a symbolic link owned by uid %d"
+                    % (user, p.maildir(user), NOBODY)) in p.log()
+        assert os.listdir(private) == []
+        assert not os.path.exists(os.path.join(p.maildir("bob"), ".homemail-pop3.lock"))
+
+        r = subprocess.run([p.deliver_exe, "-c", p.conf, "-d", "frank"],
+                           input=b"Subject: for frank\n\nhi\n", capture_output=True, timeout=20)
+        assert r.returncode == 75, r.stderr
+        assert b"is a symbolic link owned by uid %d" % NOBODY in r.stderr
+        assert len(os.listdir(os.path.join(p.maildir("bob"), "new"))) == 1
+        assert os.listdir(private) == []
+
+        p.deliver("heidi", b"Subject: for heidi\n\nhi\n")
+        c = poplib.POP3("127.0.0.1", p.port, timeout=10)
+        c.user("heidi")
+        c.pass_(PASSWORD)
+        assert c.stat()[0] == 1
+        c.quit()
+        assert sorted(os.listdir(elsewhere)) == [".homemail-pop3.lock", "cur", "new", "tmp"]
+    finally:
+        p.stop()

@@ -629,6 +629,50 @@ test_scan_linked_sub(void)
 	hm_test_remove_tree(tmp);
 }
 
+/* A Maildir that is a symbolic link is followed only when it belongs to
+ * root or to us: another user's link (mail/frank -> mail/bob, in a
+ * mail_dir others may write to) is refused by readers and deliveries
+ * alike, and nothing is created where it points. */
+static void
+test_foreign_link(void)
+{
+	g_autofree char *tmp = hm_test_tmpdir("hm-test-maildir");
+	g_autofree char *bob = g_build_filename(tmp, "bob", NULL);
+	g_autofree char *bob_new = g_build_filename(bob, "new", NULL);
+	g_autofree char *frank = g_build_filename(tmp, "frank", NULL);
+	g_autofree char *own = g_build_filename(tmp, "own", NULL);
+	g_autofree char *other = g_build_filename(tmp, "other-disk", NULL);
+	g_autofree char *want = NULL;
+	GError *err = NULL;
+
+	if (geteuid() != 0) {
+		g_test_skip("needs root, to make a link that another user owns");
+		return;
+	}
+	g_assert_cmpint(hm_maildir_create(bob, NULL), ==, 0);
+	g_assert_cmpint(symlink(bob, frank), ==, 0);
+	g_assert_cmpint(lchown(frank, 65534, 65534), ==, 0);
+	want = g_strdup_printf("%s is a symbolic link owned by uid 65534", frank);
+	g_assert_cmpint(hm_maildir_create(frank, &err), ==, -1);
+	g_assert_error(err, HM_ERROR, HM_ERROR_FAILED);
+	g_assert_true(g_str_has_prefix(err->message, want));
+	g_clear_error(&err);
+	g_assert_null(hm_maildir_delivery_begin(frank, &err));
+	g_assert_true(g_str_has_prefix(err->message, want));
+	g_clear_error(&err);
+	g_assert_cmpint(hm_maildir_deliver(frank, "x\n", 2, NULL, &err), ==, -1);
+	g_clear_error(&err);
+	g_assert_cmpint(count_entries(bob_new), ==, 0);
+
+	/* One that is ours is followed (a Maildir on another disk). */
+	g_assert_cmpint(g_mkdir(other, 0700), ==, 0);
+	g_assert_cmpint(symlink(other, own), ==, 0);
+	g_assert_cmpint(hm_maildir_deliver(own, "x\n", 2, NULL, &err), ==, 0);
+	g_assert_no_error(err);
+	g_assert_cmpint(count_entries(other), ==, 3);
+	hm_test_remove_tree(tmp);
+}
+
 /* A listed message replaced afterwards: by a symbolic link, a FIFO (the
  * open must not wait for a writer) or a directory, it is refused; a
  * regular file opens; a removed one is HM_ERROR_IO. */
@@ -752,6 +796,7 @@ main(int argc, char **argv)
 	g_test_add_data_func("/maildir/scan-regular-only-dt-unknown", "", test_scan_regular_only);
 	g_test_add_func("/maildir/scan-linked-sub", test_scan_linked_sub);
 	g_test_add_func("/maildir/open-message", test_open_message);
+	g_test_add_func("/maildir/foreign-link", test_foreign_link);
 	g_test_add_func("/maildir/stem", test_stem);
 	g_test_add_func("/maildir/mark-seen", test_mark_seen);
 	g_test_add_func("/maildir/mark-seen-no-replace", test_mark_seen_no_replace);
