@@ -186,11 +186,18 @@ PopdMailbox *
 popd_mailbox_open(const char *dir, GError **err)
 {
 	PopdMailbox *mb = g_new0(PopdMailbox, 1);
+	guint swept;
 
 	mb->dir = g_strdup(dir);
 	mb->lock_fd = -1;
 	if (hm_maildir_create(dir, err) < 0 || lock_maildrop(mb, err) < 0)
 		goto fail;
+	/* Deliveries cut short (kill -9, a crash) leave their tmp/ file; the
+	 * fetcher sweeps the Maildirs it writes, but mail that only the
+	 * relay or homemail-deliver writes has no one else to clean up after
+	 * it, so the reader does, as Dovecot's does when it opens a Maildir. */
+	if ((swept = hm_maildir_sweep_tmp(dir)) > 0)
+		hm_info("maildir %s: removed %u files abandoned in tmp/", dir, swept);
 	mb->entries = hm_maildir_scan(dir, err);
 	if (mb->entries == NULL)
 		goto fail;

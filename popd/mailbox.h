@@ -44,7 +44,9 @@ typedef struct PopdMailbox PopdMailbox;
  * root or we own it: hm_maildir_create()) for this session and takes
  * the snapshot of its regular files (hm_maildir_scan(): what is not one is
  * skipped and logged): messages delivered later are not seen until the
- * next login. Returns NULL with *err (POPD_MAILBOX_IN_USE when locked). */
+ * next login. Files abandoned in tmp/ for 36 hours are removed
+ * (hm_maildir_sweep_tmp()). Returns NULL with *err (POPD_MAILBOX_IN_USE
+ * when locked). */
 PopdMailbox *popd_mailbox_open(const char *dir, GError **err);
 
 /* Unlocks and frees, deleting nothing (a dropped connection). */

@@ -5,7 +5,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+#include <utime.h>
 
 #include "lib/error.h"
 #include "lib/maildir.h"
@@ -108,6 +110,36 @@ test_lock(void)
 	b = popd_mailbox_open(dir, &err);
 	g_assert_no_error(err);
 	popd_mailbox_close(b);
+	hm_test_remove_tree(dir);
+}
+
+/* A session sweeps tmp/ of deliveries abandoned for 36 hours (kill -9 of
+ * homemail-deliver mid-write), which nothing else would remove when the
+ * relay or homemail-deliver writes the Maildir; a younger file may be a
+ * delivery under way and stays. */
+static void
+test_sweeps_tmp(void)
+{
+	g_autofree char *dir = hm_test_tmpdir("hm-mbox");
+	g_autofree char *old = g_build_filename(dir, "tmp", "1.M1P1Q1.h", NULL);
+	g_autofree char *young = g_build_filename(dir, "tmp", "2.M1P1Q1.h", NULL);
+	g_autofree char *tmp = g_build_filename(dir, "tmp", NULL);
+	g_autofree char *left = NULL;
+	time_t past = time(NULL) - 37 * 3600;
+	struct utimbuf t = { .actime = past, .modtime = past };
+	g_autoptr(GError) err = NULL;
+	PopdMailbox *mb;
+
+	deliver(dir, "a\n");
+	g_assert_true(g_file_set_contents(old, "half a message", -1, NULL));
+	g_assert_cmpint(utime(old, &t), ==, 0);
+	g_assert_true(g_file_set_contents(young, "being written", -1, NULL));
+	mb = popd_mailbox_open(dir, &err);
+	g_assert_no_error(err);
+	g_assert_cmpuint(popd_mailbox_count(mb), ==, 1);
+	left = hm_test_dir_list(tmp);
+	g_assert_cmpstr(left, ==, "2.M1P1Q1.h");
+	popd_mailbox_close(mb);
 	hm_test_remove_tree(dir);
 }
 
@@ -359,6 +391,7 @@ main(int argc, char **argv)
 	g_test_add_func("/popd-mailbox/snapshot-and-uidl", test_snapshot_and_uidl);
 	g_test_add_func("/popd-mailbox/uidl-never-reused", test_uidl_never_reused);
 	g_test_add_func("/popd-mailbox/lock", test_lock);
+	g_test_add_func("/popd-mailbox/sweeps-tmp", test_sweeps_tmp);
 	g_test_add_func("/popd-mailbox/close-deletes-nothing", test_close_deletes_nothing);
 	g_test_add_func("/popd-mailbox/not-regular", test_not_regular);
 	g_test_add_func("/popd-mailbox/seen-move-keeps-other", test_seen_move_keeps_other);
