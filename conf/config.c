@@ -479,6 +479,18 @@ hm_config_find_user(const HmConfig *cfg, const char *name)
 	return NULL;
 }
 
+const HmUserConf *
+hm_config_match_user(const HmConfig *cfg, const char *name)
+{
+	const HmUserConf *u = hm_config_find_user(cfg, name);
+
+	/* Names are ASCII (letters, digits, '.', '_', '-'). */
+	for (gsize i = 0; u == NULL && i < cfg->n_users; i++)
+		if (g_ascii_strcasecmp(cfg->users[i].name, name) == 0)
+			u = &cfg->users[i];
+	return u;
+}
+
 const HmListenSpec *
 hm_config_relay_local(const HmRelayConf *relay, const char **host)
 {

@@ -204,6 +204,11 @@ const char *hm_config_default_path(void);
 /* Looks up a user by name; NULL when absent. */
 const HmUserConf *hm_config_find_user(const HmConfig *cfg, const char *name);
 
+/* Looks up a user by a name as people write it, in mail addresses and
+ * logins: its exact name, else the first whose name differs only in
+ * case (Alice for alice). NULL when there is none. */
+const HmUserConf *hm_config_match_user(const HmConfig *cfg, const char *name);
+
 /* The relay's listener that local clients reach (the fetcher's default
  * deliver, homemail-sendmail -bs): the first one without implicit TLS.
  * *host receives its address, a wildcard one as the loopback address of

@@ -5,6 +5,8 @@
 #include "lib/passwd.h"
 #include "conf/login.h"
 
+/* Login names match users as mail addresses do, in any case: mail to
+ * Alice@ reaches alice, so USER Alice reads it. */
 static const HmUserConf *
 find_user(const HmConfig *cfg, const char *name)
 {
@@ -12,11 +14,11 @@ find_user(const HmConfig *cfg, const char *name)
 	g_autofree char *local = NULL;
 
 	if (at == NULL)
-		return hm_config_find_user(cfg, name);
+		return hm_config_match_user(cfg, name);
 	if (!hm_config_is_local_domain(cfg, at + 1))
 		return NULL;
 	local = g_strndup(name, (gsize)(at - name));
-	return hm_config_find_user(cfg, local);
+	return hm_config_match_user(cfg, local);
 }
 
 char *

@@ -10,8 +10,9 @@
  * hash, made once at start-up for hm_login_check(); g_free() it. */
 char *hm_login_dummy_hash(const HmConfig *cfg);
 
-/* Finds the user named name (a user name, or name@<local domain>, any
- * case in the domain) and checks password against its crypt(3) hash.
+/* Finds the user named name (a user name, or name@<local domain>, in any
+ * case: hm_config_match_user()) and checks password against its crypt(3)
+ * hash.
  * Returns the user, or NULL. For a name that is no user, password is
  * checked against dummy_hash instead, so a login costs one hash
  * computation whether or not the user exists and timing does not tell

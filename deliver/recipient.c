@@ -11,17 +11,6 @@
  * steps, and a cap keeps a misconfiguration from costing more. */
 #define RECIPIENT_MAX_CHAIN 20
 
-/* Local parts compare case-insensitively (RFC 5321 allows case to matter,
- * but no one wants mail to Alice@ and alice@ to go different ways). */
-static const HmUserConf *
-find_user(const HmConfig *cfg, const char *name)
-{
-	for (gsize i = 0; i < cfg->n_users; i++)
-		if (g_ascii_strcasecmp(cfg->users[i].name, name) == 0)
-			return &cfg->users[i];
-	return NULL;
-}
-
 static const HmAliasConf *
 find_alias(const HmConfig *cfg, const char *name)
 {
@@ -62,7 +51,10 @@ step_local(const HmConfig *cfg, const char *local, Step *st)
 	for (int pass = 0; pass < 2; pass++) {
 		const char *name = pass == 0 ? local : base;
 
-		if ((st->user = find_user(cfg, name)) != NULL)
+		/* Local parts compare case-insensitively (RFC 5321 allows
+		 * case to matter, but no one wants mail to Alice@ and alice@
+		 * to go different ways). */
+		if ((st->user = hm_config_match_user(cfg, name)) != NULL)
 			return;
 		if ((a = find_alias(cfg, name)) != NULL) {
 			st->next = g_strdup(a->target);

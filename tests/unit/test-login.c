@@ -31,6 +31,13 @@ load(const char *hash, char **dir)
 	return cfg;
 }
 
+/* The name of the user a check found, "(none)" for none. */
+static const char *
+name_of(const HmUserConf *u)
+{
+	return u != NULL ? u->name : "(none)";
+}
+
 static void
 test_names(void)
 {
@@ -42,11 +49,42 @@ test_names(void)
 
 	g_assert_nonnull(hm_login_check(cfg, dummy, "alice", "pw"));
 	g_assert_nonnull(hm_login_check(cfg, dummy, "alice@HOME.example", "pw"));
+	/* Names match in any case, as local parts of addresses do. */
+	g_assert_cmpstr(name_of(hm_login_check(cfg, dummy, "Alice", "pw")), ==, "alice");
+	g_assert_cmpstr(name_of(hm_login_check(cfg, dummy, "ALICE@home.EXAMPLE", "pw")), ==, "alice");
+	g_assert_null(hm_login_check(cfg, dummy, "Alice", "wrong"));
 	g_assert_null(hm_login_check(cfg, dummy, "alice@other.example", "pw"));
 	g_assert_null(hm_login_check(cfg, dummy, "alice", "wrong"));
 	g_assert_null(hm_login_check(cfg, dummy, "bob", "pw"));
 	/* The dummy hash matches no password, not even an empty one. */
 	g_assert_null(hm_login_check(cfg, dummy, "bob", ""));
+	hm_test_remove_tree(dir);
+}
+
+/* Where two users' names differ only in case, each logs in by its own
+ * exact name; another case finds the first. */
+static void
+test_exact_name_first(void)
+{
+	g_autofree char *dir = hm_test_tmpdir("hm-popd-auth");
+	g_autofree char *conf = g_build_filename(dir, "t.conf", NULL);
+	struct crypt_data cd = { 0 };
+	g_autofree char *h1 = g_strdup(crypt_r("one", "$6$unitsalt$", &cd));
+	g_autofree char *h2 = g_strdup(crypt_r("two", "$6$unitsalt$", &cd));
+	g_autofree char *text = g_strdup_printf("hostname = \"box.example\";\n"
+	                                        "users = ( { name = \"alice\"; password = \"%s\"; },\n"
+	                                        "          { name = \"Alice\"; password = \"%s\"; } );\n",
+	                                        h1, h2);
+	g_autoptr(HmConfig) cfg = NULL;
+
+	g_assert_true(g_file_set_contents(conf, text, -1, NULL));
+	cfg = hm_config_load(conf, hm_test_ignore_warning, NULL, NULL);
+	g_assert_nonnull(cfg);
+	g_assert_cmpstr(name_of(hm_login_check(cfg, NULL, "alice", "one")), ==, "alice");
+	g_assert_null(hm_login_check(cfg, NULL, "alice", "two"));
+	g_assert_cmpstr(name_of(hm_login_check(cfg, NULL, "Alice", "two")), ==, "Alice");
+	g_assert_null(hm_login_check(cfg, NULL, "Alice", "one"));
+	g_assert_cmpstr(name_of(hm_login_check(cfg, NULL, "ALICE", "one")), ==, "alice");
 	hm_test_remove_tree(dir);
 }
 
@@ -105,6 +143,7 @@ main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/login/names", test_names);
+	g_test_add_func("/login/exact-name-first", test_exact_name_first);
 	g_test_add_func("/login/same-cost", test_same_cost);
 	return g_test_run();
 }

@@ -258,6 +258,9 @@ test_in_use(void)
 	ASSERT_PREFIX(line(second), "+OK");
 	ASSERT_PREFIX(cmd(second, "USER alice"), "+OK");
 	ASSERT_PREFIX(cmd(second, "PASS secret"), "-ERR [IN-USE]");
+	/* The name in another case is the same user and the same maildrop. */
+	ASSERT_PREFIX(cmd(second, "USER ALICE"), "+OK");
+	ASSERT_PREFIX(cmd(second, "PASS secret"), "-ERR [IN-USE]");
 	ASSERT_PREFIX(cmd(first, "QUIT"), "+OK");
 	g_assert_cmpint(finish(first), ==, 0);
 	ASSERT_PREFIX(cmd(second, "USER alice"), "+OK");
