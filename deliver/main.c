@@ -4,8 +4,10 @@
 #include <config.h>
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conf/program.h"
@@ -193,6 +195,20 @@ deliver_one(const HmConfig *cfg, const Opts *o, const char *who, gboolean is_rcp
 	return EX_OK_;
 }
 
+/* The name of mail_dir's owner when we run as root and it is another
+ * user, else NULL. */
+static char *
+mail_dir_owner(const char *mail_dir)
+{
+	struct stat st;
+	const struct passwd *pw;
+
+	if (geteuid() != 0 || stat(mail_dir, &st) < 0 || st.st_uid == 0 ||
+	    (pw = getpwuid(st.st_uid)) == NULL)
+		return NULL;
+	return g_strdup(pw->pw_name);
+}
+
 static int
 run(Opts *o)
 {
@@ -200,6 +216,7 @@ run(Opts *o)
 	g_autoptr(GBytes) msg = NULL;
 	g_autoptr(GHashTable) done = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	g_autoptr(GError) err = NULL;
+	g_autofree char *user = NULL;
 	int rc = EX_OK_;
 
 	if ((cfg = hm_program_load(&o->prog, &rc)) == NULL)
@@ -208,10 +225,12 @@ run(Opts *o)
 	/* Run as root (a cron job, an admin by hand) the mail must still be
 	 * the service user's, as what the daemons deliver is: a file or a
 	 * Maildir made by root is one popd, running as run_as, cannot read,
-	 * and one later deliveries cannot write into. With run_as unset
-	 * there is no one to become, and an MDA says nothing on success, so
-	 * no warning either. */
-	if (cfg->run_as != NULL && hm_drop_privileges(cfg->run_as, &err) < 0)
+	 * and one later deliveries cannot write into. With run_as unset (the
+	 * systemd units run the daemons as their User= instead) the service
+	 * user is mail_dir's owner. An MDA says nothing on success, so no
+	 * warning when there is no one to become. */
+	user = cfg->run_as != NULL ? g_strdup(cfg->run_as) : mail_dir_owner(cfg->mail_dir);
+	if (user != NULL && hm_drop_privileges(user, &err) < 0)
 		return fail(o, err);
 	msg = read_message(cfg->relay.max_message_size, &err);
 	if (msg == NULL)

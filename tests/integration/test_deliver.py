@@ -239,6 +239,33 @@ def test_root_drops_to_run_as(box):
     assert not os.path.exists(md)
 
 
+def test_root_becomes_mail_dirs_owner_without_run_as(box):
+    """As the systemd units run the daemons (their User=, run_as unset),
+    root's delivery (cron) is made as mail_dir's owner: popd, running as
+    that user, can read it, and its later deliveries can write there."""
+    assert os.geteuid() == 0, "this test runs homemail-deliver as root, as CI does"
+    pw = pwd.getpwnam("nobody")
+    owner = (pw.pw_uid, pw.pw_gid)
+    os.chmod(box.dir, 0o755)
+    os.makedirs(box.mail)
+    os.chown(box.mail, *owner)
+    rc, err = box.run(["-f", "root", "-d", "alice"], MSG)
+    assert rc == 0, err
+    md = os.path.join(box.mail, "alice")
+    for path in [md] + [os.path.join(md, sub) for sub in ("cur", "new", "tmp")] + box.files():
+        st = os.stat(path)
+        assert (st.st_uid, st.st_gid) == owner, path
+    p = as_nobody(box, ["-d", "alice"], MSG)
+    assert p.returncode == 0, p.stderr
+    assert len(box.files()) == 2
+    # A root-owned mail_dir: root delivers as root, as before.
+    os.chown(box.mail, 0, 0)
+    shutil.rmtree(md)
+    rc, err = box.run(["-d", "alice"], MSG)
+    assert rc == 0, err
+    assert all(os.stat(f).st_uid == 0 for f in box.files())
+
+
 def test_usage(box):
     assert box.run([], MSG)[0] == 64
     assert box.run(["-d", "alice", RCPT], MSG)[0] == 64
