@@ -77,11 +77,37 @@ hm_imapc_flush(HmImapClient *c, GError **err)
 	return hm_fetch_lib(hm_pp_flush(&c->pp, err), err);
 }
 
+/* Counts a response that does not complete a command against the
+ * bounds; 0, or -1 with *err. */
+static int
+count_untagged(HmImapClient *c, const HmImapResponse *r, GError **err)
+{
+	c->untagged++;
+	c->untagged_octets += r->text_octets + r->literal_octets;
+	if (c->untagged > HM_IMAP_MAX_UNTAGGED)
+		return hm_imap_fail(err, HM_FETCH_ERROR_PROTOCOL,
+		                    "server sent more than %u responses without completing the "
+		                    "command", HM_IMAP_MAX_UNTAGGED);
+	if (c->untagged_octets > HM_IMAP_MAX_UNTAGGED_OCTETS)
+		return hm_imap_fail(err, HM_FETCH_ERROR_PROTOCOL,
+		                    "server sent more than %" G_GUINT64_FORMAT " octets of "
+		                    "responses without completing the command",
+		                    HM_IMAP_MAX_UNTAGGED_OCTETS);
+	return 0;
+}
+
 int
 hm_imapc_read(HmImapClient *c, int first_ms, HmImapResponse **r, GError **err)
 {
 	int rc = hm_imap_read(&c->rd, first_ms, r, err);
 
+	if (rc == 0 && (*r)->kind == HM_IMAP_TAGGED) {
+		c->untagged = 0;
+		c->untagged_octets = 0;
+	} else if (rc == 0 && count_untagged(c, *r, err) < 0) {
+		g_clear_pointer(r, hm_imap_response_free);
+		rc = -1;
+	}
 	if (rc < 0)
 		c->pp.broken = TRUE;
 	return rc;
@@ -124,8 +150,13 @@ hm_imapc_read_until(HmImapClient *c, guint tag, HmImapHandler *h, gboolean want_
 		if (c->on_response(r, c->on_response_data, err) < 0)
 			return -1;
 		if (h != NULL && h->fn != NULL && h->fn_err == NULL &&
-		    r->status == HM_IMAP_DATA && h->fn(r, h->data, &h->fn_err) < 0)
+		    r->status == HM_IMAP_DATA && h->fn(r, h->data, &h->fn_err) < 0) {
 			hm_debug("%s: stopping after: %s", c->p->acct->name, h->fn_err->message);
+			if (c->pp.broken) {
+				g_propagate_error(err, g_error_copy(h->fn_err));
+				return -1;
+			}
+		}
 	}
 }
 

@@ -15,6 +15,18 @@
 
 /* Server text quoted in an error message is cut to this. */
 #define HM_IMAP_MAX_QUOTE 200
+/* Most messages one folder may list: bounds the listing's memory (about
+ * 150 MB at worst) against a server announcing, or listing, billions;
+ * the same bound as POP3's (HM_POP3_MAX_MESSAGES). */
+#define HM_IMAP_MAX_MESSAGES 1000000
+/* Most responses (untagged or continuations), and most octets of them,
+ * the server may send before the tagged reply that completes a command:
+ * none of ours brings more than one or two per message of the folder (a
+ * listing, a UID EXPUNGE of them all) or one message at its bound, so
+ * past these the server is only keeping the command from ending. Each
+ * read has its deadline; these bound the command as a whole. */
+#define HM_IMAP_MAX_UNTAGGED (2u * HM_IMAP_MAX_MESSAGES)
+#define HM_IMAP_MAX_UNTAGGED_OCTETS (2 * (guint64)HM_FETCH_MAX_MESSAGE)
 
 /* Looks at one response; returns 0, or -1 with *err to stop. */
 typedef int (*HmImapDataFunc)(const HmImapResponse *r, gpointer data, GError **err);
@@ -44,6 +56,10 @@ typedef struct {
 	HmPingpong pp;
 	HmImapReader rd;
 	guint next_tag;          /* the number of the next tag, "A0001" first */
+	/* Responses read since the last tagged reply, and their octets,
+	 * against HM_IMAP_MAX_UNTAGGED and HM_IMAP_MAX_UNTAGGED_OCTETS. */
+	guint untagged;
+	guint64 untagged_octets;
 	/* Called with every untagged response and every tagged reply to our
 	 * tag, before any handler; a -1 for an untagged one ends the read. */
 	HmImapDataFunc on_response;
@@ -80,7 +96,11 @@ int hm_imapc_send_line(HmImapClient *c, const char *line, const char *shown, GEr
 int hm_imapc_flush(HmImapClient *c, GError **err);
 
 /* Reads one response as hm_imap_read() (first_ms: the wait for its first
- * octet, -1 for the connection's timeout); a failure breaks the client. */
+ * octet, -1 for the connection's timeout); a failure breaks the client.
+ * More than HM_IMAP_MAX_UNTAGGED responses, or HM_IMAP_MAX_UNTAGGED_OCTETS
+ * of them, since the last tagged reply is HM_FETCH_ERROR_PROTOCOL "server
+ * sent more than N responses without completing the command" (or "... N
+ * octets of responses ..."). */
 int hm_imapc_read(HmImapClient *c, int first_ms, HmImapResponse **r, GError **err);
 
 /* Reads responses until the tagged reply to tag (returns 0 with *tagged)
@@ -88,7 +108,10 @@ int hm_imapc_read(HmImapClient *c, int first_ms, HmImapResponse **r, GError **er
  * continuation in *tagged: its text is a SASL challenge). Untagged data
  * goes to on_response, then to h (may be NULL). A reply with another tag
  * or an unwanted continuation is a protocol error that breaks the client.
- * Returns -1 with *err on failure. *tagged must be NULL on entry. */
+ * A handler that fails and breaks the client (pp.broken: what the server
+ * sends is beyond repair) stops the read at once, with h->fn_err kept,
+ * instead of reading the rest. Returns -1 with *err on failure. *tagged
+ * must be NULL on entry. */
 int hm_imapc_read_until(HmImapClient *c, guint tag, HmImapHandler *h, gboolean want_continue,
                         HmImapResponse **tagged, GError **err);
 

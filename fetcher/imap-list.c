@@ -10,12 +10,47 @@
 #include "fetcher/imap-list.h"
 #include "lib/log.h"
 
+/* Messages a listing may hold beyond what the server counted: mail that
+ * arrives while it runs may be listed before its EXISTS comes. */
+#define LIST_MARGIN 1000
+
 /* What the listing's FETCH replies brought. */
 typedef struct {
+	HmImapClient *ic;
+	const char *folder;
+	const HmImapCount *count; /* the session's, kept up to date meanwhile */
+	guint expunges;     /* count->expunges when the listing began */
 	GPtrArray *all;     /* HmFetchItem *, owned */
 	GHashTable *by_uid; /* UID -> HmFetchItem * in all */
 	guint32 low_seq;    /* the lowest message number among them */
 } Listed;
+
+/* Whether one more message fits: no more than the folder holds now and
+ * held meanwhile (EXISTS, and what was expunged since the listing began)
+ * and LIST_MARGIN, and never more than HM_IMAP_MAX_MESSAGES. A server
+ * past that is listing what is not there, and would otherwise grow the
+ * listing without end: the session is broken, so the engine stops
+ * reading at once. */
+static int
+check_room(const Listed *ls, GError **err)
+{
+	guint64 room = (guint64)ls->count->exists + (ls->count->expunges - ls->expunges) +
+	               LIST_MARGIN;
+
+	if (ls->all->len >= HM_IMAP_MAX_MESSAGES) {
+		ls->ic->pp.broken = TRUE;
+		return hm_imap_fail(err, HM_FETCH_ERROR_PROTOCOL,
+		                    "%s: the server lists more than %u messages", ls->folder,
+		                    HM_IMAP_MAX_MESSAGES);
+	}
+	if (ls->all->len >= room) {
+		ls->ic->pp.broken = TRUE;
+		return hm_imap_fail(err, HM_FETCH_ERROR_PROTOCOL,
+		                    "%s: the server lists more messages than EXISTS counted (%u)",
+		                    ls->folder, ls->count->exists);
+	}
+	return 0;
+}
 
 static int
 on_listed(const HmImapResponse *r, gpointer data, GError **err)
@@ -34,6 +69,8 @@ on_listed(const HmImapResponse *r, gpointer data, GError **err)
 		                    "bad RFC822.SIZE in a FETCH reply");
 	if (g_hash_table_contains(ls->by_uid, GUINT_TO_POINTER(uid)))
 		return 0;
+	if (check_room(ls, err) < 0)
+		return -1;
 	it = g_new0(HmFetchItem, 1);
 	it->num = uid;
 	it->uid = g_strdup_printf("%u", uid);
@@ -149,10 +186,15 @@ hm_imap_list(HmImapClient *ic, const HmImapCount *count, const char *folder, gui
 	g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func(item_free);
 	g_autoptr(GHashTable) by_uid = g_hash_table_new(NULL, NULL);
 	g_autofree char *cmd = g_strdup_printf("UID FETCH %u:* (UID RFC822.SIZE)", first);
-	Listed ls = { all, by_uid, 0 };
+	Listed ls = { ic, folder, count, count->expunges, all, by_uid, 0 };
 	HmImapHandler h = { on_listed, &ls, NULL };
 	HmImapCount before = *count;
 
+	if (count->exists > HM_IMAP_MAX_MESSAGES)
+		return hm_imap_fail(err, HM_FETCH_ERROR_SERVER,
+		                    "%s: EXISTS is %u, more than the %u messages a folder may "
+		                    "hold: " NOTHING_FETCHED,
+		                    folder, count->exists, HM_IMAP_MAX_MESSAGES);
 	if (hm_imapc_simple(ic, cmd, "UID FETCH refused", HM_FETCH_ERROR_SERVER, &h, err) < 0 ||
 	    cross_check(ic, folder, first, &before, count, &ls, whole, err) < 0)
 		return -1;

@@ -28,11 +28,19 @@ typedef struct {
  * that is provably short is logged (both numbers) and makes *whole
  * FALSE; what it did list is still returned. *whole is TRUE otherwise.
  *
+ * The bound: the listing may name no more messages than the folder held
+ * meanwhile (EXISTS, with the EXPUNGEs since it began) and a small margin
+ * for mail arriving before its EXISTS, and never more than
+ * HM_IMAP_MAX_MESSAGES; a server past that is cut off at once.
+ *
  * Returns 0, or -1 with *err: the engine's errors, HM_FETCH_ERROR_PROTOCOL
- * for a malformed UID or RFC822.SIZE, and HM_FETCH_ERROR_SERVER when the
- * folder holds mail (EXISTS > 0) but the listing named none of it (for a
- * partial listing: none, and the last message's UID, asked with FETCH *,
- * is >= first or unknown). The session stays usable after the latter. */
+ * for a malformed UID or RFC822.SIZE, or a listing past the bound ("INBOX:
+ * the server lists more messages than EXISTS counted (1)"; the session is
+ * then broken), and HM_FETCH_ERROR_SERVER when EXISTS is over
+ * HM_IMAP_MAX_MESSAGES (nothing is sent) or the folder holds mail (EXISTS
+ * > 0) but the listing named none of it (for a partial listing: none, and
+ * the last message's UID, asked with FETCH *, is >= first or unknown).
+ * The session stays usable after the latter two. */
 int hm_imap_list(HmImapClient *ic, const HmImapCount *count, const char *folder, guint32 first,
                  GPtrArray *items, gboolean *whole, GError **err);
 

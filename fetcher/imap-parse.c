@@ -454,6 +454,7 @@ hm_imap_parse(const HmImapSource *src, const HmImapLimits *lim, HmImapResponse *
 	}
 	if (rc < 0)
 		return -1;
+	r->text_octets = ps.text_used;
 	*out = g_steal_pointer(&r);
 	return 0;
 }

@@ -78,6 +78,8 @@ typedef struct {
 	GPtrArray *args;      /* data responses: HmImapToken * after the
 	                       * keyword (never NULL) */
 	gsize literal_octets; /* sum of the literals' sizes */
+	gsize text_octets;    /* octets of its lines, each counted with 2 for
+	                       * its line end: with literal_octets, its size */
 } HmImapResponse;
 
 void hm_imap_response_free(HmImapResponse *r);

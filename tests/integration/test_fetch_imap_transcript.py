@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 import fixtures
-from fixtures.scriptpeer import expect, expect_eof, long_line, reply_to, send, send_raw
+from fixtures.scriptpeer import expect, expect_eof, flood, long_line, reply_to, send, send_raw
 
 MSG = b"Subject: hi\r\n\r\nhello\r\n"
 CAPS = b"IMAP4rev1 IDLE UIDPLUS"
@@ -160,6 +160,36 @@ def test_reply_line_over_the_limit(bin, script_peer, tmp_path):
     ])
     r = run_fetcher(bin, write_conf(tmp_path, peer.port))
     assert_failed(r, peer, tmp_path, "isp: response line too long")
+
+
+def new_uids(n):
+    """The Nth thousand of a listing that never ends, each a new message."""
+    return b"".join(b"* %d FETCH (UID %d RFC822.SIZE 10)\r\n" % (k, k)
+                    for k in range(n * 1000 + 1, n * 1000 + 1001))
+
+
+def test_listing_past_exists(bin, script_peer, tmp_path):
+    """A server that counts 1 message and then lists new ones for ever is
+    cut off once the listing passes EXISTS (and a margin for mail arriving
+    meanwhile), with the session dropped: before, the listing grew without
+    bound (4 GB in 40 s)."""
+    peer = script_peer([GREETING, LOGIN, select(), expect(LIST_CMD), flood(new_uids, seconds=20)])
+    r = run_fetcher(bin, write_conf(tmp_path, peer.port))
+    assert_failed(r, peer, tmp_path, "isp: INBOX: the server lists more messages than EXISTS counted (1)")
+    assert peer.received[-1] == LIST_CMD, peer.transcript()
+
+
+def test_command_kept_open(bin, script_peer, tmp_path):
+    """A server that answers a command with untagged lines for ever and
+    never completes it: the run fails once the command has brought more
+    responses than any of ours needs, instead of never ending (each line
+    arrives well within the read deadline)."""
+    peer = script_peer([GREETING, LOGIN, select(), expect(LIST_CMD),
+                        flood(b"* OK still listing\r\n" * 1000, seconds=50)])
+    r = run_fetcher(bin, write_conf(tmp_path, peer.port))
+    assert_failed(r, peer, tmp_path,
+                  "isp: server sent more than 2000000 responses without completing the command")
+    assert peer.received[-1] == LIST_CMD, peer.transcript()
 
 
 @pytest.mark.parametrize("steps, reason", [

@@ -704,6 +704,77 @@ test_list_none(void)
 	                  "one: nothing fetched, the mail stays on the server");
 }
 
+/* "S:" and the listing lines of UIDs from..to (message number = UID),
+ * then mid (a string: an EXISTS or EXPUNGE while listing) after UID at,
+ * then the tagged OK. */
+static char *
+listing_lines(guint32 from, guint32 to, guint32 at, const char *mid)
+{
+	GString *out = g_string_new("S:");
+
+	for (guint32 u = from; u <= to; u++) {
+		g_string_append_printf(out, "* %u FETCH (UID %u RFC822.SIZE 3)\r\n", u, u);
+		if (u == at)
+			g_string_append(out, mid);
+	}
+	g_string_append(out, "A0003 OK");
+	return g_string_free(out, FALSE);
+}
+
+/* A listing may hold what EXISTS counts, what came or went meanwhile, and
+ * a margin of 1000 for mail listed before its EXISTS; one more message
+ * breaks the session at once. EXISTS over 1,000,000 is refused before
+ * any listing, the session still usable. */
+static void
+test_list_bounds(void)
+{
+	static const char *const want[] = { SELECTED_EXISTS_WANT, LIST_ALL, NULL };
+	static const char *const want_logout[] = { SELECTED_EXISTS_WANT, "A0003 LOGOUT", NULL };
+	g_autofree char *margin = listing_lines(1, 1002, 0, "");
+	g_autofree char *over = listing_lines(1, 1003, 0, "");
+	g_autofree char *grown = listing_lines(1, 1500, 10, "* 500 EXISTS\r\n");
+	g_autofree char *gone = listing_lines(1, 1100, 10, "* 1 EXPUNGE\r\n* 1 EXPUNGE\r\n");
+	g_autofree char *gone_over = listing_lines(1, 1101, 10, "* 1 EXPUNGE\r\n");
+	Fixture f;
+	HmFetchSession *s;
+	g_autoptr(GPtrArray) items = NULL;
+
+	fixture_init(&f, (const char *const []) { SELECTED_EXISTS("2"), LIST_ALL_CMD, margin, "EOF",
+	             NULL }, HM_TLS_MODE_NONE, FALSE);
+	s = open_ok(&f);
+	items = select_ok(s, 1, 1);
+	g_assert_cmpuint(items->len, ==, 1002);
+	hm_fetch_imap.abort(s);
+	fixture_finish(&f, want);
+	g_clear_pointer(&items, g_ptr_array_unref);
+	/* EXISTS grows to 500 while listing; then two of 100 expunged meanwhile. */
+	fixture_init(&f, (const char *const []) { SELECTED_EXISTS("2"), LIST_ALL_CMD, grown, "EOF",
+	             NULL }, HM_TLS_MODE_NONE, FALSE);
+	s = open_ok(&f);
+	items = select_ok(s, 1, 1);
+	g_assert_cmpuint(items->len, ==, 1500);
+	hm_fetch_imap.abort(s);
+	fixture_finish(&f, want);
+	g_clear_pointer(&items, g_ptr_array_unref);
+	fixture_init(&f, (const char *const []) { SELECTED_EXISTS("100"), LIST_ALL_CMD, gone, "EOF",
+	             NULL }, HM_TLS_MODE_NONE, FALSE);
+	s = open_ok(&f);
+	items = select_ok(s, 1, 1);
+	g_assert_cmpuint(items->len, ==, 1100);
+	hm_fetch_imap.abort(s);
+	fixture_finish(&f, want);
+	select_fails_from((const char *const []) { SELECTED_EXISTS("2"), LIST_ALL_CMD, over, "EOF",
+	                  NULL }, want, 1, HM_FETCH_ERROR_PROTOCOL,
+	                  "INBOX: the server lists more messages than EXISTS counted (2)");
+	select_fails_from((const char *const []) { SELECTED_EXISTS("100"), LIST_ALL_CMD, gone_over,
+	                  "EOF", NULL }, want, 1, HM_FETCH_ERROR_PROTOCOL,
+	                  "INBOX: the server lists more messages than EXISTS counted (99)");
+	select_fails_from((const char *const []) { SELECTED_EXISTS("1000001"), "C:A0003 LOGOUT",
+	                  "S:* BYE\r\nA0003 OK", NULL }, want_logout, 1, HM_FETCH_ERROR_SERVER,
+	                  "INBOX: EXISTS is 1000001, more than the 1000000 messages a folder may "
+	                  "hold: nothing fetched, the mail stays on the server");
+}
+
 static void
 add_fetch(GPtrArray *script, GPtrArray *want, guint tag, const char *set)
 {
@@ -935,6 +1006,7 @@ main(int argc, char **argv)
 	g_test_add_func("/fetch-imap/list-whole", test_list_whole);
 	g_test_add_func("/fetch-imap/list-partial", test_list_partial);
 	g_test_add_func("/fetch-imap/list-none", test_list_none);
+	g_test_add_func("/fetch-imap/list-bounds", test_list_bounds);
 	g_test_add_func("/fetch-imap/retrieve-errors", test_retrieve_errors);
 	g_test_add_func("/fetch-imap/idle", test_idle);
 	status = g_test_run();
