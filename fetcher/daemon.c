@@ -193,6 +193,9 @@ idle_loop(Worker *w, HmAccount *a)
 				continue;
 			}
 			hm_heap_give_back();
+			/* wait() says 1 for mail reported during the pass and for
+			 * mail reported as IDLE is renewed (in the reply to DONE),
+			 * so every report leads to a pass; 0 is a quiet renewal. */
 			do
 				r = a->backend->wait(s, HM_FETCH_IDLE_RENEW_S * 1000, &sh->stop, &err);
 			while (r == 0 && !stopping(sh));

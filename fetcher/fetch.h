@@ -141,10 +141,14 @@ typedef struct {
 	gboolean (*can_wait)(HmFetchSession *s);
 
 	/* IMAP IDLE on the selected folder: returns 1 as soon as the server
-	 * reports new mail (EXISTS/RECENT), 0 when timeout_ms passed or *stop
-	 * became non-zero (checked at least every 500 ms), -1 with *err. IDLE
-	 * is ended with DONE before returning either way, so the session can
-	 * be used again. NULL for POP3. */
+	 * reports new mail (EXISTS or RECENT grew), 0 when timeout_ms passed
+	 * or *stop became non-zero (checked at least every 500 ms), -1 with
+	 * *err. IDLE is ended with DONE before returning either way, so the
+	 * session can be used again. New mail reported since the last
+	 * select() began its listing counts too, however it came: returns 1
+	 * at once, without IDLE, for mail reported during the pass, and 1
+	 * for mail reported in the reply to DONE. Each report is returned
+	 * once. NULL for POP3. */
 	int (*wait)(HmFetchSession *s, int timeout_ms, const volatile gint *stop, GError **err);
 
 	/* Ends the session politely (POP3 QUIT: this is when DELEs take

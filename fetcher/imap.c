@@ -37,7 +37,10 @@ struct HmFetchSession {
 	guint32 uidvalidity;
 	HmImapCount count;       /* of the selected folder */
 	gboolean listed_whole;   /* the last listing agreed with EXISTS */
-	gboolean new_mail;       /* EXISTS grew or RECENT > 0 since cleared */
+	guint32 recent;          /* the last RECENT of the selected folder */
+	/* EXISTS or RECENT grew since the listing began (in any reply, during
+	 * IDLE or before it) and no wait() has reported it yet. */
+	gboolean new_mail;
 	char *folder;
 };
 
@@ -107,8 +110,11 @@ common_untagged(HmFetchSession *s, const HmImapResponse *r, GError **err)
 		s->count.expunges++;
 		if (s->count.exists > 0)
 			s->count.exists--;
-	} else if (r->has_number && strcmp(r->keyword, "RECENT") == 0 && r->number > 0) {
-		s->new_mail = TRUE;
+	} else if (r->has_number && strcmp(r->keyword, "RECENT") == 0) {
+		/* Growth only: a server may restate a count it gave before. */
+		if (r->number > s->recent)
+			s->new_mail = TRUE;
+		s->recent = r->number;
 	}
 	return 0;
 }
@@ -499,7 +505,7 @@ imap_select(HmFetchSession *s, const char *folder, guint32 first_uid, guint32 *u
 	const char *verb = s->p.acct->keep ? "EXAMINE" : "SELECT";
 
 	s->selected = s->have_exists = s->have_uidvalidity = FALSE;
-	s->count.exists = 0;
+	s->count.exists = s->recent = 0;
 	s->listed_whole = FALSE;
 	g_free(s->folder);
 	s->folder = g_strdup(name);
@@ -519,6 +525,8 @@ imap_select(HmFetchSession *s, const char *folder, guint32 first_uid, guint32 *u
 	s->selected = TRUE;
 	*uidvalidity = s->uidvalidity;
 	s->listed_whole = TRUE;
+	/* What the listing may miss is what is reported from now on. */
+	s->new_mail = FALSE;
 	if (s->count.exists > 0 && hm_imap_list(&s->ic, &s->count, name, MAX(first_uid, 1), list,
 	                                        &s->listed_whole, err) < 0)
 		return -1;
@@ -642,8 +650,18 @@ imap_can_wait(HmFetchSession *s)
 	return has_cap(s, "IDLE");
 }
 
+/* Whether new mail was reported and not yet said so; says it once. */
+static gboolean
+take_new_mail(HmFetchSession *s)
+{
+	gboolean was = s->new_mail;
+
+	s->new_mail = FALSE;
+	return was;
+}
+
 /* Reads during IDLE until new mail, the deadline, *stop, or the server
- * ending IDLE itself (*ended). Returns 1, 0 or -1. */
+ * ending IDLE itself (*ended). Returns 0 or -1. */
 static int
 idle_loop(HmFetchSession *s, guint tag, gint64 deadline, const volatile gint *stop,
           gboolean *ended, GError **err)
@@ -651,7 +669,6 @@ idle_loop(HmFetchSession *s, guint tag, gint64 deadline, const volatile gint *st
 	char want[16];
 
 	g_snprintf(want, sizeof(want), "A%04u", tag);
-	s->new_mail = FALSE;
 	while ((stop == NULL || !*stop) && !s->new_mail) {
 		g_autoptr(HmImapResponse) r = NULL;
 		gint64 left = (deadline - g_get_monotonic_time() + 999) / 1000;
@@ -675,7 +692,7 @@ idle_loop(HmFetchSession *s, guint tag, gint64 deadline, const volatile gint *st
 		if (common_untagged(s, r, err) < 0)
 			return -1;
 	}
-	return s->new_mail ? 1 : 0;
+	return 0;
 }
 
 static int
@@ -689,6 +706,11 @@ imap_wait(HmFetchSession *s, int timeout_ms, const volatile gint *stop, GError *
 
 	if (!s->selected)
 		return hm_imap_fail(err, HM_FETCH_ERROR_LOCAL, "IDLE without a selected folder");
+	/* IDLE reports only what comes after it: mail reported during the
+	 * pass (Dovecot says EXISTS in its UID EXPUNGE reply) is fetched
+	 * first. */
+	if (take_new_mail(s))
+		return 1;
 	if (hm_imapc_send(&s->ic, &tag, "IDLE", err) < 0 || hm_imapc_flush(&s->ic, err) < 0)
 		return -1;
 	rc = hm_imapc_read_until(&s->ic, tag, NULL, TRUE, &t, err);
@@ -697,15 +719,18 @@ imap_wait(HmFetchSession *s, int timeout_ms, const volatile gint *stop, GError *
 	if (rc == 0)
 		return hm_imap_refused(err, HM_FETCH_ERROR_SERVER, "IDLE refused", t);
 	g_clear_pointer(&t, hm_imap_response_free);  /* the "+ idling" */
-	rc = idle_loop(s, tag, deadline, stop, &ended, err);
-	if (rc < 0 || ended)
-		return rc;
-	if (hm_imapc_send_line(&s->ic, "DONE", NULL, err) < 0 || hm_imapc_flush(&s->ic, err) < 0 ||
-	    hm_imapc_read_until(&s->ic, tag, NULL, FALSE, &t, err) < 0)
+	if (idle_loop(s, tag, deadline, stop, &ended, err) < 0)
 		return -1;
-	if (t->status != HM_IMAP_OK)
-		return hm_imap_refused(err, HM_FETCH_ERROR_SERVER, "IDLE failed", t);
-	return rc;
+	if (!ended) {
+		if (hm_imapc_send_line(&s->ic, "DONE", NULL, err) < 0 ||
+		    hm_imapc_flush(&s->ic, err) < 0 ||
+		    hm_imapc_read_until(&s->ic, tag, NULL, FALSE, &t, err) < 0)
+			return -1;
+		if (t->status != HM_IMAP_OK)
+			return hm_imap_refused(err, HM_FETCH_ERROR_SERVER, "IDLE failed", t);
+	}
+	/* Also what came with the reply to DONE, as IDLE is renewed. */
+	return take_new_mail(s) ? 1 : 0;
 }
 
 static int

@@ -8,7 +8,9 @@ import random
 import re
 import shutil
 import signal
+import socket
 import subprocess
+import threading
 import time
 import uuid
 
@@ -670,3 +672,97 @@ def test_idle_reconnects_after_the_connection_drops(env, dovecot, corpus):
         if second is not None:
             second.stop()
     assert rc == 0
+
+
+class HookProxy:
+    """A TCP proxy to Dovecot's PORT that calls hook() once, before it
+    forwards the first client line holding TRIGGER: so a test can act
+    upstream while the fetcher is at a known point of its pass."""
+
+    def __init__(self, port, trigger, hook):
+        self.target, self.trigger, self.hook = port, trigger, hook
+        self.fired = False
+        self._lsock = socket.socket()
+        self._lsock.bind(("127.0.0.1", 0))
+        self._lsock.listen(4)
+        self.port = self._lsock.getsockname()[1]
+        self._socks, self._threads = [], []
+        self._start(self._accept)
+
+    def _start(self, fn, *args):
+        t = threading.Thread(target=fn, args=args, daemon=True)
+        self._threads.append(t)
+        t.start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self._lsock.accept()
+            except OSError:
+                return
+            u = socket.create_connection(("127.0.0.1", self.target))
+            self._socks += [c, u]
+            self._start(self._up, c, u)
+            self._start(self._down, u, c)
+
+    def _up(self, c, u):
+        try:
+            for line in c.makefile("rb"):
+                if not self.fired and self.trigger in line:
+                    self.fired = True
+                    self.hook()
+                u.sendall(line)
+            u.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def _down(self, u, c):
+        try:
+            while True:
+                data = u.recv(65536)
+                if not data:
+                    break
+                c.sendall(data)
+            c.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def stop(self):
+        for s in [self._lsock] + self._socks:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+        for t in self._threads:
+            t.join(5)
+
+
+def test_idle_fetches_mail_reported_during_the_pass(env, dovecot, corpus):
+    """keep = false, IDLE: a message that arrives while the daemon's pass
+    runs (delivered upstream just before the fetcher's UID STORE reaches
+    Dovecot, which reports it in that reply or UID EXPUNGE's) is fetched
+    by another pass before IDLE, which reports only what comes after it.
+    It was left upstream until the next message arrived."""
+    first, late = corpus.messages[185], corpus.messages[186]
+    dovecot.load([first])
+    hook = HookProxy(dovecot.imap_port, b"UID STORE",
+                     lambda: imap_append(dovecot, "INBOX", late.crlf))
+    env.write_config([env.account("isp", "imap", hook.port, idle=True)], interval=600)
+    d = Daemon(env)
+    try:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and (len(env.originals()) < 2 or d.idling() < 1):
+            time.sleep(0.05)
+        text = d.text()
+        assert hook.fired, text[-3000:]
+        # The case at hand: Dovecot reported it ("* 1 EXPUNGE", "* 1
+        # EXISTS") after the UID STORE and before the first IDLE.
+        store = text.find(b" UID STORE ")
+        assert 0 <= store < text.find(b" EXISTS\n", store) < text.find(b" IDLE\n"), text[-3000:]
+        assert sorted(env.originals()) == sorted([first.data, late.data]), text[-3000:]
+        assert upstream_count(dovecot) == 0
+    finally:
+        rc = d.stop()
+        hook.stop()
+    assert rc == 0, d.text()[-3000:]

@@ -961,9 +961,10 @@ test_idle(void)
 	/* A flag change and an EXISTS that is not new are no reason to wake. */
 	g_assert_cmpint(hm_fetch_imap.wait(s, 5000, &stop_flag, &err), ==, 1);
 	g_assert_no_error(err);
+	/* Stopped; new mail in the reply to DONE is still reported. */
 	t0 = g_get_monotonic_time();
 	t = g_thread_new("stop", set_stop, NULL);
-	g_assert_cmpint(hm_fetch_imap.wait(s, 10000, &stop_flag, &err), ==, 0);
+	g_assert_cmpint(hm_fetch_imap.wait(s, 10000, &stop_flag, &err), ==, 1);
 	g_assert_no_error(err);
 	g_assert_cmpint(g_get_monotonic_time() - t0, <, 1500000);
 	g_thread_join(t);
@@ -975,6 +976,59 @@ test_idle(void)
 	/* After an EXPUNGE, EXISTS back at the old count is new mail. */
 	g_assert_cmpint(hm_fetch_imap.wait(s, 5000, &stop_flag, &err), ==, 1);
 	g_assert_no_error(err);
+	close_ok(s);
+	fixture_finish(&f, want);
+}
+
+/* New mail reported during a pass (EXISTS or RECENT growing in the reply
+ * to UID EXPUNGE, as Dovecot does) is reported by the next wait() at
+ * once, without IDLE, which would only report what comes after it; so is
+ * mail reported as IDLE ends for its renewal. A RECENT that does not grow
+ * is no news. */
+static void
+test_idle_after_pass(void)
+{
+	static const char *const script[] = {
+		GREETING, LOGIN_OK, "C:A0002 SELECT INBOX",
+		"S:* 2 EXISTS\r\n* 2 RECENT\r\n* OK [UIDVALIDITY 1] x\r\nA0002 OK", LIST_ALL_CMD,
+		"S:* 1 FETCH (UID 1 RFC822.SIZE 3)\r\n* 2 FETCH (UID 2 RFC822.SIZE 3)\r\nA0003 OK",
+		"C:A0004 UID STORE 1:2 +FLAGS.SILENT (\\Seen \\Deleted)", "C:A0005 UID EXPUNGE 1:2",
+		"S:A0004 OK\r\n* 1 EXPUNGE\r\n* 1 EXPUNGE\r\n* 1 EXISTS\r\nA0005 OK",
+		"C:A0006 IDLE", "S:+ idling\r\n* 1 RECENT", "C:DONE", "S:* 2 EXISTS\r\nA0006 OK",
+		"C:A0007 IDLE", "S:+ idling\r\n* 3 RECENT", "C:DONE", "S:A0007 OK",
+		"C:A0008 IDLE", "S:+ idling", "C:DONE", "S:A0008 OK",
+		"C:A0009 LOGOUT", "S:* BYE\r\nA0009 OK", NULL,
+	};
+	static const char *const want[] = {
+		SELECTED_WANT, "A0004 UID STORE 1:2 +FLAGS.SILENT (\\Seen \\Deleted)",
+		"A0005 UID EXPUNGE 1:2", "A0006 IDLE", "DONE", "A0007 IDLE", "DONE", "A0008 IDLE",
+		"DONE", "A0009 LOGOUT", NULL,
+	};
+	Fixture f;
+	HmFetchSession *s;
+	g_autoptr(GPtrArray) items = NULL;
+	g_autoptr(GError) err = NULL;
+	gint64 t0;
+
+	fixture_init(&f, script, HM_TLS_MODE_NONE, FALSE);
+	s = open_ok(&f);
+	items = select_ok(s, 1, 1);
+	g_assert_cmpint(hm_fetch_imap.remove(s, (HmFetchItem *const *)items->pdata, items->len,
+	                                     &err), ==, 0);
+	g_assert_no_error(err);
+	t0 = g_get_monotonic_time();
+	g_assert_cmpint(hm_fetch_imap.wait(s, 5000, &stop_flag, &err), ==, 1);
+	g_assert_no_error(err);
+	g_assert_cmpint(g_get_monotonic_time() - t0, <, 500000);
+	/* The renewal: IDLE ends after 600 ms; EXISTS came with its end. */
+	g_assert_cmpint(hm_fetch_imap.wait(s, 600, &stop_flag, &err), ==, 1);
+	g_assert_no_error(err);
+	g_assert_cmpint(hm_fetch_imap.wait(s, 5000, &stop_flag, &err), ==, 1);
+	g_assert_no_error(err);
+	t0 = g_get_monotonic_time();
+	g_assert_cmpint(hm_fetch_imap.wait(s, 600, &stop_flag, &err), ==, 0);
+	g_assert_no_error(err);
+	g_assert_cmpint(g_get_monotonic_time() - t0, >=, 590000);
 	close_ok(s);
 	fixture_finish(&f, want);
 }
@@ -1009,6 +1063,7 @@ main(int argc, char **argv)
 	g_test_add_func("/fetch-imap/list-bounds", test_list_bounds);
 	g_test_add_func("/fetch-imap/retrieve-errors", test_retrieve_errors);
 	g_test_add_func("/fetch-imap/idle", test_idle);
+	g_test_add_func("/fetch-imap/idle-after-pass", test_idle_after_pass);
 	status = g_test_run();
 	SSL_CTX_free(server_ctx);
 	hm_test_remove_tree(tmpdir);
