@@ -703,20 +703,20 @@ record_pass(const HmAccount *a, const HmFetchStats *st, const GError *failure)
 }
 
 int
-hm_account_pass_folder(HmAccount *a, HmFetchSession *s, const char *folder, int lock_wait_ms,
-                       GError **err)
+hm_account_pass_folder(HmAccount *a, HmFetchSession *s, const char *folder,
+                       HmFetchLockShare *lock, int lock_wait_ms, GError **err)
 {
 	HmFetchStats stats = { 0 };
 	gint64 started = g_get_monotonic_time();
-	int rc, lock = hm_fetch_lock(a->cfg->state_dir, a->acct->name, lock_wait_ms, err);
+	int rc;
 
-	if (lock < 0)
+	if (hm_fetch_lock_shared(lock, a->cfg->state_dir, a->acct->name, lock_wait_ms, err) < 0)
 		return -1;
 	rc = hm_account_fetch_folder(a, s, folder, &stats, err);
 	hm_injector_close(a->inj);
 	a->inj = NULL;
 	record_pass(a, &stats, rc < 0 && err != NULL ? *err : NULL);
-	hm_fetch_unlock(lock);
+	hm_fetch_unlock_shared(lock);
 	log_summary(a, &stats, started, rc < 0);
 	return rc;
 }

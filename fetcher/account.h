@@ -11,6 +11,7 @@
 #include "conf/hmconfig.h"
 #include "fetcher/fetch.h"
 #include "fetcher/inject.h"
+#include "fetcher/lock.h"
 
 /* Pipelined requests kept in flight: at 40 ms round trip and ~2,000
  * messages/s locally, ~80 are needed to keep the link busy. */
@@ -59,10 +60,12 @@ int hm_account_fetch_folder(HmAccount *a, HmFetchSession *s, const char *folder,
                             HmFetchStats *stats, GError **err);
 
 /* One folder pass on an open session as the IDLE loop needs it: takes
- * the account lock (waiting up to lock_wait_ms), fetches, releases the
- * lock and the injector's connection, logs a summary. 0 or -1 with *err. */
+ * the account lock through lock, which the account's other folders in
+ * this process share (waiting up to lock_wait_ms for another process),
+ * fetches, releases the lock and the injector's connection, logs a
+ * summary. 0 or -1 with *err. */
 int hm_account_pass_folder(HmAccount *a, HmFetchSession *s, const char *folder,
-                           int lock_wait_ms, GError **err);
+                           HmFetchLockShare *lock, int lock_wait_ms, GError **err);
 
 /* A whole pass over the account: lock (waiting up to lock_wait_ms),
  * open, every folder, close. Failures of one folder do not stop the

@@ -24,6 +24,8 @@ typedef struct {
 	const HmConfig *cfg;
 	const HmAccountConf *acct;
 	const char *folder;       /* IDLE worker: its folder; NULL: whole account */
+	HmFetchLockShare *lock;   /* IDLE worker: the account lock, shared with
+	                           * the account's other folders */
 	gboolean failed;
 	gboolean told_sign_in;    /* the "run homemail oauth login" line is out */
 	guint polls_seen;         /* "poll now" requests taken (see nap()) */
@@ -100,6 +102,13 @@ selected(const HmAccountConf *acct, const char *only)
 	return only == NULL || strcmp(acct->name, only) == 0;
 }
 
+static void
+lock_share_free(gpointer p)
+{
+	hm_fetch_lock_share_clear(p);
+	g_free(p);
+}
+
 /* Starts fn for each selected account (and each folder, for IDLE
  * workers when idle_per_folder), waits for them, returns the failures. */
 static guint
@@ -108,14 +117,21 @@ run_workers(Shared *sh, const HmConfig *cfg, const char *only, GThreadFunc fn,
 {
 	g_autoptr(GPtrArray) workers = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GPtrArray) threads = g_ptr_array_new();
+	g_autoptr(GPtrArray) locks = g_ptr_array_new_with_free_func(lock_share_free);
 	guint failed = 0;
 
 	for (gsize i = 0; i < cfg->fetcher.n_accounts; i++) {
 		const HmAccountConf *acct = &cfg->fetcher.accounts[i];
 		gboolean per_folder = daemon && acct->idle && acct->protocol == HM_PROTO_IMAP;
+		HmFetchLockShare *lock = NULL;
 
 		if (!selected(acct, only))
 			continue;
+		if (per_folder) {
+			lock = g_new0(HmFetchLockShare, 1);
+			hm_fetch_lock_share_init(lock);
+			g_ptr_array_add(locks, lock);
+		}
 		for (char **f = acct->folders; f != NULL && *f != NULL; f++) {
 			Worker *w = g_new0(Worker, 1);
 
@@ -123,6 +139,7 @@ run_workers(Shared *sh, const HmConfig *cfg, const char *only, GThreadFunc fn,
 			w->cfg = cfg;
 			w->acct = acct;
 			w->folder = per_folder ? *f : NULL;
+			w->lock = lock;
 			g_ptr_array_add(workers, w);
 			g_ptr_array_add(threads, g_thread_new(acct->name, fn, w));
 			if (!per_folder)
@@ -181,7 +198,8 @@ idle_loop(Worker *w, HmAccount *a)
 		int r = s != NULL ? 1 : -1;
 
 		while (r > 0 && !stopping(sh)) {
-			r = hm_account_pass_folder(a, s, w->folder, HM_FETCH_LOCK_WAIT_MS, &err);
+			r = hm_account_pass_folder(a, s, w->folder, w->lock, HM_FETCH_LOCK_WAIT_MS,
+			                           &err);
 			if (r < 0)
 				break;
 			failures = 0;

@@ -106,3 +106,48 @@ hm_fetch_unlock(int fd)
 		g_debug("fetch lock: truncate: %s", g_strerror(errno));
 	close(fd);
 }
+
+/* --- shared by the threads of one process ----------------------------------- */
+
+void
+hm_fetch_lock_share_init(HmFetchLockShare *sh)
+{
+	g_mutex_init(&sh->mutex);
+	sh->fd = -1;
+	sh->holders = 0;
+}
+
+void
+hm_fetch_lock_share_clear(HmFetchLockShare *sh)
+{
+	g_return_if_fail(sh->holders == 0);
+	g_mutex_clear(&sh->mutex);
+}
+
+int
+hm_fetch_lock_shared(HmFetchLockShare *sh, const char *state_dir, const char *account,
+                     int wait_ms, GError **err)
+{
+	int rc = 0;
+
+	g_mutex_lock(&sh->mutex);
+	if (sh->holders == 0)
+		sh->fd = hm_fetch_lock(state_dir, account, wait_ms, err);
+	if (sh->fd >= 0)
+		sh->holders++;
+	else
+		rc = -1;
+	g_mutex_unlock(&sh->mutex);
+	return rc;
+}
+
+void
+hm_fetch_unlock_shared(HmFetchLockShare *sh)
+{
+	g_mutex_lock(&sh->mutex);
+	if (sh->holders > 0 && --sh->holders == 0) {
+		hm_fetch_unlock(sh->fd);
+		sh->fd = -1;
+	}
+	g_mutex_unlock(&sh->mutex);
+}

@@ -766,3 +766,43 @@ def test_idle_fetches_mail_reported_during_the_pass(env, dovecot, corpus):
         rc = d.stop()
         hook.stop()
     assert rc == 0, d.text()[-3000:]
+
+
+def test_idle_folders_do_not_lock_each_other_out(env, dovecot, corpus):
+    """idle = true with two folders: while one folder's pass is stuck (the
+    server answers its SELECT only later), the other folder still fetches
+    its new mail at once. It used to wait for the account lock its sibling
+    thread held, then drop its session ("account is being fetched by
+    another homemail-fetcher (pid <its own>)"). Another process still
+    waits for the daemon's passes to end."""
+    dovecot.load([])
+    make_folder(dovecot, "Slow")
+    release = threading.Event()
+    hook = HookProxy(dovecot.imap_port, b"SELECT Slow", lambda: release.wait(30))
+    env.write_config([env.account("isp", "imap", hook.port, idle=True,
+                                  folders=["INBOX", "Slow"])], interval=600)
+    d = Daemon(env)
+    timer = None
+    try:
+        # Whichever folder took the lock first, Slow's pass now holds it.
+        d.wait_idling(1)
+        assert hook.fired and d.idling() == 1, d.text()[-3000:]
+        m = corpus.messages[187]
+        t0 = imap_append(dovecot, "INBOX", m.crlf)
+        while time.monotonic() - t0 < 10 and m.data not in env.originals():
+            time.sleep(0.05)
+        assert env.originals() == [m.data], d.text()[-3000:]
+        assert time.monotonic() - t0 < 5
+        # A timer run waits until Slow's pass is over, then fetches.
+        timer = threading.Timer(1.5, release.set)
+        timer.start()
+        r = env.fetch("--once")
+        assert r.rc == 0 and r.elapsed >= 1.4, r
+        assert b"being fetched by another" not in d.text(), d.text()[-3000:]
+    finally:
+        release.set()
+        if timer is not None:
+            timer.join()
+        rc = d.stop()
+        hook.stop()
+    assert rc == 0, d.text()[-3000:]

@@ -930,6 +930,47 @@ test_lock_wait(void)
 	hm_test_remove_tree(dir);
 }
 
+/* Threads of one process sharing the lock (the daemon's IDLE workers,
+ * one per folder) do not exclude each other; a process outside still
+ * waits until the last of them lets go, and then takes it. */
+static void
+test_lock_shared(void)
+{
+	g_autofree char *dir = hm_test_tmpdir("hm-fstate");
+	g_autofree char *lockpath = g_build_filename(dir, "fetch", ACCT ".lock", NULL);
+	g_autofree char *mine = g_strdup_printf("%ld\n", (long)getpid());
+	g_autofree char *text = NULL;
+	g_autoptr(GError) err = NULL;
+	HmFetchLockShare sh;
+	pid_t pid = lock_child(dir, 300);
+	int fd, status;
+
+	hm_fetch_lock_share_init(&sh);
+	/* Held elsewhere: the first holder waits, then fails. */
+	g_assert_cmpint(hm_fetch_lock_shared(&sh, dir, ACCT, 0, &err), ==, -1);
+	g_assert_error(err, HM_ERROR, HM_ERROR_TIMEOUT);
+	g_clear_error(&err);
+	g_assert_cmpint(hm_fetch_lock_shared(&sh, dir, ACCT, 10000, &err), ==, 0);
+	g_assert_no_error(err);
+	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+	/* A second holder needs no wait at all. */
+	g_assert_cmpint(hm_fetch_lock_shared(&sh, dir, ACCT, 0, &err), ==, 0);
+	g_assert_no_error(err);
+	text = slurp(lockpath);
+	g_assert_cmpstr(text, ==, mine);
+	g_assert_cmpint(hm_fetch_lock(dir, ACCT, 0, &err), ==, -1);
+	g_clear_error(&err);
+	hm_fetch_unlock_shared(&sh);
+	g_assert_cmpint(hm_fetch_lock(dir, ACCT, 0, &err), ==, -1);
+	g_clear_error(&err);
+	hm_fetch_unlock_shared(&sh);
+	fd = hm_fetch_lock(dir, ACCT, 0, &err);
+	g_assert_no_error(err);
+	hm_fetch_unlock(fd);
+	hm_fetch_lock_share_clear(&sh);
+	hm_test_remove_tree(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -948,5 +989,6 @@ main(int argc, char **argv)
 	g_test_add_func("/fetch-state/large", test_large);
 	g_test_add_func("/fetch-state/lock-contention", test_lock_contention);
 	g_test_add_func("/fetch-state/lock-wait", test_lock_wait);
+	g_test_add_func("/fetch-state/lock-shared", test_lock_shared);
 	return g_test_run();
 }
