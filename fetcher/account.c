@@ -406,7 +406,8 @@ resync(FolderRun *r, HmFetchSession *s, GPtrArray *items, GError **err)
 	for (guint i = 0; i < items->len; i++) {
 		HmFetchItem *item = g_ptr_array_index(items, i);
 
-		if (!hm_fetch_state_has_fingerprint(r->st, item->size, item->message_id))
+		if (item->untracked ||
+		    !hm_fetch_state_has_fingerprint(r->st, item->size, item->message_id))
 			continue;
 		if (hm_fetch_state_record(r->st, item->uid, HM_FETCH_MARK_DELIVERED, item->size,
 		                          item->message_id, err) < 0)
@@ -487,7 +488,8 @@ listed_all(const FolderRun *r, HmFetchSession *s)
 }
 
 /* Every listed UID at or below the new watermark is known, so the next
- * keep = true run lists only what is above it. */
+ * keep = true run lists only what is above it. An untracked message
+ * (its UID shared) stops it too: it is listed, and warned of, again. */
 static int
 advance_watermark(FolderRun *r, GPtrArray *items, GError **err)
 {
@@ -496,7 +498,7 @@ advance_watermark(FolderRun *r, GPtrArray *items, GError **err)
 	for (guint i = 0; i < items->len; i++) {
 		HmFetchItem *item = g_ptr_array_index(items, i);
 
-		if (hm_fetch_state_lookup(r->st, item->uid) == 0)
+		if (item->untracked || hm_fetch_state_lookup(r->st, item->uid) == 0)
 			break;
 		mark = MAX(mark, item->num);
 	}

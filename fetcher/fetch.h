@@ -53,10 +53,13 @@ typedef struct {
 	guint64 size;       /* from LIST / RFC822.SIZE (octets, CRLF form) */
 	char *message_id;   /* Message-ID with <>, only after identify(); NULL
 	                     * when unknown or the message has none */
-	gboolean untracked; /* POP3: its UIDL line was malformed, or its UID is
-	                     * another message's too, so it cannot be told
-	                     * apart from others (uid NULL): it is left
-	                     * upstream. select() logged why. */
+	gboolean untracked; /* its UID is another message's too (POP3, IMAP), or
+	                     * its UIDL line was malformed (POP3), so it cannot
+	                     * be told apart from others: it is left upstream,
+	                     * never recorded, removed or fetched. select()
+	                     * logged why. POP3 gives it no uid (NULL); IMAP
+	                     * keeps the UID it shares (num and uid), so a
+	                     * state entry of that UID is not dropped for it. */
 } HmFetchItem;
 
 void hm_fetch_item_free(HmFetchItem *item);
@@ -98,8 +101,8 @@ typedef struct {
 	 * *uidvalidity receives the folder's UIDVALIDITY (POP3: 0). *items
 	 * receives a GPtrArray of HmFetchItem (it owns them). POP3 without
 	 * UIDL lists with uid NULL; messages whose UIDs cannot be trusted are
-	 * listed untracked, with one warning per problem the first time the
-	 * session lists them. IMAP checks the listing against EXISTS
+	 * listed untracked, with one warning per problem (POP3: the first
+	 * time the session lists them; IMAP: each listing). IMAP checks the listing against EXISTS
 	 * (fetcher/imap-list.h): a folder that holds mail but lists none
 	 * fails (HM_FETCH_ERROR_SERVER), so it is never taken for empty.
 	 * Returns 0 or -1 with *err. */

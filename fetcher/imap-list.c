@@ -7,12 +7,33 @@
  * message, which is what the cross-check below needs. */
 #include <config.h>
 
+#include <string.h>
+
 #include "fetcher/imap-list.h"
 #include "lib/log.h"
 
 /* Messages a listing may hold beyond what the server counted: mail that
  * arrives while it runs may be listed before its EXISTS comes. */
 #define LIST_MARGIN 1000
+
+static int
+cmp_u32(gconstpointer a, gconstpointer b)
+{
+	guint32 x = *(const guint32 *)a, y = *(const guint32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Shared UIDs named in one warning; the rest are counted. */
+#define SHARED_NAMED 10
+
+/* A UID as first listed. */
+typedef struct {
+	HmFetchItem *it;    /* in Listed.all */
+	guint32 seq;        /* its message number then */
+	guint gone;         /* Listed.gone->len then */
+	gboolean shared;    /* another message has the UID too */
+} Seen;
 
 /* What the listing's FETCH replies brought. */
 typedef struct {
@@ -21,7 +42,9 @@ typedef struct {
 	const HmImapCount *count; /* the session's, kept up to date meanwhile */
 	guint expunges;     /* count->expunges when the listing began */
 	GPtrArray *all;     /* HmFetchItem *, owned */
-	GHashTable *by_uid; /* UID -> HmFetchItem * in all */
+	GHashTable *by_uid; /* UID -> Seen *, owned */
+	GArray *gone;       /* guint32: the message numbers expunged meanwhile */
+	GArray *shared;     /* guint32: the UIDs more than one message has */
 	guint32 low_seq;    /* the lowest message number among them */
 } Listed;
 
@@ -52,34 +75,117 @@ check_room(const Listed *ls, GError **err)
 	return 0;
 }
 
+/* The message number now of the message listed as seq when from
+ * EXPUNGEs had come: each of a lower number moved it down; 0 when it was
+ * expunged itself. */
+static guint32
+renumbered(const Listed *ls, guint32 seq, guint from)
+{
+	for (guint i = from; i < ls->gone->len && seq != 0; i++) {
+		guint32 e = g_array_index(ls->gone, guint32, i);
+
+		if (e < seq)
+			seq--;
+		else if (e == seq)
+			seq = 0;
+	}
+	return seq;
+}
+
+/* Adds a message (uid, r's number, size) to the listing. */
+static int
+add_item(Listed *ls, guint32 uid, const HmImapResponse *r, guint32 size, HmFetchItem **out,
+         GError **err)
+{
+	HmFetchItem *it;
+
+	if (check_room(ls, err) < 0)
+		return -1;
+	it = g_new0(HmFetchItem, 1);
+	it->num = uid;
+	it->uid = g_strdup_printf("%u", uid);
+	it->size = size;
+	g_ptr_array_add(ls->all, it);
+	if (ls->low_seq == 0 || r->number < ls->low_seq)
+		ls->low_seq = r->number;
+	*out = it;
+	return 0;
+}
+
+/* A UID listed again. For the same message (the same number, allowing
+ * for EXPUNGEs meanwhile) it is a repeat; for another message the server
+ * gave two messages one UID. Fetching one would record the UID as
+ * fetched (so the other looks fetched too), and removing it would be UID
+ * STORE and UID EXPUNGE of that UID, which takes both: so, as POP3's
+ * shared UIDLs, both are listed untracked and left upstream. A third
+ * message with the UID is not listed again (the listing then looks
+ * short, which is the safe side). */
+static int
+listed_again(Listed *ls, Seen *was, const HmImapResponse *r, guint32 size, GError **err)
+{
+	HmFetchItem *it;
+
+	if (was->shared || renumbered(ls, was->seq, was->gone) == r->number)
+		return 0;
+	if (add_item(ls, was->it->num, r, size, &it, err) < 0)
+		return -1;
+	was->shared = TRUE;
+	was->it->untracked = it->untracked = TRUE;
+	g_array_append_val(ls->shared, was->it->num);
+	return 0;
+}
+
 static int
 on_listed(const HmImapResponse *r, gpointer data, GError **err)
 {
 	Listed *ls = data;
 	const HmImapToken *size;
-	HmFetchItem *it;
+	Seen *seen;
 	guint32 uid = 0;
-	int rc = hm_imap_fetch_uid(r, &uid, err);
+	int rc;
 
+	if (r->has_number && strcmp(r->keyword, "EXPUNGE") == 0) {
+		g_array_append_val(ls->gone, r->number);
+		return 0;
+	}
+	rc = hm_imap_fetch_uid(r, &uid, err);
 	/* Without RFC822.SIZE it is a flag change that names its UID. */
 	if (rc <= 0 || (size = hm_imap_fetch_att(r, "RFC822.SIZE")) == NULL)
 		return rc;
 	if (size->type != HM_IMAP_NUMBER)
 		return hm_imap_fail(err, HM_FETCH_ERROR_PROTOCOL,
 		                    "bad RFC822.SIZE in a FETCH reply");
-	if (g_hash_table_contains(ls->by_uid, GUINT_TO_POINTER(uid)))
-		return 0;
-	if (check_room(ls, err) < 0)
+	if ((seen = g_hash_table_lookup(ls->by_uid, GUINT_TO_POINTER(uid))) != NULL)
+		return listed_again(ls, seen, r, size->num, err);
+	seen = g_new0(Seen, 1);
+	if (add_item(ls, uid, r, size->num, &seen->it, err) < 0) {
+		g_free(seen);
 		return -1;
-	it = g_new0(HmFetchItem, 1);
-	it->num = uid;
-	it->uid = g_strdup_printf("%u", uid);
-	it->size = size->num;
-	g_ptr_array_add(ls->all, it);
-	g_hash_table_insert(ls->by_uid, GUINT_TO_POINTER(uid), it);
-	if (ls->low_seq == 0 || r->number < ls->low_seq)
-		ls->low_seq = r->number;
+	}
+	seen->seq = r->number;
+	seen->gone = ls->gone->len;
+	g_hash_table_insert(ls->by_uid, GUINT_TO_POINTER(uid), seen);
 	return 0;
+}
+
+/* Says which UIDs more than one message has (listed_again()). */
+static void
+warn_shared(const Listed *ls)
+{
+	g_autoptr(GString) uids = g_string_new(NULL);
+	guint n = ls->shared->len;
+
+	if (n == 0)
+		return;
+	g_array_sort(ls->shared, cmp_u32);
+	for (guint i = 0; i < MIN(n, SHARED_NAMED); i++)
+		g_string_append_printf(uids, "%s%u", i > 0 ? ", " : "",
+		                       g_array_index(ls->shared, guint32, i));
+	if (n > SHARED_NAMED)
+		g_string_append_printf(uids, " and %u more", n - SHARED_NAMED);
+	hm_warn("%s: %s: more than one message has the UID%s %s (a server bug), so none of "
+	        "them can be tracked: left on the server",
+	        ls->ic->p->acct->name, ls->folder, n > 1 ? "s" : "", uids->str);
 }
 
 static int
@@ -184,9 +290,11 @@ hm_imap_list(HmImapClient *ic, const HmImapCount *count, const char *folder, gui
              GPtrArray *items, gboolean *whole, GError **err)
 {
 	g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func(item_free);
-	g_autoptr(GHashTable) by_uid = g_hash_table_new(NULL, NULL);
+	g_autoptr(GHashTable) by_uid = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+	g_autoptr(GArray) gone = g_array_new(FALSE, FALSE, sizeof(guint32));
+	g_autoptr(GArray) shared = g_array_new(FALSE, FALSE, sizeof(guint32));
 	g_autofree char *cmd = g_strdup_printf("UID FETCH %u:* (UID RFC822.SIZE)", first);
-	Listed ls = { ic, folder, count, count->expunges, all, by_uid, 0 };
+	Listed ls = { ic, folder, count, count->expunges, all, by_uid, gone, shared, 0 };
 	HmImapHandler h = { on_listed, &ls, NULL };
 	HmImapCount before = *count;
 
@@ -198,6 +306,7 @@ hm_imap_list(HmImapClient *ic, const HmImapCount *count, const char *folder, gui
 	if (hm_imapc_simple(ic, cmd, "UID FETCH refused", HM_FETCH_ERROR_SERVER, &h, err) < 0 ||
 	    cross_check(ic, folder, first, &before, count, &ls, whole, err) < 0)
 		return -1;
+	warn_shared(&ls);
 	g_ptr_array_sort(all, cmp_items);
 	/* "first:*" always matches the last message, even below first. */
 	for (guint i = 0; i < all->len; i++) {

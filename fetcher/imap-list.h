@@ -19,7 +19,10 @@ typedef struct {
 
 /* Lists the messages of the selected folder with UID >= first (>= 1):
  * appends an HmFetchItem (uid, num, size) for each to items, ascending.
- * count is the session's, read before and after the command.
+ * count is the session's, read before and after the command. A UID
+ * listed again for another message (not the same one repeated, EXPUNGEs
+ * meanwhile allowed for) is a server bug: both messages are listed
+ * untracked, and one warning names the UIDs.
  *
  * The check: listed from UID 1, the listing must hold as many messages
  * as EXISTS counts; listed from a higher UID, it must at least hold the

@@ -338,3 +338,24 @@ def test_short_listing_keeps_the_state(bin, script_peer, tmp_path):
     assert r.rc == 0, r
     assert peer.wait() == [], peer.transcript()
     assert delivered_uids(tmp_path) == [1, 2], r
+
+
+def test_shared_uid_left_upstream(bin, script_peer, tmp_path):
+    """Two messages listed with one UID (a server bug): fetching one would
+    record the UID as fetched, and UID STORE / UID EXPUNGE 5 would remove
+    both. Both stay upstream with a warning naming the UID, as POP3's
+    shared UIDLs do; the rest of the folder is fetched and the run
+    succeeds."""
+    peer = script_peer([GREETING, LOGIN, select(b"3"),
+                        reply_to(LIST_CMD, [b"* 1 FETCH (UID 5 RFC822.SIZE %d)" % len(msg(5)),
+                                            b"* 2 FETCH (UID 5 RFC822.SIZE %d)" % len(msg(5)),
+                                            b"* 3 FETCH (UID 6 RFC822.SIZE %d)" % len(msg(6)),
+                                            b"A0003 OK done"])]
+                       + retrieve(4, [6]) + remove(5, 6) + [logout(7)])
+    r = run_fetcher(bin, write_conf(tmp_path, peer.port))
+    assert r.rc == 0, r
+    assert ("isp: INBOX: more than one message has the UID 5 (a server bug), so none of them "
+            "can be tracked: left on the server") in r.err, r
+    assert "EXISTS is" not in r.err, r
+    assert peer.wait() == [], peer.transcript()
+    assert delivered_uids(tmp_path) == [6], r

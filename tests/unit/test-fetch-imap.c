@@ -775,6 +775,46 @@ test_list_bounds(void)
 	                  "hold: nothing fetched, the mail stays on the server");
 }
 
+/* A UID listed for two messages (a server bug) makes both untracked; the
+ * same message listed again is a repeat, also after an EXPUNGE has moved
+ * it down; a third message with the UID is left out. */
+static void
+test_list_shared_uids(void)
+{
+	static const char *const script[] = {
+		SELECTED_EXISTS("7"), LIST_ALL_CMD,
+		"S:* 1 FETCH (UID 5 RFC822.SIZE 3)\r\n* 2 FETCH (UID 5 RFC822.SIZE 4)\r\n"
+		"* 3 FETCH (UID 6 RFC822.SIZE 3)\r\n* 1 FETCH (UID 5 RFC822.SIZE 3)\r\n"
+		"* 5 FETCH (UID 8 RFC822.SIZE 3)\r\n* 4 EXPUNGE\r\n* 4 FETCH (UID 8 RFC822.SIZE 3)\r\n"
+		"* 5 FETCH (UID 9 RFC822.SIZE 3)\r\n* 6 FETCH (UID 9 RFC822.SIZE 3)\r\n"
+		"* 4 FETCH (UID 9 RFC822.SIZE 3)\r\nA0003 OK",
+		"EOF", NULL,
+	};
+	static const char *const want[] = { SELECTED_EXISTS_WANT, LIST_ALL, NULL };
+	static const guint32 uids[] = { 5, 5, 6, 8, 9, 9 };
+	static const gboolean untracked[] = { TRUE, TRUE, FALSE, FALSE, TRUE, TRUE };
+	Fixture f;
+	HmFetchSession *s;
+	g_autoptr(GPtrArray) items = NULL;
+
+	fixture_init(&f, script, HM_TLS_MODE_NONE, FALSE);
+	s = open_ok(&f);
+	items = select_ok(s, 1, 1);
+	g_assert_cmpuint(items->len, ==, G_N_ELEMENTS(uids));
+	for (guint i = 0; i < items->len; i++) {
+		HmFetchItem *it = g_ptr_array_index(items, i);
+		g_autofree char *u = g_strdup_printf("%u", uids[i]);
+
+		g_assert_cmpuint(it->num, ==, uids[i]);
+		g_assert_cmpstr(it->uid, ==, u);
+		g_assert_cmpint(it->untracked, ==, untracked[i]);
+	}
+	/* 6 of 7 less one expunged: whole. */
+	g_assert_true(hm_fetch_imap.listed_all(s));
+	hm_fetch_imap.abort(s);
+	fixture_finish(&f, want);
+}
+
 static void
 add_fetch(GPtrArray *script, GPtrArray *want, guint tag, const char *set)
 {
@@ -1061,6 +1101,7 @@ main(int argc, char **argv)
 	g_test_add_func("/fetch-imap/list-partial", test_list_partial);
 	g_test_add_func("/fetch-imap/list-none", test_list_none);
 	g_test_add_func("/fetch-imap/list-bounds", test_list_bounds);
+	g_test_add_func("/fetch-imap/list-shared-uids", test_list_shared_uids);
 	g_test_add_func("/fetch-imap/retrieve-errors", test_retrieve_errors);
 	g_test_add_func("/fetch-imap/idle", test_idle);
 	g_test_add_func("/fetch-imap/idle-after-pass", test_idle_after_pass);
