@@ -1,0 +1,49 @@
+/* What the parts of one account's fetch share: fetcher/account.c (list,
+ * plan, remove, the passes) and fetcher/handover.c (each message handed
+ * to the local side and recorded). Nothing else includes this. */
+#ifndef HM_FETCH_ACCOUNT_PRIVATE_H
+#define HM_FETCH_ACCOUNT_PRIVATE_H
+
+#include "fetcher/account.h"
+#include "fetcher/stage.h"
+#include "fetcher/state.h"
+
+/* One folder pass. */
+typedef struct {
+	HmAccount *a;
+	HmFetchState *st;
+	const char *folder;
+	HmFetchStats *stats;
+	GPtrArray *to_remove;    /* HmFetchItem* (borrowed from the listing) */
+	GPtrArray *committed;    /* delivered by group commit (kept mail: not removed) */
+	HmFetchBatch *batch;     /* group commit, when the injector stages (local) */
+	GArray *queued;          /* Queued: sent back to back (BDAT), not settled */
+	gboolean tls;
+	GError *refusal;         /* the first permanent refusal, reported at the end */
+} FolderRun;
+
+/* --- handover.c ----------------------------------------------------------- */
+
+/* The backend's HmFetchMessageFunc (user_data: the FolderRun): hands the
+ * message to the local side, then records it, so the state never names a
+ * message the local side does not hold; a delivered one is queued in
+ * r->to_remove (keep = false). What is staged or sent back to back is
+ * recorded when its group is settled (below). A permanent refusal is
+ * recorded and noted in r->refusal, and the retrieval goes on; a
+ * temporary local failure stops it (HM_FETCH_ERROR_LOCAL). */
+int hm_handover_message(const HmFetchItem *item, const char *data, gsize len,
+                        gpointer user_data, GError **err);
+
+/* Settles the first max (at most) of the messages sent back to back:
+ * each one the local side holds is recorded (one state sync for the
+ * group) and queued for removal like any delivered message; a refused one
+ * is recorded as such; a temporary failure makes the result -1
+ * (HM_FETCH_ERROR_LOCAL) after the others are recorded. 0 when none. */
+int hm_handover_settle(FolderRun *r, guint max, GError **err);
+
+/* Commits the group of staged messages (local delivery): durable,
+ * published, recorded, then queued for removal. 0 when none; -1 with
+ * *err (HM_FETCH_ERROR_LOCAL). */
+int hm_handover_commit_batch(FolderRun *r, GError **err);
+
+#endif
