@@ -235,6 +235,25 @@ hm_handover_commit_batch(FolderRun *r, GError **err)
 	return -1;
 }
 
+/* Sets aside room in the state for the record of this message and of
+ * those handed over and not yet recorded (queued, staged), before the
+ * hand-over: a message the local side holds but the state cannot name
+ * would be fetched and delivered again on every run while the disk stays
+ * full. Without room the run stops with the message still upstream. */
+static int
+reserve_record(FolderRun *r, GError **err)
+{
+	guint pending = 1 + (r->queued != NULL ? r->queued->len : 0) +
+	                (r->batch != NULL ? hm_fetch_batch_len(r->batch) : 0);
+
+	if (hm_fetch_state_reserve(r->st, pending, err) == 0)
+		return 0;
+	g_prefix_error(err, "no room for the fetch state, stopping before handing the message "
+	               "over (it stays upstream): ");
+	hm_fetch_error_recode(err, HM_FETCH_ERROR_LOCAL);
+	return -1;
+}
+
 /* Called by the backend for each message: inject, then record, so the
  * state never names a message the local side does not hold. */
 int
@@ -247,6 +266,8 @@ hm_handover_message(const HmFetchItem *item, const char *data, gsize len, gpoint
 	HmDeliverStaged staged = { NULL, NULL };
 	HmInjectResult res;
 
+	if (item->uid != NULL && reserve_record(r, err) < 0)
+		return -1;
 	if (r->a->inj == NULL && (r->a->inj = hm_injector_open(r->a->cfg, &ierr)) == NULL)
 		return local_temp(err, ierr);
 	if (item->uid != NULL && hm_injector_can_queue(r->a->inj))

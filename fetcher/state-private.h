@@ -35,6 +35,10 @@
  * UIDs in decimal fit the same rule. */
 #define HM_FETCH_UID_MAX 70
 
+/* The longest record line: a UID, " D ", 16 hex digits (or up to 20
+ * decimal ones) and the LF. */
+#define HM_FETCH_RECORD_MAX (HM_FETCH_UID_MAX + 3 + 20 + 1)
+
 typedef struct {
 	guint64 fp;
 	guint8 mark;     /* HmFetchMark */
@@ -60,6 +64,8 @@ struct HmFetchState {
 	GHashTable *fps;      /* set of HmStateFp (owned), hashed on fp */
 	int jfd;              /* journal, open for appending; -1 until first write */
 	gsize jlen;           /* journal bytes that are whole, valid lines */
+	gsize jroom;          /* disk set aside for the journal up to this
+	                       * offset (hm_fetch_state_reserve()); 0: none known */
 	gboolean jreset;      /* journal missing or stale: write a fresh one first */
 	gboolean jdirty;      /* a write failed part-way: cut back to jlen first */
 };

@@ -20,6 +20,11 @@
 #define NAME_ESCAPED_MAX 180
 #define NAME_KEPT 160
 
+/* Journal room set aside at once (hm_fetch_state_reserve()): ~170
+ * records, so a run reserves about once per 170 messages, not per
+ * message. */
+#define JOURNAL_ROOM (16 * 1024)
+
 /* --- file names and directories -------------------------------------------- */
 
 /* A name as a file name: bytes outside [A-Za-z0-9._-] and a leading '.'
@@ -143,6 +148,7 @@ journal_reset(HmFetchState *st, GError **err)
 	if (hm_atomic_write(st->journal_path, head, strlen(head), 0600, err) < 0)
 		return -1;
 	st->jlen = strlen(head);
+	st->jroom = 0;
 	st->jreset = FALSE;
 	st->jdirty = FALSE;
 	return 0;
@@ -166,6 +172,8 @@ journal_prepare(HmFetchState *st, GError **err)
 		st->jdirty = TRUE;
 	}
 	if (st->jdirty) {
+		/* Truncation may give reserved room back (ext4 does). */
+		st->jroom = 0;
 		if (ftruncate(st->jfd, (off_t)st->jlen) < 0) {
 			hm_set_error_errno(err, errno, "truncate %s", st->journal_path);
 			return -1;
@@ -238,8 +246,7 @@ static int
 record(HmFetchState *st, const char *uid, HmFetchMark mark, guint64 size,
        const char *message_id, gboolean sync, GError **err)
 {
-	/* uid " D " 16 hex digits "\n" */
-	char line[HM_FETCH_UID_MAX + 3 + 16 + 2];
+	char line[HM_FETCH_RECORD_MAX + 1];
 	gsize len = strlen(uid);
 	gboolean has_fp;
 	guint64 fp = 0;
@@ -283,6 +290,29 @@ hm_fetch_state_record_unsynced(HmFetchState *st, const char *uid, guint64 size,
                                const char *message_id, GError **err)
 {
 	return record(st, uid, HM_FETCH_MARK_DELIVERED, size, message_id, FALSE, err);
+}
+
+int
+hm_fetch_state_reserve(HmFetchState *st, guint n, GError **err)
+{
+	gsize need = (gsize)n * HM_FETCH_RECORD_MAX;
+	g_autoptr(GError) e = NULL;
+
+	if (journal_prepare(st, err) < 0)
+		return -1;
+	if (st->jroom >= st->jlen + need)
+		return 0;
+	/* A nearly full disk may still hold what is needed now, if not a
+	 * whole JOURNAL_ROOM. */
+	if (hm_reserve_space(st->jfd, (goffset)st->jlen, MAX(need, JOURNAL_ROOM), st->journal_path,
+	                     &e) == 0) {
+		st->jroom = st->jlen + MAX(need, JOURNAL_ROOM);
+		return 0;
+	}
+	if (hm_reserve_space(st->jfd, (goffset)st->jlen, need, st->journal_path, err) < 0)
+		return -1;
+	st->jroom = st->jlen + need;
+	return 0;
 }
 
 int

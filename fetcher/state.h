@@ -60,6 +60,15 @@ int hm_fetch_state_record(HmFetchState *st, const char *uid, HmFetchMark mark,
 int hm_fetch_state_record_unsynced(HmFetchState *st, const char *uid, guint64 size,
                                    const char *message_id, GError **err);
 
+/* Sets disk aside for n more records (of any kind) in the journal,
+ * creating it if need be, so that recording them cannot fail for lack of
+ * space: called before a message is handed to the local side, whose
+ * record must not be kept out by a full disk once the message is
+ * delivered (it would be fetched and delivered again on every run).
+ * Cheap when the room is there already. Returns 0, or -1 with *err
+ * (HM_ERROR_NOSPACE when the disk is full). */
+int hm_fetch_state_reserve(HmFetchState *st, guint n, GError **err);
+
 /* fdatasync()s the journal: every record before it is durable. */
 int hm_fetch_state_sync(HmFetchState *st, GError **err);
 

@@ -232,21 +232,20 @@ hm_durable_abort(HmDurable *d)
 	errno = saved;
 }
 
-static int
-reserve(HmDurable *d, gsize len, GError **err)
+int
+hm_reserve_space(int fd, goffset off, gsize len, const char *path, GError **err)
 {
 	int rc;
 
 	/* KEEP_SIZE: the blocks are the file's, its length stays what was
-	 * written, so nothing needs trimming at the commit. */
+	 * written, so nothing needs trimming afterwards. */
 	do
-		rc = fallocate(d->fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)len);
+		rc = fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len);
 	while (rc < 0 && errno == EINTR);
 	/* A file system that cannot reserve (EOPNOTSUPP) is written as
 	 * before: no worse than without the reservation. */
 	if (rc < 0 && errno != EOPNOTSUPP) {
-		hm_set_error_errno(err, errno, "reserve %" G_GSIZE_FORMAT " bytes for %s", len,
-		                   d->tmp);
+		hm_set_error_errno(err, errno, "reserve %" G_GSIZE_FORMAT " bytes for %s", len, path);
 		return -1;
 	}
 	return 0;
@@ -257,7 +256,7 @@ hm_durable_new_reserved(const char *path, mode_t mode, gsize len, GError **err)
 {
 	HmDurable *d = hm_durable_new(path, mode, err);
 
-	if (d != NULL && reserve(d, len, err) < 0) {
+	if (d != NULL && hm_reserve_space(d->fd, 0, len, d->tmp, err) < 0) {
 		hm_durable_abort(d);
 		return NULL;
 	}

@@ -75,6 +75,15 @@ int hm_durable_pwrite(HmDurable *d, const void *data, gsize len, goffset off, GE
  * (HM_ERROR_NOSPACE when the disk is full); nothing is left behind. */
 HmDurable *hm_durable_new_reserved(const char *path, mode_t mode, gsize len, GError **err);
 
+/* Sets aside len bytes of disk for the open file fd from offset off on
+ * (fallocate(2) with FALLOC_FL_KEEP_SIZE: its length stays what was
+ * written), so that writing up to there later cannot fail for lack of
+ * space. Truncating the file, even to its own length, may give the room
+ * back. A file system that cannot reserve (EOPNOTSUPP) is not an error.
+ * path names the file in errors. Returns 0, or -1 with *err
+ * (HM_ERROR_NOSPACE when the disk is full). */
+int hm_reserve_space(int fd, goffset off, gsize len, const char *path, GError **err);
+
 /* Puts the file in place: fsync, close, rename over path (or link, see
  * HmDurableFlags), fsync the directory. Frees d whether or not it
  * succeeds; on failure the temporary file is gone, path is as it was, and

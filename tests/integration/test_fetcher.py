@@ -386,6 +386,45 @@ def test_state_disk_full_loses_nothing(env, dovecot, small, proto, free_pages):
         assert upstream_count(dovecot) == 0
 
 
+@pytest.mark.parametrize("chunking", [False, True], ids=["data", "bdat"])
+@pytest.mark.parametrize("proto", ["pop3", "imap"])
+def test_state_disk_full_delivers_nothing_twice(env, dovecot, small, proto, chunking):
+    """Delivery over SMTP to a target on another file system, the fetch
+    state on a full one (a page left, as a disk fills): the room for each
+    message's record is set aside before the hand-over, so a run that
+    cannot record stops before delivering, instead of delivering a
+    message every run and then failing to record it (with BDAT, the whole
+    mailbox every run). Once there is room, every message arrives once."""
+    from fixtures.smtpsink import SmtpSink
+    msgs = small[:5]
+    dovecot.load(msgs)
+    port = dovecot.pop3_port if proto == "pop3" else dovecot.imap_port
+    sink = SmtpSink(chunking=chunking).start()
+    try:
+        env.write_config([env.account("isp", proto, port)],
+                         deliver="smtp:127.0.0.1:%d" % sink.port)
+        filler = os.path.join(env.state, "filler")
+        with fixtures.tmpfs(env.state, "64k"):
+            with open(filler, "wb") as f:
+                try:
+                    f.write(b"x" * (65536 - 4096))
+                except OSError:
+                    pass
+            for _ in range(3):
+                r = env.fetch("--once")
+                assert r.rc == 1, r
+                assert "isp: " in r.err and "No space left on device" in r.err, r.err
+                assert len(sink.offered) == len(set(sink.offered)), r.err   # never twice
+                assert upstream_count(dovecot) + len(sink.messages) == len(msgs)
+            os.unlink(filler)
+            r = env.fetch("--once")
+            assert r.rc == 0, r
+            assert len(sink.offered) == len(msgs), r.err               # each once, in all
+            assert upstream_count(dovecot) == 0
+    finally:
+        sink.stop()
+
+
 @pytest.mark.parametrize("proto", ["pop3", "imap"])
 def test_big_message_held_once(env, dovecot, proto):
     """A 24 MB message is fetched and delivered byte-identical while the

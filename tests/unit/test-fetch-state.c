@@ -836,6 +836,63 @@ test_large(void)
 	hm_test_remove_tree(dir);
 }
 
+/* Fills the file system that holds dir to its last byte. */
+static void
+fill_fs(const char *dir)
+{
+	g_autofree char *path = g_build_filename(dir, "filler", NULL);
+	char block[4096];
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+	g_assert_cmpint(fd, >=, 0);
+	memset(block, 'x', sizeof(block));
+	while (write(fd, block, sizeof(block)) > 0)
+		;
+	while (write(fd, block, 1) > 0)
+		;
+	g_assert_cmpint(errno, ==, ENOSPC);
+	close(fd);
+}
+
+/* What hm_fetch_state_reserve() set aside is there for the records when
+ * the disk is full; without room it fails at once, before any record. */
+static void
+test_reserve(void)
+{
+	g_autofree char *dir = hm_test_tmpdir("hm-fstate");
+	g_autofree char *filler = NULL;
+	g_autoptr(GError) err = NULL;
+	HmFetchState *st;
+	char uid[71];
+
+	hm_test_mount_tmpfs(dir, "256k");
+	st = open_ok(dir, ACCT, "INBOX");
+	g_assert_cmpint(hm_fetch_state_reserve(st, 100, &err), ==, 0);
+	g_assert_no_error(err);
+	fill_fs(dir);
+	/* 100 records of 70-character UIDs: over 7 KiB, more than the page
+	 * the journal's head took. */
+	for (int i = 0; i < 100; i++) {
+		g_snprintf(uid, sizeof(uid), "%070d", i);
+		record_ok(st, uid, HM_FETCH_MARK_DELIVERED, 1, "<m@x>");
+	}
+	/* The room is used up and the disk is full: the next reservation
+	 * fails, and says why. */
+	g_assert_cmpint(hm_fetch_state_reserve(st, 1000, &err), ==, -1);
+	g_assert_error(err, HM_ERROR, HM_ERROR_NOSPACE);
+	hm_fetch_state_free(st);
+	st = open_ok(dir, ACCT, "INBOX");
+	for (int i = 0; i < 100; i++) {
+		g_snprintf(uid, sizeof(uid), "%070d", i);
+		g_assert_cmpint(hm_fetch_state_lookup(st, uid), ==, HM_FETCH_MARK_DELIVERED);
+	}
+	hm_fetch_state_free(st);
+	filler = g_build_filename(dir, "filler", NULL);
+	g_assert_cmpint(unlink(filler), ==, 0);
+	hm_test_umount(dir);
+	hm_test_remove_tree(dir);
+}
+
 /* Forks a child that takes the lock, reports on the pipe, then holds it
  * for hold_ms (0: until killed, at most a minute) and releases it. */
 static pid_t
@@ -987,6 +1044,7 @@ main(int argc, char **argv)
 	g_test_add_func("/fetch-state/escaped-names", test_escaped_names);
 	g_test_add_func("/fetch-state/bad-input", test_bad_input);
 	g_test_add_func("/fetch-state/large", test_large);
+	g_test_add_func("/fetch-state/reserve", test_reserve);
 	g_test_add_func("/fetch-state/lock-contention", test_lock_contention);
 	g_test_add_func("/fetch-state/lock-wait", test_lock_wait);
 	g_test_add_func("/fetch-state/lock-shared", test_lock_shared);
