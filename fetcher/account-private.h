@@ -20,6 +20,11 @@ typedef struct {
 	GArray *queued;          /* Queued: sent back to back (BDAT), not settled */
 	gboolean tls;
 	GError *refusal;         /* the first permanent refusal, reported at the end */
+	gint64 now;              /* when the pass began (Unix time) */
+	gint64 config_mtime;     /* when the configuration file last changed (0: unknown) */
+	guint32 relisted_from;   /* keep = true IMAP: listed from this UID, below the
+	                          * watermark, to look at messages left upstream
+	                          * again (0: not) */
 } FolderRun;
 
 /* --- handover.c ----------------------------------------------------------- */

@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include <glib/gstdio.h>
+
 #include "fetcher/account-private.h"
 #include "fetcher/lastrun.h"
 #include "fetcher/lock.h"
@@ -10,6 +12,7 @@
 #include "lib/error.h"
 #include "lib/log.h"
 #include "lib/oauth2-token.h"
+#include "lib/parse.h"
 #include "lib/sasl.h"
 #include "lib/tls.h"
 
@@ -105,10 +108,64 @@ hm_account_clear(HmAccount *a)
 }
 
 static gboolean
-too_big(const HmAccountConf *acct, const HmFetchItem *item)
+too_big(const HmAccountConf *acct, guint64 size)
 {
-	return (acct->max_size > 0 && item->size > acct->max_size) ||
-	       item->size > HM_FETCH_MAX_MESSAGE;
+	return (acct->max_size > 0 && size > acct->max_size) || size > HM_FETCH_MAX_MESSAGE;
+}
+
+/* Whether a message the local side refused at when (Unix time) is to be
+ * tried again now (HM_FETCH_RETRY_AFTER). */
+static gboolean
+retry_due(const FolderRun *r, guint64 when)
+{
+	gint64 t = (gint64)MIN(when, (guint64)G_MAXINT64 / 2);
+
+	return r->now - t >= HM_FETCH_RETRY_AFTER || r->config_mtime > t;
+}
+
+/* Whether a message left upstream (recorded with mark and value) is to be
+ * looked at again on this pass: one skipped for a size (as far as the
+ * state knows it) that the limit of the day lets through, one refused
+ * whose retry is due. */
+static gboolean
+due_again(const FolderRun *r, int mark, guint64 value)
+{
+	if (mark == HM_FETCH_MARK_SKIPPED)
+		return !too_big(r->a->acct, value);
+	return mark == HM_FETCH_MARK_RETRY && retry_due(r, value);
+}
+
+typedef struct {
+	const FolderRun *r;
+	guint32 lowest;       /* the lowest UID due again */
+	GHashTable *present;  /* with it: the listed UIDs, and gone collects the rest */
+	GPtrArray *gone;
+} DueScan;
+
+static void
+scan_due(const char *uid, int mark, guint64 value, gpointer data)
+{
+	DueScan *d = data;
+	guint64 n;
+
+	if (!due_again(d->r, mark, value) || hm_parse_uint(uid, 1, G_MAXUINT32, &n) < 0)
+		return;
+	if (d->present == NULL)
+		d->lowest = MIN(d->lowest, (guint32)n);
+	else if (n >= d->r->relisted_from && !g_hash_table_contains(d->present, uid))
+		g_ptr_array_add(d->gone, g_strdup(uid));
+}
+
+/* keep = true IMAP lists only above the watermark, below which every
+ * message is known; messages left upstream there that are due again are
+ * listed too, from the lowest one's UID. G_MAXUINT32 when none. */
+static guint32
+lowest_due(const FolderRun *r)
+{
+	DueScan d = { .r = r, .lowest = G_MAXUINT32 };
+
+	hm_fetch_state_foreach(r->st, scan_due, &d);
+	return d.lowest;
 }
 
 /* After a UIDVALIDITY change the old UIDs mean nothing; messages whose size
@@ -143,7 +200,11 @@ list_folder(FolderRun *r, HmFetchSession *s, GPtrArray **items, GError **err)
 	const HmFetchBackend *b = r->a->backend;
 	guint32 old = hm_fetch_state_uidvalidity(r->st), uidvalidity = 0;
 	guint32 first = r->a->acct->keep ? hm_fetch_state_watermark(r->st) + 1 : 1;
+	guint32 due = first > 1 && r->a->acct->protocol == HM_PROTO_IMAP ? lowest_due(r)
+	                                                                   : G_MAXUINT32;
 
+	r->relisted_from = due < first ? due : 0;
+	first = MIN(first, due);
 	if (b->select(s, r->folder, first, &uidvalidity, items, err) < 0)
 		return -1;
 	if (uidvalidity == old)
@@ -163,8 +224,24 @@ list_folder(FolderRun *r, HmFetchSession *s, GPtrArray **items, GError **err)
 	return resync(r, s, *items, err);
 }
 
+/* Leaves a message over max_size upstream, logged and recorded with
+ * size, the size that is over. */
+static int
+skip_big(FolderRun *r, const HmFetchItem *item, guint64 size, GError **err)
+{
+	hm_warn("%s: %s: message %s is %" G_GUINT64_FORMAT " octets, over max_size: left on "
+	        "the server", r->a->acct->name, r->folder, item->uid ? item->uid : "", size);
+	r->stats->skipped++;
+	if (item->uid == NULL)
+		return 0;
+	return hm_fetch_state_record(r->st, item->uid, HM_FETCH_MARK_SKIPPED, size, NULL, err);
+}
+
 /* Sorts the listing into what to fetch; queues known, delivered messages
- * still upstream for removal (a previous run died before removing them). */
+ * still upstream for removal (a previous run died before removing them).
+ * Messages left upstream are looked at again: one over max_size against
+ * the limit of the day (so raising it lets the message through), one the
+ * local side refused once its retry is due. */
 static int
 plan(FolderRun *r, GPtrArray *items, GPtrArray *fetch, GError **err)
 {
@@ -172,27 +249,40 @@ plan(FolderRun *r, GPtrArray *items, GPtrArray *fetch, GError **err)
 
 	for (guint i = 0; i < items->len; i++) {
 		HmFetchItem *item = g_ptr_array_index(items, i);
-		int mark = item->uid != NULL ? hm_fetch_state_lookup(r->st, item->uid) : 0;
+		guint64 value = 0;
+		int mark = item->uid != NULL ? hm_fetch_state_lookup_value(r->st, item->uid, &value)
+		                             : 0;
 
-		if (item->untracked) {
+		if (item->untracked)
 			continue; /* the backend said why; counted at the end */
-		} else if (mark == HM_FETCH_MARK_DELIVERED) {
+		if (mark == HM_FETCH_MARK_DELIVERED) {
 			if (!acct->keep)
 				g_ptr_array_add(r->to_remove, item);
-		} else if (mark == HM_FETCH_MARK_SKIPPED) {
 			continue;
-		} else if (too_big(acct, item)) {
-			hm_warn("%s: %s: message %s is %" G_GUINT64_FORMAT " octets, over max_size: "
-			        "left on the server", acct->name, r->folder, item->uid ? item->uid : "",
-			        item->size);
-			r->stats->skipped++;
-			if (item->uid != NULL &&
+		}
+		if (mark == HM_FETCH_MARK_SKIPPED && too_big(acct, MAX(item->size, value))) {
+			/* Logged once already. A state written before sizes
+			 * were kept learns this one. */
+			if (value == 0 && item->size > 0 &&
 			    hm_fetch_state_record(r->st, item->uid, HM_FETCH_MARK_SKIPPED, item->size,
 			                          NULL, err) < 0)
 				return -1;
-		} else {
-			g_ptr_array_add(fetch, item);
+			continue;
 		}
+		if (mark == HM_FETCH_MARK_RETRY && !retry_due(r, value))
+			continue;
+		if (too_big(acct, item->size)) {
+			if (skip_big(r, item, item->size, err) < 0)
+				return -1;
+			continue;
+		}
+		if (mark == HM_FETCH_MARK_SKIPPED)
+			hm_info("%s: %s: message %s (%" G_GUINT64_FORMAT " octets) is within max_size "
+			        "now: fetching it", acct->name, r->folder, item->uid, MAX(item->size, value));
+		else if (mark == HM_FETCH_MARK_RETRY)
+			hm_info("%s: %s: message %s was refused by the local side before: trying again",
+			        acct->name, r->folder, item->uid);
+		g_ptr_array_add(fetch, item);
 	}
 	return 0;
 }
@@ -226,6 +316,29 @@ advance_watermark(FolderRun *r, GPtrArray *items, GError **err)
 	return hm_fetch_state_set_watermark(r->st, mark, err);
 }
 
+/* After a keep = true listing from r->relisted_from (lowest_due()), the
+ * messages due again that a whole listing no longer shows are gone:
+ * forgotten, or the folder would be listed from there on every run. */
+static void
+forget_gone(FolderRun *r, HmFetchSession *s, GPtrArray *items)
+{
+	g_autoptr(GHashTable) present = NULL;
+	g_autoptr(GPtrArray) gone = NULL;
+	DueScan d = { .r = r };
+
+	if (r->relisted_from == 0 || !listed_all(r, s))
+		return;
+	present = g_hash_table_new(g_str_hash, g_str_equal);
+	for (guint i = 0; i < items->len; i++)
+		g_hash_table_add(present, ((HmFetchItem *)items->pdata[i])->uid);
+	gone = g_ptr_array_new_with_free_func(g_free);
+	d.present = present;
+	d.gone = gone;
+	hm_fetch_state_foreach(r->st, scan_due, &d);
+	for (guint i = 0; i < gone->len; i++)
+		hm_fetch_state_forget(r->st, gone->pdata[i], NULL);
+}
+
 /* Drops state entries for messages no longer upstream. Only a full
  * listing (POP3 always, IMAP with keep = false) that is not short of the
  * server's count says what is gone. */
@@ -236,8 +349,10 @@ compact(FolderRun *r, HmFetchSession *s, GPtrArray *items, guint recorded, GErro
 	gboolean full = (r->a->acct->protocol == HM_PROTO_POP3 || !r->a->acct->keep) &&
 	                listed_all(r, s);
 
-	if (!full)
+	if (!full) {
+		forget_gone(r, s, items);
 		return recorded > 0 ? hm_fetch_state_compact(r->st, NULL, err) : 0;
+	}
 	if (recorded == 0 && hm_fetch_state_count(r->st) <= items->len)
 		return 0;
 	present = g_hash_table_new(g_str_hash, g_str_equal);
@@ -351,6 +466,18 @@ recorded_since(const HmFetchStats *stats, guint before)
 	return stats->delivered + stats->skipped + stats->refused + stats->recognised - before;
 }
 
+/* When the configuration file last changed: a refusal older than that is
+ * tried again (retry_due()). 0 when unknown. */
+static gint64
+config_mtime(const HmConfig *cfg)
+{
+	GStatBuf sb;
+
+	if (cfg->file == NULL || g_stat(cfg->file, &sb) < 0)
+		return 0;
+	return (gint64)sb.st_mtime;
+}
+
 int
 hm_account_fetch_folder(HmAccount *a, HmFetchSession *s, const char *folder,
                         HmFetchStats *stats, GError **err)
@@ -364,6 +491,8 @@ hm_account_fetch_folder(HmAccount *a, HmFetchSession *s, const char *folder,
 	if (r.st == NULL)
 		return -1;
 	r.tls = a->acct->ep.tls != HM_TLS_MODE_NONE;
+	r.now = g_get_real_time() / G_USEC_PER_SEC;
+	r.config_mtime = config_mtime(a->cfg);
 	r.to_remove = g_ptr_array_new();
 	r.committed = g_ptr_array_new();
 	if (hm_fetch_batch_recover(r.st, err) == 0 && list_folder(&r, s, &items, err) == 0) {

@@ -20,6 +20,13 @@
 #define HM_FETCH_TIMEOUT_MS (120 * 1000)
 /* How long a run waits for an account another process is fetching. */
 #define HM_FETCH_LOCK_WAIT_MS (30 * 1000)
+/* A message the local side refused for good is tried again after a day,
+ * or sooner once the configuration file changed: a refusal is mostly a
+ * limit or a rule someone has to change, so trying on every poll (as
+ * fetchmail does) would download it and log the same error every few
+ * minutes, while once a day still picks up a fix made where our
+ * configuration does not show it (another MTA's own limit). */
+#define HM_FETCH_RETRY_AFTER (24 * 60 * 60)
 
 typedef struct {
 	const HmConfig *cfg;
@@ -52,10 +59,13 @@ void hm_account_clear(HmAccount *a);
 HmFetchSession *hm_account_open(HmAccount *a, GError **err);
 
 /* Fetches folder on an open session (the account lock held by the
- * caller). A message the local side refuses for good is left upstream,
- * recorded as skipped, logged, and makes the result -1 after the rest of
- * the folder is done; a temporary local failure stops at once. Returns 0
- * or -1 with *err (one line, without the account name). */
+ * caller). A message over max_size is left upstream, logged once, and
+ * fetched on a later run once the limit lets it through. A message the
+ * local side refuses for good is left upstream, logged, tried again after
+ * HM_FETCH_RETRY_AFTER (or once the configuration file changed), and
+ * makes the result -1 after the rest of the folder is done; a temporary
+ * local failure stops at once. Returns 0 or -1 with *err (one line,
+ * without the account name). */
 int hm_account_fetch_folder(HmAccount *a, HmFetchSession *s, const char *folder,
                             HmFetchStats *stats, GError **err);
 

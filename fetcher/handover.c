@@ -104,11 +104,13 @@ queued_clear(gpointer p)
 }
 
 /* Records a message the local side refused for good: it stays upstream,
- * skipped from now on, and the run reports it at the end. */
+ * is tried again after HM_FETCH_RETRY_AFTER or a change of the
+ * configuration, and the run reports it at the end. */
 static int
 refused(FolderRun *r, const HmFetchItem *item, const GError *why, GError **err)
 {
-	hm_err("%s: %s: message %s refused by the local side, left on the server: %s",
+	hm_err("%s: %s: message %s refused by the local side, left on the server (tried again "
+	       "in a day, or once the configuration changes): %s",
 	       r->a->acct->name, r->folder, item->uid ? item->uid : "", why->message);
 	if (r->refusal == NULL)
 		r->refusal = g_error_new(HM_FETCH_ERROR, HM_FETCH_ERROR_LOCAL,
@@ -117,8 +119,8 @@ refused(FolderRun *r, const HmFetchItem *item, const GError *why, GError **err)
 	r->stats->refused++;
 	if (item->uid == NULL)
 		return 0;
-	return hm_fetch_state_record(r->st, item->uid, HM_FETCH_MARK_SKIPPED, item->size, NULL,
-	                             err);
+	return hm_fetch_state_record_retry(r->st, item->uid, g_get_real_time() / G_USEC_PER_SEC,
+	                                   err);
 }
 
 /* Settles the first max (at most) of the messages sent back to back: each

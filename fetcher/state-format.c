@@ -254,34 +254,54 @@ parse_header(Cursor *c, const char *magic, const char *what, guint64 *gen, GErro
 	return 0;
 }
 
-/* Applies "UID D [FP]", "UID S" or "UID -". */
+/* The mark a record's op letter stands for; 0 for none ('-' included). */
+static int
+mark_of(char op)
+{
+	switch (op) {
+	case 'D':
+		return HM_FETCH_MARK_DELIVERED;
+	case 'S':
+		return HM_FETCH_MARK_SKIPPED;
+	case 'R':
+		return HM_FETCH_MARK_RETRY;
+	default:
+		return 0;
+	}
+}
+
+/* Applies "UID D [FP]", "UID S [SIZE]", "UID R TIME" or "UID -". */
 static int
 replay_entry(HmFetchState *st, const Cursor *c, const Fields *f, GError **err)
 {
 	char uid[HM_FETCH_UID_MAX + 1];
 	char op = f->s[1][0];
-	guint64 fp = 0;
+	int mark = mark_of(op);
+	guint64 v = 0;
 
 	if (!hm_fetch_uid_valid(f->s[0], f->len[0])) {
 		parse_error(err, c, "invalid UID");
 		return -1;
 	}
-	if (f->n == 3 && op != 'D') {
+	if ((f->n == 3 && (op == '-')) || (f->n == 2 && op == 'R')) {
 		parse_error(err, c, "malformed record");
 		return -1;
 	}
-	if (f->n == 3 && !parse_hex64(f->s[2], f->len[2], &fp)) {
+	if (f->n == 3 && op == 'D' && !parse_hex64(f->s[2], f->len[2], &v)) {
 		parse_error(err, c, "invalid fingerprint (16 lowercase hex digits)");
+		return -1;
+	}
+	if (f->n == 3 && op != 'D' &&
+	    hm_parse_uint_n(f->s[2], f->len[2], 0, G_MAXUINT64, &v) < 0) {
+		parse_error(err, c, "invalid %s (a decimal number)", op == 'S' ? "size" : "time");
 		return -1;
 	}
 	memcpy(uid, f->s[0], f->len[0]);
 	uid[f->len[0]] = '\0';
-	if (op == '-')
+	if (mark == 0)
 		hm_fetch_apply_forget(st, uid);
 	else
-		hm_fetch_apply_record(st, uid, f->len[0],
-		             op == 'D' ? HM_FETCH_MARK_DELIVERED : HM_FETCH_MARK_SKIPPED,
-		             f->n == 3, fp);
+		hm_fetch_apply_record(st, uid, f->len[0], mark, f->n == 3 && op == 'D', v);
 	return 0;
 }
 
@@ -296,7 +316,7 @@ replay_line(HmFetchState *st, const Cursor *c, const char *line, gsize len, GErr
 		parse_error(err, c, "malformed record");
 		return -1;
 	}
-	if (f.len[1] == 1 && (f.s[1][0] == 'D' || f.s[1][0] == 'S' || f.s[1][0] == '-'))
+	if (f.len[1] == 1 && (mark_of(f.s[1][0]) != 0 || f.s[1][0] == '-'))
 		return replay_entry(st, c, &f, err);
 	if (f.n == 2 && field_is(&f, 0, "previous") && parse_hex64(f.s[1], f.len[1], &v)) {
 		hm_fetch_fp_adjust(st, v, 0);
@@ -399,8 +419,13 @@ hm_fetch_state_format_base(const HmFetchState *st, guint64 gen)
 		g_string_append(out, e->uid);
 		if (e->has_fp)
 			g_string_append_printf(out, " D %016" G_GINT64_MODIFIER "x\n", e->fp);
+		else if (e->mark == HM_FETCH_MARK_DELIVERED)
+			g_string_append(out, " D\n");
+		else if (e->fp != 0 || e->mark == HM_FETCH_MARK_RETRY)
+			g_string_append_printf(out, " %c %" G_GUINT64_FORMAT "\n",
+			                       e->mark == HM_FETCH_MARK_RETRY ? 'R' : 'S', e->fp);
 		else
-			g_string_append(out, e->mark == HM_FETCH_MARK_DELIVERED ? " D\n" : " S\n");
+			g_string_append(out, " S\n");
 	}
 	return out;
 }

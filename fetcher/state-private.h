@@ -17,12 +17,13 @@
  *	watermark W
  *	previous FP                   a delivered fingerprint of an earlier epoch
  *	UID D [FP]                    delivered (with its fingerprint)
- *	UID S                         skipped
+ *	UID S [SIZE]                  skipped for its size (SIZE: what was over)
+ *	UID R TIME                    left upstream undelivered at TIME, to retry
  *	UID -                         forgotten (journal only)
  *
- * A record is told from a keyword line by its second field (D, S or -),
+ * A record is told from a keyword line by its second field (D, S, R or -),
  * so a UID may be any word, even "watermark". FP is 16 lowercase hex
- * digits. The base is replayed exactly as the journal is, so there is one
+ * digits, SIZE and TIME decimal. The base is replayed exactly as the journal is, so there is one
  * parser. The generation ties the journal to its base: compaction writes
  * base G+1, then an empty journal G+1, so a crash between the two leaves a
  * journal G that is already folded into the base and is ignored, never
@@ -40,7 +41,7 @@
 #define HM_FETCH_RECORD_MAX (HM_FETCH_UID_MAX + 3 + 20 + 1)
 
 typedef struct {
-	guint64 fp;
+	guint64 fp;      /* D with has_fp: the fingerprint; S, R: the value */
 	guint8 mark;     /* HmFetchMark */
 	guint8 has_fp;
 	char uid[];      /* the entries table's key points here */
@@ -91,7 +92,9 @@ guint64 hm_fetch_fingerprint(guint64 size, const char *message_id);
 
 /* The in-memory model; every change goes through these, live or replayed.
  * hm_fetch_fp_adjust() adds delta (+1, -1) to the count of this epoch's
- * entries carrying fp, or with delta 0 notes fp as an earlier epoch's. */
+ * entries carrying fp, or with delta 0 notes fp as an earlier epoch's.
+ * hm_fetch_apply_record() takes the fingerprint in fp when has_fp, else
+ * the entry's value (HmStateEntry). */
 void hm_fetch_fp_adjust(HmFetchState *st, guint64 fp, int delta);
 void hm_fetch_apply_record(HmFetchState *st, const char *uid, gsize len, int mark,
                            gboolean has_fp, guint64 fp);

@@ -231,6 +231,15 @@ hm_fetch_state_lookup(const HmFetchState *st, const char *uid)
 	return e != NULL ? e->mark : 0;
 }
 
+int
+hm_fetch_state_lookup_value(const HmFetchState *st, const char *uid, guint64 *value)
+{
+	const HmStateEntry *e = g_hash_table_lookup(st->entries, uid);
+
+	*value = e != NULL && !e->has_fp ? e->fp : 0;
+	return e != NULL ? e->mark : 0;
+}
+
 gboolean
 hm_fetch_state_has_fingerprint(const HmFetchState *st, guint64 size, const char *message_id)
 {
@@ -242,14 +251,16 @@ hm_fetch_state_has_fingerprint(const HmFetchState *st, guint64 size, const char 
 	return g_hash_table_contains(st->fps, &fp);
 }
 
+/* Appends "UID <op>[ <field>]" and applies it; value is the fingerprint
+ * when has_fp, else the entry's value, written when non-zero. */
 static int
-record(HmFetchState *st, const char *uid, HmFetchMark mark, guint64 size,
-       const char *message_id, gboolean sync, GError **err)
+record_line(HmFetchState *st, const char *uid, HmFetchMark mark, gboolean has_fp,
+            guint64 value, gboolean sync, GError **err)
 {
+	static const char op[] = { [HM_FETCH_MARK_DELIVERED] = 'D', [HM_FETCH_MARK_SKIPPED] = 'S',
+		                   [HM_FETCH_MARK_RETRY] = 'R' };
 	char line[HM_FETCH_RECORD_MAX + 1];
 	gsize len = strlen(uid);
-	gboolean has_fp;
-	guint64 fp = 0;
 	int n;
 
 	if (!hm_fetch_uid_valid(uid, len)) {
@@ -258,24 +269,36 @@ record(HmFetchState *st, const char *uid, HmFetchMark mark, guint64 size,
 		            len, HM_FETCH_UID_MAX);
 		return -1;
 	}
+	if (has_fp)
+		n = g_snprintf(line, sizeof(line), "%s D %016" G_GINT64_MODIFIER "x\n", uid, value);
+	else if (value != 0 || mark == HM_FETCH_MARK_RETRY)
+		n = g_snprintf(line, sizeof(line), "%s %c %" G_GUINT64_FORMAT "\n", uid, op[mark],
+		               value);
+	else
+		n = g_snprintf(line, sizeof(line), "%s %c\n", uid, op[mark]);
+	g_assert(n > 0 && (gsize)n < sizeof(line));
+	if (journal_append(st, line, (gsize)n, sync, err) < 0)
+		return -1;
+	hm_fetch_apply_record(st, uid, len, mark, has_fp, value);
+	return 0;
+}
+
+static int
+record(HmFetchState *st, const char *uid, HmFetchMark mark, guint64 size,
+       const char *message_id, gboolean sync, GError **err)
+{
+	/* An empty Message-ID would make every empty one of that size match. */
+	gboolean has_fp = mark == HM_FETCH_MARK_DELIVERED && message_id != NULL &&
+	                  *message_id != '\0';
+
 	if (mark != HM_FETCH_MARK_DELIVERED && mark != HM_FETCH_MARK_SKIPPED) {
 		g_set_error(err, HM_ERROR, HM_ERROR_FAILED, "invalid fetch mark %d", (int)mark);
 		return -1;
 	}
-	/* An empty Message-ID would make every empty one of that size match. */
-	has_fp = mark == HM_FETCH_MARK_DELIVERED && message_id != NULL && *message_id != '\0';
-	if (has_fp) {
-		fp = hm_fetch_fingerprint(size, message_id);
-		n = g_snprintf(line, sizeof(line), "%s D %016" G_GINT64_MODIFIER "x\n", uid, fp);
-	} else {
-		n = g_snprintf(line, sizeof(line), "%s %c\n", uid,
-		               mark == HM_FETCH_MARK_DELIVERED ? 'D' : 'S');
-	}
-	g_assert(n > 0 && (gsize)n < sizeof(line));
-	if (journal_append(st, line, (gsize)n, sync, err) < 0)
-		return -1;
-	hm_fetch_apply_record(st, uid, len, mark, has_fp, fp);
-	return 0;
+	return record_line(st, uid, mark, has_fp,
+	                   has_fp ? hm_fetch_fingerprint(size, message_id)
+	                          : mark == HM_FETCH_MARK_SKIPPED ? size : 0,
+	                   sync, err);
 }
 
 int
@@ -283,6 +306,12 @@ hm_fetch_state_record(HmFetchState *st, const char *uid, HmFetchMark mark, guint
                       const char *message_id, GError **err)
 {
 	return record(st, uid, mark, size, message_id, TRUE, err);
+}
+
+int
+hm_fetch_state_record_retry(HmFetchState *st, const char *uid, gint64 when, GError **err)
+{
+	return record_line(st, uid, HM_FETCH_MARK_RETRY, FALSE, (guint64)MAX(when, 0), TRUE, err);
 }
 
 int
@@ -366,6 +395,20 @@ hm_fetch_state_set_watermark(HmFetchState *st, guint32 uid, GError **err)
 		return -1;
 	st->watermark = uid;
 	return 0;
+}
+
+void
+hm_fetch_state_foreach(const HmFetchState *st, HmFetchStateFunc fn, gpointer data)
+{
+	GHashTableIter it;
+	gpointer val;
+
+	g_hash_table_iter_init(&it, st->entries);
+	while (g_hash_table_iter_next(&it, NULL, &val)) {
+		const HmStateEntry *e = val;
+
+		fn(e->uid, e->mark, e->has_fp ? 0 : e->fp, data);
+	}
 }
 
 guint

@@ -16,9 +16,15 @@
 
 typedef enum {
 	HM_FETCH_MARK_DELIVERED = 1,  /* the local side holds it durably */
-	HM_FETCH_MARK_SKIPPED,        /* left upstream on purpose (over max_size, or
-	                               * refused permanently by the local side),
-	                               * so it is neither fetched nor logged again */
+	HM_FETCH_MARK_SKIPPED,        /* left upstream for being over max_size; its
+	                               * value is the size that was over (0 in
+	                               * states written before it was kept): the
+	                               * caller checks it against the limit of the
+	                               * day, so a raised limit lets it through */
+	HM_FETCH_MARK_RETRY,          /* left upstream undelivered (refused for good
+	                               * by the local side); its value is when
+	                               * (Unix time), so the caller can try again
+	                               * later without trying on every run */
 } HmFetchMark;
 
 typedef struct HmFetchState HmFetchState;
@@ -48,11 +54,21 @@ int hm_fetch_state_lookup(const HmFetchState *st, const char *uid);
 gboolean hm_fetch_state_has_fingerprint(const HmFetchState *st, guint64 size,
                                         const char *message_id);
 
-/* Records uid with mark, and for delivered messages the fingerprint
- * (size, message_id; message_id may be NULL). Durable (journal line
- * written and fdatasync'd) when it returns 0; -1 with *err otherwise. */
+/* How uid was recorded, as _lookup(), and the value it was recorded with
+ * in *value (HmFetchMark says what it means; 0 when none). */
+int hm_fetch_state_lookup_value(const HmFetchState *st, const char *uid, guint64 *value);
+
+/* Records uid with mark: for delivered messages with the fingerprint
+ * (size, message_id; message_id may be NULL), for skipped ones with size
+ * as the value (message_id is ignored). HM_FETCH_MARK_RETRY takes
+ * _record_retry(). Durable (journal line written and fdatasync'd) when it
+ * returns 0; -1 with *err otherwise. */
 int hm_fetch_state_record(HmFetchState *st, const char *uid, HmFetchMark mark,
                           guint64 size, const char *message_id, GError **err);
+
+/* Records uid as HM_FETCH_MARK_RETRY, left upstream at when (Unix time).
+ * Durable when it returns 0; -1 with *err otherwise. */
+int hm_fetch_state_record_retry(HmFetchState *st, const char *uid, gint64 when, GError **err);
 
 /* As hm_fetch_state_record() for a delivered message, but not synced:
  * for group commit, where the caller records a batch and then makes it
@@ -84,6 +100,11 @@ int hm_fetch_state_forget(HmFetchState *st, const char *uid, GError **err);
  * list only UIDs above it. 0 when none. */
 guint32 hm_fetch_state_watermark(const HmFetchState *st);
 int hm_fetch_state_set_watermark(HmFetchState *st, guint32 uid, GError **err);
+
+/* Calls fn for every entry of the current epoch, in no particular order,
+ * with its mark and value (as _lookup_value()); fn must not change st. */
+typedef void (*HmFetchStateFunc)(const char *uid, int mark, guint64 value, gpointer data);
+void hm_fetch_state_foreach(const HmFetchState *st, HmFetchStateFunc fn, gpointer data);
 
 /* Number of entries (of the current epoch). */
 guint hm_fetch_state_count(const HmFetchState *st);

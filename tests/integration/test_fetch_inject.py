@@ -3,7 +3,9 @@ Dovecot over LMTP (TCP and a UNIX socket). Upstream is the module's
 Dovecot; the LMTP target is a second Dovecot, so fetched mail cannot land
 back in the mailbox it came from."""
 import os
+import re
 import tempfile
+import time
 
 import pytest
 
@@ -68,6 +70,59 @@ def test_postfix_refusal_leaves_mail_upstream(env, dovecot, corpus, postfix):
     assert sum(len(os.listdir(os.path.join(dovecot.maildir, s))) for s in ("new", "cur")) == 3
     r = env.fetch("--once")
     assert r.rc == 0, r
+
+
+def set_refusal_time(env, when):
+    """Rewrites the time of every "UID R TIME" record of the fetch state
+    (fetcher/state-private.h) to WHEN, as if the refusal were that old."""
+    d = os.path.join(env.state, "fetch", "isp")
+    for name in os.listdir(d):
+        path = os.path.join(d, name)
+        with open(path, "rb") as f:
+            text = f.read()
+        new = re.sub(rb"^(\S+) R \d+$", rb"\1 R %d" % when, text, flags=re.M)
+        if new != text:
+            with open(path, "wb") as f:
+                f.write(new)
+
+
+@pytest.mark.parametrize("proto", ["pop3", "imap"])
+def test_refused_mail_is_tried_again_later(env, dovecot, corpus, postfix, proto):
+    """A message the local side refused for good is not fetched on every
+    run (which would download it and log the error every few minutes), but
+    tried again once the configuration changed, and after a day."""
+    msgs = corpus.messages[:2]
+    dovecot.load(msgs)
+    port = dovecot.pop3_port if proto == "pop3" else dovecot.imap_port
+    deliver = "smtp:127.0.0.1:%d" % postfix.port
+
+    def configure(to):
+        env.write_config([env.account("isp", proto, port, keep=True, to=to)], deliver=deliver)
+
+    before = set(postfix.read_maildir())
+    configure("nobody@box.test")
+    r = env.fetch("--once")
+    assert r.rc == 1 and r.err.count("refused by the local side, left on the server") == 2, r
+    r = env.fetch("--once")
+    assert r.rc == 0 and "refused" not in r.err, r          # not on every run
+    # A day later: tried again (and refused again), then left alone again.
+    set_refusal_time(env, int(time.time()) - 86400 - 60)
+    r = env.fetch("--once")
+    assert r.rc == 1 and r.err.count("refused by the local side before: trying again") == 2, r
+    assert r.err.count("refused by the local side, left on the server") == 2, r
+    r = env.fetch("--once")
+    assert r.rc == 0 and "refused" not in r.err, r
+    # Mended in the configuration: tried again on the next run. The
+    # refusal and the change must not fall in the same second.
+    time.sleep(1.1)
+    configure("user@box.test")
+    r = env.fetch("--once")
+    assert r.rc == 0 and r.err.count("refused by the local side before: trying again") == 2, r
+    after = postfix.wait_for_mail(len(before) + 2)
+    assert len([n for n in after if n not in before]) == 2
+    r = env.fetch("--once")
+    assert r.rc == 0 and "refused" not in r.err, r
+    assert len(postfix.read_maildir()) == len(after)
 
 
 @pytest.mark.parametrize("where", ["tcp", "socket"])

@@ -334,6 +334,79 @@ def test_max_size_leaves_big_mail_upstream(env, dovecot, small):
     assert r.rc == 0 and "over max_size" not in r.err      # logged once
 
 
+@pytest.mark.parametrize("keep", [False, True], ids=["delete", "keep"])
+@pytest.mark.parametrize("proto", ["pop3", "imap"])
+def test_raised_max_size_fetches_what_was_skipped(env, dovecot, small, proto, keep):
+    """A message left upstream for being over max_size is looked at again
+    on every run against the limit of the day: once max_size is raised it
+    is fetched (logged), and only then; nothing is fetched twice. With
+    keep = true over IMAP it lies below the watermark, and the folder is
+    listed from it again."""
+    dovecot.load(small)
+    port = dovecot.pop3_port if proto == "pop3" else dovecot.imap_port
+    big = [m for m in small if len(m.crlf) > 200000]
+    assert big
+    env.write_config([env.account("isp", proto, port, keep=keep, max_size=200000)])
+    r = env.fetch("--once")
+    assert r.rc == 0, r
+    assert r.err.count("over max_size") == len(big), r.err
+    assert_same_mail(env, [m for m in small if m not in big])
+    r = env.fetch("--once")
+    assert r.rc == 0 and "max_size" not in r.err, r       # logged once, not fetched
+    assert len(env.delivered()) == len(small) - len(big)
+    env.write_config([env.account("isp", proto, port, keep=keep, max_size=0)])
+    r = env.fetch("--once")
+    assert r.rc == 0, r
+    assert r.err.count("is within max_size now: fetching it") == len(big), r.err
+    assert_same_mail(env, small)
+    assert upstream_count(dovecot) == (len(small) if keep else 0)
+    r = env.fetch("--once")
+    assert r.rc == 0 and "max_size" not in r.err, r
+    assert_same_mail(env, small)
+
+
+def state_records(env, op):
+    """The UIDs the fetch state of account isp, INBOX, holds with record
+    OP ("D", "S", "R"), journal replayed over the base."""
+    d = os.path.join(env.state, "fetch", "isp")
+    marks = {}
+    for name in ("INBOX.state", "INBOX.journal"):
+        path = os.path.join(d, name)
+        if os.path.exists(path):
+            with open(path) as f:
+                for line in f.read().splitlines()[2:]:
+                    words = line.split(" ")
+                    if len(words) >= 2 and words[1] in ("D", "S", "R", "-"):
+                        marks[words[0]] = words[1]
+    return sorted(u for u, m in marks.items() if m == op)
+
+
+def test_skipped_mail_gone_upstream_is_forgotten(env, dovecot, small):
+    """keep = true over IMAP: a message skipped for its size that is gone
+    upstream by the time max_size is raised is forgotten on the run that
+    lists from it, so later runs list from the watermark again."""
+    dovecot.load(small)
+    big = [m for m in small if len(m.crlf) > 200000]
+    env.write_config([env.account("isp", "imap", dovecot.imap_port, keep=True,
+                                  max_size=200000)])
+    r = env.fetch("--once")
+    assert r.rc == 0, r
+    assert len(state_records(env, "S")) == len(big)
+    gone = 0
+    for sub in ("new", "cur"):
+        for name in os.listdir(os.path.join(dovecot.maildir, sub)):
+            path = os.path.join(dovecot.maildir, sub, name)
+            if os.path.getsize(path) > 200000:
+                os.unlink(path)
+                gone += 1
+    assert gone == len(big)
+    env.write_config([env.account("isp", "imap", dovecot.imap_port, keep=True, max_size=0)])
+    r = env.fetch("--once")
+    assert r.rc == 0, r
+    assert state_records(env, "S") == []
+    assert len(env.delivered()) == len(small) - len(big)
+
+
 @pytest.mark.parametrize("proto", ["pop3", "imap"])
 def test_disk_full_keeps_the_rest_upstream(env, dovecot, small, proto):
     """The local Maildir fills up mid-run: what was delivered is complete,

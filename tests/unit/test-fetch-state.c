@@ -152,6 +152,50 @@ test_record_reopen(void)
 }
 
 static void
+assert_value(HmFetchState *st, const char *uid, int mark, guint64 value)
+{
+	guint64 v = 12345;
+
+	g_assert_cmpint(hm_fetch_state_lookup_value(st, uid, &v), ==, mark);
+	g_assert_cmpuint(v, ==, value);
+}
+
+/* A skipped message keeps the size that was over the limit, a message to
+ * retry the time it was left: from the journal and from the base. */
+static void
+test_values(void)
+{
+	g_autofree char *dir = hm_test_tmpdir("hm-fstate");
+	g_autoptr(GError) err = NULL;
+	HmFetchState *st = open_ok(dir, ACCT, "INBOX");
+
+	record_ok(st, "big", HM_FETCH_MARK_SKIPPED, 200018, "<ignored@x>");
+	record_ok(st, "old", HM_FETCH_MARK_SKIPPED, 0, NULL);
+	g_assert_cmpint(hm_fetch_state_record_retry(st, "refused", 1700000000, &err), ==, 0);
+	g_assert_no_error(err);
+	record_ok(st, "ok", HM_FETCH_MARK_DELIVERED, 10, "<ok@x>");
+	for (int round = 0; round < 3; round++) {
+		assert_value(st, "big", HM_FETCH_MARK_SKIPPED, 200018);
+		assert_value(st, "old", HM_FETCH_MARK_SKIPPED, 0);
+		assert_value(st, "refused", HM_FETCH_MARK_RETRY, 1700000000);
+		assert_value(st, "ok", HM_FETCH_MARK_DELIVERED, 0);
+		assert_value(st, "none", 0, 0);
+		g_assert_false(hm_fetch_state_has_fingerprint(st, 200018, "<ignored@x>"));
+		g_assert_true(hm_fetch_state_has_fingerprint(st, 10, "<ok@x>"));
+		/* Round 1 reads the journal, round 2 the compacted base. */
+		if (round == 1)
+			g_assert_cmpint(hm_fetch_state_compact(st, NULL, NULL), ==, 0);
+		hm_fetch_state_free(st);
+		st = open_ok(dir, ACCT, "INBOX");
+	}
+	/* A later record replaces the value. */
+	record_ok(st, "refused", HM_FETCH_MARK_DELIVERED, 5, NULL);
+	assert_value(st, "refused", HM_FETCH_MARK_DELIVERED, 0);
+	hm_fetch_state_free(st);
+	hm_test_remove_tree(dir);
+}
+
+static void
 test_duplicate_fingerprints(void)
 {
 	g_autofree char *dir = hm_test_tmpdir("hm-fstate");
@@ -198,7 +242,7 @@ test_journal_replay(void)
 	g_assert_cmpstr(base_before, ==, base_after);
 	jtext = slurp(journal);
 	g_assert_cmpstr(jtext, ==, "homemail-fetch-journal 1\ngeneration 1\n"
-	                "3 S\n1 -\nwatermark 9\n");
+	                "3 S 3\n1 -\nwatermark 9\n");
 
 	st = open_ok(dir, ACCT, "INBOX");
 	g_assert_cmpint(hm_fetch_state_lookup(st, "1"), ==, 0);
@@ -239,7 +283,7 @@ test_torn_journal(void)
 	hm_fetch_state_free(st);
 	jtext = slurp(journal);
 	g_assert_null(strstr(jtext, "0123"));
-	g_assert_true(g_str_has_suffix(jtext, "\n4 S\n"));
+	g_assert_true(g_str_has_suffix(jtext, "\n4 S 4\n"));
 	st = open_ok(dir, ACCT, "INBOX");
 	g_assert_cmpint(hm_fetch_state_lookup(st, "3"), ==, 0);
 	g_assert_cmpint(hm_fetch_state_lookup(st, "4"), ==, HM_FETCH_MARK_SKIPPED);
@@ -478,7 +522,7 @@ test_compact(void)
 	record_ok(st, "12", HM_FETCH_MARK_SKIPPED, 12, NULL);
 	g_clear_pointer(&text, g_free);
 	text = slurp(journal);
-	g_assert_cmpstr(text, ==, "homemail-fetch-journal 1\ngeneration 1\n12 S\n");
+	g_assert_cmpstr(text, ==, "homemail-fetch-journal 1\ngeneration 1\n12 S 12\n");
 
 	/* Without present, nothing but earlier epochs is dropped. */
 	g_assert_cmpint(hm_fetch_state_compact(st, NULL, NULL), ==, 0);
@@ -518,7 +562,10 @@ static const Corrupt corrupt_cases[] = {
 	{ "homemail-fetch-state 1\ngeneration 1\n1 D 0123456789abcde\n", NULL,
 	  "state:3: invalid fingerprint (16 lowercase hex digits)" },
 	{ "homemail-fetch-state 1\ngeneration 1\n1 S 0123456789abcdef\n", NULL,
-	  "state:3: malformed record" },
+	  "state:3: invalid size (a decimal number)" },
+	{ "homemail-fetch-state 1\ngeneration 1\n1 R\n", NULL, "state:3: malformed record" },
+	{ "homemail-fetch-state 1\ngeneration 1\n1 R -5\n", NULL,
+	  "state:3: invalid time (a decimal number)" },
 	{ "homemail-fetch-state 1\ngeneration 1\n1  D\n", NULL, "state:3: malformed record" },
 	{ "homemail-fetch-state 1\ngeneration 1\nwatermark 4294967296\n", NULL,
 	  "state:3: malformed record" },
@@ -1034,6 +1081,7 @@ main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/fetch-state/record-reopen", test_record_reopen);
 	g_test_add_func("/fetch-state/duplicate-fingerprints", test_duplicate_fingerprints);
+	g_test_add_func("/fetch-state/values", test_values);
 	g_test_add_func("/fetch-state/journal-replay", test_journal_replay);
 	g_test_add_func("/fetch-state/torn-journal", test_torn_journal);
 	g_test_add_func("/fetch-state/crash", test_crash);
