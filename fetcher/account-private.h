@@ -27,6 +27,18 @@ typedef struct {
 	                          * again (0: not) */
 } FolderRun;
 
+/* --- account.c ------------------------------------------------------------ */
+
+/* Whether a message of size octets is over the account's max_size (or
+ * HM_FETCH_MAX_MESSAGE). */
+gboolean hm_account_too_big(const HmAccountConf *acct, guint64 size);
+
+/* Leaves a message over max_size upstream: logged (with its listed size
+ * when size, the octets that are over, differs), counted as skipped and
+ * recorded with size, so later runs only fetch it once the limit lets it
+ * through. 0, or -1 with *err when it cannot be recorded. */
+int hm_account_skip_big(FolderRun *r, const HmFetchItem *item, guint64 size, GError **err);
+
 /* --- handover.c ----------------------------------------------------------- */
 
 /* The backend's HmFetchMessageFunc (user_data: the FolderRun): hands the

@@ -107,8 +107,8 @@ hm_account_clear(HmAccount *a)
 	a->params.tls_ctx = NULL;
 }
 
-static gboolean
-too_big(const HmAccountConf *acct, guint64 size)
+gboolean
+hm_account_too_big(const HmAccountConf *acct, guint64 size)
 {
 	return (acct->max_size > 0 && size > acct->max_size) || size > HM_FETCH_MAX_MESSAGE;
 }
@@ -131,7 +131,7 @@ static gboolean
 due_again(const FolderRun *r, int mark, guint64 value)
 {
 	if (mark == HM_FETCH_MARK_SKIPPED)
-		return !too_big(r->a->acct, value);
+		return !hm_account_too_big(r->a->acct, value);
 	return mark == HM_FETCH_MARK_RETRY && retry_due(r, value);
 }
 
@@ -224,13 +224,15 @@ list_folder(FolderRun *r, HmFetchSession *s, GPtrArray **items, GError **err)
 	return resync(r, s, *items, err);
 }
 
-/* Leaves a message over max_size upstream, logged and recorded with
- * size, the size that is over. */
-static int
-skip_big(FolderRun *r, const HmFetchItem *item, guint64 size, GError **err)
+int
+hm_account_skip_big(FolderRun *r, const HmFetchItem *item, guint64 size, GError **err)
 {
-	hm_warn("%s: %s: message %s is %" G_GUINT64_FORMAT " octets, over max_size: left on "
-	        "the server", r->a->acct->name, r->folder, item->uid ? item->uid : "", size);
+	g_autofree char *listed = size != item->size ? g_strdup_printf(
+		" (listed as %" G_GUINT64_FORMAT ")", item->size) : g_strdup("");
+
+	hm_warn("%s: %s: message %s is %" G_GUINT64_FORMAT " octets%s, over max_size: left on "
+	        "the server", r->a->acct->name, r->folder, item->uid ? item->uid : "", size,
+	        listed);
 	r->stats->skipped++;
 	if (item->uid == NULL)
 		return 0;
@@ -260,7 +262,7 @@ plan(FolderRun *r, GPtrArray *items, GPtrArray *fetch, GError **err)
 				g_ptr_array_add(r->to_remove, item);
 			continue;
 		}
-		if (mark == HM_FETCH_MARK_SKIPPED && too_big(acct, MAX(item->size, value))) {
+		if (mark == HM_FETCH_MARK_SKIPPED && hm_account_too_big(acct, MAX(item->size, value))) {
 			/* Logged once already. A state written before sizes
 			 * were kept learns this one. */
 			if (value == 0 && item->size > 0 &&
@@ -271,8 +273,8 @@ plan(FolderRun *r, GPtrArray *items, GPtrArray *fetch, GError **err)
 		}
 		if (mark == HM_FETCH_MARK_RETRY && !retry_due(r, value))
 			continue;
-		if (too_big(acct, item->size)) {
-			if (skip_big(r, item, item->size, err) < 0)
+		if (hm_account_too_big(acct, item->size)) {
+			if (hm_account_skip_big(r, item, item->size, err) < 0)
 				return -1;
 			continue;
 		}

@@ -76,7 +76,12 @@ typedef struct {
 
 /* Called for each retrieved message, in order. data is the message as the
  * server sent it (CRLF line ends, POP3 dot-stuffing removed), len octets;
- * it is only valid during the call. Returns 0 to go on, -1 with *err set
+ * it is only valid during the call. data is NULL when the message grew
+ * past the account's max_size as it arrived (a listing may understate a
+ * size): the backend read the rest and dropped it, so the session stays
+ * in step, and len says how many octets arrived. A backend may also pass
+ * such a message whole (IMAP, whose literal is announced); the caller
+ * checks len either way. Returns 0 to go on, -1 with *err set
  * to stop the retrieval (the backend then stops, drains or drops what is
  * still in flight, and returns -1 with that error). */
 typedef int (*HmFetchMessageFunc)(const HmFetchItem *item, const char *data, gsize len,

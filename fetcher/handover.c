@@ -268,6 +268,9 @@ hm_handover_message(const HmFetchItem *item, const char *data, gsize len, gpoint
 	HmDeliverStaged staged = { NULL, NULL };
 	HmInjectResult res;
 
+	/* The listed size may have understated it. */
+	if (data == NULL || hm_account_too_big(r->a->acct, len))
+		return hm_account_skip_big(r, item, len, err);
 	if (item->uid != NULL && reserve_record(r, err) < 0)
 		return -1;
 	if (r->a->inj == NULL && (r->a->inj = hm_injector_open(r->a->cfg, &ierr)) == NULL)

@@ -538,11 +538,15 @@ pop3_select(HmFetchSession *s, const char *folder, guint32 first_uid, guint32 *u
 
 /* Reads the rest of a +OK RETR reply into out (NULL: discard), CRLF line
  * ends whatever the server used, within HM_FETCH_MAX_MESSAGE. Lines of any
- * length stream in, segment by segment. */
+ * length stream in, segment by segment. Past keep_max octets (0: no such
+ * bound) out is emptied and the rest is read and dropped, so the session
+ * stays in step: *total (may be NULL) says how much arrived, and a total
+ * over keep_max that nothing was kept. */
 static int
-read_body(HmFetchSession *s, const char *what, GString *out, GError **err)
+read_body(HmFetchSession *s, const char *what, GString *out, guint64 keep_max, guint64 *total,
+          GError **err)
 {
-	guint64 total = 0;
+	guint64 got = 0;
 	gboolean end = FALSE, at_start = TRUE;
 	HmLine l;
 
@@ -551,11 +555,15 @@ read_body(HmFetchSession *s, const char *what, GString *out, GError **err)
 		                   &end, err) < 0)
 			return -1;
 		if (end)
-			return 0;
-		total += l.len + (l.partial ? 0 : 2);
-		if (total > HM_FETCH_MAX_MESSAGE)
+			break;
+		got += l.len + (l.partial ? 0 : 2);
+		if (got > HM_FETCH_MAX_MESSAGE)
 			return fail_protocol(s, err, "%s: message larger than %u MiB", what,
 			                     HM_FETCH_MAX_MESSAGE / (1024 * 1024));
+		if (out != NULL && keep_max > 0 && got > keep_max) {
+			g_string_truncate(out, 0);
+			out = NULL;
+		}
 		if (out != NULL) {
 			g_string_append_len(out, l.data, (gssize)l.len);
 			if (!l.partial)
@@ -563,6 +571,9 @@ read_body(HmFetchSession *s, const char *what, GString *out, GError **err)
 		}
 		at_start = !l.partial;
 	}
+	if (total != NULL)
+		*total = got;
+	return 0;
 }
 
 /* Handles the reply to one pipelined command for item. */
@@ -584,7 +595,7 @@ drain(HmFetchSession *s, const char *verb, gboolean multiline, HmFetchItem *cons
 		const char *text;
 
 		if (read_status(s, what, &ok, &text, &lerr) < 0 ||
-		    (ok && multiline && read_body(s, what, NULL, &lerr) < 0))
+		    (ok && multiline && read_body(s, what, NULL, 0, NULL, &lerr) < 0))
 			hm_debug("%s: while draining: %s", s->p.acct->name, lerr->message);
 	}
 }
@@ -637,6 +648,8 @@ retr_reply(HmFetchSession *s, const HmFetchItem *item, gpointer data, GError **e
 	RetrCtx *c = data;
 	g_autofree char *what = g_strdup_printf("RETR %u reply", item->num);
 	g_autofree char *refusal = NULL;
+	guint64 max = s->p.acct->max_size, total = 0;
+	gboolean over;
 
 	if (item->uid == NULL)
 		refusal = g_strdup_printf("RETR %u refused", item->num);
@@ -645,9 +658,13 @@ retr_reply(HmFetchSession *s, const HmFetchItem *item, gpointer data, GError **e
 	if (expect_ok(s, what, HM_FETCH_ERROR_SERVER, refusal, err) < 0)
 		return -1;
 	g_string_truncate(c->buf, 0);
-	if (read_body(s, what, c->buf, err) < 0)
+	/* A listing may understate a size: max_size holds for what arrives,
+	 * and what is over it is not kept. */
+	if (read_body(s, what, c->buf, max, &total, err) < 0)
 		return -1;
-	if (c->fn(item, c->buf->str, c->buf->len, c->user_data, err) < 0) {
+	over = max > 0 && total > max;
+	if (c->fn(item, over ? NULL : c->buf->str, over ? (gsize)total : c->buf->len, c->user_data,
+	          err) < 0) {
 		if (err != NULL && *err == NULL)
 			fail(err, HM_FETCH_ERROR_LOCAL, "message %u was not accepted", item->num);
 		return -1;

@@ -167,6 +167,13 @@ sink_fn(const HmFetchItem *item, const char *data, gsize len, gpointer user_data
 		g_set_error(err, HM_FETCH_ERROR, HM_FETCH_ERROR_LOCAL, "disk full");
 		return -1;
 	}
+	/* A message cut at max_size: "over N", N the octets that arrived. */
+	if (data == NULL) {
+		g_autofree char *over = g_strdup_printf("over %" G_GSIZE_FORMAT, len);
+
+		g_ptr_array_add(r->msgs, g_bytes_new(over, strlen(over)));
+		return 0;
+	}
 	g_ptr_array_add(r->msgs, g_bytes_new(data, len));
 	return 0;
 }
@@ -815,6 +822,45 @@ test_long_message_lines(void)
 	run_clear(&r);
 }
 
+/* max_size holds for what arrives, whatever LIST said: past it nothing
+ * more is kept, the rest of the message is read and dropped, and the
+ * callback hears how much arrived; the next message (pipelined behind
+ * it) and QUIT still work. */
+static void
+test_over_max_size(void)
+{
+	g_autofree char *line = g_strnfill(998, 'x');
+	g_autoptr(GString) wire = g_string_new("+OK\r\nSubject: big\r\n\r\n");
+	Step script[] = {
+		SUB(login_pipelined), SUB(three_pipelined),
+		C("RETR 1"), C("RETR 2"), C("RETR 3"), { HM_TEST_SEND, NULL, 0, NULL },
+		S("+OK"), S("one"), S("."), S("+OK"), S("x"), S("."),
+		C("QUIT"), S("+OK"), END,
+	};
+	Run r;
+
+	for (int i = 0; i < 200; i++)
+		g_string_append_printf(wire, "%s\r\n", line);
+	g_string_append(wire, ".\r\n");
+	g_assert_true(script[5].op == HM_TEST_SEND && script[5].data == NULL);
+	script[5].data = wire->str;
+	script[5].len = wire->len;
+	run_init(&r, script, HM_TLS_MODE_NONE, 3);
+	r.acct.max_size = 1000;
+	run_open(&r, TRUE);
+	g_assert_cmpint(retrieve(&r, 3), ==, 0);
+	g_assert_no_error(r.err);
+	g_assert_cmpuint(r.msgs->len, ==, 3);
+	assert_msg(&r, 0, "over 200016", 11);
+	assert_msg(&r, 1, "one\r\n", 5);
+	assert_msg(&r, 2, "x\r\n", 3);
+	g_assert_cmpint(hm_fetch_pop3.close(r.s, &r.err), ==, 0);
+	g_assert_no_error(r.err);
+	peer_finish(r.peer, "CAPA", "AUTH PLAIN AHUAcA==", "STAT", "UIDL", "LIST", "RETR 1",
+	            "RETR 2", "RETR 3", "QUIT", NULL);
+	run_clear(&r);
+}
+
 static void
 make_cert(void)
 {
@@ -849,6 +895,7 @@ main(int argc, char **argv)
 	g_test_add_func("/fetch-pop3/hostile", test_hostile);
 	g_test_add_func("/fetch-pop3/line-limits", test_line_limits);
 	g_test_add_func("/fetch-pop3/long-message-lines", test_long_message_lines);
+	g_test_add_func("/fetch-pop3/over-max-size", test_over_max_size);
 	rc = g_test_run();
 	SSL_CTX_free(server_ctx);
 	SSL_CTX_free(client_ctx);
