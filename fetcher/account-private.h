@@ -19,7 +19,9 @@ typedef struct {
 	HmFetchBatch *batch;     /* group commit, when the injector stages (local) */
 	GArray *queued;          /* Queued: sent back to back (BDAT), not settled */
 	gboolean tls;
-	GError *refusal;         /* the first permanent refusal, reported at the end */
+	GError *report;          /* the first message left for a person to see to
+	                          * (refused for good, arrived short or empty),
+	                          * reported at the end as the folder's error */
 	gint64 now;              /* when the pass began (Unix time) */
 	gint64 config_mtime;     /* when the configuration file last changed (0: unknown) */
 	guint32 relisted_from;   /* keep = true IMAP: listed from this UID, below the
@@ -46,8 +48,10 @@ int hm_account_skip_big(FolderRun *r, const HmFetchItem *item, guint64 size, GEr
  * message the local side does not hold; a delivered one is queued in
  * r->to_remove (keep = false). What is staged or sent back to back is
  * recorded when its group is settled (below). A permanent refusal is
- * recorded and noted in r->refusal, and the retrieval goes on; a
- * temporary local failure stops it (HM_FETCH_ERROR_LOCAL). */
+ * recorded and noted in r->report, and the retrieval goes on; so is a
+ * message that arrived empty (not delivered) or much shorter than listed
+ * (delivered as it arrived, never removed); a temporary local failure
+ * stops it (HM_FETCH_ERROR_LOCAL). */
 int hm_handover_message(const HmFetchItem *item, const char *data, gsize len,
                         gpointer user_data, GError **err);
 

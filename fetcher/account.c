@@ -262,6 +262,8 @@ plan(FolderRun *r, GPtrArray *items, GPtrArray *fetch, GError **err)
 				g_ptr_array_add(r->to_remove, item);
 			continue;
 		}
+		if (mark == HM_FETCH_MARK_PARTIAL)
+			continue; /* the whole is upstream, and stays there */
 		if (mark == HM_FETCH_MARK_SKIPPED && hm_account_too_big(acct, MAX(item->size, value))) {
 			/* Logged once already. A state written before sizes
 			 * were kept learns this one. */
@@ -282,8 +284,8 @@ plan(FolderRun *r, GPtrArray *items, GPtrArray *fetch, GError **err)
 			hm_info("%s: %s: message %s (%" G_GUINT64_FORMAT " octets) is within max_size "
 			        "now: fetching it", acct->name, r->folder, item->uid, MAX(item->size, value));
 		else if (mark == HM_FETCH_MARK_RETRY)
-			hm_info("%s: %s: message %s was refused by the local side before: trying again",
-			        acct->name, r->folder, item->uid);
+			hm_info("%s: %s: message %s was left undelivered before (refused, or empty): "
+			        "trying again", acct->name, r->folder, item->uid);
 		g_ptr_array_add(fetch, item);
 	}
 	return 0;
@@ -508,12 +510,12 @@ hm_account_fetch_folder(HmAccount *a, HmFetchSession *s, const char *folder,
 			stats->skipped += ((HmFetchItem *)items->pdata[i])->untracked;
 		stats->listed += items != NULL ? items->len : 0;
 	}
-	if (rc == 0 && r.refusal != NULL) {
-		g_propagate_error(err, r.refusal);
-		r.refusal = NULL;
+	if (rc == 0 && r.report != NULL) {
+		g_propagate_error(err, r.report);
+		r.report = NULL;
 		rc = -1;
 	}
-	g_clear_error(&r.refusal);
+	g_clear_error(&r.report);
 	hm_fetch_batch_free(r.batch);
 	if (r.queued != NULL)
 		g_array_unref(r.queued);

@@ -27,6 +27,15 @@
  * minutes, while once a day still picks up a fix made where our
  * configuration does not show it (another MTA's own limit). */
 #define HM_FETCH_RETRY_AFTER (24 * 60 * 60)
+/* A message that arrives less than half its listed size and more than
+ * this many octets short was cut off on the way, not miscounted: listed
+ * sizes are estimates on some servers (Gmail's RFC822.SIZE) and servers
+ * counting bare LF line ends list less than arrives, never more, so what
+ * is seen in practice are differences of a few percent; a cut message
+ * loses its body. The slack keeps small messages, where one rewritten
+ * header line is a large share, out of it. Such a message is delivered
+ * as it arrived but never removed upstream, where the whole stays. */
+#define HM_FETCH_SHORT_SLACK 1024
 
 typedef struct {
 	const HmConfig *cfg;
@@ -63,9 +72,11 @@ HmFetchSession *hm_account_open(HmAccount *a, GError **err);
  * fetched on a later run once the limit lets it through. A message the
  * local side refuses for good is left upstream, logged, tried again after
  * HM_FETCH_RETRY_AFTER (or once the configuration file changed), and
- * makes the result -1 after the rest of the folder is done; a temporary
- * local failure stops at once. Returns 0 or -1 with *err (one line,
- * without the account name). */
+ * makes the result -1 after the rest of the folder is done; so does a
+ * message that arrives empty (not delivered, tried again likewise) or cut
+ * short (HM_FETCH_SHORT_SLACK: delivered as it arrived, never removed). A
+ * temporary local failure stops at once. Returns 0 or -1 with *err (one
+ * line, without the account name). */
 int hm_account_fetch_folder(HmAccount *a, HmFetchSession *s, const char *folder,
                             HmFetchStats *stats, GError **err);
 

@@ -4,6 +4,7 @@
  * the message and the run. */
 #include <config.h>
 
+#include <stdarg.h>
 #include <string.h>
 #include <time.h>
 
@@ -103,6 +104,22 @@ queued_clear(gpointer p)
 	g_free(((Queued *)p)->message_id);
 }
 
+static void note_report(FolderRun *r, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/* Notes the first message a person has to see to, for the folder's
+ * result (the message itself was logged as it happened). */
+static void
+note_report(FolderRun *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->report != NULL)
+		return;
+	va_start(ap, fmt);
+	r->report = g_error_new_valist(HM_FETCH_ERROR, HM_FETCH_ERROR_LOCAL, fmt, ap);
+	va_end(ap);
+}
+
 /* Records a message the local side refused for good: it stays upstream,
  * is tried again after HM_FETCH_RETRY_AFTER or a change of the
  * configuration, and the run reports it at the end. */
@@ -112,10 +129,8 @@ refused(FolderRun *r, const HmFetchItem *item, const GError *why, GError **err)
 	hm_err("%s: %s: message %s refused by the local side, left on the server (tried again "
 	       "in a day, or once the configuration changes): %s",
 	       r->a->acct->name, r->folder, item->uid ? item->uid : "", why->message);
-	if (r->refusal == NULL)
-		r->refusal = g_error_new(HM_FETCH_ERROR, HM_FETCH_ERROR_LOCAL,
-		                         "message %s refused by the local side: %s",
-		                         item->uid ? item->uid : "", why->message);
+	note_report(r, "message %s refused by the local side: %s", item->uid ? item->uid : "",
+	       why->message);
 	r->stats->refused++;
 	if (item->uid == NULL)
 		return 0;
@@ -256,6 +271,84 @@ reserve_record(FolderRun *r, GError **err)
 	return -1;
 }
 
+/* A message that arrived empty holds nothing to deliver: it stays
+ * upstream, and is tried again as a refused one is (the server may serve
+ * it whole another time). */
+static int
+left_empty(FolderRun *r, const HmFetchItem *item, GError **err)
+{
+	hm_warn("%s: %s: message %s arrived empty (listed as %" G_GUINT64_FORMAT " octets): not "
+	        "delivered, left on the server", r->a->acct->name, r->folder,
+	        item->uid ? item->uid : "", item->size);
+	note_report(r, "message %s arrived empty (listed as %" G_GUINT64_FORMAT " octets): left "
+	            "on the server", item->uid ? item->uid : "", item->size);
+	r->stats->skipped++;
+	if (item->uid == NULL)
+		return 0;
+	return hm_fetch_state_record_retry(r->st, item->uid, g_get_real_time() / G_USEC_PER_SEC,
+	                                   err);
+}
+
+/* Whether a message of len octets, listed as listed, was cut off on the
+ * way (HM_FETCH_SHORT_SLACK). */
+static gboolean
+cut_short(guint64 listed, gsize len)
+{
+	return len < listed / 2 && listed - len > HM_FETCH_SHORT_SLACK;
+}
+
+static void
+note_short(FolderRun *r, const HmFetchItem *item, gsize len)
+{
+	note_report(r, "message %s arrived incomplete (%" G_GSIZE_FORMAT " of the %" G_GUINT64_FORMAT
+	            " octets listed): left on the server", item->uid ? item->uid : "", len,
+	            item->size);
+}
+
+/* A message cut off on the way: what arrived is delivered, so nothing
+ * that arrived is lost, but the original stays upstream for good, where
+ * the rest of it is. It goes alone, after what went before is settled,
+ * and is recorded as partial: neither fetched nor removed again. Without
+ * a UID it could not be recorded, and a copy would be delivered on every
+ * run: it is only left upstream. */
+static int
+hand_over_short(FolderRun *r, const HmFetchItem *item, const char *data, gsize len,
+                GError **err)
+{
+	const char *acct = r->a->acct->name, *uid = item->uid ? item->uid : "";
+	g_autoptr(GError) ierr = NULL;
+	g_autofree char *message_id = NULL;
+	HmInjectResult res;
+
+	if (item->uid == NULL) {
+		note_short(r, item, len);
+		hm_warn("%s: %s: message %s arrived with %" G_GSIZE_FORMAT " of the %" G_GUINT64_FORMAT
+		        " octets listed: not delivered (without UIDL a copy would be delivered on "
+		        "every run), left on the server", acct, r->folder, uid, len, item->size);
+		r->stats->skipped++;
+		return 0;
+	}
+	if (hm_handover_commit_batch(r, err) < 0 || hm_handover_settle(r, G_MAXUINT, err) < 0)
+		return -1;
+	res = inject(r, data, len, &message_id, NULL, &ierr);
+	if (res == HM_INJECT_TEMP)
+		return local_temp(err, ierr);
+	if (res == HM_INJECT_PERM)
+		return refused(r, item, ierr, err);
+	hm_warn("%s: %s: message %s arrived with %" G_GSIZE_FORMAT " of the %" G_GUINT64_FORMAT
+	        " octets listed: delivered as it arrived, the original left on the server", acct,
+	        r->folder, uid, len, item->size);
+	note_short(r, item, len);
+	r->stats->delivered++;
+	r->stats->octets += len;
+	if (hm_fetch_state_record(r->st, item->uid, HM_FETCH_MARK_PARTIAL, item->size, NULL,
+	                          err) < 0) {
+		g_prefix_error(err, "state: ");
+		return -1;
+	}
+	return 0;
+}
+
 /* Called by the backend for each message: inject, then record, so the
  * state never names a message the local side does not hold. */
 int
@@ -271,10 +364,14 @@ hm_handover_message(const HmFetchItem *item, const char *data, gsize len, gpoint
 	/* The listed size may have understated it. */
 	if (data == NULL || hm_account_too_big(r->a->acct, len))
 		return hm_account_skip_big(r, item, len, err);
+	if (len == 0)
+		return left_empty(r, item, err);
 	if (item->uid != NULL && reserve_record(r, err) < 0)
 		return -1;
 	if (r->a->inj == NULL && (r->a->inj = hm_injector_open(r->a->cfg, &ierr)) == NULL)
 		return local_temp(err, ierr);
+	if (cut_short(item->size, len))
+		return hand_over_short(r, item, data, len, err);
 	if (item->uid != NULL && hm_injector_can_queue(r->a->inj))
 		return queue_message(r, item, data, len, err);
 	res = inject(r, data, len, &message_id, item->uid != NULL ? &staged : NULL, &ierr);

@@ -265,12 +265,14 @@ mark_of(char op)
 		return HM_FETCH_MARK_SKIPPED;
 	case 'R':
 		return HM_FETCH_MARK_RETRY;
+	case 'P':
+		return HM_FETCH_MARK_PARTIAL;
 	default:
 		return 0;
 	}
 }
 
-/* Applies "UID D [FP]", "UID S [SIZE]", "UID R TIME" or "UID -". */
+/* Applies "UID D [FP]", "UID S [SIZE]", "UID R TIME", "UID P" or "UID -". */
 static int
 replay_entry(HmFetchState *st, const Cursor *c, const Fields *f, GError **err)
 {
@@ -283,7 +285,7 @@ replay_entry(HmFetchState *st, const Cursor *c, const Fields *f, GError **err)
 		parse_error(err, c, "invalid UID");
 		return -1;
 	}
-	if ((f->n == 3 && (op == '-')) || (f->n == 2 && op == 'R')) {
+	if ((f->n == 3 && (op == '-' || op == 'P')) || (f->n == 2 && op == 'R')) {
 		parse_error(err, c, "malformed record");
 		return -1;
 	}
@@ -421,6 +423,8 @@ hm_fetch_state_format_base(const HmFetchState *st, guint64 gen)
 			g_string_append_printf(out, " D %016" G_GINT64_MODIFIER "x\n", e->fp);
 		else if (e->mark == HM_FETCH_MARK_DELIVERED)
 			g_string_append(out, " D\n");
+		else if (e->mark == HM_FETCH_MARK_PARTIAL)
+			g_string_append(out, " P\n");
 		else if (e->fp != 0 || e->mark == HM_FETCH_MARK_RETRY)
 			g_string_append_printf(out, " %c %" G_GUINT64_FORMAT "\n",
 			                       e->mark == HM_FETCH_MARK_RETRY ? 'R' : 'S', e->fp);

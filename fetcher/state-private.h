@@ -19,9 +19,10 @@
  *	UID D [FP]                    delivered (with its fingerprint)
  *	UID S [SIZE]                  skipped for its size (SIZE: what was over)
  *	UID R TIME                    left upstream undelivered at TIME, to retry
+ *	UID P                         arrived short: delivered, original left upstream
  *	UID -                         forgotten (journal only)
  *
- * A record is told from a keyword line by its second field (D, S, R or -),
+ * A record is told from a keyword line by its second field (D, S, R, P, -),
  * so a UID may be any word, even "watermark". FP is 16 lowercase hex
  * digits, SIZE and TIME decimal. The base is replayed exactly as the journal is, so there is one
  * parser. The generation ties the journal to its base: compaction writes

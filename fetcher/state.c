@@ -258,7 +258,7 @@ record_line(HmFetchState *st, const char *uid, HmFetchMark mark, gboolean has_fp
             guint64 value, gboolean sync, GError **err)
 {
 	static const char op[] = { [HM_FETCH_MARK_DELIVERED] = 'D', [HM_FETCH_MARK_SKIPPED] = 'S',
-		                   [HM_FETCH_MARK_RETRY] = 'R' };
+		                   [HM_FETCH_MARK_RETRY] = 'R', [HM_FETCH_MARK_PARTIAL] = 'P' };
 	char line[HM_FETCH_RECORD_MAX + 1];
 	gsize len = strlen(uid);
 	int n;
@@ -291,7 +291,8 @@ record(HmFetchState *st, const char *uid, HmFetchMark mark, guint64 size,
 	gboolean has_fp = mark == HM_FETCH_MARK_DELIVERED && message_id != NULL &&
 	                  *message_id != '\0';
 
-	if (mark != HM_FETCH_MARK_DELIVERED && mark != HM_FETCH_MARK_SKIPPED) {
+	if (mark != HM_FETCH_MARK_DELIVERED && mark != HM_FETCH_MARK_SKIPPED &&
+	    mark != HM_FETCH_MARK_PARTIAL) {
 		g_set_error(err, HM_ERROR, HM_ERROR_FAILED, "invalid fetch mark %d", (int)mark);
 		return -1;
 	}

@@ -22,9 +22,14 @@ typedef enum {
 	                               * caller checks it against the limit of the
 	                               * day, so a raised limit lets it through */
 	HM_FETCH_MARK_RETRY,          /* left upstream undelivered (refused for good
-	                               * by the local side); its value is when
-	                               * (Unix time), so the caller can try again
-	                               * later without trying on every run */
+	                               * by the local side, or it arrived empty);
+	                               * its value is when (Unix time), so the
+	                               * caller can try again later without trying
+	                               * on every run */
+	HM_FETCH_MARK_PARTIAL,        /* arrived much shorter than listed: what
+	                               * arrived was delivered, the original is
+	                               * left upstream for good (neither fetched
+	                               * nor removed again) */
 } HmFetchMark;
 
 typedef struct HmFetchState HmFetchState;
@@ -60,7 +65,9 @@ int hm_fetch_state_lookup_value(const HmFetchState *st, const char *uid, guint64
 
 /* Records uid with mark: for delivered messages with the fingerprint
  * (size, message_id; message_id may be NULL), for skipped ones with size
- * as the value (message_id is ignored). HM_FETCH_MARK_RETRY takes
+ * as the value (message_id is ignored; so is size for partial ones,
+ * which carry no fingerprint either: after a UIDVALIDITY change they
+ * must not be taken for delivered and removed). HM_FETCH_MARK_RETRY takes
  * _record_retry(). Durable (journal line written and fdatasync'd) when it
  * returns 0; -1 with *err otherwise. */
 int hm_fetch_state_record(HmFetchState *st, const char *uid, HmFetchMark mark,

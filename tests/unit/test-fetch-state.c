@@ -161,7 +161,8 @@ assert_value(HmFetchState *st, const char *uid, int mark, guint64 value)
 }
 
 /* A skipped message keeps the size that was over the limit, a message to
- * retry the time it was left: from the journal and from the base. */
+ * retry the time it was left, a partial one nothing (no fingerprint
+ * either): from the journal and from the base. */
 static void
 test_values(void)
 {
@@ -174,13 +175,16 @@ test_values(void)
 	g_assert_cmpint(hm_fetch_state_record_retry(st, "refused", 1700000000, &err), ==, 0);
 	g_assert_no_error(err);
 	record_ok(st, "ok", HM_FETCH_MARK_DELIVERED, 10, "<ok@x>");
+	record_ok(st, "short", HM_FETCH_MARK_PARTIAL, 16043, "<short@x>");
 	for (int round = 0; round < 3; round++) {
 		assert_value(st, "big", HM_FETCH_MARK_SKIPPED, 200018);
 		assert_value(st, "old", HM_FETCH_MARK_SKIPPED, 0);
 		assert_value(st, "refused", HM_FETCH_MARK_RETRY, 1700000000);
 		assert_value(st, "ok", HM_FETCH_MARK_DELIVERED, 0);
+		assert_value(st, "short", HM_FETCH_MARK_PARTIAL, 0);
 		assert_value(st, "none", 0, 0);
 		g_assert_false(hm_fetch_state_has_fingerprint(st, 200018, "<ignored@x>"));
+		g_assert_false(hm_fetch_state_has_fingerprint(st, 16043, "<short@x>"));
 		g_assert_true(hm_fetch_state_has_fingerprint(st, 10, "<ok@x>"));
 		/* Round 1 reads the journal, round 2 the compacted base. */
 		if (round == 1)
@@ -564,6 +568,7 @@ static const Corrupt corrupt_cases[] = {
 	{ "homemail-fetch-state 1\ngeneration 1\n1 S 0123456789abcdef\n", NULL,
 	  "state:3: invalid size (a decimal number)" },
 	{ "homemail-fetch-state 1\ngeneration 1\n1 R\n", NULL, "state:3: malformed record" },
+	{ "homemail-fetch-state 1\ngeneration 1\n1 P 5\n", NULL, "state:3: malformed record" },
 	{ "homemail-fetch-state 1\ngeneration 1\n1 R -5\n", NULL,
 	  "state:3: invalid time (a decimal number)" },
 	{ "homemail-fetch-state 1\ngeneration 1\n1  D\n", NULL, "state:3: malformed record" },
