@@ -17,6 +17,7 @@
 #include "relay/limits.h"
 #include "relay/policy.h"
 #include "relay/queue.h"
+#include "relay/runner-private.h"
 #include "relay/runner.h"
 #include "relay/smarthost.h"
 #include "relay/spool.h"
@@ -60,39 +61,6 @@ struct RelayRunner {
 	guint retired;           /* entries put in done/ since the last reap */
 	gint64 swept;            /* when stale temporary files were last looked for */
 };
-
-/* The recipient indexes an array holds, as the callees take them. */
-static const guint *
-indexes(const GArray *a)
-{
-	return &g_array_index(a, guint, 0);
-}
-
-/* A local delivery written but not yet durable. */
-typedef struct {
-	guint rcpt;
-	HmDeliverStaged staged;
-} Staged;
-
-/* One queue entry in the batch. */
-typedef struct {
-	RelayQueueEntry *e;
-	GBytes *msg;
-	GArray *staged;          /* of Staged */
-	GArray *failed;          /* rcpt indexes that became final failures now */
-	GArray *delivered;       /* rcpt indexes delivered now */
-	GPtrArray *remote_mta;   /* per rcpt (indexed like e->rcpts): who answered */
-	gboolean dsn_passed;     /* the smart host took NOTIFY for the remote ones */
-	GArray *remote;          /* rcpt indexes this attempt sends to a smart host */
-	GArray *fwd;             /* of Forwarded: those sent under another address */
-} Item;
-
-/* A recipient sent under the address an alias forwards it to, and what
- * it had before. */
-typedef struct {
-	guint rcpt;
-	char *addr, *orcpt;
-} Forwarded;
 
 static void
 item_free(gpointer p)
@@ -149,10 +117,8 @@ relay_runner_backoff(const HmRetryConf *retry, guint attempts)
 	return (guint)MIN(d, MAX(retry->max_interval, retry->first));
 }
 
-/* Records an outcome: 2xx delivered, 5xx failed, anything else a
- * temporary failure for finish() to schedule. */
-static void
-outcome(Item *it, guint i, guint code, const char *reply)
+void
+relay_runner_outcome(Item *it, guint i, guint code, const char *reply)
 {
 	RelayQueueRcpt *r = relay_queue_rcpt(it->e, i);
 
@@ -189,7 +155,7 @@ deliver_local(RelayRunner *r, Item *it, guint i, char **forward)
 	                              g_bytes_get_data(it->msg, NULL), g_bytes_get_size(it->msg),
 	                              &st.staged, &err) == 0) {
 		if (st.staged.tmp_path == NULL)
-			outcome(it, i, 250, NULL);  /* mbox: complete already */
+			relay_runner_outcome(it, i, 250, NULL);  /* mbox: complete already */
 		else
 			g_array_append_val(it->staged, st);
 		return;
@@ -199,29 +165,7 @@ deliver_local(RelayRunner *r, Item *it, guint i, char **forward)
 	why = g_strdup_printf("%s %s", temp ? "4.3.0" : "5.1.1", err->message);
 	hm_info("relay %s to=<%s> %s: %s", it->e->id, q->addr, temp ? "deferred" : "failed",
 	        err->message);
-	outcome(it, i, temp ? 450 : 550, why);
-}
-
-/* Sends the item's remote recipients through sh. Touches nothing but the
- * item: items go out from more than one thread (send_remote()). */
-static void
-deliver_remote(RelaySmarthosts *sh, Item *it)
-{
-	GArray *idx = it->remote;
-	g_autofree RelayRcptResult *res = g_new0(RelayRcptResult, idx->len);
-
-	relay_smarthosts_send(sh, it->e, it->msg, indexes(idx), idx->len, res);
-	for (guint k = 0; k < idx->len; k++) {
-		guint i = g_array_index(idx, guint, k);
-
-		hm_info("relay %s to=<%s> via=%s: %s", it->e->id, relay_queue_rcpt(it->e, i)->addr,
-		        res[k].remote_mta != NULL ? res[k].remote_mta : "-",
-		        res[k].reply != NULL ? res[k].reply : "accepted");
-		g_ptr_array_index(it->remote_mta, i) = (gpointer)res[k].remote_mta;
-		it->dsn_passed |= res[k].dsn_passed;
-		outcome(it, i, res[k].code, res[k].reply);
-		relay_rcpt_result_clear(&res[k]);
-	}
+	relay_runner_outcome(it, i, temp ? 450 : 550, why);
 }
 
 /* Records when e is next due: the earliest next_try of its pending
@@ -299,7 +243,7 @@ load(RelayRunner *r, const char *id, gint64 now, gboolean force, gint64 *next)
 }
 
 /* Attempts every due recipient of the item that is local (staged), and
- * lists the others in it->remote for send_remote(). A forwarded one goes
+ * lists the others in it->remote for relay_runner_send(). A forwarded one goes
  * to the smart host under its new address only for the sending (see
  * unforward()). */
 static void
@@ -349,60 +293,6 @@ unforward(Item *it)
 	g_array_set_size(it->remote, 0);
 }
 
-/* The batch's items with recipients for a smart host, and the next one to
- * take: each sender takes them one at a time, so a slow message holds up
- * only its own session. */
-typedef struct {
-	GPtrArray *work;
-	gint next;
-} Sending;
-
-typedef struct {
-	Sending *s;
-	RelaySmarthosts *sh;
-} Sender;
-
-static gpointer
-sender_run(gpointer p)
-{
-	Sender *t = p;
-	guint k;
-
-	while ((k = (guint)g_atomic_int_add(&t->s->next, 1)) < t->s->work->len)
-		deliver_remote(t->sh, t->s->work->pdata[k]);
-	return NULL;
-}
-
-/* Sends the batch's remote recipients, over up to RELAY_SMARTHOST_SESSIONS
- * sessions at once when more than one message is due (relay/limits.h
- * says why that many). The runner's own thread is the first sender and
- * the only one for a single message, so a message at a time keeps one
- * session; the others are threads that live for this batch only. */
-static void
-send_remote(RelayRunner *r, GPtrArray *batch)
-{
-	g_autoptr(GPtrArray) work = g_ptr_array_new();
-	GThread *helper[RELAY_SMARTHOST_SESSIONS] = { NULL };
-	Sender sender[RELAY_SMARTHOST_SESSIONS];
-	Sending s = { .work = work, .next = 0 };
-	guint n;
-
-	for (guint b = 0; b < batch->len; b++)
-		if (((Item *)batch->pdata[b])->remote->len > 0)
-			g_ptr_array_add(work, batch->pdata[b]);
-	n = MIN(work->len, RELAY_SMARTHOST_SESSIONS);
-	for (guint k = 0; k < n; k++)
-		sender[k] = (Sender){ .s = &s, .sh = r->sh[k] };
-	/* A thread that cannot be had leaves its share to the others. */
-	for (guint k = 1; k < n; k++)
-		helper[k] = g_thread_try_new("smarthost", sender_run, &sender[k], NULL);
-	if (n > 0)
-		sender_run(&sender[0]);
-	for (guint k = 1; k < n; k++)
-		if (helper[k] != NULL)
-			g_thread_join(helper[k]);
-}
-
 /* Makes the batch's local deliveries durable with one syncfs, then
  * publishes them; on failure they are temporary failures. */
 static void
@@ -428,12 +318,12 @@ publish(RelayRunner *r, GPtrArray *batch)
 
 			if (!synced || hm_maildir_publish(st->staged.tmp_path, st->staged.new_path, &perr) < 0) {
 				unlink(st->staged.tmp_path);
-				outcome(it, st->rcpt, 450,
+				relay_runner_outcome(it, st->rcpt, 450,
 				        perr != NULL ? perr->message : "4.3.0 mailbox not durable");
 				continue;
 			}
 			g_hash_table_add(dirs, g_path_get_dirname(st->staged.new_path));
-			outcome(it, st->rcpt, 250, NULL);
+			relay_runner_outcome(it, st->rcpt, 250, NULL);
 		}
 	}
 	/* One directory fsync per Maildir makes every link in it durable. */
@@ -487,7 +377,7 @@ warn_delayed(RelayRunner *r, Item *it, gint64 now, GError **err)
 	}
 	if (late->len == 0)
 		return 0;
-	if (relay_bounce_queue(&r->bc, it->e, it->msg, RELAY_DSN_DELAYED, indexes(late),
+	if (relay_bounce_queue(&r->bc, it->e, it->msg, RELAY_DSN_DELAYED, relay_runner_indexes(late),
 	                       late->len, NULL, now, &notice, err) < 0)
 		return -1;
 	r->queued |= notice != NULL;
@@ -510,13 +400,13 @@ notify(RelayRunner *r, Item *it, gint64 now, GError **err)
 	int rc = 0;
 
 	if (it->failed->len > 0 &&
-	    relay_bounce_queue(&r->bc, it->e, it->msg, RELAY_DSN_FAILED, indexes(it->failed),
+	    relay_bounce_queue(&r->bc, it->e, it->msg, RELAY_DSN_FAILED, relay_runner_indexes(it->failed),
 	                       it->failed->len, mta, now, &bounce, err) < 0)
 		return -1;
 	/* Success notices for local deliveries are ours; for remote ones only
 	 * when the smart host did not take the NOTIFY (RFC 3461 5.2.2). */
 	if (it->delivered->len > 0 && !it->dsn_passed &&
-	    relay_bounce_queue(&r->bc, it->e, it->msg, success, indexes(it->delivered),
+	    relay_bounce_queue(&r->bc, it->e, it->msg, success, relay_runner_indexes(it->delivered),
 	                       it->delivered->len, NULL, now, &report, err) < 0)
 		rc = -1;
 	if (rc == 0)
@@ -564,7 +454,7 @@ run_batch(RelayRunner *r, GPtrArray *batch, gint64 now, gboolean force, gint64 *
 {
 	for (guint b = 0; b < batch->len; b++)
 		attempt(r, batch->pdata[b], now, force);
-	send_remote(r, batch);
+	relay_runner_send(r->sh, batch);
 	for (guint b = 0; b < batch->len; b++)
 		unforward(batch->pdata[b]);
 	publish(r, batch);

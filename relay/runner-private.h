@@ -1,0 +1,54 @@
+/* The queue runner's batch (relay/runner.c), shared with the sending of
+ * its remote recipients to the smart hosts (relay/runner-send.c). */
+#ifndef RELAY_RUNNER_PRIVATE_H
+#define RELAY_RUNNER_PRIVATE_H
+
+#include <glib.h>
+
+#include "deliver/deliver.h"
+#include "relay/queue.h"
+#include "relay/smarthost.h"
+
+/* The recipient indexes an array holds, as the callees take them. */
+static inline const guint *
+relay_runner_indexes(const GArray *a)
+{
+	return &g_array_index(a, guint, 0);
+}
+
+/* A local delivery written but not yet durable. */
+typedef struct {
+	guint rcpt;
+	HmDeliverStaged staged;
+} Staged;
+
+/* One queue entry in the batch. */
+typedef struct {
+	RelayQueueEntry *e;
+	GBytes *msg;
+	GArray *staged;          /* of Staged */
+	GArray *failed;          /* rcpt indexes that became final failures now */
+	GArray *delivered;       /* rcpt indexes delivered now */
+	GPtrArray *remote_mta;   /* per rcpt (indexed like e->rcpts): who answered */
+	gboolean dsn_passed;     /* the smart host took NOTIFY for the remote ones */
+	GArray *remote;          /* rcpt indexes this attempt sends to a smart host */
+	GArray *fwd;             /* of Forwarded: those sent under another address */
+} Item;
+
+/* A recipient sent under the address an alias forwards it to, and what
+ * it had before. */
+typedef struct {
+	guint rcpt;
+	char *addr, *orcpt;
+} Forwarded;
+
+/* Records an outcome for recipient i: 2xx delivered, 5xx failed,
+ * anything else a temporary failure for the runner to schedule. */
+void relay_runner_outcome(Item *it, guint i, guint code, const char *reply);
+
+/* Sends the batch's remote recipients (each item's remote), over up to
+ * RELAY_SMARTHOST_SESSIONS sessions at once (sh[0..]) when more than one
+ * message is due, and records each outcome in its item. */
+void relay_runner_send(RelaySmarthosts *const *sh, GPtrArray *batch);
+
+#endif
