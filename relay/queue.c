@@ -509,6 +509,24 @@ relay_queue_save_state(const char *dir, const RelayQueueEntry *e, GError **err)
 }
 
 int
+relay_queue_note_state(const char *dir, const RelayQueueEntry *e, GError **err)
+{
+	g_autoptr(GString) text = g_string_new(NULL);
+	g_autofree char *name = g_strconcat(e->id, ".s", NULL);
+	g_autofree char *path = g_build_filename(dir, name, NULL);
+	HmDurable *d = hm_durable_new(path, 0600, err);
+
+	if (d == NULL)
+		return -1;
+	relay_queue_state_format(e, text);
+	if (hm_durable_write(d, text->str, text->len, err) < 0) {
+		hm_durable_abort(d);
+		return -1;
+	}
+	return hm_durable_commit(d, HM_DURABLE_NO_FSYNC | HM_DURABLE_NO_DIRSYNC, err);
+}
+
+int
 relay_queue_entry_check(const char *dir, const char *id, GError **err)
 {
 	g_autofree char *path = NULL;

@@ -177,6 +177,14 @@ GBytes *relay_queue_message_head(const char *dir, const RelayQueueEntry *e, gsiz
  * with *err. */
 int relay_queue_save_state(const char *dir, const RelayQueueEntry *e, GError **err);
 
+/* As relay_queue_save_state(), atomically but without a sync of the file
+ * or the directory: what it records outlives the process (a kill -9: the
+ * page cache holds it), not a power loss, until relay_queue_save_state()
+ * or a syncfs of the queue's file system makes it durable. For the
+ * runner, which notes each message's outcome as the smart host answers
+ * it and pays the sync once per batch. 0, or -1 with *err. */
+int relay_queue_note_state(const char *dir, const RelayQueueEntry *e, GError **err);
+
 /* Checks that entry id is there to act on by hand (`homemail queue show`
  * and `delete`): dir/ID a regular file, never followed when it is a link.
  * 0, or -1 with *err: "ID: no such queue entry" (errno ENOENT; also for

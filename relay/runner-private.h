@@ -33,6 +33,8 @@ typedef struct {
 	gboolean dsn_passed;     /* the smart host took NOTIFY for the remote ones */
 	GArray *remote;          /* rcpt indexes this attempt sends to a smart host */
 	GArray *fwd;             /* of Forwarded: those sent under another address */
+	gboolean retired;        /* relay_runner_send() took the finished entry
+	                          * out of the queue (relay_queue_retire()) */
 } Item;
 
 /* A recipient sent under the address an alias forwards it to, and what
@@ -48,7 +50,13 @@ void relay_runner_outcome(Item *it, guint i, guint code, const char *reply);
 
 /* Sends the batch's remote recipients (each item's remote), over up to
  * RELAY_SMARTHOST_SESSIONS sessions at once (sh[0..]) when more than one
- * message is due, and records each outcome in its item. */
-void relay_runner_send(RelaySmarthosts *const *sh, GPtrArray *batch);
+ * message is due, and records each outcome in its item and, as soon as
+ * the smart host answered, in queue_dir: an entry finished with no
+ * notice owed is retired at once (it->retired), the others get their
+ * state noted without a sync (relay_queue_note_state()), for the runner
+ * to save durably at the end of the batch. A recipient still owed a
+ * notice (a bounce, a success notice) is noted as pending: a kill before
+ * the notice is queued tries it again rather than lose the notice. */
+void relay_runner_send(RelaySmarthosts *const *sh, const char *queue_dir, GPtrArray *batch);
 
 #endif

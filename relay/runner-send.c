@@ -26,12 +26,70 @@ deliver_remote(RelaySmarthosts *sh, Item *it)
 	}
 }
 
+/* TRUE if recipient i, delivered now, is owed a success notice: it is
+ * final only once the runner queued that (notify() in runner.c). */
+static gboolean
+owes_success(const Item *it, guint i)
+{
+	return !it->dsn_passed && it->e->sender[0] != '\0' &&
+	       relay_notify_wants(relay_queue_rcpt(it->e, i)->notify, RELAY_NOTIFY_SUCCESS);
+}
+
+/* The item's state as a kill now must find it: what was settled is final
+ * unless it still owes a notice, and a temporary failure is due again.
+ * view->rcpts is a shallow copy: free the array only. */
+static void
+recordable(const Item *it, RelayQueueEntry *view)
+{
+	RelayQueueRcpt *q;
+
+	*view = *it->e;
+	view->rcpts = g_array_sized_new(FALSE, FALSE, sizeof(RelayQueueRcpt), it->e->rcpts->len);
+	g_array_append_vals(view->rcpts, it->e->rcpts->data, it->e->rcpts->len);
+	for (guint k = 0; k < it->failed->len; k++)
+		relay_queue_rcpt(view, g_array_index(it->failed, guint, k))->state = RELAY_RCPT_PENDING;
+	for (guint k = 0; k < it->delivered->len; k++) {
+		guint i = g_array_index(it->delivered, guint, k);
+
+		if (owes_success(it, i))
+			relay_queue_rcpt(view, i)->state = RELAY_RCPT_PENDING;
+	}
+	for (guint i = 0; i < view->rcpts->len; i++)
+		if ((q = relay_queue_rcpt(view, i))->state == RELAY_RCPT_PENDING && q->next_try < 0)
+			q->next_try = q->last_try;
+}
+
+/* Records the item's outcome as soon as the smart host answered, not at
+ * the end of the batch (relay_runner_send() says how): a kill -9 later in
+ * the batch must not send it again. A failure only leaves it to the
+ * runner's save at the end. */
+static void
+record(const char *dir, Item *it)
+{
+	g_autoptr(GError) err = NULL;
+	RelayQueueEntry view;
+	gboolean owed = it->failed->len > 0;
+
+	for (guint k = 0; k < it->delivered->len && !owed; k++)
+		owed = owes_success(it, g_array_index(it->delivered, guint, k));
+	if (!owed && relay_queue_entry_done(it->e)) {
+		it->retired = relay_queue_retire(dir, it->e->id, &err) == 0;
+	} else {
+		recordable(it, &view);
+		relay_queue_note_state(dir, &view, &err);
+		g_array_unref(view.rcpts);
+	}
+	if (err != NULL)
+		hm_debug("relay %s: not recorded before the batch ends: %s", it->e->id, err->message);
+}
+
 /* The batch's items with recipients for a smart host, and the next one to
  * take: each sender takes them one at a time, so a slow message holds up
  * only its own session. */
 typedef struct {
 	GPtrArray *work;
 	gint next;
+	const char *queue_dir;
 } Sending;
 
 typedef struct {
@@ -45,8 +103,10 @@ sender_run(gpointer p)
 	Sender *t = p;
 	guint k;
 
-	while ((k = (guint)g_atomic_int_add(&t->s->next, 1)) < t->s->work->len)
+	while ((k = (guint)g_atomic_int_add(&t->s->next, 1)) < t->s->work->len) {
 		deliver_remote(t->sh, t->s->work->pdata[k]);
+		record(t->s->queue_dir, t->s->work->pdata[k]);
+	}
 	return NULL;
 }
 
@@ -55,12 +115,12 @@ sender_run(gpointer p)
  * message at a time keeps one session; the others are threads that live
  * for this batch only. */
 void
-relay_runner_send(RelaySmarthosts *const *sh, GPtrArray *batch)
+relay_runner_send(RelaySmarthosts *const *sh, const char *queue_dir, GPtrArray *batch)
 {
 	g_autoptr(GPtrArray) work = g_ptr_array_new();
 	GThread *helper[RELAY_SMARTHOST_SESSIONS] = { NULL };
 	Sender sender[RELAY_SMARTHOST_SESSIONS];
-	Sending s = { .work = work, .next = 0 };
+	Sending s = { .work = work, .next = 0, .queue_dir = queue_dir };
 	guint n;
 
 	for (guint b = 0; b < batch->len; b++)

@@ -422,6 +422,12 @@ finish(RelayRunner *r, Item *it, gint64 now)
 	g_autoptr(GError) err = NULL;
 	const char *dir = r->p.queue_dir;
 
+	if (it->retired) {
+		learn(r, it->e);
+		r->retired++;
+		hm_debug("relay %s done", it->e->id);
+		return;
+	}
 	schedule(r, it, now);
 	if (notify(r, it, now, &err) < 0) {
 		/* Without the notice the failure must not be final: try again. */
@@ -454,7 +460,7 @@ run_batch(RelayRunner *r, GPtrArray *batch, gint64 now, gboolean force, gint64 *
 {
 	for (guint b = 0; b < batch->len; b++)
 		attempt(r, batch->pdata[b], now, force);
-	relay_runner_send(r->sh, batch);
+	relay_runner_send(r->sh, r->p.queue_dir, batch);
 	for (guint b = 0; b < batch->len; b++)
 		unforward(batch->pdata[b]);
 	publish(r, batch);

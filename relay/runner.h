@@ -6,7 +6,10 @@
  * notice, after give_up_after a bounce; permanent failures bounce at
  * once (DESIGN.md invariant 3). A queue entry goes when every recipient
  * is final. Each step is made durable before the state that records it,
- * so a kill -9 at any moment costs at most a duplicate, never a loss. */
+ * so a kill -9 at any moment costs at most a duplicate, never a loss; what
+ * the smart host answered is recorded message by message (unsynced, the
+ * sync comes once per batch), so such a kill resends only the message
+ * whose answer was in flight. */
 #ifndef RELAY_RUNNER_H
 #define RELAY_RUNNER_H
 

@@ -2,7 +2,8 @@
 invariants 1 and 2): kill -9 in the middle of a stream, a full disk under
 the queue, and a full disk under the Maildirs only (a session delivering
 local mail at once queues it instead); and what a kill leaves half-written
-does not stay."""
+does not stay. Nor does it send again what the smart host took: kill -9
+in the middle of a batch."""
 import os
 import random
 import re
@@ -12,6 +13,7 @@ import time
 
 import fixtures
 from fixtures.smtpraw import RawSMTP
+from fixtures.stallhost import SmtpSink, backlog, message_ids
 
 BLOCK = 64 * 1024
 ROUNDS = 20
@@ -262,3 +264,40 @@ def test_kill9_mid_data_leftovers_cleared_at_start(relay, hm_tmp):
     assert r.queue_ids() == ids
     q = r.homemail(["queue", "show", ids[0]])
     assert q.rc == 0 and "friend@remote.example" in q.out, q
+
+
+SEND_AS = {"alice": {"send_as": "alice@isp.example"}, "bob": {}}
+
+
+def wait_for(pred, timeout, what, r):
+    deadline = time.monotonic() + timeout
+    while not pred():
+        assert time.monotonic() < deadline, "%s; log:\n%s" % (what, r.log())
+        time.sleep(0.05)
+
+
+def test_kill9_mid_batch_sends_nothing_twice(relay):
+    """A backlog of 40 goes to the smart host as one batch over two
+    sessions; it holds back its answer to the 30th message's final "."
+    and the relay is killed (-9) while it waits. What the smart host took
+    before the kill (the 38 others) is recorded as each answer came, so
+    the restarted relay sends only the unanswered one again."""
+    sink = SmtpSink(stall_at=30, port=fixtures.free_port())
+    r = relay(users=SEND_AS, smarthosts=[sink.conf()])
+    try:
+        ids = backlog(r, sink, 40)
+        wait_for(sink.stalled.is_set, 20, "the smart host saw no 30th message", r)
+        wait_for(lambda: len(sink.accepted()) >= 39, 20, "the other session stopped", r)
+        time.sleep(1.0)  # the relay reads the last answers
+        r.kill9()
+        sink.stall_at = None
+        sink.release()
+        r.start()
+        r.wait_queue_empty(timeout=30)
+        got = message_ids(sink.accepted())
+        assert sorted(got) == sorted(ids), (got, r.log())
+        twice = {k: n for k, n in got.items() if n > 1}
+        assert not twice, "sent again after the kill: %d %r" % (len(twice), sorted(twice))
+    finally:
+        r.stop()
+        sink.stop()
