@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -309,9 +310,15 @@ now_s(void)
 static void
 spawn(HmServer *sv, Helper *h)
 {
+	pid_t server = getpid();
 	pid_t pid = fork();
 
 	if (pid == 0) {
+		/* SIGTERM is blocked here, so it comes through the helper's own
+		 * signalfd as a stop would; a server gone before the prctl()
+		 * is told the same way. */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != server)
+			kill(getpid(), SIGTERM);
 		reseed_random();
 		hm_server_close_inherited(sv, -1);
 		_exit(h->fn(h->data));
@@ -467,11 +474,34 @@ helpers_running(const HmServer *sv)
 	return FALSE;
 }
 
+/* Kills the helpers that did not stop within their wait, and waits for
+ * them: no helper outlives the server. */
+static void
+kill_helpers(HmServer *sv, int waited_ms)
+{
+	for (guint i = 0; i < sv->helpers->len; i++) {
+		Helper *h = &g_array_index(sv->helpers, Helper, i);
+
+		if (h->pid <= 0)
+			continue;
+		hm_warn("%s %s pid=%d did not stop within %d s: killed", sv->p.name, h->name,
+		        (int)h->pid, waited_ms / 1000);
+		kill(h->pid, SIGKILL);
+		while (waitpid(h->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		h->pid = 0;
+	}
+}
+
 /* Ends the remaining sessions: a POP3 session deletes nothing, an SMTP
- * session has answered 250 only for what it queued durably. */
+ * session has answered 250 only for what it queued durably. The sessions
+ * left after STOP_WAIT_MS finish alone; the helpers are waited for as long
+ * as helper_stop_wait_ms says, then killed. */
 static void
 stop_children(HmServer *sv)
 {
+	int helper_wait = sv->p.helper_stop_wait_ms > 0 ? sv->p.helper_stop_wait_ms : STOP_WAIT_MS;
+	gint64 start = g_get_monotonic_time(), ms = 0;
 	GHashTableIter it;
 	gpointer pid;
 
@@ -479,12 +509,13 @@ stop_children(HmServer *sv)
 	while (g_hash_table_iter_next(&it, &pid, NULL))
 		kill(GPOINTER_TO_INT(pid), SIGTERM);
 	hm_server_signal_helpers(sv, SIGTERM);
-	for (int i = 0; i < STOP_WAIT_MS / 100 &&
-	                (g_hash_table_size(sv->workers) > 0 || helpers_running(sv));
-	     i++) {
+	while ((g_hash_table_size(sv->workers) > 0 && ms < STOP_WAIT_MS) ||
+	       (helpers_running(sv) && ms < helper_wait)) {
 		g_usleep(100000);
 		reap_children(sv);
+		ms = (g_get_monotonic_time() - start) / 1000;
 	}
+	kill_helpers(sv, helper_wait);
 }
 
 /* The wake fds of the dormant helpers, at the end of pfd. */

@@ -56,6 +56,10 @@ typedef struct {
 	 * HM_IO_STOPPED; the session says goodbye and returns), never in the
 	 * middle of a message; FALSE: a stop ends it at once. */
 	gboolean finish_on_stop;
+	/* How long a stop waits for the helpers (SIGTERM: they finish the work
+	 * they are in) before it kills them (SIGKILL), so that none outlives
+	 * the server; 0: as long as for the sessions (5 s). */
+	int helper_stop_wait_ms;
 	const char *run_as;          /* user to drop to after listening; NULL: stay */
 	/* What a client refused without a session is told (one line with its
 	 * CRLF; not sent on implicit-TLS listeners, which have no TLS yet):
@@ -94,8 +98,10 @@ typedef int (*HmServerHelperFunc)(gpointer data);
  * its own. While the server runs, a helper that exits is
  * started again (after HM_SERVER_HELPER_BACKOFF_S when it lived shorter
  * than that); when the server stops it gets SIGTERM and is waited for
- * like the sessions. Returns its pid, or -1 when fork() failed (it is
- * then tried again as if it had exited). */
+ * (helper_stop_wait_ms), then killed. A helper never outlives the server
+ * by more than its stop: when the server process dies, even by kill -9,
+ * the helper gets SIGTERM (PR_SET_PDEATHSIG). Returns its pid, or -1 when
+ * fork() failed (it is then tried again as if it had exited). */
 pid_t hm_server_add_helper(HmServer *sv, const char *name, HmServerHelperFunc fn, gpointer data);
 
 #define HM_SERVER_HELPER_BACKOFF_S 10

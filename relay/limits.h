@@ -84,6 +84,16 @@
  * session (limits per connection, a changed password) gets a fresh start. */
 #define RELAY_SMARTHOST_REUSE_S 300
 #define RELAY_SMARTHOST_REUSE_MAX 100
+/* A stopping relay (SIGTERM) waits this long for its queue runner, which
+ * finishes the message it is sending and records it, then kills it: under
+ * the unit's TimeoutStopSec (60 s, systemd/homemail-relay.service.in),
+ * after which systemd kills what is left anyway. A smart host slow to
+ * answer the final "." (RELAY_SMARTHOST_FINAL_TIMEOUT_MS allows 10
+ * minutes) may thus have that one message again after the restart. */
+#define RELAY_RUNNER_STOP_WAIT_MS (45 * 1000)
+/* A runner that finds the queue held by another (relay_spool_lock())
+ * tries again this often: the other ends within its message. */
+#define RELAY_RUNNER_LOCK_POLL_MS 250
 /* Sessions one smart host may have open at once. A message at a time
  * goes over one; a queue pass with more due uses a second, so that the
  * smart host's own work per message (its queue file's fsync, its

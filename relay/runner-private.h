@@ -56,7 +56,15 @@ void relay_runner_outcome(Item *it, guint i, guint code, const char *reply);
  * state noted without a sync (relay_queue_note_state()), for the runner
  * to save durably at the end of the batch. A recipient still owed a
  * notice (a bounce, a success notice) is noted as pending: a kill before
- * the notice is queued tries it again rather than lose the notice. */
-void relay_runner_send(RelaySmarthosts *const *sh, const char *queue_dir, GPtrArray *batch);
+ * the notice is queued tries it again rather than lose the notice. Once
+ * SIGTERM waits on stop_fd, no further message is begun: those left keep
+ * their state, pending, for the next runner. */
+void relay_runner_send(RelaySmarthosts *const *sh, const char *queue_dir, int stop_fd,
+                       GPtrArray *batch);
+
+/* TRUE once SIGTERM is waiting on stop_fd (-1: never; it is not read):
+ * a pass loads no more entries and the senders take no further message,
+ * so a stop waits only for the messages in flight, and never cuts one. */
+gboolean relay_runner_stop_asked(int stop_fd);
 
 #endif

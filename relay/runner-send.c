@@ -90,6 +90,7 @@ typedef struct {
 	GPtrArray *work;
 	gint next;
 	const char *queue_dir;
+	int stop_fd;
 } Sending;
 
 typedef struct {
@@ -103,7 +104,8 @@ sender_run(gpointer p)
 	Sender *t = p;
 	guint k;
 
-	while ((k = (guint)g_atomic_int_add(&t->s->next, 1)) < t->s->work->len) {
+	while (!relay_runner_stop_asked(t->s->stop_fd) &&
+	       (k = (guint)g_atomic_int_add(&t->s->next, 1)) < t->s->work->len) {
 		deliver_remote(t->sh, t->s->work->pdata[k]);
 		record(t->s->queue_dir, t->s->work->pdata[k]);
 	}
@@ -115,12 +117,13 @@ sender_run(gpointer p)
  * message at a time keeps one session; the others are threads that live
  * for this batch only. */
 void
-relay_runner_send(RelaySmarthosts *const *sh, const char *queue_dir, GPtrArray *batch)
+relay_runner_send(RelaySmarthosts *const *sh, const char *queue_dir, int stop_fd,
+                  GPtrArray *batch)
 {
 	g_autoptr(GPtrArray) work = g_ptr_array_new();
 	GThread *helper[RELAY_SMARTHOST_SESSIONS] = { NULL };
 	Sender sender[RELAY_SMARTHOST_SESSIONS];
-	Sending s = { .work = work, .next = 0, .queue_dir = queue_dir };
+	Sending s = { .work = work, .next = 0, .queue_dir = queue_dir, .stop_fd = stop_fd };
 	guint n;
 
 	for (guint b = 0; b < batch->len; b++)

@@ -460,7 +460,7 @@ run_batch(RelayRunner *r, GPtrArray *batch, gint64 now, gboolean force, gint64 *
 {
 	for (guint b = 0; b < batch->len; b++)
 		attempt(r, batch->pdata[b], now, force);
-	relay_runner_send(r->sh, r->p.queue_dir, batch);
+	relay_runner_send(r->sh, r->p.queue_dir, r->stop_fd, batch);
 	for (guint b = 0; b < batch->len; b++)
 		unforward(batch->pdata[b]);
 	publish(r, batch);
@@ -478,14 +478,12 @@ run_batch(RelayRunner *r, GPtrArray *batch, gint64 now, gboolean force, gint64 *
 	g_ptr_array_set_size(batch, 0);
 }
 
-/* TRUE once SIGTERM is waiting: a pass ends after the batch it is in, so
- * a stop never waits for a whole queue, and never cuts a delivery. */
-static gboolean
-stopping(RelayRunner *r)
+gboolean
+relay_runner_stop_asked(int stop_fd)
 {
-	struct pollfd pfd = { .fd = r->stop_fd, .events = POLLIN };
+	struct pollfd pfd = { .fd = stop_fd, .events = POLLIN };
 
-	return r->stop_fd >= 0 && poll(&pfd, 1, 0) > 0;
+	return stop_fd >= 0 && poll(&pfd, 1, 0) > 0;
 }
 
 static void
@@ -548,7 +546,7 @@ relay_runner_pass(RelayRunner *r, gint64 now, gboolean force)
 	}
 	r->pass++;
 	r->listed = ids->len;
-	for (guint i = 0; i < ids->len && !stopping(r); i++) {
+	for (guint i = 0; i < ids->len && !relay_runner_stop_asked(r->stop_fd); i++) {
 		Known *k = g_hash_table_lookup(r->known, ids->pdata[i]);
 		Item *it;
 

@@ -52,7 +52,9 @@ guint relay_runner_backoff(const HmRetryConf *retry, guint attempts);
  * (monotonic microseconds; G_MAXINT64: none is open). */
 gint64 relay_runner_idle(RelayRunner *r, gint64 mono_now);
 
-/* Runs passes until SIGTERM arrives on stop_fd (a signalfd; returns 0),
+/* Runs passes until SIGTERM arrives on stop_fd (a signalfd; returns 0:
+ * a pass then loads no more entries and sends no further message, so the
+ * stop waits only for the messages in flight, which are recorded),
  * or until it has nothing to do (returns RELAY_RUNNER_SLEEP: the queue
  * is empty, no smart-host connection is open, and nothing came for
  * RELAY_RUNNER_LINGER_S; at once when the first pass finds nothing), so

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -62,6 +63,41 @@ session(HmConn *conn, const HmServerPeer *peer, gpointer data)
 	return relay_session_run(conn, &p) == 0 ? 0 : 1;
 }
 
+/* Takes the queue for this runner (relay_spool_lock()), waiting while
+ * another holds it: the runner of a relay stopped or killed before may
+ * still finish its message. The lock's fd, or -1: SIGTERM came first
+ * (*stopped), or the lock failed. */
+static int
+take_queue(const char *queue_dir, int stop_fd, gboolean *stopped)
+{
+	struct pollfd pfd = { .fd = stop_fd, .events = POLLIN };
+	gboolean waited = FALSE;
+
+	*stopped = FALSE;
+	for (;;) {
+		g_autoptr(GError) err = NULL;
+		int fd = relay_spool_lock(queue_dir, &err);
+
+		if (fd >= 0) {
+			if (waited)
+				hm_info("relay runner: the queue is free now");
+			return fd;
+		}
+		if (!g_error_matches(err, HM_ERROR, HM_ERROR_TIMEOUT)) {
+			hm_err("relay runner: %s", err->message);
+			return -1;
+		}
+		if (!waited)
+			hm_info("relay runner: %s (an earlier relay's, finishing its message); waiting",
+			        err->message);
+		waited = TRUE;
+		if (poll(&pfd, 1, RELAY_RUNNER_LOCK_POLL_MS) > 0) {
+			*stopped = TRUE;
+			return -1;
+		}
+	}
+}
+
 /* The queue runner's process (lib/server.h helper). */
 static int
 runner(gpointer data)
@@ -70,9 +106,10 @@ runner(gpointer data)
 	RelayRunnerParams rp = {
 		.cfg = rl->cfg, .rw = rl->rw, .queue_dir = rl->queue_dir, .gc = rl->gc,
 	};
-	RelayRunner *r = relay_runner_new(&rp);
+	RelayRunner *r;
 	sigset_t set;
-	int stop_fd, rc;
+	int stop_fd, lock_fd, rc;
+	gboolean stopped;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -82,15 +119,35 @@ runner(gpointer data)
 		hm_err("relay runner: signalfd: %s", g_strerror(errno));
 		return 1;
 	}
+	if ((lock_fd = take_queue(rl->queue_dir, stop_fd, &stopped)) < 0) {
+		close(stop_fd);
+		return stopped ? 0 : 1;
+	}
 	hm_debug("relay runner started");
+	r = relay_runner_new(&rp);
 	rc = relay_runner_loop(r, rl->pickup_fd, stop_fd);
 	relay_runner_free(r);
+	close(lock_fd);
 	close(stop_fd);
 	if (rc == RELAY_RUNNER_SLEEP) {
 		hm_debug("relay runner: queue empty, sleeping until woken");
 		return HM_SERVER_HELPER_IDLE;
 	}
 	return rc == 0 ? 0 : 1;
+}
+
+/* No session or runner of ours is forked yet: whatever temporary file is
+ * in the queue now is a crash's, unless the runner of a relay before us
+ * still holds the queue (relay_spool_lock()) and may be writing one: then
+ * only those old enough to have no writer go. */
+static void
+clear_left_behind(const char *queue_dir)
+{
+	int lock_fd = relay_spool_lock(queue_dir, NULL);
+
+	relay_spool_clear_stale(queue_dir, lock_fd >= 0 ? 0 : RELAY_STALE_TEMP_S);
+	if (lock_fd >= 0)
+		close(lock_fd);
 }
 
 static RelayRewriter *
@@ -181,6 +238,7 @@ server_params(Relay *rl)
 		.max_use = RELAY_SESSION_MAX_USE,
 		.max_idle_s = RELAY_SESSION_MAX_IDLE_S,
 		.finish_on_stop = TRUE,
+		.helper_stop_wait_ms = RELAY_RUNNER_STOP_WAIT_MS,
 		.max_auth_fails = RELAY_MAX_AUTH_FAILS_PER_IP,
 		.auth_fail_window_s = RELAY_AUTH_FAIL_WINDOW_S,
 		.handshake_timeout_ms = RELAY_HANDSHAKE_TIMEOUT_MS,
@@ -232,9 +290,7 @@ relay_server_run(HmProgram *prog, HmConfig *cfg, GError **err)
 	    (rl.pickup_fd = relay_spool_open_pickup(rl.queue_dir, err)) < 0 ||
 	    (rl.gc = hm_group_commit_new(rl.queue_dir, err)) == NULL)
 		goto out;
-	/* No session or runner of ours is forked yet: whatever temporary
-	 * file is in the queue now is a crash's. */
-	relay_spool_clear_stale(rl.queue_dir, 0);
+	clear_left_behind(rl.queue_dir);
 	open_mail_gc(&rl);
 	publish_for_sendmail(cfg);
 	hm_server_add_helper_on_demand(rl.server, "runner", runner, &rl, rl.pickup_fd);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -68,6 +69,31 @@ relay_spool_clear_stale(const char *queue_dir, gint64 min_age_s)
 		hm_info("relay queue: %u temporary file%s left by a crash removed", n,
 		        n == 1 ? "" : "s");
 	return n;
+}
+
+int
+relay_spool_lock(const char *queue_dir, GError **err)
+{
+	int fd = open(queue_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0) {
+		hm_set_error_errno(err, errno, "open %s", queue_dir);
+		return -1;
+	}
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int saved = errno;
+
+		if (saved == EINTR)
+			continue;
+		close(fd);
+		if (saved == EWOULDBLOCK)
+			g_set_error(err, HM_ERROR, HM_ERROR_TIMEOUT,
+			            "%s: held by another queue runner", queue_dir);
+		else
+			hm_set_error_errno(err, saved, "lock %s", queue_dir);
+		return -1;
+	}
+	return fd;
 }
 
 int

@@ -1,5 +1,7 @@
 /* The queue directory's layout and the wake-up channel of the runner:
- *   state_dir/queue/          0711: the relay's queue files (0600, its own)
+ *   state_dir/queue/          0711: the relay's queue files (0600, its own);
+ *                             the runner holds a flock on the directory
+ *                             (relay_spool_lock())
  *   state_dir/queue/drop/     1733: homemail-sendmail leaves messages here
  *                             (anyone may create, no one but the relay
  *                             may list or read others' files), so local
@@ -53,6 +55,16 @@ RelayPoke relay_spool_poke(const char *queue_dir, char c, GError **err);
  * session a killed relay left behind would find its file gone at its
  * commit, and answer 451). Logs and returns how many were removed. */
 guint relay_spool_clear_stale(const char *queue_dir, gint64 min_age_s);
+
+/* Takes the queue for the one runner that may deliver from it: an
+ * exclusive flock(2) on queue_dir itself, held until the returned fd is
+ * closed, which the kernel does however the holder ends (kill -9
+ * included). Two runners on one queue would send the same message twice:
+ * a relay started while the runner of the one before still finishes its
+ * delivery must wait for it. Returns the fd (close-on-exec), or -1 with
+ * *err: HM_ERROR_TIMEOUT when another process holds it, HM_ERROR_IO when
+ * queue_dir cannot be opened. */
+int relay_spool_lock(const char *queue_dir, GError **err);
 
 /* The name of that file in the queue directory. */
 #define RELAY_SPOOL_SENDMAIL_CONF "sendmail.conf"

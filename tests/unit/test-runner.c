@@ -427,6 +427,29 @@ test_stale_temp(Fixture *f, gconstpointer data)
 	g_assert_true(g_file_test(young, G_FILE_TEST_EXISTS));
 }
 
+/* One runner per queue: the lock is refused while held (even to the same
+ * process, as to a runner forked by a second relay), free again once its
+ * holder closed it (or died). */
+static void
+test_queue_lock(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) err = NULL;
+	int a, b;
+
+	(void)data;
+	g_assert_cmpint(a = relay_spool_lock(f->queue_dir, &err), >=, 0);
+	g_assert_no_error(err);
+	g_assert_cmpint(relay_spool_lock(f->queue_dir, &err), ==, -1);
+	g_assert_error(err, HM_ERROR, HM_ERROR_TIMEOUT);
+	g_assert_nonnull(strstr(err->message, "held by another queue runner"));
+	g_clear_error(&err);
+	close(a);
+	g_assert_cmpint(b = relay_spool_lock(f->queue_dir, &err), >=, 0);
+	close(b);
+	g_assert_cmpint(relay_spool_lock("/nonexistent/queue", &err), ==, -1);
+	g_assert_error(err, HM_ERROR, HM_ERROR_IO);
+}
+
 /* What a killed homemail-sendmail left in the drop folder goes after a
  * day (its writer may still be at work before); kept-aside files stay. */
 static void
@@ -716,5 +739,6 @@ main(int argc, char **argv)
 	ADD("loop-sleeps", test_loop_sleeps);
 	ADD("stale-temp", test_stale_temp);
 	ADD("drop-stale", test_drop_stale);
+	ADD("queue-lock", test_queue_lock);
 	return g_test_run();
 }
