@@ -56,6 +56,11 @@ struct RelayRunner {
 	 * what others do (homemail queue flush, delete) comes as a forced
 	 * pass or as a name gone from the listing. */
 	GHashTable *known;
+	/* id -> RelayQueueEntry whose state finish() could not save (a full
+	 * disk): its ID.s says less than the runner knows (what was delivered
+	 * since), so the runner goes by this copy until a save succeeds, and
+	 * delivers nothing twice meanwhile. */
+	GHashTable *unsaved;
 	guint pass;
 	guint listed;            /* entries the last pass found in the queue */
 	guint retired;           /* entries put in done/ since the last reap */
@@ -92,17 +97,50 @@ relay_runner_new(const RelayRunnerParams *p)
 	r->bc = (RelayBounceCtx){ .cfg = p->cfg, .queue_dir = p->queue_dir, .gc = p->gc,
 		                  .rw = p->rw, .sh = r->sh, .n_sh = RELAY_SMARTHOST_SESSIONS };
 	r->known = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	r->unsaved = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+	                                   (GDestroyNotify)relay_queue_entry_free);
 	r->retired = 1;  /* what a crash may have left in done/ */
 	return r;
+}
+
+/* Saves what finish() could not (r->unsaved): the state, or for a
+ * finished entry its retirement. The entries saved leave r->unsaved. */
+static void
+save_unsaved(RelayRunner *r)
+{
+	GHashTableIter hi;
+	gpointer id, e;
+
+	g_hash_table_iter_init(&hi, r->unsaved);
+	while (g_hash_table_iter_next(&hi, &id, &e)) {
+		gboolean done = relay_queue_entry_done(e);
+
+		if ((done ? relay_queue_retire(r->p.queue_dir, id, NULL)
+		          : relay_queue_save_state(r->p.queue_dir, e, NULL)) < 0)
+			continue;
+		hm_info("relay %s: state saved", (const char *)id);
+		r->retired += done ? 1 : 0;
+		g_hash_table_iter_remove(&hi);
+	}
 }
 
 void
 relay_runner_free(RelayRunner *r)
 {
+	GHashTableIter hi;
+	gpointer id;
+
 	if (r == NULL)
 		return;
 	for (guint k = 0; k < RELAY_SMARTHOST_SESSIONS; k++)
 		relay_smarthosts_free(r->sh[k]);
+	save_unsaved(r);
+	g_hash_table_iter_init(&hi, r->unsaved);
+	while (g_hash_table_iter_next(&hi, &id, NULL))
+		hm_warn("relay %s: state still not saved: the next runner may deliver again what "
+		        "was delivered since the last save",
+		        (const char *)id);
+	g_hash_table_unref(r->unsaved);
 	g_hash_table_unref(r->known);
 	g_free(r);
 }
@@ -170,8 +208,8 @@ deliver_local(RelayRunner *r, Item *it, guint i, char **forward)
 
 /* Records when e is next due: the earliest next_try of its pending
  * recipients (G_MAXINT64 when none is pending: the pass that settles it
- * removes it). */
-static void
+ * removes it), and returns it. */
+static gint64
 learn(RelayRunner *r, const RelayQueueEntry *e)
 {
 	Known *k = g_hash_table_lookup(r->known, e->id);
@@ -188,6 +226,40 @@ learn(RelayRunner *r, const RelayQueueEntry *e)
 		if (q->state == RELAY_RCPT_PENDING)
 			k->due = MIN(k->due, q->next_try);
 	}
+	return k->due;
+}
+
+/* Entry id as the runner knows it: taken out of r->unsaved (the caller
+ * puts it back with keep_unsaved() unless it saves it), else loaded from
+ * the queue. NULL when it cannot be loaded. */
+static RelayQueueEntry *
+fetch(RelayRunner *r, const char *id)
+{
+	g_autoptr(GError) err = NULL;
+	gpointer key, kept;
+	RelayQueueEntry *e;
+
+	if (g_hash_table_steal_extended(r->unsaved, id, &key, &kept)) {
+		g_free(key);
+		return kept;
+	}
+	if ((e = relay_queue_load(r->p.queue_dir, id, &err)) != NULL)
+		return e;
+	/* Cut short: linked, never committed, so never answered 250. */
+	if (relay_queue_error_uncommitted(err)) {
+		hm_warn("relay %s", err->message);
+		relay_queue_remove(r->p.queue_dir, id, NULL);
+	} else if (!(g_error_matches(err, HM_ERROR, HM_ERROR_IO) && errno == ENOENT)) {
+		hm_warn("relay queue: %s", err->message);
+	}
+	return NULL;
+}
+
+/* Keeps e (taken over) in r->unsaved: its state is not on disk yet. */
+static void
+keep_unsaved(RelayRunner *r, RelayQueueEntry *e)
+{
+	g_hash_table_replace(r->unsaved, g_strdup(e->id), e);
 }
 
 /* Loads entry id for the batch, or NULL when nothing of it is due (then
@@ -196,20 +268,13 @@ static Item *
 load(RelayRunner *r, const char *id, gint64 now, gboolean force, gint64 *next)
 {
 	g_autoptr(GError) err = NULL;
-	RelayQueueEntry *e = relay_queue_load(r->p.queue_dir, id, &err);
+	gboolean kept = g_hash_table_contains(r->unsaved, id);
+	RelayQueueEntry *e = fetch(r, id);
 	gboolean due = FALSE;
 	Item *it;
 
-	if (e == NULL) {
-		/* Cut short: linked, never committed, so never answered 250. */
-		if (relay_queue_error_uncommitted(err)) {
-			hm_warn("relay %s", err->message);
-			relay_queue_remove(r->p.queue_dir, id, NULL);
-		} else if (!(g_error_matches(err, HM_ERROR, HM_ERROR_IO) && errno == ENOENT)) {
-			hm_warn("relay queue: %s", err->message);
-		}
+	if (e == NULL)
 		return NULL;
-	}
 	learn(r, e);
 	for (guint i = 0; i < e->rcpts->len; i++) {
 		const RelayQueueRcpt *q = relay_queue_rcpt(e, i);
@@ -222,7 +287,10 @@ load(RelayRunner *r, const char *id, gint64 now, gboolean force, gint64 *next)
 			*next = MIN(*next, q->next_try);
 	}
 	if (!due) {
-		relay_queue_entry_free(e);
+		if (kept)
+			keep_unsaved(r, e);
+		else
+			relay_queue_entry_free(e);
 		return NULL;
 	}
 	it = g_new0(Item, 1);
@@ -236,6 +304,8 @@ load(RelayRunner *r, const char *id, gint64 now, gboolean force, gint64 *next)
 	it->fwd = g_array_new(FALSE, FALSE, sizeof(Forwarded));
 	if ((it->msg = relay_queue_message(r->p.queue_dir, e, &err)) == NULL) {
 		hm_warn("relay queue: %s", err->message);
+		if (kept)
+			keep_unsaved(r, g_steal_pointer(&it->e));
 		item_free(it);
 		return NULL;
 	}
@@ -415,18 +485,20 @@ notify(RelayRunner *r, Item *it, gint64 now, GError **err)
 	return rc;
 }
 
-/* Settles one item after its attempt: notices, then state or removal. */
-static void
+/* Settles one item after its attempt: notices, then state or removal.
+ * Returns when the entry is next due (learn()). */
+static gint64
 finish(RelayRunner *r, Item *it, gint64 now)
 {
 	g_autoptr(GError) err = NULL;
 	const char *dir = r->p.queue_dir;
+	gboolean done;
+	gint64 due;
 
 	if (it->retired) {
-		learn(r, it->e);
 		r->retired++;
 		hm_debug("relay %s done", it->e->id);
-		return;
+		return learn(r, it->e);
 	}
 	schedule(r, it, now);
 	if (notify(r, it, now, &err) < 0) {
@@ -440,19 +512,21 @@ finish(RelayRunner *r, Item *it, gint64 now)
 		}
 		g_clear_error(&err);
 	}
-	learn(r, it->e);
-	if (relay_queue_entry_done(it->e)) {
-		if (relay_queue_retire(dir, it->e->id, &err) < 0) {
-			hm_warn("relay %s: %s", it->e->id, err->message);
-		} else {
-			r->retired++;
-			hm_debug("relay %s done", it->e->id);
-		}
-	} else if (relay_queue_save_state(dir, it->e, &err) < 0) {
-		/* What the file says now is what the next pass must go by. */
-		hm_warn("relay %s: state not saved: %s", it->e->id, err->message);
-		g_hash_table_remove(r->known, it->e->id);
+	due = learn(r, it->e);
+	done = relay_queue_entry_done(it->e);
+	if ((done ? relay_queue_retire(dir, it->e->id, &err)
+	          : relay_queue_save_state(dir, it->e, &err)) < 0) {
+		/* The file says less than the runner knows now: it goes by what it
+		 * knows (save_unsaved() tries again each pass), so that what was
+		 * delivered is not delivered again. */
+		hm_warn("relay %s: state not saved (kept, tried again at each pass): %s",
+		        it->e->id, err->message);
+		keep_unsaved(r, g_steal_pointer(&it->e));
+	} else if (done) {
+		r->retired++;
+		hm_debug("relay %s done", it->e->id);
 	}
+	return due;
 }
 
 static void
@@ -465,15 +539,9 @@ run_batch(RelayRunner *r, GPtrArray *batch, gint64 now, gboolean force, gint64 *
 		unforward(batch->pdata[b]);
 	publish(r, batch);
 	for (guint b = 0; b < batch->len; b++) {
-		Item *it = batch->pdata[b];
+		gint64 due = finish(r, batch->pdata[b], now);
 
-		finish(r, it, now);
-		for (guint i = 0; i < it->e->rcpts->len; i++) {
-			const RelayQueueRcpt *q = relay_queue_rcpt(it->e, i);
-
-			if (q->state == RELAY_RCPT_PENDING)
-				*next = MIN(*next, q->next_try);
-		}
+		*next = MIN(*next, due);
 	}
 	g_ptr_array_set_size(batch, 0);
 }
@@ -517,12 +585,23 @@ unlisted(gpointer key, gpointer value, gpointer data)
 	return k->listed != r->pass;
 }
 
+static gboolean
+unknown(gpointer key, gpointer value, gpointer data)
+{
+	const RelayRunner *r = data;
+
+	return !g_hash_table_contains(r->known, key);
+}
+
 /* Entries gone from the queue (delivered, deleted by homemail queue, or a
- * pass cut short by SIGTERM left them unlisted: they are learnt again). */
+ * pass cut short by SIGTERM left them unlisted: they are learnt again;
+ * what r->unsaved holds of them is dropped only after a whole listing). */
 static void
-forget_unlisted(RelayRunner *r)
+forget_unlisted(RelayRunner *r, gboolean whole)
 {
 	g_hash_table_foreach_remove(r->known, unlisted, r);
+	if (whole)
+		g_hash_table_foreach_remove(r->unsaved, unknown, r);
 }
 
 gint64
@@ -532,8 +611,10 @@ relay_runner_pass(RelayRunner *r, gint64 now, gboolean force)
 	g_autoptr(GPtrArray) ids = NULL;
 	g_autoptr(GPtrArray) batch = g_ptr_array_new_with_free_func(item_free);
 	gint64 next = G_MAXINT64;
+	guint i;
 
 	r->queued = FALSE;
+	save_unsaved(r);
 	if (force)
 		for (guint k = 0; k < RELAY_SMARTHOST_SESSIONS; k++)
 			relay_smarthosts_forget_down(r->sh[k]);
@@ -546,7 +627,7 @@ relay_runner_pass(RelayRunner *r, gint64 now, gboolean force)
 	}
 	r->pass++;
 	r->listed = ids->len;
-	for (guint i = 0; i < ids->len && !relay_runner_stop_asked(r->stop_fd); i++) {
+	for (i = 0; i < ids->len && !relay_runner_stop_asked(r->stop_fd); i++) {
 		Known *k = g_hash_table_lookup(r->known, ids->pdata[i]);
 		Item *it;
 
@@ -562,7 +643,7 @@ relay_runner_pass(RelayRunner *r, gint64 now, gboolean force)
 			run_batch(r, batch, now, force, &next);
 	}
 	run_batch(r, batch, now, force, &next);
-	forget_unlisted(r);
+	forget_unlisted(r, i == ids->len);
 	if (r->retired >= RUNNER_REAP_MAX)
 		reap(r);
 	/* Notices queued by this pass are due at once. */

@@ -301,3 +301,53 @@ def test_kill9_mid_batch_sends_nothing_twice(relay):
     finally:
         r.stop()
         sink.stop()
+
+
+def state_lines(r, qid):
+    """The recipients' lines of ID.s ("INDEX STATE ATTEMPTS ..."), or []."""
+    try:
+        with open(os.path.join(r.queue_dir, qid + ".s")) as f:
+            return f.read().splitlines()[1:]
+    except FileNotFoundError:
+        return []
+
+
+def test_full_disk_repeats_no_delivery(relay):
+    """The state directory fills up after a message to ok@ and temp@ was
+    queued: the smart host takes ok@ and defers temp@, and the state
+    cannot be saved. The runner keeps what it knows, so the retries of
+    temp@ (every 2-4 s) do not send ok@ again; once there is room the
+    state is saved, ok@ delivered and temp@ pending."""
+    def reply(addr):
+        return b"450 4.2.0 try later" if addr.startswith("temp@") else b"250 2.1.5 Ok"
+
+    sink = SmtpSink(rcpt_reply=reply, port=fixtures.free_port())
+    r = relay(start=False, users=SEND_AS, smarthosts=[sink.conf()])
+    os.makedirs(r.state_dir)
+    with fixtures.tmpfs(r.state_dir, "2m"):
+        try:
+            r.start()
+            with smtplib.SMTP("127.0.0.1", r.port, timeout=15) as s:
+                s.sendmail("alice@box.test", ["ok@remote.example", "temp@remote.example"],
+                           b"From: alice@box.test\r\nSubject: full\r\nMessage-ID: <full@lan>\r\n"
+                           b"\r\n" + b"y" * 50000 + b"\r\n")
+            wait_for(lambda: len(r.queue_ids()) == 1 and state_lines(r, r.queue_ids()[0]), 10,
+                     "no state saved for the first attempt", r)
+            (qid,) = r.queue_ids()
+            filler = fill(r.state_dir)
+            sink.start()
+            assert r.homemail(["queue", "flush"]).rc == 0
+            wait_for(lambda: "state not saved" in r.log(), 10, "the state was saved", r)
+            time.sleep(8)  # two retries of temp@ at least
+            got = [m.rcpt_to for m in sink.accepted()]
+            assert got == [["ok@remote.example"]], (got, r.log())
+            os.unlink(filler)
+            wait_for(lambda: state_lines(r, qid)[0].split()[1] == "delivered", 10,
+                     "the state is not saved once there is room", r)
+            assert state_lines(r, qid)[1].split()[1] == "pending"
+            got = [m.rcpt_to for m in sink.accepted()]
+            assert got == [["ok@remote.example"]], (got, r.log())
+            assert r.alive()
+        finally:
+            r.stop()
+            sink.stop()
