@@ -62,6 +62,12 @@ void relay_runner_outcome(Item *it, guint i, guint code, const char *reply);
 void relay_runner_send(RelaySmarthosts *const *sh, const char *queue_dir, int stop_fd,
                        GPtrArray *batch);
 
+/* Records the item's outcome so far in dir, before the batch ends, as
+ * relay_runner_send() does after each message: a kill -9 later in the
+ * batch must not deliver it again. A failure (logged at debug level)
+ * only leaves it to the runner's save at the end of the batch. */
+void relay_runner_record(const char *dir, Item *it);
+
 /* TRUE once SIGTERM is waiting on stop_fd (-1: never; it is not read):
  * a pass loads no more entries and the senders take no further message,
  * so a stop waits only for the messages in flight, and never cuts one. */

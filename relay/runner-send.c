@@ -59,12 +59,8 @@ recordable(const Item *it, RelayQueueEntry *view)
 			q->next_try = q->last_try;
 }
 
-/* Records the item's outcome as soon as the smart host answered, not at
- * the end of the batch (relay_runner_send() says how): a kill -9 later in
- * the batch must not send it again. A failure only leaves it to the
- * runner's save at the end. */
-static void
-record(const char *dir, Item *it)
+void
+relay_runner_record(const char *dir, Item *it)
 {
 	g_autoptr(GError) err = NULL;
 	RelayQueueEntry view;
@@ -107,7 +103,7 @@ sender_run(gpointer p)
 	while (!relay_runner_stop_asked(t->s->stop_fd) &&
 	       (k = (guint)g_atomic_int_add(&t->s->next, 1)) < t->s->work->len) {
 		deliver_remote(t->sh, t->s->work->pdata[k]);
-		record(t->s->queue_dir, t->s->work->pdata[k]);
+		relay_runner_record(t->s->queue_dir, t->s->work->pdata[k]);
 	}
 	return NULL;
 }

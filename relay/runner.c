@@ -530,19 +530,41 @@ finish(RelayRunner *r, Item *it, gint64 now)
 }
 
 static void
-run_batch(RelayRunner *r, GPtrArray *batch, gint64 now, gboolean force, gint64 *next)
+settle(RelayRunner *r, GPtrArray *items, gint64 now, gint64 *next)
 {
-	for (guint b = 0; b < batch->len; b++)
-		attempt(r, batch->pdata[b], now, force);
-	relay_runner_send(r->sh, r->p.queue_dir, r->stop_fd, batch);
-	for (guint b = 0; b < batch->len; b++)
-		unforward(batch->pdata[b]);
-	publish(r, batch);
-	for (guint b = 0; b < batch->len; b++) {
-		gint64 due = finish(r, batch->pdata[b], now);
+	for (guint b = 0; b < items->len; b++) {
+		gint64 due = finish(r, items->pdata[b], now);
 
 		*next = MIN(*next, due);
 	}
+}
+
+/* Local deliveries first: the batch's local recipients are in their
+ * Maildirs, and the entries with nothing for a smart host settled, before
+ * any message goes to one, which may take minutes to answer. The local
+ * outcomes of an entry that waits for the smart host are noted as its
+ * remote ones will be (relay_runner_record()). */
+static void
+run_batch(RelayRunner *r, GPtrArray *batch, gint64 now, gboolean force, gint64 *next)
+{
+	g_autoptr(GPtrArray) local = g_ptr_array_new();
+	g_autoptr(GPtrArray) remote = g_ptr_array_new();
+
+	for (guint b = 0; b < batch->len; b++) {
+		Item *it = batch->pdata[b];
+
+		attempt(r, it, now, force);
+		g_ptr_array_add(it->remote->len > 0 ? remote : local, it);
+	}
+	publish(r, batch);
+	settle(r, local, now, next);
+	for (guint b = 0; b < remote->len; b++)
+		if (((Item *)remote->pdata[b])->delivered->len > 0)
+			relay_runner_record(r->p.queue_dir, remote->pdata[b]);
+	relay_runner_send(r->sh, r->p.queue_dir, r->stop_fd, remote);
+	for (guint b = 0; b < remote->len; b++)
+		unforward(remote->pdata[b]);
+	settle(r, remote, now, next);
 	g_ptr_array_set_size(batch, 0);
 }
 

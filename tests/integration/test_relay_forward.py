@@ -13,6 +13,7 @@ import fixtures
 from fixtures import corpus as corpusmod
 from fixtures.relay import smarthost_conf
 from fixtures.smtpraw import RawSMTP
+from fixtures.smtpsink import SmtpSink
 
 USERS = {"alice": {"send_as": "alice@isp.example"}, "bob": {}}
 
@@ -475,3 +476,23 @@ def test_fetcher_sends_the_next_group_while_the_relay_commits(relay, dovecot):
     assert res.rc == 0, res
     time.sleep(0.5)
     assert len(r.maildir("alice")) == len(corpus.messages) - 1
+
+
+def test_local_recipient_not_held_by_a_hung_smart_host(relay):
+    """A message for bob (local) and a remote recipient, while the smart
+    host never answers a final ".": bob has it at once, since a queue run
+    delivers its local recipients before it sends to the smart host; the
+    remote one waits for the smart host, queued."""
+    sink = SmtpSink(port=fixtures.free_port()).start()
+    sink.stall_all = True
+    r = relay(users=USERS, smarthosts=[sink.conf()])
+    try:
+        tok = token()
+        lan_send(r, ["bob@box.test", "x@remote.example"], tok)
+        assert sink.stalled.wait(10), r.log()
+        got = r.wait_mail("bob", 1, timeout=5)
+        assert tok.encode() in list(got.values())[0]
+        assert len(r.queue_ids()) == 1
+    finally:
+        sink.stop()
+        r.stop()
