@@ -26,15 +26,15 @@ typedef struct {
 typedef struct {
 	RelayQueueEntry *e;
 	GBytes *msg;
-	GArray *staged;          /* of Staged */
-	GArray *failed;          /* rcpt indexes that became final failures now */
-	GArray *delivered;       /* rcpt indexes delivered now */
-	GPtrArray *remote_mta;   /* per rcpt (indexed like e->rcpts): who answered */
-	gboolean dsn_passed;     /* the smart host took NOTIFY for the remote ones */
-	GArray *remote;          /* rcpt indexes this attempt sends to a smart host */
-	GArray *fwd;             /* of Forwarded: those sent under another address */
-	gboolean retired;        /* relay_runner_send() took the finished entry
-	                          * out of the queue (relay_queue_retire()) */
+	GArray *staged;        /* of Staged */
+	GArray *failed;        /* rcpt indexes that became final failures now */
+	GArray *delivered;     /* rcpt indexes delivered now */
+	GPtrArray *remote_mta; /* per rcpt (indexed like e->rcpts): who answered */
+	gboolean dsn_passed;   /* the smart host took NOTIFY for the remote ones */
+	GArray *remote;        /* rcpt indexes this attempt sends to a smart host */
+	GArray *fwd;           /* of Forwarded: those sent under another address */
+	gboolean retired;      /* relay_runner_send() took the finished entry
+	                        * out of the queue (relay_queue_retire()) */
 } Item;
 
 /* A recipient sent under the address an alias forwards it to, and what

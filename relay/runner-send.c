@@ -47,7 +47,8 @@ recordable(const Item *it, RelayQueueEntry *view)
 	view->rcpts = g_array_sized_new(FALSE, FALSE, sizeof(RelayQueueRcpt), it->e->rcpts->len);
 	g_array_append_vals(view->rcpts, it->e->rcpts->data, it->e->rcpts->len);
 	for (guint k = 0; k < it->failed->len; k++)
-		relay_queue_rcpt(view, g_array_index(it->failed, guint, k))->state = RELAY_RCPT_PENDING;
+		relay_queue_rcpt(view, g_array_index(it->failed, guint, k))->state =
+			RELAY_RCPT_PENDING;
 	for (guint k = 0; k < it->delivered->len; k++) {
 		guint i = g_array_index(it->delivered, guint, k);
 
@@ -76,7 +77,8 @@ relay_runner_record(const char *dir, Item *it)
 		g_array_unref(view.rcpts);
 	}
 	if (err != NULL)
-		hm_debug("relay %s: not recorded before the batch ends: %s", it->e->id, err->message);
+		hm_debug("relay %s: not recorded before the batch ends: %s", it->e->id,
+		         err->message);
 }
 
 /* The batch's items with recipients for a smart host, and the next one to
@@ -113,8 +115,7 @@ sender_run(gpointer p)
  * message at a time keeps one session; the others are threads that live
  * for this batch only. */
 void
-relay_runner_send(RelaySmarthosts *const *sh, const char *queue_dir, int stop_fd,
-                  GPtrArray *batch)
+relay_runner_send(RelaySmarthosts *const *sh, const char *queue_dir, int stop_fd, GPtrArray *batch)
 {
 	g_autoptr(GPtrArray) work = g_ptr_array_new();
 	GThread *helper[RELAY_SMARTHOST_SESSIONS] = { NULL };
@@ -137,4 +138,3 @@ relay_runner_send(RelaySmarthosts *const *sh, const char *queue_dir, int stop_fd
 		if (helper[k] != NULL)
 			g_thread_join(helper[k]);
 }
-

@@ -193,7 +193,7 @@ deliver_local(RelayRunner *r, Item *it, guint i, char **forward)
 	                              g_bytes_get_data(it->msg, NULL), g_bytes_get_size(it->msg),
 	                              &st.staged, &err) == 0) {
 		if (st.staged.tmp_path == NULL)
-			relay_runner_outcome(it, i, 250, NULL);  /* mbox: complete already */
+			relay_runner_outcome(it, i, 250, NULL); /* mbox: complete already */
 		else
 			g_array_append_val(it->staged, st);
 		return;
@@ -389,7 +389,8 @@ publish(RelayRunner *r, GPtrArray *batch)
 			if (!synced || hm_maildir_publish(st->staged.tmp_path, st->staged.new_path, &perr) < 0) {
 				unlink(st->staged.tmp_path);
 				relay_runner_outcome(it, st->rcpt, 450,
-				        perr != NULL ? perr->message : "4.3.0 mailbox not durable");
+				                     perr != NULL ? perr->message
+				                                  : "4.3.0 mailbox not durable");
 				continue;
 			}
 			g_hash_table_add(dirs, g_path_get_dirname(st->staged.new_path));
@@ -447,8 +448,8 @@ warn_delayed(RelayRunner *r, Item *it, gint64 now, GError **err)
 	}
 	if (late->len == 0)
 		return 0;
-	if (relay_bounce_queue(&r->bc, it->e, it->msg, RELAY_DSN_DELAYED, relay_runner_indexes(late),
-	                       late->len, NULL, now, &notice, err) < 0)
+	if (relay_bounce_queue(&r->bc, it->e, it->msg, RELAY_DSN_DELAYED,
+	                       relay_runner_indexes(late), late->len, NULL, now, &notice, err) < 0)
 		return -1;
 	r->queued |= notice != NULL;
 	for (guint k = 0; k < late->len; k++)
@@ -469,9 +470,9 @@ notify(RelayRunner *r, Item *it, gint64 now, GError **err)
 	g_autofree char *bounce = NULL, *report = NULL;
 	int rc = 0;
 
-	if (it->failed->len > 0 &&
-	    relay_bounce_queue(&r->bc, it->e, it->msg, RELAY_DSN_FAILED, relay_runner_indexes(it->failed),
-	                       it->failed->len, mta, now, &bounce, err) < 0)
+	if (it->failed->len > 0 && relay_bounce_queue(&r->bc, it->e, it->msg, RELAY_DSN_FAILED,
+	                                              relay_runner_indexes(it->failed),
+	                                              it->failed->len, mta, now, &bounce, err) < 0)
 		return -1;
 	/* Success notices for local deliveries are ours; for remote ones only
 	 * when the smart host did not take the NOTIFY (RFC 3461 5.2.2). */
@@ -519,8 +520,8 @@ finish(RelayRunner *r, Item *it, gint64 now)
 		/* The file says less than the runner knows now: it goes by what it
 		 * knows (save_unsaved() tries again each pass), so that what was
 		 * delivered is not delivered again. */
-		hm_warn("relay %s: state not saved (kept, tried again at each pass): %s",
-		        it->e->id, err->message);
+		hm_warn("relay %s: state not saved (kept, tried again at each pass): %s", it->e->id,
+		        err->message);
 		keep_unsaved(r, g_steal_pointer(&it->e));
 	} else if (done) {
 		r->retired++;
