@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -79,6 +80,44 @@ idle_helper(gpointer data)
 	return HM_SERVER_HELPER_IDLE;
 }
 
+/* How long the helpers below live at most: a failed test must not leave
+ * them (holding the test's output open) for good. */
+#define HELPER_LIFE_S 10
+
+/* A helper that does not end for SIGTERM (blocked in helpers). */
+static int
+stubborn_helper(gpointer data)
+{
+	pid_t self = getpid();
+
+	(void)data;
+	if (write(helper_report, &self, sizeof(self)) != (ssize_t)sizeof(self))
+		return 1;
+	g_usleep(HELPER_LIFE_S * G_USEC_PER_SEC);
+	return 1;
+}
+
+/* A helper that ends when SIGTERM comes through its signalfd. */
+static int
+polite_helper(gpointer data)
+{
+	pid_t self = getpid();
+	struct pollfd p = { .events = POLLIN };
+	sigset_t set;
+
+	(void)data;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	if ((p.fd = signalfd(-1, &set, 0)) < 0 ||
+	    write(helper_report, &self, sizeof(self)) != (ssize_t)sizeof(self))
+		return 1;
+	return poll(&p, 1, HELPER_LIFE_S * 1000) == 1 ? 0 : 1;
+}
+
+/* What start_with_helper() runs, and HmServerParams.helper_stop_wait_ms. */
+static HmServerHelperFunc helper_body = idle_helper;
+static int helper_stop_wait_ms;
+
 static guint16
 free_port(void)
 {
@@ -111,6 +150,7 @@ start_with_helper(guint max_use, guint max_idle_s, guint per_ip, gboolean helper
 			.max_auth_fails = 10, .auth_fail_window_s = 60,
 			.handshake_timeout_ms = 5000, .busy_reply = "busy\r\n",
 			.session = session, .reload = reload,
+			.helper_stop_wait_ms = helper_stop_wait_ms,
 		};
 		HmServer *sv;
 
@@ -121,7 +161,7 @@ start_with_helper(guint max_use, guint max_idle_s, guint per_ip, gboolean helper
 		if (sv == NULL || write(ready[1], "r", 1) != 1)
 			_exit(1);
 		if (helper)
-			hm_server_add_helper_on_demand(sv, "helper", idle_helper, NULL, helper_wake);
+			hm_server_add_helper_on_demand(sv, "helper", helper_body, NULL, helper_wake);
 		close(ready[1]);
 		hm_server_run(sv);
 		hm_server_free(sv);
@@ -379,6 +419,62 @@ test_helper_on_demand(void)
 	}
 }
 
+/* Reaps pid, an orphan the test adopted (PR_SET_CHILD_SUBREAPER), once
+ * it ended; FALSE if it did not within ms. */
+static gboolean
+reaped_within(pid_t pid, int ms)
+{
+	for (int i = 0; i < ms / 50; i++) {
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return TRUE;
+		g_usleep(50000);
+	}
+	return FALSE;
+}
+
+/* A helper that does not end on SIGTERM is waited for
+ * helper_stop_wait_ms, then killed: the server stops, and takes it with
+ * it. A helper whose server dies (kill -9) gets SIGTERM. */
+static void
+test_helper_stop(void)
+{
+	int wake[2], report[2];
+	gint64 t;
+	Running r;
+	pid_t a;
+
+	g_assert_cmpint(pipe2(wake, O_NONBLOCK | O_CLOEXEC), ==, 0);
+	g_assert_cmpint(pipe2(report, O_CLOEXEC), ==, 0);
+	helper_wake = wake[0];
+	helper_report = report[1];
+	helper_body = stubborn_helper;
+	helper_stop_wait_ms = 600;
+	r = start_with_helper(100, 60, 10, TRUE);
+	g_assert_cmpint(a = helper_started(report[0], 5000), >, 0);
+	t = g_get_monotonic_time();
+	stop(&r);
+	t = (g_get_monotonic_time() - t) / 1000;
+	g_assert_cmpint(t, >=, 500);
+	g_assert_cmpint(t, <, 3000);
+	g_assert_true(gone_within(a, 100));
+
+	/* The helper, orphaned, is then the test's to reap. */
+	g_assert_cmpint(prctl(PR_SET_CHILD_SUBREAPER, 1), ==, 0);
+	helper_body = polite_helper;
+	r = start_with_helper(100, 60, 10, TRUE);
+	g_assert_cmpint(a = helper_started(report[0], 5000), >, 0);
+	g_assert_cmpint(kill(r.pid, SIGKILL), ==, 0);
+	g_assert_cmpint(waitpid(r.pid, NULL, 0), ==, r.pid);
+	g_assert_true(reaped_within(a, 3000));
+	g_assert_cmpint(prctl(PR_SET_CHILD_SUBREAPER, 0), ==, 0);
+	helper_body = idle_helper;
+	helper_stop_wait_ms = 0;
+	for (int i = 0; i < 2; i++) {
+		close(wake[i]);
+		close(report[i]);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -389,6 +485,7 @@ main(int argc, char **argv)
 	g_test_add_func("/server/idle-exit", test_idle_exit);
 	g_test_add_func("/server/first-idle", test_first_idle);
 	g_test_add_func("/server/helper-on-demand", test_helper_on_demand);
+	g_test_add_func("/server/helper-stop", test_helper_stop);
 	g_test_add_func("/server/reload-retires", test_reload_retires);
 	g_test_add_func("/server/per-ip-cap", test_per_ip_cap);
 	return g_test_run();
