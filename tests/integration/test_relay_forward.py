@@ -13,7 +13,7 @@ import fixtures
 from fixtures import corpus as corpusmod
 from fixtures.relay import smarthost_conf
 from fixtures.smtpraw import RawSMTP
-from fixtures.smtpsink import SmtpSink
+from fixtures.stallhost import SmtpSink
 
 USERS = {"alice": {"send_as": "alice@isp.example"}, "bob": {}}
 

@@ -9,7 +9,7 @@ import socket
 import time
 
 import fixtures
-from fixtures.smtpsink import SmtpSink, backlog, message_ids
+from fixtures.stallhost import SmtpSink, backlog, message_ids
 
 SEND_AS = {"alice": {"send_as": "alice@isp.example"}, "bob": {}}
 
